@@ -1,0 +1,4 @@
+//! Server functions, grouped by area. Each reads: who is calling → may they → is the input
+//! valid → do it through a service from [`crate::ports`].
+
+pub mod status;

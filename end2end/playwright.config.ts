@@ -1,0 +1,54 @@
+import { defineConfig } from "@playwright/test";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as fs from "node:fs";
+
+// The server under test: the debug build `cargo leptos build` leaves in target/, on its own
+// port and a fresh data folder, so a developer's instance on :3000 is left alone.
+const port = Number(process.env.TALLY_E2E_PORT ?? 3100);
+const baseURL = `http://127.0.0.1:${port}`;
+const root = path.resolve(__dirname, "..");
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tally-e2e-"));
+process.env.TALLY_E2E_DATA_DIR = dataDir;
+
+export default defineConfig({
+  testDir: "./tests",
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  forbidOnly: !!process.env.CI,
+  reporter: "list",
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  use: {
+    baseURL,
+    trace: "off",
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+      ],
+    },
+  },
+  projects: [{ name: "chromium", use: { browserName: "chromium" } }],
+  webServer: {
+    command: `${path.join(root, "target/debug/tally")}`,
+    url: `${baseURL}/healthz`,
+    timeout: 60_000,
+    reuseExistingServer: false,
+    stdout: "ignore",
+    stderr: "pipe",
+    env: {
+      TALLY_ADDR: `127.0.0.1:${port}`,
+      TALLY_DATA_DIR: dataDir,
+      TALLY_PUBLIC_URL: baseURL,
+      LEPTOS_SITE_ROOT: path.join(root, "target/site"),
+      RUST_LOG: "warn",
+    },
+  },
+});

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Sets up what is missing, then runs every gate and test of Tally:
+#   formatting, clippy (ssr and hydrate/wasm32), core for wasm32, unit and property tests,
+#   server integration tests on SQLite and on a throw-away PostgreSQL, and Playwright
+#   end-to-end tests in Debian's Chromium with axe-core.
+# Stops at the first failure and exits non-zero. Everything it starts, it stops.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+"$root/scripts/setup.sh" --test
+export PATH="$HOME/.cargo/bin:$PATH"
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+started=$(date +%s)
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "clippy, ssr build (all crates and tests)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "clippy, hydrate build (wasm32)"
+cargo clippy -p tally-app --lib --no-default-features --features hydrate \
+  --target wasm32-unknown-unknown -- -D warnings
+
+step "core builds for wasm32-unknown-unknown"
+cargo build -p tally-core --target wasm32-unknown-unknown
+
+step "throw-away PostgreSQL"
+# shellcheck source=scripts/pg.sh
+source "$root/scripts/pg.sh"
+pg_start
+trap pg_stop EXIT
+export TALLY_TEST_POSTGRES_URL="$PG_URL"
+
+step "unit, property and integration tests (SQLite and PostgreSQL)"
+cargo test --workspace --no-fail-fast
+
+step "site build for the end-to-end tests"
+cargo leptos build
+
+step "end-to-end tests (Playwright, Chromium, axe-core)"
+(cd end2end && npx playwright test)
+
+step "all checks passed in $(( $(date +%s) - started )) s"

@@ -1,0 +1,204 @@
+//! The database: one `sqlx::AnyPool` whose driver DATABASE_URL picks at run time.
+//!
+//! Queries are written once, in the SQL both SQLite and PostgreSQL accept, with `$1`-style
+//! placeholders (SQLite reads `$N` as parameter N). Only the migrations differ per backend;
+//! docs/architecture.md explains the choice.
+
+use std::{path::Path, time::Duration};
+
+use sqlx::{
+    any::{AnyConnectOptions, AnyPoolOptions},
+    migrate::Migrator,
+    AnyPool, ConnectOptions, Executor,
+};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which database engine a URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// Reads the engine from a URL's scheme.
+    pub fn of_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
+
+    /// The name people know the engine by.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "SQLite",
+            Self::Postgres => "PostgreSQL",
+        }
+    }
+
+    fn migrator(self) -> &'static Migrator {
+        match self {
+            Self::Sqlite => &SQLITE_MIGRATIONS,
+            Self::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+}
+
+/// Why the database could not be used; each message fits on one line and hides passwords.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("unsupported DATABASE_URL {0} (use sqlite://… or postgres://…)")]
+    UnsupportedUrl(String),
+    #[error("cannot create the data folder {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot connect to {backend} at {url}: {source}")]
+    Connect {
+        backend: &'static str,
+        url: String,
+        source: sqlx::Error,
+    },
+    #[error("migration failed, nothing was started: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Query(#[from] sqlx::Error),
+}
+
+/// The connection pool and the engine behind it; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Database {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Database {
+    /// Opens a pool. For SQLite, creates the file's folder first and turns on WAL, a busy
+    /// timeout and foreign keys on every connection.
+    pub async fn connect(url: &str) -> Result<Self, DbError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(url).ok_or_else(|| DbError::UnsupportedUrl(redact(url)))?;
+        if backend == Backend::Sqlite {
+            if let Some(dir) = sqlite_file(url).and_then(|f| f.parent()) {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir).map_err(|source| DbError::DataDir {
+                        path: dir.display().to_string(),
+                        source,
+                    })?;
+                }
+            }
+        }
+        let connect_error = |source| DbError::Connect {
+            backend: backend.display_name(),
+            url: redact(url),
+            source,
+        };
+        let options: AnyConnectOptions = url.parse().map_err(connect_error)?;
+        let options = options.disable_statement_logging();
+        let pool = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 8,
+                Backend::Postgres => 16,
+            })
+            .acquire_timeout(Duration::from_secs(5))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(connect_error)?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Applies every migration not yet applied; an error leaves the server unstarted.
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        self.backend.migrator().run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Answers whether the database can run a query now.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The file path inside a `sqlite://path?query` URL, if it names a file.
+fn sqlite_file(url: &str) -> Option<&Path> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or("");
+    (!path.is_empty() && path != ":memory:").then(|| Path::new(path))
+}
+
+/// The URL with any password replaced by `***`, for messages and logs.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, tail) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            let hidden = if userinfo.contains(':') { ":***" } else { "" };
+            format!("{scheme}://{user}{hidden}@{host}{tail}")
+        }
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_hidden_in_messages() {
+        assert_eq!(
+            redact("postgres://tally:s3cret@db:5432/tally"),
+            "postgres://tally:***@db:5432/tally"
+        );
+        assert_eq!(redact("postgres://db/tally"), "postgres://db/tally");
+        assert_eq!(redact("sqlite://data/tally.db"), "sqlite://data/tally.db");
+    }
+
+    #[test]
+    fn the_sqlite_file_is_found_in_its_url() {
+        assert_eq!(
+            sqlite_file("sqlite://data/tally.db?mode=rwc"),
+            Some(Path::new("data/tally.db"))
+        );
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+    }
+}

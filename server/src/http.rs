@@ -1,0 +1,87 @@
+//! The HTTP surface: the router shared by `main` and the integration tests.
+
+use std::sync::Arc;
+
+use axum::{
+    extract::{FromRef, State},
+    http::StatusCode,
+    response::IntoResponse,
+    routing::get,
+    Json, Router,
+};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tally_app::{ports::Services, shell, App};
+
+use crate::{config::Settings, db::Database, services};
+
+/// Everything a request handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub db: Database,
+    pub leptos: LeptosOptions,
+    pub services: Services,
+}
+
+impl AppState {
+    /// Wires the services the app's server functions use to this database.
+    pub fn new(settings: Settings, db: Database) -> Self {
+        let leptos = LeptosOptions::builder()
+            .output_name("tally")
+            .site_root(settings.site_root.display().to_string())
+            .site_pkg_dir("pkg")
+            .site_addr(settings.listen_addr)
+            .build();
+        let services = services::build(&db);
+        Self {
+            settings: Arc::new(settings),
+            db,
+            leptos,
+            services,
+        }
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+/// The whole router: health check, server functions, pages and static files.
+pub fn build_router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let services = state.services.clone();
+    let context = move || provide_context(services.clone());
+    let shell_options = state.leptos.clone();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .leptos_routes_with_context(&state, routes, context.clone(), move || {
+            shell(shell_options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// `GET /healthz`: 200 when the database answers a query, 503 otherwise.
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let database = state.db.backend().display_name();
+    match state.db.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(serde_json::json!({ "status": "ok", "database": database })),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unavailable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "unavailable", "database": database })),
+            )
+        }
+    }
+}

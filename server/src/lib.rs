@@ -1,0 +1,78 @@
+//! Tally's server: it remembers (database) and talks to the world (HTTP, later email and the
+//! payment gateway). `main.rs` only loads settings and calls [`run`]; tests call
+//! [`build_router`] on a state of their own.
+
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod services;
+pub mod telemetry;
+
+use std::net::SocketAddr;
+
+pub use config::Settings;
+pub use http::{build_router, AppState};
+
+/// Why the server could not start; `main` prints it as one line and exits non-zero.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("configuration: {0}")]
+    Config(#[from] config::ConfigError),
+    #[error("database: {0}")]
+    Database(#[from] db::DbError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Connects, migrates, serves until SIGINT/SIGTERM, then drains in-flight requests.
+pub async fn run(settings: Settings) -> Result<(), StartError> {
+    let db = db::Database::connect(&settings.database_url).await?;
+    db.migrate().await?;
+    let state = AppState::new(settings.clone(), db);
+    let router = build_router(state.clone());
+    let listener = tokio::net::TcpListener::bind(settings.listen_addr)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: settings.listen_addr,
+            source,
+        })?;
+    let local = listener.local_addr().map_err(StartError::Serve)?;
+    tracing::info!(addr = %local, database = state.db.backend().display_name(), "listening");
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(StartError::Serve)?;
+    state.db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

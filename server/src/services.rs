@@ -1,0 +1,29 @@
+//! The server's implementations of the app's ports.
+
+use std::sync::Arc;
+
+use tally_app::ports::{Services, StatusService};
+
+use crate::db::Database;
+
+/// Builds every service the app's server functions reach through context.
+pub fn build(db: &Database) -> Services {
+    Services {
+        status: Arc::new(DbStatus { db: db.clone() }),
+    }
+}
+
+struct DbStatus {
+    db: Database,
+}
+
+#[async_trait::async_trait]
+impl StatusService for DbStatus {
+    async fn database(&self) -> Result<String, String> {
+        self.db.ping().await.map_err(|e| {
+            tracing::error!(error = %e, "status: database unavailable");
+            "the database did not answer".to_string()
+        })?;
+        Ok(self.db.backend().display_name().to_string())
+    }
+}

@@ -1,0 +1,159 @@
+//! The harness: `TestApp::spawn(backend)` migrates a new database, serves the router on a free
+//! loopback port and hands back a client. `both_databases!` turns one test body into a SQLite
+//! test and a PostgreSQL test.
+
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    sync::atomic::{AtomicU32, Ordering},
+};
+
+use tally_server::{build_router, db::Backend, db::Database, AppState, Settings};
+
+/// The PostgreSQL server the tests create their databases in; scripts/test.sh starts one.
+pub const POSTGRES_URL_VAR: &str = "TALLY_TEST_POSTGRES_URL";
+
+/// A running server on its own fresh database.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: Database,
+    pub backend: Backend,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = fresh_database_url(backend, &dir.path().to_path_buf()).await;
+        let db = Database::connect(&database_url)
+            .await
+            .expect("connect to the test database");
+        db.migrate().await.expect("migrate the test database");
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a free port");
+        let addr = listener.local_addr().unwrap();
+        let settings = Settings::from_lookup(|key| match key {
+            "TALLY_ADDR" => Some(addr.to_string()),
+            "TALLY_DATA_DIR" => Some(dir.path().display().to_string()),
+            "DATABASE_URL" => Some(database_url.clone()),
+            _ => None,
+        })
+        .expect("test settings");
+        let router = build_router(AppState::new(settings, db.clone()));
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .expect("test server");
+        });
+
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            address: format!("http://{addr}"),
+            client,
+            db,
+            backend,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// Calls a server function the way the browser does (form-encoded POST, same origin).
+    pub async fn server_fn(&self, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/api/{endpoint}")))
+            .header("Origin", &self.address)
+            .header("Accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .expect("POST server function")
+    }
+}
+
+/// A URL for a database nobody else uses: a new SQLite file, or a new PostgreSQL database.
+pub async fn fresh_database_url(backend: Backend, dir: &PathBuf) -> String {
+    match backend {
+        Backend::Sqlite => format!("sqlite://{}/tally.db?mode=rwc", dir.display()),
+        Backend::Postgres => {
+            let server = std::env::var(POSTGRES_URL_VAR).unwrap_or_else(|_| {
+                panic!(
+                    "{POSTGRES_URL_VAR} is not set: run the tests through scripts/test.sh, \
+                     which starts a throw-away PostgreSQL and sets it"
+                )
+            });
+            let name = unique_name();
+            let admin = Database::connect(&server)
+                .await
+                .expect("connect to the test PostgreSQL server");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(admin.pool())
+                .await
+                .expect("create a test database");
+            admin.close().await;
+            let base = server.rsplit_once('/').map(|(b, _)| b).unwrap_or(&server);
+            format!("{base}/{name}")
+        }
+    }
+}
+
+fn unique_name() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "tally_test_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        nanos
+    )
+}
+
+/// Declares each `async fn name(app: TestApp) { … }` as two tests, `name::sqlite` and
+/// `name::postgres`, each with a freshly spawned app.
+#[macro_export]
+macro_rules! both_databases {
+    ($(async fn $name:ident($app:ident: TestApp) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                async fn run($app: $crate::helpers::TestApp) $body
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    run($crate::helpers::TestApp::spawn(tally_server::db::Backend::Sqlite).await).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    run($crate::helpers::TestApp::spawn(tally_server::db::Backend::Postgres).await).await
+                }
+            }
+        )*
+    };
+}
+
+#[allow(dead_code)]
+pub fn site_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/site")
+}

@@ -1,0 +1,7 @@
+//! Integration tests: one binary, each test on a fresh migrated database, every test run on
+//! SQLite and on PostgreSQL, driven by real HTTP requests at the real router.
+
+mod helpers;
+
+mod foundation;
+mod startup;

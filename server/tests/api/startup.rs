@@ -1,0 +1,74 @@
+//! Start-up failures: the real binary exits non-zero with one clear line on stderr.
+
+use std::process::Command;
+
+fn start(env: &[(&str, &str)]) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tally"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TALLY_ADDR", "127.0.0.1:0")
+        .env("TALLY_DATA_DIR", dir.path())
+        .env("RUST_LOG", "off");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run the tally binary");
+    drop(dir);
+    out
+}
+
+fn one_line_of_stderr(out: &std::process::Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "exactly one line on stderr: {stderr:?}"
+    );
+    assert!(!stderr.contains("panicked"), "no panic: {stderr}");
+    stderr
+}
+
+#[test]
+fn an_unreachable_database_stops_the_start_with_one_clear_line() {
+    let out = start(&[("DATABASE_URL", "postgres://tally:secret@127.0.0.1:1/tally")]);
+    assert!(!out.status.success());
+    let line = one_line_of_stderr(&out);
+    assert!(
+        line.starts_with("tally: cannot start: database: cannot connect to PostgreSQL"),
+        "{line}"
+    );
+    assert!(!line.contains("secret"), "the password is hidden: {line}");
+}
+
+#[tokio::test]
+async fn a_failing_migration_stops_the_start_with_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("broken.db");
+    // A table in the way of the first migration makes it fail.
+    let db = tally_server::db::Database::connect(&format!("sqlite://{}?mode=rwc", file.display()))
+        .await
+        .unwrap();
+    sqlx::query("CREATE TABLE tally_instance (x TEXT)")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    db.close().await;
+
+    let url = format!("sqlite://{}", file.display());
+    let out = start(&[("DATABASE_URL", &url)]);
+    assert!(!out.status.success());
+    let line = one_line_of_stderr(&out);
+    assert!(
+        line.starts_with("tally: cannot start: database: migration failed"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_bad_setting_names_the_variable() {
+    let out = start(&[("TALLY_LOG_FORMAT", "xml")]);
+    assert!(!out.status.success());
+    let line = one_line_of_stderr(&out);
+    assert!(line.contains("TALLY_LOG_FORMAT"), "{line}");
+}
