@@ -1,3 +1,18 @@
 //! Tally's decisions that need no I/O, shared by the browser and the server.
 //!
 //! Nothing here reads a clock, the environment, a file or the network: callers pass `today`.
+//! Raw input arrives as plain strings (`…Input`); one `parse` turns it into validated types
+//! with private fields, so holding one proves it is valid (see `forms`).
+
+pub mod address;
+pub mod billing;
+pub mod card;
+pub mod contact;
+pub mod country;
+pub mod expiry;
+pub mod forms;
+pub mod money;
+pub mod roles;
+pub mod typing;
+
+pub use chrono::NaiveDate;

@@ -1,0 +1,139 @@
+//! Property tests across the parsers: they never panic, spacing never matters, Luhn catches
+//! every single-digit change, and formatting round-trips.
+
+use proptest::prelude::*;
+use tally_core::{
+    card::{self, AcceptedBrands, CardNumber, Cvc},
+    expiry::{self, Expiry},
+    NaiveDate,
+};
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 26).unwrap()
+}
+
+/// The Luhn check digit that completes `body`.
+fn check_digit(body: &[u8]) -> u8 {
+    for d in 0..10u8 {
+        let mut v = body.to_vec();
+        v.push(d);
+        if card::luhn_valid(&v) {
+            return d;
+        }
+    }
+    unreachable!()
+}
+
+/// Valid numbers of every brand and length: a real prefix, random middle, Luhn check digit.
+fn valid_number() -> impl Strategy<Value = String> {
+    let shapes: Vec<(&str, usize)> = vec![
+        ("4", 16),
+        ("4", 19),
+        ("51", 16),
+        ("55", 16),
+        ("2221", 16),
+        ("2720", 16),
+        ("34", 15),
+        ("37", 15),
+        ("6011", 16),
+        ("6011", 19),
+        ("644", 16),
+        ("65", 19),
+        ("300", 14),
+        ("36", 14),
+        ("38", 16),
+        ("3528", 16),
+        ("3589", 19),
+        ("62", 16),
+        ("62", 19),
+    ];
+    proptest::sample::select(shapes).prop_flat_map(|(prefix, len)| {
+        proptest::collection::vec(0u8..10, len - prefix.len() - 1).prop_map(move |middle| {
+            let mut digits: Vec<u8> = prefix.bytes().map(|b| b - b'0').collect();
+            digits.extend(middle);
+            let c = check_digit(&digits);
+            digits.push(c);
+            digits
+                .iter()
+                .map(|d| char::from(b'0' + d))
+                .collect::<String>()
+        })
+    })
+}
+
+/// `s` with spaces or dashes inserted at random places.
+fn sprinkle(s: &str, seps: &[(usize, bool)]) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        for (at, dash) in seps {
+            if *at == i {
+                out.push(if *dash { '-' } else { ' ' });
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+proptest! {
+    #[test]
+    fn parsers_never_panic_on_any_string(s in "\\PC{0,40}", caret in 0usize..60) {
+        let all = AcceptedBrands::all();
+        let _ = CardNumber::parse(&s, &all);
+        let _ = card::typing_state(&s, &all);
+        let _ = card::detect_brand(&s);
+        let _ = card::format_for_typing(&s, caret);
+        let _ = Cvc::parse(&s, card::detect_brand(&s));
+        let _ = Expiry::parse(&s, today());
+        let _ = expiry::format_for_typing(&s);
+    }
+
+    #[test]
+    fn digit_strings_never_panic_either(s in "[0-9 /-]{0,30}") {
+        let _ = CardNumber::parse(&s, &AcceptedBrands::all());
+        let _ = Expiry::parse(&s, today());
+    }
+
+    #[test]
+    fn every_generated_valid_number_parses(n in valid_number()) {
+        let c = CardNumber::parse(&n, &AcceptedBrands::all());
+        prop_assert!(c.is_ok(), "{} -> {:?}", n, c);
+    }
+
+    #[test]
+    fn spaces_and_dashes_do_not_change_the_result(
+        n in valid_number(),
+        seps in proptest::collection::vec((0usize..20, any::<bool>()), 0..6),
+    ) {
+        let all = AcceptedBrands::all();
+        let plain = CardNumber::parse(&n, &all).unwrap();
+        let spaced = CardNumber::parse(&sprinkle(&n, &seps), &all).unwrap();
+        prop_assert_eq!(plain, spaced);
+    }
+
+    #[test]
+    fn changing_any_single_digit_breaks_luhn(n in valid_number(), pos in 0usize..19, bump in 1u8..10) {
+        let mut digits: Vec<u8> = n.bytes().map(|b| b - b'0').collect();
+        let i = pos % digits.len();
+        digits[i] = (digits[i] + bump) % 10;
+        prop_assert!(!card::luhn_valid(&digits));
+    }
+
+    #[test]
+    fn formatting_then_parsing_round_trips(n in valid_number()) {
+        let all = AcceptedBrands::all();
+        let (shown, caret) = card::format_for_typing(&n, n.len());
+        prop_assert_eq!(caret, shown.chars().count());
+        prop_assert_eq!(CardNumber::parse(&shown, &all).unwrap(), CardNumber::parse(&n, &all).unwrap());
+        // Formatting is idempotent.
+        prop_assert_eq!(card::format_for_typing(&shown, caret).0, shown);
+    }
+
+    #[test]
+    fn expiry_display_parses_back(month in 1u32..=12, years_ahead in 0i32..=19) {
+        let year = 2027 + years_ahead.min(18);
+        let e = Expiry::from_parts(year, month).unwrap();
+        prop_assert_eq!(Expiry::parse(&e.to_string(), today()), Ok(e));
+        prop_assert_eq!(Expiry::parse(&format!("{:02}/{}", month, year), today()), Ok(e));
+    }
+}
