@@ -4,7 +4,9 @@
 //! through [`ports::Services`], which the server puts in context for every request.
 
 pub mod api;
+pub mod auth;
 pub mod components;
+pub mod error;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ports;
@@ -17,6 +19,8 @@ use leptos_meta::MetaTags;
 
 /// The HTML document around the app; the server renders it for every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_page_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -31,6 +35,26 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App />
             </body>
         </html>
+    }
+}
+
+/// Content-Security-Policy for a page: scripts only from this origin or carrying this
+/// response's nonce (Leptos' hydration script), wasm allowed to compile, no framing.
+#[cfg(feature = "ssr")]
+fn set_page_policy() {
+    let (Some(res), Some(nonce)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        leptos::nonce::use_nonce(),
+    ) else {
+        return;
+    };
+    let csp = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    if let Ok(value) = http::HeaderValue::from_str(&csp) {
+        res.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
     }
 }
 

@@ -7,16 +7,27 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
+use crate::{
+    api::{
+        account::{AuditFilter, AuditPage, TokenInfo, TokenKind},
+        setup::SetupInput,
+    },
+    auth::CurrentAdmin,
+    error::AppError,
+};
+
 /// The server's services, one field per area.
 #[derive(Clone)]
 pub struct Services {
     pub status: Arc<dyn StatusService>,
+    pub auth: Arc<dyn AuthService>,
+    pub audit: Arc<dyn AuditService>,
 }
 
 /// Fetches the services from the request's context.
-pub fn services() -> Result<Services, ServerFnError> {
+pub fn services() -> Result<Services, AppError> {
     use_context::<Services>()
-        .ok_or_else(|| ServerFnError::new("server services are missing from context"))
+        .ok_or_else(|| AppError::Internal("server services are missing from context".into()))
 }
 
 /// Health of the server's dependencies.
@@ -24,4 +35,66 @@ pub fn services() -> Result<Services, ServerFnError> {
 pub trait StatusService: Send + Sync {
     /// Runs a trivial query; returns the database's display name ("SQLite", "PostgreSQL").
     async fn database(&self) -> Result<String, String>;
+}
+
+/// A session just started: the cookie to set.
+#[derive(Clone, Debug)]
+pub struct NewSession {
+    pub set_cookie: String,
+}
+
+/// Accounts, sign-in, sessions, invitations and resets.
+#[async_trait::async_trait]
+pub trait AuthService: Send + Sync {
+    /// True while no account exists (first start).
+    async fn setup_needed(&self) -> Result<bool, AppError>;
+    /// Creates the first account and its Administrator With Billing, and signs them in.
+    async fn setup(&self, input: SetupInput, ip: Option<String>) -> Result<NewSession, AppError>;
+    /// Checks a password with lockout and throttling; the same error for every failure.
+    async fn sign_in(
+        &self,
+        email: String,
+        password: String,
+        ip: Option<String>,
+    ) -> Result<NewSession, AppError>;
+    /// Ends one session; returns the cookie that clears it.
+    async fn sign_out(
+        &self,
+        admin: &CurrentAdmin,
+        session_hash: &str,
+        ip: Option<String>,
+    ) -> String;
+    /// Emails a reset link if the address belongs to an active administrator; silent otherwise.
+    async fn request_reset(&self, email: String, ip: Option<String>) -> Result<(), AppError>;
+    /// What an invitation or reset link is worth, without using it.
+    async fn inspect_token(&self, kind: TokenKind, token: String) -> Result<TokenInfo, AppError>;
+    /// Uses an invitation or reset link to set a password, and signs in.
+    async fn complete_token(
+        &self,
+        kind: TokenKind,
+        token: String,
+        password: String,
+        ip: Option<String>,
+    ) -> Result<NewSession, AppError>;
+    /// Changes one's own password (current one required); ends every other session.
+    async fn change_password(
+        &self,
+        admin: &CurrentAdmin,
+        current: String,
+        new: String,
+        ip: Option<String>,
+    ) -> Result<NewSession, AppError>;
+    /// Changes one's own name.
+    async fn update_name(
+        &self,
+        admin: &CurrentAdmin,
+        first_name: String,
+        last_name: String,
+    ) -> Result<(), AppError>;
+}
+
+/// The audit log.
+#[async_trait::async_trait]
+pub trait AuditService: Send + Sync {
+    async fn list(&self, admin: &CurrentAdmin, filter: AuditFilter) -> Result<AuditPage, AppError>;
 }

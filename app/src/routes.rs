@@ -4,13 +4,27 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    StaticSegment,
+    path, SsrMode,
 };
 
 use crate::components::hydration_marker::HydrationMarker;
-use crate::pages::{home::HomePage, not_found::NotFoundPage};
+use crate::pages::{
+    account::AccountPage,
+    audit::AuditPage,
+    forgot_password::ForgotPasswordPage,
+    home::HomePage,
+    login::LoginPage,
+    not_found::NotFoundPage,
+    overview::OverviewPage,
+    set_password::{InvitationPage, ResetPasswordPage},
+    setup::SetupPage,
+};
 
 /// The whole app: document metadata, the stylesheet and the routes.
+///
+/// Pages render with `SsrMode::Async`: the server waits for their data before sending the
+/// first byte, so a page can still answer 404 or redirect (headers go out with that byte),
+/// and the HTML arrives whole rather than streamed.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -21,7 +35,15 @@ pub fn App() -> impl IntoView {
         <HydrationMarker />
         <Router>
             <Routes fallback=NotFoundPage>
-                <Route path=StaticSegment("") view=HomePage />
+                <Route path=path!("/") view=OverviewPage ssr=SsrMode::Async />
+                <Route path=path!("/status") view=HomePage ssr=SsrMode::Async />
+                <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async />
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async />
+                <Route path=path!("/reset-password/:token") view=ResetPasswordPage ssr=SsrMode::Async />
+                <Route path=path!("/invitation/:token") view=InvitationPage ssr=SsrMode::Async />
+                <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
+                <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

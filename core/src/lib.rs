@@ -5,6 +5,7 @@
 //! with private fields, so holding one proves it is valid (see `forms`).
 
 pub mod address;
+pub mod audit;
 pub mod billing;
 pub mod card;
 pub mod contact;
@@ -12,6 +13,7 @@ pub mod country;
 pub mod expiry;
 pub mod forms;
 pub mod money;
+pub mod password;
 pub mod roles;
 pub mod typing;
 

@@ -1,7 +1,7 @@
 import { type Locator, type Page } from "@playwright/test";
 import { openHydrated } from "./base";
 
-/** The start page at `/`. */
+/** The public status page at `/status`. */
 export class HomePage {
   readonly heading: Locator;
   readonly status: Locator;
@@ -12,6 +12,6 @@ export class HomePage {
   }
 
   async open(): Promise<void> {
-    await openHydrated(this.page, "/");
+    await openHydrated(this.page, "/status");
   }
 }

@@ -19,6 +19,28 @@ pub struct Settings {
     pub public_url: String,
     /// `TALLY_LOG_FORMAT`: `text` (default) or `json`.
     pub log_format: LogFormat,
+    /// `TALLY_SMTP_URL`: send mail by SMTP (`smtp://user:pass@host:587`); unset writes `.eml`
+    /// files to `<data dir>/outbox`.
+    pub smtp_url: Option<String>,
+    /// `TALLY_MAIL_FROM`: the sender of every email.
+    pub mail_from: String,
+    /// `TALLY_SESSION_IDLE_MINUTES` (15): a session unused this long ends.
+    pub session_idle_minutes: i64,
+    /// `TALLY_SESSION_ABSOLUTE_MINUTES` (720): a session ends this long after sign-in.
+    pub session_absolute_minutes: i64,
+    /// Failed sign-ins before an administrator is locked out (10, spec §7).
+    pub lockout_failures: i64,
+    /// Minutes a lockout lasts (30, spec §7).
+    pub lockout_minutes: i64,
+    /// `TALLY_SIGN_IN_PER_IP_MINUTE` (20): sign-in attempts one client address may make a minute.
+    pub sign_in_attempts_per_ip_minute: i64,
+    /// Hours an invitation link stays valid (72, spec §7).
+    pub invitation_hours: i64,
+    /// Minutes a password-reset link stays valid (30, spec §7).
+    pub reset_minutes: i64,
+    /// `TALLY_TRUST_PROXY` (`false`): take the client address from `X-Forwarded-For`'s last
+    /// entry, for deployments behind a load balancer.
+    pub trust_proxy: bool,
 }
 
 /// How log lines are written to stderr.
@@ -87,7 +109,44 @@ impl Settings {
                 })
             }
         };
+        let number = |var: &'static str, default: i64| -> Result<i64, ConfigError> {
+            match lookup(var) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or(ConfigError {
+                        var,
+                        value: v,
+                        expected: "a positive whole number",
+                    }),
+            }
+        };
+        let trust_proxy = match lookup("TALLY_TRUST_PROXY").as_deref() {
+            None | Some("false") | Some("0") => false,
+            Some("true") | Some("1") => true,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "TALLY_TRUST_PROXY",
+                    value: other.into(),
+                    expected: "true or false",
+                })
+            }
+        };
         Ok(Self {
+            smtp_url: lookup("TALLY_SMTP_URL"),
+            mail_from: lookup("TALLY_MAIL_FROM")
+                .unwrap_or_else(|| "Tally <tally@localhost>".into()),
+            session_idle_minutes: number("TALLY_SESSION_IDLE_MINUTES", 15)?,
+            session_absolute_minutes: number("TALLY_SESSION_ABSOLUTE_MINUTES", 12 * 60)?,
+            lockout_failures: 10,
+            lockout_minutes: 30,
+            sign_in_attempts_per_ip_minute: number("TALLY_SIGN_IN_PER_IP_MINUTE", 20)?,
+            invitation_hours: 72,
+            reset_minutes: 30,
+            trust_proxy,
             listen_addr,
             data_dir,
             database_url,

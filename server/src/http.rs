@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::{
     extract::{FromRef, State},
     http::StatusCode,
+    middleware::{from_fn, from_fn_with_state},
     response::IntoResponse,
     routing::get,
     Json, Router,
@@ -13,30 +14,45 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tally_app::{ports::Services, shell, App};
 
-use crate::{config::Settings, db::Database, services};
+use crate::{
+    auth::Auth, clock::Clock, config::Settings, db::Database, mail::Mailer, middleware, services,
+};
 
 /// Everything a request handler may need; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub db: Database,
+    pub clock: Arc<dyn Clock>,
+    pub mailer: Mailer,
+    pub auth: Auth,
     pub leptos: LeptosOptions,
     pub services: Services,
 }
 
 impl AppState {
-    /// Wires the services the app's server functions use to this database.
-    pub fn new(settings: Settings, db: Database) -> Self {
+    /// Wires the services the app's server functions use.
+    pub fn new(settings: Settings, db: Database, clock: Arc<dyn Clock>, mailer: Mailer) -> Self {
         let leptos = LeptosOptions::builder()
             .output_name("tally")
             .site_root(settings.site_root.display().to_string())
             .site_pkg_dir("pkg")
             .site_addr(settings.listen_addr)
             .build();
-        let services = services::build(&db);
+        let settings = Arc::new(settings);
+        let auth = Auth {
+            db: db.clone(),
+            clock: clock.clone(),
+            mailer: mailer.clone(),
+            settings: settings.clone(),
+        };
+        let services = services::build(&db, &auth);
         Self {
-            settings: Arc::new(settings),
+            settings,
             db,
+            clock,
+            mailer,
+            auth,
             leptos,
             services,
         }
@@ -53,7 +69,10 @@ impl FromRef<AppState> for LeptosOptions {
 pub fn build_router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let services = state.services.clone();
-    let context = move || provide_context(services.clone());
+    let context = move || {
+        provide_context(services.clone());
+        leptos::nonce::provide_nonce();
+    };
     let shell_options = state.leptos.clone();
     Router::new()
         .route("/healthz", get(healthz))
@@ -64,6 +83,15 @@ pub fn build_router(state: AppState) -> Router {
             AppState,
             _,
         >(context, shell))
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::resolve_session,
+        ))
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::refuse_cross_origin,
+        ))
+        .layer(from_fn(middleware::security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

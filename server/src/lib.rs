@@ -2,9 +2,16 @@
 //! payment gateway). `main.rs` only loads settings and calls [`run`]; tests call
 //! [`build_router`] on a state of their own.
 
+pub mod audit;
+pub mod audit_log;
+pub mod auth;
+pub mod clock;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod http;
+pub mod mail;
+pub mod middleware;
 pub mod services;
 pub mod telemetry;
 
@@ -27,13 +34,20 @@ pub enum StartError {
     },
     #[error("server: {0}")]
     Serve(std::io::Error),
+    #[error("mail: {0}")]
+    Mail(#[from] mail::MailError),
 }
 
 /// Connects, migrates, serves until SIGINT/SIGTERM, then drains in-flight requests.
 pub async fn run(settings: Settings) -> Result<(), StartError> {
     let db = db::Database::connect(&settings.database_url).await?;
     db.migrate().await?;
-    let state = AppState::new(settings.clone(), db);
+    let state = AppState::new(
+        settings.clone(),
+        db,
+        std::sync::Arc::new(clock::SystemClock),
+        mail::Mailer::from_settings(&settings)?,
+    );
     let router = build_router(state.clone());
     let listener = tokio::net::TcpListener::bind(settings.listen_addr)
         .await

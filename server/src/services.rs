@@ -4,12 +4,14 @@ use std::sync::Arc;
 
 use tally_app::ports::{Services, StatusService};
 
-use crate::db::Database;
+use crate::{audit_log::AuditLog, auth::Auth, db::Database};
 
 /// Builds every service the app's server functions reach through context.
-pub fn build(db: &Database) -> Services {
+pub fn build(db: &Database, auth: &Auth) -> Services {
     Services {
         status: Arc::new(DbStatus { db: db.clone() }),
+        auth: Arc::new(auth.clone()),
+        audit: Arc::new(AuditLog { db: db.clone() }),
     }
 }
 

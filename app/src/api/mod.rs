@@ -1,4 +1,6 @@
 //! Server functions, grouped by area. Each reads: who is calling → may they → is the input
 //! valid → do it through a service from [`crate::ports`].
 
+pub mod account;
+pub mod setup;
 pub mod status;

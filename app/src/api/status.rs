@@ -3,6 +3,8 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::error::AppError;
+
 /// What the start page shows about the running server.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerStatus {
@@ -13,13 +15,13 @@ pub struct ServerStatus {
 
 /// Reads the version and checks the database. Public: reveals no account data.
 #[server(endpoint = "status/get")]
-pub async fn get_server_status() -> Result<ServerStatus, ServerFnError> {
+pub async fn get_server_status() -> Result<ServerStatus, AppError> {
     let services = crate::ports::services()?;
     let database = services
         .status
         .database()
         .await
-        .map_err(|e| ServerFnError::new(format!("database unavailable ({e})")))?;
+        .map_err(|e| AppError::Internal(format!("database unavailable ({e})")))?;
     Ok(ServerStatus {
         version: env!("CARGO_PKG_VERSION").to_string(),
         database,

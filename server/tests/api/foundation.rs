@@ -20,7 +20,7 @@ both_databases! {
     }
 
     async fn the_start_page_is_rendered_on_the_server_with_its_hydration_script(app: TestApp) {
-        let res = app.get("/").await;
+        let res = app.get("/status").await;
         assert_eq!(res.status(), 200);
         let html = res.text().await.unwrap();
         assert!(html.contains("<h1>Tally</h1>"), "{html}");

@@ -8,7 +8,9 @@ use std::{
     sync::atomic::{AtomicU32, Ordering},
 };
 
-use tally_server::{build_router, db::Backend, db::Database, AppState, Settings};
+use tally_server::{
+    build_router, clock::ManualClock, db::Backend, db::Database, mail::Mailer, AppState, Settings,
+};
 
 /// The PostgreSQL server the tests create their databases in; scripts/test.sh starts one.
 pub const POSTGRES_URL_VAR: &str = "TALLY_TEST_POSTGRES_URL";
@@ -19,13 +21,21 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: Database,
     pub backend: Backend,
+    pub clock: ManualClock,
+    pub state: AppState,
+    pub outbox: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, &[]).await
+    }
+
+    /// Spawns with extra settings (environment variable names and values).
+    pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let database_url = fresh_database_url(backend, &dir.path().to_path_buf()).await;
+        let database_url = fresh_database_url(backend, dir.path()).await;
         let db = Database::connect(&database_url)
             .await
             .expect("connect to the test database");
@@ -39,10 +49,22 @@ impl TestApp {
             "TALLY_ADDR" => Some(addr.to_string()),
             "TALLY_DATA_DIR" => Some(dir.path().display().to_string()),
             "DATABASE_URL" => Some(database_url.clone()),
-            _ => None,
+            _ => extra
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.to_string()),
         })
         .expect("test settings");
-        let router = build_router(AppState::new(settings, db.clone()));
+        let clock = ManualClock::now();
+        let outbox = dir.path().join("outbox");
+        let mailer = Mailer::outbox(outbox.clone(), &settings.mail_from).expect("outbox");
+        let state = AppState::new(
+            settings,
+            db.clone(),
+            std::sync::Arc::new(clock.clone()),
+            mailer,
+        );
+        let router = build_router(state.clone());
         tokio::spawn(async move {
             axum::serve(
                 listener,
@@ -62,16 +84,73 @@ impl TestApp {
             client,
             db,
             backend,
+            clock,
+            state,
+            outbox,
             _dir: dir,
         }
+    }
+
+    /// A fresh client with its own cookie jar (another browser).
+    pub fn new_client() -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    /// Calls a server function from `client`, as the browser does (form-encoded POST, same origin).
+    pub async fn call(
+        &self,
+        client: &reqwest::Client,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        client
+            .post(self.url(&format!("/api/{endpoint}")))
+            .header("Origin", &self.address)
+            .header("Accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .expect("POST server function")
+    }
+
+    /// Every message in the outbox, oldest first, as raw RFC 5322 text.
+    pub fn outbox_messages(&self) -> Vec<String> {
+        let mut files: Vec<_> = std::fs::read_dir(&self.outbox)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
+            .iter()
+            .map(|p| decode_eml(&std::fs::read_to_string(p).unwrap()))
+            .collect()
+    }
+
+    pub fn clock_now(&self) -> i64 {
+        use tally_server::clock::Clock;
+        self.clock.now_millis()
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
 
+    /// A page load as a browser makes it (`Accept: text/html`).
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("GET")
+        self.client
+            .get(self.url(path))
+            .header("Accept", "text/html,application/xhtml+xml")
+            .send()
+            .await
+            .expect("GET")
     }
 
     /// Calls a server function the way the browser does (form-encoded POST, same origin).
@@ -88,7 +167,7 @@ impl TestApp {
 }
 
 /// A URL for a database nobody else uses: a new SQLite file, or a new PostgreSQL database.
-pub async fn fresh_database_url(backend: Backend, dir: &PathBuf) -> String {
+pub async fn fresh_database_url(backend: Backend, dir: &std::path::Path) -> String {
     match backend {
         Backend::Sqlite => format!("sqlite://{}/tally.db?mode=rwc", dir.display()),
         Backend::Postgres => {
@@ -156,4 +235,21 @@ macro_rules! both_databases {
 #[allow(dead_code)]
 pub fn site_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/site")
+}
+
+/// The message with quoted-printable soft line breaks and `=3D` undone, so links read whole.
+pub fn decode_eml(raw: &str) -> String {
+    raw.replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=")
+}
+
+/// The first URL in `text` that starts with `prefix`.
+pub fn find_link(text: &str, prefix: &str) -> Option<String> {
+    let start = text.find(prefix)?;
+    let rest = &text[start..];
+    let end = rest
+        .find(|c: char| c.is_whitespace() || c == '"' || c == '<')
+        .unwrap_or(rest.len());
+    Some(rest[..end].to_string())
 }

@@ -3,5 +3,7 @@
 
 mod helpers;
 
+mod auth;
 mod foundation;
+mod smtp;
 mod startup;

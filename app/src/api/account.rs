@@ -1,0 +1,244 @@
+//! Signing in and out, invitation and reset links, one's own account, and the audit log.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+#[cfg(feature = "ssr")]
+use tally_core::roles::Action;
+
+#[cfg(feature = "ssr")]
+use crate::{api::setup::set_cookie, error::fail};
+use crate::{auth::CurrentAdmin, error::AppError};
+
+/// The signed-in administrator, or `None`.
+#[server(endpoint = "account/me")]
+pub async fn get_current_admin() -> Result<Option<CurrentAdmin>, AppError> {
+    Ok(crate::auth::current_admin())
+}
+
+/// Signs in and goes to `next` (a local path) or `/`. Every failure gets the same message.
+#[server(endpoint = "account/sign-in")]
+pub async fn sign_in(
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), AppError> {
+    let services = crate::ports::services()?;
+    match services
+        .auth
+        .sign_in(email, password, crate::auth::client_ip())
+        .await
+    {
+        Ok(session) => {
+            set_cookie(&session.set_cookie);
+            leptos_axum::redirect(&safe_next(next.as_deref()));
+            Ok(())
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// A local path to go to after signing in; anything else becomes `/`.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+/// Ends this session and goes to the sign-in page.
+#[server(endpoint = "account/sign-out")]
+pub async fn sign_out() -> Result<(), AppError> {
+    let services = crate::ports::services()?;
+    if let Some(session) = crate::auth::session() {
+        let clear = services
+            .auth
+            .sign_out(
+                &session.admin,
+                &session.session_hash,
+                crate::auth::client_ip(),
+            )
+            .await;
+        set_cookie(&clear);
+    }
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// Which kind of emailed link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TokenKind {
+    Invitation,
+    Reset,
+}
+
+/// What a link is worth.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TokenState {
+    Valid,
+    Expired,
+    Used,
+    Unknown,
+}
+
+/// A link's state and, when valid, whose it is (for the page's greeting and the password
+/// check's known words).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    pub state: TokenState,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+}
+
+/// Asks for a password-reset email. Answers the same whether or not the address exists.
+#[server(endpoint = "account/request-reset")]
+pub async fn request_password_reset(email: String) -> Result<(), AppError> {
+    let services = crate::ports::services()?;
+    services
+        .auth
+        .request_reset(email, crate::auth::client_ip())
+        .await
+}
+
+/// Reads what an invitation or reset link is worth, without using it.
+#[server(endpoint = "account/inspect-link")]
+pub async fn inspect_link(kind: TokenKind, token: String) -> Result<TokenInfo, AppError> {
+    crate::ports::services()?
+        .auth
+        .inspect_token(kind, token)
+        .await
+}
+
+/// Uses an invitation or reset link to set a password; signs in and goes to `/`.
+#[server(endpoint = "account/set-password")]
+pub async fn set_password_from_link(
+    kind: TokenKind,
+    token: String,
+    password: String,
+) -> Result<(), AppError> {
+    let services = crate::ports::services()?;
+    match services
+        .auth
+        .complete_token(kind, token, password, crate::auth::client_ip())
+        .await
+    {
+        Ok(session) => {
+            set_cookie(&session.set_cookie);
+            leptos_axum::redirect("/");
+            Ok(())
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// The password rule's verdict, for the strength meter: the same check the server enforces.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordCheck {
+    pub score: u8,
+    pub label: String,
+    pub problem: Option<String>,
+}
+
+/// Scores a candidate password with the server's rule. `known_words` are the person's own
+/// details (name, email), which make a password weaker.
+#[server(endpoint = "account/check-password")]
+pub async fn check_password(
+    password: String,
+    known_words: Vec<String>,
+) -> Result<PasswordCheck, AppError> {
+    let words: Vec<&str> = known_words.iter().map(String::as_str).take(8).collect();
+    let s = tally_core::password::strength(&password, &words);
+    Ok(PasswordCheck {
+        score: s.score,
+        label: s.label().to_string(),
+        problem: s.verdict.err().map(|e| e.to_string()),
+    })
+}
+
+/// Changes one's own password; every other session of this administrator ends.
+#[server(endpoint = "account/change-password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<(), AppError> {
+    let admin = crate::auth::require_signed_in()?;
+    let services = crate::ports::services()?;
+    match services
+        .auth
+        .change_password(
+            &admin,
+            current_password,
+            new_password,
+            crate::auth::client_ip(),
+        )
+        .await
+    {
+        Ok(session) => {
+            set_cookie(&session.set_cookie);
+            Ok(())
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// Changes one's own name.
+#[server(endpoint = "account/update-name")]
+pub async fn update_name(first_name: String, last_name: String) -> Result<(), AppError> {
+    let admin = crate::auth::require_signed_in()?;
+    let services = crate::ports::services()?;
+    match services
+        .auth
+        .update_name(&admin, first_name, last_name)
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(e) => fail(e),
+    }
+}
+
+/// Filters for the audit log; blank fields filter nothing. Dates are `YYYY-MM-DD` (UTC),
+/// both inclusive.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuditFilter {
+    pub kind: String,
+    pub actor: String,
+    pub from: String,
+    pub to: String,
+    /// 1-based.
+    pub page: u32,
+}
+
+/// One audit event as listed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: String,
+    /// UTC, `YYYY-MM-DD HH:MM:SS`.
+    pub at: String,
+    pub kind: String,
+    pub actor: String,
+    pub target: String,
+    pub ip: String,
+    pub detail: String,
+}
+
+/// A page of the audit log, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    pub page: u32,
+    pub page_count: u32,
+    pub total: u64,
+    /// Every kind of event, for the filter.
+    pub kinds: Vec<String>,
+}
+
+/// Lists the caller's account's audit events. Roles per the matrix (View the audit log).
+#[server(endpoint = "audit/list")]
+pub async fn list_audit_events(filter: AuditFilter) -> Result<AuditPage, AppError> {
+    let admin = crate::auth::require(Action::ViewAuditLog)?;
+    let services = crate::ports::services()?;
+    match services.audit.list(&admin, filter).await {
+        Ok(p) => Ok(p),
+        Err(e) => fail(e),
+    }
+}

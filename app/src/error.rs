@@ -1,0 +1,98 @@
+//! The one error type that crosses the wire from server functions to the browser.
+
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use serde::{Deserialize, Serialize};
+use tally_core::forms::FieldErrors;
+
+/// What went wrong, as the browser sees it. Each variant's HTTP status is noted; internal
+/// errors carry only a reference id — the cause is in the server's log under that id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// 422: input failed validation; messages keyed by field.
+    #[error("Please correct the highlighted fields.")]
+    Validation(FieldErrors),
+    /// 401: no valid session.
+    #[error("Please sign in again.")]
+    Unauthenticated,
+    /// 403: the role may not do this.
+    #[error("You don't have access to this.")]
+    Forbidden,
+    /// 404: nothing with that id in the caller's account.
+    #[error("That no longer exists.")]
+    NotFound,
+    /// 409: a rule or a concurrent change prevents it; the message says which.
+    #[error("{0}")]
+    Conflict(String),
+    /// 402: the payment processor declined.
+    #[error("{0}")]
+    Declined(String),
+    /// 429: too many attempts; try later.
+    #[error("{0}")]
+    TooManyRequests(String),
+    /// 500: something broke on the server.
+    #[error("Something went wrong on our side (reference {0}). Please try again.")]
+    Internal(String),
+    /// The request never got an answer (network down) or the answer was unreadable.
+    #[error("We couldn't reach the server. Check your connection and try again. ({0})")]
+    Transport(String),
+}
+
+impl AppError {
+    /// The HTTP status the server answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Validation(_) => 422,
+            AppError::Unauthenticated => 401,
+            AppError::Forbidden => 403,
+            AppError::NotFound => 404,
+            AppError::Conflict(_) => 409,
+            AppError::Declined(_) => 402,
+            AppError::TooManyRequests(_) => 429,
+            AppError::Internal(_) | AppError::Transport(_) => 500,
+        }
+    }
+
+    /// A validation error on one field.
+    pub fn field(field: &str, message: impl ToString) -> Self {
+        let mut e = FieldErrors::new();
+        e.add(field, message);
+        AppError::Validation(e)
+    }
+
+    /// The field errors, if this is a validation error.
+    pub fn field_errors(&self) -> Option<&FieldErrors> {
+        match self {
+            AppError::Validation(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Request(e) | ServerFnErrorErr::Response(e) => AppError::Transport(e),
+            ServerFnErrorErr::Deserialization(e) | ServerFnErrorErr::Serialization(e) => {
+                AppError::Transport(e)
+            }
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Sets the response's status from the error, then returns it (server side only).
+#[cfg(feature = "ssr")]
+pub fn fail<T>(error: AppError) -> Result<T, AppError> {
+    if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(
+            http::StatusCode::from_u16(error.status())
+                .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+        );
+    }
+    Err(error)
+}

@@ -1,0 +1,112 @@
+//! The audit log. Route: `/audit`. Requires: View the audit log.
+//! Server functions: `list_audit_events`.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+use tally_core::roles::Action;
+
+use crate::{
+    api::account::{list_audit_events, AuditFilter},
+    components::layout::SignedIn,
+};
+
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    view! { <SignedIn action=Action::ViewAuditLog children=|_| view! { <AuditLog /> } /> }
+}
+
+/// Filters live in the query string, so a filtered page can be bookmarked and shared.
+#[component]
+fn AuditLog() -> impl IntoView {
+    let query = use_query_map();
+    let filter = move || {
+        query.with(|q| AuditFilter {
+            kind: q.get("kind").unwrap_or_default(),
+            actor: q.get("actor").unwrap_or_default(),
+            from: q.get("from").unwrap_or_default(),
+            to: q.get("to").unwrap_or_default(),
+            page: q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1),
+        })
+    };
+    let events = Resource::new(filter, list_audit_events);
+    view! {
+        <Title text="Audit log" />
+        <h1>"Audit log"</h1>
+        <form method="get" action="/audit" class="filters" role="search" aria-label="Filter events">
+            <div class="field">
+                <label for="kind">"Kind"</label>
+                <select id="kind" name="kind">
+                    <option value="">"All kinds"</option>
+                    {tally_core::audit::ALL_AUDIT_KINDS.iter().map(|k| {
+                        let code = k.code();
+                        view! { <option value=code selected=move || filter().kind == code>{k.label()}</option> }
+                    }).collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="actor">"Actor email contains"</label>
+                <input id="actor" name="actor" type="search" prop:value=move || filter().actor />
+            </div>
+            <div class="field">
+                <label for="from">"From"</label>
+                <input id="from" name="from" type="date" prop:value=move || filter().from />
+            </div>
+            <div class="field">
+                <label for="to">"To"</label>
+                <input id="to" name="to" type="date" prop:value=move || filter().to />
+            </div>
+            <button type="submit">"Filter"</button>
+        </form>
+        <Transition fallback=|| view! { <p>"Loading events…"</p> }>
+            {move || Suspend::new(async move {
+                match events.await {
+                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(page) => {
+                        let f = filter();
+                        let link = move |p: u32| {
+                            format!("/audit?kind={}&actor={}&from={}&to={}&page={p}", f.kind, f.actor, f.from, f.to)
+                        };
+                        let prev = (page.page > 1).then(|| link(page.page - 1));
+                        let next = (page.page < page.page_count).then(|| link(page.page + 1));
+                        view! {
+                            <p>{format!("{} events", page.total)}</p>
+                            <div class="table-wrap">
+                                <table>
+                                    <caption class="visually-hidden">"Audit events, newest first"</caption>
+                                    <thead>
+                                        <tr>
+                                            <th scope="col">"Time (UTC)"</th>
+                                            <th scope="col">"Event"</th>
+                                            <th scope="col">"Actor"</th>
+                                            <th scope="col">"Target"</th>
+                                            <th scope="col">"IP"</th>
+                                            <th scope="col">"Detail"</th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>
+                                        {page.entries.into_iter().map(|e| view! {
+                                            <tr>
+                                                <td>{e.at}</td>
+                                                <td>{e.kind}</td>
+                                                <td>{e.actor}</td>
+                                                <td>{e.target}</td>
+                                                <td>{e.ip}</td>
+                                                <td>{e.detail}</td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                            <nav class="pagination" aria-label="Pages">
+                                {prev.map(|href| view! { <a href=href rel="prev">"Newer"</a> })}
+                                <span>{format!("Page {} of {}", page.page, page.page_count)}</span>
+                                {next.map(|href| view! { <a href=href rel="next">"Older"</a> })}
+                            </nav>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}

@@ -1,0 +1,111 @@
+//! Setting a password from an emailed link. Routes: `/invitation/:token` and
+//! `/reset-password/:token`. Requires: a valid link. Server functions: `inspect_link`,
+//! `set_password_from_link`, `check_password`.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use super::{field_error, form_error};
+use crate::{
+    api::account::{inspect_link, SetPasswordFromLink, TokenKind, TokenState},
+    components::{field::Field, password_meter::PasswordMeter},
+};
+
+#[component]
+pub fn InvitationPage() -> impl IntoView {
+    view! { <SetPasswordPage kind=TokenKind::Invitation /> }
+}
+
+#[component]
+pub fn ResetPasswordPage() -> impl IntoView {
+    view! { <SetPasswordPage kind=TokenKind::Reset /> }
+}
+
+#[component]
+fn SetPasswordPage(kind: TokenKind) -> impl IntoView {
+    let token = move || {
+        use_params_map()
+            .with(|p| p.get("token"))
+            .unwrap_or_default()
+    };
+    let info = Resource::new(token, move |t| inspect_link(kind, t));
+    let title = match kind {
+        TokenKind::Invitation => "Set your password",
+        TokenKind::Reset => "Choose a new password",
+    };
+    view! {
+        <Title text=title />
+        <main class="centered-page narrow">
+            <h1>{title}</h1>
+            <Suspense fallback=|| view! { <p>"Checking your link…"</p> }>
+                {move || Suspend::new(async move {
+                    match info.await {
+                        Ok(i) if i.state == TokenState::Valid => view! {
+                            <PasswordForm kind token=token() email=i.email.unwrap_or_default() first_name=i.first_name.unwrap_or_default() />
+                        }.into_any(),
+                        Ok(i) => view! { <LinkProblem kind state=i.state /> }.into_any(),
+                        Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </main>
+    }
+}
+
+#[component]
+fn PasswordForm(
+    kind: TokenKind,
+    token: String,
+    email: String,
+    first_name: String,
+) -> impl IntoView {
+    let action = ServerAction::<SetPasswordFromLink>::new();
+    let value = action.value();
+    let password = RwSignal::new(String::new());
+    let kind_value = match kind {
+        TokenKind::Invitation => "Invitation",
+        TokenKind::Reset => "Reset",
+    };
+    let greeting = if first_name.is_empty() {
+        "Welcome.".to_string()
+    } else {
+        format!("Welcome, {first_name}.")
+    };
+    view! {
+        <p>{greeting}" You'll sign in as "<strong>{email.clone()}</strong>"."</p>
+        <ActionForm action attr:class="card form" attr:novalidate=true>
+            <input type="hidden" name="kind" value=kind_value />
+            <input type="hidden" name="token" value=token />
+            <input type="email" name="username" value=email.clone() autocomplete="username" hidden=true readonly=true aria-hidden="true" tabindex="-1" />
+            <Field name="password" label="New password" kind="password" autocomplete="new-password" required=true
+                error=field_error(value, "password") on_input=Callback::new(move |v| password.set(v)) />
+            <PasswordMeter password=password known_words=vec![email, first_name] />
+            <p class="form-error" role="alert">{form_error(value)}</p>
+            <button type="submit" class="primary" disabled=move || action.pending().get()>"Save password and sign in"</button>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn LinkProblem(kind: TokenKind, state: TokenState) -> impl IntoView {
+    let what = match state {
+        TokenState::Expired => "This link has expired.",
+        TokenState::Used => "This link has already been used.",
+        _ => "This link isn't valid.",
+    };
+    let next = match kind {
+        TokenKind::Invitation => view! {
+            <p>"Invitations work once and expire after 72 hours. Ask the administrator who invited you to resend the invitation. If you already set your password, "<a href="/login">"sign in"</a>"."</p>
+        }.into_any(),
+        TokenKind::Reset => view! {
+            <p>"Reset links work once and expire after 30 minutes. "<a href="/forgot-password">"Ask for a new link"</a>" or "<a href="/login">"sign in"</a>"."</p>
+        }.into_any(),
+    };
+    view! {
+        <div class="card" role="alert">
+            <p><strong>{what}</strong></p>
+            {next}
+        </div>
+    }
+}

@@ -1,0 +1,46 @@
+//! Writing and reading the audit log.
+
+use sqlx::{Any, Executor};
+use tally_core::audit::AuditKind;
+
+use crate::crypto::new_id;
+
+/// One event to record.
+#[derive(Clone, Debug, Default)]
+pub struct Event<'a> {
+    pub account_id: Option<&'a str>,
+    pub actor_id: Option<&'a str>,
+    pub actor_email: Option<&'a str>,
+    pub target: Option<&'a str>,
+    pub ip: Option<&'a str>,
+    pub detail: String,
+}
+
+/// Records `kind` at `now` in whatever transaction or pool `exec` is.
+pub async fn record<'e, E>(
+    exec: E,
+    now: i64,
+    kind: AuditKind,
+    event: Event<'_>,
+) -> Result<(), sqlx::Error>
+where
+    E: Executor<'e, Database = Any>,
+{
+    sqlx::query(
+        "INSERT INTO audit_events (id, account_id, at, kind, actor_id, actor_email, target, ip, detail, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(new_id())
+    .bind(event.account_id)
+    .bind(now)
+    .bind(kind.code())
+    .bind(event.actor_id)
+    .bind(event.actor_email)
+    .bind(event.target)
+    .bind(event.ip)
+    .bind(event.detail)
+    .bind(now)
+    .execute(exec)
+    .await?;
+    Ok(())
+}

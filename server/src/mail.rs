@@ -1,0 +1,170 @@
+//! Outgoing email: one [`Mailer`] with two transports — SMTP for production, and an outbox
+//! folder of `.eml` files (the embedded default) that developers and tests read.
+
+use std::path::PathBuf;
+
+use lettre::{
+    message::{header::ContentType, Mailbox, MultiPart, SinglePart},
+    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+};
+
+/// One message, with a plain-text and an HTML body.
+#[derive(Clone, Debug)]
+pub struct Email {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Why a message was not delivered.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("invalid address {0:?}")]
+    Address(String),
+    #[error("cannot build the message: {0}")]
+    Build(String),
+    #[error("cannot write to the outbox: {0}")]
+    Outbox(#[from] std::io::Error),
+    #[error("SMTP: {0}")]
+    Smtp(String),
+}
+
+#[derive(Clone)]
+enum Transport {
+    Outbox(PathBuf),
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+/// Sends mail through the configured transport.
+#[derive(Clone)]
+pub struct Mailer {
+    from: Mailbox,
+    transport: Transport,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match &self.transport {
+            Transport::Outbox(dir) => format!("outbox {}", dir.display()),
+            Transport::Smtp(_) => "smtp".into(),
+        };
+        write!(f, "Mailer({kind})")
+    }
+}
+
+impl Mailer {
+    /// SMTP when `TALLY_SMTP_URL` is set, else the outbox folder under the data folder.
+    pub fn from_settings(settings: &crate::config::Settings) -> Result<Self, MailError> {
+        match &settings.smtp_url {
+            Some(url) => Self::smtp(url, &settings.mail_from),
+            None => Self::outbox(settings.data_dir.join("outbox"), &settings.mail_from),
+        }
+    }
+
+    /// Writes each message as `<time>-<random>.eml` into `dir` (created when missing).
+    pub fn outbox(dir: PathBuf, from: &str) -> Result<Self, MailError> {
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self {
+            from: from.parse().map_err(|_| MailError::Address(from.into()))?,
+            transport: Transport::Outbox(dir),
+        })
+    }
+
+    /// SMTP from a URL: `smtp://user:pass@host:587` (STARTTLS required), `smtps://…:465`
+    /// (TLS), or `smtp://host:25?tls=none` only for a relay on a trusted network.
+    pub fn smtp(url: &str, from: &str) -> Result<Self, MailError> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| MailError::Smtp(e.to_string()))?
+            .build();
+        Ok(Self {
+            from: from.parse().map_err(|_| MailError::Address(from.into()))?,
+            transport: Transport::Smtp(transport),
+        })
+    }
+
+    pub async fn send(&self, email: &Email) -> Result<(), MailError> {
+        let to: Mailbox = email
+            .to
+            .parse()
+            .map_err(|_| MailError::Address(email.to.clone()))?;
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(&email.subject)
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_PLAIN)
+                            .body(email.text.clone()),
+                    )
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_HTML)
+                            .body(email.html.clone()),
+                    ),
+            )
+            .map_err(|e| MailError::Build(e.to_string()))?;
+        match &self.transport {
+            Transport::Outbox(dir) => {
+                let name = format!(
+                    "{}-{}.eml",
+                    chrono::Utc::now().format("%Y%m%dT%H%M%S%.3f"),
+                    &crate::crypto::new_id()[..8]
+                );
+                let tmp = dir.join(format!(".{name}.tmp"));
+                // Write then rename, so a reader never sees half a message.
+                tokio::fs::write(&tmp, message.formatted()).await?;
+                tokio::fs::rename(&tmp, dir.join(name)).await?;
+            }
+            Transport::Smtp(smtp) => {
+                smtp.send(message)
+                    .await
+                    .map_err(|e| MailError::Smtp(e.to_string()))?;
+            }
+        }
+        tracing::info!(to = %email.to, subject = %email.subject, "mail sent");
+        Ok(())
+    }
+}
+
+/// Escapes text for HTML bodies.
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A message with one call to action: a paragraph, a link, and a closing line.
+pub fn link_email(
+    to: &str,
+    subject: &str,
+    intro: &str,
+    link_text: &str,
+    url: &str,
+    outro: &str,
+) -> Email {
+    Email {
+        to: to.to_string(),
+        subject: subject.to_string(),
+        text: format!("{intro}\n\n{link_text}: {url}\n\n{outro}\n\n— Tally\n"),
+        html: format!(
+            "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;line-height:1.5\">\
+             <p>{}</p><p><a href=\"{}\">{}</a></p><p>{}</p><p>— Tally</p></body></html>",
+            html_escape(intro),
+            html_escape(url),
+            html_escape(link_text),
+            html_escape(outro)
+        ),
+    }
+}

@@ -1,0 +1,121 @@
+//! Request middleware: client address and session resolution, cross-origin refusal for
+//! data-changing requests, and the security headers of spec §7.
+
+use std::net::SocketAddr;
+
+use axum::{
+    body::Body,
+    extract::{ConnectInfo, State},
+    http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use tally_app::auth::ClientIp;
+
+use crate::{auth::SESSION_COOKIE, http::AppState};
+
+/// Attaches the client's address and, for a live session cookie, the `SessionContext`.
+pub async fn resolve_session(
+    State(state): State<AppState>,
+    mut req: Request<Body>,
+    next: Next,
+) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    let forwarded = state
+        .settings
+        .trust_proxy
+        .then(|| {
+            req.headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .map(|s| s.trim().to_string())
+        })
+        .flatten();
+    if let Some(ip) = forwarded.or(peer) {
+        req.extensions_mut().insert(ClientIp(ip));
+    }
+    if let Some(token) = cookie_value(req.headers(), SESSION_COOKIE) {
+        if let Some(session) = state.auth.resolve_session(&token).await {
+            req.extensions_mut().insert(session);
+        }
+    }
+    next.run(req).await
+}
+
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// Refuses data-changing requests that a browser marks as coming from another site: by
+/// `Sec-Fetch-Site`, or failing that by `Origin`. Requests with neither header come from
+/// programs, not browsers, and carry no ambient cookie risk.
+pub async fn refuse_cross_origin(
+    State(state): State<AppState>,
+    req: Request<Body>,
+    next: Next,
+) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe {
+        let headers = req.headers();
+        let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+        let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+        let cross = match (fetch_site, origin) {
+            (Some(site), _) => !matches!(site, "same-origin" | "none"),
+            (None, Some(origin)) => {
+                let own = origin.trim_end_matches('/') == state.settings.public_url
+                    || host.is_some_and(|h| {
+                        origin == format!("http://{h}") || origin == format!("https://{h}")
+                    });
+                !own
+            }
+            (None, None) => false,
+        };
+        if cross {
+            tracing::warn!(method = %req.method(), path = %req.uri().path(), ?origin, ?fetch_site, "cross-origin request refused");
+            return (
+                StatusCode::FORBIDDEN,
+                "Cross-origin requests are not allowed.",
+            )
+                .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// The policy for responses that set none of their own (JSON, static files, errors).
+/// Pages set a stricter one with a per-response nonce for Leptos' hydration script.
+pub const DEFAULT_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+    style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+    object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Adds the security headers every response carries, and `no-store` to pages and data.
+pub async fn security_headers(req: Request<Body>, next: Next) -> Response {
+    let is_static = req.uri().path().starts_with("/pkg/") || req.uri().path() == "/favicon.svg";
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    let mut set = |name: header::HeaderName, value: &'static str| {
+        if !h.contains_key(&name) {
+            h.insert(name, HeaderValue::from_static(value));
+        }
+    };
+    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(header::REFERRER_POLICY, "same-origin");
+    set(header::X_FRAME_OPTIONS, "DENY");
+    set(header::CONTENT_SECURITY_POLICY, DEFAULT_CSP);
+    if !is_static {
+        set(header::CACHE_CONTROL, "no-store");
+    }
+    res
+}
