@@ -8,7 +8,8 @@ import * as fs from "node:fs";
 const port = Number(process.env.TALLY_E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;
 const root = path.resolve(__dirname, "..");
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tally-e2e-"));
+// The config is evaluated again in each worker: keep the folder the runner created.
+const dataDir = process.env.TALLY_E2E_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), "tally-e2e-"));
 process.env.TALLY_E2E_DATA_DIR = dataDir;
 
 export default defineConfig({

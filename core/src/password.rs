@@ -108,7 +108,9 @@ mod tests {
             strength("password1234", &[]).verdict,
             Err(PasswordError::Weak(_))
         ));
-        assert!(strength("annlee@acme.com", &["annlee@acme.com"]).verdict.is_err());
+        assert!(strength("annlee@acme.com", &["annlee@acme.com"])
+            .verdict
+            .is_err());
         assert_eq!(
             strength("correct horse battery staple", &[]).verdict,
             Ok(())

@@ -45,8 +45,7 @@ impl AuditService for AuditLog {
             ),
         };
         let actor = f.actor.trim().to_lowercase();
-        let actor =
-            (!actor.is_empty()).then(|| format!("%{}%", actor.replace(['%', '_'], "")));
+        let actor = (!actor.is_empty()).then(|| format!("%{}%", actor.replace(['%', '_'], "")));
 
         // Every filter is a bound parameter; unused ones compare against NULL and pass.
         let filter = "account_id = $1 AND ($2 IS NULL OR kind = $2) AND ($3 IS NULL OR LOWER(COALESCE(actor_email, '')) LIKE $3) \

@@ -20,7 +20,7 @@ pub async fn get_current_admin() -> Result<Option<CurrentAdmin>, AppError> {
 pub async fn sign_in(
     email: String,
     password: String,
-    next: Option<String>,
+    #[server(default)] next: Option<String>,
 ) -> Result<(), AppError> {
     let services = crate::ports::services()?;
     match services
@@ -143,7 +143,7 @@ pub struct PasswordCheck {
 #[server(endpoint = "account/check-password")]
 pub async fn check_password(
     password: String,
-    known_words: Vec<String>,
+    #[server(default)] known_words: Vec<String>,
 ) -> Result<PasswordCheck, AppError> {
     let words: Vec<&str> = known_words.iter().map(String::as_str).take(8).collect();
     let s = tally_core::password::strength(&password, &words);

@@ -20,7 +20,7 @@ pub fn PasswordMeter(
             if pw.is_empty() || check_length(&pw).is_err() {
                 return None;
             }
-            check_password(pw, known.get_value()).await.ok()
+            Some(check_password(pw, known.get_value()).await)
         },
     );
     view! {
@@ -35,7 +35,8 @@ pub fn PasswordMeter(
                         return view! { <p class="meter meter-0">{e.to_string()}</p> }.into_any();
                     }
                     match check.get().flatten() {
-                        Some(c) => {
+                        Some(Err(_)) => view! { <p class="field-hint">"We couldn't check this password now; it will be checked when you submit."</p> }.into_any(),
+                        Some(Ok(c)) => {
                             let class = format!("meter meter-{}", c.score);
                             let text = match c.problem {
                                 Some(p) => format!("Strength: {}. {p}", c.label),
