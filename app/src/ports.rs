@@ -22,6 +22,7 @@ pub struct Services {
     pub status: Arc<dyn StatusService>,
     pub auth: Arc<dyn AuthService>,
     pub audit: Arc<dyn AuditService>,
+    pub admins: Arc<dyn AdminService>,
 }
 
 /// Fetches the services from the request's context.
@@ -91,6 +92,18 @@ pub trait AuthService: Send + Sync {
         first_name: String,
         last_name: String,
     ) -> Result<(), AppError>;
+}
+
+/// Administrators of the caller's account.
+#[async_trait::async_trait]
+pub trait AdminService: Send + Sync {
+    /// Creates an invited administrator and emails them an invitation; returns their id.
+    async fn create(
+        &self,
+        actor: &CurrentAdmin,
+        new: tally_core::forms::NewAdmin,
+        ip: Option<String>,
+    ) -> Result<String, AppError>;
 }
 
 /// The audit log.

@@ -14,9 +14,11 @@ pub enum AuditKind {
     InvitationAccepted,
     PasswordChanged,
     NameChanged,
+    AdminCreated,
+    InvitationSent,
 }
 
-pub const ALL_AUDIT_KINDS: [AuditKind; 9] = [
+pub const ALL_AUDIT_KINDS: [AuditKind; 11] = [
     AuditKind::AccountCreated,
     AuditKind::SignIn,
     AuditKind::SignInFailed,
@@ -26,6 +28,8 @@ pub const ALL_AUDIT_KINDS: [AuditKind; 9] = [
     AuditKind::InvitationAccepted,
     AuditKind::PasswordChanged,
     AuditKind::NameChanged,
+    AuditKind::AdminCreated,
+    AuditKind::InvitationSent,
 ];
 
 impl AuditKind {
@@ -40,6 +44,8 @@ impl AuditKind {
             AuditKind::InvitationAccepted => "invitation_accepted",
             AuditKind::PasswordChanged => "password_changed",
             AuditKind::NameChanged => "name_changed",
+            AuditKind::AdminCreated => "admin_created",
+            AuditKind::InvitationSent => "invitation_sent",
         }
     }
 
@@ -58,6 +64,8 @@ impl AuditKind {
             AuditKind::InvitationAccepted => "Invitation accepted",
             AuditKind::PasswordChanged => "Password changed",
             AuditKind::NameChanged => "Name changed",
+            AuditKind::AdminCreated => "Administrator created",
+            AuditKind::InvitationSent => "Invitation sent",
         }
     }
 }

@@ -2,6 +2,7 @@
 //! payment gateway). `main.rs` only loads settings and calls [`run`]; tests call
 //! [`build_router`] on a state of their own.
 
+pub mod admins;
 pub mod audit;
 pub mod audit_log;
 pub mod auth;
@@ -9,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod demo;
 pub mod http;
 pub mod mail;
 pub mod middleware;
@@ -38,10 +40,29 @@ pub enum StartError {
     Mail(#[from] mail::MailError),
 }
 
-/// Connects, migrates, serves until SIGINT/SIGTERM, then drains in-flight requests.
-pub async fn run(settings: Settings) -> Result<(), StartError> {
+/// Connects, migrates, serves until SIGINT/SIGTERM, then drains in-flight requests. With
+/// `demo`, an empty database is first seeded with a demo account.
+pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
     let db = db::Database::connect(&settings.database_url).await?;
     db.migrate().await?;
+    if demo {
+        match demo::seed(&db, &clock::SystemClock)
+            .await
+            .map_err(db::DbError::Query)?
+        {
+            Some(logins) => {
+                println!(
+                    "Demo account seeded. Sign in at {}/login with any of:",
+                    settings.public_url
+                );
+                for (role, email) in &logins.admins {
+                    println!("  {email:<44} {}", role.display_name());
+                }
+                println!("Password for all of them: {}", logins.password);
+            }
+            None => println!("--demo: the database already has an account; nothing was seeded."),
+        }
+    }
     let state = AppState::new(
         settings.clone(),
         db,

@@ -1,4 +1,5 @@
-//! `tally`: serve the portal. Settings come from the environment (see the README).
+//! `tally [--demo]`: serve the portal. Settings come from the environment (see the README);
+//! `--demo` (or `TALLY_DEMO=1`) seeds a demo account on an empty database.
 
 use std::process::ExitCode;
 
@@ -11,8 +12,24 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let mut demo = std::env::var("TALLY_DEMO").is_ok_and(|v| v == "1" || v == "true");
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--demo" => demo = true,
+            "--help" | "-h" => {
+                println!(
+                    "usage: tally [--demo]\n\nSettings are environment variables; see the README."
+                );
+                return ExitCode::SUCCESS;
+            }
+            other => {
+                eprintln!("tally: unknown argument {other:?} (try --help)");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     tally_server::telemetry::init(&settings.log_format);
-    match tally_server::run(settings).await {
+    match tally_server::run(settings, demo).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tally: cannot start: {e}");

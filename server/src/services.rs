@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tally_app::ports::{Services, StatusService};
 
-use crate::{audit_log::AuditLog, auth::Auth, db::Database};
+use crate::{admins::Admins, audit_log::AuditLog, auth::Auth, db::Database};
 
 /// Builds every service the app's server functions reach through context.
 pub fn build(db: &Database, auth: &Auth) -> Services {
@@ -12,6 +12,7 @@ pub fn build(db: &Database, auth: &Auth) -> Services {
         status: Arc::new(DbStatus { db: db.clone() }),
         auth: Arc::new(auth.clone()),
         audit: Arc::new(AuditLog { db: db.clone() }),
+        admins: Arc::new(Admins { auth: auth.clone() }),
     }
 }
 

@@ -2,5 +2,6 @@
 //! valid → do it through a service from [`crate::ports`].
 
 pub mod account;
+pub mod admins;
 pub mod setup;
 pub mod status;

@@ -12,6 +12,9 @@ use tally_server::{
     build_router, clock::ManualClock, db::Backend, db::Database, mail::Mailer, AppState, Settings,
 };
 
+/// The password of every administrator `seed_account` creates.
+pub const TEST_PASSWORD: &str = "test passphrase for everyone";
+
 /// The PostgreSQL server the tests create their databases in; scripts/test.sh starts one.
 pub const POSTGRES_URL_VAR: &str = "TALLY_TEST_POSTGRES_URL";
 
@@ -89,6 +92,57 @@ impl TestApp {
             outbox,
             _dir: dir,
         }
+    }
+
+    /// Creates an account with one active administrator of each given role (emails
+    /// `<role code>@<tag>.test`, password [`TEST_PASSWORD`]); returns the account id.
+    pub async fn seed_account(&self, tag: &str, roles: &[tally_core::roles::Role]) -> String {
+        use tally_server::clock::Clock;
+        let now = self.clock.now_millis();
+        let account = format!("acct-{tag}");
+        sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(&account)
+            .bind(format!("Company {tag}"))
+            .bind(now)
+            .execute(self.db.pool())
+            .await
+            .unwrap();
+        let hash = tally_server::crypto::hash_password(TEST_PASSWORD);
+        for role in roles {
+            let email = format!("{}@{tag}.test", role.code());
+            sqlx::query(
+                "INSERT INTO admins (id, account_id, email, email_key, first_name, last_name, role, status, password_hash, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $3, 'Test', $4, $4, 'active', $5, $6, $6)",
+            )
+            .bind(format!("{tag}-{}", role.code()))
+            .bind(&account)
+            .bind(&email)
+            .bind(role.code())
+            .bind(&hash)
+            .bind(now)
+            .execute(self.db.pool())
+            .await
+            .unwrap();
+        }
+        account
+    }
+
+    /// A new browser signed in as `email` with [`TEST_PASSWORD`].
+    pub async fn signed_in(&self, email: &str) -> reqwest::Client {
+        let c = Self::new_client();
+        let res = self
+            .call(
+                &c,
+                "account/sign-in",
+                &[("email", email), ("password", TEST_PASSWORD)],
+            )
+            .await;
+        assert!(
+            res.status().is_success(),
+            "sign in as {email}: {}",
+            res.status()
+        );
+        c
     }
 
     /// A fresh client with its own cookie jar (another browser).

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod admins;
 mod auth;
 mod foundation;
 mod smtp;

@@ -72,3 +72,38 @@ fn a_bad_setting_names_the_variable() {
     let line = one_line_of_stderr(&out);
     assert!(line.contains("TALLY_LOG_FORMAT"), "{line}");
 }
+
+#[tokio::test]
+async fn demo_mode_seeds_an_administrator_of_every_role_who_can_sign_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/demo.db?mode=rwc", dir.path().display());
+    let db = tally_server::db::Database::connect(&url).await.unwrap();
+    db.migrate().await.unwrap();
+    let logins = tally_server::demo::seed(&db, &tally_server::clock::SystemClock)
+        .await
+        .unwrap()
+        .expect("seeded");
+    assert_eq!(logins.admins.len(), 7);
+    // Only on an empty database.
+    assert!(
+        tally_server::demo::seed(&db, &tally_server::clock::SystemClock)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let hash: String =
+        sqlx::query_scalar("SELECT password_hash FROM admins WHERE role = 'admin_billing'")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+    assert!(tally_server::crypto::verify_password(
+        &logins.password,
+        &hash
+    ));
+    assert!(
+        tally_core::password::strength(&logins.password, &[])
+            .verdict
+            .is_ok(),
+        "the demo password passes the rule"
+    );
+}
