@@ -41,7 +41,7 @@ def main():
     addr = ipaddress.ip_address(socket.gethostbyname(url.hostname))
     if not addr.is_loopback:
         raise SystemExit(f"refusing to load a non-loopback address: {addr}")
-    body = urllib.parse.urlencode([kv.split("=", 1) for kv in args.form]) if args.form else None
+    body = urllib.parse.urlencode([tuple(kv.split("=", 1)) for kv in args.form]) if args.form else None
     headers = dict(h.split("=", 1) for h in args.header)
     if body is not None:
         headers["Content-Type"] = "application/x-www-form-urlencoded"

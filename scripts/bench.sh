@@ -25,6 +25,63 @@ for f in "$pkg"/tally.wasm "$pkg"/tally.js "$pkg"/tally.css; do
 done
 printf '%-24s %12d %12d\n' "total" "$total_raw" "$total_br"
 
+# --- What core costs in wasm ------------------------------------------------------------------
+# Two throw-away cdylibs built like the site's wasm (opt-level z, LTO, wasm-opt -Oz): one empty,
+# one calling core's parsers, role matrix and billing arithmetic. The difference is core's cost.
+probe="$root/target/core-probe"
+rm -rf "$probe" && mkdir -p "$probe/src"
+cat >"$probe/Cargo.toml" <<TOML
+[package]
+name = "core-probe"
+version = "0.0.0"
+edition = "2021"
+publish = false
+[lib]
+crate-type = ["cdylib"]
+[features]
+with-core = ["dep:tally-core"]
+[dependencies]
+tally-core = { path = "$root/core", optional = true }
+[profile.release]
+opt-level = "z"
+lto = true
+codegen-units = 1
+panic = "abort"
+[workspace]
+TOML
+cat >"$probe/src/lib.rs" <<'RS'
+#[no_mangle]
+pub extern "C" fn probe(p: *const u8, n: usize) -> u32 {
+    let s = unsafe { core::str::from_utf8_unchecked(core::slice::from_raw_parts(p, n)) };
+    #[allow(unused_mut)]
+    let mut x = s.len() as u32;
+    #[cfg(feature = "with-core")]
+    {
+        use tally_core::*;
+        let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let card = forms::CardInput { number: s.into(), expiry: s.into(), cvc: s.into() };
+        x += card.parse(&card::AcceptedBrands::default(), today).map(|_| 1).unwrap_or(2);
+        x += card::format_for_typing(s, n).1 as u32;
+        let billing = forms::BillingInfoInput { company_name: s.into(), contact_email: s.into(), ..Default::default() };
+        x += billing.parse().map(|_| 1).unwrap_or(3);
+        x += forms::NewAdminInput { email: s.into(), ..Default::default() }.parse().map(|_| 1).unwrap_or(4);
+        x += roles::allows(roles::Role::from_code(s).unwrap_or(roles::Role::ReadOnly), roles::Action::ViewBilling) as u32;
+        x += billing::Plan::per_user(money::Money::from_cents(n as i64)).invoice_amount(n as u64).map(|m| m.to_string().len() as u32).unwrap_or(0);
+        x += password::check_length(s).is_ok() as u32;
+    }
+    x
+}
+RS
+core_size() { # $1: cargo feature flags
+  (cd "$probe" && cargo build --release --target wasm32-unknown-unknown --target-dir "$probe/target" $1 -q)
+  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int "$probe/target/wasm32-unknown-unknown/release/core_probe.wasm" -o "$probe/out.wasm"
+  echo "$(stat -c %s "$probe/out.wasm") $(brotli -q 11 -c "$probe/out.wasm" | wc -c)"
+}
+read -r empty_raw empty_br < <(core_size "")
+read -r core_raw core_br < <(core_size "--features with-core")
+printf '\ncore in wasm (parsers, matrix, billing; no zxcvbn): %d bytes raw, %d bytes brotli\n' \
+  $((core_raw - empty_raw)) $((core_br - empty_br))
+
 # --- Server: start-up and sign-in latency ---------------------------------------------------
 port=${TALLY_BENCH_PORT:-3200}
 data=$(mktemp -d /tmp/tally-bench.XXXXXX)
