@@ -104,6 +104,19 @@ pub trait AdminService: Send + Sync {
         new: tally_core::forms::NewAdmin,
         ip: Option<String>,
     ) -> Result<String, AppError>;
+    /// The caller's account's administrators.
+    async fn list(
+        &self,
+        actor: &CurrentAdmin,
+    ) -> Result<Vec<crate::api::admins::AdminSummary>, AppError>;
+    /// Applies a role change, suspension or deletion under the account's rules, atomically.
+    async fn change(
+        &self,
+        actor: &CurrentAdmin,
+        target_id: &str,
+        change: tally_core::roles::AdminChange,
+        ip: Option<String>,
+    ) -> Result<(), AppError>;
 }
 
 /// The audit log.

@@ -16,9 +16,13 @@ pub enum AuditKind {
     NameChanged,
     AdminCreated,
     InvitationSent,
+    AdminRoleChanged,
+    AdminSuspended,
+    AdminUnsuspended,
+    AdminDeleted,
 }
 
-pub const ALL_AUDIT_KINDS: [AuditKind; 11] = [
+pub const ALL_AUDIT_KINDS: [AuditKind; 15] = [
     AuditKind::AccountCreated,
     AuditKind::SignIn,
     AuditKind::SignInFailed,
@@ -30,6 +34,10 @@ pub const ALL_AUDIT_KINDS: [AuditKind; 11] = [
     AuditKind::NameChanged,
     AuditKind::AdminCreated,
     AuditKind::InvitationSent,
+    AuditKind::AdminRoleChanged,
+    AuditKind::AdminSuspended,
+    AuditKind::AdminUnsuspended,
+    AuditKind::AdminDeleted,
 ];
 
 impl AuditKind {
@@ -46,6 +54,10 @@ impl AuditKind {
             AuditKind::NameChanged => "name_changed",
             AuditKind::AdminCreated => "admin_created",
             AuditKind::InvitationSent => "invitation_sent",
+            AuditKind::AdminRoleChanged => "admin_role_changed",
+            AuditKind::AdminSuspended => "admin_suspended",
+            AuditKind::AdminUnsuspended => "admin_unsuspended",
+            AuditKind::AdminDeleted => "admin_deleted",
         }
     }
 
@@ -66,6 +78,10 @@ impl AuditKind {
             AuditKind::NameChanged => "Name changed",
             AuditKind::AdminCreated => "Administrator created",
             AuditKind::InvitationSent => "Invitation sent",
+            AuditKind::AdminRoleChanged => "Administrator role changed",
+            AuditKind::AdminSuspended => "Administrator suspended",
+            AuditKind::AdminUnsuspended => "Administrator unsuspended",
+            AuditKind::AdminDeleted => "Administrator deleted",
         }
     }
 }

@@ -1,8 +1,18 @@
 //! Administrators of an account: creation and invitations. Every query is scoped to the
 //! caller's account.
 
-use tally_app::{auth::CurrentAdmin, error::AppError, ports::AdminService};
-use tally_core::{audit::AuditKind, forms::NewAdmin};
+use sqlx::Row;
+use tally_app::{
+    api::admins::AdminSummary, auth::CurrentAdmin, error::AppError, ports::AdminService,
+};
+use tally_core::{
+    audit::AuditKind,
+    forms::NewAdmin,
+    roles::{
+        allows, check_admin_change, is_billing_only, Action, AdminChange, AdminFacts,
+        AdminRuleError, AdminStatus, Role,
+    },
+};
 
 use crate::{
     audit::{record, Event},
@@ -12,6 +22,12 @@ use crate::{
 
 pub struct Admins {
     pub auth: Auth,
+}
+
+fn internal(e: impl std::fmt::Display) -> AppError {
+    let reference = new_id()[..8].to_string();
+    tracing::error!(reference = %reference, error = %e, "administrators: internal error");
+    AppError::Internal(reference)
 }
 
 #[async_trait::async_trait]
@@ -93,5 +109,157 @@ impl AdminService for Admins {
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
         Ok(id)
+    }
+
+    async fn list(&self, actor: &CurrentAdmin) -> Result<Vec<AdminSummary>, AppError> {
+        let rows = sqlx::query(
+            "SELECT id, first_name, last_name, email, role, status, \
+             CAST(CASE WHEN receives_invoices THEN 1 ELSE 0 END AS BIGINT) AS receives_invoices FROM admins \
+             WHERE account_id = $1 ORDER BY created_at, id",
+        )
+        .bind(&actor.account_id)
+        .fetch_all(self.auth.db.pool())
+        .await
+        .map_err(internal)?;
+        rows.iter()
+            .map(|r| {
+                let role = Role::from_code(r.get::<String, _>("role").as_str())
+                    .ok_or_else(|| internal("unknown role in database"))?;
+                let status = AdminStatus::from_code(r.get::<String, _>("status").as_str())
+                    .ok_or_else(|| internal("unknown status in database"))?;
+                let id: String = r.get("id");
+                Ok(AdminSummary {
+                    is_you: id == actor.id,
+                    id,
+                    first_name: r.get("first_name"),
+                    last_name: r.get("last_name"),
+                    email: r.get("email"),
+                    role,
+                    status,
+                    // Command bindings arrive with the Commands issue; until then nobody is bound.
+                    billing_only: is_billing_only(role, 0),
+                    receives_invoices: r.get::<i64, _>("receives_invoices") != 0,
+                })
+            })
+            .collect()
+    }
+
+    async fn change(
+        &self,
+        actor: &CurrentAdmin,
+        target_id: &str,
+        change: AdminChange,
+        ip: Option<String>,
+    ) -> Result<(), AppError> {
+        let now = self.auth.clock.now_millis();
+        let mut tx = self.auth.db.pool().begin().await.map_err(internal)?;
+        // Serialise every administrator change of this account: a write first, so SQLite takes
+        // its write lock now (not at a later upgrade) and PostgreSQL locks the account row.
+        sqlx::query("UPDATE accounts SET admin_version = admin_version + 1 WHERE id = $1")
+            .bind(&actor.account_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(internal)?;
+        let rows = sqlx::query("SELECT id, email, role, status FROM admins WHERE account_id = $1")
+            .bind(&actor.account_id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(internal)?;
+        let mut facts = Vec::with_capacity(rows.len());
+        let mut target_email = None;
+        let mut target_role = None;
+        for r in &rows {
+            let id: String = r.get("id");
+            let role = Role::from_code(r.get::<String, _>("role").as_str())
+                .ok_or_else(|| internal("unknown role"))?;
+            let status = AdminStatus::from_code(r.get::<String, _>("status").as_str())
+                .ok_or_else(|| internal("unknown status"))?;
+            if id == target_id {
+                target_email = Some(r.get::<String, _>("email"));
+                target_role = Some(role);
+            }
+            // The actor's role as it is now, not as it was when their request began: a change
+            // that committed a moment ago may have taken their permission away.
+            if id == actor.id
+                && (status != AdminStatus::Active || !allows(role, Action::ManageAdministrators))
+            {
+                return Err(AppError::Forbidden);
+            }
+            facts.push(AdminFacts { id, role, status });
+        }
+        if !facts.iter().any(|f| f.id == actor.id) {
+            return Err(AppError::Forbidden);
+        }
+        let (Some(target_email), Some(before)) = (target_email, target_role) else {
+            return Err(AppError::NotFound);
+        };
+        check_admin_change(&facts, &actor.id, &target_id.to_string(), change).map_err(
+            |e| match e {
+                AdminRuleError::UnknownAdmin => AppError::NotFound,
+                other => AppError::Conflict(other.to_string()),
+            },
+        )?;
+        let account = actor.account_id.as_str();
+        let (query, kind, detail) = match change {
+            AdminChange::SetRole(role) => (
+                sqlx::query("UPDATE admins SET role = $1, updated_at = $2 WHERE id = $3 AND account_id = $4")
+                    .bind(role.code()),
+                AuditKind::AdminRoleChanged,
+                format!("{} → {}", before.display_name(), role.display_name()),
+            ),
+            AdminChange::Suspend => (
+                sqlx::query("UPDATE admins SET status = 'suspended', updated_at = $1 WHERE id = $2 AND account_id = $3"),
+                AuditKind::AdminSuspended,
+                format!("role {}", before.display_name()),
+            ),
+            AdminChange::Unsuspend => (
+                // Someone suspended before accepting their invitation is invited again.
+                sqlx::query(
+                    "UPDATE admins SET status = CASE WHEN password_hash IS NULL THEN 'invited' ELSE 'active' END, \
+                     updated_at = $1 WHERE id = $2 AND account_id = $3",
+                ),
+                AuditKind::AdminUnsuspended,
+                format!("role {}", before.display_name()),
+            ),
+            AdminChange::Delete => (
+                sqlx::query("DELETE FROM admins WHERE id = $1 AND account_id = $2"),
+                AuditKind::AdminDeleted,
+                format!("role {}", before.display_name()),
+            ),
+        };
+        let query = if change == AdminChange::Delete {
+            query
+        } else {
+            query.bind(now)
+        };
+        query
+            .bind(target_id)
+            .bind(account)
+            .execute(&mut *tx)
+            .await
+            .map_err(internal)?;
+        if matches!(change, AdminChange::Suspend | AdminChange::Delete) {
+            sqlx::query("DELETE FROM sessions WHERE admin_id = $1")
+                .bind(target_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(internal)?;
+        }
+        record(
+            &mut *tx,
+            now,
+            kind,
+            Event {
+                account_id: Some(&actor.account_id),
+                actor_id: Some(&actor.id),
+                actor_email: Some(&actor.email),
+                target: Some(&target_email),
+                ip: ip.as_deref(),
+                detail,
+            },
+        )
+        .await
+        .map_err(internal)?;
+        tx.commit().await.map_err(internal)
     }
 }

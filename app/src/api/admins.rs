@@ -39,3 +39,73 @@ pub async fn create_admin(
         Err(e) => fail(e),
     }
 }
+
+/// One row of the Administrators page.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AdminSummary {
+    pub id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub role: tally_core::roles::Role,
+    pub status: tally_core::roles::AdminStatus,
+    /// A Command Runner With Billing bound to no command.
+    pub billing_only: bool,
+    pub receives_invoices: bool,
+    /// The row is the signed-in administrator.
+    pub is_you: bool,
+}
+
+/// The account's administrators, oldest first. Requires View administrators.
+#[server(endpoint = "admins/list")]
+pub async fn list_admins() -> Result<Vec<AdminSummary>, AppError> {
+    let actor = crate::auth::require(Action::ViewAdministrators)?;
+    let services = crate::ports::services()?;
+    match services.admins.list(&actor).await {
+        Ok(v) => Ok(v),
+        Err(e) => fail(e),
+    }
+}
+
+/// Runs one change through the server's rules; shared by the change endpoints below.
+#[cfg(feature = "ssr")]
+async fn change(id: String, change: tally_core::roles::AdminChange) -> Result<(), AppError> {
+    let actor = crate::auth::require(Action::ManageAdministrators)?;
+    let services = crate::ports::services()?;
+    match services
+        .admins
+        .change(&actor, &id, change, crate::auth::client_ip())
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(e) => fail(e),
+    }
+}
+
+/// Gives an administrator another role. Requires Manage administrators; refused (409) if it
+/// would leave the account without an active billing administrator, or for oneself.
+#[server(endpoint = "admins/set-role")]
+pub async fn set_admin_role(id: String, role: String) -> Result<(), AppError> {
+    let Some(role) = tally_core::roles::Role::from_code(role.trim()) else {
+        return fail(AppError::field("role", "Choose a role."));
+    };
+    change(id, tally_core::roles::AdminChange::SetRole(role)).await
+}
+
+/// Suspends an administrator and ends their sessions.
+#[server(endpoint = "admins/suspend")]
+pub async fn suspend_admin(id: String) -> Result<(), AppError> {
+    change(id, tally_core::roles::AdminChange::Suspend).await
+}
+
+/// Lets a suspended administrator sign in again.
+#[server(endpoint = "admins/unsuspend")]
+pub async fn unsuspend_admin(id: String) -> Result<(), AppError> {
+    change(id, tally_core::roles::AdminChange::Unsuspend).await
+}
+
+/// Deletes an administrator (their audit history stays).
+#[server(endpoint = "admins/delete")]
+pub async fn delete_admin(id: String) -> Result<(), AppError> {
+    change(id, tally_core::roles::AdminChange::Delete).await
+}

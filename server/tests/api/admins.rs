@@ -50,3 +50,156 @@ both_databases! {
         assert_eq!(body["Validation"]["email"], "An administrator with this email already exists.");
     }
 }
+
+use tally_core::roles::Role;
+
+/// An admin of `role` added to `account` directly; returns its id.
+async fn add_admin(app: &TestApp, account: &str, id: &str, role: Role, status: &str) -> String {
+    sqlx::query(
+        "INSERT INTO admins (id, account_id, email, email_key, first_name, last_name, role, status, password_hash, created_at, updated_at) \
+         VALUES ($1, $2, $3, $3, 'T', 'T', $4, $5, 'x', 0, 0)",
+    )
+    .bind(id)
+    .bind(account)
+    .bind(format!("{id}@t.test"))
+    .bind(role.code())
+    .bind(status)
+    .execute(app.db.pool())
+    .await
+    .unwrap();
+    id.to_string()
+}
+
+async fn role_and_status(app: &TestApp, id: &str) -> Option<(String, String)> {
+    sqlx::query_as("SELECT role, status FROM admins WHERE id = $1")
+        .bind(id)
+        .fetch_optional(app.db.pool())
+        .await
+        .unwrap()
+}
+
+both_databases! {
+    async fn every_change_endpoint_is_allowed_exactly_where_the_matrix_says(app: TestApp) {
+        let acme = app.seed_account("acme", &ALL_ROLES).await;
+        let list_ok: Vec<bool> = ALL_ROLES.iter().map(|r| allows(*r, Action::ViewAdministrators)).collect();
+        for (i, role) in ALL_ROLES.into_iter().enumerate() {
+            let cookie = app.session_cookie_for(&format!("acme-{}", role.code())).await;
+            assert_eq!(app.call_as(&cookie, "admins/list", &[]).await.status() == 200, list_ok[i], "list as {role:?}");
+            let target = add_admin(&app, &acme, &format!("target{i}"), Role::ReadOnly, "active").await;
+            let may = allows(role, Action::ManageAdministrators);
+            let want = if may { 200 } else { 403 };
+            for (endpoint, extra) in [("admins/set-role", Some("manager")), ("admins/suspend", None), ("admins/unsuspend", None), ("admins/delete", None)] {
+                let mut form = vec![("id", target.as_str())];
+                if let Some(r) = extra {
+                    form.push(("role", r));
+                }
+                let status = app.call_as(&cookie, endpoint, &form).await.status().as_u16();
+                assert_eq!(status, want, "{endpoint} as {role:?}");
+            }
+            let after = role_and_status(&app, &target).await;
+            if may {
+                assert_eq!(after, None, "deleted");
+            } else {
+                assert_eq!(after, Some(("read_only".into(), "active".into())), "unchanged after {role:?}");
+            }
+        }
+    }
+
+    async fn another_accounts_administrators_are_not_found_and_unchanged(app: TestApp) {
+        app.seed_account("acme", &[Role::AdministratorWithBilling]).await;
+        let other = app.seed_account("other", &[Role::AdministratorWithBilling]).await;
+        let victim = add_admin(&app, &other, "victim", Role::Manager, "active").await;
+        let cookie = app.session_cookie_for("acme-admin_billing").await;
+        for (endpoint, role) in [("admins/set-role", Some("read_only")), ("admins/suspend", None), ("admins/delete", None)] {
+            let mut form = vec![("id", victim.as_str())];
+            if let Some(r) = role {
+                form.push(("role", r));
+            }
+            assert_eq!(app.call_as(&cookie, endpoint, &form).await.status(), 404, "{endpoint}");
+        }
+        assert_eq!(role_and_status(&app, &victim).await, Some(("manager".into(), "active".into())));
+        let listed: serde_json::Value = app.call_as(&cookie, "admins/list", &[]).await.json().await.unwrap();
+        assert!(listed.is_array(), "{listed}");
+        assert!(listed.as_array().unwrap().iter().all(|a| a["id"] != "victim"));
+    }
+
+    async fn the_rules_refuse_self_changes_and_losing_the_last_billing_admin(app: TestApp) {
+        let acme = app.seed_account("acme", &[Role::AdministratorWithBilling]).await;
+        let me = "acme-admin_billing";
+        let cookie = app.session_cookie_for(me).await;
+        for (endpoint, role) in [("admins/set-role", Some("manager")), ("admins/suspend", None), ("admins/delete", None)] {
+            let mut form = vec![("id", me)];
+            if let Some(r) = role {
+                form.push(("role", r));
+            }
+            let res = app.call_as(&cookie, endpoint, &form).await;
+            assert_eq!(res.status(), 409, "{endpoint} on oneself");
+            let body: serde_json::Value = res.json().await.unwrap();
+            assert!(body["Conflict"].as_str().unwrap().contains("your own role"));
+        }
+        // A second billing admin who is only invited does not count.
+        let invited = add_admin(&app, &acme, "invited", Role::AdministratorWithBilling, "invited").await;
+        let other = add_admin(&app, &acme, "other", Role::AdministratorWithBilling, "active").await;
+        let other_cookie = app.session_cookie_for(&other).await;
+        // Other demotes me: fine (other is still a billing admin).
+        assert_eq!(app.call_as(&other_cookie, "admins/set-role", &[("id", me), ("role", "manager")]).await.status(), 200);
+        // Now nobody may take away the last active billing admin; the message says what to do.
+        let res = app.call_as(&other_cookie, "admins/suspend", &[("id", &invited)]).await;
+        assert_eq!(res.status(), 200, "suspending an invited admin is fine");
+        let res = app.call_as(&other_cookie, "admins/set-role", &[("id", &other), ("role", "admin")]).await;
+        assert_eq!(res.status(), 409);
+        // My session: I'm a Manager now, so I may no longer manage administrators.
+        assert_eq!(app.call_as(&cookie, "admins/set-role", &[("id", &other), ("role", "admin")]).await.status(), 403);
+        // A changed role takes effect on the next request: the session reads it afresh.
+        // Suspending ends the target's sessions.
+        let me_again = app.call_as(&other_cookie, "admins/suspend", &[("id", me)]).await;
+        assert_eq!(me_again.status(), 200);
+        let sessions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE admin_id = $1").bind(me).fetch_one(app.db.pool()).await.unwrap();
+        assert_eq!(sessions, 0);
+        let kinds: Vec<String> = sqlx::query_scalar("SELECT kind FROM audit_events WHERE account_id = $1 ORDER BY at").bind(&acme).fetch_all(app.db.pool()).await.unwrap();
+        assert!(kinds.contains(&"admin_role_changed".to_string()) && kinds.contains(&"admin_suspended".to_string()));
+    }
+
+    async fn k_billing_admins_demoting_each_other_at_once_never_leave_none(app: TestApp) {
+        let acme = app.seed_account("acme", &[]).await;
+        for k in 2..=5usize {
+            let ids: Vec<String> = {
+                let mut v = Vec::new();
+                for i in 0..k {
+                    v.push(add_admin(&app, &acme, &format!("k{k}-{i}"), Role::AdministratorWithBilling, "active").await);
+                }
+                v
+            };
+            let mut cookies = Vec::new();
+            for id in &ids {
+                cookies.push(app.session_cookie_for(id).await);
+            }
+            for round in 0..200 {
+                // Everyone a billing admin again, then each demotes the next one, all at once.
+                sqlx::query("UPDATE admins SET role = 'admin_billing' WHERE account_id = $1 AND id LIKE $2")
+                    .bind(&acme).bind(format!("k{k}-%")).execute(app.db.pool()).await.unwrap();
+                let calls = (0..k).map(|i| {
+                    let target = ids[(i + 1) % k].clone();
+                    let cookie = cookies[i].clone();
+                    let app = &app;
+                    async move { app.call_as(&cookie, "admins/set-role", &[("id", &target), ("role", "admin")]).await.status().as_u16() }
+                });
+                let statuses = futures::future::join_all(calls).await;
+                let ok = statuses.iter().filter(|s| **s == 200).count();
+                // A refusal is the invariant (409) or, when another demotion committed before
+                // this request was authorised, the actor's lost permission (403).
+                assert!(statuses.iter().all(|s| matches!(s, 200 | 403 | 409)), "k={k} round {round}: {statuses:?}");
+                assert!((1..k).contains(&ok), "k={k} round {round}: {statuses:?}");
+                if k == 2 {
+                    assert_eq!(ok, 1, "two admins demoting each other: exactly one wins");
+                }
+                let billing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admins WHERE account_id = $1 AND id LIKE $2 AND role = 'admin_billing' AND status = 'active'")
+                    .bind(&acme).bind(format!("k{k}-%")).fetch_one(app.db.pool()).await.unwrap();
+                assert!(billing >= 1, "k={k} round {round}: the account kept no billing admin");
+                assert_eq!(billing as usize, k - ok, "k={k} round {round}: every success, and only those, demoted one");
+            }
+            // Leave this group out of the next one's count.
+            sqlx::query("UPDATE admins SET status = 'suspended' WHERE id LIKE $1").bind(format!("k{k}-%")).execute(app.db.pool()).await.unwrap();
+        }
+    }
+}

@@ -37,6 +37,8 @@ impl TestApp {
 
     /// Spawns with extra settings (environment variable names and values).
     pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> Self {
+        // Server logs show up with a failing test's output (the harness captures them).
+        tally_server::telemetry::init(&tally_server::config::LogFormat::Text);
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database_url(backend, dir.path()).await;
         let db = Database::connect(&database_url)
@@ -125,6 +127,40 @@ impl TestApp {
             .unwrap();
         }
         account
+    }
+
+    /// A session for `admin_id` made directly in the database (no password hashing), and the
+    /// `Cookie` header value that carries it: for tests that need many signed-in callers.
+    pub async fn session_cookie_for(&self, admin_id: &str) -> String {
+        use tally_server::clock::Clock;
+        let token = tally_server::crypto::new_token();
+        let now = self.clock.now_millis();
+        sqlx::query("INSERT INTO sessions (id_hash, admin_id, account_id, created_at, last_seen_at) SELECT $1, id, account_id, $2, $2 FROM admins WHERE id = $3")
+            .bind(tally_server::crypto::token_hash(&token))
+            .bind(now)
+            .bind(admin_id)
+            .execute(self.db.pool())
+            .await
+            .unwrap();
+        format!("tally_session={token}")
+    }
+
+    /// Calls a server function with an explicit session cookie.
+    pub async fn call_as(
+        &self,
+        cookie: &str,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/api/{endpoint}")))
+            .header("Origin", &self.address)
+            .header("Accept", "application/json")
+            .header("Cookie", cookie)
+            .form(form)
+            .send()
+            .await
+            .expect("POST server function")
     }
 
     /// A new browser signed in as `email` with [`TEST_PASSWORD`].
