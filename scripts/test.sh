@@ -9,9 +9,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 "$root/scripts/setup.sh" --test
 export PATH="$HOME/.cargo/bin:$PATH"
-# cargo-leptos builds debug servers with this flag; using it for every step lets the tests and
-# the site build share compiled dependencies instead of building them twice.
-export RUSTFLAGS="${RUSTFLAGS:-} --cfg erase_components"
+# cargo-leptos builds debug servers with exactly this RUSTFLAGS (it appends the flag to any
+# RUSTFLAGS already set, so it must not be exported to it). Giving clippy and the tests the
+# same value lets the tests and the site build share compiled dependencies.
+leptos_flags="--cfg erase_components"
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 started=$(date +%s)
 
@@ -19,14 +20,14 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "clippy, ssr build (all crates and tests)"
-cargo clippy --workspace --all-targets -- -D warnings
+RUSTFLAGS="$leptos_flags" cargo clippy --workspace --all-targets -- -D warnings
 
 step "clippy, hydrate build (wasm32)"
-cargo clippy -p tally-app --lib --no-default-features --features hydrate \
+RUSTFLAGS="$leptos_flags" cargo clippy -p tally-app --lib --no-default-features --features hydrate \
   --target wasm32-unknown-unknown -- -D warnings
 
 step "core builds for wasm32-unknown-unknown"
-cargo build -p tally-core --target wasm32-unknown-unknown
+RUSTFLAGS="$leptos_flags" cargo build -p tally-core --target wasm32-unknown-unknown
 
 step "throw-away PostgreSQL"
 # shellcheck source=scripts/pg.sh
@@ -36,7 +37,7 @@ trap pg_stop EXIT
 export TALLY_TEST_POSTGRES_URL="$PG_URL"
 
 step "unit, property and integration tests (SQLite and PostgreSQL)"
-cargo test --workspace --no-fail-fast
+RUSTFLAGS="$leptos_flags" cargo test --workspace --no-fail-fast
 
 step "site build for the end-to-end tests"
 cargo leptos build

@@ -14,3 +14,11 @@ pub fn init(format: &LogFormat) {
         LogFormat::Text => builder.try_init(),
     };
 }
+
+/// For integration tests: the same filter, written through libtest's capture so a test's
+/// server logs appear only when that test fails.
+pub fn init_for_tests() {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let _ = fmt().with_env_filter(filter).with_test_writer().try_init();
+}

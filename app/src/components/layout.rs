@@ -1,6 +1,7 @@
 //! The frame of signed-in pages and the guard in front of them.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::components::{Redirect, A};
 
 use crate::{
@@ -74,6 +75,7 @@ fn Shell(admin: CurrentAdmin, children: Children) -> impl IntoView {
 #[component]
 pub fn NoAccess() -> impl IntoView {
     view! {
+        <Title text="No access" />
         <h1>"You don't have access to this page"</h1>
         <p>"Your role doesn't include this part of Tally. If you need it, ask an administrator with billing to change your role."</p>
         <p><a href="/">"Go to the overview"</a></p>

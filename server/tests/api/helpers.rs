@@ -38,7 +38,7 @@ impl TestApp {
     /// Spawns with extra settings (environment variable names and values).
     pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> Self {
         // Server logs show up with a failing test's output (the harness captures them).
-        tally_server::telemetry::init(&tally_server::config::LogFormat::Text);
+        tally_server::telemetry::init_for_tests();
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database_url(backend, dir.path()).await;
         let db = Database::connect(&database_url)
