@@ -270,6 +270,60 @@ impl CardInput {
     }
 }
 
+/// First name, last name and email, the fields every person form shares.
+fn person(
+    e: &mut FieldErrors,
+    first_name: &str,
+    last_name: &str,
+    email: &str,
+) -> (Option<String>, Option<String>, Option<Email>) {
+    (
+        e.check("first_name", required_text(first_name, "first name", 100)),
+        e.check("last_name", required_text(last_name, "last name", 100)),
+        e.check("email", Email::parse(email)),
+    )
+}
+
+/// First start's form as typed: the organisation and its first administrator. The password
+/// is checked apart (`password`), because its strength estimate runs only on the server.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAccountInput {
+    pub company_name: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+}
+
+/// A validated first account and its owner.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAccount {
+    pub company_name: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: Email,
+}
+
+impl NewAccountInput {
+    pub fn parse(&self) -> Result<NewAccount, FieldErrors> {
+        let mut e = FieldErrors::new();
+        let company_name = e.check(
+            "company_name",
+            required_text(&self.company_name, "company name", 200),
+        );
+        let (first_name, last_name, email) =
+            person(&mut e, &self.first_name, &self.last_name, &self.email);
+        let value = (|| {
+            Some(NewAccount {
+                company_name: company_name?,
+                first_name: first_name?,
+                last_name: last_name?,
+                email: email?,
+            })
+        })();
+        e.finish(value)
+    }
+}
+
 /// "+ Create Admin" as typed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewAdminInput {
@@ -292,15 +346,8 @@ pub struct NewAdmin {
 impl NewAdminInput {
     pub fn parse(&self) -> Result<NewAdmin, FieldErrors> {
         let mut e = FieldErrors::new();
-        let first_name = e.check(
-            "first_name",
-            required_text(&self.first_name, "first name", 100),
-        );
-        let last_name = e.check(
-            "last_name",
-            required_text(&self.last_name, "last name", 100),
-        );
-        let email = e.check("email", Email::parse(&self.email));
+        let (first_name, last_name, email) =
+            person(&mut e, &self.first_name, &self.last_name, &self.email);
         let role = e.check(
             "role",
             Role::from_code(self.role.trim()).ok_or("Choose a role."),
@@ -336,15 +383,8 @@ pub struct NewUser {
 impl NewUserInput {
     pub fn parse(&self) -> Result<NewUser, FieldErrors> {
         let mut e = FieldErrors::new();
-        let first_name = e.check(
-            "first_name",
-            required_text(&self.first_name, "first name", 100),
-        );
-        let last_name = e.check(
-            "last_name",
-            required_text(&self.last_name, "last name", 100),
-        );
-        let email = e.check("email", Email::parse(&self.email));
+        let (first_name, last_name, email) =
+            person(&mut e, &self.first_name, &self.last_name, &self.email);
         let value = (|| {
             Some(NewUser {
                 first_name: first_name?,
@@ -584,6 +624,24 @@ mod tests {
         };
         let shown = format!("{input:?}");
         assert!(!shown.contains("4242") && !shown.contains("987"));
+    }
+
+    #[test]
+    fn the_first_account_form_reports_every_field() {
+        let e = NewAccountInput::default().parse().unwrap_err();
+        for f in ["company_name", "first_name", "last_name", "email"] {
+            assert!(e.get(f).is_some(), "{f}");
+        }
+        let ok = NewAccountInput {
+            company_name: " Acme ".into(),
+            first_name: "Ann".into(),
+            last_name: "Lee".into(),
+            email: "Ann@ACME.test".into(),
+        }
+        .parse()
+        .unwrap();
+        assert_eq!(ok.company_name, "Acme");
+        assert_eq!(ok.email.as_str(), "Ann@acme.test");
     }
 
     #[test]

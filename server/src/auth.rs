@@ -16,7 +16,7 @@ use tally_app::{
 use tally_core::{
     audit::AuditKind,
     contact::{required_text, Email},
-    forms::FieldErrors,
+    forms::{FieldErrors, NewAccountInput},
     password,
     roles::{AdminStatus, Role},
 };
@@ -229,37 +229,33 @@ impl AuthService for Auth {
     }
 
     async fn setup(&self, input: SetupInput, ip: Option<String>) -> Result<NewSession, AppError> {
-        let mut e = FieldErrors::new();
-        let company = e.check(
-            "company_name",
-            required_text(&input.company_name, "company name", 200),
-        );
-        let first = e.check(
-            "first_name",
-            required_text(&input.first_name, "first name", 100),
-        );
-        let last = e.check(
-            "last_name",
-            required_text(&input.last_name, "last name", 100),
-        );
-        let email = e.check("email", Email::parse(&input.email));
-        let words: Vec<&str> = [
+        let parsed = NewAccountInput {
+            company_name: input.company_name.clone(),
+            first_name: input.first_name.clone(),
+            last_name: input.last_name.clone(),
+            email: input.email.clone(),
+        }
+        .parse();
+        let mut e = parsed.as_ref().err().cloned().unwrap_or_default();
+        let words = [
             input.email.as_str(),
             input.first_name.as_str(),
             input.last_name.as_str(),
-        ]
-        .to_vec();
+        ];
         e.check(
             "password",
             password::strength(&input.password, &words).verdict,
         );
-        let (Some(company), Some(first), Some(last), Some(email)) = (company, first, last, email)
-        else {
-            return Err(AppError::Validation(e));
+        let account = match parsed {
+            Ok(a) if e.is_empty() => a,
+            _ => return Err(AppError::Validation(e)),
         };
-        if !e.is_empty() {
-            return Err(AppError::Validation(e));
-        }
+        let (company, first, last, email) = (
+            account.company_name,
+            account.first_name,
+            account.last_name,
+            account.email,
+        );
         let hash = hash_password(&input.password);
         let now = self.clock.now_millis();
         let mut tx = self.db.pool().begin().await.map_err(internal)?;
