@@ -10,6 +10,7 @@ use leptos_router::{
 use crate::components::hydration_marker::HydrationMarker;
 use crate::pages::{
     account::AccountPage,
+    administrators::AdministratorsPage,
     audit::AuditPage,
     forgot_password::ForgotPasswordPage,
     home::HomePage,
@@ -44,6 +45,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/invitation/:token") view=InvitationPage ssr=SsrMode::Async />
                 <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
                 <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async />
+                <Route path=path!("/administrators") view=AdministratorsPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -121,6 +121,14 @@ test("account settings and the audit log are accessible and work", async ({ page
   await page.getByRole("button", { name: "Save name" }).click();
   await expect(page.getByText("Your name is saved.")).toBeVisible();
 
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Administrators" }).click();
+  await expect(page.getByRole("heading", { name: "Administrators" })).toBeVisible();
+  const bo = page.getByRole("row", { name: /Bo Chen/ });
+  await expect(bo.getByRole("cell", { name: "Active" })).toBeVisible();
+  await expect(bo.getByText("Billing only")).toBeVisible();
+  await expect(page.getByRole("row", { name: /\(you\)/ })).toContainText(OWNER.email);
+  expect(await accessibilityViolations(page)).toEqual([]);
+
   await openHydrated(page, "/audit");
   await expect(page.getByRole("heading", { name: "Audit log" })).toBeVisible();
   await expect(page.getByRole("cell", { name: "Failed sign-in" }).first()).toBeVisible();

@@ -45,6 +45,11 @@ fn Shell(admin: CurrentAdmin, children: Children) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     let nav = [
         ("/", "Overview", None),
+        (
+            "/administrators",
+            "Administrators",
+            Some(Action::ViewAdministrators),
+        ),
         ("/audit", "Audit log", Some(Action::ViewAuditLog)),
         ("/account", "Account settings", None),
     ];

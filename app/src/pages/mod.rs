@@ -1,6 +1,7 @@
 //! One page per file; page-private parts live in a folder beside their page.
 
 pub mod account;
+pub mod administrators;
 pub mod audit;
 pub mod forgot_password;
 pub mod home;
