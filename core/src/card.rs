@@ -695,12 +695,13 @@ mod tests {
 
     #[test]
     fn grouping_follows_the_brand() {
+        let amex_test_number = "378282246310005"; // American Express's published test number
         assert_eq!(
             format_for_typing("4242424242424242", 16).0,
             "4242 4242 4242 4242"
         );
         assert_eq!(
-            format_for_typing("378282246310005", 15).0,
+            format_for_typing(amex_test_number, 15).0,
             "3782 822463 10005"
         );
         assert_eq!(
