@@ -108,6 +108,27 @@ impl Auth {
         })
     }
 
+    /// How every successful sign-in ends (password, set-up, link, password change): audit
+    /// `kind`, start a session, commit — all in the caller's transaction.
+    #[allow(clippy::too_many_arguments)]
+    async fn finish_sign_in(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        now: i64,
+        kind: AuditKind,
+        event: Event<'_>,
+        admin_id: &str,
+        account_id: &str,
+        ip: Option<&str>,
+    ) -> Result<NewSession, AppError> {
+        record(&mut *tx, now, kind, event).await.map_err(internal)?;
+        let session = self
+            .start_session(&mut *tx, admin_id, account_id, ip)
+            .await?;
+        tx.commit().await.map_err(internal)?;
+        Ok(session)
+    }
+
     /// Resolves a cookie value to a live session, ending it if it timed out.
     pub async fn resolve_session(&self, token: &str) -> Option<SessionContext> {
         let hash = token_hash(token);
@@ -293,8 +314,8 @@ impl AuthService for Auth {
         .execute(&mut *tx)
         .await
         .map_err(internal)?;
-        record(
-            &mut *tx,
+        self.finish_sign_in(
+            tx,
             now,
             AuditKind::AccountCreated,
             Event {
@@ -305,14 +326,11 @@ impl AuthService for Auth {
                 ip: ip.as_deref(),
                 detail: "first account set up".into(),
             },
+            &admin_id,
+            &account_id,
+            ip.as_deref(),
         )
         .await
-        .map_err(internal)?;
-        let session = self
-            .start_session(&mut *tx, &admin_id, &account_id, ip.as_deref())
-            .await?;
-        tx.commit().await.map_err(internal)?;
-        Ok(session)
     }
 
     async fn sign_in(
@@ -426,8 +444,8 @@ impl AuthService for Auth {
             .await
             .map_err(internal)?;
         let email: String = row.get("email");
-        record(
-            &mut *tx,
+        self.finish_sign_in(
+            tx,
             now,
             AuditKind::SignIn,
             Event {
@@ -437,14 +455,11 @@ impl AuthService for Auth {
                 ip: ip.as_deref(),
                 ..Default::default()
             },
+            &admin_id,
+            &account_id,
+            ip.as_deref(),
         )
         .await
-        .map_err(internal)?;
-        let session = self
-            .start_session(&mut *tx, &admin_id, &account_id, ip.as_deref())
-            .await?;
-        tx.commit().await.map_err(internal)?;
-        Ok(session)
     }
 
     async fn sign_out(
@@ -650,8 +665,8 @@ impl AuthService for Auth {
             TokenKind::Invitation => AuditKind::InvitationAccepted,
             TokenKind::Reset => AuditKind::PasswordReset,
         };
-        record(
-            &mut *tx,
+        self.finish_sign_in(
+            tx,
             now,
             audit_kind,
             Event {
@@ -661,14 +676,11 @@ impl AuthService for Auth {
                 ip: ip.as_deref(),
                 ..Default::default()
             },
+            &admin_id,
+            &account_id,
+            ip.as_deref(),
         )
         .await
-        .map_err(internal)?;
-        let session = self
-            .start_session(&mut *tx, &admin_id, &account_id, ip.as_deref())
-            .await?;
-        tx.commit().await.map_err(internal)?;
-        Ok(session)
     }
 
     async fn change_password(
@@ -712,8 +724,8 @@ impl AuthService for Auth {
             .execute(&mut *tx)
             .await
             .map_err(internal)?;
-        record(
-            &mut *tx,
+        self.finish_sign_in(
+            tx,
             now,
             AuditKind::PasswordChanged,
             Event {
@@ -724,14 +736,11 @@ impl AuthService for Auth {
                 detail: "every session ended".into(),
                 ..Default::default()
             },
+            &admin.id,
+            &admin.account_id,
+            ip.as_deref(),
         )
         .await
-        .map_err(internal)?;
-        let session = self
-            .start_session(&mut *tx, &admin.id, &admin.account_id, ip.as_deref())
-            .await?;
-        tx.commit().await.map_err(internal)?;
-        Ok(session)
     }
 
     async fn update_name(
