@@ -117,6 +117,14 @@ pub trait AdminService: Send + Sync {
         change: tally_core::roles::AdminChange,
         ip: Option<String>,
     ) -> Result<(), AppError>;
+    /// Emails a new invitation link to an administrator who has not accepted yet; earlier
+    /// links stop working.
+    async fn resend_invitation(
+        &self,
+        actor: &CurrentAdmin,
+        target_id: &str,
+        ip: Option<String>,
+    ) -> Result<(), AppError>;
 }
 
 /// The audit log.

@@ -16,18 +16,12 @@ use tally_core::{
 
 use crate::{
     audit::{record, Event},
-    auth::Auth,
+    auth::{internal, Auth},
     crypto::new_id,
 };
 
 pub struct Admins {
     pub auth: Auth,
-}
-
-fn internal(e: impl std::fmt::Display) -> AppError {
-    let reference = new_id()[..8].to_string();
-    tracing::error!(reference = %reference, error = %e, "administrators: internal error");
-    AppError::Internal(reference)
 }
 
 #[async_trait::async_trait]
@@ -41,11 +35,7 @@ impl AdminService for Admins {
         let db = &self.auth.db;
         let now = self.auth.clock.now_millis();
         let id = new_id();
-        let mut tx = db
-            .pool()
-            .begin()
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let mut tx = db.pool().begin().await.map_err(internal)?;
         let inserted = sqlx::query(
             "INSERT INTO admins (id, account_id, email, email_key, first_name, last_name, role, status, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, 'invited', $8, $8) ON CONFLICT (email_key) DO NOTHING",
@@ -60,7 +50,7 @@ impl AdminService for Admins {
         .bind(now)
         .execute(&mut *tx)
         .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+        .map_err(internal)?;
         if inserted.rows_affected() == 0 {
             return Err(AppError::field(
                 "email",
@@ -81,10 +71,8 @@ impl AdminService for Admins {
             },
         )
         .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-        tx.commit()
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        .map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
         self.auth
             .send_invitation(
                 &id,
@@ -107,7 +95,7 @@ impl AdminService for Admins {
             },
         )
         .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+        .map_err(internal)?;
         Ok(id)
     }
 
@@ -261,5 +249,59 @@ impl AdminService for Admins {
         .await
         .map_err(internal)?;
         tx.commit().await.map_err(internal)
+    }
+
+    async fn resend_invitation(
+        &self,
+        actor: &CurrentAdmin,
+        target_id: &str,
+        ip: Option<String>,
+    ) -> Result<(), AppError> {
+        let db = &self.auth.db;
+        let now = self.auth.clock.now_millis();
+        let row = sqlx::query("SELECT email, status FROM admins WHERE id = $1 AND account_id = $2")
+            .bind(target_id)
+            .bind(&actor.account_id)
+            .fetch_optional(db.pool())
+            .await
+            .map_err(internal)?
+            .ok_or(AppError::NotFound)?;
+        let email: String = row.get("email");
+        if row.get::<String, _>("status") != AdminStatus::Invited.code() {
+            return Err(AppError::Conflict(
+                "This administrator has already set a password or is suspended, so there is no invitation to resend. \
+                 If they forgot their password, they can reset it from the sign-in page."
+                    .into(),
+            ));
+        }
+        // Only the newest link works: earlier ones are expired now, and their page says what to do.
+        sqlx::query(
+            "UPDATE one_time_tokens SET expires_at = $1 \
+             WHERE admin_id = $2 AND account_id = $3 AND kind = 'invitation' AND used_at IS NULL AND expires_at > $1",
+        )
+        .bind(now)
+        .bind(target_id)
+        .bind(&actor.account_id)
+        .execute(db.pool())
+        .await
+        .map_err(internal)?;
+        self.auth
+            .send_invitation(target_id, &actor.account_id, &email, &actor.full_name())
+            .await?;
+        record(
+            db.pool(),
+            now,
+            AuditKind::InvitationSent,
+            Event {
+                account_id: Some(&actor.account_id),
+                actor_id: Some(&actor.id),
+                actor_email: Some(&actor.email),
+                target: Some(&email),
+                ip: ip.as_deref(),
+                detail: "resent".into(),
+            },
+        )
+        .await
+        .map_err(internal)
     }
 }

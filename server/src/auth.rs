@@ -44,7 +44,7 @@ pub struct Auth {
     pub settings: Arc<Settings>,
 }
 
-fn internal(e: impl std::fmt::Display) -> AppError {
+pub(crate) fn internal(e: impl std::fmt::Display) -> AppError {
     let reference = new_id()[..8].to_string();
     tracing::error!(reference = %reference, error = %e, "internal error");
     AppError::Internal(reference)
@@ -109,18 +109,20 @@ impl Auth {
     }
 
     /// How every successful sign-in ends (password, set-up, link, password change): audit
-    /// `kind`, start a session, commit — all in the caller's transaction.
-    #[allow(clippy::too_many_arguments)]
+    /// `kind`, start a session for the event's actor, commit — all in the caller's transaction.
     async fn finish_sign_in(
         &self,
         mut tx: sqlx::Transaction<'static, sqlx::Any>,
         now: i64,
         kind: AuditKind,
         event: Event<'_>,
-        admin_id: &str,
-        account_id: &str,
-        ip: Option<&str>,
     ) -> Result<NewSession, AppError> {
+        let (Some(admin_id), Some(account_id), ip) = (event.actor_id, event.account_id, event.ip)
+        else {
+            return Err(internal(
+                "a sign-in event names no administrator or account",
+            ));
+        };
         record(&mut *tx, now, kind, event).await.map_err(internal)?;
         let session = self
             .start_session(&mut *tx, admin_id, account_id, ip)
@@ -326,9 +328,6 @@ impl AuthService for Auth {
                 ip: ip.as_deref(),
                 detail: "first account set up".into(),
             },
-            &admin_id,
-            &account_id,
-            ip.as_deref(),
         )
         .await
     }
@@ -455,9 +454,6 @@ impl AuthService for Auth {
                 ip: ip.as_deref(),
                 ..Default::default()
             },
-            &admin_id,
-            &account_id,
-            ip.as_deref(),
         )
         .await
     }
@@ -676,9 +672,6 @@ impl AuthService for Auth {
                 ip: ip.as_deref(),
                 ..Default::default()
             },
-            &admin_id,
-            &account_id,
-            ip.as_deref(),
         )
         .await
     }
@@ -736,9 +729,6 @@ impl AuthService for Auth {
                 detail: "every session ended".into(),
                 ..Default::default()
             },
-            &admin.id,
-            &admin.account_id,
-            ip.as_deref(),
         )
         .await
     }

@@ -109,3 +109,19 @@ pub async fn unsuspend_admin(id: String) -> Result<(), AppError> {
 pub async fn delete_admin(id: String) -> Result<(), AppError> {
     change(id, tally_core::roles::AdminChange::Delete).await
 }
+
+/// Emails a fresh invitation link to an administrator still invited. Requires Manage
+/// administrators; 404 for another account's administrator, 409 once they have accepted.
+#[server(endpoint = "admins/resend-invitation")]
+pub async fn resend_invitation(id: String) -> Result<(), AppError> {
+    let actor = crate::auth::require(Action::ManageAdministrators)?;
+    let services = crate::ports::services()?;
+    match services
+        .admins
+        .resend_invitation(&actor, &id, crate::auth::client_ip())
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(e) => fail(e),
+    }
+}

@@ -203,3 +203,47 @@ both_databases! {
         }
     }
 }
+
+both_databases! {
+    async fn resending_an_invitation_is_for_managers_of_that_account_and_only_the_newest_link_works(app: TestApp) {
+        let acme = app.seed_account("acme", &ALL_ROLES).await;
+        app.seed_account("other", &[Role::AdministratorWithBilling]).await;
+        let creator = app.signed_in("admin_billing@acme.test").await;
+        let res = app.call(&creator, "admins/create", &[("first_name", "Ivy"), ("last_name", "Wu"), ("email", "ivy@acme.test"), ("role", "manager")]).await;
+        assert_eq!(res.status(), 200);
+        let ivy: String = res.json().await.unwrap();
+        let first = find_link(&app.outbox_messages().pop().unwrap(), &format!("{}/invitation/", app.address)).unwrap();
+
+        // Per the matrix: only roles that manage administrators; each allowed call sends a link.
+        for role in ALL_ROLES {
+            let cookie = app.session_cookie_for(&format!("acme-{}", role.code())).await;
+            let before = app.outbox_messages().len();
+            let status = app.call_as(&cookie, "admins/resend-invitation", &[("id", &ivy)]).await.status().as_u16();
+            let may = allows(role, Action::ManageAdministrators);
+            assert_eq!(status, if may { 200 } else { 403 }, "{role:?}");
+            assert_eq!(app.outbox_messages().len(), before + usize::from(may), "{role:?}");
+        }
+        // Another account's manager gets 404 and sends nothing.
+        let outsider = app.session_cookie_for("other-admin_billing").await;
+        let before = app.outbox_messages().len();
+        assert_eq!(app.call_as(&outsider, "admins/resend-invitation", &[("id", &ivy)]).await.status(), 404);
+        assert_eq!(app.outbox_messages().len(), before);
+
+        // The first link has stopped working; the newest one works.
+        let newest = find_link(&app.outbox_messages().pop().unwrap(), &format!("{}/invitation/", app.address)).unwrap();
+        assert_ne!(first, newest);
+        let token = |link: &str| link.rsplit('/').next().unwrap().to_string();
+        let anon = TestApp::new_client();
+        let old = app.call(&anon, "account/set-password", &[("kind", "Invitation"), ("token", &token(&first)), ("password", "a long passphrase for ivy")]).await;
+        assert_ne!(old.status(), 200, "a superseded link must not work");
+        let ok = app.call(&anon, "account/set-password", &[("kind", "Invitation"), ("token", &token(&newest)), ("password", "a long passphrase for ivy")]).await;
+        assert_eq!(ok.status(), 200);
+
+        // Accepted: nothing left to resend.
+        let again = app.call(&creator, "admins/resend-invitation", &[("id", &ivy)]).await;
+        assert_eq!(again.status(), 409);
+        let audit: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE account_id = $1 AND kind = 'invitation_sent' AND detail = 'resent'")
+            .bind(&acme).fetch_one(app.db.pool()).await.unwrap();
+        assert_eq!(audit, 1);
+    }
+}
