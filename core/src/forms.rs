@@ -46,6 +46,11 @@ impl FieldErrors {
         self.0.get(field).map(String::as_str)
     }
 
+    /// Forgets `field`'s message (the user has changed that field since).
+    pub fn remove(&mut self, field: &str) {
+        self.0.remove(field);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

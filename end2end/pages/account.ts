@@ -1,7 +1,7 @@
 import { expect, type Page } from "@playwright/test";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { openHydrated } from "./base";
+import { openHydrated, waitForHydration } from "./base";
 
 export const OWNER = {
   company: "Acme Corp",
@@ -10,6 +10,9 @@ export const OWNER = {
   email: "ann@acme.test",
   password: "correct horse battery staple",
 };
+
+/** The owner's password after the reset test (account.spec.ts) has run. */
+export const OWNER_RESET_PASSWORD = "a different long passphrase";
 
 /** `/setup`: the first account. */
 export class SetupPage {
@@ -53,9 +56,57 @@ export class SignedInFrame {
     await expect(this.page.getByRole("banner").getByText(email)).toBeVisible();
   }
 
-  async signOut() {
-    await this.page.getByRole("button", { name: "Sign out" }).click();
+  /** The email menu button at the top right. */
+  get menuButton() {
+    return this.page.getByRole("banner").getByRole("button", { name: /@/ });
   }
+
+  get menu() {
+    return this.page.getByRole("menu");
+  }
+
+  async openMenu() {
+    await this.menuButton.click();
+    await expect(this.menu).toBeVisible();
+  }
+
+  /** The menu's item names, in order. */
+  async menuItems(): Promise<string[]> {
+    await this.openMenu();
+    const names = await this.menu.getByRole("menuitem").allInnerTexts();
+    await this.page.keyboard.press("Escape");
+    return names.map((n) => n.trim());
+  }
+
+  /** The main navigation's link names, in order. */
+  async navLinks(): Promise<string[]> {
+    const names = await this.page.getByRole("navigation", { name: "Main" }).getByRole("link").allInnerTexts();
+    return names.map((n) => n.trim());
+  }
+
+  async signOut() {
+    await this.openMenu();
+    await this.menu.getByRole("menuitem", { name: "Sign out" }).click();
+    await expect(this.page).toHaveURL(/\/login$/);
+  }
+}
+
+/** Signs the first account's owner in, whichever of its two passwords the run has reached. */
+export async function signInAsOwner(page: Page) {
+  const login = new LoginPage(page);
+  await login.open();
+  for (const password of [OWNER.password, OWNER_RESET_PASSWORD]) {
+    await login.signIn(OWNER.email, password);
+    const outcome = await Promise.race([
+      page.getByRole("heading", { name: "Overview" }).waitFor().then(() => "in"),
+      page.getByText("Email or password is incorrect.").waitFor().then(() => "wrong"),
+    ]);
+    if (outcome === "in") {
+      await waitForHydration(page);
+      return;
+    }
+  }
+  throw new Error("the owner could not sign in");
 }
 
 /** The newest message in the server's outbox whose text contains `needle`. */

@@ -15,6 +15,9 @@ pub fn Field(
     #[prop(optional)] required: bool,
     #[prop(into)] error: Signal<Option<String>>,
     #[prop(optional)] on_input: Option<Callback<String>>,
+    /// Runs when the field loses focus (when "incomplete" messages may start to show).
+    #[prop(optional)]
+    on_blur: Option<Callback<()>>,
 ) -> impl IntoView {
     let error_id = format!("{name}-error");
     let hint_id = format!("{name}-hint");
@@ -50,10 +53,35 @@ pub fn Field(
                         cb.run(event_target_value(&ev));
                     }
                 }
+                on:blur=move |ev| {
+                    if let Some(cb) = on_blur {
+                        if !to_submit_button(&ev) {
+                            cb.run(());
+                        }
+                    }
+                }
             />
             <p class="field-error" id=error_id aria-live="polite">
                 {move || error.get()}
             </p>
         </div>
+    }
+}
+
+/// Focus is moving to a submit button: its click will show every message at once. Showing this
+/// field's message now would push the button down between mouse-down and mouse-up, and the
+/// click would miss it.
+fn to_submit_button(ev: &leptos::ev::FocusEvent) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        ev.related_target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlButtonElement>().ok())
+            .is_some_and(|b| b.type_() == "submit")
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = ev;
+        false
     }
 }

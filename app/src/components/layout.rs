@@ -5,10 +5,11 @@ use leptos_meta::Title;
 use leptos_router::components::{Redirect, A};
 
 use crate::{
-    api::account::{get_current_admin, SignOut},
+    api::account::get_current_admin,
     auth::CurrentAdmin,
+    components::menu::{AccountMenu, MenuItem},
 };
-use tally_core::roles::Action;
+use tally_core::roles::{allows, Action, Role};
 
 /// Renders `children` with the signed-in administrator, or sends visitors to the sign-in page.
 /// With `action`, a role without that permission gets a clear "no access" page instead.
@@ -39,11 +40,10 @@ where
     }
 }
 
-/// The top bar and navigation around a signed-in page.
-#[component]
-fn Shell(admin: CurrentAdmin, children: Children) -> impl IntoView {
-    let sign_out = ServerAction::<SignOut>::new();
-    let nav = [
+/// The navigation entries `role` may use, in the spec's order (§3). Users, Commands and
+/// Billing join this list with their pages (issues 7, 8 and 6).
+pub fn nav_items(role: Role) -> Vec<(&'static str, &'static str)> {
+    [
         ("/", "Overview", None),
         (
             "/administrators",
@@ -51,22 +51,53 @@ fn Shell(admin: CurrentAdmin, children: Children) -> impl IntoView {
             Some(Action::ViewAdministrators),
         ),
         ("/audit", "Audit log", Some(Action::ViewAuditLog)),
-        ("/account", "Account settings", None),
-    ];
-    let links = nav
+    ]
+    .into_iter()
+    .filter(|(_, _, need)| need.is_none_or(|a| allows(role, a)))
+    .map(|(href, label, _)| (href, label))
+    .collect()
+}
+
+/// The email menu's items for `role` (spec §3): Payments for billing roles, Administrators for
+/// roles that may view them, then Account settings and Sign out for everyone.
+pub fn menu_items(role: Role) -> Vec<MenuItem> {
+    let mut items = Vec::new();
+    if allows(role, Action::ManagePaymentMethod) {
+        items.push(MenuItem::Link {
+            href: PAYMENTS_PATH,
+            label: "Payments",
+        });
+    }
+    if allows(role, Action::ViewAdministrators) {
+        items.push(MenuItem::Link {
+            href: "/administrators",
+            label: "Administrators",
+        });
+    }
+    items.push(MenuItem::Link {
+        href: "/account",
+        label: "Account settings",
+    });
+    items.push(MenuItem::SignOut);
+    items
+}
+
+/// Where the Billing & Payments modal opens.
+pub const PAYMENTS_PATH: &str = "/billing/payment";
+
+/// The top bar and navigation around a signed-in page.
+#[component]
+fn Shell(admin: CurrentAdmin, children: Children) -> impl IntoView {
+    let links = nav_items(admin.role)
         .into_iter()
-        .filter(|(_, _, need)| need.is_none_or(|a| admin.may(a)))
-        .map(|(href, label, _)| view! { <li><A href=href>{label}</A></li> })
+        .map(|(href, label)| view! { <li><A href=href>{label}</A></li> })
         .collect_view();
     view! {
         <header class="topbar">
             <a class="brand" href="/">"Tally"</a>
             <span class="account-name">{admin.account_name.clone()}</span>
             <div class="topbar-end">
-                <span class="signed-in-as">{admin.email.clone()}</span>
-                <ActionForm action=sign_out attr:class="inline-form">
-                    <button type="submit" class="link-button">"Sign out"</button>
-                </ActionForm>
+                <AccountMenu email=admin.email.clone() items=menu_items(admin.role) />
             </div>
         </header>
         <nav class="sidenav" aria-label="Main">
@@ -84,5 +115,41 @@ pub fn NoAccess() -> impl IntoView {
         <h1>"You don't have access to this page"</h1>
         <p>"Your role doesn't include this part of Tally. If you need it, ask an administrator with billing to change your role."</p>
         <p><a href="/">"Go to the overview"</a></p>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tally_core::roles::ALL_ROLES;
+
+    #[test]
+    fn the_menu_and_navigation_follow_the_matrix() {
+        for role in ALL_ROLES {
+            let menu = menu_items(role);
+            let has = |label: &str| {
+                menu.iter()
+                    .any(|i| matches!(i, MenuItem::Link { label: l, .. } if *l == label))
+            };
+            assert_eq!(has("Payments"), role.has_billing(), "{role:?}");
+            assert_eq!(
+                has("Administrators"),
+                allows(role, Action::ViewAdministrators),
+                "{role:?}"
+            );
+            assert!(has("Account settings"));
+            assert_eq!(menu.last(), Some(&MenuItem::SignOut));
+
+            let nav: Vec<_> = nav_items(role).into_iter().map(|(_, l)| l).collect();
+            assert_eq!(nav[0], "Overview");
+            assert_eq!(
+                nav.contains(&"Audit log"),
+                allows(role, Action::ViewAuditLog)
+            );
+            assert_eq!(
+                nav.contains(&"Administrators"),
+                allows(role, Action::ViewAdministrators)
+            );
+        }
     }
 }

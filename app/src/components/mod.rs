@@ -1,6 +1,9 @@
 //! Widgets shared by several pages.
 
+pub mod dialog;
 pub mod field;
 pub mod hydration_marker;
 pub mod layout;
+pub mod live_errors;
+pub mod menu;
 pub mod password_meter;

@@ -1,65 +1,412 @@
-//! The account's administrators. Route: `/administrators`. Requires: View administrators.
-//! Server functions: `list_admins`.
+//! The account's administrators. Route: `/administrators`. Requires: View administrators;
+//! the buttons that change anything need Manage administrators (and the server checks again).
+//! Server functions: `list_admins`, `create_admin`, `set_admin_role`, `suspend_admin`,
+//! `unsuspend_admin`, `delete_admin`, `resend_invitation`.
 
-use leptos::prelude::*;
+use std::future::Future;
+
+use leptos::{html, prelude::*};
 use leptos_meta::Title;
-use tally_core::roles::Action;
+use tally_core::{
+    forms::NewAdminInput,
+    roles::{Action, AdminStatus, Role, ALL_ROLES},
+};
 
-use crate::{api::admins::list_admins, components::layout::SignedIn};
+use crate::{
+    api::admins::{
+        create_admin, delete_admin, list_admins, resend_invitation, set_admin_role, suspend_admin,
+        unsuspend_admin, AdminSummary,
+    },
+    auth::CurrentAdmin,
+    components::{dialog::Modal, field::Field, layout::SignedIn, live_errors::LiveErrors},
+    error::AppError,
+};
 
 #[component]
 pub fn AdministratorsPage() -> impl IntoView {
-    view! { <SignedIn action=Action::ViewAdministrators children=|_| view! { <AdministratorsTable /> } /> }
+    view! {
+        <SignedIn action=Action::ViewAdministrators children=|me| view! { <Administrators me=me /> } />
+    }
+}
+
+/// Which dialog is open, if any.
+#[derive(Clone, Debug, PartialEq)]
+enum Dialog {
+    Create,
+    ChangeRole(AdminSummary),
+    Delete(AdminSummary),
+}
+
+/// State shared by the table, its row buttons and the dialogs.
+#[derive(Clone, Copy)]
+struct PageState {
+    /// Bumped after every change, to reload the table.
+    reload: RwSignal<u32>,
+    dialog: RwSignal<Option<Dialog>>,
+    dialog_open: RwSignal<bool>,
+    /// The outcome of the last change, announced and focused.
+    notice: RwSignal<Option<Result<String, String>>>,
+    /// Set by a change made from a dialog: focus its outcome once the dialog has closed.
+    focus_after_dialog: RwSignal<bool>,
+    /// A refusal shown inside the open dialog.
+    dialog_error: RwSignal<Option<String>>,
+    busy: RwSignal<bool>,
+    notice_ref: NodeRef<html::P>,
+}
+
+impl PageState {
+    fn open(self, d: Dialog) {
+        self.dialog_error.set(None);
+        self.dialog.set(Some(d));
+        self.dialog_open.set(true);
+    }
+
+    /// Moves focus to the outcome message, so keyboard and screen-reader users land on it
+    /// when the row they acted on is redrawn or gone.
+    fn focus_notice(self) {
+        if let Some(p) = self.notice_ref.get_untracked() {
+            let _ = p.focus();
+        }
+    }
+
+    /// Runs one change; on success closes the dialog, reports `done` and reloads the table.
+    fn perform<F>(self, done: String, change: F)
+    where
+        F: Future<Output = Result<(), AppError>> + 'static,
+    {
+        self.busy.set(true);
+        leptos::task::spawn_local(async move {
+            let result = change.await;
+            self.busy.set(false);
+            match result {
+                Ok(()) => {
+                    self.notice.set(Some(Ok(done)));
+                    self.reload.update(|n| *n += 1);
+                    if self.dialog_open.get_untracked() {
+                        // Focus moves once the dialog has closed (see `on_closed`).
+                        self.focus_after_dialog.set(true);
+                        self.dialog_open.set(false);
+                    } else {
+                        self.focus_notice();
+                    }
+                }
+                Err(e) if self.dialog_open.get_untracked() => {
+                    self.dialog_error.set(Some(e.to_string()))
+                }
+                Err(e) => {
+                    self.notice.set(Some(Err(e.to_string())));
+                    self.focus_notice();
+                }
+            }
+        });
+    }
 }
 
 #[component]
-fn AdministratorsTable() -> impl IntoView {
-    let admins = Resource::new(|| (), |_| list_admins());
+fn Administrators(me: CurrentAdmin) -> impl IntoView {
+    let state = PageState {
+        reload: RwSignal::new(0),
+        dialog: RwSignal::new(None),
+        dialog_open: RwSignal::new(false),
+        notice: RwSignal::new(None),
+        focus_after_dialog: RwSignal::new(false),
+        dialog_error: RwSignal::new(None),
+        busy: RwSignal::new(false),
+        notice_ref: NodeRef::new(),
+    };
+    let manage = me.may(Action::ManageAdministrators);
+    let admins = Resource::new(move || state.reload.get(), |_| list_admins());
+    let after_dialog = Callback::new(move |_| {
+        if state.focus_after_dialog.get_untracked() {
+            state.focus_after_dialog.set(false);
+            state.focus_notice();
+        }
+    });
     view! {
         <Title text="Administrators" />
-        <h1>"Administrators"</h1>
+        <div class="page-head">
+            <h1>"Administrators"</h1>
+            {manage.then(|| view! {
+                <button type="button" class="primary" on:click=move |_| state.open(Dialog::Create)>
+                    "+ Create Admin"
+                </button>
+            })}
+        </div>
+        <p
+            class="notice"
+            class:notice-error=move || state.notice.with(|n| matches!(n, Some(Err(_))))
+            tabindex="-1"
+            role="status"
+            node_ref=state.notice_ref
+        >
+            {move || state.notice.get().map(|n| n.unwrap_or_else(|e| e))}
+        </p>
         <Transition fallback=|| view! { <p>"Loading administrators…"</p> }>
             {move || Suspend::new(async move {
                 match admins.await {
                     Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
-                    Ok(list) => view! {
-                        <div class="table-wrap">
-                            <table>
-                                <caption class="visually-hidden">"Administrators of this account"</caption>
-                                <thead>
-                                    <tr>
-                                        <th scope="col">"Name"</th>
-                                        <th scope="col">"Email"</th>
-                                        <th scope="col">"Role"</th>
-                                        <th scope="col">"Status"</th>
-                                        <th scope="col">"Receives invoices"</th>
-                                    </tr>
-                                </thead>
-                                <tbody>
-                                    {list.into_iter().map(|a| {
-                                        let name = format!("{} {}", a.first_name, a.last_name);
-                                        view! {
-                                            <tr>
-                                                <th scope="row">
-                                                    {name}
-                                                    {a.is_you.then(|| view! { <span class="tag">" (you)"</span> })}
-                                                </th>
-                                                <td>{a.email}</td>
-                                                <td>
-                                                    {a.role.display_name()}
-                                                    {a.billing_only.then(|| view! { " " <span class="tag">"Billing only"</span> })}
-                                                </td>
-                                                <td>{a.status.label()}</td>
-                                                <td>{if a.receives_invoices { "Yes" } else { "No" }}</td>
-                                            </tr>
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        </div>
-                    }.into_any(),
+                    Ok(list) => view! { <AdminTable list=list manage=manage state=state /> }.into_any(),
                 }
             })}
         </Transition>
+        <Modal open=state.dialog_open labelled_by="dialog-title" on_closed=after_dialog>
+            {move || match state.dialog.get() {
+                Some(Dialog::Create) => view! { <CreateAdminForm state=state /> }.into_any(),
+                Some(Dialog::ChangeRole(a)) => view! { <ChangeRoleForm admin=a state=state /> }.into_any(),
+                Some(Dialog::Delete(a)) => view! { <DeleteConfirm admin=a state=state /> }.into_any(),
+                None => ().into_any(),
+            }}
+        </Modal>
     }
+}
+
+#[component]
+fn AdminTable(list: Vec<AdminSummary>, manage: bool, state: PageState) -> impl IntoView {
+    let rows = list
+        .into_iter()
+        .map(|a| {
+            let name = full_name(&a);
+            let actions = (manage && !a.is_you).then(|| view! { <RowActions admin=a.clone() state=state /> });
+            view! {
+                <tr>
+                    <th scope="row">
+                        {name}
+                        {a.is_you.then(|| view! { " " <span class="tag">"You"</span> })}
+                    </th>
+                    <td class="wrap-anywhere">{a.email.clone()}</td>
+                    <td>
+                        {a.role.display_name()}
+                        {a.billing_only.then(|| view! { " " <span class="tag">"Billing only"</span> })}
+                    </td>
+                    <td><span class=format!("status status-{}", a.status.code())>{a.status.label()}</span></td>
+                    <td>{if a.receives_invoices { "Yes" } else { "No" }}</td>
+                    {manage.then(|| view! { <td class="row-actions">{actions}</td> })}
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="table-wrap">
+            <table>
+                <caption class="visually-hidden">"Administrators of this account"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Email"</th>
+                        <th scope="col">"Role"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Receives invoices"</th>
+                        {manage.then(|| view! { <th scope="col">"Actions"</th> })}
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+}
+
+fn full_name(a: &AdminSummary) -> String {
+    format!("{} {}", a.first_name, a.last_name)
+}
+
+/// The buttons on another administrator's row. Each names its administrator for screen
+/// readers, since a column of "Suspend" buttons says nothing on its own.
+#[component]
+fn RowActions(admin: AdminSummary, state: PageState) -> impl IntoView {
+    let name = full_name(&admin);
+    let id = admin.id.clone();
+    let suspend_or_unsuspend = if admin.status == AdminStatus::Suspended {
+        let (id, name) = (id.clone(), name.clone());
+        view! {
+            <button type="button" aria-label=format!("Unsuspend {name}") disabled=move || state.busy.get()
+                on:click=move |_| state.perform(format!("{name} can sign in again."), unsuspend_admin(id.clone()))>
+                "Unsuspend"
+            </button>
+        }
+        .into_any()
+    } else {
+        let (id, name) = (id.clone(), name.clone());
+        view! {
+            <button type="button" aria-label=format!("Suspend {name}") disabled=move || state.busy.get()
+                on:click=move |_| state.perform(format!("{name} is suspended; their sessions have ended."), suspend_admin(id.clone()))>
+                "Suspend"
+            </button>
+        }
+        .into_any()
+    };
+    let resend = (admin.status == AdminStatus::Invited).then(|| {
+        let (id, name, email) = (id.clone(), name.clone(), admin.email.clone());
+        view! {
+            <button type="button" aria-label=format!("Resend invitation to {name}") disabled=move || state.busy.get()
+                on:click=move |_| state.perform(format!("A new invitation is on its way to {email}."), resend_invitation(id.clone()))>
+                "Resend invitation"
+            </button>
+        }
+    });
+    let (for_role, for_delete) = (admin.clone(), admin);
+    view! {
+        <button type="button" aria-label=format!("Change role of {name}")
+            on:click=move |_| state.open(Dialog::ChangeRole(for_role.clone()))>
+            "Change role"
+        </button>
+        {suspend_or_unsuspend}
+        {resend}
+        <button type="button" class="danger" aria-label=format!("Delete {name}")
+            on:click=move |_| state.open(Dialog::Delete(for_delete.clone()))>
+            "Delete"
+        </button>
+    }
+}
+
+/// The role picker: one radio per role, each with its one-line description.
+#[component]
+fn RolePicker(
+    selected: RwSignal<String>,
+    #[prop(into)] error: Signal<Option<String>>,
+    on_change: Callback<()>,
+) -> impl IntoView {
+    let options = ALL_ROLES
+        .into_iter()
+        .map(|role: Role| {
+            let code = role.code();
+            let id = format!("role-{code}");
+            let desc_id = format!("{id}-desc");
+            view! {
+                <div class="radio-option">
+                    <input type="radio" name="role" id=id.clone() value=code aria-describedby=desc_id.clone()
+                        prop:checked=move || selected.get() == code
+                        on:change=move |_| { selected.set(code.to_string()); on_change.run(()); } />
+                    <label for=id>{role.display_name()}</label>
+                    <p class="radio-hint" id=desc_id>{role.description()}</p>
+                </div>
+            }
+        })
+        .collect_view();
+    view! {
+        <fieldset class="field radio-group" class:field-invalid=move || error.get().is_some()
+            aria-describedby=move || error.get().map(|_| "role-error")>
+            <legend>"Role"</legend>
+            {options}
+            <p class="field-error" id="role-error" aria-live="polite">{move || error.get()}</p>
+        </fieldset>
+    }
+}
+
+/// "+ Create Admin": validated by core as the fields change, and again by the server.
+#[component]
+fn CreateAdminForm(state: PageState) -> impl IntoView {
+    let first_name = RwSignal::new(String::new());
+    let last_name = RwSignal::new(String::new());
+    let email = RwSignal::new(String::new());
+    let role = RwSignal::new(String::new());
+    let input = move || NewAdminInput {
+        first_name: first_name.get(),
+        last_name: last_name.get(),
+        email: email.get(),
+        role: role.get(),
+    };
+    let errors = LiveErrors::new(move || input().parse().err().unwrap_or_default());
+    let typed = |signal: RwSignal<String>, field: &'static str| {
+        Callback::new(move |v: String| {
+            signal.set(v);
+            errors.edited(field);
+        })
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if !errors.submit() || state.busy.get_untracked() {
+            return;
+        }
+        let new = input();
+        let done = format!("Invitation sent to {}.", new.email.trim());
+        state.busy.set(true);
+        leptos::task::spawn_local(async move {
+            let result = create_admin(new.first_name, new.last_name, new.email, new.role).await;
+            state.busy.set(false);
+            match result {
+                Ok(_) => {
+                    state.notice.set(Some(Ok(done)));
+                    state.reload.update(|n| *n += 1);
+                    state.focus_after_dialog.set(true);
+                    state.dialog_open.set(false);
+                }
+                Err(AppError::Validation(fields)) => errors.set_server(fields),
+                Err(e) => state.dialog_error.set(Some(e.to_string())),
+            }
+        });
+    };
+    view! {
+        <form class="form" novalidate on:submit=submit>
+            <h2 id="dialog-title">"Create an administrator"</h2>
+            <p>"They get an email with a link to set their password. The link works once and expires in 72 hours."</p>
+            <Field name="first_name" label="First name" autocomplete="off" required=true value=first_name
+                error=errors.error("first_name") on_input=typed(first_name, "first_name") on_blur=errors.touch("first_name") />
+            <Field name="last_name" label="Last name" autocomplete="off" required=true value=last_name
+                error=errors.error("last_name") on_input=typed(last_name, "last_name") on_blur=errors.touch("last_name") />
+            <Field name="email" label="Email" kind="email" autocomplete="off" required=true value=email
+                error=errors.error("email") on_input=typed(email, "email") on_blur=errors.touch("email") />
+            <RolePicker selected=role error=errors.error("role") on_change=Callback::new(move |_| errors.edited("role")) />
+            <DialogError state=state />
+            <div class="dialog-buttons">
+                <button type="submit" class="primary" disabled=move || state.busy.get()>"Send invitation"</button>
+                <button type="button" on:click=move |_| state.dialog_open.set(false)>"Cancel"</button>
+            </div>
+        </form>
+    }
+}
+
+#[component]
+fn ChangeRoleForm(admin: AdminSummary, state: PageState) -> impl IntoView {
+    let role = RwSignal::new(admin.role.code().to_string());
+    let name = full_name(&admin);
+    let title = format!("Change the role of {name}");
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let code = role.get_untracked();
+        let label = Role::from_code(&code)
+            .map(Role::display_name)
+            .unwrap_or_default();
+        state.perform(
+            format!("{name} is now {label}."),
+            set_admin_role(admin.id.clone(), code),
+        );
+    };
+    view! {
+        <form class="form" on:submit=submit>
+            <h2 id="dialog-title">{title}</h2>
+            <RolePicker selected=role error=Signal::derive(|| None::<String>) on_change=Callback::new(|_| ()) />
+            <DialogError state=state />
+            <div class="dialog-buttons">
+                <button type="submit" class="primary" disabled=move || state.busy.get()>"Save role"</button>
+                <button type="button" on:click=move |_| state.dialog_open.set(false)>"Cancel"</button>
+            </div>
+        </form>
+    }
+}
+
+#[component]
+fn DeleteConfirm(admin: AdminSummary, state: PageState) -> impl IntoView {
+    let name = full_name(&admin);
+    let question = format!("Delete {name}?");
+    let confirm = move |_| {
+        state.perform(
+            format!("{name} is deleted."),
+            delete_admin(admin.id.clone()),
+        );
+    };
+    view! {
+        <h2 id="dialog-title">{question}</h2>
+        <p>"They lose access to Tally at once and their sessions end. What they did stays in the audit log. This can't be undone; to keep them but block access, suspend them instead."</p>
+        <DialogError state=state />
+        <div class="dialog-buttons">
+            <button type="button" class="danger" disabled=move || state.busy.get() on:click=confirm>"Delete administrator"</button>
+            <button type="button" autofocus on:click=move |_| state.dialog_open.set(false)>"Cancel"</button>
+        </div>
+    }
+}
+
+/// A refusal from the server (a rule, a lost connection) inside the dialog; what was typed stays.
+#[component]
+fn DialogError(state: PageState) -> impl IntoView {
+    view! { <p class="form-error" role="alert">{move || state.dialog_error.get()}</p> }
 }

@@ -1,0 +1,69 @@
+//! Validation while the user types (spec §4): core's parser runs on every change; a field's
+//! message shows once the field has been left or the form submitted, and stays live after.
+//! The server's answer (which checks the same rules, and more, like a taken email) is shown
+//! until that field is edited again. Nothing typed is ever cleared by an error.
+
+use std::collections::BTreeSet;
+
+use leptos::prelude::*;
+use tally_core::forms::FieldErrors;
+
+#[derive(Clone, Copy)]
+pub struct LiveErrors {
+    touched: RwSignal<BTreeSet<&'static str>>,
+    submitted: RwSignal<bool>,
+    server: RwSignal<FieldErrors>,
+    local: Memo<FieldErrors>,
+}
+
+impl LiveErrors {
+    /// `check` runs core's parser on the current values; empty means valid.
+    pub fn new(check: impl Fn() -> FieldErrors + Send + Sync + 'static) -> Self {
+        Self {
+            touched: RwSignal::new(BTreeSet::new()),
+            submitted: RwSignal::new(false),
+            server: RwSignal::new(FieldErrors::new()),
+            local: Memo::new(move |_| check()),
+        }
+    }
+
+    /// The message to show next to `field` now, if any.
+    pub fn error(self, field: &'static str) -> Signal<Option<String>> {
+        Signal::derive(move || {
+            if let Some(m) = self.server.with(|s| s.get(field).map(str::to_string)) {
+                return Some(m);
+            }
+            let shown = self.submitted.get() || self.touched.with(|t| t.contains(field));
+            shown
+                .then(|| self.local.with(|l| l.get(field).map(str::to_string)))
+                .flatten()
+        })
+    }
+
+    /// Call when `field` loses focus.
+    pub fn touch(self, field: &'static str) -> Callback<()> {
+        Callback::new(move |_| {
+            self.touched.update(|t| {
+                t.insert(field);
+            })
+        })
+    }
+
+    /// Call when `field` changes: the server's old verdict on it no longer applies.
+    pub fn edited(self, field: &'static str) {
+        if self.server.with_untracked(|s| s.get(field).is_some()) {
+            self.server.update(|s| s.remove(field));
+        }
+    }
+
+    /// Marks the form submitted; true when core finds nothing wrong, so it may be sent.
+    pub fn submit(self) -> bool {
+        self.submitted.set(true);
+        self.local.with_untracked(FieldErrors::is_empty)
+    }
+
+    /// Shows the server's field messages.
+    pub fn set_server(self, errors: FieldErrors) {
+        self.server.set(errors);
+    }
+}
