@@ -32,6 +32,10 @@ pub enum AppError {
     /// 429: too many attempts; try later.
     #[error("{0}")]
     TooManyRequests(String),
+    /// 400: the request could not be read. Carries no detail: parser messages can quote input,
+    /// and input may be a card number.
+    #[error("The request was not understood. Reload the page and try again.")]
+    BadRequest,
     /// 500: something broke on the server.
     #[error("Something went wrong on our side (reference {0}). Please try again.")]
     Internal(String),
@@ -51,6 +55,7 @@ impl AppError {
             AppError::Conflict(_) => 409,
             AppError::Declined(_) => 402,
             AppError::TooManyRequests(_) => 429,
+            AppError::BadRequest => 400,
             AppError::Internal(_) | AppError::Transport(_) => 500,
         }
     }
@@ -77,9 +82,13 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             ServerFnErrorErr::Request(e) | ServerFnErrorErr::Response(e) => AppError::Transport(e),
+            // On the server, a deserialization error is about the request's arguments, and the
+            // parser's message may quote what was sent (it could be a card number): drop it.
+            ServerFnErrorErr::Deserialization(_) if cfg!(feature = "ssr") => AppError::BadRequest,
             ServerFnErrorErr::Deserialization(e) | ServerFnErrorErr::Serialization(e) => {
                 AppError::Transport(e)
             }
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => AppError::BadRequest,
             other => AppError::Internal(other.to_string()),
         }
     }

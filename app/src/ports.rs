@@ -23,6 +23,7 @@ pub struct Services {
     pub auth: Arc<dyn AuthService>,
     pub audit: Arc<dyn AuditService>,
     pub admins: Arc<dyn AdminService>,
+    pub billing: Arc<dyn BillingService>,
 }
 
 /// Fetches the services from the request's context.
@@ -131,4 +132,30 @@ pub trait AdminService: Send + Sync {
 #[async_trait::async_trait]
 pub trait AuditService: Send + Sync {
     async fn list(&self, admin: &CurrentAdmin, filter: AuditFilter) -> Result<AuditPage, AppError>;
+}
+
+/// Billing information and the payment method (spec §3 modal, §6).
+#[async_trait::async_trait]
+pub trait BillingService: Send + Sync {
+    async fn settings(
+        &self,
+        actor: &CurrentAdmin,
+    ) -> Result<crate::api::billing::BillingSettings, AppError>;
+    /// Saves validated billing information (audited).
+    async fn save_info(
+        &self,
+        actor: &CurrentAdmin,
+        info: tally_core::forms::BillingInfo,
+        ip: Option<String>,
+    ) -> Result<tally_core::forms::BillingInfo, AppError>;
+    /// Parses the payment information and card with core, tokenizes through the gateway,
+    /// replaces the card on file, emails the billing contact and billing admins, audits.
+    async fn submit_payment_method(
+        &self,
+        actor: &CurrentAdmin,
+        payment: tally_core::forms::PaymentInfoInput,
+        card: tally_core::forms::CardInput,
+        idempotency_key: String,
+        ip: Option<String>,
+    ) -> Result<crate::api::billing::CardSummary, AppError>;
 }

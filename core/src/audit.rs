@@ -20,9 +20,13 @@ pub enum AuditKind {
     AdminSuspended,
     AdminUnsuspended,
     AdminDeleted,
+    BillingInfoChanged,
+    PaymentMethodChanged,
+    /// A "payment method changed" notice was emailed.
+    PaymentMethodEmailSent,
 }
 
-pub const ALL_AUDIT_KINDS: [AuditKind; 15] = [
+pub const ALL_AUDIT_KINDS: [AuditKind; 18] = [
     AuditKind::AccountCreated,
     AuditKind::SignIn,
     AuditKind::SignInFailed,
@@ -38,6 +42,9 @@ pub const ALL_AUDIT_KINDS: [AuditKind; 15] = [
     AuditKind::AdminSuspended,
     AuditKind::AdminUnsuspended,
     AuditKind::AdminDeleted,
+    AuditKind::BillingInfoChanged,
+    AuditKind::PaymentMethodChanged,
+    AuditKind::PaymentMethodEmailSent,
 ];
 
 impl AuditKind {
@@ -58,6 +65,9 @@ impl AuditKind {
             AuditKind::AdminSuspended => "admin_suspended",
             AuditKind::AdminUnsuspended => "admin_unsuspended",
             AuditKind::AdminDeleted => "admin_deleted",
+            AuditKind::BillingInfoChanged => "billing_info_changed",
+            AuditKind::PaymentMethodChanged => "payment_method_changed",
+            AuditKind::PaymentMethodEmailSent => "payment_method_email_sent",
         }
     }
 
@@ -82,6 +92,9 @@ impl AuditKind {
             AuditKind::AdminSuspended => "Administrator suspended",
             AuditKind::AdminUnsuspended => "Administrator unsuspended",
             AuditKind::AdminDeleted => "Administrator deleted",
+            AuditKind::BillingInfoChanged => "Billing information changed",
+            AuditKind::PaymentMethodChanged => "Payment method changed",
+            AuditKind::PaymentMethodEmailSent => "Payment method email sent",
         }
     }
 }

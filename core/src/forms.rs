@@ -46,6 +46,13 @@ impl FieldErrors {
         self.0.get(field).map(String::as_str)
     }
 
+    /// Adds every message of `other` (keeping a field's first message).
+    pub fn merge(&mut self, other: FieldErrors) {
+        for (field, message) in other.0 {
+            self.add(field, message);
+        }
+    }
+
     /// Forgets `field`'s message (the user has changed that field since).
     pub fn remove(&mut self, field: &str) {
         self.0.remove(field);

@@ -41,6 +41,9 @@ pub struct Settings {
     /// `TALLY_TRUST_PROXY` (`false`): take the client address from `X-Forwarded-For`'s last
     /// entry, for deployments behind a load balancer.
     pub trust_proxy: bool,
+    /// Card brands the payment form accepts (`TALLY_ACCEPTED_CARD_BRANDS`, comma-separated
+    /// codes; default visa,mastercard,amex,discover).
+    pub accepted_brands: tally_core::card::AcceptedBrands,
 }
 
 /// How log lines are written to stderr.
@@ -135,7 +138,16 @@ impl Settings {
                 })
             }
         };
+        let accepted_brands = match lookup("TALLY_ACCEPTED_CARD_BRANDS") {
+            None => tally_core::card::AcceptedBrands::default(),
+            Some(v) => tally_core::card::AcceptedBrands::parse_list(&v).map_err(|_| ConfigError {
+                var: "TALLY_ACCEPTED_CARD_BRANDS",
+                value: v,
+                expected: "comma-separated brands from visa, mastercard, amex, discover, diners, jcb, unionpay",
+            })?,
+        };
         Ok(Self {
+            accepted_brands,
             smtp_url: lookup("TALLY_SMTP_URL"),
             mail_from: lookup("TALLY_MAIL_FROM")
                 .unwrap_or_else(|| "Tally <tally@localhost>".into()),

@@ -15,7 +15,13 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use tally_app::{ports::Services, shell, App};
 
 use crate::{
-    auth::Auth, clock::Clock, config::Settings, db::Database, mail::Mailer, middleware, services,
+    auth::Auth,
+    clock::Clock,
+    config::Settings,
+    db::Database,
+    gateway::{PaymentGateway, SandboxGateway},
+    mail::Mailer,
+    middleware, services,
 };
 
 /// Everything a request handler may need; cheap to clone.
@@ -28,11 +34,29 @@ pub struct AppState {
     pub auth: Auth,
     pub leptos: LeptosOptions,
     pub services: Services,
+    pub gateway: Arc<dyn PaymentGateway>,
 }
 
 impl AppState {
-    /// Wires the services the app's server functions use.
+    /// Wires the services the app's server functions use, with the sandbox payment gateway.
     pub fn new(settings: Settings, db: Database, clock: Arc<dyn Clock>, mailer: Mailer) -> Self {
+        Self::with_gateway(
+            settings,
+            db,
+            clock,
+            mailer,
+            Arc::new(SandboxGateway::default()),
+        )
+    }
+
+    /// The same with another payment gateway (a real processor, or a test's own sandbox).
+    pub fn with_gateway(
+        settings: Settings,
+        db: Database,
+        clock: Arc<dyn Clock>,
+        mailer: Mailer,
+        gateway: Arc<dyn PaymentGateway>,
+    ) -> Self {
         let leptos = LeptosOptions::builder()
             .output_name("tally")
             .site_root(settings.site_root.display().to_string())
@@ -46,7 +70,7 @@ impl AppState {
             mailer: mailer.clone(),
             settings: settings.clone(),
         };
-        let services = services::build(&db, &auth);
+        let services = services::build(&db, &auth, gateway.clone());
         Self {
             settings,
             db,
@@ -55,6 +79,7 @@ impl AppState {
             auth,
             leptos,
             services,
+            gateway,
         }
     }
 }

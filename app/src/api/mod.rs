@@ -3,5 +3,6 @@
 
 pub mod account;
 pub mod admins;
+pub mod billing;
 pub mod setup;
 pub mod status;

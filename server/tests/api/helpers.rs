@@ -163,6 +163,24 @@ impl TestApp {
             .expect("POST server function")
     }
 
+    /// Calls a server function that takes JSON (nested arguments) with a session cookie.
+    pub async fn call_json(
+        &self,
+        cookie: &str,
+        endpoint: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/api/{endpoint}")))
+            .header("Origin", &self.address)
+            .header("Accept", "application/json")
+            .header("Cookie", cookie)
+            .json(body)
+            .send()
+            .await
+            .expect("POST server function")
+    }
+
     /// A new browser signed in as `email` with [`TEST_PASSWORD`].
     pub async fn signed_in(&self, email: &str) -> reqwest::Client {
         let c = Self::new_client();

@@ -5,6 +5,8 @@ mod helpers;
 
 mod admins;
 mod auth;
+mod billing;
+mod canary;
 mod foundation;
 mod smtp;
 mod startup;
