@@ -16,7 +16,7 @@ use crate::pages::{
     home::HomePage,
     login::LoginPage,
     not_found::NotFoundPage,
-    overview::OverviewPage,
+    overview::{OverviewPage, PaymentsPage},
     set_password::{InvitationPage, ResetPasswordPage},
     setup::SetupPage,
 };
@@ -46,6 +46,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
                 <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async />
                 <Route path=path!("/administrators") view=AdministratorsPage ssr=SsrMode::Async />
+                <Route path=path!("/billing/payment") view=PaymentsPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

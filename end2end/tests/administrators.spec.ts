@@ -82,6 +82,9 @@ test("create an admin in the dialog → accept the invitation → the menu and n
   expect(await frame.navLinks()).toEqual(["Overview"]);
   await openHydrated(page, "/administrators");
   await expect(page.getByRole("heading", { name: "You don't have access to this page" })).toBeVisible();
+  await openHydrated(page, "/billing/payment");
+  await expect(page.getByRole("heading", { name: "You don't have access to this page" })).toBeVisible();
+  await expect(page.getByRole("dialog")).toHaveCount(0);
   await frame.signOut();
 });
 

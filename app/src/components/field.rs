@@ -7,7 +7,7 @@ use leptos::prelude::*;
 pub fn Field(
     /// The input's `name` (and `id`): also the key of its error in `FieldErrors`.
     name: &'static str,
-    label: &'static str,
+    #[prop(into)] label: Signal<String>,
     #[prop(default = "text")] kind: &'static str,
     #[prop(optional)] autocomplete: Option<&'static str>,
     #[prop(optional)] hint: Option<&'static str>,
@@ -83,5 +83,59 @@ fn to_submit_button(ev: &leptos::ev::FocusEvent) -> bool {
     {
         let _ = ev;
         false
+    }
+}
+
+/// `<label>` + `<select>` + error message, like [`Field`].
+#[component]
+pub fn SelectField(
+    name: &'static str,
+    #[prop(into)] label: Signal<String>,
+    /// (value, text) pairs; an empty value is the "choose…" prompt.
+    options: Vec<(String, String)>,
+    #[prop(optional)] autocomplete: Option<&'static str>,
+    #[prop(into)] value: Signal<String>,
+    #[prop(into)] error: Signal<Option<String>>,
+    on_change: Callback<String>,
+    #[prop(optional)] on_blur: Option<Callback<()>>,
+) -> impl IntoView {
+    let error_id = format!("{name}-error");
+    let described_by = {
+        let error_id = error_id.clone();
+        move || error.get().map(|_| error_id.clone())
+    };
+    let options = options
+        .into_iter()
+        .map(|(v, text)| {
+            let selected = {
+                let v = v.clone();
+                move || value.get() == v
+            };
+            view! { <option value=v selected=selected>{text}</option> }
+        })
+        .collect_view();
+    view! {
+        <div class="field" class:field-invalid=move || error.get().is_some()>
+            <label for=name>{label}</label>
+            <select
+                id=name
+                name=name
+                autocomplete=autocomplete
+                prop:value=move || value.get()
+                aria-invalid=move || error.get().is_some().then_some("true")
+                aria-describedby=described_by
+                on:change=move |ev| on_change.run(event_target_value(&ev))
+                on:blur=move |_| {
+                    if let Some(cb) = on_blur {
+                        cb.run(());
+                    }
+                }
+            >
+                {options}
+            </select>
+            <p class="field-error" id=error_id aria-live="polite">
+                {move || error.get()}
+            </p>
+        </div>
     }
 }

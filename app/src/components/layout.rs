@@ -7,7 +7,10 @@ use leptos_router::components::{Redirect, A};
 use crate::{
     api::account::get_current_admin,
     auth::CurrentAdmin,
-    components::menu::{AccountMenu, MenuItem},
+    components::{
+        menu::{AccountMenu, MenuItem},
+        payments::{PaymentsDialog, PaymentsModal},
+    },
 };
 use tally_core::roles::{allows, Action, Role};
 
@@ -21,6 +24,8 @@ where
 {
     let me = Resource::new(|| (), |_| get_current_admin());
     let children = StoredValue::new(children);
+    // Before the page's content is built, so a page can open the modal too.
+    provide_context(PaymentsDialog(RwSignal::new(false)));
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -92,18 +97,58 @@ fn Shell(admin: CurrentAdmin, children: Children) -> impl IntoView {
         .into_iter()
         .map(|(href, label)| view! { <li><A href=href>{label}</A></li> })
         .collect_view();
+    let payments = admin
+        .may(Action::ManagePaymentMethod)
+        .then(use_context::<PaymentsDialog>)
+        .flatten();
+    let modal = payments.map(|dialog| {
+        let on_closed = Callback::new(move |_| {
+            leave_payments_path();
+            focus_menu_button();
+        });
+        view! { <PaymentsModal open=dialog.0 on_closed=on_closed /> }
+    });
     view! {
         <header class="topbar">
             <a class="brand" href="/">"Tally"</a>
             <span class="account-name">{admin.account_name.clone()}</span>
             <div class="topbar-end">
-                <AccountMenu email=admin.email.clone() items=menu_items(admin.role) />
+                <AccountMenu email=admin.email.clone() items=menu_items(admin.role)
+                    on_dialog=payments.map(|d| (PAYMENTS_PATH, d.0)) />
             </div>
         </header>
         <nav class="sidenav" aria-label="Main">
             <ul>{links}</ul>
         </nav>
         <main class="content" id="main">{children()}</main>
+        {modal}
+    }
+}
+
+/// Opened by its own URL, the modal leaves that URL for the overview's when it closes. The page
+/// behind it already is the overview, so only the address changes: nothing is redrawn and the
+/// focus given back to the menu button stays there.
+fn leave_payments_path() {
+    #[cfg(feature = "hydrate")]
+    if window().location().pathname().ok().as_deref() == Some(PAYMENTS_PATH) {
+        if let Ok(history) = window().history() {
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/"));
+        }
+    }
+}
+
+/// Focus goes back to the email menu button when the payments modal closes (spec §3).
+fn focus_menu_button() {
+    #[cfg(feature = "hydrate")]
+    {
+        use crate::components::menu::MENU_BUTTON_ID;
+        use wasm_bindgen::JsCast;
+        if let Some(b) = document()
+            .get_element_by_id(MENU_BUTTON_ID)
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = b.focus();
+        }
     }
 }
 

@@ -14,6 +14,8 @@ pub struct LiveErrors {
     submitted: RwSignal<bool>,
     server: RwSignal<FieldErrors>,
     local: Memo<FieldErrors>,
+    /// Errors shown at once, touched or not: values that can no longer become valid.
+    immediate: Memo<FieldErrors>,
 }
 
 impl LiveErrors {
@@ -24,6 +26,19 @@ impl LiveErrors {
             submitted: RwSignal::new(false),
             server: RwSignal::new(FieldErrors::new()),
             local: Memo::new(move |_| check()),
+            immediate: Memo::new(|_| FieldErrors::new()),
+        }
+    }
+
+    /// Like [`LiveErrors::new`], with `immediate` naming the fields whose value can no longer
+    /// become valid, however much more is typed (a card number failing its brand's rules).
+    pub fn with_immediate(
+        check: impl Fn() -> FieldErrors + Send + Sync + 'static,
+        immediate: impl Fn() -> FieldErrors + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            immediate: Memo::new(move |_| immediate()),
+            ..Self::new(check)
         }
     }
 
@@ -31,6 +46,9 @@ impl LiveErrors {
     pub fn error(self, field: &'static str) -> Signal<Option<String>> {
         Signal::derive(move || {
             if let Some(m) = self.server.with(|s| s.get(field).map(str::to_string)) {
+                return Some(m);
+            }
+            if let Some(m) = self.immediate.with(|s| s.get(field).map(str::to_string)) {
                 return Some(m);
             }
             let shown = self.submitted.get() || self.touched.with(|t| t.contains(field));
@@ -60,6 +78,13 @@ impl LiveErrors {
     pub fn submit(self) -> bool {
         self.submitted.set(true);
         self.local.with_untracked(FieldErrors::is_empty)
+    }
+
+    /// Forgets that the form was submitted and which fields were left (a fresh start).
+    pub fn reset(self) {
+        self.submitted.set(false);
+        self.touched.set(BTreeSet::new());
+        self.server.set(FieldErrors::new());
     }
 
     /// Shows the server's field messages.

@@ -8,6 +8,9 @@ use wasm_bindgen::JsCast;
 
 use crate::api::account::sign_out;
 
+/// The menu button's id (focus returns to it from dialogs the menu opened).
+pub const MENU_BUTTON_ID: &str = "account-menu-button";
+
 /// One entry of the menu: a link, or signing out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MenuItem {
@@ -23,6 +26,10 @@ pub fn AccountMenu(
     /// The signed-in administrator's email address: the button's text.
     email: String,
     items: Vec<MenuItem>,
+    /// A link that opens a dialog in place instead of loading its page: (href, open signal).
+    /// The menu closes and focus returns to its button first, so the dialog gives it back there.
+    #[prop(default = None)]
+    on_dialog: Option<(&'static str, RwSignal<bool>)>,
 ) -> impl IntoView {
     let open = RwSignal::new(false);
     let button = NodeRef::<html::Button>::new();
@@ -136,7 +143,9 @@ pub fn AccountMenu(
                 (Some(t), Some(w)) => w.contains(t.dyn_ref::<web_sys::Node>()),
                 _ => false,
             };
-            if !inside {
+            // Only when open: focus also leaves when the page is torn down, and then the
+            // signal may already be gone.
+            if !inside && open.try_get_untracked() == Some(true) {
                 open.set(false);
             }
         }
@@ -156,7 +165,16 @@ pub fn AccountMenu(
         .map(|item| match item {
             MenuItem::Link { href, label } => view! {
                 <li role="none">
-                    <a role="menuitem" tabindex="-1" href=href on:click=move |_| open.set(false)>{label}</a>
+                    <a role="menuitem" tabindex="-1" href=href on:click=move |e| {
+                        match on_dialog {
+                            Some((path, dialog)) if path == href => {
+                                e.prevent_default();
+                                close(true);
+                                dialog.set(true);
+                            }
+                            _ => open.set(false),
+                        }
+                    }>{label}</a>
                 </li>
             }
             .into_any(),
@@ -173,7 +191,7 @@ pub fn AccountMenu(
         <div class="menu" node_ref=wrapper on:focusout=on_focus_out>
             <button
                 type="button"
-                id="account-menu-button"
+                id=MENU_BUTTON_ID
                 class="menu-button"
                 node_ref=button
                 aria-haspopup="menu"
@@ -189,7 +207,7 @@ pub fn AccountMenu(
                 id="account-menu"
                 class="menu-list"
                 role="menu"
-                aria-labelledby="account-menu-button"
+                aria-labelledby=MENU_BUTTON_ID
                 node_ref=menu
                 hidden=move || !open.get()
                 on:keydown=on_menu_key

@@ -7,3 +7,4 @@ pub mod layout;
 pub mod live_errors;
 pub mod menu;
 pub mod password_meter;
+pub mod payments;

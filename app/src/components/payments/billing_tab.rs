@@ -1,0 +1,118 @@
+//! Step 1, Billing Information: the company, the billing contact (where invoices go) and the
+//! address; Next saves it and moves to Payment Information.
+
+use leptos::prelude::*;
+use tally_core::{address::AddressInput, forms::BillingInfoInput};
+
+use super::{
+    address::{AddressFields, COMPANY},
+    Flow,
+};
+use crate::{
+    api::billing::save_billing_info,
+    components::{field::Field, live_errors::LiveErrors},
+    error::AppError,
+};
+
+#[component]
+pub(super) fn BillingTab(flow: Flow, on_next: Callback<()>) -> impl IntoView {
+    let info = flow.info;
+    let errors = LiveErrors::new(move || info.with(|i| i.parse().err().unwrap_or_default()));
+    let address = RwSignal::new(info.get_untracked().address);
+    // The address fields edit their own signal; keep the form's copy in step.
+    Effect::new(move |_| {
+        let a: AddressInput = address.get();
+        info.update(|i| i.address = a);
+    });
+    let text = move |get: fn(&BillingInfoInput) -> &String| {
+        Signal::derive(move || info.with(|i| get(i).clone()))
+    };
+    let set = move |field: &'static str, put: fn(&mut BillingInfoInput, String)| {
+        Callback::new(move |v: String| {
+            info.update(|i| put(i, v));
+            errors.edited(field);
+        })
+    };
+    let busy = RwSignal::new(false);
+    let failure = RwSignal::new(None::<String>);
+    let form = NodeRef::<leptos::html::Form>::new();
+    let next = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        failure.set(None);
+        if !errors.submit() {
+            focus_first_invalid(form);
+            return;
+        }
+        let typed = info.get_untracked();
+        // Unchanged since it was saved: nothing to send.
+        let saved = flow.settings.with_untracked(|s| s.info.clone());
+        if typed.parse().ok() == saved {
+            on_next.run(());
+            return;
+        }
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let result = save_billing_info(typed).await;
+            busy.set(false);
+            match result {
+                Ok(saved) => {
+                    flow.settings.update(|s| s.info = Some(saved));
+                    on_next.run(());
+                }
+                Err(AppError::Validation(fields)) => {
+                    errors.set_server(fields);
+                    focus_first_invalid(form);
+                }
+                Err(e) => failure.set(Some(e.to_string())),
+            }
+        });
+    };
+    view! {
+        <form class="form" novalidate node_ref=form on:submit=next>
+            <Field name="company_name" label="Company name" autocomplete="organization" required=true
+                value=text(|i| &i.company_name) error=errors.error("company_name")
+                on_input=set("company_name", |i, v| i.company_name = v) on_blur=errors.touch("company_name") />
+            <fieldset class="group">
+                <legend>"Billing contact"</legend>
+                <p class="field-hint">"Invoices and answers to billing questions go to this person."</p>
+                <Field name="contact_name" label="Name" autocomplete="name" required=true
+                    value=text(|i| &i.contact_name) error=errors.error("contact_name")
+                    on_input=set("contact_name", |i, v| i.contact_name = v) on_blur=errors.touch("contact_name") />
+                <Field name="contact_email" label="Email" kind="email" autocomplete="email" required=true
+                    value=text(|i| &i.contact_email) error=errors.error("contact_email")
+                    on_input=set("contact_email", |i, v| i.contact_email = v) on_blur=errors.touch("contact_email") />
+                <Field name="contact_phone" label="Phone (optional)" kind="tel" autocomplete="tel"
+                    value=text(|i| &i.contact_phone) error=errors.error("contact_phone")
+                    on_input=set("contact_phone", |i, v| i.contact_phone = v) on_blur=errors.touch("contact_phone") />
+            </fieldset>
+            <fieldset class="group">
+                <legend>"Company address"</legend>
+                <AddressFields names=&COMPANY value=address errors=errors />
+            </fieldset>
+            <Field name="tax_id" label="Tax ID (optional)" hint="VAT, GST or EIN, as it should appear on invoices."
+                value=text(|i| &i.tax_id) error=errors.error("tax_id")
+                on_input=set("tax_id", |i, v| i.tax_id = v) on_blur=errors.touch("tax_id") />
+            <p class="form-error" role="alert">{move || failure.get()}</p>
+            <div class="dialog-buttons">
+                <button type="submit" class="primary" disabled=move || busy.get()>"Next"</button>
+            </div>
+        </form>
+    }
+}
+
+/// Moves focus to the first field marked invalid, once the marks are drawn.
+pub(super) fn focus_first_invalid(form: NodeRef<leptos::html::Form>) {
+    #[cfg(feature = "hydrate")]
+    request_animation_frame(move || {
+        use wasm_bindgen::JsCast;
+        if let Some(el) = form
+            .get_untracked()
+            .and_then(|f| f.query_selector("[aria-invalid=true]").ok().flatten())
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = el.focus();
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = form;
+}

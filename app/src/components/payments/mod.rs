@@ -1,0 +1,293 @@
+//! The Billing & Payments modal (spec §3): opened from the email menu's Payments item, or by
+//! its own URL (`/billing/payment`). It shows the card on file with **Update**, or the steps
+//! to add one: the Billing Information tab → Next → the Payment Information tab → Enter card
+//! → the card window → Submit Payment Method.
+//!
+//! Every field is checked by core while it is typed, with no network. The server checks it all
+//! again; if it cannot be reached, the modal says so and keeps everything typed.
+
+mod address;
+mod billing_tab;
+mod card_window;
+mod payment_tab;
+
+use leptos::{html, prelude::*};
+use tally_core::{
+    billing::next_charge_date,
+    forms::{BillingInfoInput, PaymentInfoInput},
+};
+
+use crate::{
+    api::billing::{get_billing_settings, BillingSettings, CardSummary},
+    components::dialog::Modal,
+};
+
+/// Opens the modal from anywhere inside the signed-in frame.
+#[derive(Clone, Copy)]
+pub struct PaymentsDialog(pub RwSignal<bool>);
+
+/// Where the modal stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    /// The card on file, with Update.
+    Summary,
+    BillingInformation,
+    PaymentInformation,
+    Card,
+}
+
+/// What the steps share: the loaded settings and everything typed so far.
+#[derive(Clone, Copy)]
+struct Flow {
+    step: RwSignal<Step>,
+    settings: RwSignal<BillingSettings>,
+    info: RwSignal<BillingInfoInput>,
+    payment: RwSignal<PaymentInfoInput>,
+    /// Shown above the summary after a save.
+    saved_notice: RwSignal<Option<String>>,
+}
+
+impl Flow {
+    fn new(settings: BillingSettings) -> Self {
+        let info = settings
+            .info
+            .as_ref()
+            .map(BillingInfoInput::from)
+            .unwrap_or_default();
+        let payment = match &settings.card {
+            // Pre-filled where safe: the cardholder and address, never the number or code.
+            Some(card) => PaymentInfoInput {
+                cardholder_name: card.cardholder_name.clone(),
+                same_as_billing: settings
+                    .info
+                    .as_ref()
+                    .is_some_and(|i| i.address == card.address),
+                address: (&card.address).into(),
+            },
+            None => PaymentInfoInput {
+                same_as_billing: true,
+                ..Default::default()
+            },
+        };
+        let step = if settings.card.is_some() {
+            Step::Summary
+        } else {
+            Step::BillingInformation
+        };
+        Self {
+            step: RwSignal::new(step),
+            settings: RwSignal::new(settings),
+            info: RwSignal::new(info),
+            payment: RwSignal::new(payment),
+            saved_notice: RwSignal::new(None),
+        }
+    }
+
+    /// Moves focus to the first field (or button) of what is shown now.
+    fn focus_step(container: NodeRef<html::Div>) {
+        #[cfg(feature = "hydrate")]
+        request_animation_frame(move || {
+            use wasm_bindgen::JsCast;
+            let Some(c) = container.get_untracked() else {
+                return;
+            };
+            // In order of preference: a marked element, the step's first field, any button.
+            for selector in [
+                "[data-step-focus]",
+                ".tabpanel input, .tabpanel select",
+                "button",
+            ] {
+                if let Some(el) = c
+                    .query_selector(selector)
+                    .ok()
+                    .flatten()
+                    .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+                {
+                    let _ = el.focus();
+                    return;
+                }
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = container;
+    }
+}
+
+/// The modal itself; rendered once in the signed-in frame.
+#[component]
+pub fn PaymentsModal(open: RwSignal<bool>, on_closed: Callback<()>) -> impl IntoView {
+    view! {
+        <Modal open=open labelled_by="payments-title" class="payments-modal" on_closed=on_closed>
+            <PaymentsContent open=open />
+        </Modal>
+    }
+}
+
+#[component]
+fn PaymentsContent(open: RwSignal<bool>) -> impl IntoView {
+    let settings = LocalResource::new(get_billing_settings);
+    view! {
+        <div class="modal-head">
+            <h2 id="payments-title">"Billing & Payments"</h2>
+            <button type="button" class="icon-button" aria-label="Close" on:click=move |_| open.set(false)>"×"</button>
+        </div>
+        <Suspense fallback=|| view! { <p>"Loading your billing details…"</p> }>
+            {move || Suspend::new(async move {
+                match settings.await {
+                    Ok(s) => view! { <Steps flow=Flow::new(s) /> }.into_any(),
+                    Err(e) => view! {
+                        <p role="alert" class="form-error">{e.to_string()}</p>
+                        <button type="button" on:click=move |_| settings.refetch()>"Try again"</button>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Steps(flow: Flow) -> impl IntoView {
+    let container = NodeRef::<html::Div>::new();
+    let go = move |step: Step| {
+        flow.step.set(step);
+        Flow::focus_step(container);
+    };
+    // Once loaded, focus moves from the Close button to the first thing to fill in.
+    Effect::new(move |_| Flow::focus_step(container));
+    view! {
+        <div node_ref=container>
+            {move || match flow.step.get() {
+                Step::Summary => view! { <Summary flow=flow on_update=Callback::new(move |_| go(Step::BillingInformation)) /> }.into_any(),
+                step => view! { <Tabs flow=flow step=step go=Callback::new(go) /> }.into_any(),
+            }}
+        </div>
+    }
+}
+
+/// The WAI-ARIA tabs of the two steps; the card window opens inside Payment Information.
+#[component]
+fn Tabs(flow: Flow, step: Step, go: Callback<Step>) -> impl IntoView {
+    let tabs = [
+        (
+            Step::BillingInformation,
+            "tab-billing",
+            "panel-billing",
+            "Billing Information",
+        ),
+        (
+            Step::PaymentInformation,
+            "tab-payment",
+            "panel-payment",
+            "Payment Information",
+        ),
+    ];
+    let selected =
+        move |s: Step| step == s || (s == Step::PaymentInformation && step == Step::Card);
+    // Arrow keys move between tabs and select them (automatic activation).
+    let on_key = move |e: leptos::ev::KeyboardEvent| {
+        let next = match e.key().as_str() {
+            "ArrowRight" | "ArrowLeft" | "Home" | "End" => {
+                if selected(Step::BillingInformation) {
+                    Step::PaymentInformation
+                } else {
+                    Step::BillingInformation
+                }
+            }
+            _ => return,
+        };
+        let next = match e.key().as_str() {
+            "Home" => Step::BillingInformation,
+            "End" => Step::PaymentInformation,
+            _ => next,
+        };
+        e.prevent_default();
+        flow.step.set(next);
+        #[cfg(feature = "hydrate")]
+        request_animation_frame(move || {
+            use wasm_bindgen::JsCast;
+            // The tabs are drawn anew for the new step, so they are found afresh.
+            if let Some(tab) = document()
+                .query_selector("[role=tab][aria-selected=true]")
+                .ok()
+                .flatten()
+                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+            {
+                let _ = tab.focus();
+            }
+        });
+    };
+    let buttons = tabs
+        .into_iter()
+        .map(|(s, id, panel, label)| {
+            view! {
+                <button type="button" role="tab" id=id aria-controls=panel
+                    aria-selected=if selected(s) { "true" } else { "false" }
+                    tabindex=if selected(s) { "0" } else { "-1" }
+                    on:click=move |_| go.run(s)>
+                    {label}
+                </button>
+            }
+        })
+        .collect_view();
+    view! {
+        <div role="tablist" class="tabs" aria-label="Steps" on:keydown=on_key>{buttons}</div>
+        {match step {
+            Step::BillingInformation => view! {
+                <div role="tabpanel" id="panel-billing" aria-labelledby="tab-billing" class="tabpanel">
+                    <billing_tab::BillingTab flow=flow on_next=Callback::new(move |_| go.run(Step::PaymentInformation)) />
+                </div>
+            }.into_any(),
+            Step::PaymentInformation => view! {
+                <div role="tabpanel" id="panel-payment" aria-labelledby="tab-payment" class="tabpanel">
+                    <payment_tab::PaymentTab flow=flow on_enter_card=Callback::new(move |_| go.run(Step::Card)) />
+                </div>
+            }.into_any(),
+            _ => view! {
+                <div role="tabpanel" id="panel-payment" aria-labelledby="tab-payment" class="tabpanel">
+                    <card_window::CardWindow flow=flow
+                        on_back=Callback::new(move |_| go.run(Step::PaymentInformation))
+                        on_saved=Callback::new(move |_| go.run(Step::Summary)) />
+                </div>
+            }.into_any(),
+        }}
+    }
+}
+
+/// The card on file, the billing contact, and Update.
+#[component]
+fn Summary(flow: Flow, on_update: Callback<()>) -> impl IntoView {
+    let s = flow.settings.get_untracked();
+    let card = s.card.clone();
+    let next_charge = next_charge_date(s.today);
+    view! {
+        <p class="notice" role="status" tabindex="-1" data-step-focus=flow.saved_notice.get_untracked().map(|_| "")>
+            {move || flow.saved_notice.get()}
+        </p>
+        {card.map(|c| view! { <CardFacts card=c next_charge=next_charge /> })}
+        {s.info.map(|i| view! {
+            <h3>"Billing contact"</h3>
+            <p>{i.contact_name}" · "{i.contact_email.to_string()}<br />{i.company_name}</p>
+            <p class="field-hint">"Invoices are emailed to the billing contact."</p>
+        })}
+        <div class="dialog-buttons">
+            <button type="button" class="primary" on:click=move |_| on_update.run(())>"Update"</button>
+        </div>
+    }
+}
+
+#[component]
+fn CardFacts(card: CardSummary, next_charge: tally_core::NaiveDate) -> impl IntoView {
+    let expires_first = tally_core::expiry::Expiry::from_parts(card.exp_year, card.exp_month)
+        .is_some_and(|e| e.expires_before(next_charge));
+    view! {
+        <h3>"Payment method"</h3>
+        <dl class="facts">
+            <dt>"Card"</dt><dd>{card.label()}</dd>
+            <dt>"Expires"</dt><dd>{card.expiry_label()}</dd>
+            <dt>"Cardholder"</dt><dd>{card.cardholder_name.clone()}</dd>
+        </dl>
+        {expires_first.then(|| view! {
+            <p class="warning">{format!("This card expires before the next charge on {}. Update it to avoid a failed payment.", next_charge.format("%B %-d, %Y"))}</p>
+        })}
+    }
+}

@@ -1,0 +1,148 @@
+import { test, expect } from "@playwright/test";
+import { accessibilityViolations, openHydrated } from "../pages/base";
+import { SignedInFrame, newestMail, signInAsOwner } from "../pages/account";
+import { PaymentsModal } from "../pages/payments";
+
+// Runs after account.spec.ts and administrators.spec.ts on the same server.
+test.describe.configure({ mode: "serial" });
+
+test("Payments → billing information → payment information → card: validated offline, saved once, emailed", async ({ page }) => {
+  await signInAsOwner(page);
+  const frame = new SignedInFrame(page);
+  await frame.openMenu();
+  await frame.menu.getByRole("menuitem", { name: "Payments" }).click();
+  const modal = new PaymentsModal(page);
+  const d = modal.dialog;
+  await expect(d).toBeVisible();
+  await expect(modal.tab("Billing Information")).toHaveAttribute("aria-selected", "true");
+  await expect(d.getByLabel("Company name")).toBeFocused();
+  expect(await accessibilityViolations(page)).toEqual([]);
+
+  // Offline: every check is core's, in the browser.
+  await page.context().setOffline(true);
+  await d.getByLabel("Country").selectOption("US");
+  await expect(d.getByLabel("State")).toBeVisible();
+  await d.getByLabel("ZIP code").fill("1234");
+  await d.getByLabel("City").focus();
+  await expect(d.getByText("Enter a ZIP code like 12345 or 12345-6789.")).toBeVisible();
+  await expect(d.getByLabel("ZIP code")).toHaveAttribute("aria-invalid", "true");
+  await d.getByLabel("Country").selectOption("CA");
+  await expect(d.getByLabel("Province or territory")).toBeVisible();
+  await expect(d.getByLabel("Postal code")).toBeVisible();
+  await d.getByRole("button", { name: "Next" }).click();
+  await expect(d.getByText("Enter a postal code like A1A 1A1.")).toBeVisible();
+  await expect(d.getByLabel("Company name")).toBeFocused(); // the first field in error
+  expect(await accessibilityViolations(page)).toEqual([]);
+
+  await modal.fillBillingInformation();
+  await d.getByRole("button", { name: "Next" }).click();
+  await expect(d.getByRole("alert")).toContainText("couldn't reach the server");
+  await expect(d.getByLabel("Company name")).toHaveValue("Acme Corp");
+  await page.context().setOffline(false);
+  await d.getByRole("button", { name: "Next" }).click();
+  await expect(modal.tab("Payment Information")).toHaveAttribute("aria-selected", "true");
+  await expect(d.getByLabel("Cardholder name")).toBeFocused();
+  await expect(d.getByLabel(/same as the billing information/)).toBeChecked();
+  await d.getByRole("button", { name: "Enter card" }).click();
+  await expect(d.getByText("Enter the name on the card.")).toBeVisible();
+  await d.getByLabel("Cardholder name").fill("Dana Park");
+  expect(await accessibilityViolations(page)).toEqual([]);
+  await d.getByRole("button", { name: "Enter card" }).click();
+
+  // The card window: grouped as typed, brand shown, code named per brand.
+  const number = d.getByLabel("Card number");
+  await expect(number).toBeFocused();
+  await expect(number).toHaveAttribute("autocomplete", "cc-number");
+  await expect(number).toHaveAttribute("inputmode", "numeric");
+  await number.pressSequentially("1234");
+  await expect(d.getByText("Your card number is invalid.")).toBeVisible(); // can never become valid
+  await modal.fillCard("378282246310005", "1230", "1234"); // Amex test number
+  await expect(number).toHaveValue("3782 822463 10005");
+  await expect(d.getByText("American Express", { exact: true })).toBeVisible();
+  await expect(d.getByLabel("Security code (CID)")).toHaveAttribute("maxlength", "4");
+  await expect(d.getByLabel("Expiration date")).toHaveValue("12/30");
+  await modal.fillCard("3530111333300000", "1230", "123"); // JCB test number
+  await expect(d.getByText("We don't accept JCB cards.")).toBeVisible();
+  await modal.fillCard("4242", "1", "");
+  await d.getByLabel(/Security code/).focus();
+  await d.getByRole("button", { name: "Submit Payment Method" }).click();
+  await expect(d.getByText("Your card number is incomplete.")).toBeVisible();
+  await expect(d.getByText("Your card's expiration date is incomplete.")).toBeVisible();
+  expect(await accessibilityViolations(page)).toEqual([]);
+
+  // A decline is said on the card window; what was typed stays.
+  await modal.fillCard("4000000000000002", "1230", "123"); // sandbox test number
+  await d.getByRole("button", { name: "Submit Payment Method" }).click();
+  await expect(d.getByRole("alert")).toHaveText("Your card was declined. Try another card, or ask your bank why.");
+  await expect(number).toHaveValue("4000 0000 0000 0002"); // sandbox test number
+  // The network down on submit: said, kept, nothing saved.
+  await modal.fillCard("4242424242424242", "1230", "123"); // test number
+  await page.context().setOffline(true);
+  await d.getByRole("button", { name: "Submit Payment Method" }).click();
+  await expect(d.getByRole("alert")).toContainText("couldn't reach the server");
+  await expect(number).toHaveValue("4242 4242 4242 4242"); // test number
+  await page.context().setOffline(false);
+  await d.getByRole("button", { name: "Submit Payment Method" }).click();
+
+  await expect(d.getByRole("status")).toHaveText("Your card is saved: Visa •••• 4242.");
+  await expect(d.getByText("Visa •••• 4242", { exact: true })).toBeVisible();
+  await expect(d.getByText("12/30")).toBeVisible();
+  await expect(d.getByRole("button", { name: "Update" })).toBeVisible();
+  expect(await accessibilityViolations(page)).toEqual([]);
+  const mail = newestMail("To: billing@acme.test");
+  expect(mail).toContain("Your payment method was changed");
+  expect(mail).toContain("4242");
+  expect(mail).not.toContain("4242 4242 4242 4242"); // test number
+  expect(newestMail("To: ann@acme.test")).toContain("Your payment method was changed");
+
+  // Esc closes; focus goes back to the menu button.
+  await page.keyboard.press("Escape");
+  await expect(d).toBeHidden();
+  await expect(frame.menuButton).toBeFocused();
+});
+
+test("its own URL opens the modal; Update goes through the steps pre-filled, never with the card", async ({ page }) => {
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await signInAsOwner(page);
+  await openHydrated(page, "/billing/payment");
+  const modal = new PaymentsModal(page);
+  const d = modal.dialog;
+  await expect(d.getByText("Visa •••• 4242", { exact: true })).toBeVisible();
+  await d.getByRole("button", { name: "Update" }).click();
+  await expect(d.getByLabel("Company name")).toHaveValue("Acme Corp");
+  await expect(d.getByLabel("ZIP code")).toHaveValue("62701");
+  // Tabs by keyboard: arrows move between them.
+  await modal.tab("Billing Information").focus();
+  await page.keyboard.press("ArrowRight");
+  await expect(modal.tab("Payment Information")).toBeFocused();
+  await expect(modal.tab("Payment Information")).toHaveAttribute("aria-selected", "true");
+  await expect(d.getByLabel("Cardholder name")).toHaveValue("Dana Park");
+  await d.getByRole("button", { name: "Enter card" }).click();
+  await expect(d.getByLabel("Card number")).toHaveValue("");
+  await expect(d.getByLabel(/Security code/)).toHaveValue("");
+  // Focus stays in the dialog.
+  await d.getByRole("button", { name: "Back" }).focus();
+  await page.keyboard.press("Tab");
+  await expect(d.getByRole("button", { name: "Close" })).toBeFocused();
+  await d.getByRole("button", { name: "Close" }).click();
+  await expect(d).toBeHidden();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(new SignedInFrame(page).menuButton).toBeFocused();
+  // The frame behind it is still alive: the navigation works.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Administrators" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Administrators" })).toBeVisible();
+  expect(errors, "no errors in the browser").toEqual([]);
+});
+
+test("at 360 px wide the modal fits", async ({ page }) => {
+  await page.setViewportSize({ width: 360, height: 740 });
+  await signInAsOwner(page);
+  await openHydrated(page, "/billing/payment");
+  const d = new PaymentsModal(page).dialog;
+  await d.getByRole("button", { name: "Update" }).click();
+  const box = await d.boundingBox();
+  expect(box!.width).toBeLessThanOrEqual(360);
+  expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+  expect(await accessibilityViolations(page)).toEqual([]);
+});
