@@ -101,9 +101,11 @@ impl AdminService for Admins {
 
     async fn list(&self, actor: &CurrentAdmin) -> Result<Vec<AdminSummary>, AppError> {
         let rows = sqlx::query(
-            "SELECT id, first_name, last_name, email, role, status, \
-             CAST(CASE WHEN receives_invoices THEN 1 ELSE 0 END AS BIGINT) AS receives_invoices FROM admins \
-             WHERE account_id = $1 ORDER BY created_at, id",
+            "SELECT a.id, a.first_name, a.last_name, a.email, a.role, a.status, \
+             CAST(CASE WHEN a.receives_invoices THEN 1 ELSE 0 END AS BIGINT) AS receives_invoices, \
+             CAST(CASE WHEN b.account_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS billing_contact \
+             FROM admins a LEFT JOIN billing_info b ON b.account_id = a.account_id AND LOWER(b.contact_email) = a.email_key \
+             WHERE a.account_id = $1 ORDER BY a.created_at, a.id",
         )
         .bind(&actor.account_id)
         .fetch_all(self.auth.db.pool())
@@ -127,6 +129,7 @@ impl AdminService for Admins {
                     // Command bindings arrive with the Commands issue; until then nobody is bound.
                     billing_only: is_billing_only(role, 0),
                     receives_invoices: r.get::<i64, _>("receives_invoices") != 0,
+                    billing_contact: r.get::<i64, _>("billing_contact") != 0,
                 })
             })
             .collect()

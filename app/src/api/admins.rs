@@ -52,6 +52,8 @@ pub struct AdminSummary {
     /// A Command Runner With Billing bound to no command.
     pub billing_only: bool,
     pub receives_invoices: bool,
+    /// Their address is the billing contact's (Billing Information), where invoices go.
+    pub billing_contact: bool,
     /// The row is the signed-in administrator.
     pub is_you: bool,
 }

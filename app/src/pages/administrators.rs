@@ -180,6 +180,7 @@ fn AdminTable(list: Vec<AdminSummary>, manage: bool, state: PageState) -> impl I
                     </td>
                     <td><span class=format!("status status-{}", a.status.code())>{a.status.label()}</span></td>
                     <td>{if a.receives_invoices { "Yes" } else { "No" }}</td>
+                    <td>{if a.billing_contact { "Yes" } else { "No" }}</td>
                     {manage.then(|| view! { <td class="row-actions">{actions}</td> })}
                 </tr>
             }
@@ -196,6 +197,7 @@ fn AdminTable(list: Vec<AdminSummary>, manage: bool, state: PageState) -> impl I
                         <th scope="col">"Role"</th>
                         <th scope="col">"Status"</th>
                         <th scope="col">"Receives invoices"</th>
+                        <th scope="col">"Billing contact"</th>
                         {manage.then(|| view! { <th scope="col">"Actions"</th> })}
                     </tr>
                 </thead>

@@ -238,3 +238,19 @@ both_databases! {
         assert_eq!(row.4.len(), 64, "an HMAC-SHA256 fingerprint");
     }
 }
+
+both_databases! {
+    async fn the_administrators_list_marks_the_billing_contact(app: TestApp) {
+        app.seed_account("acme", &[Role::AdministratorWithBilling, Role::Administrator]).await;
+        let c = app.session_cookie_for("acme-admin_billing").await;
+        let mut info = billing_info();
+        info["info"]["contact_email"] = json!("Admin@ACME.test");
+        assert_eq!(app.call_json(&c, "billing/save-info", &info).await.status(), 200);
+        let list: Value = app.call_as(&c, "admins/list", &[]).await.json().await.unwrap();
+        let mut marked: Vec<(&str, bool)> = list.as_array().unwrap().iter()
+            .map(|a| (a["email"].as_str().unwrap(), a["billing_contact"].as_bool().unwrap()))
+            .collect();
+        marked.sort();
+        assert_eq!(marked, [("admin@acme.test", true), ("admin_billing@acme.test", false)]);
+    }
+}
