@@ -14,6 +14,9 @@ pub enum AppError {
     /// 422: input failed validation; messages keyed by field.
     #[error("Please correct the highlighted fields.")]
     Validation(FieldErrors),
+    /// 422: an import was refused as a whole; every bad row with its reason.
+    #[error("Nothing was imported: {} rows need fixing.", .0.len())]
+    ImportRejected(Vec<tally_core::csv::RowError>),
     /// 401: no valid session.
     #[error("Please sign in again.")]
     Unauthenticated,
@@ -48,7 +51,7 @@ impl AppError {
     /// The HTTP status the server answers with.
     pub fn status(&self) -> u16 {
         match self {
-            AppError::Validation(_) => 422,
+            AppError::Validation(_) | AppError::ImportRejected(_) => 422,
             AppError::Unauthenticated => 401,
             AppError::Forbidden => 403,
             AppError::NotFound => 404,

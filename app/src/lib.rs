@@ -2,6 +2,8 @@
 //!
 //! Server functions are declared here (both sides need them) and reach the server's services
 //! through [`ports::Services`], which the server puts in context for every request.
+// Deep view types (the payments modal) need more than the default 128 without erase_components.
+#![recursion_limit = "256"]
 
 pub mod api;
 pub mod auth;

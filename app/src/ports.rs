@@ -24,6 +24,7 @@ pub struct Services {
     pub audit: Arc<dyn AuditService>,
     pub admins: Arc<dyn AdminService>,
     pub billing: Arc<dyn BillingService>,
+    pub users: Arc<dyn UserService>,
 }
 
 /// Fetches the services from the request's context.
@@ -158,4 +159,50 @@ pub trait BillingService: Send + Sync {
         idempotency_key: String,
         ip: Option<String>,
     ) -> Result<crate::api::billing::CardSummary, AppError>;
+}
+
+/// Users (seats). Every change that alters the count is recorded with it, atomically.
+#[async_trait::async_trait]
+pub trait UserService: Send + Sync {
+    async fn list(
+        &self,
+        actor: &CurrentAdmin,
+        search: String,
+        page: u32,
+    ) -> Result<crate::api::users::UserPage, AppError>;
+    async fn create(
+        &self,
+        actor: &CurrentAdmin,
+        user: tally_core::forms::NewUser,
+        ip: Option<String>,
+    ) -> Result<String, AppError>;
+    async fn update(
+        &self,
+        actor: &CurrentAdmin,
+        id: &str,
+        user: tally_core::forms::NewUser,
+        ip: Option<String>,
+    ) -> Result<(), AppError>;
+    async fn set_suspended(
+        &self,
+        actor: &CurrentAdmin,
+        id: &str,
+        suspended: bool,
+        ip: Option<String>,
+    ) -> Result<(), AppError>;
+    async fn delete(
+        &self,
+        actor: &CurrentAdmin,
+        id: &str,
+        ip: Option<String>,
+    ) -> Result<(), AppError>;
+    /// Adds every user or none. `bad_rows` are rows core refused already; an address already in
+    /// the account refuses its row too, and every refused row is returned together.
+    async fn import(
+        &self,
+        actor: &CurrentAdmin,
+        users: Vec<(usize, tally_core::forms::NewUser)>,
+        bad_rows: Vec<tally_core::csv::RowError>,
+        ip: Option<String>,
+    ) -> Result<u64, AppError>;
 }

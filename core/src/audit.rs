@@ -24,9 +24,22 @@ pub enum AuditKind {
     PaymentMethodChanged,
     /// A "payment method changed" notice was emailed.
     PaymentMethodEmailSent,
+    UserCreated,
+    UserUpdated,
+    UserSuspended,
+    UserUnsuspended,
+    UserDeleted,
+    UsersImported,
+    BillingRun,
+    InvoiceCreated,
+    ChargeSucceeded,
+    ChargeFailed,
+    InvoiceEmailed,
+    InvoiceCopyRequested,
+    InvoiceRecipientChanged,
 }
 
-pub const ALL_AUDIT_KINDS: [AuditKind; 18] = [
+pub const ALL_AUDIT_KINDS: [AuditKind; 31] = [
     AuditKind::AccountCreated,
     AuditKind::SignIn,
     AuditKind::SignInFailed,
@@ -45,6 +58,19 @@ pub const ALL_AUDIT_KINDS: [AuditKind; 18] = [
     AuditKind::BillingInfoChanged,
     AuditKind::PaymentMethodChanged,
     AuditKind::PaymentMethodEmailSent,
+    AuditKind::UserCreated,
+    AuditKind::UserUpdated,
+    AuditKind::UserSuspended,
+    AuditKind::UserUnsuspended,
+    AuditKind::UserDeleted,
+    AuditKind::UsersImported,
+    AuditKind::BillingRun,
+    AuditKind::InvoiceCreated,
+    AuditKind::ChargeSucceeded,
+    AuditKind::ChargeFailed,
+    AuditKind::InvoiceEmailed,
+    AuditKind::InvoiceCopyRequested,
+    AuditKind::InvoiceRecipientChanged,
 ];
 
 impl AuditKind {
@@ -68,6 +94,19 @@ impl AuditKind {
             AuditKind::BillingInfoChanged => "billing_info_changed",
             AuditKind::PaymentMethodChanged => "payment_method_changed",
             AuditKind::PaymentMethodEmailSent => "payment_method_email_sent",
+            AuditKind::UserCreated => "user_created",
+            AuditKind::UserUpdated => "user_updated",
+            AuditKind::UserSuspended => "user_suspended",
+            AuditKind::UserUnsuspended => "user_unsuspended",
+            AuditKind::UserDeleted => "user_deleted",
+            AuditKind::UsersImported => "users_imported",
+            AuditKind::BillingRun => "billing_run",
+            AuditKind::InvoiceCreated => "invoice_created",
+            AuditKind::ChargeSucceeded => "charge_succeeded",
+            AuditKind::ChargeFailed => "charge_failed",
+            AuditKind::InvoiceEmailed => "invoice_emailed",
+            AuditKind::InvoiceCopyRequested => "invoice_copy_requested",
+            AuditKind::InvoiceRecipientChanged => "invoice_recipient_changed",
         }
     }
 
@@ -95,6 +134,19 @@ impl AuditKind {
             AuditKind::BillingInfoChanged => "Billing information changed",
             AuditKind::PaymentMethodChanged => "Payment method changed",
             AuditKind::PaymentMethodEmailSent => "Payment method email sent",
+            AuditKind::UserCreated => "User added",
+            AuditKind::UserUpdated => "User changed",
+            AuditKind::UserSuspended => "User suspended",
+            AuditKind::UserUnsuspended => "User unsuspended",
+            AuditKind::UserDeleted => "User deleted",
+            AuditKind::UsersImported => "Users imported",
+            AuditKind::BillingRun => "Billing run",
+            AuditKind::InvoiceCreated => "Invoice created",
+            AuditKind::ChargeSucceeded => "Charge succeeded",
+            AuditKind::ChargeFailed => "Charge failed",
+            AuditKind::InvoiceEmailed => "Invoice emailed",
+            AuditKind::InvoiceCopyRequested => "Invoice copy requested",
+            AuditKind::InvoiceRecipientChanged => "Invoice emails opt-in changed",
         }
     }
 }

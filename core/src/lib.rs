@@ -10,6 +10,7 @@ pub mod billing;
 pub mod card;
 pub mod contact;
 pub mod country;
+pub mod csv;
 pub mod expiry;
 pub mod forms;
 pub mod money;

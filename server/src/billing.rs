@@ -28,6 +28,7 @@ use crate::{
     auth::{internal, Auth},
     crypto::new_token,
     gateway::{GatewayError, PaymentGateway},
+    invoicing::Invoicing,
     mail::{html_escape, Email as Mail},
 };
 
@@ -35,16 +36,18 @@ use crate::{
 pub struct Billing {
     pub auth: Auth,
     pub gateway: Arc<dyn PaymentGateway>,
+    pub invoicing: Invoicing,
     fingerprint_key: Arc<OnceCell<Vec<u8>>>,
 }
 
 const ADDRESS_COLUMNS: &str = "country, line1, line2, city, region, postal_code";
 
 impl Billing {
-    pub fn new(auth: Auth, gateway: Arc<dyn PaymentGateway>) -> Self {
+    pub fn new(auth: Auth, gateway: Arc<dyn PaymentGateway>, invoicing: Invoicing) -> Self {
         Self {
             auth,
             gateway,
+            invoicing,
             fingerprint_key: Arc::new(OnceCell::new()),
         }
     }
@@ -419,6 +422,10 @@ impl BillingService for Billing {
 
         self.notify_change(actor, &summary, info.as_ref().map(|i| &i.contact_email))
             .await?;
+        // A new card: invoices that failed or are past due are charged again now.
+        if let Err(e) = self.invoicing.charge_unpaid(account).await {
+            tracing::error!(error = %e, "charging unpaid invoices after a new card");
+        }
         Ok(summary)
     }
 }

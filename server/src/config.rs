@@ -44,6 +44,11 @@ pub struct Settings {
     /// Card brands the payment form accepts (`TALLY_ACCEPTED_CARD_BRANDS`, comma-separated
     /// codes; default visa,mastercard,amex,discover).
     pub accepted_brands: tally_core::card::AcceptedBrands,
+    /// Monthly price per user beyond the free ones (`TALLY_PRICE_PER_USER_CENTS`, default 500).
+    pub price_per_user: tally_core::money::Money,
+    /// Whether this process runs the billing scheduler (`TALLY_BILLING_SCHEDULER`, default
+    /// true). Several replicas may all run it: the run is safe to repeat in parallel.
+    pub billing_scheduler: bool,
 }
 
 /// How log lines are written to stderr.
@@ -146,8 +151,23 @@ impl Settings {
                 expected: "comma-separated brands from visa, mastercard, amex, discover, diners, jcb, unionpay",
             })?,
         };
+        let price_per_user =
+            tally_core::money::Money::from_cents(number("TALLY_PRICE_PER_USER_CENTS", 500)?);
+        let billing_scheduler = match lookup("TALLY_BILLING_SCHEDULER").as_deref() {
+            None | Some("true") | Some("1") => true,
+            Some("false") | Some("0") => false,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "TALLY_BILLING_SCHEDULER",
+                    value: other.into(),
+                    expected: "true or false",
+                })
+            }
+        };
         Ok(Self {
             accepted_brands,
+            price_per_user,
+            billing_scheduler,
             smtp_url: lookup("TALLY_SMTP_URL"),
             mail_from: lookup("TALLY_MAIL_FROM")
                 .unwrap_or_else(|| "Tally <tally@localhost>".into()),

@@ -2,15 +2,12 @@
 //! key. [`SandboxGateway`] is the embedded default, like a processor's test mode; a real
 //! processor is another implementation of [`PaymentGateway`] and nothing else changes.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
-
 use tally_core::{
     forms::{NewCard, PaymentInfo},
     money::Money,
 };
+
+use crate::db::Database;
 
 /// Why the processor refused a card or a charge. The messages are shown to the person paying.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,18 +79,26 @@ const INCORRECT_CVC: &str = "4000000000000127"; // sandbox test number
 pub const SANDBOX_CHARGE_FAILS: &str = "4000000000000341"; // sandbox test number
 const FAILING_TOKEN_PREFIX: &str = "tok_sandbox_fails_";
 
-/// A processor's test mode in process: any valid card tokenizes, the test numbers above
-/// decline, and charges are remembered per idempotency key so a repeat never charges twice.
-#[derive(Clone, Default)]
+/// A processor's test mode: any valid card tokenizes, the test numbers above decline, and
+/// charges are kept per idempotency key in the `sandbox_charges` table — the processor's side
+/// of the world, shared by every server process and surviving a killed one — so a repeat never
+/// charges twice.
+#[derive(Clone)]
 pub struct SandboxGateway {
-    charges: Arc<Mutex<HashMap<String, (ChargeReceipt, u32)>>>,
+    db: Database,
 }
 
 impl SandboxGateway {
-    /// How many times a charge with `idempotency_key` really happened (0 or 1).
-    pub fn charges_made(&self, idempotency_key: &str) -> u32 {
-        let charges = self.charges.lock().expect("sandbox charges lock");
-        charges.get(idempotency_key).map_or(0, |(_, n)| *n)
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    /// How many charges really happened under `idempotency_key` (0 or 1).
+    pub async fn charges_made(&self, idempotency_key: &str) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM sandbox_charges WHERE idempotency_key = $1")
+            .bind(idempotency_key)
+            .fetch_one(self.db.pool())
+            .await
     }
 }
 
@@ -125,24 +130,31 @@ impl PaymentGateway for SandboxGateway {
     async fn charge(
         &self,
         token: &CardToken,
-        _amount: Money,
+        amount: Money,
         idempotency_key: &str,
     ) -> Result<ChargeReceipt, GatewayError> {
         if token.0.starts_with(FAILING_TOKEN_PREFIX) {
             return Err(GatewayError::Declined(Decline::CardDeclined));
         }
-        let mut charges = self.charges.lock().expect("sandbox charges lock");
-        let entry = charges
-            .entry(idempotency_key.to_string())
-            .or_insert_with(|| {
-                (
-                    ChargeReceipt {
-                        id: format!("ch_sandbox_{}", crate::crypto::new_id()),
-                    },
-                    1,
-                )
-            });
-        Ok(entry.0.clone())
+        let unavailable = |e: sqlx::Error| GatewayError::Unavailable(e.to_string());
+        sqlx::query(
+            "INSERT INTO sandbox_charges (idempotency_key, charge_id, amount_cents, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (idempotency_key) DO NOTHING",
+        )
+        .bind(idempotency_key)
+        .bind(format!("ch_sandbox_{}", crate::crypto::new_id()))
+        .bind(amount.cents())
+        .bind(chrono::Utc::now().timestamp_millis())
+        .execute(self.db.pool())
+        .await
+        .map_err(unavailable)?;
+        let id: String =
+            sqlx::query_scalar("SELECT charge_id FROM sandbox_charges WHERE idempotency_key = $1")
+                .bind(idempotency_key)
+                .fetch_one(self.db.pool())
+                .await
+                .map_err(unavailable)?;
+        Ok(ChargeReceipt { id })
     }
 }
 
@@ -178,9 +190,18 @@ mod tests {
         }
     }
 
+    async fn sandbox() -> SandboxGateway {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/sandbox.db?mode=rwc", dir.path().display());
+        std::mem::forget(dir); // the file lives as long as the test process
+        let db = Database::connect(&url).await.unwrap();
+        db.migrate().await.unwrap();
+        SandboxGateway::new(db)
+    }
+
     #[tokio::test]
     async fn test_numbers_decline_with_their_reason_and_others_tokenize() {
-        let g = SandboxGateway::default();
+        let g = sandbox().await;
         for (number, reason) in [
             ("4000 0000 0000 0002", Decline::CardDeclined), // test number
             ("4000 0000 0000 9995", Decline::InsufficientFunds), // test number
@@ -202,7 +223,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_same_idempotency_key_charges_once() {
-        let g = SandboxGateway::default();
+        let g = sandbox().await;
         let token = g
             .tokenize(&card("4242424242424242"), &holder())
             .await
@@ -216,8 +237,8 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(a, b);
-        assert_eq!(g.charges_made("inv-1"), 1);
-        assert_eq!(g.charges_made("inv-2"), 0);
+        assert_eq!(g.charges_made("inv-1").await.unwrap(), 1);
+        assert_eq!(g.charges_made("inv-2").await.unwrap(), 0);
         let failing = g
             .tokenize(&card(SANDBOX_CHARGE_FAILS), &holder())
             .await
@@ -226,6 +247,6 @@ mod tests {
             g.charge(&failing, Money::from_cents(1000), "inv-3").await,
             Err(GatewayError::Declined(Decline::CardDeclined))
         ));
-        assert_eq!(g.charges_made("inv-3"), 0);
+        assert_eq!(g.charges_made("inv-3").await.unwrap(), 0);
     }
 }

@@ -13,6 +13,7 @@ use axum::{
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tally_app::{ports::Services, shell, App};
+use tally_core::billing::RetrySchedule;
 
 use crate::{
     auth::Auth,
@@ -20,6 +21,7 @@ use crate::{
     config::Settings,
     db::Database,
     gateway::{PaymentGateway, SandboxGateway},
+    invoicing::Invoicing,
     mail::Mailer,
     middleware, services,
 };
@@ -35,6 +37,7 @@ pub struct AppState {
     pub leptos: LeptosOptions,
     pub services: Services,
     pub gateway: Arc<dyn PaymentGateway>,
+    pub invoicing: Invoicing,
 }
 
 impl AppState {
@@ -42,10 +45,10 @@ impl AppState {
     pub fn new(settings: Settings, db: Database, clock: Arc<dyn Clock>, mailer: Mailer) -> Self {
         Self::with_gateway(
             settings,
-            db,
+            db.clone(),
             clock,
             mailer,
-            Arc::new(SandboxGateway::default()),
+            Arc::new(SandboxGateway::new(db.clone())),
         )
     }
 
@@ -70,7 +73,12 @@ impl AppState {
             mailer: mailer.clone(),
             settings: settings.clone(),
         };
-        let services = services::build(&db, &auth, gateway.clone());
+        let invoicing = Invoicing {
+            auth: auth.clone(),
+            gateway: gateway.clone(),
+            retry: RetrySchedule::default(),
+        };
+        let services = services::build(&db, &auth, gateway.clone(), invoicing.clone());
         Self {
             settings,
             db,
@@ -80,6 +88,7 @@ impl AppState {
             leptos,
             services,
             gateway,
+            invoicing,
         }
     }
 }

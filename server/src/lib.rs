@@ -14,10 +14,12 @@ pub mod db;
 pub mod demo;
 pub mod gateway;
 pub mod http;
+pub mod invoicing;
 pub mod mail;
 pub mod middleware;
 pub mod services;
 pub mod telemetry;
+pub mod users;
 
 use std::net::SocketAddr;
 
@@ -72,6 +74,9 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
         mail::Mailer::from_settings(&settings)?,
     );
     let router = build_router(state.clone());
+    if settings.billing_scheduler {
+        tokio::spawn(billing_scheduler(state.invoicing.clone()));
+    }
     let listener = tokio::net::TcpListener::bind(settings.listen_addr)
         .await
         .map_err(|source| StartError::Bind {
@@ -90,6 +95,44 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
     state.db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Invoices every account for the previous month once a month has ended (catching up on any
+/// month missed while no server ran), and retries failed charges when due. Checks every ten
+/// minutes; each check is cheap when there is nothing to do.
+async fn billing_scheduler(invoicing: invoicing::Invoicing) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        if let Err(e) = invoicing.tick().await {
+            tracing::error!(error = %e, "billing scheduler");
+        }
+    }
+}
+
+/// `tally bill --month YYYY-MM`: the same run the scheduler makes, for one month, then exit.
+pub async fn bill(
+    settings: Settings,
+    month: tally_core::billing::BillingMonth,
+) -> Result<invoicing::RunReport, String> {
+    let db = db::Database::connect(&settings.database_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    db.migrate().await.map_err(|e| e.to_string())?;
+    let mailer = mail::Mailer::from_settings(&settings).map_err(|e| e.to_string())?;
+    let state = AppState::new(
+        settings,
+        db,
+        std::sync::Arc::new(clock::SystemClock),
+        mailer,
+    );
+    let report = state
+        .invoicing
+        .run_month(month)
+        .await
+        .map_err(|e| e.to_string())?;
+    state.db.close().await;
+    Ok(report)
 }
 
 async fn shutdown_signal() {

@@ -1,4 +1,4 @@
-//! `tally [--demo]`: serve the portal. Settings come from the environment (see the README);
+//! `tally [--demo]`: serve the portal; `tally bill --month YYYY-MM`: run the billing for a month. Settings come from the environment (see the README);
 //! `--demo` (or `TALLY_DEMO=1`) seeds a demo account on an empty database.
 
 use std::process::ExitCode;
@@ -13,12 +13,16 @@ async fn main() -> ExitCode {
         }
     };
     let mut demo = std::env::var("TALLY_DEMO").is_ok_and(|v| v == "1" || v == "true");
-    for arg in std::env::args().skip(1) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("bill") {
+        return bill(settings, &args[1..]).await;
+    }
+    for arg in args {
         match arg.as_str() {
             "--demo" => demo = true,
             "--help" | "-h" => {
                 println!(
-                    "usage: tally [--demo]\n\nSettings are environment variables; see the README."
+                    "usage: tally [--demo]            serve the portal\n       tally bill --month YYYY-MM   invoice every account for a month that has ended\n\nSettings are environment variables; see the README."
                 );
                 return ExitCode::SUCCESS;
             }
@@ -33,6 +37,32 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tally: cannot start: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `tally bill --month YYYY-MM`.
+async fn bill(settings: tally_server::Settings, args: &[String]) -> ExitCode {
+    let month = match args {
+        [flag, m] if flag == "--month" => tally_core::billing::BillingMonth::parse(m),
+        _ => None,
+    };
+    let Some(month) = month else {
+        eprintln!("tally bill: usage: tally bill --month YYYY-MM");
+        return ExitCode::FAILURE;
+    };
+    tally_server::telemetry::init(&settings.log_format);
+    match tally_server::bill(settings, month).await {
+        Ok(r) => {
+            println!(
+                "billed {}: {} accounts, {} invoices created, {} charged, {} failed",
+                r.month, r.accounts, r.invoices_created, r.charged, r.failed
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tally bill: {e}");
             ExitCode::FAILURE
         }
     }

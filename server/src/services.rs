@@ -6,17 +6,23 @@ use tally_app::ports::{Services, StatusService};
 
 use crate::{
     admins::Admins, audit_log::AuditLog, auth::Auth, billing::Billing, db::Database,
-    gateway::PaymentGateway,
+    gateway::PaymentGateway, invoicing::Invoicing, users::Users,
 };
 
 /// Builds every service the app's server functions reach through context.
-pub fn build(db: &Database, auth: &Auth, gateway: Arc<dyn PaymentGateway>) -> Services {
+pub fn build(
+    db: &Database,
+    auth: &Auth,
+    gateway: Arc<dyn PaymentGateway>,
+    invoicing: Invoicing,
+) -> Services {
     Services {
         status: Arc::new(DbStatus { db: db.clone() }),
         auth: Arc::new(auth.clone()),
         audit: Arc::new(AuditLog { db: db.clone() }),
         admins: Arc::new(Admins { auth: auth.clone() }),
-        billing: Arc::new(Billing::new(auth.clone(), gateway)),
+        billing: Arc::new(Billing::new(auth.clone(), gateway, invoicing)),
+        users: Arc::new(Users { auth: auth.clone() }),
     }
 }
 

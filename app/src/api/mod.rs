@@ -6,3 +6,4 @@ pub mod admins;
 pub mod billing;
 pub mod setup;
 pub mod status;
+pub mod users;

@@ -27,6 +27,8 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub state: AppState,
     pub outbox: PathBuf,
+    /// The database's URL, for child processes (the `tally bill` subcommand).
+    pub database_url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -92,6 +94,7 @@ impl TestApp {
             clock,
             state,
             outbox,
+            database_url,
             _dir: dir,
         }
     }

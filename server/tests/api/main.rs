@@ -8,5 +8,7 @@ mod auth;
 mod billing;
 mod canary;
 mod foundation;
+mod invoicing;
 mod smtp;
 mod startup;
+mod users;

@@ -1,0 +1,267 @@
+//! The billing run (issue 7): one invoice per account and month however often it runs, in
+//! parallel or killed half-way; charges retried on the schedule with the test clock; past due
+//! and back; invoice emails to the billing contact and opted-in billing admins only.
+
+use std::{
+    process::{Command, Stdio},
+    time::Duration,
+};
+
+use rand::Rng;
+use serde_json::json;
+use tally_core::{
+    billing::{date_start_millis, BillingMonth},
+    NaiveDate,
+};
+
+use crate::{both_databases, helpers::TestApp};
+
+fn millis(y: i32, m: u32, d: u32) -> i64 {
+    date_start_millis(NaiveDate::from_ymd_opt(y, m, d).unwrap())
+}
+
+fn october() -> BillingMonth {
+    BillingMonth::new(2026, 10).unwrap()
+}
+
+/// An account `tag` created on Oct 1 with `users` users added on Oct 5 (and, with `card`, a
+/// card from the sandbox on file and billing information).
+async fn account_with(app: &TestApp, tag: &str, users: i64, card: Option<&str>) -> String {
+    let id = format!("acct-{tag}");
+    let oct1 = millis(2026, 10, 1);
+    sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)")
+        .bind(&id)
+        .bind(format!("Company {tag}"))
+        .bind(oct1)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO user_count_changes (id, account_id, at, delta) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(format!("ucc-{tag}"))
+    .bind(&id)
+    .bind(millis(2026, 10, 5))
+    .bind(users)
+    .execute(app.db.pool())
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO billing_info (account_id, company_name, contact_name, contact_email, country, line1, city, postal_code, updated_at) \
+         VALUES ($1, $2, 'Pat Payer', $3, 'GB', '1 High St', 'London', 'SW1A 1AA', $4)",
+    )
+    .bind(&id).bind(format!("Company {tag}")).bind(format!("billing@{tag}.test")).bind(oct1)
+    .execute(app.db.pool()).await.unwrap();
+    if let Some(token) = card {
+        sqlx::query(
+            "INSERT INTO payment_methods (account_id, gateway_token, brand, last4, exp_month, exp_year, cardholder_name, country, line1, city, postal_code, fingerprint, saved_at) \
+             VALUES ($1, $2, 'visa', '4242', 12, 2030, 'Pat Payer', 'GB', '1 High St', 'London', 'SW1A 1AA', 'fp', $3)",
+        )
+        .bind(&id).bind(token).bind(oct1)
+        .execute(app.db.pool()).await.unwrap();
+    }
+    id
+}
+
+async fn invoices(app: &TestApp, account: &str) -> Vec<(String, i64, String, i64)> {
+    sqlx::query_as("SELECT month, amount_cents, status, attempts FROM invoices WHERE account_id = $1 ORDER BY month")
+        .bind(account)
+        .fetch_all(app.db.pool())
+        .await
+        .unwrap()
+}
+
+both_databases! {
+    async fn running_twice_or_at_once_makes_one_invoice_per_account_and_charges_once(app: TestApp) {
+        app.clock.set(millis(2026, 11, 1) + 3_600_000);
+        let a = account_with(&app, "a", 12, Some("tok_sandbox_a")).await;
+        let b = account_with(&app, "b", 3, None).await;
+        let inv = &app.state.invoicing;
+        let (r1, r2) = tokio::join!(inv.run_month(october()), inv.run_month(october()));
+        let (r1, r2) = (r1.unwrap(), r2.unwrap());
+        assert_eq!(r1.invoices_created + r2.invoices_created, 2);
+        inv.run_month(october()).await.unwrap();
+        // 12 users, 10 free, $5.00 each: $10.00, paid. 3 users: a zero invoice, still made.
+        assert_eq!(invoices(&app, &a).await, [("2026-10".to_string(), 1000, "paid".to_string(), 1)]);
+        assert_eq!(invoices(&app, &b).await, [("2026-10".to_string(), 0, "zero".to_string(), 0)]);
+        let charges: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sandbox_charges").fetch_one(app.db.pool()).await.unwrap();
+        assert_eq!(charges, 1);
+        // Each invoice emailed once to its billing contact.
+        let to_a = app.outbox_messages().iter().filter(|m| m.contains("To: billing@a.test") && m.contains("invoice")).count();
+        assert_eq!(to_a, 1);
+        // A month that has not ended cannot be billed.
+        assert!(inv.run_month(BillingMonth::new(2026, 11).unwrap()).await.is_err());
+    }
+
+    async fn failed_charges_retry_on_schedule_then_past_due_until_a_new_card_pays(app: TestApp) {
+        app.clock.set(millis(2026, 11, 1) + 3_600_000);
+        let acct = account_with(&app, "acme", 15, Some("tok_sandbox_fails_x")).await;
+        sqlx::query("INSERT INTO admins (id, account_id, email, email_key, first_name, last_name, role, status, password_hash, created_at, updated_at) \
+                     VALUES ('owner', $1, 'owner@acme.test', 'owner@acme.test', 'O', 'W', 'admin_billing', 'active', $2, 0, 0)")
+            .bind(&acct).bind(tally_server::crypto::hash_password(crate::helpers::TEST_PASSWORD))
+            .execute(app.db.pool()).await.unwrap();
+        let inv = &app.state.invoicing;
+        inv.run_month(october()).await.unwrap();
+        assert_eq!(invoices(&app, &acct).await[0].2, "failed");
+        let failures = || app.outbox_messages().iter().filter(|m| m.contains("Payment failed")).count();
+        assert_eq!(failures(), 1);
+        // Nothing is due before the retry day (the day after the first failure).
+        app.clock.advance_minutes(22 * 60);
+        assert_eq!(inv.retry_due().await.unwrap(), 0);
+        // Retries after 1, 3 and 7 days; after the last, past due.
+        for (day, status) in [(1, "failed"), (3, "failed"), (7, "past_due")] {
+            app.clock.set(millis(2026, 11, 1 + day) + 1);
+            assert_eq!(inv.retry_due().await.unwrap(), 1, "day {day}");
+            assert_eq!(invoices(&app, &acct).await[0].2, status, "day {day}");
+        }
+        assert_eq!(invoices(&app, &acct).await[0].3, 4);
+        assert_eq!(failures(), 4, "the billing contact is told each time");
+        let past_due: i64 = sqlx::query_scalar("SELECT CAST(CASE WHEN past_due THEN 1 ELSE 0 END AS BIGINT) FROM accounts WHERE id = $1")
+            .bind(&acct).fetch_one(app.db.pool()).await.unwrap();
+        assert_eq!(past_due, 1);
+        // Nothing more happens on its own.
+        app.clock.advance_minutes(30 * 24 * 60);
+        assert_eq!(inv.retry_due().await.unwrap(), 0);
+
+        // A new card through the modal's server function pays it at once.
+        let cookie = app.session_cookie_for("owner").await;
+        let body = json!({
+            "payment": { "cardholder_name": "Pat Payer", "same_as_billing": true,
+                         "address": { "country": "", "line1": "", "line2": "", "city": "", "region": "", "postal_code": "" } },
+            "card": { "number": "4242 4242 4242 4242", "expiry": "12/30", "cvc": "123" }, // test number
+            "idempotency_key": "new-card",
+        });
+        assert_eq!(app.call_json(&cookie, "billing/submit-payment-method", &body).await.status(), 200);
+        let after = invoices(&app, &acct).await;
+        assert_eq!((after[0].2.as_str(), after[0].3), ("paid", 5));
+        let past_due: i64 = sqlx::query_scalar("SELECT CAST(CASE WHEN past_due THEN 1 ELSE 0 END AS BIGINT) FROM accounts WHERE id = $1")
+            .bind(&acct).fetch_one(app.db.pool()).await.unwrap();
+        assert_eq!(past_due, 0);
+        let attempts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM charge_attempts WHERE account_id = $1").bind(&acct).fetch_one(app.db.pool()).await.unwrap();
+        assert_eq!(attempts, 5);
+        let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE account_id = $1 AND kind IN ('charge_failed', 'charge_succeeded')")
+            .bind(&acct).fetch_one(app.db.pool()).await.unwrap();
+        assert_eq!(audited, 5);
+    }
+
+    async fn missed_months_are_caught_up_and_invoices_reach_the_opted_in_only(app: TestApp) {
+        app.clock.set(millis(2026, 12, 2));
+        let acct = account_with(&app, "acme", 11, Some("tok_sandbox_ok")).await;
+        for (id, role, opted) in [("in", "admin_billing", true), ("out", "command_runner_billing", false), ("nobill", "admin", true)] {
+            sqlx::query("INSERT INTO admins (id, account_id, email, email_key, first_name, last_name, role, status, receives_invoices, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $3, 'A', 'B', $4, 'active', $5, 0, 0)")
+                .bind(id).bind(&acct).bind(format!("{id}@acme.test")).bind(role).bind(opted)
+                .execute(app.db.pool()).await.unwrap();
+        }
+        let inv = &app.state.invoicing;
+        let due = inv.months_to_catch_up().await.unwrap();
+        assert_eq!(due, [october(), BillingMonth::new(2026, 11).unwrap()]);
+        inv.tick().await.unwrap();
+        assert_eq!(invoices(&app, &acct).await.len(), 2);
+        assert!(inv.months_to_catch_up().await.unwrap().is_empty());
+        let to: Vec<String> = app.outbox_messages().iter()
+            .filter(|m| m.contains("Your Tally invoice"))
+            .map(|m| m.lines().find(|l| l.starts_with("To: ")).unwrap().to_string())
+            .collect();
+        assert_eq!(to.len(), 4, "{to:?}");
+        assert!(to.iter().all(|t| t == "To: billing@acme.test" || t == "To: in@acme.test"), "{to:?}");
+    }
+}
+
+/// 50 times: a `tally bill` child process killed at a random moment of its run; then one run
+/// to the end. Exactly one invoice per account and month, and no invoice charged twice.
+async fn killed_runs_leave_one_invoice_and_no_double_charge(app: TestApp, database_url: String) {
+    let accounts = 12;
+    for i in 0..accounts {
+        let card = if i % 4 == 3 {
+            "tok_sandbox_fails_k"
+        } else {
+            "tok_sandbox_ok"
+        };
+        account_with(&app, &format!("k{i}"), 10 + i, Some(card)).await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let run = |kill_after: Option<Duration>| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tally"))
+            .args(["bill", "--month", "2026-10"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &database_url)
+            .env("TALLY_DATA_DIR", dir.path())
+            .env("RUST_LOG", "off")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run tally bill");
+        match kill_after {
+            Some(after) => {
+                std::thread::sleep(after);
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            None => assert!(child.wait().unwrap().success(), "the last run completes"),
+        }
+    };
+    // How long a whole run takes here, to kill inside it.
+    let started = std::time::Instant::now();
+    run(None);
+    let whole = started.elapsed().as_millis().max(20) as u64;
+    sqlx::query("DELETE FROM charge_attempts")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM invoices")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM sandbox_charges")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let mut rng = rand::thread_rng();
+    for _ in 0..50 {
+        run(Some(Duration::from_millis(rng.gen_range(0..whole))));
+    }
+    run(None);
+    let per_account: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT account_id, COUNT(*) FROM invoices WHERE month = '2026-10' GROUP BY account_id",
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(per_account.len() as i64, accounts);
+    assert!(per_account.iter().all(|(_, n)| *n == 1), "{per_account:?}");
+    let ids: Vec<(String, String)> = sqlx::query_as("SELECT id, status FROM invoices")
+        .fetch_all(app.db.pool())
+        .await
+        .unwrap();
+    for (id, status) in ids {
+        let charged: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sandbox_charges WHERE idempotency_key LIKE $1",
+        )
+        .bind(format!("invoice-{id}-%"))
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+        assert!(charged <= 1, "invoice {id} charged {charged} times");
+        assert_eq!(
+            charged == 1,
+            status == "paid",
+            "invoice {id}: {status}, {charged} charges"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_runs_sqlite() {
+    let app = TestApp::spawn(tally_server::db::Backend::Sqlite).await;
+    let url = app.database_url.clone();
+    killed_runs_leave_one_invoice_and_no_double_charge(app, url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_runs_postgres() {
+    let app = TestApp::spawn(tally_server::db::Backend::Postgres).await;
+    let url = app.database_url.clone();
+    killed_runs_leave_one_invoice_and_no_double_charge(app, url).await;
+}
