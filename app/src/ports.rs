@@ -25,6 +25,7 @@ pub struct Services {
     pub admins: Arc<dyn AdminService>,
     pub billing: Arc<dyn BillingService>,
     pub users: Arc<dyn UserService>,
+    pub invoices: Arc<dyn InvoiceService>,
 }
 
 /// Fetches the services from the request's context.
@@ -205,4 +206,36 @@ pub trait UserService: Send + Sync {
         bad_rows: Vec<tally_core::csv::RowError>,
         ip: Option<String>,
     ) -> Result<u64, AppError>;
+}
+
+/// The Billing page's data and actions.
+#[async_trait::async_trait]
+pub trait InvoiceService: Send + Sync {
+    async fn overview(
+        &self,
+        actor: &CurrentAdmin,
+    ) -> Result<crate::api::invoices::BillingOverview, AppError>;
+    async fn list(
+        &self,
+        actor: &CurrentAdmin,
+        page: u32,
+    ) -> Result<crate::api::invoices::InvoicePage, AppError>;
+    async fn get(
+        &self,
+        actor: &CurrentAdmin,
+        id: &str,
+    ) -> Result<crate::api::invoices::InvoiceSummary, AppError>;
+    /// Emails a copy to the billing contact; returns that address.
+    async fn request_copy(
+        &self,
+        actor: &CurrentAdmin,
+        id: &str,
+        ip: Option<String>,
+    ) -> Result<String, AppError>;
+    async fn set_receive(
+        &self,
+        actor: &CurrentAdmin,
+        on: bool,
+        ip: Option<String>,
+    ) -> Result<(), AppError>;
 }

@@ -12,6 +12,7 @@ use crate::pages::{
     account::AccountPage,
     administrators::AdministratorsPage,
     audit::AuditPage,
+    billing::{BillingPage, InvoicePage},
     forgot_password::ForgotPasswordPage,
     home::HomePage,
     login::LoginPage,
@@ -19,6 +20,7 @@ use crate::pages::{
     overview::{OverviewPage, PaymentsPage},
     set_password::{InvitationPage, ResetPasswordPage},
     setup::SetupPage,
+    users::UsersPage,
 };
 
 /// The whole app: document metadata, the stylesheet and the routes.
@@ -47,6 +49,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async />
                 <Route path=path!("/administrators") view=AdministratorsPage ssr=SsrMode::Async />
                 <Route path=path!("/billing/payment") view=PaymentsPage ssr=SsrMode::Async />
+                <Route path=path!("/users") view=UsersPage ssr=SsrMode::Async />
+                <Route path=path!("/billing") view=BillingPage ssr=SsrMode::Async />
+                <Route path=path!("/billing/invoices/:id") view=InvoicePage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -103,8 +103,9 @@ export async function signInAsOwner(page: Page) {
     return;
   }
   const login = new LoginPage(page);
-  await login.open();
   for (const password of [OWNER.password, OWNER_RESET_PASSWORD]) {
+    // A fresh page each time, so the last attempt's message does not answer for this one.
+    await login.open();
     await login.signIn(OWNER.email, password);
     const outcome = await Promise.race([
       page.getByRole("heading", { name: "Overview" }).waitFor().then(() => "in"),

@@ -110,6 +110,7 @@ pub fn build_router(state: AppState) -> Router {
     let shell_options = state.leptos.clone();
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/billing/invoices/{id}/pdf", get(invoice_pdf))
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(shell_options.clone())
         })
@@ -128,6 +129,50 @@ pub fn build_router(state: AppState) -> Router {
         .layer(from_fn(middleware::security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// `GET /billing/invoices/{id}/pdf`: the invoice as a PDF download, for roles that may view
+/// billing, from the caller's account only (404 otherwise).
+async fn invoice_pdf(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    session: Option<axum::Extension<tally_app::auth::SessionContext>>,
+) -> axum::response::Response {
+    use axum::http::header;
+    let Some(axum::Extension(session)) = session else {
+        return StatusCode::UNAUTHORIZED.into_response();
+    };
+    if !session.admin.may(tally_core::roles::Action::ViewBilling) {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let invoices = crate::invoices::Invoices {
+        auth: state.auth.clone(),
+        billing: crate::billing::Billing::new(
+            state.auth.clone(),
+            state.gateway.clone(),
+            state.invoicing.clone(),
+        ),
+        invoicing: state.invoicing.clone(),
+    };
+    match invoices.find(&session.admin.account_id, &id).await {
+        Ok(invoice) => (
+            [
+                (header::CONTENT_TYPE, "application/pdf".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"tally-invoice-{}.pdf\"",
+                        invoice.number
+                    ),
+                ),
+                (header::CACHE_CONTROL, "no-store".to_string()),
+            ],
+            crate::invoices::invoice_pdf(&invoice),
+        )
+            .into_response(),
+        Err(tally_app::error::AppError::NotFound) => StatusCode::NOT_FOUND.into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
 }
 
 /// `GET /healthz`: 200 when the database answers a query, 503 otherwise.

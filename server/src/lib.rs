@@ -14,6 +14,7 @@ pub mod db;
 pub mod demo;
 pub mod gateway;
 pub mod http;
+pub mod invoices;
 pub mod invoicing;
 pub mod mail;
 pub mod middleware;

@@ -6,7 +6,7 @@ use tally_app::ports::{Services, StatusService};
 
 use crate::{
     admins::Admins, audit_log::AuditLog, auth::Auth, billing::Billing, db::Database,
-    gateway::PaymentGateway, invoicing::Invoicing, users::Users,
+    gateway::PaymentGateway, invoices::Invoices, invoicing::Invoicing, users::Users,
 };
 
 /// Builds every service the app's server functions reach through context.
@@ -16,12 +16,18 @@ pub fn build(
     gateway: Arc<dyn PaymentGateway>,
     invoicing: Invoicing,
 ) -> Services {
+    let billing = Billing::new(auth.clone(), gateway, invoicing.clone());
     Services {
         status: Arc::new(DbStatus { db: db.clone() }),
         auth: Arc::new(auth.clone()),
         audit: Arc::new(AuditLog { db: db.clone() }),
         admins: Arc::new(Admins { auth: auth.clone() }),
-        billing: Arc::new(Billing::new(auth.clone(), gateway, invoicing)),
+        billing: Arc::new(billing.clone()),
+        invoices: Arc::new(Invoices {
+            auth: auth.clone(),
+            billing,
+            invoicing,
+        }),
         users: Arc::new(Users { auth: auth.clone() }),
     }
 }

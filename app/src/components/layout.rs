@@ -45,16 +45,18 @@ where
     }
 }
 
-/// The navigation entries `role` may use, in the spec's order (§3). Users, Commands and
-/// Billing join this list with their pages (issues 7, 8 and 6).
+/// The navigation entries `role` may use, in the spec's order (§3). Commands joins this list
+/// with its page (issue 8).
 pub fn nav_items(role: Role) -> Vec<(&'static str, &'static str)> {
     [
         ("/", "Overview", None),
+        ("/users", "Users", Some(Action::ViewUsers)),
         (
             "/administrators",
             "Administrators",
             Some(Action::ViewAdministrators),
         ),
+        ("/billing", "Billing", Some(Action::ViewBilling)),
         ("/audit", "Audit log", Some(Action::ViewAuditLog)),
     ]
     .into_iter()
@@ -195,6 +197,8 @@ mod tests {
                 nav.contains(&"Administrators"),
                 allows(role, Action::ViewAdministrators)
             );
+            assert_eq!(nav.contains(&"Users"), allows(role, Action::ViewUsers));
+            assert_eq!(nav.contains(&"Billing"), allows(role, Action::ViewBilling));
         }
     }
 }

@@ -4,6 +4,7 @@ pub mod dialog;
 pub mod field;
 pub mod hydration_marker;
 pub mod layout;
+pub mod list_page;
 pub mod live_errors;
 pub mod menu;
 pub mod password_meter;

@@ -3,9 +3,7 @@
 //! Server functions: `list_admins`, `create_admin`, `set_admin_role`, `suspend_admin`,
 //! `unsuspend_admin`, `delete_admin`, `resend_invitation`.
 
-use std::future::Future;
-
-use leptos::{html, prelude::*};
+use leptos::prelude::*;
 use leptos_meta::Title;
 use tally_core::{
     forms::NewAdminInput,
@@ -18,7 +16,13 @@ use crate::{
         unsuspend_admin, AdminSummary,
     },
     auth::CurrentAdmin,
-    components::{dialog::Modal, field::Field, layout::SignedIn, live_errors::LiveErrors},
+    components::{
+        dialog::Modal,
+        field::Field,
+        layout::SignedIn,
+        list_page::{DialogError, ListPage, Notice},
+        live_errors::LiveErrors,
+    },
     error::AppError,
 };
 
@@ -37,91 +41,13 @@ enum Dialog {
     Delete(AdminSummary),
 }
 
-/// State shared by the table, its row buttons and the dialogs.
-#[derive(Clone, Copy)]
-struct PageState {
-    /// Bumped after every change, to reload the table.
-    reload: RwSignal<u32>,
-    dialog: RwSignal<Option<Dialog>>,
-    dialog_open: RwSignal<bool>,
-    /// The outcome of the last change, announced and focused.
-    notice: RwSignal<Option<Result<String, String>>>,
-    /// Set by a change made from a dialog: focus its outcome once the dialog has closed.
-    focus_after_dialog: RwSignal<bool>,
-    /// A refusal shown inside the open dialog.
-    dialog_error: RwSignal<Option<String>>,
-    busy: RwSignal<bool>,
-    notice_ref: NodeRef<html::P>,
-}
-
-impl PageState {
-    fn open(self, d: Dialog) {
-        self.dialog_error.set(None);
-        self.dialog.set(Some(d));
-        self.dialog_open.set(true);
-    }
-
-    /// Moves focus to the outcome message, so keyboard and screen-reader users land on it
-    /// when the row they acted on is redrawn or gone.
-    fn focus_notice(self) {
-        if let Some(p) = self.notice_ref.get_untracked() {
-            let _ = p.focus();
-        }
-    }
-
-    /// Runs one change; on success closes the dialog, reports `done` and reloads the table.
-    fn perform<F>(self, done: String, change: F)
-    where
-        F: Future<Output = Result<(), AppError>> + 'static,
-    {
-        self.busy.set(true);
-        leptos::task::spawn_local(async move {
-            let result = change.await;
-            self.busy.set(false);
-            match result {
-                Ok(()) => {
-                    self.notice.set(Some(Ok(done)));
-                    self.reload.update(|n| *n += 1);
-                    if self.dialog_open.get_untracked() {
-                        // Focus moves once the dialog has closed (see `on_closed`).
-                        self.focus_after_dialog.set(true);
-                        self.dialog_open.set(false);
-                    } else {
-                        self.focus_notice();
-                    }
-                }
-                Err(e) if self.dialog_open.get_untracked() => {
-                    self.dialog_error.set(Some(e.to_string()))
-                }
-                Err(e) => {
-                    self.notice.set(Some(Err(e.to_string())));
-                    self.focus_notice();
-                }
-            }
-        });
-    }
-}
+type PageState = ListPage<Dialog>;
 
 #[component]
 fn Administrators(me: CurrentAdmin) -> impl IntoView {
-    let state = PageState {
-        reload: RwSignal::new(0),
-        dialog: RwSignal::new(None),
-        dialog_open: RwSignal::new(false),
-        notice: RwSignal::new(None),
-        focus_after_dialog: RwSignal::new(false),
-        dialog_error: RwSignal::new(None),
-        busy: RwSignal::new(false),
-        notice_ref: NodeRef::new(),
-    };
+    let state = PageState::new();
     let manage = me.may(Action::ManageAdministrators);
     let admins = Resource::new(move || state.reload.get(), |_| list_admins());
-    let after_dialog = Callback::new(move |_| {
-        if state.focus_after_dialog.get_untracked() {
-            state.focus_after_dialog.set(false);
-            state.focus_notice();
-        }
-    });
     view! {
         <Title text="Administrators" />
         <div class="page-head">
@@ -132,15 +58,7 @@ fn Administrators(me: CurrentAdmin) -> impl IntoView {
                 </button>
             })}
         </div>
-        <p
-            class="notice"
-            class:notice-error=move || state.notice.with(|n| matches!(n, Some(Err(_))))
-            tabindex="-1"
-            role="status"
-            node_ref=state.notice_ref
-        >
-            {move || state.notice.get().map(|n| n.unwrap_or_else(|e| e))}
-        </p>
+        <Notice state=state />
         <Transition fallback=|| view! { <p>"Loading administrators…"</p> }>
             {move || Suspend::new(async move {
                 match admins.await {
@@ -149,7 +67,7 @@ fn Administrators(me: CurrentAdmin) -> impl IntoView {
                 }
             })}
         </Transition>
-        <Modal open=state.dialog_open labelled_by="dialog-title" on_closed=after_dialog>
+        <Modal open=state.dialog_open labelled_by="dialog-title" on_closed=state.after_dialog()>
             {move || match state.dialog.get() {
                 Some(Dialog::Create) => view! { <CreateAdminForm state=state /> }.into_any(),
                 Some(Dialog::ChangeRole(a)) => view! { <ChangeRoleForm admin=a state=state /> }.into_any(),
@@ -326,12 +244,7 @@ fn CreateAdminForm(state: PageState) -> impl IntoView {
             let result = create_admin(new.first_name, new.last_name, new.email, new.role).await;
             state.busy.set(false);
             match result {
-                Ok(_) => {
-                    state.notice.set(Some(Ok(done)));
-                    state.reload.update(|n| *n += 1);
-                    state.focus_after_dialog.set(true);
-                    state.dialog_open.set(false);
-                }
+                Ok(_) => state.succeeded(done),
                 Err(AppError::Validation(fields)) => errors.set_server(fields),
                 Err(e) => state.dialog_error.set(Some(e.to_string())),
             }
@@ -405,10 +318,4 @@ fn DeleteConfirm(admin: AdminSummary, state: PageState) -> impl IntoView {
             <button type="button" autofocus on:click=move |_| state.dialog_open.set(false)>"Cancel"</button>
         </div>
     }
-}
-
-/// A refusal from the server (a rule, a lost connection) inside the dialog; what was typed stays.
-#[component]
-fn DialogError(state: PageState) -> impl IntoView {
-    view! { <p class="form-error" role="alert">{move || state.dialog_error.get()}</p> }
 }

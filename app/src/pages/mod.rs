@@ -3,6 +3,7 @@
 pub mod account;
 pub mod administrators;
 pub mod audit;
+pub mod billing;
 pub mod forgot_password;
 pub mod home;
 pub mod login;
@@ -10,6 +11,7 @@ pub mod not_found;
 pub mod overview;
 pub mod set_password;
 pub mod setup;
+pub mod users;
 
 use leptos::prelude::*;
 

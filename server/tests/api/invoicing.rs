@@ -265,3 +265,49 @@ async fn killed_runs_postgres() {
     let url = app.database_url.clone();
     killed_runs_leave_one_invoice_and_no_double_charge(app, url).await;
 }
+
+both_databases! {
+    async fn billing_page_endpoints_follow_the_matrix_and_stay_in_their_account(app: TestApp) {
+        use tally_core::roles::{allows, Action, ALL_ROLES};
+        app.clock.set(millis(2026, 11, 1) + 3_600_000);
+        let acme = app.seed_account("acme", &ALL_ROLES).await;
+        sqlx::query("UPDATE accounts SET created_at = $1 WHERE id = $2").bind(millis(2026, 10, 1)).bind(&acme).execute(app.db.pool()).await.unwrap();
+        let other = account_with(&app, "other", 14, Some("tok_sandbox_ok")).await;
+        app.state.invoicing.run_month(october()).await.unwrap();
+        let ours: String = sqlx::query_scalar("SELECT id FROM invoices WHERE account_id = $1").bind(&acme).fetch_one(app.db.pool()).await.unwrap();
+        let theirs: String = sqlx::query_scalar("SELECT id FROM invoices WHERE account_id = $1").bind(&other).fetch_one(app.db.pool()).await.unwrap();
+        sqlx::query("INSERT INTO billing_info (account_id, company_name, contact_name, contact_email, country, line1, city, postal_code, updated_at) \
+                     VALUES ($1, 'Acme', 'Pat', 'billing@acme.test', 'GB', '1 High St', 'London', 'SW1A 1AA', 0)")
+            .bind(&acme).execute(app.db.pool()).await.unwrap();
+        for role in ALL_ROLES {
+            let c = app.session_cookie_for(&format!("acme-{}", role.code())).await;
+            let view = if allows(role, Action::ViewBilling) { 200 } else { 403 };
+            assert_eq!(app.call_as(&c, "billing/overview", &[]).await.status().as_u16(), view, "{role:?}");
+            assert_eq!(app.call_as(&c, "billing/invoices", &[]).await.status().as_u16(), view, "{role:?}");
+            assert_eq!(app.call_as(&c, "billing/invoice", &[("id", &ours)]).await.status().as_u16(), view, "{role:?}");
+            let pdf = app.client.get(app.url(&format!("/billing/invoices/{ours}/pdf"))).header("Cookie", &c).send().await.unwrap();
+            assert_eq!(pdf.status().as_u16(), view, "pdf as {role:?}");
+            let copy = if allows(role, Action::RequestInvoiceCopy) { 200 } else { 403 };
+            assert_eq!(app.call_as(&c, "billing/request-copy", &[("id", &ours)]).await.status().as_u16(), copy, "{role:?}");
+            let opt = if allows(role, Action::ReceiveInvoiceEmails) { 200 } else { 403 };
+            assert_eq!(app.call_as(&c, "billing/receive-invoices", &[("on", "true")]).await.status().as_u16(), opt, "{role:?}");
+            if view == 200 {
+                // Another account's invoice: not found, by any door.
+                assert_eq!(app.call_as(&c, "billing/invoice", &[("id", &theirs)]).await.status(), 404);
+                assert_eq!(app.call_as(&c, "billing/request-copy", &[("id", &theirs)]).await.status(), 404);
+                let pdf = app.client.get(app.url(&format!("/billing/invoices/{theirs}/pdf"))).header("Cookie", &c).send().await.unwrap();
+                assert_eq!(pdf.status(), 404);
+                let list: serde_json::Value = app.call_as(&c, "billing/invoices", &[]).await.json().await.unwrap();
+                assert_eq!(list["total"], 1);
+            }
+        }
+        // Copies went to the billing contact only, once per allowed request.
+        let copies: Vec<String> = app.outbox_messages().into_iter().filter(|m| m.contains("Copy of your Tally invoice")).collect();
+        assert_eq!(copies.len(), 2);
+        assert!(copies.iter().all(|m| m.contains("To: billing@acme.test")));
+        let pdf = app.client.get(app.url(&format!("/billing/invoices/{ours}/pdf")))
+            .header("Cookie", app.session_cookie_for("acme-admin_billing").await).send().await.unwrap();
+        assert_eq!(pdf.headers()["content-type"], "application/pdf");
+        assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF-"));
+    }
+}

@@ -1,0 +1,139 @@
+//! The Billing page: the plan, this month's peak and projection, the card, who gets invoices,
+//! and the invoice history. View billing for all of it; Receive invoice emails and Request an
+//! invoice copy for the two actions.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+#[cfg(feature = "ssr")]
+use tally_core::roles::Action;
+use tally_core::NaiveDate;
+
+use crate::api::billing::CardSummary;
+#[cfg(feature = "ssr")]
+use crate::error::fail;
+use crate::error::AppError;
+
+/// Invoices shown per page.
+pub const INVOICES_PER_PAGE: u32 = 12;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillingOverview {
+    pub price_per_user_cents: i64,
+    pub free_users: u64,
+    /// Users now (active and suspended).
+    pub users_now: u64,
+    /// The largest user count of this month so far.
+    pub peak_so_far: u64,
+    /// What this month would cost if the peak stayed where it is.
+    pub projected_cents: i64,
+    /// This month, `YYYY-MM`.
+    pub month: String,
+    pub next_charge_date: NaiveDate,
+    pub card: Option<CardSummary>,
+    /// The card's expiry falls before the next charge date.
+    pub card_expires_before_charge: bool,
+    pub contact_name: Option<String>,
+    pub contact_email: Option<String>,
+    /// Billing admins who opted in to invoice emails.
+    pub opted_in: Vec<String>,
+    /// The signed-in administrator gets invoices by email.
+    pub me_opted_in: bool,
+    pub past_due: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceSummary {
+    pub id: String,
+    pub number: String,
+    pub month: String,
+    pub peak_users: u64,
+    pub free_users: u64,
+    pub price_per_user_cents: i64,
+    pub amount_cents: i64,
+    /// open, paid, failed, past_due or zero.
+    pub status: String,
+    pub company_name: String,
+    pub created_at: i64,
+    pub paid_at: Option<i64>,
+}
+
+impl InvoiceSummary {
+    pub fn status_label(&self) -> &'static str {
+        match self.status.as_str() {
+            "paid" => "Paid",
+            "zero" => "Nothing due",
+            "failed" => "Payment failed, retrying",
+            "past_due" => "Past due",
+            _ => "Due",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoicePage {
+    pub invoices: Vec<InvoiceSummary>,
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+#[server(endpoint = "billing/overview")]
+pub async fn get_billing_overview() -> Result<BillingOverview, AppError> {
+    let actor = crate::auth::require(Action::ViewBilling)?;
+    let services = crate::ports::services()?;
+    match services.invoices.overview(&actor).await {
+        Ok(o) => Ok(o),
+        Err(e) => fail(e),
+    }
+}
+
+/// The invoice history, newest first; `page` counts from 1.
+#[server(endpoint = "billing/invoices")]
+pub async fn list_invoices(#[server(default)] page: u32) -> Result<InvoicePage, AppError> {
+    let actor = crate::auth::require(Action::ViewBilling)?;
+    let services = crate::ports::services()?;
+    match services.invoices.list(&actor, page.max(1)).await {
+        Ok(p) => Ok(p),
+        Err(e) => fail(e),
+    }
+}
+
+#[server(endpoint = "billing/invoice")]
+pub async fn get_invoice(id: String) -> Result<InvoiceSummary, AppError> {
+    let actor = crate::auth::require(Action::ViewBilling)?;
+    let services = crate::ports::services()?;
+    match services.invoices.get(&actor, &id).await {
+        Ok(i) => Ok(i),
+        Err(e) => fail(e),
+    }
+}
+
+/// Emails a copy of an invoice to the billing contact (not to the one asking); returns where it went.
+#[server(endpoint = "billing/request-copy")]
+pub async fn request_invoice_copy(id: String) -> Result<String, AppError> {
+    let actor = crate::auth::require(Action::RequestInvoiceCopy)?;
+    let services = crate::ports::services()?;
+    match services
+        .invoices
+        .request_copy(&actor, &id, crate::auth::client_ip())
+        .await
+    {
+        Ok(to) => Ok(to),
+        Err(e) => fail(e),
+    }
+}
+
+/// "Also email invoices to me", for the signed-in billing administrator.
+#[server(endpoint = "billing/receive-invoices")]
+pub async fn set_receive_invoices(on: bool) -> Result<(), AppError> {
+    let actor = crate::auth::require(Action::ReceiveInvoiceEmails)?;
+    let services = crate::ports::services()?;
+    match services
+        .invoices
+        .set_receive(&actor, on, crate::auth::client_ip())
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(e) => fail(e),
+    }
+}

@@ -1,0 +1,251 @@
+//! The Billing page. Route: `/billing`; one invoice, printable: `/billing/invoices/:id`.
+//! Requires: View billing (the two With Billing roles). Server functions:
+//! `get_billing_overview`, `list_invoices`, `get_invoice`, `request_invoice_copy`,
+//! `set_receive_invoices`; the PDF is `GET /billing/invoices/:id/pdf`.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+use tally_core::{money::Money, roles::Action};
+
+use crate::{
+    api::invoices::{
+        get_billing_overview, get_invoice, list_invoices, request_invoice_copy,
+        set_receive_invoices, BillingOverview, InvoiceSummary,
+    },
+    components::{layout::SignedIn, payments::PaymentsDialog},
+};
+
+fn money(cents: i64) -> String {
+    Money::from_cents(cents).to_string()
+}
+
+#[component]
+pub fn BillingPage() -> impl IntoView {
+    view! { <SignedIn action=Action::ViewBilling children=|_| view! { <Billing /> } /> }
+}
+
+#[component]
+fn Billing() -> impl IntoView {
+    let reload = RwSignal::new(0u32);
+    let overview = Resource::new(move || reload.get(), |_| get_billing_overview());
+    let page = RwSignal::new(1u32);
+    let invoices = Resource::new(move || page.get(), list_invoices);
+    let notice = RwSignal::new(None::<String>);
+    view! {
+        <Title text="Billing" />
+        <h1>"Billing"</h1>
+        <p class="notice" role="status">{move || notice.get()}</p>
+        <Transition fallback=|| view! { <p>"Loading billing…"</p> }>
+            {move || Suspend::new(async move {
+                match overview.await {
+                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(o) => view! { <Overview o=o reload=reload notice=notice /> }.into_any(),
+                }
+            })}
+        </Transition>
+        <h2>"Invoices"</h2>
+        <Transition fallback=|| view! { <p>"Loading invoices…"</p> }>
+            {move || Suspend::new(async move {
+                match invoices.await {
+                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(p) if p.invoices.is_empty() => view! { <p>"No invoices yet. The first arrives on the 1st of next month."</p> }.into_any(),
+                    Ok(p) => {
+                        let pages = p.total.div_ceil(u64::from(p.per_page)).max(1) as u32;
+                        view! {
+                            <InvoiceTable invoices=p.invoices notice=notice />
+                            <nav class="pagination" aria-label="Pages of invoices">
+                                <button type="button" disabled=p.page <= 1 on:click=move |_| page.update(|n| *n = n.saturating_sub(1).max(1))>"Newer"</button>
+                                <span>{format!("Page {} of {pages}", p.page)}</span>
+                                <button type="button" disabled=p.page >= pages on:click=move |_| page.update(|n| *n += 1)>"Older"</button>
+                            </nav>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Overview(
+    o: BillingOverview,
+    reload: RwSignal<u32>,
+    notice: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let payments = use_context::<PaymentsDialog>();
+    let open_payments = move |_| {
+        if let Some(p) = payments {
+            p.0.set(true);
+        }
+    };
+    let me_opted_in = o.me_opted_in;
+    let toggle = move |ev: leptos::ev::Event| {
+        let on = event_target_checked(&ev);
+        leptos::task::spawn_local(async move {
+            match set_receive_invoices(on).await {
+                Ok(()) => {
+                    notice.set(Some(if on {
+                        "Invoices will be emailed to you too.".into()
+                    } else {
+                        "Invoices will no longer be emailed to you.".into()
+                    }));
+                    reload.update(|n| *n += 1);
+                }
+                Err(e) => notice.set(Some(e.to_string())),
+            }
+        });
+    };
+    let billable = o.peak_so_far.saturating_sub(o.free_users);
+    view! {
+        {o.past_due.then(|| view! {
+            <p class="warning past-due" role="alert">"Your account is past due: the last charge attempts failed. Update the payment method to pay the open invoice."</p>
+        })}
+        <div class="cards">
+            <section class="card" aria-labelledby="plan-title">
+                <h2 id="plan-title">"This month"</h2>
+                <dl class="facts">
+                    <dt>"Price"</dt><dd>{format!("{} per user per month; the first {} users are free", money(o.price_per_user_cents), o.free_users)}</dd>
+                    <dt>"Users now"</dt><dd>{o.users_now}</dd>
+                    <dt>"Peak so far"</dt><dd id="peak-so-far">{o.peak_so_far}</dd>
+                    <dt>"Projected charge"</dt><dd id="projected-charge">{format!("{} ({billable} × {})", money(o.projected_cents), money(o.price_per_user_cents))}</dd>
+                    <dt>"Next charge"</dt><dd>{o.next_charge_date.format("%B %-d, %Y").to_string()}</dd>
+                </dl>
+            </section>
+            <section class="card" aria-labelledby="card-title">
+                <h2 id="card-title">"Payment method"</h2>
+                {match o.card.clone() {
+                    Some(c) => view! {
+                        <p>{c.label()}" · expires "{c.expiry_label()}<br />{c.cardholder_name.clone()}</p>
+                    }.into_any(),
+                    None => view! { <p>"No card on file yet."</p> }.into_any(),
+                }}
+                {o.card_expires_before_charge.then(|| view! {
+                    <p class="warning">"This card expires before the next charge. Update it to avoid a failed payment."</p>
+                })}
+                <button type="button" on:click=open_payments>{if o.card.is_some() { "Update payment method" } else { "Add a payment method" }}</button>
+            </section>
+            <section class="card" aria-labelledby="recipients-title">
+                <h2 id="recipients-title">"Invoice recipients"</h2>
+                <p>
+                    "Billing contact: "
+                    {match (o.contact_name.clone(), o.contact_email.clone()) {
+                        (Some(n), Some(e)) => format!("{n} ({e})"),
+                        _ => "none yet — add one under Payments → Billing Information.".to_string(),
+                    }}
+                </p>
+                {(!o.opted_in.is_empty()).then(|| view! { <p>"Also: "{o.opted_in.join(", ")}</p> })}
+                <div class="field checkbox-field">
+                    <input type="checkbox" id="receive-invoices" prop:checked=me_opted_in on:change=toggle />
+                    <label for="receive-invoices">"Also email invoices to me"</label>
+                </div>
+            </section>
+        </div>
+    }
+}
+
+#[component]
+fn InvoiceTable(invoices: Vec<InvoiceSummary>, notice: RwSignal<Option<String>>) -> impl IntoView {
+    let rows = invoices
+        .into_iter()
+        .map(|i| {
+            let id = i.id.clone();
+            let number = i.number.clone();
+            let copy = move |_| {
+                let id = id.clone();
+                leptos::task::spawn_local(async move {
+                    notice.set(Some(match request_invoice_copy(id).await {
+                        Ok(to) => format!("A copy is on its way to the billing contact, {to}."),
+                        Err(e) => e.to_string(),
+                    }));
+                });
+            };
+            view! {
+                <tr>
+                    <th scope="row"><a href=format!("/billing/invoices/{}", i.id)>{i.number.clone()}</a></th>
+                    <td>{i.month.clone()}</td>
+                    <td>{i.peak_users}</td>
+                    <td class="number">{money(i.amount_cents)}</td>
+                    <td>{i.status_label()}</td>
+                    <td class="row-actions">
+                        <a href=format!("/billing/invoices/{}/pdf", i.id) download aria-label=format!("Download invoice {} as PDF", i.number)>"PDF"</a>
+                        <button type="button" aria-label=format!("Email a copy of invoice {number} to the billing contact") on:click=copy>"Email a copy"</button>
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="table-wrap">
+            <table>
+                <caption class="visually-hidden">"Invoices, newest first"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Invoice"</th>
+                        <th scope="col">"Month"</th>
+                        <th scope="col">"Peak users"</th>
+                        <th scope="col">"Amount"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Actions"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+}
+
+/// One invoice, laid out to print (the frame around it is hidden when printing).
+#[component]
+pub fn InvoicePage() -> impl IntoView {
+    view! { <SignedIn action=Action::ViewBilling children=|_| view! { <InvoiceView /> } /> }
+}
+
+#[component]
+fn InvoiceView() -> impl IntoView {
+    let params = use_params_map();
+    let invoice = Resource::new(
+        move || params.with(|p| p.get("id").unwrap_or_default()),
+        get_invoice,
+    );
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading the invoice…"</p> }>
+            {move || Suspend::new(async move {
+                match invoice.await {
+                    Err(e) => view! { <Title text="Invoice" /><h1>"Invoice"</h1><p role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(i) => {
+                        let billable = i.peak_users.saturating_sub(i.free_users);
+                        let title = format!("Invoice {}", i.number);
+                        view! {
+                            <Title text=title.clone() />
+                            <article class="invoice">
+                                <h1>{title}</h1>
+                                <dl class="facts">
+                                    <dt>"Billed to"</dt><dd>{i.company_name.clone()}</dd>
+                                    <dt>"Period"</dt><dd>{i.month.clone()}</dd>
+                                    <dt>"Status"</dt><dd>{i.status_label()}</dd>
+                                </dl>
+                                <table>
+                                    <caption class="visually-hidden">"Charges"</caption>
+                                    <thead><tr><th scope="col">"Item"</th><th scope="col" class="number">"Amount"</th></tr></thead>
+                                    <tbody>
+                                        <tr>
+                                            <td>{format!("{} billable users ({} peak − {} free) × {}", billable, i.peak_users, i.free_users, money(i.price_per_user_cents))}</td>
+                                            <td class="number">{money(i.amount_cents)}</td>
+                                        </tr>
+                                        <tr><th scope="row">"Total"</th><td class="number"><strong>{money(i.amount_cents)}</strong></td></tr>
+                                    </tbody>
+                                </table>
+                                <p class="no-print">
+                                    <a href=format!("/billing/invoices/{}/pdf", i.id) download>"Download PDF"</a>
+                                    " · "
+                                    <a href="/billing">"Back to billing"</a>
+                                </p>
+                            </article>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,311 @@
+//! The account's billable users (seats). Route: `/users`. Requires: View users; the buttons
+//! that change anything need Manage users (and the server checks again).
+//! Server functions: `list_users`, `create_user`, `update_user`, `set_user_suspended`,
+//! `delete_user`, `import_users`.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use tally_core::{csv::RowError, forms::NewUserInput, roles::Action};
+
+use crate::{
+    api::users::{
+        create_user, delete_user, list_users, set_user_suspended, update_user, UserSummary,
+    },
+    auth::CurrentAdmin,
+    components::{
+        dialog::Modal,
+        field::Field,
+        layout::SignedIn,
+        list_page::{DialogError, ListPage, Notice},
+        live_errors::LiveErrors,
+    },
+    error::AppError,
+};
+
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    view! { <SignedIn action=Action::ViewUsers children=|me| view! { <Users me=me /> } /> }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Dialog {
+    Add,
+    Edit(UserSummary),
+    Delete(UserSummary),
+}
+
+type PageState = ListPage<Dialog>;
+
+fn full_name(u: &UserSummary) -> String {
+    format!("{} {}", u.first_name, u.last_name)
+}
+
+#[component]
+fn Users(me: CurrentAdmin) -> impl IntoView {
+    let state = PageState::new();
+    let manage = me.may(Action::ManageUsers);
+    let search = RwSignal::new(String::new());
+    let typed = RwSignal::new(String::new());
+    let page = RwSignal::new(1u32);
+    let users = Resource::new(
+        move || (search.get(), page.get(), state.reload.get()),
+        |(search, page, _)| list_users(search, page),
+    );
+    view! {
+        <Title text="Users" />
+        <div class="page-head">
+            <h1>"Users"</h1>
+            {manage.then(|| view! {
+                <button type="button" class="primary" on:click=move |_| state.open(Dialog::Add)>"+ Add user"</button>
+            })}
+        </div>
+        <p class="field-hint">"Every user counts toward the bill, suspended ones too. The first 10 are free."</p>
+        <Notice state=state />
+        <form class="filters" role="search" on:submit=move |ev| {
+            ev.prevent_default();
+            page.set(1);
+            search.set(typed.get_untracked());
+        }>
+            <div class="field">
+                <label for="user-search">"Search by name or email"</label>
+                <input id="user-search" type="search" prop:value=move || typed.get()
+                    on:input=move |ev| typed.set(event_target_value(&ev)) />
+            </div>
+            <button type="submit">"Search"</button>
+        </form>
+        <Transition fallback=|| view! { <p>"Loading users…"</p> }>
+            {move || Suspend::new(async move {
+                match users.await {
+                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(p) => {
+                        let pages = p.matching.div_ceil(u64::from(p.per_page)).max(1) as u32;
+                        let summary = format!("{} users in all; {} shown of {} matching.", p.total, p.users.len(), p.matching);
+                        view! {
+                            <p>{summary}</p>
+                            <UserTable users=p.users manage=manage state=state />
+                            <nav class="pagination" aria-label="Pages of users">
+                                <button type="button" disabled=p.page <= 1 on:click=move |_| page.update(|n| *n = n.saturating_sub(1).max(1))>"Previous"</button>
+                                <span>{format!("Page {} of {pages}", p.page)}</span>
+                                <button type="button" disabled=p.page >= pages on:click=move |_| page.update(|n| *n += 1)>"Next"</button>
+                            </nav>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+        {manage.then(|| view! { <ImportCsv state=state /> })}
+        <Modal open=state.dialog_open labelled_by="dialog-title" on_closed=state.after_dialog()>
+            {move || match state.dialog.get() {
+                Some(Dialog::Add) => view! { <UserForm state=state user=None /> }.into_any(),
+                Some(Dialog::Edit(u)) => view! { <UserForm state=state user=Some(u) /> }.into_any(),
+                Some(Dialog::Delete(u)) => view! { <DeleteUser state=state user=u /> }.into_any(),
+                None => ().into_any(),
+            }}
+        </Modal>
+    }
+}
+
+#[component]
+fn UserTable(users: Vec<UserSummary>, manage: bool, state: PageState) -> impl IntoView {
+    let rows = users
+        .into_iter()
+        .map(|u| {
+            let name = full_name(&u);
+            let actions = manage.then(|| {
+                let (edit, delete) = (u.clone(), u.clone());
+                let (id, n) = (u.id.clone(), name.clone());
+                let suspended = u.suspended;
+                let (verb, done) = if suspended {
+                    ("Unsuspend", format!("{n} is active again."))
+                } else {
+                    ("Suspend", format!("{n} is suspended (still billable)."))
+                };
+                view! {
+                    <td class="row-actions">
+                        <button type="button" aria-label=format!("Edit {name}") on:click=move |_| state.open(Dialog::Edit(edit.clone()))>"Edit"</button>
+                        <button type="button" aria-label=format!("{verb} {name}") disabled=move || state.busy.get()
+                            on:click=move |_| state.perform(done.clone(), set_user_suspended(id.clone(), !suspended))>{verb}</button>
+                        <button type="button" class="danger" aria-label=format!("Delete {name}") on:click=move |_| state.open(Dialog::Delete(delete.clone()))>"Delete"</button>
+                    </td>
+                }
+            });
+            view! {
+                <tr>
+                    <th scope="row">{full_name(&u)}</th>
+                    <td class="wrap-anywhere">{u.email.clone()}</td>
+                    <td>{if u.suspended { "Suspended" } else { "Active" }}</td>
+                    {actions}
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="table-wrap">
+            <table>
+                <caption class="visually-hidden">"Users of this account"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Email"</th>
+                        <th scope="col">"Status"</th>
+                        {manage.then(|| view! { <th scope="col">"Actions"</th> })}
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+}
+
+/// Add or edit one user; validated by core as typed and again by the server.
+#[component]
+fn UserForm(state: PageState, user: Option<UserSummary>) -> impl IntoView {
+    let input = RwSignal::new(match &user {
+        Some(u) => NewUserInput {
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            email: u.email.clone(),
+        },
+        None => NewUserInput::default(),
+    });
+    let errors = LiveErrors::new(move || input.with(|i| i.parse().err().unwrap_or_default()));
+    let id = user.as_ref().map(|u| u.id.clone());
+    let title = match &user {
+        Some(u) => format!("Edit {}", full_name(u)),
+        None => "Add a user".to_string(),
+    };
+    let text = move |get: fn(&NewUserInput) -> &String| {
+        Signal::derive(move || input.with(|i| get(i).clone()))
+    };
+    let set = move |field: &'static str, put: fn(&mut NewUserInput, String)| {
+        Callback::new(move |v: String| {
+            input.update(|i| put(i, v));
+            errors.edited(field);
+        })
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if !errors.submit() || state.busy.get_untracked() {
+            return;
+        }
+        let u = input.get_untracked();
+        let id = id.clone();
+        let done = format!("{} {} is saved.", u.first_name.trim(), u.last_name.trim());
+        state.busy.set(true);
+        leptos::task::spawn_local(async move {
+            let result = match id {
+                Some(id) => update_user(id, u.first_name, u.last_name, u.email).await,
+                None => create_user(u.first_name, u.last_name, u.email)
+                    .await
+                    .map(|_| ()),
+            };
+            state.busy.set(false);
+            match result {
+                Ok(()) => state.succeeded(done),
+                Err(AppError::Validation(fields)) => errors.set_server(fields),
+                Err(e) => state.dialog_error.set(Some(e.to_string())),
+            }
+        });
+    };
+    view! {
+        <form class="form" novalidate on:submit=submit>
+            <h2 id="dialog-title">{title}</h2>
+            <Field name="first_name" label="First name" autocomplete="off" required=true value=text(|i| &i.first_name)
+                error=errors.error("first_name") on_input=set("first_name", |i, v| i.first_name = v) on_blur=errors.touch("first_name") />
+            <Field name="last_name" label="Last name" autocomplete="off" required=true value=text(|i| &i.last_name)
+                error=errors.error("last_name") on_input=set("last_name", |i, v| i.last_name = v) on_blur=errors.touch("last_name") />
+            <Field name="email" label="Email" kind="email" autocomplete="off" required=true value=text(|i| &i.email)
+                error=errors.error("email") on_input=set("email", |i, v| i.email = v) on_blur=errors.touch("email") />
+            <DialogError state=state />
+            <div class="dialog-buttons">
+                <button type="submit" class="primary" disabled=move || state.busy.get()>"Save user"</button>
+                <button type="button" on:click=move |_| state.dialog_open.set(false)>"Cancel"</button>
+            </div>
+        </form>
+    }
+}
+
+#[component]
+fn DeleteUser(state: PageState, user: UserSummary) -> impl IntoView {
+    let name = full_name(&user);
+    let question = format!("Delete {name}?");
+    let confirm =
+        move |_| state.perform(format!("{name} is deleted."), delete_user(user.id.clone()));
+    view! {
+        <h2 id="dialog-title">{question}</h2>
+        <p>"They stop counting toward the bill from now on; this month's peak keeps them if they were counted. This can't be undone."</p>
+        <DialogError state=state />
+        <div class="dialog-buttons">
+            <button type="button" class="danger" disabled=move || state.busy.get() on:click=confirm>"Delete user"</button>
+            <button type="button" autofocus on:click=move |_| state.dialog_open.set(false)>"Cancel"</button>
+        </div>
+    }
+}
+
+/// CSV import: the whole file is checked first; any bad row means nothing is imported and
+/// every bad row is listed.
+#[component]
+fn ImportCsv(state: PageState) -> impl IntoView {
+    let rejected = RwSignal::new(Vec::<RowError>::new());
+    let failure = RwSignal::new(None::<String>);
+    let input = NodeRef::<leptos::html::Input>::new();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        rejected.set(Vec::new());
+        failure.set(None);
+        #[cfg(feature = "hydrate")]
+        {
+            let Some(file) = input
+                .get_untracked()
+                .and_then(|i| i.files())
+                .and_then(|f| f.get(0))
+            else {
+                failure.set(Some("Choose a CSV file first.".into()));
+                return;
+            };
+            state.busy.set(true);
+            leptos::task::spawn_local(async move {
+                let text = wasm_bindgen_futures::JsFuture::from(file.text())
+                    .await
+                    .ok()
+                    .and_then(|v| v.as_string());
+                let Some(text) = text else {
+                    state.busy.set(false);
+                    failure.set(Some("That file could not be read.".into()));
+                    return;
+                };
+                let result = crate::api::users::import_users(text).await;
+                state.busy.set(false);
+                match result {
+                    Ok(n) => state.succeeded(format!("{n} users imported.")),
+                    Err(AppError::ImportRejected(rows)) => rejected.set(rows),
+                    Err(e) => failure.set(Some(e.to_string())),
+                }
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (input, state);
+    };
+    view! {
+        <section class="card import" aria-labelledby="import-title">
+            <h2 id="import-title">"Import users from CSV"</h2>
+            <p class="field-hint" id="import-hint">"A header line naming first_name, last_name and email, then one user per line. If any line has a problem, nothing is imported and every problem is listed."</p>
+            <form class="filters" on:submit=submit>
+                <div class="field">
+                    <label for="import-file">"CSV file"</label>
+                    <input id="import-file" type="file" accept=".csv,text/csv" node_ref=input aria-describedby="import-hint" />
+                </div>
+                <button type="submit" disabled=move || state.busy.get()>"Import"</button>
+            </form>
+            <p class="form-error" role="alert">{move || failure.get()}</p>
+            <div role="alert">
+                {move || (!rejected.with(Vec::is_empty)).then(|| view! {
+                    <p class="form-error">{format!("Nothing was imported. Fix these {} lines and import the file again:", rejected.with(Vec::len))}</p>
+                    <ul class="row-errors">
+                        {rejected.get().into_iter().map(|r| view! { <li>{format!("Line {}: {}", r.line, r.reason)}</li> }).collect_view()}
+                    </ul>
+                })}
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,109 @@
+import { test, expect } from "@playwright/test";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { accessibilityViolations, openHydrated } from "../pages/base";
+import { newestMail, signInAsOwner } from "../pages/account";
+
+// Runs after payments.spec.ts on the same server: billing information (contact
+// billing@acme.test) and a Visa test card are saved.
+test.describe.configure({ mode: "serial" });
+
+const dataDir = () => process.env.TALLY_E2E_DATA_DIR ?? "";
+const root = path.resolve(__dirname, "../..");
+
+/** The month before this one, `YYYY-MM`, and its 15th at noon UTC in milliseconds. */
+function lastMonth(): { month: string; midMonth: number } {
+  const now = new Date();
+  const first = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1);
+  const d = new Date(first);
+  const month = `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, "0")}`;
+  return { month, midMonth: first + 14 * 86_400_000 + 12 * 3_600_000 };
+}
+
+test("users past 10 move the projection; a billing run by the subcommand makes the invoice, its PDF and emails", async ({ page }) => {
+  await signInAsOwner(page);
+  await openHydrated(page, "/billing");
+  await expect(page.getByRole("heading", { level: 1, name: "Billing" })).toBeVisible();
+  await expect(page.locator("#projected-charge")).toContainText("$0.00");
+  expect(await accessibilityViolations(page)).toEqual([]);
+
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Users" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Users" })).toBeVisible();
+  // One by hand, validated as typed.
+  await page.getByRole("button", { name: "+ Add user" }).click();
+  const dialog = page.getByRole("dialog");
+  await dialog.getByLabel("Email").fill("uma@");
+  await dialog.getByLabel("First name").focus();
+  await expect(dialog.getByText("Enter a single email address, like name@example.com.")).toBeVisible();
+  await dialog.getByLabel("First name").fill("Uma");
+  await dialog.getByLabel("Last name").fill("One");
+  await dialog.getByLabel("Email").fill("uma@acme.test");
+  await dialog.getByRole("button", { name: "Save user" }).click();
+  await expect(page.getByRole("status")).toHaveText("Uma One is saved.");
+  expect(await accessibilityViolations(page)).toEqual([]);
+
+  // A file with bad lines imports nothing and lists each one.
+  const bad = "first_name,last_name,email\nAl,Bee,al@acme.test\nNo,Email,\nUma,Again,UMA@acme.test\n";
+  await page.getByLabel("CSV file").setInputFiles({ name: "users.csv", mimeType: "text/csv", buffer: Buffer.from(bad) });
+  await page.getByRole("button", { name: "Import" }).click();
+  await expect(page.getByText("Nothing was imported. Fix these 2 lines")).toBeVisible();
+  await expect(page.getByText("Line 3:")).toBeVisible();
+  await expect(page.getByText("Line 4: A user with this email already exists.")).toBeVisible();
+  const rows = ["first_name,last_name,email", ...Array.from({ length: 11 }, (_, i) => `User,${i + 2},user${i + 2}@acme.test`)];
+  await page.getByLabel("CSV file").setInputFiles({ name: "users.csv", mimeType: "text/csv", buffer: Buffer.from(rows.join("\n")) });
+  await page.getByRole("button", { name: "Import" }).click();
+  await expect(page.getByRole("status")).toHaveText("11 users imported.");
+  await expect(page.getByText("12 users in all")).toBeVisible();
+  await page.getByRole("button", { name: "Suspend Uma One" }).click();
+  await expect(page.getByRole("status")).toHaveText("Uma One is suspended (still billable).");
+
+  // 12 users, 10 free, $5.00 each.
+  await openHydrated(page, "/billing");
+  await expect(page.locator("#peak-so-far")).toHaveText("12");
+  await expect(page.locator("#projected-charge")).toContainText("$10.00 (2 × $5.00)");
+  await page.getByLabel("Also email invoices to me").check();
+  await expect(page.getByRole("status")).toHaveText("Invoices will be emailed to you too.");
+
+  // The account and its users as if they had been there since last month, then that month's run.
+  const { month, midMonth } = lastMonth();
+  const db = path.join(dataDir(), "tally.db");
+  execFileSync("python3", ["-c", `
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("UPDATE accounts SET created_at = ?", (int(sys.argv[2]) - 86400000,))
+c.execute("UPDATE user_count_changes SET at = ?", (int(sys.argv[2]),))
+c.commit()
+`, db, String(midMonth)]);
+  const out = execFileSync(path.join(root, "target/debug/tally"), ["bill", "--month", month], {
+    env: { ...process.env, TALLY_DATA_DIR: dataDir(), RUST_LOG: "warn", TALLY_PUBLIC_URL: "http://127.0.0.1:3100" },
+  }).toString();
+  expect(out).toContain(`billed ${month}: 1 accounts, 1 invoices created, 1 charged`);
+
+  await openHydrated(page, "/billing");
+  const invoice = page.getByRole("row", { name: new RegExp(month) });
+  await expect(invoice).toContainText("$10.00");
+  await expect(invoice).toContainText("Paid");
+  expect(await accessibilityViolations(page)).toEqual([]);
+  const [download] = await Promise.all([page.waitForEvent("download"), invoice.getByRole("link", { name: /PDF/ }).click()]);
+  const file = await download.path();
+  expect(fs.readFileSync(file!).subarray(0, 5).toString()).toBe("%PDF-");
+
+  // Emailed to the billing contact and the opted-in admin only.
+  const invoiceMails = fs.readdirSync(path.join(dataDir(), "outbox"))
+    .map((f) => fs.readFileSync(path.join(dataDir(), "outbox", f), "utf8"))
+    .filter((m) => m.includes("Your Tally invoice"));
+  const to = invoiceMails.map((m) => m.match(/^To: (.*)$/m)![1].trim()).sort();
+  expect(to).toEqual(["ann@acme.test", "billing@acme.test"]);
+
+  // A copy goes to the billing contact, whoever asks.
+  await invoice.getByRole("button", { name: /Email a copy/ }).click();
+  await expect(page.getByRole("status")).toHaveText("A copy is on its way to the billing contact, billing@acme.test.");
+  expect(newestMail("Copy of your Tally invoice")).toMatch(/^To: billing@acme\.test/m);
+
+  // The printable view.
+  await invoice.getByRole("link", { name: new RegExp(`^${month}`) }).click();
+  await expect(page.getByRole("heading", { level: 1, name: /Invoice/ })).toBeVisible();
+  await expect(page.getByRole("row", { name: /Total/ })).toContainText("$10.00");
+  expect(await accessibilityViolations(page)).toEqual([]);
+});
