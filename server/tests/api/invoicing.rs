@@ -311,3 +311,20 @@ both_databases! {
         assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF-"));
     }
 }
+
+both_databases! {
+    async fn the_demo_seed_has_users_a_card_and_an_invoice_history_after_catch_up(app: TestApp) {
+        app.clock.set(millis(2026, 11, 26));
+        let logins = tally_server::demo::seed(&app.db, &app.clock).await.unwrap().expect("seeded");
+        assert_eq!(logins.admins.len(), 7);
+        assert!(tally_server::demo::seed(&app.db, &app.clock).await.unwrap().is_none(), "only on an empty database");
+        app.state.invoicing.tick().await.unwrap();
+        let invoices: Vec<(String, i64, String)> = sqlx::query_as("SELECT month, amount_cents, status FROM invoices ORDER BY month")
+            .fetch_all(app.db.pool()).await.unwrap();
+        let months: Vec<&str> = invoices.iter().map(|i| i.0.as_str()).collect();
+        assert_eq!(months, ["2026-07", "2026-08", "2026-09", "2026-10"]);
+        assert!(invoices.iter().all(|i| i.2 == "paid" && i.1 > 0), "{invoices:?}");
+        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(app.db.pool()).await.unwrap();
+        assert_eq!(users, 14);
+    }
+}
