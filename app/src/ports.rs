@@ -26,6 +26,7 @@ pub struct Services {
     pub billing: Arc<dyn BillingService>,
     pub users: Arc<dyn UserService>,
     pub invoices: Arc<dyn InvoiceService>,
+    pub commands: Arc<dyn CommandService>,
 }
 
 /// Fetches the services from the request's context.
@@ -238,4 +239,59 @@ pub trait InvoiceService: Send + Sync {
         on: bool,
         ip: Option<String>,
     ) -> Result<(), AppError>;
+}
+
+/// Saved commands, runner bindings and runs.
+#[async_trait::async_trait]
+pub trait CommandService: Send + Sync {
+    async fn list(
+        &self,
+        actor: &CurrentAdmin,
+    ) -> Result<crate::api::commands::CommandList, AppError>;
+    async fn create(
+        &self,
+        actor: &CurrentAdmin,
+        command: tally_core::forms::NewCommand,
+        ip: Option<String>,
+    ) -> Result<String, AppError>;
+    async fn update(
+        &self,
+        actor: &CurrentAdmin,
+        id: &str,
+        command: tally_core::forms::NewCommand,
+        ip: Option<String>,
+    ) -> Result<(), AppError>;
+    async fn delete(
+        &self,
+        actor: &CurrentAdmin,
+        id: &str,
+        ip: Option<String>,
+    ) -> Result<(), AppError>;
+    async fn bind(
+        &self,
+        actor: &CurrentAdmin,
+        command_id: &str,
+        admin_id: &str,
+        confirm: bool,
+        ip: Option<String>,
+    ) -> Result<(), AppError>;
+    async fn unbind(
+        &self,
+        actor: &CurrentAdmin,
+        command_id: &str,
+        admin_id: &str,
+        ip: Option<String>,
+    ) -> Result<(), AppError>;
+    async fn run(
+        &self,
+        actor: &CurrentAdmin,
+        id: &str,
+        ip: Option<String>,
+    ) -> Result<crate::api::commands::RunRecord, AppError>;
+    async fn runs(
+        &self,
+        actor: &CurrentAdmin,
+        id: &str,
+        page: u32,
+    ) -> Result<crate::api::commands::RunPage, AppError>;
 }

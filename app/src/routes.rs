@@ -13,6 +13,7 @@ use crate::pages::{
     administrators::AdministratorsPage,
     audit::AuditPage,
     billing::{BillingPage, InvoicePage},
+    commands::CommandsPage,
     forgot_password::ForgotPasswordPage,
     home::HomePage,
     login::LoginPage,
@@ -51,6 +52,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/billing/payment") view=PaymentsPage ssr=SsrMode::Async />
                 <Route path=path!("/users") view=UsersPage ssr=SsrMode::Async />
                 <Route path=path!("/billing") view=BillingPage ssr=SsrMode::Async />
+                <Route path=path!("/commands") view=CommandsPage ssr=SsrMode::Async />
                 <Route path=path!("/billing/invoices/:id") view=InvoicePage ssr=SsrMode::Async />
             </Routes>
         </Router>

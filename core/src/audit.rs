@@ -37,9 +37,15 @@ pub enum AuditKind {
     InvoiceEmailed,
     InvoiceCopyRequested,
     InvoiceRecipientChanged,
+    CommandCreated,
+    CommandUpdated,
+    CommandDeleted,
+    RunnerBound,
+    RunnerUnbound,
+    CommandRun,
 }
 
-pub const ALL_AUDIT_KINDS: [AuditKind; 31] = [
+pub const ALL_AUDIT_KINDS: [AuditKind; 37] = [
     AuditKind::AccountCreated,
     AuditKind::SignIn,
     AuditKind::SignInFailed,
@@ -71,6 +77,12 @@ pub const ALL_AUDIT_KINDS: [AuditKind; 31] = [
     AuditKind::InvoiceEmailed,
     AuditKind::InvoiceCopyRequested,
     AuditKind::InvoiceRecipientChanged,
+    AuditKind::CommandCreated,
+    AuditKind::CommandUpdated,
+    AuditKind::CommandDeleted,
+    AuditKind::RunnerBound,
+    AuditKind::RunnerUnbound,
+    AuditKind::CommandRun,
 ];
 
 impl AuditKind {
@@ -107,6 +119,12 @@ impl AuditKind {
             AuditKind::InvoiceEmailed => "invoice_emailed",
             AuditKind::InvoiceCopyRequested => "invoice_copy_requested",
             AuditKind::InvoiceRecipientChanged => "invoice_recipient_changed",
+            AuditKind::CommandCreated => "command_created",
+            AuditKind::CommandUpdated => "command_updated",
+            AuditKind::CommandDeleted => "command_deleted",
+            AuditKind::RunnerBound => "runner_bound",
+            AuditKind::RunnerUnbound => "runner_unbound",
+            AuditKind::CommandRun => "command_run",
         }
     }
 
@@ -147,6 +165,12 @@ impl AuditKind {
             AuditKind::InvoiceEmailed => "Invoice emailed",
             AuditKind::InvoiceCopyRequested => "Invoice copy requested",
             AuditKind::InvoiceRecipientChanged => "Invoice emails opt-in changed",
+            AuditKind::CommandCreated => "Command created",
+            AuditKind::CommandUpdated => "Command changed",
+            AuditKind::CommandDeleted => "Command deleted",
+            AuditKind::RunnerBound => "Runner bound",
+            AuditKind::RunnerUnbound => "Runner unbound",
+            AuditKind::CommandRun => "Command run",
         }
     }
 }

@@ -103,7 +103,8 @@ impl AdminService for Admins {
         let rows = sqlx::query(
             "SELECT a.id, a.first_name, a.last_name, a.email, a.role, a.status, \
              CAST(CASE WHEN a.receives_invoices THEN 1 ELSE 0 END AS BIGINT) AS receives_invoices, \
-             CAST(CASE WHEN b.account_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS billing_contact \
+             CAST(CASE WHEN b.account_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS billing_contact, \
+             (SELECT COUNT(*) FROM command_runners r WHERE r.admin_id = a.id) AS bound \
              FROM admins a LEFT JOIN billing_info b ON b.account_id = a.account_id AND LOWER(b.contact_email) = a.email_key \
              WHERE a.account_id = $1 ORDER BY a.created_at, a.id",
         )
@@ -126,8 +127,7 @@ impl AdminService for Admins {
                     email: r.get("email"),
                     role,
                     status,
-                    // Command bindings arrive with the Commands issue; until then nobody is bound.
-                    billing_only: is_billing_only(role, 0),
+                    billing_only: is_billing_only(role, r.get::<i64, _>("bound").max(0) as usize),
                     receives_invoices: r.get::<i64, _>("receives_invoices") != 0,
                     billing_contact: r.get::<i64, _>("billing_contact") != 0,
                 })

@@ -8,6 +8,7 @@ pub mod audit_log;
 pub mod auth;
 pub mod billing;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod crypto;
 pub mod db;

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use tally_app::ports::{Services, StatusService};
 
 use crate::{
-    admins::Admins, audit_log::AuditLog, auth::Auth, billing::Billing, db::Database,
-    gateway::PaymentGateway, invoices::Invoices, invoicing::Invoicing, users::Users,
+    admins::Admins, audit_log::AuditLog, auth::Auth, billing::Billing, commands::Commands,
+    db::Database, gateway::PaymentGateway, invoices::Invoices, invoicing::Invoicing, users::Users,
 };
 
 /// Builds every service the app's server functions reach through context.
@@ -29,6 +29,7 @@ pub fn build(
             invoicing,
         }),
         users: Arc::new(Users { auth: auth.clone() }),
+        commands: Arc::new(Commands { auth: auth.clone() }),
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admins;
 pub mod billing;
+pub mod commands;
 pub mod invoices;
 pub mod setup;
 pub mod status;

@@ -45,12 +45,18 @@ where
     }
 }
 
-/// The navigation entries `role` may use, in the spec's order (§3). Commands joins this list
-/// with its page (issue 8).
+/// The navigation entries `role` may use, in the spec's order (§3). Commands is there for
+/// roles that manage commands or run the ones bound to them.
 pub fn nav_items(role: Role) -> Vec<(&'static str, &'static str)> {
+    let commands = allows(role, Action::ManageCommands) || allows(role, Action::RunBoundCommands);
     [
         ("/", "Overview", None),
         ("/users", "Users", Some(Action::ViewUsers)),
+        (
+            "/commands",
+            "Commands",
+            commands.then_some(Action::RunBoundCommands),
+        ),
         (
             "/administrators",
             "Administrators",
@@ -60,7 +66,13 @@ pub fn nav_items(role: Role) -> Vec<(&'static str, &'static str)> {
         ("/audit", "Audit log", Some(Action::ViewAuditLog)),
     ]
     .into_iter()
-    .filter(|(_, _, need)| need.is_none_or(|a| allows(role, a)))
+    .filter(|(href, _, need)| {
+        if *href == "/commands" {
+            commands
+        } else {
+            need.is_none_or(|a| allows(role, a))
+        }
+    })
     .map(|(href, label, _)| (href, label))
     .collect()
 }
@@ -198,6 +210,10 @@ mod tests {
                 allows(role, Action::ViewAdministrators)
             );
             assert_eq!(nav.contains(&"Users"), allows(role, Action::ViewUsers));
+            assert_eq!(
+                nav.contains(&"Commands"),
+                allows(role, Action::ManageCommands) || allows(role, Action::RunBoundCommands)
+            );
             assert_eq!(nav.contains(&"Billing"), allows(role, Action::ViewBilling));
         }
     }

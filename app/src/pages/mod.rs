@@ -4,6 +4,7 @@ pub mod account;
 pub mod administrators;
 pub mod audit;
 pub mod billing;
+pub mod commands;
 pub mod forgot_password;
 pub mod home;
 pub mod login;

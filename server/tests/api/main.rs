@@ -7,6 +7,7 @@ mod admins;
 mod auth;
 mod billing;
 mod canary;
+mod commands;
 mod foundation;
 mod invoicing;
 mod smtp;

@@ -1,0 +1,367 @@
+//! Saved commands. Route: `/commands`. Requires: Manage commands (all commands, edit, bind
+//! runners) or Run bound commands (only the commands bound to you, and Run).
+//! Server functions: `list_commands`, `create_command`, `update_command`, `delete_command`,
+//! `bind_runner`, `unbind_runner`, `run_command`, `list_runs`.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use tally_core::forms::{NewCommandInput, Shell};
+
+use crate::{
+    api::commands::{
+        bind_runner, create_command, delete_command, list_commands, list_runs, run_command,
+        unbind_runner, update_command, Candidate, CommandSummary,
+    },
+    components::{
+        dialog::Modal,
+        field::{Field, SelectField},
+        layout::SignedIn,
+        list_page::{DialogError, ListPage, Notice},
+        live_errors::LiveErrors,
+    },
+    error::AppError,
+};
+
+#[component]
+pub fn CommandsPage() -> impl IntoView {
+    view! { <SignedIn children=|_| view! { <Commands /> } /> }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Dialog {
+    Add,
+    Edit(CommandSummary),
+    Delete(CommandSummary),
+    /// Binding a billing-only administrator: say what it means first.
+    ConfirmBind(CommandSummary, Candidate),
+}
+
+type PageState = ListPage<Dialog>;
+
+#[component]
+fn Commands() -> impl IntoView {
+    let state = PageState::new();
+    let list = Resource::new(move || state.reload.get(), |_| list_commands());
+    view! {
+        <Title text="Commands" />
+        <Transition fallback=|| view! { <h1>"Commands"</h1><p>"Loading commands…"</p> }>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Err(AppError::Forbidden) => view! { <crate::components::layout::NoAccess /> }.into_any(),
+                    Err(e) => view! { <h1>"Commands"</h1><p role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(l) => {
+                        let manage = l.manage;
+                        let candidates = l.candidates.clone();
+                        view! {
+                            <div class="page-head">
+                                <h1>"Commands"</h1>
+                                {manage.then(|| view! {
+                                    <button type="button" class="primary" on:click=move |_| state.open(Dialog::Add)>"+ Add command"</button>
+                                })}
+                            </div>
+                            <Notice state=state />
+                            {if l.commands.is_empty() {
+                                view! { <p>{if manage { "No commands yet." } else { "No commands are bound to you. An administrator can bind you to a command; then it appears here." }}</p> }.into_any()
+                            } else {
+                                l.commands.into_iter().map(|c| view! {
+                                    <CommandCard command=c manage=manage candidates=candidates.clone() state=state />
+                                }).collect_view().into_any()
+                            }}
+                        }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+        <Modal open=state.dialog_open labelled_by="dialog-title" on_closed=state.after_dialog()>
+            {move || match state.dialog.get() {
+                Some(Dialog::Add) => view! { <CommandForm state=state command=None /> }.into_any(),
+                Some(Dialog::Edit(c)) => view! { <CommandForm state=state command=Some(c) /> }.into_any(),
+                Some(Dialog::Delete(c)) => view! { <DeleteCommand state=state command=c /> }.into_any(),
+                Some(Dialog::ConfirmBind(c, who)) => view! { <ConfirmBind state=state command=c who=who /> }.into_any(),
+                None => ().into_any(),
+            }}
+        </Modal>
+    }
+}
+
+#[component]
+fn CommandCard(
+    command: CommandSummary,
+    manage: bool,
+    candidates: Vec<Candidate>,
+    state: PageState,
+) -> impl IntoView {
+    let heading_id = format!("command-{}", command.id);
+    let labelled_by = heading_id.clone();
+    let runs_page = RwSignal::new(1u32);
+    let runs_reload = RwSignal::new(0u32);
+    let id = command.id.clone();
+    let runs = Resource::new(
+        move || (runs_page.get(), runs_reload.get()),
+        move |(p, _)| list_runs(id.clone(), p),
+    );
+    let run = {
+        let (id, name) = (command.id.clone(), command.name.clone());
+        move |_| {
+            let (id, name) = (id.clone(), name.clone());
+            state.busy.set(true);
+            leptos::task::spawn_local(async move {
+                let result = run_command(id).await;
+                state.busy.set(false);
+                match result {
+                    Ok(_) => {
+                        state
+                            .notice
+                            .set(Some(Ok(format!("“{name}” is queued to run."))));
+                        runs_page.set(1);
+                        runs_reload.update(|n| *n += 1);
+                    }
+                    Err(e) => state.notice.set(Some(Err(e.to_string()))),
+                }
+                state.focus_notice();
+            });
+        }
+    };
+    let runners = command.runners.clone();
+    let unbound: Vec<Candidate> = candidates
+        .into_iter()
+        .filter(|c| !runners.iter().any(|r| r.admin_id == c.admin_id))
+        .collect();
+    let bind_select = RwSignal::new(String::new());
+    let bind = {
+        let command = command.clone();
+        let unbound = unbound.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            let Some(who) = unbound
+                .iter()
+                .find(|c| c.admin_id == bind_select.get_untracked())
+                .cloned()
+            else {
+                return;
+            };
+            if who.billing_only {
+                state.open(Dialog::ConfirmBind(command.clone(), who));
+            } else {
+                state.perform(
+                    format!("{} can run “{}” now.", who.name, command.name),
+                    bind_runner(command.id.clone(), who.admin_id, false),
+                );
+            }
+        }
+    };
+    let select_id = format!("bind-{}", command.id);
+    let (for_edit, for_delete) = (command.clone(), command.clone());
+    view! {
+        <section class="card command" aria-labelledby=labelled_by>
+            <div class="page-head">
+                <h2 id=heading_id>{command.name.clone()}</h2>
+                <div class="row-actions">
+                    {command.bound_to_me.then(|| view! {
+                        <button type="button" class="primary" disabled=move || state.busy.get() on:click=run.clone()>"Run"</button>
+                    })}
+                    {manage.then(|| view! {
+                        <button type="button" on:click=move |_| state.open(Dialog::Edit(for_edit.clone()))>"Edit"</button>
+                        <button type="button" class="danger" on:click=move |_| state.open(Dialog::Delete(for_delete.clone()))>"Delete"</button>
+                    })}
+                </div>
+            </div>
+            <p class="field-hint">{command.shell.display_name()}{command.description.clone().map(|d| format!(" · {d}"))}</p>
+            <pre class="script"><code>{command.script.clone()}</code></pre>
+            {manage.then(|| {
+                let cmd = command.clone();
+                view! {
+                    <h3>"Runners"</h3>
+                    {if runners.is_empty() { view! { <p>"Nobody is bound to this command yet."</p> }.into_any() } else {
+                        view! { <ul class="runners">{runners.into_iter().map(|r| {
+                            let (cid, aid, name, cname) = (cmd.id.clone(), r.admin_id.clone(), r.name.clone(), cmd.name.clone());
+                            view! { <li>{r.name.clone()}" ("{r.email.clone()}") "
+                                <button type="button" class="link-button" aria-label=format!("Unbind {} from {}", r.name, cmd.name)
+                                    on:click=move |_| state.perform(format!("{name} no longer runs “{cname}”."), unbind_runner(cid.clone(), aid.clone()))>"Unbind"</button>
+                            </li> }
+                        }).collect_view()}</ul> }.into_any()
+                    }}
+                    {(!unbound.is_empty()).then(|| {
+                        let mut options = vec![(String::new(), "Choose an administrator".to_string())];
+                        options.extend(unbound.iter().map(|c| (c.admin_id.clone(), format!("{} ({}){}", c.name, c.role.display_name(), if c.billing_only { ", billing only" } else { "" }))));
+                        view! {
+                            <form class="filters" on:submit=bind>
+                                <div class="field">
+                                    <label for=select_id.clone()>"Bind a runner"</label>
+                                    <select id=select_id on:change=move |ev| bind_select.set(event_target_value(&ev))>
+                                        {options.into_iter().map(|(v, t)| view! { <option value=v>{t}</option> }).collect_view()}
+                                    </select>
+                                </div>
+                                <button type="submit">"Bind"</button>
+                            </form>
+                        }
+                    })}
+                }
+            })}
+            <h3>"Run history"</h3>
+            <Transition fallback=|| view! { <p>"Loading runs…"</p> }>
+                {move || Suspend::new(async move {
+                    match runs.await {
+                        Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                        Ok(p) if p.runs.is_empty() => view! { <p>"Not run yet."</p> }.into_any(),
+                        Ok(p) => {
+                            let pages = p.total.div_ceil(u64::from(p.per_page)).max(1) as u32;
+                            view! {
+                                <div class="table-wrap"><table>
+                                    <caption class="visually-hidden">"Runs, newest first"</caption>
+                                    <thead><tr><th scope="col">"When (UTC)"</th><th scope="col">"Who"</th><th scope="col">"Status"</th></tr></thead>
+                                    <tbody>{p.runs.into_iter().map(|r| view! {
+                                        <tr><td>{chrono_like(r.at)}</td><td>{r.admin_email}</td><td>{r.status}</td></tr>
+                                    }).collect_view()}</tbody>
+                                </table></div>
+                                {(pages > 1).then(|| view! {
+                                    <nav class="pagination" aria-label="Pages of runs">
+                                        <button type="button" disabled=p.page <= 1 on:click=move |_| runs_page.update(|n| *n = n.saturating_sub(1).max(1))>"Newer"</button>
+                                        <span>{format!("Page {} of {pages}", p.page)}</span>
+                                        <button type="button" disabled=p.page >= pages on:click=move |_| runs_page.update(|n| *n += 1)>"Older"</button>
+                                    </nav>
+                                })}
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// `YYYY-MM-DD HH:MM` in UTC, the same on the server and in the browser.
+fn chrono_like(millis: i64) -> String {
+    let secs = millis.div_euclid(1000);
+    let day = tally_core::billing::date_of_millis(millis)
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    let in_day = secs.rem_euclid(86_400);
+    format!("{day} {:02}:{:02}", in_day / 3600, (in_day % 3600) / 60)
+}
+
+#[component]
+fn CommandForm(state: PageState, command: Option<CommandSummary>) -> impl IntoView {
+    let input = RwSignal::new(match &command {
+        Some(c) => NewCommandInput {
+            name: c.name.clone(),
+            shell: c.shell.code().to_string(),
+            script: c.script.clone(),
+            description: c.description.clone().unwrap_or_default(),
+        },
+        None => NewCommandInput {
+            shell: Shell::Bash.code().into(),
+            ..Default::default()
+        },
+    });
+    let errors = LiveErrors::new(move || input.with(|i| i.parse().err().unwrap_or_default()));
+    let id = command.as_ref().map(|c| c.id.clone());
+    let title = match &command {
+        Some(c) => format!("Edit “{}”", c.name),
+        None => "Add a command".to_string(),
+    };
+    let text = move |get: fn(&NewCommandInput) -> &String| {
+        Signal::derive(move || input.with(|i| get(i).clone()))
+    };
+    let set = move |field: &'static str, put: fn(&mut NewCommandInput, String)| {
+        Callback::new(move |v: String| {
+            input.update(|i| put(i, v));
+            errors.edited(field);
+        })
+    };
+    let shells: Vec<(String, String)> = Shell::ALL
+        .iter()
+        .map(|s| (s.code().to_string(), s.display_name().to_string()))
+        .collect();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if !errors.submit() || state.busy.get_untracked() {
+            return;
+        }
+        let c = input.get_untracked();
+        let id = id.clone();
+        let done = format!("“{}” is saved.", c.name.trim());
+        state.busy.set(true);
+        leptos::task::spawn_local(async move {
+            let result = match id {
+                Some(id) => update_command(id, c.name, c.shell, c.script, c.description).await,
+                None => create_command(c.name, c.shell, c.script, c.description)
+                    .await
+                    .map(|_| ()),
+            };
+            state.busy.set(false);
+            match result {
+                Ok(()) => state.succeeded(done),
+                Err(AppError::Validation(fields)) => errors.set_server(fields),
+                Err(e) => state.dialog_error.set(Some(e.to_string())),
+            }
+        });
+    };
+    view! {
+        <form class="form" novalidate on:submit=submit>
+            <h2 id="dialog-title">{title}</h2>
+            <Field name="name" label="Name" autocomplete="off" required=true value=text(|i| &i.name)
+                error=errors.error("name") on_input=set("name", |i, v| i.name = v) on_blur=errors.touch("name") />
+            <SelectField name="shell" label="Shell" options=shells value=text(|i| &i.shell) error=errors.error("shell")
+                on_change=set("shell", |i, v| i.shell = v) />
+            <div class="field" class:field-invalid=move || errors.error("script").get().is_some()>
+                <label for="script">"Script"</label>
+                <textarea id="script" name="script" rows="8" spellcheck="false" class="script"
+                    prop:value=move || input.with(|i| i.script.clone())
+                    aria-invalid=move || errors.error("script").get().is_some().then_some("true")
+                    aria-describedby="script-error"
+                    on:input=move |ev| { input.update(|i| i.script = event_target_value(&ev)); errors.edited("script"); }
+                    on:blur=move |_| errors.touch("script").run(())></textarea>
+                <p class="field-error" id="script-error" aria-live="polite">{move || errors.error("script").get()}</p>
+            </div>
+            <Field name="description" label="Description (optional)" value=text(|i| &i.description)
+                error=errors.error("description") on_input=set("description", |i, v| i.description = v) on_blur=errors.touch("description") />
+            <DialogError state=state />
+            <div class="dialog-buttons">
+                <button type="submit" class="primary" disabled=move || state.busy.get()>"Save command"</button>
+                <button type="button" on:click=move |_| state.dialog_open.set(false)>"Cancel"</button>
+            </div>
+        </form>
+    }
+}
+
+#[component]
+fn DeleteCommand(state: PageState, command: CommandSummary) -> impl IntoView {
+    let question = format!("Delete “{}”?", command.name);
+    let done = format!("“{}” is deleted.", command.name);
+    let confirm = move |_| state.perform(done.clone(), delete_command(command.id.clone()));
+    view! {
+        <h2 id="dialog-title">{question}</h2>
+        <p>"Its runners and run history go with it; the audit log keeps what happened. This can't be undone."</p>
+        <DialogError state=state />
+        <div class="dialog-buttons">
+            <button type="button" class="danger" disabled=move || state.busy.get() on:click=confirm>"Delete command"</button>
+            <button type="button" autofocus on:click=move |_| state.dialog_open.set(false)>"Cancel"</button>
+        </div>
+    }
+}
+
+#[component]
+fn ConfirmBind(state: PageState, command: CommandSummary, who: Candidate) -> impl IntoView {
+    let title = format!("Bind {} to “{}”?", who.name, command.name);
+    let done = format!("{} can run “{}” now.", who.name, command.name);
+    let explain = format!(
+        "{} is a billing-only administrator (Command Runner With Billing, bound to no command). Once bound, they will be able to run “{}”, and they will no longer be billing only.",
+        who.name, command.name
+    );
+    let confirm = move |_| {
+        state.perform(
+            done.clone(),
+            bind_runner(command.id.clone(), who.admin_id.clone(), true),
+        )
+    };
+    view! {
+        <h2 id="dialog-title">{title}</h2>
+        <p>{explain}</p>
+        <DialogError state=state />
+        <div class="dialog-buttons">
+            <button type="button" class="primary" disabled=move || state.busy.get() on:click=confirm>"Bind and allow running"</button>
+            <button type="button" autofocus on:click=move |_| state.dialog_open.set(false)>"Cancel"</button>
+        </div>
+    }
+}
