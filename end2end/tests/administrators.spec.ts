@@ -11,7 +11,7 @@ test("create an admin in the dialog → accept the invitation → the menu and n
   await signInAsOwner(page);
   const frame = new SignedInFrame(page);
   expect(await frame.menuItems()).toEqual(["Payments", "Administrators", "Account settings", "Sign out"]);
-  expect(await frame.navLinks()).toEqual(["Overview", "Users", "Administrators", "Billing", "Audit log"]);
+  expect(await frame.navLinks()).toEqual(["Overview", "Users", "Commands", "Administrators", "Billing", "Audit log"]);
 
   const admins = new AdministratorsPage(page);
   await admins.open();
@@ -79,7 +79,7 @@ test("create an admin in the dialog → accept the invitation → the menu and n
   await frame.expectSignedInAs("cy@acme.test");
   // A Manager: users, but no billing, no administrators, no audit log.
   expect(await frame.menuItems()).toEqual(["Account settings", "Sign out"]);
-  expect(await frame.navLinks()).toEqual(["Overview", "Users"]);
+  expect(await frame.navLinks()).toEqual(["Overview", "Users", "Commands"]);
   await openHydrated(page, "/administrators");
   await expect(page.getByRole("heading", { name: "You don't have access to this page" })).toBeVisible();
   await openHydrated(page, "/billing/payment");

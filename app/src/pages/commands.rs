@@ -10,7 +10,7 @@ use tally_core::forms::{NewCommandInput, Shell};
 use crate::{
     api::commands::{
         bind_runner, create_command, delete_command, list_commands, list_runs, run_command,
-        unbind_runner, update_command, Candidate, CommandSummary,
+        unbind_runner, update_command, Candidate, CommandSummary, RunPage,
     },
     components::{
         dialog::Modal,
@@ -94,16 +94,27 @@ fn CommandCard(
     let heading_id = format!("command-{}", command.id);
     let labelled_by = heading_id.clone();
     let runs_page = RwSignal::new(1u32);
-    let runs_reload = RwSignal::new(0u32);
     let id = command.id.clone();
-    let runs = Resource::new(
-        move || (runs_page.get(), runs_reload.get()),
-        move |(p, _)| list_runs(id.clone(), p),
-    );
+    // Loaded in the browser (an effect), and again after a run or a page change.
+    let runs = RwSignal::new(None::<Result<RunPage, AppError>>);
+    let load_runs = move |id: String| {
+        leptos::task::spawn_local(async move {
+            let page = runs_page.get_untracked();
+            runs.set(Some(list_runs(id, page).await));
+        });
+    };
+    {
+        let id = id.clone();
+        Effect::new(move |_| {
+            runs_page.track();
+            load_runs(id.clone());
+        });
+    }
     let run = {
         let (id, name) = (command.id.clone(), command.name.clone());
         move |_| {
             let (id, name) = (id.clone(), name.clone());
+            let reload_id = id.clone();
             state.busy.set(true);
             leptos::task::spawn_local(async move {
                 let result = run_command(id).await;
@@ -114,7 +125,7 @@ fn CommandCard(
                             .notice
                             .set(Some(Ok(format!("“{name}” is queued to run."))));
                         runs_page.set(1);
-                        runs_reload.update(|n| *n += 1);
+                        load_runs(reload_id);
                     }
                     Err(e) => state.notice.set(Some(Err(e.to_string()))),
                 }
@@ -199,33 +210,30 @@ fn CommandCard(
                 }
             })}
             <h3>"Run history"</h3>
-            <Transition fallback=|| view! { <p>"Loading runs…"</p> }>
-                {move || Suspend::new(async move {
-                    match runs.await {
-                        Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
-                        Ok(p) if p.runs.is_empty() => view! { <p>"Not run yet."</p> }.into_any(),
-                        Ok(p) => {
-                            let pages = p.total.div_ceil(u64::from(p.per_page)).max(1) as u32;
-                            view! {
-                                <div class="table-wrap"><table>
-                                    <caption class="visually-hidden">"Runs, newest first"</caption>
-                                    <thead><tr><th scope="col">"When (UTC)"</th><th scope="col">"Who"</th><th scope="col">"Status"</th></tr></thead>
-                                    <tbody>{p.runs.into_iter().map(|r| view! {
-                                        <tr><td>{chrono_like(r.at)}</td><td>{r.admin_email}</td><td>{r.status}</td></tr>
-                                    }).collect_view()}</tbody>
-                                </table></div>
-                                {(pages > 1).then(|| view! {
-                                    <nav class="pagination" aria-label="Pages of runs">
-                                        <button type="button" disabled=p.page <= 1 on:click=move |_| runs_page.update(|n| *n = n.saturating_sub(1).max(1))>"Newer"</button>
-                                        <span>{format!("Page {} of {pages}", p.page)}</span>
-                                        <button type="button" disabled=p.page >= pages on:click=move |_| runs_page.update(|n| *n += 1)>"Older"</button>
-                                    </nav>
-                                })}
-                            }.into_any()
-                        }
-                    }
-                })}
-            </Transition>
+            {move || match runs.get() {
+                None => view! { <p>"Loading runs…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                Some(Ok(p)) if p.runs.is_empty() => view! { <p>"Not run yet."</p> }.into_any(),
+                Some(Ok(p)) => {
+                    let pages = p.total.div_ceil(u64::from(p.per_page)).max(1) as u32;
+                    view! {
+                        <div class="table-wrap"><table>
+                            <caption class="visually-hidden">"Runs, newest first"</caption>
+                            <thead><tr><th scope="col">"When (UTC)"</th><th scope="col">"Who"</th><th scope="col">"Status"</th></tr></thead>
+                            <tbody>{p.runs.into_iter().map(|r| view! {
+                                <tr><td>{chrono_like(r.at)}</td><td>{r.admin_email}</td><td>{r.status}</td></tr>
+                            }).collect_view()}</tbody>
+                        </table></div>
+                        {(pages > 1).then(|| view! {
+                            <nav class="pagination" aria-label="Pages of runs">
+                                <button type="button" disabled=p.page <= 1 on:click=move |_| runs_page.update(|n| *n = n.saturating_sub(1).max(1))>"Newer"</button>
+                                <span>{format!("Page {} of {pages}", p.page)}</span>
+                                <button type="button" disabled=p.page >= pages on:click=move |_| runs_page.update(|n| *n += 1)>"Older"</button>
+                            </nav>
+                        })}
+                    }.into_any()
+                }
+            }}
         </section>
     }
 }
