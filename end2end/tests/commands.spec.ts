@@ -57,6 +57,18 @@ test("a billing-only administrator: Payments and no commands, until bound to one
   await expect(page.getByRole("status")).toHaveText("Dee Runner can run “Restart agent” now.");
   await admins.open();
   await expect(admins.row("Dee Runner")).not.toContainText("Billing only");
+  // From the Administrators page too: unbind (the label is back), then bind again.
+  await admins.row("Dee Runner").getByRole("button", { name: "Commands Dee Runner runs" }).click();
+  await expect(admins.dialog.getByText("Restart agent — runs it")).toBeVisible();
+  expect(await accessibilityViolations(page)).toEqual([]);
+  await admins.dialog.getByRole("button", { name: "Unbind from Restart agent" }).click();
+  await expect(admins.dialog.getByText("Restart agent — does not run it")).toBeVisible();
+  await expect(admins.row("Dee Runner")).toContainText("Billing only");
+  await expect(admins.dialog.getByText("Binding a command lets them run it", { exact: false })).toBeVisible();
+  await admins.dialog.getByRole("button", { name: "Bind to Restart agent" }).click();
+  await expect(admins.dialog.getByText("Restart agent — runs it")).toBeVisible();
+  await admins.dialog.getByRole("button", { name: "Done" }).click();
+  await expect(admins.row("Dee Runner")).not.toContainText("Billing only");
   await new SignedInFrame(page).signOut();
 
   // After a page load Dee sees it and runs it; the run is in the history.

@@ -39,6 +39,8 @@ enum Dialog {
     Create,
     ChangeRole(AdminSummary),
     Delete(AdminSummary),
+    /// Bind or unbind the administrator as a runner of commands.
+    Commands(AdminSummary),
 }
 
 type PageState = ListPage<Dialog>;
@@ -72,6 +74,7 @@ fn Administrators(me: CurrentAdmin) -> impl IntoView {
                 Some(Dialog::Create) => view! { <CreateAdminForm state=state /> }.into_any(),
                 Some(Dialog::ChangeRole(a)) => view! { <ChangeRoleForm admin=a state=state /> }.into_any(),
                 Some(Dialog::Delete(a)) => view! { <DeleteConfirm admin=a state=state /> }.into_any(),
+                Some(Dialog::Commands(a)) => view! { <RunnerCommands admin=a state=state /> }.into_any(),
                 None => ().into_any(),
             }}
         </Modal>
@@ -163,12 +166,20 @@ fn RowActions(admin: AdminSummary, state: PageState) -> impl IntoView {
             </button>
         }
     });
+    let runs_commands = tally_core::roles::allows(admin.role, Action::RunBoundCommands);
+    let for_commands = admin.clone();
     let (for_role, for_delete) = (admin.clone(), admin);
     view! {
         <button type="button" aria-label=format!("Change role of {name}")
             on:click=move |_| state.open(Dialog::ChangeRole(for_role.clone()))>
             "Change role"
         </button>
+        {runs_commands.then(|| view! {
+            <button type="button" aria-label=format!("Commands {} runs", full_name(&for_commands))
+                on:click=move |_| state.open(Dialog::Commands(for_commands.clone()))>
+                "Commands"
+            </button>
+        })}
         {suspend_or_unsuspend}
         {resend}
         <button type="button" class="danger" aria-label=format!("Delete {name}")
@@ -316,6 +327,86 @@ fn DeleteConfirm(admin: AdminSummary, state: PageState) -> impl IntoView {
         <div class="dialog-buttons">
             <button type="button" class="danger" disabled=move || state.busy.get() on:click=confirm>"Delete administrator"</button>
             <button type="button" autofocus on:click=move |_| state.dialog_open.set(false)>"Cancel"</button>
+        </div>
+    }
+}
+
+/// The commands an administrator runs, bound and unbound from their row. For a billing-only
+/// administrator the dialog says first that binding lets them run the command.
+#[component]
+fn RunnerCommands(admin: AdminSummary, state: PageState) -> impl IntoView {
+    let name = full_name(&admin);
+    let title = format!("Commands {name} runs");
+    let commands = RwSignal::new(None::<Result<crate::api::commands::CommandList, AppError>>);
+    let load = move || {
+        leptos::task::spawn_local(async move {
+            commands.set(Some(crate::api::commands::list_commands().await));
+        })
+    };
+    Effect::new(move |_| load());
+    let admin_id = admin.id.clone();
+    let (role, who) = (admin.role, full_name(&admin));
+    let toggle = Callback::new(
+        move |(command_id, command_name, bound): (String, String, bool)| {
+            let (admin_id, name) = (admin_id.clone(), name.clone());
+            leptos::task::spawn_local(async move {
+                state.dialog_error.set(None);
+                let result = if bound {
+                    crate::api::commands::unbind_runner(command_id, admin_id).await
+                } else {
+                    // The dialog said what binding a billing-only administrator means: this is the confirmation.
+                    crate::api::commands::bind_runner(command_id, admin_id, true).await
+                };
+                match result {
+                    Ok(()) => {
+                        state.notice.set(Some(Ok(if bound {
+                            format!("{name} no longer runs “{command_name}”.")
+                        } else {
+                            format!("{name} can run “{command_name}” now.")
+                        })));
+                        state.reload.update(|n| *n += 1);
+                        load();
+                    }
+                    Err(e) => state.dialog_error.set(Some(e.to_string())),
+                }
+            });
+        },
+    );
+    let admin_id = admin.id.clone();
+    view! {
+        <h2 id="dialog-title">{title}</h2>
+        {move || match commands.get() {
+            None => view! { <p>"Loading commands…"</p> }.into_any(),
+            Some(Err(e)) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+            Some(Ok(list)) if list.commands.is_empty() => view! { <p>"There are no commands yet. Add one on the Commands page."</p> }.into_any(),
+            Some(Ok(list)) => {
+                let bound = list.commands.iter().filter(|c| c.runners.iter().any(|r| r.admin_id == admin_id)).count();
+                let warning = tally_core::roles::is_billing_only(role, bound).then(|| view! {
+                    <p class="warning">{format!("{who} is a billing-only administrator. Binding a command lets them run it, and they are no longer billing only.")}</p>
+                });
+                view! {
+                {warning}
+                <ul class="runner-commands">
+                    {list.commands.into_iter().map(|c| {
+                        let bound = c.runners.iter().any(|r| r.admin_id == admin_id);
+                        let (id, cname) = (c.id.clone(), c.name.clone());
+                        let label = format!("{} {}", if bound { "Unbind from" } else { "Bind to" }, c.name);
+                        view! {
+                            <li>
+                                {c.name.clone()}" — "{if bound { "runs it" } else { "does not run it" }}" "
+                                <button type="button" aria-label=label on:click=move |_| toggle.run((id.clone(), cname.clone(), bound))>
+                                    {if bound { "Unbind" } else { "Bind" }}
+                                </button>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            }.into_any()
+            }
+        }}
+        <DialogError state=state />
+        <div class="dialog-buttons">
+            <button type="button" on:click=move |_| state.dialog_open.set(false)>"Done"</button>
         </div>
     }
 }
