@@ -14,6 +14,8 @@ pub struct CurrentAdmin {
     pub first_name: String,
     pub last_name: String,
     pub role: Role,
+    /// The account's last invoice could not be charged after every retry.
+    pub account_past_due: bool,
 }
 
 impl CurrentAdmin {

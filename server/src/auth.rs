@@ -135,7 +135,8 @@ impl Auth {
     pub async fn resolve_session(&self, token: &str) -> Option<SessionContext> {
         let hash = token_hash(token);
         let row = sqlx::query(
-            "SELECT s.created_at, s.last_seen_at, a.id, a.account_id, a.email, a.first_name, a.last_name, a.role, a.status, c.name AS account_name \
+            "SELECT s.created_at, s.last_seen_at, a.id, a.account_id, a.email, a.first_name, a.last_name, a.role, a.status, c.name AS account_name, \
+             CAST(CASE WHEN c.past_due THEN 1 ELSE 0 END AS BIGINT) AS past_due \
              FROM sessions s JOIN admins a ON a.id = s.admin_id JOIN accounts c ON c.id = a.account_id WHERE s.id_hash = $1",
         )
         .bind(&hash)
@@ -173,6 +174,7 @@ impl Auth {
                 first_name: row.get("first_name"),
                 last_name: row.get("last_name"),
                 role: Role::from_code(&role)?,
+                account_past_due: row.get::<i64, _>("past_due") != 0,
             },
             session_hash: hash,
         })

@@ -134,6 +134,12 @@ fn Shell(admin: CurrentAdmin, children: Children) -> impl IntoView {
         <nav class="sidenav" aria-label="Main">
             <ul>{links}</ul>
         </nav>
+        {(admin.account_past_due && admin.may(Action::ViewBilling)).then(|| view! {
+            <p class="warning past-due-banner" role="alert">
+                "Your account is past due: the last invoice could not be charged. "
+                <a href=PAYMENTS_PATH>"Update the payment method"</a>" to pay it now."
+            </p>
+        })}
         <main class="content" id="main">{children()}</main>
         {modal}
     }

@@ -98,9 +98,6 @@ fn Overview(
     };
     let billable = o.peak_so_far.saturating_sub(o.free_users);
     view! {
-        {o.past_due.then(|| view! {
-            <p class="warning past-due" role="alert">"Your account is past due: the last charge attempts failed. Update the payment method to pay the open invoice."</p>
-        })}
         <div class="cards">
             <section class="card" aria-labelledby="plan-title">
                 <h2 id="plan-title">"This month"</h2>

@@ -63,6 +63,20 @@ async fn account_with(app: &TestApp, tag: &str, users: i64, card: Option<&str>) 
     id
 }
 
+/// A page as a signed-in browser loads it.
+async fn page_text(app: &TestApp, cookie: &str, path: &str) -> String {
+    app.client
+        .get(app.url(path))
+        .header("Cookie", cookie)
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 async fn invoices(app: &TestApp, account: &str) -> Vec<(String, i64, String, i64)> {
     sqlx::query_as("SELECT month, amount_cents, status, attempts FROM invoices WHERE account_id = $1 ORDER BY month")
         .bind(account)
@@ -123,8 +137,10 @@ both_databases! {
         app.clock.advance_minutes(30 * 24 * 60);
         assert_eq!(inv.retry_due().await.unwrap(), 0);
 
-        // A new card through the modal's server function pays it at once.
+        // Billing admins see a banner on every page until a charge succeeds.
         let cookie = app.session_cookie_for("owner").await;
+        assert!(page_text(&app, &cookie, "/users").await.contains("Your account is past due"));
+        // A new card through the modal's server function pays it at once.
         let body = json!({
             "payment": { "cardholder_name": "Pat Payer", "same_as_billing": true,
                          "address": { "country": "", "line1": "", "line2": "", "city": "", "region": "", "postal_code": "" } },
@@ -137,6 +153,8 @@ both_databases! {
         let past_due: i64 = sqlx::query_scalar("SELECT CAST(CASE WHEN past_due THEN 1 ELSE 0 END AS BIGINT) FROM accounts WHERE id = $1")
             .bind(&acct).fetch_one(app.db.pool()).await.unwrap();
         assert_eq!(past_due, 0);
+        let fresh = app.session_cookie_for("owner").await;
+        assert!(!page_text(&app, &fresh, "/users").await.contains("Your account is past due"));
         let attempts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM charge_attempts WHERE account_id = $1").bind(&acct).fetch_one(app.db.pool()).await.unwrap();
         assert_eq!(attempts, 5);
         let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE account_id = $1 AND kind IN ('charge_failed', 'charge_succeeded')")
@@ -218,6 +236,52 @@ async fn killed_runs_leave_one_invoice_and_no_double_charge(app: TestApp, databa
         .execute(app.db.pool())
         .await
         .unwrap();
+    // Two processes at once: still one invoice per account and one charge per invoice.
+    let both: Vec<_> = (0..2)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_tally"))
+                .args(["bill", "--month", "2026-10"])
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .env("DATABASE_URL", &database_url)
+                .env("TALLY_DATA_DIR", dir.path())
+                .env("RUST_LOG", "off")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("run tally bill")
+        })
+        .collect();
+    for mut child in both {
+        assert!(child.wait().unwrap().success());
+    }
+    let invoices: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM invoices")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(invoices, accounts, "two processes at once");
+    let charges: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sandbox_charges")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let paid: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM invoices WHERE status = 'paid'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(charges, paid, "one charge per paid invoice");
+    sqlx::query("DELETE FROM charge_attempts")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM invoices")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM sandbox_charges")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+
     let mut rng = rand::thread_rng();
     for _ in 0..50 {
         run(Some(Duration::from_millis(rng.gen_range(0..whole))));
