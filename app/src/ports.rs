@@ -108,11 +108,13 @@ pub trait AdminService: Send + Sync {
         new: tally_core::forms::NewAdmin,
         ip: Option<String>,
     ) -> Result<String, AppError>;
-    /// The caller's account's administrators.
+    /// One page of the caller's account's administrators matching `search`.
     async fn list(
         &self,
         actor: &CurrentAdmin,
-    ) -> Result<Vec<crate::api::admins::AdminSummary>, AppError>;
+        search: String,
+        page: u32,
+    ) -> Result<crate::api::admins::AdminPage, AppError>;
     /// Applies a role change, suspension or deletion under the account's rules, atomically.
     async fn change(
         &self,

@@ -3,7 +3,10 @@
 
 use sqlx::Row;
 use tally_app::{
-    api::admins::AdminSummary, auth::CurrentAdmin, error::AppError, ports::AdminService,
+    api::admins::{AdminPage, AdminSummary, ADMINS_PER_PAGE},
+    auth::CurrentAdmin,
+    error::AppError,
+    ports::AdminService,
 };
 use tally_core::{
     audit::AuditKind,
@@ -99,20 +102,44 @@ impl AdminService for Admins {
         Ok(id)
     }
 
-    async fn list(&self, actor: &CurrentAdmin) -> Result<Vec<AdminSummary>, AppError> {
-        let rows = sqlx::query(
+    async fn list(
+        &self,
+        actor: &CurrentAdmin,
+        search: String,
+        page: u32,
+    ) -> Result<AdminPage, AppError> {
+        let pool = self.auth.db.pool();
+        let pattern = format!("%{}%", search.to_lowercase().replace(['%', '_'], ""));
+        let filter = "a.account_id = $1 AND (LOWER(a.first_name || ' ' || a.last_name) LIKE $2 OR a.email_key LIKE $2)";
+        let matching: i64 =
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM admins a WHERE {filter}"))
+                .bind(&actor.account_id)
+                .bind(&pattern)
+                .fetch_one(pool)
+                .await
+                .map_err(internal)?;
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admins WHERE account_id = $1")
+            .bind(&actor.account_id)
+            .fetch_one(pool)
+            .await
+            .map_err(internal)?;
+        let rows = sqlx::query(&format!(
             "SELECT a.id, a.first_name, a.last_name, a.email, a.role, a.status, \
              CAST(CASE WHEN a.receives_invoices THEN 1 ELSE 0 END AS BIGINT) AS receives_invoices, \
              CAST(CASE WHEN b.account_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS billing_contact, \
              (SELECT COUNT(*) FROM command_runners r WHERE r.admin_id = a.id) AS bound \
              FROM admins a LEFT JOIN billing_info b ON b.account_id = a.account_id AND LOWER(b.contact_email) = a.email_key \
-             WHERE a.account_id = $1 ORDER BY a.created_at, a.id",
-        )
+             WHERE {filter} ORDER BY a.created_at, a.id LIMIT $3 OFFSET $4"
+        ))
         .bind(&actor.account_id)
-        .fetch_all(self.auth.db.pool())
+        .bind(&pattern)
+        .bind(i64::from(ADMINS_PER_PAGE))
+        .bind(i64::from(page.saturating_sub(1)) * i64::from(ADMINS_PER_PAGE))
+        .fetch_all(pool)
         .await
         .map_err(internal)?;
-        rows.iter()
+        let admins = rows
+            .iter()
             .map(|r| {
                 let role = Role::from_code(r.get::<String, _>("role").as_str())
                     .ok_or_else(|| internal("unknown role in database"))?;
@@ -132,7 +159,14 @@ impl AdminService for Admins {
                     billing_contact: r.get::<i64, _>("billing_contact") != 0,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, AppError>>()?;
+        Ok(AdminPage {
+            admins,
+            matching: matching.max(0) as u64,
+            total: total.max(0) as u64,
+            page,
+            per_page: ADMINS_PER_PAGE,
+        })
     }
 
     async fn change(

@@ -58,12 +58,33 @@ pub struct AdminSummary {
     pub is_you: bool,
 }
 
-/// The account's administrators, oldest first. Requires View administrators.
+/// Administrators shown per page.
+pub const ADMINS_PER_PAGE: u32 = 50;
+
+/// One page of the account's administrators matching a search.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AdminPage {
+    pub admins: Vec<AdminSummary>,
+    pub matching: u64,
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+/// The account's administrators whose name or email contains `search`, oldest first;
+/// `page` counts from 1. Requires View administrators.
 #[server(endpoint = "admins/list")]
-pub async fn list_admins() -> Result<Vec<AdminSummary>, AppError> {
+pub async fn list_admins(
+    #[server(default)] search: String,
+    #[server(default)] page: u32,
+) -> Result<AdminPage, AppError> {
     let actor = crate::auth::require(Action::ViewAdministrators)?;
     let services = crate::ports::services()?;
-    match services.admins.list(&actor).await {
+    match services
+        .admins
+        .list(&actor, search.trim().to_string(), page.max(1))
+        .await
+    {
         Ok(v) => Ok(v),
         Err(e) => fail(e),
     }

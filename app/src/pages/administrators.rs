@@ -49,7 +49,13 @@ type PageState = ListPage<Dialog>;
 fn Administrators(me: CurrentAdmin) -> impl IntoView {
     let state = PageState::new();
     let manage = me.may(Action::ManageAdministrators);
-    let admins = Resource::new(move || state.reload.get(), |_| list_admins());
+    let search = RwSignal::new(String::new());
+    let typed = RwSignal::new(String::new());
+    let page = RwSignal::new(1u32);
+    let admins = Resource::new(
+        move || (search.get(), page.get(), state.reload.get()),
+        |(search, page, _)| list_admins(search, page),
+    );
     view! {
         <Title text="Administrators" />
         <div class="page-head">
@@ -61,11 +67,33 @@ fn Administrators(me: CurrentAdmin) -> impl IntoView {
             })}
         </div>
         <Notice state=state />
+        <form class="filters" role="search" on:submit=move |ev| {
+            ev.prevent_default();
+            page.set(1);
+            search.set(typed.get_untracked());
+        }>
+            <div class="field">
+                <label for="admin-search">"Search by name or email"</label>
+                <input id="admin-search" type="search" prop:value=move || typed.get()
+                    on:input=move |ev| typed.set(event_target_value(&ev)) />
+            </div>
+            <button type="submit">"Search"</button>
+        </form>
         <Transition fallback=|| view! { <p>"Loading administrators…"</p> }>
             {move || Suspend::new(async move {
                 match admins.await {
                     Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
-                    Ok(list) => view! { <AdminTable list=list manage=manage state=state /> }.into_any(),
+                    Ok(p) => {
+                        let pages = p.matching.div_ceil(u64::from(p.per_page)).max(1) as u32;
+                        let paged = (p.total > u64::from(p.per_page)).then(|| view! {
+                            <nav class="pagination" aria-label="Pages of administrators">
+                                <button type="button" disabled=p.page <= 1 on:click=move |_| page.update(|n| *n = n.saturating_sub(1).max(1))>"Previous"</button>
+                                <span>{format!("Page {} of {pages} ({} administrators)", p.page, p.matching)}</span>
+                                <button type="button" disabled=p.page >= pages on:click=move |_| page.update(|n| *n += 1)>"Next"</button>
+                            </nav>
+                        });
+                        view! { <AdminTable list=p.admins manage=manage state=state /> {paged} }.into_any()
+                    }
                 }
             })}
         </Transition>

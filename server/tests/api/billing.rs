@@ -247,7 +247,7 @@ both_databases! {
         info["info"]["contact_email"] = json!("Admin@ACME.test");
         assert_eq!(app.call_json(&c, "billing/save-info", &info).await.status(), 200);
         let list: Value = app.call_as(&c, "admins/list", &[]).await.json().await.unwrap();
-        let mut marked: Vec<(&str, bool)> = list.as_array().unwrap().iter()
+        let mut marked: Vec<(&str, bool)> = list["admins"].as_array().unwrap().iter()
             .map(|a| (a["email"].as_str().unwrap(), a["billing_contact"].as_bool().unwrap()))
             .collect();
         marked.sort();

@@ -99,7 +99,7 @@ both_databases! {
         app.seed_account("acme", &[Role::AdministratorWithBilling, Role::CommandRunnerWithBilling]).await;
         let owner = app.session_cookie_for("acme-admin_billing").await;
         let cmd = create(&app, &owner, "Restart").await;
-        let billing_only = |list: &Value| list.as_array().unwrap().iter().find(|a| a["id"] == "acme-command_runner_billing").unwrap()["billing_only"].as_bool().unwrap();
+        let billing_only = |list: &Value| list["admins"].as_array().unwrap().iter().find(|a| a["id"] == "acme-command_runner_billing").unwrap()["billing_only"].as_bool().unwrap();
         let admins: Value = app.call_as(&owner, "admins/list", &[]).await.json().await.unwrap();
         assert!(billing_only(&admins));
         let unconfirmed = app.call_as(&owner, "commands/bind", &[("command_id", &cmd), ("admin_id", "acme-command_runner_billing")]).await;
