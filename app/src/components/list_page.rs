@@ -83,10 +83,15 @@ impl<D: Send + Sync + 'static> ListPage<D> {
 
     /// Runs one change; on success [`ListPage::succeeded`]; a refusal shows in the open dialog,
     /// or as the page's notice.
+    /// While one change is under way, another is ignored (row buttons are not disabled one by
+    /// one: a reactive attribute per button costs server render time on long tables).
     pub fn perform<F>(self, done: String, change: F)
     where
         F: Future<Output = Result<(), AppError>> + 'static,
     {
+        if self.busy.get_untracked() {
+            return;
+        }
         self.busy.set(true);
         leptos::task::spawn_local(async move {
             let result = change.await;

@@ -169,7 +169,7 @@ fn RowActions(admin: AdminSummary, state: PageState) -> impl IntoView {
     let suspend_or_unsuspend = if admin.status == AdminStatus::Suspended {
         let (id, name) = (id.clone(), name.clone());
         view! {
-            <button type="button" aria-label=format!("Unsuspend {name}") disabled=move || state.busy.get()
+            <button type="button" aria-label=format!("Unsuspend {name}")
                 on:click=move |_| state.perform(format!("{name} can sign in again."), unsuspend_admin(id.clone()))>
                 "Unsuspend"
             </button>
@@ -178,7 +178,7 @@ fn RowActions(admin: AdminSummary, state: PageState) -> impl IntoView {
     } else {
         let (id, name) = (id.clone(), name.clone());
         view! {
-            <button type="button" aria-label=format!("Suspend {name}") disabled=move || state.busy.get()
+            <button type="button" aria-label=format!("Suspend {name}")
                 on:click=move |_| state.perform(format!("{name} is suspended; their sessions have ended."), suspend_admin(id.clone()))>
                 "Suspend"
             </button>
@@ -188,7 +188,7 @@ fn RowActions(admin: AdminSummary, state: PageState) -> impl IntoView {
     let resend = (admin.status == AdminStatus::Invited).then(|| {
         let (id, name, email) = (id.clone(), name.clone(), admin.email.clone());
         view! {
-            <button type="button" aria-label=format!("Resend invitation to {name}") disabled=move || state.busy.get()
+            <button type="button" aria-label=format!("Resend invitation to {name}")
                 on:click=move |_| state.perform(format!("A new invitation is on its way to {email}."), resend_invitation(id.clone()))>
                 "Resend invitation"
             </button>
