@@ -16,6 +16,25 @@ pub struct Event<'a> {
     pub detail: String,
 }
 
+impl<'a> Event<'a> {
+    /// An administrator's action on `target`, from `ip`.
+    pub fn by(
+        actor: &'a tally_app::auth::CurrentAdmin,
+        target: &'a str,
+        ip: Option<&'a str>,
+        detail: String,
+    ) -> Self {
+        Self {
+            account_id: Some(&actor.account_id),
+            actor_id: Some(&actor.id),
+            actor_email: Some(&actor.email),
+            target: Some(target),
+            ip,
+            detail,
+        }
+    }
+}
+
 /// Records `kind` at `now` in whatever transaction or pool `exec` is.
 pub async fn record<'e, E>(
     exec: E,

@@ -27,22 +27,6 @@ pub struct Commands {
 }
 
 impl Commands {
-    fn event<'a>(
-        actor: &'a CurrentAdmin,
-        target: &'a str,
-        ip: Option<&'a str>,
-        detail: String,
-    ) -> Event<'a> {
-        Event {
-            account_id: Some(&actor.account_id),
-            actor_id: Some(&actor.id),
-            actor_email: Some(&actor.email),
-            target: Some(target),
-            ip,
-            detail,
-        }
-    }
-
     /// The command's name, if it is in the caller's account.
     async fn name_of(&self, account_id: &str, id: &str) -> Result<String, AppError> {
         sqlx::query_scalar("SELECT name FROM commands WHERE id = $1 AND account_id = $2")
@@ -193,7 +177,7 @@ impl CommandService for Commands {
             &mut *tx,
             now,
             AuditKind::CommandCreated,
-            Self::event(actor, &c.name, ip.as_deref(), c.shell.display_name().into()),
+            Event::by(actor, &c.name, ip.as_deref(), c.shell.display_name().into()),
         )
         .await
         .map_err(internal)?;
@@ -228,7 +212,7 @@ impl CommandService for Commands {
             &mut *tx,
             now,
             AuditKind::CommandUpdated,
-            Self::event(actor, &c.name, ip.as_deref(), String::new()),
+            Event::by(actor, &c.name, ip.as_deref(), String::new()),
         )
         .await
         .map_err(internal)?;
@@ -260,7 +244,7 @@ impl CommandService for Commands {
             &mut *tx,
             now,
             AuditKind::CommandDeleted,
-            Self::event(actor, &name, ip.as_deref(), String::new()),
+            Event::by(actor, &name, ip.as_deref(), String::new()),
         )
         .await
         .map_err(internal)?;
@@ -323,7 +307,7 @@ impl CommandService for Commands {
                 &mut *tx,
                 now,
                 AuditKind::RunnerBound,
-                Self::event(actor, &email, ip.as_deref(), name),
+                Event::by(actor, &email, ip.as_deref(), name),
             )
             .await
             .map_err(internal)?;
@@ -363,7 +347,7 @@ impl CommandService for Commands {
                 &mut *tx,
                 now,
                 AuditKind::RunnerUnbound,
-                Self::event(actor, &email, ip.as_deref(), name),
+                Event::by(actor, &email, ip.as_deref(), name),
             )
             .await
             .map_err(internal)?;
@@ -407,7 +391,7 @@ impl CommandService for Commands {
             &mut *tx,
             now,
             AuditKind::CommandRun,
-            Self::event(actor, &name, ip.as_deref(), "queued".into()),
+            Event::by(actor, &name, ip.as_deref(), "queued".into()),
         )
         .await
         .map_err(internal)?;

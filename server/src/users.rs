@@ -48,22 +48,6 @@ async fn count_change(
 }
 
 impl Users {
-    fn event<'a>(
-        actor: &'a CurrentAdmin,
-        target: &'a str,
-        ip: Option<&'a str>,
-        detail: String,
-    ) -> Event<'a> {
-        Event {
-            account_id: Some(&actor.account_id),
-            actor_id: Some(&actor.id),
-            actor_email: Some(&actor.email),
-            target: Some(target),
-            ip,
-            detail,
-        }
-    }
-
     /// The user's email, if the user is in the caller's account.
     async fn email_of(
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
@@ -164,7 +148,7 @@ impl UserService for Users {
             &mut *tx,
             now,
             AuditKind::UserCreated,
-            Self::event(actor, user.email.as_str(), ip.as_deref(), String::new()),
+            Event::by(actor, user.email.as_str(), ip.as_deref(), String::new()),
         )
         .await
         .map_err(internal)?;
@@ -210,7 +194,7 @@ impl UserService for Users {
             &mut *tx,
             now,
             AuditKind::UserUpdated,
-            Self::event(actor, user.email.as_str(), ip.as_deref(), detail),
+            Event::by(actor, user.email.as_str(), ip.as_deref(), detail),
         )
         .await
         .map_err(internal)?;
@@ -246,7 +230,7 @@ impl UserService for Users {
             &mut *tx,
             now,
             kind,
-            Self::event(actor, &email, ip.as_deref(), String::new()),
+            Event::by(actor, &email, ip.as_deref(), String::new()),
         )
         .await
         .map_err(internal)?;
@@ -275,7 +259,7 @@ impl UserService for Users {
             &mut *tx,
             now,
             AuditKind::UserDeleted,
-            Self::event(actor, &email, ip.as_deref(), String::new()),
+            Event::by(actor, &email, ip.as_deref(), String::new()),
         )
         .await
         .map_err(internal)?;
@@ -343,7 +327,7 @@ impl UserService for Users {
             &mut *tx,
             now,
             AuditKind::UsersImported,
-            Self::event(
+            Event::by(
                 actor,
                 "CSV import",
                 ip.as_deref(),
