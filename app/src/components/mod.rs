@@ -7,5 +7,6 @@ pub mod layout;
 pub mod list_page;
 pub mod live_errors;
 pub mod menu;
+pub mod pager;
 pub mod password_meter;
 pub mod payments;

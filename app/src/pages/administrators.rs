@@ -16,6 +16,7 @@ use crate::{
         unsuspend_admin, AdminSummary,
     },
     auth::CurrentAdmin,
+    components::pager::Pager,
     components::{
         dialog::Modal,
         field::Field,
@@ -86,11 +87,8 @@ fn Administrators(me: CurrentAdmin) -> impl IntoView {
                     Ok(p) => {
                         let pages = p.matching.div_ceil(u64::from(p.per_page)).max(1) as u32;
                         let paged = (p.total > u64::from(p.per_page)).then(|| view! {
-                            <nav class="pagination" aria-label="Pages of administrators">
-                                <button type="button" disabled=p.page <= 1 on:click=move |_| page.update(|n| *n = n.saturating_sub(1).max(1))>"Previous"</button>
-                                <span>{format!("Page {} of {pages} ({} administrators)", p.page, p.matching)}</span>
-                                <button type="button" disabled=p.page >= pages on:click=move |_| page.update(|n| *n += 1)>"Next"</button>
-                            </nav>
+                            <Pager page=page current=p.page pages=pages label="Pages of administrators"
+                                extra=format!("({} administrators)", p.matching) />
                         });
                         view! { <AdminTable list=p.admins manage=manage state=state /> {paged} }.into_any()
                     }

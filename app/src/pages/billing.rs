@@ -13,6 +13,7 @@ use crate::{
         get_billing_overview, get_invoice, list_invoices, request_invoice_copy,
         set_receive_invoices, BillingOverview, InvoiceSummary,
     },
+    components::pager::Pager,
     components::{layout::SignedIn, payments::PaymentsDialog},
 };
 
@@ -54,11 +55,7 @@ fn Billing() -> impl IntoView {
                         let pages = p.total.div_ceil(u64::from(p.per_page)).max(1) as u32;
                         view! {
                             <InvoiceTable invoices=p.invoices notice=notice />
-                            <nav class="pagination" aria-label="Pages of invoices">
-                                <button type="button" disabled=p.page <= 1 on:click=move |_| page.update(|n| *n = n.saturating_sub(1).max(1))>"Newer"</button>
-                                <span>{format!("Page {} of {pages}", p.page)}</span>
-                                <button type="button" disabled=p.page >= pages on:click=move |_| page.update(|n| *n += 1)>"Older"</button>
-                            </nav>
+                            <Pager page=page current=p.page pages=pages label="Pages of invoices" back="Newer" forward="Older" />
                         }.into_any()
                     }
                 }

@@ -12,6 +12,7 @@ use crate::{
         bind_runner, create_command, delete_command, list_commands, list_runs, run_command,
         unbind_runner, update_command, Candidate, CommandSummary, RunPage,
     },
+    components::pager::Pager,
     components::{
         dialog::Modal,
         field::{Field, SelectField},
@@ -225,11 +226,7 @@ fn CommandCard(
                             }).collect_view()}</tbody>
                         </table></div>
                         {(pages > 1).then(|| view! {
-                            <nav class="pagination" aria-label="Pages of runs">
-                                <button type="button" disabled=p.page <= 1 on:click=move |_| runs_page.update(|n| *n = n.saturating_sub(1).max(1))>"Newer"</button>
-                                <span>{format!("Page {} of {pages}", p.page)}</span>
-                                <button type="button" disabled=p.page >= pages on:click=move |_| runs_page.update(|n| *n += 1)>"Older"</button>
-                            </nav>
+                            <Pager page=runs_page current=p.page pages=pages label="Pages of runs" back="Newer" forward="Older" />
                         })}
                     }.into_any()
                 }

@@ -12,6 +12,7 @@ use crate::{
         create_user, delete_user, list_users, set_user_suspended, update_user, UserSummary,
     },
     auth::CurrentAdmin,
+    components::pager::Pager,
     components::{
         dialog::Modal,
         field::Field,
@@ -83,11 +84,7 @@ fn Users(me: CurrentAdmin) -> impl IntoView {
                         view! {
                             <p>{summary}</p>
                             <UserTable users=p.users manage=manage state=state />
-                            <nav class="pagination" aria-label="Pages of users">
-                                <button type="button" disabled=p.page <= 1 on:click=move |_| page.update(|n| *n = n.saturating_sub(1).max(1))>"Previous"</button>
-                                <span>{format!("Page {} of {pages}", p.page)}</span>
-                                <button type="button" disabled=p.page >= pages on:click=move |_| page.update(|n| *n += 1)>"Next"</button>
-                            </nav>
+                            <Pager page=page current=p.page pages=pages label="Pages of users" />
                         }.into_any()
                     }
                 }
