@@ -6,7 +6,7 @@ use std::future::Future;
 
 use leptos::{html, prelude::*};
 
-use crate::error::AppError;
+use crate::{components::live_errors::LiveErrors, error::AppError};
 
 /// `D` names the page's dialogs.
 pub struct ListPage<D: Send + Sync + 'static> {
@@ -89,6 +89,22 @@ impl<D: Send + Sync + 'static> ListPage<D> {
     where
         F: Future<Output = Result<(), AppError>> + 'static,
     {
+        self.run(done, None, change);
+    }
+
+    /// A dialog's form: like [`ListPage::perform`], with the server's field messages shown
+    /// next to their fields through `errors`.
+    pub fn submit<F>(self, done: String, errors: LiveErrors, change: F)
+    where
+        F: Future<Output = Result<(), AppError>> + 'static,
+    {
+        self.run(done, Some(errors), change);
+    }
+
+    fn run<F>(self, done: String, errors: Option<LiveErrors>, change: F)
+    where
+        F: Future<Output = Result<(), AppError>> + 'static,
+    {
         if self.busy.get_untracked() {
             return;
         }
@@ -96,12 +112,13 @@ impl<D: Send + Sync + 'static> ListPage<D> {
         leptos::task::spawn_local(async move {
             let result = change.await;
             self.busy.set(false);
-            match result {
-                Ok(()) => self.succeeded(done),
-                Err(e) if self.dialog_open.get_untracked() => {
+            match (result, errors) {
+                (Ok(()), _) => self.succeeded(done),
+                (Err(AppError::Validation(fields)), Some(errors)) => errors.set_server(fields),
+                (Err(e), _) if self.dialog_open.get_untracked() => {
                     self.dialog_error.set(Some(e.to_string()))
                 }
-                Err(e) => {
+                (Err(e), _) => {
                     self.notice.set(Some(Err(e.to_string())));
                     self.focus_notice();
                 }

@@ -271,20 +271,15 @@ fn CreateAdminForm(state: PageState) -> impl IntoView {
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if !errors.submit() || state.busy.get_untracked() {
+        if !errors.submit() {
             return;
         }
         let new = input();
         let done = format!("Invitation sent to {}.", new.email.trim());
-        state.busy.set(true);
-        leptos::task::spawn_local(async move {
-            let result = create_admin(new.first_name, new.last_name, new.email, new.role).await;
-            state.busy.set(false);
-            match result {
-                Ok(_) => state.succeeded(done),
-                Err(AppError::Validation(fields)) => errors.set_server(fields),
-                Err(e) => state.dialog_error.set(Some(e.to_string())),
-            }
+        state.submit(done, errors, async move {
+            create_admin(new.first_name, new.last_name, new.email, new.role)
+                .await
+                .map(|_| ())
         });
     };
     view! {

@@ -280,25 +280,18 @@ fn CommandForm(state: PageState, command: Option<CommandSummary>) -> impl IntoVi
         .collect();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if !errors.submit() || state.busy.get_untracked() {
+        if !errors.submit() {
             return;
         }
         let c = input.get_untracked();
         let id = id.clone();
         let done = format!("“{}” is saved.", c.name.trim());
-        state.busy.set(true);
-        leptos::task::spawn_local(async move {
-            let result = match id {
+        state.submit(done, errors, async move {
+            match id {
                 Some(id) => update_command(id, c.name, c.shell, c.script, c.description).await,
                 None => create_command(c.name, c.shell, c.script, c.description)
                     .await
                     .map(|_| ()),
-            };
-            state.busy.set(false);
-            match result {
-                Ok(()) => state.succeeded(done),
-                Err(AppError::Validation(fields)) => errors.set_server(fields),
-                Err(e) => state.dialog_error.set(Some(e.to_string())),
             }
         });
     };

@@ -20,7 +20,6 @@ use crate::{
         list_page::{DialogError, ListPage, Notice},
         live_errors::LiveErrors,
     },
-    error::AppError,
 };
 
 #[component]
@@ -182,25 +181,18 @@ fn UserForm(state: PageState, user: Option<UserSummary>) -> impl IntoView {
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if !errors.submit() || state.busy.get_untracked() {
+        if !errors.submit() {
             return;
         }
         let u = input.get_untracked();
         let id = id.clone();
         let done = format!("{} {} is saved.", u.first_name.trim(), u.last_name.trim());
-        state.busy.set(true);
-        leptos::task::spawn_local(async move {
-            let result = match id {
+        state.submit(done, errors, async move {
+            match id {
                 Some(id) => update_user(id, u.first_name, u.last_name, u.email).await,
                 None => create_user(u.first_name, u.last_name, u.email)
                     .await
                     .map(|_| ()),
-            };
-            state.busy.set(false);
-            match result {
-                Ok(()) => state.succeeded(done),
-                Err(AppError::Validation(fields)) => errors.set_server(fields),
-                Err(e) => state.dialog_error.set(Some(e.to_string())),
             }
         });
     };
@@ -275,7 +267,7 @@ fn ImportCsv(state: PageState) -> impl IntoView {
                 state.busy.set(false);
                 match result {
                     Ok(n) => state.succeeded(format!("{n} users imported.")),
-                    Err(AppError::ImportRejected(rows)) => rejected.set(rows),
+                    Err(crate::error::AppError::ImportRejected(rows)) => rejected.set(rows),
                     Err(e) => failure.set(Some(e.to_string())),
                 }
             });
