@@ -145,16 +145,7 @@ async fn invoice_pdf(
     if !session.admin.may(tally_core::roles::Action::ViewBilling) {
         return StatusCode::FORBIDDEN.into_response();
     }
-    let invoices = crate::invoices::Invoices {
-        auth: state.auth.clone(),
-        billing: crate::billing::Billing::new(
-            state.auth.clone(),
-            state.gateway.clone(),
-            state.invoicing.clone(),
-        ),
-        invoicing: state.invoicing.clone(),
-    };
-    match invoices.find(&session.admin.account_id, &id).await {
+    match crate::invoices::find_invoice(&state.db, &session.admin.account_id, &id).await {
         Ok(invoice) => (
             [
                 (header::CONTENT_TYPE, "application/pdf".to_string()),

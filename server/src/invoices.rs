@@ -23,6 +23,7 @@ use crate::{
     audit::{record, Event},
     auth::{internal, Auth},
     billing::Billing,
+    db::Database,
     invoicing::Invoicing,
 };
 
@@ -50,20 +51,22 @@ fn summary_of(r: &sqlx::any::AnyRow) -> InvoiceSummary {
     }
 }
 
-impl Invoices {
-    /// One invoice of the caller's account, or 404.
-    pub async fn find(&self, account_id: &str, id: &str) -> Result<InvoiceSummary, AppError> {
-        sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM invoices WHERE id = $1 AND account_id = $2"
-        ))
-        .bind(id)
-        .bind(account_id)
-        .fetch_optional(self.auth.db.pool())
-        .await
-        .map_err(internal)?
-        .map(|r| summary_of(&r))
-        .ok_or(AppError::NotFound)
-    }
+/// One invoice of `account_id`, or 404 (the Billing page and the PDF route).
+pub async fn find_invoice(
+    db: &Database,
+    account_id: &str,
+    id: &str,
+) -> Result<InvoiceSummary, AppError> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM invoices WHERE id = $1 AND account_id = $2"
+    ))
+    .bind(id)
+    .bind(account_id)
+    .fetch_optional(db.pool())
+    .await
+    .map_err(internal)?
+    .map(|r| summary_of(&r))
+    .ok_or(AppError::NotFound)
 }
 
 #[async_trait::async_trait]
@@ -163,7 +166,7 @@ impl InvoiceService for Invoices {
     }
 
     async fn get(&self, actor: &CurrentAdmin, id: &str) -> Result<InvoiceSummary, AppError> {
-        self.find(&actor.account_id, id).await
+        find_invoice(&self.auth.db, &actor.account_id, id).await
     }
 
     async fn request_copy(
@@ -172,7 +175,7 @@ impl InvoiceService for Invoices {
         id: &str,
         ip: Option<String>,
     ) -> Result<String, AppError> {
-        let invoice = self.find(&actor.account_id, id).await?;
+        let invoice = find_invoice(&self.auth.db, &actor.account_id, id).await?;
         let to = match self.invoicing.send_copy(&actor.account_id, id).await.map_err(internal)? {
             None => return Err(AppError::NotFound),
             Some(to) if to.is_empty() => {
