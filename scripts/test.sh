@@ -37,12 +37,14 @@ trap pg_stop EXIT
 export TALLY_TEST_POSTGRES_URL="$PG_URL"
 
 step "unit, property and integration tests (SQLite and PostgreSQL)"
-RUSTFLAGS="$leptos_flags" cargo test --workspace --no-fail-fast
+# Every test request has its own timeout; this bound is the backstop for anything else that
+# could wait forever, so a hang fails the run in minutes instead of eating CI's time limit.
+RUSTFLAGS="$leptos_flags" timeout --kill-after=30 40m cargo test --workspace --no-fail-fast
 
 step "site build for the end-to-end tests"
 cargo leptos build
 
 step "end-to-end tests (Playwright, Chromium, axe-core)"
-(cd end2end && npx playwright test)
+(cd end2end && timeout --kill-after=30 20m npx playwright test)
 
 step "all checks passed in $(( $(date +%s) - started )) s"

@@ -99,9 +99,21 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
+/// The app's routes, walked once per process.
+///
+/// Walking them sets a process-wide flag in leptos_server that makes any resource first polled
+/// meanwhile wait forever (leptos-rs/leptos#4773). A second router built while a first one
+/// serves pages (several test servers in one process, say) would hang those pages' renders, so
+/// the walk happens once, before anything in the process can serve.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// The whole router: health check, server functions, pages and static files.
 pub fn build_router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let services = state.services.clone();
     let context = move || {
         provide_context(services.clone());

@@ -123,6 +123,7 @@ async fn canary_card_data_reaches_no_file_log_or_email() {
 
     let client = reqwest::Client::builder()
         .cookie_store(true)
+        .timeout(crate::helpers::REQUEST_TIMEOUT)
         .build()
         .unwrap();
     let started = Instant::now();

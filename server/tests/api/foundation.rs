@@ -53,3 +53,41 @@ both_databases! {
         assert_eq!(n, 1);
     }
 }
+
+/// A router built while another serves pages must not stall those pages' renders. Walking the
+/// app's routes sets a process-wide flag in leptos_server under which a resource first polled
+/// never resolves (leptos-rs/leptos#4773); this once hung a test server's invitation page, and
+/// with it the whole CI run. Here routers are built over and over while pages that load a
+/// resource are requested.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn building_another_router_never_stalls_a_render() {
+    let app = crate::helpers::TestApp::spawn(tally_server::db::Backend::Sqlite).await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let builder = {
+        let (state, stop) = (app.state.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut built = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                drop(tally_server::build_router(state.clone()));
+                built += 1;
+            }
+            built
+        })
+    };
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap();
+    for i in 0..200 {
+        let res = client
+            .get(app.url(&format!("/invitation/no-such-token-{i}")))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request {i} stalled or failed: {e}"));
+        assert_eq!(res.status(), 200);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("This link isn"), "request {i}: {html}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(builder.join().unwrap() > 0, "routers were built meanwhile");
+}

@@ -18,6 +18,9 @@ pub const TEST_PASSWORD: &str = "test passphrase for everyone";
 /// The PostgreSQL server the tests create their databases in; scripts/test.sh starts one.
 pub const POSTGRES_URL_VAR: &str = "TALLY_TEST_POSTGRES_URL";
 
+/// How long any test request may take; the slowest real ones take a few seconds.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// A running server on its own fresh database.
 pub struct TestApp {
     pub address: String,
@@ -81,11 +84,7 @@ impl TestApp {
             .expect("test server");
         });
 
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let client = Self::new_client();
         Self {
             address: format!("http://{addr}"),
             client,
@@ -202,11 +201,13 @@ impl TestApp {
         c
     }
 
-    /// A fresh client with its own cookie jar (another browser).
+    /// A fresh client with its own cookie jar (another browser). A response that never comes
+    /// fails its test after [`REQUEST_TIMEOUT`] instead of holding up the whole run.
     pub fn new_client() -> reqwest::Client {
         reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(REQUEST_TIMEOUT)
             .build()
             .unwrap()
     }
