@@ -27,7 +27,8 @@ use crate::{
     config::Settings,
     crypto::{dummy_hash, hash_password, new_id, new_token, token_hash, verify_password},
     db::Database,
-    mail::{link_email, Mailer},
+    mail::link_email,
+    outbox::Outbox,
 };
 
 /// The cookie that carries the session's random value.
@@ -35,12 +36,12 @@ pub const SESSION_COOKIE: &str = "tally_session";
 /// The one message for every failed sign-in.
 pub const SIGN_IN_FAILED: &str = "Email or password is incorrect.";
 
-/// The auth service: database, clock, mailer and the settings it needs.
+/// The auth service: database, clock, mail outbox and the settings it needs.
 #[derive(Clone)]
 pub struct Auth {
     pub db: Database,
     pub clock: Arc<dyn Clock>,
-    pub mailer: Mailer,
+    pub outbox: Outbox,
     pub settings: Arc<Settings>,
 }
 
@@ -215,6 +216,8 @@ impl Auth {
     ) -> Result<(), AppError> {
         let token = new_token();
         let now = self.clock.now_millis();
+        // The link and its message are saved together: no link without its email.
+        let mut tx = self.db.pool().begin().await.map_err(internal)?;
         sqlx::query(
             "INSERT INTO one_time_tokens (token_hash, kind, admin_id, account_id, expires_at, created_at) VALUES ($1, 'invitation', $2, $3, $4, $5)",
         )
@@ -223,7 +226,7 @@ impl Auth {
         .bind(account_id)
         .bind(now + Self::minutes(self.settings.invitation_hours * 60))
         .bind(now)
-        .execute(self.db.pool())
+        .execute(&mut *tx)
         .await
         .map_err(internal)?;
         let url = format!("{}/invitation/{token}", self.settings.public_url);
@@ -235,7 +238,20 @@ impl Auth {
             &url,
             "If you weren't expecting this, you can ignore this email.",
         );
-        self.mailer.send(&mail).await.map_err(internal)
+        self.queue_and_deliver(tx, &mail).await
+    }
+
+    /// Queues `mail` in `tx`, commits, and delivers it; a failed delivery stays queued for the
+    /// outbox worker, so only a database failure is an error here.
+    async fn queue_and_deliver(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        mail: &crate::mail::Email,
+    ) -> Result<(), AppError> {
+        let id = self.outbox.queue(&mut *tx, mail).await.map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+        self.outbox.deliver(&id).await.map_err(internal)?;
+        Ok(())
     }
 
     fn field_error(field: &str, msg: impl ToString) -> AppError {
@@ -518,6 +534,7 @@ impl AuthService for Auth {
         let account_id: String = row.get("account_id");
         let to: String = row.get("email");
         let token = new_token();
+        let mut tx = self.db.pool().begin().await.map_err(internal)?;
         sqlx::query(
             "INSERT INTO one_time_tokens (token_hash, kind, admin_id, account_id, expires_at, created_at) VALUES ($1, 'reset', $2, $3, $4, $5)",
         )
@@ -526,11 +543,11 @@ impl AuthService for Auth {
         .bind(&account_id)
         .bind(now + Self::minutes(self.settings.reset_minutes))
         .bind(now)
-        .execute(self.db.pool())
+        .execute(&mut *tx)
         .await
         .map_err(internal)?;
         record(
-            self.db.pool(),
+            &mut *tx,
             now,
             AuditKind::PasswordResetRequested,
             Event {
@@ -552,7 +569,7 @@ impl AuthService for Auth {
             &url,
             "If it wasn't you, ignore this email: your password stays as it is.",
         );
-        self.mailer.send(&mail).await.map_err(internal)
+        self.queue_and_deliver(tx, &mail).await
     }
 
     async fn inspect_token(&self, kind: TokenKind, token: String) -> Result<TokenInfo, AppError> {

@@ -193,8 +193,9 @@ impl Billing {
                     html_escape(outro)
                 ),
             };
-            // The card is saved already: a message that fails is logged, not turned into an error.
-            match self.auth.mailer.send(&mail).await {
+            // The card is saved already: a message that cannot even be queued is logged, not turned
+            // into an error. One that is queued but not delivered is retried by the outbox worker.
+            match self.auth.outbox.send(&mail).await {
                 Ok(()) => {
                     record(
                         self.auth.db.pool(),
@@ -212,7 +213,7 @@ impl Billing {
                     .await
                     .map_err(internal)?;
                 }
-                Err(e) => tracing::error!(error = %e, "payment method changed: mail not sent"),
+                Err(e) => tracing::error!(error = %e, "payment method changed: mail not queued"),
             }
         }
         Ok(())

@@ -23,7 +23,9 @@ use crate::{
     gateway::{PaymentGateway, SandboxGateway},
     invoicing::Invoicing,
     mail::Mailer,
-    middleware, services,
+    middleware,
+    outbox::Outbox,
+    services,
 };
 
 /// Everything a request handler may need; cheap to clone.
@@ -32,7 +34,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub db: Database,
     pub clock: Arc<dyn Clock>,
-    pub mailer: Mailer,
+    pub outbox: Outbox,
     pub auth: Auth,
     pub leptos: LeptosOptions,
     pub services: Services,
@@ -67,10 +69,11 @@ impl AppState {
             .site_addr(settings.listen_addr)
             .build();
         let settings = Arc::new(settings);
+        let outbox = Outbox::new(db.clone(), clock.clone(), mailer);
         let auth = Auth {
             db: db.clone(),
             clock: clock.clone(),
-            mailer: mailer.clone(),
+            outbox: outbox.clone(),
             settings: settings.clone(),
         };
         let invoicing = Invoicing {
@@ -83,7 +86,7 @@ impl AppState {
             settings,
             db,
             clock,
-            mailer,
+            outbox,
             auth,
             leptos,
             services,

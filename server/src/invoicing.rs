@@ -325,7 +325,7 @@ impl Invoicing {
                     html_escape(&url)
                 ),
             };
-            match self.auth.mailer.send(&mail).await {
+            match self.auth.outbox.send(&mail).await {
                 Ok(()) => {
                     record(
                         pool,
@@ -341,7 +341,7 @@ impl Invoicing {
                     .await?;
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, invoice = %invoice.number, "invoice email not sent");
+                    tracing::error!(error = %e, invoice = %invoice.number, "invoice email not queued");
                     if only.is_none() {
                         // Not marked, and the claim is let go: the next run sends it again.
                         sqlx::query("UPDATE invoices SET email_claimed_at = NULL WHERE id = $1")
@@ -514,8 +514,8 @@ impl Invoicing {
                 html_escape(&text)
             ),
         };
-        if let Err(e) = self.auth.mailer.send(&mail).await {
-            tracing::error!(error = %e, invoice = %invoice.number, "payment failed email not sent");
+        if let Err(e) = self.auth.outbox.send(&mail).await {
+            tracing::error!(error = %e, invoice = %invoice.number, "payment failed email not queued");
         }
         Ok(())
     }

@@ -19,6 +19,7 @@ pub mod invoices;
 pub mod invoicing;
 pub mod mail;
 pub mod middleware;
+pub mod outbox;
 pub mod services;
 pub mod telemetry;
 pub mod users;
@@ -79,6 +80,7 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
     if settings.billing_scheduler {
         tokio::spawn(billing_scheduler(state.invoicing.clone()));
     }
+    tokio::spawn(mail_worker(state.outbox.clone()));
     let listener = tokio::net::TcpListener::bind(settings.listen_addr)
         .await
         .map_err(|source| StartError::Bind {
@@ -108,6 +110,17 @@ async fn billing_scheduler(invoicing: invoicing::Invoicing) {
         every.tick().await;
         if let Err(e) = invoicing.tick().await {
             tracing::error!(error = %e, "billing scheduler");
+        }
+    }
+}
+
+/// Delivers queued mail whose earlier delivery failed, when its retry is due.
+async fn mail_worker(outbox: outbox::Outbox) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
+    loop {
+        every.tick().await;
+        if let Err(e) = outbox.deliver_due().await {
+            tracing::error!(error = %e, "mail outbox worker");
         }
     }
 }

@@ -10,6 +10,7 @@ mod canary;
 mod commands;
 mod foundation;
 mod invoicing;
+mod outbox;
 mod smtp;
 mod startup;
 mod users;

@@ -1,0 +1,162 @@
+//! The mail outbox: messages are queued with the change that sends them, delivered at once,
+//! retried on schedule when the transport fails, abandoned after the last try, and sent once
+//! however many workers run.
+
+use std::{path::Path, sync::Arc};
+
+use sqlx::Row;
+use tally_core::roles::Role;
+use tally_server::{
+    mail::{Email, Mailer},
+    outbox::{Delivery, Outbox, RETRY_MINUTES},
+};
+
+use crate::{
+    both_databases,
+    helpers::{find_link, TestApp},
+};
+
+fn message(to: &str) -> Email {
+    Email {
+        to: to.into(),
+        subject: "Hello".into(),
+        text: "A one-time link: http://127.0.0.1/secret-link".into(),
+        html: "<p>A one-time link</p>".into(),
+    }
+}
+
+/// Makes the folder transport fail (a file where its folder was), or work again.
+fn break_folder(dir: &Path) {
+    std::fs::remove_dir_all(dir).unwrap();
+    std::fs::write(dir, "not a folder").unwrap();
+}
+
+fn mend_folder(dir: &Path) {
+    std::fs::remove_file(dir).unwrap();
+    std::fs::create_dir(dir).unwrap();
+}
+
+fn eml_count(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// An outbox on the test's database and clock, writing to its own folder.
+fn outbox_in(app: &TestApp, dir: &Path) -> Outbox {
+    let mailer = Mailer::outbox(dir.to_path_buf(), "Tally <tally@acme.test>").unwrap();
+    Outbox::new(app.db.clone(), Arc::new(app.clock.clone()), mailer)
+}
+
+async fn row(app: &TestApp, to: &str) -> sqlx::any::AnyRow {
+    sqlx::query(
+        "SELECT attempts, next_attempt_at, sent_at, failed_at, last_error, text_body, html_body \
+         FROM mail_outbox WHERE to_addr = $1",
+    )
+    .bind(to)
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap()
+}
+
+both_databases! {
+    async fn a_failed_delivery_stays_queued_and_is_sent_when_its_retry_is_due(app: TestApp) {
+        let dir = app.outbox.parent().unwrap().join("box");
+        let outbox = outbox_in(&app, &dir);
+        break_folder(&dir);
+        outbox.send(&message("ann@acme.test")).await.expect("queued even though delivery failed");
+        let r = row(&app, "ann@acme.test").await;
+        assert_eq!(r.get::<i32, _>("attempts"), 1);
+        assert!(r.get::<Option<String>, _>("last_error").is_some());
+        assert_eq!(r.get::<Option<i64>, _>("sent_at"), None);
+        assert_eq!(r.get::<i64, _>("next_attempt_at"), app.clock_now() + RETRY_MINUTES[0] * 60_000);
+
+        mend_folder(&dir);
+        assert_eq!(outbox.deliver_due().await.unwrap(), 0, "not before its retry is due");
+        assert_eq!(eml_count(&dir), 0);
+        app.clock.advance_minutes(RETRY_MINUTES[0]);
+        assert_eq!(outbox.deliver_due().await.unwrap(), 1);
+        assert_eq!(eml_count(&dir), 1);
+        let r = row(&app, "ann@acme.test").await;
+        assert_eq!(r.get::<i32, _>("attempts"), 2);
+        assert!(r.get::<Option<i64>, _>("sent_at").is_some());
+        assert_eq!(r.get::<String, _>("text_body"), "", "a sent message keeps no body (it may hold a link)");
+        assert_eq!(r.get::<String, _>("html_body"), "");
+        app.clock.advance_minutes(60);
+        assert_eq!(outbox.deliver_due().await.unwrap(), 0, "sent once");
+        assert_eq!(eml_count(&dir), 1);
+    }
+
+    async fn a_message_is_abandoned_after_its_last_attempt(app: TestApp) {
+        let dir = app.outbox.parent().unwrap().join("box");
+        let outbox = outbox_in(&app, &dir);
+        break_folder(&dir);
+        outbox.send(&message("bo@acme.test")).await.unwrap();
+        for minutes in RETRY_MINUTES {
+            app.clock.advance_minutes(minutes);
+            assert_eq!(outbox.deliver_due().await.unwrap(), 0);
+        }
+        let r = row(&app, "bo@acme.test").await;
+        assert_eq!(r.get::<i32, _>("attempts"), RETRY_MINUTES.len() as i32 + 1);
+        assert!(r.get::<Option<i64>, _>("failed_at").is_some());
+        assert!(r.get::<Option<String>, _>("last_error").unwrap().contains("outbox"));
+        assert_eq!(r.get::<String, _>("text_body"), "");
+        // Not tried again, even once the transport works.
+        mend_folder(&dir);
+        app.clock.advance_minutes(24 * 60);
+        assert_eq!(outbox.deliver_due().await.unwrap(), 0);
+        assert_eq!(eml_count(&dir), 0);
+    }
+
+    async fn a_rolled_back_change_sends_nothing_and_a_committed_one_sends_once(app: TestApp) {
+        let dir = app.outbox.parent().unwrap().join("box");
+        let outbox = outbox_in(&app, &dir);
+        let mut tx = app.db.pool().begin().await.unwrap();
+        outbox.queue(&mut *tx, &message("rolled@acme.test")).await.unwrap();
+        tx.rollback().await.unwrap();
+        let mut tx = app.db.pool().begin().await.unwrap();
+        let id = outbox.queue(&mut *tx, &message("kept@acme.test")).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(outbox.deliver_due().await.unwrap(), 1);
+        assert_eq!(outbox.deliver(&id).await.unwrap(), Delivery::NotMine, "already sent");
+        assert_eq!(eml_count(&dir), 1);
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox WHERE to_addr = 'rolled@acme.test'")
+            .fetch_one(app.db.pool()).await.unwrap();
+        assert_eq!(n, 0);
+    }
+
+    async fn two_workers_at_once_send_each_message_once(app: TestApp) {
+        let dir = app.outbox.parent().unwrap().join("box");
+        let (a, b) = (outbox_in(&app, &dir), outbox_in(&app, &dir));
+        for i in 0..30 {
+            a.queue(app.db.pool(), &message(&format!("u{i}@acme.test"))).await.unwrap();
+        }
+        let (sent_a, sent_b) = tokio::join!(a.deliver_due(), b.deliver_due());
+        assert_eq!(sent_a.unwrap() + sent_b.unwrap(), 30);
+        assert_eq!(eml_count(&dir), 30);
+    }
+
+    async fn a_reset_requested_while_mail_is_down_arrives_once_mail_is_back(app: TestApp) {
+        app.seed_account("acme", &[Role::AdministratorWithBilling]).await;
+        let email = format!("{}@acme.test", Role::AdministratorWithBilling.code());
+        break_folder(&app.outbox);
+        let c = TestApp::new_client();
+        let res = app.call(&c, "account/request-reset", &[("email", email.as_str())]).await;
+        assert_eq!(res.status(), 200, "the request succeeds: the message is queued");
+        mend_folder(&app.outbox);
+        assert!(app.outbox_messages().is_empty());
+        app.clock.advance_minutes(RETRY_MINUTES[0]);
+        assert_eq!(app.state.outbox.deliver_due().await.unwrap(), 1);
+        let mail = app.outbox_messages().pop().expect("the reset email, late");
+        let link = find_link(&mail, &format!("{}/reset-password/", app.address)).expect("its link");
+        let token = link.rsplit('/').next().unwrap();
+        let res = app
+            .call(&c, "account/set-password", &[("kind", "Reset"), ("token", token), ("password", "a brand new long passphrase")])
+            .await;
+        assert_eq!(res.status(), 200, "the late link still works");
+    }
+}
