@@ -140,14 +140,14 @@ impl Billing {
     /// Where "payment method changed" goes: the billing contact and every active billing
     /// administrator, each address once.
     async fn change_recipients(
-        &self,
+        tx: &mut sqlx::AnyConnection,
         account_id: &str,
         contact: Option<&Email>,
     ) -> Result<Vec<String>, AppError> {
         let rows = sqlx::query("SELECT email, role FROM admins WHERE account_id = $1 AND status = $2 ORDER BY created_at")
             .bind(account_id)
             .bind(AdminStatus::Active.code())
-            .fetch_all(self.auth.db.pool())
+            .fetch_all(&mut *tx)
             .await
             .map_err(internal)?;
         let mut to: Vec<String> = contact.map(|c| c.to_string()).into_iter().collect();
@@ -162,14 +162,16 @@ impl Billing {
         Ok(to)
     }
 
-    /// Emails the change notice (last 4 only) and audits each message sent.
-    async fn notify_change(
+    /// Queues the change notice (last 4 only) in the card's own transaction, audits each
+    /// message, and returns their outbox ids for delivery once the card is committed.
+    async fn queue_change_notice(
         &self,
+        tx: &mut sqlx::AnyConnection,
         actor: &CurrentAdmin,
         card: &CardSummary,
         contact: Option<&Email>,
-    ) -> Result<(), AppError> {
-        let recipients = self.change_recipients(&actor.account_id, contact).await?;
+    ) -> Result<Vec<String>, AppError> {
+        let recipients = Self::change_recipients(&mut *tx, &actor.account_id, contact).await?;
         let now = self.auth.clock.now_millis();
         let intro = format!(
             "{} ({}) saved a new payment method for {}: {}, expires {}, cardholder {}. It replaces the previous card and will be charged for the next invoices.",
@@ -181,6 +183,7 @@ impl Billing {
             card.cardholder_name,
         );
         let outro = "If you didn't expect this change, sign in to Tally and check the payment method, or contact your administrator.";
+        let mut ids = Vec::with_capacity(recipients.len());
         for to in recipients {
             let mail = Mail {
                 to: to.clone(),
@@ -193,30 +196,30 @@ impl Billing {
                     html_escape(outro)
                 ),
             };
-            // The card is saved already: a message that cannot even be queued is logged, not turned
-            // into an error. One that is queued but not delivered is retried by the outbox worker.
-            match self.auth.outbox.send(&mail).await {
-                Ok(()) => {
-                    record(
-                        self.auth.db.pool(),
-                        now,
-                        AuditKind::PaymentMethodEmailSent,
-                        Event {
-                            account_id: Some(&actor.account_id),
-                            actor_id: Some(&actor.id),
-                            actor_email: Some(&actor.email),
-                            target: Some(&to),
-                            detail: card.label(),
-                            ..Default::default()
-                        },
-                    )
+            ids.push(
+                self.auth
+                    .outbox
+                    .queue(&mut *tx, &mail)
                     .await
-                    .map_err(internal)?;
-                }
-                Err(e) => tracing::error!(error = %e, "payment method changed: mail not queued"),
-            }
+                    .map_err(internal)?,
+            );
+            record(
+                &mut *tx,
+                now,
+                AuditKind::PaymentMethodEmailSent,
+                Event {
+                    account_id: Some(&actor.account_id),
+                    actor_id: Some(&actor.id),
+                    actor_email: Some(&actor.email),
+                    target: Some(&to),
+                    detail: card.label(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(internal)?;
         }
-        Ok(())
+        Ok(ids)
     }
 }
 
@@ -419,10 +422,21 @@ impl BillingService for Billing {
         )
         .await
         .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
-
-        self.notify_change(actor, &summary, info.as_ref().map(|i| &i.contact_email))
+        let notices = self
+            .queue_change_notice(
+                &mut tx,
+                actor,
+                &summary,
+                info.as_ref().map(|i| &i.contact_email),
+            )
             .await?;
+        tx.commit().await.map_err(internal)?;
+        // The card and its notices are saved: a delivery that fails is the outbox's to retry.
+        for id in notices {
+            if let Err(e) = self.auth.outbox.deliver(&id).await {
+                tracing::error!(error = %e, "payment method changed: delivery");
+            }
+        }
         // A new card: invoices that failed or are past due are charged again now.
         if let Err(e) = self.invoicing.charge_unpaid(account).await {
             tracing::error!(error = %e, "charging unpaid invoices after a new card");
