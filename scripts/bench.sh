@@ -1,134 +1,247 @@
 #!/usr/bin/env bash
-# Builds the release site, prints the raw and brotli (-q 11) sizes of what it serves, then
-# starts the release server on loopback and measures start-up time and sign-in latency at
-# fixed rates (bench/load.py). Sends traffic only to 127.0.0.1; stops by itself.
+# The benchmark command: builds the release site (and the floor app to compare with), then
+# measures what it serves and how the release server holds up, and writes docs/benchmarks.md.
+#
+#   scripts/bench.sh            everything (about 25 minutes once built; builds ~20 more cold)
+#   BENCH_SECONDS=3 scripts/bench.sh   shorter load steps (a quick look, less steady figures)
+#
+# Sends traffic only to 127.0.0.1 (bench/loadgen refuses anything else), starts its own
+# servers and PostgreSQL, and stops them all by itself.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 "$root/scripts/setup.sh" --bench
 export PATH="$HOME/.cargo/bin:$PATH"
+secs=${BENCH_SECONDS:-10}
+work=$(mktemp -d /tmp/tally-bench.XXXXXX)
+md="$work/report.md"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  [ "$(type -t pg_stop)" = function ] && pg_stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+say() { printf '\033[1m[bench]\033[0m %s\n' "$*" >&2; }
+out() { printf '%s\n' "$*" >>"$md"; }
+br_size() { brotli -q 11 -c "$1" | wc -c; }
 
-echo "[bench] cargo leptos build --release"
-cargo leptos build --release 2>&1 | tail -n 3
+# --- Builds -----------------------------------------------------------------------------------
+say "cargo leptos build --release --precompress"
+cargo leptos build --release --precompress 2>&1 | tail -n 2 >&2
+say "cargo build --release -p tally-loadgen"
+cargo build --release -q -p tally-loadgen
+loadgen="$root/target/release/loadgen"
+say "building the floor app (bench/floor: a router and one server function)"
+cp "$root/Cargo.lock" "$root/bench/floor/Cargo.lock" # the same crate versions as Tally
+(cd "$root/bench/floor" && cargo leptos build --release 2>&1 | tail -n 2 >&2)
 
+# --- Served bytes -----------------------------------------------------------------------------
 pkg="$root/target/site/pkg"
-printf '\n%-24s %12s %12s\n' "asset" "raw bytes" "brotli bytes"
-total_raw=0
-total_br=0
-for f in "$pkg"/tally.wasm "$pkg"/tally.js "$pkg"/tally.css; do
-  [ -f "$f" ] || { echo "missing $f" >&2; exit 1; }
-  raw=$(stat -c %s "$f")
-  br=$(brotli -q 11 -c "$f" | wc -c)
-  total_raw=$((total_raw + raw))
-  total_br=$((total_br + br))
-  printf '%-24s %12d %12d\n' "$(basename "$f")" "$raw" "$br"
-done
-printf '%-24s %12d %12d\n' "total" "$total_raw" "$total_br"
+wasm=$(ls "$pkg"/tally*.wasm | grep -v '\.br$\|\.gz$' | head -1)
+js=$(ls "$pkg"/tally*.js | head -1)
+css=$(ls "$pkg"/tally*.css | head -1)
+floor_pkg="$root/bench/floor/target/site/pkg"
+floor_wasm_br=$(br_size "$floor_pkg/floor.wasm")
+floor_js_br=$(br_size "$floor_pkg/floor.js")
+floor_wasm_raw=$(stat -c %s "$floor_pkg/floor.wasm")
 
-# --- What core costs in wasm ------------------------------------------------------------------
-# Two throw-away cdylibs built like the site's wasm (opt-level z, LTO, wasm-opt -Oz): one empty,
-# one calling core's parsers, role matrix and billing arithmetic. The difference is core's cost.
-probe="$root/target/core-probe"
-rm -rf "$probe" && mkdir -p "$probe/src"
-cat >"$probe/Cargo.toml" <<TOML
-[package]
-name = "core-probe"
-version = "0.0.0"
-edition = "2021"
-publish = false
-[lib]
-crate-type = ["cdylib"]
-[features]
-with-core = ["dep:tally-core"]
-[dependencies]
-tally-core = { path = "$root/core", optional = true }
-[profile.release]
-opt-level = "z"
-lto = true
-codegen-units = 1
-panic = "abort"
-[workspace]
-TOML
-cat >"$probe/src/lib.rs" <<'RS'
-#[no_mangle]
-pub extern "C" fn probe(p: *const u8, n: usize) -> u32 {
-    let s = unsafe { core::str::from_utf8_unchecked(core::slice::from_raw_parts(p, n)) };
-    #[allow(unused_mut)]
-    let mut x = s.len() as u32;
-    #[cfg(feature = "with-core")]
-    {
-        use tally_core::*;
-        let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
-        let card = forms::CardInput { number: s.into(), expiry: s.into(), cvc: s.into() };
-        x += card.parse(&card::AcceptedBrands::default(), today).map(|_| 1).unwrap_or(2);
-        x += card::format_for_typing(s, n).1 as u32;
-        let billing = forms::BillingInfoInput { company_name: s.into(), contact_email: s.into(), ..Default::default() };
-        x += billing.parse().map(|_| 1).unwrap_or(3);
-        x += forms::NewAdminInput { email: s.into(), ..Default::default() }.parse().map(|_| 1).unwrap_or(4);
-        x += roles::allows(roles::Role::from_code(s).unwrap_or(roles::Role::ReadOnly), roles::Action::ViewBilling) as u32;
-        x += billing::Plan::per_user(money::Money::from_cents(n as i64)).invoice_amount(n as u64).map(|m| m.to_string().len() as u32).unwrap_or(0);
-        x += password::check_length(s).is_ok() as u32;
-    }
-    x
+# --- The SQLite server: start-up, idle memory -------------------------------------------------
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+start_server() { # $1 port, $2 data dir, $3 database URL; prints the pid
+  local port=$1 data=$2 db=$3
+  TALLY_ADDR="127.0.0.1:$port" TALLY_DATA_DIR="$data" TALLY_PUBLIC_URL="http://127.0.0.1:$port" \
+    DATABASE_URL="$db" LEPTOS_SITE_ROOT="$root/target/site" RUST_LOG=warn \
+    TALLY_SIGN_IN_PER_IP_MINUTE=1000000 TALLY_BILLING_SCHEDULER=false \
+    "$root/target/release/tally" >"$data/server.log" 2>&1 &
+  echo $!
 }
-RS
-core_size() { # $1: cargo feature flags
-  (cd "$probe" && cargo build --release --target wasm32-unknown-unknown --target-dir "$probe/target" $1 -q)
-  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int "$probe/target/wasm32-unknown-unknown/release/core_probe.wasm" -o "$probe/out.wasm"
-  echo "$(stat -c %s "$probe/out.wasm") $(brotli -q 11 -c "$probe/out.wasm" | wc -c)"
+wait_healthy() { # $1 base, $2 pid
+  until curl -sf "$1/healthz" >/dev/null; do
+    kill -0 "$2" 2>/dev/null || { echo "server died:" >&2; cat "$work"/*/server.log >&2; exit 1; }
+    sleep 0.005
+  done
 }
-read -r empty_raw empty_br < <(core_size "")
-read -r core_raw core_br < <(core_size "--features with-core")
-printf '\ncore in wasm (parsers, matrix, billing; no zxcvbn): %d bytes raw, %d bytes brotli\n' \
-  $((core_raw - empty_raw)) $((core_br - empty_br))
-
-# --- Server: start-up and sign-in latency ---------------------------------------------------
-port=${TALLY_BENCH_PORT:-3200}
-data=$(mktemp -d /tmp/tally-bench.XXXXXX)
-base="http://127.0.0.1:$port"
-export TALLY_ADDR="127.0.0.1:$port" TALLY_DATA_DIR="$data" TALLY_PUBLIC_URL="$base" \
-  LEPTOS_SITE_ROOT="$root/target/site" RUST_LOG=warn \
-  TALLY_SIGN_IN_PER_IP_MINUTE=1000000 # one client address sends every request here
-t0=$(date +%s%N)
-"$root/target/release/tally" >"$data/server.log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data"' EXIT
-until curl -sf "$base/healthz" >/dev/null; do
-  kill -0 $server 2>/dev/null || { echo "server died:"; cat "$data/server.log"; exit 1; }
-  sleep 0.01
-done
-t1=$(date +%s%N)
-printf '\nstart-up to first 200 on /healthz: %d ms\n' $(( (t1 - t0) / 1000000 ))
-
 email=bench@tally.test
 password="bench passphrase for loads"
-curl -sf -o /dev/null -X POST -H "Origin: $base" "$base/api/setup/create" \
-  --data-urlencode company_name=Bench --data-urlencode first_name=Ben --data-urlencode last_name=Ch \
-  --data-urlencode "email=$email" --data-urlencode "password=$password"
-for rate in 5 10 20; do
-  python3 "$root/bench/load.py" --url "$base/api/account/sign-in" --rate $rate --seconds 15 \
-    --form "email=$email" --form "password=$password" --header "Origin=$base" \
-    --label "sign-in (argon2id, SQLite) at $rate/s"
-done
+sign_in() { # $1 base; prints the session cookie
+  curl -sf -D - -o /dev/null -X POST -H "Origin: $1" "$1/api/account/sign-in" \
+    --data-urlencode "email=$email" --data-urlencode "password=$password" |
+    sed -n 's/^[Ss]et-[Cc]ookie: \(tally_session=[^;]*\).*/\1/p'
+}
+set_up_account() { # $1 base
+  curl -sf -o /dev/null -X POST -H "Origin: $1" "$1/api/setup/create" \
+    --data-urlencode company_name=Bench --data-urlencode first_name=Ben --data-urlencode last_name=Ch \
+    --data-urlencode "email=$email" --data-urlencode "password=$password"
+}
 
-# --- SSR: the Administrators page with 500 administrators -----------------------------------
-# 499 more administrators are created through the server function the page's dialog uses, then
-# the page is fetched signed in, at a fixed rate; the latency is the whole server render
-# (session, two queries, SSR of 500 rows and their hydration data) plus loopback HTTP.
-cookie=$(curl -sf -D - -o /dev/null -X POST -H "Origin: $base" "$base/api/account/sign-in" \
-  --data-urlencode "email=$email" --data-urlencode "password=$password" |
-  sed -n 's/^[Ss]et-[Cc]ookie: \(tally_session=[^;]*\).*/\1/p')
-[ -n "$cookie" ] || { echo "could not sign in for the SSR benchmark"; exit 1; }
+port=3200
+base="http://127.0.0.1:$port"
+mkdir -p "$work/sqlite"
+say "start-up of the release server (SQLite)"
+startups=()
+for i in 1 2 3 4 5; do # the first start also creates and migrates the database
+  t0=$(date +%s%N)
+  pid=$(start_server $port "$work/sqlite" "sqlite://$work/sqlite/tally.db?mode=rwc")
+  wait_healthy "$base" "$pid"
+  t1=$(date +%s%N)
+  startups+=($(( (t1 - t0) / 1000000 )))
+  if [ $i -lt 5 ]; then kill "$pid"; wait "$pid" 2>/dev/null || true; fi
+done
+pids+=("$pid")
+sleep 1
+idle_rss=$(rss_kb "$pid")
+
+set_up_account "$base"
+cookie=$(sign_in "$base")
+[ -n "$cookie" ] || { echo "could not sign in" >&2; exit 1; }
+say "creating 499 more administrators and 40 users through the server functions"
 for i in $(seq 1 499); do
   printf 'first_name=Admin&last_name=Number%%20%d&email=admin%d%%40bench.test&role=read_only\n' "$i" "$i"
-done | while read -r form; do
-  curl -sf -o /dev/null -X POST -H "Origin: $base" -H "Cookie: $cookie" "$base/api/admins/create" --data "$form"
-done
-rows=$(curl -sf -H "Cookie: $cookie" "$base/administrators" | grep -o '<tr>' | wc -l)
-bytes=$(curl -sf -H "Cookie: $cookie" "$base/administrators" | wc -c)
-echo "Administrators page: $((rows - 1)) rows, $bytes bytes of HTML"
-for rate in 20 50; do
-  python3 "$root/bench/load.py" --method GET --url "$base/administrators" --rate $rate --seconds 15 \
-    --header "Cookie=$cookie" --header "Accept=text/html" \
-    --label "SSR /administrators (500 admins, SQLite) at $rate/s"
-done
+done | xargs -P 4 -I{} curl -sf -o /dev/null -X POST -H "Origin: $base" -H "Cookie: $cookie" "$base/api/admins/create" --data "{}"
+for i in $(seq 1 40); do
+  printf 'first_name=User&last_name=Number%%20%d&email=user%d%%40bench.test\n' "$i" "$i"
+done | xargs -P 4 -I{} curl -sf -o /dev/null -X POST -H "Origin: $base" -H "Cookie: $cookie" "$base/api/users/create" --data "{}"
+
+html_size() { # $1 path (signed in); prints "raw brotli"
+  curl -sf -H "Cookie: $cookie" -H "Accept: text/html" "$base$1" >"$work/page.html"
+  echo "$(stat -c %s "$work/page.html") $(br_size "$work/page.html")"
+}
+read -r login_raw login_br < <(curl -sf "$base/login" >"$work/login.html" && echo "$(stat -c %s "$work/login.html") $(br_size "$work/login.html")")
+read -r billing_raw billing_br < <(html_size /billing)
+read -r admins_raw admins_br < <(html_size /administrators)
+admins_rows=$(grep -o '<tr' "$work/page.html" | wc -l)
+wasm_raw=$(stat -c %s "$wasm"); wasm_br=$(br_size "$wasm")
+js_raw=$(stat -c %s "$js"); js_br=$(br_size "$js")
+css_raw=$(stat -c %s "$css"); css_br=$(br_size "$css")
+served_wasm_enc=$(curl -sf -o /dev/null -D - -H "Accept-Encoding: br, gzip" "$base/pkg/$(basename "$wasm")" |
+  tr -d '\r' | awk -F': ' 'tolower($1)=="content-encoding"{e=$2} tolower($1)=="cache-control"{c=$2} END{print (e?e:"none") "; cache-control: " (c?c:"none")}')
+
+# --- Load -------------------------------------------------------------------------------------
+rows="$work/rows.md"
+: >"$rows"
+load() { # loadgen arguments...; appends its Markdown rows
+  "$loadgen" --seconds "$secs" --md "$@" >>"$rows"
+}
+ssr() { # $1 label, $2 path, $3 rates, [$4 p99 limit]
+  local extra=()
+  [ -n "${4:-}" ] && extra=(--max-p99-ms "$4")
+  load --label "$1" --url "$base$2" --rates "$3" --header "Cookie=$cookie" --header "Accept=text/html" "${extra[@]}"
+}
+say "SSR render latency"
+ssr "SSR Overview /" / 100
+ssr "SSR Administrators (500 admins, 50 a page)" /administrators 100
+ssr "SSR Billing" /billing 100
+ssr "SSR Overview, rising rates" / 250,500,750,1000 10
+db_load() { # $1 backend label, $2 base, $3 cookie
+  say "server functions on $1"
+  "$loadgen" --seconds "$secs" --md --label "read: users/list ($1)" --url "$2/api/users/list" --method POST \
+    --header "Cookie=$3" --header "Origin=$2" --form page=1 --rates 500,1000,2000,3000 --max-p99-ms 5 >>"$rows"
+  "$loadgen" --seconds "$secs" --md --label "write: account/update-name ($1)" --url "$2/api/account/update-name" --method POST \
+    --header "Cookie=$3" --header "Origin=$2" --form first_name=Ben --form last_name=Bench \
+    --rates 100,250,500,750,1000 --max-p99-ms 20 >>"$rows"
+}
+db_load SQLite "$base" "$cookie"
+load --label "sign-in (argon2id by design, SQLite)" --url "$base/api/account/sign-in" --method POST \
+  --header "Origin=$base" --form "email=$email" --form "password=$password" --rates 10,20
+loaded_hwm=$(hwm_kb "$pid")
+loaded_rss=$(rss_kb "$pid")
+
+# --- The same server functions on PostgreSQL -------------------------------------------------
+# shellcheck source=scripts/pg.sh
+source "$root/scripts/pg.sh"
+pg_start >/dev/null
+pg_port=3201
+pg_base="http://127.0.0.1:$pg_port"
+mkdir -p "$work/pg"
+pg_pid=$(start_server $pg_port "$work/pg" "$PG_URL")
+pids+=("$pg_pid")
+wait_healthy "$pg_base" "$pg_pid"
+set_up_account "$pg_base"
+pg_cookie=$(sign_in "$pg_base")
+for i in $(seq 1 40); do
+  printf 'first_name=User&last_name=Number%%20%d&email=user%d%%40bench.test\n' "$i" "$i"
+done | xargs -P 4 -I{} curl -sf -o /dev/null -X POST -H "Origin: $pg_base" -H "Cookie: $pg_cookie" "$pg_base/api/users/create" --data "{}"
+db_load PostgreSQL "$pg_base" "$pg_cookie"
+pg_hwm=$(hwm_kb "$pg_pid")
+
+# --- The billing run -------------------------------------------------------------------------
+say "billing run: 1,000 accounts on SQLite"
+kill "$pid"; wait "$pid" 2>/dev/null || true
+bill_db="$work/bill"
+mkdir -p "$bill_db"
+read -r bill_month bill_accounts < <(python3 "$root/bench/billing_fixture.py" --root "$root" --dir "$bill_db" --accounts 1000)
+bill_env=(DATABASE_URL="sqlite://$bill_db/tally.db" TALLY_DATA_DIR="$bill_db" TALLY_PUBLIC_URL=http://127.0.0.1:3202 RUST_LOG=warn)
+t0=$(date +%s%N)
+env "${bill_env[@]}" "$root/target/release/tally" bill --month "$bill_month" >"$work/bill1.txt"
+t1=$(date +%s%N)
+env "${bill_env[@]}" "$root/target/release/tally" bill --month "$bill_month" >"$work/bill2.txt"
+t2=$(date +%s%N)
+bill_first_ms=$(( (t1 - t0) / 1000000 ))
+bill_again_ms=$(( (t2 - t1) / 1000000 ))
+bill_invoices=$(python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute(\"select count(*) from invoices where month=?\", (sys.argv[2],)).fetchone()[0], c.execute('select count(*) from sandbox_charges').fetchone()[0], c.execute('select count(*) from mail_outbox where sent_at is not null').fetchone()[0])" "$bill_db/tally.db" "$bill_month")
+
+# --- Report -----------------------------------------------------------------------------------
+cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
+mem=$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)
+first_br=$((wasm_br + js_br))
+ratio=$(python3 -c "print(f'{$wasm_br/$floor_wasm_br:.2f}')")
+ratio_total=$(python3 -c "print(f'{($wasm_br+$js_br)/($floor_wasm_br+$floor_js_br):.2f}')")
+startup_sorted=$(printf '%s\n' "${startups[@]}" | sort -n | tr '\n' ' ')
+{
+  out "# Benchmarks"
+  out ""
+  out "Written by \`scripts/bench.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC') at commit \`$(git rev-parse --short HEAD)\`."
+  out "Machine: $(nproc) cores ($cpu), $mem, $(uname -sr). Load steps: $secs s each, open loop"
+  out "(each request is due at a fixed instant and timed from it), on the same 2 cores as the server."
+  out ""
+  out "Rerun: \`./scripts/bench.sh\` (\`BENCH_SECONDS=3\` for a quick look). Only 127.0.0.1 is contacted."
+  out ""
+  out "## Served bytes (release build)"
+  out ""
+  out "| What | Raw bytes | Brotli bytes |"
+  out "|---|---:|---:|"
+  out "| Sign-in page HTML | $login_raw | $login_br |"
+  out "| Billing page HTML (signed in) | $billing_raw | $billing_br |"
+  out "| Administrators page HTML (500 admins, $((admins_rows - 1)) rows shown) | $admins_raw | $admins_br |"
+  out "| wasm (the whole app, every page and the payments modal) | $wasm_raw | $wasm_br |"
+  out "| JS | $js_raw | $js_br |"
+  out "| CSS | $css_raw | $css_br |"
+  out "| **First page: wasm + JS** | $((wasm_raw + js_raw)) | **$first_br** |"
+  out "| Floor app (bench/floor): wasm | $floor_wasm_raw | $floor_wasm_br |"
+  out "| Floor app: JS | $(stat -c %s "$floor_pkg/floor.js") | $floor_js_br |"
+  out ""
+  out "Our wasm is **${ratio}×** the floor app's (brotli); wasm + JS **${ratio_total}×**."
+  out "Assets are served precompressed: the wasm goes out with content-encoding $served_wasm_enc."
+  out ""
+  out "## Server"
+  out ""
+  out "| What | Figure |"
+  out "|---|---:|"
+  out "| Start-up to first 200 on /healthz (5 starts, ms, sorted) | $startup_sorted |"
+  out "| Resident memory, idle after start (SQLite) | $((idle_rss / 1024)) MiB |"
+  out "| Resident memory after the SQLite load (now / peak) | $((loaded_rss / 1024)) / $((loaded_hwm / 1024)) MiB |"
+  out "| Resident memory peak, PostgreSQL server after its load | $((pg_hwm / 1024)) MiB |"
+  out ""
+  out "## Latency under load (ms, loopback)"
+  out ""
+  out "\"Sustainable\" is the highest rate tried that kept p99 within the target (10 ms for pages,"
+  out "5 ms reads, 20 ms writes) with no errors and was delivered in full; a run that falls behind"
+  out "ends its series."
+  out ""
+  out "| Endpoint | Rate /s | p50 | p99 | max | Requests | Errors + shed |"
+  out "|---|---:|---:|---:|---:|---:|---:|"
+  cat "$rows" >>"$md"
+  out ""
+  out "## Billing run"
+  out ""
+  out "\`tally bill --month $bill_month\` on SQLite with $bill_accounts accounts (each with a card and"
+  out "users; bench/billing_fixture.py): first run **${bill_first_ms} ms**; the same run again"
+  out "**${bill_again_ms} ms** (nothing to do). Invoices for the month, sandbox charges, mails sent:"
+  out "$bill_invoices."
+} 
+mkdir -p "$root/docs"
+cp "$md" "$root/docs/benchmarks.md"
+cat "$md"
+say "report written to docs/benchmarks.md"

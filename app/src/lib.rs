@@ -30,6 +30,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
+                <link rel="stylesheet" href=stylesheet_href(&options) />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -38,6 +39,34 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// The stylesheet's address: with hashed file names (release and development builds made by
+/// cargo-leptos), the name listed in the hash file beside the server binary, where Leptos
+/// finds the script's and the wasm's; else the plain name.
+fn stylesheet_href(options: &LeptosOptions) -> String {
+    static HREF: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HREF.get_or_init(|| {
+        let pkg = &options.site_pkg_dir;
+        let name = &options.output_name;
+        let hash = options
+            .hash_files
+            .then(|| {
+                let dir = std::env::current_exe().ok()?.parent()?.to_path_buf();
+                let text = std::fs::read_to_string(dir.join(options.hash_file.as_ref())).ok()?;
+                text.lines().find_map(|l| {
+                    l.trim()
+                        .strip_prefix("css:")
+                        .map(|h| h.trim().to_string())
+                })
+            })
+            .flatten();
+        match hash {
+            Some(h) => format!("/{pkg}/{name}.{h}.css"),
+            None => format!("/{pkg}/{name}.css"),
+        }
+    })
+    .clone()
 }
 
 /// Content-Security-Policy for a page: scripts only from this origin or carrying this

@@ -1,7 +1,7 @@
 //! The route table, on its own so every page a URL can reach is listed in one place.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
@@ -34,7 +34,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/tally.css" />
         <Title formatter=|text| format!("{text} · Tally") />
         <HydrationMarker />
         <Router>

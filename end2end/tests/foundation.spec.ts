@@ -27,3 +27,25 @@ test("an unknown address shows the not-found page, accessible, with a way back",
   await page.getByRole("link", { name: "Go to the start page" }).click();
   await expect(page).toHaveURL(/\/(setup|login)?$/);
 });
+
+test("the script, wasm and stylesheet have hashed names the browser may keep for a year", async ({ page }) => {
+  const assets: { url: string; cacheControl: string | undefined; status: number }[] = [];
+  page.on("response", (r) => {
+    if (new URL(r.url()).pathname.startsWith("/pkg/")) {
+      assets.push({ url: r.url(), cacheControl: r.headers()["cache-control"], status: r.status() });
+    }
+  });
+  const home = new HomePage(page);
+  await home.open();
+  await expect(home.status.getByText("SQLite")).toBeVisible();
+  const kinds = assets.map((a) => new URL(a.url).pathname.split(".").pop()).sort();
+  expect(kinds).toEqual(["css", "js", "wasm"]);
+  for (const a of assets) {
+    expect(a.status, a.url).toBe(200);
+    expect(new URL(a.url).pathname, "a content hash in the name").toMatch(/^\/pkg\/tally\.[A-Za-z0-9_-]{16,}\.(js|wasm|css)$/);
+    expect(a.cacheControl, a.url).toBe("public, max-age=31536000, immutable");
+  }
+  // The page itself is never cached: it names the current assets.
+  const res = await page.request.get("/status");
+  expect(res.headers()["cache-control"]).toBe("no-store");
+});

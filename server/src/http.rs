@@ -64,6 +64,7 @@ impl AppState {
     ) -> Self {
         let leptos = LeptosOptions::builder()
             .output_name("tally")
+            .hash_files(assets_are_hashed())
             .site_root(settings.site_root.display().to_string())
             .site_pkg_dir("pkg")
             .site_addr(settings.listen_addr)
@@ -100,6 +101,15 @@ impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos.clone()
     }
+}
+
+/// Whether cargo-leptos gave the site's JS, wasm and CSS hashed names: it then lists them in
+/// `hash.txt` beside the server binary. Test binaries have none and link the plain names.
+fn assets_are_hashed() -> bool {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt")))
+        .is_some_and(|file| file.is_file())
 }
 
 /// The app's routes, walked once per process.

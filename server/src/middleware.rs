@@ -102,8 +102,10 @@ pub const DEFAULT_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsaf
 
 /// Adds the security headers every response carries, and `no-store` to pages and data.
 pub async fn security_headers(req: Request<Body>, next: Next) -> Response {
-    let is_static = req.uri().path().starts_with("/pkg/") || req.uri().path() == "/favicon.svg";
+    let path = req.uri().path().to_string();
+    let is_static = path.starts_with("/pkg/") || path == "/favicon.svg";
     let mut res = next.run(req).await;
+    let ok = res.status().is_success();
     let h = res.headers_mut();
     let mut set = |name: header::HeaderName, value: &'static str| {
         if !h.contains_key(&name) {
@@ -116,6 +118,46 @@ pub async fn security_headers(req: Request<Body>, next: Next) -> Response {
     set(header::CONTENT_SECURITY_POLICY, DEFAULT_CSP);
     if !is_static {
         set(header::CACHE_CONTROL, "no-store");
+    } else if ok {
+        // A hashed name changes with its content, so its copy never goes stale.
+        set(
+            header::CACHE_CONTROL,
+            if is_hashed_asset(&path) {
+                "public, max-age=31536000, immutable"
+            } else {
+                "no-cache"
+            },
+        );
     }
     res
+}
+
+/// `/pkg/tally.<hash>.wasm` and the like: a name with a content hash (cargo-leptos writes
+/// 22 URL-safe base64 characters of an MD5) between its stem and extension.
+pub fn is_hashed_asset(path: &str) -> bool {
+    let Some(name) = path.strip_prefix("/pkg/") else {
+        return false;
+    };
+    let parts: Vec<&str> = name.split('.').collect();
+    parts.len() == 3
+        && parts[1].len() >= 16
+        && parts[1]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_hashed_asset;
+
+    #[test]
+    fn only_content_hashed_package_files_count_as_hashed() {
+        assert!(is_hashed_asset("/pkg/tally.Zx3kP0_qR-8vY2mN4bW7cA.wasm"));
+        assert!(is_hashed_asset("/pkg/tally.Zx3kP0_qR-8vY2mN4bW7cA.css"));
+        assert!(!is_hashed_asset("/pkg/tally.wasm"));
+        assert!(!is_hashed_asset("/pkg/tally_bg.wasm"));
+        assert!(!is_hashed_asset("/pkg/tally.short.js"));
+        assert!(!is_hashed_asset("/favicon.svg"));
+        assert!(!is_hashed_asset("/pkg/tally.Zx3kP0/qR-8vY2mN4bW7cA.js"));
+    }
 }
