@@ -54,11 +54,8 @@ fn stylesheet_href(options: &LeptosOptions) -> String {
             .then(|| {
                 let dir = std::env::current_exe().ok()?.parent()?.to_path_buf();
                 let text = std::fs::read_to_string(dir.join(options.hash_file.as_ref())).ok()?;
-                text.lines().find_map(|l| {
-                    l.trim()
-                        .strip_prefix("css:")
-                        .map(|h| h.trim().to_string())
-                })
+                text.lines()
+                    .find_map(|l| l.trim().strip_prefix("css:").map(|h| h.trim().to_string()))
             })
             .flatten();
         match hash {

@@ -3,6 +3,12 @@
 
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc's allocator: requests allocate on tokio's threads and free on
+/// SQLite's worker threads and back; glibc spent a quarter of a page render in malloc and
+/// free doing that (see docs/benchmarks.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let settings = match tally_server::Settings::from_env() {

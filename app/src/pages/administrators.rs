@@ -13,7 +13,7 @@ use tally_core::{
 use crate::{
     api::admins::{
         create_admin, delete_admin, list_admins, resend_invitation, set_admin_role, suspend_admin,
-        unsuspend_admin, AdminSummary,
+        unsuspend_admin, AdminPage, AdminSummary,
     },
     auth::CurrentAdmin,
     components::pager::Pager,
@@ -27,10 +27,41 @@ use crate::{
     error::AppError,
 };
 
+/// The list's data is loaded here, outside the sign-in check's `<Suspense>`: a resource
+/// created inside it is created again each time Leptos re-walks the suspended view, and the
+/// list was fetched three times per server render.
 #[component]
 pub fn AdministratorsPage() -> impl IntoView {
+    let list = AdminList::new();
     view! {
-        <SignedIn action=Action::ViewAdministrators children=|me| view! { <Administrators me=me /> } />
+        <SignedIn action=Action::ViewAdministrators children=move |me| view! { <Administrators me=me list=list /> } />
+    }
+}
+
+/// The search, the page and the administrators they select.
+#[derive(Clone, Copy)]
+struct AdminList {
+    state: PageState,
+    search: RwSignal<String>,
+    page: RwSignal<u32>,
+    admins: Resource<Result<AdminPage, AppError>>,
+}
+
+impl AdminList {
+    fn new() -> Self {
+        let state = PageState::new();
+        let search = RwSignal::new(String::new());
+        let page = RwSignal::new(1u32);
+        let admins = Resource::new(
+            move || (search.get(), page.get(), state.reload.get()),
+            |(search, page, _)| list_admins(search, page),
+        );
+        Self {
+            state,
+            search,
+            page,
+            admins,
+        }
     }
 }
 
@@ -47,16 +78,15 @@ enum Dialog {
 type PageState = ListPage<Dialog>;
 
 #[component]
-fn Administrators(me: CurrentAdmin) -> impl IntoView {
-    let state = PageState::new();
+fn Administrators(me: CurrentAdmin, list: AdminList) -> impl IntoView {
+    let AdminList {
+        state,
+        search,
+        page,
+        admins,
+    } = list;
     let manage = me.may(Action::ManageAdministrators);
-    let search = RwSignal::new(String::new());
     let typed = RwSignal::new(String::new());
-    let page = RwSignal::new(1u32);
-    let admins = Resource::new(
-        move || (search.get(), page.get(), state.reload.get()),
-        |(search, page, _)| list_admins(search, page),
-    );
     view! {
         <Title text="Administrators" />
         <div class="page-head">

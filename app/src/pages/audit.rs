@@ -7,18 +7,15 @@ use leptos_router::hooks::use_query_map;
 use tally_core::roles::Action;
 
 use crate::{
-    api::account::{list_audit_events, AuditFilter},
+    api::account::{list_audit_events, AuditFilter, AuditPage as Events},
     components::layout::SignedIn,
+    error::AppError,
 };
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
-    view! { <SignedIn action=Action::ViewAuditLog children=|_| view! { <AuditLog /> } /> }
-}
-
-/// Filters live in the query string, so a filtered page can be bookmarked and shared.
-#[component]
-fn AuditLog() -> impl IntoView {
+    // Loaded outside the sign-in check's <Suspense>, which would create (and fetch) it again on
+    // each of its passes; see AdministratorsPage.
     let query = use_query_map();
     let filter = move || {
         query.with(|q| AuditFilter {
@@ -30,6 +27,15 @@ fn AuditLog() -> impl IntoView {
         })
     };
     let events = Resource::new(filter, list_audit_events);
+    view! { <SignedIn action=Action::ViewAuditLog children=move |_| view! { <AuditLog filter=Signal::derive(filter) events=events /> } /> }
+}
+
+/// Filters live in the query string, so a filtered page can be bookmarked and shared.
+#[component]
+fn AuditLog(
+    filter: Signal<AuditFilter>,
+    events: Resource<Result<Events, AppError>>,
+) -> impl IntoView {
     view! {
         <Title text="Audit log" />
         <h1>"Audit log"</h1>
@@ -40,21 +46,21 @@ fn AuditLog() -> impl IntoView {
                     <option value="">"All kinds"</option>
                     {tally_core::audit::ALL_AUDIT_KINDS.iter().map(|k| {
                         let code = k.code();
-                        view! { <option value=code selected=move || filter().kind == code>{k.label()}</option> }
+                        view! { <option value=code selected=move || filter.get().kind == code>{k.label()}</option> }
                     }).collect_view()}
                 </select>
             </div>
             <div class="field">
                 <label for="actor">"Actor email contains"</label>
-                <input id="actor" name="actor" type="search" prop:value=move || filter().actor />
+                <input id="actor" name="actor" type="search" prop:value=move || filter.get().actor />
             </div>
             <div class="field">
                 <label for="from">"From"</label>
-                <input id="from" name="from" type="date" prop:value=move || filter().from />
+                <input id="from" name="from" type="date" prop:value=move || filter.get().from />
             </div>
             <div class="field">
                 <label for="to">"To"</label>
-                <input id="to" name="to" type="date" prop:value=move || filter().to />
+                <input id="to" name="to" type="date" prop:value=move || filter.get().to />
             </div>
             <button type="submit">"Filter"</button>
         </form>
@@ -63,7 +69,7 @@ fn AuditLog() -> impl IntoView {
                 match events.await {
                     Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
                     Ok(page) => {
-                        let f = filter();
+                        let f = filter.get();
                         let link = move |p: u32| {
                             format!("/audit?kind={}&actor={}&from={}&to={}&page={p}", f.kind, f.actor, f.from, f.to)
                         };

@@ -11,10 +11,11 @@ use tally_core::{money::Money, roles::Action};
 use crate::{
     api::invoices::{
         get_billing_overview, get_invoice, list_invoices, request_invoice_copy,
-        set_receive_invoices, BillingOverview, InvoiceSummary,
+        set_receive_invoices, BillingOverview, InvoicePage as Invoices, InvoiceSummary,
     },
     components::pager::Pager,
     components::{layout::SignedIn, payments::PaymentsDialog},
+    error::AppError,
 };
 
 fn money(cents: i64) -> String {
@@ -23,15 +24,26 @@ fn money(cents: i64) -> String {
 
 #[component]
 pub fn BillingPage() -> impl IntoView {
-    view! { <SignedIn action=Action::ViewBilling children=|_| view! { <Billing /> } /> }
-}
-
-#[component]
-fn Billing() -> impl IntoView {
+    // Loaded outside the sign-in check's <Suspense>, which would create (and fetch) them again
+    // on each of its passes; see AdministratorsPage.
     let reload = RwSignal::new(0u32);
     let overview = Resource::new(move || reload.get(), |_| get_billing_overview());
     let page = RwSignal::new(1u32);
     let invoices = Resource::new(move || page.get(), list_invoices);
+    view! {
+        <SignedIn action=Action::ViewBilling children=move |_| view! {
+            <Billing reload=reload overview=overview page=page invoices=invoices />
+        } />
+    }
+}
+
+#[component]
+fn Billing(
+    reload: RwSignal<u32>,
+    overview: Resource<Result<BillingOverview, AppError>>,
+    page: RwSignal<u32>,
+    invoices: Resource<Result<Invoices, AppError>>,
+) -> impl IntoView {
     let notice = RwSignal::new(None::<String>);
     view! {
         <Title text="Billing" />
@@ -192,16 +204,16 @@ fn InvoiceTable(invoices: Vec<InvoiceSummary>, notice: RwSignal<Option<String>>)
 /// One invoice, laid out to print (the frame around it is hidden when printing).
 #[component]
 pub fn InvoicePage() -> impl IntoView {
-    view! { <SignedIn action=Action::ViewBilling children=|_| view! { <InvoiceView /> } /> }
-}
-
-#[component]
-fn InvoiceView() -> impl IntoView {
     let params = use_params_map();
     let invoice = Resource::new(
         move || params.with(|p| p.get("id").unwrap_or_default()),
         get_invoice,
     );
+    view! { <SignedIn action=Action::ViewBilling children=move |_| view! { <InvoiceView invoice=invoice /> } /> }
+}
+
+#[component]
+fn InvoiceView(invoice: Resource<Result<InvoiceSummary, AppError>>) -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p>"Loading the invoice…"</p> }>
             {move || Suspend::new(async move {

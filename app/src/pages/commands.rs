@@ -10,7 +10,7 @@ use tally_core::forms::{NewCommandInput, Shell};
 use crate::{
     api::commands::{
         bind_runner, create_command, delete_command, list_commands, list_runs, run_command,
-        unbind_runner, update_command, Candidate, CommandSummary, RunPage,
+        unbind_runner, update_command, Candidate, CommandList, CommandSummary, RunPage,
     },
     components::pager::Pager,
     components::{
@@ -25,7 +25,11 @@ use crate::{
 
 #[component]
 pub fn CommandsPage() -> impl IntoView {
-    view! { <SignedIn children=|_| view! { <Commands /> } /> }
+    // Loaded outside the sign-in check's <Suspense>, which would create (and fetch) it again on
+    // each of its passes; see AdministratorsPage.
+    let state = PageState::new();
+    let list = Resource::new(move || state.reload.get(), |_| list_commands());
+    view! { <SignedIn children=move |_| view! { <Commands state=state list=list /> } /> }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -40,9 +44,7 @@ enum Dialog {
 type PageState = ListPage<Dialog>;
 
 #[component]
-fn Commands() -> impl IntoView {
-    let state = PageState::new();
-    let list = Resource::new(move || state.reload.get(), |_| list_commands());
+fn Commands(state: PageState, list: Resource<Result<CommandList, AppError>>) -> impl IntoView {
     view! {
         <Title text="Commands" />
         <Transition fallback=|| view! { <h1>"Commands"</h1><p>"Loading commands…"</p> }>

@@ -9,7 +9,8 @@ use tally_core::{csv::RowError, forms::NewUserInput, roles::Action};
 
 use crate::{
     api::users::{
-        create_user, delete_user, list_users, set_user_suspended, update_user, UserSummary,
+        create_user, delete_user, list_users, set_user_suspended, update_user, UserPage,
+        UserSummary,
     },
     auth::CurrentAdmin,
     components::pager::Pager,
@@ -20,11 +21,25 @@ use crate::{
         list_page::{DialogError, ListPage, Notice},
         live_errors::LiveErrors,
     },
+    error::AppError,
 };
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
-    view! { <SignedIn action=Action::ViewUsers children=|me| view! { <Users me=me /> } /> }
+    // Loaded outside the sign-in check's <Suspense>, which would create (and fetch) it again on
+    // each of its passes; see AdministratorsPage.
+    let state = PageState::new();
+    let search = RwSignal::new(String::new());
+    let page = RwSignal::new(1u32);
+    let users = Resource::new(
+        move || (search.get(), page.get(), state.reload.get()),
+        |(search, page, _)| list_users(search, page),
+    );
+    view! {
+        <SignedIn action=Action::ViewUsers children=move |me| view! {
+            <Users me=me state=state search=search page=page users=users />
+        } />
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -41,16 +56,15 @@ fn full_name(u: &UserSummary) -> String {
 }
 
 #[component]
-fn Users(me: CurrentAdmin) -> impl IntoView {
-    let state = PageState::new();
+fn Users(
+    me: CurrentAdmin,
+    state: PageState,
+    search: RwSignal<String>,
+    page: RwSignal<u32>,
+    users: Resource<Result<UserPage, AppError>>,
+) -> impl IntoView {
     let manage = me.may(Action::ManageUsers);
-    let search = RwSignal::new(String::new());
     let typed = RwSignal::new(String::new());
-    let page = RwSignal::new(1u32);
-    let users = Resource::new(
-        move || (search.get(), page.get(), state.reload.get()),
-        |(search, page, _)| list_users(search, page),
-    );
     view! {
         <Title text="Users" />
         <div class="page-head">

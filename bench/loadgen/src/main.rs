@@ -66,11 +66,7 @@ fn parse_args() -> Args {
             .unwrap_or_else(|| usage(&format!("{flag} needs a value")));
         match flag.as_str() {
             "--url" => a.url = value,
-            "--method" => {
-                a.method = value
-                    .parse()
-                    .unwrap_or_else(|_| usage("unknown --method"))
-            }
+            "--method" => a.method = value.parse().unwrap_or_else(|_| usage("unknown --method")),
             "--header" => a.headers.push(pair(&value)),
             "--form" => a.form.push(pair(&value)),
             "--rates" | "--rate" => {
