@@ -110,19 +110,19 @@ impl AdminService for Admins {
     ) -> Result<AdminPage, AppError> {
         let pool = self.auth.db.pool();
         let pattern = format!("%{}%", search.to_lowercase().replace(['%', '_'], ""));
-        let filter = "a.account_id = $1 AND (LOWER(a.first_name || ' ' || a.last_name) LIKE $2 OR a.email_key LIKE $2)";
-        let matching: i64 =
-            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM admins a WHERE {filter}"))
-                .bind(&actor.account_id)
-                .bind(&pattern)
-                .fetch_one(pool)
-                .await
-                .map_err(internal)?;
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admins WHERE account_id = $1")
-            .bind(&actor.account_id)
-            .fetch_one(pool)
-            .await
-            .map_err(internal)?;
+        let search_matches =
+            "(LOWER(a.first_name || ' ' || a.last_name) LIKE $2 OR a.email_key LIKE $2)";
+        let filter = format!("a.account_id = $1 AND {search_matches}");
+        // Both counts in one pass over the account's administrators.
+        let (total, matching): (i64, i64) = sqlx::query_as(&format!(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN {search_matches} THEN 1 ELSE 0 END), 0) \
+             FROM admins a WHERE a.account_id = $1"
+        ))
+        .bind(&actor.account_id)
+        .bind(&pattern)
+        .fetch_one(pool)
+        .await
+        .map_err(internal)?;
         let rows = sqlx::query(&format!(
             "SELECT a.id, a.first_name, a.last_name, a.email, a.role, a.status, \
              CAST(CASE WHEN a.receives_invoices THEN 1 ELSE 0 END AS BIGINT) AS receives_invoices, \

@@ -79,6 +79,39 @@ async fn role_and_status(app: &TestApp, id: &str) -> Option<(String, String)> {
 }
 
 both_databases! {
+    async fn the_list_counts_matches_and_the_whole_account_and_pages_by_fifty(app: TestApp) {
+        let acme = app.seed_account("acme", &[Role::AdministratorWithBilling]).await;
+        for i in 0..60 {
+            add_admin(&app, &acme, &format!("reader{i:02}"), Role::ReadOnly, "active").await;
+        }
+        add_admin(&app, &acme, "zed", Role::Manager, "invited").await;
+        // Another tenant's administrators never count.
+        let other = app.seed_account("other", &[Role::AdministratorWithBilling]).await;
+        add_admin(&app, &other, "reader99", Role::ReadOnly, "active").await;
+        let cookie = app.session_cookie_for(&format!("acme-{}", Role::AdministratorWithBilling.code())).await;
+        let list = |search: &'static str, page: &'static str| {
+            let cookie = cookie.clone();
+            let app = &app;
+            async move {
+                let res = app.call_as(&cookie, "admins/list", &[("search", search), ("page", page)]).await;
+                assert_eq!(res.status(), 200);
+                res.json::<serde_json::Value>().await.unwrap()
+            }
+        };
+        let all = list("", "1").await;
+        assert_eq!((all["total"].as_u64(), all["matching"].as_u64()), (Some(62), Some(62)));
+        assert_eq!(all["admins"].as_array().unwrap().len(), 50);
+        let second = list("", "2").await;
+        assert_eq!(second["admins"].as_array().unwrap().len(), 12);
+        let readers = list("READER", "1").await;
+        assert_eq!((readers["total"].as_u64(), readers["matching"].as_u64()), (Some(62), Some(60)));
+        let zed = list("zed@", "1").await;
+        assert_eq!((zed["matching"].as_u64(), zed["admins"][0]["id"].as_str()), (Some(1), Some("zed")));
+        let none = list("nobody at all", "1").await;
+        assert_eq!((none["total"].as_u64(), none["matching"].as_u64()), (Some(62), Some(0)));
+        assert!(none["admins"].as_array().unwrap().is_empty());
+    }
+
     async fn every_change_endpoint_is_allowed_exactly_where_the_matrix_says(app: TestApp) {
         let acme = app.seed_account("acme", &ALL_ROLES).await;
         let list_ok: Vec<bool> = ALL_ROLES.iter().map(|r| allows(*r, Action::ViewAdministrators)).collect();
