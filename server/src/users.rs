@@ -74,20 +74,20 @@ impl UserService for Users {
     ) -> Result<UserPage, AppError> {
         let pool = self.auth.db.pool();
         let pattern = format!("%{}%", search.to_lowercase().replace(['%', '_'], ""));
-        let filter = "account_id = $1 AND (LOWER(first_name) LIKE $2 OR LOWER(last_name) LIKE $2 OR email_key LIKE $2 \
-                      OR LOWER(first_name || ' ' || last_name) LIKE $2)";
-        let matching: i64 =
-            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users WHERE {filter}"))
-                .bind(&actor.account_id)
-                .bind(&pattern)
-                .fetch_one(pool)
-                .await
-                .map_err(internal)?;
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE account_id = $1")
-            .bind(&actor.account_id)
-            .fetch_one(pool)
-            .await
-            .map_err(internal)?;
+        let search_matches =
+            "(LOWER(first_name) LIKE $2 OR LOWER(last_name) LIKE $2 OR email_key LIKE $2 \
+                              OR LOWER(first_name || ' ' || last_name) LIKE $2)";
+        let filter = format!("account_id = $1 AND {search_matches}");
+        // Both counts in one pass over the account's users.
+        let (total, matching): (i64, i64) = sqlx::query_as(&format!(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN {search_matches} THEN 1 ELSE 0 END), 0) \
+             FROM users WHERE account_id = $1"
+        ))
+        .bind(&actor.account_id)
+        .bind(&pattern)
+        .fetch_one(pool)
+        .await
+        .map_err(internal)?;
         let rows = sqlx::query(&format!(
             "SELECT id, first_name, last_name, email, status FROM users WHERE {filter} \
              ORDER BY last_name, first_name, id LIMIT $3 OFFSET $4"
