@@ -234,6 +234,12 @@ startup_sorted=$(printf '%s\n' "${startups[@]}" | sort -n | tr '\n' ' ')
   out "|---|---:|---:|---:|---:|---:|---:|"
   cat "$rows" >>"$md"
   out ""
+  out "## Targets (issue 9)"
+  out ""
+  python3 "$root/bench/targets.py" --rows "$rows" --first-br "$first_br" --ratio "$ratio" \
+    --peak-mib "$(( (loaded_hwm > pg_hwm ? loaded_hwm : pg_hwm) / 1024 ))" \
+    --startup-ms "$(printf '%s\n' "${startups[@]}" | sort -n | tail -1)" >>"$md"
+  out ""
   out "## Billing run"
   out ""
   out "\`tally bill --month $bill_month\` on SQLite with $bill_accounts accounts (each with a card and"
