@@ -33,7 +33,9 @@ say "cargo build --release -p tally-loadgen"
 cargo build --release -q -p tally-loadgen
 loadgen="$root/target/release/loadgen"
 say "building the floor app (bench/floor: a router and one server function)"
-cp "$root/Cargo.lock" "$root/bench/floor/Cargo.lock" # the same crate versions as Tally
+# The same crate versions as Tally, and the same build settings: the wasm profile, and the
+# repository's .cargo/config.toml (erase_components for wasm32) applies to it too.
+cp "$root/Cargo.lock" "$root/bench/floor/Cargo.lock"
 (cd "$root/bench/floor" && cargo leptos build --release 2>&1 | tail -n 2 >&2)
 
 # --- Served bytes -----------------------------------------------------------------------------

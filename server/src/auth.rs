@@ -250,7 +250,7 @@ impl Auth {
     ) -> Result<(), AppError> {
         let id = self.outbox.queue(&mut *tx, mail).await.map_err(internal)?;
         tx.commit().await.map_err(internal)?;
-        self.outbox.deliver(&id).await.map_err(internal)?;
+        self.outbox.deliver_queued(&id).await;
         Ok(())
     }
 

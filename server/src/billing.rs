@@ -433,9 +433,7 @@ impl BillingService for Billing {
         tx.commit().await.map_err(internal)?;
         // The card and its notices are saved: a delivery that fails is the outbox's to retry.
         for id in notices {
-            if let Err(e) = self.auth.outbox.deliver(&id).await {
-                tracing::error!(error = %e, "payment method changed: delivery");
-            }
+            self.auth.outbox.deliver_queued(&id).await;
         }
         // A new card: invoices that failed or are past due are charged again now.
         if let Err(e) = self.invoicing.charge_unpaid(account).await {

@@ -85,8 +85,16 @@ impl Outbox {
     /// queued, whether or not this first delivery worked.
     pub async fn send(&self, email: &Email) -> Result<(), sqlx::Error> {
         let id = self.queue(self.db.pool(), email).await?;
-        self.deliver(&id).await?;
+        self.deliver_queued(&id).await;
         Ok(())
+    }
+
+    /// Delivers a message just queued and committed. It is safely queued already, so a failure
+    /// here (even of the database) is logged and left to the worker, not passed to the caller.
+    pub async fn deliver_queued(&self, id: &str) {
+        if let Err(e) = self.deliver(id).await {
+            tracing::error!(error = %e, "mail outbox: first delivery; the worker retries");
+        }
     }
 
     /// Delivers one queued message if it is still pending and nobody else holds it.
