@@ -105,22 +105,34 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
 /// month missed while no server ran), and retries failed charges when due. Checks every ten
 /// minutes; each check is cheap when there is nothing to do.
 async fn billing_scheduler(invoicing: invoicing::Invoicing) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
-    loop {
-        every.tick().await;
-        if let Err(e) = invoicing.tick().await {
-            tracing::error!(error = %e, "billing scheduler");
-        }
-    }
+    every(600, "billing scheduler", move || {
+        let invoicing = invoicing.clone();
+        async move { invoicing.tick().await }
+    })
+    .await
 }
 
 /// Delivers queued mail whose earlier delivery failed, when its retry is due.
 async fn mail_worker(outbox: outbox::Outbox) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
+    every(30, "mail outbox worker", move || {
+        let outbox = outbox.clone();
+        async move { outbox.deliver_due().await }
+    })
+    .await
+}
+
+/// Runs `task` every `seconds`, forever, logging its failures under `what`.
+async fn every<F, Fut, T, E>(seconds: u64, what: &'static str, task: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+    E: std::fmt::Display,
+{
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(seconds));
     loop {
-        every.tick().await;
-        if let Err(e) = outbox.deliver_due().await {
-            tracing::error!(error = %e, "mail outbox worker");
+        tick.tick().await;
+        if let Err(e) = task().await {
+            tracing::error!(error = %e, "{what}");
         }
     }
 }

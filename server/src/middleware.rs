@@ -102,8 +102,15 @@ pub const DEFAULT_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsaf
 
 /// Adds the security headers every response carries, and `no-store` to pages and data.
 pub async fn security_headers(req: Request<Body>, next: Next) -> Response {
-    let path = req.uri().path().to_string();
-    let is_static = path.starts_with("/pkg/") || path == "/favicon.svg";
+    let path = req.uri().path();
+    // A hashed name changes with its content, so its copy never goes stale.
+    let static_cache = if is_hashed_asset(path) {
+        Some("public, max-age=31536000, immutable")
+    } else if path.starts_with("/pkg/") || path == "/favicon.svg" {
+        Some("no-cache")
+    } else {
+        None
+    };
     let mut res = next.run(req).await;
     let ok = res.status().is_success();
     let h = res.headers_mut();
@@ -116,18 +123,10 @@ pub async fn security_headers(req: Request<Body>, next: Next) -> Response {
     set(header::REFERRER_POLICY, "same-origin");
     set(header::X_FRAME_OPTIONS, "DENY");
     set(header::CONTENT_SECURITY_POLICY, DEFAULT_CSP);
-    if !is_static {
-        set(header::CACHE_CONTROL, "no-store");
-    } else if ok {
-        // A hashed name changes with its content, so its copy never goes stale.
-        set(
-            header::CACHE_CONTROL,
-            if is_hashed_asset(&path) {
-                "public, max-age=31536000, immutable"
-            } else {
-                "no-cache"
-            },
-        );
+    match static_cache {
+        None => set(header::CACHE_CONTROL, "no-store"),
+        Some(value) if ok => set(header::CACHE_CONTROL, value),
+        Some(_) => {}
     }
     res
 }
