@@ -17,6 +17,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+#[derive(Clone)]
 struct Args {
     url: String,
     method: reqwest::Method,
@@ -195,15 +196,11 @@ async fn main() {
         .build()
         .expect("an HTTP client");
     // Warm up connections and the server's caches; not measured.
-    let _ = run(
-        &Args {
-            seconds: 1.0,
-            ..clone_args(&args)
-        },
-        &client,
-        args.rates[0].min(200.0),
-    )
-    .await;
+    let warm_up = Args {
+        seconds: 1.0,
+        ..args.clone()
+    };
+    let _ = run(&warm_up, &client, args.rates[0].min(200.0)).await;
     let mut sustainable: Option<f64> = None;
     for &rate in &args.rates {
         let o = run(&args, &client, rate).await;
@@ -252,20 +249,5 @@ async fn main() {
                 sustainable.map_or("none".to_string(), |r| format!("{r}/s"))
             );
         }
-    }
-}
-
-fn clone_args(a: &Args) -> Args {
-    Args {
-        url: a.url.clone(),
-        method: a.method.clone(),
-        headers: a.headers.clone(),
-        form: a.form.clone(),
-        rates: a.rates.clone(),
-        seconds: a.seconds,
-        max_p99_ms: a.max_p99_ms,
-        label: a.label.clone(),
-        md: false,
-        max_in_flight: a.max_in_flight,
     }
 }
