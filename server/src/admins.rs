@@ -64,14 +64,12 @@ impl AdminService for Admins {
             &mut *tx,
             now,
             AuditKind::AdminCreated,
-            Event {
-                account_id: Some(&actor.account_id),
-                actor_id: Some(&actor.id),
-                actor_email: Some(&actor.email),
-                target: Some(new.email.as_str()),
-                ip: ip.as_deref(),
-                detail: format!("role {}", new.role.display_name()),
-            },
+            Event::by(
+                actor,
+                new.email.as_str(),
+                ip.as_deref(),
+                format!("role {}", new.role.display_name()),
+            ),
         )
         .await
         .map_err(internal)?;
@@ -88,14 +86,7 @@ impl AdminService for Admins {
             db.pool(),
             now,
             AuditKind::InvitationSent,
-            Event {
-                account_id: Some(&actor.account_id),
-                actor_id: Some(&actor.id),
-                actor_email: Some(&actor.email),
-                target: Some(new.email.as_str()),
-                ip: ip.as_deref(),
-                ..Default::default()
-            },
+            Event::by(actor, new.email.as_str(), ip.as_deref(), String::new()),
         )
         .await
         .map_err(internal)?;
@@ -274,14 +265,7 @@ impl AdminService for Admins {
             &mut *tx,
             now,
             kind,
-            Event {
-                account_id: Some(&actor.account_id),
-                actor_id: Some(&actor.id),
-                actor_email: Some(&actor.email),
-                target: Some(&target_email),
-                ip: ip.as_deref(),
-                detail,
-            },
+            Event::by(actor, &target_email, ip.as_deref(), detail),
         )
         .await
         .map_err(internal)?;
@@ -329,14 +313,7 @@ impl AdminService for Admins {
             db.pool(),
             now,
             AuditKind::InvitationSent,
-            Event {
-                account_id: Some(&actor.account_id),
-                actor_id: Some(&actor.id),
-                actor_email: Some(&actor.email),
-                target: Some(&email),
-                ip: ip.as_deref(),
-                detail: "resent".into(),
-            },
+            Event::by(actor, &email, ip.as_deref(), "resent".into()),
         )
         .await
         .map_err(internal)

@@ -207,14 +207,7 @@ impl Billing {
                 &mut *tx,
                 now,
                 AuditKind::PaymentMethodEmailSent,
-                Event {
-                    account_id: Some(&actor.account_id),
-                    actor_id: Some(&actor.id),
-                    actor_email: Some(&actor.email),
-                    target: Some(&to),
-                    detail: card.label(),
-                    ..Default::default()
-                },
+                Event::by(actor, &to, None, card.label()),
             )
             .await
             .map_err(internal)?;
@@ -283,14 +276,12 @@ impl BillingService for Billing {
             &mut *tx,
             now,
             AuditKind::BillingInfoChanged,
-            Event {
-                account_id: Some(&actor.account_id),
-                actor_id: Some(&actor.id),
-                actor_email: Some(&actor.email),
-                target: Some(&info.company_name),
-                ip: ip.as_deref(),
-                detail: format!("billing contact {}", info.contact_email),
-            },
+            Event::by(
+                actor,
+                &info.company_name,
+                ip.as_deref(),
+                format!("billing contact {}", info.contact_email),
+            ),
         )
         .await
         .map_err(internal)?;
@@ -411,14 +402,12 @@ impl BillingService for Billing {
             &mut *tx,
             now,
             AuditKind::PaymentMethodChanged,
-            Event {
-                account_id: Some(account),
-                actor_id: Some(&actor.id),
-                actor_email: Some(&actor.email),
-                target: Some(&summary.label()),
-                ip: ip.as_deref(),
-                detail: format!("expires {}", summary.expiry_label()),
-            },
+            Event::by(
+                actor,
+                &summary.label(),
+                ip.as_deref(),
+                format!("expires {}", summary.expiry_label()),
+            ),
         )
         .await
         .map_err(internal)?;

@@ -189,14 +189,12 @@ impl InvoiceService for Invoices {
             self.auth.db.pool(),
             self.auth.clock.now_millis(),
             AuditKind::InvoiceCopyRequested,
-            Event {
-                account_id: Some(&actor.account_id),
-                actor_id: Some(&actor.id),
-                actor_email: Some(&actor.email),
-                target: Some(&invoice.number),
-                ip: ip.as_deref(),
-                detail: format!("sent to {to}"),
-            },
+            Event::by(
+                actor,
+                &invoice.number,
+                ip.as_deref(),
+                format!("sent to {to}"),
+            ),
         )
         .await
         .map_err(internal)?;
@@ -220,18 +218,16 @@ impl InvoiceService for Invoices {
             self.auth.db.pool(),
             self.auth.clock.now_millis(),
             AuditKind::InvoiceRecipientChanged,
-            Event {
-                account_id: Some(&actor.account_id),
-                actor_id: Some(&actor.id),
-                actor_email: Some(&actor.email),
-                target: Some(&actor.email),
-                ip: ip.as_deref(),
-                detail: if on {
+            Event::by(
+                actor,
+                &actor.email,
+                ip.as_deref(),
+                if on {
                     "receives invoices".into()
                 } else {
                     "no longer receives invoices".into()
                 },
-            },
+            ),
         )
         .await
         .map_err(internal)
