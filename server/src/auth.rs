@@ -46,7 +46,7 @@ pub struct Auth {
 }
 
 pub(crate) fn internal(e: impl std::fmt::Display) -> AppError {
-    let reference = new_id()[..8].to_string();
+    let reference = crate::crypto::short_random();
     tracing::error!(reference = %reference, error = %e, "internal error");
     AppError::Internal(reference)
 }

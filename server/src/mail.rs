@@ -111,12 +111,18 @@ impl Mailer {
                 let name = format!(
                     "{}-{}.eml",
                     chrono::Utc::now().format("%Y%m%dT%H%M%S%.3f"),
-                    &crate::crypto::new_id()[..8]
+                    crate::crypto::short_random()
                 );
-                let tmp = dir.join(format!(".{name}.tmp"));
-                // Write then rename, so a reader never sees half a message.
-                tokio::fs::write(&tmp, message.formatted()).await?;
-                tokio::fs::rename(&tmp, dir.join(name)).await?;
+                let (tmp, path) = (dir.join(format!(".{name}.tmp")), dir.join(name));
+                let bytes = message.formatted();
+                // Write then rename, so a reader never sees half a message; one trip to the
+                // blocking pool for both.
+                tokio::task::spawn_blocking(move || {
+                    std::fs::write(&tmp, bytes)?;
+                    std::fs::rename(&tmp, path)
+                })
+                .await
+                .map_err(std::io::Error::other)??;
             }
             Transport::Smtp(smtp) => {
                 smtp.send(message)
