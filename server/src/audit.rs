@@ -1,9 +1,12 @@
 //! Writing and reading the audit log.
 
-use sqlx::{Any, Executor};
+use sqlx::{Any, AnyConnection, Executor};
 use tally_core::audit::AuditKind;
 
-use crate::crypto::new_id;
+use crate::{
+    crypto::new_id,
+    db::{Backend, ROWS_PER_STATEMENT},
+};
 
 /// One event to record.
 #[derive(Clone, Debug, Default)]
@@ -33,6 +36,37 @@ impl<'a> Event<'a> {
             detail,
         }
     }
+}
+
+/// Records many events at `now` on `conn` in a few multi-row statements (a billing run writes
+/// thousands).
+pub async fn record_many(
+    conn: &mut AnyConnection,
+    now: i64,
+    events: &[(AuditKind, Event<'_>)],
+) -> Result<(), sqlx::Error> {
+    for batch in events.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO audit_events (id, account_id, at, kind, actor_id, actor_email, target, ip, detail, created_at) VALUES {}",
+            Backend::of(conn).values_list(batch.len(), 10)
+        );
+        let mut q = sqlx::query(&sql);
+        for (kind, e) in batch {
+            q = q
+                .bind(new_id())
+                .bind(e.account_id)
+                .bind(now)
+                .bind(kind.code())
+                .bind(e.actor_id)
+                .bind(e.actor_email)
+                .bind(e.target)
+                .bind(e.ip)
+                .bind(e.detail.as_str())
+                .bind(now);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Records `kind` at `now` in whatever transaction or pool `exec` is.

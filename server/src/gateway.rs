@@ -68,6 +68,11 @@ pub trait PaymentGateway: Send + Sync {
         amount: Money,
         idempotency_key: &str,
     ) -> Result<ChargeReceipt, GatewayError>;
+    /// How many charges a billing run keeps in flight at once: a real processor answers in
+    /// hundreds of milliseconds, so several at a time.
+    fn charges_at_once(&self) -> usize {
+        8
+    }
 }
 
 /// The processor's documented test numbers (spec §6), plus one that saves but fails to charge.
@@ -137,24 +142,35 @@ impl PaymentGateway for SandboxGateway {
             return Err(GatewayError::Declined(Decline::CardDeclined));
         }
         let unavailable = |e: sqlx::Error| GatewayError::Unavailable(e.to_string());
-        sqlx::query(
+        let new: Option<String> = sqlx::query_scalar(
             "INSERT INTO sandbox_charges (idempotency_key, charge_id, amount_cents, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (idempotency_key) DO NOTHING",
+             ON CONFLICT (idempotency_key) DO NOTHING RETURNING charge_id",
         )
         .bind(idempotency_key)
         .bind(format!("ch_sandbox_{}", crate::crypto::new_id()))
         .bind(amount.cents())
         .bind(chrono::Utc::now().timestamp_millis())
-        .execute(self.db.pool())
+        .fetch_optional(self.db.pool())
         .await
         .map_err(unavailable)?;
-        let id: String =
-            sqlx::query_scalar("SELECT charge_id FROM sandbox_charges WHERE idempotency_key = $1")
-                .bind(idempotency_key)
-                .fetch_one(self.db.pool())
-                .await
-                .map_err(unavailable)?;
+        let id = match new {
+            Some(id) => id,
+            // A repeat: the first charge's receipt.
+            None => sqlx::query_scalar(
+                "SELECT charge_id FROM sandbox_charges WHERE idempotency_key = $1",
+            )
+            .bind(idempotency_key)
+            .fetch_one(self.db.pool())
+            .await
+            .map_err(unavailable)?,
+        };
         Ok(ChargeReceipt { id })
+    }
+
+    /// One at a time: the sandbox's charges are rows in the same database, and SQLite takes
+    /// one writer at a time anyway (several would only wait on its lock).
+    fn charges_at_once(&self) -> usize {
+        1
     }
 }
 

@@ -1,19 +1,31 @@
 //! The monthly billing run (spec §5): one invoice per account and month, charged through the
 //! payment gateway, retried on the schedule, emailed.
 //!
+//! A run works through the accounts in chunks of [`CHUNK`], each chunk in one transaction, so
+//! a run over 100,000 accounts is a few hundred transactions rather than a million statements
+//! each committed on its own:
+//! 1. **Invoice** the accounts that have no invoice for the month yet. The database sums each
+//!    account's user-count history before the month into its opening count and returns the
+//!    month's own changes; core's `peak_users` decides the peak. Each new invoice's emails are
+//!    queued in the outbox in the transaction that creates it.
+//! 2. **Charge** the month's open invoices: the gateway is called for each (a few at once), then
+//!    the outcomes are recorded in one transaction, with the payment-failed emails.
+//! 3. **Deliver** the queued mail.
+//!
 //! Safe to repeat, to interrupt at any point and to run in several processes at once:
-//! - the invoice is an `INSERT … ON CONFLICT (account_id, month) DO NOTHING`;
+//! - the invoice is an `INSERT … ON CONFLICT (account_id, month) DO NOTHING`, and its emails
+//!   are queued only when that insert made it, in the same transaction: once, never lost;
 //! - each charge attempt's idempotency key is derived from the invoice and the attempt number,
 //!   and the number only moves on once the attempt's outcome is recorded, so a process killed
 //!   after the gateway charged and before it recorded retries with the same key and the
 //!   gateway answers with the first charge instead of charging again;
 //! - outcomes are recorded with `WHERE attempts = <n − 1>`, so of two processes that tried the
-//!   same attempt only one records it (and sends its email).
-//! - invoice emails are sent, then marked: at least once, never lost.
+//!   same attempt only one records it (and queues its email).
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
-use sqlx::Row;
+use futures::{stream, StreamExt, TryStreamExt};
+use sqlx::{AnyConnection, Row};
 use tally_core::{
     audit::AuditKind,
     billing::{
@@ -22,15 +34,20 @@ use tally_core::{
     },
     money::Money,
     roles::Role,
+    NaiveDate,
 };
 
 use crate::{
-    audit::{record, Event},
+    audit::{record, record_many, Event},
     auth::Auth,
     crypto::new_id,
+    db::{Backend, ROWS_PER_STATEMENT},
     gateway::{CardToken, GatewayError, PaymentGateway},
     mail::{html_escape, Email},
 };
+
+/// Accounts (or invoices) per transaction in a run.
+const CHUNK: usize = 500;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BillingError {
@@ -48,6 +65,7 @@ pub struct RunReport {
     pub invoices_created: u64,
     pub charged: u64,
     pub failed: u64,
+    pub mail_sent: u64,
 }
 
 #[derive(Clone)]
@@ -64,10 +82,8 @@ struct Invoice {
     number: String,
     month: String,
     amount: Money,
-    status: String,
     attempts: i64,
     first_failure_at: Option<i64>,
-    emailed: bool,
 }
 
 fn invoice_of(r: &sqlx::any::AnyRow) -> Invoice {
@@ -77,18 +93,131 @@ fn invoice_of(r: &sqlx::any::AnyRow) -> Invoice {
         number: r.get("number"),
         month: r.get("month"),
         amount: Money::from_cents(r.get("amount_cents")),
-        status: r.get("status"),
         attempts: r.get("attempts"),
         first_failure_at: r.get("first_failure_at"),
-        emailed: r.get::<Option<i64>, _>("emailed_at").is_some(),
     }
 }
 
-/// How long a claim to send an invoice email holds.
-const EMAIL_CLAIM_MILLIS: i64 = 5 * 60_000;
-
 const INVOICE_COLUMNS: &str =
-    "id, account_id, number, month, amount_cents, status, attempts, first_failure_at, emailed_at";
+    "i.id, i.account_id, i.number, i.month, i.amount_cents, i.attempts, i.first_failure_at";
+
+/// An account to invoice, with the billing information its invoice keeps.
+struct ToInvoice {
+    id: String,
+    name: String,
+    company: Option<String>,
+    contact: Option<String>,
+}
+
+/// An invoice to charge, with the card and the billing contact the charge needs.
+struct ToCharge {
+    invoice: Invoice,
+    token: Option<String>,
+    contact: Option<String>,
+}
+
+/// A charge attempt whose outcome this process recorded.
+struct Attempt<'a> {
+    due: &'a ToCharge,
+    /// 1 for the first attempt.
+    number: i64,
+    /// The charge's id, or why it failed.
+    outcome: Result<String, String>,
+    /// After a failure with retries left: the day of the next one.
+    next_attempt: Option<NaiveDate>,
+}
+
+/// The email telling the billing contact that an attempt failed, and what happens next.
+fn failure_email(a: &Attempt<'_>) -> Option<Email> {
+    let (Err(reason), Some(to)) = (&a.outcome, &a.due.contact) else {
+        return None;
+    };
+    let invoice = &a.due.invoice;
+    let what_next = match a.next_attempt {
+        Some(day) => format!("We'll try again on {}.", day.format("%B %-d, %Y")),
+        None => "That was the last try: the account is now past due. Saving a new card in Tally charges the invoice again.".into(),
+    };
+    let text = format!(
+        "We couldn't charge {} for invoice {} ({}), attempt {}: {reason} {what_next} To update the card, open Payments in Tally.",
+        invoice.amount, invoice.number, invoice.month, a.number
+    );
+    Some(Email {
+        to: to.clone(),
+        subject: format!("Payment failed for Tally invoice {}", invoice.number),
+        text: format!("{text}\n\n— Tally\n"),
+        html: format!(
+            "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;line-height:1.5\"><p>{}</p><p>— Tally</p></body></html>",
+            html_escape(&text)
+        ),
+    })
+}
+
+/// Which invoices to charge.
+enum Due<'a> {
+    /// A month's invoices not charged yet.
+    Month(&'a str),
+    /// Failed invoices whose retry is due by this time.
+    RetriesBy(i64),
+    /// An account's failed and past-due invoices (a new card was saved).
+    Unpaid(&'a str),
+}
+
+/// The invoice's number: its month and the end of its account's id (the random part; the
+/// start is the account's creation time).
+fn invoice_number(month: BillingMonth, account_id: &str) -> String {
+    let alnum: Vec<char> = account_id
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    let short: String = alnum[alnum.len().saturating_sub(6)..].iter().collect();
+    format!("{month}-{}", short.to_uppercase())
+}
+
+/// The audit event of an invoice emailed to `to`.
+fn emailed<'a>(invoice: &'a Invoice, to: &'a str) -> (AuditKind, Event<'a>) {
+    (
+        AuditKind::InvoiceEmailed,
+        Event {
+            account_id: Some(&invoice.account_id),
+            target: Some(to),
+            detail: invoice.number.clone(),
+            ..Default::default()
+        },
+    )
+}
+
+/// Who gets an invoice: the billing contact, then the opted-in billing admins; each once.
+fn recipients(contact: Option<&str>, opted_in: Option<&Vec<String>>) -> Vec<String> {
+    let mut to: Vec<String> = contact.map(str::to_string).into_iter().collect();
+    for email in opted_in.into_iter().flatten() {
+        if !to.iter().any(|t| t.eq_ignore_ascii_case(email)) {
+            to.push(email.clone());
+        }
+    }
+    to
+}
+
+/// The gateway's answer to an invoice's attempt: the charge's id, or why it failed; `None`
+/// when the processor could not be reached (not an attempt: the next run tries again).
+async fn attempt(
+    gateway: &dyn PaymentGateway,
+    token: Option<String>,
+    amount: Money,
+    key: &str,
+    number: &str,
+) -> Option<Result<String, String>> {
+    let Some(token) = token else {
+        return Some(Err("There is no payment method on file.".into()));
+    };
+    match gateway.charge(&CardToken(token), amount, key).await {
+        Ok(receipt) => Some(Ok(receipt.id)),
+        Err(GatewayError::Declined(d)) => Some(Err(d.message().to_string())),
+        Err(e @ GatewayError::Unavailable(_)) => {
+            tracing::warn!(error = %e, invoice = %number, "charge not attempted");
+            None
+        }
+    }
+}
 
 impl Invoicing {
     fn now(&self) -> i64 {
@@ -99,201 +228,244 @@ impl Invoicing {
         Plan::per_user(self.auth.settings.price_per_user)
     }
 
-    /// Invoices every account for `month` (which must be over), then charges and emails what is
-    /// still to do for that month. Repeating it changes nothing that is done.
+    /// Invoices every account for `month` (which must be over), charges what is still to
+    /// charge for that month, and delivers the mail. Repeating it changes nothing that is done.
     pub async fn run_month(&self, month: BillingMonth) -> Result<RunReport, BillingError> {
         let now = self.now();
         if month.end_millis() > now {
             return Err(BillingError::MonthNotOver(month.to_string()));
         }
         let pool = self.auth.db.pool();
-        let mut report = RunReport {
-            month: month.to_string(),
-            ..Default::default()
-        };
-        let accounts: Vec<(String, String)> = sqlx::query_as(
-            "SELECT id, name FROM accounts WHERE created_at < $1 ORDER BY created_at, id",
+        let accounts: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE created_at < $1")
+                .bind(month.end_millis())
+                .fetch_one(pool)
+                .await?;
+        let to_invoice: Vec<ToInvoice> = sqlx::query(
+            "SELECT a.id, a.name, b.company_name, b.contact_email FROM accounts a \
+             LEFT JOIN billing_info b ON b.account_id = a.id \
+             WHERE a.created_at < $1 AND NOT EXISTS \
+             (SELECT 1 FROM invoices i WHERE i.account_id = a.id AND i.month = $2) ORDER BY a.id",
         )
         .bind(month.end_millis())
-        .fetch_all(pool)
+        .bind(month.to_string())
+        .fetch(pool) // row by row: 100,000 raw rows at once would double the run's memory
+        .map_ok(|r| ToInvoice {
+            id: r.get("id"),
+            name: r.get("name"),
+            company: r.get("company_name"),
+            contact: r.get("contact_email"),
+        })
+        .try_collect()
         .await?;
         record(
             pool,
             now,
             AuditKind::BillingRun,
             Event {
-                detail: format!("{month}: {} accounts", accounts.len()),
+                detail: format!(
+                    "{month}: {accounts} accounts, {} to invoice",
+                    to_invoice.len()
+                ),
                 ..Default::default()
             },
         )
         .await?;
-        for (account_id, name) in accounts {
-            report.accounts += 1;
-            if self.create_invoice(&account_id, &name, month).await? {
-                report.invoices_created += 1;
-            }
-            let row = sqlx::query(&format!(
-                "SELECT {INVOICE_COLUMNS} FROM invoices WHERE account_id = $1 AND month = $2"
-            ))
-            .bind(&account_id)
-            .bind(month.to_string())
-            .fetch_one(pool)
-            .await?;
-            let invoice = invoice_of(&row);
-            if !invoice.emailed {
-                self.email_invoice(&invoice, None).await?;
-            }
-            if invoice.status == "open" {
-                match self.charge(&invoice).await? {
-                    Some(true) => report.charged += 1,
-                    Some(false) => report.failed += 1,
-                    None => {}
-                }
-            }
+        let mut report = RunReport {
+            month: month.to_string(),
+            accounts: u64::try_from(accounts).unwrap_or(0),
+            ..Default::default()
+        };
+        let started = std::time::Instant::now();
+        for chunk in to_invoice.chunks(CHUNK) {
+            report.invoices_created += self.invoice_chunk(chunk, month).await?;
         }
+        let invoiced = started.elapsed();
+        let (charged, failed) = self.charge(Due::Month(&month.to_string())).await?;
+        report.charged = charged;
+        report.failed = failed;
+        let charged = started.elapsed();
+        report.mail_sent = self.auth.outbox.deliver_due().await? as u64;
+        tracing::info!(
+            month = %month,
+            invoice_ms = invoiced.as_millis() as u64,
+            charge_ms = (charged - invoiced).as_millis() as u64,
+            mail_ms = (started.elapsed() - charged).as_millis() as u64,
+            "billing run timings"
+        );
         Ok(report)
     }
 
-    /// Creates the account's invoice for `month` unless it exists; true when this call made it.
-    async fn create_invoice(
+    /// Invoices a chunk of accounts (in the database's order of their ids) and queues the
+    /// invoices' emails, in one transaction; returns how many invoices it made.
+    async fn invoice_chunk(
         &self,
-        account_id: &str,
-        name: &str,
+        accounts: &[ToInvoice],
         month: BillingMonth,
-    ) -> Result<bool, BillingError> {
+    ) -> Result<u64, BillingError> {
         let pool = self.auth.db.pool();
-        let changes: Vec<CountChange> = sqlx::query_as::<_, (i64, i64)>(
-            "SELECT at, delta FROM user_count_changes WHERE account_id = $1 AND at < $2",
-        )
-        .bind(account_id)
-        .bind(month.end_millis())
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .map(|(at_millis, delta)| CountChange { at_millis, delta })
-        .collect();
-        let plan = self.plan();
-        let peak = peak_users(&changes, month);
-        let amount = plan
-            .invoice_amount(peak)
-            .unwrap_or(Money::from_cents(i64::MAX));
-        let contact: Option<(String, String)> = sqlx::query_as(
-            "SELECT company_name, contact_email FROM billing_info WHERE account_id = $1",
-        )
-        .bind(account_id)
-        .fetch_optional(pool)
-        .await?;
-        let now = self.now();
-        let id = new_id();
-        let number = format!(
-            "{}-{}",
-            month,
-            &account_id
-                .chars()
-                .filter(char::is_ascii_alphanumeric)
-                .take(6)
-                .collect::<String>()
-                .to_uppercase()
-        );
-        let mut tx = pool.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO invoices (id, account_id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, \
-             company_name, contact_email, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-             ON CONFLICT (account_id, month) DO NOTHING",
-        )
-        .bind(&id)
-        .bind(account_id)
-        .bind(&number)
-        .bind(month.to_string())
-        .bind(peak as i64)
-        .bind(plan.free_users as i64)
-        .bind(plan.price_per_user.cents())
-        .bind(amount.cents())
-        .bind(if amount.cents() == 0 { "zero" } else { "open" })
-        .bind(contact.as_ref().map_or(name, |c| c.0.as_str()))
-        .bind(contact.as_ref().map(|c| c.1.clone()))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if inserted.rows_affected() == 0 {
-            return Ok(false);
-        }
-        record(
-            &mut *tx,
-            now,
-            AuditKind::InvoiceCreated,
-            Event {
-                account_id: Some(account_id),
-                target: Some(&number),
-                detail: format!("{month}: peak {peak} users, {amount}"),
-                ..Default::default()
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    /// Who gets an invoice: the billing contact and the billing admins who opted in; each once.
-    async fn invoice_recipients(&self, account_id: &str) -> Result<Vec<String>, BillingError> {
-        let pool = self.auth.db.pool();
-        let mut to: Vec<String> =
-            sqlx::query_scalar("SELECT contact_email FROM billing_info WHERE account_id = $1")
-                .bind(account_id)
-                .fetch_optional(pool)
-                .await?
-                .into_iter()
-                .collect();
-        let admins = sqlx::query(
-            "SELECT email, role FROM admins WHERE account_id = $1 AND status = 'active' AND receives_invoices = TRUE ORDER BY created_at",
-        )
-        .bind(account_id)
-        .fetch_all(pool)
-        .await?;
-        for r in admins {
-            let email: String = r.get("email");
-            let billing =
-                Role::from_code(&r.get::<String, _>("role")).is_some_and(Role::has_billing);
-            if billing && !to.iter().any(|t| t.eq_ignore_ascii_case(&email)) {
-                to.push(email);
-            }
-        }
-        Ok(to)
-    }
-
-    /// Emails the invoice (all recipients, or just `only` for a requested copy), then marks it.
-    /// A run first claims the sending, so runs in parallel send it once; a claim left by a
-    /// process killed mid-send lapses after [`EMAIL_CLAIM_MILLIS`] and a later run sends it.
-    async fn email_invoice(
-        &self,
-        invoice: &Invoice,
-        only: Option<&str>,
-    ) -> Result<(), BillingError> {
-        let pool = self.auth.db.pool();
-        if only.is_none() {
-            let now = self.now();
-            let claimed = sqlx::query(
-                "UPDATE invoices SET email_claimed_at = $1 WHERE id = $2 AND emailed_at IS NULL \
-                 AND (email_claimed_at IS NULL OR email_claimed_at < $3)",
-            )
-            .bind(now)
-            .bind(&invoice.id)
-            .bind(now - EMAIL_CLAIM_MILLIS)
-            .execute(pool)
-            .await?;
-            if claimed.rows_affected() == 0 {
-                return Ok(());
-            }
-        }
-        let to = match only {
-            Some(one) => vec![one.to_string()],
-            None => self.invoice_recipients(&invoice.account_id).await?,
+        let (Some(first), Some(last)) = (accounts.first(), accounts.last()) else {
+            return Ok(0);
         };
+        let (start, end) = (month.start_millis(), month.end_millis());
+        // Everything up to the month's opening instant (which core counts as the opening)
+        // becomes one change at that instant; the month's own changes come as they are.
+        let mut history: HashMap<String, Vec<CountChange>> = HashMap::new();
+        let opening: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT account_id, CAST(SUM(delta) AS BIGINT) FROM user_count_changes \
+             WHERE account_id >= $1 AND account_id <= $2 AND at <= $3 GROUP BY account_id",
+        )
+        .bind(&first.id)
+        .bind(&last.id)
+        .bind(start)
+        .fetch_all(pool)
+        .await?;
+        for (account, delta) in opening {
+            history.entry(account).or_default().push(CountChange {
+                at_millis: start,
+                delta,
+            });
+        }
+        let changes: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT account_id, at, delta FROM user_count_changes \
+             WHERE account_id >= $1 AND account_id <= $2 AND at > $3 AND at < $4",
+        )
+        .bind(&first.id)
+        .bind(&last.id)
+        .bind(start)
+        .bind(end)
+        .fetch_all(pool)
+        .await?;
+        for (account, at_millis, delta) in changes {
+            history
+                .entry(account)
+                .or_default()
+                .push(CountChange { at_millis, delta });
+        }
+        let opted_in = self.opted_in(&first.id, &last.id).await?;
+        let plan = self.plan();
+        let now = self.now();
+        let candidates: Vec<(Invoice, u64, &ToInvoice)> = accounts
+            .iter()
+            .map(|account| {
+                let peak = peak_users(
+                    history.get(&account.id).map_or(&[][..], Vec::as_slice),
+                    month,
+                );
+                let amount = plan
+                    .invoice_amount(peak)
+                    .unwrap_or(Money::from_cents(i64::MAX));
+                let invoice = Invoice {
+                    id: new_id(),
+                    account_id: account.id.clone(),
+                    number: invoice_number(month, &account.id),
+                    month: month.to_string(),
+                    amount,
+                    attempts: 0,
+                    first_failure_at: None,
+                };
+                (invoice, peak, account)
+            })
+            .collect();
+        let mut tx = pool.begin().await?;
+        // The invoices first (so SQLite takes its write lock at once); those another run made
+        // already are skipped, and only the ones made here get their emails.
+        let mut made = std::collections::HashSet::new();
+        for batch in candidates.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO invoices (id, account_id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, \
+                 company_name, contact_email, created_at, emailed_at) VALUES {} \
+                 ON CONFLICT (account_id, month) DO NOTHING RETURNING id",
+                Backend::of(&tx).values_list(batch.len(), 13)
+            );
+            let mut q = sqlx::query_scalar::<_, String>(&sql);
+            for (invoice, peak, account) in batch {
+                q = q
+                    .bind(&invoice.id)
+                    .bind(&invoice.account_id)
+                    .bind(&invoice.number)
+                    .bind(&invoice.month)
+                    .bind(*peak as i64)
+                    .bind(plan.free_users as i64)
+                    .bind(plan.price_per_user.cents())
+                    .bind(invoice.amount.cents())
+                    .bind(if invoice.amount.cents() == 0 {
+                        "zero"
+                    } else {
+                        "open"
+                    })
+                    .bind(account.company.as_deref().unwrap_or(&account.name))
+                    .bind(account.contact.as_deref())
+                    .bind(now)
+                    .bind(now);
+            }
+            made.extend(q.fetch_all(&mut *tx).await?);
+        }
+        let made: Vec<_> = candidates
+            .iter()
+            .filter(|(invoice, _, _)| made.contains(&invoice.id))
+            .map(|(invoice, peak, account)| {
+                let to = recipients(account.contact.as_deref(), opted_in.get(&account.id));
+                (invoice, peak, to)
+            })
+            .collect();
+        let mut events = Vec::new();
+        let mut emails = Vec::new();
+        for (invoice, peak, to) in &made {
+            events.push((
+                AuditKind::InvoiceCreated,
+                Event {
+                    account_id: Some(&invoice.account_id),
+                    target: Some(&invoice.number),
+                    detail: format!("{month}: peak {peak} users, {}", invoice.amount),
+                    ..Default::default()
+                },
+            ));
+            for recipient in to {
+                emails.push(self.invoice_email(invoice, recipient, false));
+                events.push(emailed(invoice, recipient));
+            }
+        }
+        self.auth.outbox.queue_many(&mut tx, &emails).await?;
+        record_many(&mut tx, now, &events).await?;
+        tx.commit().await?;
+        Ok(made.len() as u64)
+    }
+
+    /// The active billing admins who opted in to invoices, for the accounts whose ids lie
+    /// between `first` and `last`, oldest first.
+    async fn opted_in(
+        &self,
+        first: &str,
+        last: &str,
+    ) -> Result<HashMap<String, Vec<String>>, BillingError> {
+        let rows = sqlx::query(
+            "SELECT account_id, email, role FROM admins WHERE account_id >= $1 AND account_id <= $2 \
+             AND status = 'active' AND receives_invoices = TRUE ORDER BY account_id, created_at",
+        )
+        .bind(first)
+        .bind(last)
+        .fetch_all(self.auth.db.pool())
+        .await?;
+        let mut by_account: HashMap<String, Vec<String>> = HashMap::new();
+        for r in rows {
+            if Role::from_code(&r.get::<String, _>("role")).is_some_and(Role::has_billing) {
+                by_account
+                    .entry(r.get("account_id"))
+                    .or_default()
+                    .push(r.get("email"));
+            }
+        }
+        Ok(by_account)
+    }
+
+    /// The invoice's email to `to`, or the copy a billing admin asked for.
+    fn invoice_email(&self, invoice: &Invoice, to: &str, copy: bool) -> Email {
         let url = format!(
             "{}/billing/invoices/{}",
             self.auth.settings.public_url, invoice.id
         );
-        let subject = if only.is_some() {
+        let subject = if copy {
             format!("Copy of your Tally invoice {}", invoice.number)
         } else {
             format!(
@@ -312,246 +484,240 @@ impl Invoicing {
                 " Nothing is due."
             }
         );
-        let now = self.now();
-        for recipient in &to {
-            let mail = Email {
-                to: recipient.clone(),
-                subject: subject.clone(),
-                text: format!("{body}\n\nView or download it: {url}\n\n— Tally\n"),
-                html: format!(
-                    "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;line-height:1.5\">\
-                     <p>{}</p><p><a href=\"{}\">View or download the invoice</a></p><p>— Tally</p></body></html>",
-                    html_escape(&body),
-                    html_escape(&url)
-                ),
-            };
-            match self.auth.outbox.send(&mail).await {
-                Ok(()) => {
-                    record(
-                        pool,
-                        now,
-                        AuditKind::InvoiceEmailed,
-                        Event {
-                            account_id: Some(&invoice.account_id),
-                            target: Some(recipient),
-                            detail: invoice.number.clone(),
-                            ..Default::default()
-                        },
-                    )
-                    .await?;
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, invoice = %invoice.number, "invoice email not queued");
-                    if only.is_none() {
-                        // Not marked, and the claim is let go: the next run sends it again.
-                        sqlx::query("UPDATE invoices SET email_claimed_at = NULL WHERE id = $1")
-                            .bind(&invoice.id)
-                            .execute(pool)
-                            .await?;
-                        return Ok(());
-                    }
-                }
-            }
+        Email {
+            to: to.to_string(),
+            subject,
+            text: format!("{body}\n\nView or download it: {url}\n\n— Tally\n"),
+            html: format!(
+                "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;line-height:1.5\">\
+                 <p>{}</p><p><a href=\"{}\">View or download the invoice</a></p><p>— Tally</p></body></html>",
+                html_escape(&body),
+                html_escape(&url)
+            ),
         }
-        if only.is_none() {
-            sqlx::query("UPDATE invoices SET emailed_at = $1 WHERE id = $2 AND emailed_at IS NULL")
-                .bind(now)
-                .bind(&invoice.id)
-                .execute(pool)
-                .await?;
-        }
-        Ok(())
     }
 
-    /// One charge attempt. `Some(true)` paid, `Some(false)` failed, `None` when another process
-    /// recorded this attempt first (or nothing was due).
-    async fn charge(&self, invoice: &Invoice) -> Result<Option<bool>, BillingError> {
-        let pool = self.auth.db.pool();
-        if invoice.amount.cents() <= 0 {
-            return Ok(None);
-        }
-        let attempt = invoice.attempts + 1;
-        let key = format!("invoice-{}-attempt-{attempt}", invoice.id);
-        let token: Option<String> =
-            sqlx::query_scalar("SELECT gateway_token FROM payment_methods WHERE account_id = $1")
-                .bind(&invoice.account_id)
-                .fetch_optional(pool)
-                .await?;
-        let outcome = match token {
-            None => Err("There is no payment method on file.".to_string()),
-            Some(t) => match self
-                .gateway
-                .charge(&CardToken(t), invoice.amount, &key)
-                .await
-            {
-                Ok(receipt) => Ok(receipt.id),
-                Err(GatewayError::Declined(d)) => Err(d.message().to_string()),
-                Err(e @ GatewayError::Unavailable(_)) => {
-                    // Nothing happened at the processor: not an attempt; the next run tries again.
-                    tracing::warn!(error = %e, invoice = %invoice.number, "charge not attempted");
-                    return Ok(None);
-                }
-            },
+    /// Charges the invoices `due` selects, a chunk at a time; returns (paid, failed) among the
+    /// attempts this call recorded.
+    async fn charge(&self, due: Due<'_>) -> Result<(u64, u64), BillingError> {
+        let filter = match due {
+            Due::Month(_) => "i.month = $1 AND i.status = 'open'",
+            Due::RetriesBy(_) => "i.status = 'failed' AND i.next_attempt_at <= $1",
+            Due::Unpaid(_) => "i.account_id = $1 AND i.status IN ('failed', 'past_due')",
         };
+        let sql = format!(
+            "SELECT {INVOICE_COLUMNS}, p.gateway_token, b.contact_email FROM invoices i \
+             LEFT JOIN payment_methods p ON p.account_id = i.account_id \
+             LEFT JOIN billing_info b ON b.account_id = i.account_id \
+             WHERE {filter} AND i.amount_cents > 0 ORDER BY i.account_id, i.month"
+        );
+        let q = sqlx::query(&sql);
+        let q = match due {
+            Due::Month(month) => q.bind(month),
+            Due::RetriesBy(at) => q.bind(at),
+            Due::Unpaid(account) => q.bind(account),
+        };
+        let due: Vec<ToCharge> = q
+            .fetch(self.auth.db.pool())
+            .map_ok(|r| ToCharge {
+                invoice: invoice_of(&r),
+                token: r.get("gateway_token"),
+                contact: r.get("contact_email"),
+            })
+            .try_collect()
+            .await?;
+        let (mut paid, mut failed) = (0, 0);
+        for chunk in due.chunks(CHUNK) {
+            let (p, f) = self.charge_chunk(chunk).await?;
+            paid += p;
+            failed += f;
+        }
+        Ok((paid, failed))
+    }
+
+    /// One attempt for each invoice of the chunk: the gateway first, a few calls at once, with
+    /// no transaction open; then every outcome recorded in one transaction.
+    async fn charge_chunk(&self, due: &[ToCharge]) -> Result<(u64, u64), BillingError> {
+        // Each call owns what it needs: a future borrowing `self` or `due` inside the stream
+        // trips rustc's `Send` check for the spawned scheduler (rust-lang/rust#102211).
+        let calls: Vec<_> = due
+            .iter()
+            .map(|d| {
+                let gateway = Arc::clone(&self.gateway);
+                let key = format!(
+                    "invoice-{}-attempt-{}",
+                    d.invoice.id,
+                    d.invoice.attempts + 1
+                );
+                let (token, amount, number) =
+                    (d.token.clone(), d.invoice.amount, d.invoice.number.clone());
+                async move { attempt(gateway.as_ref(), token, amount, &key, &number).await }
+            })
+            .collect();
+        let outcomes: Vec<Option<Result<String, String>>> = stream::iter(calls)
+            .buffered(self.gateway.charges_at_once())
+            .collect()
+            .await;
         let now = self.now();
-        let mut tx = pool.begin().await?;
-        let (recorded, paid) = match &outcome {
-            Ok(charge_id) => {
-                let r = sqlx::query(
-                    "UPDATE invoices SET status = 'paid', charge_id = $1, paid_at = $2, attempts = $3, next_attempt_at = NULL \
-                     WHERE id = $4 AND attempts = $5 AND status IN ('open', 'failed', 'past_due')",
-                )
-                .bind(charge_id)
-                .bind(now)
-                .bind(attempt)
-                .bind(&invoice.id)
-                .bind(invoice.attempts)
-                .execute(&mut *tx)
-                .await?;
-                (r.rows_affected() == 1, true)
+        let mut tx = self.auth.db.pool().begin().await?;
+        let mut recorded = Vec::new();
+        for (d, outcome) in due.iter().zip(outcomes) {
+            let Some(outcome) = outcome else { continue };
+            if let Some(a) = self.record_outcome(&mut tx, d, outcome, now).await? {
+                recorded.push(a);
             }
+        }
+        self.record_attempts(&mut tx, &recorded, now).await?;
+        tx.commit().await?;
+        let paid = recorded.iter().filter(|a| a.outcome.is_ok()).count() as u64;
+        Ok((paid, recorded.len() as u64 - paid))
+    }
+
+    /// Moves the invoice on by one attempt's outcome, on `conn`: paid, failed with its retry
+    /// date, or past due. `None` when another process recorded this attempt first.
+    async fn record_outcome<'a>(
+        &self,
+        conn: &mut AnyConnection,
+        due: &'a ToCharge,
+        outcome: Result<String, String>,
+        now: i64,
+    ) -> Result<Option<Attempt<'a>>, BillingError> {
+        let invoice = &due.invoice;
+        let number = invoice.attempts + 1;
+        let mut next_attempt = None;
+        let recorded = match &outcome {
+            Ok(charge_id) => sqlx::query(
+                "UPDATE invoices SET status = 'paid', charge_id = $1, paid_at = $2, attempts = $3, next_attempt_at = NULL \
+                 WHERE id = $4 AND attempts = $5 AND status IN ('open', 'failed', 'past_due')",
+            )
+            .bind(charge_id)
+            .bind(now)
+            .bind(number)
+            .bind(&invoice.id)
+            .bind(invoice.attempts)
+            .execute(&mut *conn)
+            .await?,
             Err(_) => {
                 let first_failure = invoice.first_failure_at.unwrap_or(now);
                 let first_day = date_of_millis(first_failure).expect("a representable date");
-                let (status, next) = match self.retry.after_failure(first_day, attempt as u32) {
-                    AfterFailure::RetryOn(day) => ("failed", Some(date_start_millis(day))),
-                    AfterFailure::PastDue => ("past_due", None),
+                let status = match self.retry.after_failure(first_day, number as u32) {
+                    AfterFailure::RetryOn(day) => {
+                        next_attempt = Some(day);
+                        "failed"
+                    }
+                    AfterFailure::PastDue => "past_due",
                 };
-                let r = sqlx::query(
+                sqlx::query(
                     "UPDATE invoices SET status = $1, attempts = $2, first_failure_at = $3, next_attempt_at = $4 \
                      WHERE id = $5 AND attempts = $6 AND status IN ('open', 'failed', 'past_due')",
                 )
                 .bind(status)
-                .bind(attempt)
+                .bind(number)
                 .bind(first_failure)
-                .bind(next)
+                .bind(next_attempt.map(date_start_millis))
                 .bind(&invoice.id)
                 .bind(invoice.attempts)
-                .execute(&mut *tx)
-                .await?;
-                (r.rows_affected() == 1, false)
+                .execute(&mut *conn)
+                .await?
             }
         };
-        if !recorded {
-            return Ok(None);
-        }
-        sqlx::query("INSERT INTO charge_attempts (id, invoice_id, account_id, attempt, at, outcome, message) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(new_id())
-            .bind(&invoice.id)
-            .bind(&invoice.account_id)
-            .bind(attempt)
-            .bind(now)
-            .bind(if paid { "succeeded" } else { "failed" })
-            .bind(outcome.as_ref().err().cloned().unwrap_or_default())
-            .execute(&mut *tx)
-            .await?;
-        // Past due while any invoice is; a success can clear it.
-        sqlx::query(
-            "UPDATE accounts SET past_due = EXISTS (SELECT 1 FROM invoices WHERE account_id = $1 AND status = 'past_due') WHERE id = $1",
-        )
-        .bind(&invoice.account_id)
-        .execute(&mut *tx)
-        .await?;
-        record(
-            &mut *tx,
-            now,
-            if paid {
-                AuditKind::ChargeSucceeded
-            } else {
-                AuditKind::ChargeFailed
-            },
-            Event {
-                account_id: Some(&invoice.account_id),
-                target: Some(&invoice.number),
-                detail: match &outcome {
-                    Ok(_) => format!("{} charged (attempt {attempt})", invoice.amount),
-                    Err(reason) => format!("attempt {attempt}: {reason}"),
-                },
-                ..Default::default()
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        if let Err(reason) = outcome {
-            self.email_failure(invoice, attempt, &reason).await?;
-        }
-        Ok(Some(paid))
+        Ok((recorded.rows_affected() == 1).then_some(Attempt {
+            due,
+            number,
+            outcome,
+            next_attempt,
+        }))
     }
 
-    /// Tells the billing contact a charge failed, and what happens next.
-    async fn email_failure(
+    /// Writes what goes with the recorded attempts, in a few statements for the chunk: the
+    /// attempts themselves, the accounts' past-due flags, the audit events and the emails to
+    /// the billing contacts about failures.
+    async fn record_attempts(
         &self,
-        invoice: &Invoice,
-        attempt: i64,
-        reason: &str,
+        conn: &mut AnyConnection,
+        recorded: &[Attempt<'_>],
+        now: i64,
     ) -> Result<(), BillingError> {
-        let pool = self.auth.db.pool();
-        let contact: Option<String> =
-            sqlx::query_scalar("SELECT contact_email FROM billing_info WHERE account_id = $1")
-                .bind(&invoice.account_id)
-                .fetch_optional(pool)
-                .await?;
-        let Some(to) = contact else { return Ok(()) };
-        let next: Option<i64> =
-            sqlx::query_scalar("SELECT next_attempt_at FROM invoices WHERE id = $1")
-                .bind(&invoice.id)
-                .fetch_one(pool)
-                .await?;
-        let what_next = match next.and_then(date_of_millis) {
-            Some(day) => format!("We'll try again on {}.", day.format("%B %-d, %Y")),
-            None => "That was the last try: the account is now past due. Saving a new card in Tally charges the invoice again.".into(),
-        };
-        let text = format!(
-            "We couldn't charge {} for invoice {} ({}), attempt {attempt}: {reason} {what_next} To update the card, open Payments in Tally.",
-            invoice.amount, invoice.number, invoice.month
-        );
-        let mail = Email {
-            to,
-            subject: format!("Payment failed for Tally invoice {}", invoice.number),
-            text: format!("{text}\n\n— Tally\n"),
-            html: format!(
-                "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;line-height:1.5\"><p>{}</p><p>— Tally</p></body></html>",
-                html_escape(&text)
-            ),
-        };
-        if let Err(e) = self.auth.outbox.send(&mail).await {
-            tracing::error!(error = %e, invoice = %invoice.number, "payment failed email not queued");
+        for batch in recorded.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO charge_attempts (id, invoice_id, account_id, attempt, at, outcome, message) VALUES {}",
+                Backend::of(conn).values_list(batch.len(), 7)
+            );
+            let mut q = sqlx::query(&sql);
+            for a in batch {
+                q = q
+                    .bind(new_id())
+                    .bind(&a.due.invoice.id)
+                    .bind(&a.due.invoice.account_id)
+                    .bind(a.number)
+                    .bind(now)
+                    .bind(if a.outcome.is_ok() {
+                        "succeeded"
+                    } else {
+                        "failed"
+                    })
+                    .bind(a.outcome.as_ref().err().map_or("", String::as_str));
+            }
+            q.execute(&mut *conn).await?;
+            // Past due while any invoice is; a success can clear it.
+            let sql = format!(
+                "UPDATE accounts SET past_due = EXISTS \
+                 (SELECT 1 FROM invoices i WHERE i.account_id = accounts.id AND i.status = 'past_due') \
+                 WHERE id IN ({})",
+                Backend::of(conn).marks_from(1, batch.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for a in batch {
+                q = q.bind(&a.due.invoice.account_id);
+            }
+            q.execute(&mut *conn).await?;
         }
+        let events: Vec<_> = recorded
+            .iter()
+            .map(|a| {
+                let invoice = &a.due.invoice;
+                let (kind, detail) = match &a.outcome {
+                    Ok(_) => (
+                        AuditKind::ChargeSucceeded,
+                        format!("{} charged (attempt {})", invoice.amount, a.number),
+                    ),
+                    Err(reason) => (
+                        AuditKind::ChargeFailed,
+                        format!("attempt {}: {reason}", a.number),
+                    ),
+                };
+                let event = Event {
+                    account_id: Some(&invoice.account_id),
+                    target: Some(&invoice.number),
+                    detail,
+                    ..Default::default()
+                };
+                (kind, event)
+            })
+            .collect();
+        record_many(conn, now, &events).await?;
+        let emails: Vec<Email> = recorded.iter().filter_map(failure_email).collect();
+        self.auth.outbox.queue_many(conn, &emails).await?;
         Ok(())
     }
 
-    /// Charges the failed invoices whose retry is due (the scheduler calls this).
+    /// Charges the failed invoices whose retry is due (the scheduler calls this); returns how
+    /// many attempts were recorded.
     pub async fn retry_due(&self) -> Result<u64, BillingError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {INVOICE_COLUMNS} FROM invoices WHERE status = 'failed' AND next_attempt_at <= $1 ORDER BY next_attempt_at"
-        ))
-        .bind(self.now())
-        .fetch_all(self.auth.db.pool())
-        .await?;
-        let mut n = 0;
-        for r in &rows {
-            if self.charge(&invoice_of(r)).await?.is_some() {
-                n += 1;
-            }
-        }
-        Ok(n)
+        let (paid, failed) = self.charge(Due::RetriesBy(self.now())).await?;
+        self.auth.outbox.deliver_due().await?;
+        Ok(paid + failed)
     }
 
     /// A new card: charge the account's unpaid invoices now (failed or past due).
     pub async fn charge_unpaid(&self, account_id: &str) -> Result<(), BillingError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {INVOICE_COLUMNS} FROM invoices WHERE account_id = $1 AND status IN ('failed', 'past_due') ORDER BY month"
-        ))
-        .bind(account_id)
-        .fetch_all(self.auth.db.pool())
-        .await?;
-        for r in &rows {
-            self.charge(&invoice_of(r)).await?;
-        }
+        self.charge(Due::Unpaid(account_id)).await?;
+        self.auth.outbox.deliver_due().await?;
         Ok(())
     }
 
     /// Emails a copy of an invoice to the account's billing contact (a billing admin asked).
+    /// `None` when the account has no such invoice; `Some("")` when it has no billing contact.
     pub async fn send_copy(
         &self,
         account_id: &str,
@@ -559,7 +725,8 @@ impl Invoicing {
     ) -> Result<Option<String>, BillingError> {
         let pool = self.auth.db.pool();
         let Some(row) = sqlx::query(&format!(
-            "SELECT {INVOICE_COLUMNS} FROM invoices WHERE id = $1 AND account_id = $2"
+            "SELECT {INVOICE_COLUMNS}, b.contact_email FROM invoices i \
+             LEFT JOIN billing_info b ON b.account_id = i.account_id WHERE i.id = $1 AND i.account_id = $2"
         ))
         .bind(invoice_id)
         .bind(account_id)
@@ -568,15 +735,19 @@ impl Invoicing {
         else {
             return Ok(None);
         };
-        let contact: Option<String> =
-            sqlx::query_scalar("SELECT contact_email FROM billing_info WHERE account_id = $1")
-                .bind(account_id)
-                .fetch_optional(pool)
-                .await?;
-        let Some(to) = contact else {
+        let Some(to) = row.get::<Option<String>, _>("contact_email") else {
             return Ok(Some(String::new()));
         };
-        self.email_invoice(&invoice_of(&row), Some(&to)).await?;
+        let invoice = invoice_of(&row);
+        let mut tx = pool.begin().await?;
+        let id = self
+            .auth
+            .outbox
+            .queue(&mut *tx, &self.invoice_email(&invoice, &to, true))
+            .await?;
+        record_many(&mut tx, self.now(), &[emailed(&invoice, &to)]).await?;
+        tx.commit().await?;
+        self.auth.outbox.deliver_queued(&id).await;
         Ok(Some(to))
     }
 
@@ -597,8 +768,7 @@ impl Invoicing {
         while month < current {
             let missing: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM accounts a WHERE a.created_at < $1 AND NOT EXISTS \
-                 (SELECT 1 FROM invoices i WHERE i.account_id = a.id AND i.month = $2 AND (i.emailed_at IS NOT NULL) \
-                  AND i.status <> 'open')",
+                 (SELECT 1 FROM invoices i WHERE i.account_id = a.id AND i.month = $2 AND i.status <> 'open')",
             )
             .bind(month.end_millis())
             .bind(month.to_string())

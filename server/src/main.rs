@@ -62,8 +62,8 @@ async fn bill(settings: tally_server::Settings, args: &[String]) -> ExitCode {
     match tally_server::bill(settings, month).await {
         Ok(r) => {
             println!(
-                "billed {}: {} accounts, {} invoices created, {} charged, {} failed",
-                r.month, r.accounts, r.invoices_created, r.charged, r.failed
+                "billed {}: {} accounts, {} invoices created, {} charged, {} failed, {} emails sent",
+                r.month, r.accounts, r.invoices_created, r.charged, r.failed, r.mail_sent
             );
             ExitCode::SUCCESS
         }

@@ -12,12 +12,13 @@
 
 use std::sync::Arc;
 
-use sqlx::{Any, Executor, Row};
+use futures::{stream, StreamExt};
+use sqlx::{Any, AnyConnection, Executor, Row};
 
 use crate::{
     clock::Clock,
     crypto::new_id,
-    db::Database,
+    db::{Backend, Database, ROWS_PER_STATEMENT},
     mail::{Email, Mailer},
 };
 
@@ -27,6 +28,12 @@ pub const RETRY_MINUTES: [i64; 7] = [1, 5, 15, 60, 180, 360, 720];
 
 /// How long a delivery holds its message; longer than any transport's timeout.
 const CLAIM_MILLIS: i64 = 5 * 60_000;
+
+/// Due messages claimed at a time.
+const DUE_BATCH: i64 = 500;
+
+/// Messages being delivered at once.
+const SENDS_AT_ONCE: usize = 4;
 
 /// What became of one delivery.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,6 +88,38 @@ impl Outbox {
         Ok(id)
     }
 
+    /// Queues many emails on `conn` in a few multi-row statements (a billing run's thousands);
+    /// returns their ids.
+    pub async fn queue_many(
+        &self,
+        conn: &mut AnyConnection,
+        emails: &[Email],
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let now = self.clock.now_millis();
+        let mut ids = Vec::with_capacity(emails.len());
+        for batch in emails.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO mail_outbox (id, to_addr, subject, text_body, html_body, created_at, next_attempt_at) VALUES {}",
+                Backend::of(conn).values_list(batch.len(), 7)
+            );
+            let batch_ids: Vec<String> = batch.iter().map(|_| new_id()).collect();
+            let mut q = sqlx::query(&sql);
+            for (id, e) in batch_ids.iter().zip(batch) {
+                q = q
+                    .bind(id)
+                    .bind(&e.to)
+                    .bind(&e.subject)
+                    .bind(&e.text)
+                    .bind(&e.html)
+                    .bind(now)
+                    .bind(now);
+            }
+            q.execute(&mut *conn).await?;
+            ids.extend(batch_ids);
+        }
+        Ok(ids)
+    }
+
     /// Queues `email` on its own and delivers it at once. `Ok` means the message is safely
     /// queued, whether or not this first delivery worked.
     pub async fn send(&self, email: &Email) -> Result<(), sqlx::Error> {
@@ -101,40 +140,27 @@ impl Outbox {
     pub async fn deliver(&self, id: &str) -> Result<Delivery, sqlx::Error> {
         let pool = self.db.pool();
         let now = self.clock.now_millis();
-        let claimed = sqlx::query(
+        let Some(row) = sqlx::query(
             "UPDATE mail_outbox SET claimed_until = $1 WHERE id = $2 AND sent_at IS NULL \
-             AND failed_at IS NULL AND (claimed_until IS NULL OR claimed_until < $3)",
+             AND failed_at IS NULL AND (claimed_until IS NULL OR claimed_until < $3) \
+             RETURNING id, to_addr, subject, text_body, html_body, attempts",
         )
         .bind(now + CLAIM_MILLIS)
         .bind(id)
         .bind(now)
-        .execute(pool)
+        .fetch_optional(pool)
         .await?
-        .rows_affected();
-        if claimed != 1 {
+        else {
             return Ok(Delivery::NotMine);
-        }
-        let row = sqlx::query(
-            "SELECT to_addr, subject, text_body, html_body, attempts FROM mail_outbox WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_one(pool)
-        .await?;
-        let email = Email {
-            to: row.get("to_addr"),
-            subject: row.get("subject"),
-            text: row.get("text_body"),
-            html: row.get("html_body"),
         };
-        let attempts = i64::from(row.get::<i32, _>("attempts")) + 1;
-        let done = self.clock.now_millis();
+        let (email, attempts) = claimed_message(&row);
         match self.mailer.send(&email).await {
             Ok(()) => {
                 sqlx::query(
                     "UPDATE mail_outbox SET sent_at = $1, attempts = $2, claimed_until = NULL, \
                      text_body = '', html_body = '' WHERE id = $3",
                 )
-                .bind(done)
+                .bind(self.clock.now_millis())
                 .bind(attempts)
                 .bind(id)
                 .execute(pool)
@@ -142,64 +168,139 @@ impl Outbox {
                 Ok(Delivery::Sent)
             }
             Err(e) => {
-                let error = e.to_string();
-                let wait = usize::try_from(attempts - 1)
-                    .ok()
-                    .and_then(|i| RETRY_MINUTES.get(i));
-                let outcome = match wait {
-                    Some(minutes) => {
-                        let next = done + minutes * 60_000;
-                        sqlx::query(
-                            "UPDATE mail_outbox SET attempts = $1, next_attempt_at = $2, \
-                             claimed_until = NULL, last_error = $3 WHERE id = $4",
-                        )
-                        .bind(attempts)
-                        .bind(next)
-                        .bind(&error)
-                        .bind(id)
-                        .execute(pool)
-                        .await?;
-                        tracing::warn!(error = %error, to = %email.to, subject = %email.subject, attempts, retry_in_minutes = minutes, "mail not delivered; will retry");
-                        Delivery::Retrying(next)
-                    }
-                    None => {
-                        sqlx::query(
-                            "UPDATE mail_outbox SET attempts = $1, failed_at = $2, claimed_until = NULL, \
-                             last_error = $3, text_body = '', html_body = '' WHERE id = $4",
-                        )
-                        .bind(attempts)
-                        .bind(done)
-                        .bind(&error)
-                        .bind(id)
-                        .execute(pool)
-                        .await?;
-                        tracing::error!(error = %error, to = %email.to, subject = %email.subject, attempts, "mail abandoned after its last attempt");
-                        Delivery::Abandoned
-                    }
-                };
-                Ok(outcome)
+                self.record_failure(id, &email, attempts, &e.to_string())
+                    .await
             }
         }
     }
 
-    /// Delivers every pending message that is due, oldest first (the worker calls this);
-    /// returns how many were sent.
-    pub async fn deliver_due(&self) -> Result<usize, sqlx::Error> {
-        let now = self.clock.now_millis();
-        let due: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL \
-             AND next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1) \
-             ORDER BY next_attempt_at LIMIT 500",
-        )
-        .bind(now)
-        .fetch_all(self.db.pool())
-        .await?;
-        let mut sent = 0;
-        for id in due {
-            if self.deliver(&id).await? == Delivery::Sent {
-                sent += 1;
+    /// A delivery failed: retried after the schedule's next wait, or abandoned after the last.
+    async fn record_failure(
+        &self,
+        id: &str,
+        email: &Email,
+        attempts: i64,
+        error: &str,
+    ) -> Result<Delivery, sqlx::Error> {
+        let pool = self.db.pool();
+        let done = self.clock.now_millis();
+        let wait = usize::try_from(attempts - 1)
+            .ok()
+            .and_then(|i| RETRY_MINUTES.get(i));
+        match wait {
+            Some(minutes) => {
+                let next = done + minutes * 60_000;
+                sqlx::query(
+                    "UPDATE mail_outbox SET attempts = $1, next_attempt_at = $2, \
+                     claimed_until = NULL, last_error = $3 WHERE id = $4",
+                )
+                .bind(attempts)
+                .bind(next)
+                .bind(error)
+                .bind(id)
+                .execute(pool)
+                .await?;
+                tracing::warn!(error = %error, to = %email.to, subject = %email.subject, attempts, retry_in_minutes = minutes, "mail not delivered; will retry");
+                Ok(Delivery::Retrying(next))
+            }
+            None => {
+                sqlx::query(
+                    "UPDATE mail_outbox SET attempts = $1, failed_at = $2, claimed_until = NULL, \
+                     last_error = $3, text_body = '', html_body = '' WHERE id = $4",
+                )
+                .bind(attempts)
+                .bind(done)
+                .bind(error)
+                .bind(id)
+                .execute(pool)
+                .await?;
+                tracing::error!(error = %error, to = %email.to, subject = %email.subject, attempts, "mail abandoned after its last attempt");
+                Ok(Delivery::Abandoned)
             }
         }
-        Ok(sent)
     }
+
+    /// Delivers every pending message that is due, oldest first, [`DUE_BATCH`] at a time until
+    /// none is left (the worker and the billing run call this); returns how many were sent.
+    ///
+    /// Each batch is claimed in one statement that checks every row's state again as it
+    /// claims it, so two processes never claim the same message; the sent ones are then marked
+    /// in one statement. A failed message is rescheduled for later, so it ends the loop.
+    pub async fn deliver_due(&self) -> Result<usize, sqlx::Error> {
+        let pool = self.db.pool();
+        let mut sent = 0;
+        loop {
+            let now = self.clock.now_millis();
+            let claimed = sqlx::query(
+                "UPDATE mail_outbox SET claimed_until = $1 WHERE id IN \
+                 (SELECT id FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL \
+                  AND next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until < $2) \
+                  ORDER BY next_attempt_at LIMIT $3) \
+                 AND sent_at IS NULL AND failed_at IS NULL AND (claimed_until IS NULL OR claimed_until < $2) \
+                 RETURNING id, to_addr, subject, text_body, html_body, attempts",
+            )
+            .bind(now + CLAIM_MILLIS)
+            .bind(now)
+            .bind(DUE_BATCH)
+            .fetch_all(pool)
+            .await?;
+            // A few at once: a file or an SMTP exchange waits mostly on the system.
+            let sends: Vec<_> = claimed
+                .iter()
+                .map(|row| {
+                    let id: String = row.get("id");
+                    let (email, attempts) = claimed_message(row);
+                    let mailer = self.mailer.clone();
+                    async move {
+                        let result = mailer.send(&email).await;
+                        (id, email, attempts, result)
+                    }
+                })
+                .collect();
+            let results: Vec<_> = stream::iter(sends)
+                .buffer_unordered(SENDS_AT_ONCE)
+                .collect()
+                .await;
+            let mut done = Vec::with_capacity(claimed.len());
+            for (id, email, attempts, result) in results {
+                match result {
+                    Ok(()) => done.push(id),
+                    Err(e) => {
+                        self.record_failure(&id, &email, attempts, &e.to_string())
+                            .await?;
+                    }
+                }
+            }
+            let done_at = self.clock.now_millis();
+            for batch in done.chunks(ROWS_PER_STATEMENT) {
+                let marks = self.db.backend();
+                let sql = format!(
+                    "UPDATE mail_outbox SET sent_at = {}, attempts = attempts + 1, claimed_until = NULL, \
+                     text_body = '', html_body = '' WHERE id IN ({})",
+                    marks.marks_from(1, 1),
+                    marks.marks_from(2, batch.len())
+                );
+                let mut q = sqlx::query(&sql).bind(done_at);
+                for id in batch {
+                    q = q.bind(id);
+                }
+                q.execute(pool).await?;
+            }
+            sent += done.len();
+            if claimed.len() < DUE_BATCH as usize {
+                return Ok(sent);
+            }
+        }
+    }
+}
+
+/// A claimed row's message, and the number of the attempt about to be made.
+fn claimed_message(row: &sqlx::any::AnyRow) -> (Email, i64) {
+    let email = Email {
+        to: row.get("to_addr"),
+        subject: row.get("subject"),
+        text: row.get("text_body"),
+        html: row.get("html_body"),
+    };
+    (email, i64::from(row.get::<i32, _>("attempts")) + 1)
 }

@@ -392,3 +392,51 @@ both_databases! {
         assert_eq!(users, 14);
     }
 }
+
+both_databases! {
+    async fn every_accounts_peak_is_cores_across_chunks_and_month_edges(app: TestApp) {
+        use rand::{rngs::StdRng, SeedableRng};
+        use tally_core::billing::{peak_users, CountChange};
+        app.clock.set(millis(2026, 11, 1) + 3_600_000);
+        // More accounts than one chunk of the run holds, each with a history before the month,
+        // at its opening instant, inside it and after it.
+        let accounts = 1_100;
+        let mut rng = StdRng::seed_from_u64(11);
+        let mut expected = std::collections::HashMap::new();
+        let (sep1, oct1, nov1) = (millis(2026, 9, 1), millis(2026, 10, 1), millis(2026, 11, 1));
+        let mut tx = app.db.pool().begin().await.unwrap();
+        for i in 0..accounts {
+            let id = format!("acct-{i:05}");
+            sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)")
+                .bind(&id).bind(format!("Company {i}")).bind(sep1)
+                .execute(&mut *tx).await.unwrap();
+            let mut history = Vec::new();
+            for j in 0..rng.gen_range(0..8) {
+                let at_millis = match rng.gen_range(0..5) {
+                    0 => rng.gen_range(sep1..oct1),
+                    1 => oct1,
+                    2 => nov1,
+                    3 => rng.gen_range(nov1..millis(2026, 11, 20)),
+                    _ => rng.gen_range(oct1..nov1),
+                };
+                let delta = rng.gen_range(-2..=15);
+                sqlx::query("INSERT INTO user_count_changes (id, account_id, at, delta) VALUES ($1, $2, $3, $4)")
+                    .bind(format!("ucc-{i}-{j}")).bind(&id).bind(at_millis).bind(delta)
+                    .execute(&mut *tx).await.unwrap();
+                history.push(CountChange { at_millis, delta });
+            }
+            expected.insert(id, peak_users(&history, october()) as i64);
+        }
+        tx.commit().await.unwrap();
+        let report = app.state.invoicing.run_month(october()).await.unwrap();
+        assert_eq!(report.invoices_created, accounts);
+        let peaks: Vec<(String, i64)> = sqlx::query_as("SELECT account_id, peak_users FROM invoices WHERE month = '2026-10'")
+            .fetch_all(app.db.pool()).await.unwrap();
+        assert_eq!(peaks.len() as u64, accounts);
+        for (account, peak) in peaks {
+            assert_eq!(peak, expected[&account], "{account}");
+        }
+        assert!(expected.values().any(|p| *p > 10), "some invoices have something to charge");
+        assert_eq!(app.state.invoicing.run_month(october()).await.unwrap().invoices_created, 0);
+    }
+}
