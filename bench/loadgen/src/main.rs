@@ -11,6 +11,8 @@
 //! With several rates, each runs in turn and the highest rate that kept p99 within
 //! `--max-p99-ms`, had no errors and was delivered in full is reported as sustainable.
 //! `--md` prints Markdown table rows (label, rate, p50, p99, max, requests, errors).
+//! `--json BODY` posts BODY as JSON, with every `{n}` in it replaced by a number unique to the
+//! request (an idempotency key that must differ on every submit, say).
 
 use std::{
     sync::Arc,
@@ -23,6 +25,7 @@ struct Args {
     method: reqwest::Method,
     headers: Vec<(String, String)>,
     form: Vec<(String, String)>,
+    json: Option<String>,
     rates: Vec<f64>,
     seconds: f64,
     max_p99_ms: Option<f64>,
@@ -32,7 +35,7 @@ struct Args {
 }
 
 fn usage(problem: &str) -> ! {
-    eprintln!("loadgen: {problem}\nusage: loadgen --url URL [--method GET|POST] [--header K=V]... [--form K=V]... --rates R[,R...] [--seconds S] [--max-p99-ms MS] [--label TEXT] [--md]");
+    eprintln!("loadgen: {problem}\nusage: loadgen --url URL [--method GET|POST] [--header K=V]... [--form K=V]... [--json BODY] --rates R[,R...] [--seconds S] [--max-p99-ms MS] [--label TEXT] [--md]");
     std::process::exit(2)
 }
 
@@ -49,6 +52,7 @@ fn parse_args() -> Args {
         method: reqwest::Method::GET,
         headers: vec![],
         form: vec![],
+        json: None,
         rates: vec![],
         seconds: 10.0,
         max_p99_ms: None,
@@ -70,6 +74,7 @@ fn parse_args() -> Args {
             "--method" => a.method = value.parse().unwrap_or_else(|_| usage("unknown --method")),
             "--header" => a.headers.push(pair(&value)),
             "--form" => a.form.push(pair(&value)),
+            "--json" => a.json = Some(value),
             "--rates" | "--rate" => {
                 a.rates = value
                     .split(',')
@@ -106,6 +111,9 @@ fn parse_args() -> Args {
     }
     a
 }
+
+/// Numbers the requests of every run of this process (`{n}` in `--json`).
+static REQUEST_NUMBER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// One run at one rate.
 struct Outcome {
@@ -151,6 +159,12 @@ async fn run(args: &Args, client: &reqwest::Client, rate: f64) -> Outcome {
         }
         if !args.form.is_empty() {
             req = req.form(&args.form);
+        }
+        if let Some(body) = &args.json {
+            let n = REQUEST_NUMBER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            req = req
+                .header("content-type", "application/json")
+                .body(body.replace("{n}", &n.to_string()));
         }
         let tx = tx.clone();
         tokio::spawn(async move {
