@@ -24,6 +24,8 @@ pub enum AuditKind {
     PaymentMethodChanged,
     /// A "payment method changed" notice was emailed.
     PaymentMethodEmailSent,
+    /// The card on file expires before the next charge, and the billing contact was told.
+    CardExpiryWarned,
     UserCreated,
     UserUpdated,
     UserSuspended,
@@ -45,7 +47,7 @@ pub enum AuditKind {
     CommandRun,
 }
 
-pub const ALL_AUDIT_KINDS: [AuditKind; 37] = [
+pub const ALL_AUDIT_KINDS: [AuditKind; 38] = [
     AuditKind::AccountCreated,
     AuditKind::SignIn,
     AuditKind::SignInFailed,
@@ -64,6 +66,7 @@ pub const ALL_AUDIT_KINDS: [AuditKind; 37] = [
     AuditKind::BillingInfoChanged,
     AuditKind::PaymentMethodChanged,
     AuditKind::PaymentMethodEmailSent,
+    AuditKind::CardExpiryWarned,
     AuditKind::UserCreated,
     AuditKind::UserUpdated,
     AuditKind::UserSuspended,
@@ -106,6 +109,7 @@ impl AuditKind {
             AuditKind::BillingInfoChanged => "billing_info_changed",
             AuditKind::PaymentMethodChanged => "payment_method_changed",
             AuditKind::PaymentMethodEmailSent => "payment_method_email_sent",
+            AuditKind::CardExpiryWarned => "card_expiry_warned",
             AuditKind::UserCreated => "user_created",
             AuditKind::UserUpdated => "user_updated",
             AuditKind::UserSuspended => "user_suspended",
@@ -152,6 +156,7 @@ impl AuditKind {
             AuditKind::BillingInfoChanged => "Billing information changed",
             AuditKind::PaymentMethodChanged => "Payment method changed",
             AuditKind::PaymentMethodEmailSent => "Payment method email sent",
+            AuditKind::CardExpiryWarned => "Card expiry warning sent",
             AuditKind::UserCreated => "User added",
             AuditKind::UserUpdated => "User changed",
             AuditKind::UserSuspended => "User suspended",

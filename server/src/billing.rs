@@ -377,7 +377,8 @@ impl BillingService for Billing {
              last4 = excluded.last4, exp_month = excluded.exp_month, exp_year = excluded.exp_year, \
              cardholder_name = excluded.cardholder_name, country = excluded.country, line1 = excluded.line1, \
              line2 = excluded.line2, city = excluded.city, region = excluded.region, postal_code = excluded.postal_code, \
-             fingerprint = excluded.fingerprint, saved_by = excluded.saved_by, saved_at = excluded.saved_at"
+             fingerprint = excluded.fingerprint, saved_by = excluded.saved_by, saved_at = excluded.saved_at, \
+             expiry_warned_for = NULL"
         ))
         .bind(account)
         .bind(&token.0)

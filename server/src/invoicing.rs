@@ -24,14 +24,17 @@
 
 use std::{collections::HashMap, sync::Arc};
 
+use chrono::Datelike;
 use futures::{stream, StreamExt, TryStreamExt};
 use sqlx::{AnyConnection, Row};
 use tally_core::{
     audit::AuditKind,
     billing::{
-        date_of_millis, date_start_millis, peak_users, AfterFailure, BillingMonth, CountChange,
-        Plan, RetrySchedule,
+        date_of_millis, date_start_millis, next_charge_date, peak_users, AfterFailure,
+        BillingMonth, CountChange, Plan, RetrySchedule,
     },
+    card::Brand,
+    expiry::Expiry,
     money::Money,
     roles::Role,
     NaiveDate,
@@ -782,6 +785,99 @@ impl Invoicing {
         Ok(due)
     }
 
+    /// Tells each billing contact whose card on file expires before the next charge, once
+    /// per card and charge date (spec §8); returns how many were told.
+    pub async fn warn_expiring_cards(&self) -> Result<u64, BillingError> {
+        let charge = next_charge_date(self.auth.clock.today());
+        let charge_key = charge.to_string();
+        // Exact in SQL too: a card is good to the end of its month, so it expires before a
+        // charge exactly when its month comes before the charge's.
+        let months = |year: i32, month: u32| i64::from(year) * 12 + i64::from(month);
+        let rows = sqlx::query(
+            "SELECT p.account_id, p.brand, p.last4, p.exp_month, p.exp_year, b.contact_email, b.company_name \
+             FROM payment_methods p JOIN billing_info b ON b.account_id = p.account_id \
+             WHERE p.exp_year * 12 + p.exp_month < $1 \
+             AND (p.expiry_warned_for IS NULL OR p.expiry_warned_for <> $2) ORDER BY p.account_id",
+        )
+        .bind(months(charge.year(), charge.month()))
+        .bind(&charge_key)
+        .fetch_all(self.auth.db.pool())
+        .await?;
+        let mut warned = 0;
+        for chunk in rows.chunks(CHUNK) {
+            let now = self.now();
+            let mut tx = self.auth.db.pool().begin().await?;
+            let mut told = Vec::new();
+            for r in chunk {
+                let account: String = r.get("account_id");
+                let expiry = Expiry::from_parts(
+                    r.get::<i64, _>("exp_year") as i32,
+                    r.get::<i64, _>("exp_month") as u32,
+                );
+                let Some(expiry) = expiry.filter(|e| e.expires_before(charge)) else {
+                    continue;
+                };
+                let claimed = sqlx::query(
+                    "UPDATE payment_methods SET expiry_warned_for = $1 WHERE account_id = $2 \
+                     AND (expiry_warned_for IS NULL OR expiry_warned_for <> $1)",
+                )
+                .bind(&charge_key)
+                .bind(&account)
+                .execute(&mut *tx)
+                .await?;
+                if claimed.rows_affected() == 1 {
+                    told.push((account, expiry, r));
+                }
+            }
+            let emails: Vec<Email> = told
+                .iter()
+                .map(|(_, expiry, r)| {
+                    let card = format!(
+                        "{} •••• {}",
+                        Brand::from_code(&r.get::<String, _>("brand"))
+                            .map_or("Card", Brand::display_name),
+                        r.get::<String, _>("last4")
+                    );
+                    let text = format!(
+                        "The card on file for {} ({card}) expires at the end of {}, before the next charge on {}. \
+                         To keep paying without interruption, save a new card: open Payments in Tally, or {}/billing/payment",
+                        r.get::<String, _>("company_name"),
+                        expiry.last_valid_day().format("%B %Y"),
+                        charge.format("%B %-d, %Y"),
+                        self.auth.settings.public_url
+                    );
+                    Email {
+                        to: r.get("contact_email"),
+                        subject: "Your card on file expires before the next Tally charge".into(),
+                        text: format!("{text}\n\n— Tally\n"),
+                        html: format!(
+                            "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;line-height:1.5\"><p>{}</p><p>— Tally</p></body></html>",
+                            html_escape(&text)
+                        ),
+                    }
+                })
+                .collect();
+            let events: Vec<_> = told
+                .iter()
+                .zip(&emails)
+                .map(|((account, _, _), email)| {
+                    let event = Event {
+                        account_id: Some(account.as_str()),
+                        target: Some(email.to.as_str()),
+                        detail: format!("next charge {charge_key}"),
+                        ..Default::default()
+                    };
+                    (AuditKind::CardExpiryWarned, event)
+                })
+                .collect();
+            self.auth.outbox.queue_many(&mut tx, &emails).await?;
+            record_many(&mut tx, now, &events).await?;
+            tx.commit().await?;
+            warned += told.len() as u64;
+        }
+        Ok(warned)
+    }
+
     /// The scheduler's work: catch up on months that ended, then due retries.
     pub async fn tick(&self) -> Result<(), BillingError> {
         for month in self.months_to_catch_up().await? {
@@ -789,6 +885,8 @@ impl Invoicing {
             tracing::info!(?report, "billing run");
         }
         self.retry_due().await?;
+        self.warn_expiring_cards().await?;
+        self.auth.outbox.deliver_due().await?;
         Ok(())
     }
 }

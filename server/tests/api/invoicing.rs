@@ -440,3 +440,40 @@ both_databases! {
         assert_eq!(app.state.invoicing.run_month(october()).await.unwrap().invoices_created, 0);
     }
 }
+
+both_databases! {
+    async fn a_card_expiring_before_the_next_charge_is_warned_about_once(app: TestApp) {
+        app.clock.set(millis(2026, 10, 15));
+        let soon = account_with(&app, "soon", 3, Some("tok_sandbox_soon")).await;
+        let later = account_with(&app, "later", 3, Some("tok_sandbox_later")).await;
+        // Good to the end of October: the November 1 charge would find it expired.
+        sqlx::query("UPDATE payment_methods SET exp_month = 10, exp_year = 2026 WHERE account_id = $1")
+            .bind(&soon).execute(app.db.pool()).await.unwrap();
+        sqlx::query("UPDATE payment_methods SET exp_month = 11, exp_year = 2026 WHERE account_id = $1")
+            .bind(&later).execute(app.db.pool()).await.unwrap();
+        let warnings = |to: &str| {
+            app.outbox_messages().iter().filter(|m| m.contains(&format!("To: {to}")) && m.contains("expires before the next Tally charge")).count()
+        };
+        let inv = &app.state.invoicing;
+        inv.tick().await.unwrap();
+        assert_eq!(warnings("billing@soon.test"), 1);
+        assert_eq!(warnings("billing@later.test"), 0, "good through November 30");
+        let mail = app.outbox_messages().into_iter().find(|m| m.contains("To: billing@soon.test")).unwrap();
+        assert!(mail.contains("November 1, 2026"), "{mail}");
+        inv.tick().await.unwrap();
+        assert_eq!(warnings("billing@soon.test"), 1, "once per card and charge");
+        // After October's charge the next is December 1: now the November card is warned about.
+        app.clock.set(millis(2026, 11, 2));
+        inv.tick().await.unwrap();
+        assert_eq!(warnings("billing@later.test"), 1);
+        assert_eq!(warnings("billing@soon.test"), 2, "still expired before the next charge");
+        // A new card clears the warning's record, and a good one is not warned about.
+        sqlx::query("UPDATE payment_methods SET exp_month = 12, exp_year = 2030, expiry_warned_for = NULL WHERE account_id = $1")
+            .bind(&soon).execute(app.db.pool()).await.unwrap();
+        inv.tick().await.unwrap();
+        assert_eq!(warnings("billing@soon.test"), 2);
+        let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'card_expiry_warned'")
+            .fetch_one(app.db.pool()).await.unwrap();
+        assert_eq!(audited, 3);
+    }
+}
