@@ -29,7 +29,7 @@ use crate::{
     crypto::new_token,
     gateway::{GatewayError, PaymentGateway},
     invoicing::Invoicing,
-    mail::{html_escape, Email as Mail},
+    mail::paragraph_email,
 };
 
 #[derive(Clone)]
@@ -185,17 +185,7 @@ impl Billing {
         let outro = "If you didn't expect this change, sign in to Tally and check the payment method, or contact your administrator.";
         let mut ids = Vec::with_capacity(recipients.len());
         for to in recipients {
-            let mail = Mail {
-                to: to.clone(),
-                subject: "Your payment method was changed".into(),
-                text: format!("{intro}\n\n{outro}\n\n— Tally\n"),
-                html: format!(
-                    "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;line-height:1.5\">\
-                     <p>{}</p><p>{}</p><p>— Tally</p></body></html>",
-                    html_escape(&intro),
-                    html_escape(outro)
-                ),
-            };
+            let mail = paragraph_email(&to, "Your payment method was changed", &[&intro, outro]);
             ids.push(
                 self.auth
                     .outbox

@@ -46,7 +46,7 @@ use crate::{
     crypto::new_id,
     db::{Backend, ROWS_PER_STATEMENT},
     gateway::{CardToken, GatewayError, PaymentGateway},
-    mail::{html_escape, Email},
+    mail::{link_email, paragraph_email, Email},
 };
 
 /// Accounts (or invoices) per transaction in a run.
@@ -144,15 +144,11 @@ fn failure_email(a: &Attempt<'_>) -> Option<Email> {
         "We couldn't charge {} for invoice {} ({}), attempt {}: {reason} {what_next} To update the card, open Payments in Tally.",
         invoice.amount, invoice.number, invoice.month, a.number
     );
-    Some(Email {
-        to: to.clone(),
-        subject: format!("Payment failed for Tally invoice {}", invoice.number),
-        text: format!("{text}\n\n— Tally\n"),
-        html: format!(
-            "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;line-height:1.5\"><p>{}</p><p>— Tally</p></body></html>",
-            html_escape(&text)
-        ),
-    })
+    Some(paragraph_email(
+        to,
+        &format!("Payment failed for Tally invoice {}", invoice.number),
+        &[&text],
+    ))
 }
 
 /// Which invoices to charge.
@@ -487,17 +483,14 @@ impl Invoicing {
                 " Nothing is due."
             }
         );
-        Email {
-            to: to.to_string(),
-            subject,
-            text: format!("{body}\n\nView or download it: {url}\n\n— Tally\n"),
-            html: format!(
-                "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;line-height:1.5\">\
-                 <p>{}</p><p><a href=\"{}\">View or download the invoice</a></p><p>— Tally</p></body></html>",
-                html_escape(&body),
-                html_escape(&url)
-            ),
-        }
+        link_email(
+            to,
+            &subject,
+            &body,
+            "View or download the invoice",
+            &url,
+            "Keep this email for your records.",
+        )
     }
 
     /// Charges the invoices `due` selects, a chunk at a time; returns (paid, failed) among the
@@ -846,15 +839,11 @@ impl Invoicing {
                         charge.format("%B %-d, %Y"),
                         self.auth.settings.public_url
                     );
-                    Email {
-                        to: r.get("contact_email"),
-                        subject: "Your card on file expires before the next Tally charge".into(),
-                        text: format!("{text}\n\n— Tally\n"),
-                        html: format!(
-                            "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;line-height:1.5\"><p>{}</p><p>— Tally</p></body></html>",
-                            html_escape(&text)
-                        ),
-                    }
+                    paragraph_email(
+                        &r.get::<String, _>("contact_email"),
+                        "Your card on file expires before the next Tally charge",
+                        &[&text],
+                    )
                 })
                 .collect();
             let events: Vec<_> = told

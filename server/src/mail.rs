@@ -151,6 +151,23 @@ pub fn html_escape(s: &str) -> String {
     out
 }
 
+/// A message of a few paragraphs and the closing line.
+pub fn paragraph_email(to: &str, subject: &str, paragraphs: &[&str]) -> Email {
+    let html: String = paragraphs
+        .iter()
+        .map(|p| format!("<p>{}</p>", html_escape(p)))
+        .collect();
+    Email {
+        to: to.to_string(),
+        subject: subject.to_string(),
+        text: format!("{}\n\n— Tally\n", paragraphs.join("\n\n")),
+        html: format!(
+            "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;line-height:1.5\">\
+             {html}<p>— Tally</p></body></html>"
+        ),
+    }
+}
+
 /// A message with one call to action: a paragraph, a link, and a closing line.
 pub fn link_email(
     to: &str,
