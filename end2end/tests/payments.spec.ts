@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect, type Locator, type Page } from "@playwright/test";
 import { accessibilityViolations, openHydrated } from "../pages/base";
 import { SignedInFrame, newestMail, signInAsOwner } from "../pages/account";
 import { PaymentsModal } from "../pages/payments";
@@ -29,10 +29,18 @@ test("Payments → billing information → payment information → card: validat
   await d.getByLabel("Country").selectOption("CA");
   await expect(d.getByLabel("Province or territory")).toBeVisible();
   await expect(d.getByLabel("Postal code")).toBeVisible();
+  await d.getByLabel("Email", { exact: true }).fill("billing@");
+  await d.getByLabel("Phone (optional)").fill("12 34");
   await d.getByRole("button", { name: "Next" }).click();
   await expect(d.getByText("Enter a postal code like A1A 1A1.")).toBeVisible();
+  await expect(d.getByText("Choose a province or territory.")).toBeVisible();
+  await expect(d.getByText("Enter the company name.", { exact: false })).toBeVisible();
+  await expect(d.getByText("Enter a single email address, like name@example.com.")).toBeVisible();
+  await expect(d.getByText("Enter a phone number of 7 to 15 digits, like +1 555 123 4567.")).toBeVisible();
+  await expect(d.getByLabel("Phone (optional)")).toHaveAttribute("aria-invalid", "true");
   await expect(d.getByLabel("Company name")).toBeFocused(); // the first field in error
   expect(await accessibilityViolations(page)).toEqual([]);
+  await d.getByLabel("Phone (optional)").fill("");
 
   await modal.fillBillingInformation();
   await d.getByRole("button", { name: "Next" }).click();
@@ -63,6 +71,14 @@ test("Payments → billing information → payment information → card: validat
   await expect(d.getByLabel("Expiration date")).toHaveValue("12/30");
   await modal.fillCard("3530111333300000", "1230", "123"); // JCB test number
   await expect(d.getByText("We don't accept JCB cards.")).toBeVisible();
+  await page.context().setOffline(true);
+  await modal.fillCard("5555555555554440", "0120", "12"); // a Mastercard test number with a bad check digit
+  await number.focus();
+  await expect(d.getByText("Your card number is invalid.")).toBeVisible();
+  await expect(d.getByText("Your card's expiration date is in the past.")).toBeVisible();
+  await expect(d.getByText("Your card's security code is incomplete.")).toBeVisible();
+  await modal.fillCard("4242424242424242", "1330", "123"); // test number
+  await expect(d.getByText("Your card's expiration month is invalid.")).toBeVisible();
   await modal.fillCard("4242", "1", "");
   await d.getByLabel(/Security code/).focus();
   await d.getByRole("button", { name: "Submit Payment Method" }).click();
@@ -70,6 +86,7 @@ test("Payments → billing information → payment information → card: validat
   await expect(d.getByText("Your card's expiration date is incomplete.")).toBeVisible();
   expect(await accessibilityViolations(page)).toEqual([]);
 
+  await page.context().setOffline(false);
   // A decline is said on the card window; what was typed stays.
   await modal.fillCard("4000000000000002", "1230", "123"); // sandbox test number
   await d.getByRole("button", { name: "Submit Payment Method" }).click();
@@ -133,6 +150,48 @@ test("its own URL opens the modal; Update goes through the steps pre-filled, nev
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Administrators" }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Administrators" })).toBeVisible();
   expect(errors, "no errors in the browser").toEqual([]);
+});
+
+/** Presses Tab until `target` has focus (at most 15 times). */
+async function tabTo(page: Page, target: Locator) {
+  for (let i = 0; i < 15; i++) {
+    if (await target.evaluate((el) => el === document.activeElement)) return;
+    await page.keyboard.press("Tab");
+  }
+  await expect(target).toBeFocused();
+}
+
+test("keyboard only: menu → Payments → Update → each step → a new card saved", async ({ page }) => {
+  await signInAsOwner(page);
+  const frame = new SignedInFrame(page);
+  await tabTo(page, frame.menuButton);
+  await page.keyboard.press("Enter");
+  await expect(frame.menu.getByRole("menuitem", { name: "Payments" })).toBeFocused();
+  await page.keyboard.press("Enter");
+  const modal = new PaymentsModal(page);
+  const d = modal.dialog;
+  await expect(d.getByText("Visa •••• 4242", { exact: true })).toBeVisible();
+  await tabTo(page, d.getByRole("button", { name: "Update" }));
+  await page.keyboard.press("Enter");
+  await expect(d.getByLabel("Company name")).toBeFocused();
+  await page.keyboard.press("Enter"); // the step's form: Next
+  await expect(modal.tab("Payment Information")).toHaveAttribute("aria-selected", "true");
+  await expect(d.getByLabel("Cardholder name")).toBeFocused();
+  await page.keyboard.press("Enter"); // Enter card
+  await expect(d.getByLabel("Card number")).toBeFocused();
+  await page.keyboard.type("5555555555554444"); // Mastercard test number
+  await page.keyboard.press("Tab");
+  await expect(d.getByLabel("Expiration date")).toBeFocused();
+  await page.keyboard.type("1131");
+  await page.keyboard.press("Tab");
+  await expect(d.getByLabel(/Security code/)).toBeFocused();
+  await page.keyboard.type("321");
+  await page.keyboard.press("Enter"); // Submit Payment Method
+  await expect(d.getByRole("status")).toHaveText("Your card is saved: Mastercard •••• 4444.");
+  await expect(d.getByText("11/31")).toBeVisible();
+  await page.keyboard.press("Escape");
+  await expect(d).toBeHidden();
+  await expect(frame.menuButton).toBeFocused();
 });
 
 test("at 360 px wide the modal fits", async ({ page }) => {
