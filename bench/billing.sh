@@ -27,6 +27,7 @@ scenario() { # $1 label, $2 accounts, $3 changes (0: the demo's)
     --accounts "$2" --changes "$3")
   t1=$(date +%s%N)
   fixture=$(( (t1 - t0) / 1000000000 ))
+  sync # the fixture's writes reach the disk before the clock starts, not during the run
   local env=(DATABASE_URL="sqlite://$dir/tally.db" TALLY_DATA_DIR="$dir" TALLY_PUBLIC_URL=http://127.0.0.1:3202 RUST_LOG=warn)
   local runs=()
   for n in 1 2; do
