@@ -151,6 +151,15 @@ fn failure_email(a: &Attempt<'_>) -> Option<Email> {
     ))
 }
 
+/// What charging some invoices did: the attempts this process recorded, and the
+/// payment-failed emails it queued.
+#[derive(Default)]
+struct Charges {
+    paid: u64,
+    failed: u64,
+    mail: Vec<String>,
+}
+
 /// Which invoices to charge.
 enum Due<'a> {
     /// A month's invoices not charged yet.
@@ -284,9 +293,9 @@ impl Invoicing {
         // to an SMTP server waits on the system, charging on the gateway and the database.
         let outbox = self.auth.outbox.clone();
         let invoice_mail = tokio::spawn(async move { outbox.deliver_due().await });
-        let (charged, failed) = self.charge(Due::Month(&month.to_string())).await?;
-        report.charged = charged;
-        report.failed = failed;
+        let charges = self.charge(Due::Month(&month.to_string())).await?;
+        report.charged = charges.paid;
+        report.failed = charges.failed;
         let charged = started.elapsed();
         let sent_meanwhile = match invoice_mail.await {
             Ok(sent) => sent?,
@@ -507,7 +516,7 @@ impl Invoicing {
 
     /// Charges the invoices `due` selects, a chunk at a time; returns (paid, failed) among the
     /// attempts this call recorded.
-    async fn charge(&self, due: Due<'_>) -> Result<(u64, u64), BillingError> {
+    async fn charge(&self, due: Due<'_>) -> Result<Charges, BillingError> {
         let filter = match due {
             Due::Month(_) => "i.month = $1 AND i.status = 'open'",
             Due::RetriesBy(_) => "i.status = 'failed' AND i.next_attempt_at <= $1",
@@ -534,18 +543,19 @@ impl Invoicing {
             })
             .try_collect()
             .await?;
-        let (mut paid, mut failed) = (0, 0);
+        let mut all = Charges::default();
         for chunk in due.chunks(CHUNK) {
-            let (p, f) = self.charge_chunk(chunk).await?;
-            paid += p;
-            failed += f;
+            let c = self.charge_chunk(chunk).await?;
+            all.paid += c.paid;
+            all.failed += c.failed;
+            all.mail.extend(c.mail);
         }
-        Ok((paid, failed))
+        Ok(all)
     }
 
     /// One attempt for each invoice of the chunk: the gateway first, a few calls at once, with
     /// no transaction open; then every outcome recorded in one transaction.
-    async fn charge_chunk(&self, due: &[ToCharge]) -> Result<(u64, u64), BillingError> {
+    async fn charge_chunk(&self, due: &[ToCharge]) -> Result<Charges, BillingError> {
         // Each call owns what it needs: a future borrowing `self` or `due` inside the stream
         // trips rustc's `Send` check for the spawned scheduler (rust-lang/rust#102211).
         let calls: Vec<_> = due
@@ -575,10 +585,14 @@ impl Invoicing {
                 recorded.push(a);
             }
         }
-        self.record_attempts(&mut tx, &recorded, now).await?;
+        let mail = self.record_attempts(&mut tx, &recorded, now).await?;
         tx.commit().await?;
         let paid = recorded.iter().filter(|a| a.outcome.is_ok()).count() as u64;
-        Ok((paid, recorded.len() as u64 - paid))
+        Ok(Charges {
+            paid,
+            failed: recorded.len() as u64 - paid,
+            mail,
+        })
     }
 
     /// Moves the invoice on by one attempt's outcome, on `conn`: paid, failed with its retry
@@ -639,13 +653,13 @@ impl Invoicing {
 
     /// Writes what goes with the recorded attempts, in a few statements for the chunk: the
     /// attempts themselves, the accounts' past-due flags, the audit events and the emails to
-    /// the billing contacts about failures.
+    /// the billing contacts about failures, whose ids it returns.
     async fn record_attempts(
         &self,
         conn: &mut AnyConnection,
         recorded: &[Attempt<'_>],
         now: i64,
-    ) -> Result<(), BillingError> {
+    ) -> Result<Vec<String>, BillingError> {
         for batch in recorded.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO charge_attempts (id, invoice_id, account_id, attempt, at, outcome, message) VALUES {}",
@@ -705,22 +719,30 @@ impl Invoicing {
             .collect();
         record_many(conn, now, &events).await?;
         let emails: Vec<Email> = recorded.iter().filter_map(failure_email).collect();
-        self.auth.outbox.queue_many(conn, &emails).await?;
-        Ok(())
+        Ok(self.auth.outbox.queue_many(conn, &emails).await?)
+    }
+
+    /// Delivers messages just queued and committed (a failure is left to the worker).
+    async fn deliver(&self, ids: &[String]) {
+        for id in ids {
+            self.auth.outbox.deliver_queued(id).await;
+        }
     }
 
     /// Charges the failed invoices whose retry is due (the scheduler calls this); returns how
     /// many attempts were recorded.
     pub async fn retry_due(&self) -> Result<u64, BillingError> {
-        let (paid, failed) = self.charge(Due::RetriesBy(self.now())).await?;
-        self.auth.outbox.deliver_due().await?;
-        Ok(paid + failed)
+        let charges = self.charge(Due::RetriesBy(self.now())).await?;
+        self.deliver(&charges.mail).await;
+        Ok(charges.paid + charges.failed)
     }
 
     /// A new card: charge the account's unpaid invoices now (failed or past due).
     pub async fn charge_unpaid(&self, account_id: &str) -> Result<(), BillingError> {
-        self.charge(Due::Unpaid(account_id)).await?;
-        self.auth.outbox.deliver_due().await?;
+        let charges = self.charge(Due::Unpaid(account_id)).await?;
+        // Only what this charge queued: a card saved in a request does not work through the
+        // outbox's backlog (the worker does).
+        self.deliver(&charges.mail).await;
         Ok(())
     }
 
@@ -755,7 +777,7 @@ impl Invoicing {
             .await?;
         record_many(&mut tx, self.now(), &[emailed(&invoice, &to)]).await?;
         tx.commit().await?;
-        self.auth.outbox.deliver_queued(&id).await;
+        self.deliver(&[id]).await;
         Ok(Some(to))
     }
 
