@@ -120,14 +120,6 @@ impl Outbox {
         Ok(ids)
     }
 
-    /// Queues `email` on its own and delivers it at once. `Ok` means the message is safely
-    /// queued, whether or not this first delivery worked.
-    pub async fn send(&self, email: &Email) -> Result<(), sqlx::Error> {
-        let id = self.queue(self.db.pool(), email).await?;
-        self.deliver_queued(&id).await;
-        Ok(())
-    }
-
     /// Delivers a message just queued and committed. It is safely queued already, so a failure
     /// here (even of the database) is logged and left to the worker, not passed to the caller.
     pub async fn deliver_queued(&self, id: &str) {
