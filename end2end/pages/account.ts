@@ -88,6 +88,8 @@ export class SignedInFrame {
     await this.openMenu();
     await this.menu.getByRole("menuitem", { name: "Sign out" }).click();
     await expect(this.page).toHaveURL(/\/login$/);
+    await expect(this.page.getByRole("heading", { name: "Sign in to Tally" })).toBeVisible();
+    await waitForHydration(this.page);
   }
 }
 

@@ -26,9 +26,16 @@ test("first start: /setup creates the account, then sign out and sign in again",
   await waitForHydration(page);
   expect(await accessibilityViolations(page)).toEqual([]);
 
+  // Sign-out is one page load of /login. A second navigation behind it (a redirect from the
+  // server function, say) would interrupt whatever the administrator does next.
+  const navigations: string[] = [];
+  page.on("framenavigated", (f) => {
+    if (f === page.mainFrame()) navigations.push(new URL(f.url()).pathname);
+  });
   await frame.signOut();
   await expect(page).toHaveURL(/\/login$/);
   await waitForHydration(page);
+  expect(navigations).toEqual(["/login"]);
   expect(await accessibilityViolations(page)).toEqual([]);
 
   const login = new LoginPage(page);

@@ -45,7 +45,9 @@ pub fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-/// Ends this session and goes to the sign-in page.
+/// Ends this session. The menu then loads the sign-in page itself, with a full page load
+/// that drops everything the signed-in pages held; a redirect here would add a second,
+/// client-side navigation racing that one.
 #[server(endpoint = "account/sign-out")]
 pub async fn sign_out() -> Result<(), AppError> {
     let services = crate::ports::services()?;
@@ -60,7 +62,6 @@ pub async fn sign_out() -> Result<(), AppError> {
             .await;
         set_cookie(&clear);
     }
-    leptos_axum::redirect("/login");
     Ok(())
 }
 

@@ -166,6 +166,10 @@ both_databases! {
         assert_eq!(me(&app, &c).await["email"], EMAIL);
         let out = app.call(&c, "account/sign-out", &[]).await;
         assert!(session_cookie(&out).unwrap().contains("Max-Age=0"));
+        // No redirect: the menu loads /login itself, and a redirect would make the router
+        // start a second navigation racing that page load.
+        assert_eq!(out.status(), 200);
+        assert!(out.headers().get("location").is_none() && out.headers().get("serverfnredirect").is_none());
         assert_eq!(me(&app, &c).await, Value::Null);
         // The ended session cannot be replayed with the old cookie either.
         let replay = TestApp::new_client().post(app.url("/api/account/me"))
