@@ -7,7 +7,12 @@ use tally_core::{
     money::Money,
 };
 
-use crate::db::Database;
+use std::collections::HashMap;
+
+use futures::{stream, StreamExt};
+use sqlx::Row;
+
+use crate::db::{Backend, Database, ROWS_PER_STATEMENT};
 
 /// Why the processor refused a card or a charge. The messages are shown to the person paying.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,7 +38,7 @@ impl Decline {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum GatewayError {
     #[error("declined: {0:?}")]
     Declined(Decline),
@@ -52,6 +57,14 @@ pub struct ChargeReceipt {
     pub id: String,
 }
 
+/// One charge of a billing run: `amount` to `token`, at most once per `idempotency_key`.
+#[derive(Clone, Debug)]
+pub struct ChargeRequest {
+    pub token: CardToken,
+    pub amount: Money,
+    pub idempotency_key: String,
+}
+
 #[async_trait::async_trait]
 pub trait PaymentGateway: Send + Sync {
     /// Exchanges a card for a token; the card itself is forgotten once this returns.
@@ -68,6 +81,24 @@ pub trait PaymentGateway: Send + Sync {
         amount: Money,
         idempotency_key: &str,
     ) -> Result<ChargeReceipt, GatewayError>;
+    /// Makes each of `requests`, answering in their order. By default [`Self::charge`] for
+    /// each, [`Self::charges_at_once`] of them in flight. A processor that takes many charges
+    /// in one call overrides this; each request still stands on its own idempotency key.
+    async fn charge_many(
+        &self,
+        requests: &[ChargeRequest],
+    ) -> Vec<Result<ChargeReceipt, GatewayError>> {
+        // The calls made first: a closure inside the stream trips rustc's `Send` check
+        // (rust-lang/rust#102211).
+        let calls: Vec<_> = requests
+            .iter()
+            .map(|r| self.charge(&r.token, r.amount, &r.idempotency_key))
+            .collect();
+        stream::iter(calls)
+            .buffered(self.charges_at_once())
+            .collect()
+            .await
+    }
     /// How many charges a billing run keeps in flight at once: a real processor answers in
     /// hundreds of milliseconds, so several at a time.
     fn charges_at_once(&self) -> usize {
@@ -96,6 +127,60 @@ pub struct SandboxGateway {
 impl SandboxGateway {
     pub fn new(db: Database) -> Self {
         Self { db }
+    }
+
+    /// Records `requests` in one transaction, each key once; returns every key's charge id,
+    /// the first one for a key charged before.
+    async fn record_charges(
+        &self,
+        requests: &[&ChargeRequest],
+    ) -> Result<HashMap<String, String>, sqlx::Error> {
+        let mut receipts = HashMap::with_capacity(requests.len());
+        if requests.is_empty() {
+            return Ok(receipts);
+        }
+        let now = chrono::Utc::now().timestamp_millis();
+        let mut tx = self.db.pool().begin().await?;
+        let backend = Backend::of(&tx);
+        for batch in requests.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO sandbox_charges (idempotency_key, charge_id, amount_cents, created_at) VALUES {} \
+                 ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key, charge_id",
+                backend.values_list(batch.len(), 4)
+            );
+            let mut q = sqlx::query(&sql);
+            for r in batch {
+                q = q
+                    .bind(&r.idempotency_key)
+                    .bind(format!("ch_sandbox_{}", crate::crypto::new_id()))
+                    .bind(r.amount.cents())
+                    .bind(now);
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                receipts.insert(row.get(0), row.get(1));
+            }
+            // Repeats: the first charge's receipt.
+            let repeats: Vec<&str> = batch
+                .iter()
+                .map(|r| r.idempotency_key.as_str())
+                .filter(|k| !receipts.contains_key(*k))
+                .collect();
+            if !repeats.is_empty() {
+                let sql = format!(
+                    "SELECT idempotency_key, charge_id FROM sandbox_charges WHERE idempotency_key IN ({})",
+                    backend.marks_from(1, repeats.len())
+                );
+                let mut q = sqlx::query(&sql);
+                for k in &repeats {
+                    q = q.bind(*k);
+                }
+                for row in q.fetch_all(&mut *tx).await? {
+                    receipts.insert(row.get(0), row.get(1));
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(receipts)
     }
 
     /// How many charges really happened under `idempotency_key` (0 or 1).
@@ -138,37 +223,44 @@ impl PaymentGateway for SandboxGateway {
         amount: Money,
         idempotency_key: &str,
     ) -> Result<ChargeReceipt, GatewayError> {
-        if token.0.starts_with(FAILING_TOKEN_PREFIX) {
-            return Err(GatewayError::Declined(Decline::CardDeclined));
-        }
-        let unavailable = |e: sqlx::Error| GatewayError::Unavailable(e.to_string());
-        let new: Option<String> = sqlx::query_scalar(
-            "INSERT INTO sandbox_charges (idempotency_key, charge_id, amount_cents, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (idempotency_key) DO NOTHING RETURNING charge_id",
-        )
-        .bind(idempotency_key)
-        .bind(format!("ch_sandbox_{}", crate::crypto::new_id()))
-        .bind(amount.cents())
-        .bind(chrono::Utc::now().timestamp_millis())
-        .fetch_optional(self.db.pool())
-        .await
-        .map_err(unavailable)?;
-        let id = match new {
-            Some(id) => id,
-            // A repeat: the first charge's receipt.
-            None => sqlx::query_scalar(
-                "SELECT charge_id FROM sandbox_charges WHERE idempotency_key = $1",
-            )
-            .bind(idempotency_key)
-            .fetch_one(self.db.pool())
-            .await
-            .map_err(unavailable)?,
+        let request = ChargeRequest {
+            token: token.clone(),
+            amount,
+            idempotency_key: idempotency_key.to_string(),
         };
-        Ok(ChargeReceipt { id })
+        let mut answers = self.charge_many(std::slice::from_ref(&request)).await;
+        answers.pop().expect("one answer per request")
     }
 
-    /// One at a time: the sandbox's charges are rows in the same database, and SQLite takes
-    /// one writer at a time anyway (several would only wait on its lock).
+    /// The whole batch in one transaction: its charges all happen or, if the process dies
+    /// first, none do, and a rerun with the same keys then charges them once.
+    async fn charge_many(
+        &self,
+        requests: &[ChargeRequest],
+    ) -> Vec<Result<ChargeReceipt, GatewayError>> {
+        let fails = |r: &ChargeRequest| r.token.0.starts_with(FAILING_TOKEN_PREFIX);
+        let payable: Vec<&ChargeRequest> = requests.iter().filter(|r| !fails(r)).collect();
+        let receipts = match self.record_charges(&payable).await {
+            Ok(receipts) => receipts,
+            Err(e) => {
+                let e = GatewayError::Unavailable(e.to_string());
+                return requests.iter().map(|_| Err(e.clone())).collect();
+            }
+        };
+        requests
+            .iter()
+            .map(|r| match receipts.get(r.idempotency_key.as_str()) {
+                _ if fails(r) => Err(GatewayError::Declined(Decline::CardDeclined)),
+                Some(id) => Ok(ChargeReceipt { id: id.clone() }),
+                None => Err(GatewayError::Unavailable(
+                    "the sandbox lost a charge".into(),
+                )),
+            })
+            .collect()
+    }
+
+    /// One at a time when charged singly: the sandbox's charges are rows in the same
+    /// database, and SQLite takes one writer at a time anyway.
     fn charges_at_once(&self) -> usize {
         1
     }
@@ -264,5 +356,107 @@ mod tests {
             Err(GatewayError::Declined(Decline::CardDeclined))
         ));
         assert_eq!(g.charges_made("inv-3").await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_batch_answers_in_order_and_charges_each_key_once() {
+        let g = sandbox().await;
+        let token = g
+            .tokenize(&card("4242424242424242"), &holder())
+            .await
+            .unwrap(); // test number
+        let failing = g
+            .tokenize(&card(SANDBOX_CHARGE_FAILS), &holder())
+            .await
+            .unwrap();
+        let before = g
+            .charge(&token, Money::from_cents(500), "key-7")
+            .await
+            .unwrap();
+        // Past one statement's rows, with a key charged before, a key twice in the batch
+        // (in different statements) and cards that fail.
+        let keys: Vec<String> = (0..450)
+            .map(|i| format!("key-{}", if i == 420 { 3 } else { i }))
+            .collect();
+        let requests: Vec<ChargeRequest> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| ChargeRequest {
+                token: if i % 100 == 50 { failing.clone() } else { token.clone() },
+                amount: Money::from_cents(1000),
+                idempotency_key: k.clone(),
+            })
+            .collect();
+        let answers = g.charge_many(&requests).await;
+        assert_eq!(answers.len(), 450);
+        for (i, a) in answers.iter().enumerate() {
+            if i % 100 == 50 {
+                assert!(matches!(a, Err(GatewayError::Declined(Decline::CardDeclined))));
+                assert_eq!(g.charges_made(&keys[i]).await.unwrap(), 0);
+            } else {
+                assert!(a.is_ok(), "{i}: {a:?}");
+                assert_eq!(g.charges_made(&keys[i]).await.unwrap(), 1, "{i}");
+            }
+        }
+        assert_eq!(answers[7].as_ref().unwrap(), &before);
+        assert_eq!(answers[420].as_ref().unwrap(), answers[3].as_ref().unwrap());
+        // The same batch again charges nothing more and gives the same receipts.
+        let again = g.charge_many(&requests).await;
+        for (a, b) in answers.iter().zip(&again) {
+            assert_eq!(a.as_ref().ok(), b.as_ref().ok());
+        }
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sandbox_charges")
+            .fetch_one(g.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(total, 450 - 4 - 1); // less the four failing cards and the repeated key
+    }
+
+    /// A processor charged one call at a time, some answering faster than others.
+    struct Slow {
+        in_flight: std::sync::atomic::AtomicUsize,
+        most: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl PaymentGateway for Slow {
+        async fn tokenize(&self, _: &NewCard, _: &PaymentInfo) -> Result<CardToken, GatewayError> {
+            Err(GatewayError::Unavailable("not used".into()))
+        }
+        async fn charge(
+            &self,
+            _: &CardToken,
+            _: Money,
+            key: &str,
+        ) -> Result<ChargeReceipt, GatewayError> {
+            use std::sync::atomic::Ordering::SeqCst;
+            let now = self.in_flight.fetch_add(1, SeqCst) + 1;
+            self.most.fetch_max(now, SeqCst);
+            let n: u64 = key.parse().unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis((n * 7) % 11)).await;
+            self.in_flight.fetch_sub(1, SeqCst);
+            Ok(ChargeReceipt { id: format!("ch-{key}") })
+        }
+    }
+
+    #[tokio::test]
+    async fn by_default_a_batch_is_single_charges_a_few_at_once_answered_in_order() {
+        let g = Slow {
+            in_flight: 0.into(),
+            most: 0.into(),
+        };
+        let requests: Vec<ChargeRequest> = (0..40)
+            .map(|i| ChargeRequest {
+                token: CardToken("tok".into()),
+                amount: Money::from_cents(100),
+                idempotency_key: i.to_string(),
+            })
+            .collect();
+        let answers = g.charge_many(&requests).await;
+        let ids: Vec<String> = answers.into_iter().map(|a| a.unwrap().id).collect();
+        let expected: Vec<String> = (0..40).map(|i| format!("ch-{i}")).collect();
+        assert_eq!(ids, expected);
+        let most = g.most.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(most > 1 && most <= g.charges_at_once(), "{most} in flight");
     }
 }

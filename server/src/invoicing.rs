@@ -25,7 +25,7 @@
 use std::{collections::HashMap, sync::Arc};
 
 use chrono::Datelike;
-use futures::{stream, StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 use sqlx::{AnyConnection, Row};
 use tally_core::{
     audit::AuditKind,
@@ -45,7 +45,7 @@ use crate::{
     auth::Auth,
     crypto::new_id,
     db::{Backend, ROWS_PER_STATEMENT},
-    gateway::{CardToken, GatewayError, PaymentGateway},
+    gateway::{CardToken, ChargeReceipt, ChargeRequest, GatewayError, PaymentGateway},
     mail::{link_email, paragraph_email, Email},
 };
 
@@ -205,19 +205,13 @@ fn recipients(contact: Option<&str>, opted_in: Option<&Vec<String>>) -> Vec<Stri
     to
 }
 
-/// The gateway's answer to an invoice's attempt: the charge's id, or why it failed; `None`
+/// An attempt's outcome from the gateway's answer: the charge's id, or why it failed; `None`
 /// when the processor could not be reached (not an attempt: the next run tries again).
-async fn attempt(
-    gateway: &dyn PaymentGateway,
-    token: Option<String>,
-    amount: Money,
-    key: &str,
+fn outcome(
+    answer: Result<ChargeReceipt, GatewayError>,
     number: &str,
 ) -> Option<Result<String, String>> {
-    let Some(token) = token else {
-        return Some(Err("There is no payment method on file.".into()));
-    };
-    match gateway.charge(&CardToken(token), amount, key).await {
+    match answer {
         Ok(receipt) => Some(Ok(receipt.id)),
         Err(GatewayError::Declined(d)) => Some(Err(d.message().to_string())),
         Err(e @ GatewayError::Unavailable(_)) => {
@@ -556,26 +550,31 @@ impl Invoicing {
     /// One attempt for each invoice of the chunk: the gateway first, a few calls at once, with
     /// no transaction open; then every outcome recorded in one transaction.
     async fn charge_chunk(&self, due: &[ToCharge]) -> Result<Charges, BillingError> {
-        // Each call owns what it needs: a future borrowing `self` or `due` inside the stream
-        // trips rustc's `Send` check for the spawned scheduler (rust-lang/rust#102211).
-        let calls: Vec<_> = due
+        let requests: Vec<ChargeRequest> = due
             .iter()
-            .map(|d| {
-                let gateway = Arc::clone(&self.gateway);
-                let key = format!(
-                    "invoice-{}-attempt-{}",
-                    d.invoice.id,
-                    d.invoice.attempts + 1
-                );
-                let (token, amount, number) =
-                    (d.token.clone(), d.invoice.amount, d.invoice.number.clone());
-                async move { attempt(gateway.as_ref(), token, amount, &key, &number).await }
+            .filter_map(|d| {
+                Some(ChargeRequest {
+                    token: CardToken(d.token.clone()?),
+                    amount: d.invoice.amount,
+                    idempotency_key: format!(
+                        "invoice-{}-attempt-{}",
+                        d.invoice.id,
+                        d.invoice.attempts + 1
+                    ),
+                })
             })
             .collect();
-        let outcomes: Vec<Option<Result<String, String>>> = stream::iter(calls)
-            .buffered(self.gateway.charges_at_once())
-            .collect()
-            .await;
+        let mut answers = self.gateway.charge_many(&requests).await.into_iter();
+        let outcomes: Vec<Option<Result<String, String>>> = due
+            .iter()
+            .map(|d| match d.token {
+                None => Some(Err("There is no payment method on file.".into())),
+                Some(_) => outcome(
+                    answers.next().expect("one answer per request"),
+                    &d.invoice.number,
+                ),
+            })
+            .collect();
         let now = self.now();
         let mut tx = self.auth.db.pool().begin().await?;
         let mut recorded = Vec::new();
