@@ -279,26 +279,37 @@ impl Invoicing {
             ..Default::default()
         };
         let started = std::time::Instant::now();
-        for chunk in to_invoice.chunks(CHUNK) {
-            report.invoices_created += self.invoice_chunk(chunk, month).await?;
-        }
-        let invoiced = started.elapsed();
-        // The invoice emails go out while the invoices are charged: writing files or talking
-        // to an SMTP server waits on the system, charging on the gateway and the database.
-        let outbox = self.auth.outbox.clone();
-        let invoice_mail = tokio::spawn(async move { outbox.deliver_due().await });
-        let charges = self.charge(Due::Month(&month.to_string())).await?;
-        report.charged = charges.paid;
-        report.failed = charges.failed;
+        // The emails go out while the run goes on: each chunk's invoice emails once its
+        // transaction commits, the payment-failed ones once theirs does. Writing files or
+        // talking to an SMTP server waits on the system; invoicing and charging on the
+        // database and the gateway.
+        let (finished, mail) = self.deliver_while_running();
+        let run = async {
+            for chunk in to_invoice.chunks(CHUNK) {
+                report.invoices_created += self.invoice_chunk(chunk, month).await?;
+            }
+            let invoiced = started.elapsed();
+            let charges = self.charge(Due::Month(&month.to_string())).await?;
+            report.charged = charges.paid;
+            report.failed = charges.failed;
+            Ok::<_, BillingError>(invoiced)
+        };
+        let ran = run.await;
         let charged = started.elapsed();
-        let sent_meanwhile = match invoice_mail.await {
-            Ok(sent) => sent?,
+        let _ = finished.send(true);
+        let sent_meanwhile = match mail.await {
+            Ok(Ok(sent)) => sent,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "mail delivery during the run failed; the rest goes now");
+                0
+            }
             Err(e) => {
-                tracing::error!(error = %e, "invoice mail delivery stopped; the rest goes now");
+                tracing::error!(error = %e, "mail delivery during the run stopped; the rest goes now");
                 0
             }
         };
-        // Then the payment-failed emails, and whatever the first pass left.
+        let invoiced = ran?;
+        // Whatever the pass during the run left (none, unless it failed).
         report.mail_sent = (sent_meanwhile + self.auth.outbox.deliver_due().await?) as u64;
         tracing::info!(
             month = %month,
@@ -308,6 +319,37 @@ impl Invoicing {
             "billing run timings"
         );
         Ok(report)
+    }
+
+    /// Delivers due mail over and over, until told the run has finished and one last pass
+    /// finds nothing more; returns how many messages it sent.
+    fn deliver_while_running(
+        &self,
+    ) -> (
+        tokio::sync::watch::Sender<bool>,
+        tokio::task::JoinHandle<Result<usize, sqlx::Error>>,
+    ) {
+        let (finished, mut told) = tokio::sync::watch::channel(false);
+        let outbox = self.auth.outbox.clone();
+        let mail = tokio::spawn(async move {
+            let mut sent = 0;
+            loop {
+                let last = *told.borrow_and_update();
+                let n = outbox.deliver_due().await?;
+                sent += n;
+                if last {
+                    return Ok(sent);
+                }
+                if n == 0 {
+                    // Nothing due yet: wait for the next chunk, or the end of the run.
+                    let pause = std::time::Duration::from_millis(20);
+                    if let Ok(Err(_)) = tokio::time::timeout(pause, told.changed()).await {
+                        return Ok(sent); // the run was dropped; the mail worker takes the rest
+                    }
+                }
+            }
+        });
+        (finished, mail)
     }
 
     /// Invoices a chunk of accounts (in the database's order of their ids) and queues the

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use futures::{stream, StreamExt};
 use lettre::{
     message::{header::ContentType, Mailbox, MultiPart, SinglePart},
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
@@ -84,11 +85,70 @@ impl Mailer {
     }
 
     pub async fn send(&self, email: &Email) -> Result<(), MailError> {
+        let mut results = self.send_many(std::slice::from_ref(email)).await;
+        results.pop().expect("one result per message")
+    }
+
+    /// Sends each message, answering in their order. The outbox folder's files are written
+    /// one after another in one trip to the blocking pool: writers at once would only queue
+    /// on the folder's lock. SMTP exchanges wait on the network, so a few go at once.
+    pub async fn send_many(&self, emails: &[Email]) -> Vec<Result<(), MailError>> {
+        let results = match &self.transport {
+            Transport::Outbox(dir) => {
+                let built: Vec<Result<Vec<u8>, MailError>> = emails
+                    .iter()
+                    .map(|e| self.build(e).map(|m| m.formatted()))
+                    .collect();
+                let dir = dir.clone();
+                let written = tokio::task::spawn_blocking(move || {
+                    built
+                        .into_iter()
+                        .map(|bytes| Ok(write_eml(&dir, &bytes?)?))
+                        .collect::<Vec<_>>()
+                })
+                .await;
+                written.unwrap_or_else(|e| {
+                    emails
+                        .iter()
+                        .map(|_| Err(MailError::Outbox(std::io::Error::other(e.to_string()))))
+                        .collect()
+                })
+            }
+            Transport::Smtp(smtp) => {
+                // Each exchange owns what it needs: a future borrowing `self` inside the
+                // stream trips rustc's `Send` check (rust-lang/rust#102211).
+                let exchanges: Vec<_> = emails
+                    .iter()
+                    .map(|e| {
+                        let (smtp, message) = (smtp.clone(), self.build(e));
+                        async move {
+                            smtp.send(message?)
+                                .await
+                                .map(drop)
+                                .map_err(|e| MailError::Smtp(e.to_string()))
+                        }
+                    })
+                    .collect();
+                stream::iter(exchanges)
+                    .buffered(SMTP_EXCHANGES_AT_ONCE)
+                    .collect()
+                    .await
+            }
+        };
+        for (email, result) in emails.iter().zip(&results) {
+            if result.is_ok() {
+                tracing::info!(to = %email.to, subject = %email.subject, "mail sent");
+            }
+        }
+        results
+    }
+
+    fn build(&self, email: &Email) -> Result<Message, MailError> {
         let to: Mailbox = email
             .to
             .parse()
             .map_err(|_| MailError::Address(email.to.clone()))?;
-        let message = Message::builder()
+        Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(&email.subject)
@@ -105,34 +165,24 @@ impl Mailer {
                             .body(email.html.clone()),
                     ),
             )
-            .map_err(|e| MailError::Build(e.to_string()))?;
-        match &self.transport {
-            Transport::Outbox(dir) => {
-                let name = format!(
-                    "{}-{}.eml",
-                    chrono::Utc::now().format("%Y%m%dT%H%M%S%.3f"),
-                    crate::crypto::short_random()
-                );
-                let (tmp, path) = (dir.join(format!(".{name}.tmp")), dir.join(name));
-                let bytes = message.formatted();
-                // Write then rename, so a reader never sees half a message; one trip to the
-                // blocking pool for both.
-                tokio::task::spawn_blocking(move || {
-                    std::fs::write(&tmp, bytes)?;
-                    std::fs::rename(&tmp, path)
-                })
-                .await
-                .map_err(std::io::Error::other)??;
-            }
-            Transport::Smtp(smtp) => {
-                smtp.send(message)
-                    .await
-                    .map_err(|e| MailError::Smtp(e.to_string()))?;
-            }
-        }
-        tracing::info!(to = %email.to, subject = %email.subject, "mail sent");
-        Ok(())
+            .map_err(|e| MailError::Build(e.to_string()))
     }
+}
+
+/// SMTP exchanges in flight at once, for a batch of messages.
+const SMTP_EXCHANGES_AT_ONCE: usize = 4;
+
+/// Writes a message into the outbox folder as `<time>-<random>.eml`: written under a hidden
+/// name, then renamed, so a reader never sees half a message.
+fn write_eml(dir: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = format!(
+        "{}-{}.eml",
+        chrono::Utc::now().format("%Y%m%dT%H%M%S%.3f"),
+        crate::crypto::short_random()
+    );
+    let (tmp, path) = (dir.join(format!(".{name}.tmp")), dir.join(name));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
 }
 
 /// Escapes text for HTML bodies.

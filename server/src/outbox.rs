@@ -12,7 +12,6 @@
 
 use std::sync::Arc;
 
-use futures::{stream, StreamExt};
 use sqlx::{Any, AnyConnection, Executor, Row};
 
 use crate::{
@@ -32,8 +31,6 @@ const CLAIM_MILLIS: i64 = 5 * 60_000;
 /// Due messages claimed at a time.
 const DUE_BATCH: i64 = 500;
 
-/// Messages being delivered at once.
-const SENDS_AT_ONCE: usize = 4;
 
 /// What became of one delivery.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -236,25 +233,17 @@ impl Outbox {
             .bind(DUE_BATCH)
             .fetch_all(pool)
             .await?;
-            // A few at once: a file or an SMTP exchange waits mostly on the system.
-            let sends: Vec<_> = claimed
+            let messages: Vec<(String, Email, i64)> = claimed
                 .iter()
                 .map(|row| {
-                    let id: String = row.get("id");
                     let (email, attempts) = claimed_message(row);
-                    let mailer = self.mailer.clone();
-                    async move {
-                        let result = mailer.send(&email).await;
-                        (id, email, attempts, result)
-                    }
+                    (row.get("id"), email, attempts)
                 })
                 .collect();
-            let results: Vec<_> = stream::iter(sends)
-                .buffer_unordered(SENDS_AT_ONCE)
-                .collect()
-                .await;
+            let emails: Vec<Email> = messages.iter().map(|(_, e, _)| e.clone()).collect();
+            let results = self.mailer.send_many(&emails).await;
             let mut done = Vec::with_capacity(claimed.len());
-            for (id, email, attempts, result) in results {
+            for ((id, email, attempts), result) in messages.into_iter().zip(results) {
                 match result {
                     Ok(()) => done.push(id),
                     Err(e) => {

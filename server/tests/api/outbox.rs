@@ -161,4 +161,32 @@ both_databases! {
             .await;
         assert_eq!(res.status(), 200, "the late link still works");
     }
+
+    async fn in_a_batch_only_the_message_that_fails_waits_for_its_retry(app: TestApp) {
+        let dir = app.outbox.parent().unwrap().join("box");
+        let outbox = outbox_in(&app, &dir);
+        // One batch, written in one go: a message that cannot be built sits between others.
+        for to in ["a@acme.test", "b@acme.test", "not an address", "d@acme.test", "e@acme.test"] {
+            outbox.queue(app.db.pool(), &message(to)).await.unwrap();
+        }
+        assert_eq!(outbox.deliver_due().await.unwrap(), 4);
+        assert_eq!(eml_count(&dir), 4);
+        for to in ["a@acme.test", "b@acme.test", "d@acme.test", "e@acme.test"] {
+            let r = row(&app, to).await;
+            assert!(r.get::<Option<i64>, _>("sent_at").is_some(), "{to} sent");
+            assert_eq!(r.get::<Option<String>, _>("last_error"), None, "{to}");
+        }
+        let bad = row(&app, "not an address").await;
+        assert_eq!(bad.get::<Option<i64>, _>("sent_at"), None);
+        assert!(bad.get::<Option<String>, _>("last_error").unwrap().contains("invalid address"));
+        assert_eq!(bad.get::<i64, _>("next_attempt_at"), app.clock_now() + RETRY_MINUTES[0] * 60_000);
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .filter_map(|m| m.lines().find(|l| l.starts_with("To: ")).map(str::to_string))
+            .collect();
+        for to in ["a@acme.test", "b@acme.test", "d@acme.test", "e@acme.test"] {
+            assert!(names.iter().any(|n| n.contains(to)), "{to} in {names:?}");
+        }
+    }
 }
