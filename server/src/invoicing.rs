@@ -365,11 +365,14 @@ impl Invoicing {
         };
         let (start, end) = (month.start_millis(), month.end_millis());
         // Everything up to the month's opening instant (which core counts as the opening)
-        // becomes one change at that instant; the month's own changes come as they are.
+        // becomes one change at that instant; the month's own changes come as they are. Both
+        // queries go account by account, so the index on (account_id, at) finds each
+        // account's rows instead of the chunk's whole history being read twice.
         let mut history: HashMap<String, Vec<CountChange>> = HashMap::new();
-        let opening: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT account_id, CAST(SUM(delta) AS BIGINT) FROM user_count_changes \
-             WHERE account_id >= $1 AND account_id <= $2 AND at <= $3 GROUP BY account_id",
+        let opening: Vec<(String, Option<i64>)> = sqlx::query_as(
+            "SELECT a.id, CAST((SELECT SUM(c.delta) FROM user_count_changes c \
+             WHERE c.account_id = a.id AND c.at <= $3) AS BIGINT) \
+             FROM accounts a WHERE a.id >= $1 AND a.id <= $2",
         )
         .bind(&first.id)
         .bind(&last.id)
@@ -377,14 +380,17 @@ impl Invoicing {
         .fetch_all(pool)
         .await?;
         for (account, delta) in opening {
-            history.entry(account).or_default().push(CountChange {
-                at_millis: start,
-                delta,
-            });
+            if let Some(delta) = delta {
+                history.entry(account).or_default().push(CountChange {
+                    at_millis: start,
+                    delta,
+                });
+            }
         }
+        // CROSS JOIN keeps SQLite's order: accounts first, then each one's month by index.
         let changes: Vec<(String, i64, i64)> = sqlx::query_as(
-            "SELECT account_id, at, delta FROM user_count_changes \
-             WHERE account_id >= $1 AND account_id <= $2 AND at > $3 AND at < $4",
+            "SELECT c.account_id, c.at, c.delta FROM accounts a CROSS JOIN user_count_changes c \
+             WHERE a.id >= $1 AND a.id <= $2 AND c.account_id = a.id AND c.at > $3 AND c.at < $4",
         )
         .bind(&first.id)
         .bind(&last.id)
