@@ -47,8 +47,11 @@ q('select count(*) from mail_outbox where sent_at is not null'), q('select count
   local eml
   eml=$(find "$dir/outbox" -name '*.eml' | wc -l)
   rows+=("| $1 | $accounts | $changes | **$first_s s** | $(( first_kb / 1024 )) MiB | **$again_s s** ($(python3 -c "print(f'{100*$again_s/$first_s:.0f}')") %) | $(( again_kb / 1024 )) MiB | $invoices / $charges / $mails ($eml files) | $doubles |")
-  # Kept until the end: ext4 is slow to hand out inodes just freed (it scans past them), which
-  # would slow the next scenario's 100,000 email files.
+  # Kept until the end. On ext4 without a journal (these machines), creating a file skips free
+  # inodes deleted in the last 60 s, or 360 s while their inode table block is still dirty
+  # (recently_deleted() in fs/ext4/ialloc.c), so a run right after a mass deletion (this
+  # script's own cleanup in a back-to-back rerun, say) spends seconds of system time finding
+  # inodes for its emails. Rerun after a few quiet minutes.
 }
 
 scenario "10,000 accounts, 1,000,000 user changes" 10000 1000000
