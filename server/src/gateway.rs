@@ -382,7 +382,11 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, k)| ChargeRequest {
-                token: if i % 100 == 50 { failing.clone() } else { token.clone() },
+                token: if i % 100 == 50 {
+                    failing.clone()
+                } else {
+                    token.clone()
+                },
                 amount: Money::from_cents(1000),
                 idempotency_key: k.clone(),
             })
@@ -391,7 +395,10 @@ mod tests {
         assert_eq!(answers.len(), 450);
         for (i, a) in answers.iter().enumerate() {
             if i % 100 == 50 {
-                assert!(matches!(a, Err(GatewayError::Declined(Decline::CardDeclined))));
+                assert!(matches!(
+                    a,
+                    Err(GatewayError::Declined(Decline::CardDeclined))
+                ));
                 assert_eq!(g.charges_made(&keys[i]).await.unwrap(), 0);
             } else {
                 assert!(a.is_ok(), "{i}: {a:?}");
@@ -435,7 +442,9 @@ mod tests {
             let n: u64 = key.parse().unwrap();
             tokio::time::sleep(std::time::Duration::from_millis((n * 7) % 11)).await;
             self.in_flight.fetch_sub(1, SeqCst);
-            Ok(ChargeReceipt { id: format!("ch-{key}") })
+            Ok(ChargeReceipt {
+                id: format!("ch-{key}"),
+            })
         }
     }
 

@@ -31,7 +31,6 @@ const CLAIM_MILLIS: i64 = 5 * 60_000;
 /// Due messages claimed at a time.
 const DUE_BATCH: i64 = 500;
 
-
 /// What became of one delivery.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Delivery {
