@@ -3,8 +3,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as fs from "node:fs";
 
-// The server under test: the debug build `cargo leptos build` leaves in target/, on its own
-// port and a fresh data folder, so a developer's instance on :3000 is left alone.
+// The server under test: the build `scripts/test.sh` leaves in target/ (the release build
+// with its split wasm; TALLY_E2E_PROFILE=debug for the debug one), on its own port and a fresh
+// data folder, so a developer's instance on :3000 is left alone.
+const profile = process.env.TALLY_E2E_PROFILE ?? "release";
+process.env.TALLY_E2E_PROFILE = profile; // the specs run the same build's subcommands
 const port = Number(process.env.TALLY_E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;
 const root = path.resolve(__dirname, "..");
@@ -38,7 +41,7 @@ export default defineConfig({
   },
   projects: [{ name: "chromium", use: { browserName: "chromium" } }],
   webServer: {
-    command: `${path.join(root, "target/debug/tally")}`,
+    command: `${path.join(root, "target", profile, "tally")}`,
     url: `${baseURL}/healthz`,
     timeout: 60_000,
     reuseExistingServer: false,

@@ -3,8 +3,9 @@
 # Idempotent and quick when everything is present: each step checks before it installs.
 #
 #   scripts/setup.sh          tools to build and run Tally
-#   scripts/setup.sh --test   also Chromium, PostgreSQL, brotli and the end-to-end packages
-#   scripts/setup.sh --bench  also wasm-opt and brotli for release builds and size reports
+#   scripts/setup.sh --test   also Chromium, PostgreSQL, brotli, the end-to-end packages and
+#                             wasm-opt (the end-to-end tests run the release build)
+#   scripts/setup.sh --bench  the same, for release builds, size reports and page loads
 set -euo pipefail
 
 CARGO_LEPTOS_VERSION=0.3.10
@@ -67,15 +68,17 @@ fi
 if [ "$want_test" = true ] || [ "$want_bench" = true ]; then
   apt_install brotli
 fi
-if [ "$want_bench" = true ]; then
+# The tests run the release build too (what ships), and cargo-leptos runs wasm-opt on it.
+if [ "$want_test" = true ] || [ "$want_bench" = true ]; then
   if ! wasm-opt --version 2>/dev/null | grep -q "version ${BINARYEN_VERSION%%.*}"; then
     say "installing wasm-opt (binaryen $BINARYEN_VERSION from npm)"
     npm install -g --silent "binaryen@$BINARYEN_VERSION"
   fi
 fi
 
-# --- Tests: PostgreSQL, Chromium, Playwright ---------------------------------------------
-if [ "$want_test" = true ]; then
+# --- Tests and benchmarks: PostgreSQL, Chromium, Playwright ------------------------------
+# The benchmarks load pages in Chromium too, to count the bytes a page really downloads.
+if [ "$want_test" = true ] || [ "$want_bench" = true ]; then
   if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     apt_install postgresql
   fi

@@ -41,8 +41,10 @@ step "unit, property and integration tests (SQLite and PostgreSQL)"
 # could wait forever, so a hang fails the run in minutes instead of eating CI's time limit.
 RUSTFLAGS="$leptos_flags" timeout --kill-after=30 40m cargo test --workspace --no-fail-fast
 
-step "site build for the end-to-end tests"
-cargo leptos build
+step "release site build for the end-to-end tests (split wasm, as served)"
+# What ships: the release server and the wasm split into the first page's part and the chunks
+# of pages and dialogs only some roles open. The flags come from .cargo/config.toml.
+cargo leptos build --release --split --precompress
 
 step "end-to-end tests (Playwright, Chromium, axe-core)"
 (cd end2end && timeout --kill-after=30 20m npx playwright test)

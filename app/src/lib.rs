@@ -86,10 +86,12 @@ fn set_page_policy() {
     }
 }
 
-/// Entry point of the WebAssembly bundle: attach to the server-rendered page.
+/// Entry point of the WebAssembly bundle: attach to the server-rendered page. Lazily: a page
+/// whose code is a split chunk (a lazy route, the payments dialog) hydrates once its chunks
+/// have loaded, which `hydrate_body` cannot wait for.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    leptos::mount::hydrate_lazy(App);
 }

@@ -1,10 +1,11 @@
 //! The route table, on its own so every page a URL can reach is listed in one place.
 
 use leptos::prelude::*;
+use leptos::tachys::view::any_view::AnyView;
 use leptos_meta::{provide_meta_context, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path, SsrMode,
+    lazy_route, path, Lazy, LazyRoute, SsrMode,
 };
 
 use crate::components::hydration_marker::HydrationMarker;
@@ -45,15 +46,44 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async />
                 <Route path=path!("/reset-password/:token") view=ResetPasswordPage ssr=SsrMode::Async />
                 <Route path=path!("/invitation/:token") view=InvitationPage ssr=SsrMode::Async />
-                <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
-                <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async />
-                <Route path=path!("/administrators") view=AdministratorsPage ssr=SsrMode::Async />
-                <Route path=path!("/billing/payment") view=PaymentsPage ssr=SsrMode::Async />
-                <Route path=path!("/users") view=UsersPage ssr=SsrMode::Async />
-                <Route path=path!("/billing") view=BillingPage ssr=SsrMode::Async />
-                <Route path=path!("/commands") view=CommandsPage ssr=SsrMode::Async />
-                <Route path=path!("/billing/invoices/:id") view=InvoicePage ssr=SsrMode::Async />
+                <Route path=path!("/account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/administrators") view={Lazy::<AdministratorsRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/billing/payment") view={Lazy::<PaymentsRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/users") view={Lazy::<UsersRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/billing") view={Lazy::<BillingRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/commands") view={Lazy::<CommandsRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/billing/invoices/:id") view={Lazy::<InvoiceRoute>::new()} ssr=SsrMode::Async />
             </Routes>
         </Router>
     }
 }
+
+/// A page only some roles open: its code is a chunk of its own that the browser loads when
+/// the page is first shown (`cargo leptos build --split`), not part of every first page.
+macro_rules! lazy_page {
+    ($route:ident, $page:ident) => {
+        pub struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+
+            fn view(this: Self) -> AnyView {
+                let _ = this;
+                view! { <$page /> }.into_any()
+            }
+        }
+    };
+}
+
+lazy_page!(AccountRoute, AccountPage);
+lazy_page!(AuditRoute, AuditPage);
+lazy_page!(AdministratorsRoute, AdministratorsPage);
+lazy_page!(PaymentsRoute, PaymentsPage);
+lazy_page!(UsersRoute, UsersPage);
+lazy_page!(BillingRoute, BillingPage);
+lazy_page!(CommandsRoute, CommandsPage);
+lazy_page!(InvoiceRoute, InvoicePage);

@@ -42,7 +42,10 @@ test("the script, wasm and stylesheet have hashed names the browser may keep for
   expect(kinds).toEqual(["css", "js", "wasm"]);
   for (const a of assets) {
     expect(a.status, a.url).toBe(200);
-    expect(new URL(a.url).pathname, "a content hash in the name").toMatch(/^\/pkg\/tally\.[A-Za-z0-9_-]{16,}\.(js|wasm|css)$/);
+    expect(new URL(a.url).pathname, "a content hash in the name").toMatch(
+      // The app's own files, and with split wasm its loader and the chunks a page needs.
+      /^\/pkg\/(tally|__wasm_split|chunk_\d+|split_\w+)\.[A-Za-z0-9_-]{16,}\.(js|wasm|css)$/,
+    );
     expect(a.cacheControl, a.url).toBe("public, max-age=31536000, immutable");
   }
   // The page itself is never cached: it names the current assets.

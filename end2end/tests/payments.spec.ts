@@ -205,3 +205,37 @@ test("at 360 px wide the modal fits", async ({ page }) => {
   expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
   expect(await accessibilityViolations(page)).toEqual([]);
 });
+
+test("the code of pages and of the modal only some roles open loads when they are first shown", async ({ page }) => {
+  test.skip(process.env.TALLY_E2E_PROFILE === "debug", "debug builds are not split");
+  const wasm: string[] = [];
+  page.on("response", (r) => {
+    const p = new URL(r.url()).pathname;
+    if (p.startsWith("/pkg/") && p.endsWith(".wasm")) wasm.push(p.slice("/pkg/".length));
+  });
+  const loaded = (prefix: string) => wasm.some((f) => f.startsWith(prefix));
+
+  // The sign-in page downloads the main part of the wasm and nothing else.
+  await openHydrated(page, "/login");
+  expect(wasm.length).toBe(1);
+  expect(wasm[0]).toMatch(/^tally\./);
+
+  // Signed in on the Overview: no Billing page, no modal yet.
+  await signInAsOwner(page);
+  expect(loaded("split___billing_route_view_")).toBe(false);
+  expect(loaded("split_payments_content_")).toBe(false);
+
+  // The Billing page's chunk comes with the page, the modal's when it opens.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Billing" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Billing" })).toBeVisible();
+  expect(loaded("split___billing_route_view_")).toBe(true);
+  expect(loaded("split_payments_content_")).toBe(false);
+  const frame = new SignedInFrame(page);
+  await frame.openMenu();
+  await frame.menu.getByRole("menuitem", { name: "Payments" }).click();
+  const modal = new PaymentsModal(page);
+  await expect(modal.dialog.getByRole("heading", { name: "Billing & Payments" })).toBeVisible();
+  await expect(modal.dialog.getByText(/•••• \d{4}/).first()).toBeVisible();
+  expect(loaded("split_payments_content_")).toBe(true);
+  expect(await accessibilityViolations(page)).toEqual([]);
+});

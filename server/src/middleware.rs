@@ -153,6 +153,15 @@ mod tests {
     fn only_content_hashed_package_files_count_as_hashed() {
         assert!(is_hashed_asset("/pkg/tally.Zx3kP0_qR-8vY2mN4bW7cA.wasm"));
         assert!(is_hashed_asset("/pkg/tally.Zx3kP0_qR-8vY2mN4bW7cA.css"));
+        // With split wasm: the loader and the chunks.
+        assert!(is_hashed_asset(
+            "/pkg/__wasm_split.JzKxdk7_kqRV4qu2PmYqFg.js"
+        ));
+        assert!(is_hashed_asset("/pkg/chunk_10.0K2L63TSmrW7onWu-0HRtQ.wasm"));
+        assert!(is_hashed_asset(
+            "/pkg/split___billing_route_view_5948787967485500767.q7vEER-JbhWsd0_qPXAaaw.wasm"
+        ));
+        assert!(!is_hashed_asset("/pkg/__wasm_split_manifest.json"));
         assert!(!is_hashed_asset("/pkg/tally.wasm"));
         assert!(!is_hashed_asset("/pkg/tally_bg.wasm"));
         assert!(!is_hashed_asset("/pkg/tally.short.js"));

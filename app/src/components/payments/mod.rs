@@ -118,9 +118,19 @@ impl Flow {
 pub fn PaymentsModal(open: RwSignal<bool>, on_closed: Callback<()>) -> impl IntoView {
     view! {
         <Modal open=open labelled_by="payments-title" class="payments-modal" on_closed=on_closed>
-            <PaymentsContent open=open />
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(payments_content(open))}
+            </Suspense>
         </Modal>
     }
+}
+
+/// What the modal shows. Only the billing roles ever open it, so with `cargo leptos build
+/// --split` its code (the forms, core's card and address rules) is a chunk of its own that
+/// the browser loads when the modal first opens, not part of every signed-in page.
+#[lazy]
+fn payments_content(open: RwSignal<bool>) -> AnyView {
+    view! { <PaymentsContent open=open /> }.into_any()
 }
 
 #[component]
