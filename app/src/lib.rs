@@ -86,12 +86,25 @@ fn set_page_policy() {
     }
 }
 
-/// Entry point of the WebAssembly bundle: attach to the server-rendered page. Lazily: a page
-/// whose code is a split chunk (a lazy route, the payments dialog) hydrates once its chunks
-/// have loaded, which `hydrate_body` cannot wait for.
+/// Entry point of the WebAssembly bundle: attach to the server-rendered page. Asynchronously:
+/// a page whose code is a split chunk (a lazy route, the payments dialog) hydrates once its
+/// chunks have loaded, which `hydrate_body` cannot wait for.
+///
+/// Then, and only then, `<body>` gets `data-hydrated="true"`: every part of the page answers
+/// clicks from that moment (end-to-end tests wait for it; a click on server-rendered markup
+/// before hydration is silently lost). An effect in the app would run too early, while the
+/// chunks are still loading.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_lazy(App);
+    wasm_bindgen_futures::spawn_local(async {
+        let body = leptos::prelude::document()
+            .body()
+            .expect("the page has a body");
+        leptos::mount::hydrate_from_async(body.clone(), App)
+            .await
+            .forget();
+        let _ = body.set_attribute("data-hydrated", "true");
+    });
 }

@@ -8,7 +8,6 @@ use leptos_router::{
     lazy_route, path, Lazy, LazyRoute, SsrMode,
 };
 
-use crate::components::hydration_marker::HydrationMarker;
 use crate::pages::{
     account::AccountPage,
     administrators::AdministratorsPage,
@@ -36,7 +35,6 @@ pub fn App() -> impl IntoView {
 
     view! {
         <Title formatter=|text| format!("{text} · Tally") />
-        <HydrationMarker />
         <Router>
             <Routes fallback=NotFoundPage>
                 <Route path=path!("/") view=OverviewPage ssr=SsrMode::Async />

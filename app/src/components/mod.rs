@@ -2,7 +2,6 @@
 
 pub mod dialog;
 pub mod field;
-pub mod hydration_marker;
 pub mod layout;
 pub mod list_page;
 pub mod live_errors;
