@@ -232,21 +232,17 @@ impl Outbox {
             .bind(DUE_BATCH)
             .fetch_all(pool)
             .await?;
-            let messages: Vec<(String, Email, i64)> = claimed
-                .iter()
-                .map(|row| {
-                    let (email, attempts) = claimed_message(row);
-                    (row.get("id"), email, attempts)
-                })
-                .collect();
-            let emails: Vec<Email> = messages.iter().map(|(_, e, _)| e.clone()).collect();
+            let (emails, attempts): (Vec<Email>, Vec<i64>) =
+                claimed.iter().map(claimed_message).unzip();
             let results = self.mailer.send_many(&emails).await;
             let mut done = Vec::with_capacity(claimed.len());
-            for ((id, email, attempts), result) in messages.into_iter().zip(results) {
+            let rows = claimed.iter().zip(emails.iter().zip(attempts));
+            for ((row, (email, attempts)), result) in rows.zip(results) {
+                let id: String = row.get("id");
                 match result {
                     Ok(()) => done.push(id),
                     Err(e) => {
-                        self.record_failure(&id, &email, attempts, &e.to_string())
+                        self.record_failure(&id, email, attempts, &e.to_string())
                             .await?;
                     }
                 }
