@@ -21,6 +21,7 @@ use crate::{
     audit::{record, Event},
     auth::{internal, Auth},
     crypto::new_id,
+    db::{contains, search_text},
 };
 
 pub struct Admins {
@@ -100,9 +101,11 @@ impl AdminService for Admins {
         page: u32,
     ) -> Result<AdminPage, AppError> {
         let pool = self.auth.db.pool();
-        let pattern = format!("%{}%", search.to_lowercase().replace(['%', '_'], ""));
-        let search_matches =
-            "(LOWER(a.first_name || ' ' || a.last_name) LIKE $2 OR a.email_key LIKE $2)";
+        let pattern = search_text(&search);
+        let search_matches = contains(
+            &["LOWER(a.first_name || ' ' || a.last_name)", "a.email_key"],
+            2,
+        );
         let filter = format!("a.account_id = $1 AND {search_matches}");
         // Both counts in one pass over the account's administrators.
         let (total, matching): (i64, i64) = sqlx::query_as(&format!(

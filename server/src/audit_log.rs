@@ -14,7 +14,7 @@ use tally_core::{
     NaiveDate,
 };
 
-use crate::db::Database;
+use crate::db::{contains, search_text, Database};
 
 pub const PAGE_SIZE: u32 = 50;
 
@@ -44,17 +44,19 @@ impl AuditService for AuditLog {
                     .code(),
             ),
         };
-        let actor = f.actor.trim().to_lowercase();
-        let actor = (!actor.is_empty()).then(|| format!("%{}%", actor.replace(['%', '_'], "")));
+        let actor = search_text(&f.actor);
 
-        // Every filter is a bound parameter; unused ones compare against NULL and pass.
-        let filter = "account_id = $1 AND ($2 IS NULL OR kind = $2) AND ($3 IS NULL OR LOWER(COALESCE(actor_email, '')) LIKE $3) \
-                      AND ($4 IS NULL OR at >= $4) AND ($5 IS NULL OR at < $5)";
+        // Every filter is a bound parameter; unused ones are NULL or empty and pass.
+        let filter = format!(
+            "account_id = $1 AND ($2 IS NULL OR kind = $2) AND {} \
+             AND ($4 IS NULL OR at >= $4) AND ($5 IS NULL OR at < $5)",
+            contains(&["LOWER(COALESCE(actor_email, ''))"], 3)
+        );
         let total: i64 =
             sqlx::query_scalar(&format!("SELECT COUNT(*) FROM audit_events WHERE {filter}"))
                 .bind(&admin.account_id)
                 .bind(kind)
-                .bind(actor.as_deref())
+                .bind(&actor)
                 .bind(from)
                 .bind(to)
                 .fetch_one(self.db.pool())
@@ -69,7 +71,7 @@ impl AuditService for AuditLog {
         ))
         .bind(&admin.account_id)
         .bind(kind)
-        .bind(actor.as_deref())
+        .bind(&actor)
         .bind(from)
         .bind(to)
         .fetch_all(self.db.pool())

@@ -15,6 +15,7 @@ use crate::{
     audit::{record, Event},
     auth::{internal, Auth},
     crypto::new_id,
+    db::{contains, search_text},
 };
 
 pub struct Users {
@@ -73,10 +74,16 @@ impl UserService for Users {
         page: u32,
     ) -> Result<UserPage, AppError> {
         let pool = self.auth.db.pool();
-        let pattern = format!("%{}%", search.to_lowercase().replace(['%', '_'], ""));
-        let search_matches =
-            "(LOWER(first_name) LIKE $2 OR LOWER(last_name) LIKE $2 OR email_key LIKE $2 \
-                              OR LOWER(first_name || ' ' || last_name) LIKE $2)";
+        let pattern = search_text(&search);
+        let search_matches = contains(
+            &[
+                "LOWER(first_name)",
+                "LOWER(last_name)",
+                "email_key",
+                "LOWER(first_name || ' ' || last_name)",
+            ],
+            2,
+        );
         let filter = format!("account_id = $1 AND {search_matches}");
         // Both counts in one pass over the account's users.
         let (total, matching): (i64, i64) = sqlx::query_as(&format!(

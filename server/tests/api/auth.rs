@@ -351,6 +351,19 @@ both_databases! {
         assert_eq!(entries[0]["kind"], "Failed sign-in", "newest first: {page}");
         let filtered: Value = app.call(&app.client, "audit/list", &[("filter[kind]", "account_created"), ("filter[page]", "1")]).await.json().await.unwrap();
         assert_eq!(filtered["total"], 1);
+        // The actor filter matches part of an address, in any case, within the account only.
+        let by_actor = |actor: String| {
+            let app = &app;
+            async move {
+                let res = app.call(&app.client, "audit/list", &[("filter[actor]", actor.as_str()), ("filter[page]", "1")]).await;
+                res.json::<Value>().await.unwrap()
+            }
+        };
+        let mine = by_actor(EMAIL[1..EMAIL.len() - 2].to_uppercase()).await;
+        let mine_entries = mine["entries"].as_array().unwrap();
+        assert!(!mine_entries.is_empty() && mine_entries.iter().all(|e| e["actor"] == EMAIL), "{mine}");
+        assert_eq!(by_actor("EVE".into()).await["total"], 0);
+        assert_eq!(by_actor("%".into()).await["total"], page["total"], "a wildcard is not a pattern");
         // A role without the permission is refused; no session is 401.
         sqlx::query("UPDATE admins SET role = 'help_desk'").execute(app.db.pool()).await.unwrap();
         assert_eq!(app.call(&app.client, "audit/list", &[("filter[page]", "1")]).await.status(), 403);
