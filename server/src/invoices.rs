@@ -76,16 +76,31 @@ impl InvoiceService for Invoices {
         let account = actor.account_id.as_str();
         let today = self.auth.clock.today();
         let month = BillingMonth::containing(today);
-        let changes: Vec<CountChange> = sqlx::query_as::<_, (i64, i64)>(
-            "SELECT at, delta FROM user_count_changes WHERE account_id = $1",
+        // The count at the month's opening instant as one change, then the month's own
+        // changes: the same peak as the whole history, read through the (account, at) index
+        // without the account's older history.
+        let opening_at = month.start_millis();
+        let opening: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(delta), 0) AS BIGINT) FROM user_count_changes \
+             WHERE account_id = $1 AND at <= $2",
         )
         .bind(account)
+        .bind(opening_at)
+        .fetch_one(pool)
+        .await
+        .map_err(internal)?;
+        let since_opening = sqlx::query_as::<_, (i64, i64)>(
+            "SELECT at, delta FROM user_count_changes WHERE account_id = $1 AND at > $2",
+        )
+        .bind(account)
+        .bind(opening_at)
         .fetch_all(pool)
         .await
-        .map_err(internal)?
-        .into_iter()
-        .map(|(at_millis, delta)| CountChange { at_millis, delta })
-        .collect();
+        .map_err(internal)?;
+        let changes: Vec<CountChange> = std::iter::once((opening_at, opening))
+            .chain(since_opening)
+            .map(|(at_millis, delta)| CountChange { at_millis, delta })
+            .collect();
         let users_now = changes.iter().map(|c| c.delta).sum::<i64>().max(0) as u64;
         let peak = peak_users(&changes, month);
         let plan = Plan::per_user(self.auth.settings.price_per_user);

@@ -377,6 +377,37 @@ both_databases! {
 }
 
 both_databases! {
+    async fn the_projection_counts_from_the_months_opening_and_ignores_other_accounts(app: TestApp) {
+        use tally_core::roles::Role;
+        app.clock.set(millis(2026, 11, 15));
+        let acme = app.seed_account("acme", &[Role::AdministratorWithBilling]).await;
+        let other = app.seed_account("other", &[Role::AdministratorWithBilling]).await;
+        let at = |d: u32| millis(2026, 11, d);
+        // Older history: 12 users in October, one removed; one added at the opening instant
+        // itself, which counts in the opening. Then November's own changes, and another
+        // account's big change that must not count.
+        let changes = [
+            (&acme, millis(2026, 10, 5), 12),
+            (&acme, millis(2026, 10, 20), -1),
+            (&acme, at(1), 2),
+            (&acme, at(3), 5),
+            (&acme, at(10), -8),
+            (&other, at(4), 40),
+        ];
+        for (i, (account, when, delta)) in changes.into_iter().enumerate() {
+            sqlx::query("INSERT INTO user_count_changes (id, account_id, at, delta) VALUES ($1, $2, $3, $4)")
+                .bind(format!("change-{i}")).bind(account).bind(when).bind(delta)
+                .execute(app.db.pool()).await.unwrap();
+        }
+        let c = app.session_cookie_for(&format!("acme-{}", Role::AdministratorWithBilling.code())).await;
+        let overview: serde_json::Value = app.call_as(&c, "billing/overview", &[]).await.json().await.unwrap();
+        assert_eq!(overview["month"], "2026-11", "{overview}");
+        assert_eq!(overview["peak_so_far"], 18, "13 at the opening, 18 on the 3rd: {overview}");
+        assert_eq!(overview["users_now"], 10, "{overview}");
+    }
+}
+
+both_databases! {
     async fn the_demo_seed_has_users_a_card_and_an_invoice_history_after_catch_up(app: TestApp) {
         app.clock.set(millis(2026, 11, 26));
         let logins = tally_server::demo::seed(&app.db, &app.clock).await.unwrap().expect("seeded");
