@@ -9,8 +9,16 @@ use std::process::ExitCode;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    sqlite_without_memory_statistics();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts")
+        .block_on(serve())
+}
+
+async fn serve() -> ExitCode {
     let settings = match tally_server::Settings::from_env() {
         Ok(s) => s,
         Err(e) => {
@@ -72,4 +80,23 @@ async fn bill(settings: tally_server::Settings, args: &[String]) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// SQLite without its allocation statistics, set before its first connection.
+///
+/// By default SQLite counts every allocation and free under one process-wide mutex. Its rows
+/// are copied on sqlx's worker threads and freed on tokio's, so under load those threads
+/// queued on that mutex: turning the count off cut a read request's server CPU by about a
+/// seventh (0.80–0.93 ms to 0.69–0.71 ms for users/list at 1,500/s). Tally never reads the
+/// statistics.
+fn sqlite_without_memory_statistics() {
+    // SAFETY: called once at start-up, on one thread, before any SQLite connection exists,
+    // the only time sqlite3_config may be called; this option takes one int.
+    let rc = unsafe {
+        libsqlite3_sys::sqlite3_config(
+            libsqlite3_sys::SQLITE_CONFIG_MEMSTATUS,
+            0 as std::ffi::c_int,
+        )
+    };
+    assert_eq!(rc, libsqlite3_sys::SQLITE_OK, "sqlite3_config(MEMSTATUS)");
 }
