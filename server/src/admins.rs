@@ -21,7 +21,7 @@ use crate::{
     audit::{record, Event},
     auth::{internal, Auth},
     crypto::new_id,
-    db::{contains, search_text},
+    db::{contains, list_counts, search_text},
 };
 
 pub struct Admins {
@@ -107,23 +107,20 @@ impl AdminService for Admins {
             2,
         );
         let filter = format!("a.account_id = $1 AND {search_matches}");
-        // Both counts in one pass over the account's administrators.
-        let (total, matching): (i64, i64) = sqlx::query_as(&format!(
-            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN {search_matches} THEN 1 ELSE 0 END), 0) \
-             FROM admins a WHERE a.account_id = $1"
-        ))
-        .bind(&actor.account_id)
-        .bind(&pattern)
-        .fetch_one(pool)
-        .await
-        .map_err(internal)?;
+        // One query: both counts in one pass over the account's administrators, joined to the
+        // page, so the counts come back (with no administrator) when the page is empty.
         let rows = sqlx::query(&format!(
-            "SELECT a.id, a.first_name, a.last_name, a.email, a.role, a.status, \
-             CAST(CASE WHEN a.receives_invoices THEN 1 ELSE 0 END AS BIGINT) AS receives_invoices, \
-             CAST(CASE WHEN b.account_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS billing_contact, \
-             (SELECT COUNT(*) FROM command_runners r WHERE r.admin_id = a.id) AS bound \
-             FROM admins a LEFT JOIN billing_info b ON b.account_id = a.account_id AND LOWER(b.contact_email) = a.email_key \
-             WHERE {filter} ORDER BY a.created_at, a.id LIMIT $3 OFFSET $4"
+            "SELECT c.total, c.matching, p.* \
+             FROM (SELECT COUNT(*) AS total, \
+                          COALESCE(SUM(CASE WHEN {search_matches} THEN 1 ELSE 0 END), 0) AS matching \
+                   FROM admins a WHERE a.account_id = $1) c \
+             LEFT JOIN (SELECT a.id, a.first_name, a.last_name, a.email, a.role, a.status, a.created_at, \
+                        CAST(CASE WHEN a.receives_invoices THEN 1 ELSE 0 END AS BIGINT) AS receives_invoices, \
+                        CAST(CASE WHEN b.account_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS billing_contact, \
+                        (SELECT COUNT(*) FROM command_runners r WHERE r.admin_id = a.id) AS bound \
+                        FROM admins a LEFT JOIN billing_info b ON b.account_id = a.account_id AND LOWER(b.contact_email) = a.email_key \
+                        WHERE {filter} ORDER BY a.created_at, a.id LIMIT $3 OFFSET $4) p ON 1 = 1 \
+             ORDER BY p.created_at, p.id"
         ))
         .bind(&actor.account_id)
         .bind(&pattern)
@@ -132,14 +129,15 @@ impl AdminService for Admins {
         .fetch_all(pool)
         .await
         .map_err(internal)?;
+        let (total, matching) = list_counts(&rows);
         let admins = rows
             .iter()
-            .map(|r| {
+            .filter_map(|r| Some((r.get::<Option<String>, _>("id")?, r)))
+            .map(|(id, r)| {
                 let role = Role::from_code(r.get::<String, _>("role").as_str())
                     .ok_or_else(|| internal("unknown role in database"))?;
                 let status = AdminStatus::from_code(r.get::<String, _>("status").as_str())
                     .ok_or_else(|| internal("unknown status in database"))?;
-                let id: String = r.get("id");
                 Ok(AdminSummary {
                     is_you: id == actor.id,
                     id,
@@ -156,8 +154,8 @@ impl AdminService for Admins {
             .collect::<Result<Vec<_>, AppError>>()?;
         Ok(AdminPage {
             admins,
-            matching: matching.max(0) as u64,
-            total: total.max(0) as u64,
+            matching,
+            total,
             page,
             per_page: ADMINS_PER_PAGE,
         })

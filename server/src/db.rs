@@ -187,6 +187,16 @@ pub fn contains(exprs: &[&str], n: u8) -> String {
     format!("(${n} = '' OR {any})")
 }
 
+/// The `total` and `matching` counts of a list query that left-joins its page to its counts:
+/// every row carries them, and an empty page comes back as one row with no item.
+pub fn list_counts(rows: &[sqlx::any::AnyRow]) -> (u64, u64) {
+    let count = |column| {
+        rows.first()
+            .map_or(0, |r| sqlx::Row::get::<i64, _>(r, column).max(0) as u64)
+    };
+    (count("total"), count("matching"))
+}
+
 /// The URL with any password replaced by `***`, for messages and logs.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {

@@ -15,7 +15,7 @@ use crate::{
     audit::{record, Event},
     auth::{internal, Auth},
     crypto::new_id,
-    db::{contains, search_text},
+    db::{contains, list_counts, search_text},
 };
 
 pub struct Users {
@@ -78,19 +78,16 @@ impl UserService for Users {
         // Text within the first or the last name is within "first last" too.
         let search_matches = contains(&["LOWER(first_name || ' ' || last_name)", "email_key"], 2);
         let filter = format!("account_id = $1 AND {search_matches}");
-        // Both counts in one pass over the account's users.
-        let (total, matching): (i64, i64) = sqlx::query_as(&format!(
-            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN {search_matches} THEN 1 ELSE 0 END), 0) \
-             FROM users WHERE account_id = $1"
-        ))
-        .bind(&actor.account_id)
-        .bind(&pattern)
-        .fetch_one(pool)
-        .await
-        .map_err(internal)?;
+        // One query: both counts in one pass over the account's users, joined to the page,
+        // so the counts come back (with no user) when the page is empty.
         let rows = sqlx::query(&format!(
-            "SELECT id, first_name, last_name, email, status FROM users WHERE {filter} \
-             ORDER BY last_name, first_name, id LIMIT $3 OFFSET $4"
+            "SELECT c.total, c.matching, p.id, p.first_name, p.last_name, p.email, p.status \
+             FROM (SELECT COUNT(*) AS total, \
+                          COALESCE(SUM(CASE WHEN {search_matches} THEN 1 ELSE 0 END), 0) AS matching \
+                   FROM users WHERE account_id = $1) c \
+             LEFT JOIN (SELECT id, first_name, last_name, email, status FROM users WHERE {filter} \
+                        ORDER BY last_name, first_name, id LIMIT $3 OFFSET $4) p ON 1 = 1 \
+             ORDER BY p.last_name, p.first_name, p.id"
         ))
         .bind(&actor.account_id)
         .bind(&pattern)
@@ -99,19 +96,21 @@ impl UserService for Users {
         .fetch_all(pool)
         .await
         .map_err(internal)?;
+        let (total, matching) = list_counts(&rows);
         Ok(UserPage {
             users: rows
                 .iter()
-                .map(|r| UserSummary {
-                    id: r.get("id"),
+                .filter_map(|r| Some((r.get::<Option<String>, _>("id")?, r)))
+                .map(|(id, r)| UserSummary {
+                    id,
                     first_name: r.get("first_name"),
                     last_name: r.get("last_name"),
                     email: r.get("email"),
                     suspended: r.get::<String, _>("status") == "suspended",
                 })
                 .collect(),
-            matching: matching.max(0) as u64,
-            total: total.max(0) as u64,
+            matching,
+            total,
             page,
             per_page: USERS_PER_PAGE,
         })

@@ -103,6 +103,9 @@ both_databases! {
         assert_eq!(all["admins"].as_array().unwrap().len(), 50);
         let second = list("", "2").await;
         assert_eq!(second["admins"].as_array().unwrap().len(), 12);
+        let past = list("", "3").await;
+        assert_eq!((past["total"].as_u64(), past["matching"].as_u64()), (Some(62), Some(62)));
+        assert!(past["admins"].as_array().unwrap().is_empty());
         let readers = list("READER", "1").await;
         assert_eq!((readers["total"].as_u64(), readers["matching"].as_u64()), (Some(62), Some(60)));
         let zed = list("zed@", "1").await;

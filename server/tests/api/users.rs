@@ -108,6 +108,18 @@ both_databases! {
         }
         let page: Value = app.call_as(&c, "users/list", &[("search", ""), ("page", "2")]).await.json().await.unwrap();
         assert_eq!((page["total"].as_u64(), page["users"].as_array().unwrap().len()), (Some(56), 6));
+        let first: Value = app.call_as(&c, "users/list", &[("search", ""), ("page", "1")]).await.json().await.unwrap();
+        let names: Vec<(String, String)> = first["users"].as_array().unwrap().iter()
+            .map(|u| (u["last_name"].as_str().unwrap().to_string(), u["first_name"].as_str().unwrap().to_string()))
+            .collect();
+        assert_eq!(names.len(), 50);
+        assert!(names.windows(2).all(|w| w[0] <= w[1]), "a page is in name order: {names:?}");
+        // A page past the end, and a search that finds nobody, still give both counts.
+        for (search, page, matching) in [("", "3", 56), ("nobody at all", "1", 0)] {
+            let empty: Value = app.call_as(&c, "users/list", &[("search", search), ("page", page)]).await.json().await.unwrap();
+            assert_eq!((empty["total"].as_u64(), empty["matching"].as_u64()), (Some(56), Some(matching)), "{search:?} page {page}");
+            assert!(empty["users"].as_array().unwrap().is_empty());
+        }
         let found: Value = app.call_as(&c, "users/list", &[("search", "ann")]).await.json().await.unwrap();
         assert_eq!(found["matching"], 1);
         assert_eq!(found["users"][0]["suspended"], true);
