@@ -28,9 +28,14 @@ use crate::{
     services,
 };
 
-/// Everything a request handler may need; cheap to clone.
+/// Everything a request handler may need, behind one `Arc`: every request clones the state
+/// several times (each middleware, each extractor), and one reference count is cheaper than
+/// the dozens inside the services.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What [`AppState`] shares; its fields are reached through `AppState` itself.
+pub struct Shared {
     pub settings: Arc<Settings>,
     pub db: Database,
     pub clock: Arc<dyn Clock>,
@@ -83,7 +88,7 @@ impl AppState {
             retry: RetrySchedule::default(),
         };
         let services = services::build(&db, &auth, gateway.clone(), invoicing.clone());
-        Self {
+        Self(Arc::new(Shared {
             settings,
             db,
             clock,
@@ -93,7 +98,15 @@ impl AppState {
             services,
             gateway,
             invoicing,
-        }
+        }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
     }
 }
 
