@@ -87,7 +87,7 @@ async fn bill(settings: tally_server::Settings, args: &[String]) -> ExitCode {
 /// By default SQLite counts every allocation and free under one process-wide mutex. Its rows
 /// are copied on sqlx's worker threads and freed on tokio's, so under load those threads
 /// queued on that mutex: turning the count off cut a read request's server CPU by about a
-/// seventh (0.80–0.93 ms to 0.69–0.71 ms for users/list at 1,500/s). Tally never reads the
+/// fifth (0.80–0.93 ms to 0.69–0.71 ms for users/list at 1,500/s). Tally never reads the
 /// statistics.
 fn sqlite_without_memory_statistics() {
     // SAFETY: called once at start-up, on one thread, before any SQLite connection exists,
