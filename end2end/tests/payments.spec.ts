@@ -239,3 +239,15 @@ test("the code of pages and of the modal only some roles open loads when they ar
   expect(loaded("split_payments_content_")).toBe(true);
   expect(await accessibilityViolations(page)).toEqual([]);
 });
+
+test("every render of a split page names its chunks for the browser to preload", async ({ page }) => {
+  test.skip(process.env.TALLY_E2E_PROFILE === "debug", "debug builds are not split");
+  await signInAsOwner(page);
+  // Renders at once, so the server's tasks move between its threads while they wait on the
+  // database; each page must still come with the preload link of its chunk.
+  const renders = await Promise.all(
+    Array.from({ length: 24 }, () => page.request.get("/billing").then((r) => r.text())),
+  );
+  const withPreload = renders.filter((html) => html.includes('rel="preload"') && html.includes('href="/pkg/split___billing_route_view_'));
+  expect(withPreload.length).toBe(renders.length);
+});

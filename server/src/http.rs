@@ -156,6 +156,7 @@ pub fn build_router(state: AppState) -> Router {
             AppState,
             _,
         >(context, shell))
+        .layer(from_fn(middleware::keep_reactive_owner))
         .layer(from_fn_with_state(
             state.clone(),
             middleware::resolve_session,

@@ -1,7 +1,12 @@
 //! Request middleware: client address and session resolution, cross-origin refusal for
 //! data-changing requests, and the security headers of spec §7.
 
-use std::net::SocketAddr;
+use std::{
+    future::Future,
+    net::SocketAddr,
+    pin::Pin,
+    task::{Context, Poll},
+};
 
 use axum::{
     body::Body,
@@ -10,6 +15,7 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use leptos::prelude::Owner;
 use tally_app::auth::ClientIp;
 
 use crate::{auth::SESSION_COOKIE, http::AppState};
@@ -92,6 +98,53 @@ pub async fn refuse_cross_origin(
         }
     }
     next.run(req).await
+}
+
+/// Carries Leptos's thread-local "current owner" with the request's task when tokio moves the
+/// task to another thread, and gives each thread back its own afterwards.
+///
+/// Leptos 0.8 (`leptos_integration_utils` `from_app`) sets a page's root owner as the thread's
+/// current owner, awaits the render, and then reads the split-wasm manifest and the nonce
+/// through the thread's current owner, outside any `owner.with`. When the render had waited
+/// on the database, the task often resumed on the other worker thread, whose current owner
+/// belonged to another request or to none: the lookup failed and the page went out without
+/// the preload links of its wasm chunks (about half the renders of a lazy page, on 2 cores).
+pub async fn keep_reactive_owner(req: Request<Body>, next: Next) -> Response {
+    OwnerFollowsTask {
+        inner: Box::pin(next.run(req)),
+        owner: None,
+    }
+    .await
+}
+
+struct OwnerFollowsTask<F> {
+    inner: Pin<Box<F>>,
+    /// The current owner this task left on its thread when it last returned.
+    owner: Option<Owner>,
+}
+
+impl<F: Future> Future for OwnerFollowsTask<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = &mut *self;
+        let threads_own = Owner::current();
+        if let Some(owner) = &this.owner {
+            owner.set();
+        }
+        let poll = this.inner.as_mut().poll(cx);
+        let left = Owner::current();
+        match threads_own {
+            Some(owner) => owner.set(),
+            None => {
+                if let Some(owner) = left.clone() {
+                    owner.unset();
+                }
+            }
+        }
+        this.owner = left;
+        poll
+    }
 }
 
 /// The policy for responses that set none of their own (JSON, static files, errors).
