@@ -109,7 +109,11 @@ pub async fn refuse_cross_origin(
 /// on the database, the task often resumed on the other worker thread, whose current owner
 /// belonged to another request or to none: the lookup failed and the page went out without
 /// the preload links of its wasm chunks (about half the renders of a lazy page, on 2 cores).
+/// Server functions, under `/api/`, do not read the thread's owner, and go straight through.
 pub async fn keep_reactive_owner(req: Request<Body>, next: Next) -> Response {
+    if req.uri().path().starts_with("/api/") {
+        return next.run(req).await;
+    }
     OwnerFollowsTask {
         inner: Box::pin(next.run(req)),
         owner: None,
