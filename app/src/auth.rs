@@ -40,10 +40,24 @@ pub struct SessionContext {
 #[derive(Clone, Debug)]
 pub struct ClientIp(pub String);
 
+/// Who is calling a server function: the signed-in administrator, and the address they call
+/// from. What a server function hands the server's services.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub admin: CurrentAdmin,
+    pub ip: Option<String>,
+}
+
+/// A caller who is not signed in (set-up, sign-in, links), known only by their address.
+#[derive(Clone, Debug, Default)]
+pub struct Visitor {
+    pub ip: Option<String>,
+}
+
 #[cfg(feature = "ssr")]
 mod server {
     use super::*;
-    use crate::error::{fail, AppError};
+    use crate::error::AppError;
     use leptos::prelude::use_context;
 
     fn parts() -> Option<http::request::Parts> {
@@ -60,21 +74,27 @@ mod server {
     }
 
     /// The caller, or 401.
-    pub fn require_signed_in() -> Result<CurrentAdmin, AppError> {
-        match current_admin() {
-            Some(a) => Ok(a),
-            None => fail(AppError::Unauthenticated),
-        }
+    pub fn require_signed_in() -> Result<Actor, AppError> {
+        let admin = current_admin().ok_or(AppError::Unauthenticated)?;
+        Ok(Actor {
+            admin,
+            ip: client_ip(),
+        })
     }
 
     /// The caller if their role allows `action`; 401 without a session, 403 otherwise.
-    pub fn require(action: Action) -> Result<CurrentAdmin, AppError> {
-        let admin = require_signed_in()?;
-        if admin.may(action) {
-            Ok(admin)
+    pub fn require(action: Action) -> Result<Actor, AppError> {
+        let actor = require_signed_in()?;
+        if actor.admin.may(action) {
+            Ok(actor)
         } else {
-            fail(AppError::Forbidden)
+            Err(AppError::Forbidden)
         }
+    }
+
+    /// The caller of a public server function.
+    pub fn visitor() -> Visitor {
+        Visitor { ip: client_ip() }
     }
 
     pub fn client_ip() -> Option<String> {

@@ -82,6 +82,20 @@ impl AppError {
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
+    /// Every error a server function answers with is written here, once: so here, and only
+    /// here, the response gets the status the error stands for.
+    fn ser(&self) -> leptos::server_fn::Bytes {
+        #[cfg(feature = "ssr")]
+        if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            res.set_status(
+                http::StatusCode::from_u16(self.status())
+                    .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+            );
+        }
+        <Self::Encoder as leptos::server_fn::Encodes<Self>>::encode(self)
+            .unwrap_or_else(|_| leptos::server_fn::Bytes::from_static(b"\"BadRequest\""))
+    }
+
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             ServerFnErrorErr::Request(e) | ServerFnErrorErr::Response(e) => AppError::Transport(e),
@@ -95,16 +109,4 @@ impl FromServerFnError for AppError {
             other => AppError::Internal(other.to_string()),
         }
     }
-}
-
-/// Sets the response's status from the error, then returns it (server side only).
-#[cfg(feature = "ssr")]
-pub fn fail<T>(error: AppError) -> Result<T, AppError> {
-    if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-        res.set_status(
-            http::StatusCode::from_u16(error.status())
-                .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
-        );
-    }
-    Err(error)
 }

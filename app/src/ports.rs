@@ -12,7 +12,7 @@ use crate::{
         account::{AuditFilter, AuditPage, TokenInfo, TokenKind},
         setup::SetupInput,
     },
-    auth::CurrentAdmin,
+    auth::{Actor, SessionContext, Visitor},
     error::AppError,
 };
 
@@ -39,7 +39,7 @@ pub fn services() -> Result<Services, AppError> {
 #[async_trait::async_trait]
 pub trait StatusService: Send + Sync {
     /// Runs a trivial query; returns the database's display name ("SQLite", "PostgreSQL").
-    async fn database(&self) -> Result<String, String>;
+    async fn database(&self) -> Result<String, AppError>;
 }
 
 /// A session just started: the cookie to set.
@@ -54,45 +54,39 @@ pub trait AuthService: Send + Sync {
     /// True while no account exists (first start).
     async fn setup_needed(&self) -> Result<bool, AppError>;
     /// Creates the first account and its Administrator With Billing, and signs them in.
-    async fn setup(&self, input: SetupInput, ip: Option<String>) -> Result<NewSession, AppError>;
+    async fn setup(&self, visitor: &Visitor, input: SetupInput) -> Result<NewSession, AppError>;
     /// Checks a password with lockout and throttling; the same error for every failure.
     async fn sign_in(
         &self,
+        visitor: &Visitor,
         email: String,
         password: String,
-        ip: Option<String>,
     ) -> Result<NewSession, AppError>;
     /// Ends one session; returns the cookie that clears it.
-    async fn sign_out(
-        &self,
-        admin: &CurrentAdmin,
-        session_hash: &str,
-        ip: Option<String>,
-    ) -> String;
+    async fn sign_out(&self, actor: &Actor, session: &SessionContext) -> String;
     /// Emails a reset link if the address belongs to an active administrator; silent otherwise.
-    async fn request_reset(&self, email: String, ip: Option<String>) -> Result<(), AppError>;
+    async fn request_reset(&self, visitor: &Visitor, email: String) -> Result<(), AppError>;
     /// What an invitation or reset link is worth, without using it.
     async fn inspect_token(&self, kind: TokenKind, token: String) -> Result<TokenInfo, AppError>;
     /// Uses an invitation or reset link to set a password, and signs in.
     async fn complete_token(
         &self,
+        visitor: &Visitor,
         kind: TokenKind,
         token: String,
         password: String,
-        ip: Option<String>,
     ) -> Result<NewSession, AppError>;
     /// Changes one's own password (current one required); ends every other session.
     async fn change_password(
         &self,
-        admin: &CurrentAdmin,
+        actor: &Actor,
         current: String,
         new: String,
-        ip: Option<String>,
     ) -> Result<NewSession, AppError>;
     /// Changes one's own name.
     async fn update_name(
         &self,
-        admin: &CurrentAdmin,
+        actor: &Actor,
         first_name: String,
         last_name: String,
     ) -> Result<(), AppError>;
@@ -104,39 +98,32 @@ pub trait AdminService: Send + Sync {
     /// Creates an invited administrator and emails them an invitation; returns their id.
     async fn create(
         &self,
-        actor: &CurrentAdmin,
+        actor: &Actor,
         new: tally_core::forms::NewAdmin,
-        ip: Option<String>,
     ) -> Result<String, AppError>;
     /// One page of the caller's account's administrators matching `search`.
     async fn list(
         &self,
-        actor: &CurrentAdmin,
+        actor: &Actor,
         search: String,
         page: u32,
     ) -> Result<crate::api::admins::AdminPage, AppError>;
     /// Applies a role change, suspension or deletion under the account's rules, atomically.
     async fn change(
         &self,
-        actor: &CurrentAdmin,
+        actor: &Actor,
         target_id: &str,
         change: tally_core::roles::AdminChange,
-        ip: Option<String>,
     ) -> Result<(), AppError>;
     /// Emails a new invitation link to an administrator who has not accepted yet; earlier
     /// links stop working.
-    async fn resend_invitation(
-        &self,
-        actor: &CurrentAdmin,
-        target_id: &str,
-        ip: Option<String>,
-    ) -> Result<(), AppError>;
+    async fn resend_invitation(&self, actor: &Actor, target_id: &str) -> Result<(), AppError>;
 }
 
 /// The audit log.
 #[async_trait::async_trait]
 pub trait AuditService: Send + Sync {
-    async fn list(&self, admin: &CurrentAdmin, filter: AuditFilter) -> Result<AuditPage, AppError>;
+    async fn list(&self, actor: &Actor, filter: AuditFilter) -> Result<AuditPage, AppError>;
 }
 
 /// Billing information and the payment method (spec §3 modal, §6).
@@ -144,24 +131,22 @@ pub trait AuditService: Send + Sync {
 pub trait BillingService: Send + Sync {
     async fn settings(
         &self,
-        actor: &CurrentAdmin,
+        actor: &Actor,
     ) -> Result<crate::api::billing::BillingSettings, AppError>;
     /// Saves validated billing information (audited).
     async fn save_info(
         &self,
-        actor: &CurrentAdmin,
+        actor: &Actor,
         info: tally_core::forms::BillingInfo,
-        ip: Option<String>,
     ) -> Result<tally_core::forms::BillingInfo, AppError>;
     /// Parses the payment information and card with core, tokenizes through the gateway,
     /// replaces the card on file, emails the billing contact and billing admins, audits.
     async fn submit_payment_method(
         &self,
-        actor: &CurrentAdmin,
+        actor: &Actor,
         payment: tally_core::forms::PaymentInfoInput,
         card: tally_core::forms::CardInput,
         idempotency_key: String,
-        ip: Option<String>,
     ) -> Result<crate::api::billing::CardSummary, AppError>;
 }
 
@@ -170,44 +155,31 @@ pub trait BillingService: Send + Sync {
 pub trait UserService: Send + Sync {
     async fn list(
         &self,
-        actor: &CurrentAdmin,
+        actor: &Actor,
         search: String,
         page: u32,
     ) -> Result<crate::api::users::UserPage, AppError>;
     async fn create(
         &self,
-        actor: &CurrentAdmin,
+        actor: &Actor,
         user: tally_core::forms::NewUser,
-        ip: Option<String>,
     ) -> Result<String, AppError>;
     async fn update(
         &self,
-        actor: &CurrentAdmin,
+        actor: &Actor,
         id: &str,
         user: tally_core::forms::NewUser,
-        ip: Option<String>,
     ) -> Result<(), AppError>;
-    async fn set_suspended(
-        &self,
-        actor: &CurrentAdmin,
-        id: &str,
-        suspended: bool,
-        ip: Option<String>,
-    ) -> Result<(), AppError>;
-    async fn delete(
-        &self,
-        actor: &CurrentAdmin,
-        id: &str,
-        ip: Option<String>,
-    ) -> Result<(), AppError>;
+    async fn set_suspended(&self, actor: &Actor, id: &str, suspended: bool)
+        -> Result<(), AppError>;
+    async fn delete(&self, actor: &Actor, id: &str) -> Result<(), AppError>;
     /// Adds every user or none. `bad_rows` are rows core refused already; an address already in
     /// the account refuses its row too, and every refused row is returned together.
     async fn import(
         &self,
-        actor: &CurrentAdmin,
+        actor: &Actor,
         users: Vec<(usize, tally_core::forms::NewUser)>,
         bad_rows: Vec<tally_core::csv::RowError>,
-        ip: Option<String>,
     ) -> Result<u64, AppError>;
 }
 
@@ -216,83 +188,56 @@ pub trait UserService: Send + Sync {
 pub trait InvoiceService: Send + Sync {
     async fn overview(
         &self,
-        actor: &CurrentAdmin,
+        actor: &Actor,
     ) -> Result<crate::api::invoices::BillingOverview, AppError>;
     async fn list(
         &self,
-        actor: &CurrentAdmin,
+        actor: &Actor,
         page: u32,
     ) -> Result<crate::api::invoices::InvoicePage, AppError>;
     async fn get(
         &self,
-        actor: &CurrentAdmin,
+        actor: &Actor,
         id: &str,
     ) -> Result<crate::api::invoices::InvoiceSummary, AppError>;
     /// Emails a copy to the billing contact; returns that address.
-    async fn request_copy(
-        &self,
-        actor: &CurrentAdmin,
-        id: &str,
-        ip: Option<String>,
-    ) -> Result<String, AppError>;
-    async fn set_receive(
-        &self,
-        actor: &CurrentAdmin,
-        on: bool,
-        ip: Option<String>,
-    ) -> Result<(), AppError>;
+    async fn request_copy(&self, actor: &Actor, id: &str) -> Result<String, AppError>;
+    async fn set_receive(&self, actor: &Actor, on: bool) -> Result<(), AppError>;
 }
 
 /// Saved commands, runner bindings and runs.
 #[async_trait::async_trait]
 pub trait CommandService: Send + Sync {
-    async fn list(
-        &self,
-        actor: &CurrentAdmin,
-    ) -> Result<crate::api::commands::CommandList, AppError>;
+    async fn list(&self, actor: &Actor) -> Result<crate::api::commands::CommandList, AppError>;
     async fn create(
         &self,
-        actor: &CurrentAdmin,
+        actor: &Actor,
         command: tally_core::forms::NewCommand,
-        ip: Option<String>,
     ) -> Result<String, AppError>;
     async fn update(
         &self,
-        actor: &CurrentAdmin,
+        actor: &Actor,
         id: &str,
         command: tally_core::forms::NewCommand,
-        ip: Option<String>,
     ) -> Result<(), AppError>;
-    async fn delete(
-        &self,
-        actor: &CurrentAdmin,
-        id: &str,
-        ip: Option<String>,
-    ) -> Result<(), AppError>;
+    async fn delete(&self, actor: &Actor, id: &str) -> Result<(), AppError>;
     async fn bind(
         &self,
-        actor: &CurrentAdmin,
+        actor: &Actor,
         command_id: &str,
         admin_id: &str,
         confirm: bool,
-        ip: Option<String>,
     ) -> Result<(), AppError>;
-    async fn unbind(
-        &self,
-        actor: &CurrentAdmin,
-        command_id: &str,
-        admin_id: &str,
-        ip: Option<String>,
-    ) -> Result<(), AppError>;
+    async fn unbind(&self, actor: &Actor, command_id: &str, admin_id: &str)
+        -> Result<(), AppError>;
     async fn run(
         &self,
-        actor: &CurrentAdmin,
+        actor: &Actor,
         id: &str,
-        ip: Option<String>,
     ) -> Result<crate::api::commands::RunRecord, AppError>;
     async fn runs(
         &self,
-        actor: &CurrentAdmin,
+        actor: &Actor,
         id: &str,
         page: u32,
     ) -> Result<crate::api::commands::RunPage, AppError>;

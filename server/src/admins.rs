@@ -1,15 +1,13 @@
-//! Administrators of an account: creation and invitations. Every query is scoped to the
-//! caller's account.
+//! Administrators of an account: the Administrators page, creation with an invitation, role
+//! changes, suspension and deletion under the account's rules. Every query is scoped to the
+//! caller's account. The `admins` table's writes that other flows need (set-up, passwords)
+//! are here too.
 
-use sqlx::Row;
-use tally_app::{
-    api::admins::{AdminPage, AdminSummary, ADMINS_PER_PAGE},
-    auth::CurrentAdmin,
-    error::AppError,
-    ports::AdminService,
-};
+use sqlx::{Any, Executor};
+use tally_app::api::admins::ADMINS_PER_PAGE;
 use tally_core::{
     audit::AuditKind,
+    contact::Email,
     forms::NewAdmin,
     roles::{
         allows, check_admin_change, is_billing_only, Action, AdminChange, AdminFacts,
@@ -18,28 +16,105 @@ use tally_core::{
 };
 
 use crate::{
+    actor::Actor,
     audit::{record, Event},
-    auth::{internal, Auth},
-    crypto::new_id,
-    db::{contains, list_counts, search_text},
+    auth::{links, sessions},
+    context::Context,
+    db::{contains, list_counts, offset, search_text},
+    error::{Context as _, ServiceError},
 };
 
-pub struct Admins {
-    pub auth: Auth,
+/// One row of the Administrators page, with the page's counts (an empty page is one row with
+/// the counts and no administrator).
+#[derive(Debug, sqlx::FromRow)]
+struct ListRow {
+    total: i64,
+    matching: i64,
+    id: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    role: Option<String>,
+    status: Option<String>,
+    receives_invoices: Option<i64>,
+    billing_contact: Option<i64>,
+    bound: Option<i64>,
 }
 
-#[async_trait::async_trait]
-impl AdminService for Admins {
-    async fn create(
-        &self,
-        actor: &CurrentAdmin,
-        new: NewAdmin,
-        ip: Option<String>,
-    ) -> Result<String, AppError> {
-        let db = &self.auth.db;
-        let now = self.auth.clock.now_millis();
-        let id = new_id();
-        let mut tx = db.pool().begin().await.map_err(internal)?;
+/// An administrator as the Administrators page lists them.
+#[derive(Clone, Debug)]
+pub struct AdminListItem {
+    pub id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub role: Role,
+    pub status: AdminStatus,
+    /// A Command Runner With Billing bound to no command.
+    pub billing_only: bool,
+    pub receives_invoices: bool,
+    /// Their address is the billing contact's.
+    pub billing_contact: bool,
+}
+
+/// A page of administrators and the counts around it.
+#[derive(Clone, Debug)]
+pub struct AdminListing {
+    pub admins: Vec<AdminListItem>,
+    pub matching: u64,
+    pub total: u64,
+}
+
+/// An administrator as the rules of a change see them.
+#[derive(sqlx::FromRow)]
+struct FactRow {
+    id: String,
+    email: String,
+    role: String,
+    status: String,
+}
+
+/// An invitee to write again.
+#[derive(sqlx::FromRow)]
+struct Invitee {
+    email: String,
+    status: String,
+}
+
+fn role_of(code: &str) -> Result<Role, ServiceError> {
+    Role::from_code(code).ok_or_else(|| {
+        ServiceError::invariant("reading administrators", format!("unknown role {code:?}"))
+    })
+}
+
+fn status_of(code: &str) -> Result<AdminStatus, ServiceError> {
+    AdminStatus::from_code(code).ok_or_else(|| {
+        ServiceError::invariant("reading administrators", format!("unknown status {code:?}"))
+    })
+}
+
+/// Administrators of the caller's account.
+#[derive(Clone)]
+pub struct Admins {
+    ctx: Context,
+}
+
+impl Admins {
+    pub fn new(ctx: Context) -> Self {
+        Self { ctx }
+    }
+
+    /// Creates an invited administrator and emails them an invitation; returns their id.
+    pub async fn create(&self, actor: &Actor, new: &NewAdmin) -> Result<String, ServiceError> {
+        let now = self.ctx.now();
+        let id = self.ctx.new_id();
+        let mut tx = self
+            .ctx
+            .db
+            .pool()
+            .begin()
+            .await
+            .context("creating an administrator")?;
         let inserted = sqlx::query(
             "INSERT INTO admins (id, account_id, email, email_key, first_name, last_name, role, status, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, 'invited', $8, $8) ON CONFLICT (email_key) DO NOTHING",
@@ -54,9 +129,9 @@ impl AdminService for Admins {
         .bind(now)
         .execute(&mut *tx)
         .await
-        .map_err(internal)?;
+        .context("inserting an administrator")?;
         if inserted.rows_affected() == 0 {
-            return Err(AppError::field(
+            return Err(ServiceError::field(
                 "email",
                 "An administrator with this email already exists.",
             ));
@@ -68,48 +143,50 @@ impl AdminService for Admins {
             Event::by(
                 actor,
                 new.email.as_str(),
-                ip.as_deref(),
                 format!("role {}", new.role.display_name()),
             ),
         )
         .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
-        self.auth
-            .send_invitation(
-                &id,
-                &actor.account_id,
-                new.email.as_str(),
-                &actor.full_name(),
-            )
-            .await?;
-        record(
-            db.pool(),
-            now,
-            AuditKind::InvitationSent,
-            Event::by(actor, new.email.as_str(), ip.as_deref(), String::new()),
-        )
-        .await
-        .map_err(internal)?;
+        .context("auditing a new administrator")?;
+        tx.commit().await.context("saving a new administrator")?;
+        self.invite(actor, &id, new.email.as_str(), "").await?;
         Ok(id)
     }
 
-    async fn list(
+    /// Emails an invitation link and audits it.
+    async fn invite(
         &self,
-        actor: &CurrentAdmin,
-        search: String,
+        actor: &Actor,
+        id: &str,
+        email: &str,
+        detail: &str,
+    ) -> Result<(), ServiceError> {
+        links::send_invitation(&self.ctx, id, &actor.account_id, email, &actor.full_name()).await?;
+        record(
+            self.ctx.db.pool(),
+            self.ctx.now(),
+            AuditKind::InvitationSent,
+            Event::by(actor, email, detail.into()),
+        )
+        .await
+        .context("auditing an invitation")
+    }
+
+    /// One page of the caller's account's administrators whose name or email contains
+    /// `search`, oldest first.
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        search: &str,
         page: u32,
-    ) -> Result<AdminPage, AppError> {
-        let pool = self.auth.db.pool();
-        let pattern = search_text(&search);
+    ) -> Result<AdminListing, ServiceError> {
         let search_matches = contains(
             &["LOWER(a.first_name || ' ' || a.last_name)", "a.email_key"],
             2,
         );
-        let filter = format!("a.account_id = $1 AND {search_matches}");
         // One query: both counts in one pass over the account's administrators, joined to the
         // page, so the counts come back (with no administrator) when the page is empty.
-        let rows = sqlx::query(&format!(
+        let rows: Vec<ListRow> = sqlx::query_as(&format!(
             "SELECT c.total, c.matching, p.* \
              FROM (SELECT COUNT(*) AS total, \
                           COALESCE(SUM(CASE WHEN {search_matches} THEN 1 ELSE 0 END), 0) AS matching \
@@ -119,204 +196,268 @@ impl AdminService for Admins {
                         CAST(CASE WHEN b.account_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS billing_contact, \
                         (SELECT COUNT(*) FROM command_runners r WHERE r.admin_id = a.id) AS bound \
                         FROM admins a LEFT JOIN billing_info b ON b.account_id = a.account_id AND LOWER(b.contact_email) = a.email_key \
-                        WHERE {filter} ORDER BY a.created_at, a.id LIMIT $3 OFFSET $4) p ON 1 = 1 \
+                        WHERE a.account_id = $1 AND {search_matches} ORDER BY a.created_at, a.id LIMIT $3 OFFSET $4) p ON 1 = 1 \
              ORDER BY p.created_at, p.id"
         ))
         .bind(&actor.account_id)
-        .bind(&pattern)
+        .bind(search_text(search))
         .bind(i64::from(ADMINS_PER_PAGE))
-        .bind(i64::from(page.saturating_sub(1)) * i64::from(ADMINS_PER_PAGE))
-        .fetch_all(pool)
+        .bind(offset(page, ADMINS_PER_PAGE))
+        .fetch_all(self.ctx.db.pool())
         .await
-        .map_err(internal)?;
-        let (total, matching) = list_counts(&rows);
-        let admins = rows
-            .iter()
-            .filter_map(|r| Some((r.get::<Option<String>, _>("id")?, r)))
-            .map(|(id, r)| {
-                let role = Role::from_code(r.get::<String, _>("role").as_str())
-                    .ok_or_else(|| internal("unknown role in database"))?;
-                let status = AdminStatus::from_code(r.get::<String, _>("status").as_str())
-                    .ok_or_else(|| internal("unknown status in database"))?;
-                Ok(AdminSummary {
-                    is_you: id == actor.id,
-                    id,
-                    first_name: r.get("first_name"),
-                    last_name: r.get("last_name"),
-                    email: r.get("email"),
-                    role,
-                    status,
-                    billing_only: is_billing_only(role, r.get::<i64, _>("bound").max(0) as usize),
-                    receives_invoices: r.get::<i64, _>("receives_invoices") != 0,
-                    billing_contact: r.get::<i64, _>("billing_contact") != 0,
-                })
-            })
-            .collect::<Result<Vec<_>, AppError>>()?;
-        Ok(AdminPage {
+        .context("reading a page of administrators")?;
+        let (total, matching) = list_counts(rows.first().map(|r| (r.total, r.matching)));
+        let mut admins = Vec::with_capacity(rows.len());
+        for r in rows {
+            let (
+                Some(id),
+                Some(first_name),
+                Some(last_name),
+                Some(email),
+                Some(role),
+                Some(status),
+            ) = (r.id, r.first_name, r.last_name, r.email, r.role, r.status)
+            else {
+                continue;
+            };
+            let role = role_of(&role)?;
+            admins.push(AdminListItem {
+                id,
+                first_name,
+                last_name,
+                email,
+                role,
+                status: status_of(&status)?,
+                billing_only: is_billing_only(role, r.bound.unwrap_or(0).max(0) as usize),
+                receives_invoices: r.receives_invoices.unwrap_or(0) != 0,
+                billing_contact: r.billing_contact.unwrap_or(0) != 0,
+            });
+        }
+        Ok(AdminListing {
             admins,
             matching,
             total,
-            page,
-            per_page: ADMINS_PER_PAGE,
         })
     }
 
-    async fn change(
+    /// Applies a role change, suspension or deletion under the account's rules, atomically.
+    pub async fn change(
         &self,
-        actor: &CurrentAdmin,
+        actor: &Actor,
         target_id: &str,
         change: AdminChange,
-        ip: Option<String>,
-    ) -> Result<(), AppError> {
-        let now = self.auth.clock.now_millis();
-        let mut tx = self.auth.db.pool().begin().await.map_err(internal)?;
+    ) -> Result<(), ServiceError> {
+        let now = self.ctx.now();
+        let mut tx = self
+            .ctx
+            .db
+            .pool()
+            .begin()
+            .await
+            .context("changing an administrator")?;
         // Serialise every administrator change of this account: a write first, so SQLite takes
         // its write lock now (not at a later upgrade) and PostgreSQL locks the account row.
         sqlx::query("UPDATE accounts SET admin_version = admin_version + 1 WHERE id = $1")
             .bind(&actor.account_id)
             .execute(&mut *tx)
             .await
-            .map_err(internal)?;
-        let rows = sqlx::query("SELECT id, email, role, status FROM admins WHERE account_id = $1")
-            .bind(&actor.account_id)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(internal)?;
+            .context("locking the account's administrators")?;
+        let rows: Vec<FactRow> =
+            sqlx::query_as("SELECT id, email, role, status FROM admins WHERE account_id = $1")
+                .bind(&actor.account_id)
+                .fetch_all(&mut *tx)
+                .await
+                .context("reading the account's administrators")?;
         let mut facts = Vec::with_capacity(rows.len());
-        let mut target_email = None;
-        let mut target_role = None;
-        for r in &rows {
-            let id: String = r.get("id");
-            let role = Role::from_code(r.get::<String, _>("role").as_str())
-                .ok_or_else(|| internal("unknown role"))?;
-            let status = AdminStatus::from_code(r.get::<String, _>("status").as_str())
-                .ok_or_else(|| internal("unknown status"))?;
-            if id == target_id {
-                target_email = Some(r.get::<String, _>("email"));
-                target_role = Some(role);
-            }
+        let mut target = None;
+        for r in rows {
+            let role = role_of(&r.role)?;
+            let status = status_of(&r.status)?;
             // The actor's role as it is now, not as it was when their request began: a change
             // that committed a moment ago may have taken their permission away.
-            if id == actor.id
+            if r.id == actor.id
                 && (status != AdminStatus::Active || !allows(role, Action::ManageAdministrators))
             {
-                return Err(AppError::Forbidden);
+                return Err(ServiceError::Forbidden);
             }
-            facts.push(AdminFacts { id, role, status });
+            if r.id == target_id {
+                target = Some((r.email, role));
+            }
+            facts.push(AdminFacts {
+                id: r.id,
+                role,
+                status,
+            });
         }
         if !facts.iter().any(|f| f.id == actor.id) {
-            return Err(AppError::Forbidden);
+            return Err(ServiceError::Forbidden);
         }
-        let (Some(target_email), Some(before)) = (target_email, target_role) else {
-            return Err(AppError::NotFound);
-        };
+        let (target_email, before) = target.ok_or(ServiceError::NotFound)?;
         check_admin_change(&facts, &actor.id, &target_id.to_string(), change).map_err(
             |e| match e {
-                AdminRuleError::UnknownAdmin => AppError::NotFound,
-                other => AppError::Conflict(other.to_string()),
+                AdminRuleError::UnknownAdmin => ServiceError::NotFound,
+                other => ServiceError::Conflict(other.to_string()),
             },
         )?;
         let account = actor.account_id.as_str();
-        let (query, kind, detail) = match change {
-            AdminChange::SetRole(role) => (
-                sqlx::query("UPDATE admins SET role = $1, updated_at = $2 WHERE id = $3 AND account_id = $4")
-                    .bind(role.code()),
-                AuditKind::AdminRoleChanged,
-                format!("{} → {}", before.display_name(), role.display_name()),
-            ),
-            AdminChange::Suspend => (
-                sqlx::query("UPDATE admins SET status = 'suspended', updated_at = $1 WHERE id = $2 AND account_id = $3"),
-                AuditKind::AdminSuspended,
-                format!("role {}", before.display_name()),
-            ),
-            AdminChange::Unsuspend => (
+        let (kind, detail) = match change {
+            AdminChange::SetRole(role) => {
+                sqlx::query(
+                    "UPDATE admins SET role = $1, updated_at = $2 WHERE id = $3 AND account_id = $4",
+                )
+                .bind(role.code())
+                .bind(now)
+                .bind(target_id)
+                .bind(account)
+                .execute(&mut *tx)
+                .await
+                .context("changing an administrator's role")?;
+                (
+                    AuditKind::AdminRoleChanged,
+                    format!("{} → {}", before.display_name(), role.display_name()),
+                )
+            }
+            AdminChange::Suspend => {
+                sqlx::query(
+                    "UPDATE admins SET status = 'suspended', updated_at = $1 WHERE id = $2 AND account_id = $3",
+                )
+                .bind(now)
+                .bind(target_id)
+                .bind(account)
+                .execute(&mut *tx)
+                .await
+                .context("suspending an administrator")?;
+                sessions::end_all(&mut *tx, target_id).await?;
+                (
+                    AuditKind::AdminSuspended,
+                    format!("role {}", before.display_name()),
+                )
+            }
+            AdminChange::Unsuspend => {
                 // Someone suspended before accepting their invitation is invited again.
                 sqlx::query(
                     "UPDATE admins SET status = CASE WHEN password_hash IS NULL THEN 'invited' ELSE 'active' END, \
                      updated_at = $1 WHERE id = $2 AND account_id = $3",
-                ),
-                AuditKind::AdminUnsuspended,
-                format!("role {}", before.display_name()),
-            ),
-            AdminChange::Delete => (
-                sqlx::query("DELETE FROM admins WHERE id = $1 AND account_id = $2"),
-                AuditKind::AdminDeleted,
-                format!("role {}", before.display_name()),
-            ),
-        };
-        let query = if change == AdminChange::Delete {
-            query
-        } else {
-            query.bind(now)
-        };
-        query
-            .bind(target_id)
-            .bind(account)
-            .execute(&mut *tx)
-            .await
-            .map_err(internal)?;
-        if matches!(change, AdminChange::Suspend | AdminChange::Delete) {
-            sqlx::query("DELETE FROM sessions WHERE admin_id = $1")
+                )
+                .bind(now)
                 .bind(target_id)
+                .bind(account)
                 .execute(&mut *tx)
                 .await
-                .map_err(internal)?;
-        }
-        record(
-            &mut *tx,
-            now,
-            kind,
-            Event::by(actor, &target_email, ip.as_deref(), detail),
-        )
-        .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)
+                .context("unsuspending an administrator")?;
+                (
+                    AuditKind::AdminUnsuspended,
+                    format!("role {}", before.display_name()),
+                )
+            }
+            AdminChange::Delete => {
+                sqlx::query("DELETE FROM admins WHERE id = $1 AND account_id = $2")
+                    .bind(target_id)
+                    .bind(account)
+                    .execute(&mut *tx)
+                    .await
+                    .context("deleting an administrator")?;
+                sessions::end_all(&mut *tx, target_id).await?;
+                (
+                    AuditKind::AdminDeleted,
+                    format!("role {}", before.display_name()),
+                )
+            }
+        };
+        record(&mut *tx, now, kind, Event::by(actor, &target_email, detail))
+            .await
+            .context("auditing an administrator change")?;
+        tx.commit().await.context("saving an administrator change")
     }
 
-    async fn resend_invitation(
+    /// Emails a new invitation link to an administrator who has not accepted yet; earlier
+    /// links stop working.
+    pub async fn resend_invitation(
         &self,
-        actor: &CurrentAdmin,
+        actor: &Actor,
         target_id: &str,
-        ip: Option<String>,
-    ) -> Result<(), AppError> {
-        let db = &self.auth.db;
-        let now = self.auth.clock.now_millis();
-        let row = sqlx::query("SELECT email, status FROM admins WHERE id = $1 AND account_id = $2")
-            .bind(target_id)
-            .bind(&actor.account_id)
-            .fetch_optional(db.pool())
-            .await
-            .map_err(internal)?
-            .ok_or(AppError::NotFound)?;
-        let email: String = row.get("email");
-        if row.get::<String, _>("status") != AdminStatus::Invited.code() {
-            return Err(AppError::Conflict(
+    ) -> Result<(), ServiceError> {
+        let invitee: Invitee =
+            sqlx::query_as("SELECT email, status FROM admins WHERE id = $1 AND account_id = $2")
+                .bind(target_id)
+                .bind(&actor.account_id)
+                .fetch_optional(self.ctx.db.pool())
+                .await
+                .context("reading an invitee")?
+                .ok_or(ServiceError::NotFound)?;
+        if invitee.status != AdminStatus::Invited.code() {
+            return Err(ServiceError::Conflict(
                 "This administrator has already set a password or is suspended, so there is no invitation to resend. \
                  If they forgot their password, they can reset it from the sign-in page."
                     .into(),
             ));
         }
         // Only the newest link works: earlier ones are expired now, and their page says what to do.
-        sqlx::query(
-            "UPDATE one_time_tokens SET expires_at = $1 \
-             WHERE admin_id = $2 AND account_id = $3 AND kind = 'invitation' AND used_at IS NULL AND expires_at > $1",
-        )
-        .bind(now)
-        .bind(target_id)
-        .bind(&actor.account_id)
-        .execute(db.pool())
-        .await
-        .map_err(internal)?;
-        self.auth
-            .send_invitation(target_id, &actor.account_id, &email, &actor.full_name())
-            .await?;
-        record(
-            db.pool(),
-            now,
-            AuditKind::InvitationSent,
-            Event::by(actor, &email, ip.as_deref(), "resent".into()),
-        )
-        .await
-        .map_err(internal)
+        links::expire_invitations(&self.ctx, target_id, &actor.account_id).await?;
+        self.invite(actor, target_id, &invitee.email, "resent")
+            .await
     }
+}
+
+/// The first administrator of a new account.
+pub struct FirstAdmin<'a> {
+    pub id: &'a str,
+    pub account_id: &'a str,
+    pub email: &'a Email,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub role: Role,
+    pub password_hash: &'a str,
+    pub now: i64,
+}
+
+/// Inserts an active administrator with a password (set-up), in `exec`.
+pub async fn insert_first<'e, E>(exec: E, admin: &FirstAdmin<'_>) -> Result<(), ServiceError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    sqlx::query(
+        "INSERT INTO admins (id, account_id, email, email_key, first_name, last_name, role, status, password_hash, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9, $9)",
+    )
+    .bind(admin.id)
+    .bind(admin.account_id)
+    .bind(admin.email.as_str())
+    .bind(admin.email.normalized_key())
+    .bind(admin.first_name)
+    .bind(admin.last_name)
+    .bind(admin.role.code())
+    .bind(admin.password_hash)
+    .bind(admin.now)
+    .execute(exec)
+    .await
+    .context("inserting the first administrator")?;
+    Ok(())
+}
+
+/// Saves a new password hash, in `exec`; with `activate` (a link was used) the administrator
+/// becomes active and any lockout ends.
+pub async fn set_password<'e, E>(
+    exec: E,
+    admin_id: &str,
+    hash: &str,
+    now: i64,
+    activate: bool,
+) -> Result<(), ServiceError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let sql = if activate {
+        "UPDATE admins SET password_hash = $1, status = 'active', failed_sign_ins = 0, locked_until = NULL, updated_at = $2 WHERE id = $3"
+    } else {
+        "UPDATE admins SET password_hash = $1, updated_at = $2 WHERE id = $3"
+    };
+    sqlx::query(sql)
+        .bind(hash)
+        .bind(now)
+        .bind(admin_id)
+        .execute(exec)
+        .await
+        .context("saving a password")?;
+    Ok(())
 }

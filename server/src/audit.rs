@@ -1,12 +1,21 @@
-//! Writing and reading the audit log.
+//! The audit log: recording events (in the transaction of the change they describe) and
+//! reading them for the Audit log page, filtered, paginated, newest first, always scoped to
+//! the caller's account.
 
 use sqlx::{Any, AnyConnection, Executor};
-use tally_core::audit::AuditKind;
+use tally_app::api::account::AuditFilter;
+use tally_core::{audit::AuditKind, billing::date_start_millis, forms::FieldErrors, NaiveDate};
 
 use crate::{
+    actor::Actor,
+    context::Context,
     crypto::new_id,
-    db::{Backend, ROWS_PER_STATEMENT},
+    db::{contains, offset, search_text, Backend, ROWS_PER_STATEMENT},
+    error::{Context as _, ServiceError},
 };
+
+/// Events per page of the Audit log.
+pub const PAGE_SIZE: u32 = 50;
 
 /// One event to record.
 #[derive(Clone, Debug, Default)]
@@ -20,20 +29,25 @@ pub struct Event<'a> {
 }
 
 impl<'a> Event<'a> {
-    /// An administrator's action on `target`, from `ip`.
-    pub fn by(
-        actor: &'a tally_app::auth::CurrentAdmin,
-        target: &'a str,
-        ip: Option<&'a str>,
-        detail: String,
-    ) -> Self {
+    /// An administrator's action on `target`.
+    pub fn by(actor: &'a Actor, target: &'a str, detail: String) -> Self {
         Self {
             account_id: Some(&actor.account_id),
             actor_id: Some(&actor.id),
             actor_email: Some(&actor.email),
             target: Some(target),
-            ip,
+            ip: actor.ip.as_deref(),
             detail,
+        }
+    }
+
+    /// Something that happened to an account with nobody acting (a billing run, say).
+    pub fn system(account_id: &'a str, target: &'a str, detail: String) -> Self {
+        Self {
+            account_id: Some(account_id),
+            target: Some(target),
+            detail,
+            ..Default::default()
         }
     }
 }
@@ -53,7 +67,7 @@ pub async fn record_many(
         let mut q = sqlx::query(&sql);
         for (kind, e) in batch {
             q = q
-                .bind(new_id())
+                .bind(new_id(now))
                 .bind(e.account_id)
                 .bind(now)
                 .bind(kind.code())
@@ -83,7 +97,7 @@ where
         "INSERT INTO audit_events (id, account_id, at, kind, actor_id, actor_email, target, ip, detail, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
-    .bind(new_id())
+    .bind(new_id(now))
     .bind(event.account_id)
     .bind(now)
     .bind(kind.code())
@@ -96,4 +110,134 @@ where
     .execute(exec)
     .await?;
     Ok(())
+}
+
+/// One event as stored.
+#[derive(Debug, sqlx::FromRow)]
+pub struct AuditRow {
+    pub id: String,
+    pub at: i64,
+    pub kind: String,
+    pub actor_email: Option<String>,
+    pub target: Option<String>,
+    pub ip: Option<String>,
+    pub detail: String,
+}
+
+/// A page of the log and where it stands.
+#[derive(Debug)]
+pub struct AuditListing {
+    pub entries: Vec<AuditRow>,
+    pub page: u32,
+    pub page_count: u32,
+    pub total: u64,
+}
+
+/// The filters of the Audit log page, checked.
+struct Filter {
+    kind: Option<&'static str>,
+    actor: String,
+    from: Option<i64>,
+    /// Exclusive: the start of the day after the last one asked for.
+    until: Option<i64>,
+}
+
+impl Filter {
+    fn parse(f: &AuditFilter) -> Result<Self, ServiceError> {
+        let mut errors = FieldErrors::new();
+        let mut date = |s: &str, field: &str| -> Option<i64> {
+            let s = s.trim();
+            if s.is_empty() {
+                return None;
+            }
+            let day = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+            if day.is_none() {
+                errors.add(field, "Enter a date as YYYY-MM-DD.");
+            }
+            day.map(date_start_millis)
+        };
+        let from = date(&f.from, "from");
+        let until = date(&f.to, "to").map(|t| t + 86_400_000);
+        let kind = match f.kind.trim() {
+            "" => None,
+            k => match AuditKind::from_code(k) {
+                Some(kind) => Some(kind.code()),
+                None => {
+                    errors.add("kind", "Choose a kind from the list.");
+                    None
+                }
+            },
+        };
+        if !errors.is_empty() {
+            return Err(ServiceError::Invalid(errors));
+        }
+        Ok(Self {
+            kind,
+            actor: search_text(&f.actor),
+            from,
+            until,
+        })
+    }
+}
+
+/// Reads the audit log.
+#[derive(Clone)]
+pub struct AuditLog {
+    ctx: Context,
+}
+
+impl AuditLog {
+    pub fn new(ctx: Context) -> Self {
+        Self { ctx }
+    }
+
+    /// One page of the caller's account's events matching `filter`, newest first. A page past
+    /// the end gives the last page.
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        filter: &AuditFilter,
+    ) -> Result<AuditListing, ServiceError> {
+        let f = Filter::parse(filter)?;
+        // Every filter is a bound parameter; unused ones are NULL or empty and pass.
+        let matches = format!(
+            "account_id = $1 AND ($2 IS NULL OR kind = $2) AND {} \
+             AND ($4 IS NULL OR at >= $4) AND ($5 IS NULL OR at < $5)",
+            contains(&["LOWER(COALESCE(actor_email, ''))"], 3)
+        );
+        let total: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM audit_events WHERE {matches}"
+        ))
+        .bind(&actor.account_id)
+        .bind(f.kind)
+        .bind(&f.actor)
+        .bind(f.from)
+        .bind(f.until)
+        .fetch_one(self.ctx.db.pool())
+        .await
+        .context("counting audit events")?;
+        let total = total.max(0) as u64;
+        let page_count = total.div_ceil(u64::from(PAGE_SIZE)).max(1) as u32;
+        let page = filter.page.clamp(1, page_count);
+        let entries = sqlx::query_as::<_, AuditRow>(&format!(
+            "SELECT id, at, kind, actor_email, target, ip, detail FROM audit_events WHERE {matches} \
+             ORDER BY at DESC, id DESC LIMIT $6 OFFSET $7"
+        ))
+        .bind(&actor.account_id)
+        .bind(f.kind)
+        .bind(&f.actor)
+        .bind(f.from)
+        .bind(f.until)
+        .bind(i64::from(PAGE_SIZE))
+        .bind(offset(page, PAGE_SIZE))
+        .fetch_all(self.ctx.db.pool())
+        .await
+        .context("reading a page of audit events")?;
+        Ok(AuditListing {
+            entries,
+            page,
+            page_count,
+            total,
+        })
+    }
 }

@@ -1,15 +1,7 @@
 //! Saved commands, runner bindings and run history. Every query is scoped to the caller's
 //! account; running checks the binding in the database, whatever the caller's role.
 
-use sqlx::Row;
-use tally_app::{
-    api::commands::{
-        Candidate, CommandList, CommandSummary, RunPage, RunRecord, Runner, RUNS_PER_PAGE,
-    },
-    auth::CurrentAdmin,
-    error::AppError,
-    ports::CommandService,
-};
+use tally_app::api::commands::RUNS_PER_PAGE;
 use tally_core::{
     audit::AuditKind,
     forms::{NewCommand, Shell},
@@ -17,52 +9,145 @@ use tally_core::{
 };
 
 use crate::{
+    actor::Actor,
     audit::{record, Event},
-    auth::{internal, Auth},
-    crypto::new_id,
+    context::Context,
+    db::offset,
+    error::{Context as _, ServiceError},
 };
 
+/// A saved command as stored.
+#[derive(Debug, sqlx::FromRow)]
+struct CommandRow {
+    id: String,
+    name: String,
+    shell: String,
+    script: String,
+    description: Option<String>,
+}
+
+/// An administrator bound to a command.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Runner {
+    pub command_id: String,
+    pub admin_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+}
+
+/// An administrator with how many commands they are bound to.
+#[derive(Debug, sqlx::FromRow)]
+struct AdminRow {
+    id: String,
+    first_name: String,
+    last_name: String,
+    email: String,
+    role: String,
+    bound: i64,
+}
+
+/// A command with its runners, as the Commands page shows it.
+#[derive(Clone, Debug)]
+pub struct CommandItem {
+    pub id: String,
+    pub name: String,
+    pub shell: Shell,
+    pub script: String,
+    pub description: Option<String>,
+    /// Who runs it; only for callers who manage commands.
+    pub runners: Vec<Runner>,
+    pub bound_to_caller: bool,
+}
+
+/// An administrator who could be bound as a runner.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    pub admin_id: String,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub billing_only: bool,
+}
+
+/// The Commands page's data.
+#[derive(Clone, Debug)]
+pub struct CommandListing {
+    pub commands: Vec<CommandItem>,
+    /// The caller manages commands (sees all, edits, binds).
+    pub manage: bool,
+    pub candidates: Vec<Candidate>,
+}
+
+/// One run of a command.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Run {
+    pub id: String,
+    pub admin_email: String,
+    pub created_at: i64,
+    pub status: String,
+}
+
+/// A page of a command's runs.
+#[derive(Clone, Debug)]
+pub struct RunListing {
+    pub runs: Vec<Run>,
+    pub total: u64,
+}
+
+fn role_of(code: &str) -> Result<Role, ServiceError> {
+    Role::from_code(code).ok_or_else(|| {
+        ServiceError::invariant("reading administrators", format!("unknown role {code:?}"))
+    })
+}
+
+/// Saved commands of the caller's account.
+#[derive(Clone)]
 pub struct Commands {
-    pub auth: Auth,
+    ctx: Context,
 }
 
 impl Commands {
-    /// The command's name, if it is in the caller's account.
-    async fn name_of(&self, account_id: &str, id: &str) -> Result<String, AppError> {
+    pub fn new(ctx: Context) -> Self {
+        Self { ctx }
+    }
+
+    /// The command's name, if it is in the account.
+    async fn name_of(&self, account_id: &str, id: &str) -> Result<String, ServiceError> {
         sqlx::query_scalar("SELECT name FROM commands WHERE id = $1 AND account_id = $2")
             .bind(id)
             .bind(account_id)
-            .fetch_optional(self.auth.db.pool())
+            .fetch_optional(self.ctx.db.pool())
             .await
-            .map_err(internal)?
-            .ok_or(AppError::NotFound)
+            .context("reading a command")?
+            .ok_or(ServiceError::NotFound)
     }
 
-    async fn is_bound(&self, command_id: &str, admin_id: &str) -> Result<bool, AppError> {
+    async fn is_bound(&self, command_id: &str, admin_id: &str) -> Result<bool, ServiceError> {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM command_runners WHERE command_id = $1 AND admin_id = $2",
         )
         .bind(command_id)
         .bind(admin_id)
-        .fetch_one(self.auth.db.pool())
+        .fetch_one(self.ctx.db.pool())
         .await
-        .map_err(internal)?;
+        .context("checking a runner's binding")?;
         Ok(n > 0)
     }
-}
 
-#[async_trait::async_trait]
-impl CommandService for Commands {
-    async fn list(&self, actor: &CurrentAdmin) -> Result<CommandList, AppError> {
-        let pool = self.auth.db.pool();
+    /// The commands the caller may see: all of them (Manage commands) or those bound to them.
+    pub async fn list(&self, actor: &Actor) -> Result<CommandListing, ServiceError> {
+        let pool = self.ctx.db.pool();
         let manage = actor.may(Action::ManageCommands);
-        let rows = if manage {
-            sqlx::query("SELECT id, name, shell, script, description FROM commands WHERE account_id = $1 ORDER BY name, id")
-                .bind(&actor.account_id)
-                .fetch_all(pool)
-                .await
+        let rows: Vec<CommandRow> = if manage {
+            sqlx::query_as(
+                "SELECT id, name, shell, script, description FROM commands WHERE account_id = $1 ORDER BY name, id",
+            )
+            .bind(&actor.account_id)
+            .fetch_all(pool)
+            .await
         } else {
-            sqlx::query(
+            sqlx::query_as(
                 "SELECT c.id, c.name, c.shell, c.script, c.description FROM commands c \
                  JOIN command_runners r ON r.command_id = c.id AND r.admin_id = $2 \
                  WHERE c.account_id = $1 ORDER BY c.name, c.id",
@@ -72,45 +157,40 @@ impl CommandService for Commands {
             .fetch_all(pool)
             .await
         }
-        .map_err(internal)?;
-        let bindings = sqlx::query(
-            "SELECT r.command_id, a.id, a.first_name, a.last_name, a.email FROM command_runners r \
+        .context("reading commands")?;
+        let bindings: Vec<Runner> = sqlx::query_as(
+            "SELECT r.command_id, a.id AS admin_id, a.first_name, a.last_name, a.email FROM command_runners r \
              JOIN admins a ON a.id = r.admin_id WHERE r.account_id = $1 ORDER BY a.last_name, a.first_name",
         )
         .bind(&actor.account_id)
         .fetch_all(pool)
         .await
-        .map_err(internal)?;
+        .context("reading runner bindings")?;
         let mut commands = Vec::with_capacity(rows.len());
         for r in rows {
-            let id: String = r.get("id");
             let runners: Vec<Runner> = bindings
                 .iter()
-                .filter(|b| b.get::<String, _>("command_id") == id)
-                .map(|b| Runner {
-                    admin_id: b.get("id"),
-                    name: format!(
-                        "{} {}",
-                        b.get::<String, _>("first_name"),
-                        b.get::<String, _>("last_name")
-                    ),
-                    email: b.get("email"),
-                })
+                .filter(|b| b.command_id == r.id)
+                .cloned()
                 .collect();
-            commands.push(CommandSummary {
-                bound_to_me: runners.iter().any(|r| r.admin_id == actor.id),
+            commands.push(CommandItem {
+                bound_to_caller: runners.iter().any(|b| b.admin_id == actor.id),
                 // Runners see who else runs it only if they manage commands.
                 runners: if manage { runners } else { Vec::new() },
-                name: r.get("name"),
-                shell: Shell::from_code(&r.get::<String, _>("shell"))
-                    .ok_or_else(|| internal("unknown shell"))?,
-                script: r.get("script"),
-                description: r.get("description"),
-                id,
+                shell: Shell::from_code(&r.shell).ok_or_else(|| {
+                    ServiceError::invariant(
+                        "reading commands",
+                        format!("unknown shell {:?}", r.shell),
+                    )
+                })?,
+                id: r.id,
+                name: r.name,
+                script: r.script,
+                description: r.description,
             });
         }
         let candidates = if manage {
-            let admins = sqlx::query(
+            let admins: Vec<AdminRow> = sqlx::query_as(
                 "SELECT a.id, a.first_name, a.last_name, a.email, a.role, \
                  (SELECT COUNT(*) FROM command_runners r WHERE r.admin_id = a.id) AS bound \
                  FROM admins a WHERE a.account_id = $1 AND a.status <> 'suspended' ORDER BY a.last_name, a.first_name",
@@ -118,46 +198,42 @@ impl CommandService for Commands {
             .bind(&actor.account_id)
             .fetch_all(pool)
             .await
-            .map_err(internal)?;
-            admins
-                .iter()
-                .filter_map(|a| {
-                    let role = Role::from_code(&a.get::<String, _>("role"))?;
-                    allows(role, Action::RunBoundCommands).then(|| Candidate {
-                        admin_id: a.get("id"),
-                        name: format!(
-                            "{} {}",
-                            a.get::<String, _>("first_name"),
-                            a.get::<String, _>("last_name")
-                        ),
-                        email: a.get("email"),
+            .context("reading runner candidates")?;
+            let mut candidates = Vec::new();
+            for a in admins {
+                let role = role_of(&a.role)?;
+                if allows(role, Action::RunBoundCommands) {
+                    candidates.push(Candidate {
+                        name: format!("{} {}", a.first_name, a.last_name),
+                        admin_id: a.id,
+                        email: a.email,
                         role,
-                        billing_only: is_billing_only(
-                            role,
-                            a.get::<i64, _>("bound").max(0) as usize,
-                        ),
-                    })
-                })
-                .collect()
+                        billing_only: is_billing_only(role, a.bound.max(0) as usize),
+                    });
+                }
+            }
+            candidates
         } else {
             Vec::new()
         };
-        Ok(CommandList {
+        Ok(CommandListing {
             commands,
             manage,
             candidates,
         })
     }
 
-    async fn create(
-        &self,
-        actor: &CurrentAdmin,
-        c: NewCommand,
-        ip: Option<String>,
-    ) -> Result<String, AppError> {
-        let now = self.auth.clock.now_millis();
-        let id = new_id();
-        let mut tx = self.auth.db.pool().begin().await.map_err(internal)?;
+    /// Saves a new command; returns its id.
+    pub async fn create(&self, actor: &Actor, c: &NewCommand) -> Result<String, ServiceError> {
+        let now = self.ctx.now();
+        let id = self.ctx.new_id();
+        let mut tx = self
+            .ctx
+            .db
+            .pool()
+            .begin()
+            .await
+            .context("creating a command")?;
         sqlx::query(
             "INSERT INTO commands (id, account_id, name, shell, script, description, created_by, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
@@ -172,29 +248,35 @@ impl CommandService for Commands {
         .bind(now)
         .execute(&mut *tx)
         .await
-        .map_err(internal)?;
+        .context("inserting a command")?;
         record(
             &mut *tx,
             now,
             AuditKind::CommandCreated,
-            Event::by(actor, &c.name, ip.as_deref(), c.shell.display_name().into()),
+            Event::by(actor, &c.name, c.shell.display_name().into()),
         )
         .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
+        .context("auditing a new command")?;
+        tx.commit().await.context("saving a new command")?;
         Ok(id)
     }
 
-    async fn update(
+    /// Changes a command.
+    pub async fn update(
         &self,
-        actor: &CurrentAdmin,
+        actor: &Actor,
         id: &str,
-        c: NewCommand,
-        ip: Option<String>,
-    ) -> Result<(), AppError> {
+        c: &NewCommand,
+    ) -> Result<(), ServiceError> {
         self.name_of(&actor.account_id, id).await?;
-        let now = self.auth.clock.now_millis();
-        let mut tx = self.auth.db.pool().begin().await.map_err(internal)?;
+        let now = self.ctx.now();
+        let mut tx = self
+            .ctx
+            .db
+            .pool()
+            .begin()
+            .await
+            .context("changing a command")?;
         sqlx::query(
             "UPDATE commands SET name = $1, shell = $2, script = $3, description = $4, updated_at = $5 WHERE id = $6 AND account_id = $7",
         )
@@ -207,27 +289,29 @@ impl CommandService for Commands {
         .bind(&actor.account_id)
         .execute(&mut *tx)
         .await
-        .map_err(internal)?;
+        .context("updating a command")?;
         record(
             &mut *tx,
             now,
             AuditKind::CommandUpdated,
-            Event::by(actor, &c.name, ip.as_deref(), String::new()),
+            Event::by(actor, &c.name, String::new()),
         )
         .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)
+        .context("auditing a command change")?;
+        tx.commit().await.context("saving a command change")
     }
 
-    async fn delete(
-        &self,
-        actor: &CurrentAdmin,
-        id: &str,
-        ip: Option<String>,
-    ) -> Result<(), AppError> {
+    /// Deletes a command with its bindings and runs.
+    pub async fn delete(&self, actor: &Actor, id: &str) -> Result<(), ServiceError> {
         let name = self.name_of(&actor.account_id, id).await?;
-        let now = self.auth.clock.now_millis();
-        let mut tx = self.auth.db.pool().begin().await.map_err(internal)?;
+        let now = self.ctx.now();
+        let mut tx = self
+            .ctx
+            .db
+            .pool()
+            .begin()
+            .await
+            .context("deleting a command")?;
         for sql in [
             "DELETE FROM command_runs WHERE command_id = $1 AND account_id = $2",
             "DELETE FROM command_runners WHERE command_id = $1 AND account_id = $2",
@@ -238,58 +322,55 @@ impl CommandService for Commands {
                 .bind(&actor.account_id)
                 .execute(&mut *tx)
                 .await
-                .map_err(internal)?;
+                .context("deleting a command")?;
         }
         record(
             &mut *tx,
             now,
             AuditKind::CommandDeleted,
-            Event::by(actor, &name, ip.as_deref(), String::new()),
+            Event::by(actor, &name, String::new()),
         )
         .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)
+        .context("auditing a deleted command")?;
+        tx.commit().await.context("saving a deleted command")
     }
 
-    async fn bind(
+    /// Binds an administrator as a runner of a command. A billing-only administrator needs
+    /// `confirm`: without it the answer is a conflict saying they will be able to run it.
+    pub async fn bind(
         &self,
-        actor: &CurrentAdmin,
+        actor: &Actor,
         command_id: &str,
         admin_id: &str,
         confirm: bool,
-        ip: Option<String>,
-    ) -> Result<(), AppError> {
+    ) -> Result<(), ServiceError> {
         let name = self.name_of(&actor.account_id, command_id).await?;
-        let pool = self.auth.db.pool();
-        let admin = sqlx::query(
-            "SELECT a.email, a.first_name, a.last_name, a.role, (SELECT COUNT(*) FROM command_runners r WHERE r.admin_id = a.id) AS bound \
+        let pool = self.ctx.db.pool();
+        let admin: AdminRow = sqlx::query_as(
+            "SELECT a.id, a.first_name, a.last_name, a.email, a.role, \
+             (SELECT COUNT(*) FROM command_runners r WHERE r.admin_id = a.id) AS bound \
              FROM admins a WHERE a.id = $1 AND a.account_id = $2",
         )
         .bind(admin_id)
         .bind(&actor.account_id)
         .fetch_optional(pool)
         .await
-        .map_err(internal)?
-        .ok_or(AppError::NotFound)?;
-        let role = Role::from_code(&admin.get::<String, _>("role"))
-            .ok_or_else(|| internal("unknown role"))?;
-        let who = format!(
-            "{} {}",
-            admin.get::<String, _>("first_name"),
-            admin.get::<String, _>("last_name")
-        );
+        .context("reading an administrator to bind")?
+        .ok_or(ServiceError::NotFound)?;
+        let role = role_of(&admin.role)?;
+        let who = format!("{} {}", admin.first_name, admin.last_name);
         if !allows(role, Action::RunBoundCommands) {
-            return Err(AppError::Conflict(format!(
+            return Err(ServiceError::Conflict(format!(
                 "{who} is {role}, a role that can't run commands. Change their role first."
             )));
         }
-        if is_billing_only(role, admin.get::<i64, _>("bound").max(0) as usize) && !confirm {
-            return Err(AppError::Conflict(format!(
+        if is_billing_only(role, admin.bound.max(0) as usize) && !confirm {
+            return Err(ServiceError::Conflict(format!(
                 "{who} is a billing-only administrator. Once bound, they will be able to run “{name}”. Confirm to bind them."
             )));
         }
-        let now = self.auth.clock.now_millis();
-        let mut tx = pool.begin().await.map_err(internal)?;
+        let now = self.ctx.now();
+        let mut tx = pool.begin().await.context("binding a runner")?;
         let added = sqlx::query(
             "INSERT INTO command_runners (command_id, admin_id, account_id, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (command_id, admin_id) DO NOTHING",
@@ -300,80 +381,87 @@ impl CommandService for Commands {
         .bind(now)
         .execute(&mut *tx)
         .await
-        .map_err(internal)?;
+        .context("inserting a runner binding")?;
         if added.rows_affected() == 1 {
-            let email: String = admin.get("email");
             record(
                 &mut *tx,
                 now,
                 AuditKind::RunnerBound,
-                Event::by(actor, &email, ip.as_deref(), name),
+                Event::by(actor, &admin.email, name),
             )
             .await
-            .map_err(internal)?;
+            .context("auditing a binding")?;
         }
-        tx.commit().await.map_err(internal)
+        tx.commit().await.context("saving a binding")
     }
 
-    async fn unbind(
+    /// Unbinds a runner from a command.
+    pub async fn unbind(
         &self,
-        actor: &CurrentAdmin,
+        actor: &Actor,
         command_id: &str,
         admin_id: &str,
-        ip: Option<String>,
-    ) -> Result<(), AppError> {
+    ) -> Result<(), ServiceError> {
         let name = self.name_of(&actor.account_id, command_id).await?;
-        let now = self.auth.clock.now_millis();
-        let mut tx = self.auth.db.pool().begin().await.map_err(internal)?;
-        let email: Option<String> =
+        let now = self.ctx.now();
+        let mut tx = self
+            .ctx
+            .db
+            .pool()
+            .begin()
+            .await
+            .context("unbinding a runner")?;
+        let email: String =
             sqlx::query_scalar("SELECT email FROM admins WHERE id = $1 AND account_id = $2")
                 .bind(admin_id)
                 .bind(&actor.account_id)
                 .fetch_optional(&mut *tx)
                 .await
-                .map_err(internal)?;
-        let Some(email) = email else {
-            return Err(AppError::NotFound);
-        };
-        let removed = sqlx::query("DELETE FROM command_runners WHERE command_id = $1 AND admin_id = $2 AND account_id = $3")
-            .bind(command_id)
-            .bind(admin_id)
-            .bind(&actor.account_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(internal)?;
+                .context("reading an administrator to unbind")?
+                .ok_or(ServiceError::NotFound)?;
+        let removed = sqlx::query(
+            "DELETE FROM command_runners WHERE command_id = $1 AND admin_id = $2 AND account_id = $3",
+        )
+        .bind(command_id)
+        .bind(admin_id)
+        .bind(&actor.account_id)
+        .execute(&mut *tx)
+        .await
+        .context("deleting a runner binding")?;
         if removed.rows_affected() == 1 {
             record(
                 &mut *tx,
                 now,
                 AuditKind::RunnerUnbound,
-                Event::by(actor, &email, ip.as_deref(), name),
+                Event::by(actor, &email, name),
             )
             .await
-            .map_err(internal)?;
+            .context("auditing an unbinding")?;
         }
-        tx.commit().await.map_err(internal)
+        tx.commit().await.context("saving an unbinding")
     }
 
-    async fn run(
-        &self,
-        actor: &CurrentAdmin,
-        id: &str,
-        ip: Option<String>,
-    ) -> Result<RunRecord, AppError> {
+    /// Runs a command bound to the caller: recorded as queued in its history.
+    pub async fn run(&self, actor: &Actor, id: &str) -> Result<Run, ServiceError> {
         let name = self.name_of(&actor.account_id, id).await?;
         // The binding decides, not the role: an unbound runner is refused even with the right id.
         if !self.is_bound(id, &actor.id).await? {
-            return Err(AppError::Forbidden);
+            return Err(ServiceError::Forbidden);
         }
-        let now = self.auth.clock.now_millis();
-        let run = RunRecord {
-            id: new_id(),
+        let now = self.ctx.now();
+        let run = Run {
+            id: self.ctx.new_id(),
             admin_email: actor.email.clone(),
-            at: now,
+            created_at: now,
             status: "queued".into(),
         };
-        let mut tx = self.auth.db.pool().begin().await.map_err(internal)?;
+        let mut tx = self
+            .ctx
+            .db
+            .pool()
+            .begin()
+            .await
+            .context("running a command")?;
         sqlx::query(
             "INSERT INTO command_runs (id, command_id, account_id, admin_id, admin_email, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -386,27 +474,33 @@ impl CommandService for Commands {
         .bind(now)
         .execute(&mut *tx)
         .await
-        .map_err(internal)?;
+        .context("recording a run")?;
         record(
             &mut *tx,
             now,
             AuditKind::CommandRun,
-            Event::by(actor, &name, ip.as_deref(), "queued".into()),
+            Event::by(actor, &name, "queued".into()),
         )
         .await
-        .map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
+        .context("auditing a run")?;
+        tx.commit().await.context("saving a run")?;
         Ok(run)
     }
 
-    async fn runs(&self, actor: &CurrentAdmin, id: &str, page: u32) -> Result<RunPage, AppError> {
+    /// A command's run history, newest first; for those who manage commands or are bound to it.
+    pub async fn runs(
+        &self,
+        actor: &Actor,
+        id: &str,
+        page: u32,
+    ) -> Result<RunListing, ServiceError> {
         self.name_of(&actor.account_id, id).await?;
         let may = actor.may(Action::ManageCommands)
             || (actor.may(Action::RunBoundCommands) && self.is_bound(id, &actor.id).await?);
         if !may {
-            return Err(AppError::Forbidden);
+            return Err(ServiceError::Forbidden);
         }
-        let pool = self.auth.db.pool();
+        let pool = self.ctx.db.pool();
         let total: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM command_runs WHERE command_id = $1 AND account_id = $2",
         )
@@ -414,31 +508,21 @@ impl CommandService for Commands {
         .bind(&actor.account_id)
         .fetch_one(pool)
         .await
-        .map_err(internal)?;
-        let rows = sqlx::query(
+        .context("counting a command's runs")?;
+        let runs: Vec<Run> = sqlx::query_as(
             "SELECT id, admin_email, created_at, status FROM command_runs WHERE command_id = $1 AND account_id = $2 \
              ORDER BY created_at DESC, id LIMIT $3 OFFSET $4",
         )
         .bind(id)
         .bind(&actor.account_id)
         .bind(i64::from(RUNS_PER_PAGE))
-        .bind(i64::from(page.saturating_sub(1)) * i64::from(RUNS_PER_PAGE))
+        .bind(offset(page, RUNS_PER_PAGE))
         .fetch_all(pool)
         .await
-        .map_err(internal)?;
-        Ok(RunPage {
-            runs: rows
-                .iter()
-                .map(|r| RunRecord {
-                    id: r.get("id"),
-                    admin_email: r.get("admin_email"),
-                    at: r.get("created_at"),
-                    status: r.get("status"),
-                })
-                .collect(),
+        .context("reading a page of runs")?;
+        Ok(RunListing {
+            runs,
             total: total.max(0) as u64,
-            page,
-            per_page: RUNS_PER_PAGE,
         })
     }
 }

@@ -1,4 +1,5 @@
-//! Random ids and tokens, their hashes, and password hashing.
+//! Random ids and tokens, their hashes, and password hashing (the hashing itself runs on the
+//! blocking pool through [`crate::passwords::Passwords`]).
 
 use argon2::{
     password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
@@ -8,16 +9,19 @@ use base64::Engine;
 use rand::{rngs::OsRng, RngCore};
 use sha2::{Digest, Sha256};
 
-/// A 128-bit id, 32 hex digits: the creation time in milliseconds (48 bits), then 80 random
-/// bits. Not guessable, so an id in a URL opens nothing by itself; it tells when the row was
-/// made, which the row shows anyway. Ids of rows written together sort together, so a big
-/// table's inserts land on the end of its primary-key index instead of a random page of it.
-pub fn new_id() -> String {
-    let millis = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
-    let mut b = [0u8; 16];
-    b[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
-    OsRng.fill_bytes(&mut b[6..]);
-    hex::encode(b)
+/// A UUIDv7 written as 32 hex digits: the time `at_millis` (the injected clock's, so a test's
+/// clock dates its rows), then 74 random bits. Not guessable, so an id in a URL opens nothing
+/// by itself; it tells when the row was made, which the row shows anyway. Ids of rows written
+/// together sort together, so a big table's inserts land on the end of its primary-key index
+/// instead of a random page of it.
+pub fn new_id(at_millis: i64) -> String {
+    let millis = u64::try_from(at_millis).unwrap_or(0);
+    let at = uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        millis / 1000,
+        (millis % 1000) as u32 * 1_000_000,
+    );
+    uuid::Uuid::new_v7(at).simple().to_string()
 }
 
 /// 32 random bits, 8 hex digits: a short reference (an error's, a file name's).
@@ -74,18 +78,22 @@ mod tests {
         assert_eq!(a.len(), 43);
         assert_ne!(a, new_token());
         assert_eq!(token_hash(&a).len(), 64);
-        assert_eq!(new_id().len(), 32);
+        assert_eq!(new_id(0).len(), 32);
     }
 
     #[test]
-    fn ids_sort_by_creation_and_differ_within_a_millisecond() {
-        let ids: Vec<String> = (0..1000).map(|_| new_id()).collect();
+    fn ids_sort_by_the_time_given_and_differ_within_a_millisecond() {
+        let start = 1_790_000_000_000;
+        let ids: Vec<String> = (0..1000).map(|i| new_id(start + i / 10)).collect();
         let mut sorted = ids.clone();
         sorted.sort();
         // Ordered by their time prefix; within one millisecond the random part decides.
         assert!(ids.windows(2).all(|w| w[0][..12] <= w[1][..12]));
         sorted.dedup();
         assert_eq!(sorted.len(), 1000);
+        // The time is the one given, not the machine's: an id made "in 2020" says so.
+        let then = new_id(1_577_836_800_000);
+        assert_eq!(&then[..12], "016f5e66e800");
         assert_eq!(short_random().len(), 8);
     }
 

@@ -192,13 +192,16 @@ pub fn contains(exprs: &[&str], n: u8) -> String {
 }
 
 /// The `total` and `matching` counts of a list query that left-joins its page to its counts:
-/// every row carries them, and an empty page comes back as one row with no item.
-pub fn list_counts(rows: &[sqlx::any::AnyRow]) -> (u64, u64) {
-    let count = |column| {
-        rows.first()
-            .map_or(0, |r| sqlx::Row::get::<i64, _>(r, column).max(0) as u64)
-    };
-    (count("total"), count("matching"))
+/// every row carries them (`first` is the first row's pair), and an empty page comes back as
+/// one row with no item.
+pub fn list_counts(first: Option<(i64, i64)>) -> (u64, u64) {
+    let (total, matching) = first.unwrap_or_default();
+    (total.max(0) as u64, matching.max(0) as u64)
+}
+
+/// A page number (from 1) as the `OFFSET` of a page of `per_page` rows.
+pub fn offset(page: u32, per_page: u32) -> i64 {
+    i64::from(page.saturating_sub(1)) * i64::from(per_page)
 }
 
 /// The URL with any password replaced by `***`, for messages and logs.

@@ -31,7 +31,7 @@ pub async fn seed(db: &Database, clock: &dyn Clock) -> Result<Option<DemoLogins>
     let now = clock.now_millis();
     // Four months back: the scheduler's catch-up invoices the months since.
     let since = now - 120 * 86_400_000;
-    let account_id = new_id();
+    let account_id = new_id(now);
     let mut tx = db.pool().begin().await?;
     sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES ($1, 'Demo Company', $2)")
         .bind(&account_id)
@@ -46,7 +46,7 @@ pub async fn seed(db: &Database, clock: &dyn Clock) -> Result<Option<DemoLogins>
             "INSERT INTO admins (id, account_id, email, email_key, first_name, last_name, role, status, password_hash, created_at, updated_at) \
              VALUES ($1, $2, $3, $3, $4, $5, $6, 'active', $7, $8, $8)",
         )
-        .bind(new_id())
+        .bind(new_id(now))
         .bind(&account_id)
         .bind(&email)
         .bind(first)
@@ -71,7 +71,7 @@ pub async fn seed(db: &Database, clock: &dyn Clock) -> Result<Option<DemoLogins>
             "INSERT INTO users (id, account_id, first_name, last_name, email, email_key, status, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $7)",
         )
-        .bind(new_id())
+        .bind(new_id(now))
         .bind(&account_id)
         .bind(first)
         .bind(last)
@@ -83,7 +83,7 @@ pub async fn seed(db: &Database, clock: &dyn Clock) -> Result<Option<DemoLogins>
         sqlx::query(
             "INSERT INTO user_count_changes (id, account_id, at, delta) VALUES ($1, $2, $3, 1)",
         )
-        .bind(new_id())
+        .bind(new_id(now))
         .bind(&account_id)
         .bind(at)
         .execute(&mut *tx)
@@ -104,7 +104,7 @@ pub async fn seed(db: &Database, clock: &dyn Clock) -> Result<Option<DemoLogins>
          VALUES ($1, $2, 'visa', '4242', 12, $3, 'Ada Okafor', 'US', '1 Market St', 'San Francisco', 'CA', '94105', 'demo', $4)",
     )
     .bind(&account_id)
-    .bind(format!("tok_sandbox_{}", new_id()))
+    .bind(format!("tok_sandbox_{}", new_id(now)))
     .bind(i64::from(chrono::Datelike::year(&clock.today())) + 3)
     .bind(since)
     .execute(&mut *tx)

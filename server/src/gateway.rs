@@ -1,6 +1,7 @@
 //! The payment processor seam (spec §6): tokenize a card, charge a token with an idempotency
-//! key. [`SandboxGateway`] is the embedded default, like a processor's test mode; a real
-//! processor is another implementation of [`PaymentGateway`] and nothing else changes.
+//! key. [`SandboxGateway`] is the embedded default, like a processor's test mode: it stands
+//! for the processor's side of the world, so it keeps its own clock (the machine's) rather
+//! than Tally's.
 
 use tally_core::{
     forms::{NewCard, PaymentInfo},
@@ -10,7 +11,6 @@ use tally_core::{
 use std::collections::HashMap;
 
 use futures::{stream, StreamExt};
-use sqlx::Row;
 
 use crate::db::{Backend, Database, ROWS_PER_STATEMENT};
 
@@ -148,17 +148,15 @@ impl SandboxGateway {
                  ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key, charge_id",
                 backend.values_list(batch.len(), 4)
             );
-            let mut q = sqlx::query(&sql);
+            let mut q = sqlx::query_as::<_, (String, String)>(&sql);
             for r in batch {
                 q = q
                     .bind(&r.idempotency_key)
-                    .bind(format!("ch_sandbox_{}", crate::crypto::new_id()))
+                    .bind(format!("ch_sandbox_{}", crate::crypto::new_id(now)))
                     .bind(r.amount.cents())
                     .bind(now);
             }
-            for row in q.fetch_all(&mut *tx).await? {
-                receipts.insert(row.get(0), row.get(1));
-            }
+            receipts.extend(q.fetch_all(&mut *tx).await?);
             // Repeats: the first charge's receipt.
             let repeats: Vec<&str> = batch
                 .iter()
@@ -170,13 +168,11 @@ impl SandboxGateway {
                     "SELECT idempotency_key, charge_id FROM sandbox_charges WHERE idempotency_key IN ({})",
                     backend.marks_from(1, repeats.len())
                 );
-                let mut q = sqlx::query(&sql);
+                let mut q = sqlx::query_as::<_, (String, String)>(&sql);
                 for k in &repeats {
                     q = q.bind(*k);
                 }
-                for row in q.fetch_all(&mut *tx).await? {
-                    receipts.insert(row.get(0), row.get(1));
-                }
+                receipts.extend(q.fetch_all(&mut *tx).await?);
             }
         }
         tx.commit().await?;
@@ -214,7 +210,8 @@ impl PaymentGateway for SandboxGateway {
         } else {
             "tok_sandbox_"
         };
-        Ok(CardToken(format!("{prefix}{}", crate::crypto::new_id())))
+        let now = chrono::Utc::now().timestamp_millis();
+        Ok(CardToken(format!("{prefix}{}", crate::crypto::new_id(now))))
     }
 
     async fn charge(

@@ -1,28 +1,46 @@
-//! Tally's server: it remembers (database) and talks to the world (HTTP, later email and the
-//! payment gateway). `main.rs` only loads settings and calls [`run`]; tests call
-//! [`build_router`] on a state of their own.
+//! Tally's server: it remembers (the database) and talks to the world (HTTP, email, the
+//! payment gateway). `main.rs` parses the command line and calls [`run`] or [`bill`]; tests
+//! call [`build_router`] on a state of their own. docs/architecture.md walks through it.
 
-pub mod admins;
-pub mod audit;
-pub mod audit_log;
-pub mod auth;
-pub mod billing;
+// Who asks, what they share, what can fail.
+pub mod actor;
+pub mod context;
+pub mod error;
+
+// Plumbing: configuration, storage, time, ids, passwords, mail, the processor, HTTP.
 pub mod clock;
-pub mod commands;
 pub mod config;
 pub mod crypto;
 pub mod db;
-pub mod demo;
+pub mod emails;
 pub mod gateway;
 pub mod http;
-pub mod invoices;
-pub mod invoicing;
 pub mod mail;
-pub mod middleware;
 pub mod outbox;
-pub mod services;
+pub mod passwords;
+pub mod ports;
 pub mod telemetry;
+
+// The services, one per area of the product.
+pub mod accounts;
+pub mod admins;
+pub mod audit;
+pub mod auth;
+pub mod billing_info;
+pub mod commands;
+pub mod payment_method;
+pub mod profile;
 pub mod users;
+
+// Invoices and the monthly billing.
+pub mod billing_run;
+pub mod card_expiry;
+pub mod charges;
+pub mod invoice_pdf;
+pub mod invoices;
+pub mod scheduler;
+
+pub mod demo;
 
 use std::net::SocketAddr;
 
@@ -45,22 +63,37 @@ pub enum StartError {
     Serve(std::io::Error),
     #[error("mail: {0}")]
     Mail(#[from] mail::MailError),
+    #[error("{0}")]
+    Service(#[from] error::ServiceError),
 }
 
-/// Connects, migrates, serves until SIGINT/SIGTERM, then drains in-flight requests. With
-/// `demo`, an empty database is first seeded with a demo account.
-pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
+/// Connects, migrates, and builds the state every command runs on.
+async fn start(settings: Settings) -> Result<AppState, StartError> {
     let db = db::Database::connect(&settings.database_url).await?;
     db.migrate().await?;
+    let mailer = mail::Mailer::from_settings(&settings)?;
+    Ok(AppState::new(
+        settings,
+        db,
+        std::sync::Arc::new(clock::SystemClock),
+        mailer,
+    ))
+}
+
+/// Serves until SIGINT/SIGTERM, then drains in-flight requests. With `demo`, an empty
+/// database is first seeded with a demo account.
+pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
+    let state = start(settings).await?;
+    let ctx = state.ctx.clone();
     if demo {
-        match demo::seed(&db, &clock::SystemClock)
+        match demo::seed(&ctx.db, &clock::SystemClock)
             .await
             .map_err(db::DbError::Query)?
         {
             Some(logins) => {
                 println!(
                     "Demo account seeded. Sign in at {}/login with any of:",
-                    settings.public_url
+                    ctx.settings.public_url
                 );
                 for (role, email) in &logins.admins {
                     println!("  {email:<44} {}", role.display_name());
@@ -70,25 +103,17 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
             None => println!("--demo: the database already has an account; nothing was seeded."),
         }
     }
-    let state = AppState::new(
-        settings.clone(),
-        db,
-        std::sync::Arc::new(clock::SystemClock),
-        mail::Mailer::from_settings(&settings)?,
-    );
     let router = build_router(state.clone());
-    if settings.billing_scheduler {
-        tokio::spawn(billing_scheduler(state.invoicing.clone()));
+    if ctx.settings.billing_scheduler {
+        tokio::spawn(scheduler::billing_loop(state.scheduler.clone()));
     }
-    tokio::spawn(mail_worker(state.outbox.clone()));
-    let listener = tokio::net::TcpListener::bind(settings.listen_addr)
+    tokio::spawn(scheduler::mail_loop(ctx.outbox.clone()));
+    let addr = ctx.settings.listen_addr;
+    let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|source| StartError::Bind {
-            addr: settings.listen_addr,
-            source,
-        })?;
+        .map_err(|source| StartError::Bind { addr, source })?;
     let local = listener.local_addr().map_err(StartError::Serve)?;
-    tracing::info!(addr = %local, database = state.db.backend().display_name(), "listening");
+    tracing::info!(addr = %local, database = ctx.db.backend().display_name(), "listening");
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -96,69 +121,19 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
     .with_graceful_shutdown(shutdown_signal())
     .await
     .map_err(StartError::Serve)?;
-    state.db.close().await;
+    ctx.db.close().await;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Invoices every account for the previous month once a month has ended (catching up on any
-/// month missed while no server ran), and retries failed charges when due. Checks every ten
-/// minutes; each check is cheap when there is nothing to do.
-async fn billing_scheduler(invoicing: invoicing::Invoicing) {
-    every(600, "billing scheduler", move || {
-        let invoicing = invoicing.clone();
-        async move { invoicing.tick().await }
-    })
-    .await
-}
-
-/// Delivers queued mail whose earlier delivery failed, when its retry is due.
-async fn mail_worker(outbox: outbox::Outbox) {
-    every(30, "mail outbox worker", move || {
-        let outbox = outbox.clone();
-        async move { outbox.deliver_due().await }
-    })
-    .await
-}
-
-/// Runs `task` every `seconds`, forever, logging its failures under `what`.
-async fn every<F, Fut, T, E>(seconds: u64, what: &'static str, task: F)
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Result<T, E>>,
-    E: std::fmt::Display,
-{
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(seconds));
-    loop {
-        tick.tick().await;
-        if let Err(e) = task().await {
-            tracing::error!(error = %e, "{what}");
-        }
-    }
-}
-
-/// `tally bill --month YYYY-MM`: the same run the scheduler makes, for one month, then exit.
+/// `tally bill --month YYYY-MM`: the same run the scheduler makes, for one month.
 pub async fn bill(
     settings: Settings,
     month: tally_core::billing::BillingMonth,
-) -> Result<invoicing::RunReport, String> {
-    let db = db::Database::connect(&settings.database_url)
-        .await
-        .map_err(|e| e.to_string())?;
-    db.migrate().await.map_err(|e| e.to_string())?;
-    let mailer = mail::Mailer::from_settings(&settings).map_err(|e| e.to_string())?;
-    let state = AppState::new(
-        settings,
-        db,
-        std::sync::Arc::new(clock::SystemClock),
-        mailer,
-    );
-    let report = state
-        .invoicing
-        .run_month(month)
-        .await
-        .map_err(|e| e.to_string())?;
-    state.db.close().await;
+) -> Result<billing_run::RunReport, StartError> {
+    let state = start(settings).await?;
+    let report = state.billing_run.run_month(month).await?;
+    state.ctx.db.close().await;
     Ok(report)
 }
 

@@ -1,24 +1,57 @@
-//! `tally [--demo]`: serve the portal; `tally bill --month YYYY-MM`: run the billing for a month. Settings come from the environment (see the README);
-//! `--demo` (or `TALLY_DEMO=1`) seeds a demo account on an empty database.
+//! The `tally` command: serve the portal, or run one month's billing. Settings come from the
+//! environment (see the README); the command line only picks what to do.
 
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
+use tally_core::billing::BillingMonth;
+
 /// mimalloc instead of glibc's allocator: requests allocate on tokio's threads and free on
 /// SQLite's worker threads and back; glibc spent a quarter of a page render in malloc and
-/// free doing that (see docs/benchmarks.md).
+/// free doing that.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Tally: a self-hosted admin and billing portal.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tally",
+    version,
+    after_help = "Settings are environment variables; see the README."
+)]
+struct Cli {
+    /// On an empty database, seed a demo account first (also TALLY_DEMO=1).
+    #[arg(long)]
+    demo: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Invoice every account for a month that has ended, charge and email, then exit.
+    Bill {
+        /// The month, as YYYY-MM.
+        #[arg(long, value_parser = month)]
+        month: BillingMonth,
+    },
+}
+
+fn month(text: &str) -> Result<BillingMonth, String> {
+    BillingMonth::parse(text).ok_or_else(|| format!("{text:?} is not a month as YYYY-MM"))
+}
+
 fn main() -> ExitCode {
+    let cli = Cli::parse();
     sqlite_without_memory_statistics();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("the tokio runtime starts")
-        .block_on(serve())
+        .block_on(serve(cli))
 }
 
-async fn serve() -> ExitCode {
+async fn serve(cli: Cli) -> ExitCode {
     let settings = match tally_server::Settings::from_env() {
         Ok(s) => s,
         Err(e) => {
@@ -26,58 +59,31 @@ async fn serve() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut demo = std::env::var("TALLY_DEMO").is_ok_and(|v| v == "1" || v == "true");
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("bill") {
-        return bill(settings, &args[1..]).await;
-    }
-    for arg in args {
-        match arg.as_str() {
-            "--demo" => demo = true,
-            "--help" | "-h" => {
+    tally_server::telemetry::init(&settings.log_format);
+    match cli.command {
+        Some(Command::Bill { month }) => match tally_server::bill(settings, month).await {
+            Ok(r) => {
                 println!(
-                    "usage: tally [--demo]            serve the portal\n       tally bill --month YYYY-MM   invoice every account for a month that has ended\n\nSettings are environment variables; see the README."
+                    "billed {}: {} accounts, {} invoices created, {} charged, {} failed, {} emails sent",
+                    r.month, r.accounts, r.invoices_created, r.charged, r.failed, r.mail_sent
                 );
-                return ExitCode::SUCCESS;
+                ExitCode::SUCCESS
             }
-            other => {
-                eprintln!("tally: unknown argument {other:?} (try --help)");
-                return ExitCode::FAILURE;
+            Err(e) => {
+                eprintln!("tally bill: {e}");
+                ExitCode::FAILURE
             }
-        }
-    }
-    tally_server::telemetry::init(&settings.log_format);
-    match tally_server::run(settings, demo).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("tally: cannot start: {e}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// `tally bill --month YYYY-MM`.
-async fn bill(settings: tally_server::Settings, args: &[String]) -> ExitCode {
-    let month = match args {
-        [flag, m] if flag == "--month" => tally_core::billing::BillingMonth::parse(m),
-        _ => None,
-    };
-    let Some(month) = month else {
-        eprintln!("tally bill: usage: tally bill --month YYYY-MM");
-        return ExitCode::FAILURE;
-    };
-    tally_server::telemetry::init(&settings.log_format);
-    match tally_server::bill(settings, month).await {
-        Ok(r) => {
-            println!(
-                "billed {}: {} accounts, {} invoices created, {} charged, {} failed, {} emails sent",
-                r.month, r.accounts, r.invoices_created, r.charged, r.failed, r.mail_sent
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("tally bill: {e}");
-            ExitCode::FAILURE
+        },
+        None => {
+            let demo =
+                cli.demo || std::env::var("TALLY_DEMO").is_ok_and(|v| v == "1" || v == "true");
+            match tally_server::run(settings, demo).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("tally: cannot start: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
     }
 }
@@ -87,8 +93,7 @@ async fn bill(settings: tally_server::Settings, args: &[String]) -> ExitCode {
 /// By default SQLite counts every allocation and free under one process-wide mutex. Its rows
 /// are copied on sqlx's worker threads and freed on tokio's, so under load those threads
 /// queued on that mutex: turning the count off cut a read request's server CPU by about a
-/// fifth (0.80–0.93 ms to 0.69–0.71 ms for users/list at 1,500/s). Tally never reads the
-/// statistics.
+/// fifth. Tally never reads the statistics.
 fn sqlite_without_memory_statistics() {
     // SAFETY: called once at start-up, on one thread, before any SQLite connection exists,
     // the only time sqlite3_config may be called; this option takes one int.

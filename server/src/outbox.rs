@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use sqlx::{Any, AnyConnection, Executor, Row};
+use sqlx::{Any, AnyConnection, Executor};
 
 use crate::{
     clock::Clock,
@@ -20,6 +20,32 @@ use crate::{
     db::{Backend, Database, ROWS_PER_STATEMENT},
     mail::{Email, Mailer},
 };
+
+/// A message claimed for delivery.
+#[derive(sqlx::FromRow)]
+struct Claimed {
+    id: String,
+    to_addr: String,
+    subject: String,
+    text_body: String,
+    html_body: String,
+    attempts: i32,
+}
+
+impl Claimed {
+    /// The message, and the number of the attempt about to be made.
+    fn into_message(self) -> (String, Email, i64) {
+        let email = Email {
+            to: self.to_addr,
+            subject: self.subject,
+            text: self.text_body,
+            html: self.html_body,
+        };
+        (self.id, email, i64::from(self.attempts) + 1)
+    }
+}
+
+const CLAIMED_COLUMNS: &str = "id, to_addr, subject, text_body, html_body, attempts";
 
 /// Minutes to wait after the n-th failed attempt (the last entry is the last wait); after
 /// `RETRY_MINUTES.len() + 1` failed attempts, about a day in all, the message is abandoned.
@@ -67,8 +93,8 @@ impl Outbox {
     where
         E: Executor<'e, Database = Any>,
     {
-        let id = new_id();
         let now = self.clock.now_millis();
+        let id = new_id(now);
         sqlx::query(
             "INSERT INTO mail_outbox (id, to_addr, subject, text_body, html_body, created_at, next_attempt_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $6)",
@@ -98,7 +124,7 @@ impl Outbox {
                 "INSERT INTO mail_outbox (id, to_addr, subject, text_body, html_body, created_at, next_attempt_at) VALUES {}",
                 Backend::of(conn).values_list(batch.len(), 7)
             );
-            let batch_ids: Vec<String> = batch.iter().map(|_| new_id()).collect();
+            let batch_ids: Vec<String> = batch.iter().map(|_| new_id(now)).collect();
             let mut q = sqlx::query(&sql);
             for (id, e) in batch_ids.iter().zip(batch) {
                 q = q
@@ -128,11 +154,11 @@ impl Outbox {
     pub async fn deliver(&self, id: &str) -> Result<Delivery, sqlx::Error> {
         let pool = self.db.pool();
         let now = self.clock.now_millis();
-        let Some(row) = sqlx::query(
+        let Some(claimed) = sqlx::query_as::<_, Claimed>(&format!(
             "UPDATE mail_outbox SET claimed_until = $1 WHERE id = $2 AND sent_at IS NULL \
              AND failed_at IS NULL AND (claimed_until IS NULL OR claimed_until < $3) \
-             RETURNING id, to_addr, subject, text_body, html_body, attempts",
-        )
+             RETURNING {CLAIMED_COLUMNS}"
+        ))
         .bind(now + CLAIM_MILLIS)
         .bind(id)
         .bind(now)
@@ -141,7 +167,7 @@ impl Outbox {
         else {
             return Ok(Delivery::NotMine);
         };
-        let (email, attempts) = claimed_message(&row);
+        let (_, email, attempts) = claimed.into_message();
         match self.mailer.send(&email).await {
             Ok(()) => {
                 sqlx::query(
@@ -219,30 +245,36 @@ impl Outbox {
         let mut sent = 0;
         loop {
             let now = self.clock.now_millis();
-            let claimed = sqlx::query(
+            let claimed: Vec<Claimed> = sqlx::query_as(&format!(
                 "UPDATE mail_outbox SET claimed_until = $1 WHERE id IN \
                  (SELECT id FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL \
                   AND next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until < $2) \
                   ORDER BY next_attempt_at LIMIT $3) \
                  AND sent_at IS NULL AND failed_at IS NULL AND (claimed_until IS NULL OR claimed_until < $2) \
-                 RETURNING id, to_addr, subject, text_body, html_body, attempts",
-            )
+                 RETURNING {CLAIMED_COLUMNS}"
+            ))
             .bind(now + CLAIM_MILLIS)
             .bind(now)
             .bind(DUE_BATCH)
             .fetch_all(pool)
             .await?;
-            let (emails, attempts): (Vec<Email>, Vec<i64>) =
-                claimed.iter().map(claimed_message).unzip();
+            let claimed_count = claimed.len();
+            let mut ids = Vec::with_capacity(claimed_count);
+            let mut emails = Vec::with_capacity(claimed_count);
+            let mut attempts = Vec::with_capacity(claimed_count);
+            for (id, email, attempt) in claimed.into_iter().map(Claimed::into_message) {
+                ids.push(id);
+                emails.push(email);
+                attempts.push(attempt);
+            }
             let results = self.mailer.send_many(&emails).await;
-            let mut done = Vec::with_capacity(claimed.len());
-            let rows = claimed.iter().zip(emails.iter().zip(attempts));
-            for ((row, (email, attempts)), result) in rows.zip(results) {
-                let id: String = row.get("id");
+            let mut done = Vec::with_capacity(claimed_count);
+            let outcomes = ids.into_iter().zip(&emails).zip(attempts).zip(results);
+            for (((id, email), attempt), result) in outcomes {
                 match result {
                     Ok(()) => done.push(id),
                     Err(e) => {
-                        self.record_failure(&id, email, attempts, &e.to_string())
+                        self.record_failure(&id, email, attempt, &e.to_string())
                             .await?;
                     }
                 }
@@ -263,20 +295,9 @@ impl Outbox {
                 q.execute(pool).await?;
             }
             sent += done.len();
-            if claimed.len() < DUE_BATCH as usize {
+            if claimed_count < DUE_BATCH as usize {
                 return Ok(sent);
             }
         }
     }
-}
-
-/// A claimed row's message, and the number of the attempt about to be made.
-fn claimed_message(row: &sqlx::any::AnyRow) -> (Email, i64) {
-    let email = Email {
-        to: row.get("to_addr"),
-        subject: row.get("subject"),
-        text: row.get("text_body"),
-        html: row.get("html_body"),
-    };
-    (email, i64::from(row.get::<i32, _>("attempts")) + 1)
 }

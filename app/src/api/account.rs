@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use tally_core::roles::Action;
 
 #[cfg(feature = "ssr")]
-use crate::{api::setup::set_cookie, error::fail};
+use crate::api::setup::set_cookie;
 use crate::{auth::CurrentAdmin, error::AppError};
 
 /// The signed-in administrator, or `None`.
@@ -23,18 +23,13 @@ pub async fn sign_in(
     #[server(default)] next: Option<String>,
 ) -> Result<(), AppError> {
     let services = crate::ports::services()?;
-    match services
+    let session = services
         .auth
-        .sign_in(email, password, crate::auth::client_ip())
-        .await
-    {
-        Ok(session) => {
-            set_cookie(&session.set_cookie);
-            leptos_axum::redirect(&safe_next(next.as_deref()));
-            Ok(())
-        }
-        Err(e) => fail(e),
-    }
+        .sign_in(&crate::auth::visitor(), email, password)
+        .await?;
+    set_cookie(&session.set_cookie);
+    leptos_axum::redirect(&safe_next(next.as_deref()));
+    Ok(())
 }
 
 /// A local path to go to after signing in; anything else becomes `/`.
@@ -51,15 +46,8 @@ pub fn safe_next(next: Option<&str>) -> String {
 #[server(endpoint = "account/sign-out")]
 pub async fn sign_out() -> Result<(), AppError> {
     let services = crate::ports::services()?;
-    if let Some(session) = crate::auth::session() {
-        let clear = services
-            .auth
-            .sign_out(
-                &session.admin,
-                &session.session_hash,
-                crate::auth::client_ip(),
-            )
-            .await;
+    if let (Some(session), Ok(actor)) = (crate::auth::session(), crate::auth::require_signed_in()) {
+        let clear = services.auth.sign_out(&actor, &session).await;
         set_cookie(&clear);
     }
     Ok(())
@@ -96,7 +84,7 @@ pub async fn request_password_reset(email: String) -> Result<(), AppError> {
     let services = crate::ports::services()?;
     services
         .auth
-        .request_reset(email, crate::auth::client_ip())
+        .request_reset(&crate::auth::visitor(), email)
         .await
 }
 
@@ -117,18 +105,13 @@ pub async fn set_password_from_link(
     password: String,
 ) -> Result<(), AppError> {
     let services = crate::ports::services()?;
-    match services
+    let session = services
         .auth
-        .complete_token(kind, token, password, crate::auth::client_ip())
-        .await
-    {
-        Ok(session) => {
-            set_cookie(&session.set_cookie);
-            leptos_axum::redirect("/");
-            Ok(())
-        }
-        Err(e) => fail(e),
-    }
+        .complete_token(&crate::auth::visitor(), kind, token, password)
+        .await?;
+    set_cookie(&session.set_cookie);
+    leptos_axum::redirect("/");
+    Ok(())
 }
 
 /// The password rule's verdict, for the strength meter: the same check the server enforces.
@@ -161,39 +144,25 @@ pub async fn change_password(
     current_password: String,
     new_password: String,
 ) -> Result<(), AppError> {
-    let admin = crate::auth::require_signed_in()?;
+    let actor = crate::auth::require_signed_in()?;
     let services = crate::ports::services()?;
-    match services
+    let session = services
         .auth
-        .change_password(
-            &admin,
-            current_password,
-            new_password,
-            crate::auth::client_ip(),
-        )
-        .await
-    {
-        Ok(session) => {
-            set_cookie(&session.set_cookie);
-            Ok(())
-        }
-        Err(e) => fail(e),
-    }
+        .change_password(&actor, current_password, new_password)
+        .await?;
+    set_cookie(&session.set_cookie);
+    Ok(())
 }
 
 /// Changes one's own name.
 #[server(endpoint = "account/update-name")]
 pub async fn update_name(first_name: String, last_name: String) -> Result<(), AppError> {
-    let admin = crate::auth::require_signed_in()?;
+    let actor = crate::auth::require_signed_in()?;
     let services = crate::ports::services()?;
-    match services
+    services
         .auth
-        .update_name(&admin, first_name, last_name)
+        .update_name(&actor, first_name, last_name)
         .await
-    {
-        Ok(()) => Ok(()),
-        Err(e) => fail(e),
-    }
 }
 
 /// Filters for the audit log; blank fields filter nothing. Dates are `YYYY-MM-DD` (UTC),
@@ -236,10 +205,7 @@ pub struct AuditPage {
 /// Lists the caller's account's audit events. Roles per the matrix (View the audit log).
 #[server(endpoint = "audit/list")]
 pub async fn list_audit_events(filter: AuditFilter) -> Result<AuditPage, AppError> {
-    let admin = crate::auth::require(Action::ViewAuditLog)?;
+    let actor = crate::auth::require(Action::ViewAuditLog)?;
     let services = crate::ports::services()?;
-    match services.audit.list(&admin, filter).await {
-        Ok(p) => Ok(p),
-        Err(e) => fail(e),
-    }
+    services.audit.list(&actor, filter).await
 }

@@ -4,8 +4,6 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use tally_core::{forms::NewAdminInput, roles::Action};
 
-#[cfg(feature = "ssr")]
-use crate::error::fail;
 use crate::error::AppError;
 
 /// "+ Create Admin": an invited administrator who gets an email with a link to set a
@@ -27,17 +25,10 @@ pub async fn create_admin(
     .parse()
     {
         Ok(n) => n,
-        Err(e) => return fail(AppError::Validation(e)),
+        Err(e) => return Err(AppError::Validation(e)),
     };
     let services = crate::ports::services()?;
-    match services
-        .admins
-        .create(&actor, new, crate::auth::client_ip())
-        .await
-    {
-        Ok(id) => Ok(id),
-        Err(e) => fail(e),
-    }
+    services.admins.create(&actor, new).await
 }
 
 /// One row of the Administrators page.
@@ -80,14 +71,10 @@ pub async fn list_admins(
 ) -> Result<AdminPage, AppError> {
     let actor = crate::auth::require(Action::ViewAdministrators)?;
     let services = crate::ports::services()?;
-    match services
+    services
         .admins
         .list(&actor, search.trim().to_string(), page.max(1))
         .await
-    {
-        Ok(v) => Ok(v),
-        Err(e) => fail(e),
-    }
 }
 
 /// Runs one change through the server's rules; shared by the change endpoints below.
@@ -95,14 +82,7 @@ pub async fn list_admins(
 async fn change(id: String, change: tally_core::roles::AdminChange) -> Result<(), AppError> {
     let actor = crate::auth::require(Action::ManageAdministrators)?;
     let services = crate::ports::services()?;
-    match services
-        .admins
-        .change(&actor, &id, change, crate::auth::client_ip())
-        .await
-    {
-        Ok(()) => Ok(()),
-        Err(e) => fail(e),
-    }
+    services.admins.change(&actor, &id, change).await
 }
 
 /// Gives an administrator another role. Requires Manage administrators; refused (409) if it
@@ -110,7 +90,7 @@ async fn change(id: String, change: tally_core::roles::AdminChange) -> Result<()
 #[server(endpoint = "admins/set-role")]
 pub async fn set_admin_role(id: String, role: String) -> Result<(), AppError> {
     let Some(role) = tally_core::roles::Role::from_code(role.trim()) else {
-        return fail(AppError::field("role", "Choose a role."));
+        return Err(AppError::field("role", "Choose a role."));
     };
     change(id, tally_core::roles::AdminChange::SetRole(role)).await
 }
@@ -139,12 +119,5 @@ pub async fn delete_admin(id: String) -> Result<(), AppError> {
 pub async fn resend_invitation(id: String) -> Result<(), AppError> {
     let actor = crate::auth::require(Action::ManageAdministrators)?;
     let services = crate::ports::services()?;
-    match services
-        .admins
-        .resend_invitation(&actor, &id, crate::auth::client_ip())
-        .await
-    {
-        Ok(()) => Ok(()),
-        Err(e) => fail(e),
-    }
+    services.admins.resend_invitation(&actor, &id).await
 }

@@ -13,8 +13,6 @@ use tally_core::{
     NaiveDate,
 };
 
-#[cfg(feature = "ssr")]
-use crate::error::fail;
 use crate::error::AppError;
 
 /// What the account keeps of its card (spec §6): never the number or the security code.
@@ -59,10 +57,7 @@ pub struct BillingSettings {
 pub async fn get_billing_settings() -> Result<BillingSettings, AppError> {
     let actor = crate::auth::require(Action::ViewBilling)?;
     let services = crate::ports::services()?;
-    match services.billing.settings(&actor).await {
-        Ok(s) => Ok(s),
-        Err(e) => fail(e),
-    }
+    services.billing.settings(&actor).await
 }
 
 /// Saves the Billing Information tab. The billing contact becomes where invoices go.
@@ -71,17 +66,10 @@ pub async fn save_billing_info(info: BillingInfoInput) -> Result<BillingInfo, Ap
     let actor = crate::auth::require(Action::ManagePaymentMethod)?;
     let info = match info.parse() {
         Ok(i) => i,
-        Err(e) => return fail(AppError::Validation(e)),
+        Err(e) => return Err(AppError::Validation(e)),
     };
     let services = crate::ports::services()?;
-    match services
-        .billing
-        .save_info(&actor, info, crate::auth::client_ip())
-        .await
-    {
-        Ok(i) => Ok(i),
-        Err(e) => fail(e),
-    }
+    services.billing.save_info(&actor, info).await
 }
 
 /// "Submit Payment Method": checks everything again with core, tokenizes the card through the
@@ -95,17 +83,13 @@ pub async fn submit_payment_method(
     let actor = crate::auth::require(Action::ManagePaymentMethod)?;
     let key = idempotency_key.trim().to_string();
     if key.is_empty() || key.len() > 100 {
-        return fail(AppError::Conflict(
+        return Err(AppError::Conflict(
             "This form is out of date. Reload the page and try again.".into(),
         ));
     }
     let services = crate::ports::services()?;
-    match services
+    services
         .billing
-        .submit_payment_method(&actor, payment, card, key, crate::auth::client_ip())
+        .submit_payment_method(&actor, payment, card, key)
         .await
-    {
-        Ok(c) => Ok(c),
-        Err(e) => fail(e),
-    }
 }

@@ -8,8 +8,6 @@ use serde::{Deserialize, Serialize};
 use tally_core::{forms::NewCommandInput, roles::Action};
 use tally_core::{forms::Shell, roles::Role};
 
-#[cfg(feature = "ssr")]
-use crate::error::fail;
 use crate::error::AppError;
 
 /// Runs shown per page of a command's history.
@@ -75,14 +73,11 @@ pub struct RunPage {
 #[server(endpoint = "commands/list")]
 pub async fn list_commands() -> Result<CommandList, AppError> {
     let actor = crate::auth::require_signed_in()?;
-    if !actor.may(Action::ManageCommands) && !actor.may(Action::RunBoundCommands) {
-        return fail(AppError::Forbidden);
+    if !actor.admin.may(Action::ManageCommands) && !actor.admin.may(Action::RunBoundCommands) {
+        return Err(AppError::Forbidden);
     }
     let services = crate::ports::services()?;
-    match services.commands.list(&actor).await {
-        Ok(l) => Ok(l),
-        Err(e) => fail(e),
-    }
+    services.commands.list(&actor).await
 }
 
 #[cfg(feature = "ssr")]
@@ -112,17 +107,10 @@ pub async fn create_command(
     let actor = crate::auth::require(Action::ManageCommands)?;
     let command = match parse(name, shell, script, description) {
         Ok(c) => c,
-        Err(e) => return fail(e),
+        Err(e) => return Err(e),
     };
     let services = crate::ports::services()?;
-    match services
-        .commands
-        .create(&actor, command, crate::auth::client_ip())
-        .await
-    {
-        Ok(id) => Ok(id),
-        Err(e) => fail(e),
-    }
+    services.commands.create(&actor, command).await
 }
 
 #[server(endpoint = "commands/update")]
@@ -136,31 +124,17 @@ pub async fn update_command(
     let actor = crate::auth::require(Action::ManageCommands)?;
     let command = match parse(name, shell, script, description) {
         Ok(c) => c,
-        Err(e) => return fail(e),
+        Err(e) => return Err(e),
     };
     let services = crate::ports::services()?;
-    match services
-        .commands
-        .update(&actor, &id, command, crate::auth::client_ip())
-        .await
-    {
-        Ok(()) => Ok(()),
-        Err(e) => fail(e),
-    }
+    services.commands.update(&actor, &id, command).await
 }
 
 #[server(endpoint = "commands/delete")]
 pub async fn delete_command(id: String) -> Result<(), AppError> {
     let actor = crate::auth::require(Action::ManageCommands)?;
     let services = crate::ports::services()?;
-    match services
-        .commands
-        .delete(&actor, &id, crate::auth::client_ip())
-        .await
-    {
-        Ok(()) => Ok(()),
-        Err(e) => fail(e),
-    }
+    services.commands.delete(&actor, &id).await
 }
 
 /// Binds an administrator as a runner of a command. A billing-only administrator needs
@@ -173,34 +147,20 @@ pub async fn bind_runner(
 ) -> Result<(), AppError> {
     let actor = crate::auth::require(Action::ManageCommands)?;
     let services = crate::ports::services()?;
-    match services
+    services
         .commands
-        .bind(
-            &actor,
-            &command_id,
-            &admin_id,
-            confirm,
-            crate::auth::client_ip(),
-        )
+        .bind(&actor, &command_id, &admin_id, confirm)
         .await
-    {
-        Ok(()) => Ok(()),
-        Err(e) => fail(e),
-    }
 }
 
 #[server(endpoint = "commands/unbind")]
 pub async fn unbind_runner(command_id: String, admin_id: String) -> Result<(), AppError> {
     let actor = crate::auth::require(Action::ManageCommands)?;
     let services = crate::ports::services()?;
-    match services
+    services
         .commands
-        .unbind(&actor, &command_id, &admin_id, crate::auth::client_ip())
+        .unbind(&actor, &command_id, &admin_id)
         .await
-    {
-        Ok(()) => Ok(()),
-        Err(e) => fail(e),
-    }
 }
 
 /// Runs a command bound to the caller: recorded as queued in its history (devices run it).
@@ -208,14 +168,7 @@ pub async fn unbind_runner(command_id: String, admin_id: String) -> Result<(), A
 pub async fn run_command(id: String) -> Result<RunRecord, AppError> {
     let actor = crate::auth::require(Action::RunBoundCommands)?;
     let services = crate::ports::services()?;
-    match services
-        .commands
-        .run(&actor, &id, crate::auth::client_ip())
-        .await
-    {
-        Ok(r) => Ok(r),
-        Err(e) => fail(e),
-    }
+    services.commands.run(&actor, &id).await
 }
 
 /// A command's run history, newest first; for those who manage commands or are bound to it.
@@ -223,8 +176,5 @@ pub async fn run_command(id: String) -> Result<RunRecord, AppError> {
 pub async fn list_runs(id: String, #[server(default)] page: u32) -> Result<RunPage, AppError> {
     let actor = crate::auth::require_signed_in()?;
     let services = crate::ports::services()?;
-    match services.commands.runs(&actor, &id, page.max(1)).await {
-        Ok(p) => Ok(p),
-        Err(e) => fail(e),
-    }
+    services.commands.runs(&actor, &id, page.max(1)).await
 }

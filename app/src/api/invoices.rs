@@ -9,8 +9,6 @@ use tally_core::roles::Action;
 use tally_core::NaiveDate;
 
 use crate::api::billing::CardSummary;
-#[cfg(feature = "ssr")]
-use crate::error::fail;
 use crate::error::AppError;
 
 /// Invoices shown per page.
@@ -81,10 +79,7 @@ pub struct InvoicePage {
 pub async fn get_billing_overview() -> Result<BillingOverview, AppError> {
     let actor = crate::auth::require(Action::ViewBilling)?;
     let services = crate::ports::services()?;
-    match services.invoices.overview(&actor).await {
-        Ok(o) => Ok(o),
-        Err(e) => fail(e),
-    }
+    services.invoices.overview(&actor).await
 }
 
 /// The invoice history, newest first; `page` counts from 1.
@@ -92,20 +87,14 @@ pub async fn get_billing_overview() -> Result<BillingOverview, AppError> {
 pub async fn list_invoices(#[server(default)] page: u32) -> Result<InvoicePage, AppError> {
     let actor = crate::auth::require(Action::ViewBilling)?;
     let services = crate::ports::services()?;
-    match services.invoices.list(&actor, page.max(1)).await {
-        Ok(p) => Ok(p),
-        Err(e) => fail(e),
-    }
+    services.invoices.list(&actor, page.max(1)).await
 }
 
 #[server(endpoint = "billing/invoice")]
 pub async fn get_invoice(id: String) -> Result<InvoiceSummary, AppError> {
     let actor = crate::auth::require(Action::ViewBilling)?;
     let services = crate::ports::services()?;
-    match services.invoices.get(&actor, &id).await {
-        Ok(i) => Ok(i),
-        Err(e) => fail(e),
-    }
+    services.invoices.get(&actor, &id).await
 }
 
 /// Emails a copy of an invoice to the billing contact (not to the one asking); returns where it went.
@@ -113,14 +102,7 @@ pub async fn get_invoice(id: String) -> Result<InvoiceSummary, AppError> {
 pub async fn request_invoice_copy(id: String) -> Result<String, AppError> {
     let actor = crate::auth::require(Action::RequestInvoiceCopy)?;
     let services = crate::ports::services()?;
-    match services
-        .invoices
-        .request_copy(&actor, &id, crate::auth::client_ip())
-        .await
-    {
-        Ok(to) => Ok(to),
-        Err(e) => fail(e),
-    }
+    services.invoices.request_copy(&actor, &id).await
 }
 
 /// "Also email invoices to me", for the signed-in billing administrator.
@@ -128,12 +110,5 @@ pub async fn request_invoice_copy(id: String) -> Result<String, AppError> {
 pub async fn set_receive_invoices(on: bool) -> Result<(), AppError> {
     let actor = crate::auth::require(Action::ReceiveInvoiceEmails)?;
     let services = crate::ports::services()?;
-    match services
-        .invoices
-        .set_receive(&actor, on, crate::auth::client_ip())
-        .await
-    {
-        Ok(()) => Ok(()),
-        Err(e) => fail(e),
-    }
+    services.invoices.set_receive(&actor, on).await
 }

@@ -39,10 +39,7 @@ pub async fn create_first_account(
         email,
         password,
     };
-    let session = match services.auth.setup(input, crate::auth::client_ip()).await {
-        Ok(s) => s,
-        Err(e) => return crate::error::fail(e),
-    };
+    let session = services.auth.setup(&crate::auth::visitor(), input).await?;
     set_cookie(&session.set_cookie);
     leptos_axum::redirect("/");
     Ok(())

@@ -17,11 +17,7 @@ pub struct ServerStatus {
 #[server(endpoint = "status/get")]
 pub async fn get_server_status() -> Result<ServerStatus, AppError> {
     let services = crate::ports::services()?;
-    let database = services
-        .status
-        .database()
-        .await
-        .map_err(|e| AppError::Internal(format!("database unavailable ({e})")))?;
+    let database = services.status.database().await?;
     Ok(ServerStatus {
         version: env!("CARGO_PKG_VERSION").to_string(),
         database,

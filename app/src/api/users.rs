@@ -5,8 +5,6 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use tally_core::{forms::NewUserInput, roles::Action};
 
-#[cfg(feature = "ssr")]
-use crate::error::fail;
 use crate::error::AppError;
 
 /// Users shown per page.
@@ -40,14 +38,10 @@ pub async fn list_users(
 ) -> Result<UserPage, AppError> {
     let actor = crate::auth::require(Action::ViewUsers)?;
     let services = crate::ports::services()?;
-    match services
+    services
         .users
         .list(&actor, search.trim().to_string(), page.max(1))
         .await
-    {
-        Ok(p) => Ok(p),
-        Err(e) => fail(e),
-    }
 }
 
 /// Adds a user; returns its id.
@@ -66,17 +60,10 @@ pub async fn create_user(
     .parse()
     {
         Ok(u) => u,
-        Err(e) => return fail(AppError::Validation(e)),
+        Err(e) => return Err(AppError::Validation(e)),
     };
     let services = crate::ports::services()?;
-    match services
-        .users
-        .create(&actor, user, crate::auth::client_ip())
-        .await
-    {
-        Ok(id) => Ok(id),
-        Err(e) => fail(e),
-    }
+    services.users.create(&actor, user).await
 }
 
 /// Changes a user's name and email.
@@ -96,17 +83,10 @@ pub async fn update_user(
     .parse()
     {
         Ok(u) => u,
-        Err(e) => return fail(AppError::Validation(e)),
+        Err(e) => return Err(AppError::Validation(e)),
     };
     let services = crate::ports::services()?;
-    match services
-        .users
-        .update(&actor, &id, user, crate::auth::client_ip())
-        .await
-    {
-        Ok(()) => Ok(()),
-        Err(e) => fail(e),
-    }
+    services.users.update(&actor, &id, user).await
 }
 
 /// Suspends (`suspended = true`) or unsuspends a user. Suspended users are still billable.
@@ -114,14 +94,7 @@ pub async fn update_user(
 pub async fn set_user_suspended(id: String, suspended: bool) -> Result<(), AppError> {
     let actor = crate::auth::require(Action::ManageUsers)?;
     let services = crate::ports::services()?;
-    match services
-        .users
-        .set_suspended(&actor, &id, suspended, crate::auth::client_ip())
-        .await
-    {
-        Ok(()) => Ok(()),
-        Err(e) => fail(e),
-    }
+    services.users.set_suspended(&actor, &id, suspended).await
 }
 
 /// Deletes a user.
@@ -129,14 +102,7 @@ pub async fn set_user_suspended(id: String, suspended: bool) -> Result<(), AppEr
 pub async fn delete_user(id: String) -> Result<(), AppError> {
     let actor = crate::auth::require(Action::ManageUsers)?;
     let services = crate::ports::services()?;
-    match services
-        .users
-        .delete(&actor, &id, crate::auth::client_ip())
-        .await
-    {
-        Ok(()) => Ok(()),
-        Err(e) => fail(e),
-    }
+    services.users.delete(&actor, &id).await
 }
 
 /// Imports users from CSV text: all rows, or none and every bad row with its reason (422).
@@ -146,15 +112,8 @@ pub async fn import_users(csv: String) -> Result<u64, AppError> {
     let actor = crate::auth::require(Action::ManageUsers)?;
     let (users, bad_rows) = match tally_core::csv::check_users_csv(&csv) {
         Ok(checked) => checked,
-        Err(rows) => return fail(AppError::ImportRejected(rows)),
+        Err(rows) => return Err(AppError::ImportRejected(rows)),
     };
     let services = crate::ports::services()?;
-    match services
-        .users
-        .import(&actor, users, bad_rows, crate::auth::client_ip())
-        .await
-    {
-        Ok(n) => Ok(n),
-        Err(e) => fail(e),
-    }
+    services.users.import(&actor, users, bad_rows).await
 }

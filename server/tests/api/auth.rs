@@ -267,7 +267,7 @@ both_databases! {
         let now = app.clock_now();
         sqlx::query("INSERT INTO admins (id, account_id, email, email_key, first_name, last_name, role, status, created_at, updated_at) VALUES ('inv1', $1, 'bo@acme.test', 'bo@acme.test', 'Bo', 'Chen', 'manager', 'invited', $2, $2)")
             .bind(&account_id).bind(now).execute(app.db.pool()).await.unwrap();
-        app.state.auth.send_invitation("inv1", &account_id, "bo@acme.test", "Ann Lee").await.unwrap();
+        tally_server::auth::links::send_invitation(&app.state.ctx, "inv1", &account_id, "bo@acme.test", "Ann Lee").await.unwrap();
         // Invited administrators cannot sign in.
         assert_eq!(sign_in(&app, &TestApp::new_client(), "bo@acme.test", "anything at all").await.status(), 422);
         let mail = app.outbox_messages().pop().unwrap();
@@ -281,7 +281,7 @@ both_databases! {
         let status: String = sqlx::query_scalar("SELECT status FROM admins WHERE id = 'inv1'").fetch_one(app.db.pool()).await.unwrap();
         assert_eq!(status, "active");
         // Expired invitations: 72 hours.
-        app.state.auth.send_invitation("inv1", &account_id, "bo@acme.test", "Ann Lee").await.unwrap();
+        tally_server::auth::links::send_invitation(&app.state.ctx, "inv1", &account_id, "bo@acme.test", "Ann Lee").await.unwrap();
         let mail = app.outbox_messages().pop().unwrap();
         let token = find_link(&mail, &format!("{}/invitation/", app.address)).unwrap().rsplit('/').next().unwrap().to_string();
         app.clock.advance_minutes(72 * 60 + 1);

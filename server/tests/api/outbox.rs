@@ -152,7 +152,7 @@ both_databases! {
         mend_folder(&app.outbox);
         assert!(app.outbox_messages().is_empty());
         app.clock.advance_minutes(RETRY_MINUTES[0]);
-        assert_eq!(app.state.outbox.deliver_due().await.unwrap(), 1);
+        assert_eq!(app.state.ctx.outbox.deliver_due().await.unwrap(), 1);
         let mail = app.outbox_messages().pop().expect("the reset email, late");
         let link = find_link(&mail, &format!("{}/reset-password/", app.address)).expect("its link");
         let token = link.rsplit('/').next().unwrap();

@@ -1,6 +1,6 @@
 //! The SMTP transport delivers to a real SMTP listener on loopback, started by the test.
 
-use tally_server::mail::{link_email, Mailer};
+use tally_server::{emails, mail::Mailer};
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
     net::TcpListener,
@@ -56,14 +56,7 @@ async fn the_smtp_transport_delivers_to_a_real_listener() {
         "Tally <tally@acme.test>",
     )
     .unwrap();
-    let mail = link_email(
-        "ann@acme.test",
-        "Reset your Tally password",
-        "Hello.",
-        "Choose a new password",
-        "http://127.0.0.1/reset-password/abc",
-        "Bye.",
-    );
+    let mail = emails::password_reset("ann@acme.test", "http://127.0.0.1/reset-password/abc", 30);
     mailer.send(&mail).await.unwrap();
     let received = tokio::time::timeout(std::time::Duration::from_secs(10), server)
         .await

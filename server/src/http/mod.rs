@@ -1,31 +1,45 @@
-//! The HTTP surface: the router shared by `main` and the integration tests.
+//! The HTTP surface: the router shared by `main` and the integration tests, and the state
+//! every handler reaches.
+//!
+//! A request's path: `middleware` (security headers, cross-origin refusal, the client's
+//! address and session) → a server function of `tally_app::api` (who is calling, may they,
+//! is the input valid) → `ports` (the app's port, implemented here) → a service (SQL) → back
+//! through `ports`, which turns server types into the app's page structs and a
+//! `ServiceError` into an `AppError`, whose status is set when it is written.
+
+pub mod middleware;
 
 use std::sync::Arc;
 
 use axum::{
-    extract::{FromRef, State},
-    http::StatusCode,
+    extract::{FromRef, Path, State},
+    http::{header, StatusCode},
     middleware::{from_fn, from_fn_with_state},
-    response::IntoResponse,
+    response::{IntoResponse, Response},
     routing::get,
-    Json, Router,
+    Extension, Json, Router,
 };
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use tally_app::{ports::Services, shell, App};
-use tally_core::billing::RetrySchedule;
+use tally_app::{auth::SessionContext, error::AppError, ports::Services, shell, App};
+use tally_core::{billing::RetrySchedule, roles::Action};
 
 use crate::{
-    auth::Auth,
+    auth::{sessions::Sessions, Auth},
+    billing_run::BillingRun,
+    charges::Charging,
     clock::Clock,
     config::Settings,
+    context::{Context, Parts},
     db::Database,
     gateway::{PaymentGateway, SandboxGateway},
-    invoicing::Invoicing,
+    invoice_pdf,
+    invoices::Invoices,
     mail::Mailer,
-    middleware,
     outbox::Outbox,
-    services,
+    passwords::Passwords,
+    ports,
+    scheduler::Scheduler,
 };
 
 /// Everything a request handler may need, behind one `Arc`: every request clones the state
@@ -36,27 +50,22 @@ pub struct AppState(Arc<Shared>);
 
 /// What [`AppState`] shares; its fields are reached through `AppState` itself.
 pub struct Shared {
-    pub settings: Arc<Settings>,
-    pub db: Database,
-    pub clock: Arc<dyn Clock>,
-    pub outbox: Outbox,
-    pub auth: Auth,
+    pub ctx: Context,
     pub leptos: LeptosOptions,
+    /// The app's ports, for its server functions.
     pub services: Services,
-    pub gateway: Arc<dyn PaymentGateway>,
-    pub invoicing: Invoicing,
+    pub sessions: Sessions,
+    pub invoices: Invoices,
+    pub billing_run: BillingRun,
+    pub charging: Charging,
+    pub scheduler: Scheduler,
 }
 
 impl AppState {
-    /// Wires the services the app's server functions use, with the sandbox payment gateway.
+    /// Wires the services with the sandbox payment gateway.
     pub fn new(settings: Settings, db: Database, clock: Arc<dyn Clock>, mailer: Mailer) -> Self {
-        Self::with_gateway(
-            settings,
-            db.clone(),
-            clock,
-            mailer,
-            Arc::new(SandboxGateway::new(db.clone())),
-        )
+        let gateway = Arc::new(SandboxGateway::new(db.clone()));
+        Self::with_gateway(settings, db, clock, mailer, gateway)
     }
 
     /// The same with another payment gateway (a real processor, or a test's own sandbox).
@@ -74,30 +83,29 @@ impl AppState {
             .site_pkg_dir("pkg")
             .site_addr(settings.listen_addr)
             .build();
-        let settings = Arc::new(settings);
         let outbox = Outbox::new(db.clone(), clock.clone(), mailer);
-        let auth = Auth {
-            db: db.clone(),
-            clock: clock.clone(),
-            outbox: outbox.clone(),
-            settings: settings.clone(),
-        };
-        let invoicing = Invoicing {
-            auth: auth.clone(),
-            gateway: gateway.clone(),
-            retry: RetrySchedule::default(),
-        };
-        let services = services::build(&db, &auth, gateway.clone(), invoicing.clone());
-        Self(Arc::new(Shared {
-            settings,
+        let ctx = Context::new(Parts {
             db,
             clock,
             outbox,
-            auth,
+            settings: Arc::new(settings),
+            gateway,
+            passwords: Passwords::per_core(),
+        });
+        let charging = Charging::new(ctx.clone(), RetrySchedule::default());
+        let billing_run = BillingRun::new(ctx.clone(), charging.clone());
+        let scheduler = Scheduler::new(ctx.clone(), billing_run.clone(), charging.clone());
+        let auth = Auth::new(ctx.clone());
+        let services = ports::build(&ctx, &auth, &charging);
+        Self(Arc::new(Shared {
+            sessions: auth.sessions().clone(),
+            invoices: Invoices::new(ctx.clone()),
+            ctx,
             leptos,
             services,
-            gateway,
-            invoicing,
+            billing_run,
+            charging,
+            scheduler,
         }))
     }
 }
@@ -148,7 +156,7 @@ pub fn build_router(state: AppState) -> Router {
     let shell_options = state.leptos.clone();
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/billing/invoices/{id}/pdf", get(invoice_pdf))
+        .route("/billing/invoices/{id}/pdf", get(invoice_document))
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(shell_options.clone())
         })
@@ -170,45 +178,56 @@ pub fn build_router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// An error outside a server function (a plain route), answered with the status the error
+/// stands for and, like a server function's, the error as JSON.
+pub fn error_response(error: AppError) -> Response {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(error)).into_response()
+}
+
 /// `GET /billing/invoices/{id}/pdf`: the invoice as a PDF download, for roles that may view
 /// billing, from the caller's account only (404 otherwise).
-async fn invoice_pdf(
+async fn invoice_document(
     State(state): State<AppState>,
-    axum::extract::Path(id): axum::extract::Path<String>,
-    session: Option<axum::Extension<tally_app::auth::SessionContext>>,
-) -> axum::response::Response {
-    use axum::http::header;
-    let Some(axum::Extension(session)) = session else {
-        return StatusCode::UNAUTHORIZED.into_response();
+    Path(id): Path<String>,
+    session: Option<Extension<SessionContext>>,
+) -> Response {
+    let Some(Extension(session)) = session else {
+        return error_response(AppError::Unauthenticated);
     };
-    if !session.admin.may(tally_core::roles::Action::ViewBilling) {
-        return StatusCode::FORBIDDEN.into_response();
+    if !session.admin.may(Action::ViewBilling) {
+        return error_response(AppError::Forbidden);
     }
-    match crate::invoices::find_invoice(&state.db, &session.admin.account_id, &id).await {
-        Ok(invoice) => (
+    let invoice = match state.invoices.get(&session.admin.account_id, &id).await {
+        Ok(invoice) => invoice,
+        Err(e) => return error_response(e.into()),
+    };
+    let name = format!(
+        "attachment; filename=\"tally-invoice-{}.pdf\"",
+        invoice.number
+    );
+    match tokio::task::spawn_blocking(move || invoice_pdf::render(&invoice)).await {
+        Ok(pdf) => (
             [
                 (header::CONTENT_TYPE, "application/pdf".to_string()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!(
-                        "attachment; filename=\"tally-invoice-{}.pdf\"",
-                        invoice.number
-                    ),
-                ),
+                (header::CONTENT_DISPOSITION, name),
                 (header::CACHE_CONTROL, "no-store".to_string()),
             ],
-            crate::invoices::invoice_pdf(&invoice),
+            pdf,
         )
             .into_response(),
-        Err(tally_app::error::AppError::NotFound) => StatusCode::NOT_FOUND.into_response(),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        Err(e) => error_response(AppError::Internal(crate::error::log_unexpected(
+            "rendering an invoice PDF",
+            &e,
+        ))),
     }
 }
 
 /// `GET /healthz`: 200 when the database answers a query, 503 otherwise.
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    let database = state.db.backend().display_name();
-    match state.db.ping().await {
+    let db = &state.ctx.db;
+    let database = db.backend().display_name();
+    match db.ping().await {
         Ok(()) => (
             StatusCode::OK,
             Json(serde_json::json!({ "status": "ok", "database": database })),

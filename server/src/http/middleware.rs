@@ -12,16 +12,44 @@ use std::{
 use axum::{
     body::Body,
     extract::{ConnectInfo, State},
-    http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode},
+    http::{header, HeaderValue, Method, Request, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 use leptos::prelude::Owner;
-use tally_app::auth::ClientIp;
+use tally_app::{
+    auth::{ClientIp, CurrentAdmin, SessionContext},
+    error::AppError,
+};
 
-use crate::{auth::SESSION_COOKIE, http::AppState};
+use crate::{
+    auth::sessions::{cookie_value, LiveSession},
+    error::ServiceError,
+    http::AppState,
+};
+
+impl From<LiveSession> for SessionContext {
+    fn from(s: LiveSession) -> Self {
+        SessionContext {
+            admin: CurrentAdmin {
+                id: s.admin_id,
+                account_id: s.account_id,
+                account_name: s.account_name,
+                email: s.email,
+                first_name: s.first_name,
+                last_name: s.last_name,
+                role: s.role,
+                account_past_due: s.account_past_due,
+            },
+            session_hash: s.hash,
+        }
+    }
+}
 
 /// Attaches the client's address and, for a live session cookie, the `SessionContext`.
+///
+/// When the session cannot be looked up (the database is gone), the request is answered
+/// 503 with a reference id, never served as if signed out.
 pub async fn resolve_session(
     State(state): State<AppState>,
     mut req: Request<Body>,
@@ -32,6 +60,7 @@ pub async fn resolve_session(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_string());
     let forwarded = state
+        .ctx
         .settings
         .trust_proxy
         .then(|| {
@@ -45,23 +74,31 @@ pub async fn resolve_session(
     if let Some(ip) = forwarded.or(peer) {
         req.extensions_mut().insert(ClientIp(ip));
     }
-    if let Some(token) = cookie_value(req.headers(), SESSION_COOKIE) {
-        if let Some(session) = state.auth.resolve_session(&token).await {
-            req.extensions_mut().insert(session);
+    let cookies = req.headers().get_all(header::COOKIE);
+    if let Some(token) = cookie_value(cookies.iter().filter_map(|v| v.to_str().ok())) {
+        match state.sessions.resolve(&token).await {
+            Ok(Some(session)) => {
+                req.extensions_mut().insert(SessionContext::from(session));
+            }
+            Ok(None) => {}
+            Err(e) => return unavailable(e),
         }
     }
     next.run(req).await
 }
 
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
+/// 503 for a request whose session could not be read: the error logged under a reference,
+/// the reference in the answer (JSON, as a server function's errors are).
+fn unavailable(e: ServiceError) -> Response {
+    let reference = match AppError::from(e) {
+        AppError::Internal(reference) => reference,
+        other => other.to_string(),
+    };
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        axum::Json(AppError::Internal(reference)),
+    )
+        .into_response()
 }
 
 /// Refuses data-changing requests that a browser marks as coming from another site: by
@@ -81,7 +118,7 @@ pub async fn refuse_cross_origin(
         let cross = match (fetch_site, origin) {
             (Some(site), _) => !matches!(site, "same-origin" | "none"),
             (None, Some(origin)) => {
-                let own = origin.trim_end_matches('/') == state.settings.public_url
+                let own = origin.trim_end_matches('/') == state.ctx.settings.public_url
                     || host.is_some_and(|h| {
                         origin == format!("http://{h}") || origin == format!("https://{h}")
                     });

@@ -1,0 +1,243 @@
+//! Every email Tally sends, written in one place: a plain-text body and an HTML body built
+//! with `maud`, which escapes every value it inserts. Callers pass facts; the words are here.
+
+use maud::{html, Markup, DOCTYPE};
+
+use crate::mail::Email;
+
+/// The HTML frame around a message's body, with the closing line.
+fn page(body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html {
+            body style="font-family:system-ui,sans-serif;line-height:1.5" {
+                (body)
+                p { "— Tally" }
+            }
+        }
+    }
+    .into_string()
+}
+
+/// A message of a few paragraphs and the closing line.
+fn paragraphs(to: &str, subject: &str, paragraphs: &[&str]) -> Email {
+    Email {
+        to: to.to_string(),
+        subject: subject.to_string(),
+        text: format!("{}\n\n— Tally\n", paragraphs.join("\n\n")),
+        html: page(html! { @for p in paragraphs { p { (p) } } }),
+    }
+}
+
+/// A message with one call to action: a paragraph, a link, and a closing line.
+fn call_to_action(
+    to: &str,
+    subject: &str,
+    intro: &str,
+    link_text: &str,
+    url: &str,
+    outro: &str,
+) -> Email {
+    Email {
+        to: to.to_string(),
+        subject: subject.to_string(),
+        text: format!("{intro}\n\n{link_text}: {url}\n\n{outro}\n\n— Tally\n"),
+        html: page(html! {
+            p { (intro) }
+            p { a href=(url) { (link_text) } }
+            p { (outro) }
+        }),
+    }
+}
+
+/// The invitation to set a password, sent when an administrator is created or invited again.
+pub fn invitation(to: &str, invited_by: &str, url: &str, valid_hours: i64) -> Email {
+    call_to_action(
+        to,
+        "You're invited to Tally",
+        &format!(
+            "{invited_by} invited you to administer your organisation's account in Tally. Set your \
+             password to get started; the link works once and expires in {valid_hours} hours."
+        ),
+        "Set your password",
+        url,
+        "If you weren't expecting this, you can ignore this email.",
+    )
+}
+
+/// The link to choose a new password.
+pub fn password_reset(to: &str, url: &str, valid_minutes: i64) -> Email {
+    call_to_action(
+        to,
+        "Reset your Tally password",
+        &format!(
+            "Someone asked to reset the password of your Tally administrator account. The link \
+             works once and expires in {valid_minutes} minutes."
+        ),
+        "Choose a new password",
+        url,
+        "If it wasn't you, ignore this email: your password stays as it is.",
+    )
+}
+
+/// What a "payment method changed" notice says about the new card: never more than its brand
+/// and last 4.
+pub struct CardChange<'a> {
+    pub saved_by_name: &'a str,
+    pub saved_by_email: &'a str,
+    pub account_name: &'a str,
+    /// "Visa •••• 4242".
+    pub card: &'a str,
+    /// "12/30".
+    pub expiry: &'a str,
+    pub cardholder: &'a str,
+}
+
+/// Tells the billing contact and the billing administrators that the card was replaced.
+pub fn payment_method_changed(to: &str, change: &CardChange<'_>) -> Email {
+    let intro = format!(
+        "{} ({}) saved a new payment method for {}: {}, expires {}, cardholder {}. It replaces \
+         the previous card and will be charged for the next invoices.",
+        change.saved_by_name,
+        change.saved_by_email,
+        change.account_name,
+        change.card,
+        change.expiry,
+        change.cardholder,
+    );
+    paragraphs(
+        to,
+        "Your payment method was changed",
+        &[
+            &intro,
+            "If you didn't expect this change, sign in to Tally and check the payment method, or \
+             contact your administrator.",
+        ],
+    )
+}
+
+/// One invoice as its emails describe it.
+pub struct InvoiceFacts<'a> {
+    pub number: &'a str,
+    /// `YYYY-MM`.
+    pub month: &'a str,
+    /// "$135.00".
+    pub amount: &'a str,
+    pub nothing_due: bool,
+}
+
+/// The monthly invoice, or (`copy`) the copy a billing administrator asked for.
+pub fn invoice(to: &str, invoice: &InvoiceFacts<'_>, url: &str, copy: bool) -> Email {
+    let subject = if copy {
+        format!("Copy of your Tally invoice {}", invoice.number)
+    } else {
+        format!(
+            "Your Tally invoice {} for {}",
+            invoice.number, invoice.month
+        )
+    };
+    let body = format!(
+        "Invoice {} for {}: {}.{}",
+        invoice.number,
+        invoice.month,
+        invoice.amount,
+        if invoice.nothing_due {
+            " Nothing is due."
+        } else {
+            " It is charged to the payment method on file."
+        }
+    );
+    call_to_action(
+        to,
+        &subject,
+        &body,
+        "View or download the invoice",
+        url,
+        "Keep this email for your records.",
+    )
+}
+
+/// A charge attempt that failed, and what happens next.
+pub struct FailedCharge<'a> {
+    pub invoice: &'a InvoiceFacts<'a>,
+    /// 1 for the first attempt.
+    pub attempt: i64,
+    /// The processor's reason, as shown to the person paying.
+    pub reason: &'a str,
+    /// "January 8, 2027" when another attempt is planned; `None` after the last one.
+    pub next_attempt: Option<String>,
+}
+
+/// Tells the billing contact that a charge failed.
+pub fn payment_failed(to: &str, failed: &FailedCharge<'_>) -> Email {
+    let what_next = match &failed.next_attempt {
+        Some(day) => format!("We'll try again on {day}."),
+        None => "That was the last try: the account is now past due. Saving a new card in Tally \
+                 charges the invoice again."
+            .into(),
+    };
+    let invoice = failed.invoice;
+    let text = format!(
+        "We couldn't charge {} for invoice {} ({}), attempt {}: {} {what_next} To update the \
+         card, open Payments in Tally.",
+        invoice.amount, invoice.number, invoice.month, failed.attempt, failed.reason
+    );
+    paragraphs(
+        to,
+        &format!("Payment failed for Tally invoice {}", invoice.number),
+        &[&text],
+    )
+}
+
+/// The card on file expires before the next charge.
+pub struct ExpiringCard<'a> {
+    pub company: &'a str,
+    /// "Visa •••• 4242".
+    pub card: &'a str,
+    /// "December 2026".
+    pub last_month: String,
+    /// "January 1, 2027".
+    pub next_charge: String,
+    /// Where to save a new card.
+    pub url: String,
+}
+
+/// Warns the billing contact once per card and charge date.
+pub fn card_expiring(to: &str, card: &ExpiringCard<'_>) -> Email {
+    let text = format!(
+        "The card on file for {} ({}) expires at the end of {}, before the next charge on {}. \
+         To keep paying without interruption, save a new card: open Payments in Tally, or {}",
+        card.company, card.card, card.last_month, card.next_charge, card.url
+    );
+    paragraphs(
+        to,
+        "Your card on file expires before the next Tally charge",
+        &[&text],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_escaped_in_html_and_kept_whole_in_text() {
+        let m = invitation(
+            "ann@a.test",
+            "Bo <script>alert(1)</script> & Co",
+            "https://tally.example/invitation/abc?x=1&y=2",
+            72,
+        );
+        assert!(m
+            .html
+            .contains("Bo &lt;script&gt;alert(1)&lt;/script&gt; &amp; Co"));
+        assert!(!m.html.contains("<script>"));
+        assert!(m
+            .html
+            .contains("href=\"https://tally.example/invitation/abc?x=1&amp;y=2\""));
+        assert!(m
+            .text
+            .contains("Set your password: https://tally.example/invitation/abc?x=1&y=2"));
+        assert!(m.text.ends_with("— Tally\n"));
+    }
+}
