@@ -16,68 +16,41 @@ pub struct RowError {
 }
 
 /// Splits CSV text (RFC 4180: commas, double quotes, `""` inside quotes, CRLF or LF) into
-/// records, each with the line it starts on. Blank lines are skipped.
+/// records, each with the line of the file it starts on (blank lines count, as an editor
+/// counts them, and are skipped). Read by the `csv` crate; a quote left open is refused.
 pub fn records(text: &str) -> Result<Vec<(usize, Vec<String>)>, RowError> {
+    let text = text.trim_start_matches('\u{feff}');
+    let mut reader = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
     let mut out = Vec::new();
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut in_quotes = false;
-    let mut line = 1;
-    let mut start_line = 1;
-    let mut chars = text.trim_start_matches('\u{feff}').chars().peekable();
-    let mut record_has_content = false;
-    while let Some(c) = chars.next() {
-        if in_quotes {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => in_quotes = false,
-                '\n' => {
-                    line += 1;
-                    field.push(c);
-                }
-                _ => field.push(c),
-            }
+    for record in reader.records() {
+        // The reader reads from memory, so its only errors are text that is not UTF-8,
+        // which a `&str` cannot hold.
+        let Ok(record) = record else { continue };
+        let start = record.position().map_or(0, |p| p.byte() as usize);
+        // A record's position is where the reader began it, before the line breaks of any
+        // blank lines it skipped.
+        let start = start
+            + text[start..]
+                .bytes()
+                .take_while(|b| *b == b'\n' || *b == b'\r')
+                .count();
+        let line = 1 + text.as_bytes()[..start].iter().filter(|b| **b == b'\n').count();
+        let fields: Vec<String> = record.iter().map(str::to_string).collect();
+        if fields.iter().all(|f| f.trim().is_empty()) && fields.len() == 1 {
             continue;
         }
-        match c {
-            '"' => {
-                in_quotes = true;
-                record_has_content = true;
-            }
-            ',' => {
-                fields.push(std::mem::take(&mut field));
-                record_has_content = true;
-            }
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' | '\r' => {
-                if record_has_content || !field.trim().is_empty() {
-                    fields.push(std::mem::take(&mut field));
-                    out.push((start_line, std::mem::take(&mut fields)));
-                } else {
-                    field.clear();
-                }
-                record_has_content = false;
-                line += 1;
-                start_line = line;
-            }
-            _ => {
-                field.push(c);
-                record_has_content = true;
-            }
-        }
+        out.push((line, fields));
     }
-    if in_quotes {
+    // Quotes come in pairs in CSV (around a value, and doubled inside one); an odd count means
+    // one was opened and never closed, and the reader took the rest of the file as its value.
+    if text.bytes().filter(|b| *b == b'"').count() % 2 == 1 {
         return Err(RowError {
-            line: start_line,
+            line: out.last().map_or(1, |(line, _)| *line),
             reason: "A quoted value is never closed.".into(),
         });
-    }
-    if record_has_content || !field.trim().is_empty() {
-        fields.push(field);
-        out.push((start_line, fields));
     }
     Ok(out)
 }
@@ -187,6 +160,10 @@ mod tests {
         assert_eq!(r[1], (2, vec!["x, y".to_string(), "say \"hi\"".into()]));
         assert_eq!(r[2], (4, vec!["multi\nline".to_string(), "z".into()]));
         assert!(records("\"open").is_err());
+        // Lines as an editor numbers them: blank and blank-looking lines count and are skipped.
+        let r = records("a\r\n\r\n  \n\nb\n").unwrap();
+        assert_eq!(r, [(1, vec!["a".to_string()]), (5, vec!["b".to_string()])]);
+        assert_eq!(records("a,b\n\"open,c\nd").unwrap_err().line, 2);
     }
 
     #[test]
