@@ -15,10 +15,22 @@ pub fn init(format: &LogFormat) {
     };
 }
 
-/// For integration tests: the same filter, written through libtest's capture so a test's
-/// server logs appear only when that test fails.
-pub fn init_for_tests() {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    let _ = fmt().with_env_filter(filter).with_test_writer().try_init();
+/// For integration tests: the same filter, written through libtest's capture (so a test's
+/// server logs appear only when that test fails) and into `captured`, where a test can look
+/// for the line an error left.
+pub fn init_for_tests(captured: impl for<'a> fmt::MakeWriter<'a> + Send + Sync + 'static) {
+    use tracing_subscriber::{layer::SubscriberExt, util::SubscriberInitExt, Layer};
+    let filter = || {
+        EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"))
+    };
+    let _ = tracing_subscriber::registry()
+        .with(fmt::layer().with_test_writer().with_filter(filter()))
+        .with(
+            fmt::layer()
+                .with_ansi(false)
+                .with_writer(captured)
+                .with_filter(filter()),
+        )
+        .try_init();
 }

@@ -81,24 +81,31 @@ pub async fn resolve_session(
                 req.extensions_mut().insert(SessionContext::from(session));
             }
             Ok(None) => {}
-            Err(e) => return unavailable(e),
+            Err(e) => return unavailable(req.uri().path().starts_with("/api/"), e),
         }
     }
     next.run(req).await
 }
 
 /// 503 for a request whose session could not be read: the error logged under a reference,
-/// the reference in the answer (JSON, as a server function's errors are).
-fn unavailable(e: ServiceError) -> Response {
-    let reference = match AppError::from(e) {
-        AppError::Internal(reference) => reference,
-        other => other.to_string(),
+/// the reference in the answer — JSON for a server function, as its errors are; a short page
+/// for a page load.
+fn unavailable(server_function: bool, e: ServiceError) -> Response {
+    let error = AppError::from(e);
+    let status = StatusCode::SERVICE_UNAVAILABLE;
+    if server_function {
+        return (status, axum::Json(error)).into_response();
+    }
+    let reference = match &error {
+        AppError::Internal(reference) => reference.as_str(),
+        _ => "",
     };
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        axum::Json(AppError::Internal(reference)),
-    )
-        .into_response()
+    let page = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Tally is unavailable</title></head>\
+         <body><main><h1>Tally is unavailable</h1><p>Tally can't reach its database right now. \
+         Try again in a minute (reference {reference}).</p></main></body></html>"
+    );
+    (status, axum::response::Html(page)).into_response()
 }
 
 /// Refuses data-changing requests that a browser marks as coming from another site: by

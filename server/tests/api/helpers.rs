@@ -42,8 +42,9 @@ impl TestApp {
 
     /// Spawns with extra settings (environment variable names and values).
     pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> Self {
-        // Server logs show up with a failing test's output (the harness captures them).
-        tally_server::telemetry::init_for_tests();
+        // Server logs show up with a failing test's output (the harness captures them), and
+        // in `logged` for tests that look for a line.
+        tally_server::telemetry::init_for_tests(|| LogLines);
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database_url(backend, dir.path()).await;
         let db = Database::connect(&database_url)
@@ -276,6 +277,32 @@ impl TestApp {
             .await
             .expect("POST server function")
     }
+}
+
+/// Every log line of this test process so far.
+static LOG: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+/// Writes log lines into [`LOG`].
+struct LogLines;
+
+impl std::io::Write for LogLines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOG.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The lines the servers of this process logged that contain `needle`.
+pub fn logged(needle: &str) -> Vec<String> {
+    String::from_utf8_lossy(&LOG.lock().unwrap())
+        .lines()
+        .filter(|l| l.contains(needle))
+        .map(str::to_string)
+        .collect()
 }
 
 /// A URL for a database nobody else uses: a new SQLite file, or a new PostgreSQL database.

@@ -8,6 +8,7 @@ mod auth;
 mod billing;
 mod canary;
 mod commands;
+mod errors;
 mod foundation;
 mod invoicing;
 mod outbox;
