@@ -194,8 +194,9 @@ done | xargs -P 4 -I{} curl -sf -o /dev/null -X POST -H "Origin: $pg_base" -H "C
 db_load PostgreSQL "$pg_base" "$pg_cookie"
 pg_hwm=$(hwm_kb "$pg_pid")
 
-# --- The billing run -------------------------------------------------------------------------
+# --- Reads while passwords hash, then the billing run ------------------------------------------
 kill "$pid"; wait "$pid" 2>/dev/null || true
+"$root/bench/reads_while_hashing.sh" "$work/hashing.md"
 "$root/bench/billing.sh" "$work/billing.md"
 
 # --- Report -----------------------------------------------------------------------------------
@@ -265,6 +266,7 @@ startup_sorted=$(printf '%s\n' "${startups[@]}" | sort -n | tr '\n' ' ')
     --peak-mib "$(( (loaded_hwm > pg_hwm ? loaded_hwm : pg_hwm) / 1024 ))" \
     --startup-ms "$(printf '%s\n' "${startups[@]}" | sort -n | tail -1)" >>"$md"
   out ""
+  cat "$work/hashing.md" >>"$md"
   cat "$work/billing.md" >>"$md"
 } 
 mkdir -p "$root/docs"

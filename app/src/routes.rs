@@ -15,12 +15,13 @@ use crate::pages::{
     billing::{BillingPage, InvoicePage},
     commands::CommandsPage,
     forgot_password::ForgotPasswordPage,
-    home::HomePage,
     login::LoginPage,
     not_found::NotFoundPage,
-    overview::{OverviewPage, PaymentsPage},
+    overview::OverviewPage,
+    payments::PaymentsPage,
     set_password::{InvitationPage, ResetPasswordPage},
     setup::SetupPage,
+    status::StatusPage,
     users::UsersPage,
 };
 
@@ -38,7 +39,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=NotFoundPage>
                 <Route path=path!("/") view=OverviewPage ssr=SsrMode::Async />
-                <Route path=path!("/status") view=HomePage ssr=SsrMode::Async />
+                <Route path=path!("/status") view=StatusPage ssr=SsrMode::Async />
                 <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async />
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                 <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async />

@@ -104,9 +104,8 @@ impl Database {
         let options = options.disable_statement_logging();
         let pool = AnyPoolOptions::new()
             // SQLite: 4. Its WAL has five read marks that concurrent readers take turns on, and
-            // each connection is a thread of its own; on two cores 8 connections cost more
-            // switching than they add (users/list at 2,000/s: p99 7.9–9.7 ms with 8, 3.7–6.2
-            // with 3 to 6, 19–23 with 2; writes at 750/s no slower).
+            // each connection is a thread of its own, so more connections cost more switching
+            // than they add (measurements in docs/performance.md).
             .max_connections(match backend {
                 Backend::Sqlite => 4,
                 Backend::Postgres => 16,
@@ -179,8 +178,8 @@ pub fn search_text(search: &str) -> String {
 ///
 /// The pattern is built in SQL, `'%' || $n || '%'`, instead of being bound whole. SQLite's
 /// LIKE optimisation inspects a bare parameter on the right of LIKE and marks the statement to
-/// be prepared again each time that parameter is bound, which is every execution; parsing and
-/// planning anew was 13 % of the server's time under a load of `users/list`. A pattern that
+/// be prepared again each time that parameter is bound, which is every execution, and parsing
+/// and planning anew showed in the server's profile (docs/performance.md). A pattern that
 /// starts with `%` can never use an index, so nothing is lost.
 pub fn contains(exprs: &[&str], n: u8) -> String {
     let any = exprs

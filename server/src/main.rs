@@ -7,8 +7,8 @@ use clap::{Parser, Subcommand};
 use tally_core::billing::BillingMonth;
 
 /// mimalloc instead of glibc's allocator: requests allocate on tokio's threads and free on
-/// SQLite's worker threads and back; glibc spent a quarter of a page render in malloc and
-/// free doing that.
+/// SQLite's worker threads and back, which glibc's allocator handles slowly
+/// (docs/performance.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -92,8 +92,7 @@ async fn serve(cli: Cli) -> ExitCode {
 ///
 /// By default SQLite counts every allocation and free under one process-wide mutex. Its rows
 /// are copied on sqlx's worker threads and freed on tokio's, so under load those threads
-/// queued on that mutex: turning the count off cut a read request's server CPU by about a
-/// fifth. Tally never reads the statistics.
+/// queued on that mutex (docs/performance.md). Tally never reads the statistics.
 fn sqlite_without_memory_statistics() {
     // SAFETY: called once at start-up, on one thread, before any SQLite connection exists,
     // the only time sqlite3_config may be called; this option takes one int.

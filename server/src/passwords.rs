@@ -1,11 +1,11 @@
 //! Password hashing and verification, off the request threads.
 //!
 //! argon2id is slow on purpose (tens of milliseconds of one core per hash). Run on tokio's
-//! worker threads, a handful of sign-ins at once stalled every other request behind them
-//! (/healthz went from under 1 ms to 190 ms while 16 set-ups were hashing). Here each hash
-//! runs on the blocking pool, and at most [`Passwords::permits`] run at once — by default one
-//! per core — so the worker threads stay free to answer everything else, and a flood of
-//! sign-ins waits in line instead of taking every core.
+//! worker threads, a handful of sign-ins at once stalled every other request behind them.
+//! Here each hash runs on the blocking pool, and at most [`Passwords::permits`] run at once —
+//! by default one per core — so the worker threads stay free to answer everything else, and
+//! a flood of sign-ins waits in line instead of taking every core. docs/performance.md has
+//! the measurements.
 
 use std::sync::Arc;
 

@@ -6,12 +6,13 @@ pub mod audit;
 pub mod billing;
 pub mod commands;
 pub mod forgot_password;
-pub mod home;
 pub mod login;
 pub mod not_found;
 pub mod overview;
+pub mod payments;
 pub mod set_password;
 pub mod setup;
+pub mod status;
 pub mod users;
 
 use leptos::prelude::*;

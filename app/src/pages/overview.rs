@@ -5,35 +5,11 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
-use tally_core::roles::Action;
+use crate::{api::setup::setup_needed, auth::CurrentAdmin, components::layout::SignedIn};
 
-use crate::{
-    api::setup::setup_needed,
-    auth::CurrentAdmin,
-    components::{layout::SignedIn, payments::PaymentsDialog},
-};
-
-/// `/billing/payment`: the overview with the Billing & Payments modal open (billing roles;
-/// others get the no-access page). It opens once the page is live in the browser.
+/// The overview's greeting (the payments page shows it under its modal too).
 #[component]
-pub fn PaymentsPage() -> impl IntoView {
-    view! {
-        <SignedIn action=Action::ManagePaymentMethod children=|admin| view! {
-            <OpenPayments />
-            <Welcome admin=admin />
-        } />
-    }
-}
-
-#[component]
-fn OpenPayments() -> impl IntoView {
-    if let Some(dialog) = use_context::<PaymentsDialog>() {
-        Effect::new(move |_| dialog.0.set(true));
-    }
-}
-
-#[component]
-fn Welcome(admin: CurrentAdmin) -> impl IntoView {
+pub(crate) fn Welcome(admin: CurrentAdmin) -> impl IntoView {
     view! {
         <Title text="Overview" />
         <h1>"Overview"</h1>

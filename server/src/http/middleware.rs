@@ -100,12 +100,19 @@ fn unavailable(server_function: bool, e: ServiceError) -> Response {
         AppError::Internal(reference) => reference.as_str(),
         _ => "",
     };
-    let page = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Tally is unavailable</title></head>\
-         <body><main><h1>Tally is unavailable</h1><p>Tally can't reach its database right now. \
-         Try again in a minute (reference {reference}).</p></main></body></html>"
-    );
-    (status, axum::response::Html(page)).into_response()
+    let page = maud::html! {
+        (maud::DOCTYPE)
+        html lang="en" {
+            head { meta charset="utf-8"; title { "Tally is unavailable" } }
+            body {
+                main {
+                    h1 { "Tally is unavailable" }
+                    p { "Tally can't reach its database right now. Try again in a minute (reference " (reference) ")." }
+                }
+            }
+        }
+    };
+    (status, axum::response::Html(page.into_string())).into_response()
 }
 
 /// Refuses data-changing requests that a browser marks as coming from another site: by
@@ -153,7 +160,7 @@ pub async fn refuse_cross_origin(
 /// through the thread's current owner, outside any `owner.with`. When the render had waited
 /// on the database, the task often resumed on the other worker thread, whose current owner
 /// belonged to another request or to none: the lookup failed and the page went out without
-/// the preload links of its wasm chunks (about half the renders of a lazy page, on 2 cores).
+/// the preload links of its wasm chunks (docs/performance.md has how often).
 /// Server functions, under `/api/`, do not read the thread's owner, and go straight through.
 pub async fn keep_reactive_owner(req: Request<Body>, next: Next) -> Response {
     if req.uri().path().starts_with("/api/") {

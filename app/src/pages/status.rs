@@ -1,4 +1,5 @@
-//! The start page. Route: `/`. Requires: nothing. Server functions: `get_server_status`.
+//! The server's status page. Route: `/status`. Requires: nothing. Server functions:
+//! `get_server_status`.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -7,7 +8,7 @@ use crate::api::status::get_server_status;
 
 /// Introduces Tally and shows that the server and its database answer.
 #[component]
-pub fn HomePage() -> impl IntoView {
+pub fn StatusPage() -> impl IntoView {
     let status = Resource::new(|| (), |_| get_server_status());
 
     view! {

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Reads while passwords hash: a read server function (users/list) at a fixed rate on a release
+# server (SQLite), first alone, then while N sign-ins are in flight the whole time (argon2id,
+# slow on purpose). Shows whether hashing leaves the request threads free.
+#
+#   bench/reads_while_hashing.sh [report.md]     (scripts/bench.sh runs it too)
+#   CONCURRENT_SIGN_INS=32 READ_RATE=500 BENCH_SECONDS=10 (the defaults)
+#
+# Needs the release build (cargo leptos build --release) and bench/loadgen; only 127.0.0.1
+# is contacted, and the server it starts is stopped at the end.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+report=${1:-/dev/stdout}
+tally="$root/target/release/tally"
+loadgen="$root/target/release/loadgen"
+[ -x "$tally" ] || { echo "bench/reads_while_hashing.sh: build first: cargo leptos build --release" >&2; exit 1; }
+[ -x "$loadgen" ] || cargo build --release -q -p tally-loadgen
+secs=${BENCH_SECONDS:-10}
+concurrent=${CONCURRENT_SIGN_INS:-32}
+rate=${READ_RATE:-500}
+port=${BENCH_PORT:-3203}
+base="http://127.0.0.1:$port"
+work=$(mktemp -d /tmp/tally-hash.XXXXXX)
+pid=
+cleanup() {
+  [ -n "$pid" ] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
+  rm -rf "$work"
+}
+trap cleanup EXIT
+say() { printf '\033[1m[bench]\033[0m %s\n' "$*" >&2; }
+
+TALLY_ADDR="127.0.0.1:$port" TALLY_DATA_DIR="$work" TALLY_PUBLIC_URL="$base" \
+  LEPTOS_SITE_ROOT="$root/target/site" RUST_LOG=warn TALLY_SIGN_IN_PER_IP_MINUTE=1000000 \
+  TALLY_BILLING_SCHEDULER=false "$tally" >"$work/server.log" 2>&1 &
+pid=$!
+until curl -sf "$base/healthz" >/dev/null; do
+  kill -0 "$pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
+  sleep 0.01
+done
+email=bench@tally.test
+password="bench passphrase for loads"
+curl -sf -o /dev/null -X POST -H "Origin: $base" "$base/api/setup/create" \
+  --data-urlencode company_name=Bench --data-urlencode first_name=Ben --data-urlencode last_name=Ch \
+  --data-urlencode "email=$email" --data-urlencode "password=$password"
+cookie=$(curl -sf -D - -o /dev/null -X POST -H "Origin: $base" "$base/api/account/sign-in" \
+  --data-urlencode "email=$email" --data-urlencode "password=$password" |
+  sed -n 's/^[Ss]et-[Cc]ookie: \(tally_session=[^;]*\).*/\1/p')
+[ -n "$cookie" ] || { echo "could not sign in" >&2; exit 1; }
+for i in $(seq 1 40); do
+  printf 'first_name=User&last_name=Number%%20%d&email=user%d%%40bench.test\n' "$i" "$i"
+done | xargs -P 4 -I{} curl -sf -o /dev/null -X POST -H "Origin: $base" -H "Cookie: $cookie" "$base/api/users/create" --data "{}"
+
+read_load() { # $1 label
+  "$loadgen" --seconds "$secs" --md --label "$1" --url "$base/api/users/list" --method POST \
+    --header "Cookie=$cookie" --header "Origin=$base" --form page=1 --rates "$rate"
+}
+say "users/list at $rate/s alone"
+alone=$(read_load "read: users/list, alone")
+say "users/list at $rate/s while $concurrent sign-ins are in flight"
+# Offered far faster than argon2id can answer and capped at $concurrent in flight: there are
+# always $concurrent sign-ins waiting or hashing; the ones over the cap are not sent.
+"$loadgen" --seconds "$((secs + 3))" --label "sign-ins" --url "$base/api/account/sign-in" --method POST \
+  --header "Origin=$base" --form "email=$email" --form "password=$password" \
+  --rates 2000 --max-in-flight "$concurrent" 2>"$work/sign-ins.txt" >/dev/null &
+flood=$!
+sleep 2 # the loadgen's warm-up second, and the first sign-ins queued
+during=$(read_load "read: users/list, with $concurrent sign-ins in flight")
+wait "$flood" || true
+signed_in=$(grep -o '[0-9]* ok' "$work/sign-ins.txt" | tail -1)
+{
+  echo "### Reads while passwords hash"
+  echo ""
+  echo "\`bench/reads_while_hashing.sh\`: \`users/list\` at $rate/s on SQLite for $secs s, alone and while"
+  echo "$concurrent sign-ins are in flight the whole time (argon2id on the blocking pool, at most one hash"
+  echo "per core at once; ${signed_in:-? ok} sign-ins completed in the $((secs + 3)) s of that load). Target: the read's p99"
+  echo "stays under 10 ms."
+  echo ""
+  echo "| Endpoint | Rate /s | p50 | p99 | max | Requests | Errors + shed |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
+  echo "$alone"
+  echo "$during"
+  echo ""
+} >>"$report"
