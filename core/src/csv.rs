@@ -37,7 +37,10 @@ pub fn records(text: &str) -> Result<Vec<(usize, Vec<String>)>, RowError> {
                 .bytes()
                 .take_while(|b| *b == b'\n' || *b == b'\r')
                 .count();
-        let line = 1 + text.as_bytes()[..start].iter().filter(|b| **b == b'\n').count();
+        let line = 1 + text.as_bytes()[..start]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
         let fields: Vec<String> = record.iter().map(str::to_string).collect();
         if fields.iter().all(|f| f.trim().is_empty()) && fields.len() == 1 {
             continue;
