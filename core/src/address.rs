@@ -11,6 +11,8 @@ use crate::country::{is_country, subdivisions};
 pub enum PostalCodeError {
     Required,
     TooLong,
+    /// It holds what looks like a card number (see `card_in_text`).
+    CardNumber,
     Us,
     Ca,
     Gb,
@@ -21,6 +23,7 @@ impl fmt::Display for PostalCodeError {
         f.write_str(match self {
             Self::Required => "Enter a postal code.",
             Self::TooLong => "Postal codes can be at most 16 characters.",
+            Self::CardNumber => crate::card_in_text::CARD_IN_TEXT,
             Self::Us => "Enter a ZIP code like 12345 or 12345-6789.",
             Self::Ca => "Enter a postal code like A1A 1A1.",
             Self::Gb => "Enter a postcode like SW1A 1AA.",
@@ -35,6 +38,9 @@ pub fn postal_code(country: &str, input: &str) -> Result<String, PostalCodeError
     let s = input.trim();
     if s.is_empty() {
         return Err(PostalCodeError::Required);
+    }
+    if crate::card_in_text::contains_card_number(s) {
+        return Err(PostalCodeError::CardNumber);
     }
     match country {
         "US" => {
@@ -171,6 +177,9 @@ pub fn country_error(country: &str) -> Option<&'static str> {
 /// Checks the state or province against the country's list; `Ok(None)` where the country
 /// uses none.
 pub fn region(country: &str, input: &str) -> Result<Option<String>, &'static str> {
+    if crate::card_in_text::contains_card_number(input) {
+        return Err(crate::card_in_text::CARD_IN_TEXT);
+    }
     let Some(list) = subdivisions(country) else {
         return Ok(None);
     };

@@ -189,21 +189,15 @@ fn possible_brands(digits: &[u8]) -> Vec<Brand> {
         .collect()
 }
 
-/// The brand of a (possibly partial) number, once its leading digits decide it.
+/// The brand of a (possibly partial) number, as soon as only one brand is still possible:
+/// `2`, `23` and `270` can only be Mastercard, `358` only JCB, while `3` could be three.
 pub fn detect_brand(input: &str) -> Option<Brand> {
     let digits = normalize(input).ok()?;
     if digits.is_empty() {
         return None;
     }
     match possible_brands(&digits).as_slice() {
-        [only]
-            if only
-                .prefixes()
-                .iter()
-                .any(|r| digits.len() >= r.len && prefix_matches(&digits, r)) =>
-        {
-            Some(*only)
-        }
+        [only] => Some(*only),
         _ => None,
     }
 }
@@ -332,7 +326,13 @@ pub struct CardNumber {
 }
 
 impl CardNumber {
-    /// Parses a number as typed (spaces and dashes allowed) for an account accepting `accepted`.
+    /// Parses a number as typed (spaces and dashes allowed) for an account accepting `accepted`:
+    /// what a person is told when they leave the field or submit.
+    ///
+    /// A number whose length is complete for its brand and that fails Luhn is *invalid* here,
+    /// even when a longer number of that brand could still pass (a Visa of 16 digits, say):
+    /// more typing might still make it valid, so nothing shows while typing, but after it a
+    /// person is told to check the digits, not to look for a missing one.
     pub fn parse(input: &str, accepted: &AcceptedBrands) -> Result<Self, CardNumberError> {
         match typing_state(input, accepted) {
             (Typing::Complete, Some(brand)) => {
@@ -344,6 +344,12 @@ impl CardNumber {
             }
             (Typing::Empty, _) => Err(CardNumberError::Required),
             (Typing::Invalid(e), _) => Err(e),
+            (_, Some(brand))
+                if normalize(input)
+                    .is_ok_and(|d| brand.lengths().contains(&d.len()) && !luhn_valid(&d)) =>
+            {
+                Err(CardNumberError::Invalid)
+            }
             _ => Err(CardNumberError::Incomplete),
         }
     }
@@ -603,9 +609,22 @@ mod tests {
             CardNumber::parse("4242 4242 4242 424", &p),
             Err(CardNumberError::Incomplete)
         );
-        // Visa 16 digits failing Luhn can still become a valid 18/19-digit Visa.
+        // A Visa of 16 digits failing Luhn: complete for Visa, so "invalid" once the field
+        // is left or the form submitted, though 18 or 19 digits could still make it valid
+        // (so nothing shows while typing: see `typing_tells_incomplete_from_hopeless`).
         assert_eq!(
             CardNumber::parse("4242 4242 4242 4241", &p),
+            Err(CardNumberError::Invalid)
+        );
+        assert_eq!(
+            CardNumber::parse("4242 4242 4242 4241", &p)
+                .unwrap_err()
+                .to_string(),
+            "Your card number is invalid."
+        );
+        // 17 digits is no Visa length: still incomplete.
+        assert_eq!(
+            CardNumber::parse("4242 4242 4242 4241 1", &p),
             Err(CardNumberError::Incomplete)
         );
         assert_eq!(
@@ -662,7 +681,16 @@ mod tests {
             ("62", Some(Brand::UnionPay)),
             ("4", Some(Brand::Visa)),
             ("3", None),
-            ("35", None),
+            // As soon as only one brand is still possible.
+            ("2", Some(Brand::Mastercard)),
+            ("23", Some(Brand::Mastercard)),
+            ("270", Some(Brand::Mastercard)),
+            ("5", Some(Brand::Mastercard)),
+            ("35", Some(Brand::Jcb)),
+            ("358", Some(Brand::Jcb)),
+            ("30", Some(Brand::Diners)),
+            ("6", None),
+            ("1", None),
         ];
         for (prefix, brand) in cases {
             assert_eq!(detect_brand(prefix), brand, "{prefix}");
@@ -690,6 +718,11 @@ mod tests {
         assert_eq!(
             typing_state("3782 822463 1000", &p),
             (Typing::Incomplete, Some(Brand::Amex))
+        );
+        // While typing, a 16-digit Visa failing Luhn may still become a valid 19-digit one.
+        assert_eq!(
+            typing_state("4242 4242 4242 4241", &p),
+            (Typing::Incomplete, Some(Brand::Visa))
         );
     }
 

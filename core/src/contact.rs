@@ -90,6 +90,8 @@ pub enum TextError {
     Required(&'static str),
     TooLong(&'static str, usize),
     DigitsOnly(&'static str),
+    /// It holds what looks like a card number (see `card_in_text`).
+    CardNumber,
 }
 
 impl fmt::Display for TextError {
@@ -98,11 +100,13 @@ impl fmt::Display for TextError {
             Self::Required(what) => write!(f, "Enter the {what}."),
             Self::TooLong(what, max) => write!(f, "The {what} can be at most {max} characters."),
             Self::DigitsOnly(what) => write!(f, "The {what} can't be only digits."),
+            Self::CardNumber => f.write_str(crate::card_in_text::CARD_IN_TEXT),
         }
     }
 }
 
-/// Trimmed, required text of at most `max` characters, without control characters.
+/// Trimmed, required text of at most `max` characters, without control characters, and
+/// without a card number in it (every free-text field Tally keeps goes through here).
 pub fn required_text(input: &str, what: &'static str, max: usize) -> Result<String, TextError> {
     let s: String = input.trim().chars().filter(|c| !c.is_control()).collect();
     if s.is_empty() {
@@ -111,6 +115,7 @@ pub fn required_text(input: &str, what: &'static str, max: usize) -> Result<Stri
     if s.chars().count() > max {
         return Err(TextError::TooLong(what, max));
     }
+    crate::card_in_text::no_card_number(&s).map_err(|_| TextError::CardNumber)?;
     Ok(s)
 }
 
@@ -126,11 +131,14 @@ pub fn optional_text(
     required_text(input, what, max).map(Some)
 }
 
-/// The name on a card: required, at most 255 characters, not digits only.
+/// The name on a card: required, at most 255 characters, no card number, and not only digits,
+/// spaces, dashes and dots (a number typed in the wrong field, whether or not it passes Luhn).
 pub fn cardholder_name(input: &str) -> Result<String, TextError> {
     const WHAT: &str = "name on the card";
     let s = required_text(input, WHAT, 255)?;
-    if s.chars().all(|c| c.is_ascii_digit() || c.is_whitespace()) {
+    if s.chars()
+        .all(|c| c.is_ascii_digit() || c.is_whitespace() || c == '-' || c == '.')
+    {
         return Err(TextError::DigitsOnly(WHAT));
     }
     Ok(s)
@@ -145,6 +153,8 @@ pub struct Phone(String);
 pub enum PhoneError {
     Letters,
     Invalid,
+    /// It holds what looks like a card number (see `card_in_text`).
+    CardNumber,
 }
 
 impl fmt::Display for PhoneError {
@@ -152,6 +162,7 @@ impl fmt::Display for PhoneError {
         f.write_str(match self {
             Self::Letters => "Phone numbers can't contain letters.",
             Self::Invalid => "Enter a phone number of 7 to 15 digits, like +1 555 123 4567.",
+            Self::CardNumber => crate::card_in_text::CARD_IN_TEXT,
         })
     }
 }
@@ -162,6 +173,9 @@ impl Phone {
         let s = input.trim();
         if s.is_empty() {
             return Ok(None);
+        }
+        if crate::card_in_text::contains_card_number(s) {
+            return Err(PhoneError::CardNumber);
         }
         if s.chars().any(char::is_alphabetic) {
             return Err(PhoneError::Letters);
@@ -241,6 +255,20 @@ mod tests {
             cardholder_name("4242 4242"),
             Err(TextError::DigitsOnly("name on the card"))
         );
+        // Digits, dashes and dots only: refused whatever Luhn says.
+        assert_eq!(
+            cardholder_name("4242-4242.42"),
+            Err(TextError::DigitsOnly("name on the card"))
+        );
+        // A card number anywhere in it: refused with the card window's message.
+        assert_eq!(
+            cardholder_name("4111-1111-1111-1111"), // test number
+            Err(TextError::CardNumber)
+        );
+        assert_eq!(
+            cardholder_name("Pat 4111 1111 1111 1111"), // test number
+            Err(TextError::CardNumber)
+        );
         assert!(cardholder_name(&"a".repeat(256)).is_err());
         assert!(cardholder_name(&"a".repeat(255)).is_ok());
         assert_eq!(
@@ -268,6 +296,11 @@ mod tests {
     fn tax_ids_are_optional_and_short() {
         assert_eq!(tax_id(" "), Ok(None));
         assert_eq!(tax_id("GB123456789"), Ok(Some("GB123456789".into())));
+        assert_eq!(tax_id("4111 1111 1111 1111"), Err(TextError::CardNumber)); // test number
+        assert_eq!(
+            Phone::parse_optional("4111-1111-1111-1111"), // test number
+            Err(PhoneError::CardNumber)
+        );
         assert!(tax_id(&"9".repeat(33)).is_err());
     }
 

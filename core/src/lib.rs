@@ -8,6 +8,7 @@ pub mod address;
 pub mod audit;
 pub mod billing;
 pub mod card;
+pub mod card_in_text;
 pub mod contact;
 pub mod country;
 pub mod csv;

@@ -137,3 +137,79 @@ proptest! {
         prop_assert_eq!(Expiry::parse(&format!("{:02}/{}", month, year), today()), Ok(e));
     }
 }
+
+/// A Luhn-valid digit string of `len` digits from `body` (as many digits as it takes), and a
+/// near miss: the same with a wrong check digit.
+fn card_and_near_miss(body: &[u8], len: usize) -> (Vec<u8>, Vec<u8>) {
+    let mut digits = body[..len - 1].to_vec();
+    let check = check_digit(&digits);
+    let mut miss = digits.clone();
+    miss.push((check + 1 + body[len] % 9) % 10);
+    digits.push(check);
+    (digits, miss)
+}
+
+fn text_of(digits: &[u8]) -> String {
+    digits.iter().map(|d| char::from(b'0' + d)).collect()
+}
+
+/// `digits` split into groups of `size` joined by `sep`.
+fn grouped(digits: &[u8], size: usize, sep: &str) -> String {
+    digits
+        .chunks(size)
+        .map(text_of)
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+proptest! {
+    /// Every length a card number has, written together or in groups with any separator,
+    /// anywhere in text: found.
+    #[test]
+    fn a_card_number_in_text_is_found_at_every_length_with_every_separator(
+        body in proptest::collection::vec(0u8..10, 20),
+        len in 13usize..=19,
+        size in 3usize..=6,
+        sep in prop::sample::select(vec!["", " ", "-", ".", " - ", "\u{a0}", "–"]),
+        before in "[A-Za-z ,:]{0,12}",
+        after in "[A-Za-z ,:/]{0,12}",
+    ) {
+        let (card, _) = card_and_near_miss(&body, len);
+        let text = format!("{before} {} {after}", grouped(&card, size, sep));
+        prop_assert!(tally_core::card_in_text::contains_card_number(&text), "{}", text);
+    }
+
+    /// The same number with a wrong check digit is ordinary text (split in two halves, so no
+    /// shorter run of whole groups has 13 digits).
+    #[test]
+    fn a_luhn_near_miss_passes_as_text(
+        body in proptest::collection::vec(0u8..10, 20),
+        len in 13usize..=19,
+        sep in prop::sample::select(vec!["", " ", "-", "."]),
+        before in "[A-Za-z ,:]{0,12}",
+    ) {
+        let (_, miss) = card_and_near_miss(&body, len);
+        let text = format!("{before} {}", grouped(&miss, len.div_ceil(2), sep));
+        prop_assert!(!tally_core::card_in_text::contains_card_number(&text), "{}", text);
+    }
+
+    /// Longer digit strings (an order number) and shorter ones (phone numbers, dates, amounts)
+    /// are never card numbers, Luhn or not.
+    #[test]
+    fn longer_and_shorter_digit_strings_are_not_card_numbers(
+        long in proptest::collection::vec(0u8..10, 20..40),
+        short in proptest::collection::vec(proptest::collection::vec(0u8..10, 1..=4), 1..=3),
+        before in "[A-Za-z ]{0,8}",
+    ) {
+        let order = format!("{before}Order {}", text_of(&long));
+        prop_assert!(!tally_core::card_in_text::contains_card_number(&order), "{}", order);
+        // At most 12 digits in groups: "+1 555 123 4567", "2026-11-30".
+        let phone = format!("+{}", short.iter().map(|g| text_of(g)).collect::<Vec<_>>().join(" "));
+        prop_assert!(!tally_core::card_in_text::contains_card_number(&phone), "{}", phone);
+    }
+
+    #[test]
+    fn the_finder_never_panics(s in "\\PC*") {
+        let _ = tally_core::card_in_text::contains_card_number(&s);
+    }
+}
