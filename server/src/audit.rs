@@ -145,6 +145,10 @@ struct Filter {
 impl Filter {
     fn parse(f: &AuditFilter) -> Result<Self, ServiceError> {
         let mut errors = FieldErrors::new();
+        // A card number is refused, not searched for.
+        if tally_core::card_in_text::contains_card_number(&f.actor) {
+            errors.add("actor", tally_core::card_in_text::CARD_IN_TEXT);
+        }
         let mut date = |s: &str, field: &str| -> Option<i64> {
             let s = s.trim();
             if s.is_empty() {

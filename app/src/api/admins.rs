@@ -70,6 +70,13 @@ pub async fn list_admins(
     #[server(default)] page: u32,
 ) -> Result<AdminPage, AppError> {
     let actor = crate::auth::require(Action::ViewAdministrators)?;
+    // A card number is refused, not searched for.
+    if tally_core::card_in_text::contains_card_number(&search) {
+        return Err(AppError::field(
+            "search",
+            tally_core::card_in_text::CARD_IN_TEXT,
+        ));
+    }
     let services = crate::ports::services()?;
     services
         .admins

@@ -37,6 +37,13 @@ pub async fn list_users(
     #[server(default)] page: u32,
 ) -> Result<UserPage, AppError> {
     let actor = crate::auth::require(Action::ViewUsers)?;
+    // A card number is refused, not searched for.
+    if tally_core::card_in_text::contains_card_number(&search) {
+        return Err(AppError::field(
+            "search",
+            tally_core::card_in_text::CARD_IN_TEXT,
+        ));
+    }
     let services = crate::ports::services()?;
     services
         .users

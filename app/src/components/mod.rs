@@ -9,3 +9,4 @@ pub mod menu;
 pub mod pager;
 pub mod password_meter;
 pub mod payments;
+pub mod search_form;

@@ -23,6 +23,7 @@ use crate::{
         layout::SignedIn,
         list_page::{DialogError, ListPage, Notice},
         live_errors::LiveErrors,
+        search_form::SearchForm,
     },
     error::AppError,
 };
@@ -86,7 +87,6 @@ fn Administrators(me: CurrentAdmin, list: AdminList) -> impl IntoView {
         admins,
     } = list;
     let manage = me.may(Action::ManageAdministrators);
-    let typed = RwSignal::new(String::new());
     view! {
         <Title text="Administrators" />
         <div class="page-head">
@@ -98,18 +98,7 @@ fn Administrators(me: CurrentAdmin, list: AdminList) -> impl IntoView {
             })}
         </div>
         <Notice state=state />
-        <form class="filters" role="search" on:submit=move |ev| {
-            ev.prevent_default();
-            page.set(1);
-            search.set(typed.get_untracked());
-        }>
-            <div class="field">
-                <label for="admin-search">"Search by name or email"</label>
-                <input id="admin-search" type="search" prop:value=move || typed.get()
-                    on:input=move |ev| typed.set(event_target_value(&ev)) />
-            </div>
-            <button type="submit">"Search"</button>
-        </form>
+        <SearchForm id="admin-search" label="Search by name or email" search=search page=page />
         <Transition fallback=|| view! { <p>"Loading administrators…"</p> }>
             {move || Suspend::new(async move {
                 match admins.await {

@@ -30,16 +30,42 @@ pub fn AuditPage() -> impl IntoView {
     view! { <SignedIn action=Action::ViewAuditLog children=move |_| view! { <AuditLog filter=Signal::derive(filter) events=events /> } /> }
 }
 
+/// A filter's label, for a message about it.
+fn filter_label(field: &str) -> &'static str {
+    match field {
+        "kind" => "Kind",
+        "actor" => "Actor email contains",
+        "from" => "From",
+        _ => "To",
+    }
+}
+
 /// Filters live in the query string, so a filtered page can be bookmarked and shared.
 #[component]
 fn AuditLog(
     filter: Signal<AuditFilter>,
     events: Resource<Result<Events, AppError>>,
 ) -> impl IntoView {
+    let actor_error = RwSignal::new(None::<String>);
     view! {
         <Title text="Audit log" />
         <h1>"Audit log"</h1>
-        <form method="get" action="/audit" class="filters" role="search" aria-label="Filter events">
+        <form method="get" action="/audit" class="filters" role="search" aria-label="Filter events"
+            on:submit=move |ev| {
+                // A card number is refused, not searched for (nor put in the address bar).
+                let actor = leptos::prelude::document()
+                    .get_element_by_id("actor")
+                    .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlInputElement>(e).ok())
+                    .map(|input| input.value())
+                    .unwrap_or_default();
+                match tally_core::card_in_text::no_card_number(&actor) {
+                    Ok(()) => actor_error.set(None),
+                    Err(e) => {
+                        ev.prevent_default();
+                        actor_error.set(Some(e.to_string()));
+                    }
+                }
+            }>
             <div class="field">
                 <label for="kind">"Kind"</label>
                 <select id="kind" name="kind">
@@ -52,7 +78,11 @@ fn AuditLog(
             </div>
             <div class="field">
                 <label for="actor">"Actor email contains"</label>
-                <input id="actor" name="actor" type="search" prop:value=move || filter.get().actor />
+                <input id="actor" name="actor" type="search" prop:value=move || filter.get().actor
+                    aria-invalid=move || actor_error.with(Option::is_some).then_some("true")
+                    aria-describedby=move || actor_error.with(Option::is_some).then_some("actor-error")
+                    on:input=move |_| actor_error.set(None) />
+                <p class="field-error" id="actor-error" aria-live="polite">{move || actor_error.get()}</p>
             </div>
             <div class="field">
                 <label for="from">"From"</label>
@@ -67,7 +97,15 @@ fn AuditLog(
         <Transition fallback=|| view! { <p>"Loading events…"</p> }>
             {move || Suspend::new(async move {
                 match events.await {
-                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    // The server's verdict on a filter (an address typed or linked to): its
+                    // field's message, named.
+                    Err(e) => {
+                        let message = e
+                            .field_errors()
+                            .and_then(|f| f.iter().next().map(|(field, m)| format!("{}: {m}", filter_label(field))))
+                            .unwrap_or_else(|| e.to_string());
+                        view! { <p role="alert">{message}</p> }.into_any()
+                    }
                     Ok(page) => {
                         let f = filter.get();
                         let link = move |p: u32| {

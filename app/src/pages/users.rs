@@ -20,6 +20,7 @@ use crate::{
         layout::SignedIn,
         list_page::{DialogError, ListPage, Notice},
         live_errors::LiveErrors,
+        search_form::SearchForm,
     },
     error::AppError,
 };
@@ -64,7 +65,6 @@ fn Users(
     users: Resource<Result<UserPage, AppError>>,
 ) -> impl IntoView {
     let manage = me.may(Action::ManageUsers);
-    let typed = RwSignal::new(String::new());
     view! {
         <Title text="Users" />
         <div class="page-head">
@@ -75,18 +75,7 @@ fn Users(
         </div>
         <p class="field-hint">"Every user counts toward the bill, suspended ones too. The first 10 are free."</p>
         <Notice state=state />
-        <form class="filters" role="search" on:submit=move |ev| {
-            ev.prevent_default();
-            page.set(1);
-            search.set(typed.get_untracked());
-        }>
-            <div class="field">
-                <label for="user-search">"Search by name or email"</label>
-                <input id="user-search" type="search" prop:value=move || typed.get()
-                    on:input=move |ev| typed.set(event_target_value(&ev)) />
-            </div>
-            <button type="submit">"Search"</button>
-        </form>
+        <SearchForm id="user-search" label="Search by name or email" search=search page=page />
         <Transition fallback=|| view! { <p>"Loading users…"</p> }>
             {move || Suspend::new(async move {
                 match users.await {

@@ -40,6 +40,7 @@ use crate::{
     passwords::Passwords,
     ports,
     scheduler::Scheduler,
+    secrets::Keys,
 };
 
 /// Everything a request handler may need, behind one `Arc`: every request clones the state
@@ -63,9 +64,15 @@ pub struct Shared {
 
 impl AppState {
     /// Wires the services with the sandbox payment gateway.
-    pub fn new(settings: Settings, db: Database, clock: Arc<dyn Clock>, mailer: Mailer) -> Self {
+    pub fn new(
+        settings: Settings,
+        db: Database,
+        clock: Arc<dyn Clock>,
+        mailer: Mailer,
+        keys: Keys,
+    ) -> Self {
         let gateway = Arc::new(SandboxGateway::new(db.clone()));
-        Self::with_gateway(settings, db, clock, mailer, gateway)
+        Self::with_gateway(settings, db, clock, mailer, keys, gateway)
     }
 
     /// The same with another payment gateway (a real processor, or a test's own sandbox).
@@ -74,6 +81,7 @@ impl AppState {
         db: Database,
         clock: Arc<dyn Clock>,
         mailer: Mailer,
+        keys: Keys,
         gateway: Arc<dyn PaymentGateway>,
     ) -> Self {
         let leptos = LeptosOptions::builder()
@@ -91,6 +99,7 @@ impl AppState {
             settings: Arc::new(settings),
             gateway,
             passwords: Passwords::per_core(),
+            keys,
         });
         let charging = Charging::new(ctx.clone(), RetrySchedule::default());
         let billing_run = BillingRun::new(ctx.clone(), charging.clone());
@@ -174,7 +183,15 @@ pub fn build_router(state: AppState) -> Router {
             middleware::refuse_cross_origin,
         ))
         .layer(from_fn(middleware::security_headers))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // A request's span names its method and path, never its query string: a search box
+        // or a link's query may carry what must not reach a log.
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                |req: &axum::http::Request<axum::body::Body>| {
+                    tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+                },
+            ),
+        )
         .with_state(state)
 }
 
