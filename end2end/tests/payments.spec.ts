@@ -53,6 +53,14 @@ test("Payments → billing information → payment information → card: validat
   await expect(d.getByLabel(/same as the billing information/)).toBeChecked();
   await d.getByRole("button", { name: "Enter card" }).click();
   await expect(d.getByText("Enter the name on the card.")).toBeVisible();
+  // A card number typed as the cardholder's name: refused in the browser, the network off.
+  await page.context().setOffline(true);
+  await d.getByLabel("Cardholder name").fill("4111-1111-1111-1111"); // test number
+  await d.getByRole("button", { name: "Enter card" }).click();
+  await expect(d.getByText("This looks like a card number. Enter card details only in the card window.")).toBeVisible();
+  await expect(d.getByLabel("Cardholder name")).toHaveAttribute("aria-invalid", "true");
+  await expect(d.getByLabel("Card number")).toBeHidden();
+  await page.context().setOffline(false);
   await d.getByLabel("Cardholder name").fill("Dana Park");
   expect(await accessibilityViolations(page)).toEqual([]);
   await d.getByRole("button", { name: "Enter card" }).click();
@@ -62,6 +70,10 @@ test("Payments → billing information → payment information → card: validat
   await expect(number).toBeFocused();
   await expect(number).toHaveAttribute("autocomplete", "cc-number");
   await expect(number).toHaveAttribute("inputmode", "numeric");
+  // The brand shows as soon as only one is still possible.
+  await number.pressSequentially("2");
+  await expect(d.getByText("Mastercard", { exact: true })).toBeVisible();
+  await number.fill("");
   await number.pressSequentially("1234");
   await expect(d.getByText("Your card number is invalid.")).toBeVisible(); // can never become valid
   await modal.fillCard("378282246310005", "1230", "1234"); // Amex test number
@@ -79,6 +91,11 @@ test("Payments → billing information → payment information → card: validat
   await expect(d.getByText("Your card's security code is incomplete.")).toBeVisible();
   await modal.fillCard("4242424242424242", "1330", "123"); // test number
   await expect(d.getByText("Your card's expiration month is invalid.")).toBeVisible();
+  // A mistyped Visa of 16 digits: "invalid" on submit, not "incomplete" (longer Visas exist).
+  await modal.fillCard("4242424242424241", "1230", "123"); // test number, one digit off
+  await d.getByRole("button", { name: "Submit Payment Method" }).click();
+  await expect(d.getByText("Your card number is invalid.")).toBeVisible();
+  await expect(d.getByText("Your card number is incomplete.")).toBeHidden();
   await modal.fillCard("4242", "1", "");
   await d.getByLabel(/Security code/).focus();
   await d.getByRole("button", { name: "Submit Payment Method" }).click();

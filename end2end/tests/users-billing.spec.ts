@@ -30,6 +30,14 @@ test("users past 10 move the projection; a billing run by the subcommand makes t
 
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Users" }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Users" })).toBeVisible();
+  // A card number in the search box is refused next to it, not searched for.
+  const search = page.getByLabel("Search by name or email");
+  await search.fill("4111 1111 1111 1111"); // test number
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect(page.getByText("This looks like a card number. Enter card details only in the card window.")).toBeVisible();
+  await expect(search).toHaveAttribute("aria-invalid", "true");
+  await search.fill("");
+  await expect(search).not.toHaveAttribute("aria-invalid", "true");
   // One by hand, validated as typed.
   await page.getByRole("button", { name: "+ Add user" }).click();
   const dialog = page.getByRole("dialog");

@@ -49,6 +49,9 @@ pub struct Settings {
     /// Whether this process runs the billing scheduler (`TALLY_BILLING_SCHEDULER`, default
     /// true). Several replicas may all run it: the run is safe to repeat in parallel.
     pub billing_scheduler: bool,
+    /// `TALLY_SECRET_KEY`: the server's secret key (32 bytes, base64url or hex); unset, the
+    /// key file in the data folder (see `secrets`).
+    pub secret_key: Option<String>,
 }
 
 /// How log lines are written to stderr.
@@ -164,7 +167,17 @@ impl Settings {
                 })
             }
         };
+        if let Some(key) = lookup("TALLY_SECRET_KEY") {
+            if crate::secrets::SecretKey::parse(&key).is_none() {
+                return Err(ConfigError {
+                    var: "TALLY_SECRET_KEY",
+                    value: "(hidden)".into(),
+                    expected: "32 random bytes as 43 base64url characters or 64 hex digits, e.g. from `openssl rand -hex 32`",
+                });
+            }
+        }
         Ok(Self {
+            secret_key: lookup("TALLY_SECRET_KEY"),
             accepted_brands,
             price_per_user,
             billing_scheduler,

@@ -1,12 +1,12 @@
 //! What every service holds on equal terms: the database, the clock, the mail outbox, the
-//! settings, the payment gateway and the password hasher. Services keep a clone (one
+//! settings, the payment gateway, the password hasher and the keys. Services keep a clone (one
 //! reference count) and never reach each other through it.
 
 use std::sync::Arc;
 
 use crate::{
     clock::Clock, config::Settings, crypto, db::Database, gateway::PaymentGateway, outbox::Outbox,
-    passwords::Passwords,
+    passwords::Passwords, secrets::Keys,
 };
 
 /// The shared context; cheap to clone.
@@ -21,6 +21,8 @@ pub struct Parts {
     pub settings: Arc<Settings>,
     pub gateway: Arc<dyn PaymentGateway>,
     pub passwords: Passwords,
+    /// The secret key and the keys it protects (card fingerprints).
+    pub keys: Keys,
 }
 
 impl Context {

@@ -19,6 +19,7 @@ pub mod mail;
 pub mod outbox;
 pub mod passwords;
 pub mod ports;
+pub mod secrets;
 pub mod telemetry;
 
 // The services, one per area of the product.
@@ -65,18 +66,22 @@ pub enum StartError {
     Mail(#[from] mail::MailError),
     #[error("{0}")]
     Service(#[from] error::ServiceError),
+    #[error("secret key: {0}")]
+    Keys(#[from] secrets::KeyError),
 }
 
 /// Connects, migrates, and builds the state every command runs on.
 async fn start(settings: Settings) -> Result<AppState, StartError> {
     let db = db::Database::connect(&settings.database_url).await?;
     db.migrate().await?;
+    let keys = secrets::load_for(&settings, &db).await?;
     let mailer = mail::Mailer::from_settings(&settings)?;
     Ok(AppState::new(
         settings,
         db,
         std::sync::Arc::new(clock::SystemClock),
         mailer,
+        keys,
     ))
 }
 
@@ -124,6 +129,17 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
     ctx.db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// `tally rotate-secret`: a new secret key, and the database's keys sealed again under it.
+/// With the key file, the file is replaced; with `TALLY_SECRET_KEY`, the new key is returned
+/// for the operator to set (the old one no longer opens the database).
+pub async fn rotate_secret(settings: Settings) -> Result<secrets::Rotated, StartError> {
+    let db = db::Database::connect(&settings.database_url).await?;
+    db.migrate().await?;
+    let rotated = secrets::rotate_configured(&settings, &db).await?;
+    db.close().await;
+    Ok(rotated)
 }
 
 /// `tally bill --month YYYY-MM`: the same run the scheduler makes, for one month.

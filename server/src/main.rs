@@ -29,6 +29,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Make a new secret key and seal the database's keys under it (see the README).
+    RotateSecret,
     /// Invoice every account for a month that has ended, charge and email, then exit.
     Bill {
         /// The month, as YYYY-MM.
@@ -61,6 +63,26 @@ async fn serve(cli: Cli) -> ExitCode {
     };
     tally_server::telemetry::init(&settings.log_format);
     match cli.command {
+        Some(Command::RotateSecret) => match tally_server::rotate_secret(settings).await {
+            Ok(tally_server::secrets::Rotated::File { path, sealed }) => {
+                println!(
+                    "rotated: {sealed} sealed keys now open with the new key in {}; back it up in place of the old one",
+                    path.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Ok(tally_server::secrets::Rotated::Environment { new_key, sealed }) => {
+                println!(
+                    "rotated: {sealed} sealed keys now open only with this key. Set TALLY_SECRET_KEY to it on every server and restart them, and back it up:\n{}",
+                    new_key.to_text()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("tally rotate-secret: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Some(Command::Bill { month }) => match tally_server::bill(settings, month).await {
             Ok(r) => {
                 println!(

@@ -2,8 +2,6 @@
 //! numbers and security codes pass through here on their way to the gateway and go nowhere
 //! else: not to the database, a log line, an email or an error.
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use sqlx::{Any, AnyConnection, Executor};
 use tally_core::{
     address::Address,
@@ -13,7 +11,6 @@ use tally_core::{
     forms::{CardInput, FieldErrors, PaymentInfoInput},
     roles::{AdminStatus, Role},
 };
-use tokio::sync::OnceCell;
 
 use crate::{
     actor::Actor,
@@ -21,7 +18,6 @@ use crate::{
     billing_info::{self, AddressRow, ADDRESS_COLUMNS},
     charges::Charging,
     context::Context,
-    crypto::new_token,
     emails,
     error::{Context as _, ServiceError},
     gateway::GatewayError,
@@ -134,53 +130,16 @@ async fn change_recipients(
 pub struct PaymentMethods {
     ctx: Context,
     charging: Charging,
-    fingerprint_key: std::sync::Arc<OnceCell<Vec<u8>>>,
 }
 
 impl PaymentMethods {
     pub fn new(ctx: Context, charging: Charging) -> Self {
-        Self {
-            ctx,
-            charging,
-            fingerprint_key: Default::default(),
-        }
+        Self { ctx, charging }
     }
 
     /// The caller's account's card, if one was saved.
     pub async fn get(&self, actor: &Actor) -> Result<Option<SavedCard>, ServiceError> {
         card_on_file(self.ctx.db.pool(), &actor.account_id).await
-    }
-
-    /// The key of card fingerprints: made once, kept in the database so replicas share it.
-    async fn fingerprint_key(&self) -> Result<&[u8], ServiceError> {
-        self.fingerprint_key
-            .get_or_try_init(|| async {
-                let pool = self.ctx.db.pool();
-                sqlx::query(
-                    "INSERT INTO server_secrets (name, value) VALUES ('card_fingerprint_key', $1) \
-                     ON CONFLICT (name) DO NOTHING",
-                )
-                .bind(new_token())
-                .execute(pool)
-                .await
-                .context("creating the card fingerprint key")?;
-                let key: String = sqlx::query_scalar(
-                    "SELECT value FROM server_secrets WHERE name = 'card_fingerprint_key'",
-                )
-                .fetch_one(pool)
-                .await
-                .context("reading the card fingerprint key")?;
-                Ok::<_, ServiceError>(key.into_bytes())
-            })
-            .await
-            .map(Vec::as_slice)
-    }
-
-    async fn fingerprint(&self, digits: &str) -> Result<String, ServiceError> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.fingerprint_key().await?)
-            .context("keying a card fingerprint")?;
-        mac.update(digits.as_bytes());
-        Ok(hex::encode(mac.finalize().into_bytes()))
     }
 
     /// Whether a submit with this idempotency key was saved already.
@@ -250,7 +209,10 @@ impl PaymentMethods {
                 return Err(e).context("tokenizing a card with the payment processor")
             }
         };
-        let fingerprint = self.fingerprint(new_card.number.expose_digits()).await?;
+        let fingerprint = self
+            .ctx
+            .keys
+            .card_fingerprint(new_card.number.expose_digits());
         let now = self.ctx.now();
         let saved = SavedCard {
             brand: new_card.number.brand(),

@@ -1,7 +1,11 @@
 //! Card data never lands anywhere (spec §6): the real server binary, logging at debug level to
-//! a file, runs the whole payment flow with a canary card number and security code made up
-//! for this run — including refused and malformed submits — and then every byte of its data
-//! folder (the SQLite database with its WAL and journal, the outbox) and of its log is searched.
+//! a file, is sent canary card numbers made up for this run — one for every free-text field,
+//! typed plain, spaced and dashed, each of which must be refused with 422 — and an American
+//! Express canary with a 4-digit security code through the card window, which is saved; it
+//! then bills a month and renders the invoice's PDF. Afterwards every byte it wrote is
+//! searched for every canary in every spelling: its data folder (the SQLite database with its
+//! WAL and journal, the outbox, the key file), a `pg_dump` of the PostgreSQL database, its log,
+//! its answers and the PDF.
 
 use std::{
     io::Read,
@@ -13,12 +17,12 @@ use std::{
 use rand::Rng;
 use serde_json::json;
 
-/// A Visa-shaped number that passes Luhn and appears nowhere else: random digits, then the
-/// check digit.
-fn canary_number() -> String {
+/// A number that passes Luhn and appears nowhere else: `prefix`, random digits, then the
+/// check digit, `len` digits in all.
+fn canary_number(prefix: &[u32], len: usize) -> String {
     let mut rng = rand::thread_rng();
-    let mut digits: Vec<u32> = vec![4, 9];
-    digits.extend((0..13).map(|_| rng.gen_range(0..10)));
+    let mut digits: Vec<u32> = prefix.to_vec();
+    digits.extend((prefix.len()..len - 1).map(|_| rng.gen_range(0..10)));
     let sum: u32 = digits
         .iter()
         .rev()
@@ -83,41 +87,421 @@ fn bounded_occurrences(haystack: &[u8], code: &[u8]) -> usize {
         .count()
 }
 
-#[tokio::test]
-async fn canary_card_data_reaches_no_file_log_or_email() {
-    let number = canary_number();
-    let grouped = number
+/// The ways a person might type a number into a field: together, in groups of four with
+/// spaces, and with dashes.
+fn spellings(number: &str) -> [String; 3] {
+    let groups: Vec<&str> = number
         .as_bytes()
         .chunks(4)
         .map(|c| std::str::from_utf8(c).unwrap())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let code = format!("{}", rand::thread_rng().gen_range(7000..10000));
+        .collect();
+    [number.to_string(), groups.join(" "), groups.join("-")]
+}
+
+/// One request a field's value goes into.
+enum Send {
+    Form(&'static str, Vec<(String, String)>),
+    Json(&'static str, serde_json::Value),
+}
+
+fn form(endpoint: &'static str, fields: &[(&str, &str)]) -> Send {
+    Send::Form(
+        endpoint,
+        fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
+}
+
+fn address(line1: &str, line2: &str, city: &str, region: &str, postal: &str) -> serde_json::Value {
+    json!({ "country": "US", "line1": line1, "line2": line2, "city": city, "region": region, "postal_code": postal })
+}
+
+fn billing_info(
+    company: &str,
+    contact: &str,
+    phone: &str,
+    tax: &str,
+    address: serde_json::Value,
+) -> Send {
+    Send::Json(
+        "billing/save-info",
+        json!({ "info": {
+            "company_name": company, "contact_name": contact, "contact_email": "billing@canary.test",
+            "contact_phone": phone, "tax_id": tax, "address": address,
+        }}),
+    )
+}
+
+fn payment(holder: &str, address: serde_json::Value) -> Send {
+    Send::Json(
+        "billing/submit-payment-method",
+        json!({
+            "payment": { "cardholder_name": holder, "same_as_billing": false, "address": address },
+            "card": { "number": "4242 4242 4242 4242", "expiry": "12/30", "cvc": "123" }, // sandbox test number
+            "idempotency_key": "refused",
+        }),
+    )
+}
+
+fn good_address() -> serde_json::Value {
+    address("1 Main St", "", "Springfield", "IL", "62701")
+}
+
+/// Every free-text field Tally takes from a person after set-up, as a request that puts `v`
+/// into it and nothing wrong anywhere else. `user` and `command` are existing ids.
+#[allow(clippy::type_complexity)]
+fn fields<'a>(
+    user: &'a str,
+    command: &'a str,
+) -> Vec<(&'static str, Box<dyn Fn(&str) -> Send + 'a>)> {
+    vec![
+        (
+            "company name",
+            Box::new(|v| billing_info(v, "Cass Nary", "", "", good_address())),
+        ),
+        (
+            "billing contact name",
+            Box::new(|v| billing_info("Canary Co", v, "", "", good_address())),
+        ),
+        (
+            "phone",
+            Box::new(|v| billing_info("Canary Co", "Cass Nary", v, "", good_address())),
+        ),
+        (
+            "tax id",
+            Box::new(|v| billing_info("Canary Co", "Cass Nary", "", v, good_address())),
+        ),
+        (
+            "address line 1",
+            Box::new(|v| {
+                billing_info(
+                    "Canary Co",
+                    "Cass Nary",
+                    "",
+                    "",
+                    address(v, "", "Springfield", "IL", "62701"),
+                )
+            }),
+        ),
+        (
+            "address line 2",
+            Box::new(|v| {
+                billing_info(
+                    "Canary Co",
+                    "Cass Nary",
+                    "",
+                    "",
+                    address("1 Main St", v, "Springfield", "IL", "62701"),
+                )
+            }),
+        ),
+        (
+            "city",
+            Box::new(|v| {
+                billing_info(
+                    "Canary Co",
+                    "Cass Nary",
+                    "",
+                    "",
+                    address("1 Main St", "", v, "IL", "62701"),
+                )
+            }),
+        ),
+        (
+            "region",
+            Box::new(|v| {
+                billing_info(
+                    "Canary Co",
+                    "Cass Nary",
+                    "",
+                    "",
+                    address("1 Main St", "", "Springfield", v, "62701"),
+                )
+            }),
+        ),
+        (
+            "postal code",
+            Box::new(|v| {
+                let mut gb = address("1 High St", "", "London", "", v);
+                gb["country"] = json!("FR");
+                billing_info("Canary Co", "Cass Nary", "", "", gb)
+            }),
+        ),
+        ("cardholder name", Box::new(|v| payment(v, good_address()))),
+        (
+            "card address line 1",
+            Box::new(|v| payment("Cass Nary", address(v, "", "Springfield", "IL", "62701"))),
+        ),
+        (
+            "card address line 2",
+            Box::new(|v| {
+                payment(
+                    "Cass Nary",
+                    address("1 Main St", v, "Springfield", "IL", "62701"),
+                )
+            }),
+        ),
+        (
+            "card city",
+            Box::new(|v| payment("Cass Nary", address("1 Main St", "", v, "IL", "62701"))),
+        ),
+        (
+            "card region",
+            Box::new(|v| {
+                payment(
+                    "Cass Nary",
+                    address("1 Main St", "", "Springfield", v, "62701"),
+                )
+            }),
+        ),
+        (
+            "card postal code",
+            Box::new(|v| {
+                let mut fr = address("1 Rue", "", "Paris", "", v);
+                fr["country"] = json!("FR");
+                payment("Cass Nary", fr)
+            }),
+        ),
+        (
+            "administrator first name",
+            Box::new(|v| {
+                form(
+                    "admins/create",
+                    &[
+                        ("first_name", v),
+                        ("last_name", "Lee"),
+                        ("email", "new@canary.test"),
+                        ("role", "manager"),
+                    ],
+                )
+            }),
+        ),
+        (
+            "administrator last name",
+            Box::new(|v| {
+                form(
+                    "admins/create",
+                    &[
+                        ("first_name", "Ann"),
+                        ("last_name", v),
+                        ("email", "new@canary.test"),
+                        ("role", "manager"),
+                    ],
+                )
+            }),
+        ),
+        (
+            "own first name",
+            Box::new(|v| {
+                form(
+                    "account/update-name",
+                    &[("first_name", v), ("last_name", "Nary")],
+                )
+            }),
+        ),
+        (
+            "own last name",
+            Box::new(|v| {
+                form(
+                    "account/update-name",
+                    &[("first_name", "Cass"), ("last_name", v)],
+                )
+            }),
+        ),
+        (
+            "new user's first name",
+            Box::new(|v| {
+                form(
+                    "users/create",
+                    &[
+                        ("first_name", v),
+                        ("last_name", "Lee"),
+                        ("email", "u2@canary.test"),
+                    ],
+                )
+            }),
+        ),
+        (
+            "new user's last name",
+            Box::new(|v| {
+                form(
+                    "users/create",
+                    &[
+                        ("first_name", "Ann"),
+                        ("last_name", v),
+                        ("email", "u2@canary.test"),
+                    ],
+                )
+            }),
+        ),
+        (
+            "user's first name",
+            Box::new(move |v| {
+                form(
+                    "users/update",
+                    &[
+                        ("id", user),
+                        ("first_name", v),
+                        ("last_name", "Lee"),
+                        ("email", "u1@canary.test"),
+                    ],
+                )
+            }),
+        ),
+        (
+            "user's last name",
+            Box::new(move |v| {
+                form(
+                    "users/update",
+                    &[
+                        ("id", user),
+                        ("first_name", "Ann"),
+                        ("last_name", v),
+                        ("email", "u1@canary.test"),
+                    ],
+                )
+            }),
+        ),
+        (
+            "imported user's name",
+            Box::new(|v| {
+                form(
+                    "users/import",
+                    &[(
+                        "csv",
+                        &format!("first_name,last_name,email\nAnn,\"{v}\",u3@canary.test\n"),
+                    )],
+                )
+            }),
+        ),
+        (
+            "command name",
+            Box::new(|v| {
+                form(
+                    "commands/create",
+                    &[("name", v), ("shell", "bash"), ("script", "echo hi")],
+                )
+            }),
+        ),
+        (
+            "command description",
+            Box::new(|v| {
+                form(
+                    "commands/create",
+                    &[
+                        ("name", "Hi"),
+                        ("shell", "bash"),
+                        ("script", "echo hi"),
+                        ("description", v),
+                    ],
+                )
+            }),
+        ),
+        (
+            "changed command name",
+            Box::new(move |v| {
+                form(
+                    "commands/update",
+                    &[
+                        ("id", command),
+                        ("name", v),
+                        ("shell", "bash"),
+                        ("script", "echo hi"),
+                    ],
+                )
+            }),
+        ),
+        (
+            "changed command description",
+            Box::new(move |v| {
+                form(
+                    "commands/update",
+                    &[
+                        ("id", command),
+                        ("name", "Hi"),
+                        ("shell", "bash"),
+                        ("script", "echo hi"),
+                        ("description", v),
+                    ],
+                )
+            }),
+        ),
+        (
+            "users search",
+            Box::new(|v| form("users/list", &[("search", v)])),
+        ),
+        (
+            "administrators search",
+            Box::new(|v| form("admins/list", &[("search", v)])),
+        ),
+        (
+            "audit log actor filter",
+            Box::new(|v| form("audit/list", &[("filter[actor]", v), ("filter[page]", "1")])),
+        ),
+    ]
+}
+
+/// A throw-away database for the server: a SQLite file in `data`, or a new PostgreSQL one.
+async fn database_url(backend: tally_server::db::Backend, data: &Path) -> String {
+    std::fs::create_dir_all(data).unwrap();
+    crate::helpers::fresh_database_url(backend, data).await
+}
+
+/// `pg_dump` of a PostgreSQL database, as text.
+fn pg_dump(url: &str) -> Vec<u8> {
+    let bin = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("PostgreSQL is installed (scripts/setup.sh --test)")
+        .flatten()
+        .map(|e| e.path().join("bin/pg_dump"))
+        .filter(|p| p.exists())
+        .max()
+        .expect("pg_dump");
+    let out = Command::new(bin)
+        .arg("--dbname")
+        .arg(url)
+        .output()
+        .expect("run pg_dump");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+async fn canary_card_data_reaches_no_file_log_or_email(backend: tally_server::db::Backend) {
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("server.log");
     let data = dir.path().join("data");
+    let url = database_url(backend, &data).await;
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_tally"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("TALLY_ADDR", format!("127.0.0.1:{port}"))
-        .env("TALLY_DATA_DIR", &data)
-        .env("TALLY_PUBLIC_URL", &base)
-        .env("LEPTOS_SITE_ROOT", crate::helpers::site_root())
-        .env("RUST_LOG", "debug")
-        // Every card brand, so an Amex-length code is accepted with the Visa-shaped canary too.
-        .env(
-            "TALLY_ACCEPTED_CARD_BRANDS",
-            "visa,mastercard,amex,discover",
-        )
-        .stdout(Stdio::from(std::fs::File::create(&log_path).unwrap()))
-        .stderr(Stdio::from(
+    let env = |cmd: &mut Command| {
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("TALLY_ADDR", format!("127.0.0.1:{port}"))
+            .env("TALLY_DATA_DIR", &data)
+            .env("DATABASE_URL", &url)
+            .env("TALLY_PUBLIC_URL", &base)
+            .env("LEPTOS_SITE_ROOT", crate::helpers::site_root())
+            .env("RUST_LOG", "debug");
+    };
+    let log = || {
+        Stdio::from(
             std::fs::File::options()
+                .create(true)
                 .append(true)
                 .open(&log_path)
                 .unwrap(),
-        ))
+        )
+    };
+    let mut server = Command::new(env!("CARGO_BIN_EXE_tally"));
+    env(&mut server);
+    let mut server = server
+        .stdout(log())
+        .stderr(log())
         .spawn()
         .expect("start the tally binary");
 
@@ -134,93 +518,198 @@ async fn canary_card_data_reaches_no_file_log_or_email() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let post_json = |endpoint: &str, body: serde_json::Value| {
-        client
-            .post(format!("{base}/api/{endpoint}"))
-            .header("Origin", &base)
+    let send = |request: &Send| {
+        let r = match request {
+            Send::Form(endpoint, fields) => {
+                client.post(format!("{base}/api/{endpoint}")).form(fields)
+            }
+            Send::Json(endpoint, body) => client.post(format!("{base}/api/{endpoint}")).json(body),
+        };
+        r.header("Origin", &base)
             .header("Accept", "application/json")
-            .json(&body)
             .send()
     };
-    let setup = client
-        .post(format!("{base}/api/setup/create"))
-        .header("Origin", &base)
-        .form(&[
+    let mut answers = String::new();
+    let mut canaries: Vec<String> = Vec::new();
+    let mut refused = |what: &str, status: reqwest::StatusCode, body: String| {
+        assert_eq!(status, 422, "{what}: {body}");
+        assert!(
+            body.contains("This looks like a card number"),
+            "{what}: {body}"
+        );
+        answers.push_str(&body);
+    };
+
+    // Set-up itself: each of its free-text fields.
+    for field in ["company_name", "first_name", "last_name"] {
+        let canary = canary_number(&[4, 9], 16);
+        for spelling in spellings(&canary) {
+            let mut f = vec![
+                ("company_name", "Canary Co"),
+                ("first_name", "Cass"),
+                ("last_name", "Nary"),
+                ("email", "cass@canary.test"),
+                ("password", "a canary's long passphrase"),
+            ];
+            f.iter_mut().find(|(k, _)| *k == field).unwrap().1 = &spelling;
+            let res = send(&form("setup/create", &f)).await.unwrap();
+            refused(
+                &format!("set-up {field}"),
+                res.status(),
+                res.text().await.unwrap(),
+            );
+        }
+        canaries.push(canary);
+    }
+    let setup = send(&form(
+        "setup/create",
+        &[
             ("company_name", "Canary Co"),
             ("first_name", "Cass"),
             ("last_name", "Nary"),
             ("email", "cass@canary.test"),
             ("password", "a canary's long passphrase"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    ))
+    .await
+    .unwrap();
     assert!(
         setup.status().is_success() || setup.status().is_redirection(),
         "{}",
         setup.status()
     );
-    let info = json!({ "info": {
-        "company_name": "Canary Co", "contact_name": "Cass Nary", "contact_email": "billing@canary.test",
-        "contact_phone": "", "tax_id": "",
-        "address": { "country": "GB", "line1": "1 High St", "line2": "", "city": "London", "region": "", "postal_code": "SW1A 1AA" },
-    }});
     assert_eq!(
-        post_json("billing/save-info", info).await.unwrap().status(),
+        send(&billing_info(
+            "Canary Co",
+            "Cass Nary",
+            "",
+            "",
+            good_address()
+        ))
+        .await
+        .unwrap()
+        .status(),
         200
     );
+    let user: String = send(&form(
+        "users/create",
+        &[
+            ("first_name", "Ann"),
+            ("last_name", "Lee"),
+            ("email", "u1@canary.test"),
+        ],
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let command: String = send(&form(
+        "commands/create",
+        &[("name", "Hi"), ("shell", "bash"), ("script", "echo hi")],
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
 
-    let submit = |number: serde_json::Value, expiry: &str, cvc: &str, key: &str| {
-        json!({
-            "payment": { "cardholder_name": "Cass Nary", "same_as_billing": true,
-                         "address": { "country": "", "line1": "", "line2": "", "city": "", "region": "", "postal_code": "" } },
-            "card": { "number": number, "expiry": expiry, "cvc": cvc },
-            "idempotency_key": key,
-        })
+    // Every other free-text field, each with a canary of its own, in each spelling.
+    for (what, request) in fields(&user, &command) {
+        let canary = canary_number(&[4, 9], 16);
+        for spelling in spellings(&canary) {
+            let res = send(&request(&spelling)).await.unwrap();
+            refused(what, res.status(), res.text().await.unwrap());
+            // Inside other text too.
+            let res = send(&request(&format!("ref {spelling} ok"))).await.unwrap();
+            refused(what, res.status(), res.text().await.unwrap());
+        }
+        canaries.push(canary);
+    }
+
+    // The card window: an American Express canary with a 4-digit code, saved.
+    let amex = canary_number(&[3, 7], 15);
+    let amex_spaced = format!("{} {} {}", &amex[..4], &amex[4..10], &amex[10..]);
+    let code = format!("{}", rand::thread_rng().gen_range(7000..10000));
+    let card = |number: serde_json::Value, cvc: &str, key: &str| {
+        Send::Json(
+            "billing/submit-payment-method",
+            json!({
+                "payment": { "cardholder_name": "Cass Nary", "same_as_billing": true, "address": address("", "", "", "", "") },
+                "card": { "number": number, "expiry": "12/30", "cvc": cvc },
+                "idempotency_key": key,
+            }),
+        )
     };
-    let mut answers = String::new();
-    // Refused: an expired date, a code of the wrong length, the number as a JSON number.
-    for body in [
-        submit(json!(grouped), "01/20", &code[..3], "k1"),
-        submit(json!(grouped), "12/30", &format!("{code}1"), "k2"),
-        submit(
-            json!(number.parse::<u64>().unwrap()),
-            "12/30",
-            &code[..3],
-            "k3",
-        ),
+    // Refused first: a 3-digit code, a 5-digit one, the number as a JSON number.
+    for request in [
+        card(json!(amex_spaced), &code[..3], "k1"),
+        card(json!(amex_spaced), &format!("{code}1"), "k2"),
+        card(json!(amex.parse::<u64>().unwrap()), &code, "k3"),
     ] {
-        let res = post_json("billing/submit-payment-method", body)
-            .await
-            .unwrap();
+        let res = send(&request).await.unwrap();
         assert!(!res.status().is_success());
         answers.push_str(&res.text().await.unwrap());
     }
-    // Saved, then saved again with the same key.
     for _ in 0..2 {
-        let res = post_json(
-            "billing/submit-payment-method",
-            submit(json!(grouped), "12/30", &code[..3], "k4"),
-        )
-        .await
-        .unwrap();
+        let res = send(&card(json!(amex_spaced), &code, "k4")).await.unwrap();
         assert_eq!(res.status(), 200);
         answers.push_str(&res.text().await.unwrap());
     }
-    let settings = client
-        .post(format!("{base}/api/billing/settings"))
-        .header("Origin", &base)
-        .send()
+    let settings = send(&form("billing/settings", &[]))
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
     assert!(
-        settings.contains(&number[12..]),
+        settings.contains(&amex[11..]),
         "the last 4 are kept: {settings}"
     );
     answers.push_str(&settings);
+
+    // A month billed (the account dated back so it has one), its invoice emailed, its PDF made.
+    let db = tally_server::db::Database::connect(&url).await.unwrap();
+    sqlx::query("UPDATE accounts SET created_at = 0")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    db.close().await;
+    let previous = {
+        use chrono::Datelike;
+        let d = chrono::Utc::now().date_naive().with_day(1).unwrap() - chrono::Duration::days(1);
+        format!("{:04}-{:02}", d.year(), d.month())
+    };
+    let mut bill = Command::new(env!("CARGO_BIN_EXE_tally"));
+    env(&mut bill);
+    let billed = bill
+        .args(["bill", "--month", &previous])
+        .stderr(log())
+        .output()
+        .unwrap();
+    assert!(
+        billed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&billed.stdout)
+    );
+    let invoices: serde_json::Value = send(&form("billing/invoices", &[]))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let invoice = invoices["invoices"][0]["id"]
+        .as_str()
+        .expect("an invoice")
+        .to_string();
+    let pdf = client
+        .get(format!("{base}/billing/invoices/{invoice}/pdf"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pdf.status(), 200);
+    let pdf = pdf.bytes().await.unwrap().to_vec();
+    assert!(pdf.starts_with(b"%PDF"));
 
     // Stop the server (flushes the log), then search everything it wrote.
     let _ = Command::new("kill")
@@ -240,14 +729,9 @@ async fn canary_card_data_reaches_no_file_log_or_email() {
     let mut searched = vec![
         ("server log".to_string(), log),
         ("answers".to_string(), answers.into_bytes()),
+        ("invoice PDF".to_string(), pdf),
     ];
     let data_files = files(&data);
-    assert!(
-        data_files
-            .iter()
-            .any(|p| p.to_string_lossy().ends_with("tally.db")),
-        "{data_files:?}"
-    );
     assert!(
         data_files
             .iter()
@@ -257,26 +741,47 @@ async fn canary_card_data_reaches_no_file_log_or_email() {
     for p in data_files {
         searched.push((p.display().to_string(), std::fs::read(&p).unwrap()));
     }
-    // The code was three digits in the saved submits; the longer code was in a refused one.
-    let short = &code[..3];
+    match backend {
+        tally_server::db::Backend::Sqlite => assert!(
+            searched.iter().any(|(name, _)| name.ends_with("tally.db")),
+            "the database file is searched"
+        ),
+        tally_server::db::Backend::Postgres => {
+            let dump = pg_dump(&url);
+            assert!(
+                String::from_utf8_lossy(&dump).contains("payment_methods"),
+                "a whole dump"
+            );
+            searched.push(("pg_dump".to_string(), dump));
+        }
+    }
+    let mut needles: Vec<String> = canaries
+        .iter()
+        .flat_map(|c| {
+            let [plain, spaced, dashed] = spellings(c);
+            [plain, spaced, dashed, c[..12].to_string()]
+        })
+        .collect();
+    needles.extend([amex.clone(), amex_spaced.clone(), amex[..11].to_string()]);
     for (what, bytes) in &searched {
-        for needle in [number.as_str(), grouped.as_str(), &number[..12]] {
+        for needle in &needles {
             assert_eq!(
                 occurrences(bytes, needle.as_bytes()),
                 0,
-                "card number found in {what}"
+                "a canary number found in {what}"
             );
         }
         assert_eq!(
             bounded_occurrences(bytes, code.as_bytes()),
             0,
-            "4-digit code found in {what}"
+            "the 4-digit code found in {what}"
         );
         assert_eq!(
             occurrences(bytes, format!("{code}1").as_bytes()),
             0,
-            "code found in {what}"
+            "a code found in {what}"
         );
+        let short = &code[..3];
         for leak in [
             format!("\"{short}\""),
             format!("cvc={short}"),
@@ -285,8 +790,18 @@ async fn canary_card_data_reaches_no_file_log_or_email() {
             assert_eq!(
                 occurrences(bytes, leak.as_bytes()),
                 0,
-                "3-digit code found in {what}"
+                "a 3-digit code found in {what}"
             );
         }
     }
+}
+
+#[tokio::test]
+async fn canary_card_data_reaches_no_file_log_or_email_on_sqlite() {
+    canary_card_data_reaches_no_file_log_or_email(tally_server::db::Backend::Sqlite).await
+}
+
+#[tokio::test]
+async fn canary_card_data_reaches_no_file_log_or_email_on_postgres() {
+    canary_card_data_reaches_no_file_log_or_email(tally_server::db::Backend::Postgres).await
 }

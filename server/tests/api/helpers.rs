@@ -69,11 +69,15 @@ impl TestApp {
         let clock = ManualClock::now();
         let outbox = dir.path().join("outbox");
         let mailer = Mailer::outbox(outbox.clone(), &settings.mail_from).expect("outbox");
+        let keys = tally_server::secrets::load_for(&settings, &db)
+            .await
+            .expect("the test's keys");
         let state = AppState::new(
             settings,
             db.clone(),
             std::sync::Arc::new(clock.clone()),
             mailer,
+            keys,
         );
         let router = build_router(state.clone());
         tokio::spawn(async move {
@@ -245,6 +249,17 @@ impl TestApp {
             .iter()
             .map(|p| decode_eml(&std::fs::read_to_string(p).unwrap()))
             .collect()
+    }
+
+    /// The server's secret key (from its data folder's key file), for child processes that
+    /// open the same database with another data folder.
+    pub fn secret_key(&self) -> String {
+        let file = self
+            .outbox
+            .parent()
+            .unwrap()
+            .join(tally_server::secrets::KEY_FILE);
+        std::fs::read_to_string(file).unwrap().trim().to_string()
     }
 
     pub fn clock_now(&self) -> i64 {

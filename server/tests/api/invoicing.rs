@@ -199,12 +199,14 @@ async fn killed_runs_leave_one_invoice_and_no_double_charge(app: TestApp, databa
         account_with(&app, &format!("k{i}"), 10 + i, Some(card)).await;
     }
     let dir = tempfile::tempdir().unwrap();
+    let secret_key = app.secret_key();
     let run = |kill_after: Option<Duration>| {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tally"))
             .args(["bill", "--month", "2026-10"])
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("DATABASE_URL", &database_url)
+            .env("TALLY_SECRET_KEY", &secret_key)
             .env("TALLY_DATA_DIR", dir.path())
             .env("RUST_LOG", "off")
             .stdout(Stdio::null())
@@ -244,6 +246,7 @@ async fn killed_runs_leave_one_invoice_and_no_double_charge(app: TestApp, databa
                 .env_clear()
                 .env("PATH", std::env::var("PATH").unwrap_or_default())
                 .env("DATABASE_URL", &database_url)
+                .env("TALLY_SECRET_KEY", &secret_key)
                 .env("TALLY_DATA_DIR", dir.path())
                 .env("RUST_LOG", "off")
                 .stdout(Stdio::null())

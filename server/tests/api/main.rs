@@ -12,6 +12,7 @@ mod errors;
 mod foundation;
 mod invoicing;
 mod outbox;
+mod secrets;
 mod smtp;
 mod startup;
 mod users;
