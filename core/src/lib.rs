@@ -16,6 +16,7 @@ pub mod expiry;
 pub mod forms;
 pub mod money;
 pub mod password;
+pub mod redirect;
 pub mod roles;
 pub mod typing;
 

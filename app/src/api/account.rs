@@ -32,13 +32,7 @@ pub async fn sign_in(
     Ok(())
 }
 
-/// A local path to go to after signing in; anything else becomes `/`.
-pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_string(),
-        _ => "/".to_string(),
-    }
-}
+pub use tally_core::redirect::safe_next;
 
 /// Ends this session. The menu then loads the sign-in page itself, with a full page load
 /// that drops everything the signed-in pages held; a redirect here would add a second,
