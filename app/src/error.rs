@@ -32,9 +32,10 @@ pub enum AppError {
     /// 402: the payment processor declined.
     #[error("{0}")]
     Declined(String),
-    /// 429: too many attempts; try later.
-    #[error("{0}")]
-    TooManyRequests(String),
+    /// 429: too many attempts; the message says when to try again, and so does the response's
+    /// `Retry-After` header (seconds).
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: u64 },
     /// 400: the request could not be read. Carries no detail: parser messages can quote input,
     /// and input may be a card number.
     #[error("The request was not understood. Reload the page and try again.")]
@@ -57,7 +58,7 @@ impl AppError {
             AppError::NotFound => 404,
             AppError::Conflict(_) => 409,
             AppError::Declined(_) => 402,
-            AppError::TooManyRequests(_) => 429,
+            AppError::TooManyRequests { .. } => 429,
             AppError::BadRequest => 400,
             AppError::Internal(_) | AppError::Transport(_) => 500,
         }
@@ -91,6 +92,12 @@ impl FromServerFnError for AppError {
                 http::StatusCode::from_u16(self.status())
                     .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
             );
+            if let AppError::TooManyRequests { retry_after, .. } = self {
+                res.insert_header(
+                    http::header::RETRY_AFTER,
+                    http::HeaderValue::from(*retry_after),
+                );
+            }
         }
         <Self::Encoder as leptos::server_fn::Encodes<Self>>::encode(self)
             .unwrap_or_else(|_| leptos::server_fn::Bytes::from_static(b"\"BadRequest\""))

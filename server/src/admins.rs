@@ -17,11 +17,12 @@ use tally_core::{
 
 use crate::{
     actor::Actor,
-    audit::{record, Event},
+    audit::{record, record_many, Event},
     auth::{links, sessions},
     context::Context,
     db::{contains, list_counts, offset, search_text},
     error::{Context as _, ServiceError},
+    throttle,
 };
 
 /// One row of the Administrators page, with the page's counts (an empty page is one row with
@@ -273,11 +274,11 @@ impl Admins {
         for r in rows {
             let role = role_of(&r.role)?;
             let status = status_of(&r.status)?;
-            // The actor's role as it is now, not as it was when their request began: a change
-            // that committed a moment ago may have taken their permission away.
-            if r.id == actor.id
-                && (status != AdminStatus::Active || !allows(role, Action::ManageAdministrators))
-            {
+            // The actor acts with the role their request was authorised with (its session,
+            // read as the request began), so changes that race each other settle by the
+            // account's rules alone: of k billing admins demoting each other at once, exactly
+            // k − 1 succeed. One suspended or deleted meanwhile acts no more.
+            if r.id == actor.id && status != AdminStatus::Active {
                 return Err(ServiceError::Forbidden);
             }
             if r.id == target_id {
@@ -300,6 +301,7 @@ impl Admins {
             },
         )?;
         let account = actor.account_id.as_str();
+        let mut unbound = Vec::new();
         let (kind, detail) = match change {
             AdminChange::SetRole(role) => {
                 sqlx::query(
@@ -312,6 +314,11 @@ impl Admins {
                 .execute(&mut *tx)
                 .await
                 .context("changing an administrator's role")?;
+                // A role that runs no commands keeps no bindings: a runner made Read Only no
+                // longer reads the scripts they were bound to.
+                if !allows(role, Action::RunBoundCommands) {
+                    unbound = crate::commands::unbind_all(&mut tx, account, target_id).await?;
+                }
                 (
                     AuditKind::AdminRoleChanged,
                     format!("{} → {}", before.display_name(), role.display_name()),
@@ -364,7 +371,18 @@ impl Admins {
                 )
             }
         };
-        record(&mut *tx, now, kind, Event::by(actor, &target_email, detail))
+        let mut events = vec![(kind, Event::by(actor, &target_email, detail))];
+        for command in &unbound {
+            events.push((
+                AuditKind::RunnerUnbound,
+                Event::by(
+                    actor,
+                    &target_email,
+                    format!("{command} (their new role runs no commands)"),
+                ),
+            ));
+        }
+        record_many(&mut tx, now, &events)
             .await
             .context("auditing an administrator change")?;
         tx.commit().await.context("saving an administrator change")
@@ -385,6 +403,7 @@ impl Admins {
                 .await
                 .context("reading an invitee")?
                 .ok_or(ServiceError::NotFound)?;
+        throttle::check(&self.ctx, throttle::INVITATION_RESEND_PER_ADMIN, target_id).await?;
         if invitee.status != AdminStatus::Invited.code() {
             return Err(ServiceError::Conflict(
                 "This administrator has already set a password or is suspended, so there is no invitation to resend. \
@@ -435,24 +454,17 @@ where
     Ok(())
 }
 
-/// Saves a new password hash, in `exec`; with `activate` (a link was used) the administrator
-/// becomes active and any lockout ends.
+/// Saves one's own new password hash, in `exec`.
 pub async fn set_password<'e, E>(
     exec: E,
     admin_id: &str,
     hash: &str,
     now: i64,
-    activate: bool,
 ) -> Result<(), ServiceError>
 where
     E: Executor<'e, Database = Any>,
 {
-    let sql = if activate {
-        "UPDATE admins SET password_hash = $1, status = 'active', failed_sign_ins = 0, locked_until = NULL, updated_at = $2 WHERE id = $3"
-    } else {
-        "UPDATE admins SET password_hash = $1, updated_at = $2 WHERE id = $3"
-    };
-    sqlx::query(sql)
+    sqlx::query("UPDATE admins SET password_hash = $1, updated_at = $2 WHERE id = $3")
         .bind(hash)
         .bind(now)
         .bind(admin_id)
@@ -460,4 +472,29 @@ where
         .await
         .context("saving a password")?;
     Ok(())
+}
+
+/// Saves the password set through an invitation or reset link, in `exec`: the administrator
+/// becomes active and any lockout ends — unless they are suspended, which only another
+/// administrator undoes. False when they are (the row is checked as it is at this moment).
+pub async fn set_password_from_link<'e, E>(
+    exec: E,
+    admin_id: &str,
+    hash: &str,
+    now: i64,
+) -> Result<bool, ServiceError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let updated = sqlx::query(
+        "UPDATE admins SET password_hash = $1, status = 'active', failed_sign_ins = 0, locked_until = NULL, updated_at = $2 \
+         WHERE id = $3 AND status <> 'suspended'",
+    )
+    .bind(hash)
+    .bind(now)
+    .bind(admin_id)
+    .execute(exec)
+    .await
+    .context("saving a password from a link")?;
+    Ok(updated.rows_affected() == 1)
 }

@@ -101,6 +101,31 @@ fn role_of(code: &str) -> Result<Role, ServiceError> {
     })
 }
 
+/// Unbinds an administrator from every command of the account, in `tx`; returns the names of
+/// the commands they were bound to (their role no longer runs commands).
+pub async fn unbind_all(
+    tx: &mut sqlx::AnyConnection,
+    account_id: &str,
+    admin_id: &str,
+) -> Result<Vec<String>, ServiceError> {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT c.name FROM command_runners r JOIN commands c ON c.id = r.command_id \
+         WHERE r.admin_id = $1 AND r.account_id = $2 ORDER BY c.name",
+    )
+    .bind(admin_id)
+    .bind(account_id)
+    .fetch_all(&mut *tx)
+    .await
+    .context("reading an administrator's bindings")?;
+    sqlx::query("DELETE FROM command_runners WHERE admin_id = $1 AND account_id = $2")
+        .bind(admin_id)
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await
+        .context("unbinding an administrator")?;
+    Ok(names)
+}
+
 /// Saved commands of the caller's account.
 #[derive(Clone)]
 pub struct Commands {

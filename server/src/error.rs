@@ -35,9 +35,9 @@ pub enum ServiceError {
     /// The payment processor refused the card; the message is for the person paying (402).
     #[error("{0}")]
     Declined(String),
-    /// Too many attempts; the message says when to try again (429).
-    #[error("{0}")]
-    Throttled(String),
+    /// Too many attempts; the message says when to try again, `retry_after` in seconds (429).
+    #[error("{message}")]
+    Throttled { message: String, retry_after: u64 },
     /// Something that should not fail did: the database, the disk, a broken invariant (500).
     #[error("{context}: {source}")]
     Unexpected {
@@ -101,7 +101,13 @@ impl From<ServiceError> for AppError {
             ServiceError::Invalid(fields) => AppError::Validation(fields),
             ServiceError::ImportRefused(rows) => AppError::ImportRejected(rows),
             ServiceError::Declined(message) => AppError::Declined(message),
-            ServiceError::Throttled(message) => AppError::TooManyRequests(message),
+            ServiceError::Throttled {
+                message,
+                retry_after,
+            } => AppError::TooManyRequests {
+                message,
+                retry_after,
+            },
             ServiceError::Unexpected { context, source } => {
                 AppError::Internal(log_unexpected(context, &*source))
             }
@@ -166,7 +172,11 @@ mod tests {
             402
         );
         assert_eq!(
-            AppError::from(ServiceError::Throttled("wait".into())).status(),
+            AppError::from(ServiceError::Throttled {
+                message: "wait".into(),
+                retry_after: 60
+            })
+            .status(),
             429
         );
         assert_eq!(

@@ -22,6 +22,7 @@ use crate::{
     error::{Context as _, ServiceError},
     mail::Email,
     payment_method::{card_on_file, SavedCard},
+    throttle,
 };
 
 /// An invoice as stored.
@@ -255,6 +256,12 @@ impl Invoices {
     /// answered to the billing contact, not to whoever asks); returns that address.
     pub async fn request_copy(&self, actor: &Actor, id: &str) -> Result<String, ServiceError> {
         let invoice = self.get(&actor.account_id, id).await?;
+        throttle::check(
+            &self.ctx,
+            throttle::INVOICE_COPY_PER_ACCOUNT,
+            &actor.account_id,
+        )
+        .await?;
         let pool = self.ctx.db.pool();
         let Some(info) = billing_info::read(pool, &actor.account_id).await? else {
             return Err(ServiceError::Conflict(

@@ -74,6 +74,8 @@ pub struct Outbox {
     db: Database,
     clock: Arc<dyn Clock>,
     mailer: Mailer,
+    /// Wakes the worker (`scheduler::mail_loop`) for mail queued to go out now.
+    wake: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Outbox {
@@ -84,7 +86,23 @@ impl std::fmt::Debug for Outbox {
 
 impl Outbox {
     pub fn new(db: Database, clock: Arc<dyn Clock>, mailer: Mailer) -> Self {
-        Self { db, clock, mailer }
+        Self {
+            db,
+            clock,
+            mailer,
+            wake: Arc::default(),
+        }
+    }
+
+    /// Hands messages just queued and committed to the worker, without waiting for them: a
+    /// request that must answer in the same time whether or not it sent mail calls this.
+    pub fn wake_worker(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Resolves when [`Self::wake_worker`] was called.
+    pub async fn woken(&self) {
+        self.wake.notified().await
     }
 
     /// Queues `email` on `exec` (a transaction, usually); returns its id for [`Self::deliver`]

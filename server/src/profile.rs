@@ -6,11 +6,13 @@ use crate::{
     actor::Actor,
     audit::{record, Event},
     auth::{
+        links,
         sessions::{self, SetCookie},
         Auth,
     },
     context::Context,
     error::{Context as _, ServiceError},
+    throttle,
 };
 
 /// The signed-in administrator's own settings.
@@ -33,6 +35,17 @@ impl Profile {
         current: &str,
         new: &str,
     ) -> Result<SetCookie, ServiceError> {
+        throttle::check(&self.ctx, throttle::PASSWORD_CHANGE_PER_ADMIN, &actor.id).await?;
+        // Nobody's password is longer: refused before the slow check of the current one.
+        if current.chars().count() > password::MAX_PASSWORD_CHARS {
+            return Err(ServiceError::field(
+                "current_password",
+                "Your current password is incorrect.",
+            ));
+        }
+        password::strength(new, &[&actor.email, &actor.first_name, &actor.last_name])
+            .verdict
+            .map_err(|e| ServiceError::field("new_password", e))?;
         let hash: Option<String> = sqlx::query_scalar(
             "SELECT password_hash FROM admins WHERE id = $1 AND account_id = $2",
         )
@@ -64,8 +77,9 @@ impl Profile {
             .begin()
             .await
             .context("changing a password")?;
-        crate::admins::set_password(&mut *tx, &actor.id, &new_hash, now, false).await?;
+        crate::admins::set_password(&mut *tx, &actor.id, &new_hash, now).await?;
         sessions::end_all(&mut *tx, &actor.id).await?;
+        links::end_resets(&mut *tx, &actor.id, now).await?;
         let event = Event {
             account_id: Some(&actor.account_id),
             actor_id: Some(&actor.id),

@@ -52,13 +52,19 @@ pub async fn billing_loop(scheduler: Scheduler) {
     .await
 }
 
-/// Delivers queued mail whose earlier delivery failed, when its retry is due.
+/// Delivers queued mail whose earlier delivery failed, when its retry is due, every half
+/// minute, and at once when a request hands it mail to send (`Outbox::wake_worker`).
 pub async fn mail_loop(outbox: Outbox) {
-    every(30, "mail outbox worker", move || {
-        let outbox = outbox.clone();
-        async move { outbox.deliver_due().await }
-    })
-    .await
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = outbox.woken() => {}
+        }
+        if let Err(e) = outbox.deliver_due().await {
+            tracing::error!(error = %e, "mail outbox worker");
+        }
+    }
 }
 
 /// Runs `task` every `seconds`, forever, logging its failures under `what`.

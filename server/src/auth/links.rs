@@ -172,6 +172,24 @@ where
     Ok(claimed.rows_affected() == 1)
 }
 
+/// Ends an administrator's unused reset links, in `exec`: their password just changed, so a
+/// link asked for before (and perhaps seen by someone else) must not change it again.
+pub async fn end_resets<'e, E>(exec: E, admin_id: &str, now: i64) -> Result<(), ServiceError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    sqlx::query(
+        "UPDATE one_time_tokens SET expires_at = $1 \
+         WHERE admin_id = $2 AND kind = 'reset' AND used_at IS NULL AND expires_at > $1",
+    )
+    .bind(now)
+    .bind(admin_id)
+    .execute(exec)
+    .await
+    .context("ending outstanding reset links")?;
+    Ok(())
+}
+
 /// Ends an administrator's unused invitation links (a new one is about to be sent).
 pub async fn expire_invitations(
     ctx: &Context,

@@ -13,6 +13,7 @@ use crate::{
     context::Context,
     emails,
     error::{Context as _, ServiceError},
+    throttle,
 };
 
 use self::{
@@ -22,6 +23,9 @@ use self::{
 
 /// The one message for every failed sign-in.
 pub const SIGN_IN_FAILED: &str = "Email or password is incorrect.";
+
+/// The longest email address (RFC 5321's path limit); longer input is refused unread.
+pub const MAX_EMAIL: usize = 254;
 
 /// An administrator as sign-in sees them.
 #[derive(sqlx::FromRow)]
@@ -66,31 +70,37 @@ impl Auth {
         &self.sessions
     }
 
-    /// Counts this attempt against the client address; `false` once it is over the limit.
-    async fn throttle_allows(&self, ip: Option<&str>) -> Result<bool, ServiceError> {
-        let Some(ip) = ip else { return Ok(true) };
-        let pool = self.ctx.db.pool();
+    /// Records a refused attempt from a throttled address: one audit event per address and
+    /// window, whose count goes up with every further attempt (so a flood of attempts adds
+    /// one row, however large what they typed).
+    async fn audit_throttled(
+        &self,
+        visitor: &Visitor,
+        limit: throttle::Limit,
+        counted: throttle::Counted,
+    ) -> Result<(), ServiceError> {
+        let ip = visitor.ip.as_deref().unwrap_or("unknown");
+        let id =
+            &crate::crypto::token_hash(&format!("{}/{ip}/{}", limit.scope, counted.window_start))
+                [..32];
+        let refused = counted.attempts - limit.attempts;
         let now = self.ctx.now();
-        let window = now - now.rem_euclid(60_000);
-        let attempts: i64 = sqlx::query_scalar(
-            "INSERT INTO sign_in_throttle (ip, window_start, attempts, created_at) VALUES ($1, $2, 1, $3) \
-             ON CONFLICT (ip, window_start) DO UPDATE SET attempts = sign_in_throttle.attempts + 1 RETURNING attempts",
+        sqlx::query(
+            "INSERT INTO audit_events (id, account_id, at, kind, actor_id, actor_email, target, ip, detail, created_at) \
+             VALUES ($1, NULL, $2, $3, NULL, NULL, NULL, $4, $5, $2) \
+             ON CONFLICT (id) DO UPDATE SET detail = excluded.detail",
         )
-        .bind(ip)
-        .bind(window)
+        .bind(id)
         .bind(now)
-        .fetch_one(pool)
+        .bind(AuditKind::SignInFailed.code())
+        .bind(ip)
+        .bind(format!(
+            "throttled: {refused} attempts refused from this address this minute"
+        ))
+        .execute(self.ctx.db.pool())
         .await
-        .context("counting a sign-in attempt")?;
-        // Old windows are useless; clear them now and then.
-        if attempts == 1 {
-            sqlx::query("DELETE FROM sign_in_throttle WHERE window_start < $1")
-                .bind(window - 3_600_000)
-                .execute(pool)
-                .await
-                .context("clearing old sign-in counts")?;
-        }
-        Ok(attempts <= self.ctx.settings.sign_in_attempts_per_ip_minute)
+        .context("auditing throttled sign-ins")?;
+        Ok(())
     }
 
     /// Audits a failed sign-in.
@@ -128,18 +138,29 @@ impl Auth {
     ) -> Result<SetCookie, ServiceError> {
         let failed = || ServiceError::field("password", SIGN_IN_FAILED);
         let email = email.trim();
-        if !self.throttle_allows(visitor.ip.as_deref()).await? {
-            self.sign_in_failed(
-                visitor,
-                email,
-                None,
-                "throttled: too many attempts from this address",
-            )
-            .await?;
-            return Err(ServiceError::Throttled(
-                "Too many sign-in attempts from your network. Wait a minute and try again.".into(),
-            ));
+        if let Some(ip) = &visitor.ip {
+            let per_ip = throttle::sign_in_per_ip(self.ctx.settings.sign_in_attempts_per_ip_minute);
+            let counted = throttle::count(&self.ctx, per_ip, ip).await?;
+            if counted.attempts > per_ip.attempts {
+                self.audit_throttled(visitor, per_ip, counted).await?;
+                return Err(throttle::refusal(&self.ctx, per_ip, counted));
+            }
         }
+        // No address is longer, no password may be: refused before any other work, and only
+        // what an address can be is kept of it.
+        if email.chars().count() > MAX_EMAIL
+            || password.chars().count() > password::MAX_PASSWORD_CHARS
+        {
+            self.sign_in_failed(visitor, &throttle::subject(email), None, "too long")
+                .await?;
+            return Err(failed());
+        }
+        throttle::check(
+            &self.ctx,
+            throttle::SIGN_IN_PER_ADDRESS,
+            &throttle::subject(email),
+        )
+        .await?;
         let now = self.ctx.now();
         let pool = self.ctx.db.pool();
         let admin: Option<Credentials> = sqlx::query_as(
@@ -262,9 +283,20 @@ impl Auth {
     }
 
     /// Emails a reset link if the address belongs to an active administrator; answers the
-    /// same (and audits the same shape) otherwise.
+    /// same, in the same time, otherwise: the link and its email are saved and the outbox
+    /// worker delivers it, so no answer waits on the mail server. Throttled per network and
+    /// per address, so nobody can flood a person with reset emails.
     pub async fn request_reset(&self, visitor: &Visitor, email: &str) -> Result<(), ServiceError> {
+        if let Some(ip) = &visitor.ip {
+            throttle::check(&self.ctx, throttle::RESET_PER_IP, ip).await?;
+        }
         let email = Email::parse(email).map_err(|e| ServiceError::field("email", e))?;
+        throttle::check(
+            &self.ctx,
+            throttle::RESET_PER_ADDRESS,
+            &email.normalized_key(),
+        )
+        .await?;
         let now = self.ctx.now();
         let pool = self.ctx.db.pool();
         let target: Option<ResetTarget> = sqlx::query_as(
@@ -315,8 +347,7 @@ impl Auth {
         )
         .await
         .context("auditing a reset request")?;
-        let id = self
-            .ctx
+        self.ctx
             .outbox
             .queue(
                 &mut *tx,
@@ -325,7 +356,7 @@ impl Auth {
             .await
             .context("queueing a reset email")?;
         tx.commit().await.context("saving a reset link")?;
-        self.ctx.outbox.deliver_queued(&id).await;
+        self.ctx.outbox.wake_worker();
         Ok(())
     }
 
@@ -371,6 +402,15 @@ impl Auth {
         if link.state(now) != LinkState::Valid || link.status == AdminStatus::Suspended.code() {
             return Err(gone());
         }
+        if new_password.chars().count() > password::MAX_PASSWORD_CHARS {
+            return Err(ServiceError::field(
+                "password",
+                format!(
+                    "Passwords can be at most {} characters.",
+                    password::MAX_PASSWORD_CHARS
+                ),
+            ));
+        }
         password::strength(
             new_password,
             &[&link.email, &link.first_name, &link.last_name],
@@ -382,9 +422,14 @@ impl Auth {
         if !links::claim(&mut *tx, token, now).await? {
             return Err(gone());
         }
-        crate::admins::set_password(&mut *tx, &link.admin_id, &hash, now, true).await?;
-        // A new password ends every session the old one opened.
+        // Never reactivates someone suspended meanwhile: the update is conditional on the
+        // status as it is now, not as it was read above.
+        if !crate::admins::set_password_from_link(&mut *tx, &link.admin_id, &hash, now).await? {
+            return Err(gone());
+        }
+        // A new password ends every session the old one opened, and every other reset link.
         sessions::end_all(&mut *tx, &link.admin_id).await?;
+        links::end_resets(&mut *tx, &link.admin_id, now).await?;
         let audit_kind = match kind {
             LinkKind::Invitation => AuditKind::InvitationAccepted,
             LinkKind::Reset => AuditKind::PasswordReset,
