@@ -80,9 +80,9 @@ sign_in() { # $1 base; prints the session cookie
     --data-urlencode "email=$email" --data-urlencode "password=$password" |
     sed -n 's/^[Ss]et-[Cc]ookie: \(tally_session=[^;]*\).*/\1/p'
 }
-set_up_account() { # $1 base
+set_up_account() { # $1 base, $2 data dir (its setup-code file)
   curl -sf -o /dev/null -X POST -H "Origin: $1" "$1/api/setup/create" \
-    --data-urlencode company_name=Bench --data-urlencode first_name=Ben --data-urlencode last_name=Ch \
+    --data-urlencode "setup_code=$(cat "$2/setup-code")" --data-urlencode company_name=Bench --data-urlencode first_name=Ben --data-urlencode last_name=Ch \
     --data-urlencode "email=$email" --data-urlencode "password=$password"
 }
 
@@ -103,7 +103,7 @@ pids+=("$pid")
 sleep 1
 idle_rss=$(rss_kb "$pid")
 
-set_up_account "$base"
+set_up_account "$base" "$work/sqlite"
 cookie=$(sign_in "$base")
 [ -n "$cookie" ] || { echo "could not sign in" >&2; exit 1; }
 say "creating 499 more administrators and 40 users through the server functions"
@@ -186,7 +186,7 @@ mkdir -p "$work/pg"
 pg_pid=$(start_server $pg_port "$work/pg" "$PG_URL")
 pids+=("$pg_pid")
 wait_healthy "$pg_base" "$pg_pid"
-set_up_account "$pg_base"
+set_up_account "$pg_base" "$work/pg"
 pg_cookie=$(sign_in "$pg_base")
 for i in $(seq 1 40); do
   printf 'first_name=User&last_name=Number%%20%d&email=user%d%%40bench.test\n' "$i" "$i"

@@ -22,8 +22,14 @@ export class SetupPage {
     await openHydrated(this.page, "/setup");
   }
 
-  async createAccount(o = OWNER) {
+  /** The code the server printed at its first start, from its data folder. */
+  static setupCode(): string {
+    return fs.readFileSync(path.join(process.env.TALLY_E2E_DATA_DIR ?? "", "setup-code"), "utf8").trim();
+  }
+
+  async createAccount(o = OWNER, code = SetupPage.setupCode()) {
     const p = this.page;
+    await p.getByLabel("Set-up code").fill(code);
     await p.getByLabel("Company name").fill(o.company);
     await p.getByLabel("Your first name").fill(o.first);
     await p.getByLabel("Your last name").fill(o.last);
@@ -122,6 +128,18 @@ export async function signInAsOwner(page: Page) {
 }
 
 /** The newest message in the server's outbox whose text contains `needle`. */
+/** The newest message containing `needle`, waiting for the outbox worker to write it. */
+export async function waitForMail(needle: string): Promise<string> {
+  for (let i = 0; ; i++) {
+    try {
+      return newestMail(needle);
+    } catch (e) {
+      if (i >= 100) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
 export function newestMail(needle: string): string {
   const dir = path.join(process.env.TALLY_E2E_DATA_DIR ?? "", "outbox");
   const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".eml")).sort() : [];

@@ -1,6 +1,6 @@
 import { test, expect } from "@playwright/test";
 import { accessibilityViolations, openHydrated, waitForHydration } from "../pages/base";
-import { LoginPage, OWNER, OWNER_RESET_PASSWORD, SetupPage, SignedInFrame, linkIn, newestMail } from "../pages/account";
+import { LoginPage, OWNER, OWNER_RESET_PASSWORD, SetupPage, SignedInFrame, linkIn, newestMail, waitForMail } from "../pages/account";
 
 // One server for the run: set-up happens once, so these run in order.
 test.describe.configure({ mode: "serial" });
@@ -66,7 +66,7 @@ test("a reset link from the outbox sets a new password and signs in", async ({ p
   await page.getByRole("button", { name: "Send the link" }).click();
   await expect(page.getByRole("status")).toContainText("we've sent them a link");
 
-  const mail = newestMail("reset-password/");
+  const mail = await waitForMail("reset-password/");
   const link = linkIn(mail, "/reset-password/");
   await openHydrated(page, link);
   await expect(page.getByText(OWNER.email)).toBeVisible();

@@ -1,6 +1,13 @@
 //! The first start: while no account exists, `/setup` creates the organisation's account and
 //! its first administrator (an Administrator With Billing), and signs them in.
+//!
+//! A portal on a network belongs to whoever sets it up, so set-up asks for a one-time code
+//! that only whoever runs the server can read: the server prints it in its log at start and
+//! writes it to `<data dir>/setup-code` (mode 0600); the database keeps only its hash. Set-up
+//! happens once: the `setup_done` row its transaction inserts makes a second, racing one fail,
+//! on SQLite and PostgreSQL alike. Everything is checked before the password is hashed.
 
+use rand::{rngs::OsRng, Rng};
 use tally_core::{
     audit::AuditKind,
     forms::{NewAccount, NewAccountInput},
@@ -13,8 +20,40 @@ use crate::{
     audit::Event,
     auth::{sessions::SetCookie, Auth},
     context::Context,
+    crypto::token_hash,
     error::{Context as _, ServiceError},
+    throttle,
 };
+
+/// The set-up code's file in the data folder.
+pub const SETUP_CODE_FILE: &str = "setup-code";
+/// The `server_secrets` row of the set-up code's hash.
+const SETUP_CODE_HASH: &str = "setup_code_hash";
+/// Letters and digits nobody misreads (no 0/O, 1/I/L).
+const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+
+const WRONG_CODE: &str =
+    "That set-up code is not right. It is in the server's log and in the file setup-code in its data folder.";
+
+/// A code as typed, compared as written: upper case, without spaces and dashes.
+fn normalized(code: &str) -> String {
+    code.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// A new code, `XXXX-XXXX-XXXX` (about 59 bits).
+fn new_code() -> String {
+    let chars: Vec<char> = (0..12)
+        .map(|_| char::from(CODE_ALPHABET[OsRng.gen_range(0..CODE_ALPHABET.len())]))
+        .collect();
+    chars
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
 
 /// Set-up of the first account.
 #[derive(Clone)]
@@ -30,21 +69,87 @@ impl Accounts {
 
     /// True while no account exists (first start).
     pub async fn setup_needed(&self) -> Result<bool, ServiceError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
-            .fetch_one(self.ctx.db.pool())
-            .await
-            .context("checking whether set-up is needed")?;
+        let n: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM accounts) + (SELECT COUNT(*) FROM setup_done)",
+        )
+        .fetch_one(self.ctx.db.pool())
+        .await
+        .context("checking whether set-up is needed")?;
         Ok(n == 0)
     }
 
+    fn code_file(&self) -> std::path::PathBuf {
+        self.ctx.settings.data_dir.join(SETUP_CODE_FILE)
+    }
+
+    /// At start, while set-up is needed: the set-up code, made (and written to its file, and
+    /// its hash to the database) unless the file holds the one the database expects. `None`
+    /// once set up.
+    pub async fn prepare_setup_code(&self) -> Result<Option<String>, ServiceError> {
+        if !self.setup_needed().await? {
+            return Ok(None);
+        }
+        let pool = self.ctx.db.pool();
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
+                .bind(SETUP_CODE_HASH)
+                .fetch_optional(pool)
+                .await
+                .context("reading the set-up code's hash")?;
+        let file = self.code_file();
+        if let (Ok(text), Some(hash)) = (std::fs::read_to_string(&file), &stored) {
+            if token_hash(&normalized(&text)) == *hash {
+                return Ok(Some(text.trim().to_string()));
+            }
+        }
+        let code = new_code();
+        write_private(&file, &code).context("writing the set-up code file")?;
+        sqlx::query(
+            "INSERT INTO server_secrets (name, value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(SETUP_CODE_HASH)
+        .bind(token_hash(&normalized(&code)))
+        .execute(pool)
+        .await
+        .context("saving the set-up code's hash")?;
+        Ok(Some(code))
+    }
+
+    /// Whether `code` is the set-up code.
+    async fn code_matches(&self, code: &str) -> Result<bool, ServiceError> {
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
+                .bind(SETUP_CODE_HASH)
+                .fetch_optional(self.ctx.db.pool())
+                .await
+                .context("reading the set-up code's hash")?;
+        Ok(stored.is_some_and(|hash| hash == token_hash(&normalized(code))))
+    }
+
     /// Creates the first account and its Administrator With Billing, and signs them in.
-    /// Refused (not found) once any account exists.
+    /// Throttled per network; refused (not found) once any account exists; needs the set-up
+    /// code; the password is hashed only when everything else is right.
     pub async fn setup(
         &self,
         visitor: &Visitor,
+        code: &str,
         input: &NewAccountInput,
         password: &str,
     ) -> Result<SetCookie, ServiceError> {
+        if let Some(ip) = &visitor.ip {
+            throttle::check(&self.ctx, throttle::SETUP_PER_IP, ip).await?;
+        }
+        if !self.setup_needed().await? {
+            return Err(ServiceError::NotFound);
+        }
+        if code.chars().count() > 64 || !self.code_matches(code).await? {
+            // A set-up that finished a moment ago used the code up: say what happened.
+            if !self.setup_needed().await? {
+                return Err(ServiceError::NotFound);
+            }
+            return Err(ServiceError::field("setup_code", WRONG_CODE));
+        }
         let parsed = input.parse();
         let mut errors = parsed.as_ref().err().cloned().unwrap_or_default();
         let words = [
@@ -60,15 +165,21 @@ impl Accounts {
             last_name,
             email,
         } = parsed.map_err(ServiceError::Invalid)?;
-        // Before the slow hash: a set-up that cannot happen any more costs nothing.
-        if !self.setup_needed().await? {
-            return Err(ServiceError::NotFound);
-        }
         let hash = self.ctx.passwords.hash(password).await?;
         let now = self.ctx.now();
         let mut tx = self.ctx.db.pool().begin().await.context("setting up")?;
-        // Only the very first account may be created here; the check and the insert share the
-        // transaction, and the unique email catches a race between two set-ups.
+        // The set-up's claim first: of two set-ups at once, the second fails here (on
+        // PostgreSQL it waits for the first to commit), and SQLite takes its write lock now.
+        let claimed = sqlx::query("INSERT INTO setup_done (id, created_at) VALUES (1, $1)")
+            .bind(now)
+            .execute(&mut *tx)
+            .await;
+        match claimed {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(ServiceError::NotFound)
+            }
+            other => other.context("claiming set-up")?,
+        };
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
             .fetch_one(&mut *tx)
             .await
@@ -76,6 +187,11 @@ impl Accounts {
         if n > 0 {
             return Err(ServiceError::NotFound);
         }
+        sqlx::query("DELETE FROM server_secrets WHERE name = $1")
+            .bind(SETUP_CODE_HASH)
+            .execute(&mut *tx)
+            .await
+            .context("using up the set-up code")?;
         let account_id = self.ctx.new_id();
         let admin_id = self.ctx.new_id();
         sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)")
@@ -107,8 +223,43 @@ impl Accounts {
             ip: visitor.ip.as_deref(),
             detail: "first account set up".into(),
         };
-        self.auth
+        let cookie = self
+            .auth
             .finish_sign_in(tx, AuditKind::AccountCreated, event)
-            .await
+            .await?;
+        // The code is spent; its file goes too (another server's copy, if any, opens nothing).
+        let _ = std::fs::remove_file(self.code_file());
+        Ok(cookie)
+    }
+}
+
+/// Writes `text` to `path`, readable and writable by its owner only (replacing the file).
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let _ = std::fs::remove_file(path);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(format!("{text}\n").as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_read_as_written_whatever_the_case_and_spacing() {
+        let code = new_code();
+        assert_eq!(code.len(), 14);
+        assert_eq!(
+            normalized(&code.to_lowercase().replace('-', " ")),
+            normalized(&code)
+        );
+        assert_ne!(new_code(), code);
     }
 }

@@ -49,6 +49,9 @@ pub struct Settings {
     /// Whether this process runs the billing scheduler (`TALLY_BILLING_SCHEDULER`, default
     /// true). Several replicas may all run it: the run is safe to repeat in parallel.
     pub billing_scheduler: bool,
+    /// The host name of `public_url` (lower case, no port): requests for any other host are
+    /// refused, so a DNS-rebinding page cannot reach the portal.
+    pub public_host: String,
     /// `TALLY_SECRET_KEY`: the server's secret key (32 bytes, base64url or hex); unset, the
     /// key file in the data folder (see `secrets`).
     pub secret_key: Option<String>,
@@ -176,7 +179,15 @@ impl Settings {
                 });
             }
         }
+        let Some(public_host) = host_of(&public_url) else {
+            return Err(ConfigError {
+                var: "TALLY_PUBLIC_URL",
+                value: public_url,
+                expected: "an http:// or https:// address such as https://tally.example.com",
+            });
+        };
         Ok(Self {
+            public_host,
             secret_key: lookup("TALLY_SECRET_KEY"),
             accepted_brands,
             price_per_user,
@@ -199,6 +210,45 @@ impl Settings {
             public_url,
             log_format,
         })
+    }
+}
+
+/// The host name of an `http(s)://` URL, lower case, without port or brackets.
+fn host_of(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit('@').next()?;
+    host_name(authority)
+}
+
+/// The name part of a `Host` header value (`example.com:8080`, `[::1]:3000`), lower case.
+pub fn host_name(authority: &str) -> Option<String> {
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next()?
+    } else {
+        authority.split(':').next()?
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+/// Whether a host name is this machine's loopback.
+pub fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+impl Settings {
+    /// Whether a request for `host` (a `Host` header's value) is for this portal: the public
+    /// address's host, or, when that is this machine's loopback, any loopback name.
+    pub fn serves_host(&self, host: &str) -> bool {
+        let Some(name) = host_name(host.trim()) else {
+            return false;
+        };
+        name == self.public_host || (is_loopback(&self.public_host) && is_loopback(&name))
     }
 }
 
@@ -244,6 +294,23 @@ mod tests {
     fn an_unknown_database_scheme_is_refused_with_the_variable_named() {
         let e = settings(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
         assert_eq!(e.var, "DATABASE_URL");
+    }
+
+    #[test]
+    fn only_the_public_host_is_served_and_loopback_when_it_is_loopback() {
+        let s = settings(&[("TALLY_PUBLIC_URL", "https://Tally.Example.com/")]).unwrap();
+        assert_eq!(s.public_host, "tally.example.com");
+        assert!(s.serves_host("tally.example.com"));
+        assert!(s.serves_host("TALLY.example.com:443"));
+        assert!(!s.serves_host("evil.example"));
+        assert!(!s.serves_host("127.0.0.1:3000"));
+        assert!(!s.serves_host(""));
+        let local = settings(&[]).unwrap();
+        assert!(local.serves_host("127.0.0.1:3000"));
+        assert!(local.serves_host("localhost:3000"));
+        assert!(local.serves_host("[::1]:3000"));
+        assert!(!local.serves_host("rebinding.evil.example:3000"));
+        assert!(settings(&[("TALLY_PUBLIC_URL", "tally.example.com")]).is_err());
     }
 
     #[test]

@@ -33,6 +33,10 @@ pub async fn seed(db: &Database, clock: &dyn Clock) -> Result<Option<DemoLogins>
     let since = now - 120 * 86_400_000;
     let account_id = new_id(now);
     let mut tx = db.pool().begin().await?;
+    sqlx::query("INSERT INTO setup_done (id, created_at) VALUES (1, $1)")
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES ($1, 'Demo Company', $2)")
         .bind(&account_id)
         .bind(since)

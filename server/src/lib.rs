@@ -21,6 +21,7 @@ pub mod passwords;
 pub mod ports;
 pub mod secrets;
 pub mod telemetry;
+pub mod throttle;
 
 // The services, one per area of the product.
 pub mod accounts;
@@ -107,6 +108,18 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
             }
             None => println!("--demo: the database already has an account; nothing was seeded."),
         }
+    }
+    let accounts = accounts::Accounts::new(ctx.clone(), auth::Auth::new(ctx.clone()));
+    if let Some(code) = accounts.prepare_setup_code().await? {
+        // At warn level, so it shows however quiet the log is set.
+        tracing::warn!(
+            "Tally is not set up yet: open {}/setup and enter the set-up code {code} (also in {})",
+            ctx.settings.public_url,
+            ctx.settings
+                .data_dir
+                .join(accounts::SETUP_CODE_FILE)
+                .display()
+        );
     }
     let router = build_router(state.clone());
     if ctx.settings.billing_scheduler {

@@ -157,7 +157,12 @@ impl AuthService for AuthPort {
         };
         let cookie = self
             .accounts
-            .setup(&Visitor::from(visitor), &account, &input.password)
+            .setup(
+                &Visitor::from(visitor),
+                &input.setup_code,
+                &account,
+                &input.password,
+            )
             .await?;
         Ok(session(cookie))
     }

@@ -8,6 +8,9 @@ use crate::error::AppError;
 /// The set-up form as typed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetupInput {
+    /// The one-time code the server printed in its log at first start (and wrote to its data
+    /// folder): only whoever runs the server can set it up.
+    pub setup_code: String,
     pub company_name: String,
     pub first_name: String,
     pub last_name: String,
@@ -22,9 +25,10 @@ pub async fn setup_needed() -> Result<bool, AppError> {
 }
 
 /// Creates the account and its Administrator With Billing, signs them in and goes to `/`.
-/// Refused (404) once any account exists.
+/// Needs the set-up code; refused (404) once any account exists.
 #[server(endpoint = "setup/create")]
 pub async fn create_first_account(
+    #[server(default)] setup_code: String,
     company_name: String,
     first_name: String,
     last_name: String,
@@ -33,6 +37,7 @@ pub async fn create_first_account(
 ) -> Result<(), AppError> {
     let services = crate::ports::services()?;
     let input = SetupInput {
+        setup_code,
         company_name,
         first_name,
         last_name,

@@ -186,6 +186,7 @@ fn CommandCard(
                 let cmd = command.clone();
                 view! {
                     <h3>"Runners"</h3>
+                    <p class="field-hint">"An administrator whose role changes to one that runs no commands is unbound from every command; the audit log lists each."</p>
                     {if runners.is_empty() { view! { <p>"Nobody is bound to this command yet."</p> }.into_any() } else {
                         view! { <ul class="runners">{runners.into_iter().map(|r| {
                             let (cid, aid, name, cname) = (cmd.id.clone(), r.admin_id.clone(), r.name.clone(), cmd.name.clone());

@@ -37,6 +37,9 @@ fn SetupForm() -> impl IntoView {
             <h1>"Set up Tally"</h1>
             <p>"Create your organisation's account and your own administrator. You'll have the Administrator With Billing role and can invite others afterwards."</p>
             <ActionForm action=create attr:class="card form" attr:novalidate=true>
+                <Field name="setup_code" label="Set-up code" autocomplete="one-time-code" required=true
+                    hint="Printed in the server's log when it first started, and saved in the file setup-code in its data folder."
+                    error=field_error(value, "setup_code") />
                 <Field name="company_name" label="Company name" autocomplete="organization" required=true error=field_error(value, "company_name") />
                 <Field name="first_name" label="Your first name" autocomplete="given-name" required=true error=field_error(value, "first_name") />
                 <Field name="last_name" label="Your last name" autocomplete="family-name" required=true error=field_error(value, "last_name") />

@@ -115,6 +115,35 @@ fn unavailable(server_function: bool, e: ServiceError) -> Response {
     (status, axum::response::Html(page.into_string())).into_response()
 }
 
+/// Refuses (421) a request for a host that is not the portal's own (`TALLY_PUBLIC_URL`'s, or
+/// any loopback name when that is loopback): a page on another site whose name was made to
+/// point at the server (DNS rebinding) gets nothing. `/healthz` answers any host, for load
+/// balancers that check a server by its address.
+pub async fn refuse_other_hosts(
+    State(state): State<AppState>,
+    req: Request<Body>,
+    next: Next,
+) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| req.uri().authority().map(|a| a.to_string()));
+    let served = host
+        .as_deref()
+        .is_some_and(|h| state.ctx.settings.serves_host(h));
+    if !served && req.uri().path() != "/healthz" {
+        tracing::warn!(?host, path = %req.uri().path(), "request for another host refused");
+        return (
+            StatusCode::MISDIRECTED_REQUEST,
+            "This server does not answer for that host name.",
+        )
+            .into_response();
+    }
+    next.run(req).await
+}
+
 /// Refuses data-changing requests that a browser marks as coming from another site: by
 /// `Sec-Fetch-Site`, or failing that by `Origin`. Requests with neither header come from
 /// programs, not browsers, and carry no ambient cookie risk.
@@ -209,8 +238,14 @@ pub const DEFAULT_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsaf
     style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/// Adds the security headers every response carries, and `no-store` to pages and data.
-pub async fn security_headers(req: Request<Body>, next: Next) -> Response {
+/// Adds the security headers every response carries, and `no-store` to pages and data; and
+/// HSTS when the portal's public address is https.
+pub async fn security_headers(
+    State(state): State<AppState>,
+    req: Request<Body>,
+    next: Next,
+) -> Response {
+    let https = state.ctx.settings.public_url.starts_with("https://");
     let path = req.uri().path();
     // A hashed name changes with its content, so its copy never goes stale.
     let static_cache = if is_hashed_asset(path) {
@@ -232,6 +267,12 @@ pub async fn security_headers(req: Request<Body>, next: Next) -> Response {
     set(header::REFERRER_POLICY, "same-origin");
     set(header::X_FRAME_OPTIONS, "DENY");
     set(header::CONTENT_SECURITY_POLICY, DEFAULT_CSP);
+    if https {
+        set(
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=63072000; includeSubDomains",
+        );
+    }
     match static_cache {
         None => set(header::CACHE_CONTROL, "no-store"),
         Some(value) if ok => set(header::CACHE_CONTROL, value),

@@ -182,7 +182,14 @@ pub fn build_router(state: AppState) -> Router {
             state.clone(),
             middleware::refuse_cross_origin,
         ))
-        .layer(from_fn(middleware::security_headers))
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::refuse_other_hosts,
+        ))
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::security_headers,
+        ))
         // A request's span names its method and path, never its query string: a search box
         // or a link's query may carry what must not reach a log.
         .layer(

@@ -541,10 +541,13 @@ async fn canary_card_data_reaches_no_file_log_or_email(backend: tally_server::db
     };
 
     // Set-up itself: each of its free-text fields.
+    let code = std::fs::read_to_string(data.join("setup-code")).expect("the set-up code file");
+    let code = code.trim();
     for field in ["company_name", "first_name", "last_name"] {
         let canary = canary_number(&[4, 9], 16);
         for spelling in spellings(&canary) {
             let mut f = vec![
+                ("setup_code", code),
                 ("company_name", "Canary Co"),
                 ("first_name", "Cass"),
                 ("last_name", "Nary"),
@@ -564,6 +567,7 @@ async fn canary_card_data_reaches_no_file_log_or_email(backend: tally_server::db
     let setup = send(&form(
         "setup/create",
         &[
+            ("setup_code", code),
             ("company_name", "Canary Co"),
             ("first_name", "Cass"),
             ("last_name", "Nary"),

@@ -32,6 +32,8 @@ pub struct TestApp {
     pub outbox: PathBuf,
     /// The database's URL, for child processes (the `tally bill` subcommand).
     pub database_url: String,
+    /// The set-up code the server made at start (the database is empty then).
+    pub setup_code: String,
     _dir: tempfile::TempDir,
 }
 
@@ -79,6 +81,14 @@ impl TestApp {
             mailer,
             keys,
         );
+        let setup_code = tally_server::accounts::Accounts::new(
+            state.ctx.clone(),
+            tally_server::auth::Auth::new(state.ctx.clone()),
+        )
+        .prepare_setup_code()
+        .await
+        .expect("the set-up code")
+        .expect("a new database needs set-up");
         let router = build_router(state.clone());
         tokio::spawn(async move {
             axum::serve(
@@ -99,6 +109,7 @@ impl TestApp {
             state,
             outbox,
             database_url,
+            setup_code,
             _dir: dir,
         }
     }

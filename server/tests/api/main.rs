@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod abuse;
 mod admins;
 mod auth;
 mod billing;
