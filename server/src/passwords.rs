@@ -1,46 +1,75 @@
-//! Password hashing and verification, off the request threads.
+//! Password hashing and verification, off the request threads and below them in priority.
 //!
 //! argon2id is slow on purpose (tens of milliseconds of one core per hash). Run on tokio's
 //! worker threads, a handful of sign-ins at once stalled every other request behind them.
-//! Here each hash runs on the blocking pool, and at most [`Passwords::permits`] run at once —
-//! by default one per core — so the worker threads stay free to answer everything else, and
-//! a flood of sign-ins waits in line instead of taking every core. docs/performance.md has
-//! the measurements.
+//! Here hashes run on threads of their own — one per core by default, so at most that many
+//! at once, the rest waiting in line — started at a lower scheduling priority (nice 10): when
+//! a request thread wants a core, it gets it, and a flood of sign-ins slows sign-ins, not the
+//! portal. docs/performance.md has the measurements.
 
-use std::sync::Arc;
-
-use tokio::sync::Semaphore;
+use std::sync::{mpsc, Arc, Mutex};
 
 use crate::{
     crypto,
     error::{Context, ServiceError},
 };
 
-/// The bounded hasher; cheap to clone (one shared semaphore).
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The hashing threads' queue; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Passwords {
-    permits: Arc<Semaphore>,
-    at_once: usize,
+    queue: mpsc::Sender<Job>,
+    threads: usize,
+}
+
+/// Lowers the calling thread's scheduling priority (Linux: per thread).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid and setpriority take no pointers; lowering one's own priority is always
+    // permitted, and a failure leaves the thread at its priority, which is harmless.
+    unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
+    }
 }
 
 impl Passwords {
-    /// At most `at_once` hashes or verifications in flight (at least one).
-    pub fn new(at_once: usize) -> Self {
-        let at_once = at_once.max(1);
-        Self {
-            permits: Arc::new(Semaphore::new(at_once)),
-            at_once,
+    /// `threads` hashing threads (at least one).
+    pub fn new(threads: usize) -> Self {
+        let threads = threads.max(1);
+        let (queue, jobs) = mpsc::channel::<Job>();
+        let jobs = Arc::new(Mutex::new(jobs));
+        for i in 0..threads {
+            let jobs = jobs.clone();
+            std::thread::Builder::new()
+                .name(format!("password-hash-{i}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        let job = match jobs.lock() {
+                            Ok(receiver) => receiver.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return, // every sender is gone
+                        }
+                    }
+                })
+                .expect("a password hashing thread starts");
         }
+        Self { queue, threads }
     }
 
-    /// One at a time per core of this machine.
+    /// One hashing thread per core of this machine.
     pub fn per_core() -> Self {
         Self::new(std::thread::available_parallelism().map_or(1, usize::from))
     }
 
     /// How many may run at once.
     pub fn permits(&self) -> usize {
-        self.at_once
+        self.threads
     }
 
     /// argon2id of `password`, as the database keeps it.
@@ -66,14 +95,14 @@ impl Passwords {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ServiceError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .context("waiting for a password hashing slot")?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .context("hashing a password")
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.queue
+            .send(Box::new(move || {
+                let _ = done.send(work());
+            }))
+            .map_err(|_| std::io::Error::other("the hashing threads are gone"))
+            .context("queueing a password hash")?;
+        result.await.context("hashing a password")
     }
 }
 
@@ -82,7 +111,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn hashes_verify_and_never_more_run_at_once_than_permitted() {
+    async fn hashes_verify_and_never_more_run_at_once_than_there_are_threads() {
         let p = Passwords::new(2);
         assert_eq!(p.permits(), 2);
         let hash = p.hash("correct horse battery").await.unwrap();

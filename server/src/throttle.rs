@@ -142,17 +142,24 @@ pub async fn count(ctx: &Context, limit: Limit, subject: &str) -> Result<Counted
     })
 }
 
+/// How long a refused attempt waits before its answer. A client that floods the portal and
+/// waits for each answer (as browsers and most scripts do) is slowed to a few attempts a
+/// second per connection, instead of costing the server thousands of cheap refusals a second
+/// that take the cores from everyone else. Cheap to hold: a sleeping task.
+const REFUSAL_DELAY: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Counts an attempt and refuses it (429) when it is over the limit.
 pub async fn check(ctx: &Context, limit: Limit, subject: &str) -> Result<Counted, ServiceError> {
     let counted = count(ctx, limit, subject).await?;
     if counted.attempts > limit.attempts {
-        return Err(refusal(ctx, limit, counted));
+        return Err(refusal(ctx, limit, counted).await);
     }
     Ok(counted)
 }
 
-/// The 429 for an attempt counted over `limit`.
-pub fn refusal(ctx: &Context, limit: Limit, counted: Counted) -> ServiceError {
+/// The 429 for an attempt counted over `limit`, after [`REFUSAL_DELAY`].
+pub async fn refusal(ctx: &Context, limit: Limit, counted: Counted) -> ServiceError {
+    tokio::time::sleep(REFUSAL_DELAY).await;
     let retry_after = retry_after(limit, counted.window_start, ctx.now());
     tracing::info!(
         scope = limit.scope,

@@ -11,8 +11,9 @@
 //! With several rates, each runs in turn and the highest rate that kept p99 within
 //! `--max-p99-ms`, had no errors and was delivered in full is reported as sustainable.
 //! `--md` prints Markdown table rows (label, rate, p50, p99, max, requests, errors).
-//! `--json BODY` posts BODY as JSON, with every `{n}` in it replaced by a number unique to the
-//! request (an idempotency key that must differ on every submit, say).
+//! `--json BODY` posts BODY as JSON, and `--form K=V` form fields, with every `{n}` in them
+//! replaced by a number unique to the request (an idempotency key that must differ on every
+//! submit, an address of its own, say).
 
 use std::{
     sync::Arc,
@@ -157,14 +158,21 @@ async fn run(args: &Args, client: &reqwest::Client, rate: f64) -> Outcome {
         for (k, v) in &args.headers {
             req = req.header(k, v);
         }
+        let n = REQUEST_NUMBER
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .to_string();
         if !args.form.is_empty() {
-            req = req.form(&args.form);
+            let form: Vec<(&str, String)> = args
+                .form
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.replace("{n}", &n)))
+                .collect();
+            req = req.form(&form);
         }
         if let Some(body) = &args.json {
-            let n = REQUEST_NUMBER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             req = req
                 .header("content-type", "application/json")
-                .body(body.replace("{n}", &n.to_string()));
+                .body(body.replace("{n}", &n));
         }
         let tx = tx.clone();
         tokio::spawn(async move {

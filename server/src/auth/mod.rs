@@ -143,7 +143,7 @@ impl Auth {
             let counted = throttle::count(&self.ctx, per_ip, ip).await?;
             if counted.attempts > per_ip.attempts {
                 self.audit_throttled(visitor, per_ip, counted).await?;
-                return Err(throttle::refusal(&self.ctx, per_ip, counted));
+                return Err(throttle::refusal(&self.ctx, per_ip, counted).await);
             }
         }
         // No address is longer, no password may be: refused before any other work, and only

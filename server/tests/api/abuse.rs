@@ -225,7 +225,7 @@ both_databases! {
                         .as_u16()
                 }
             })
-            .buffer_unordered(8)
+            .buffer_unordered(64)
             .collect()
             .await;
         // Within the minute's 20: refused as too long; the rest: throttled.
