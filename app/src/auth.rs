@@ -16,6 +16,9 @@ pub struct CurrentAdmin {
     pub role: Role,
     /// The account's last invoice could not be charged after every retry.
     pub account_past_due: bool,
+    /// The account requires two-step verification and this administrator has none yet:
+    /// they are sent to set it up and may do nothing else until it is done.
+    pub must_set_up_two_step: bool,
 }
 
 impl CurrentAdmin {
@@ -34,6 +37,17 @@ pub struct SessionContext {
     pub admin: CurrentAdmin,
     /// The session's id hash, to end this session on sign-out.
     pub session_hash: String,
+    /// When the session last proved it is its administrator (UTC milliseconds).
+    pub verified_at: i64,
+}
+
+/// A sign-in half done: the password was right, the second step is still to come. Grants
+/// nothing but the second step, for 5 minutes.
+#[derive(Clone, Debug)]
+pub struct PendingSignIn {
+    /// The pending cookie's hash.
+    pub token_hash: String,
+    pub admin_id: String,
 }
 
 /// The client's address as the server determined it (peer, or a trusted proxy's header).
@@ -46,6 +60,8 @@ pub struct ClientIp(pub String);
 pub struct Actor {
     pub admin: CurrentAdmin,
     pub ip: Option<String>,
+    /// When this session last proved it is its administrator (UTC milliseconds).
+    pub verified_at: i64,
 }
 
 /// A caller who is not signed in (set-up, sign-in, links), known only by their address.
@@ -73,13 +89,30 @@ mod server {
         session().map(|s| s.admin)
     }
 
-    /// The caller, or 401.
-    pub fn require_signed_in() -> Result<Actor, AppError> {
-        let admin = current_admin().ok_or(AppError::Unauthenticated)?;
+    /// The caller, even one who must set up two-step verification first (the calls that
+    /// set it up, and reading who one is); 401 without a session.
+    pub fn require_session() -> Result<Actor, AppError> {
+        let session = session().ok_or(AppError::Unauthenticated)?;
         Ok(Actor {
-            admin,
+            admin: session.admin,
             ip: client_ip(),
+            verified_at: session.verified_at,
         })
+    }
+
+    /// The caller, or 401; 403 while their account requires two-step verification they
+    /// have not set up.
+    pub fn require_signed_in() -> Result<Actor, AppError> {
+        let actor = require_session()?;
+        if actor.admin.must_set_up_two_step {
+            return Err(AppError::TwoStepSetupRequired);
+        }
+        Ok(actor)
+    }
+
+    /// The half-done sign-in of this request, if any.
+    pub fn pending_sign_in() -> Option<PendingSignIn> {
+        parts().and_then(|p| p.extensions.get::<PendingSignIn>().cloned())
     }
 
     /// The caller if their role allows `action`; 401 without a session, 403 otherwise.

@@ -23,6 +23,14 @@ pub enum AppError {
     /// 403: the role may not do this.
     #[error("You don't have access to this.")]
     Forbidden,
+    /// 403: the change needs a second step (or the password, for someone without one) within
+    /// the last 10 minutes; the page asks for it in place and tries again.
+    #[error("Confirm it's you to make this change.")]
+    FreshCheckRequired,
+    /// 403: the account requires two-step verification, and the caller must set it up
+    /// before doing anything else.
+    #[error("Your organisation requires two-step verification. Set it up in Account settings to continue.")]
+    TwoStepSetupRequired,
     /// 404: nothing with that id in the caller's account.
     #[error("That no longer exists.")]
     NotFound,
@@ -54,7 +62,9 @@ impl AppError {
         match self {
             AppError::Validation(_) | AppError::ImportRejected(_) => 422,
             AppError::Unauthenticated => 401,
-            AppError::Forbidden => 403,
+            AppError::Forbidden | AppError::FreshCheckRequired | AppError::TwoStepSetupRequired => {
+                403
+            }
             AppError::NotFound => 404,
             AppError::Conflict(_) => 409,
             AppError::Declined(_) => 402,

@@ -8,11 +8,12 @@ use std::sync::Arc;
 use leptos::prelude::*;
 
 use crate::{
+    api::two_step::{AppEnrolment, PasskeyCreation, PasskeyRequest, TwoStepStatus},
     api::{
         account::{AuditFilter, AuditPage, TokenInfo, TokenKind},
         setup::SetupInput,
     },
-    auth::{Actor, SessionContext, Visitor},
+    auth::{Actor, PendingSignIn, SessionContext, Visitor},
     error::AppError,
 };
 
@@ -27,6 +28,7 @@ pub struct Services {
     pub users: Arc<dyn UserService>,
     pub invoices: Arc<dyn InvoiceService>,
     pub commands: Arc<dyn CommandService>,
+    pub two_step: Arc<dyn TwoStepService>,
 }
 
 /// Fetches the services from the request's context.
@@ -42,10 +44,12 @@ pub trait StatusService: Send + Sync {
     async fn database(&self) -> Result<String, AppError>;
 }
 
-/// A session just started: the cookie to set.
+/// A sign-in that went through: the cookies to set, and whether the second step is still
+/// to come (the cookie is then a half-done sign-in's, not a session's).
 #[derive(Clone, Debug)]
 pub struct NewSession {
-    pub set_cookie: String,
+    pub set_cookies: Vec<String>,
+    pub second_step: bool,
 }
 
 /// Accounts, sign-in, sessions, invitations and resets.
@@ -75,6 +79,26 @@ pub trait AuthService: Send + Sync {
         kind: TokenKind,
         token: String,
         password: String,
+    ) -> Result<NewSession, AppError>;
+    /// The second step of a sign-in with an authenticator or recovery code.
+    async fn second_step(
+        &self,
+        visitor: &Visitor,
+        pending: &PendingSignIn,
+        code: String,
+    ) -> Result<NewSession, AppError>;
+    /// Starts the second step of a sign-in with a passkey.
+    async fn second_step_passkey_options(
+        &self,
+        pending: &PendingSignIn,
+    ) -> Result<PasskeyRequest, AppError>;
+    /// Finishes the second step of a sign-in with a passkey's answer.
+    async fn second_step_passkey(
+        &self,
+        visitor: &Visitor,
+        pending: &PendingSignIn,
+        ceremony: String,
+        credential: webauthn_rs_proto::PublicKeyCredential,
     ) -> Result<NewSession, AppError>;
     /// Changes one's own password (current one required); ends every other session.
     async fn change_password(
@@ -241,4 +265,44 @@ pub trait CommandService: Send + Sync {
         id: &str,
         page: u32,
     ) -> Result<crate::api::commands::RunPage, AppError>;
+}
+
+/// Two-step verification: one's own, the fresh check, the account's policy.
+#[async_trait::async_trait]
+pub trait TwoStepService: Send + Sync {
+    async fn status(&self, actor: &Actor) -> Result<TwoStepStatus, AppError>;
+    async fn start_app(&self, actor: &Actor) -> Result<AppEnrolment, AppError>;
+    async fn confirm_app(&self, actor: &Actor, code: String) -> Result<Vec<String>, AppError>;
+    async fn remove_app(&self, actor: &Actor) -> Result<(), AppError>;
+    async fn new_recovery_codes(&self, actor: &Actor) -> Result<Vec<String>, AppError>;
+    async fn passkey_options(
+        &self,
+        actor: &Actor,
+        name: String,
+    ) -> Result<PasskeyCreation, AppError>;
+    async fn add_passkey(
+        &self,
+        actor: &Actor,
+        ceremony: String,
+        credential: webauthn_rs_proto::RegisterPublicKeyCredential,
+    ) -> Result<Vec<String>, AppError>;
+    async fn remove_passkey(&self, actor: &Actor, id: String) -> Result<(), AppError>;
+    /// "Confirm it's you" with a code or, for someone without a second step, the password.
+    async fn confirm(
+        &self,
+        actor: &Actor,
+        session: &SessionContext,
+        code: String,
+        password: String,
+    ) -> Result<(), AppError>;
+    async fn confirm_passkey_options(&self, actor: &Actor) -> Result<PasskeyRequest, AppError>;
+    async fn confirm_passkey(
+        &self,
+        actor: &Actor,
+        session: &SessionContext,
+        ceremony: String,
+        credential: webauthn_rs_proto::PublicKeyCredential,
+    ) -> Result<(), AppError>;
+    async fn set_policy(&self, actor: &Actor, required: bool) -> Result<(), AppError>;
+    async fn reset_for(&self, actor: &Actor, target_id: String) -> Result<(), AppError>;
 }

@@ -19,6 +19,7 @@ use crate::pages::{
     not_found::NotFoundPage,
     overview::OverviewPage,
     payments::PaymentsPage,
+    second_step::SecondStepPage,
     set_password::{InvitationPage, ResetPasswordPage},
     setup::SetupPage,
     status::StatusPage,
@@ -42,6 +43,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/status") view=StatusPage ssr=SsrMode::Async />
                 <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async />
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                <Route path=path!("/login/two-step") view=SecondStepPage ssr=SsrMode::Async />
                 <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async />
                 <Route path=path!("/reset-password/:token") view=ResetPasswordPage ssr=SsrMode::Async />
                 <Route path=path!("/invitation/:token") view=InvitationPage ssr=SsrMode::Async />

@@ -45,9 +45,18 @@ pub enum AuditKind {
     RunnerBound,
     RunnerUnbound,
     CommandRun,
+    TwoStepEnabled,
+    TwoStepDisabled,
+    PasskeyAdded,
+    PasskeyRemoved,
+    RecoveryCodeUsed,
+    RecoveryCodesRegenerated,
+    TwoStepReset,
+    TwoStepPolicyChanged,
+    SecondStepFailed,
 }
 
-pub const ALL_AUDIT_KINDS: [AuditKind; 38] = [
+pub const ALL_AUDIT_KINDS: [AuditKind; 47] = [
     AuditKind::AccountCreated,
     AuditKind::SignIn,
     AuditKind::SignInFailed,
@@ -86,6 +95,15 @@ pub const ALL_AUDIT_KINDS: [AuditKind; 38] = [
     AuditKind::RunnerBound,
     AuditKind::RunnerUnbound,
     AuditKind::CommandRun,
+    AuditKind::TwoStepEnabled,
+    AuditKind::TwoStepDisabled,
+    AuditKind::PasskeyAdded,
+    AuditKind::PasskeyRemoved,
+    AuditKind::RecoveryCodeUsed,
+    AuditKind::RecoveryCodesRegenerated,
+    AuditKind::TwoStepReset,
+    AuditKind::TwoStepPolicyChanged,
+    AuditKind::SecondStepFailed,
 ];
 
 impl AuditKind {
@@ -129,6 +147,15 @@ impl AuditKind {
             AuditKind::RunnerBound => "runner_bound",
             AuditKind::RunnerUnbound => "runner_unbound",
             AuditKind::CommandRun => "command_run",
+            AuditKind::TwoStepEnabled => "two_step_enabled",
+            AuditKind::TwoStepDisabled => "two_step_disabled",
+            AuditKind::PasskeyAdded => "passkey_added",
+            AuditKind::PasskeyRemoved => "passkey_removed",
+            AuditKind::RecoveryCodeUsed => "recovery_code_used",
+            AuditKind::RecoveryCodesRegenerated => "recovery_codes_regenerated",
+            AuditKind::TwoStepReset => "two_step_reset",
+            AuditKind::TwoStepPolicyChanged => "two_step_policy_changed",
+            AuditKind::SecondStepFailed => "second_step_failed",
         }
     }
 
@@ -176,6 +203,15 @@ impl AuditKind {
             AuditKind::RunnerBound => "Runner bound",
             AuditKind::RunnerUnbound => "Runner unbound",
             AuditKind::CommandRun => "Command run",
+            AuditKind::TwoStepEnabled => "Two-step verification turned on",
+            AuditKind::TwoStepDisabled => "Authenticator app removed",
+            AuditKind::PasskeyAdded => "Passkey added",
+            AuditKind::PasskeyRemoved => "Passkey removed",
+            AuditKind::RecoveryCodeUsed => "Recovery code used",
+            AuditKind::RecoveryCodesRegenerated => "Recovery codes made anew",
+            AuditKind::TwoStepReset => "Two-step verification reset",
+            AuditKind::TwoStepPolicyChanged => "Two-step policy changed",
+            AuditKind::SecondStepFailed => "Failed second step",
         }
     }
 }

@@ -114,10 +114,12 @@ pub enum Action {
     /// View and run the commands one is bound to.
     RunBoundCommands,
     ViewAuditLog,
+    /// Require two-step verification of every administrator of the account, or not.
+    SetTwoStepPolicy,
 }
 
-/// Every action, in the spec's row order.
-pub const ALL_ACTIONS: [Action; 11] = [
+/// Every action, in the matrix's row order.
+pub const ALL_ACTIONS: [Action; 12] = [
     Action::ViewBilling,
     Action::ManagePaymentMethod,
     Action::ReceiveInvoiceEmails,
@@ -129,6 +131,7 @@ pub const ALL_ACTIONS: [Action; 11] = [
     Action::ManageCommands,
     Action::RunBoundCommands,
     Action::ViewAuditLog,
+    Action::SetTwoStepPolicy,
 ];
 
 impl Action {
@@ -150,6 +153,7 @@ impl Action {
             }
             Action::RunBoundCommands => "View and run commands the admin is bound to",
             Action::ViewAuditLog => "View the audit log",
+            Action::SetTwoStepPolicy => "Require two-step verification for every administrator",
         }
     }
 }
@@ -164,7 +168,7 @@ pub fn allows(role: Role, action: Action) -> bool {
             AdministratorWithBilling | CommandRunnerWithBilling => true,
             Administrator | Manager | HelpDesk | ReadOnly | CommandRunner => false,
         },
-        ViewAdministrators | ViewAuditLog => match role {
+        ViewAdministrators | ViewAuditLog | SetTwoStepPolicy => match role {
             AdministratorWithBilling | Administrator => true,
             Manager | HelpDesk | ReadOnly | CommandRunner | CommandRunnerWithBilling => false,
         },

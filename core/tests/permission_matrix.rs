@@ -59,7 +59,7 @@ fn the_golden_file_matches_the_documented_table_cell_by_cell() {
     let golden = std::fs::read_to_string(golden_path()).unwrap();
     let want = table_rows(&doc);
     let got = table_rows(&format!("\n## Permissions\n\n{golden}"));
-    assert_eq!(want.len(), 11, "the documented table has 11 rows");
+    assert_eq!(want.len(), 12, "the documented table has 12 rows");
     assert_eq!(got.len(), want.len());
     for ((wname, wcells), (gname, gcells)) in want.iter().zip(&got) {
         assert_eq!(gname, wname);

@@ -15,6 +15,9 @@ pub struct Actor {
     pub last_name: String,
     pub role: Role,
     pub ip: Option<String>,
+    /// When their session last proved it is them (sign-in, a second step, the password),
+    /// UTC milliseconds: the most sensitive changes need it within the last 10 minutes.
+    pub verified_at: i64,
 }
 
 impl Actor {
@@ -40,6 +43,7 @@ impl From<&tally_app::auth::Actor> for Actor {
             last_name: admin.last_name.clone(),
             role: admin.role,
             ip: a.ip.clone(),
+            verified_at: a.verified_at,
         }
     }
 }

@@ -40,6 +40,7 @@ struct ListRow {
     receives_invoices: Option<i64>,
     billing_contact: Option<i64>,
     bound: Option<i64>,
+    two_step: Option<i64>,
 }
 
 /// An administrator as the Administrators page lists them.
@@ -56,6 +57,8 @@ pub struct AdminListItem {
     pub receives_invoices: bool,
     /// Their address is the billing contact's.
     pub billing_contact: bool,
+    /// They have a second step (an authenticator app or a passkey).
+    pub two_step: bool,
 }
 
 /// A page of administrators and the counts around it.
@@ -107,6 +110,7 @@ impl Admins {
 
     /// Creates an invited administrator and emails them an invitation; returns their id.
     pub async fn create(&self, actor: &Actor, new: &NewAdmin) -> Result<String, ServiceError> {
+        self.ctx.require_fresh(actor)?;
         let now = self.ctx.now();
         let id = self.ctx.new_id();
         let mut tx = self
@@ -195,7 +199,9 @@ impl Admins {
              LEFT JOIN (SELECT a.id, a.first_name, a.last_name, a.email, a.role, a.status, a.created_at, \
                         CAST(CASE WHEN a.receives_invoices THEN 1 ELSE 0 END AS BIGINT) AS receives_invoices, \
                         CAST(CASE WHEN b.account_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS billing_contact, \
-                        (SELECT COUNT(*) FROM command_runners r WHERE r.admin_id = a.id) AS bound \
+                        (SELECT COUNT(*) FROM command_runners r WHERE r.admin_id = a.id) AS bound, \
+                        ((SELECT COUNT(*) FROM admin_totp t WHERE t.admin_id = a.id AND t.enabled_at IS NOT NULL) \
+                         + (SELECT COUNT(*) FROM admin_passkeys k WHERE k.admin_id = a.id)) AS two_step \
                         FROM admins a LEFT JOIN billing_info b ON b.account_id = a.account_id AND LOWER(b.contact_email) = a.email_key \
                         WHERE a.account_id = $1 AND {search_matches} ORDER BY a.created_at, a.id LIMIT $3 OFFSET $4) p ON 1 = 1 \
              ORDER BY p.created_at, p.id"
@@ -232,6 +238,7 @@ impl Admins {
                 billing_only: is_billing_only(role, r.bound.unwrap_or(0).max(0) as usize),
                 receives_invoices: r.receives_invoices.unwrap_or(0) != 0,
                 billing_contact: r.billing_contact.unwrap_or(0) != 0,
+                two_step: r.two_step.unwrap_or(0) > 0,
             });
         }
         Ok(AdminListing {
@@ -248,6 +255,11 @@ impl Admins {
         target_id: &str,
         change: AdminChange,
     ) -> Result<(), ServiceError> {
+        // Roles, suspensions and deletions need a recent proof it is the actor (not
+        // unsuspending, which gives nobody more than they had).
+        if change != AdminChange::Unsuspend {
+            self.ctx.require_fresh(actor)?;
+        }
         let now = self.ctx.now();
         let mut tx = self
             .ctx

@@ -101,6 +101,7 @@ impl BillingInformation {
     /// Saves validated billing information (audited). The billing contact becomes where
     /// invoices go.
     pub async fn save(&self, actor: &Actor, info: &BillingInfo) -> Result<(), ServiceError> {
+        self.ctx.require_fresh(actor)?;
         let now = self.ctx.now();
         let a = &info.address;
         let mut tx = self

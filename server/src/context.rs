@@ -40,6 +40,19 @@ impl Context {
         crypto::new_id(self.now())
     }
 
+    /// Refuses (until the person proves it is them again) a change that needs a second step
+    /// or the password within the last 10 minutes.
+    pub fn require_fresh(
+        &self,
+        actor: &crate::actor::Actor,
+    ) -> Result<(), crate::error::ServiceError> {
+        if self.now() - actor.verified_at <= crate::two_step::FRESH_MILLIS {
+            Ok(())
+        } else {
+            Err(crate::error::ServiceError::FreshCheckRequired)
+        }
+    }
+
     /// A link in an email: the public address and `path`.
     pub fn link(&self, path: &str) -> String {
         format!("{}{path}", self.settings.public_url)

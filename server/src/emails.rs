@@ -116,6 +116,20 @@ pub fn payment_method_changed(to: &str, change: &CardChange<'_>) -> Email {
     )
 }
 
+/// A change to the person's own two-step verification (or one made to it by another
+/// administrator): what happened, and what to do if it was not them.
+pub fn two_step_changed(to: &str, what: &str) -> Email {
+    paragraphs(
+        to,
+        "Your Tally two-step verification changed",
+        &[
+            what,
+            "If you didn't make this change, reset your password from the sign-in page and tell \
+             an administrator of your organisation.",
+        ],
+    )
+}
+
 /// One invoice as its emails describe it.
 pub struct InvoiceFacts<'a> {
     pub number: &'a str,

@@ -17,6 +17,9 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// Why a service could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
+    /// No valid session or half-done sign-in (401).
+    #[error("unauthenticated")]
+    Unauthenticated,
     /// Nothing with that id in the caller's account (404).
     #[error("not found")]
     NotFound,
@@ -35,6 +38,14 @@ pub enum ServiceError {
     /// The payment processor refused the card; the message is for the person paying (402).
     #[error("{0}")]
     Declined(String),
+    /// The change needs the person to prove it is them again (a second step, or their
+    /// password where they have none) within the last 10 minutes (403).
+    #[error("a fresh check is required")]
+    FreshCheckRequired,
+    /// The account requires two-step verification and this administrator has none yet: they
+    /// may only set it up (403).
+    #[error("two-step verification must be set up first")]
+    TwoStepSetupRequired,
     /// Too many attempts; the message says when to try again, `retry_after` in seconds (429).
     #[error("{message}")]
     Throttled { message: String, retry_after: u64 },
@@ -96,7 +107,10 @@ impl From<ServiceError> for AppError {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::NotFound => AppError::NotFound,
+            ServiceError::Unauthenticated => AppError::Unauthenticated,
             ServiceError::Forbidden => AppError::Forbidden,
+            ServiceError::FreshCheckRequired => AppError::FreshCheckRequired,
+            ServiceError::TwoStepSetupRequired => AppError::TwoStepSetupRequired,
             ServiceError::Conflict(reason) => AppError::Conflict(reason),
             ServiceError::Invalid(fields) => AppError::Validation(fields),
             ServiceError::ImportRefused(rows) => AppError::ImportRejected(rows),

@@ -22,6 +22,7 @@ pub mod ports;
 pub mod secrets;
 pub mod telemetry;
 pub mod throttle;
+pub mod two_step;
 
 // The services, one per area of the product.
 pub mod accounts;

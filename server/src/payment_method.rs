@@ -178,6 +178,7 @@ impl PaymentMethods {
         card: CardInput,
         idempotency_key: &str,
     ) -> Result<SavedCard, ServiceError> {
+        self.ctx.require_fresh(actor)?;
         let account = actor.account_id.as_str();
         // A repeat of a submit that succeeded: answer with what it saved, do nothing again.
         if self.submitted(account, idempotency_key).await? {

@@ -14,13 +14,14 @@ use tally_app::{
         commands::{self as wire, CommandList, RunPage, RunRecord, RUNS_PER_PAGE},
         invoices::{BillingOverview, InvoicePage, InvoiceSummary, INVOICES_PER_PAGE},
         setup::SetupInput,
+        two_step::{AppEnrolment, PasskeyCreation, PasskeyRequest, PasskeySummary, TwoStepStatus},
         users::{UserPage, UserSummary, USERS_PER_PAGE},
     },
-    auth::{self as caller, SessionContext},
+    auth::{self as caller, PendingSignIn, SessionContext},
     error::AppError,
     ports::{
         AdminService, AuditService, AuthService, BillingService, CommandService, InvoiceService,
-        NewSession, Services, StatusService, UserService,
+        NewSession, Services, StatusService, TwoStepService, UserService,
     },
 };
 use tally_core::{
@@ -39,8 +40,8 @@ use crate::{
     audit::AuditLog,
     auth::{
         links::{LinkKind, LinkState},
-        sessions::SetCookie,
-        Auth,
+        sessions::{PendingSession, SetCookie},
+        Auth, Proof, SignedIn,
     },
     billing_info::BillingInformation,
     charges::Charging,
@@ -50,6 +51,7 @@ use crate::{
     invoices::{Invoice, Invoices},
     payment_method::{PaymentMethods, SavedCard},
     profile::Profile,
+    two_step::TwoStep,
     users::Users,
 };
 
@@ -72,12 +74,24 @@ pub fn build(ctx: &Context, auth: &Auth, charging: &Charging) -> Services {
         users: Arc::new(UsersPort(Users::new(ctx.clone()))),
         invoices: Arc::new(InvoicesPort(Invoices::new(ctx.clone()))),
         commands: Arc::new(CommandsPort(Commands::new(ctx.clone()))),
+        two_step: Arc::new(TwoStepPort { auth: auth.clone() }),
     }
 }
 
 fn session(cookie: SetCookie) -> NewSession {
     NewSession {
-        set_cookie: cookie.0,
+        set_cookies: vec![cookie.0],
+        second_step: false,
+    }
+}
+
+fn signed_in(outcome: SignedIn) -> NewSession {
+    match outcome {
+        SignedIn::Session(cookie) => session(cookie),
+        SignedIn::SecondStep(pending) => NewSession {
+            set_cookies: vec![pending.0],
+            second_step: true,
+        },
     }
 }
 
@@ -138,6 +152,177 @@ struct AuthPort {
     profile: Profile,
 }
 
+impl AuthPort {
+    /// A session's cookie, and the half-done sign-in's cleared.
+    fn after_second_step(&self, cookie: SetCookie) -> NewSession {
+        NewSession {
+            set_cookies: vec![cookie.0, self.auth.sessions().clear_pending_cookie().0],
+            second_step: false,
+        }
+    }
+}
+
+fn pending_of(p: &PendingSignIn) -> PendingSession {
+    PendingSession {
+        hash: p.token_hash.clone(),
+        admin_id: p.admin_id.clone(),
+    }
+}
+
+struct TwoStepPort {
+    auth: Auth,
+}
+
+impl TwoStepPort {
+    fn service(&self) -> &TwoStep {
+        self.auth.two_step()
+    }
+}
+
+#[async_trait]
+impl TwoStepService for TwoStepPort {
+    async fn status(&self, actor: &caller::Actor) -> Result<TwoStepStatus, AppError> {
+        let s = self.service().status(&Actor::from(actor)).await?;
+        Ok(TwoStepStatus {
+            app: s.app,
+            passkeys: s
+                .passkeys
+                .into_iter()
+                .map(|p| PasskeySummary {
+                    id: p.id,
+                    name: p.name,
+                    created_at: p.created_at,
+                    last_used_at: p.last_used_at,
+                })
+                .collect(),
+            recovery_codes_left: s.recovery_codes_left as u32,
+            required: s.required,
+            passkeys_available: s.passkeys_available,
+        })
+    }
+
+    async fn start_app(&self, actor: &caller::Actor) -> Result<AppEnrolment, AppError> {
+        let e = self.service().start_app(&Actor::from(actor)).await?;
+        Ok(AppEnrolment {
+            key: e.key,
+            qr_svg: e.qr_svg,
+        })
+    }
+
+    async fn confirm_app(
+        &self,
+        actor: &caller::Actor,
+        code: String,
+    ) -> Result<Vec<String>, AppError> {
+        Ok(self
+            .service()
+            .confirm_app(&Actor::from(actor), &code)
+            .await?)
+    }
+
+    async fn remove_app(&self, actor: &caller::Actor) -> Result<(), AppError> {
+        Ok(self.service().remove_app(&Actor::from(actor)).await?)
+    }
+
+    async fn new_recovery_codes(&self, actor: &caller::Actor) -> Result<Vec<String>, AppError> {
+        Ok(self
+            .service()
+            .regenerate_recovery_codes(&Actor::from(actor))
+            .await?)
+    }
+
+    async fn passkey_options(
+        &self,
+        actor: &caller::Actor,
+        name: String,
+    ) -> Result<PasskeyCreation, AppError> {
+        let (ceremony, options) = self
+            .service()
+            .start_passkey_registration(&Actor::from(actor), &name)
+            .await?;
+        Ok(PasskeyCreation { ceremony, options })
+    }
+
+    async fn add_passkey(
+        &self,
+        actor: &caller::Actor,
+        ceremony: String,
+        credential: webauthn_rs::prelude::RegisterPublicKeyCredential,
+    ) -> Result<Vec<String>, AppError> {
+        Ok(self
+            .service()
+            .finish_passkey_registration(&Actor::from(actor), &ceremony, &credential)
+            .await?)
+    }
+
+    async fn remove_passkey(&self, actor: &caller::Actor, id: String) -> Result<(), AppError> {
+        Ok(self
+            .service()
+            .remove_passkey(&Actor::from(actor), &id)
+            .await?)
+    }
+
+    async fn confirm(
+        &self,
+        actor: &caller::Actor,
+        session: &SessionContext,
+        code: String,
+        password: String,
+    ) -> Result<(), AppError> {
+        let proof = if code.trim().is_empty() {
+            Proof::Password(password)
+        } else {
+            Proof::Code(code)
+        };
+        Ok(self
+            .auth
+            .confirm(&Actor::from(actor), &session.session_hash, &proof)
+            .await?)
+    }
+
+    async fn confirm_passkey_options(
+        &self,
+        actor: &caller::Actor,
+    ) -> Result<PasskeyRequest, AppError> {
+        let (ceremony, options) = self
+            .service()
+            .start_passkey_authentication(&actor.admin.id)
+            .await?;
+        Ok(PasskeyRequest { ceremony, options })
+    }
+
+    async fn confirm_passkey(
+        &self,
+        actor: &caller::Actor,
+        session: &SessionContext,
+        ceremony: String,
+        credential: webauthn_rs::prelude::PublicKeyCredential,
+    ) -> Result<(), AppError> {
+        let proof = Proof::Passkey {
+            ceremony,
+            credential: Box::new(credential),
+        };
+        Ok(self
+            .auth
+            .confirm(&Actor::from(actor), &session.session_hash, &proof)
+            .await?)
+    }
+
+    async fn set_policy(&self, actor: &caller::Actor, required: bool) -> Result<(), AppError> {
+        Ok(self
+            .service()
+            .set_policy(&Actor::from(actor), required)
+            .await?)
+    }
+
+    async fn reset_for(&self, actor: &caller::Actor, target_id: String) -> Result<(), AppError> {
+        Ok(self
+            .service()
+            .reset_for(&Actor::from(actor), &target_id)
+            .await?)
+    }
+}
+
 #[async_trait]
 impl AuthService for AuthPort {
     async fn setup_needed(&self) -> Result<bool, AppError> {
@@ -173,11 +358,11 @@ impl AuthService for AuthPort {
         email: String,
         password: String,
     ) -> Result<NewSession, AppError> {
-        let cookie = self
+        let outcome = self
             .auth
             .sign_in(&Visitor::from(visitor), &email, &password)
             .await?;
-        Ok(session(cookie))
+        Ok(signed_in(outcome))
     }
 
     async fn sign_out(&self, actor: &caller::Actor, session: &SessionContext) -> String {
@@ -227,11 +412,57 @@ impl AuthService for AuthPort {
         token: String,
         password: String,
     ) -> Result<NewSession, AppError> {
-        let cookie = self
+        let outcome = self
             .auth
             .complete_link(&Visitor::from(visitor), link_kind(kind), &token, &password)
             .await?;
-        Ok(session(cookie))
+        Ok(signed_in(outcome))
+    }
+
+    async fn second_step(
+        &self,
+        visitor: &caller::Visitor,
+        pending: &PendingSignIn,
+        code: String,
+    ) -> Result<NewSession, AppError> {
+        let cookie = self
+            .auth
+            .second_step(
+                &Visitor::from(visitor),
+                &pending_of(pending),
+                &Proof::Code(code),
+            )
+            .await?;
+        Ok(self.after_second_step(cookie))
+    }
+
+    async fn second_step_passkey_options(
+        &self,
+        pending: &PendingSignIn,
+    ) -> Result<PasskeyRequest, AppError> {
+        let (ceremony, options) = self
+            .auth
+            .second_step_passkey_options(&pending_of(pending))
+            .await?;
+        Ok(PasskeyRequest { ceremony, options })
+    }
+
+    async fn second_step_passkey(
+        &self,
+        visitor: &caller::Visitor,
+        pending: &PendingSignIn,
+        ceremony: String,
+        credential: webauthn_rs::prelude::PublicKeyCredential,
+    ) -> Result<NewSession, AppError> {
+        let proof = Proof::Passkey {
+            ceremony,
+            credential: Box::new(credential),
+        };
+        let cookie = self
+            .auth
+            .second_step(&Visitor::from(visitor), &pending_of(pending), &proof)
+            .await?;
+        Ok(self.after_second_step(cookie))
     }
 
     async fn change_password(
@@ -329,6 +560,7 @@ impl AdminService for AdminsPort {
                 billing_only: a.billing_only,
                 receives_invoices: a.receives_invoices,
                 billing_contact: a.billing_contact,
+                two_step: a.two_step,
             })
             .collect();
         Ok(AdminPage {

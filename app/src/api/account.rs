@@ -27,10 +27,41 @@ pub async fn sign_in(
         .auth
         .sign_in(&crate::auth::visitor(), email, password)
         .await?;
-    set_cookie(&session.set_cookie);
-    leptos_axum::redirect(&safe_next(next.as_deref()));
+    go_on(&session, next.as_deref());
     Ok(())
 }
+
+/// After a sign-in went through: its cookies, then `next` — by way of the second step's page
+/// when that is still to come.
+#[cfg(feature = "ssr")]
+fn go_on(session: &crate::ports::NewSession, next: Option<&str>) {
+    for cookie in &session.set_cookies {
+        set_cookie(cookie);
+    }
+    let next = safe_next(next);
+    if session.second_step {
+        let query: String = form_urlencoded_next(&next);
+        leptos_axum::redirect(&format!("{SECOND_STEP_PATH}?next={query}"));
+    } else {
+        leptos_axum::redirect(&next);
+    }
+}
+
+/// A same-site path as a query value: every byte but unreserved ones percent-encoded.
+#[cfg(feature = "ssr")]
+fn form_urlencoded_next(path: &str) -> String {
+    path.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Where the second step of a sign-in is made.
+pub const SECOND_STEP_PATH: &str = "/login/two-step";
 
 pub use tally_core::redirect::safe_next;
 
@@ -40,7 +71,7 @@ pub use tally_core::redirect::safe_next;
 #[server(endpoint = "account/sign-out")]
 pub async fn sign_out() -> Result<(), AppError> {
     let services = crate::ports::services()?;
-    if let (Some(session), Ok(actor)) = (crate::auth::session(), crate::auth::require_signed_in()) {
+    if let (Some(session), Ok(actor)) = (crate::auth::session(), crate::auth::require_session()) {
         let clear = services.auth.sign_out(&actor, &session).await;
         set_cookie(&clear);
     }
@@ -103,8 +134,7 @@ pub async fn set_password_from_link(
         .auth
         .complete_token(&crate::auth::visitor(), kind, token, password)
         .await?;
-    set_cookie(&session.set_cookie);
-    leptos_axum::redirect("/");
+    go_on(&session, None);
     Ok(())
 }
 
@@ -144,7 +174,9 @@ pub async fn change_password(
         .auth
         .change_password(&actor, current_password, new_password)
         .await?;
-    set_cookie(&session.set_cookie);
+    for cookie in &session.set_cookies {
+        set_cookie(cookie);
+    }
     Ok(())
 }
 

@@ -45,6 +45,8 @@ pub struct AdminSummary {
     pub receives_invoices: bool,
     /// Their address is the billing contact's (Billing Information), where invoices go.
     pub billing_contact: bool,
+    /// They have two-step verification (an authenticator app or a passkey).
+    pub two_step: bool,
     /// The row is the signed-in administrator.
     pub is_you: bool,
 }

@@ -8,4 +8,5 @@ pub mod commands;
 pub mod invoices;
 pub mod setup;
 pub mod status;
+pub mod two_step;
 pub mod users;

@@ -45,7 +45,9 @@ pub async fn create_first_account(
         password,
     };
     let session = services.auth.setup(&crate::auth::visitor(), input).await?;
-    set_cookie(&session.set_cookie);
+    for cookie in &session.set_cookies {
+        set_cookie(cookie);
+    }
     leptos_axum::redirect("/");
     Ok(())
 }

@@ -8,6 +8,7 @@ use crate::{
     api::account::get_current_admin,
     auth::CurrentAdmin,
     components::{
+        fresh_check::{FreshCheck, FreshCheckDialog},
         menu::{AccountMenu, MenuItem},
         payments::{PaymentsDialog, PaymentsModal},
     },
@@ -15,9 +16,15 @@ use crate::{
 use tally_core::roles::{allows, Action, Role};
 
 /// Renders `children` with the signed-in administrator, or sends visitors to the sign-in page.
-/// With `action`, a role without that permission gets a clear "no access" page instead.
+/// With `action`, a role without that permission gets a clear "no access" page instead. An
+/// administrator whose account requires two-step verification they have not set up is sent
+/// to set it up (Account settings, the one page with `sets_up_two_step`).
 #[component]
-pub fn SignedIn<F, IV>(#[prop(optional)] action: Option<Action>, children: F) -> impl IntoView
+pub fn SignedIn<F, IV>(
+    #[prop(optional)] action: Option<Action>,
+    #[prop(optional)] sets_up_two_step: bool,
+    children: F,
+) -> impl IntoView
 where
     F: Fn(CurrentAdmin) -> IV + Send + Sync + 'static,
     IV: IntoView + 'static,
@@ -26,16 +33,21 @@ where
     let children = StoredValue::new(children);
     // Before the page's content is built, so a page can open the modal too.
     provide_context(PaymentsDialog(RwSignal::new(false)));
+    let fresh = FreshCheck::new();
+    provide_context(fresh);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match me.await {
+                    Ok(Some(admin)) if admin.must_set_up_two_step && !sets_up_two_step => {
+                        view! { <Redirect path="/account" /> }.into_any()
+                    }
                     Ok(Some(admin)) => {
                         if action.is_some_and(|a| !admin.may(a)) {
                             view! { <Shell admin=admin.clone()><NoAccess /></Shell> }.into_any()
                         } else {
                             let content = children.with_value(|c| c(admin.clone()));
-                            view! { <Shell admin=admin>{content}</Shell> }.into_any()
+                            view! { <Shell admin=admin>{content}<FreshCheckDialog check=fresh /></Shell> }.into_any()
                         }
                     }
                     _ => view! { <Redirect path="/login" /> }.into_any(),

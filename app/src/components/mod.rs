@@ -2,11 +2,13 @@
 
 pub mod dialog;
 pub mod field;
+pub mod fresh_check;
 pub mod layout;
 pub mod list_page;
 pub mod live_errors;
 pub mod menu;
 pub mod pager;
+pub mod passkeys;
 pub mod password_meter;
 pub mod payments;
 pub mod search_form;

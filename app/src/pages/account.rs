@@ -1,5 +1,8 @@
-//! One's own account. Route: `/account`. Requires: a session.
-//! Server functions: `update_name`, `change_password`, `check_password`.
+//! One's own account. Route: `/account`. Requires: a session (also one that must set up
+//! two-step verification first). Server functions: `update_name`, `change_password`,
+//! `check_password`, and two-step verification's (`two_step`).
+
+mod two_step;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -13,11 +16,24 @@ use crate::{
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
-    view! { <SignedIn children=|admin| view! { <AccountForms admin /> } /> }
+    view! {
+        <SignedIn sets_up_two_step=true children=|admin| view! {
+            <AccountForms admin=admin.clone() />
+            <two_step::TwoStepSection admin=admin />
+        } />
+    }
 }
 
 #[component]
 fn AccountForms(admin: CurrentAdmin) -> impl IntoView {
+    if admin.must_set_up_two_step {
+        return view! {
+            <Title text="Set up two-step verification" />
+            <h1>"Set up two-step verification"</h1>
+            <p class="warning" role="alert">"Your organisation requires two-step verification of every administrator. Set it up below to continue."</p>
+        }
+        .into_any();
+    }
     let rename = ServerAction::<UpdateName>::new();
     let renamed = rename.value();
     let change = ServerAction::<ChangePassword>::new();
@@ -53,4 +69,5 @@ fn AccountForms(admin: CurrentAdmin) -> impl IntoView {
             </ActionForm>
         </section>
     }
+    .into_any()
 }

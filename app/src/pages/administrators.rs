@@ -15,11 +15,13 @@ use crate::{
         create_admin, delete_admin, list_admins, resend_invitation, set_admin_role, suspend_admin,
         unsuspend_admin, AdminPage, AdminSummary,
     },
+    api::two_step::{get_two_step_status, reset_two_step, set_two_step_policy},
     auth::CurrentAdmin,
     components::pager::Pager,
     components::{
         dialog::Modal,
         field::Field,
+        fresh_check,
         layout::SignedIn,
         list_page::{DialogError, ListPage, Notice},
         live_errors::LiveErrors,
@@ -74,6 +76,8 @@ enum Dialog {
     Delete(AdminSummary),
     /// Bind or unbind the administrator as a runner of commands.
     Commands(AdminSummary),
+    /// End the administrator's two-step verification (their device is lost).
+    ResetTwoStep(AdminSummary),
 }
 
 type PageState = ListPage<Dialog>;
@@ -98,6 +102,7 @@ fn Administrators(me: CurrentAdmin, list: AdminList) -> impl IntoView {
             })}
         </div>
         <Notice state=state />
+        {me.may(Action::SetTwoStepPolicy).then(|| view! { <TwoStepPolicy state=state /> })}
         <SearchForm id="admin-search" label="Search by name or email" search=search page=page />
         <Transition fallback=|| view! { <p>"Loading administrators…"</p> }>
             {move || Suspend::new(async move {
@@ -120,6 +125,7 @@ fn Administrators(me: CurrentAdmin, list: AdminList) -> impl IntoView {
                 Some(Dialog::ChangeRole(a)) => view! { <ChangeRoleForm admin=a state=state /> }.into_any(),
                 Some(Dialog::Delete(a)) => view! { <DeleteConfirm admin=a state=state /> }.into_any(),
                 Some(Dialog::Commands(a)) => view! { <RunnerCommands admin=a state=state /> }.into_any(),
+                Some(Dialog::ResetTwoStep(a)) => view! { <ResetTwoStepConfirm admin=a state=state /> }.into_any(),
                 None => ().into_any(),
             }}
         </Modal>
@@ -147,6 +153,7 @@ fn AdminTable(list: Vec<AdminSummary>, manage: bool, state: PageState) -> impl I
                     <td><span class=format!("status status-{}", a.status.code())>{a.status.label()}</span></td>
                     <td>{if a.receives_invoices { "Yes" } else { "No" }}</td>
                     <td>{if a.billing_contact { "Yes" } else { "No" }}</td>
+                    <td>{if a.two_step { "On" } else { "Off" }}</td>
                     {manage.then(|| view! { <td class="row-actions">{actions}</td> })}
                 </tr>
             }
@@ -164,6 +171,7 @@ fn AdminTable(list: Vec<AdminSummary>, manage: bool, state: PageState) -> impl I
                         <th scope="col">"Status"</th>
                         <th scope="col">"Receives invoices"</th>
                         <th scope="col">"Billing contact"</th>
+                        <th scope="col">"Two-step"</th>
                         {manage.then(|| view! { <th scope="col">"Actions"</th> })}
                     </tr>
                 </thead>
@@ -196,7 +204,10 @@ fn RowActions(admin: AdminSummary, state: PageState) -> impl IntoView {
         let (id, name) = (id.clone(), name.clone());
         view! {
             <button type="button" aria-label=format!("Suspend {name}")
-                on:click=move |_| state.perform(format!("{name} is suspended; their sessions have ended."), suspend_admin(id.clone()))>
+                on:click=move |_| {
+                    let id = id.clone();
+                    state.perform(format!("{name} is suspended; their sessions have ended."), fresh_check::run(move || suspend_admin(id.clone())))
+                }>
                 "Suspend"
             </button>
         }
@@ -212,6 +223,15 @@ fn RowActions(admin: AdminSummary, state: PageState) -> impl IntoView {
         }
     });
     let runs_commands = tally_core::roles::allows(admin.role, Action::RunBoundCommands);
+    let reset = admin.two_step.then(|| {
+        let for_reset = admin.clone();
+        view! {
+            <button type="button" aria-label=format!("Reset two-step verification of {name}")
+                on:click=move |_| state.open(Dialog::ResetTwoStep(for_reset.clone()))>
+                "Reset two-step"
+            </button>
+        }
+    });
     let for_commands = admin.clone();
     let (for_role, for_delete) = (admin.clone(), admin);
     view! {
@@ -227,6 +247,7 @@ fn RowActions(admin: AdminSummary, state: PageState) -> impl IntoView {
         })}
         {suspend_or_unsuspend}
         {resend}
+        {reset}
         <button type="button" class="danger" aria-label=format!("Delete {name}")
             on:click=move |_| state.open(Dialog::Delete(for_delete.clone()))>
             "Delete"
@@ -296,9 +317,12 @@ fn CreateAdminForm(state: PageState) -> impl IntoView {
         let new = input();
         let done = format!("Invitation sent to {}.", new.email.trim());
         state.submit(done, errors, async move {
-            create_admin(new.first_name, new.last_name, new.email, new.role)
-                .await
-                .map(|_| ())
+            fresh_check::run(|| {
+                let n = new.clone();
+                create_admin(n.first_name, n.last_name, n.email, n.role)
+            })
+            .await
+            .map(|_| ())
         });
     };
     view! {
@@ -332,9 +356,10 @@ fn ChangeRoleForm(admin: AdminSummary, state: PageState) -> impl IntoView {
         let label = Role::from_code(&code)
             .map(Role::display_name)
             .unwrap_or_default();
+        let id = admin.id.clone();
         state.perform(
             format!("{name} is now {label}."),
-            set_admin_role(admin.id.clone(), code),
+            fresh_check::run(move || set_admin_role(id.clone(), code.clone())),
         );
     };
     view! {
@@ -351,13 +376,36 @@ fn ChangeRoleForm(admin: AdminSummary, state: PageState) -> impl IntoView {
 }
 
 #[component]
+fn ResetTwoStepConfirm(admin: AdminSummary, state: PageState) -> impl IntoView {
+    let name = full_name(&admin);
+    let question = format!("Reset the two-step verification of {name}?");
+    let confirm = move |_| {
+        let id = admin.id.clone();
+        state.perform(
+            format!("{name}'s two-step verification is reset; they are emailed and must set it up again."),
+            fresh_check::run(move || reset_two_step(id.clone())),
+        );
+    };
+    view! {
+        <h2 id="dialog-title">{question}</h2>
+        <p>"For someone who lost their device: their authenticator app, passkeys and recovery codes stop working, their sessions end, and they are emailed. They sign in with their password and set it up again."</p>
+        <DialogError state=state />
+        <div class="dialog-buttons">
+            <button type="button" class="danger" disabled=move || state.busy.get() on:click=confirm>"Reset two-step verification"</button>
+            <button type="button" autofocus on:click=move |_| state.dialog_open.set(false)>"Cancel"</button>
+        </div>
+    }
+}
+
+#[component]
 fn DeleteConfirm(admin: AdminSummary, state: PageState) -> impl IntoView {
     let name = full_name(&admin);
     let question = format!("Delete {name}?");
     let confirm = move |_| {
+        let id = admin.id.clone();
         state.perform(
             format!("{name} is deleted."),
-            delete_admin(admin.id.clone()),
+            fresh_check::run(move || delete_admin(id.clone())),
         );
     };
     view! {
@@ -448,5 +496,40 @@ fn RunnerCommands(admin: AdminSummary, state: PageState) -> impl IntoView {
         <div class="dialog-buttons">
             <button type="button" on:click=move |_| state.dialog_open.set(false)>"Done"</button>
         </div>
+    }
+}
+
+/// "Require two-step verification for every administrator", for the roles that set it.
+#[component]
+fn TwoStepPolicy(state: PageState) -> impl IntoView {
+    let status = Resource::new(|| (), |_| get_two_step_status());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let required = status.await.map(|s| s.required).unwrap_or(false);
+                let checked = RwSignal::new(required);
+                let save = move |ev: leptos::ev::SubmitEvent| {
+                    ev.prevent_default();
+                    let on = checked.get_untracked();
+                    let done = if on {
+                        "Two-step verification is now required of every administrator."
+                    } else {
+                        "Two-step verification is no longer required."
+                    };
+                    state.perform(done.to_string(), fresh_check::run(move || set_two_step_policy(on)));
+                };
+                view! {
+                    <form class="policy card" on:submit=save>
+                        <div class="checkbox-field">
+                            <input type="checkbox" id="require-two-step" prop:checked=move || checked.get()
+                                on:change=move |ev| checked.set(event_target_checked(&ev)) />
+                            <label for="require-two-step">"Require two-step verification for every administrator"</label>
+                        </div>
+                        <p class="field-hint">"Administrators without it are sent to set it up at their next sign-in and can do nothing else until it is done."</p>
+                        <button type="submit" disabled=move || state.busy.get()>"Save policy"</button>
+                    </form>
+                }
+            })}
+        </Suspense>
     }
 }

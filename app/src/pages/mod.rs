@@ -10,6 +10,7 @@ pub mod login;
 pub mod not_found;
 pub mod overview;
 pub mod payments;
+pub mod second_step;
 pub mod set_password;
 pub mod setup;
 pub mod status;

@@ -18,14 +18,80 @@ use crate::{
 
 use self::{
     links::{LinkKind, LinkRow, LinkState},
-    sessions::{Sessions, SetCookie},
+    sessions::{PendingSession, Sessions, SetCookie},
 };
+use crate::two_step::{Factor, TwoStep};
 
 /// The one message for every failed sign-in.
 pub const SIGN_IN_FAILED: &str = "Email or password is incorrect.";
 
 /// The longest email address (RFC 5321's path limit); longer input is refused unread.
 pub const MAX_EMAIL: usize = 254;
+
+/// How a sign-in with the right password ended.
+#[derive(Debug)]
+pub enum SignedIn {
+    /// Signed in: the session's cookie.
+    Session(SetCookie),
+    /// The second step is still to come: the half-done sign-in's cookie.
+    SecondStep(SetCookie),
+}
+
+/// What proves it is someone, for a second step or a fresh check.
+#[derive(Debug)]
+pub enum Proof {
+    /// An authenticator app's code or a recovery code.
+    Code(String),
+    /// A passkey's answer to the ceremony `ceremony`.
+    Passkey {
+        ceremony: String,
+        credential: Box<webauthn_rs::prelude::PublicKeyCredential>,
+    },
+    /// The password (a fresh check, for someone without a second step).
+    Password(String),
+}
+
+/// Whom a proof is checked for.
+#[derive(sqlx::FromRow)]
+struct ProofTarget {
+    id: String,
+    account_id: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+    role: String,
+    password_hash: Option<String>,
+}
+
+impl ProofTarget {
+    fn as_actor(&self, ip: Option<String>) -> Actor {
+        Actor {
+            id: self.id.clone(),
+            account_id: self.account_id.clone(),
+            account_name: String::new(),
+            email: self.email.clone(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            role: tally_core::roles::Role::from_code(&self.role)
+                .unwrap_or(tally_core::roles::Role::ReadOnly),
+            ip,
+            verified_at: 0,
+        }
+    }
+}
+
+/// Clears an administrator's failed attempts, in `exec` (a whole sign-in succeeded).
+async fn clear_failures<'e, E>(exec: E, admin_id: &str) -> Result<(), ServiceError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query("UPDATE admins SET failed_sign_ins = 0, locked_until = NULL WHERE id = $1")
+        .bind(admin_id)
+        .execute(exec)
+        .await
+        .context("clearing failed sign-ins")?;
+    Ok(())
+}
 
 /// An administrator as sign-in sees them.
 #[derive(sqlx::FromRow)]
@@ -58,12 +124,22 @@ pub struct LinkInfo {
 pub struct Auth {
     ctx: Context,
     sessions: Sessions,
+    two_step: TwoStep,
 }
 
 impl Auth {
     pub fn new(ctx: Context) -> Self {
         let sessions = Sessions::new(ctx.clone());
-        Self { ctx, sessions }
+        let two_step = TwoStep::new(ctx.clone());
+        Self {
+            ctx,
+            sessions,
+            two_step,
+        }
+    }
+
+    pub fn two_step(&self) -> &TwoStep {
+        &self.two_step
     }
 
     pub fn sessions(&self) -> &Sessions {
@@ -135,7 +211,7 @@ impl Auth {
         visitor: &Visitor,
         email: &str,
         password: &str,
-    ) -> Result<SetCookie, ServiceError> {
+    ) -> Result<SignedIn, ServiceError> {
         let failed = || ServiceError::field("password", SIGN_IN_FAILED);
         let email = email.trim();
         if let Some(ip) = &visitor.ip {
@@ -186,26 +262,7 @@ impl Auth {
                 .await?;
             return Err(failed());
         };
-        // Reserve this attempt before verifying: one atomic update per attempt, refused while
-        // locked, so however many attempts race, at most `max` verifications happen per lock.
-        let settings = &self.ctx.settings;
-        let reserved = sqlx::query(
-            "UPDATE admins SET \
-               failed_sign_ins = CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1 ELSE failed_sign_ins + 1 END, \
-               locked_until = CASE \
-                 WHEN (CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1 ELSE failed_sign_ins + 1 END) >= $3 THEN $4 \
-                 WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN NULL \
-                 ELSE locked_until END \
-             WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)",
-        )
-        .bind(&admin.id)
-        .bind(now)
-        .bind(settings.lockout_failures)
-        .bind(now + settings.lockout_minutes * 60_000)
-        .execute(pool)
-        .await
-        .context("reserving a sign-in attempt")?;
-        if reserved.rows_affected() == 0 {
+        if !self.reserve_attempt(&admin.id, now).await? {
             self.ctx.passwords.verify_nothing(password).await?;
             self.sign_in_failed(visitor, email, Some(&admin), "locked")
                 .await?;
@@ -216,12 +273,18 @@ impl Auth {
                 .await?;
             return Err(failed());
         }
+        // With a second step, the password only opens the door to it; the failed attempts
+        // are cleared when the whole sign-in succeeds, so the password cannot reset the count
+        // of wrong codes.
+        if crate::two_step::has_second_step(pool, &admin.id).await? {
+            let cookie = self
+                .sessions
+                .start_pending(&admin.id, &admin.account_id)
+                .await?;
+            return Ok(SignedIn::SecondStep(cookie));
+        }
         let mut tx = pool.begin().await.context("signing in")?;
-        sqlx::query("UPDATE admins SET failed_sign_ins = 0, locked_until = NULL WHERE id = $1")
-            .bind(&admin.id)
-            .execute(&mut *tx)
-            .await
-            .context("clearing failed sign-ins")?;
+        clear_failures(&mut *tx, &admin.id).await?;
         let event = Event {
             account_id: Some(&admin.account_id),
             actor_id: Some(&admin.id),
@@ -229,7 +292,171 @@ impl Auth {
             ip: visitor.ip.as_deref(),
             ..Default::default()
         };
-        self.finish_sign_in(tx, AuditKind::SignIn, event).await
+        let cookie = self.finish_sign_in(tx, AuditKind::SignIn, event).await?;
+        Ok(SignedIn::Session(cookie))
+    }
+
+    /// Reserves one attempt (a password, a second step) against an administrator's lockout:
+    /// one atomic update per attempt, refused while locked, so however many attempts race, at
+    /// most `max` are checked per lock. False while locked.
+    async fn reserve_attempt(&self, admin_id: &str, now: i64) -> Result<bool, ServiceError> {
+        let settings = &self.ctx.settings;
+        let reserved = sqlx::query(
+            "UPDATE admins SET \
+               failed_sign_ins = CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1 ELSE failed_sign_ins + 1 END, \
+               locked_until = CASE \
+                 WHEN (CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1 ELSE failed_sign_ins + 1 END) >= $3 THEN $4 \
+                 WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN NULL \
+                 ELSE locked_until END \
+             WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)",
+        )
+        .bind(admin_id)
+        .bind(now)
+        .bind(settings.lockout_failures)
+        .bind(now + settings.lockout_minutes * 60_000)
+        .execute(self.ctx.db.pool())
+        .await
+        .context("reserving a sign-in attempt")?;
+        Ok(reserved.rows_affected() == 1)
+    }
+
+    /// Checks a second step or (for someone without one) a password for `admin`; wrong ones
+    /// count toward the same lockout as wrong passwords. The factor used, or `None`.
+    async fn check_proof(
+        &self,
+        admin: &ProofTarget,
+        proof: &Proof,
+        allow_password: bool,
+    ) -> Result<Option<Factor>, ServiceError> {
+        let now = self.ctx.now();
+        if !self.reserve_attempt(&admin.id, now).await? {
+            return Ok(None);
+        }
+        let factor = match proof {
+            Proof::Code(code) => {
+                self.two_step
+                    .check_code(&admin.id, &admin.email, code)
+                    .await?
+            }
+            Proof::Passkey {
+                ceremony,
+                credential,
+            } => {
+                self.two_step
+                    .finish_passkey_authentication(&admin.id, ceremony, credential)
+                    .await?
+            }
+            Proof::Password(password) if allow_password => {
+                if password.chars().count() > password::MAX_PASSWORD_CHARS {
+                    None
+                } else {
+                    match &admin.password_hash {
+                        Some(h) if self.ctx.passwords.verify(password, h).await? => {
+                            Some(Factor::Password)
+                        }
+                        _ => None,
+                    }
+                }
+            }
+            Proof::Password(_) => None,
+        };
+        if factor.is_some() {
+            clear_failures(self.ctx.db.pool(), &admin.id).await?;
+        }
+        Ok(factor)
+    }
+
+    /// Reads who a proof is for.
+    async fn proof_target(&self, admin_id: &str) -> Result<ProofTarget, ServiceError> {
+        sqlx::query_as(
+            "SELECT id, account_id, email, first_name, last_name, role, password_hash FROM admins WHERE id = $1 AND status = 'active'",
+        )
+        .bind(admin_id)
+        .fetch_optional(self.ctx.db.pool())
+        .await
+        .context("reading an administrator")?
+        .ok_or(ServiceError::Unauthenticated)
+    }
+
+    /// The second step of a sign-in: an authenticator code, a recovery code or a passkey.
+    /// Ends the half-done sign-in and starts a session; wrong codes count toward the lockout.
+    pub async fn second_step(
+        &self,
+        visitor: &Visitor,
+        pending: &PendingSession,
+        proof: &Proof,
+    ) -> Result<SetCookie, ServiceError> {
+        let admin = self.proof_target(&pending.admin_id).await?;
+        let Some(factor) = self.check_proof(&admin, proof, false).await? else {
+            record(
+                self.ctx.db.pool(),
+                self.ctx.now(),
+                AuditKind::SecondStepFailed,
+                Event {
+                    account_id: Some(&admin.account_id),
+                    actor_id: Some(&admin.id),
+                    actor_email: Some(&admin.email),
+                    ip: visitor.ip.as_deref(),
+                    detail: "wrong code or passkey".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .context("auditing a failed second step")?;
+            return Err(ServiceError::field(
+                "code",
+                "That didn't work. Check the code (or use a recovery code) and try again.",
+            ));
+        };
+        let mut tx = self.ctx.db.pool().begin().await.context("signing in")?;
+        self.sessions.end_pending(&mut *tx, &pending.hash).await?;
+        let detail = format!("second step: {}", factor.describe());
+        let event = Event {
+            account_id: Some(&admin.account_id),
+            actor_id: Some(&admin.id),
+            actor_email: Some(&admin.email),
+            ip: visitor.ip.as_deref(),
+            detail,
+            ..Default::default()
+        };
+        let cookie = self.finish_sign_in(tx, AuditKind::SignIn, event).await?;
+        if let Factor::RecoveryCode(left) = factor {
+            self.two_step
+                .told_recovery_code_used(&admin.as_actor(visitor.ip.clone()), left)
+                .await?;
+        }
+        Ok(cookie)
+    }
+
+    /// Starts a passkey proof for a half-done sign-in.
+    pub async fn second_step_passkey_options(
+        &self,
+        pending: &PendingSession,
+    ) -> Result<(String, webauthn_rs::prelude::RequestChallengeResponse), ServiceError> {
+        self.two_step
+            .start_passkey_authentication(&pending.admin_id)
+            .await
+    }
+
+    /// "Confirm it's you": a second step, or the password for someone without one, makes the
+    /// session fresh for the changes that need it. Wrong ones count toward the lockout.
+    pub async fn confirm(
+        &self,
+        actor: &Actor,
+        session_hash: &str,
+        proof: &Proof,
+    ) -> Result<(), ServiceError> {
+        let admin = self.proof_target(&actor.id).await?;
+        let has_second = crate::two_step::has_second_step(self.ctx.db.pool(), &actor.id).await?;
+        let Some(factor) = self.check_proof(&admin, proof, !has_second).await? else {
+            let field = if has_second { "code" } else { "password" };
+            return Err(ServiceError::field(field, "That didn't work. Try again."));
+        };
+        self.sessions.verified(session_hash).await?;
+        if let Factor::RecoveryCode(left) = factor {
+            self.two_step.told_recovery_code_used(actor, left).await?;
+        }
+        Ok(())
     }
 
     /// How every successful sign-in ends (password, set-up, link, password change): audit
@@ -384,14 +611,15 @@ impl Auth {
     }
 
     /// Uses an invitation or reset link to set a password, ends every older session, and
-    /// signs in.
+    /// signs in — after the second step, for someone who has one: a reset link by email
+    /// alone never opens an account that needs more.
     pub async fn complete_link(
         &self,
         visitor: &Visitor,
         kind: LinkKind,
         token: &str,
         new_password: &str,
-    ) -> Result<SetCookie, ServiceError> {
+    ) -> Result<SignedIn, ServiceError> {
         let gone =
             || ServiceError::Conflict("This link is no longer valid. Ask for a new one.".into());
         // Checked before the transaction: hashing takes a while and holds no lock.
@@ -441,6 +669,18 @@ impl Auth {
             ip: visitor.ip.as_deref(),
             ..Default::default()
         };
-        self.finish_sign_in(tx, audit_kind, event).await
+        if crate::two_step::has_second_step(&mut *tx, &link.admin_id).await? {
+            record(&mut *tx, now, audit_kind, event)
+                .await
+                .context("auditing a link's use")?;
+            tx.commit().await.context("using a link")?;
+            let cookie = self
+                .sessions
+                .start_pending(&link.admin_id, &link.account_id)
+                .await?;
+            return Ok(SignedIn::SecondStep(cookie));
+        }
+        let cookie = self.finish_sign_in(tx, audit_kind, event).await?;
+        Ok(SignedIn::Session(cookie))
     }
 }

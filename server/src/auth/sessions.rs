@@ -13,6 +13,8 @@ use crate::{
 
 /// The cookie that carries the session's random value.
 pub const SESSION_COOKIE: &str = "tally_session";
+/// The cookie of a half-done sign-in (password right, second step to come).
+pub const PENDING_COOKIE: &str = "tally_pending";
 
 /// A `Set-Cookie` header value.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,12 +34,25 @@ pub struct LiveSession {
     pub role: Role,
     /// The account's last invoice could not be charged after every retry.
     pub account_past_due: bool,
+    /// When the session last proved it is its administrator.
+    pub verified_at: i64,
+    /// The account requires two-step verification and this administrator has none yet.
+    pub must_set_up_two_step: bool,
+}
+
+/// A half-done sign-in.
+#[derive(Clone, Debug)]
+pub struct PendingSession {
+    pub hash: String,
+    pub admin_id: String,
 }
 
 #[derive(sqlx::FromRow)]
 struct SessionRow {
     created_at: i64,
     last_seen_at: i64,
+    verified_at: i64,
+    must_set_up: i64,
     admin_id: String,
     account_id: String,
     email: String,
@@ -64,28 +79,95 @@ impl Sessions {
         self.ctx.settings.public_url.starts_with("https://")
     }
 
-    /// The `Set-Cookie` value for a new session's `token`.
-    fn cookie(&self, token: &str) -> SetCookie {
-        let cookie = Cookie::build((SESSION_COOKIE, token.to_string()))
+    /// A `Set-Cookie` value: HttpOnly, SameSite=Strict, Secure behind https.
+    fn cookie(&self, name: &'static str, value: &str, max_age: Duration) -> SetCookie {
+        let cookie = Cookie::build((name, value.to_string()))
             .path("/")
             .http_only(true)
             .same_site(SameSite::Strict)
             .secure(self.secure())
-            .max_age(Duration::minutes(
-                self.ctx.settings.session_absolute_minutes,
-            ));
+            .max_age(max_age);
         SetCookie(cookie.build().to_string())
     }
 
     /// The `Set-Cookie` value that removes the session cookie.
     pub fn clear_cookie(&self) -> SetCookie {
-        let cookie = Cookie::build((SESSION_COOKIE, ""))
-            .path("/")
-            .http_only(true)
-            .same_site(SameSite::Strict)
-            .secure(self.secure())
-            .max_age(Duration::ZERO);
-        SetCookie(cookie.build().to_string())
+        self.cookie(SESSION_COOKIE, "", Duration::ZERO)
+    }
+
+    /// The `Set-Cookie` value that removes a half-done sign-in's cookie.
+    pub fn clear_pending_cookie(&self) -> SetCookie {
+        self.cookie(PENDING_COOKIE, "", Duration::ZERO)
+    }
+
+    /// Starts a half-done sign-in for `admin_id`, valid for 5 minutes; returns its cookie.
+    pub async fn start_pending(
+        &self,
+        admin_id: &str,
+        account_id: &str,
+    ) -> Result<SetCookie, ServiceError> {
+        let token = new_token();
+        let now = self.ctx.now();
+        let pool = self.ctx.db.pool();
+        sqlx::query("DELETE FROM pending_sign_ins WHERE expires_at < $1 OR admin_id = $2")
+            .bind(now)
+            .bind(admin_id)
+            .execute(pool)
+            .await
+            .context("clearing half-done sign-ins")?;
+        sqlx::query(
+            "INSERT INTO pending_sign_ins (token_hash, admin_id, account_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash(&token))
+        .bind(admin_id)
+        .bind(account_id)
+        .bind(now + crate::two_step::CEREMONY_MILLIS)
+        .bind(now)
+        .execute(pool)
+        .await
+        .context("starting a half-done sign-in")?;
+        Ok(self.cookie(PENDING_COOKIE, &token, Duration::minutes(5)))
+    }
+
+    /// The half-done sign-in a pending cookie stands for, if it has not expired.
+    pub async fn resolve_pending(
+        &self,
+        token: &str,
+    ) -> Result<Option<PendingSession>, ServiceError> {
+        let hash = token_hash(token);
+        let admin: Option<String> = sqlx::query_scalar(
+            "SELECT admin_id FROM pending_sign_ins WHERE token_hash = $1 AND expires_at > $2",
+        )
+        .bind(&hash)
+        .bind(self.ctx.now())
+        .fetch_optional(self.ctx.db.pool())
+        .await
+        .context("looking up a half-done sign-in")?;
+        Ok(admin.map(|admin_id| PendingSession { hash, admin_id }))
+    }
+
+    /// Ends a half-done sign-in, in `exec`.
+    pub async fn end_pending<'e, E>(&self, exec: E, hash: &str) -> Result<(), ServiceError>
+    where
+        E: Executor<'e, Database = Any>,
+    {
+        sqlx::query("DELETE FROM pending_sign_ins WHERE token_hash = $1")
+            .bind(hash)
+            .execute(exec)
+            .await
+            .context("ending a half-done sign-in")?;
+        Ok(())
+    }
+
+    /// Records that this session's administrator proved it is them just now.
+    pub async fn verified(&self, hash: &str) -> Result<(), ServiceError> {
+        sqlx::query("UPDATE sessions SET verified_at = $1 WHERE id_hash = $2")
+            .bind(self.ctx.now())
+            .bind(hash)
+            .execute(self.ctx.db.pool())
+            .await
+            .context("recording a fresh check")?;
+        Ok(())
     }
 
     /// Starts a session for `admin_id` in `exec` (a new random id every time: ids rotate at
@@ -102,8 +184,9 @@ impl Sessions {
     {
         let token = new_token();
         let now = self.ctx.now();
+        // Signing in proves it is them: the session starts verified.
         sqlx::query(
-            "INSERT INTO sessions (id_hash, admin_id, account_id, created_at, last_seen_at, ip) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO sessions (id_hash, admin_id, account_id, created_at, last_seen_at, ip, verified_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(token_hash(&token))
         .bind(admin_id)
@@ -111,10 +194,15 @@ impl Sessions {
         .bind(now)
         .bind(now)
         .bind(ip)
+        .bind(now)
         .execute(exec)
         .await
         .context("starting a session")?;
-        Ok(self.cookie(&token))
+        Ok(self.cookie(
+            SESSION_COOKIE,
+            &token,
+            Duration::minutes(self.ctx.settings.session_absolute_minutes),
+        ))
     }
 
     /// The live session a cookie value stands for, ending it if it timed out. A database
@@ -122,8 +210,11 @@ impl Sessions {
     pub async fn resolve(&self, token: &str) -> Result<Option<LiveSession>, ServiceError> {
         let hash = token_hash(token);
         let row: Option<SessionRow> = sqlx::query_as(
-            "SELECT s.created_at, s.last_seen_at, a.id AS admin_id, a.account_id, a.email, a.first_name, a.last_name, \
-             a.role, a.status, c.name AS account_name, CAST(CASE WHEN c.past_due THEN 1 ELSE 0 END AS BIGINT) AS past_due \
+            "SELECT s.created_at, s.last_seen_at, s.verified_at, a.id AS admin_id, a.account_id, a.email, a.first_name, a.last_name, \
+             a.role, a.status, c.name AS account_name, CAST(CASE WHEN c.past_due THEN 1 ELSE 0 END AS BIGINT) AS past_due, \
+             CAST(CASE WHEN c.require_two_step \
+               AND NOT EXISTS (SELECT 1 FROM admin_totp t WHERE t.admin_id = a.id AND t.enabled_at IS NOT NULL) \
+               AND NOT EXISTS (SELECT 1 FROM admin_passkeys k WHERE k.admin_id = a.id) THEN 1 ELSE 0 END AS BIGINT) AS must_set_up \
              FROM sessions s JOIN admins a ON a.id = s.admin_id JOIN accounts c ON c.id = a.account_id WHERE s.id_hash = $1",
         )
         .bind(&hash)
@@ -159,6 +250,8 @@ impl Sessions {
             last_name: row.last_name,
             role: role.expect("checked above"),
             account_past_due: row.past_due != 0,
+            verified_at: row.verified_at,
+            must_set_up_two_step: row.must_set_up != 0,
         }))
     }
 
@@ -186,13 +279,13 @@ where
     Ok(())
 }
 
-/// The session cookie's value in a request's `Cookie` headers.
-pub fn cookie_value<'a>(headers: impl IntoIterator<Item = &'a str>) -> Option<String> {
+/// The value of the cookie `name` in a request's `Cookie` headers.
+pub fn cookie_value<'a>(headers: impl IntoIterator<Item = &'a str>, name: &str) -> Option<String> {
     headers
         .into_iter()
         .flat_map(Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|c| c.name() == SESSION_COOKIE)
+        .find(|c| c.name() == name)
         .map(|c| c.value().to_string())
 }
 
@@ -202,15 +295,20 @@ mod tests {
 
     #[test]
     fn the_session_cookie_is_found_among_others() {
+        let s = SESSION_COOKIE;
         assert_eq!(
-            cookie_value(["a=1; tally_session=abc; b=2"]),
+            cookie_value(["a=1; tally_session=abc; b=2"], s),
             Some("abc".into())
         );
         assert_eq!(
-            cookie_value(["a=1", "tally_session=xyz"]),
+            cookie_value(["a=1", "tally_session=xyz"], s),
             Some("xyz".into())
         );
-        assert_eq!(cookie_value(["tally_sessionx=1; a=2"]), None);
-        assert_eq!(cookie_value(["garbage"]), None);
+        assert_eq!(cookie_value(["tally_sessionx=1; a=2"], s), None);
+        assert_eq!(cookie_value(["garbage"], s), None);
+        assert_eq!(
+            cookie_value(["tally_session=1; tally_pending=2"], PENDING_COOKIE),
+            Some("2".into())
+        );
     }
 }

@@ -18,12 +18,12 @@ use axum::{
 };
 use leptos::prelude::Owner;
 use tally_app::{
-    auth::{ClientIp, CurrentAdmin, SessionContext},
+    auth::{ClientIp, CurrentAdmin, PendingSignIn, SessionContext},
     error::AppError,
 };
 
 use crate::{
-    auth::sessions::{cookie_value, LiveSession},
+    auth::sessions::{cookie_value, LiveSession, PENDING_COOKIE, SESSION_COOKIE},
     error::ServiceError,
     http::AppState,
 };
@@ -40,8 +40,10 @@ impl From<LiveSession> for SessionContext {
                 last_name: s.last_name,
                 role: s.role,
                 account_past_due: s.account_past_due,
+                must_set_up_two_step: s.must_set_up_two_step,
             },
             session_hash: s.hash,
+            verified_at: s.verified_at,
         }
     }
 }
@@ -74,14 +76,32 @@ pub async fn resolve_session(
     if let Some(ip) = forwarded.or(peer) {
         req.extensions_mut().insert(ClientIp(ip));
     }
-    let cookies = req.headers().get_all(header::COOKIE);
-    if let Some(token) = cookie_value(cookies.iter().filter_map(|v| v.to_str().ok())) {
+    let cookies: Vec<String> = req
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_string))
+        .collect();
+    let api = req.uri().path().starts_with("/api/");
+    if let Some(token) = cookie_value(cookies.iter().map(String::as_str), SESSION_COOKIE) {
         match state.sessions.resolve(&token).await {
             Ok(Some(session)) => {
                 req.extensions_mut().insert(SessionContext::from(session));
             }
             Ok(None) => {}
-            Err(e) => return unavailable(req.uri().path().starts_with("/api/"), e),
+            Err(e) => return unavailable(api, e),
+        }
+    }
+    if let Some(token) = cookie_value(cookies.iter().map(String::as_str), PENDING_COOKIE) {
+        match state.sessions.resolve_pending(&token).await {
+            Ok(Some(pending)) => {
+                req.extensions_mut().insert(PendingSignIn {
+                    token_hash: pending.hash,
+                    admin_id: pending.admin_id,
+                });
+            }
+            Ok(None) => {}
+            Err(e) => return unavailable(api, e),
         }
     }
     next.run(req).await

@@ -266,6 +266,7 @@ both_databases! {
                 last_name: "Admin".into(),
                 role: Role::AdministratorWithBilling,
                 ip: None,
+                verified_at: app.clock_now(),
             }).collect();
             for round in 0..200 {
                 sqlx::query("UPDATE admins SET role = 'admin_billing' WHERE account_id = $1 AND id LIKE $2")

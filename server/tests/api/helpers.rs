@@ -153,7 +153,7 @@ impl TestApp {
         use tally_server::clock::Clock;
         let token = tally_server::crypto::new_token();
         let now = self.clock.now_millis();
-        sqlx::query("INSERT INTO sessions (id_hash, admin_id, account_id, created_at, last_seen_at) SELECT $1, id, account_id, $2, $2 FROM admins WHERE id = $3")
+        sqlx::query("INSERT INTO sessions (id_hash, admin_id, account_id, created_at, last_seen_at, verified_at) SELECT $1, id, account_id, $2, $2, $2 FROM admins WHERE id = $3")
             .bind(tally_server::crypto::token_hash(&token))
             .bind(now)
             .bind(admin_id)

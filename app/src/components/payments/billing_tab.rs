@@ -10,7 +10,7 @@ use super::{
 };
 use crate::{
     api::billing::save_billing_info,
-    components::{field::Field, live_errors::LiveErrors},
+    components::{field::Field, fresh_check, live_errors::LiveErrors},
     error::AppError,
 };
 
@@ -52,7 +52,7 @@ pub(super) fn BillingTab(flow: Flow, on_next: Callback<()>) -> impl IntoView {
         }
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let result = save_billing_info(typed).await;
+            let result = fresh_check::run(|| save_billing_info(typed.clone())).await;
             busy.set(false);
             match result {
                 Ok(saved) => {

@@ -12,7 +12,9 @@ use tally_core::{
 
 use super::{billing_tab::focus_first_invalid, Flow};
 use crate::{
-    api::billing::submit_payment_method, components::live_errors::LiveErrors, error::AppError,
+    api::billing::submit_payment_method,
+    components::{fresh_check, live_errors::LiveErrors},
+    error::AppError,
 };
 
 const CARD_FIELDS: [&str; 3] = ["card_number", "expiry", "cvc"];
@@ -189,7 +191,10 @@ pub(super) fn CardWindow(
         };
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let result = submit_payment_method(payment, card, key.get_value()).await;
+            let result = fresh_check::run(|| {
+                submit_payment_method(payment.clone(), card.clone(), key.get_value())
+            })
+            .await;
             busy.set(false);
             match result {
                 Ok(saved) => {

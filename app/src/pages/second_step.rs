@@ -1,0 +1,69 @@
+//! The second step of a sign-in. Route: `/login/two-step`. Requires: a half-done sign-in (the
+//! password was right, within the last 5 minutes). Server functions: `second_step`,
+//! `second_step_passkey_options`, `second_step_passkey`.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use super::{field_error, form_error};
+use crate::{
+    api::{
+        account::safe_next,
+        two_step::{second_step_passkey, second_step_passkey_options, SecondStep},
+    },
+    components::{field::Field, passkeys},
+};
+
+#[component]
+pub fn SecondStepPage() -> impl IntoView {
+    let verify = ServerAction::<SecondStep>::new();
+    let value = verify.value();
+    let next = move || use_query_map().with(|q| q.get("next")).unwrap_or_default();
+    let passkey_error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let use_passkey = move |_| {
+        busy.set(true);
+        passkey_error.set(None);
+        let next = safe_next(Some(&next()));
+        leptos::task::spawn_local(async move {
+            let outcome = async {
+                let request = second_step_passkey_options()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let credential = passkeys::get(request.options).await?;
+                second_step_passkey(request.ceremony, credential)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            .await;
+            busy.set(false);
+            match outcome {
+                // A whole page load: the signed-in pages start afresh with the new session.
+                Ok(()) => {
+                    let _ = window().location().assign(&next);
+                }
+                Err(e) => passkey_error.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <Title text="Two-step verification" />
+        <main class="centered-page">
+            <h1>"Two-step verification"</h1>
+            <p>"Your password is right. Now enter the 6-digit code from your authenticator app, or one of your recovery codes — or use a passkey."</p>
+            <ActionForm action=verify attr:class="card form" attr:novalidate=true>
+                <input type="hidden" name="next" prop:value=next />
+                <Field name="code" label="Code" autocomplete="one-time-code" required=true error=field_error(value, "code") />
+                <p class="form-error" role="alert">{form_error(value)}</p>
+                <button type="submit" class="primary" disabled=move || verify.pending().get()>"Verify"</button>
+            </ActionForm>
+            <section class="card" aria-labelledby="passkey-heading">
+                <h2 id="passkey-heading">"Or use a passkey"</h2>
+                <button type="button" on:click=use_passkey disabled=move || busy.get()>"Use a passkey"</button>
+                <p class="form-error" role="alert">{move || passkey_error.get()}</p>
+            </section>
+            <p><a href="/login">"Start again"</a>" (the step is open for 5 minutes)."</p>
+        </main>
+    }
+}

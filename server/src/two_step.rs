@@ -1,0 +1,946 @@
+//! Two-step verification (spec §7): an authenticator app (TOTP, RFC 6238: 30 s, 6 digits,
+//! SHA-1 for the apps people have), passkeys and security keys (WebAuthn), and single-use
+//! recovery codes; the account policy that requires one of them of every administrator; and
+//! the fresh check the most sensitive changes need (a second step, or the password where an
+//! administrator has none, within the last 10 minutes).
+//!
+//! An app's secret is sealed under the server's secret key and never shown again after
+//! enrolment; a code is accepted once (the step it was for is recorded), with one step of
+//! clock drift either way. Recovery codes are stored hashed. Passkeys are public keys.
+
+use std::sync::Arc;
+
+use rand::{rngs::OsRng, Rng, RngCore};
+use sqlx::{Any, Executor};
+use totp_rs::{Algorithm, Builder as TotpBuilder, Totp};
+use webauthn_rs::prelude::{
+    CreationChallengeResponse, Passkey, PasskeyAuthentication, PasskeyRegistration,
+    PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse, Url, Uuid,
+    Webauthn, WebauthnBuilder,
+};
+
+use crate::{
+    actor::Actor,
+    audit::{record, Event},
+    context::Context,
+    crypto::token_hash,
+    emails,
+    error::{Context as _, ServiceError},
+};
+
+/// How long a passkey ceremony (or a half sign-in) may take.
+pub const CEREMONY_MILLIS: i64 = 5 * 60_000;
+/// How recent a proof the most sensitive changes need.
+pub const FRESH_MILLIS: i64 = 10 * 60_000;
+/// Recovery codes made at a time.
+pub const RECOVERY_CODES: usize = 10;
+/// Letters and digits nobody misreads.
+const CODE_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+
+/// What the second step (or a fresh check) was made with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Factor {
+    App,
+    Passkey(String),
+    /// A recovery code; how many are left.
+    RecoveryCode(usize),
+    Password,
+}
+
+impl Factor {
+    /// For the audit log.
+    pub fn describe(&self) -> String {
+        match self {
+            Factor::App => "authenticator app".into(),
+            Factor::Passkey(name) => format!("passkey {name}"),
+            Factor::RecoveryCode(left) => format!("recovery code ({left} left)"),
+            Factor::Password => "password".into(),
+        }
+    }
+}
+
+/// One's two-step verification as Account settings shows it.
+#[derive(Clone, Debug)]
+pub struct Status {
+    pub app: bool,
+    pub passkeys: Vec<PasskeyItem>,
+    pub recovery_codes_left: usize,
+    /// The account requires two-step verification of every administrator.
+    pub required: bool,
+    /// Passkeys can be used at this portal's address (a host name, not an IP address).
+    pub passkeys_available: bool,
+}
+
+/// A passkey as listed.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct PasskeyItem {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+/// What enrolling an authenticator app shows, once.
+#[derive(Clone, Debug)]
+pub struct AppEnrolment {
+    /// The key to type into an app, in groups of four.
+    pub key: String,
+    /// The QR code of the `otpauth://` address, as SVG.
+    pub qr_svg: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct AppRow {
+    secret_sealed: String,
+    enabled_at: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct PasskeyRow {
+    id: String,
+    name: String,
+    credential: String,
+}
+
+/// A recovery code as typed, compared as written: lower case, no spaces or dashes.
+fn normalized_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// A new recovery code, `xxxxx-xxxxx` (about 50 bits).
+fn new_recovery_code() -> String {
+    let c: String = (0..10)
+        .map(|_| char::from(CODE_ALPHABET[OsRng.gen_range(0..CODE_ALPHABET.len())]))
+        .collect();
+    format!("{}-{}", &c[..5], &c[5..])
+}
+
+/// The TOTP of a secret (RFC 6238: SHA-1, 6 digits, 30 s, one step of drift either way).
+fn totp(secret: Vec<u8>, account: &str) -> Result<Totp, ServiceError> {
+    TotpBuilder::new()
+        .with_algorithm(Algorithm::SHA1)
+        .with_digits(6)
+        .with_skew(1)
+        .with_step_duration(30)
+        .with_secret(secret)
+        .with_issuer(Some("Tally"))
+        .with_account_name(account.replace(':', ""))
+        .build()
+        .context("configuring an authenticator app")
+}
+
+/// Whether an administrator has any second step (an enabled app or a passkey), in `exec`.
+pub async fn has_second_step<'e, E>(exec: E, admin_id: &str) -> Result<bool, ServiceError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let n: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM admin_totp WHERE admin_id = $1 AND enabled_at IS NOT NULL) \
+         + (SELECT COUNT(*) FROM admin_passkeys WHERE admin_id = $1)",
+    )
+    .bind(admin_id)
+    .fetch_one(exec)
+    .await
+    .context("checking for a second step")?;
+    Ok(n > 0)
+}
+
+/// Two-step verification.
+#[derive(Clone)]
+pub struct TwoStep {
+    ctx: Context,
+    webauthn: Option<Arc<Webauthn>>,
+}
+
+impl TwoStep {
+    pub fn new(ctx: Context) -> Self {
+        let settings = &ctx.settings;
+        // A relying party is a host name: browsers refuse passkeys at an IP address.
+        let webauthn = (settings.public_host.parse::<std::net::IpAddr>().is_err())
+            .then(|| {
+                let origin = Url::parse(&settings.public_url).ok()?;
+                WebauthnBuilder::new(&settings.public_host, &origin)
+                    .ok()?
+                    .rp_name("Tally")
+                    .build()
+                    .ok()
+            })
+            .flatten()
+            .map(Arc::new);
+        Self { ctx, webauthn }
+    }
+
+    fn webauthn(&self) -> Result<&Webauthn, ServiceError> {
+        self.webauthn.as_deref().ok_or_else(|| {
+            ServiceError::Conflict(
+                "Passkeys need the portal at a host name (TALLY_PUBLIC_URL), not an IP address."
+                    .into(),
+            )
+        })
+    }
+
+    /// One's two-step verification.
+    pub async fn status(&self, actor: &Actor) -> Result<Status, ServiceError> {
+        let pool = self.ctx.db.pool();
+        let app: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM admin_totp WHERE admin_id = $1 AND enabled_at IS NOT NULL",
+        )
+        .bind(&actor.id)
+        .fetch_one(pool)
+        .await
+        .context("reading one's authenticator app")?;
+        let passkeys: Vec<PasskeyItem> = sqlx::query_as(
+            "SELECT id, name, created_at, last_used_at FROM admin_passkeys WHERE admin_id = $1 ORDER BY created_at",
+        )
+        .bind(&actor.id)
+        .fetch_all(pool)
+        .await
+        .context("reading one's passkeys")?;
+        let left: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM admin_recovery_codes WHERE admin_id = $1 AND used_at IS NULL",
+        )
+        .bind(&actor.id)
+        .fetch_one(pool)
+        .await
+        .context("counting one's recovery codes")?;
+        Ok(Status {
+            app: app > 0,
+            passkeys,
+            recovery_codes_left: left.max(0) as usize,
+            required: self.required(&actor.account_id).await?,
+            passkeys_available: self.webauthn.is_some(),
+        })
+    }
+
+    /// Whether the account requires two-step verification of every administrator.
+    pub async fn required(&self, account_id: &str) -> Result<bool, ServiceError> {
+        let required: i64 = sqlx::query_scalar(
+            "SELECT CAST(CASE WHEN require_two_step THEN 1 ELSE 0 END AS BIGINT) FROM accounts WHERE id = $1",
+        )
+        .bind(account_id)
+        .fetch_one(self.ctx.db.pool())
+        .await
+        .context("reading the two-step policy")?;
+        Ok(required != 0)
+    }
+
+    /// Emails the administrator about a change to their own two-step verification, and
+    /// audits it.
+    async fn tell(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        actor: &Actor,
+        kind: tally_core::audit::AuditKind,
+        what: &str,
+    ) -> Result<(), ServiceError> {
+        record(
+            &mut *conn,
+            self.ctx.now(),
+            kind,
+            Event::by(actor, &actor.email, what.to_string()),
+        )
+        .await
+        .context("auditing a two-step change")?;
+        self.ctx
+            .outbox
+            .queue(&mut *conn, &emails::two_step_changed(&actor.email, what))
+            .await
+            .context("queueing a two-step email")?;
+        Ok(())
+    }
+
+    /// Starts enrolling an authenticator app: a new secret (replacing an unfinished one),
+    /// shown once as a QR code and as text. Refused while an app is enabled.
+    pub async fn start_app(&self, actor: &Actor) -> Result<AppEnrolment, ServiceError> {
+        let mut secret = vec![0u8; 20];
+        OsRng.fill_bytes(&mut secret);
+        let t = totp(secret.clone(), &actor.email)?;
+        let url = t.to_url().context("writing the authenticator address")?;
+        let now = self.ctx.now();
+        let done = sqlx::query(
+            "INSERT INTO admin_totp (admin_id, secret_sealed, enabled_at, last_step, created_at) VALUES ($1, $2, NULL, 0, $3) \
+             ON CONFLICT (admin_id) DO UPDATE SET secret_sealed = excluded.secret_sealed, created_at = excluded.created_at \
+             WHERE admin_totp.enabled_at IS NULL",
+        )
+        .bind(&actor.id)
+        .bind(self.ctx.keys.secret().seal(&secret))
+        .bind(now)
+        .execute(self.ctx.db.pool())
+        .await
+        .context("saving a new authenticator secret")?;
+        if done.rows_affected() == 0 {
+            return Err(ServiceError::Conflict(
+                "An authenticator app is already set up. Remove it first to set up another.".into(),
+            ));
+        }
+        let qr = qrcode::QrCode::new(url.as_bytes()).context("drawing the QR code")?;
+        let qr_svg = qr
+            .render::<qrcode::render::svg::Color>()
+            .min_dimensions(200, 200)
+            .quiet_zone(true)
+            .build();
+        let key = t.secret().to_base32();
+        let key = key
+            .as_bytes()
+            .chunks(4)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        Ok(AppEnrolment { key, qr_svg })
+    }
+
+    /// The app's secret of an administrator, enabled or not.
+    async fn app_secret(&self, admin_id: &str) -> Result<Option<(Vec<u8>, bool)>, ServiceError> {
+        let row: Option<AppRow> =
+            sqlx::query_as("SELECT secret_sealed, enabled_at FROM admin_totp WHERE admin_id = $1")
+                .bind(admin_id)
+                .fetch_optional(self.ctx.db.pool())
+                .await
+                .context("reading an authenticator secret")?;
+        let Some(row) = row else { return Ok(None) };
+        let secret = self
+            .ctx
+            .keys
+            .secret()
+            .open(&row.secret_sealed)
+            .ok_or_else(|| {
+                ServiceError::invariant(
+                    "opening an authenticator secret",
+                    "the secret key does not open it",
+                )
+            })?;
+        Ok(Some((secret, row.enabled_at.is_some())))
+    }
+
+    /// Whether `code` is the app's current one (or one step either side) and was never
+    /// accepted before; records its step so it is not accepted again.
+    async fn accept_app_code(
+        &self,
+        admin_id: &str,
+        email: &str,
+        secret: Vec<u8>,
+        code: &str,
+    ) -> Result<bool, ServiceError> {
+        let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(false);
+        }
+        let now = u64::try_from(self.ctx.now() / 1000).unwrap_or(0);
+        let Some(step) = totp(secret, email)?.check(&code, now) else {
+            return Ok(false);
+        };
+        // Only a step newer than the last one accepted: a code is used once, even by two
+        // requests at the same moment.
+        let claimed = sqlx::query(
+            "UPDATE admin_totp SET last_step = $1 WHERE admin_id = $2 AND last_step < $1",
+        )
+        .bind(step as i64)
+        .bind(admin_id)
+        .execute(self.ctx.db.pool())
+        .await
+        .context("recording an authenticator code's use")?;
+        Ok(claimed.rows_affected() == 1)
+    }
+
+    /// Finishes enrolling the app with a code from it; returns new recovery codes when the
+    /// administrator had none left (shown once).
+    pub async fn confirm_app(
+        &self,
+        actor: &Actor,
+        code: &str,
+    ) -> Result<Vec<String>, ServiceError> {
+        let Some((secret, enabled)) = self.app_secret(&actor.id).await? else {
+            return Err(ServiceError::Conflict(
+                "Start setting up the app first.".into(),
+            ));
+        };
+        if enabled {
+            return Err(ServiceError::Conflict(
+                "The authenticator app is already set up.".into(),
+            ));
+        }
+        if !self
+            .accept_app_code(&actor.id, &actor.email, secret, code)
+            .await?
+        {
+            return Err(ServiceError::field(
+                "code",
+                "That code is not right. Enter the 6 digits the app shows now.",
+            ));
+        }
+        let mut tx = self
+            .ctx
+            .db
+            .pool()
+            .begin()
+            .await
+            .context("enabling an authenticator app")?;
+        sqlx::query("UPDATE admin_totp SET enabled_at = $1 WHERE admin_id = $2")
+            .bind(self.ctx.now())
+            .bind(&actor.id)
+            .execute(&mut *tx)
+            .await
+            .context("enabling an authenticator app")?;
+        let codes = self.recovery_codes_if_none(&mut tx, &actor.id).await?;
+        self.tell(
+            &mut tx,
+            actor,
+            tally_core::audit::AuditKind::TwoStepEnabled,
+            "An authenticator app was set up for two-step verification.",
+        )
+        .await?;
+        tx.commit().await.context("enabling an authenticator app")?;
+        self.ctx.outbox.wake_worker();
+        Ok(codes)
+    }
+
+    /// New recovery codes when an administrator has none left (their first second step).
+    async fn recovery_codes_if_none(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        admin_id: &str,
+    ) -> Result<Vec<String>, ServiceError> {
+        let left: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM admin_recovery_codes WHERE admin_id = $1 AND used_at IS NULL",
+        )
+        .bind(admin_id)
+        .fetch_one(&mut *conn)
+        .await
+        .context("counting recovery codes")?;
+        if left > 0 {
+            return Ok(Vec::new());
+        }
+        self.replace_recovery_codes(conn, admin_id).await
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        admin_id: &str,
+    ) -> Result<Vec<String>, ServiceError> {
+        sqlx::query("DELETE FROM admin_recovery_codes WHERE admin_id = $1")
+            .bind(admin_id)
+            .execute(&mut *conn)
+            .await
+            .context("removing old recovery codes")?;
+        let now = self.ctx.now();
+        let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
+        for code in &codes {
+            sqlx::query(
+                "INSERT INTO admin_recovery_codes (admin_id, code_hash, used_at, created_at) VALUES ($1, $2, NULL, $3)",
+            )
+            .bind(admin_id)
+            .bind(token_hash(&normalized_code(code)))
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .context("saving recovery codes")?;
+        }
+        Ok(codes)
+    }
+
+    /// Makes 10 new recovery codes, replacing every old one (fresh check).
+    pub async fn regenerate_recovery_codes(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<String>, ServiceError> {
+        self.ctx.require_fresh(actor)?;
+        let mut tx = self
+            .ctx
+            .db
+            .pool()
+            .begin()
+            .await
+            .context("making recovery codes")?;
+        let codes = self.replace_recovery_codes(&mut tx, &actor.id).await?;
+        self.tell(
+            &mut tx,
+            actor,
+            tally_core::audit::AuditKind::RecoveryCodesRegenerated,
+            "New recovery codes were made; the old ones no longer work.",
+        )
+        .await?;
+        tx.commit().await.context("making recovery codes")?;
+        self.ctx.outbox.wake_worker();
+        Ok(codes)
+    }
+
+    /// Removes one's authenticator app (fresh check).
+    pub async fn remove_app(&self, actor: &Actor) -> Result<(), ServiceError> {
+        self.ctx.require_fresh(actor)?;
+        let mut tx = self
+            .ctx
+            .db
+            .pool()
+            .begin()
+            .await
+            .context("removing an authenticator app")?;
+        let removed =
+            sqlx::query("DELETE FROM admin_totp WHERE admin_id = $1 AND enabled_at IS NOT NULL")
+                .bind(&actor.id)
+                .execute(&mut *tx)
+                .await
+                .context("removing an authenticator app")?;
+        if removed.rows_affected() == 0 {
+            return Err(ServiceError::NotFound);
+        }
+        self.tell(
+            &mut tx,
+            actor,
+            tally_core::audit::AuditKind::TwoStepDisabled,
+            "The authenticator app was removed from two-step verification.",
+        )
+        .await?;
+        tx.commit().await.context("removing an authenticator app")?;
+        self.ctx.outbox.wake_worker();
+        Ok(())
+    }
+
+    /// Checks a code for an administrator's second step: their app's current code, or one of
+    /// their recovery codes (used up). `None` when it is neither.
+    pub async fn check_code(
+        &self,
+        admin_id: &str,
+        email: &str,
+        code: &str,
+    ) -> Result<Option<Factor>, ServiceError> {
+        if code.chars().count() > 32 {
+            return Ok(None);
+        }
+        if let Some((secret, true)) = self.app_secret(admin_id).await? {
+            if self.accept_app_code(admin_id, email, secret, code).await? {
+                return Ok(Some(Factor::App));
+            }
+        }
+        let used = sqlx::query(
+            "UPDATE admin_recovery_codes SET used_at = $1 WHERE admin_id = $2 AND code_hash = $3 AND used_at IS NULL",
+        )
+        .bind(self.ctx.now())
+        .bind(admin_id)
+        .bind(token_hash(&normalized_code(code)))
+        .execute(self.ctx.db.pool())
+        .await
+        .context("using a recovery code")?;
+        if used.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let left: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM admin_recovery_codes WHERE admin_id = $1 AND used_at IS NULL",
+        )
+        .bind(admin_id)
+        .fetch_one(self.ctx.db.pool())
+        .await
+        .context("counting recovery codes")?;
+        Ok(Some(Factor::RecoveryCode(left.max(0) as usize)))
+    }
+
+    /// Records that a recovery code was used, for its owner's audit log and email.
+    pub async fn told_recovery_code_used(
+        &self,
+        actor: &Actor,
+        left: usize,
+    ) -> Result<(), ServiceError> {
+        let mut tx = self
+            .ctx
+            .db
+            .pool()
+            .begin()
+            .await
+            .context("telling of a recovery code")?;
+        let what = format!("A recovery code was used to sign in; {left} are left.");
+        self.tell(
+            &mut tx,
+            actor,
+            tally_core::audit::AuditKind::RecoveryCodeUsed,
+            &what,
+        )
+        .await?;
+        tx.commit().await.context("telling of a recovery code")?;
+        self.ctx.outbox.wake_worker();
+        Ok(())
+    }
+
+    /// Saves a passkey ceremony's state; returns its id.
+    async fn save_ceremony(
+        &self,
+        admin_id: &str,
+        kind: &str,
+        state: &impl serde::Serialize,
+    ) -> Result<String, ServiceError> {
+        let id = crate::crypto::new_token();
+        let now = self.ctx.now();
+        sqlx::query(
+            "INSERT INTO webauthn_ceremonies (id, admin_id, kind, state, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(token_hash(&id))
+        .bind(admin_id)
+        .bind(kind)
+        .bind(serde_json::to_string(state).context("saving a passkey ceremony")?)
+        .bind(now + CEREMONY_MILLIS)
+        .bind(now)
+        .execute(self.ctx.db.pool())
+        .await
+        .context("saving a passkey ceremony")?;
+        sqlx::query("DELETE FROM webauthn_ceremonies WHERE expires_at < $1")
+            .bind(now)
+            .execute(self.ctx.db.pool())
+            .await
+            .context("clearing old passkey ceremonies")?;
+        Ok(id)
+    }
+
+    /// Takes (and so ends) a ceremony of `admin_id` and `kind`, if it is still under way.
+    async fn take_ceremony<T: serde::de::DeserializeOwned>(
+        &self,
+        admin_id: &str,
+        kind: &str,
+        id: &str,
+    ) -> Result<T, ServiceError> {
+        let state: Option<String> = sqlx::query_scalar(
+            "DELETE FROM webauthn_ceremonies WHERE id = $1 AND admin_id = $2 AND kind = $3 AND expires_at > $4 RETURNING state",
+        )
+        .bind(token_hash(id))
+        .bind(admin_id)
+        .bind(kind)
+        .bind(self.ctx.now())
+        .fetch_optional(self.ctx.db.pool())
+        .await
+        .context("reading a passkey ceremony")?;
+        let state = state.ok_or_else(|| {
+            ServiceError::Conflict("That took too long. Try the passkey again.".into())
+        })?;
+        serde_json::from_str(&state).context("reading a passkey ceremony")
+    }
+
+    async fn passkeys_of(
+        &self,
+        admin_id: &str,
+    ) -> Result<Vec<(PasskeyRow, Passkey)>, ServiceError> {
+        let rows: Vec<PasskeyRow> =
+            sqlx::query_as("SELECT id, name, credential FROM admin_passkeys WHERE admin_id = $1")
+                .bind(admin_id)
+                .fetch_all(self.ctx.db.pool())
+                .await
+                .context("reading passkeys")?;
+        rows.into_iter()
+            .map(|r| {
+                let key: Passkey =
+                    serde_json::from_str(&r.credential).context("reading a passkey")?;
+                Ok((r, key))
+            })
+            .collect()
+    }
+
+    /// Starts registering a passkey named `name`: the options for the browser, and the
+    /// ceremony's id to finish it with.
+    pub async fn start_passkey_registration(
+        &self,
+        actor: &Actor,
+        name: &str,
+    ) -> Result<(String, CreationChallengeResponse), ServiceError> {
+        let name = tally_core::contact::required_text(name, "passkey's name", 60)
+            .map_err(|e| ServiceError::field("name", e))?;
+        let webauthn = self.webauthn()?;
+        let existing = self.passkeys_of(&actor.id).await?;
+        let exclude = existing.iter().map(|(_, k)| k.cred_id().clone()).collect();
+        let user = Uuid::new_v5(&Uuid::NAMESPACE_OID, actor.id.as_bytes());
+        let (options, state) = webauthn
+            .start_passkey_registration(user, &actor.email, &actor.full_name(), Some(exclude))
+            .context("starting a passkey registration")?;
+        let id = self
+            .save_ceremony(&actor.id, "register", &(name, state))
+            .await?;
+        Ok((id, options))
+    }
+
+    /// Finishes registering a passkey with what the browser's authenticator answered.
+    /// Returns new recovery codes (shown once) when the administrator had none.
+    pub async fn finish_passkey_registration(
+        &self,
+        actor: &Actor,
+        ceremony: &str,
+        credential: &RegisterPublicKeyCredential,
+    ) -> Result<Vec<String>, ServiceError> {
+        let webauthn = self.webauthn()?;
+        let (name, state): (String, PasskeyRegistration) =
+            self.take_ceremony(&actor.id, "register", ceremony).await?;
+        let passkey = webauthn
+            .finish_passkey_registration(credential, &state)
+            .map_err(|_| {
+                ServiceError::Conflict(
+                    "The passkey could not be checked. Try again, or use another one.".into(),
+                )
+            })?;
+        let now = self.ctx.now();
+        let mut tx = self
+            .ctx
+            .db
+            .pool()
+            .begin()
+            .await
+            .context("saving a passkey")?;
+        sqlx::query(
+            "INSERT INTO admin_passkeys (id, admin_id, account_id, name, credential, last_used_at, created_at) VALUES ($1, $2, $3, $4, $5, NULL, $6)",
+        )
+        .bind(self.ctx.new_id())
+        .bind(&actor.id)
+        .bind(&actor.account_id)
+        .bind(&name)
+        .bind(serde_json::to_string(&passkey).context("saving a passkey")?)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .context("saving a passkey")?;
+        let codes = self.recovery_codes_if_none(&mut tx, &actor.id).await?;
+        let what =
+            format!("The passkey \u{201c}{name}\u{201d} was added to two-step verification.");
+        self.tell(
+            &mut tx,
+            actor,
+            tally_core::audit::AuditKind::PasskeyAdded,
+            &what,
+        )
+        .await?;
+        tx.commit().await.context("saving a passkey")?;
+        self.ctx.outbox.wake_worker();
+        Ok(codes)
+    }
+
+    /// Removes one of one's passkeys (fresh check).
+    pub async fn remove_passkey(&self, actor: &Actor, id: &str) -> Result<(), ServiceError> {
+        self.ctx.require_fresh(actor)?;
+        let mut tx = self
+            .ctx
+            .db
+            .pool()
+            .begin()
+            .await
+            .context("removing a passkey")?;
+        let name: Option<String> = sqlx::query_scalar(
+            "DELETE FROM admin_passkeys WHERE id = $1 AND admin_id = $2 RETURNING name",
+        )
+        .bind(id)
+        .bind(&actor.id)
+        .fetch_optional(&mut *tx)
+        .await
+        .context("removing a passkey")?;
+        let name = name.ok_or(ServiceError::NotFound)?;
+        let what =
+            format!("The passkey \u{201c}{name}\u{201d} was removed from two-step verification.");
+        self.tell(
+            &mut tx,
+            actor,
+            tally_core::audit::AuditKind::PasskeyRemoved,
+            &what,
+        )
+        .await?;
+        tx.commit().await.context("removing a passkey")?;
+        self.ctx.outbox.wake_worker();
+        Ok(())
+    }
+
+    /// Starts proving it is `admin_id` with one of their passkeys.
+    pub async fn start_passkey_authentication(
+        &self,
+        admin_id: &str,
+    ) -> Result<(String, RequestChallengeResponse), ServiceError> {
+        let webauthn = self.webauthn()?;
+        let keys: Vec<Passkey> = self
+            .passkeys_of(admin_id)
+            .await?
+            .into_iter()
+            .map(|(_, k)| k)
+            .collect();
+        if keys.is_empty() {
+            return Err(ServiceError::Conflict("You have no passkey yet.".into()));
+        }
+        let (options, state) = webauthn
+            .start_passkey_authentication(&keys)
+            .context("starting a passkey check")?;
+        let id = self.save_ceremony(admin_id, "authenticate", &state).await?;
+        Ok((id, options))
+    }
+
+    /// Finishes a passkey proof; the passkey used, or `None` when it does not prove it.
+    pub async fn finish_passkey_authentication(
+        &self,
+        admin_id: &str,
+        ceremony: &str,
+        credential: &PublicKeyCredential,
+    ) -> Result<Option<Factor>, ServiceError> {
+        let webauthn = self.webauthn()?;
+        let state: PasskeyAuthentication = self
+            .take_ceremony(admin_id, "authenticate", ceremony)
+            .await?;
+        let Ok(result) = webauthn.finish_passkey_authentication(credential, &state) else {
+            return Ok(None);
+        };
+        for (row, mut key) in self.passkeys_of(admin_id).await? {
+            if key.cred_id() == result.cred_id() {
+                key.update_credential(&result);
+                sqlx::query(
+                    "UPDATE admin_passkeys SET credential = $1, last_used_at = $2 WHERE id = $3",
+                )
+                .bind(serde_json::to_string(&key).context("saving a passkey's use")?)
+                .bind(self.ctx.now())
+                .bind(&row.id)
+                .execute(self.ctx.db.pool())
+                .await
+                .context("saving a passkey's use")?;
+                return Ok(Some(Factor::Passkey(row.name)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Ends another administrator's two-step verification (their device is lost): an
+    /// Administrator With Billing of the same account, with a fresh check; never one's own.
+    /// Their sessions end, and they are emailed.
+    pub async fn reset_for(&self, actor: &Actor, target_id: &str) -> Result<(), ServiceError> {
+        self.ctx.require_fresh(actor)?;
+        if target_id == actor.id {
+            return Err(ServiceError::Conflict(
+                "You can't reset your own two-step verification. Sign in with a recovery code and change it in Account settings.".into(),
+            ));
+        }
+        let mut tx = self
+            .ctx
+            .db
+            .pool()
+            .begin()
+            .await
+            .context("resetting two-step verification")?;
+        let email: Option<String> =
+            sqlx::query_scalar("SELECT email FROM admins WHERE id = $1 AND account_id = $2")
+                .bind(target_id)
+                .bind(&actor.account_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .context("reading an administrator")?;
+        let email = email.ok_or(ServiceError::NotFound)?;
+        for sql in [
+            "DELETE FROM admin_totp WHERE admin_id = $1",
+            "DELETE FROM admin_passkeys WHERE admin_id = $1",
+            "DELETE FROM admin_recovery_codes WHERE admin_id = $1",
+            "DELETE FROM webauthn_ceremonies WHERE admin_id = $1",
+        ] {
+            sqlx::query(sql)
+                .bind(target_id)
+                .execute(&mut *tx)
+                .await
+                .context("resetting two-step verification")?;
+        }
+        crate::auth::sessions::end_all(&mut *tx, target_id).await?;
+        record(
+            &mut *tx,
+            self.ctx.now(),
+            tally_core::audit::AuditKind::TwoStepReset,
+            Event::by(actor, &email, "every second step removed".into()),
+        )
+        .await
+        .context("auditing a two-step reset")?;
+        let what = format!(
+            "{} reset your two-step verification: your authenticator app, passkeys and recovery codes no longer work. Sign in and set it up again in Account settings.",
+            actor.full_name()
+        );
+        self.ctx
+            .outbox
+            .queue(&mut *tx, &emails::two_step_changed(&email, &what))
+            .await
+            .context("queueing a two-step email")?;
+        tx.commit()
+            .await
+            .context("resetting two-step verification")?;
+        self.ctx.outbox.wake_worker();
+        Ok(())
+    }
+
+    /// Sets the account's policy (fresh check).
+    pub async fn set_policy(&self, actor: &Actor, required: bool) -> Result<(), ServiceError> {
+        self.ctx.require_fresh(actor)?;
+        let mut tx = self
+            .ctx
+            .db
+            .pool()
+            .begin()
+            .await
+            .context("setting the two-step policy")?;
+        sqlx::query("UPDATE accounts SET require_two_step = $1 WHERE id = $2")
+            .bind(required)
+            .bind(&actor.account_id)
+            .execute(&mut *tx)
+            .await
+            .context("setting the two-step policy")?;
+        let detail = if required {
+            "required of every administrator"
+        } else {
+            "no longer required"
+        };
+        record(
+            &mut *tx,
+            self.ctx.now(),
+            tally_core::audit::AuditKind::TwoStepPolicyChanged,
+            Event::by(actor, &actor.account_name, detail.into()),
+        )
+        .await
+        .context("auditing the two-step policy")?;
+        tx.commit().await.context("setting the two-step policy")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 6238, appendix B: the SHA-1 test vectors (8 digits, the RFC's secret).
+    #[test]
+    fn the_rfc_6238_sha1_vectors() {
+        let t = TotpBuilder::new()
+            .with_algorithm(Algorithm::SHA1)
+            .with_digits(8)
+            .with_step_duration(30)
+            .with_secret(b"12345678901234567890".to_vec())
+            .build()
+            .unwrap();
+        for (time, code) in [
+            (59, "94287082"),
+            (1111111109, "07081804"),
+            (1111111111, "14050471"),
+            (1234567890, "89005924"),
+            (2000000000, "69279037"),
+            (20000000000, "65353130"),
+        ] {
+            assert_eq!(t.generate(time).to_string(), code, "at {time}");
+        }
+    }
+
+    #[test]
+    fn a_code_is_accepted_one_step_either_side_and_no_further() {
+        let secret = b"12345678901234567890".to_vec();
+        let t = totp(secret, "ann@acme.test").unwrap();
+        let now = 1_700_000_000u64;
+        let step = now / 30;
+        for (offset, ok) in [(-2i64, false), (-1, true), (0, true), (1, true), (2, false)] {
+            let at = ((step as i64 + offset) * 30) as u64;
+            let code = t.generate(at).to_string();
+            assert_eq!(t.check(&code, now).is_some(), ok, "step {offset:+}");
+        }
+        assert!(t
+            .to_url()
+            .unwrap()
+            .starts_with("otpauth://totp/Tally:ann%40acme.test?"));
+    }
+
+    #[test]
+    fn recovery_codes_read_the_same_however_typed() {
+        let c = new_recovery_code();
+        assert_eq!(c.len(), 11);
+        assert_eq!(
+            normalized_code(&c.to_uppercase().replace('-', " ")),
+            normalized_code(&c)
+        );
+    }
+}
