@@ -228,14 +228,14 @@ impl TwoStep {
     }
 
     /// Emails the administrator about a change to their own two-step verification, and
-    /// audits it.
+    /// audits it; returns the message's id, to deliver once the change is committed.
     async fn tell(
         &self,
         conn: &mut sqlx::AnyConnection,
         actor: &Actor,
         kind: tally_core::audit::AuditKind,
         what: &str,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<String, ServiceError> {
         record(
             &mut *conn,
             self.ctx.now(),
@@ -248,13 +248,14 @@ impl TwoStep {
             .outbox
             .queue(&mut *conn, &emails::two_step_changed(&actor.email, what))
             .await
-            .context("queueing a two-step email")?;
-        Ok(())
+            .context("queueing a two-step email")
     }
 
     /// Starts enrolling an authenticator app: a new secret (replacing an unfinished one),
-    /// shown once as a QR code and as text. Refused while an app is enabled.
+    /// shown once as a QR code and as text. Refused while an app is enabled. A fresh check,
+    /// like every change that decides who can sign in: a borrowed session cannot add a way in.
     pub async fn start_app(&self, actor: &Actor) -> Result<AppEnrolment, ServiceError> {
+        self.ctx.require_fresh(actor)?;
         let mut secret = vec![0u8; 20];
         OsRng.fill_bytes(&mut secret);
         let t = totp(secret.clone(), &actor.email)?;
@@ -385,15 +386,16 @@ impl TwoStep {
             .await
             .context("enabling an authenticator app")?;
         let codes = self.recovery_codes_if_none(&mut tx, &actor.id).await?;
-        self.tell(
-            &mut tx,
-            actor,
-            tally_core::audit::AuditKind::TwoStepEnabled,
-            "An authenticator app was set up for two-step verification.",
-        )
-        .await?;
+        let mail = self
+            .tell(
+                &mut tx,
+                actor,
+                tally_core::audit::AuditKind::TwoStepEnabled,
+                "An authenticator app was set up for two-step verification.",
+            )
+            .await?;
         tx.commit().await.context("enabling an authenticator app")?;
-        self.ctx.outbox.wake_worker();
+        self.ctx.outbox.deliver_queued(&mail).await;
         Ok(codes)
     }
 
@@ -456,15 +458,16 @@ impl TwoStep {
             .await
             .context("making recovery codes")?;
         let codes = self.replace_recovery_codes(&mut tx, &actor.id).await?;
-        self.tell(
-            &mut tx,
-            actor,
-            tally_core::audit::AuditKind::RecoveryCodesRegenerated,
-            "New recovery codes were made; the old ones no longer work.",
-        )
-        .await?;
+        let mail = self
+            .tell(
+                &mut tx,
+                actor,
+                tally_core::audit::AuditKind::RecoveryCodesRegenerated,
+                "New recovery codes were made; the old ones no longer work.",
+            )
+            .await?;
         tx.commit().await.context("making recovery codes")?;
-        self.ctx.outbox.wake_worker();
+        self.ctx.outbox.deliver_queued(&mail).await;
         Ok(codes)
     }
 
@@ -487,15 +490,16 @@ impl TwoStep {
         if removed.rows_affected() == 0 {
             return Err(ServiceError::NotFound);
         }
-        self.tell(
-            &mut tx,
-            actor,
-            tally_core::audit::AuditKind::TwoStepDisabled,
-            "The authenticator app was removed from two-step verification.",
-        )
-        .await?;
+        let mail = self
+            .tell(
+                &mut tx,
+                actor,
+                tally_core::audit::AuditKind::TwoStepDisabled,
+                "The authenticator app was removed from two-step verification.",
+            )
+            .await?;
         tx.commit().await.context("removing an authenticator app")?;
-        self.ctx.outbox.wake_worker();
+        self.ctx.outbox.deliver_queued(&mail).await;
         Ok(())
     }
 
@@ -551,15 +555,16 @@ impl TwoStep {
             .await
             .context("telling of a recovery code")?;
         let what = format!("A recovery code was used to sign in; {left} are left.");
-        self.tell(
-            &mut tx,
-            actor,
-            tally_core::audit::AuditKind::RecoveryCodeUsed,
-            &what,
-        )
-        .await?;
+        let mail = self
+            .tell(
+                &mut tx,
+                actor,
+                tally_core::audit::AuditKind::RecoveryCodeUsed,
+                &what,
+            )
+            .await?;
         tx.commit().await.context("telling of a recovery code")?;
-        self.ctx.outbox.wake_worker();
+        self.ctx.outbox.deliver_queued(&mail).await;
         Ok(())
     }
 
@@ -641,6 +646,7 @@ impl TwoStep {
         actor: &Actor,
         name: &str,
     ) -> Result<(String, CreationChallengeResponse), ServiceError> {
+        self.ctx.require_fresh(actor)?;
         let name = tally_core::contact::required_text(name, "passkey's name", 60)
             .map_err(|e| ServiceError::field("name", e))?;
         let webauthn = self.webauthn()?;
@@ -697,15 +703,16 @@ impl TwoStep {
         let codes = self.recovery_codes_if_none(&mut tx, &actor.id).await?;
         let what =
             format!("The passkey \u{201c}{name}\u{201d} was added to two-step verification.");
-        self.tell(
-            &mut tx,
-            actor,
-            tally_core::audit::AuditKind::PasskeyAdded,
-            &what,
-        )
-        .await?;
+        let mail = self
+            .tell(
+                &mut tx,
+                actor,
+                tally_core::audit::AuditKind::PasskeyAdded,
+                &what,
+            )
+            .await?;
         tx.commit().await.context("saving a passkey")?;
-        self.ctx.outbox.wake_worker();
+        self.ctx.outbox.deliver_queued(&mail).await;
         Ok(codes)
     }
 
@@ -730,15 +737,16 @@ impl TwoStep {
         let name = name.ok_or(ServiceError::NotFound)?;
         let what =
             format!("The passkey \u{201c}{name}\u{201d} was removed from two-step verification.");
-        self.tell(
-            &mut tx,
-            actor,
-            tally_core::audit::AuditKind::PasskeyRemoved,
-            &what,
-        )
-        .await?;
+        let mail = self
+            .tell(
+                &mut tx,
+                actor,
+                tally_core::audit::AuditKind::PasskeyRemoved,
+                &what,
+            )
+            .await?;
         tx.commit().await.context("removing a passkey")?;
-        self.ctx.outbox.wake_worker();
+        self.ctx.outbox.deliver_queued(&mail).await;
         Ok(())
     }
 
@@ -846,7 +854,8 @@ impl TwoStep {
             "{} reset your two-step verification: your authenticator app, passkeys and recovery codes no longer work. Sign in and set it up again in Account settings.",
             actor.full_name()
         );
-        self.ctx
+        let mail = self
+            .ctx
             .outbox
             .queue(&mut *tx, &emails::two_step_changed(&email, &what))
             .await
@@ -854,7 +863,7 @@ impl TwoStep {
         tx.commit()
             .await
             .context("resetting two-step verification")?;
-        self.ctx.outbox.wake_worker();
+        self.ctx.outbox.deliver_queued(&mail).await;
         Ok(())
     }
 

@@ -273,10 +273,11 @@ impl Auth {
                 .await?;
             return Err(failed());
         }
-        // With a second step, the password only opens the door to it; the failed attempts
-        // are cleared when the whole sign-in succeeds, so the password cannot reset the count
-        // of wrong codes.
+        // With a second step, the password only opens the door to it: its attempt is given
+        // back, but the count is cleared only when the whole sign-in succeeds, so the
+        // password cannot reset the count of wrong codes.
         if crate::two_step::has_second_step(pool, &admin.id).await? {
+            self.refund_attempt(&admin.id).await?;
             let cookie = self
                 .sessions
                 .start_pending(&admin.id, &admin.account_id)
@@ -318,6 +319,22 @@ impl Auth {
         .await
         .context("reserving a sign-in attempt")?;
         Ok(reserved.rows_affected() == 1)
+    }
+
+    /// Gives back an attempt [`Self::reserve_attempt`] took for a right password that only
+    /// opened the second step (and the lock, if that attempt was the one that set it).
+    async fn refund_attempt(&self, admin_id: &str) -> Result<(), ServiceError> {
+        sqlx::query(
+            "UPDATE admins SET failed_sign_ins = failed_sign_ins - 1, \
+               locked_until = CASE WHEN failed_sign_ins - 1 < $2 THEN NULL ELSE locked_until END \
+             WHERE id = $1 AND failed_sign_ins > 0",
+        )
+        .bind(admin_id)
+        .bind(self.ctx.settings.lockout_failures)
+        .execute(self.ctx.db.pool())
+        .await
+        .context("giving back a sign-in attempt")?;
+        Ok(())
     }
 
     /// Checks a second step or (for someone without one) a password for `admin`; wrong ones

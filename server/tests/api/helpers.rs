@@ -42,7 +42,8 @@ impl TestApp {
         Self::spawn_with(backend, &[]).await
     }
 
-    /// Spawns with extra settings (environment variable names and values).
+    /// Spawns with extra settings (environment variable names and values; `{port}` in a value
+    /// stands for the port the server listens on).
     pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> Self {
         // Server logs show up with a failing test's output (the harness captures them), and
         // in `logged` for tests that look for a line.
@@ -65,7 +66,7 @@ impl TestApp {
             _ => extra
                 .iter()
                 .find(|(k, _)| *k == key)
-                .map(|(_, v)| v.to_string()),
+                .map(|(_, v)| v.replace("{port}", &addr.port().to_string())),
         })
         .expect("test settings");
         let clock = ManualClock::now();
@@ -197,6 +198,39 @@ impl TestApp {
             .send()
             .await
             .expect("POST server function")
+    }
+
+    /// Calls a server function that takes JSON from `client` (its cookies).
+    pub async fn call_json_from(
+        &self,
+        client: &reqwest::Client,
+        endpoint: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        client
+            .post(self.url(&format!("/api/{endpoint}")))
+            .header("Origin", &self.address)
+            .header("Accept", "application/json")
+            .json(body)
+            .send()
+            .await
+            .expect("POST server function")
+    }
+
+    /// A new browser signed in as `email` with [`TEST_PASSWORD`] and then `code` (an
+    /// authenticator's or a recovery code).
+    #[allow(dead_code)]
+    pub async fn signed_in_second_step(&self, email: &str, code: &str) -> reqwest::Client {
+        let c = self.signed_in(email).await;
+        let res = self
+            .call(&c, "account/second-step", &[("code", code)])
+            .await;
+        assert!(
+            res.status().is_success(),
+            "second step as {email}: {}",
+            res.status()
+        );
+        c
     }
 
     /// A new browser signed in as `email` with [`TEST_PASSWORD`].

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, each test on a fresh migrated database, every test run on
 //! SQLite and on PostgreSQL, driven by real HTTP requests at the real router.
 
+mod authenticator;
 mod helpers;
 
 mod abuse;
@@ -16,4 +17,5 @@ mod outbox;
 mod secrets;
 mod smtp;
 mod startup;
+mod two_step;
 mod users;

@@ -102,7 +102,7 @@ fn Factors(
     let start = move |_| {
         busy.set(true);
         leptos::task::spawn_local(async move {
-            match start_app().await {
+            match fresh_check::run(start_app).await {
                 Ok(e) => enrolment.set(Some(e)),
                 Err(e) => changed.run(Err(e)),
             }
@@ -230,11 +230,13 @@ fn Passkeys(
         let typed = name.get_untracked();
         leptos::task::spawn_local(async move {
             let outcome = async {
-                let creation = passkey_options(typed.clone()).await.map_err(|e| {
-                    e.field_errors()
-                        .and_then(|f| f.get("name"))
-                        .map_or_else(|| e.to_string(), str::to_string)
-                })?;
+                let creation = fresh_check::run(|| passkey_options(typed.clone()))
+                    .await
+                    .map_err(|e| {
+                        e.field_errors()
+                            .and_then(|f| f.get("name"))
+                            .map_or_else(|| e.to_string(), str::to_string)
+                    })?;
                 let credential = passkeys::create(creation.options).await?;
                 add_passkey(creation.ceremony, credential)
                     .await

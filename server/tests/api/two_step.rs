@@ -1,0 +1,576 @@
+//! Two-step verification (issue 18), on both databases: enrolling an authenticator app and a
+//! passkey, signing in with each factor and with recovery codes, the lockout shared with
+//! passwords, the account policy, the fresh check before each sensitive change, a reset by
+//! another administrator, and other accounts kept out.
+
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use tally_core::roles::Role;
+
+use crate::{
+    authenticator::{totp, SoftPasskey},
+    both_databases,
+    helpers::{TestApp, TEST_PASSWORD},
+};
+
+/// The cookie of a half-done sign-in, and of a session.
+const PENDING: &str = "tally_pending=";
+const SESSION: &str = "tally_session=";
+
+fn sets_cookie(res: &reqwest::Response, prefix: &str) -> bool {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.starts_with(prefix) && !v.starts_with(&format!("{prefix};")))
+}
+
+async fn json_of(res: reqwest::Response) -> Value {
+    res.json().await.expect("a JSON answer")
+}
+
+/// Signs in with the password only; the response.
+async fn password(app: &TestApp, client: &Client, email: &str) -> reqwest::Response {
+    app.call(
+        client,
+        "account/sign-in",
+        &[("email", email), ("password", TEST_PASSWORD)],
+    )
+    .await
+}
+
+/// The server's clock, in seconds, shifted by `steps` TOTP steps.
+fn at_step(app: &TestApp, steps: i64) -> i64 {
+    app.clock_now() / 1000 + steps * 30
+}
+
+/// Turns on an authenticator app for the signed-in `client`; returns its key and the
+/// recovery codes shown.
+async fn enrol_app(app: &TestApp, client: &Client) -> (String, Vec<String>) {
+    let res = app.call(client, "two-step/start-app", &[]).await;
+    assert_eq!(res.status(), 200);
+    let enrolment = json_of(res).await;
+    let key = enrolment["key"].as_str().unwrap().to_string();
+    let code = totp(&key, at_step(app, 0));
+    let res = app
+        .call(client, "two-step/confirm-app", &[("code", &code)])
+        .await;
+    assert_eq!(res.status(), 200, "{:?}", res.text().await);
+    let codes: Vec<String> = serde_json::from_value(json_of(res).await).unwrap();
+    (key, codes)
+}
+
+/// Signs in `email` with the password and then `code`; the second step's response.
+async fn sign_in_with_code(
+    app: &TestApp,
+    client: &Client,
+    email: &str,
+    code: &str,
+) -> reqwest::Response {
+    let res = password(app, client, email).await;
+    assert!(res.status().is_success(), "{}", res.status());
+    assert!(sets_cookie(&res, PENDING) && !sets_cookie(&res, SESSION));
+    app.call(client, "account/second-step", &[("code", code)])
+        .await
+}
+
+async fn me(app: &TestApp, client: &Client) -> Value {
+    json_of(app.call(client, "account/me", &[]).await).await
+}
+
+async fn count(app: &TestApp, sql: &str, bind: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .bind(bind)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+}
+
+fn mail_to(app: &TestApp, to: &str, needle: &str) -> usize {
+    app.outbox_messages()
+        .iter()
+        .filter(|m| m.contains(&format!("To: {to}")) && m.contains(needle))
+        .count()
+}
+
+both_databases! {
+    async fn an_authenticator_app_is_enrolled_with_a_current_code_and_asked_for_at_sign_in(app: TestApp) {
+        app.seed_account("acme", &[Role::AdministratorWithBilling]).await;
+        let email = "admin_billing@acme.test";
+        let c = app.signed_in(email).await;
+
+        // Enrolment: a QR code drawn on the server, the key as text, and then a current code.
+        let enrolment = json_of(app.call(&c, "two-step/start-app", &[]).await).await;
+        let svg = enrolment["qr_svg"].as_str().unwrap();
+        assert!(svg.contains("<svg") && !svg.contains("href") && !svg.contains("<image"), "an inline SVG, nothing fetched");
+        let key = enrolment["key"].as_str().unwrap().to_string();
+        assert_eq!(key.replace(' ', "").len(), 32, "160 bits in base32: {key}");
+        // The secret is sealed: neither the key nor its bytes are in the database.
+        let sealed: String = sqlx::query_scalar("SELECT secret_sealed FROM admin_totp WHERE admin_id = 'acme-admin_billing'").fetch_one(app.db.pool()).await.unwrap();
+        assert!(!sealed.contains(&key.replace(' ', "")) && !sealed.to_uppercase().contains(&key.replace(' ', "")[..8]));
+        // Not on until a code from the app is given; a wrong one says so next to the field.
+        assert_eq!(json_of(app.call(&c, "two-step/status", &[]).await).await["app"], false);
+        let wrong = app.call(&c, "two-step/confirm-app", &[("code", "000000")]).await;
+        assert_eq!(wrong.status(), 422);
+        assert!(json_of(wrong).await["Validation"]["code"].is_string());
+        let code = totp(&key, at_step(&app, 0));
+        let on = app.call(&c, "two-step/confirm-app", &[("code", &code)]).await;
+        assert_eq!(on.status(), 200);
+        let codes: Vec<String> = serde_json::from_value(json_of(on).await).unwrap();
+        assert_eq!(codes.len(), 10, "ten recovery codes, shown once");
+        let stored = count(&app, "SELECT COUNT(*) FROM admin_recovery_codes WHERE admin_id = $1 AND code_hash IN ('', 'x')", "acme-admin_billing").await;
+        assert_eq!(stored, 0);
+        for code in &codes {
+            let plain = count(&app, "SELECT COUNT(*) FROM admin_recovery_codes WHERE code_hash LIKE '%' || $1 || '%'", code).await;
+            assert_eq!(plain, 0, "recovery codes are stored hashed");
+        }
+        let status = json_of(app.call(&c, "two-step/status", &[]).await).await;
+        assert_eq!((status["app"].clone(), status["recovery_codes_left"].clone()), (json!(true), json!(10)));
+        // Starting again while it is on is refused; the app's key is never shown again.
+        assert_eq!(app.call(&c, "two-step/start-app", &[]).await.status(), 409);
+        assert_eq!(mail_to(&app, email, "An authenticator app was set up"), 1);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_events WHERE kind = 'two_step_enabled' AND actor_id = $1", "acme-admin_billing").await, 1);
+
+        // The code that turned it on was used: at sign-in it is refused, the next step's works.
+        let d = TestApp::new_client();
+        let pending = password(&app, &d, email).await;
+        assert!(sets_cookie(&pending, PENDING) && !sets_cookie(&pending, SESSION), "the password alone opens no session");
+        // The half-done sign-in grants nothing.
+        assert!(me(&app, &d).await.is_null());
+        assert_eq!(app.call(&d, "users/list", &[]).await.status(), 401);
+        assert_eq!(app.call(&d, "two-step/status", &[]).await.status(), 401);
+        let replay = app.call(&d, "account/second-step", &[("code", &code)]).await;
+        assert_eq!(replay.status(), 422, "a code is accepted once");
+        let next = totp(&key, at_step(&app, 1));
+        let ok = app.call(&d, "account/second-step", &[("code", &next)]).await;
+        assert!(ok.status().is_success(), "{}", ok.status());
+        assert!(sets_cookie(&ok, SESSION));
+        assert_eq!(me(&app, &d).await["email"], email);
+        assert_eq!(app.call(&d, "account/second-step", &[("code", &totp(&key, at_step(&app, 2)))]).await.status(), 401, "the half-done sign-in ended");
+
+        // One step of drift either way, no more; a code already used stays used.
+        for (steps, accepted) in [(-2, false), (3, false), (1, false), (-1, false)] {
+            let e = TestApp::new_client();
+            let res = sign_in_with_code(&app, &e, email, &totp(&key, at_step(&app, steps))).await;
+            assert_eq!(res.status().is_success(), accepted, "{steps:+} steps");
+        }
+        app.clock.advance_minutes(2);
+        for (steps, accepted) in [(-2, false), (-1, true), (-1, false), (1, true), (0, false)] {
+            let e = TestApp::new_client();
+            let res = sign_in_with_code(&app, &e, email, &totp(&key, at_step(&app, steps))).await;
+            assert_eq!(res.status().is_success(), accepted, "{steps:+} steps after two minutes");
+        }
+    }
+
+    async fn recovery_codes_work_once_say_how_many_are_left_and_can_be_replaced(app: TestApp) {
+        app.seed_account("acme", &[Role::AdministratorWithBilling]).await;
+        let email = "admin_billing@acme.test";
+        let c = app.signed_in(email).await;
+        let (_, codes) = enrol_app(&app, &c).await;
+
+        // Typed in capitals with a space instead of the dash, it still works.
+        let typed = codes[0].to_uppercase().replace('-', " ");
+        let d = TestApp::new_client();
+        assert!(sign_in_with_code(&app, &d, email, &typed).await.status().is_success());
+        assert_eq!(mail_to(&app, email, "9 are left"), 1);
+        assert_eq!(json_of(app.call(&d, "two-step/status", &[]).await).await["recovery_codes_left"], 9);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_events WHERE kind = 'recovery_code_used' AND actor_id = $1", "acme-admin_billing").await, 1);
+        // Used once, it is refused after.
+        let e = TestApp::new_client();
+        assert_eq!(sign_in_with_code(&app, &e, email, &codes[0]).await.status(), 422);
+
+        // New codes replace every old one.
+        let fresh = app.call(&d, "two-step/recovery-codes", &[]).await;
+        assert_eq!(fresh.status(), 200);
+        let new: Vec<String> = serde_json::from_value(json_of(fresh).await).unwrap();
+        assert_eq!(new.len(), 10);
+        assert!(new.iter().all(|c| !codes.contains(c)));
+        assert_eq!(mail_to(&app, email, "New recovery codes were made"), 1);
+        let f = TestApp::new_client();
+        assert_eq!(sign_in_with_code(&app, &f, email, &codes[1]).await.status(), 422, "an old code no longer works");
+        let g = TestApp::new_client();
+        assert!(sign_in_with_code(&app, &g, email, &new[0]).await.status().is_success());
+    }
+
+    async fn wrong_codes_count_toward_the_password_lockout_and_the_half_sign_in_expires(app: TestApp) {
+        app.seed_account("acme", &[Role::AdministratorWithBilling]).await;
+        let email = "admin_billing@acme.test";
+        let c = app.signed_in(email).await;
+        let (key, _) = enrol_app(&app, &c).await;
+
+        // Five wrong passwords, then the right one and five wrong codes: ten failures lock.
+        let d = TestApp::new_client();
+        for _ in 0..5 {
+            let res = app.call(&d, "account/sign-in", &[("email", email), ("password", "wrong password here")]).await;
+            assert_eq!(res.status(), 422);
+        }
+        assert!(password(&app, &d, email).await.status().is_success());
+        for _ in 0..5 {
+            assert_eq!(app.call(&d, "account/second-step", &[("code", "123456")]).await.status(), 422);
+        }
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_events WHERE kind = 'second_step_failed' AND actor_id = $1", "acme-admin_billing").await, 5);
+        // Locked: the right code and the right password are both refused now.
+        let right = totp(&key, at_step(&app, 1));
+        assert_eq!(app.call(&d, "account/second-step", &[("code", &right)]).await.status(), 422);
+        let e = TestApp::new_client();
+        assert_eq!(password(&app, &e, email).await.status(), 422);
+
+        // After the lockout, the password alone does not clear the count of wrong codes
+        // either: the whole sign-in does.
+        app.clock.advance_minutes(31);
+        let f = TestApp::new_client();
+        let ok = sign_in_with_code(&app, &f, email, &totp(&key, at_step(&app, 0))).await;
+        assert!(ok.status().is_success(), "{}", ok.status());
+        let failures = count(&app, "SELECT failed_sign_ins FROM admins WHERE id = $1", "acme-admin_billing").await;
+        assert_eq!(failures, 0);
+
+        // The half-done sign-in lasts five minutes.
+        let g = TestApp::new_client();
+        assert!(password(&app, &g, email).await.status().is_success());
+        app.clock.advance_minutes(6);
+        let late = app.call(&g, "account/second-step", &[("code", &totp(&key, at_step(&app, 0)))]).await;
+        assert_eq!(late.status(), 401);
+    }
+
+    async fn the_policy_sends_administrators_without_a_second_step_to_enrolment_first(app: TestApp) {
+        app.seed_account("acme", &[Role::AdministratorWithBilling, Role::Administrator, Role::Manager]).await;
+        let m = app.signed_in("manager@acme.test").await;
+        // Only the two administrator roles set the policy.
+        assert_eq!(app.call(&m, "two-step/policy", &[("required", "true")]).await.status(), 403);
+        let a = app.signed_in("admin@acme.test").await;
+        enrol_app(&app, &a).await;
+        assert_eq!(app.call(&a, "two-step/policy", &[("required", "true")]).await.status(), 200);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_events WHERE kind = 'two_step_policy_changed' AND account_id = $1", "acct-acme").await, 1);
+        let other = app.seed_account("other", &[Role::AdministratorWithBilling]).await;
+        assert_eq!(count(&app, "SELECT CAST(CASE WHEN require_two_step THEN 1 ELSE 0 END AS BIGINT) FROM accounts WHERE id = $1", &other).await, 0, "another account is untouched");
+
+        // At their next request, an administrator without a second step may only set one up.
+        let n = app.signed_in("manager@acme.test").await;
+        let who = me(&app, &n).await;
+        assert_eq!(who["must_set_up_two_step"], true);
+        let refused = app.call(&n, "users/list", &[]).await;
+        assert_eq!(refused.status(), 403);
+        assert_eq!(json_of(refused).await, "TwoStepSetupRequired");
+        assert_eq!(app.call(&n, "commands/list", &[]).await.status(), 403);
+        let status = json_of(app.call(&n, "two-step/status", &[]).await).await;
+        assert_eq!(status["required"], true);
+        enrol_app(&app, &n).await;
+        assert_eq!(me(&app, &n).await["must_set_up_two_step"], false);
+        assert_eq!(app.call(&n, "users/list", &[]).await.status(), 200);
+
+        // The Administrators page shows who has it.
+        let list = json_of(app.call(&a, "admins/list", &[]).await).await;
+        let has: Vec<(String, bool)> = list["admins"].as_array().unwrap().iter()
+            .map(|r| (r["email"].as_str().unwrap().to_string(), r["two_step"].as_bool().unwrap())).collect();
+        assert!(has.contains(&("manager@acme.test".into(), true)) && has.contains(&("admin_billing@acme.test".into(), false)), "{has:?}");
+        // The administrator with none is held at enrolment too.
+        let b = app.signed_in("admin_billing@acme.test").await;
+        assert_eq!(app.call(&b, "billing/settings", &[]).await.status(), 403);
+    }
+
+    async fn each_sensitive_change_needs_a_fresh_check_once_ten_minutes_have_passed(app: TestApp) {
+        app.seed_account("acme", &[Role::AdministratorWithBilling, Role::Manager, Role::HelpDesk, Role::ReadOnly]).await;
+        let c = app.signed_in("admin_billing@acme.test").await;
+        let info = json!({ "info": {
+            "company_name": "Acme Corp", "contact_name": "Dana Park", "contact_email": "billing@acme.test",
+            "contact_phone": "+1 555 123 4567",
+            "address": { "country": "US", "line1": "1 Main St", "line2": "", "city": "Springfield", "region": "IL", "postal_code": "62701" },
+            "tax_id": ""
+        }});
+        let card = |key: &str| json!({
+            "payment": { "cardholder_name": "Dana Park", "same_as_billing": true,
+                         "address": { "country": "", "line1": "", "line2": "", "city": "", "region": "", "postal_code": "" } },
+            "card": { "number": "4242 4242 4242 4242", "expiry": "12/30", "cvc": "123" }, // sandbox test number
+            "idempotency_key": key,
+        });
+        // Within ten minutes of signing in, no check is asked.
+        assert_eq!(app.call_json_from(&c, "billing/save-info", &info).await.status(), 200);
+
+        app.clock.advance_minutes(11);
+        let forms: Vec<(&str, Vec<(&str, &str)>)> = vec![
+            ("admins/create", vec![("first_name", "New"), ("last_name", "Person"), ("email", "new@acme.test"), ("role", "manager")]),
+            ("admins/set-role", vec![("id", "acme-manager"), ("role", "read_only")]),
+            ("admins/suspend", vec![("id", "acme-help_desk")]),
+            ("admins/delete", vec![("id", "acme-read_only")]),
+            ("two-step/policy", vec![("required", "false")]),
+            ("admins/reset-two-step", vec![("id", "acme-manager")]),
+            ("two-step/start-app", vec![]),
+            ("two-step/passkey-options", vec![("name", "Laptop")]),
+        ];
+        let stale = |res: reqwest::Response| async move {
+            assert_eq!(res.status(), StatusCode::FORBIDDEN);
+            assert_eq!(json_of(res).await, "FreshCheckRequired", "a reason the browser acts on");
+        };
+        for (endpoint, form) in &forms {
+            stale(app.call(&c, endpoint, form).await).await;
+        }
+        stale(app.call_json_from(&c, "billing/save-info", &info).await).await;
+        stale(app.call_json_from(&c, "billing/submit-payment-method", &card("k1")).await).await;
+        // Nothing changed.
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM admins WHERE account_id = $1", "acct-acme").await, 4);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM admins WHERE role = 'manager' AND status = 'active' AND id = $1", "acme-manager").await, 1);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM payment_methods WHERE account_id = $1", "acct-acme").await, 0);
+        // Reading needs no check.
+        assert_eq!(app.call(&c, "admins/list", &[]).await.status(), 200);
+
+        // The check, for someone without a second step, is the password; a wrong one is
+        // refused next to the field and counts toward the lockout.
+        let wrong = app.call(&c, "two-step/confirm", &[("password", "not the password")]).await;
+        assert_eq!(wrong.status(), 422);
+        assert!(json_of(wrong).await["Validation"]["password"].is_string());
+        assert_eq!(count(&app, "SELECT failed_sign_ins FROM admins WHERE id = $1", "acme-admin_billing").await, 1);
+        assert_eq!(app.call(&c, "two-step/confirm", &[("code", "123456")]).await.status(), 422, "no code without a second step");
+        assert_eq!(app.call(&c, "two-step/confirm", &[("password", TEST_PASSWORD)]).await.status(), 200);
+        for (endpoint, form) in &forms[..5] {
+            let res = app.call(&c, endpoint, form).await;
+            assert_eq!(res.status(), 200, "{endpoint}: {:?}", res.text().await);
+        }
+        assert_eq!(app.call_json_from(&c, "billing/save-info", &info).await.status(), 200);
+        assert_eq!(app.call_json_from(&c, "billing/submit-payment-method", &card("k2")).await.status(), 200);
+
+        // With an authenticator app, the password no longer does: a code does.
+        let (key, _) = enrol_app(&app, &c).await;
+        app.clock.advance_minutes(11);
+        stale(app.call(&c, "two-step/policy", &[("required", "false")]).await).await;
+        let res = app.call(&c, "two-step/confirm", &[("password", TEST_PASSWORD)]).await;
+        assert_eq!(res.status(), 422);
+        assert!(json_of(res).await["Validation"]["code"].is_string());
+        let code = totp(&key, at_step(&app, 0));
+        assert_eq!(app.call(&c, "two-step/confirm", &[("code", &code)]).await.status(), 200);
+        assert_eq!(app.call(&c, "two-step/policy", &[("required", "false")]).await.status(), 200);
+        // Another session of the same administrator is not made fresh by it.
+        let other = app.signed_in_second_step("admin_billing@acme.test", &totp(&key, at_step(&app, 1))).await;
+        app.clock.advance_minutes(11);
+        assert_eq!(app.call(&c, "two-step/confirm", &[("code", &totp(&key, at_step(&app, 0)))]).await.status(), 200);
+        stale(app.call(&other, "two-step/policy", &[("required", "true")]).await).await;
+    }
+
+    async fn an_administrator_with_billing_resets_a_lost_device_and_nobody_their_own(app: TestApp) {
+        app.seed_account("acme", &[Role::AdministratorWithBilling, Role::Administrator, Role::Manager]).await;
+        app.seed_account("other", &[Role::AdministratorWithBilling]).await;
+        let m = app.signed_in("manager@acme.test").await;
+        enrol_app(&app, &m).await;
+        let b = app.signed_in("admin_billing@acme.test").await;
+
+        // Not an Administrator, not another account, not oneself.
+        let a = app.signed_in("admin@acme.test").await;
+        assert_eq!(app.call(&a, "admins/reset-two-step", &[("id", "acme-manager")]).await.status(), 403);
+        let o = app.signed_in("admin_billing@other.test").await;
+        assert_eq!(app.call(&o, "admins/reset-two-step", &[("id", "acme-manager")]).await.status(), 404);
+        assert_eq!(app.call(&m, "admins/reset-two-step", &[("id", "acme-manager")]).await.status(), 403);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM admin_totp WHERE admin_id = $1", "acme-manager").await, 1);
+        enrol_app(&app, &b).await;
+        assert_eq!(app.call(&b, "admins/reset-two-step", &[("id", "acme-admin_billing")]).await.status(), 409, "not one's own");
+
+        let res = app.call(&b, "admins/reset-two-step", &[("id", "acme-manager")]).await;
+        assert_eq!(res.status(), 200);
+        for table in ["admin_totp", "admin_recovery_codes", "admin_passkeys"] {
+            assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM {table} WHERE admin_id = $1"), "acme-manager").await, 0, "{table}");
+        }
+        assert!(me(&app, &m).await.is_null(), "their sessions ended");
+        assert_eq!(mail_to(&app, "manager@acme.test", "reset your two-step verification"), 1);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_events WHERE kind = 'two_step_reset' AND actor_id = $1", "acme-admin_billing").await, 1);
+        // The password alone signs them in again, to set it up anew.
+        let n = TestApp::new_client();
+        let res = password(&app, &n, "manager@acme.test").await;
+        assert!(sets_cookie(&res, SESSION));
+    }
+
+    async fn another_accounts_factors_are_out_of_reach(app: TestApp) {
+        app.seed_account("acme", &[Role::AdministratorWithBilling]).await;
+        app.seed_account("other", &[Role::AdministratorWithBilling]).await;
+        let c = app.signed_in("admin_billing@acme.test").await;
+        let o = app.signed_in("admin_billing@other.test").await;
+        enrol_app(&app, &c).await;
+        sqlx::query("INSERT INTO admin_passkeys (id, admin_id, account_id, name, credential, last_used_at, created_at) VALUES ('pk-acme', 'acme-admin_billing', 'acct-acme', 'Laptop', '{}', NULL, 0)")
+            .execute(app.db.pool()).await.unwrap();
+        // Other people's passkeys and two-step state are neither listed nor removable.
+        let theirs = json_of(app.call(&o, "two-step/status", &[]).await).await;
+        assert_eq!((theirs["app"].clone(), theirs["passkeys"].clone()), (json!(false), json!([])));
+        assert_eq!(app.call(&o, "two-step/remove-passkey", &[("id", "pk-acme")]).await.status(), 404);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM admin_passkeys WHERE id = $1", "pk-acme").await, 1);
+        // Their half-done sign-in cannot be finished with a code of another administrator's.
+        let d = TestApp::new_client();
+        let p = password(&app, &d, "admin_billing@other.test").await;
+        assert!(sets_cookie(&p, SESSION), "no second step there");
+        assert_eq!(app.call(&o, "two-step/policy", &[("required", "true")]).await.status(), 200);
+        assert_eq!(count(&app, "SELECT CAST(CASE WHEN require_two_step THEN 1 ELSE 0 END AS BIGINT) FROM accounts WHERE id = $1", "acct-acme").await, 0);
+    }
+}
+
+/// Passkeys need a host name: these servers say they are at `http://localhost:<port>`.
+mod passkeys {
+    use super::*;
+    use tally_server::db::Backend;
+
+    async fn registers_signs_in_and_confirms(backend: Backend) {
+        let app =
+            TestApp::spawn_with(backend, &[("TALLY_PUBLIC_URL", "http://localhost:{port}")]).await;
+        let origin = format!(
+            "http://localhost:{}",
+            app.address.rsplit(':').next().unwrap()
+        );
+        app.seed_account("acme", &[Role::AdministratorWithBilling])
+            .await;
+        let email = "admin_billing@acme.test";
+        let c = app.signed_in(email).await;
+        let mut laptop = SoftPasskey::new(&origin, 7);
+
+        let bad_name = app
+            .call(&c, "two-step/passkey-options", &[("name", "")])
+            .await;
+        assert_eq!(bad_name.status(), 422);
+        let creation = json_of(
+            app.call(&c, "two-step/passkey-options", &[("name", "Work laptop")])
+                .await,
+        )
+        .await;
+        assert_eq!(creation["options"]["publicKey"]["rp"]["id"], "localhost");
+        let answer = laptop.register(&creation["options"]);
+        let added = app
+            .call_json_from(
+                &c,
+                "two-step/add-passkey",
+                &json!({ "ceremony": creation["ceremony"], "credential": answer }),
+            )
+            .await;
+        assert_eq!(added.status(), 200, "{:?}", added.text().await);
+        let codes: Vec<String> = serde_json::from_value(json_of(added).await).unwrap();
+        assert_eq!(
+            codes.len(),
+            10,
+            "the first second step comes with recovery codes"
+        );
+        // The ceremony is used up.
+        let again = app
+            .call_json_from(
+                &c,
+                "two-step/add-passkey",
+                &json!({ "ceremony": creation["ceremony"], "credential": answer }),
+            )
+            .await;
+        assert_eq!(again.status(), 409);
+        let status = json_of(app.call(&c, "two-step/status", &[]).await).await;
+        assert_eq!(status["passkeys"][0]["name"], "Work laptop");
+        assert!(status["passkeys"][0]["last_used_at"].is_null());
+        assert_eq!(mail_to(&app, email, "was added to two-step verification"), 1);
+
+        // Sign-in: the password, then the passkey.
+        let d = TestApp::new_client();
+        assert!(sets_cookie(&password(&app, &d, email).await, PENDING));
+        let request = json_of(
+            app.call(&d, "account/second-step-passkey-options", &[])
+                .await,
+        )
+        .await;
+        let proof = laptop.sign(&request["options"]);
+        // A passkey the account does not know proves nothing, and counts as a failure.
+        let mut stranger = SoftPasskey::new(&origin, 9);
+        stranger.register(&creation["options"]);
+        let forged = stranger.sign(&request["options"]);
+        let res = app
+            .call_json_from(
+                &d,
+                "account/second-step-passkey",
+                &json!({ "ceremony": request["ceremony"], "credential": forged }),
+            )
+            .await;
+        assert_eq!(res.status(), 422);
+        let request = json_of(
+            app.call(&d, "account/second-step-passkey-options", &[])
+                .await,
+        )
+        .await;
+        let res = app
+            .call_json_from(
+                &d,
+                "account/second-step-passkey",
+                &json!({ "ceremony": request["ceremony"], "credential": proof }),
+            )
+            .await;
+        assert_eq!(res.status(), 422, "an answer to another challenge");
+        let request = json_of(
+            app.call(&d, "account/second-step-passkey-options", &[])
+                .await,
+        )
+        .await;
+        let proof = laptop.sign(&request["options"]);
+        let res = app
+            .call_json_from(
+                &d,
+                "account/second-step-passkey",
+                &json!({ "ceremony": request["ceremony"], "credential": proof }),
+            )
+            .await;
+        assert_eq!(res.status(), 200, "{:?}", res.text().await);
+        assert!(sets_cookie(&res, SESSION));
+        assert_eq!(me(&app, &d).await["email"], email);
+        let status = json_of(app.call(&d, "two-step/status", &[]).await).await;
+        assert!(status["passkeys"][0]["last_used_at"].is_i64());
+
+        // The fresh check with the passkey.
+        app.clock.advance_minutes(11);
+        assert_eq!(
+            app.call(&d, "two-step/policy", &[("required", "true")])
+                .await
+                .status(),
+            403
+        );
+        let request = json_of(app.call(&d, "two-step/confirm-passkey-options", &[]).await).await;
+        let proof = laptop.sign(&request["options"]);
+        let res = app
+            .call_json_from(
+                &d,
+                "two-step/confirm-passkey",
+                &json!({ "ceremony": request["ceremony"], "credential": proof }),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(
+            app.call(&d, "two-step/policy", &[("required", "true")])
+                .await
+                .status(),
+            200
+        );
+
+        // Removing it (fresh) says so by email.
+        let id = status["passkeys"][0]["id"].as_str().unwrap().to_string();
+        assert_eq!(
+            app.call(&d, "two-step/remove-passkey", &[("id", &id)])
+                .await
+                .status(),
+            200
+        );
+        assert_eq!(mail_to(&app, email, "was removed from two-step verification"), 1);
+        assert_eq!(
+            json_of(app.call(&d, "two-step/status", &[]).await).await["passkeys"],
+            json!([])
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        registers_signs_in_and_confirms(Backend::Sqlite).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        registers_signs_in_and_confirms(Backend::Postgres).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn are_unavailable_at_an_ip_address() {
+        let app = TestApp::spawn(Backend::Sqlite).await;
+        app.seed_account("acme", &[Role::AdministratorWithBilling])
+            .await;
+        let c = app.signed_in("admin_billing@acme.test").await;
+        assert_eq!(
+            json_of(app.call(&c, "two-step/status", &[]).await).await["passkeys_available"],
+            false
+        );
+        let res = app
+            .call(&c, "two-step/passkey-options", &[("name", "Laptop")])
+            .await;
+        assert_eq!(res.status(), 409);
+    }
+}
