@@ -9,7 +9,10 @@ import * as fs from "node:fs";
 const profile = process.env.TALLY_E2E_PROFILE ?? "release";
 process.env.TALLY_E2E_PROFILE = profile; // the specs run the same build's subcommands
 const port = Number(process.env.TALLY_E2E_PORT ?? 3100);
-const baseURL = `http://127.0.0.1:${port}`;
+// A host name, not an IP address: browsers offer passkeys only at one. `localhost` is this
+// machine's loopback, where the server listens.
+const baseURL = `http://localhost:${port}`;
+process.env.TALLY_E2E_BASE_URL = baseURL; // for the subcommands the specs run
 const root = path.resolve(__dirname, "..");
 // The config is evaluated again in each worker: keep the folder the runner created.
 const dataDir = process.env.TALLY_E2E_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), "tally-e2e-"));
@@ -42,7 +45,7 @@ export default defineConfig({
   projects: [{ name: "chromium", use: { browserName: "chromium" } }],
   webServer: {
     command: `${path.join(root, "target", profile, "tally")}`,
-    url: `${baseURL}/healthz`,
+    url: `http://127.0.0.1:${port}/healthz`,
     timeout: 60_000,
     reuseExistingServer: false,
     stdout: "ignore",

@@ -99,8 +99,9 @@ export class SignedInFrame {
   }
 }
 
-/** Signs the first account's owner in, whichever of its two passwords the run has reached. */
-export async function signInAsOwner(page: Page) {
+/** Signs the first account's owner in, whichever of its two passwords the run has reached;
+ * returns the password that worked. */
+export async function signInAsOwner(page: Page): Promise<string> {
   // Run alone, a spec finds a fresh server: set it up first.
   await page.goto("/");
   if (page.url().endsWith("/setup")) {
@@ -108,7 +109,7 @@ export async function signInAsOwner(page: Page) {
     await new SetupPage(page).createAccount();
     await page.getByRole("heading", { name: "Overview" }).waitFor();
     await waitForHydration(page);
-    return;
+    return OWNER.password;
   }
   const login = new LoginPage(page);
   for (const password of [OWNER.password, OWNER_RESET_PASSWORD]) {
@@ -121,7 +122,7 @@ export async function signInAsOwner(page: Page) {
     ]);
     if (outcome === "in") {
       await waitForHydration(page);
-      return;
+      return password;
     }
   }
   throw new Error("the owner could not sign in");

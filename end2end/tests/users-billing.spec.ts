@@ -84,7 +84,7 @@ c.execute("UPDATE user_count_changes SET at = ?", (int(sys.argv[2]),))
 c.commit()
 `, db, String(midMonth)]);
   const out = execFileSync(path.join(root, "target", process.env.TALLY_E2E_PROFILE ?? "release", "tally"), ["bill", "--month", month], {
-    env: { ...process.env, TALLY_DATA_DIR: dataDir(), RUST_LOG: "warn", TALLY_PUBLIC_URL: "http://127.0.0.1:3100" },
+    env: { ...process.env, TALLY_DATA_DIR: dataDir(), RUST_LOG: "warn", TALLY_PUBLIC_URL: process.env.TALLY_E2E_BASE_URL },
   }).toString();
   expect(out).toContain(`billed ${month}: 1 accounts, 1 invoices created, 1 charged`);
 

@@ -73,14 +73,20 @@ impl Default for FreshCheck {
     }
 }
 
-/// The page's fresh check, when there is one (signed-in pages); otherwise a request that
-/// needs one just fails with its message.
-pub async fn run<T, F, Fut>(call: F) -> Result<T, AppError>
+/// The page's fresh check, when there is one (signed-in pages). Taken while a component is
+/// built: contexts are out of reach from the tasks its event handlers spawn.
+pub fn use_fresh_check() -> Option<FreshCheck> {
+    use_context::<FreshCheck>()
+}
+
+/// Makes `call` through `check` (see [`FreshCheck::run`]); without one, a request that needs
+/// a fresh check just fails with its message.
+pub async fn run<T, F, Fut>(check: Option<FreshCheck>, call: F) -> Result<T, AppError>
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<T, AppError>>,
 {
-    match use_context::<FreshCheck>() {
+    match check {
         Some(check) => check.run(call).await,
         None => call().await,
     }

@@ -189,6 +189,7 @@ fn full_name(a: &AdminSummary) -> String {
 /// readers, since a column of "Suspend" buttons says nothing on its own.
 #[component]
 fn RowActions(admin: AdminSummary, state: PageState) -> impl IntoView {
+    let fresh = fresh_check::use_fresh_check();
     let name = full_name(&admin);
     let id = admin.id.clone();
     let suspend_or_unsuspend = if admin.status == AdminStatus::Suspended {
@@ -206,7 +207,7 @@ fn RowActions(admin: AdminSummary, state: PageState) -> impl IntoView {
             <button type="button" aria-label=format!("Suspend {name}")
                 on:click=move |_| {
                     let id = id.clone();
-                    state.perform(format!("{name} is suspended; their sessions have ended."), fresh_check::run(move || suspend_admin(id.clone())))
+                    state.perform(format!("{name} is suspended; their sessions have ended."), fresh_check::run(fresh, move || suspend_admin(id.clone())))
                 }>
                 "Suspend"
             </button>
@@ -292,6 +293,7 @@ fn RolePicker(
 /// "+ Create Admin": validated by core as the fields change, and again by the server.
 #[component]
 fn CreateAdminForm(state: PageState) -> impl IntoView {
+    let fresh = fresh_check::use_fresh_check();
     let first_name = RwSignal::new(String::new());
     let last_name = RwSignal::new(String::new());
     let email = RwSignal::new(String::new());
@@ -317,7 +319,7 @@ fn CreateAdminForm(state: PageState) -> impl IntoView {
         let new = input();
         let done = format!("Invitation sent to {}.", new.email.trim());
         state.submit(done, errors, async move {
-            fresh_check::run(|| {
+            fresh_check::run(fresh, || {
                 let n = new.clone();
                 create_admin(n.first_name, n.last_name, n.email, n.role)
             })
@@ -347,6 +349,7 @@ fn CreateAdminForm(state: PageState) -> impl IntoView {
 
 #[component]
 fn ChangeRoleForm(admin: AdminSummary, state: PageState) -> impl IntoView {
+    let fresh = fresh_check::use_fresh_check();
     let role = RwSignal::new(admin.role.code().to_string());
     let name = full_name(&admin);
     let title = format!("Change the role of {name}");
@@ -359,7 +362,7 @@ fn ChangeRoleForm(admin: AdminSummary, state: PageState) -> impl IntoView {
         let id = admin.id.clone();
         state.perform(
             format!("{name} is now {label}."),
-            fresh_check::run(move || set_admin_role(id.clone(), code.clone())),
+            fresh_check::run(fresh, move || set_admin_role(id.clone(), code.clone())),
         );
     };
     view! {
@@ -377,13 +380,14 @@ fn ChangeRoleForm(admin: AdminSummary, state: PageState) -> impl IntoView {
 
 #[component]
 fn ResetTwoStepConfirm(admin: AdminSummary, state: PageState) -> impl IntoView {
+    let fresh = fresh_check::use_fresh_check();
     let name = full_name(&admin);
     let question = format!("Reset the two-step verification of {name}?");
     let confirm = move |_| {
         let id = admin.id.clone();
         state.perform(
             format!("{name}'s two-step verification is reset; they are emailed and must set it up again."),
-            fresh_check::run(move || reset_two_step(id.clone())),
+            fresh_check::run(fresh, move || reset_two_step(id.clone())),
         );
     };
     view! {
@@ -399,13 +403,14 @@ fn ResetTwoStepConfirm(admin: AdminSummary, state: PageState) -> impl IntoView {
 
 #[component]
 fn DeleteConfirm(admin: AdminSummary, state: PageState) -> impl IntoView {
+    let fresh = fresh_check::use_fresh_check();
     let name = full_name(&admin);
     let question = format!("Delete {name}?");
     let confirm = move |_| {
         let id = admin.id.clone();
         state.perform(
             format!("{name} is deleted."),
-            fresh_check::run(move || delete_admin(id.clone())),
+            fresh_check::run(fresh, move || delete_admin(id.clone())),
         );
     };
     view! {
@@ -502,6 +507,7 @@ fn RunnerCommands(admin: AdminSummary, state: PageState) -> impl IntoView {
 /// "Require two-step verification for every administrator", for the roles that set it.
 #[component]
 fn TwoStepPolicy(state: PageState) -> impl IntoView {
+    let fresh = fresh_check::use_fresh_check();
     let status = Resource::new(|| (), |_| get_two_step_status());
     view! {
         <Suspense fallback=|| ()>
@@ -516,16 +522,16 @@ fn TwoStepPolicy(state: PageState) -> impl IntoView {
                     } else {
                         "Two-step verification is no longer required."
                     };
-                    state.perform(done.to_string(), fresh_check::run(move || set_two_step_policy(on)));
+                    state.perform(done.to_string(), fresh_check::run(fresh, move || set_two_step_policy(on)));
                 };
                 view! {
                     <form class="policy card" on:submit=save>
-                        <div class="checkbox-field">
-                            <input type="checkbox" id="require-two-step" prop:checked=move || checked.get()
+                        <div class="field checkbox-field">
+                            <input type="checkbox" id="require-two-step" aria-describedby="require-two-step-hint" prop:checked=move || checked.get()
                                 on:change=move |ev| checked.set(event_target_checked(&ev)) />
                             <label for="require-two-step">"Require two-step verification for every administrator"</label>
                         </div>
-                        <p class="field-hint">"Administrators without it are sent to set it up at their next sign-in and can do nothing else until it is done."</p>
+                        <p class="field-hint" id="require-two-step-hint">"Administrators without it are sent to set it up at their next sign-in and can do nothing else until it is done."</p>
                         <button type="submit" disabled=move || state.busy.get()>"Save policy"</button>
                     </form>
                 }

@@ -453,7 +453,10 @@ mod passkeys {
         let status = json_of(app.call(&c, "two-step/status", &[]).await).await;
         assert_eq!(status["passkeys"][0]["name"], "Work laptop");
         assert!(status["passkeys"][0]["last_used_at"].is_null());
-        assert_eq!(mail_to(&app, email, "was added to two-step verification"), 1);
+        assert_eq!(
+            mail_to(&app, email, "was added to two-step verification"),
+            1
+        );
 
         // Sign-in: the password, then the passkey.
         let d = TestApp::new_client();
@@ -541,7 +544,10 @@ mod passkeys {
                 .status(),
             200
         );
-        assert_eq!(mail_to(&app, email, "was removed from two-step verification"), 1);
+        assert_eq!(
+            mail_to(&app, email, "was removed from two-step verification"),
+            1
+        );
         assert_eq!(
             json_of(app.call(&d, "two-step/status", &[]).await).await["passkeys"],
             json!([])

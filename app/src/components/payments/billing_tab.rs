@@ -16,6 +16,7 @@ use crate::{
 
 #[component]
 pub(super) fn BillingTab(flow: Flow, on_next: Callback<()>) -> impl IntoView {
+    let fresh = fresh_check::use_fresh_check();
     let info = flow.info;
     let errors = LiveErrors::new(move || info.with(|i| i.parse().err().unwrap_or_default()));
     let address = RwSignal::new(info.get_untracked().address);
@@ -52,7 +53,7 @@ pub(super) fn BillingTab(flow: Flow, on_next: Callback<()>) -> impl IntoView {
         }
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let result = fresh_check::run(|| save_billing_info(typed.clone())).await;
+            let result = fresh_check::run(fresh, || save_billing_info(typed.clone())).await;
             busy.set(false);
             match result {
                 Ok(saved) => {

@@ -44,6 +44,7 @@ pub(super) fn CardWindow(
     on_back: Callback<()>,
     on_saved: Callback<()>,
 ) -> impl IntoView {
+    let fresh = fresh_check::use_fresh_check();
     let (brands, today) = flow
         .settings
         .with_untracked(|s| (s.accepted_brands.clone(), s.today));
@@ -191,7 +192,7 @@ pub(super) fn CardWindow(
         };
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let result = fresh_check::run(|| {
+            let result = fresh_check::run(fresh, || {
                 submit_payment_method(payment.clone(), card.clone(), key.get_value())
             })
             .await;

@@ -97,12 +97,13 @@ fn Factors(
     codes: RwSignal<Vec<String>>,
     changed: Callback<Result<String, AppError>>,
 ) -> impl IntoView {
+    let fresh = fresh_check::use_fresh_check();
     let enrolment = RwSignal::new(None::<AppEnrolment>);
     let busy = RwSignal::new(false);
     let start = move |_| {
         busy.set(true);
         leptos::task::spawn_local(async move {
-            match fresh_check::run(start_app).await {
+            match fresh_check::run(fresh, start_app).await {
                 Ok(e) => enrolment.set(Some(e)),
                 Err(e) => changed.run(Err(e)),
             }
@@ -112,7 +113,7 @@ fn Factors(
     let remove = move |_| {
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let result = fresh_check::run(remove_app).await;
+            let result = fresh_check::run(fresh, remove_app).await;
             busy.set(false);
             changed.run(result.map(|()| "The authenticator app is removed.".to_string()));
         });
@@ -120,7 +121,7 @@ fn Factors(
     let regenerate = move |_| {
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let result = fresh_check::run(new_recovery_codes).await;
+            let result = fresh_check::run(fresh, new_recovery_codes).await;
             busy.set(false);
             match result {
                 Ok(new) => {
@@ -213,6 +214,7 @@ fn Passkeys(
     codes: RwSignal<Vec<String>>,
     changed: Callback<Result<String, AppError>>,
 ) -> impl IntoView {
+    let fresh = fresh_check::use_fresh_check();
     let name = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
@@ -230,7 +232,7 @@ fn Passkeys(
         let typed = name.get_untracked();
         leptos::task::spawn_local(async move {
             let outcome = async {
-                let creation = fresh_check::run(|| passkey_options(typed.clone()))
+                let creation = fresh_check::run(fresh, || passkey_options(typed.clone()))
                     .await
                     .map_err(|e| {
                         e.field_errors()
@@ -267,7 +269,7 @@ fn Passkeys(
             let remove = move |_| {
                 let id = id.clone();
                 leptos::task::spawn_local(async move {
-                    let result = fresh_check::run(move || remove_passkey(id.clone())).await;
+                    let result = fresh_check::run(fresh, move || remove_passkey(id.clone())).await;
                     changed.run(result.map(|()| "The passkey is removed.".to_string()));
                 });
             };
