@@ -98,6 +98,18 @@ test("an authenticator app: set up with the QR code, asked for at sign-in; the p
   expect(newestMail("To: tia@acme.test")).toContain("9 are left");
   await waitForHydration(page);
   await frame.signOut();
+
+  // Tia's phone is lost: the owner resets her two-step verification.
+  await signInAsOwner(page);
+  await admins.open();
+  await admins.row("Tia Tan").getByRole("button", { name: "Reset two-step verification of Tia Tan" }).click();
+  await expect(admins.dialog.getByRole("heading", { name: "Reset the two-step verification of Tia Tan?" })).toBeVisible();
+  expect(await accessibilityViolations(page)).toEqual([]);
+  await admins.dialog.getByRole("button", { name: "Reset two-step verification" }).click();
+  await expect(admins.notice).toHaveText("Tia Tan's two-step verification is reset; they are emailed and must set it up again.");
+  await expect(admins.row("Tia Tan").getByRole("cell", { name: "Off", exact: true })).toBeVisible();
+  expect(newestMail("To: tia@acme.test")).toContain("reset your two-step verification");
+  await frame.signOut();
 });
 
 /** Signs the owner in while the policy holds them: they land on Account settings, set up. */

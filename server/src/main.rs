@@ -66,7 +66,7 @@ async fn serve(cli: Cli) -> ExitCode {
         Some(Command::RotateSecret) => match tally_server::rotate_secret(settings).await {
             Ok(tally_server::secrets::Rotated::File { path, sealed }) => {
                 println!(
-                    "rotated: {sealed} sealed keys now open with the new key in {}; back it up in place of the old one",
+                    "rotated: the {sealed} sealed keys now open with the new key in {}; back it up in place of the old one",
                     path.display()
                 );
                 ExitCode::SUCCESS

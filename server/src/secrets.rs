@@ -28,6 +28,9 @@ pub const KEY_FILE: &str = "secret.key";
 
 /// The `server_secrets` row of the fingerprint key, encrypted under the secret key.
 const WRAPPED_FINGERPRINT_KEY: &str = "card_fingerprint_key_wrapped";
+/// The `server_secrets` row of the data key, encrypted under the secret key: the key other
+/// secrets the database keeps (authenticator apps') are encrypted with.
+const WRAPPED_DATA_KEY: &str = "data_key_wrapped";
 /// Where earlier versions kept the fingerprint key in plain text; moved out at start.
 const LEGACY_FINGERPRINT_KEY: &str = "card_fingerprint_key";
 
@@ -122,6 +125,7 @@ impl SecretKey {
 pub struct Keys {
     secret: SecretKey,
     fingerprint: Vec<u8>,
+    data: SecretKey,
 }
 
 impl std::fmt::Debug for Keys {
@@ -131,9 +135,10 @@ impl std::fmt::Debug for Keys {
 }
 
 impl Keys {
-    /// The secret key itself (to encrypt other secrets with).
-    pub fn secret(&self) -> &SecretKey {
-        &self.secret
+    /// The data key, to encrypt the secrets the database keeps with (a key of its own, itself
+    /// sealed under the secret key, so rotating the secret key leaves them as they are).
+    pub fn data(&self) -> &SecretKey {
+        &self.data
     }
 
     /// The keyed fingerprint of a card number: HMAC-SHA-256 under the fingerprint key, hex.
@@ -242,9 +247,9 @@ pub async fn load(source: &KeySource, db: &Database) -> Result<Keys, KeyError> {
         }
         (None, None, KeySource::Environment(_)) => unreachable!("an environment key is read"),
     };
-    let fingerprint = match wrapped {
+    let (secret, fingerprint) = match wrapped {
         Some(sealed) => match (secret.open(&sealed), source) {
-            (Some(key), _) => key,
+            (Some(key), _) => (secret, key),
             // A rotation that stopped between sealing under the new key and replacing the
             // file left the new key beside the old one: finish it.
             (None, KeySource::File(path)) => {
@@ -258,10 +263,7 @@ pub async fn load(source: &KeySource, db: &Database) -> Result<Keys, KeyError> {
                     path: path.display().to_string(),
                     source,
                 })?;
-                return Ok(Keys {
-                    secret: newer,
-                    fingerprint: key,
-                });
+                (newer, key)
             }
             (None, KeySource::Environment(_)) => return Err(KeyError::Wrong),
         },
@@ -292,13 +294,33 @@ pub async fn load(source: &KeySource, db: &Database) -> Result<Keys, KeyError> {
             let stored = secret_row(db, WRAPPED_FINGERPRINT_KEY)
                 .await?
                 .ok_or(KeyError::Wrong)?;
-            secret.open(&stored).ok_or(KeyError::Wrong)?
+            let key = secret.open(&stored).ok_or(KeyError::Wrong)?;
+            (secret, key)
         }
     };
+    let data = wrapped_key(db, &secret, WRAPPED_DATA_KEY).await?;
     Ok(Keys {
         secret,
         fingerprint,
+        data,
     })
+}
+
+/// The key sealed in the row `name`, made (and sealed) on first use; the first server to seal
+/// one wins when several start at once.
+async fn wrapped_key(db: &Database, secret: &SecretKey, name: &str) -> Result<SecretKey, KeyError> {
+    if secret_row(db, name).await?.is_none() {
+        sqlx::query(
+            "INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(secret.seal(&SecretKey::generate().0))
+        .execute(db.pool())
+        .await?;
+    }
+    let stored = secret_row(db, name).await?.ok_or(KeyError::Wrong)?;
+    let bytes = secret.open(&stored).ok_or(KeyError::Wrong)?;
+    Ok(SecretKey(bytes.try_into().map_err(|_| KeyError::Wrong)?))
 }
 
 /// The keys as the settings say: `TALLY_SECRET_KEY`, or the data folder's key file.
@@ -354,13 +376,16 @@ pub async fn rotate_configured(settings: &Settings, db: &Database) -> Result<Rot
     }
 }
 
-/// Opens the database's keys with the current secret key and seals them again under `new`,
-/// in one transaction; returns how many were sealed again.
+/// Opens the database's keys (the fingerprint key and the data key) with the current secret
+/// key and seals them again under `new`, in one transaction; returns how many were sealed
+/// again. What the data key seals (authenticator apps' secrets) is untouched, so servers still
+/// running with the old secret key keep working until they restart.
 pub async fn rotate(db: &Database, current: &Keys, new: &SecretKey) -> Result<u64, KeyError> {
     let mut tx = db.pool().begin().await?;
     let sealed: Vec<(String, String)> =
-        sqlx::query_as("SELECT name, value FROM server_secrets WHERE name = $1")
+        sqlx::query_as("SELECT name, value FROM server_secrets WHERE name IN ($1, $2)")
             .bind(WRAPPED_FINGERPRINT_KEY)
+            .bind(WRAPPED_DATA_KEY)
             .fetch_all(&mut *tx)
             .await?;
     let mut n = 0;

@@ -4,9 +4,10 @@
 //! the fresh check the most sensitive changes need (a second step, or the password where an
 //! administrator has none, within the last 10 minutes).
 //!
-//! An app's secret is sealed under the server's secret key and never shown again after
-//! enrolment; a code is accepted once (the step it was for is recorded), with one step of
-//! clock drift either way. Recovery codes are stored hashed. Passkeys are public keys.
+//! An app's secret is sealed under the server's data key (itself sealed under the secret key)
+//! and never shown again after enrolment; a code is accepted once (the step it was for is
+//! recorded), with one step of clock drift either way. Recovery codes are stored hashed.
+//! Passkeys are public keys.
 
 use std::sync::Arc;
 
@@ -267,7 +268,7 @@ impl TwoStep {
              WHERE admin_totp.enabled_at IS NULL",
         )
         .bind(&actor.id)
-        .bind(self.ctx.keys.secret().seal(&secret))
+        .bind(self.ctx.keys.data().seal(&secret))
         .bind(now)
         .execute(self.ctx.db.pool())
         .await
@@ -305,7 +306,7 @@ impl TwoStep {
         let secret = self
             .ctx
             .keys
-            .secret()
+            .data()
             .open(&row.secret_sealed)
             .ok_or_else(|| {
                 ServiceError::invariant(

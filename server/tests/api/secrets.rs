@@ -87,7 +87,7 @@ both_databases! {
             _ => None,
         }).unwrap();
         let rotated = secrets::rotate_configured(&settings, &app.db).await.unwrap();
-        assert!(matches!(rotated, secrets::Rotated::File { sealed: 1, .. }), "{rotated:?}");
+        assert!(matches!(rotated, secrets::Rotated::File { sealed: 2, .. }), "the fingerprint and data keys: {rotated:?}");
         let new_text = std::fs::read_to_string(&file).unwrap();
         assert_ne!(old_text, new_text);
         assert!(!dir.join("secret.key.new").exists());
@@ -97,6 +97,9 @@ both_databases! {
             after.card_fingerprint("4242424242424242"),  // test number
             "fingerprints stay comparable across a rotation"
         );
+        // What the data key sealed before (authenticator secrets) opens after, unchanged.
+        let sealed_before = before.data().seal(b"an authenticator secret");
+        assert_eq!(after.data().open(&sealed_before).as_deref(), Some(&b"an authenticator secret"[..]));
         let old = KeySource::Environment(SecretKey::parse(&old_text).unwrap());
         assert!(matches!(secrets::load(&old, &app.db).await, Err(KeyError::Wrong)));
         // With TALLY_SECRET_KEY, the new key is handed to the operator.
