@@ -37,6 +37,8 @@ pub enum AuditKind {
     ChargeSucceeded,
     ChargeFailed,
     InvoiceEmailed,
+    /// A charge failed and the billing contact (and opted-in billing admins) were told.
+    PaymentFailedEmailed,
     InvoiceCopyRequested,
     InvoiceRecipientChanged,
     CommandCreated,
@@ -56,7 +58,7 @@ pub enum AuditKind {
     SecondStepFailed,
 }
 
-pub const ALL_AUDIT_KINDS: [AuditKind; 47] = [
+pub const ALL_AUDIT_KINDS: [AuditKind; 48] = [
     AuditKind::AccountCreated,
     AuditKind::SignIn,
     AuditKind::SignInFailed,
@@ -87,6 +89,7 @@ pub const ALL_AUDIT_KINDS: [AuditKind; 47] = [
     AuditKind::ChargeSucceeded,
     AuditKind::ChargeFailed,
     AuditKind::InvoiceEmailed,
+    AuditKind::PaymentFailedEmailed,
     AuditKind::InvoiceCopyRequested,
     AuditKind::InvoiceRecipientChanged,
     AuditKind::CommandCreated,
@@ -105,6 +108,9 @@ pub const ALL_AUDIT_KINDS: [AuditKind; 47] = [
     AuditKind::TwoStepPolicyChanged,
     AuditKind::SecondStepFailed,
 ];
+
+/// The Audit log filter's value for every billing event at once ([`AuditKind::is_billing`]).
+pub const BILLING_EVENTS: &str = "billing";
 
 impl AuditKind {
     pub fn code(self) -> &'static str {
@@ -139,6 +145,7 @@ impl AuditKind {
             AuditKind::ChargeSucceeded => "charge_succeeded",
             AuditKind::ChargeFailed => "charge_failed",
             AuditKind::InvoiceEmailed => "invoice_emailed",
+            AuditKind::PaymentFailedEmailed => "payment_failed_emailed",
             AuditKind::InvoiceCopyRequested => "invoice_copy_requested",
             AuditKind::InvoiceRecipientChanged => "invoice_recipient_changed",
             AuditKind::CommandCreated => "command_created",
@@ -157,6 +164,26 @@ impl AuditKind {
             AuditKind::TwoStepPolicyChanged => "two_step_policy_changed",
             AuditKind::SecondStepFailed => "second_step_failed",
         }
+    }
+
+    /// Whether the event is about billing: runs, invoices, charges and their retries, and the
+    /// emails they send, the card and the billing information.
+    pub fn is_billing(self) -> bool {
+        matches!(
+            self,
+            AuditKind::BillingInfoChanged
+                | AuditKind::PaymentMethodChanged
+                | AuditKind::PaymentMethodEmailSent
+                | AuditKind::CardExpiryWarned
+                | AuditKind::BillingRun
+                | AuditKind::InvoiceCreated
+                | AuditKind::ChargeSucceeded
+                | AuditKind::ChargeFailed
+                | AuditKind::InvoiceEmailed
+                | AuditKind::PaymentFailedEmailed
+                | AuditKind::InvoiceCopyRequested
+                | AuditKind::InvoiceRecipientChanged
+        )
     }
 
     pub fn from_code(code: &str) -> Option<Self> {
@@ -195,6 +222,7 @@ impl AuditKind {
             AuditKind::ChargeSucceeded => "Charge succeeded",
             AuditKind::ChargeFailed => "Charge failed",
             AuditKind::InvoiceEmailed => "Invoice emailed",
+            AuditKind::PaymentFailedEmailed => "Payment failure emailed",
             AuditKind::InvoiceCopyRequested => "Invoice copy requested",
             AuditKind::InvoiceRecipientChanged => "Invoice emails opt-in changed",
             AuditKind::CommandCreated => "Command created",

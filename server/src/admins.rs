@@ -19,6 +19,7 @@ use crate::{
     actor::Actor,
     audit::{record, record_many, Event},
     auth::{links, sessions},
+    billing_info,
     context::Context,
     db::{contains, list_counts, offset, search_text},
     error::{Context as _, ServiceError},
@@ -189,6 +190,10 @@ impl Admins {
             &["LOWER(a.first_name || ' ' || a.last_name)", "a.email_key"],
             2,
         );
+        // The billing contact receives invoices whatever their role; a billing administrator
+        // receives them when they opted in.
+        let contact = billing_info::contact_email_sql("$1");
+        let billing_roles = billing_info::billing_role_codes();
         // One query: both counts in one pass over the account's administrators, joined to the
         // page, so the counts come back (with no administrator) when the page is empty.
         let rows: Vec<ListRow> = sqlx::query_as(&format!(
@@ -197,12 +202,12 @@ impl Admins {
                           COALESCE(SUM(CASE WHEN {search_matches} THEN 1 ELSE 0 END), 0) AS matching \
                    FROM admins a WHERE a.account_id = $1) c \
              LEFT JOIN (SELECT a.id, a.first_name, a.last_name, a.email, a.role, a.status, a.created_at, \
-                        CAST(CASE WHEN a.receives_invoices THEN 1 ELSE 0 END AS BIGINT) AS receives_invoices, \
-                        CAST(CASE WHEN b.account_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS billing_contact, \
+                        CAST(CASE WHEN a.receives_invoices AND a.status = 'active' AND a.role IN ({billing_roles}) THEN 1 ELSE 0 END AS BIGINT) AS receives_invoices, \
+                        CAST(CASE WHEN a.email_key = LOWER({contact}) THEN 1 ELSE 0 END AS BIGINT) AS billing_contact, \
                         (SELECT COUNT(*) FROM command_runners r WHERE r.admin_id = a.id) AS bound, \
                         ((SELECT COUNT(*) FROM admin_totp t WHERE t.admin_id = a.id AND t.enabled_at IS NOT NULL) \
                          + (SELECT COUNT(*) FROM admin_passkeys k WHERE k.admin_id = a.id)) AS two_step \
-                        FROM admins a LEFT JOIN billing_info b ON b.account_id = a.account_id AND LOWER(b.contact_email) = a.email_key \
+                        FROM admins a \
                         WHERE a.account_id = $1 AND {search_matches} ORDER BY a.created_at, a.id LIMIT $3 OFFSET $4) p ON 1 = 1 \
              ORDER BY p.created_at, p.id"
         ))
@@ -236,7 +241,8 @@ impl Admins {
                 role,
                 status: status_of(&status)?,
                 billing_only: is_billing_only(role, r.bound.unwrap_or(0).max(0) as usize),
-                receives_invoices: r.receives_invoices.unwrap_or(0) != 0,
+                receives_invoices: r.receives_invoices.unwrap_or(0) != 0
+                    || r.billing_contact.unwrap_or(0) != 0,
                 billing_contact: r.billing_contact.unwrap_or(0) != 0,
                 two_step: r.two_step.unwrap_or(0) > 0,
             });
@@ -314,6 +320,7 @@ impl Admins {
         )?;
         let account = actor.account_id.as_str();
         let mut unbound = Vec::new();
+        let mut opt_in_ended = false;
         let (kind, detail) = match change {
             AdminChange::SetRole(role) => {
                 sqlx::query(
@@ -330,6 +337,18 @@ impl Admins {
                 // longer reads the scripts they were bound to.
                 if !allows(role, Action::RunBoundCommands) {
                     unbound = crate::commands::unbind_all(&mut tx, account, target_id).await?;
+                }
+                // Invoices go only to billing roles: a role without billing ends the opt-in.
+                if !role.has_billing() {
+                    let ended = sqlx::query(
+                        "UPDATE admins SET receives_invoices = FALSE WHERE id = $1 AND account_id = $2 AND receives_invoices = TRUE",
+                    )
+                    .bind(target_id)
+                    .bind(account)
+                    .execute(&mut *tx)
+                    .await
+                    .context("ending an invoice opt-in")?;
+                    opt_in_ended = ended.rows_affected() == 1;
                 }
                 (
                     AuditKind::AdminRoleChanged,
@@ -391,6 +410,16 @@ impl Admins {
                     actor,
                     &target_email,
                     format!("{command} (their new role runs no commands)"),
+                ),
+            ));
+        }
+        if opt_in_ended {
+            events.push((
+                AuditKind::InvoiceRecipientChanged,
+                Event::by(
+                    actor,
+                    &target_email,
+                    "no longer receives invoices (their new role has no billing)".into(),
                 ),
             ));
         }

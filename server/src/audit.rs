@@ -164,6 +164,7 @@ impl Filter {
         let until = date(&f.to, "to").map(|t| t + 86_400_000);
         let kind = match f.kind.trim() {
             "" => None,
+            tally_core::audit::BILLING_EVENTS => Some(tally_core::audit::BILLING_EVENTS),
             k => match AuditKind::from_code(k) {
                 Some(kind) => Some(kind.code()),
                 None => {
@@ -204,9 +205,17 @@ impl AuditLog {
     ) -> Result<AuditListing, ServiceError> {
         let f = Filter::parse(filter)?;
         // Every filter is a bound parameter; unused ones are NULL or empty and pass.
+        // "billing" stands for every billing kind; the codes are the enum's own.
+        let billing_kinds = tally_core::audit::ALL_AUDIT_KINDS
+            .into_iter()
+            .filter(|k| k.is_billing())
+            .map(|k| format!("'{}'", k.code()))
+            .collect::<Vec<_>>()
+            .join(", ");
         let matches = format!(
-            "account_id = $1 AND ($2 IS NULL OR kind = $2) AND {} \
+            "account_id = $1 AND ($2 IS NULL OR kind = $2 OR ($2 = '{}' AND kind IN ({billing_kinds}))) AND {} \
              AND ($4 IS NULL OR at >= $4) AND ($5 IS NULL OR at < $5)",
+            tally_core::audit::BILLING_EVENTS,
             contains(&["LOWER(COALESCE(actor_email, ''))"], 3)
         );
         let total: i64 = sqlx::query_scalar(&format!(

@@ -54,6 +54,119 @@ struct InfoRow {
     address: AddressRow,
 }
 
+/// The role codes that include billing, for SQL: `'admin_billing', 'command_runner_billing'`.
+pub fn billing_role_codes() -> String {
+    tally_core::roles::ALL_ROLES
+        .into_iter()
+        .filter(|r| r.has_billing())
+        .map(|r| format!("'{}'", r.code()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// SQL for the id of the administrator who stands in as the billing contact of the account
+/// `account` (an SQL expression) while it has no billing information: its first active
+/// administrator with a billing role — set-up's administrator, as long as they are one.
+fn stand_in_sql(account: &str) -> String {
+    format!(
+        "(SELECT si.id FROM admins si WHERE si.account_id = {account} AND si.status = 'active' \
+         AND si.role IN ({}) ORDER BY si.created_at, si.id LIMIT 1)",
+        billing_role_codes()
+    )
+}
+
+/// SQL for the address of the billing contact of the account `account` (an SQL expression):
+/// the billing information's contact, or while none is saved, the stand-in administrator's.
+/// Every account with an active billing administrator has one, so its invoices and notices
+/// always reach somebody.
+pub fn contact_email_sql(account: &str) -> String {
+    format!(
+        "COALESCE((SELECT bc.contact_email FROM billing_info bc WHERE bc.account_id = {account}), \
+         (SELECT sa.email FROM admins sa WHERE sa.id = {}))",
+        stand_in_sql(account)
+    )
+}
+
+/// The billing contact: who invoices, copies and payment notices go to.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Contact {
+    pub name: String,
+    pub email: String,
+    /// An administrator standing in because no billing information is saved yet.
+    pub stand_in: bool,
+}
+
+/// The account's billing contact (see [`contact_email_sql`]), read in `exec`.
+pub async fn contact<'e, E>(exec: E, account_id: &str) -> Result<Option<Contact>, ServiceError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        name: String,
+        email: String,
+        stand_in: i64,
+    }
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT b.contact_name AS name, b.contact_email AS email, CAST(0 AS BIGINT) AS stand_in \
+         FROM billing_info b WHERE b.account_id = $1 \
+         UNION ALL \
+         SELECT a.first_name || ' ' || a.last_name AS name, a.email, CAST(1 AS BIGINT) AS stand_in \
+         FROM admins a WHERE a.id = {} \
+         AND NOT EXISTS (SELECT 1 FROM billing_info b2 WHERE b2.account_id = $1)",
+        stand_in_sql("$1")
+    ))
+    .bind(account_id)
+    .fetch_optional(exec)
+    .await
+    .context("reading the billing contact")?;
+    Ok(row.map(|r| Contact {
+        name: r.name,
+        email: r.email,
+        stand_in: r.stand_in != 0,
+    }))
+}
+
+/// Who gets an account's invoices and payment notices: the billing contact, then the active
+/// billing administrators who opted in; each address once.
+pub fn recipients(contact: Option<&str>, opted_in: Option<&Vec<String>>) -> Vec<String> {
+    let mut to: Vec<String> = contact.map(str::to_string).into_iter().collect();
+    for email in opted_in.into_iter().flatten() {
+        if !to.iter().any(|t| t.eq_ignore_ascii_case(email)) {
+            to.push(email.clone());
+        }
+    }
+    to
+}
+
+/// The active billing administrators who opted in to invoices, for the accounts whose ids lie
+/// between `first` and `last` (a chunk of a run, in id order), oldest first.
+pub async fn opted_in_between<'e, E>(
+    exec: E,
+    first: &str,
+    last: &str,
+) -> Result<std::collections::HashMap<String, Vec<String>>, ServiceError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let rows: Vec<(String, String)> = sqlx::query_as(&format!(
+        "SELECT account_id, email FROM admins WHERE account_id >= $1 AND account_id <= $2 \
+         AND status = 'active' AND receives_invoices = TRUE AND role IN ({}) \
+         ORDER BY account_id, created_at, id",
+        billing_role_codes()
+    ))
+    .bind(first)
+    .bind(last)
+    .fetch_all(exec)
+    .await
+    .context("reading invoice opt-ins")?;
+    let mut by_account: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for (account, email) in rows {
+        by_account.entry(account).or_default().push(email);
+    }
+    Ok(by_account)
+}
+
 /// The account's billing information, if it was ever saved, read in `exec`.
 pub async fn read<'e, E>(exec: E, account_id: &str) -> Result<Option<BillingInfo>, ServiceError>
 where

@@ -23,16 +23,16 @@ use tally_core::{
     audit::AuditKind,
     billing::{date_of_millis, peak_users, BillingMonth, CountChange, Plan},
     money::Money,
-    roles::Role,
 };
 
 use crate::{
     audit::{record, record_many, Event},
+    billing_info,
     charges::{Charging, Due},
     context::Context,
     db::{Backend, ROWS_PER_STATEMENT},
     error::{Context as _, ServiceError},
-    invoices::invoice_email,
+    invoices::{self, Invoice},
 };
 
 /// Accounts (or invoices) per transaction in a run.
@@ -49,29 +49,68 @@ pub struct RunReport {
     pub mail_sent: u64,
 }
 
-/// An account to invoice, with the billing information its invoice keeps.
+/// An account to invoice, with the billing information and card its invoice keeps.
 #[derive(sqlx::FromRow)]
 struct ToInvoice {
     id: String,
     name: String,
     company_name: Option<String>,
+    contact_name: Option<String>,
     contact_email: Option<String>,
+    line1: Option<String>,
+    line2: Option<String>,
+    city: Option<String>,
+    region: Option<String>,
+    postal_code: Option<String>,
+    country: Option<String>,
+    tax_id: Option<String>,
+    brand: Option<String>,
+    last4: Option<String>,
 }
 
-/// An administrator who opted in to invoices.
-#[derive(sqlx::FromRow)]
-struct OptedIn {
-    account_id: String,
-    email: String,
-    role: String,
+impl ToInvoice {
+    /// Whom the invoice is made out to, one line each: the company, the billing contact, the
+    /// address and the tax id, as far as they are known.
+    fn billed_to(&self) -> String {
+        let company = self.company_name.as_deref().unwrap_or(&self.name);
+        let mut lines = vec![company.to_string()];
+        match (&self.contact_name, &self.contact_email) {
+            (Some(name), Some(email)) => lines.push(format!("{name} <{email}>")),
+            (None, Some(email)) => lines.push(email.clone()),
+            _ => {}
+        }
+        lines.extend(self.line1.clone());
+        lines.extend(self.line2.clone().filter(|l| !l.is_empty()));
+        let place: Vec<&str> = [&self.city, &self.region, &self.postal_code]
+            .into_iter()
+            .filter_map(|p| p.as_deref().filter(|p| !p.is_empty()))
+            .collect();
+        if !place.is_empty() {
+            lines.push(place.join(" "));
+        }
+        lines.extend(self.country.as_deref().map(|c| {
+            tally_core::country::country_name(c).map_or_else(|| c.to_string(), str::to_string)
+        }));
+        lines.extend(
+            self.tax_id
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .map(|t| format!("Tax ID: {t}")),
+        );
+        lines.join("\n")
+    }
+
+    /// The card on file, "Visa •••• 4242".
+    fn card_label(&self) -> Option<String> {
+        let (brand, last4) = (self.brand.as_deref()?, self.last4.as_deref()?);
+        let name = tally_core::card::Brand::from_code(brand).map_or(brand, |b| b.display_name());
+        Some(format!("{name} \u{2022}\u{2022}\u{2022}\u{2022} {last4}"))
+    }
 }
 
-/// An invoice about to be made.
+/// An invoice about to be made, and its account.
 struct NewInvoice<'a> {
-    id: String,
-    number: String,
-    peak: u64,
-    amount: Money,
+    invoice: Invoice,
     account: &'a ToInvoice,
 }
 
@@ -84,17 +123,6 @@ fn invoice_number(month: BillingMonth, account_id: &str) -> String {
         .collect();
     let short: String = alnum[alnum.len().saturating_sub(6)..].iter().collect();
     format!("{month}-{}", short.to_uppercase())
-}
-
-/// Who gets an invoice: the billing contact, then the opted-in billing admins; each once.
-fn recipients(contact: Option<&str>, opted_in: Option<&Vec<String>>) -> Vec<String> {
-    let mut to: Vec<String> = contact.map(str::to_string).into_iter().collect();
-    for email in opted_in.into_iter().flatten() {
-        if !to.iter().any(|t| t.eq_ignore_ascii_case(email)) {
-            to.push(email.clone());
-        }
-    }
-    to
 }
 
 /// Makes a month's invoices and has them charged.
@@ -129,12 +157,18 @@ impl BillingRun {
                 .fetch_one(pool)
                 .await
                 .context("counting the accounts to bill")?;
-        let to_invoice: Vec<ToInvoice> = sqlx::query_as(
-            "SELECT a.id, a.name, b.company_name, b.contact_email FROM accounts a \
+        // The billing contact is the billing information's, or the administrator standing in
+        // for it while there is none: every invoice has somebody to go to.
+        let to_invoice: Vec<ToInvoice> = sqlx::query_as(&format!(
+            "SELECT a.id, a.name, b.company_name, b.contact_name, {} AS contact_email, \
+             b.line1, b.line2, b.city, b.region, b.postal_code, b.country, b.tax_id, p.brand, p.last4 \
+             FROM accounts a \
              LEFT JOIN billing_info b ON b.account_id = a.id \
+             LEFT JOIN payment_methods p ON p.account_id = a.id \
              WHERE a.created_at < $1 AND NOT EXISTS \
              (SELECT 1 FROM invoices i WHERE i.account_id = a.id AND i.month = $2) ORDER BY a.id",
-        )
+            billing_info::contact_email_sql("a.id")
+        ))
         .bind(month.end_millis())
         .bind(month.to_string())
         .fetch(pool) // row by row: 100,000 raw rows at once would double the run's memory
@@ -294,7 +328,8 @@ impl BillingRun {
     }
 
     /// Invoices a chunk of accounts (in the database's order of their ids) and queues the
-    /// invoices' emails, in one transaction; returns how many invoices it made.
+    /// invoices' emails, each with its PDF, in one transaction; returns how many invoices it
+    /// made.
     async fn invoice_chunk(
         &self,
         accounts: &[ToInvoice],
@@ -304,9 +339,11 @@ impl BillingRun {
             return Ok(0);
         };
         let history = self.histories(&first.id, &last.id, month).await?;
-        let opted_in = self.opted_in(&first.id, &last.id).await?;
+        let opted_in =
+            billing_info::opted_in_between(self.ctx.db.pool(), &first.id, &last.id).await?;
         let plan = self.plan();
         let now = self.ctx.now();
+        let month_text = month.to_string();
         let candidates: Vec<NewInvoice> = accounts
             .iter()
             .map(|account| {
@@ -314,18 +351,32 @@ impl BillingRun {
                     history.get(&account.id).map_or(&[][..], Vec::as_slice),
                     month,
                 );
+                let amount = plan
+                    .invoice_amount(peak)
+                    .unwrap_or(Money::from_cents(i64::MAX));
                 NewInvoice {
-                    id: self.ctx.new_id(),
-                    number: invoice_number(month, &account.id),
-                    peak,
-                    amount: plan
-                        .invoice_amount(peak)
-                        .unwrap_or(Money::from_cents(i64::MAX)),
+                    invoice: Invoice {
+                        id: self.ctx.new_id(),
+                        number: invoice_number(month, &account.id),
+                        month: month_text.clone(),
+                        peak_users: peak as i64,
+                        free_users: plan.free_users as i64,
+                        price_per_user_cents: plan.price_per_user.cents(),
+                        amount_cents: amount.cents(),
+                        status: if amount.cents() == 0 { "zero" } else { "open" }.into(),
+                        company_name: account
+                            .company_name
+                            .clone()
+                            .unwrap_or_else(|| account.name.clone()),
+                        created_at: now,
+                        paid_at: None,
+                        billed_to: Some(account.billed_to()),
+                        card_label: account.card_label(),
+                    },
                     account,
                 }
             })
             .collect();
-        let month_text = month.to_string();
         let mut tx = self
             .ctx
             .db
@@ -339,70 +390,71 @@ impl BillingRun {
         for batch in candidates.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO invoices (id, account_id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, \
-                 company_name, contact_email, created_at, emailed_at) VALUES {} \
+                 company_name, contact_email, created_at, emailed_at, billed_to, card_label) VALUES {} \
                  ON CONFLICT (account_id, month) DO NOTHING RETURNING id",
-                Backend::of(&tx).values_list(batch.len(), 13)
+                Backend::of(&tx).values_list(batch.len(), 15)
             );
             let mut q = sqlx::query_scalar::<_, String>(&sql);
-            for invoice in batch {
-                let account = invoice.account;
+            for new in batch {
+                let (i, account) = (&new.invoice, new.account);
                 q = q
-                    .bind(&invoice.id)
+                    .bind(&i.id)
                     .bind(&account.id)
-                    .bind(&invoice.number)
-                    .bind(&month_text)
-                    .bind(invoice.peak as i64)
-                    .bind(plan.free_users as i64)
-                    .bind(plan.price_per_user.cents())
-                    .bind(invoice.amount.cents())
-                    .bind(if invoice.amount.cents() == 0 {
-                        "zero"
-                    } else {
-                        "open"
-                    })
-                    .bind(account.company_name.as_deref().unwrap_or(&account.name))
+                    .bind(&i.number)
+                    .bind(&i.month)
+                    .bind(i.peak_users)
+                    .bind(i.free_users)
+                    .bind(i.price_per_user_cents)
+                    .bind(i.amount_cents)
+                    .bind(&i.status)
+                    .bind(&i.company_name)
                     .bind(account.contact_email.as_deref())
                     .bind(now)
-                    .bind(now);
+                    .bind(now)
+                    .bind(i.billed_to.as_deref())
+                    .bind(i.card_label.as_deref());
             }
             made.extend(q.fetch_all(&mut *tx).await.context("inserting invoices")?);
         }
-        let made: Vec<(&NewInvoice, Vec<String>)> = candidates
+        let made: Vec<&NewInvoice> = candidates
             .iter()
-            .filter(|invoice| made.contains(&invoice.id))
-            .map(|invoice| {
-                let account = invoice.account;
-                let to = recipients(account.contact_email.as_deref(), opted_in.get(&account.id));
-                (invoice, to)
+            .filter(|new| made.contains(&new.invoice.id))
+            .collect();
+        // Each invoice's PDF once, on the blocking pool, for all its recipients.
+        let rendered =
+            invoices::render_pdfs(made.iter().map(|new| new.invoice.clone()).collect()).await?;
+        let recipients: Vec<Vec<String>> = made
+            .iter()
+            .map(|new| {
+                billing_info::recipients(
+                    new.account.contact_email.as_deref(),
+                    opted_in.get(&new.account.id),
+                )
             })
             .collect();
         let mut events = Vec::new();
         let mut emails = Vec::new();
-        for (invoice, to) in &made {
-            let account = &invoice.account.id;
+        for ((new, (invoice, pdf)), to) in made.iter().zip(&rendered).zip(&recipients) {
+            let account = &new.account.id;
             events.push((
                 AuditKind::InvoiceCreated,
                 Event::system(
                     account,
                     &invoice.number,
-                    format!("{month}: peak {} users, {}", invoice.peak, invoice.amount),
+                    format!(
+                        "billing run for {month}: peak {} users, {}",
+                        invoice.peak_users,
+                        Money::from_cents(invoice.amount_cents)
+                    ),
                 ),
             ));
             for recipient in to {
-                emails.push(invoice_email(
-                    &self.ctx,
-                    &invoice.id,
-                    &invoice.number,
-                    &month_text,
-                    invoice.amount,
-                    recipient,
-                    false,
-                ));
                 events.push((
                     AuditKind::InvoiceEmailed,
                     Event::system(account, recipient, invoice.number.clone()),
                 ));
             }
+            emails.extend(invoices::invoice_emails(&self.ctx, invoice, pdf, to, false));
         }
         self.ctx
             .outbox
@@ -414,31 +466,6 @@ impl BillingRun {
             .context("auditing invoices")?;
         tx.commit().await.context("saving a chunk of invoices")?;
         Ok(made.len() as u64)
-    }
-
-    /// The active billing admins who opted in to invoices, for the accounts whose ids lie
-    /// between `first` and `last`, oldest first.
-    async fn opted_in(
-        &self,
-        first: &str,
-        last: &str,
-    ) -> Result<HashMap<String, Vec<String>>, ServiceError> {
-        let rows: Vec<OptedIn> = sqlx::query_as(
-            "SELECT account_id, email, role FROM admins WHERE account_id >= $1 AND account_id <= $2 \
-             AND status = 'active' AND receives_invoices = TRUE ORDER BY account_id, created_at",
-        )
-        .bind(first)
-        .bind(last)
-        .fetch_all(self.ctx.db.pool())
-        .await
-        .context("reading invoice opt-ins")?;
-        let mut by_account: HashMap<String, Vec<String>> = HashMap::new();
-        for r in rows {
-            if Role::from_code(&r.role).is_some_and(Role::has_billing) {
-                by_account.entry(r.account_id).or_default().push(r.email);
-            }
-        }
-        Ok(by_account)
     }
 
     /// Every month that has ended since the first account was created and is not invoiced for

@@ -33,12 +33,16 @@ pub async fn warn_expiring_cards(ctx: &Context) -> Result<u64, ServiceError> {
     // Exact in SQL too: a card is good to the end of its month, so it expires before a
     // charge exactly when its month comes before the charge's.
     let months = |year: i32, month: u32| i64::from(year) * 12 + i64::from(month);
-    let rows: Vec<Expiring> = sqlx::query_as(
-        "SELECT p.account_id, p.brand, p.last4, p.exp_month, p.exp_year, b.contact_email, b.company_name \
-         FROM payment_methods p JOIN billing_info b ON b.account_id = p.account_id \
+    let rows: Vec<Expiring> = sqlx::query_as(&format!(
+        "SELECT * FROM (SELECT p.account_id, p.brand, p.last4, p.exp_month, p.exp_year, \
+         {} AS contact_email, COALESCE(b.company_name, a.name) AS company_name \
+         FROM payment_methods p JOIN accounts a ON a.id = p.account_id \
+         LEFT JOIN billing_info b ON b.account_id = p.account_id \
          WHERE p.exp_year * 12 + p.exp_month < $1 \
-         AND (p.expiry_warned_for IS NULL OR p.expiry_warned_for <> $2) ORDER BY p.account_id",
-    )
+         AND (p.expiry_warned_for IS NULL OR p.expiry_warned_for <> $2)) e \
+         WHERE e.contact_email IS NOT NULL ORDER BY e.account_id",
+        crate::billing_info::contact_email_sql("p.account_id")
+    ))
     .bind(months(charge.year(), charge.month()))
     .bind(&charge_key)
     .fetch_all(ctx.db.pool())

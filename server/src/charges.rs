@@ -22,6 +22,7 @@ use tally_core::{
 
 use crate::{
     audit::{record_many, Event},
+    billing_info,
     billing_run::CHUNK,
     context::Context,
     db::{Backend, ROWS_PER_STATEMENT},
@@ -56,10 +57,11 @@ struct Attempt<'a> {
     next_attempt: Option<NaiveDate>,
 }
 
-/// The email telling the billing contact that an attempt failed, and what happens next.
-fn failure_email(a: &Attempt<'_>) -> Option<Email> {
-    let (Err(reason), Some(to)) = (&a.outcome, &a.due.contact_email) else {
-        return None;
+/// The emails telling the billing contact (and the billing administrators who opted in to
+/// invoices, `opted_in`) that an attempt failed, and what happens next.
+fn failure_emails(a: &Attempt<'_>, opted_in: Option<&Vec<String>>) -> Vec<Email> {
+    let Err(reason) = &a.outcome else {
+        return Vec::new();
     };
     let invoice = a.due;
     let amount = Money::from_cents(invoice.amount_cents).to_string();
@@ -69,17 +71,18 @@ fn failure_email(a: &Attempt<'_>) -> Option<Email> {
         amount: &amount,
         nothing_due: false,
     };
-    Some(emails::payment_failed(
-        to,
-        &emails::FailedCharge {
-            invoice: &facts,
-            attempt: a.number,
-            reason,
-            next_attempt: a
-                .next_attempt
-                .map(|day| day.format("%B %-d, %Y").to_string()),
-        },
-    ))
+    let failed = emails::FailedCharge {
+        invoice: &facts,
+        attempt: a.number,
+        reason,
+        next_attempt: a
+            .next_attempt
+            .map(|day| day.format("%B %-d, %Y").to_string()),
+    };
+    billing_info::recipients(invoice.contact_email.as_deref(), opted_in)
+        .iter()
+        .map(|to| emails::payment_failed(to, &failed))
+        .collect()
 }
 
 /// What charging some invoices did: the attempts this process recorded, and the
@@ -138,10 +141,10 @@ impl Charging {
         };
         let sql = format!(
             "SELECT i.id, i.account_id, i.number, i.month, i.amount_cents, i.attempts, i.first_failure_at, \
-             p.gateway_token, b.contact_email FROM invoices i \
+             p.gateway_token, {} AS contact_email FROM invoices i \
              LEFT JOIN payment_methods p ON p.account_id = i.account_id \
-             LEFT JOIN billing_info b ON b.account_id = i.account_id \
-             WHERE {filter} AND i.amount_cents > 0 ORDER BY i.account_id, i.month"
+             WHERE {filter} AND i.amount_cents > 0 ORDER BY i.account_id, i.month",
+            billing_info::contact_email_sql("i.account_id")
         );
         let q = sqlx::query_as::<_, ToCharge>(&sql);
         let q = match due {
@@ -200,7 +203,20 @@ impl Charging {
                 recorded.push(a);
             }
         }
-        let mail = self.record_attempts(&mut tx, &recorded, now).await?;
+        let opted_in = match (due.first(), due.last()) {
+            (Some(first), Some(last)) => {
+                billing_info::opted_in_between(
+                    self.ctx.db.pool(),
+                    &first.account_id,
+                    &last.account_id,
+                )
+                .await?
+            }
+            _ => Default::default(),
+        };
+        let mail = self
+            .record_attempts(&mut tx, &recorded, &opted_in, now)
+            .await?;
         tx.commit().await.context("saving charge outcomes")?;
         let paid = recorded.iter().filter(|a| a.outcome.is_ok()).count() as u64;
         Ok(Charges {
@@ -276,6 +292,7 @@ impl Charging {
         &self,
         conn: &mut AnyConnection,
         recorded: &[Attempt<'_>],
+        opted_in: &std::collections::HashMap<String, Vec<String>>,
         now: i64,
     ) -> Result<Vec<String>, ServiceError> {
         for batch in recorded.chunks(ROWS_PER_STATEMENT) {
@@ -316,7 +333,7 @@ impl Charging {
                 .await
                 .context("updating past-due accounts")?;
         }
-        let events: Vec<_> = recorded
+        let mut events: Vec<_> = recorded
             .iter()
             .map(|a| {
                 let invoice = a.due;
@@ -340,10 +357,23 @@ impl Charging {
                 )
             })
             .collect();
+        let mut emails: Vec<Email> = Vec::new();
+        let mut about = Vec::new();
+        for a in recorded {
+            for email in failure_emails(a, opted_in.get(&a.due.account_id)) {
+                about.push(a.due);
+                emails.push(email);
+            }
+        }
+        for (invoice, email) in about.iter().zip(&emails) {
+            events.push((
+                AuditKind::PaymentFailedEmailed,
+                Event::system(&invoice.account_id, &email.to, invoice.number.clone()),
+            ));
+        }
         record_many(conn, now, &events)
             .await
             .context("auditing charges")?;
-        let emails: Vec<Email> = recorded.iter().filter_map(failure_email).collect();
         self.ctx
             .outbox
             .queue_many(conn, &emails)

@@ -26,6 +26,7 @@ fn paragraphs(to: &str, subject: &str, paragraphs: &[&str]) -> Email {
         subject: subject.to_string(),
         text: format!("{}\n\n— Tally\n", paragraphs.join("\n\n")),
         html: page(html! { @for p in paragraphs { p { (p) } } }),
+        attachments: Vec::new(),
     }
 }
 
@@ -47,22 +48,55 @@ fn call_to_action(
             p { a href=(url) { (link_text) } }
             p { (outro) }
         }),
+        attachments: Vec::new(),
     }
 }
 
-/// The invitation to set a password, sent when an administrator is created or invited again.
-pub fn invitation(to: &str, invited_by: &str, url: &str, valid_hours: i64) -> Email {
-    call_to_action(
-        to,
-        "You're invited to Tally",
-        &format!(
-            "{invited_by} invited you to administer your organisation's account in Tally. Set your \
-             password to get started; the link works once and expires in {valid_hours} hours."
+/// The invitation to set a password, sent when an administrator is created or invited again:
+/// the role, and what it allows (from the permission matrix itself).
+pub fn invitation(
+    to: &str,
+    invited_by: &str,
+    role: tally_core::roles::Role,
+    url: &str,
+    valid_hours: i64,
+) -> Email {
+    use tally_core::roles::{allows, Action, ALL_ACTIONS};
+    let intro = format!(
+        "{invited_by} invited you to administer your organisation's account in Tally as {}: {}",
+        role.display_name(),
+        role.description()
+    );
+    let mut can: Vec<&str> = ALL_ACTIONS
+        .into_iter()
+        .filter(|a| allows(role, *a))
+        .map(Action::description)
+        .collect();
+    if allows(role, Action::RunBoundCommands) && !allows(role, Action::ManageCommands) {
+        can.push("You run no commands until an administrator binds you to one");
+    }
+    let set = format!(
+        "Set your password to get started; the link works once and expires in {valid_hours} hours."
+    );
+    let link_text = "Set your password";
+    let outro = "If you weren't expecting this, you can ignore this email.";
+    Email {
+        to: to.to_string(),
+        subject: format!("You're invited to Tally as {}", role.display_name()),
+        text: format!(
+            "{intro}\n\nWhat you can do:\n{}\n\n{set}\n\n{link_text}: {url}\n\n{outro}\n\n— Tally\n",
+            can.iter().map(|c| format!("- {c}")).collect::<Vec<_>>().join("\n")
         ),
-        "Set your password",
-        url,
-        "If you weren't expecting this, you can ignore this email.",
-    )
+        html: page(html! {
+            p { (intro) }
+            p { "What you can do:" }
+            ul { @for c in &can { li { (c) } } }
+            p { (set) }
+            p { a href=(url) { (link_text) } }
+            p { (outro) }
+        }),
+        attachments: Vec::new(),
+    }
 }
 
 /// The link to choose a new password.
@@ -140,35 +174,50 @@ pub struct InvoiceFacts<'a> {
     pub nothing_due: bool,
 }
 
-/// The monthly invoice, or (`copy`) the copy a billing administrator asked for.
-pub fn invoice(to: &str, invoice: &InvoiceFacts<'_>, url: &str, copy: bool) -> Email {
+/// The monthly invoice, or (`copy`) the copy a billing administrator asked for: the invoice's
+/// lines as text (for people who do not open attachments), the PDF attached, and a link for
+/// those who can sign in with a billing role.
+pub fn invoice(
+    to: &str,
+    number: &str,
+    month_label: &str,
+    lines: &[String],
+    url: &str,
+    copy: bool,
+    pdf: Vec<u8>,
+) -> Email {
     let subject = if copy {
-        format!("Copy of your Tally invoice {}", invoice.number)
+        format!("Copy of your Tally invoice {number}")
     } else {
-        format!(
-            "Your Tally invoice {} for {}",
-            invoice.number, invoice.month
-        )
+        format!("Your Tally invoice {number} for {month_label}")
     };
-    let body = format!(
-        "Invoice {} for {}: {}.{}",
-        invoice.number,
-        invoice.month,
-        invoice.amount,
-        if invoice.nothing_due {
-            " Nothing is due."
-        } else {
-            " It is charged to the payment method on file."
-        }
-    );
-    call_to_action(
-        to,
-        &subject,
-        &body,
-        "View or download the invoice",
-        url,
-        "Keep this email for your records.",
-    )
+    let intro = if copy {
+        "Here is the copy of your invoice you asked for. It is attached as a PDF."
+    } else {
+        "Your invoice for last month is attached as a PDF. In short:"
+    };
+    let outro =
+        "Billing administrators can also see it in Tally. Keep this email for your records.";
+    let link_text = "View the invoice in Tally";
+    Email {
+        to: to.to_string(),
+        subject,
+        text: format!(
+            "{intro}\n\n{}\n\n{link_text}: {url}\n\n{outro}\n\n— Tally\n",
+            lines.join("\n")
+        ),
+        html: page(html! {
+            p { (intro) }
+            ul { @for l in lines { li { (l) } } }
+            p { a href=(url) { (link_text) } }
+            p { (outro) }
+        }),
+        attachments: vec![crate::mail::Attachment {
+            filename: format!("tally-invoice-{number}.pdf"),
+            content_type: "application/pdf".into(),
+            data: pdf,
+        }],
+    }
 }
 
 /// A charge attempt that failed, and what happens next.
@@ -239,6 +288,7 @@ mod tests {
         let m = invitation(
             "ann@a.test",
             "Bo <script>alert(1)</script> & Co",
+            tally_core::roles::Role::Manager,
             "https://tally.example/invitation/abc?x=1&y=2",
             72,
         );

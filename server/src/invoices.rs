@@ -41,6 +41,10 @@ pub struct Invoice {
     pub company_name: String,
     pub created_at: i64,
     pub paid_at: Option<i64>,
+    /// Whom it is made out to, one line each, as it was when it was made.
+    pub billed_to: Option<String>,
+    /// The card it was to be charged to when it was made ("Visa •••• 4242").
+    pub card_label: Option<String>,
 }
 
 impl Invoice {
@@ -56,7 +60,7 @@ impl Invoice {
     }
 }
 
-const COLUMNS: &str = "id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, company_name, created_at, paid_at";
+const COLUMNS: &str = "id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, company_name, created_at, paid_at, billed_to, card_label";
 
 /// The Billing page's summary of the month so far.
 #[derive(Clone, Debug)]
@@ -74,8 +78,12 @@ pub struct Overview {
     pub next_charge_date: NaiveDate,
     pub card: Option<SavedCard>,
     pub card_expires_before_charge: bool,
+    /// The billing contact: the billing information's, or the administrator standing in
+    /// while there is none.
     pub contact_name: Option<String>,
     pub contact_email: Option<String>,
+    /// Billing information was saved (else the Overview and Billing pages say so).
+    pub has_billing_info: bool,
     /// Billing admins who opted in to invoice emails.
     pub opted_in: Vec<String>,
     /// The caller gets invoices by email.
@@ -98,29 +106,76 @@ struct OptInRow {
     opted: i64,
 }
 
-/// The email of an invoice to `to`: the monthly one, or (`copy`) a copy asked for.
-pub fn invoice_email(
+/// The essentials of an invoice in a few lines, for its emails' text.
+pub fn summary_lines(invoice: &Invoice) -> Vec<String> {
+    let money = |cents: i64| Money::from_cents(cents).to_string();
+    let billable = (invoice.peak_users - invoice.free_users).max(0);
+    let mut lines = vec![
+        format!("Invoice: {}", invoice.number),
+        format!(
+            "Billing period: {}",
+            crate::invoice_pdf::period(&invoice.month)
+        ),
+        format!(
+            "Peak users: {}, of which {} free",
+            invoice.peak_users, invoice.free_users
+        ),
+        format!(
+            "{billable} \u{d7} {} = {}",
+            money(invoice.price_per_user_cents),
+            money(invoice.amount_cents)
+        ),
+        format!("Total: {}", money(invoice.amount_cents)),
+    ];
+    lines.push(match (&invoice.card_label, invoice.amount_cents) {
+        (_, 0) => "Nothing is due.".to_string(),
+        (Some(card), _) => format!("Charged to {card}."),
+        (None, _) => "It is charged to the card on file.".to_string(),
+    });
+    lines
+}
+
+/// The emails of an invoice, one to each of `to`: the monthly one, or (`copy`) a copy asked
+/// for; each with the invoice as a PDF (`pdf`, from [`crate::invoice_pdf::render`]).
+pub fn invoice_emails(
     ctx: &Context,
-    id: &str,
-    number: &str,
-    month: &str,
-    amount: Money,
-    to: &str,
+    invoice: &Invoice,
+    pdf: &[u8],
+    to: &[String],
     copy: bool,
-) -> Email {
-    let amount_text = amount.to_string();
-    let facts = emails::InvoiceFacts {
-        number,
-        month,
-        amount: &amount_text,
-        nothing_due: amount.cents() == 0,
-    };
-    emails::invoice(
-        to,
-        &facts,
-        &ctx.link(&format!("/billing/invoices/{id}")),
-        copy,
-    )
+) -> Vec<Email> {
+    let lines = summary_lines(invoice);
+    let month_label = BillingMonth::parse(&invoice.month)
+        .map_or_else(|| invoice.month.clone(), BillingMonth::label);
+    let url = ctx.link(&format!("/billing/invoices/{}", invoice.id));
+    to.iter()
+        .map(|recipient| {
+            emails::invoice(
+                recipient,
+                &invoice.number,
+                &month_label,
+                &lines,
+                &url,
+                copy,
+                pdf.to_vec(),
+            )
+        })
+        .collect()
+}
+
+/// Renders invoices' PDFs on the blocking pool (CPU work), in order.
+pub async fn render_pdfs(invoices: Vec<Invoice>) -> Result<Vec<(Invoice, Vec<u8>)>, ServiceError> {
+    tokio::task::spawn_blocking(move || {
+        invoices
+            .into_iter()
+            .map(|i| {
+                let pdf = crate::invoice_pdf::render(&i);
+                (i, pdf)
+            })
+            .collect()
+    })
+    .await
+    .map_err(|e| ServiceError::invariant("rendering invoice PDFs", e.to_string()))
 }
 
 /// The Billing page's data and actions.
@@ -182,6 +237,7 @@ impl Invoices {
         let peak = peak_users(&changes, month);
         let plan = Plan::per_user(self.ctx.settings.price_per_user);
         let info = billing_info::read(pool, account).await?;
+        let contact = billing_info::contact(pool, account).await?;
         let card = card_on_file(pool, account).await?;
         let next_charge = next_charge_date(today);
         let card_expires_before_charge = card.as_ref().is_some_and(|c| {
@@ -221,8 +277,9 @@ impl Invoices {
             next_charge_date: next_charge,
             card,
             card_expires_before_charge,
-            contact_name: info.as_ref().map(|i| i.contact_name.clone()),
-            contact_email: info.as_ref().map(|i| i.contact_email.to_string()),
+            contact_name: contact.as_ref().map(|c| c.name.clone()),
+            contact_email: contact.as_ref().map(|c| c.email.clone()),
+            has_billing_info: info.is_some(),
             opted_in,
             caller_opted_in,
             past_due: past_due != 0,
@@ -263,21 +320,19 @@ impl Invoices {
         )
         .await?;
         let pool = self.ctx.db.pool();
-        let Some(info) = billing_info::read(pool, &actor.account_id).await? else {
+        let Some(contact) = billing_info::contact(pool, &actor.account_id).await? else {
             return Err(ServiceError::Conflict(
                 "There is no billing contact to send it to. Add one under Payments → Billing Information.".into(),
             ));
         };
-        let to = info.contact_email.to_string();
-        let email = invoice_email(
-            &self.ctx,
-            &invoice.id,
-            &invoice.number,
-            &invoice.month,
-            Money::from_cents(invoice.amount_cents),
-            &to,
-            true,
-        );
+        let to = contact.email;
+        let (invoice, pdf) = render_pdfs(vec![invoice])
+            .await?
+            .pop()
+            .expect("one PDF per invoice");
+        let email = invoice_emails(&self.ctx, &invoice, &pdf, std::slice::from_ref(&to), true)
+            .pop()
+            .expect("one email per recipient");
         let now = self.ctx.now();
         let mut tx = pool.begin().await.context("sending an invoice copy")?;
         let message = self

@@ -9,13 +9,69 @@ use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
 };
 
-/// One message, with a plain-text and an HTML body.
-#[derive(Clone, Debug)]
+/// One message, with a plain-text and an HTML body, and files attached.
+#[derive(Clone, Debug, Default)]
 pub struct Email {
     pub to: String,
     pub subject: String,
     pub text: String,
     pub html: String,
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file attached to a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attachment {
+    pub filename: String,
+    /// A MIME type, e.g. `application/pdf`.
+    pub content_type: String,
+    pub data: Vec<u8>,
+}
+
+/// An attachment as the outbox stores it: the bytes in base64.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredAttachment {
+    filename: String,
+    content_type: String,
+    base64: String,
+}
+
+/// Attachments as the outbox's `attachments` column keeps them: a JSON list, or "" for none.
+pub fn attachments_to_text(attachments: &[Attachment]) -> String {
+    use base64::Engine;
+    if attachments.is_empty() {
+        return String::new();
+    }
+    let stored: Vec<StoredAttachment> = attachments
+        .iter()
+        .map(|a| StoredAttachment {
+            filename: a.filename.clone(),
+            content_type: a.content_type.clone(),
+            base64: base64::engine::general_purpose::STANDARD.encode(&a.data),
+        })
+        .collect();
+    serde_json::to_string(&stored).expect("a list of strings serializes")
+}
+
+/// The attachments [`attachments_to_text`] wrote; `None` when the text is not such a list.
+pub fn attachments_from_text(text: &str) -> Option<Vec<Attachment>> {
+    use base64::Engine;
+    if text.is_empty() {
+        return Some(Vec::new());
+    }
+    let stored: Vec<StoredAttachment> = serde_json::from_str(text).ok()?;
+    stored
+        .into_iter()
+        .map(|a| {
+            Some(Attachment {
+                filename: a.filename,
+                content_type: a.content_type,
+                data: base64::engine::general_purpose::STANDARD
+                    .decode(a.base64)
+                    .ok()?,
+            })
+        })
+        .collect()
 }
 
 /// Why a message was not delivered.
@@ -148,23 +204,35 @@ impl Mailer {
             .to
             .parse()
             .map_err(|_| MailError::Address(email.to.clone()))?;
+        let bodies = MultiPart::alternative()
+            .singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(email.text.clone()),
+            )
+            .singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_HTML)
+                    .body(email.html.clone()),
+            );
+        let body = if email.attachments.is_empty() {
+            bodies
+        } else {
+            let mut mixed = MultiPart::mixed().multipart(bodies);
+            for a in &email.attachments {
+                let kind = ContentType::parse(&a.content_type)
+                    .map_err(|e| MailError::Build(e.to_string()))?;
+                mixed = mixed.singlepart(
+                    lettre::message::Attachment::new(a.filename.clone()).body(a.data.clone(), kind),
+                );
+            }
+            mixed
+        };
         Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(&email.subject)
-            .multipart(
-                MultiPart::alternative()
-                    .singlepart(
-                        SinglePart::builder()
-                            .header(ContentType::TEXT_PLAIN)
-                            .body(email.text.clone()),
-                    )
-                    .singlepart(
-                        SinglePart::builder()
-                            .header(ContentType::TEXT_HTML)
-                            .body(email.html.clone()),
-                    ),
-            )
+            .multipart(body)
             .map_err(|e| MailError::Build(e.to_string()))
     }
 }

@@ -18,7 +18,7 @@ use crate::{
     clock::Clock,
     crypto::new_id,
     db::{Backend, Database, ROWS_PER_STATEMENT},
-    mail::{Email, Mailer},
+    mail::{attachments_from_text, attachments_to_text, Email, Mailer},
 };
 
 /// A message claimed for delivery.
@@ -29,23 +29,31 @@ struct Claimed {
     subject: String,
     text_body: String,
     html_body: String,
+    attachments: String,
     attempts: i32,
 }
 
 impl Claimed {
     /// The message, and the number of the attempt about to be made.
     fn into_message(self) -> (String, Email, i64) {
+        // Written by `queue` from a list: unreadable only if the row was edited by hand, and
+        // then the message still goes, with what could be read.
+        let attachments = attachments_from_text(&self.attachments).unwrap_or_else(|| {
+            tracing::error!(id = %self.id, "mail outbox: unreadable attachments left off");
+            Vec::new()
+        });
         let email = Email {
             to: self.to_addr,
             subject: self.subject,
             text: self.text_body,
             html: self.html_body,
+            attachments,
         };
         (self.id, email, i64::from(self.attempts) + 1)
     }
 }
 
-const CLAIMED_COLUMNS: &str = "id, to_addr, subject, text_body, html_body, attempts";
+const CLAIMED_COLUMNS: &str = "id, to_addr, subject, text_body, html_body, attachments, attempts";
 
 /// Minutes to wait after the n-th failed attempt (the last entry is the last wait); after
 /// `RETRY_MINUTES.len() + 1` failed attempts, about a day in all, the message is abandoned.
@@ -114,14 +122,15 @@ impl Outbox {
         let now = self.clock.now_millis();
         let id = new_id(now);
         sqlx::query(
-            "INSERT INTO mail_outbox (id, to_addr, subject, text_body, html_body, created_at, next_attempt_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            "INSERT INTO mail_outbox (id, to_addr, subject, text_body, html_body, attachments, created_at, next_attempt_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
         )
         .bind(&id)
         .bind(&email.to)
         .bind(&email.subject)
         .bind(&email.text)
         .bind(&email.html)
+        .bind(attachments_to_text(&email.attachments))
         .bind(now)
         .execute(exec)
         .await?;
@@ -139,8 +148,8 @@ impl Outbox {
         let mut ids = Vec::with_capacity(emails.len());
         for batch in emails.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
-                "INSERT INTO mail_outbox (id, to_addr, subject, text_body, html_body, created_at, next_attempt_at) VALUES {}",
-                Backend::of(conn).values_list(batch.len(), 7)
+                "INSERT INTO mail_outbox (id, to_addr, subject, text_body, html_body, attachments, created_at, next_attempt_at) VALUES {}",
+                Backend::of(conn).values_list(batch.len(), 8)
             );
             let batch_ids: Vec<String> = batch.iter().map(|_| new_id(now)).collect();
             let mut q = sqlx::query(&sql);
@@ -151,6 +160,7 @@ impl Outbox {
                     .bind(&e.subject)
                     .bind(&e.text)
                     .bind(&e.html)
+                    .bind(attachments_to_text(&e.attachments))
                     .bind(now)
                     .bind(now);
             }
@@ -190,7 +200,7 @@ impl Outbox {
             Ok(()) => {
                 sqlx::query(
                     "UPDATE mail_outbox SET sent_at = $1, attempts = $2, claimed_until = NULL, \
-                     text_body = '', html_body = '' WHERE id = $3",
+                     text_body = '', html_body = '', attachments = '' WHERE id = $3",
                 )
                 .bind(self.clock.now_millis())
                 .bind(attempts)
@@ -238,7 +248,7 @@ impl Outbox {
             None => {
                 sqlx::query(
                     "UPDATE mail_outbox SET attempts = $1, failed_at = $2, claimed_until = NULL, \
-                     last_error = $3, text_body = '', html_body = '' WHERE id = $4",
+                     last_error = $3, text_body = '', html_body = '', attachments = '' WHERE id = $4",
                 )
                 .bind(attempts)
                 .bind(done)
@@ -302,7 +312,7 @@ impl Outbox {
                 let marks = self.db.backend();
                 let sql = format!(
                     "UPDATE mail_outbox SET sent_at = {}, attempts = attempts + 1, claimed_until = NULL, \
-                     text_body = '', html_body = '' WHERE id IN ({})",
+                     text_body = '', html_body = '', attachments = '' WHERE id IN ({})",
                     marks.marks_from(1, 1),
                     marks.marks_from(2, batch.len())
                 );

@@ -720,6 +720,7 @@ impl InvoiceService for InvoicesPort {
             card_expires_before_charge: o.card_expires_before_charge,
             contact_name: o.contact_name,
             contact_email: o.contact_email,
+            has_billing_info: o.has_billing_info,
             opted_in: o.opted_in,
             me_opted_in: o.caller_opted_in,
             past_due: o.past_due,

@@ -30,8 +30,12 @@ pub struct BillingOverview {
     pub card: Option<CardSummary>,
     /// The card's expiry falls before the next charge date.
     pub card_expires_before_charge: bool,
+    /// The billing contact: the billing information's, or the first billing administrator
+    /// standing in while none is saved.
     pub contact_name: Option<String>,
     pub contact_email: Option<String>,
+    /// Billing information was saved.
+    pub has_billing_info: bool,
     /// Billing admins who opted in to invoice emails.
     pub opted_in: Vec<String>,
     /// The signed-in administrator gets invoices by email.

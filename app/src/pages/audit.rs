@@ -70,6 +70,9 @@ fn AuditLog(
                 <label for="kind">"Kind"</label>
                 <select id="kind" name="kind">
                     <option value="">"All kinds"</option>
+                    <option value=tally_core::audit::BILLING_EVENTS selected=move || filter.get().kind == tally_core::audit::BILLING_EVENTS>
+                        "All billing: runs, invoices, charges, emails"
+                    </option>
                     {tally_core::audit::ALL_AUDIT_KINDS.iter().map(|k| {
                         let code = k.code();
                         view! { <option value=code selected=move || filter.get().kind == code>{k.label()}</option> }

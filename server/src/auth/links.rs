@@ -124,7 +124,15 @@ pub async fn send_invitation(
         hours * 60,
     )
     .await?;
-    let message = emails::invitation(email, invited_by, &url, hours);
+    let role: String = sqlx::query_scalar("SELECT role FROM admins WHERE id = $1")
+        .bind(admin_id)
+        .fetch_one(&mut *tx)
+        .await
+        .context("reading an invitee's role")?;
+    let role = tally_core::roles::Role::from_code(&role).ok_or_else(|| {
+        ServiceError::invariant("sending an invitation", "an unknown role is stored")
+    })?;
+    let message = emails::invitation(email, invited_by, role, &url, hours);
     let id = ctx
         .outbox
         .queue(&mut *tx, &message)

@@ -296,6 +296,24 @@ impl TestApp {
             .collect()
     }
 
+    /// Every message in the outbox, oldest first, exactly as written (for its MIME parts).
+    #[allow(dead_code)]
+    pub fn outbox_raw(&self) -> Vec<String> {
+        let mut files: Vec<_> = std::fs::read_dir(&self.outbox)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
+    }
+
     /// The server's secret key (from its data folder's key file), for child processes that
     /// open the same database with another data folder.
     pub fn secret_key(&self) -> String {

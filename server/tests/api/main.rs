@@ -8,6 +8,7 @@ mod abuse;
 mod admins;
 mod auth;
 mod billing;
+mod billing_contact;
 mod canary;
 mod commands;
 mod errors;

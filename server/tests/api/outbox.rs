@@ -22,6 +22,7 @@ fn message(to: &str) -> Email {
         subject: "Hello".into(),
         text: "A one-time link: http://127.0.0.1/secret-link".into(),
         html: "<p>A one-time link</p>".into(),
+        attachments: Vec::new(),
     }
 }
 
