@@ -54,6 +54,8 @@ export default defineConfig({
       TALLY_ADDR: `127.0.0.1:${port}`,
       TALLY_DATA_DIR: dataDir,
       TALLY_PUBLIC_URL: baseURL,
+      // Every test signs in from this one address, many times a minute.
+      TALLY_SIGN_IN_PER_IP_MINUTE: "1000",
       LEPTOS_SITE_ROOT: path.join(root, "target/site"),
       RUST_LOG: "warn",
     },

@@ -142,6 +142,11 @@ pub trait AdminService: Send + Sync {
     /// Emails a new invitation link to an administrator who has not accepted yet; earlier
     /// links stop working.
     async fn resend_invitation(&self, actor: &Actor, target_id: &str) -> Result<(), AppError>;
+    /// The administrators invited and not signed in yet, oldest first.
+    async fn invitations(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<crate::api::overview::PendingInvitation>, AppError>;
 }
 
 /// The audit log.

@@ -199,6 +199,71 @@ pub fn peak_users(changes: &[CountChange], month: BillingMonth) -> u64 {
     u64::try_from(peak).unwrap_or(0)
 }
 
+/// The largest number of users on each day of `month` from its 1st to `through` (UTC days;
+/// `through` is clamped to the month): what the Billing page charts. Each day's figure is the
+/// peak of that day alone, read as [`peak_users`] reads a month, so the largest of them is the
+/// month's peak so far.
+pub fn daily_peaks(changes: &[CountChange], month: BillingMonth, through: NaiveDate) -> Vec<u64> {
+    let last = through.min(month.last_day());
+    let mut sorted: Vec<CountChange> = changes.to_vec();
+    sorted.sort_by_key(|c| c.at_millis);
+    let mut peaks = Vec::new();
+    let (mut count, mut i) = (0i64, 0usize);
+    let mut day = month.first_day();
+    while day <= last {
+        let start = date_start_millis(day);
+        let end = start + 86_400_000;
+        while i < sorted.len() && sorted[i].at_millis <= start {
+            count += sorted[i].delta;
+            i += 1;
+        }
+        let mut peak = count;
+        while i < sorted.len() && sorted[i].at_millis < end {
+            let at = sorted[i].at_millis;
+            while i < sorted.len() && sorted[i].at_millis == at {
+                count += sorted[i].delta;
+                i += 1;
+            }
+            peak = peak.max(count);
+        }
+        peaks.push(u64::try_from(peak).unwrap_or(0));
+        match day.succ_opt() {
+            Some(next) => day = next,
+            None => break,
+        }
+    }
+    peaks
+}
+
+/// How this month's projected charge comes about, in one sentence: "Peak so far 37 users − 10
+/// free = 27 × $5.00 = $135.00", or, within the free users, that nothing is due.
+pub fn projection_sentence(peak: u64, plan: &Plan) -> String {
+    let users = |n: u64| {
+        if n == 1 {
+            "1 user".to_string()
+        } else {
+            format!("{n} users")
+        }
+    };
+    if peak <= plan.free_users {
+        return format!(
+            "Peak so far {}, within the {} free: nothing to pay.",
+            users(peak),
+            plan.free_users
+        );
+    }
+    let billable = plan.billable_users(peak);
+    match plan.invoice_amount(peak) {
+        Some(amount) => format!(
+            "Peak so far {} \u{2212} {} free = {billable} \u{d7} {} = {amount}",
+            users(peak),
+            plan.free_users,
+            plan.price_per_user
+        ),
+        None => format!("Peak so far {}.", users(peak)),
+    }
+}
+
 /// An account's price: a monthly amount per user beyond the free ones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
@@ -268,6 +333,28 @@ impl RetrySchedule {
     /// Attempts in all, the first charge included.
     pub fn max_attempts(&self) -> u32 {
         self.days_after_first_failure.len() as u32 + 1
+    }
+}
+
+#[cfg(test)]
+mod projection_tests {
+    use super::*;
+
+    #[test]
+    fn the_projection_explains_itself() {
+        let plan = Plan::per_user(Money::from_cents(500));
+        assert_eq!(
+            projection_sentence(37, &plan),
+            "Peak so far 37 users \u{2212} 10 free = 27 \u{d7} $5.00 = $135.00"
+        );
+        assert_eq!(
+            projection_sentence(1, &plan),
+            "Peak so far 1 user, within the 10 free: nothing to pay."
+        );
+        assert_eq!(
+            projection_sentence(10, &plan),
+            "Peak so far 10 users, within the 10 free: nothing to pay."
+        );
     }
 }
 

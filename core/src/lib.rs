@@ -20,4 +20,4 @@ pub mod redirect;
 pub mod roles;
 pub mod typing;
 
-pub use chrono::NaiveDate;
+pub use chrono::{Datelike, NaiveDate};

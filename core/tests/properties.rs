@@ -213,3 +213,31 @@ proptest! {
         let _ = tally_core::card_in_text::contains_card_number(&s);
     }
 }
+
+proptest! {
+    /// The Billing page's day-by-day chart agrees with the invoice: over the whole month the
+    /// largest daily peak is the month's peak, and up to any day it is the peak so far.
+    #[test]
+    fn daily_peaks_agree_with_the_months_peak(
+        changes in proptest::collection::vec((0i64..40 * 86_400_000, prop_oneof![Just(1i64), Just(-1i64), Just(3i64)]), 0..60),
+        cut in 1u32..31,
+    ) {
+        use tally_core::billing::{daily_peaks, peak_users, BillingMonth, CountChange};
+        let month = BillingMonth::new(2026, 10).unwrap();
+        // From five days before the month to five after; opening with 5 users.
+        let origin = month.start_millis() - 5 * 86_400_000;
+        let mut history = vec![CountChange { at_millis: origin - 1, delta: 5 }];
+        history.extend(changes.iter().map(|(at, delta)| CountChange { at_millis: origin + at, delta: *delta }));
+        let days = daily_peaks(&history, month, month.last_day());
+        prop_assert_eq!(days.len(), 31);
+        prop_assert_eq!(days.iter().copied().max().unwrap(), peak_users(&history, month));
+        // Cut at the end of day `cut`: the changes after it do not exist yet.
+        let through = NaiveDate::from_ymd_opt(2026, 10, cut).unwrap();
+        let end = tally_core::billing::date_start_millis(through) + 86_400_000;
+        let so_far: Vec<CountChange> = history.iter().copied().filter(|c| c.at_millis < end).collect();
+        let partial = daily_peaks(&so_far, month, through);
+        prop_assert_eq!(partial.len(), cut as usize);
+        prop_assert_eq!(&partial[..], &days[..cut as usize]);
+        prop_assert_eq!(partial.iter().copied().max().unwrap(), peak_users(&so_far, month));
+    }
+}

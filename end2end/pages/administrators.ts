@@ -14,6 +14,12 @@ export class AdministratorsPage {
     return this.page.getByRole("row", { name: new RegExp(name) });
   }
 
+  /** Opens a row's Actions menu and picks the item named `item` ("Suspend Cy Diaz"). */
+  async act(name: string, item: string) {
+    await this.row(name).getByRole("button", { name: `Actions for ${name}` }).click();
+    await this.page.getByRole("menu").getByRole("menuitem", { name: item }).click();
+  }
+
   get dialog() {
     return this.page.getByRole("dialog");
   }

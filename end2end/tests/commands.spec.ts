@@ -58,14 +58,23 @@ test("a billing-only administrator: Payments and no commands, until bound to one
   await admins.open();
   await expect(admins.row("Dee Runner")).not.toContainText("Billing only");
   // From the Administrators page too: unbind (the label is back), then bind again.
-  await admins.row("Dee Runner").getByRole("button", { name: "Commands Dee Runner runs" }).click();
+  await admins.act("Dee Runner", "Commands Dee Runner runs");
   await expect(admins.dialog.getByText("Restart agent — runs it")).toBeVisible();
   expect(await accessibilityViolations(page)).toEqual([]);
   await admins.dialog.getByRole("button", { name: "Unbind from Restart agent" }).click();
   await expect(admins.dialog.getByText("Restart agent — does not run it")).toBeVisible();
   await expect(admins.row("Dee Runner")).toContainText("Billing only");
   await expect(admins.dialog.getByText("Binding a command lets them run it", { exact: false })).toBeVisible();
+  // Binding a billing-only administrator asks first, as the Commands page does.
   await admins.dialog.getByRole("button", { name: "Bind to Restart agent" }).click();
+  const confirm = admins.dialog.getByRole("group", { name: "Bind Dee Runner to “Restart agent”?" });
+  await expect(confirm).toContainText("they will no longer be billing only");
+  await expect(confirm.getByRole("button", { name: "Cancel" })).toBeFocused();
+  expect(await accessibilityViolations(page)).toEqual([]);
+  await page.keyboard.press("Enter"); // Cancel: nothing bound
+  await expect(admins.dialog.getByText("Restart agent — does not run it")).toBeVisible();
+  await admins.dialog.getByRole("button", { name: "Bind to Restart agent" }).click();
+  await admins.dialog.getByRole("button", { name: "Bind and allow running" }).click();
   await expect(admins.dialog.getByText("Restart agent — runs it")).toBeVisible();
   await admins.dialog.getByRole("button", { name: "Done" }).click();
   await expect(admins.row("Dee Runner")).not.toContainText("Billing only");

@@ -146,6 +146,18 @@ test("its own URL opens the modal; Update goes through the steps pre-filled, nev
   await d.getByRole("button", { name: "Update" }).click();
   await expect(d.getByLabel("Company name")).toHaveValue("Acme Corp");
   await expect(d.getByLabel("ZIP code")).toHaveValue("62701");
+  // Leaving Billing Information by the tab strip goes as Next goes: what does not check out
+  // keeps the step with its message; what does is saved.
+  await d.getByLabel("Company name").fill("");
+  await modal.tab("Payment Information").click();
+  await expect(d.getByText("Enter the company name.", { exact: false })).toBeVisible();
+  await expect(modal.tab("Billing Information")).toHaveAttribute("aria-selected", "true");
+  await d.getByLabel("Company name").fill("Acme Corporation");
+  await modal.tab("Payment Information").click();
+  await expect(modal.tab("Payment Information")).toHaveAttribute("aria-selected", "true");
+  await openHydrated(page, "/billing/payment");
+  await d.getByRole("button", { name: "Update" }).click();
+  await expect(d.getByLabel("Company name")).toHaveValue("Acme Corporation");
   // Tabs by keyboard: arrows move between them.
   await modal.tab("Billing Information").focus();
   await page.keyboard.press("ArrowRight");
@@ -153,13 +165,23 @@ test("its own URL opens the modal; Update goes through the steps pre-filled, nev
   await expect(modal.tab("Payment Information")).toHaveAttribute("aria-selected", "true");
   await expect(d.getByLabel("Cardholder name")).toHaveValue("Dana Park");
   await d.getByRole("button", { name: "Enter card" }).click();
-  await expect(d.getByLabel("Card number")).toHaveValue("");
-  await expect(d.getByLabel(/Security code/)).toHaveValue("");
-  // Focus stays in the dialog.
-  await d.getByRole("button", { name: "Back" }).focus();
+  // The card window is a dialog of its own, on top of the modal.
+  const card = page.getByRole("dialog", { name: "Card" });
+  await expect(card.getByLabel("Card number")).toBeFocused();
+  await expect(card.getByLabel("Card number")).toHaveValue("");
+  await expect(card.getByLabel(/Security code/)).toHaveValue("");
+  expect(await accessibilityViolations(page)).toEqual([]);
+  // Focus stays in it; Esc closes only it, and the focus is back on Enter card.
+  await card.getByRole("button", { name: "Back" }).focus();
   await page.keyboard.press("Tab");
-  await expect(d.getByRole("button", { name: "Close" })).toBeFocused();
-  await d.getByRole("button", { name: "Close" }).click();
+  await expect(card.getByRole("button", { name: "Close the card window" })).toBeFocused();
+  await page.keyboard.press("Shift+Tab");
+  await expect(card.getByRole("button", { name: "Back" })).toBeFocused();
+  await page.keyboard.press("Escape");
+  await expect(card).toBeHidden();
+  await expect(d).toBeVisible();
+  await expect(d.getByRole("button", { name: "Enter card" })).toBeFocused();
+  await d.getByRole("button", { name: "Close", exact: true }).click();
   await expect(d).toBeHidden();
   await expect(page).toHaveURL(/\/$/);
   await expect(new SignedInFrame(page).menuButton).toBeFocused();

@@ -63,13 +63,20 @@ test("users past 10 move the projection; a billing run by the subcommand makes t
   await page.getByRole("button", { name: "Import" }).click();
   await expect(page.getByRole("status")).toHaveText("11 users imported.");
   await expect(page.getByText("12 users in all")).toBeVisible();
-  await page.getByRole("button", { name: "Suspend Uma One" }).click();
+  await page.getByRole("button", { name: "Actions for Uma One" }).click();
+  await page.getByRole("menu").getByRole("menuitem", { name: "Suspend Uma One" }).click();
   await expect(page.getByRole("status")).toHaveText("Uma One is suspended (still billable).");
 
   // 12 users, 10 free, $5.00 each.
   await openHydrated(page, "/billing");
   await expect(page.locator("#peak-so-far")).toHaveText("12");
   await expect(page.locator("#projected-charge")).toContainText("$10.00 (2 × $5.00)");
+  await expect(page.locator("#projection")).toHaveText("Peak so far 12 users − 10 free = 2 × $5.00 = $10.00");
+  // The day-by-day chart, drawn by the server, with its table for screen readers.
+  await expect(page.locator("#month-chart svg .bar").first()).toBeVisible();
+  await expect(page.locator("#month-chart svg")).toContainText("Peak so far 12");
+  await expect(page.getByRole("table", { name: /Largest number of users each day/ })).toBeAttached();
+  expect(await accessibilityViolations(page)).toEqual([]);
   await page.getByLabel("Also email invoices to me").check();
   await expect(page.getByRole("status")).toHaveText("Invoices will be emailed to you too.");
 
@@ -103,6 +110,15 @@ c.commit()
     .filter((m) => m.includes("Your Tally invoice"));
   const to = invoiceMails.map((m) => m.match(/^To: (.*)$/m)![1].trim()).sort();
   expect(to).toEqual(["ann@acme.test", "billing@acme.test"]);
+  // The billing contact (no administrator) gets the invoice itself, as a PDF.
+  const contactMail = invoiceMails.find((m) => /^To: billing@acme\.test/m.test(m))!;
+  expect(contactMail).toMatch(/Content-Type: application\/pdf/);
+  expect(contactMail).toMatch(/filename\*?0?="tally-invoice-[^"]+\.pdf"/);
+  const pdf = Buffer.from(contactMail.split(/Content-Type: application\/pdf\r?\nContent-Transfer-Encoding: base64\r?\n\r?\n/)[1].split(/\r?\n--/)[0].replace(/\s/g, ""), "base64");
+  expect(pdf.subarray(0, 5).toString()).toBe("%PDF-");
+  expect(pdf.toString("latin1")).toContain("Total: $10.00");
+  // The year chart has the month now.
+  await expect(page.locator("#year-chart svg")).toContainText("$10.00");
 
   // A copy goes to the billing contact, whoever asks.
   await invoice.getByRole("button", { name: /Email a copy/ }).click();

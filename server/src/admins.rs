@@ -429,6 +429,25 @@ impl Admins {
         tx.commit().await.context("saving an administrator change")
     }
 
+    /// The administrators invited and not signed in yet, oldest first, with when their newest
+    /// invitation link expires (none: it has, and it needs resending).
+    pub async fn pending_invitations(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<PendingInvitation>, ServiceError> {
+        sqlx::query_as(
+            "SELECT a.id, a.first_name, a.last_name, a.email, a.role, \
+             (SELECT MAX(t.expires_at) FROM one_time_tokens t WHERE t.admin_id = a.id AND t.kind = 'invitation' \
+              AND t.used_at IS NULL AND t.expires_at > $2) AS expires_at \
+             FROM admins a WHERE a.account_id = $1 AND a.status = 'invited' ORDER BY a.created_at, a.id",
+        )
+        .bind(&actor.account_id)
+        .bind(self.ctx.now())
+        .fetch_all(self.ctx.db.pool())
+        .await
+        .context("reading pending invitations")
+    }
+
     /// Emails a new invitation link to an administrator who has not accepted yet; earlier
     /// links stop working.
     pub async fn resend_invitation(
@@ -457,6 +476,18 @@ impl Admins {
         self.invite(actor, target_id, &invitee.email, "resent")
             .await
     }
+}
+
+/// An administrator invited and not signed in yet.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct PendingInvitation {
+    pub id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub role: String,
+    /// When the newest unused link expires; `None` once every link has.
+    pub expires_at: Option<i64>,
 }
 
 /// The first administrator of a new account.

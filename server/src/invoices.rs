@@ -5,7 +5,7 @@
 use tally_app::api::invoices::INVOICES_PER_PAGE;
 use tally_core::{
     audit::AuditKind,
-    billing::{next_charge_date, peak_users, BillingMonth, CountChange, Plan},
+    billing::{daily_peaks, next_charge_date, peak_users, BillingMonth, CountChange, Plan},
     expiry::Expiry,
     money::Money,
     roles::Role,
@@ -16,6 +16,7 @@ use crate::{
     actor::Actor,
     audit::{record, record_many, Event},
     billing_info,
+    charts::MonthBar,
     context::Context,
     db::offset,
     emails,
@@ -89,6 +90,10 @@ pub struct Overview {
     /// The caller gets invoices by email.
     pub caller_opted_in: bool,
     pub past_due: bool,
+    /// The largest user count of each day of this month so far.
+    pub daily: Vec<u64>,
+    /// The last 12 invoices, oldest first.
+    pub months: Vec<MonthBar>,
 }
 
 /// A page of invoices and how many there are.
@@ -235,6 +240,22 @@ impl Invoices {
             .collect();
         let users_now = changes.iter().map(|c| c.delta).sum::<i64>().max(0) as u64;
         let peak = peak_users(&changes, month);
+        let daily = daily_peaks(&changes, month, today);
+        let mut months: Vec<MonthBar> = sqlx::query_as::<_, (String, i64, i64)>(
+            "SELECT month, peak_users, amount_cents FROM invoices WHERE account_id = $1 ORDER BY month DESC LIMIT 12",
+        )
+        .bind(account)
+        .fetch_all(pool)
+        .await
+        .context("reading the last months' invoices")?
+        .into_iter()
+        .map(|(month, peak, amount)| MonthBar {
+            month,
+            peak_users: peak.max(0) as u64,
+            amount_cents: amount,
+        })
+        .collect();
+        months.reverse();
         let plan = Plan::per_user(self.ctx.settings.price_per_user);
         let info = billing_info::read(pool, account).await?;
         let contact = billing_info::contact(pool, account).await?;
@@ -283,6 +304,8 @@ impl Invoices {
             opted_in,
             caller_opted_in,
             past_due: past_due != 0,
+            daily,
+            months,
         })
     }
 

@@ -39,6 +39,7 @@ pub mod users;
 pub mod billing_run;
 pub mod card_expiry;
 pub mod charges;
+pub mod charts;
 pub mod invoice_pdf;
 pub mod invoices;
 pub mod scheduler;

@@ -12,7 +12,7 @@ use tally_app::{
         admins::{AdminPage, AdminSummary, ADMINS_PER_PAGE},
         billing::{BillingSettings, CardSummary},
         commands::{self as wire, CommandList, RunPage, RunRecord, RUNS_PER_PAGE},
-        invoices::{BillingOverview, InvoicePage, InvoiceSummary, INVOICES_PER_PAGE},
+        invoices::{BillingOverview, InvoicePage, InvoiceSummary, MonthCharge, INVOICES_PER_PAGE},
         setup::SetupInput,
         two_step::{AppEnrolment, PasskeyCreation, PasskeyRequest, PasskeySummary, TwoStepStatus},
         users::{UserPage, UserSummary, USERS_PER_PAGE},
@@ -47,7 +47,7 @@ use crate::{
     charges::Charging,
     commands::Commands,
     context::Context,
-    error::Context as _,
+    error::{Context as _, ServiceError},
     invoices::{Invoice, Invoices},
     payment_method::{PaymentMethods, SavedCard},
     profile::Profile,
@@ -594,6 +594,27 @@ impl AdminService for AdminsPort {
             .resend_invitation(&Actor::from(actor), target_id)
             .await?)
     }
+
+    async fn invitations(
+        &self,
+        actor: &caller::Actor,
+    ) -> Result<Vec<tally_app::api::overview::PendingInvitation>, AppError> {
+        let pending = self.0.pending_invitations(&Actor::from(actor)).await?;
+        pending
+            .into_iter()
+            .map(|p| {
+                let role = tally_core::roles::Role::from_code(&p.role).ok_or_else(|| {
+                    ServiceError::invariant("listing invitations", "an unknown role is stored")
+                })?;
+                Ok(tally_app::api::overview::PendingInvitation {
+                    name: format!("{} {}", p.first_name, p.last_name),
+                    email: p.email,
+                    role,
+                    link_valid: p.expires_at.is_some(),
+                })
+            })
+            .collect()
+    }
 }
 
 struct BillingPort {
@@ -708,6 +729,10 @@ struct InvoicesPort(Invoices);
 impl InvoiceService for InvoicesPort {
     async fn overview(&self, actor: &caller::Actor) -> Result<BillingOverview, AppError> {
         let o = self.0.overview(&Actor::from(actor)).await?;
+        let month = tally_core::billing::BillingMonth::parse(&o.month).ok_or_else(|| {
+            ServiceError::invariant("drawing the month's chart", "the month does not parse")
+        })?;
+        let month_chart = crate::charts::month_svg(month, &o.daily, o.free_users);
         Ok(BillingOverview {
             price_per_user_cents: o.price_per_user_cents,
             free_users: o.free_users,
@@ -724,6 +749,18 @@ impl InvoiceService for InvoicesPort {
             opted_in: o.opted_in,
             me_opted_in: o.caller_opted_in,
             past_due: o.past_due,
+            month_chart,
+            year_chart: crate::charts::year_svg(&o.months, o.free_users),
+            daily_peaks: o.daily,
+            history: o
+                .months
+                .into_iter()
+                .map(|m| MonthCharge {
+                    month: m.month,
+                    peak_users: m.peak_users,
+                    amount_cents: m.amount_cents,
+                })
+                .collect(),
         })
     }
 

@@ -40,24 +40,11 @@ fn go_on(session: &crate::ports::NewSession, next: Option<&str>) {
     }
     let next = safe_next(next);
     if session.second_step {
-        let query: String = form_urlencoded_next(&next);
+        let query: String = crate::query::encode(&next);
         leptos_axum::redirect(&format!("{SECOND_STEP_PATH}?next={query}"));
     } else {
         leptos_axum::redirect(&next);
     }
-}
-
-/// A same-site path as a query value: every byte but unreserved ones percent-encoded.
-#[cfg(feature = "ssr")]
-fn form_urlencoded_next(path: &str) -> String {
-    path.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Where the second step of a sign-in is made.

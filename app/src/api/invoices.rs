@@ -41,6 +41,24 @@ pub struct BillingOverview {
     /// The signed-in administrator gets invoices by email.
     pub me_opted_in: bool,
     pub past_due: bool,
+    /// The largest user count of each day of this month so far (the 1st first).
+    pub daily_peaks: Vec<u64>,
+    /// The last 12 invoices, oldest first.
+    pub history: Vec<MonthCharge>,
+    /// This month day by day, drawn on the server (SVG; hidden from screen readers, who get
+    /// the table of `daily_peaks`).
+    pub month_chart: String,
+    /// The last 12 months' peaks and charges, drawn on the server (SVG).
+    pub year_chart: String,
+}
+
+/// A month's invoice as the Billing page's chart and table show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonthCharge {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub peak_users: u64,
+    pub amount_cents: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,6 +6,7 @@ pub mod admins;
 pub mod billing;
 pub mod commands;
 pub mod invoices;
+pub mod overview;
 pub mod setup;
 pub mod status;
 pub mod two_step;

@@ -53,6 +53,15 @@ pub fn Modal(
             let Some(d) = dialog.get_untracked() else {
                 return;
             };
+            // A dialog opened on top of this one (inside it in the page) traps its own Tab.
+            let inner = e
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                .and_then(|t| t.closest("dialog").ok().flatten())
+                .is_some_and(|owner| !owner.is_same_node(Some(&d)));
+            if inner {
+                return;
+            }
             let Ok(list) = d.query_selector_all(FOCUSABLE) else {
                 return;
             };

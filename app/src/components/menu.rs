@@ -1,6 +1,8 @@
-//! The signed-in administrator's email as a menu button (WAI-ARIA APG "menu button"):
-//! Enter, Space and ArrowDown open it on the first item, ArrowUp on the last; arrows, Home and
-//! End move; Esc closes and returns focus to the button; Tab or a click elsewhere closes it.
+//! Menu buttons (WAI-ARIA APG "menu button"): the signed-in administrator's email menu, and
+//! the actions of a table row. Enter, Space and ArrowDown open the menu on the first item,
+//! ArrowUp on the last; arrows, Home and End move; Esc closes and returns focus to the button;
+//! Tab or a click elsewhere closes it. An item that opens a dialog closes the menu and gives
+//! the focus back to the button first, so the dialog returns it there when it closes.
 
 use leptos::{ev, html, prelude::*};
 #[cfg(feature = "hydrate")]
@@ -8,10 +10,10 @@ use wasm_bindgen::JsCast;
 
 use crate::api::account::sign_out;
 
-/// The menu button's id (focus returns to it from dialogs the menu opened).
+/// The email menu button's id (focus returns to it from dialogs the menu opened).
 pub const MENU_BUTTON_ID: &str = "account-menu-button";
 
-/// One entry of the menu: a link, or signing out.
+/// One entry of the email menu: a link, or signing out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MenuItem {
     Link {
@@ -21,20 +23,62 @@ pub enum MenuItem {
     SignOut,
 }
 
+/// One entry of any menu.
+#[derive(Clone)]
+pub enum MenuEntry {
+    /// A link; with `instead`, a click runs it in place (a dialog) and the link is only for
+    /// opening in a new tab.
+    Link {
+        href: String,
+        label: String,
+        instead: Option<Callback<()>>,
+    },
+    /// A button: `label` is what it says, `name` its accessible name when that says more.
+    Action {
+        label: String,
+        name: Option<String>,
+        danger: bool,
+        run: Callback<()>,
+    },
+}
+
+impl MenuEntry {
+    /// An action whose accessible name is `name` ("Suspend Bo Chen") and text `label`.
+    pub fn action(label: &str, name: String, run: Callback<()>) -> Self {
+        MenuEntry::Action {
+            label: label.into(),
+            name: Some(name),
+            danger: false,
+            run,
+        }
+    }
+
+    /// The same, drawn as destructive.
+    pub fn danger(label: &str, name: String, run: Callback<()>) -> Self {
+        MenuEntry::Action {
+            label: label.into(),
+            name: Some(name),
+            danger: true,
+            run,
+        }
+    }
+}
+
+/// A button that opens a menu of `items`. `id` must be unique on the page; `text` is the
+/// button's visible text and `name` its accessible name when that says more.
 #[component]
-pub fn AccountMenu(
-    /// The signed-in administrator's email address: the button's text.
-    email: String,
-    items: Vec<MenuItem>,
-    /// A link that opens a dialog in place instead of loading its page: (href, open signal).
-    /// The menu closes and focus returns to its button first, so the dialog gives it back there.
-    #[prop(default = None)]
-    on_dialog: Option<(&'static str, RwSignal<bool>)>,
+pub fn MenuButton(
+    id: String,
+    text: String,
+    #[prop(optional)] name: Option<String>,
+    items: Vec<MenuEntry>,
+    #[prop(optional)] class: &'static str,
 ) -> impl IntoView {
     let open = RwSignal::new(false);
     let button = NodeRef::<html::Button>::new();
     let menu = NodeRef::<html::Ul>::new();
     let wrapper = NodeRef::<html::Div>::new();
+    let list_id = format!("{id}-list");
 
     // Focus the item at `index` (negative counts from the end; wraps around).
     let focus_item = move |index: isize| {
@@ -152,35 +196,40 @@ pub fn AccountMenu(
         #[cfg(not(feature = "hydrate"))]
         let _ = (e, wrapper);
     };
-    let sign_out_now = move |_| {
-        leptos::task::spawn_local(async move {
-            let _ = sign_out().await;
-            #[cfg(feature = "hydrate")]
-            let _ = window().location().assign("/login");
-        });
-    };
 
     let entries = items
         .into_iter()
         .map(|item| match item {
-            MenuItem::Link { href, label } => view! {
+            MenuEntry::Link {
+                href,
+                label,
+                instead,
+            } => view! {
                 <li role="none">
-                    <a role="menuitem" tabindex="-1" href=href on:click=move |e| {
-                        match on_dialog {
-                            Some((path, dialog)) if path == href => {
-                                e.prevent_default();
-                                close(true);
-                                dialog.set(true);
-                            }
-                            _ => open.set(false),
+                    <a role="menuitem" tabindex="-1" href=href on:click=move |e| match instead {
+                        Some(run) => {
+                            e.prevent_default();
+                            close(true);
+                            run.run(());
                         }
+                        None => open.set(false),
                     }>{label}</a>
                 </li>
             }
             .into_any(),
-            MenuItem::SignOut => view! {
+            MenuEntry::Action {
+                label,
+                name,
+                danger,
+                run,
+            } => view! {
                 <li role="none">
-                    <button type="button" role="menuitem" tabindex="-1" on:click=sign_out_now>"Sign out"</button>
+                    <button type="button" role="menuitem" tabindex="-1" aria-label=name
+                        class:danger=danger
+                        on:click=move |_| {
+                            close(true);
+                            run.run(());
+                        }>{label}</button>
                 </li>
             }
             .into_any(),
@@ -188,26 +237,27 @@ pub fn AccountMenu(
         .collect_view();
 
     view! {
-        <div class="menu" node_ref=wrapper on:focusout=on_focus_out>
+        <div class=format!("menu {class}") node_ref=wrapper on:focusout=on_focus_out>
             <button
                 type="button"
-                id=MENU_BUTTON_ID
+                id=id.clone()
                 class="menu-button"
                 node_ref=button
+                aria-label=name
                 aria-haspopup="menu"
-                aria-controls="account-menu"
+                aria-controls=list_id.clone()
                 aria-expanded=move || if open.get() { "true" } else { "false" }
                 on:click=move |_| if open.get_untracked() { close(false) } else { open_at(0) }
                 on:keydown=on_button_key
             >
-                <span class="menu-button-text">{email}</span>
+                <span class="menu-button-text">{text}</span>
                 <span class="menu-caret" aria-hidden="true">"▾"</span>
             </button>
             <ul
-                id="account-menu"
+                id=list_id
                 class="menu-list"
                 role="menu"
-                aria-labelledby=MENU_BUTTON_ID
+                aria-labelledby=id
                 node_ref=menu
                 hidden=move || !open.get()
                 on:keydown=on_menu_key
@@ -216,4 +266,42 @@ pub fn AccountMenu(
             </ul>
         </div>
     }
+}
+
+/// The signed-in administrator's email menu.
+#[component]
+pub fn AccountMenu(
+    /// The signed-in administrator's email address: the button's text.
+    email: String,
+    items: Vec<MenuItem>,
+    /// A link that opens a dialog in place instead of loading its page: (href, open signal).
+    #[prop(default = None)]
+    on_dialog: Option<(&'static str, RwSignal<bool>)>,
+) -> impl IntoView {
+    let sign_out_now = Callback::new(move |_| {
+        leptos::task::spawn_local(async move {
+            let _ = sign_out().await;
+            #[cfg(feature = "hydrate")]
+            let _ = window().location().assign("/login");
+        });
+    });
+    let entries = items
+        .into_iter()
+        .map(|item| match item {
+            MenuItem::Link { href, label } => MenuEntry::Link {
+                href: href.into(),
+                label: label.into(),
+                instead: on_dialog
+                    .filter(|(path, _)| *path == href)
+                    .map(|(_, dialog)| Callback::new(move |_| dialog.set(true))),
+            },
+            MenuItem::SignOut => MenuEntry::Action {
+                label: "Sign out".into(),
+                name: None,
+                danger: false,
+                run: sign_out_now,
+            },
+        })
+        .collect();
+    view! { <MenuButton id=MENU_BUTTON_ID.to_string() text=email items=entries class="account-menu" /> }
 }

@@ -1,6 +1,8 @@
 //! Widgets shared by several pages.
 
+pub mod billing_notices;
 pub mod dialog;
+pub mod email_text;
 pub mod field;
 pub mod fresh_check;
 pub mod layout;

@@ -21,11 +21,14 @@ pub fn Pager(
         Some(e) => format!("Page {current} of {pages} {e}"),
         None => format!("Page {current} of {pages}"),
     };
+    // Comparisons go in a block: bare, `current >= pages` ends the tag at its `>` and the
+    // rest of the element is printed as text.
+    let (first, last) = (current <= 1, current >= pages);
     view! {
         <nav class="pagination" aria-label=label>
-            <button type="button" disabled=current <= 1 on:click=move |_| page.update(|n| *n = n.saturating_sub(1).max(1))>{back}</button>
-            <span>{text}</span>
-            <button type="button" disabled=current >= pages on:click=move |_| page.update(|n| *n += 1)>{forward}</button>
+            <button type="button" disabled=first on:click=move |_| page.set(current.saturating_sub(1).max(1))>{back}</button>
+            <span aria-live="polite">{text}</span>
+            <button type="button" disabled=last on:click=move |_| page.set((current + 1).min(pages))>{forward}</button>
         </nav>
     }
 }

@@ -20,11 +20,13 @@ use crate::{
     components::pager::Pager,
     components::{
         dialog::Modal,
+        email_text::EmailText,
         field::Field,
         fresh_check,
         layout::SignedIn,
         list_page::{DialogError, ListPage, Notice},
         live_errors::LiveErrors,
+        menu::{MenuButton, MenuEntry},
         search_form::SearchForm,
     },
     error::AppError,
@@ -145,22 +147,22 @@ fn AdminTable(list: Vec<AdminSummary>, manage: bool, state: PageState) -> impl I
                         {name}
                         {a.is_you.then(|| view! { " " <span class="tag">"You"</span> })}
                     </th>
-                    <td class="wrap-anywhere">{a.email.clone()}</td>
-                    <td>
+                    <td class="email" data-label="Email"><EmailText email=a.email.clone() /></td>
+                    <td data-label="Role">
                         {a.role.display_name()}
                         {a.billing_only.then(|| view! { " " <span class="tag">"Billing only"</span> })}
                     </td>
-                    <td><span class=format!("status status-{}", a.status.code())>{a.status.label()}</span></td>
-                    <td>{if a.receives_invoices { "Yes" } else { "No" }}</td>
-                    <td>{if a.billing_contact { "Yes" } else { "No" }}</td>
-                    <td>{if a.two_step { "On" } else { "Off" }}</td>
-                    {manage.then(|| view! { <td class="row-actions">{actions}</td> })}
+                    <td data-label="Status"><span class=format!("status status-{}", a.status.code())>{a.status.label()}</span></td>
+                    <td data-label="Receives invoices">{if a.receives_invoices { "Yes" } else { "No" }}</td>
+                    <td data-label="Billing contact">{if a.billing_contact { "Yes" } else { "No" }}</td>
+                    <td data-label="Two-step">{if a.two_step { "On" } else { "Off" }}</td>
+                    {manage.then(|| view! { <td class="row-actions" data-label="Actions">{actions}</td> })}
                 </tr>
             }
         })
         .collect_view();
     view! {
-        <div class="table-wrap">
+        <div class="table-wrap stacked">
             <table>
                 <caption class="visually-hidden">"Administrators of this account"</caption>
                 <thead>
@@ -192,67 +194,73 @@ fn RowActions(admin: AdminSummary, state: PageState) -> impl IntoView {
     let fresh = fresh_check::use_fresh_check();
     let name = full_name(&admin);
     let id = admin.id.clone();
-    let suspend_or_unsuspend = if admin.status == AdminStatus::Suspended {
-        let (id, name) = (id.clone(), name.clone());
-        view! {
-            <button type="button" aria-label=format!("Unsuspend {name}")
-                on:click=move |_| state.perform(format!("{name} can sign in again."), unsuspend_admin(id.clone()))>
-                "Unsuspend"
-            </button>
-        }
-        .into_any()
+    let open = move |dialog: Dialog| Callback::new(move |_| state.open(dialog.clone()));
+    let mut items = vec![MenuEntry::action(
+        "Change role",
+        format!("Change role of {name}"),
+        open(Dialog::ChangeRole(admin.clone())),
+    )];
+    if tally_core::roles::allows(admin.role, Action::RunBoundCommands) {
+        items.push(MenuEntry::action(
+            "Commands",
+            format!("Commands {name} runs"),
+            open(Dialog::Commands(admin.clone())),
+        ));
+    }
+    if admin.status == AdminStatus::Suspended {
+        let (id, who) = (id.clone(), name.clone());
+        items.push(MenuEntry::action(
+            "Unsuspend",
+            format!("Unsuspend {name}"),
+            Callback::new(move |_| {
+                state.perform(
+                    format!("{who} can sign in again."),
+                    unsuspend_admin(id.clone()),
+                )
+            }),
+        ));
     } else {
-        let (id, name) = (id.clone(), name.clone());
-        view! {
-            <button type="button" aria-label=format!("Suspend {name}")
-                on:click=move |_| {
-                    let id = id.clone();
-                    state.perform(format!("{name} is suspended; their sessions have ended."), fresh_check::run(fresh, move || suspend_admin(id.clone())))
-                }>
-                "Suspend"
-            </button>
-        }
-        .into_any()
-    };
-    let resend = (admin.status == AdminStatus::Invited).then(|| {
-        let (id, name, email) = (id.clone(), name.clone(), admin.email.clone());
-        view! {
-            <button type="button" aria-label=format!("Resend invitation to {name}")
-                on:click=move |_| state.perform(format!("A new invitation is on its way to {email}."), resend_invitation(id.clone()))>
-                "Resend invitation"
-            </button>
-        }
-    });
-    let runs_commands = tally_core::roles::allows(admin.role, Action::RunBoundCommands);
-    let reset = admin.two_step.then(|| {
-        let for_reset = admin.clone();
-        view! {
-            <button type="button" aria-label=format!("Reset two-step verification of {name}")
-                on:click=move |_| state.open(Dialog::ResetTwoStep(for_reset.clone()))>
-                "Reset two-step"
-            </button>
-        }
-    });
-    let for_commands = admin.clone();
-    let (for_role, for_delete) = (admin.clone(), admin);
+        let (id, who) = (id.clone(), name.clone());
+        items.push(MenuEntry::action(
+            "Suspend",
+            format!("Suspend {name}"),
+            Callback::new(move |_| {
+                let id = id.clone();
+                state.perform(
+                    format!("{who} is suspended; their sessions have ended."),
+                    fresh_check::run(fresh, move || suspend_admin(id.clone())),
+                )
+            }),
+        ));
+    }
+    if admin.status == AdminStatus::Invited {
+        let (id, email) = (id.clone(), admin.email.clone());
+        items.push(MenuEntry::action(
+            "Resend invitation",
+            format!("Resend invitation to {name}"),
+            Callback::new(move |_| {
+                state.perform(
+                    format!("A new invitation is on its way to {email}."),
+                    resend_invitation(id.clone()),
+                )
+            }),
+        ));
+    }
+    if admin.two_step {
+        items.push(MenuEntry::action(
+            "Reset two-step",
+            format!("Reset two-step verification of {name}"),
+            open(Dialog::ResetTwoStep(admin.clone())),
+        ));
+    }
+    items.push(MenuEntry::danger(
+        "Delete",
+        format!("Delete {name}"),
+        open(Dialog::Delete(admin.clone())),
+    ));
     view! {
-        <button type="button" aria-label=format!("Change role of {name}")
-            on:click=move |_| state.open(Dialog::ChangeRole(for_role.clone()))>
-            "Change role"
-        </button>
-        {runs_commands.then(|| view! {
-            <button type="button" aria-label=format!("Commands {} runs", full_name(&for_commands))
-                on:click=move |_| state.open(Dialog::Commands(for_commands.clone()))>
-                "Commands"
-            </button>
-        })}
-        {suspend_or_unsuspend}
-        {resend}
-        {reset}
-        <button type="button" class="danger" aria-label=format!("Delete {name}")
-            on:click=move |_| state.open(Dialog::Delete(for_delete.clone()))>
-            "Delete"
-        </button>
+        <MenuButton id=format!("admin-actions-{id}") text="Actions".to_string()
+            name=format!("Actions for {name}") items=items class="row-menu" />
     }
 }
 
@@ -447,7 +455,8 @@ fn RunnerCommands(admin: AdminSummary, state: PageState) -> impl IntoView {
                 let result = if bound {
                     crate::api::commands::unbind_runner(command_id, admin_id).await
                 } else {
-                    // The dialog said what binding a billing-only administrator means: this is the confirmation.
+                    // A billing-only administrator is bound only from the confirmation below,
+                    // which says what it means, as the Commands page does.
                     crate::api::commands::bind_runner(command_id, admin_id, true).await
                 };
                 match result {
@@ -466,15 +475,49 @@ fn RunnerCommands(admin: AdminSummary, state: PageState) -> impl IntoView {
         },
     );
     let admin_id = admin.id.clone();
+    // Binding a billing-only administrator waits here for "Bind and allow running".
+    let confirming = RwSignal::new(None::<(String, String)>);
+    let cancel_ref = NodeRef::<leptos::html::Button>::new();
+    // The question takes the focus when it appears, on its safe answer.
+    Effect::new(move |_| {
+        if let Some(button) = cancel_ref.get() {
+            let _ = button.focus();
+        }
+    });
+    let who_confirm = who.clone();
+    let confirmation = move || {
+        confirming.get().map(|(id, cname)| {
+            let explain = format!(
+                "{who_confirm} is a billing-only administrator (Command Runner With Billing, bound to no command). Once bound, they will be able to run “{cname}”, and they will no longer be billing only."
+            );
+            let question = format!("Bind {who_confirm} to “{cname}”?");
+            let (id_yes, cname_yes) = (id.clone(), cname.clone());
+            view! {
+                <div class="confirm-step" role="group" aria-labelledby="confirm-bind">
+                    <h3 id="confirm-bind">{question}</h3>
+                    <p>{explain}</p>
+                    <div class="dialog-buttons">
+                        <button type="button" class="primary" on:click=move |_| {
+                            confirming.set(None);
+                            toggle.run((id_yes.clone(), cname_yes.clone(), false));
+                        }>"Bind and allow running"</button>
+                        <button type="button" node_ref=cancel_ref on:click=move |_| confirming.set(None)>"Cancel"</button>
+                    </div>
+                </div>
+            }
+        })
+    };
     view! {
         <h2 id="dialog-title">{title}</h2>
+        {confirmation}
         {move || match commands.get() {
             None => view! { <p>"Loading commands…"</p> }.into_any(),
             Some(Err(e)) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
             Some(Ok(list)) if list.commands.is_empty() => view! { <p>"There are no commands yet. Add one on the Commands page."</p> }.into_any(),
             Some(Ok(list)) => {
                 let bound = list.commands.iter().filter(|c| c.runners.iter().any(|r| r.admin_id == admin_id)).count();
-                let warning = tally_core::roles::is_billing_only(role, bound).then(|| view! {
+                let billing_only = tally_core::roles::is_billing_only(role, bound);
+                let warning = billing_only.then(|| view! {
                     <p class="warning">{format!("{who} is a billing-only administrator. Binding a command lets them run it, and they are no longer billing only.")}</p>
                 });
                 view! {
@@ -487,7 +530,13 @@ fn RunnerCommands(admin: AdminSummary, state: PageState) -> impl IntoView {
                         view! {
                             <li>
                                 {c.name.clone()}" — "{if bound { "runs it" } else { "does not run it" }}" "
-                                <button type="button" aria-label=label on:click=move |_| toggle.run((id.clone(), cname.clone(), bound))>
+                                <button type="button" aria-label=label disabled=move || confirming.with(Option::is_some) on:click=move |_| {
+                                    if billing_only && !bound {
+                                        confirming.set(Some((id.clone(), cname.clone())));
+                                    } else {
+                                        toggle.run((id.clone(), cname.clone(), bound));
+                                    }
+                                }>
                                     {if bound { "Unbind" } else { "Bind" }}
                                 </button>
                             </li>

@@ -112,7 +112,8 @@ fn AuditLog(
                     Ok(page) => {
                         let f = filter.get();
                         let link = move |p: u32| {
-                            format!("/audit?kind={}&actor={}&from={}&to={}&page={p}", f.kind, f.actor, f.from, f.to)
+                            use crate::query::encode;
+                            format!("/audit?kind={}&actor={}&from={}&to={}&page={p}", encode(&f.kind), encode(&f.actor), encode(&f.from), encode(&f.to))
                         };
                         let prev = (page.page > 1).then(|| link(page.page - 1));
                         let next = (page.page < page.page_count).then(|| link(page.page + 1));

@@ -14,7 +14,7 @@ use crate::{
         set_receive_invoices, BillingOverview, InvoicePage as Invoices, InvoiceSummary,
     },
     components::pager::Pager,
-    components::{layout::SignedIn, payments::PaymentsDialog},
+    components::{billing_notices::BillingNotices, layout::SignedIn, payments::PaymentsDialog},
     error::AppError,
 };
 
@@ -106,7 +106,13 @@ fn Overview(
         });
     };
     let billable = o.peak_so_far.saturating_sub(o.free_users);
+    let plan = tally_core::billing::Plan {
+        price_per_user: Money::from_cents(o.price_per_user_cents),
+        free_users: o.free_users,
+    };
+    let projection = tally_core::billing::projection_sentence(o.peak_so_far, &plan);
     view! {
+        <BillingNotices o=o.clone() />
         <div class="cards">
             <section class="card" aria-labelledby="plan-title">
                 <h2 id="plan-title">"This month"</h2>
@@ -117,6 +123,7 @@ fn Overview(
                     <dt>"Projected charge"</dt><dd id="projected-charge">{format!("{} ({billable} × {})", money(o.projected_cents), money(o.price_per_user_cents))}</dd>
                     <dt>"Next charge"</dt><dd>{o.next_charge_date.format("%B %-d, %Y").to_string()}</dd>
                 </dl>
+                <p class="projection" id="projection">{projection}</p>
             </section>
             <section class="card" aria-labelledby="card-title">
                 <h2 id="card-title">"Payment method"</h2>
@@ -145,6 +152,74 @@ fn Overview(
                     <input type="checkbox" id="receive-invoices" prop:checked=me_opted_in on:change=toggle />
                     <label for="receive-invoices">"Also email invoices to me"</label>
                 </div>
+            </section>
+        </div>
+        <Charts o=o />
+    }
+}
+
+/// The two charts, drawn by the server, each with the table a screen reader reads instead.
+#[component]
+fn Charts(o: BillingOverview) -> impl IntoView {
+    let month = tally_core::billing::BillingMonth::parse(&o.month);
+    let month_name = month.map(|m| m.label()).unwrap_or_else(|| o.month.clone());
+    let peak = o.peak_so_far;
+    let days = o
+        .daily_peaks
+        .iter()
+        .enumerate()
+        .map(|(i, users)| {
+            let day = month
+                .and_then(|m| tally_core::Datelike::with_day(&m.first_day(), i as u32 + 1))
+                .map(|d| d.format("%B %-d").to_string())
+                .unwrap_or_default();
+            view! { <tr><th scope="row">{day}</th><td class="number">{*users}</td></tr> }
+        })
+        .collect_view();
+    let months = o
+        .history
+        .iter()
+        .map(|m| {
+            let name = tally_core::billing::BillingMonth::parse(&m.month)
+                .map(|b| b.label())
+                .unwrap_or_else(|| m.month.clone());
+            view! {
+                <tr>
+                    <th scope="row">{name}</th>
+                    <td class="number">{m.peak_users}</td>
+                    <td class="number">{money(m.amount_cents)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let has_history = !o.history.is_empty();
+    view! {
+        <div class="cards charts">
+            <section class="card" aria-labelledby="month-chart-title">
+                <h2 id="month-chart-title">{format!("Users in {month_name}, day by day")}</h2>
+                <p class="chart-key">{format!("Peak so far {peak}; the first {} users are free.", o.free_users)}</p>
+                <div class="chart-box" id="month-chart" inner_html=o.month_chart.clone()></div>
+                <table class="visually-hidden">
+                    <caption>{format!("Largest number of users each day of {month_name} so far")}</caption>
+                    <thead><tr><th scope="col">"Day"</th><th scope="col">"Users"</th></tr></thead>
+                    <tbody>{days}</tbody>
+                </table>
+            </section>
+            <section class="card" aria-labelledby="year-chart-title">
+                <h2 id="year-chart-title">"The last 12 months"</h2>
+                {if has_history {
+                    view! {
+                        <p class="chart-key">"Each month's peak users, with its charge."</p>
+                        <div class="chart-box" id="year-chart" inner_html=o.year_chart.clone()></div>
+                        <table class="visually-hidden">
+                            <caption>"Peak users and charge of each invoiced month"</caption>
+                            <thead><tr><th scope="col">"Month"</th><th scope="col">"Peak users"</th><th scope="col">"Charge"</th></tr></thead>
+                            <tbody>{months}</tbody>
+                        </table>
+                    }.into_any()
+                } else {
+                    view! { <p>"No invoices yet: each month appears here once it is invoiced."</p> }.into_any()
+                }}
             </section>
         </div>
     }

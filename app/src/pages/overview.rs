@@ -1,19 +1,173 @@
-//! The signed-in start page. Route: `/`. Requires: a session (visitors go to `/login`, or to
-//! `/setup` on first start). Server functions: `get_current_admin`, `setup_needed`.
+//! The signed-in start page: the account at a glance, for what the role may see — users and
+//! this month's peak against the free users, the projected charge and the next charge date,
+//! the card on file (or a call to add one), what billing needs fixing, pending invitations,
+//! and the latest audit events; each links to its page. Route: `/`. Requires: a session
+//! (visitors go to `/login`, or to `/setup` on first start). Server functions:
+//! `get_current_admin`, `setup_needed`, `get_account_glance`.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
+use tally_core::{billing::Plan, money::Money};
 
-use crate::{api::setup::setup_needed, auth::CurrentAdmin, components::layout::SignedIn};
+use crate::{
+    api::{
+        overview::{get_account_glance, AccountGlance},
+        setup::setup_needed,
+    },
+    auth::CurrentAdmin,
+    components::{billing_notices::BillingNotices, layout::SignedIn, payments::PaymentsDialog},
+    error::AppError,
+};
 
-/// The overview's greeting (the payments page shows it under its modal too).
+/// The overview's greeting and the account at a glance (the payments page shows them under
+/// its modal too). `glance` is made by the page, outside the sign-in check.
 #[component]
-pub(crate) fn Welcome(admin: CurrentAdmin) -> impl IntoView {
+pub(crate) fn Welcome(
+    admin: CurrentAdmin,
+    glance: Resource<Result<AccountGlance, AppError>>,
+) -> impl IntoView {
     view! {
         <Title text="Overview" />
         <h1>"Overview"</h1>
         <p>"Welcome, "{admin.first_name.clone()}". You're signed in to "<strong>{admin.account_name.clone()}</strong>" as "{admin.role.display_name()}"."</p>
+        <Transition fallback=|| view! { <p>"Loading the overview…"</p> }>
+            {move || Suspend::new(async move {
+                match glance.await {
+                    Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(g) => view! { <Glance g=g /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// The glance for the account: one card per part the role may see.
+pub(crate) fn new_glance() -> Resource<Result<AccountGlance, AppError>> {
+    Resource::new(|| (), |_| get_account_glance())
+}
+
+#[component]
+fn Glance(g: AccountGlance) -> impl IntoView {
+    let payments = use_context::<PaymentsDialog>();
+    let open_payments = move |_| {
+        if let Some(p) = payments {
+            p.0.set(true);
+        }
+    };
+    let notices = g.billing.clone().map(|o| view! { <BillingNotices o=o /> });
+    let users = g.users.map(|n| {
+        let peak = g.billing.as_ref().map(|o| {
+            format!(
+                "This month's peak: {} of the {} free users",
+                o.peak_so_far, o.free_users
+            )
+        });
+        view! {
+            <section class="card glance" aria-labelledby="glance-users">
+                <h2 id="glance-users">"Users"</h2>
+                <p class="figure" id="glance-users-now">{n}</p>
+                <p>{if n == 1 { "user, active or suspended".to_string() } else { "users, active or suspended".to_string() }}</p>
+                {peak.map(|p| view! { <p id="glance-peak">{p}</p> })}
+                <a href="/users">"Manage users"</a>
+            </section>
+        }
+    });
+    let charge = g.billing.clone().map(|o| {
+        let plan = Plan {
+            price_per_user: Money::from_cents(o.price_per_user_cents),
+            free_users: o.free_users,
+        };
+        view! {
+            <section class="card glance" aria-labelledby="glance-charge">
+                <h2 id="glance-charge">"This month's charge"</h2>
+                <p class="figure" id="glance-projected">{Money::from_cents(o.projected_cents).to_string()}</p>
+                <p>{tally_core::billing::projection_sentence(o.peak_so_far, &plan)}</p>
+                <p>"Charged on "<span id="glance-next-charge">{o.next_charge_date.format("%B %-d, %Y").to_string()}</span></p>
+                <a href="/billing">"See billing and invoices"</a>
+            </section>
+        }
+    });
+    let card = g.billing.clone().map(|o| {
+        let on_file = match o.card.clone() {
+            Some(c) => view! {
+                <p class="figure-text" id="glance-card">{c.label()}</p>
+                <p>{format!("Expires {}", c.expiry_label())}</p>
+            }
+            .into_any(),
+            None => view! { <p>"No card on file."</p> }.into_any(),
+        };
+        let action = if o.card.is_some() {
+            "Update the card"
+        } else {
+            "Add a card"
+        };
+        view! {
+            <section class="card glance" aria-labelledby="glance-card-title">
+                <h2 id="glance-card-title">"Card on file"</h2>
+                {on_file}
+                <button type="button" on:click=open_payments>{action}</button>
+            </section>
+        }
+    });
+    let invitations = g.invitations.map(|list| {
+        let items = list
+            .into_iter()
+            .map(|i| {
+                view! {
+                    <li>
+                        {i.name}" ("{i.email}") · "{i.role.display_name()}
+                        {(!i.link_valid).then(|| view! { " " <span class="tag">"Link expired"</span> })}
+                    </li>
+                }
+            })
+            .collect::<Vec<_>>();
+        let empty = items.is_empty();
+        view! {
+            <section class="card glance" aria-labelledby="glance-invitations">
+                <h2 id="glance-invitations">"Pending invitations"</h2>
+                {if empty {
+                    view! { <p>"No invitations waiting."</p> }.into_any()
+                } else {
+                    view! { <ul class="plain">{items}</ul> }.into_any()
+                }}
+                <a href="/administrators">"Manage administrators"</a>
+            </section>
+        }
+    });
+    let events = g.latest_events.map(|list| {
+        let items = list
+            .into_iter()
+            .map(|e| view! { <li><span class="muted">{e.at}</span>" "{e.kind}" · "{e.actor}</li> })
+            .collect::<Vec<_>>();
+        view! {
+            <section class="card glance wide" aria-labelledby="glance-events">
+                <h2 id="glance-events">"Latest activity"</h2>
+                <ul class="plain">{items}</ul>
+                <a href="/audit">"Open the audit log"</a>
+            </section>
+        }
+    });
+    let commands = g.runnable_commands.map(|n| {
+        view! {
+            <section class="card glance" aria-labelledby="glance-commands">
+                <h2 id="glance-commands">"Your commands"</h2>
+                <p class="figure">{n}</p>
+                <p>{if n == 1 { "command you can run" } else { "commands you can run" }}</p>
+                <a href="/commands">"Run commands"</a>
+            </section>
+        }
+    });
+    view! {
+        {notices}
+        <div class="cards">
+            {users}
+            {charge}
+            {card}
+            {invitations}
+            {commands}
+            {events}
+        </div>
     }
 }
 
@@ -21,6 +175,7 @@ pub(crate) fn Welcome(admin: CurrentAdmin) -> impl IntoView {
 #[component]
 pub fn OverviewPage() -> impl IntoView {
     let needed = Resource::new(|| (), |_| setup_needed());
+    let glance = new_glance();
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
@@ -28,7 +183,7 @@ pub fn OverviewPage() -> impl IntoView {
                     view! { <Redirect path="/setup" /> }.into_any()
                 } else {
                     view! {
-                        <SignedIn children=|admin| view! { <Welcome admin=admin /> } />
+                        <SignedIn children=move |admin| view! { <Welcome admin=admin glance=glance /> } />
                     }.into_any()
                 }
             })}

@@ -7,17 +7,18 @@ use tally_core::roles::Action;
 
 use crate::{
     components::{layout::SignedIn, payments::PaymentsDialog},
-    pages::overview::Welcome,
+    pages::overview::{new_glance, Welcome},
 };
 
 /// The overview with the Billing & Payments modal open (billing roles;
 /// others get the no-access page). It opens once the page is live in the browser.
 #[component]
 pub fn PaymentsPage() -> impl IntoView {
+    let glance = new_glance();
     view! {
-        <SignedIn action=Action::ManagePaymentMethod children=|admin| view! {
+        <SignedIn action=Action::ManagePaymentMethod children=move |admin| view! {
             <OpenPayments />
-            <Welcome admin=admin />
+            <Welcome admin=admin glance=glance />
         } />
     }
 }

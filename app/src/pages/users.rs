@@ -16,10 +16,12 @@ use crate::{
     components::pager::Pager,
     components::{
         dialog::Modal,
+        email_text::EmailText,
         field::Field,
         layout::SignedIn,
         list_page::{DialogError, ListPage, Notice},
         live_errors::LiveErrors,
+        menu::{MenuButton, MenuEntry},
         search_form::SearchForm,
     },
     error::AppError,
@@ -119,27 +121,29 @@ fn UserTable(users: Vec<UserSummary>, manage: bool, state: PageState) -> impl In
                 } else {
                     ("Suspend", format!("{n} is suspended (still billable)."))
                 };
+                let items = vec![
+                    MenuEntry::action("Edit", format!("Edit {name}"), Callback::new(move |_| state.open(Dialog::Edit(edit.clone())))),
+                    MenuEntry::action(verb, format!("{verb} {name}"), Callback::new(move |_| state.perform(done.clone(), set_user_suspended(id.clone(), !suspended)))),
+                    MenuEntry::danger("Delete", format!("Delete {name}"), Callback::new(move |_| state.open(Dialog::Delete(delete.clone())))),
+                ];
                 view! {
-                    <td class="row-actions">
-                        <button type="button" aria-label=format!("Edit {name}") on:click=move |_| state.open(Dialog::Edit(edit.clone()))>"Edit"</button>
-                        <button type="button" aria-label=format!("{verb} {name}") disabled=move || state.busy.get()
-                            on:click=move |_| state.perform(done.clone(), set_user_suspended(id.clone(), !suspended))>{verb}</button>
-                        <button type="button" class="danger" aria-label=format!("Delete {name}") on:click=move |_| state.open(Dialog::Delete(delete.clone()))>"Delete"</button>
+                    <td class="row-actions" data-label="Actions">
+                        <MenuButton id=format!("user-actions-{}", u.id) text="Actions".to_string() name=format!("Actions for {name}") items=items class="row-menu" />
                     </td>
                 }
             });
             view! {
                 <tr>
                     <th scope="row">{full_name(&u)}</th>
-                    <td class="wrap-anywhere">{u.email.clone()}</td>
-                    <td>{if u.suspended { "Suspended" } else { "Active" }}</td>
+                    <td class="email" data-label="Email"><EmailText email=u.email.clone() /></td>
+                    <td data-label="Status">{if u.suspended { "Suspended" } else { "Active" }}</td>
                     {actions}
                 </tr>
             }
         })
         .collect_view();
     view! {
-        <div class="table-wrap">
+        <div class="table-wrap stacked">
             <table>
                 <caption class="visually-hidden">"Users of this account"</caption>
                 <thead>

@@ -45,6 +45,15 @@ pub(super) fn CardWindow(
     on_saved: Callback<()>,
 ) -> impl IntoView {
     let fresh = fresh_check::use_fresh_check();
+    // The window is a dialog of its own: the focus starts on the card number.
+    let number_input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(input) = number_input.get() {
+            request_animation_frame(move || {
+                let _ = input.focus();
+            });
+        }
+    });
     let (brands, today) = flow
         .settings
         .with_untracked(|s| (s.accepted_brands.clone(), s.today));
@@ -238,14 +247,17 @@ pub(super) fn CardWindow(
     };
     view! {
         <form class="form card-window" novalidate node_ref=form on:submit=submit>
-            <h3 id="card-title">"Card"</h3>
+            <div class="modal-head">
+                <h2 id="card-title">"Card"</h2>
+                <button type="button" class="icon-button" aria-label="Close the card window" on:click=move |_| on_back.run(())>"×"</button>
+            </div>
             <p class="field-hint">{accepted_list}</p>
             <div class="field" class:field-invalid=move || errors.error("card_number").get().is_some()>
                 <label for="card_number">"Card number"</label>
                 <div class="card-number-row">
                     <input id="card_number" name="card_number" type="text" inputmode="numeric"
                         autocomplete="cc-number" spellcheck="false" maxlength="23"
-                        data-step-focus=""
+                        node_ref=number_input
                         aria-invalid=move || errors.error("card_number").get().is_some().then_some("true")
                         aria-describedby=described("card_number", "card_number-brand")
                         on:input=on_number on:blur=move |_| errors.touch("card_number").run(()) />

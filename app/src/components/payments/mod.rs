@@ -164,19 +164,94 @@ fn Steps(flow: Flow) -> impl IntoView {
     };
     // Once loaded, focus moves from the Close button to the first thing to fill in.
     Effect::new(move |_| Flow::focus_step(container));
+    // The tabs stay put while the steps inside them change (the card window opens on top of
+    // Payment Information, whose "Enter card" gets the focus back when it closes).
+    let summary = Memo::new(move |_| flow.step.get() == Step::Summary);
     view! {
         <div node_ref=container>
-            {move || match flow.step.get() {
-                Step::Summary => view! { <Summary flow=flow on_update=Callback::new(move |_| go(Step::BillingInformation)) /> }.into_any(),
-                step => view! { <Tabs flow=flow step=step go=Callback::new(go) /> }.into_any(),
+            {move || if summary.get() {
+                view! { <Summary flow=flow on_update=Callback::new(move |_| go(Step::BillingInformation)) /> }.into_any()
+            } else {
+                view! { <Tabs flow=flow go=Callback::new(go) /> }.into_any()
             }}
         </div>
     }
 }
 
-/// The WAI-ARIA tabs of the two steps; the card window opens inside Payment Information.
+/// Moves the focus to the selected tab, once the step's panel is drawn.
+fn focus_selected_tab() {
+    #[cfg(feature = "hydrate")]
+    request_animation_frame(move || {
+        use wasm_bindgen::JsCast;
+        if let Some(tab) = document()
+            .query_selector("[role=tab][aria-selected=true]")
+            .ok()
+            .flatten()
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = tab.focus();
+        }
+    });
+}
+
+/// Leaving Billing Information for Payment Information by the tab strip or the arrow keys
+/// goes the way Next goes: what was typed is checked and saved, or the step stays with its
+/// messages. Nothing typed is dropped silently.
+fn next_from_billing() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(form) = document()
+            .query_selector("#panel-billing form")
+            .ok()
+            .flatten()
+            .and_then(|f| f.dyn_into::<web_sys::HtmlFormElement>().ok())
+        {
+            let _ = form.request_submit();
+            return true;
+        }
+    }
+    false
+}
+
+/// The WAI-ARIA tabs of the two steps; the card window opens on top of Payment Information as
+/// a dialog of its own.
 #[component]
-fn Tabs(flow: Flow, step: Step, go: Callback<Step>) -> impl IntoView {
+fn Tabs(flow: Flow, go: Callback<Step>) -> impl IntoView {
+    let step = Memo::new(move |_| flow.step.get());
+    // Payment Information stays drawn under the card window.
+    let panel = Memo::new(move |_| match step.get() {
+        Step::Card => Step::PaymentInformation,
+        s => s,
+    });
+    let card_open = RwSignal::new(false);
+    Effect::new(move |_| card_open.set(step.get() == Step::Card));
+    // Closed by Esc, Back or a save: back to Payment Information unless the save moved on.
+    let card_closed = Callback::new(move |_| {
+        if flow.step.get_untracked() == Step::Card {
+            flow.step.set(Step::PaymentInformation);
+        }
+    });
+    // Arrow keys keep the focus on the tabs, also when the step moves on after a save.
+    let tab_focus = StoredValue::new(false);
+    Effect::new(move |_| {
+        panel.track();
+        if tab_focus.get_value() {
+            tab_focus.set_value(false);
+            focus_selected_tab();
+        }
+    });
+    // To Payment Information from Billing Information: as Next does.
+    let to = move |target: Step| {
+        tab_focus.set_value(false);
+        if panel.get_untracked() == Step::BillingInformation
+            && target == Step::PaymentInformation
+            && next_from_billing()
+        {
+            return;
+        }
+        go.run(target);
+    };
     let tabs = [
         (
             Step::BillingInformation,
@@ -191,13 +266,12 @@ fn Tabs(flow: Flow, step: Step, go: Callback<Step>) -> impl IntoView {
             "Payment Information",
         ),
     ];
-    let selected =
-        move |s: Step| step == s || (s == Step::PaymentInformation && step == Step::Card);
+    let selected = move |s: Step| panel.get() == s;
     // Arrow keys move between tabs and select them (automatic activation).
     let on_key = move |e: leptos::ev::KeyboardEvent| {
         let next = match e.key().as_str() {
             "ArrowRight" | "ArrowLeft" | "Home" | "End" => {
-                if selected(Step::BillingInformation) {
+                if panel.get_untracked() == Step::BillingInformation {
                     Step::PaymentInformation
                 } else {
                     Step::BillingInformation
@@ -211,29 +285,23 @@ fn Tabs(flow: Flow, step: Step, go: Callback<Step>) -> impl IntoView {
             _ => next,
         };
         e.prevent_default();
+        if next == panel.get_untracked() {
+            return;
+        }
+        tab_focus.set_value(true);
+        if next == Step::PaymentInformation && next_from_billing() {
+            return;
+        }
         flow.step.set(next);
-        #[cfg(feature = "hydrate")]
-        request_animation_frame(move || {
-            use wasm_bindgen::JsCast;
-            // The tabs are drawn anew for the new step, so they are found afresh.
-            if let Some(tab) = document()
-                .query_selector("[role=tab][aria-selected=true]")
-                .ok()
-                .flatten()
-                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
-            {
-                let _ = tab.focus();
-            }
-        });
     };
     let buttons = tabs
         .into_iter()
-        .map(|(s, id, panel, label)| {
+        .map(|(s, id, panel_id, label)| {
             view! {
-                <button type="button" role="tab" id=id aria-controls=panel
-                    aria-selected=if selected(s) { "true" } else { "false" }
-                    tabindex=if selected(s) { "0" } else { "-1" }
-                    on:click=move |_| go.run(s)>
+                <button type="button" role="tab" id=id aria-controls=panel_id
+                    aria-selected=move || if selected(s) { "true" } else { "false" }
+                    tabindex=move || if selected(s) { "0" } else { "-1" }
+                    on:click=move |_| to(s)>
                     {label}
                 </button>
             }
@@ -241,25 +309,23 @@ fn Tabs(flow: Flow, step: Step, go: Callback<Step>) -> impl IntoView {
         .collect_view();
     view! {
         <div role="tablist" class="tabs" aria-label="Steps" on:keydown=on_key>{buttons}</div>
-        {match step {
+        {move || match panel.get() {
             Step::BillingInformation => view! {
                 <div role="tabpanel" id="panel-billing" aria-labelledby="tab-billing" class="tabpanel">
                     <billing_tab::BillingTab flow=flow on_next=Callback::new(move |_| go.run(Step::PaymentInformation)) />
                 </div>
             }.into_any(),
-            Step::PaymentInformation => view! {
-                <div role="tabpanel" id="panel-payment" aria-labelledby="tab-payment" class="tabpanel">
-                    <payment_tab::PaymentTab flow=flow on_enter_card=Callback::new(move |_| go.run(Step::Card)) />
-                </div>
-            }.into_any(),
             _ => view! {
                 <div role="tabpanel" id="panel-payment" aria-labelledby="tab-payment" class="tabpanel">
-                    <card_window::CardWindow flow=flow
-                        on_back=Callback::new(move |_| go.run(Step::PaymentInformation))
-                        on_saved=Callback::new(move |_| go.run(Step::Summary)) />
+                    <payment_tab::PaymentTab flow=flow on_enter_card=Callback::new(move |_| flow.step.set(Step::Card)) />
                 </div>
             }.into_any(),
         }}
+        <Modal open=card_open labelled_by="card-title" class="card-dialog" on_closed=card_closed>
+            <card_window::CardWindow flow=flow
+                on_back=Callback::new(move |_| card_open.set(false))
+                on_saved=Callback::new(move |_| go.run(Step::Summary)) />
+        </Modal>
     }
 }
 
