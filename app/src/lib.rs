@@ -45,7 +45,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// The stylesheet's address: with hashed file names (release and development builds made by
 /// cargo-leptos), the name listed in the hash file beside the server binary, where Leptos
 /// finds the script's and the wasm's; else the plain name.
-fn stylesheet_href(options: &LeptosOptions) -> String {
+pub fn stylesheet_href(options: &LeptosOptions) -> String {
     static HREF: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     HREF.get_or_init(|| {
         let pkg = &options.site_pkg_dir;

@@ -14,13 +14,11 @@ use crate::pages::{
     audit::AuditPage,
     billing::{BillingPage, InvoicePage},
     commands::CommandsPage,
-    forgot_password::ForgotPasswordPage,
-    login::LoginPage,
     not_found::NotFoundPage,
     overview::OverviewPage,
     payments::PaymentsPage,
     second_step::SecondStepPage,
-    set_password::{InvitationPage, ResetPasswordPage},
+    set_password::InvitationPage,
     setup::SetupPage,
     status::StatusPage,
     users::UsersPage,
@@ -35,6 +33,8 @@ use crate::pages::{
 pub fn App() -> impl IntoView {
     provide_meta_context();
 
+    // Sign-in, forgot password and reset password are the server's plain pages (no wasm):
+    // links to them load them whole (`rel="external"`).
     view! {
         <Title formatter=|text| format!("{text} · Tally") />
         <Router>
@@ -42,10 +42,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=OverviewPage ssr=SsrMode::Async />
                 <Route path=path!("/status") view=StatusPage ssr=SsrMode::Async />
                 <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async />
-                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                 <Route path=path!("/login/two-step") view=SecondStepPage ssr=SsrMode::Async />
-                <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async />
-                <Route path=path!("/reset-password/:token") view=ResetPasswordPage ssr=SsrMode::Async />
                 <Route path=path!("/invitation/:token") view=InvitationPage ssr=SsrMode::Async />
                 <Route path=path!("/account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async />

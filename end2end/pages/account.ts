@@ -3,16 +3,32 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { openHydrated, waitForHydration } from "./base";
 
+/** The owner's password after a reset test has run. */
+export const OWNER_RESET_PASSWORD = "a different long passphrase";
+
+/** Where the run keeps the owner's current password: a worker restarts after a failed test
+ * and forgets its variables, and each guess at the wrong password spends a sign-in attempt
+ * of the address's allowance. */
+function passwordFile(): string {
+  return path.join(process.env.TALLY_E2E_DATA_DIR ?? ".", "e2e-owner-password");
+}
+
 export const OWNER = {
   company: "Acme Corp",
   first: "Ann",
   last: "Lee",
   email: "ann@acme.test",
-  password: "correct horse battery staple",
+  get password(): string {
+    try {
+      return fs.readFileSync(passwordFile(), "utf8");
+    } catch {
+      return "correct horse battery staple";
+    }
+  },
+  set password(value: string) {
+    fs.writeFileSync(passwordFile(), value);
+  },
 };
-
-/** The owner's password after the reset test (account.spec.ts) has run. */
-export const OWNER_RESET_PASSWORD = "a different long passphrase";
 
 /** `/setup`: the first account. */
 export class SetupPage {
@@ -39,12 +55,13 @@ export class SetupPage {
   }
 }
 
-/** `/login`. */
+/** `/login`: the server's plain page, no wasm (nothing to wait for). */
 export class LoginPage {
   constructor(readonly page: Page) {}
 
   async open() {
-    await openHydrated(this.page, "/login");
+    await this.page.goto("/login");
+    await expect(this.page.getByRole("heading", { name: "Sign in to Tally" })).toBeVisible();
   }
 
   async signIn(email: string, password: string) {
@@ -95,7 +112,6 @@ export class SignedInFrame {
     await this.menu.getByRole("menuitem", { name: "Sign out" }).click();
     await expect(this.page).toHaveURL(/\/login$/);
     await expect(this.page.getByRole("heading", { name: "Sign in to Tally" })).toBeVisible();
-    await waitForHydration(this.page);
   }
 }
 
@@ -122,6 +138,7 @@ export async function signInAsOwner(page: Page): Promise<string> {
     ]);
     if (outcome === "in") {
       await waitForHydration(page);
+      OWNER.password = password;
       return password;
     }
   }

@@ -34,7 +34,6 @@ test("first start: /setup creates the account, then sign out and sign in again",
   });
   await frame.signOut();
   await expect(page).toHaveURL(/\/login$/);
-  await waitForHydration(page);
   expect(navigations).toEqual(["/login"]);
   expect(await accessibilityViolations(page)).toEqual([]);
 
@@ -60,7 +59,7 @@ test("a wrong password gets the generic message", async ({ page }) => {
 });
 
 test("a reset link from the outbox sets a new password and signs in", async ({ page }) => {
-  await openHydrated(page, "/forgot-password");
+  await page.goto("/forgot-password");
   expect(await accessibilityViolations(page)).toEqual([]);
   await page.getByLabel("Email").fill(OWNER.email);
   await page.getByRole("button", { name: "Send the link" }).click();
@@ -68,7 +67,7 @@ test("a reset link from the outbox sets a new password and signs in", async ({ p
 
   const mail = await waitForMail("reset-password/");
   const link = linkIn(mail, "/reset-password/");
-  await openHydrated(page, link);
+  await page.goto(link);
   await expect(page.getByText(OWNER.email)).toBeVisible();
   expect(await accessibilityViolations(page)).toEqual([]);
   const newPassword = OWNER_RESET_PASSWORD;
@@ -77,7 +76,7 @@ test("a reset link from the outbox sets a new password and signs in", async ({ p
   await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
 
   // The link works once.
-  await openHydrated(page, link);
+  await page.goto(link);
   await expect(page.getByText("This link has already been used.")).toBeVisible();
   expect(await accessibilityViolations(page)).toEqual([]);
   OWNER.password = newPassword;

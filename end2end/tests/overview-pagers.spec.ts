@@ -83,7 +83,6 @@ test.afterAll(async () => {
 
 async function signIn(page: Page) {
   await page.goto(`${base}/login`);
-  await waitForHydration(page);
   await page.getByLabel("Email").fill(OWNER);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();

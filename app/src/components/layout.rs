@@ -50,10 +50,43 @@ where
                             view! { <Shell admin=admin>{content}<FreshCheckDialog check=fresh /></Shell> }.into_any()
                         }
                     }
-                    _ => view! { <Redirect path="/login" /> }.into_any(),
+                    _ => view! { <ToSignIn /> }.into_any(),
                 }
             })}
         </Suspense>
+    }
+}
+
+/// Sends a visitor to the sign-in page, and back here after: the server's plain page, so a
+/// whole page load (a redirect from the server, or the address changed in the browser).
+#[component]
+fn ToSignIn() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        let here = use_context::<http::request::Parts>()
+            .and_then(|p| p.uri.path_and_query().map(|pq| pq.as_str().to_string()))
+            .unwrap_or_else(|| "/".into());
+        leptos_axum::redirect(&sign_in_path(&here));
+    }
+    #[cfg(feature = "hydrate")]
+    {
+        let location = window().location();
+        let here = format!(
+            "{}{}",
+            location.pathname().unwrap_or_default(),
+            location.search().unwrap_or_default()
+        );
+        let _ = location.replace(&sign_in_path(&here));
+    }
+    view! { <p class="loading">"Signing in first…"</p> }
+}
+
+/// `/login`, with `next` when there is somewhere to come back to.
+fn sign_in_path(here: &str) -> String {
+    if here == "/" || here.is_empty() {
+        "/login".to_string()
+    } else {
+        format!("/login?next={}", crate::query::encode(here))
     }
 }
 

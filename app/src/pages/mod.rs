@@ -5,8 +5,6 @@ pub mod administrators;
 pub mod audit;
 pub mod billing;
 pub mod commands;
-pub mod forgot_password;
-pub mod login;
 pub mod not_found;
 pub mod overview;
 pub mod payments;

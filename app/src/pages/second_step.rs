@@ -63,7 +63,7 @@ pub fn SecondStepPage() -> impl IntoView {
                 <button type="button" on:click=use_passkey disabled=move || busy.get()>"Use a passkey"</button>
                 <p class="form-error" role="alert">{move || passkey_error.get()}</p>
             </section>
-            <p><a href="/login">"Start again"</a>" (the step is open for 5 minutes)."</p>
+            <p><a href="/login" rel="external">"Start again"</a>" (the step is open for 5 minutes)."</p>
         </main>
     }
 }

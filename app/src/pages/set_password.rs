@@ -1,6 +1,6 @@
-//! Setting a password from an emailed link. Routes: `/invitation/:token` and
-//! `/reset-password/:token`. Requires: a valid link. Server functions: `inspect_link`,
-//! `set_password_from_link`, `check_password`.
+//! Setting a password from an invitation. Route: `/invitation/:token`. Requires: a valid
+//! link. Server functions: `inspect_link`, `set_password_from_link`, `check_password`. (A
+//! reset link's page is the server's plain page, without wasm.)
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -15,11 +15,6 @@ use crate::{
 #[component]
 pub fn InvitationPage() -> impl IntoView {
     view! { <SetPasswordPage kind=TokenKind::Invitation /> }
-}
-
-#[component]
-pub fn ResetPasswordPage() -> impl IntoView {
-    view! { <SetPasswordPage kind=TokenKind::Reset /> }
 }
 
 #[component]
@@ -96,10 +91,10 @@ fn LinkProblem(kind: TokenKind, state: TokenState) -> impl IntoView {
     };
     let next = match kind {
         TokenKind::Invitation => view! {
-            <p>"Invitations work once and expire after 72 hours. Ask the administrator who invited you to resend the invitation. If you already set your password, "<a href="/login">"sign in"</a>"."</p>
+            <p>"Invitations work once and expire after 72 hours. Ask the administrator who invited you to resend the invitation. If you already set your password, "<a href="/login" rel="external">"sign in"</a>"."</p>
         }.into_any(),
         TokenKind::Reset => view! {
-            <p>"Reset links work once and expire after 30 minutes. "<a href="/forgot-password">"Ask for a new link"</a>" or "<a href="/login">"sign in"</a>"."</p>
+            <p>"Reset links work once and expire after 30 minutes. "<a href="/forgot-password" rel="external">"Ask for a new link"</a>" or "<a href="/login" rel="external">"sign in"</a>"."</p>
         }.into_any(),
     };
     view! {

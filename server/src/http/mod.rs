@@ -8,6 +8,7 @@
 //! `ServiceError` into an `AppError`, whose status is set when it is written.
 
 pub mod middleware;
+pub mod public_pages;
 
 use std::sync::Arc;
 
@@ -166,6 +167,19 @@ pub fn build_router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/billing/invoices/{id}/pdf", get(invoice_document))
+        // The visitor's pages: plain HTML, no wasm.
+        .route(
+            "/login",
+            get(public_pages::sign_in).post(public_pages::sign_in_submit),
+        )
+        .route(
+            "/forgot-password",
+            get(public_pages::forgot).post(public_pages::forgot_submit),
+        )
+        .route(
+            "/reset-password/{token}",
+            get(public_pages::reset).post(public_pages::reset_submit),
+        )
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(shell_options.clone())
         })

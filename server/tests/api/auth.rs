@@ -318,7 +318,7 @@ both_databases! {
     }
 
     async fn pages_carry_security_headers_and_a_nonce_for_the_hydration_script(app: TestApp) {
-        let res = app.get("/login").await;
+        let res = app.get("/status").await;
         assert_eq!(res.status(), 200);
         let h = res.headers().clone();
         assert_eq!(h["x-content-type-options"], "nosniff");
@@ -330,8 +330,17 @@ both_databases! {
         let html = res.text().await.unwrap();
         assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the inline script carries the nonce");
         // A new nonce each response.
-        let again = app.get("/login").await.headers()["content-security-policy"].to_str().unwrap().to_string();
+        let again = app.get("/status").await.headers()["content-security-policy"].to_str().unwrap().to_string();
         assert!(!again.contains(&nonce));
+        // The visitor's plain pages carry the same headers, and no script at all.
+        for path in ["/login", "/forgot-password", "/reset-password/nothing"] {
+            let res = app.get(path).await;
+            assert_eq!(res.headers()["x-content-type-options"], "nosniff", "{path}");
+            assert_eq!(res.headers()["cache-control"], "no-store", "{path}");
+            assert!(res.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+            let html = res.text().await.unwrap();
+            assert!(!html.contains("<script") && !html.contains(".wasm"), "{path}: {html}");
+        }
     }
 
     async fn signed_out_visitors_are_sent_to_sign_in_and_new_installations_to_setup(app: TestApp) {
@@ -341,7 +350,7 @@ both_databases! {
         setup(&app, &TestApp::new_client()).await;
         let res = app.get("/account").await;
         assert_eq!(res.status(), 302);
-        assert_eq!(res.headers()["location"], "/login");
+        assert_eq!(res.headers()["location"], "/login?next=/account", "and back after signing in");
     }
 
     async fn the_audit_log_is_scoped_to_the_account_and_its_roles(app: TestApp) {

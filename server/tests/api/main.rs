@@ -15,6 +15,7 @@ mod errors;
 mod foundation;
 mod invoicing;
 mod outbox;
+mod public_pages;
 mod secrets;
 mod smtp;
 mod startup;
