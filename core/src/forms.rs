@@ -336,6 +336,55 @@ impl NewAccountInput {
     }
 }
 
+/// One's own name as typed (Account settings).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NameInput {
+    pub first_name: String,
+    pub last_name: String,
+}
+
+impl NameInput {
+    /// The trimmed first and last name.
+    pub fn parse(&self) -> Result<(String, String), FieldErrors> {
+        let mut e = FieldErrors::new();
+        let first = e.check(
+            "first_name",
+            required_text(&self.first_name, "first name", 100),
+        );
+        let last = e.check(
+            "last_name",
+            required_text(&self.last_name, "last name", 100),
+        );
+        e.finish(first.zip(last))
+    }
+}
+
+/// The checks of a new password that need no server: its length, and, when it is typed twice,
+/// that both match. (Its strength is estimated on the server, against the person's own words.)
+pub fn new_password_errors(
+    field: &str,
+    password: &str,
+    confirm: Option<(&str, &str)>,
+) -> FieldErrors {
+    let mut e = FieldErrors::new();
+    e.check(field, crate::password::check_length(password));
+    if let Some((confirm_field, again)) = confirm {
+        if again.is_empty() {
+            e.add(confirm_field, "Type the new password again.");
+        } else if again != password {
+            e.add(confirm_field, "The two passwords don't match.");
+        }
+    }
+    e
+}
+
+/// A required field with nothing typed in it: "Enter the {what}."
+pub fn required(e: &mut FieldErrors, field: &str, value: &str, what: &'static str) {
+    if value.trim().is_empty() {
+        e.add(field, crate::contact::TextError::Required(what));
+    }
+}
+
 /// "+ Create Admin" as typed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewAdminInput {
@@ -498,6 +547,35 @@ impl NewCommandInput {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_new_password_offline_checks_length_and_match() {
+        let e = super::new_password_errors("password", "short", Some(("confirm", "")));
+        assert_eq!(e.get("password"), Some("Use at least 12 characters."));
+        assert_eq!(e.get("confirm"), Some("Type the new password again."));
+        let long = "a long enough passphrase";
+        let e = super::new_password_errors("password", long, Some(("confirm", "a long enough")));
+        assert_eq!(e.get("password"), None);
+        assert_eq!(e.get("confirm"), Some("The two passwords don't match."));
+        assert!(super::new_password_errors("password", long, Some(("confirm", long))).is_empty());
+        assert!(super::new_password_errors("password", long, None).is_empty());
+    }
+
+    #[test]
+    fn a_name_is_required_and_trimmed() {
+        let n = super::NameInput {
+            first_name: " Ann ".into(),
+            last_name: "".into(),
+        };
+        let e = n.parse().unwrap_err();
+        assert_eq!(e.get("last_name"), Some("Enter the last name."));
+        assert_eq!(e.get("first_name"), None);
+        let n = super::NameInput {
+            first_name: " Ann ".into(),
+            last_name: "Lee".into(),
+        };
+        assert_eq!(n.parse().unwrap(), ("Ann".to_string(), "Lee".to_string()));
+    }
+
     use super::*;
 
     fn today() -> NaiveDate {

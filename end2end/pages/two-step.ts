@@ -57,6 +57,7 @@ export async function invite(page: Page, o: { first: string; last: string; email
   await new SignedInFrame(page).signOut();
   await openHydrated(page, linkIn(newestMail(`To: ${o.email}`), "/invitation/"));
   await page.getByLabel("New password").fill(o.password);
+  await page.getByLabel("Type it again").fill(o.password);
   await page.getByRole("button", { name: "Save password and sign in" }).click();
   await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
   await waitForHydration(page);

@@ -11,6 +11,21 @@ test("first start: /setup creates the account, then sign out and sign in again",
   await waitForHydration(page);
   expect(await accessibilityViolations(page)).toEqual([]);
 
+  // With the network off, core's rules answer in the browser: every empty field at once,
+  // then a short password as it is typed.
+  await page.context().setOffline(true);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.locator("#setup_code-error")).toHaveText("Enter the set-up code.");
+  await expect(page.locator("#company_name-error")).toHaveText("Enter the company name.");
+  await expect(page.locator("#first_name-error")).toHaveText("Enter the first name.");
+  await expect(page.locator("#email-error")).not.toBeEmpty();
+  await page.getByLabel("Choose a password").fill("short");
+  await expect(page.locator("#password-error")).toHaveText("Use at least 12 characters.");
+  await page.getByLabel("Company name").fill("Acme");
+  await expect(page.locator("#company_name-error")).toBeEmpty();
+  expect(await accessibilityViolations(page)).toEqual([]);
+  await page.context().setOffline(false);
+
   const setup = new SetupPage(page);
   // A weak password is refused next to its field, and what was typed stays.
   await setup.createAccount({ ...OWNER, password: "password1234" });
@@ -72,6 +87,7 @@ test("a reset link from the outbox sets a new password and signs in", async ({ p
   expect(await accessibilityViolations(page)).toEqual([]);
   const newPassword = OWNER_RESET_PASSWORD;
   await page.getByLabel("New password").fill(newPassword);
+  await page.getByLabel("Type it again").fill(newPassword);
   await page.getByRole("button", { name: "Save password and sign in" }).click();
   await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
 
@@ -103,6 +119,7 @@ test("an invitation read from the outbox sets a password and signs the new admin
   await expect(page.getByText("Welcome, Bo.")).toBeVisible();
   expect(await accessibilityViolations(page)).toEqual([]);
   await page.getByLabel("New password").fill("bo picks a sturdy passphrase");
+  await page.getByLabel("Type it again").fill("bo picks a sturdy passphrase");
   await page.getByRole("button", { name: "Save password and sign in" }).click();
   await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
   await new SignedInFrame(page).expectSignedInAs("bo@acme.test");

@@ -73,6 +73,7 @@ test("create an admin in the dialog → accept the invitation → the menu and n
   await expect(page.getByText("This link has expired.")).toBeVisible();
   await openHydrated(page, link);
   await page.getByLabel("New password").fill("cy picks a sturdy passphrase");
+  await page.getByLabel("Type it again").fill("cy picks a sturdy passphrase");
   await page.getByRole("button", { name: "Save password and sign in" }).click();
   await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
   await waitForHydration(page);

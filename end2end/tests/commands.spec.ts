@@ -24,6 +24,7 @@ test("a billing-only administrator: Payments and no commands, until bound to one
   await new SignedInFrame(page).signOut();
   await openHydrated(page, linkIn(newestMail(`To: ${DEE.email}`), "/invitation/"));
   await page.getByLabel("New password").fill(DEE.password);
+  await page.getByLabel("Type it again").fill(DEE.password);
   await page.getByRole("button", { name: "Save password and sign in" }).click();
   await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
   await waitForHydration(page);

@@ -59,10 +59,12 @@ test.describe("with JavaScript turned off", () => {
     // Too short: the browser's own check stops it; the server's message for a weak one.
     await expect(page.getByLabel("New password")).toHaveAttribute("minlength", "12");
     await page.getByLabel("New password").fill("password1234");
+    await page.getByLabel("Type it again").fill("password1234");
     await page.getByRole("button", { name: "Save password and sign in" }).click();
     await expect(page.locator("#password-error")).not.toBeEmpty();
     await expect(page.getByLabel("New password")).toHaveValue("");
     await page.getByLabel("New password").fill(OWNER_RESET_PASSWORD);
+    await page.getByLabel("Type it again").fill(OWNER_RESET_PASSWORD);
     await page.getByRole("button", { name: "Save password and sign in" }).click();
     await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
     OWNER.password = OWNER_RESET_PASSWORD;

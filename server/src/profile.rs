@@ -1,6 +1,10 @@
 //! One's own account settings: name and password.
 
-use tally_core::{audit::AuditKind, contact::required_text, forms::FieldErrors, password};
+use tally_core::{
+    audit::AuditKind,
+    forms::{FieldErrors, NameInput},
+    password,
+};
 
 use crate::{
     actor::Actor,
@@ -100,12 +104,12 @@ impl Profile {
         first_name: &str,
         last_name: &str,
     ) -> Result<(), ServiceError> {
-        let mut errors = FieldErrors::new();
-        let first = errors.check("first_name", required_text(first_name, "first name", 100));
-        let last = errors.check("last_name", required_text(last_name, "last name", 100));
-        let (Some(first), Some(last)) = (first, last) else {
-            return Err(ServiceError::Invalid(errors));
-        };
+        let (first, last) = NameInput {
+            first_name: first_name.to_string(),
+            last_name: last_name.to_string(),
+        }
+        .parse()
+        .map_err(ServiceError::Invalid)?;
         let now = self.ctx.now();
         let mut tx = self
             .ctx

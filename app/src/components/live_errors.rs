@@ -8,6 +8,8 @@ use std::collections::BTreeSet;
 use leptos::prelude::*;
 use tally_core::forms::FieldErrors;
 
+use crate::error::AppError;
+
 #[derive(Clone, Copy)]
 pub struct LiveErrors {
     touched: RwSignal<BTreeSet<&'static str>>,
@@ -90,5 +92,31 @@ impl LiveErrors {
     /// Shows the server's field messages.
     pub fn set_server(self, errors: FieldErrors) {
         self.server.set(errors);
+    }
+
+    /// Shows the field messages of each answer of a server action.
+    pub fn follow<T, S>(self, value: S)
+    where
+        T: 'static,
+        S: With<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+    {
+        Effect::new(move |_| {
+            let fields = value.with(|v| match v {
+                Some(Err(AppError::Validation(f))) => Some(f.clone()),
+                _ => None,
+            });
+            if let Some(f) = fields {
+                self.set_server(f);
+            }
+        });
+    }
+
+    /// A field's `on_input`: stores what was typed in `signal` and forgets the server's verdict
+    /// on it.
+    pub fn typed(self, signal: RwSignal<String>, field: &'static str) -> Callback<String> {
+        Callback::new(move |v: String| {
+            signal.set(v);
+            self.edited(field);
+        })
     }
 }

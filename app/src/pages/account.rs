@@ -7,11 +7,15 @@ mod two_step;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::{field_error, form_error};
+use tally_core::forms::{new_password_errors, FieldErrors, NameInput};
+
+use super::form_error;
 use crate::{
     api::account::{ChangePassword, UpdateName},
     auth::CurrentAdmin,
-    components::{field::Field, layout::SignedIn, password_meter::PasswordMeter},
+    components::{
+        field::Field, layout::SignedIn, live_errors::LiveErrors, password_meter::PasswordMeter,
+    },
 };
 
 #[component]
@@ -34,40 +38,111 @@ fn AccountForms(admin: CurrentAdmin) -> impl IntoView {
         }
         .into_any();
     }
-    let rename = ServerAction::<UpdateName>::new();
-    let renamed = rename.value();
-    let change = ServerAction::<ChangePassword>::new();
-    let changed = change.value();
-    let new_password = RwSignal::new(String::new());
-    let first = admin.first_name.clone();
-    let last = admin.last_name.clone();
     view! {
         <Title text="Account settings" />
         <h1>"Account settings"</h1>
+        <NameForm admin=admin.clone() />
+        <PasswordForm admin />
+    }
+    .into_any()
+}
+
+/// One's own name, checked by core as typed.
+#[component]
+fn NameForm(admin: CurrentAdmin) -> impl IntoView {
+    let rename = ServerAction::<UpdateName>::new();
+    let renamed = rename.value();
+    let first_name = RwSignal::new(admin.first_name.clone());
+    let last_name = RwSignal::new(admin.last_name.clone());
+    let input = move || NameInput {
+        first_name: first_name.get(),
+        last_name: last_name.get(),
+    };
+    let errors = LiveErrors::new(move || input().parse().err().unwrap_or_default());
+    errors.follow(renamed);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if !errors.submit() || rename.pending().get_untracked() {
+            return;
+        }
+        rename.dispatch(UpdateName {
+            first_name: first_name.get_untracked(),
+            last_name: last_name.get_untracked(),
+        });
+    };
+    view! {
         <section class="card" aria-labelledby="name-heading">
             <h2 id="name-heading">"Your name"</h2>
-            <ActionForm action=rename attr:class="form" attr:novalidate=true>
-                <Field name="first_name" label="First name" autocomplete="given-name" required=true value=first error=field_error(renamed, "first_name") />
-                <Field name="last_name" label="Last name" autocomplete="family-name" required=true value=last error=field_error(renamed, "last_name") />
+            <form class="form" novalidate on:submit=submit>
+                <Field name="first_name" label="First name" autocomplete="given-name" required=true value=first_name
+                    error=errors.error("first_name") on_input=errors.typed(first_name, "first_name") on_blur=errors.touch("first_name") />
+                <Field name="last_name" label="Last name" autocomplete="family-name" required=true value=last_name
+                    error=errors.error("last_name") on_input=errors.typed(last_name, "last_name") on_blur=errors.touch("last_name") />
                 <p class="form-error" role="alert">{form_error(renamed)}</p>
                 <p role="status">{move || matches!(renamed.get(), Some(Ok(()))).then_some("Your name is saved.")}</p>
                 <button type="submit" class="primary">"Save name"</button>
-            </ActionForm>
+            </form>
         </section>
+    }
+}
+
+/// A new password: length and match checked offline, strength and the current one by the
+/// server. The fields empty themselves once it is changed.
+#[component]
+fn PasswordForm(admin: CurrentAdmin) -> impl IntoView {
+    let change = ServerAction::<ChangePassword>::new();
+    let changed = change.value();
+    let current = RwSignal::new(String::new());
+    let new_password = RwSignal::new(String::new());
+    let confirm = RwSignal::new(String::new());
+    let errors = LiveErrors::new(move || {
+        let mut e = FieldErrors::new();
+        if current.with(String::is_empty) {
+            e.add("current_password", "Enter your current password.");
+        }
+        e.merge(new_password_errors(
+            "new_password",
+            &new_password.get(),
+            Some(("confirm_password", &confirm.get())),
+        ));
+        e
+    });
+    errors.follow(changed);
+    Effect::new(move |_| {
+        if matches!(changed.get(), Some(Ok(()))) {
+            for field in [current, new_password, confirm] {
+                field.set(String::new());
+            }
+            errors.reset();
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if !errors.submit() || change.pending().get_untracked() {
+            return;
+        }
+        change.dispatch(ChangePassword {
+            current_password: current.get_untracked(),
+            new_password: new_password.get_untracked(),
+        });
+    };
+    view! {
         <section class="card" aria-labelledby="password-heading">
             <h2 id="password-heading">"Password"</h2>
             <p>"Changing your password signs you out everywhere else."</p>
-            <ActionForm action=change attr:class="form" attr:novalidate=true>
+            <form class="form" novalidate on:submit=submit>
                 <input type="email" name="username" value=admin.email.clone() autocomplete="username" hidden=true readonly=true aria-hidden="true" tabindex="-1" />
-                <Field name="current_password" label="Current password" kind="password" autocomplete="current-password" required=true error=field_error(changed, "current_password") />
-                <Field name="new_password" label="New password" kind="password" autocomplete="new-password" required=true
-                    error=field_error(changed, "new_password") on_input=Callback::new(move |v| new_password.set(v)) />
+                <Field name="current_password" label="Current password" kind="password" autocomplete="current-password" required=true value=current
+                    error=errors.error("current_password") on_input=errors.typed(current, "current_password") on_blur=errors.touch("current_password") />
+                <Field name="new_password" label="New password" kind="password" autocomplete="new-password" required=true value=new_password
+                    error=errors.error("new_password") on_input=errors.typed(new_password, "new_password") on_blur=errors.touch("new_password") />
                 <PasswordMeter password=new_password known_words=vec![admin.email.clone(), admin.first_name.clone(), admin.last_name.clone()] />
+                <Field name="confirm_password" label="Type the new password again" kind="password" autocomplete="new-password" required=true value=confirm
+                    error=errors.error("confirm_password") on_input=errors.typed(confirm, "confirm_password") on_blur=errors.touch("confirm_password") />
                 <p class="form-error" role="alert">{form_error(changed)}</p>
                 <p role="status">{move || matches!(changed.get(), Some(Ok(()))).then_some("Your password is changed. Other sessions have ended.")}</p>
                 <button type="submit" class="primary">"Change password"</button>
-            </ActionForm>
+            </form>
         </section>
     }
-    .into_any()
 }

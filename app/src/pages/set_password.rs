@@ -6,10 +6,12 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use super::{field_error, form_error};
+use tally_core::forms::new_password_errors;
+
+use super::form_error;
 use crate::{
     api::account::{inspect_link, SetPasswordFromLink, TokenKind, TokenState},
-    components::{field::Field, password_meter::PasswordMeter},
+    components::{field::Field, live_errors::LiveErrors, password_meter::PasswordMeter},
 };
 
 #[component]
@@ -58,27 +60,43 @@ fn PasswordForm(
     let action = ServerAction::<SetPasswordFromLink>::new();
     let value = action.value();
     let password = RwSignal::new(String::new());
-    let kind_value = match kind {
-        TokenKind::Invitation => "Invitation",
-        TokenKind::Reset => "Reset",
-    };
+    let confirm = RwSignal::new(String::new());
+    let errors = LiveErrors::new(move || {
+        new_password_errors(
+            "password",
+            &password.get(),
+            Some(("confirm_password", &confirm.get())),
+        )
+    });
+    errors.follow(value);
     let greeting = if first_name.is_empty() {
         "Welcome.".to_string()
     } else {
         format!("Welcome, {first_name}.")
     };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if !errors.submit() || action.pending().get_untracked() {
+            return;
+        }
+        action.dispatch(SetPasswordFromLink {
+            kind,
+            token: token.clone(),
+            password: password.get_untracked(),
+        });
+    };
     view! {
         <p>{greeting}" You'll sign in as "<strong>{email.clone()}</strong>"."</p>
-        <ActionForm action attr:class="card form" attr:novalidate=true>
-            <input type="hidden" name="kind" value=kind_value />
-            <input type="hidden" name="token" value=token />
+        <form class="card form" novalidate on:submit=submit>
             <input type="email" name="username" value=email.clone() autocomplete="username" hidden=true readonly=true aria-hidden="true" tabindex="-1" />
-            <Field name="password" label="New password" kind="password" autocomplete="new-password" required=true
-                error=field_error(value, "password") on_input=Callback::new(move |v| password.set(v)) />
+            <Field name="password" label="New password" kind="password" autocomplete="new-password" required=true value=password
+                error=errors.error("password") on_input=errors.typed(password, "password") on_blur=errors.touch("password") />
             <PasswordMeter password=password known_words=vec![email, first_name] />
+            <Field name="confirm_password" label="Type it again" kind="password" autocomplete="new-password" required=true value=confirm
+                error=errors.error("confirm_password") on_input=errors.typed(confirm, "confirm_password") on_blur=errors.touch("confirm_password") />
             <p class="form-error" role="alert">{form_error(value)}</p>
             <button type="submit" class="primary" disabled=move || action.pending().get()>"Save password and sign in"</button>
-        </ActionForm>
+        </form>
     }
 }
 

@@ -270,12 +270,23 @@ fn ImportCsv(state: PageState) -> impl IntoView {
                     failure.set(Some("That file could not be read.".into()));
                     return;
                 };
+                // Core reads the file first, in the browser: its bad lines show at once, with
+                // the network off too. The server checks it again and adds what only it knows
+                // (addresses already in the account), so its list replaces this one.
+                let checked_here = tally_core::csv::users_from_csv(&text).err();
+                if let Some(rows) = &checked_here {
+                    rejected.set(rows.clone());
+                }
                 let result = crate::api::users::import_users(text).await;
                 state.busy.set(false);
-                match result {
-                    Ok(n) => state.succeeded(format!("{n} users imported.")),
-                    Err(crate::error::AppError::ImportRejected(rows)) => rejected.set(rows),
-                    Err(e) => failure.set(Some(e.to_string())),
+                match (result, checked_here) {
+                    (Ok(n), _) => state.succeeded(format!("{n} users imported.")),
+                    (Err(crate::error::AppError::ImportRejected(rows)), _) => rejected.set(rows),
+                    // Offline: core's list stands.
+                    (Err(_), Some(_)) => failure.set(Some(
+                        "Tally can't be reached just now, so addresses already in the account are not checked yet.".into(),
+                    )),
+                    (Err(e), None) => failure.set(Some(e.to_string())),
                 }
             });
         }
@@ -296,7 +307,10 @@ fn ImportCsv(state: PageState) -> impl IntoView {
             <p class="form-error" role="alert">{move || failure.get()}</p>
             <div role="alert">
                 {move || (!rejected.with(Vec::is_empty)).then(|| view! {
-                    <p class="form-error">{format!("Nothing was imported. Fix these {} lines and import the file again:", rejected.with(Vec::len))}</p>
+                    <p class="form-error">{move || match rejected.with(Vec::len) {
+                        1 => "Nothing was imported. Fix this line and import the file again:".to_string(),
+                        n => format!("Nothing was imported. Fix these {n} lines and import the file again:"),
+                    }}</p>
                     <ul class="row-errors">
                         {rejected.get().into_iter().map(|r| view! { <li>{format!("Line {}: {}", r.line, r.reason)}</li> }).collect_view()}
                     </ul>

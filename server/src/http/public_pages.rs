@@ -22,7 +22,7 @@ use tally_app::{
 };
 use tally_core::{
     contact::MAX_EMAIL_LEN,
-    forms::FieldErrors,
+    forms::{new_password_errors, FieldErrors},
     password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS},
     redirect::safe_next,
 };
@@ -256,6 +256,8 @@ pub async fn forgot_submit(
 pub struct NewPasswordForm {
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    confirm_password: String,
 }
 
 fn reset_page(
@@ -281,6 +283,7 @@ fn reset_page(
                     input type="email" name="username" value=(email) autocomplete="username" hidden readonly aria-hidden="true" tabindex="-1";
                     (field(&Input { name: "password", label: "New password", kind: "password", autocomplete: "new-password", value: "", min: Some(MIN_PASSWORD_CHARS), max: MAX_PASSWORD_CHARS }, &errors))
                     p class="field-hint" { (format!("At least {MIN_PASSWORD_CHARS} characters. A few unrelated words make a strong one.")) }
+                    (field(&Input { name: "confirm_password", label: "Type it again", kind: "password", autocomplete: "new-password", value: "", min: Some(MIN_PASSWORD_CHARS), max: MAX_PASSWORD_CHARS }, &errors))
                     (form_error(error))
                     button type="submit" class="primary" { "Save password and sign in" }
                 }
@@ -338,6 +341,17 @@ pub async fn reset_submit(
     ip: Option<Extension<ClientIp>>,
     Form(form): Form<NewPasswordForm>,
 ) -> Response {
+    // Typed twice: the same check the app's forms run offline, here after the round trip.
+    let mismatch = new_password_errors(
+        "password",
+        &form.password,
+        Some(("confirm_password", &form.confirm_password)),
+    );
+    if mismatch.get("confirm_password").is_some() {
+        let e = AppError::Validation(mismatch);
+        let link = inspect(&state, &token).await;
+        return respond(status_of(&e), reset_page(&state, &token, link, Some(&e)));
+    }
     match state
         .services
         .auth

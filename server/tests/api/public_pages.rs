@@ -127,11 +127,17 @@ both_databases! {
         let html = page.text().await.unwrap();
         assert!(html.contains("You'll sign in as <strong>admin_billing@acme.test</strong>") && html.contains(r#"minlength="12""#), "{html}");
         // A weak password: said next to the field, nothing typed written back.
-        let weak = post(&app, &c, &path, &[("password", "password1234")]).await;
+        // Typed differently the second time: refused before the link is spent.
+        let mismatch = post(&app, &c, &path, &[("password", "a brand new long passphrase"), ("confirm_password", "a brand new long passphrasf")]).await;
+        assert_eq!(mismatch.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = mismatch.text().await.unwrap();
+        assert!(html.contains("The two passwords don&#39;t match.") || html.contains("The two passwords don't match."), "{html}");
+        assert!(!html.contains("passphras"), "{html}");
+        let weak = post(&app, &c, &path, &[("password", "password1234"), ("confirm_password", "password1234")]).await;
         assert_eq!(weak.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let html = weak.text().await.unwrap();
         assert!(html.contains(r#"id="password-error">"#) && !html.contains("password1234"), "{html}");
-        let ok = post(&app, &c, &path, &[("password", "a brand new long passphrase")]).await;
+        let ok = post(&app, &c, &path, &[("password", "a brand new long passphrase"), ("confirm_password", "a brand new long passphrase")]).await;
         assert_eq!(ok.status(), StatusCode::SEE_OTHER);
         assert!(cookie(&ok, "tally_session"));
         // Used once: the page says so.

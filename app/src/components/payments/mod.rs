@@ -113,9 +113,58 @@ impl Flow {
     }
 }
 
+/// The billing settings last loaded in this tab: the modal opens with them when the network
+/// is off, and shows core's messages as usual (saving then says the server can't be reached).
+/// One per tab in the browser (sign-out loads a new page, so it never outlives the session);
+/// on the server, one per render.
+#[derive(Clone)]
+struct SettingsCache(ArcRwSignal<Option<BillingSettings>>);
+
+impl SettingsCache {
+    fn get() -> Self {
+        #[cfg(feature = "hydrate")]
+        {
+            thread_local!(static CACHE: SettingsCache = SettingsCache(ArcRwSignal::new(None)));
+            CACHE.with(Clone::clone)
+        }
+        #[cfg(not(feature = "hydrate"))]
+        SettingsCache(ArcRwSignal::new(None))
+    }
+}
+
+/// Once the page has loaded and the browser is idle, fetches the modal's code (its chunk) and
+/// the billing settings it opens with, so that opening it needs no network. When both are in,
+/// `<body>` gets `data-payments-ready`.
+fn prefetch_when_idle(cache: SettingsCache) {
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        // Once a tab: the chunk stays loaded, and the modal refreshes the settings itself.
+        thread_local!(static STARTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+        if STARTED.with(|s| s.replace(true)) {
+            return;
+        }
+        let cache = cache.clone();
+        request_idle_callback(move || {
+            let cache = cache.clone();
+            leptos::task::spawn_local(async move {
+                __preload_payments_content().await;
+                if let Ok(s) = get_billing_settings().await {
+                    cache.0.set(Some(s));
+                    if let Some(body) = document().body() {
+                        let _ = body.set_attribute("data-payments-ready", "");
+                    }
+                }
+            });
+        });
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = cache;
+}
+
 /// The modal itself; rendered once in the signed-in frame.
 #[component]
 pub fn PaymentsModal(open: RwSignal<bool>, on_closed: Callback<()>) -> impl IntoView {
+    prefetch_when_idle(SettingsCache::get());
     view! {
         <Modal open=open labelled_by="payments-title" class="payments-modal" on_closed=on_closed>
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -135,7 +184,20 @@ fn payments_content(open: RwSignal<bool>) -> AnyView {
 
 #[component]
 fn PaymentsContent(open: RwSignal<bool>) -> impl IntoView {
-    let settings = LocalResource::new(get_billing_settings);
+    let cache = SettingsCache::get();
+    // Fresh from the server when it answers; offline, what was fetched after the page loaded.
+    let settings = LocalResource::new(move || {
+        let cache = cache.clone();
+        async move {
+            match get_billing_settings().await {
+                Ok(s) => {
+                    cache.0.set(Some(s.clone()));
+                    Ok(s)
+                }
+                Err(e) => cache.0.get_untracked().ok_or(e),
+            }
+        }
+    });
     view! {
         <div class="modal-head">
             <h2 id="payments-title">"Billing & Payments"</h2>
