@@ -123,7 +123,8 @@ read -r billing_raw billing_br < <(html_size /billing)
 read -r admins_raw admins_br < <(html_size /administrators)
 admins_rows=$(grep -o '<tr' "$work/page.html" | wc -l)
 say "what pages download of the app's code, in Chromium"
-node "$root/bench/page_bytes.cjs" "$pkg" - "signin=$base/login" >"$work/pages.txt"
+# The sign-in page is the server's plain HTML: it loads no JS or wasm (bench/pages.sh weighs it).
+echo "signin 0 0 0" >"$work/pages.txt"
 node "$root/bench/page_bytes.cjs" "$pkg" "$cookie" "overview=$base/" "admins=$base/administrators" \
   "billing=$base/billing" "modal=$base/billing/payment@#payments-title" >>"$work/pages.txt"
 page() { awk -v k="$1" '$1 == k {print $2, $3, $4}' "$work/pages.txt"; }
@@ -202,9 +203,11 @@ kill "$pid"; wait "$pid" 2>/dev/null || true
 # --- Report -----------------------------------------------------------------------------------
 cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
 mem=$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)
-first_br=$signin_br
+first_br=$overview_br
 ratio=$(python3 -c "print(f'{$all_wasm_br/$floor_wasm_br:.2f}')")
-ratio_first=$(python3 -c "print(f'{$signin_br/($floor_wasm_br+$floor_js_br):.2f}')")
+say "page weights, the first visit and Lighthouse (bench/pages.sh)"
+"$root/bench/pages.sh" $((floor_wasm_br + floor_js_br)) >"$work/pages.md"
+ratio_first=$(python3 -c "print(f'{$overview_br/($floor_wasm_br+$floor_js_br):.2f}')")
 startup_sorted=$(printf '%s\n' "${startups[@]}" | sort -n | tr '\n' ' ')
 {
   out "# Benchmarks"
@@ -226,19 +229,19 @@ startup_sorted=$(printf '%s\n' "${startups[@]}" | sort -n | tr '\n' ' ')
   out "| wasm, all of it: main part and ${#all_wasm[@]} files in all with the split chunks | $all_wasm_raw | $all_wasm_br |"
   out "| JS (the app's glue) | $js_raw | $js_br |"
   out "| CSS | $css_raw | $css_br |"
-  out "| **First page, the sign-in page: JS + wasm it downloads** ($signin_files files) | $signin_raw | **$signin_br** |"
-  out "| Overview, signed in: JS + wasm ($overview_files files) | $overview_raw | $overview_br |"
+  out "| First page, the sign-in page: JS + wasm it downloads (none: plain HTML) | $signin_raw | $signin_br |"
+  out "| **Overview, signed in: JS + wasm** ($overview_files files, with the payments modal fetched when idle) | $overview_raw | **$overview_br** |"
   out "| Administrators page: JS + wasm ($pageadmins_files files) | $pageadmins_raw | $pageadmins_br |"
   out "| Billing page: JS + wasm ($pagebilling_files files) | $pagebilling_raw | $pagebilling_br |"
   out "| Billing & Payments modal open (its URL): JS + wasm ($modal_files files) | $modal_raw | $modal_br |"
   out "| Floor app (bench/floor): wasm | $floor_wasm_raw | $floor_wasm_br |"
   out "| Floor app: JS | $(stat -c %s "$floor_pkg/floor.js") | $floor_js_br |"
   out ""
-  out "Page figures are what Chromium fetched from /pkg/ until the page had hydrated (bench/page_bytes.cjs),"
+  out "Page figures are what Chromium fetched from /pkg/ until the page had hydrated and the network was idle (bench/page_bytes.cjs),"
   out "counted at the sizes served (brotli). The wasm is split (\`cargo leptos build --split\`): the pages"
   out "only some roles open and the payments modal are chunks loaded when first shown."
   out ""
-  out "All our wasm is **${ratio}×** the floor app's (brotli); the first page's JS + wasm **${ratio_first}×** the floor's."
+  out "All our wasm is **${ratio}×** the floor app's (brotli); the Overview's JS + wasm (the first page that has any) **${ratio_first}×** the floor's."
   out "Assets are served precompressed: the wasm goes out with content-encoding $served_wasm_enc."
   out ""
   out "## Server"
@@ -265,6 +268,8 @@ startup_sorted=$(printf '%s\n' "${startups[@]}" | sort -n | tr '\n' ' ')
   python3 "$root/bench/targets.py" --rows "$rows" --first-br "$first_br" --ratio "$ratio" \
     --peak-mib "$(( (loaded_hwm > pg_hwm ? loaded_hwm : pg_hwm) / 1024 ))" \
     --startup-ms "$(printf '%s\n' "${startups[@]}" | sort -n | tail -1)" >>"$md"
+  out ""
+  cat "$work/pages.md" >>"$md"
   out ""
   cat "$work/hashing.md" >>"$md"
   cat "$work/billing.md" >>"$md"

@@ -89,4 +89,12 @@ if [ "$want_test" = true ] || [ "$want_bench" = true ]; then
     (cd "$root/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
   fi
 fi
+# Lighthouse, for the page scores of the benchmarks only.
+if [ "$want_bench" = true ]; then
+  if [ ! -d "$root/bench/node_modules/lighthouse" ] ||
+     [ "$root/bench/package-lock.json" -nt "$root/bench/node_modules/.package-lock.json" ]; then
+    say "installing Lighthouse for the benchmarks (npm ci)"
+    (cd "$root/bench" && npm ci --no-audit --no-fund --silent)
+  fi
+fi
 say "ready"
