@@ -22,6 +22,7 @@ fn page(body: Markup) -> String {
 /// A message of a few paragraphs and the closing line.
 fn paragraphs(to: &str, subject: &str, paragraphs: &[&str]) -> Email {
     Email {
+        id: None,
         to: to.to_string(),
         subject: subject.to_string(),
         text: format!("{}\n\n— Tally\n", paragraphs.join("\n\n")),
@@ -40,6 +41,7 @@ fn call_to_action(
     outro: &str,
 ) -> Email {
     Email {
+        id: None,
         to: to.to_string(),
         subject: subject.to_string(),
         text: format!("{intro}\n\n{link_text}: {url}\n\n{outro}\n\n— Tally\n"),
@@ -81,6 +83,7 @@ pub fn invitation(
     let link_text = "Set your password";
     let outro = "If you weren't expecting this, you can ignore this email.";
     Email {
+        id: None,
         to: to.to_string(),
         subject: format!("You're invited to Tally as {}", role.display_name()),
         text: format!(
@@ -200,6 +203,7 @@ pub fn invoice(
         "Billing administrators can also see it in Tally. Keep this email for your records.";
     let link_text = "View the invoice in Tally";
     Email {
+        id: None,
         to: to.to_string(),
         subject,
         text: format!(

@@ -1,7 +1,7 @@
 //! Outgoing email: one [`Mailer`] with two transports — SMTP for production, and an outbox
 //! folder of `.eml` files (the embedded default) that developers and tests read.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use futures::{stream, StreamExt};
 use lettre::{
@@ -12,6 +12,10 @@ use lettre::{
 /// One message, with a plain-text and an HTML body, and files attached.
 #[derive(Clone, Debug, Default)]
 pub struct Email {
+    /// The outbox's id for it, when it was queued: every delivery of the message carries the
+    /// same `Message-ID` and, in the outbox folder, the same file name, so a delivery repeated
+    /// after a crash replaces the first instead of reaching the person twice.
+    pub id: Option<String>,
     pub to: String,
     pub subject: String,
     pub text: String,
@@ -119,9 +123,11 @@ impl Mailer {
         }
     }
 
-    /// Writes each message as `<time>-<random>.eml` into `dir` (created when missing).
+    /// Writes each message as `<id>.eml` into `dir` (created when missing), and clears the
+    /// half-written files a crash left there.
     pub fn outbox(dir: PathBuf, from: &str) -> Result<Self, MailError> {
         std::fs::create_dir_all(&dir)?;
+        remove_stale_temporary_files(&dir);
         Ok(Self {
             from: from.parse().map_err(|_| MailError::Address(from.into()))?,
             transport: Transport::Outbox(dir),
@@ -151,15 +157,15 @@ impl Mailer {
     pub async fn send_many(&self, emails: &[Email]) -> Vec<Result<(), MailError>> {
         let results = match &self.transport {
             Transport::Outbox(dir) => {
-                let built: Vec<Result<Vec<u8>, MailError>> = emails
+                let built: Vec<(Option<String>, Result<Vec<u8>, MailError>)> = emails
                     .iter()
-                    .map(|e| self.build(e).map(|m| m.formatted()))
+                    .map(|e| (e.id.clone(), self.build(e).map(|m| m.formatted())))
                     .collect();
                 let dir = dir.clone();
                 let written = tokio::task::spawn_blocking(move || {
                     built
                         .into_iter()
-                        .map(|bytes| Ok(write_eml(&dir, &bytes?)?))
+                        .map(|(id, bytes)| Ok(write_eml(&dir, id.as_deref(), &bytes?)?))
                         .collect::<Vec<_>>()
                 })
                 .await;
@@ -228,7 +234,13 @@ impl Mailer {
             }
             mixed
         };
+        // A stable Message-ID: a second delivery of the same message is recognisably the same.
+        let message_id = email
+            .id
+            .as_ref()
+            .map(|id| format!("<{id}@{}>", self.from.email.domain()));
         Message::builder()
+            .message_id(message_id)
             .from(self.from.clone())
             .to(to)
             .subject(&email.subject)
@@ -240,15 +252,53 @@ impl Mailer {
 /// SMTP exchanges in flight at once, for a batch of messages.
 const SMTP_EXCHANGES_AT_ONCE: usize = 4;
 
-/// Writes a message into the outbox folder as `<time>-<random>.eml`: written under a hidden
-/// name, then renamed, so a reader never sees half a message.
-fn write_eml(dir: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = format!(
-        "{}-{}.eml",
-        chrono::Utc::now().format("%Y%m%dT%H%M%S%.3f"),
-        crate::crypto::short_random()
-    );
-    let (tmp, path) = (dir.join(format!(".{name}.tmp")), dir.join(name));
+/// Writes a message into the outbox folder: as `<id>.eml` when it was queued (a repeated
+/// delivery replaces the first), else `<time>-<random>.eml`. Written under a hidden name,
+/// then renamed, so a reader never sees half a message.
+fn write_eml(dir: &Path, id: Option<&str>, bytes: &[u8]) -> std::io::Result<()> {
+    let name = match id {
+        // Ids are made by `crypto::new_id` (hex); anything else gets no say in the path.
+        Some(id) if !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()) => {
+            format!("{id}.eml")
+        }
+        _ => format!(
+            "{}-{}.eml",
+            chrono::Utc::now().format("%Y%m%dT%H%M%S%.3f"),
+            crate::crypto::short_random()
+        ),
+    };
+    let tmp = dir.join(format!(".{name}.{}.tmp", crate::crypto::short_random()));
     std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
+    std::fs::rename(&tmp, dir.join(name))
+}
+
+/// How old a temporary file must be to count as left by a crash: a writer at work holds its
+/// own for milliseconds.
+const STALE_TEMPORARY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Removes `.…tmp` files older than a minute: what a process killed while writing left.
+fn remove_stale_temporary_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age >= STALE_TEMPORARY);
+        if name.starts_with('.') && name.ends_with(".tmp") && stale {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => {
+                    tracing::warn!(file = %name, "mail outbox: removed a file half written before a crash")
+                }
+                Err(e) => {
+                    tracing::error!(file = %name, error = %e, "mail outbox: cannot remove a leftover file")
+                }
+            }
+        }
+    }
 }

@@ -43,6 +43,7 @@ impl Claimed {
             Vec::new()
         });
         let email = Email {
+            id: Some(self.id.clone()),
             to: self.to_addr,
             subject: self.subject,
             text: self.text_body,

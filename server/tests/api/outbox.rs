@@ -18,6 +18,7 @@ use crate::{
 
 fn message(to: &str) -> Email {
     Email {
+        id: None,
         to: to.into(),
         subject: "Hello".into(),
         text: "A one-time link: http://127.0.0.1/secret-link".into(),
@@ -65,6 +66,42 @@ async fn row(app: &TestApp, to: &str) -> sqlx::any::AnyRow {
 }
 
 both_databases! {
+    async fn a_delivery_repeated_after_a_crash_replaces_its_file_and_keeps_its_message_id(app: TestApp) {
+        let dir = app.outbox.parent().unwrap().join("box");
+        let outbox = outbox_in(&app, &dir);
+        let id = outbox.queue(app.db.pool(), &message("cy@acme.test")).await.unwrap();
+        outbox.deliver_queued(&id).await;
+        let file = dir.join(format!("{id}.eml"));
+        let first = std::fs::read_to_string(&file).expect("the file is named by the message's id");
+        let message_id = format!("Message-ID: <{id}@acme.test>");
+        assert!(first.contains(&message_id), "{first}");
+        // A crash after the file was written and before the row said so: delivered again.
+        sqlx::query("UPDATE mail_outbox SET sent_at = NULL, claimed_until = NULL WHERE id = $1")
+            .bind(&id)
+            .execute(app.db.pool())
+            .await
+            .unwrap();
+        app.clock.advance_minutes(1);
+        assert_eq!(outbox.deliver_due().await.unwrap(), 1);
+        assert_eq!(eml_count(&dir), 1, "the second delivery replaced the first");
+        assert!(std::fs::read_to_string(&file).unwrap().contains(&message_id));
+    }
+
+    async fn half_written_files_left_by_a_crash_are_removed_at_start(app: TestApp) {
+        let dir = app.outbox.parent().unwrap().join("box");
+        std::fs::create_dir_all(&dir).unwrap();
+        let old = dir.join(".0123abcd.eml.x1.tmp");
+        std::fs::write(&old, "half a message").unwrap();
+        let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        std::fs::File::options().write(true).open(&old).unwrap().set_modified(an_hour_ago).unwrap();
+        // One being written right now by another process sharing the folder stays.
+        let fresh = dir.join(".4567cdef.eml.x2.tmp");
+        std::fs::write(&fresh, "being written").unwrap();
+        let _outbox = outbox_in(&app, &dir);
+        assert!(!old.exists(), "a leftover from a crash is removed");
+        assert!(fresh.exists(), "a file being written is left alone");
+    }
+
     async fn a_failed_delivery_stays_queued_and_is_sent_when_its_retry_is_due(app: TestApp) {
         let dir = app.outbox.parent().unwrap().join("box");
         let outbox = outbox_in(&app, &dir);
