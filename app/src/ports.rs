@@ -42,6 +42,8 @@ pub fn services() -> Result<Services, AppError> {
 pub trait StatusService: Send + Sync {
     /// Runs a trivial query; returns the database's display name ("SQLite", "PostgreSQL").
     async fn database(&self) -> Result<String, AppError>;
+    /// The System section: the database and its daily backups (Administrator With Billing).
+    async fn system(&self, actor: &Actor) -> Result<crate::api::status::SystemStatus, AppError>;
 }
 
 /// A sign-in that went through: the cookies to set, and whether the second step is still

@@ -116,10 +116,12 @@ pub enum Action {
     ViewAuditLog,
     /// Require two-step verification of every administrator of the account, or not.
     SetTwoStepPolicy,
+    /// See the server's System section: its database and the daily backups.
+    ViewSystem,
 }
 
 /// Every action, in the matrix's row order.
-pub const ALL_ACTIONS: [Action; 12] = [
+pub const ALL_ACTIONS: [Action; 13] = [
     Action::ViewBilling,
     Action::ManagePaymentMethod,
     Action::ReceiveInvoiceEmails,
@@ -132,6 +134,7 @@ pub const ALL_ACTIONS: [Action; 12] = [
     Action::RunBoundCommands,
     Action::ViewAuditLog,
     Action::SetTwoStepPolicy,
+    Action::ViewSystem,
 ];
 
 impl Action {
@@ -154,6 +157,7 @@ impl Action {
             Action::RunBoundCommands => "View and run commands the admin is bound to",
             Action::ViewAuditLog => "View the audit log",
             Action::SetTwoStepPolicy => "Require two-step verification for every administrator",
+            Action::ViewSystem => "See the System section: the database and its daily backups",
         }
     }
 }
@@ -172,7 +176,7 @@ pub fn allows(role: Role, action: Action) -> bool {
             AdministratorWithBilling | Administrator => true,
             Manager | HelpDesk | ReadOnly | CommandRunner | CommandRunnerWithBilling => false,
         },
-        ManageAdministrators => match role {
+        ManageAdministrators | ViewSystem => match role {
             AdministratorWithBilling => true,
             Administrator
             | Manager

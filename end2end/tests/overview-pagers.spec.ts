@@ -102,6 +102,10 @@ async function fact(page: Page, term: string) {
 
 test("the Overview's figures are the Billing page's, for the demo account", async ({ page }) => {
   await signIn(page);
+  // The System section, for an Administrator With Billing: the database and its backups.
+  const system = page.getByRole("region", { name: "System" });
+  await expect(system).toContainText("Database: SQLite.");
+  await expect(system).toContainText("keeps the last 14");
   const users = (await page.locator("#glance-users-now").innerText()).trim();
   const peak = (await page.locator("#glance-peak").innerText()).trim();
   const projected = (await page.locator("#glance-projected").innerText()).trim();

@@ -49,6 +49,9 @@ pub struct Settings {
     /// Whether this process runs the billing scheduler (`TALLY_BILLING_SCHEDULER`, default
     /// true). Several replicas may all run it: the run is safe to repeat in parallel.
     pub billing_scheduler: bool,
+    /// `TALLY_BACKUP_KEEP`: how many daily backups of the embedded database to keep in
+    /// `<data>/backups` (default 14; 0 turns the daily backup off).
+    pub backup_keep: u32,
     /// The host name of `public_url` (lower case, no port): requests for any other host are
     /// refused, so a DNS-rebinding page cannot reach the portal.
     pub public_host: String,
@@ -170,6 +173,19 @@ impl Settings {
                 })
             }
         };
+        let backup_keep = match lookup("TALLY_BACKUP_KEEP") {
+            None => 14,
+            Some(v) => v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n <= 3650)
+                .ok_or(ConfigError {
+                    var: "TALLY_BACKUP_KEEP",
+                    value: v,
+                    expected: "a whole number of daily backups to keep, 0 to 3650 (0: none)",
+                })?,
+        };
         if let Some(key) = lookup("TALLY_SECRET_KEY") {
             if crate::secrets::SecretKey::parse(&key).is_none() {
                 return Err(ConfigError {
@@ -192,6 +208,7 @@ impl Settings {
             accepted_brands,
             price_per_user,
             billing_scheduler,
+            backup_keep,
             smtp_url: lookup("TALLY_SMTP_URL"),
             mail_from: lookup("TALLY_MAIL_FROM")
                 .unwrap_or_else(|| "Tally <tally@localhost>".into()),

@@ -13,7 +13,9 @@ use sha2::{Digest, Sha256};
 /// clock dates its rows), then 74 random bits. Not guessable, so an id in a URL opens nothing
 /// by itself; it tells when the row was made, which the row shows anyway. Ids of rows written
 /// together sort together, so a big table's inserts land on the end of its primary-key index
-/// instead of a random page of it.
+/// instead of a random page of it. Within one millisecond a process's ids still sort in the
+/// order they were made (the random part counts up from the last one), so outbox files named
+/// by id list in the order the messages were queued.
 pub fn new_id(at_millis: i64) -> String {
     let millis = u64::try_from(at_millis).unwrap_or(0);
     let at = uuid::Timestamp::from_unix(
@@ -21,7 +23,24 @@ pub fn new_id(at_millis: i64) -> String {
         millis / 1000,
         (millis % 1000) as u32 * 1_000_000,
     );
-    uuid::Uuid::new_v7(at).simple().to_string()
+    let fresh = uuid::Uuid::new_v7(at).as_u128();
+    // The last id of each recent millisecond (several clocks may be in use at once: tests').
+    // Only within the same millisecond is the order bumped, so each id keeps its own time.
+    static LAST: std::sync::Mutex<std::collections::BTreeMap<u64, u128>> =
+        std::sync::Mutex::new(std::collections::BTreeMap::new());
+    let id = {
+        let mut last = LAST
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let slot = last.entry(millis).or_insert(0);
+        let id = if fresh <= *slot { *slot + 1 } else { fresh };
+        *slot = id;
+        while last.len() > 256 {
+            last.pop_first();
+        }
+        id
+    };
+    uuid::Uuid::from_u128(id).simple().to_string()
 }
 
 /// 32 random bits, 8 hex digits: a short reference (an error's, a file name's).
@@ -79,6 +98,17 @@ mod tests {
         assert_ne!(a, new_token());
         assert_eq!(token_hash(&a).len(), 64);
         assert_eq!(new_id(0).len(), 32);
+    }
+
+    #[test]
+    fn ids_made_in_one_millisecond_sort_in_the_order_they_were_made() {
+        let ids: Vec<String> = (0..1000).map(|_| new_id(1_700_000_000_000)).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+        assert!(ids
+            .iter()
+            .all(|i| uuid::Uuid::parse_str(i).unwrap().get_version_num() == 7));
     }
 
     #[test]

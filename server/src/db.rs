@@ -42,6 +42,16 @@ impl Backend {
         }
     }
 
+    /// The version of the newest migration this build carries: a database's schema version
+    /// once migrated.
+    pub fn latest_migration(self) -> i64 {
+        self.migrator()
+            .iter()
+            .map(|m| m.version)
+            .max()
+            .unwrap_or_default()
+    }
+
     fn migrator(self) -> &'static Migrator {
         match self {
             Self::Sqlite => &SQLITE_MIGRATIONS,
@@ -159,7 +169,7 @@ impl Database {
 }
 
 /// The file path inside a `sqlite://path?query` URL, if it names a file.
-fn sqlite_file(url: &str) -> Option<&Path> {
+pub fn sqlite_file(url: &str) -> Option<&Path> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;

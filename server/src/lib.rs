@@ -29,6 +29,7 @@ pub mod accounts;
 pub mod admins;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod billing_info;
 pub mod commands;
 pub mod payment_method;
@@ -71,6 +72,8 @@ pub enum StartError {
     Service(#[from] error::ServiceError),
     #[error("secret key: {0}")]
     Keys(#[from] secrets::KeyError),
+    #[error("data folder: {0}")]
+    Folder(#[from] backup::BackupError),
 }
 
 /// Connects, migrates, and builds the state every command runs on.
@@ -91,6 +94,8 @@ async fn start(settings: Settings) -> Result<AppState, StartError> {
 /// Serves until SIGINT/SIGTERM, then drains in-flight requests. With `demo`, an empty
 /// database is first seeded with a demo account.
 pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
+    // Held until the process ends: `tally restore` waits for no one to hold it.
+    let _folder = backup::hold_data_folder(&settings.data_dir)?;
     let state = start(settings).await?;
     let ctx = state.ctx.clone();
     if demo {
@@ -128,6 +133,7 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
         tokio::spawn(scheduler::billing_loop(state.scheduler.clone()));
     }
     tokio::spawn(scheduler::mail_loop(ctx.outbox.clone()));
+    tokio::spawn(backup::daily_loop(ctx.settings.as_ref().clone()));
     let addr = ctx.settings.listen_addr;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -150,6 +156,7 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
 /// With the key file, the file is replaced; with `TALLY_SECRET_KEY`, the new key is returned
 /// for the operator to set (the old one no longer opens the database).
 pub async fn rotate_secret(settings: Settings) -> Result<secrets::Rotated, StartError> {
+    let _folder = backup::hold_data_folder(&settings.data_dir)?;
     let db = db::Database::connect(&settings.database_url).await?;
     db.migrate().await?;
     let rotated = secrets::rotate_configured(&settings, &db).await?;
@@ -162,6 +169,7 @@ pub async fn bill(
     settings: Settings,
     month: tally_core::billing::BillingMonth,
 ) -> Result<billing_run::RunReport, StartError> {
+    let _folder = backup::hold_data_folder(&settings.data_dir)?;
     let state = start(settings).await?;
     let report = state.billing_run.run_month(month).await?;
     state.ctx.db.close().await;

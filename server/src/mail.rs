@@ -157,7 +157,9 @@ impl Mailer {
     pub async fn send_many(&self, emails: &[Email]) -> Vec<Result<(), MailError>> {
         let results = match &self.transport {
             Transport::Outbox(dir) => {
-                let built: Vec<(Option<String>, Result<Vec<u8>, MailError>)> = emails
+                // Each message's id (its file name) and its bytes, or why it could not be built.
+                type Built = (Option<String>, Result<Vec<u8>, MailError>);
+                let built: Vec<Built> = emails
                     .iter()
                     .map(|e| (e.id.clone(), self.build(e).map(|m| m.formatted())))
                     .collect();

@@ -31,6 +31,16 @@ struct Cli {
 enum Command {
     /// Make a new secret key and seal the database's keys under it (see the README).
     RotateSecret,
+    /// Write a consistent copy of the embedded database to FILE, while servers run.
+    Backup {
+        /// Where to write the copy (must not exist yet).
+        file: std::path::PathBuf,
+    },
+    /// Replace the embedded database with the backup FILE; every server must be stopped.
+    Restore {
+        /// A file written by `tally backup`.
+        file: std::path::PathBuf,
+    },
     /// Invoice every account for a month that has ended, charge and email, then exit.
     Bill {
         /// The month, as YYYY-MM.
@@ -83,6 +93,34 @@ async fn serve(cli: Cli) -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Some(Command::Backup { file }) => {
+            match tally_server::backup::backup(&settings, &file).await {
+                Ok(summary) => {
+                    println!("backed up to {summary}");
+                    println!("Keep the secret key with it: without the key its sealed data cannot be opened.");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("tally backup: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some(Command::Restore { file }) => {
+            match tally_server::backup::restore(&settings, &file).await {
+                Ok(r) => {
+                    println!("restored {}", r.summary);
+                    if let Some(previous) = r.previous {
+                        println!("the database it replaced is kept as {}", previous.display());
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("tally restore: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Some(Command::Bill { month }) => match tally_server::bill(settings, month).await {
             Ok(r) => {
                 println!(

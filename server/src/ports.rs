@@ -14,6 +14,7 @@ use tally_app::{
         commands::{self as wire, CommandList, RunPage, RunRecord, RUNS_PER_PAGE},
         invoices::{BillingOverview, InvoicePage, InvoiceSummary, MonthCharge, INVOICES_PER_PAGE},
         setup::SetupInput,
+        status::{BackupEntry, SystemStatus},
         two_step::{AppEnrolment, PasskeyCreation, PasskeyRequest, PasskeySummary, TwoStepStatus},
         users::{UserPage, UserSummary, USERS_PER_PAGE},
     },
@@ -30,7 +31,7 @@ use tally_core::{
     forms::{
         BillingInfo, CardInput, NewAccountInput, NewAdmin, NewCommand, NewUser, PaymentInfoInput,
     },
-    roles::AdminChange,
+    roles::{Action, AdminChange},
 };
 
 use crate::{
@@ -143,6 +144,27 @@ impl StatusService for StatusPort {
         let db = &self.0.db;
         db.ping().await.context("checking the database")?;
         Ok(db.backend().display_name().to_string())
+    }
+
+    async fn system(&self, actor: &caller::Actor) -> Result<SystemStatus, AppError> {
+        if !tally_core::roles::allows(Actor::from(actor).role, Action::ViewSystem) {
+            return Err(AppError::Forbidden);
+        }
+        let settings = &self.0.settings;
+        let sqlite = self.0.db.backend() == crate::db::Backend::Sqlite;
+        let backups = crate::backup::list_daily(&settings.data_dir)
+            .into_iter()
+            .map(|b| BackupEntry {
+                day: b.day.format("%Y-%m-%d").to_string(),
+                bytes: b.bytes,
+            })
+            .collect();
+        Ok(SystemStatus {
+            database: self.0.db.backend().display_name().to_string(),
+            daily_backups: sqlite && settings.backup_keep > 0,
+            keep: settings.backup_keep,
+            backups,
+        })
     }
 }
 

@@ -31,6 +31,8 @@ pub struct AccountGlance {
     pub latest_events: Option<Vec<AuditEntry>>,
     /// Commands the caller may run (Run bound commands), when they cannot see them all.
     pub runnable_commands: Option<usize>,
+    /// The database and its daily backups (the System section).
+    pub system: Option<crate::api::status::SystemStatus>,
 }
 
 /// Events the Overview lists.
@@ -77,11 +79,17 @@ pub async fn get_account_glance() -> Result<AccountGlance, AppError> {
     } else {
         None
     };
+    let system = if may(Action::ViewSystem) {
+        Some(services.status.system(&actor).await?)
+    } else {
+        None
+    };
     Ok(AccountGlance {
         users,
         billing,
         invitations,
         latest_events,
         runnable_commands,
+        system,
     })
 }

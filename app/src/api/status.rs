@@ -23,3 +23,32 @@ pub async fn get_server_status() -> Result<ServerStatus, AppError> {
         database,
     })
 }
+
+/// The System section: what keeps the data safe. Nothing in it names an account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemStatus {
+    /// "SQLite" or "PostgreSQL".
+    pub database: String,
+    /// Whether Tally takes the daily backups itself (the embedded database); on PostgreSQL
+    /// they are the operator's, with pg_dump.
+    pub daily_backups: bool,
+    /// How many daily backups are kept (0: daily backups are off).
+    pub keep: u32,
+    /// The daily backups there are, newest first.
+    pub backups: Vec<BackupEntry>,
+}
+
+/// One daily backup.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupEntry {
+    /// `YYYY-MM-DD`, the day it was taken (UTC).
+    pub day: String,
+    pub bytes: u64,
+}
+
+/// The System section's facts. Requires: Administrator With Billing.
+#[server(endpoint = "status/system")]
+pub async fn get_system_status() -> Result<SystemStatus, AppError> {
+    let actor = crate::auth::require(tally_core::roles::Action::ViewSystem)?;
+    crate::ports::services()?.status.system(&actor).await
+}

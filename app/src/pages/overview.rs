@@ -14,6 +14,7 @@ use crate::{
     api::{
         overview::{get_account_glance, AccountGlance},
         setup::setup_needed,
+        status::SystemStatus,
     },
     auth::CurrentAdmin,
     components::{billing_notices::BillingNotices, layout::SignedIn, payments::PaymentsDialog},
@@ -158,6 +159,7 @@ fn Glance(g: AccountGlance) -> impl IntoView {
             </section>
         }
     });
+    let system = g.system.map(|s| view! { <SystemCard s=s /> });
     view! {
         {notices}
         <div class="cards">
@@ -167,7 +169,55 @@ fn Glance(g: AccountGlance) -> impl IntoView {
             {invitations}
             {commands}
             {events}
+            {system}
         </div>
+    }
+}
+
+/// The System section: the database and what keeps its data safe.
+#[component]
+fn SystemCard(s: SystemStatus) -> impl IntoView {
+    let backups = if s.daily_backups {
+        let latest = s
+            .backups
+            .first()
+            .map(|b| format!("Latest: {} ({}).", b.day, size_text(b.bytes)));
+        view! {
+            <p>{format!("Tally backs the database up every day and keeps the last {}.", s.keep)}</p>
+            {match latest {
+                Some(l) => view! { <p>{l}</p> }.into_any(),
+                None => view! { <p class="warning">"No backup yet: the first is taken within an hour of the server starting."</p> }.into_any(),
+            }}
+            {(!s.backups.is_empty()).then(|| view! {
+                <details>
+                    <summary>{format!("{} backups", s.backups.len())}</summary>
+                    <ul class="plain">
+                        {s.backups.iter().map(|b| view! { <li>{b.day.clone()}" · "{size_text(b.bytes)}</li> }).collect_view()}
+                    </ul>
+                </details>
+            })}
+        }
+        .into_any()
+    } else if s.database == "SQLite" {
+        view! { <p class="warning">"Daily backups are off (TALLY_BACKUP_KEEP=0). Take them with tally backup."</p> }.into_any()
+    } else {
+        view! { <p>"Backups of PostgreSQL are made with pg_dump, outside Tally."</p> }.into_any()
+    };
+    view! {
+        <section class="card glance" aria-labelledby="glance-system">
+            <h2 id="glance-system">"System"</h2>
+            <p>{format!("Database: {}.", s.database)}</p>
+            {backups}
+        </section>
+    }
+}
+
+/// A file size for people: KB or MB, one decimal.
+fn size_text(bytes: u64) -> String {
+    if bytes >= 1_000_000 {
+        format!("{:.1} MB", bytes as f64 / 1_000_000.0)
+    } else {
+        format!("{:.1} KB", bytes as f64 / 1_000.0)
     }
 }
 

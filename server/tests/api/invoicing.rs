@@ -16,7 +16,7 @@ use tally_core::{
 
 use crate::{both_databases, helpers::TestApp};
 
-fn millis(y: i32, m: u32, d: u32) -> i64 {
+pub(crate) fn millis(y: i32, m: u32, d: u32) -> i64 {
     date_start_millis(NaiveDate::from_ymd_opt(y, m, d).unwrap())
 }
 
@@ -26,7 +26,12 @@ fn october() -> BillingMonth {
 
 /// An account `tag` created on Oct 1 with `users` users added on Oct 5 (and, with `card`, a
 /// card from the sandbox on file and billing information).
-async fn account_with(app: &TestApp, tag: &str, users: i64, card: Option<&str>) -> String {
+pub(crate) async fn account_with(
+    app: &TestApp,
+    tag: &str,
+    users: i64,
+    card: Option<&str>,
+) -> String {
     let id = format!("acct-{tag}");
     let oct1 = millis(2026, 10, 1);
     sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)")

@@ -7,6 +7,7 @@ mod helpers;
 mod abuse;
 mod admins;
 mod auth;
+mod backup;
 mod billing;
 mod billing_contact;
 mod canary;
