@@ -31,6 +31,7 @@ pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod billing_info;
+pub mod check;
 pub mod commands;
 pub mod payment_method;
 pub mod profile;

@@ -146,6 +146,25 @@ impl Mailer {
         })
     }
 
+    /// Tries the transport without sending anything: the outbox folder takes a file, or the
+    /// SMTP server answers and accepts the login. Says which it was.
+    pub async fn check(&self) -> Result<String, MailError> {
+        match &self.transport {
+            Transport::Outbox(dir) => {
+                let probe = dir.join(format!(".check.{}.tmp", crate::crypto::short_random()));
+                std::fs::create_dir_all(dir)?;
+                std::fs::write(&probe, b"")?;
+                std::fs::remove_file(&probe)?;
+                Ok(format!("the outbox folder {} is writable", dir.display()))
+            }
+            Transport::Smtp(smtp) => match smtp.test_connection().await {
+                Ok(true) => Ok("the SMTP server answers".into()),
+                Ok(false) => Err(MailError::Smtp("the SMTP server did not answer".into())),
+                Err(e) => Err(MailError::Smtp(e.to_string())),
+            },
+        }
+    }
+
     pub async fn send(&self, email: &Email) -> Result<(), MailError> {
         let mut results = self.send_many(std::slice::from_ref(email)).await;
         results.pop().expect("one result per message")

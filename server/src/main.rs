@@ -31,6 +31,9 @@ struct Cli {
 enum Command {
     /// Make a new secret key and seal the database's keys under it (see the README).
     RotateSecret,
+    /// Print the effective configuration and check the database, migrations, mail and secret
+    /// key; exits non-zero with one line per problem.
+    Check,
     /// Write a consistent copy of the embedded database to FILE, while servers run.
     Backup {
         /// Where to write the copy (must not exist yet).
@@ -93,6 +96,25 @@ async fn serve(cli: Cli) -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Some(Command::Check) => {
+            let report = tally_server::check::run(&settings).await;
+            println!("Configuration:");
+            for (name, value) in &report.settings {
+                println!("  {name} = {value}");
+            }
+            for line in &report.passed {
+                println!("ok: {line}");
+            }
+            for line in &report.problems {
+                eprintln!("problem: {line}");
+            }
+            if report.problems.is_empty() {
+                println!("Everything checked is ready.");
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
         Some(Command::Backup { file }) => {
             match tally_server::backup::backup(&settings, &file).await {
                 Ok(summary) => {

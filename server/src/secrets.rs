@@ -187,7 +187,13 @@ impl KeySource {
         }
     }
 
-    fn describe(&self) -> String {
+    /// Whether there is a key to read (and it is well-formed).
+    pub fn exists(&self) -> Result<bool, KeyError> {
+        self.read().map(|k| k.is_some())
+    }
+
+    /// Where the key comes from, for messages.
+    pub fn describe(&self) -> String {
         match self {
             Self::Environment(_) => "TALLY_SECRET_KEY".into(),
             Self::File(path) => path.display().to_string(),

@@ -11,6 +11,7 @@ mod backup;
 mod billing;
 mod billing_contact;
 mod canary;
+mod check;
 mod commands;
 mod errors;
 mod foundation;
