@@ -224,7 +224,8 @@ impl BillingRun {
                 0
             }
         };
-        let invoiced = ran?;
+        let invoiced =
+            ran.inspect_err(|_| crate::metrics::billing_run(false, report.invoices_created))?;
         // Whatever the pass during the run left (none, unless it failed).
         let rest = self
             .ctx
@@ -240,6 +241,10 @@ impl BillingRun {
             mail_ms = (started.elapsed() - charged).as_millis() as u64,
             "billing run timings"
         );
+        crate::metrics::billing_phase("invoice", invoiced);
+        crate::metrics::billing_phase("charge", charged - invoiced);
+        crate::metrics::billing_phase("mail", started.elapsed() - charged);
+        crate::metrics::billing_run(true, report.invoices_created);
         Ok(report)
     }
 

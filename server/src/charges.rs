@@ -337,6 +337,7 @@ impl Charging {
             .iter()
             .map(|a| {
                 let invoice = a.due;
+                crate::metrics::charge(a.outcome.is_ok());
                 let (kind, detail) = match &a.outcome {
                     Ok(_) => (
                         AuditKind::ChargeSucceeded,

@@ -84,6 +84,10 @@ pub fn effective(settings: &Settings) -> Vec<(String, String)> {
             settings.billing_scheduler.to_string(),
         ),
         ("TALLY_BACKUP_KEEP", settings.backup_keep.to_string()),
+        (
+            "TALLY_METRICS_TOKEN",
+            set_or(&settings.metrics_token, "(unset: /metrics is off)"),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

@@ -52,6 +52,8 @@ pub struct Settings {
     /// `TALLY_BACKUP_KEEP`: how many daily backups of the embedded database to keep in
     /// `<data>/backups` (default 14; 0 turns the daily backup off).
     pub backup_keep: u32,
+    /// `TALLY_METRICS_TOKEN`: turns `/metrics` on; a scrape must send it as a bearer token.
+    pub metrics_token: Option<String>,
     /// The host name of `public_url` (lower case, no port): requests for any other host are
     /// refused, so a DNS-rebinding page cannot reach the portal.
     pub public_host: String,
@@ -186,6 +188,14 @@ impl Settings {
                     expected: "a whole number of daily backups to keep, 0 to 3650 (0: none)",
                 })?,
         };
+        let metrics_token = lookup("TALLY_METRICS_TOKEN").filter(|t| !t.is_empty());
+        if metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
+            return Err(ConfigError {
+                var: "TALLY_METRICS_TOKEN",
+                value: "(hidden)".into(),
+                expected: "at least 16 characters, e.g. from `openssl rand -hex 16`",
+            });
+        }
         if let Some(key) = lookup("TALLY_SECRET_KEY") {
             if crate::secrets::SecretKey::parse(&key).is_none() {
                 return Err(ConfigError {
@@ -209,6 +219,7 @@ impl Settings {
             price_per_user,
             billing_scheduler,
             backup_keep,
+            metrics_token,
             smtp_url: lookup("TALLY_SMTP_URL"),
             mail_from: lookup("TALLY_MAIL_FROM")
                 .unwrap_or_else(|| "Tally <tally@localhost>".into()),

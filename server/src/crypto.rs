@@ -43,6 +43,25 @@ pub fn new_id(at_millis: i64) -> String {
     uuid::Uuid::from_u128(id).simple().to_string()
 }
 
+/// A request's id: 16 random lower-case letters (75 bits). Letters only, because it is in
+/// every log line of its request: no run of digits in it can be mistaken for, or hide, a
+/// number someone typed (the card-data canary looks for those).
+pub fn request_id() -> String {
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    // 256 = 9 × 26 + 22: values from 234 up would favour some letters; drawn again.
+    bytes
+        .iter()
+        .map(|&b| {
+            let mut v = b;
+            while v >= 234 {
+                v = (OsRng.next_u32() & 0xff) as u8;
+            }
+            char::from(b'a' + v % 26)
+        })
+        .collect()
+}
+
 /// 32 random bits, 8 hex digits: a short reference (an error's, a file name's).
 pub fn short_random() -> String {
     hex::encode(OsRng.next_u32().to_be_bytes())
@@ -98,6 +117,14 @@ mod tests {
         assert_ne!(a, new_token());
         assert_eq!(token_hash(&a).len(), 64);
         assert_eq!(new_id(0).len(), 32);
+    }
+
+    #[test]
+    fn request_ids_are_sixteen_letters_and_differ() {
+        let a = request_id();
+        assert_eq!(a.len(), 16);
+        assert!(a.chars().all(|c| c.is_ascii_lowercase()), "{a}");
+        assert_ne!(a, request_id());
     }
 
     #[test]

@@ -129,9 +129,11 @@ impl From<ServiceError> for AppError {
     }
 }
 
-/// Logs an unexpected failure of `operation` under a new reference id, which it returns.
+/// Logs an unexpected failure of `operation` under a reference id, which it returns: the
+/// request's id inside a request (its other log lines carry it too), else a new one.
 pub fn log_unexpected(operation: &str, error: &(dyn std::error::Error + 'static)) -> String {
-    let reference = crate::crypto::short_random();
+    let reference =
+        crate::telemetry::current_request_id().unwrap_or_else(crate::crypto::short_random);
     let mut causes = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -16,6 +16,7 @@ pub mod emails;
 pub mod gateway;
 pub mod http;
 pub mod mail;
+pub mod metrics;
 pub mod outbox;
 pub mod passwords;
 pub mod ports;

@@ -208,6 +208,7 @@ impl Outbox {
                 .bind(id)
                 .execute(pool)
                 .await?;
+                crate::metrics::mail_delivery("sent");
                 Ok(Delivery::Sent)
             }
             Err(e) => {
@@ -243,6 +244,7 @@ impl Outbox {
                 .bind(id)
                 .execute(pool)
                 .await?;
+                crate::metrics::mail_delivery("retrying");
                 tracing::warn!(error = %error, to = %email.to, subject = %email.subject, attempts, retry_in_minutes = minutes, "mail not delivered; will retry");
                 Ok(Delivery::Retrying(next))
             }
@@ -257,6 +259,7 @@ impl Outbox {
                 .bind(id)
                 .execute(pool)
                 .await?;
+                crate::metrics::mail_delivery("abandoned");
                 tracing::error!(error = %error, to = %email.to, subject = %email.subject, attempts, "mail abandoned after its last attempt");
                 Ok(Delivery::Abandoned)
             }

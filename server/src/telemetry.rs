@@ -4,6 +4,18 @@ use tracing_subscriber::{fmt, EnvFilter};
 
 use crate::config::LogFormat;
 
+tokio::task_local! {
+    /// The id of the request being served: in its log lines (the request span's
+    /// `request_id`), in its `X-Request-Id` header, and as the reference of an unexpected
+    /// error it met, so a reference someone reads out finds every line of that request.
+    pub static REQUEST_ID: String;
+}
+
+/// The current request's id, inside a request.
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
 /// Installs the global subscriber once; later calls (tests) are ignored.
 pub fn init(format: &LogFormat) {
     let filter = EnvFilter::try_from_default_env()

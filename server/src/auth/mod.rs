@@ -187,6 +187,13 @@ impl Auth {
         admin: Option<&Credentials>,
         detail: &str,
     ) -> Result<(), ServiceError> {
+        crate::metrics::sign_in(match detail {
+            "too long" => "too_long",
+            "unknown email" => "unknown_email",
+            "administrator not active" => "inactive",
+            "locked" => "locked",
+            _ => "wrong_password",
+        });
         record(
             self.ctx.db.pool(),
             self.ctx.now(),
@@ -218,6 +225,7 @@ impl Auth {
             let per_ip = throttle::sign_in_per_ip(self.ctx.settings.sign_in_attempts_per_ip_minute);
             let counted = throttle::count(&self.ctx, per_ip, ip).await?;
             if counted.attempts > per_ip.attempts {
+                crate::metrics::sign_in("throttled");
                 self.audit_throttled(visitor, per_ip, counted).await?;
                 return Err(throttle::refusal(&self.ctx, per_ip, counted).await);
             }
@@ -236,7 +244,8 @@ impl Auth {
             throttle::SIGN_IN_PER_ADDRESS,
             &throttle::subject(email),
         )
-        .await?;
+        .await
+        .inspect_err(|_| crate::metrics::sign_in("throttled"))?;
         let now = self.ctx.now();
         let pool = self.ctx.db.pool();
         let admin: Option<Credentials> = sqlx::query_as(
@@ -282,6 +291,7 @@ impl Auth {
                 .sessions
                 .start_pending(&admin.id, &admin.account_id)
                 .await?;
+            crate::metrics::sign_in("second_step");
             return Ok(SignedIn::SecondStep(cookie));
         }
         let mut tx = pool.begin().await.context("signing in")?;
@@ -294,6 +304,7 @@ impl Auth {
             ..Default::default()
         };
         let cookie = self.finish_sign_in(tx, AuditKind::SignIn, event).await?;
+        crate::metrics::sign_in("session");
         Ok(SignedIn::Session(cookie))
     }
 

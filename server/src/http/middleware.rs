@@ -339,3 +339,21 @@ mod tests {
         assert!(!is_hashed_asset("/pkg/tally.Zx3kP0/qR-8vY2mN4bW7cA.js"));
     }
 }
+
+/// A request's id (see `telemetry::REQUEST_ID`), kept in its extensions for the request span.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// Gives each request an id: in its extensions (the trace span reads it), in scope for the
+/// error references made while serving it, and in the answer's `X-Request-Id`.
+pub async fn request_id(mut req: axum::extract::Request, next: Next) -> Response {
+    let id = crate::crypto::request_id();
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let mut res = crate::telemetry::REQUEST_ID
+        .scope(id.clone(), next.run(req))
+        .await;
+    if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
+        res.headers_mut().insert("x-request-id", value);
+    }
+    res
+}

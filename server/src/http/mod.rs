@@ -166,6 +166,7 @@ pub fn build_router(state: AppState) -> Router {
     let shell_options = state.leptos.clone();
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(crate::metrics::scrape))
         .route("/billing/invoices/{id}/pdf", get(invoice_document))
         // The visitor's pages: plain HTML, no wasm.
         .route(
@@ -188,6 +189,7 @@ pub fn build_router(state: AppState) -> Router {
             _,
         >(context, shell))
         .layer(from_fn(middleware::keep_reactive_owner))
+        .layer(from_fn(crate::metrics::track))
         .layer(from_fn_with_state(
             state.clone(),
             middleware::resolve_session,
@@ -209,10 +211,16 @@ pub fn build_router(state: AppState) -> Router {
         .layer(
             tower_http::trace::TraceLayer::new_for_http().make_span_with(
                 |req: &axum::http::Request<axum::body::Body>| {
-                    tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+                    let id = req
+                        .extensions()
+                        .get::<middleware::RequestId>()
+                        .map(|r| r.0.as_str())
+                        .unwrap_or("");
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
                 },
             ),
         )
+        .layer(from_fn(middleware::request_id))
         .with_state(state)
 }
 

@@ -16,6 +16,7 @@ mod commands;
 mod errors;
 mod foundation;
 mod invoicing;
+mod metrics;
 mod outbox;
 mod public_pages;
 mod secrets;
