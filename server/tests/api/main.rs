@@ -20,6 +20,7 @@ mod metrics;
 mod outbox;
 mod public_pages;
 mod secrets;
+mod several_servers;
 mod smtp;
 mod startup;
 mod two_step;
