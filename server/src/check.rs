@@ -83,6 +83,10 @@ pub fn effective(settings: &Settings) -> Vec<(String, String)> {
             "TALLY_BILLING_SCHEDULER",
             settings.billing_scheduler.to_string(),
         ),
+        (
+            "TALLY_SCHEDULER_SECONDS",
+            settings.scheduler_seconds.to_string(),
+        ),
         ("TALLY_BACKUP_KEEP", settings.backup_keep.to_string()),
         (
             "TALLY_METRICS_TOKEN",

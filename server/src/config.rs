@@ -49,6 +49,8 @@ pub struct Settings {
     /// Whether this process runs the billing scheduler (`TALLY_BILLING_SCHEDULER`, default
     /// true). Several replicas may all run it: the run is safe to repeat in parallel.
     pub billing_scheduler: bool,
+    /// `TALLY_SCHEDULER_SECONDS` (600): how often the billing scheduler looks for work.
+    pub scheduler_seconds: u64,
     /// `TALLY_BACKUP_KEEP`: how many daily backups of the embedded database to keep in
     /// `<data>/backups` (default 14; 0 turns the daily backup off).
     pub backup_keep: u32,
@@ -220,6 +222,7 @@ impl Settings {
             billing_scheduler,
             backup_keep,
             metrics_token,
+            scheduler_seconds: number("TALLY_SCHEDULER_SECONDS", 600)? as u64,
             smtp_url: lookup("TALLY_SMTP_URL"),
             mail_from: lookup("TALLY_MAIL_FROM")
                 .unwrap_or_else(|| "Tally <tally@localhost>".into()),

@@ -128,9 +128,10 @@ impl Scheduler {
 
 /// Invoices every account for the previous month once a month has ended (catching up on any
 /// month missed while no server ran), and retries failed charges when due. Checks every ten
-/// minutes; each check is cheap when there is nothing to do.
+/// minutes (`TALLY_SCHEDULER_SECONDS`); each check is cheap when there is nothing to do.
 pub async fn billing_loop(scheduler: Scheduler) {
-    every(600, "billing scheduler", move || {
+    let seconds = scheduler.ctx.settings.scheduler_seconds;
+    every(seconds, "billing scheduler", move || {
         let scheduler = scheduler.clone();
         async move { scheduler.tick().await }
     })

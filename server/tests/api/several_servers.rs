@@ -26,6 +26,10 @@ impl Drop for Server {
 }
 
 fn start(database_url: &str, secret_key: &str) -> Server {
+    start_with(database_url, secret_key, &[])
+}
+
+fn start_with(database_url: &str, secret_key: &str, extra: &[(&str, &str)]) -> Server {
     let data = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -44,6 +48,7 @@ fn start(database_url: &str, secret_key: &str) -> Server {
         .env("TALLY_SIGN_IN_PER_IP_MINUTE", "1000")
         .env("LEPTOS_SITE_ROOT", crate::helpers::site_root())
         .env("RUST_LOG", "off")
+        .envs(extra.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -293,4 +298,96 @@ crate::both_databases! {
         s.tick().await.unwrap();
         assert_eq!(runs_of(&app, "2026-10").await + runs_of(&app, "2026-11").await, 2);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_mid_run_leaves_the_month_to_the_others() {
+    let app = TestApp::spawn(tally_server::db::Backend::Postgres).await;
+    let accounts = 1500;
+    for i in 0..accounts {
+        crate::invoicing::account_with(&app, &format!("k{i}"), 11, Some("tok_sandbox_ok")).await;
+    }
+    let key = app.secret_key();
+    let mut servers: Vec<Server> = (0..3)
+        .map(|_| start_with(&app.database_url, &key, &[("TALLY_SCHEDULER_SECONDS", "1")]))
+        .collect();
+    // Whoever took October's lease: its holder names its process.
+    let started = Instant::now();
+    let holder: String = loop {
+        let held: Option<String> = sqlx::query_scalar(
+            "SELECT holder FROM scheduler_leases WHERE name = 'billing-run:2026-10' AND expires_at > 0",
+        )
+        .fetch_optional(app.db.pool())
+        .await
+        .unwrap();
+        // Taken, and some of its work committed: mid-run.
+        if let Some(h) = held {
+            if invoices_of(&app, "2026-10").await > 0 {
+                break h;
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "a server takes October"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let pid: u32 = holder.split('-').next().unwrap().parse().unwrap();
+    let at = servers
+        .iter()
+        .position(|s| s.child.id() == pid)
+        .expect("the holder is one of ours");
+    let mut killed = servers.remove(at);
+    killed.child.kill().unwrap(); // SIGKILL
+    killed.child.wait().unwrap();
+    let invoiced_at_kill = invoices_of(&app, "2026-10").await;
+    // Its lease would run out within a minute; here at once.
+    sqlx::query("UPDATE scheduler_leases SET expires_at = 0 WHERE name = 'billing-run:2026-10'")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let started = Instant::now();
+    while invoices_of(&app, "2026-10").await < accounts
+        || invoices_of(&app, "2026-11").await < accounts
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "the others finish both months"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let twice: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT account_id, month FROM invoices GROUP BY account_id, month HAVING COUNT(*) > 1) t",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(twice, 0, "one invoice per account and month");
+    // Every invoice charged once: the charges settle shortly after the invoices.
+    let started = Instant::now();
+    loop {
+        let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM invoices WHERE status = 'open'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+        if open == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "{open} invoices left to charge"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let paid: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM invoices WHERE status = 'paid'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let charges: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sandbox_charges")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(paid, 2 * accounts);
+    assert_eq!(charges, paid, "no invoice charged twice");
+    eprintln!("killed the holder with {invoiced_at_kill} of {accounts} October invoices made");
 }
