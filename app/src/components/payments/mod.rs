@@ -175,8 +175,9 @@ pub fn PaymentsModal(open: RwSignal<bool>, on_closed: Callback<()>) -> impl Into
 }
 
 /// What the modal shows. Only the billing roles ever open it, so with `cargo leptos build
-/// --split` its code (the forms, core's card and address rules) is a chunk of its own that
-/// the browser loads when the modal first opens, not part of every signed-in page.
+/// --split` its code (the forms, core's card and address rules) is a chunk of its own, not
+/// part of every signed-in page: billing roles fetch it once the page is idle
+/// ([`prefetch_when_idle`]), everyone else never.
 #[lazy]
 fn payments_content(open: RwSignal<bool>) -> AnyView {
     view! { <PaymentsContent open=open /> }.into_any()
