@@ -147,7 +147,7 @@ mod tests {
     #[test]
     fn other_numbers_pass_as_text() {
         for text in [
-            "4111111111111112",             // one digit off: Luhn fails
+            "4111111111111112",             // a test number one digit off: Luhn fails
             "12345678901234567890",         // an order number of 20 digits
             "+1 (555) 123-4567",            // a phone number
             "+44 20 7946 0958",             // a phone number
