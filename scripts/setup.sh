@@ -83,6 +83,13 @@ if [ "$want_test" = true ] || [ "$want_bench" = true ]; then
     apt_install postgresql
   fi
   apt_install chromium
+  # localstripe, the Stripe-compatible server the Stripe gateway's tests run against.
+  # shellcheck source=scripts/localstripe.sh
+  source "$root/scripts/localstripe.sh"
+  if ! ls_install; then
+    echo "setup: installing localstripe from PyPI failed" >&2
+    exit 1
+  fi
   if [ ! -d "$root/end2end/node_modules/@playwright/test" ] ||
      [ "$root/end2end/package-lock.json" -nt "$root/end2end/node_modules/.package-lock.json" ]; then
     say "installing the end-to-end test packages (npm ci; no browser download)"

@@ -33,8 +33,14 @@ step "throw-away PostgreSQL"
 # shellcheck source=scripts/pg.sh
 source "$root/scripts/pg.sh"
 pg_start
-trap pg_stop EXIT
+# shellcheck source=scripts/localstripe.sh
+source "$root/scripts/localstripe.sh"
+trap 'ls_stop; pg_stop' EXIT
 export TALLY_TEST_POSTGRES_URL="$PG_URL"
+
+step "localstripe (the Stripe gateway's test server)"
+ls_start
+export TALLY_TEST_STRIPE_URL="$STRIPE_TEST_URL"
 
 step "unit, property and integration tests (SQLite and PostgreSQL)"
 # Every test request has its own timeout; this bound is the backstop for anything else that

@@ -77,9 +77,14 @@ fn set_page_policy() {
     ) else {
         return;
     };
+    // The card window confirms cards with the payment processor itself, when one is set.
+    let processor = use_context::<crate::ports::Services>()
+        .and_then(|s| s.processor_origin)
+        .map(|origin| format!(" {origin}"))
+        .unwrap_or_default();
     let csp = format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-         style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'{processor}; font-src 'self'; \
          object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     );
     if let Ok(value) = http::HeaderValue::from_str(&csp) {

@@ -29,6 +29,9 @@ pub struct Services {
     pub invoices: Arc<dyn InvoiceService>,
     pub commands: Arc<dyn CommandService>,
     pub two_step: Arc<dyn TwoStepService>,
+    /// The payment processor's API origin when the browser talks to it (for the pages'
+    /// `connect-src`).
+    pub processor_origin: Option<String>,
 }
 
 /// Fetches the services from the request's context.
@@ -179,6 +182,25 @@ pub trait BillingService: Send + Sync {
         card: tally_core::forms::CardInput,
         idempotency_key: String,
     ) -> Result<crate::api::billing::CardSummary, AppError>;
+    /// Begins a card set-up with the processor; its client secret.
+    async fn begin_card_setup(&self, actor: &Actor) -> Result<String, AppError>;
+    /// Saves a card the browser confirmed with the processor, checked with the processor.
+    async fn confirm_card_setup(
+        &self,
+        actor: &Actor,
+        payment: tally_core::forms::PaymentInfoInput,
+        setup_intent: String,
+        card: crate::api::billing::ConfirmedCard,
+        idempotency_key: String,
+    ) -> Result<crate::api::billing::CardSummary, AppError>;
+    /// An invoice waiting for the cardholder's authentication; with `check`, asks the
+    /// processor first and records what it says.
+    async fn payment_to_confirm(
+        &self,
+        actor: &Actor,
+        number: String,
+        check: bool,
+    ) -> Result<crate::api::billing::WaitingPayment, AppError>;
 }
 
 /// Users (seats). Every change that alters the count is recorded with it, atomically.

@@ -14,6 +14,7 @@ use crate::pages::{
     audit::AuditPage,
     billing::{BillingPage, InvoicePage},
     commands::CommandsPage,
+    confirm_payment::ConfirmPaymentPage,
     not_found::NotFoundPage,
     overview::OverviewPage,
     payments::PaymentsPage,
@@ -52,6 +53,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/billing") view={Lazy::<BillingRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/commands") view={Lazy::<CommandsRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/billing/invoices/:id") view={Lazy::<InvoiceRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/billing/authenticate/:number") view={Lazy::<ConfirmPaymentRoute>::new()} ssr=SsrMode::Async />
             </Routes>
         </Router>
     }
@@ -85,3 +87,4 @@ lazy_page!(UsersRoute, UsersPage);
 lazy_page!(BillingRoute, BillingPage);
 lazy_page!(CommandsRoute, CommandsPage);
 lazy_page!(InvoiceRoute, InvoicePage);
+lazy_page!(ConfirmPaymentRoute, ConfirmPaymentPage);

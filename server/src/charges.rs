@@ -32,6 +32,10 @@ use crate::{
     mail::Email,
 };
 
+/// What an attempt waiting for the cardholder's bank says, in the attempts list and the audit.
+pub const AUTHENTICATION_NEEDED: &str =
+    "the card's bank asks the cardholder to confirm this payment";
+
 /// An invoice to charge, with the card and the billing contact the charge needs.
 #[derive(sqlx::FromRow)]
 struct ToCharge {
@@ -51,18 +55,15 @@ struct Attempt<'a> {
     due: &'a ToCharge,
     /// 1 for the first attempt.
     number: i64,
-    /// The charge's id, or why it failed.
-    outcome: Result<String, String>,
+    /// The charge's id, why it failed, or the payment waiting for authentication.
+    outcome: Outcome,
     /// After a failure with retries left: the day of the next one.
     next_attempt: Option<NaiveDate>,
 }
 
 /// The emails telling the billing contact (and the billing administrators who opted in to
 /// invoices, `opted_in`) that an attempt failed, and what happens next.
-fn failure_emails(a: &Attempt<'_>, opted_in: Option<&Vec<String>>) -> Vec<Email> {
-    let Err(reason) = &a.outcome else {
-        return Vec::new();
-    };
+fn failure_emails(a: &Attempt<'_>, opted_in: Option<&Vec<String>>, ctx: &Context) -> Vec<Email> {
     let invoice = a.due;
     let amount = Money::from_cents(invoice.amount_cents).to_string();
     let facts = emails::InvoiceFacts {
@@ -70,6 +71,17 @@ fn failure_emails(a: &Attempt<'_>, opted_in: Option<&Vec<String>>) -> Vec<Email>
         month: &invoice.month,
         amount: &amount,
         nothing_due: false,
+    };
+    let reason = match &a.outcome {
+        Outcome::Paid(_) => return Vec::new(),
+        Outcome::NeedsAuthentication(_) => {
+            let link = ctx.link(&format!("/billing/authenticate/{}", invoice.number));
+            return billing_info::recipients(invoice.contact_email.as_deref(), opted_in)
+                .iter()
+                .map(|to| emails::authentication_needed(to, &facts, &link))
+                .collect();
+        }
+        Outcome::Failed(reason) => reason,
     };
     let failed = emails::FailedCharge {
         invoice: &facts,
@@ -104,16 +116,31 @@ pub enum Due<'a> {
     Unpaid(&'a str),
 }
 
-/// An attempt's outcome from the gateway's answer: the charge's id, or why it failed; `None`
-/// when the processor could not be reached (not an attempt: the next run tries again).
-fn outcome(
-    answer: Result<ChargeReceipt, GatewayError>,
-    number: &str,
-) -> Option<Result<String, String>> {
+/// What one charge attempt came to.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    /// The charge's id.
+    Paid(String),
+    /// Why it failed, as the person paying reads it.
+    Failed(String),
+    /// The processor's payment, waiting for the cardholder's bank.
+    NeedsAuthentication(String),
+}
+
+impl Outcome {
+    fn is_paid(&self) -> bool {
+        matches!(self, Outcome::Paid(_))
+    }
+}
+
+/// An attempt's outcome from the gateway's answer; `None` when the processor could not be
+/// reached (not an attempt: the next run tries again).
+fn outcome(answer: Result<ChargeReceipt, GatewayError>, number: &str) -> Option<Outcome> {
     match answer {
-        Ok(receipt) => Some(Ok(receipt.id)),
-        Err(GatewayError::Declined(d)) => Some(Err(d.message().to_string())),
-        Err(e @ GatewayError::Unavailable(_)) => {
+        Ok(receipt) => Some(Outcome::Paid(receipt.id)),
+        Err(GatewayError::Declined(d)) => Some(Outcome::Failed(d.message().to_string())),
+        Err(GatewayError::NeedsAuthentication(id)) => Some(Outcome::NeedsAuthentication(id)),
+        Err(e @ (GatewayError::Unavailable(_) | GatewayError::NotFound)) => {
             tracing::warn!(error = %e, invoice = %number, "charge not attempted");
             None
         }
@@ -137,7 +164,9 @@ impl Charging {
         let filter = match due {
             Due::Month(_) => "i.month = $1 AND i.status = 'open'",
             Due::RetriesBy(_) => "i.status = 'failed' AND i.next_attempt_at <= $1",
-            Due::Unpaid(_) => "i.account_id = $1 AND i.status IN ('failed', 'past_due')",
+            Due::Unpaid(_) => {
+                "i.account_id = $1 AND i.status IN ('failed', 'past_due', 'action_required')"
+            }
         };
         let sql = format!(
             "SELECT i.id, i.account_id, i.number, i.month, i.amount_cents, i.attempts, i.first_failure_at, \
@@ -177,14 +206,17 @@ impl Charging {
                     token: CardToken(d.gateway_token.clone()?),
                     amount: Money::from_cents(d.amount_cents),
                     idempotency_key: format!("invoice-{}-attempt-{}", d.id, d.attempts + 1),
+                    invoice_id: Some(d.id.clone()),
                 })
             })
             .collect();
         let mut answers = self.ctx.gateway.charge_many(&requests).await.into_iter();
-        let outcomes: Vec<Option<Result<String, String>>> = due
+        let outcomes: Vec<Option<Outcome>> = due
             .iter()
             .map(|d| match d.gateway_token {
-                None => Some(Err("There is no payment method on file.".into())),
+                None => Some(Outcome::Failed(
+                    "There is no payment method on file.".into(),
+                )),
                 Some(_) => outcome(answers.next().expect("one answer per request"), &d.number),
             })
             .collect();
@@ -218,7 +250,7 @@ impl Charging {
             .record_attempts(&mut tx, &recorded, &opted_in, now)
             .await?;
         tx.commit().await.context("saving charge outcomes")?;
-        let paid = recorded.iter().filter(|a| a.outcome.is_ok()).count() as u64;
+        let paid = recorded.iter().filter(|a| a.outcome.is_paid()).count() as u64;
         Ok(Charges {
             paid,
             failed: recorded.len() as u64 - paid,
@@ -232,15 +264,27 @@ impl Charging {
         &self,
         conn: &mut AnyConnection,
         due: &'a ToCharge,
-        outcome: Result<String, String>,
+        outcome: Outcome,
         now: i64,
     ) -> Result<Option<Attempt<'a>>, ServiceError> {
         let number = due.attempts + 1;
         let mut next_attempt = None;
         let recorded = match &outcome {
-            Ok(charge_id) => sqlx::query(
+            // The schedule waits: no retry date until the cardholder has answered their bank.
+            Outcome::NeedsAuthentication(payment) => sqlx::query(
+                "UPDATE invoices SET status = 'action_required', charge_id = $1, attempts = $2, next_attempt_at = NULL \
+                 WHERE id = $3 AND attempts = $4 AND status IN ('open', 'failed', 'past_due', 'action_required')",
+            )
+            .bind(payment)
+            .bind(number)
+            .bind(&due.id)
+            .bind(due.attempts)
+            .execute(&mut *conn)
+            .await
+            .context("recording a payment that needs authentication")?,
+            Outcome::Paid(charge_id) => sqlx::query(
                 "UPDATE invoices SET status = 'paid', charge_id = $1, paid_at = $2, attempts = $3, next_attempt_at = NULL \
-                 WHERE id = $4 AND attempts = $5 AND status IN ('open', 'failed', 'past_due')",
+                 WHERE id = $4 AND attempts = $5 AND status IN ('open', 'failed', 'past_due', 'action_required')",
             )
             .bind(charge_id)
             .bind(now)
@@ -250,7 +294,7 @@ impl Charging {
             .execute(&mut *conn)
             .await
             .context("recording a paid invoice")?,
-            Err(_) => {
+            Outcome::Failed(_) => {
                 let first_failure = due.first_failure_at.unwrap_or(now);
                 let first_day = date_of_millis(first_failure).ok_or_else(|| {
                     ServiceError::invariant("recording a failed charge", "a date out of range")
@@ -264,7 +308,7 @@ impl Charging {
                 };
                 sqlx::query(
                     "UPDATE invoices SET status = $1, attempts = $2, first_failure_at = $3, next_attempt_at = $4 \
-                     WHERE id = $5 AND attempts = $6 AND status IN ('open', 'failed', 'past_due')",
+                     WHERE id = $5 AND attempts = $6 AND status IN ('open', 'failed', 'past_due', 'action_required')",
                 )
                 .bind(status)
                 .bind(number)
@@ -308,12 +352,16 @@ impl Charging {
                     .bind(&a.due.account_id)
                     .bind(a.number)
                     .bind(now)
-                    .bind(if a.outcome.is_ok() {
-                        "succeeded"
-                    } else {
-                        "failed"
+                    .bind(match a.outcome {
+                        Outcome::Paid(_) => "succeeded",
+                        Outcome::Failed(_) => "failed",
+                        Outcome::NeedsAuthentication(_) => "action_required",
                     })
-                    .bind(a.outcome.as_ref().err().map_or("", String::as_str));
+                    .bind(match &a.outcome {
+                        Outcome::Failed(reason) => reason.as_str(),
+                        Outcome::NeedsAuthentication(_) => AUTHENTICATION_NEEDED,
+                        Outcome::Paid(_) => "",
+                    });
             }
             q.execute(&mut *conn)
                 .await
@@ -337,9 +385,9 @@ impl Charging {
             .iter()
             .map(|a| {
                 let invoice = a.due;
-                crate::metrics::charge(a.outcome.is_ok());
+                crate::metrics::charge(a.outcome.is_paid());
                 let (kind, detail) = match &a.outcome {
-                    Ok(_) => (
+                    Outcome::Paid(_) => (
                         AuditKind::ChargeSucceeded,
                         format!(
                             "{} charged (attempt {})",
@@ -347,9 +395,13 @@ impl Charging {
                             a.number
                         ),
                     ),
-                    Err(reason) => (
+                    Outcome::Failed(reason) => (
                         AuditKind::ChargeFailed,
                         format!("attempt {}: {reason}", a.number),
+                    ),
+                    Outcome::NeedsAuthentication(_) => (
+                        AuditKind::ChargeFailed,
+                        format!("attempt {}: {AUTHENTICATION_NEEDED}", a.number),
                     ),
                 };
                 (
@@ -361,7 +413,7 @@ impl Charging {
         let mut emails: Vec<Email> = Vec::new();
         let mut about = Vec::new();
         for a in recorded {
-            for email in failure_emails(a, opted_in.get(&a.due.account_id)) {
+            for email in failure_emails(a, opted_in.get(&a.due.account_id), &self.ctx) {
                 about.push(a.due);
                 emails.push(email);
             }
@@ -404,5 +456,137 @@ impl Charging {
         // outbox's backlog (the worker does).
         self.deliver(&charges.mail).await;
         Ok(())
+    }
+
+    /// Applies what the processor says of a payment Tally made (a webhook, or the page where a
+    /// billing admin authenticated it): a success pays its invoice, a failure of one waiting
+    /// for authentication puts the invoice on the retry schedule. Returns whether the invoice
+    /// changed; a payment already applied changes nothing.
+    pub async fn settle_payment(
+        &self,
+        invoice_id: &str,
+        payment_id: &str,
+        succeeded: bool,
+    ) -> Result<bool, ServiceError> {
+        let now = self.ctx.now();
+        let mut tx = self
+            .ctx
+            .db
+            .pool()
+            .begin()
+            .await
+            .context("settling a payment")?;
+        let row: Option<(String, String, i64, String, Option<i64>)> = sqlx::query_as(
+            "SELECT account_id, number, attempts, status, first_failure_at FROM invoices WHERE id = $1",
+        )
+        .bind(invoice_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .context("reading a settled invoice")?;
+        let Some((account_id, number, attempts, status, first_failure)) = row else {
+            return Ok(false);
+        };
+        // Waiting for authentication, the attempt is already counted; otherwise (a run that
+        // died before recording) this is the next one.
+        let attempt = if status == "action_required" {
+            attempts
+        } else {
+            attempts + 1
+        };
+        let (outcome, event) = if succeeded {
+            let done = sqlx::query(
+                "UPDATE invoices SET status = 'paid', charge_id = $1, paid_at = $2, attempts = $3, next_attempt_at = NULL \
+                 WHERE id = $4 AND status IN ('open', 'failed', 'past_due', 'action_required')",
+            )
+            .bind(payment_id)
+            .bind(now)
+            .bind(attempt)
+            .bind(invoice_id)
+            .execute(&mut *tx)
+            .await
+            .context("recording a settled payment")?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            (
+                ("succeeded", String::new()),
+                (
+                    AuditKind::ChargeSucceeded,
+                    format!("payment confirmed (attempt {attempt})"),
+                ),
+            )
+        } else {
+            if status != "action_required" {
+                return Ok(false);
+            }
+            let first = first_failure.unwrap_or(now);
+            let first_day = date_of_millis(first).ok_or_else(|| {
+                ServiceError::invariant("settling a payment", "a date out of range")
+            })?;
+            let (status, next) = match self.retry.after_failure(first_day, attempt as u32) {
+                AfterFailure::RetryOn(day) => ("failed", Some(date_start_millis(day))),
+                AfterFailure::PastDue => ("past_due", None),
+            };
+            let done = sqlx::query(
+                "UPDATE invoices SET status = $1, first_failure_at = $2, next_attempt_at = $3 \
+                 WHERE id = $4 AND status = 'action_required'",
+            )
+            .bind(status)
+            .bind(first)
+            .bind(next)
+            .bind(invoice_id)
+            .execute(&mut *tx)
+            .await
+            .context("recording an unconfirmed payment")?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            let reason = crate::gateway::Decline::NotConfirmed.message();
+            (
+                ("failed", reason.to_string()),
+                (
+                    AuditKind::ChargeFailed,
+                    format!("attempt {attempt}: {reason}"),
+                ),
+            )
+        };
+        // The attempt waiting for authentication has its row: its outcome is now known.
+        let sql = if status == "action_required" {
+            "UPDATE charge_attempts SET at = $5, outcome = $6, message = $7 \
+             WHERE invoice_id = $2 AND attempt = $4 AND account_id = $3 AND $1 <> ''"
+        } else {
+            "INSERT INTO charge_attempts (id, invoice_id, account_id, attempt, at, outcome, message) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        };
+        sqlx::query(sql)
+            .bind(self.ctx.new_id())
+            .bind(invoice_id)
+            .bind(&account_id)
+            .bind(attempt)
+            .bind(now)
+            .bind(outcome.0)
+            .bind(&outcome.1)
+            .execute(&mut *tx)
+            .await
+            .context("recording a settled attempt")?;
+        sqlx::query(
+            "UPDATE accounts SET past_due = EXISTS \
+             (SELECT 1 FROM invoices i WHERE i.account_id = accounts.id AND i.status = 'past_due') \
+             WHERE id = $1",
+        )
+        .bind(&account_id)
+        .execute(&mut *tx)
+        .await
+        .context("updating a past-due account")?;
+        crate::metrics::charge(succeeded);
+        record_many(
+            &mut *tx,
+            now,
+            &[(event.0, Event::system(&account_id, &number, event.1))],
+        )
+        .await
+        .context("auditing a settled payment")?;
+        tx.commit().await.context("settling a payment")?;
+        Ok(true)
     }
 }

@@ -62,6 +62,109 @@ pub struct Settings {
     /// `TALLY_SECRET_KEY`: the server's secret key (32 bytes, base64url or hex); unset, the
     /// key file in the data folder (see `secrets`).
     pub secret_key: Option<String>,
+    /// `TALLY_GATEWAY`: `sandbox` (default, the embedded test processor) or `stripe`.
+    pub gateway: GatewaySettings,
+}
+
+/// Which payment processor charges cards.
+#[derive(Clone, Debug)]
+pub enum GatewaySettings {
+    Sandbox,
+    Stripe(StripeSettings),
+}
+
+/// The Stripe gateway's keys and address.
+#[derive(Clone)]
+pub struct StripeSettings {
+    /// `TALLY_STRIPE_SECRET_KEY` (`sk_…`): the server's key; never leaves the server.
+    pub secret_key: String,
+    /// `TALLY_STRIPE_PUBLISHABLE_KEY` (`pk_…`): the browser's key, to confirm a card with the
+    /// processor directly.
+    pub publishable_key: String,
+    /// `TALLY_STRIPE_WEBHOOK_SECRET` (`whsec_…`): signs the processor's webhook calls.
+    pub webhook_secret: String,
+    /// `TALLY_STRIPE_API_BASE` (`https://api.stripe.com`): the processor's API, no trailing
+    /// slash; tests point it at a Stripe-compatible server on loopback.
+    pub api_base: String,
+}
+
+impl std::fmt::Debug for StripeSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StripeSettings")
+            .field("publishable_key", &self.publishable_key)
+            .field("api_base", &self.api_base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StripeSettings {
+    /// The API's origin (scheme, host, port), for the browser's `connect-src`.
+    pub fn api_origin(&self) -> String {
+        let rest = self.api_base.split_once("://").map_or("", |(_, r)| r);
+        let scheme = self.api_base.split("://").next().unwrap_or("https");
+        format!("{scheme}://{}", rest.split('/').next().unwrap_or(""))
+    }
+}
+
+/// Reads the Stripe gateway's four variables; each missing or malformed one is an error
+/// naming it.
+fn stripe_settings(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<StripeSettings, ConfigError> {
+    let key = |var: &'static str, prefix: &str, expected: &'static str| match lookup(var)
+        .map(|v| v.trim().to_string())
+    {
+        Some(v)
+            if v.starts_with(prefix)
+                && v.len() > prefix.len() + 3
+                && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+        {
+            Ok(v)
+        }
+        Some(_) => Err(ConfigError {
+            var,
+            value: "(hidden)".into(),
+            expected,
+        }),
+        None => Err(ConfigError {
+            var,
+            value: String::new(),
+            expected,
+        }),
+    };
+    let secret_key = key(
+        "TALLY_STRIPE_SECRET_KEY",
+        "sk_",
+        "the processor's secret key, sk_live_… or sk_test_… (needed with TALLY_GATEWAY=stripe)",
+    )?;
+    let publishable_key = key(
+        "TALLY_STRIPE_PUBLISHABLE_KEY",
+        "pk_",
+        "the processor's publishable key, pk_live_… or pk_test_… (needed with TALLY_GATEWAY=stripe)",
+    )?;
+    let webhook_secret = key(
+        "TALLY_STRIPE_WEBHOOK_SECRET",
+        "whsec_",
+        "the webhook endpoint's signing secret, whsec_… (needed with TALLY_GATEWAY=stripe)",
+    )?;
+    let api_base = lookup("TALLY_STRIPE_API_BASE")
+        .unwrap_or_else(|| "https://api.stripe.com".into())
+        .trim()
+        .trim_end_matches('/')
+        .to_string();
+    if host_of(&api_base).is_none() || api_base.contains(['?', '#', ' ']) {
+        return Err(ConfigError {
+            var: "TALLY_STRIPE_API_BASE",
+            value: api_base,
+            expected: "an http:// or https:// address such as https://api.stripe.com",
+        });
+    }
+    Ok(StripeSettings {
+        secret_key,
+        publishable_key,
+        webhook_secret,
+        api_base,
+    })
 }
 
 /// How log lines are written to stderr.
@@ -214,7 +317,19 @@ impl Settings {
                 expected: "an http:// or https:// address such as https://tally.example.com",
             });
         };
+        let gateway = match lookup("TALLY_GATEWAY").as_deref().map(str::trim) {
+            None | Some("sandbox") => GatewaySettings::Sandbox,
+            Some("stripe") => GatewaySettings::Stripe(stripe_settings(&lookup)?),
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "TALLY_GATEWAY",
+                    value: other.into(),
+                    expected: "sandbox or stripe",
+                })
+            }
+        };
         Ok(Self {
+            gateway,
             public_host,
             secret_key: lookup("TALLY_SECRET_KEY"),
             accepted_brands,

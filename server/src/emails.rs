@@ -256,6 +256,22 @@ pub fn payment_failed(to: &str, failed: &FailedCharge<'_>) -> Email {
     )
 }
 
+/// The cardholder's bank asks them to confirm a payment (3-D Secure) before it is charged.
+pub fn authentication_needed(to: &str, invoice: &InvoiceFacts<'_>, link: &str) -> Email {
+    let text = format!(
+        "The bank of the card on file asks the cardholder to confirm the payment of {} for \
+         invoice {} ({}). Nothing is charged until it is confirmed, and no retry is made \
+         meanwhile.",
+        invoice.amount, invoice.number, invoice.month
+    );
+    let action = format!("A billing administrator can confirm it in Tally: {link}");
+    paragraphs(
+        to,
+        &format!("Confirm the payment for Tally invoice {}", invoice.number),
+        &[&text, &action],
+    )
+}
+
 /// The card on file expires before the next charge.
 pub struct ExpiringCard<'a> {
     pub company: &'a str,

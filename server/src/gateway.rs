@@ -21,6 +21,10 @@ pub enum Decline {
     InsufficientFunds,
     ExpiredCard,
     IncorrectCvc,
+    /// The processor or the bank failed to process it; worth trying again later.
+    ProcessingError,
+    /// The card's set-up was not confirmed (authentication failed or was cancelled).
+    NotConfirmed,
 }
 
 impl Decline {
@@ -34,6 +38,12 @@ impl Decline {
                 "Your card has expired. Check the expiration date or use another card."
             }
             Decline::IncorrectCvc => "Your card's security code is incorrect.",
+            Decline::ProcessingError => {
+                "Your card's bank could not process the payment. Try again in a little while."
+            }
+            Decline::NotConfirmed => {
+                "Your bank did not confirm this card. Try again, or use another card."
+            }
         }
     }
 }
@@ -45,6 +55,51 @@ pub enum GatewayError {
     /// The processor could not be reached or failed; nothing happened.
     #[error("payment processor unavailable: {0}")]
     Unavailable(String),
+    /// The cardholder's bank asks them to confirm this payment (3-D Secure); the payment's id.
+    #[error("the payment needs the cardholder's authentication")]
+    NeedsAuthentication(String),
+    /// No such set-up or payment for this account.
+    #[error("not found at the processor for this account")]
+    NotFound,
+}
+
+/// Where the browser confirms a card with the processor itself, when the gateway works so.
+#[derive(Clone, Debug)]
+pub struct BrowserProcessor {
+    pub publishable_key: String,
+    pub api_base: String,
+}
+
+/// A card set-up begun for the browser to confirm.
+#[derive(Clone, Debug)]
+pub struct SetupStart {
+    pub client_secret: String,
+}
+
+/// A card the processor confirmed, as the processor describes it.
+#[derive(Clone, Debug)]
+pub struct ProcessorCard {
+    pub token: CardToken,
+    /// The processor's brand name (`visa`, `mastercard`, `amex`…).
+    pub brand: String,
+    pub last4: String,
+    pub exp_month: u32,
+    pub exp_year: i32,
+    /// The processor's own fingerprint of the number, if it gives one.
+    pub fingerprint: Option<String>,
+}
+
+/// A payment waiting for the cardholder's authentication.
+#[derive(Clone, Debug)]
+pub struct PaymentAuthentication {
+    pub client_secret: String,
+    pub status: String,
+    /// Where the processor sends the cardholder to authenticate, when it says.
+    pub redirect_url: Option<String>,
+}
+
+fn not_this_gateway() -> GatewayError {
+    GatewayError::Unavailable("not done by this payment gateway".into())
 }
 
 /// What the processor gives back for a card: the only handle Tally keeps to charge it.
@@ -63,6 +118,8 @@ pub struct ChargeRequest {
     pub token: CardToken,
     pub amount: Money,
     pub idempotency_key: String,
+    /// The invoice charged, kept with the processor's payment where the gateway records it.
+    pub invoice_id: Option<String>,
 }
 
 #[async_trait::async_trait]
@@ -103,6 +160,30 @@ pub trait PaymentGateway: Send + Sync {
     /// hundreds of milliseconds, so several at a time.
     fn charges_at_once(&self) -> usize {
         8
+    }
+    /// `Some` when cards are confirmed by the browser with the processor (the server then
+    /// never takes a card number); `None` for gateways that tokenize on the server.
+    fn browser_processor(&self) -> Option<BrowserProcessor> {
+        None
+    }
+    /// Begins a card set-up for the browser to confirm.
+    async fn begin_setup(&self, _account_id: &str) -> Result<SetupStart, GatewayError> {
+        Err(not_this_gateway())
+    }
+    /// Checks with the processor a set-up the browser confirmed, for this account.
+    async fn finish_setup(
+        &self,
+        _account_id: &str,
+        _setup_id: &str,
+    ) -> Result<ProcessorCard, GatewayError> {
+        Err(not_this_gateway())
+    }
+    /// A payment that needs the cardholder's authentication, for the page that completes it.
+    async fn payment_authentication(
+        &self,
+        _payment_id: &str,
+    ) -> Result<PaymentAuthentication, GatewayError> {
+        Err(not_this_gateway())
     }
 }
 
@@ -224,6 +305,7 @@ impl PaymentGateway for SandboxGateway {
             token: token.clone(),
             amount,
             idempotency_key: idempotency_key.to_string(),
+            invoice_id: None,
         };
         let mut answers = self.charge_many(std::slice::from_ref(&request)).await;
         answers.pop().expect("one answer per request")
@@ -386,6 +468,7 @@ mod tests {
                 },
                 amount: Money::from_cents(1000),
                 idempotency_key: k.clone(),
+                invoice_id: None,
             })
             .collect();
         let answers = g.charge_many(&requests).await;
@@ -456,6 +539,7 @@ mod tests {
                 token: CardToken("tok".into()),
                 amount: Money::from_cents(100),
                 idempotency_key: i.to_string(),
+                invoice_id: None,
             })
             .collect();
         let answers = g.charge_many(&requests).await;

@@ -37,7 +37,8 @@ pub struct Invoice {
     pub free_users: i64,
     pub price_per_user_cents: i64,
     pub amount_cents: i64,
-    /// open, paid, failed, past_due or zero.
+    /// open, paid, failed, past_due, action_required (waiting for the cardholder's bank) or
+    /// zero.
     pub status: String,
     pub company_name: String,
     pub created_at: i64,
@@ -51,13 +52,19 @@ pub struct Invoice {
 impl Invoice {
     /// How the invoice's status reads.
     pub fn status_label(&self) -> &'static str {
-        match self.status.as_str() {
-            "paid" => "Paid",
-            "zero" => "Nothing due",
-            "failed" => "Payment failed, retrying",
-            "past_due" => "Past due",
-            _ => "Due",
-        }
+        status_label(&self.status)
+    }
+}
+
+/// How an invoice status reads.
+pub fn status_label(status: &str) -> &'static str {
+    match status {
+        "paid" => "Paid",
+        "zero" => "Nothing due",
+        "failed" => "Payment failed, retrying",
+        "past_due" => "Past due",
+        "action_required" => "Authentication needed",
+        _ => "Due",
     }
 }
 

@@ -21,6 +21,7 @@ pub mod outbox;
 pub mod passwords;
 pub mod ports;
 pub mod secrets;
+pub mod stripe;
 pub mod telemetry;
 pub mod throttle;
 pub mod two_step;

@@ -23,6 +23,16 @@ use crate::{
     gateway::GatewayError,
 };
 
+/// What the browser says of a card it confirmed with the processor; checked against the
+/// processor's own answer before anything is saved.
+#[derive(Clone, Debug)]
+pub struct ClaimedCard {
+    pub brand: Brand,
+    pub last4: String,
+    pub exp_month: u32,
+    pub exp_year: i32,
+}
+
 /// What the account keeps of its card: never the number or the security code.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SavedCard {
@@ -206,15 +216,12 @@ impl PaymentMethods {
             Err(GatewayError::Declined(d)) => {
                 return Err(ServiceError::Declined(d.message().into()))
             }
-            Err(e @ GatewayError::Unavailable(_)) => {
-                return Err(e).context("tokenizing a card with the payment processor")
-            }
+            Err(e) => return Err(e).context("tokenizing a card with the payment processor"),
         };
         let fingerprint = self
             .ctx
             .keys
             .card_fingerprint(new_card.number.expose_digits());
-        let now = self.ctx.now();
         let saved = SavedCard {
             brand: new_card.number.brand(),
             last4: new_card.number.last4().to_string(),
@@ -222,11 +229,115 @@ impl PaymentMethods {
             exp_year: new_card.expiry.year(),
             cardholder_name: holder.cardholder_name.clone(),
             address: holder.address.clone(),
-            saved_at: now,
+            saved_at: self.ctx.now(),
             saved_by: Some(actor.email.clone()),
         };
         drop(new_card);
+        self.store(
+            actor,
+            saved,
+            &token.0,
+            &fingerprint,
+            info.as_ref(),
+            idempotency_key,
+        )
+        .await
+    }
 
+    /// Begins saving a card with a processor the browser confirms it with: the set-up's
+    /// client secret. Nothing is saved yet.
+    pub async fn begin_setup(&self, actor: &Actor) -> Result<String, ServiceError> {
+        self.ctx.require_fresh(actor)?;
+        match self.ctx.gateway.begin_setup(&actor.account_id).await {
+            Ok(start) => Ok(start.client_secret),
+            Err(e) => Err(e).context("starting a card set-up with the payment processor"),
+        }
+    }
+
+    /// Saves a card the browser confirmed with the processor (set-up `setup_id`): the payment
+    /// information is parsed with core again, the card is read back from the processor, and
+    /// what the browser said of it (brand, last 4, expiry) must agree. The same
+    /// `idempotency_key` twice saves once.
+    pub async fn confirm_setup(
+        &self,
+        actor: &Actor,
+        payment: &PaymentInfoInput,
+        setup_id: &str,
+        claimed: &ClaimedCard,
+        idempotency_key: &str,
+    ) -> Result<SavedCard, ServiceError> {
+        self.ctx.require_fresh(actor)?;
+        let account = actor.account_id.as_str();
+        if self.submitted(account, idempotency_key).await? {
+            return self.saved_before(account).await;
+        }
+        let info = billing_info::read(self.ctx.db.pool(), account).await?;
+        let holder = payment
+            .parse(info.as_ref().map(|i| &i.address))
+            .map_err(ServiceError::Invalid)?;
+        let card = match self.ctx.gateway.finish_setup(account, setup_id).await {
+            Ok(c) => c,
+            Err(GatewayError::Declined(d)) => {
+                return Err(ServiceError::Declined(d.message().into()))
+            }
+            Err(GatewayError::NotFound) => return Err(ServiceError::NotFound),
+            Err(e) => return Err(e).context("checking a card set-up with the payment processor"),
+        };
+        let Some(brand) =
+            Brand::from_code(&card.brand).filter(|b| self.ctx.settings.accepted_brands.accepts(*b))
+        else {
+            return Err(ServiceError::Declined(
+                "This card's brand is not accepted here. Use another card.".into(),
+            ));
+        };
+        if claimed.brand != brand
+            || claimed.last4 != card.last4
+            || claimed.exp_month != card.exp_month
+            || claimed.exp_year != card.exp_year
+        {
+            return Err(ServiceError::Conflict(
+                "The card the processor confirmed is not the one typed. Type the card again."
+                    .into(),
+            ));
+        }
+        let fingerprint = self
+            .ctx
+            .keys
+            .card_fingerprint(card.fingerprint.as_deref().unwrap_or(card.token.0.as_str()));
+        let saved = SavedCard {
+            brand,
+            last4: card.last4,
+            exp_month: card.exp_month,
+            exp_year: card.exp_year,
+            cardholder_name: holder.cardholder_name.clone(),
+            address: holder.address.clone(),
+            saved_at: self.ctx.now(),
+            saved_by: Some(actor.email.clone()),
+        };
+        self.store(
+            actor,
+            saved,
+            &card.token.0,
+            &fingerprint,
+            info.as_ref(),
+            idempotency_key,
+        )
+        .await
+    }
+
+    /// Replaces the card on file with `saved` (the processor's `token`), once per
+    /// `idempotency_key`; emails, audits and charges what is unpaid.
+    async fn store(
+        &self,
+        actor: &Actor,
+        saved: SavedCard,
+        token: &str,
+        fingerprint: &str,
+        info: Option<&tally_core::forms::BillingInfo>,
+        idempotency_key: &str,
+    ) -> Result<SavedCard, ServiceError> {
+        let account = actor.account_id.as_str();
+        let now = saved.saved_at;
         let mut tx = self.ctx.db.pool().begin().await.context("saving a card")?;
         let first = sqlx::query(
             "INSERT INTO payment_method_submissions (account_id, idempotency_key, created_at) VALUES ($1, $2, $3) \
@@ -257,7 +368,7 @@ impl PaymentMethods {
              expiry_warned_for = NULL"
         ))
         .bind(account)
-        .bind(&token.0)
+        .bind(token)
         .bind(saved.brand.code())
         .bind(&saved.last4)
         .bind(i64::from(saved.exp_month))
@@ -269,7 +380,7 @@ impl PaymentMethods {
         .bind(&a.city)
         .bind(&a.region)
         .bind(&a.postal_code)
-        .bind(&fingerprint)
+        .bind(fingerprint)
         .bind(&actor.id)
         .bind(now)
         .execute(&mut *tx)
@@ -288,12 +399,7 @@ impl PaymentMethods {
         .await
         .context("auditing a new card")?;
         let notices = self
-            .queue_change_notice(
-                &mut tx,
-                actor,
-                &saved,
-                info.as_ref().map(|i| &i.contact_email),
-            )
+            .queue_change_notice(&mut tx, actor, &saved, info.map(|i| &i.contact_email))
             .await?;
         tx.commit().await.context("saving a card")?;
         // The card and its notices are saved: a delivery that fails is the outbox's to retry.
@@ -345,4 +451,77 @@ impl PaymentMethods {
         }
         Ok(ids)
     }
+
+    /// An invoice of the actor's account whose payment may wait for the cardholder's bank;
+    /// with `check`, the processor is asked first and its answer recorded (a success pays the
+    /// invoice, a failure puts it back on the retry schedule).
+    pub async fn payment_to_confirm(
+        &self,
+        actor: &Actor,
+        number: &str,
+        check: bool,
+    ) -> Result<WaitingPayment, ServiceError> {
+        let read = || async {
+            let row: Option<(String, i64, String, Option<String>)> = sqlx::query_as(
+                "SELECT id, amount_cents, status, charge_id FROM invoices WHERE account_id = $1 AND number = $2",
+            )
+            .bind(&actor.account_id)
+            .bind(number)
+            .fetch_optional(self.ctx.db.pool())
+            .await
+            .context("reading an invoice to confirm")?;
+            row.ok_or(ServiceError::NotFound)
+        };
+        let (id, amount, mut status, mut payment) = read().await?;
+        if check && status == "action_required" {
+            if let Some(pi) = payment.as_deref() {
+                let answer = match self.ctx.gateway.payment_authentication(pi).await {
+                    Ok(a) => a,
+                    Err(e) => return Err(e).context("asking the processor about a payment"),
+                };
+                let settled = match answer.status.as_str() {
+                    "succeeded" | "processing" => Some(true),
+                    "requires_payment_method" | "canceled" => Some(false),
+                    _ => None,
+                };
+                if let Some(ok) = settled {
+                    self.charging.settle_payment(&id, pi, ok).await?;
+                    (_, _, status, payment) = read().await?;
+                }
+            }
+        }
+        let waiting = status == "action_required";
+        let (mut client_secret, mut redirect_url) = (None, None);
+        if waiting {
+            if let Some(pi) = payment.as_deref() {
+                match self.ctx.gateway.payment_authentication(pi).await {
+                    Ok(a) => {
+                        client_secret = Some(a.client_secret);
+                        redirect_url = a.redirect_url;
+                    }
+                    Err(e) => return Err(e).context("asking the processor about a payment"),
+                }
+            }
+        }
+        Ok(WaitingPayment {
+            number: number.to_string(),
+            amount: tally_core::money::Money::from_cents(amount).to_string(),
+            status: crate::invoices::status_label(&status).to_string(),
+            waiting,
+            payment_id: if waiting { payment } else { None },
+            client_secret,
+            redirect_url,
+        })
+    }
+}
+
+/// An invoice's payment as the confirmation page shows it.
+pub struct WaitingPayment {
+    pub number: String,
+    pub amount: String,
+    pub status: String,
+    pub waiting: bool,
+    pub payment_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub redirect_url: Option<String>,
 }

@@ -10,7 +10,10 @@ use tally_app::{
     api::{
         account::{AuditEntry, AuditFilter, AuditPage, TokenInfo, TokenKind, TokenState},
         admins::{AdminPage, AdminSummary, ADMINS_PER_PAGE},
-        billing::{BillingSettings, CardSummary},
+        billing::{
+            BillingSettings, CardSummary, ConfirmedCard, Processor,
+            WaitingPayment as PageWaitingPayment,
+        },
         commands::{self as wire, CommandList, RunPage, RunRecord, RUNS_PER_PAGE},
         invoices::{BillingOverview, InvoicePage, InvoiceSummary, MonthCharge, INVOICES_PER_PAGE},
         setup::SetupInput,
@@ -76,6 +79,10 @@ pub fn build(ctx: &Context, auth: &Auth, charging: &Charging) -> Services {
         invoices: Arc::new(InvoicesPort(Invoices::new(ctx.clone()))),
         commands: Arc::new(CommandsPort(Commands::new(ctx.clone()))),
         two_step: Arc::new(TwoStepPort { auth: auth.clone() }),
+        processor_origin: match &ctx.settings.gateway {
+            crate::config::GatewaySettings::Stripe(s) => Some(s.api_origin()),
+            crate::config::GatewaySettings::Sandbox => None,
+        },
     }
 }
 
@@ -654,6 +661,10 @@ impl BillingService for BillingPort {
             card: self.cards.get(&actor).await?.map(CardSummary::from),
             accepted_brands: self.ctx.settings.accepted_brands.brands().to_vec(),
             today: self.ctx.clock.today(),
+            processor: self.ctx.gateway.browser_processor().map(|p| Processor {
+                publishable_key: p.publishable_key,
+                api_base: p.api_base,
+            }),
         })
     }
 
@@ -678,6 +689,62 @@ impl BillingService for BillingPort {
             .submit(&Actor::from(actor), &payment, card, &idempotency_key)
             .await?;
         Ok(saved.into())
+    }
+
+    async fn begin_card_setup(&self, actor: &caller::Actor) -> Result<String, AppError> {
+        Ok(self.cards.begin_setup(&Actor::from(actor)).await?)
+    }
+
+    async fn confirm_card_setup(
+        &self,
+        actor: &caller::Actor,
+        payment: PaymentInfoInput,
+        setup_intent: String,
+        card: ConfirmedCard,
+        idempotency_key: String,
+    ) -> Result<CardSummary, AppError> {
+        let claimed = crate::payment_method::ClaimedCard {
+            brand: card.brand,
+            last4: card.last4,
+            exp_month: card.exp_month,
+            exp_year: card.exp_year,
+        };
+        let saved = self
+            .cards
+            .confirm_setup(
+                &Actor::from(actor),
+                &payment,
+                &setup_intent,
+                &claimed,
+                &idempotency_key,
+            )
+            .await?;
+        Ok(saved.into())
+    }
+
+    async fn payment_to_confirm(
+        &self,
+        actor: &caller::Actor,
+        number: String,
+        check: bool,
+    ) -> Result<PageWaitingPayment, AppError> {
+        let p = self
+            .cards
+            .payment_to_confirm(&Actor::from(actor), &number, check)
+            .await?;
+        Ok(PageWaitingPayment {
+            number: p.number,
+            amount: p.amount,
+            status: p.status,
+            waiting: p.waiting,
+            payment_id: p.payment_id,
+            client_secret: p.client_secret,
+            redirect_url: p.redirect_url,
+            processor: self.ctx.gateway.browser_processor().map(|p| Processor {
+                publishable_key: p.publishable_key,
+                api_base: p.api_base,
+            }),
+        })
     }
 }
 

@@ -84,6 +84,7 @@ impl InvoiceSummary {
             "zero" => "Nothing due",
             "failed" => "Payment failed, retrying",
             "past_due" => "Past due",
+            "action_required" => "Authentication needed",
             _ => "Due",
         }
     }

@@ -5,6 +5,7 @@ pub mod administrators;
 pub mod audit;
 pub mod billing;
 pub mod commands;
+pub mod confirm_payment;
 pub mod not_found;
 pub mod overview;
 pub mod payments;

@@ -30,7 +30,7 @@ use crate::{
     billing_run::BillingRun,
     charges::Charging,
     clock::Clock,
-    config::Settings,
+    config::{GatewaySettings, Settings},
     context::{Context, Parts},
     db::Database,
     gateway::{PaymentGateway, SandboxGateway},
@@ -42,6 +42,7 @@ use crate::{
     ports,
     scheduler::Scheduler,
     secrets::Keys,
+    stripe::StripeGateway,
 };
 
 /// Everything a request handler may need, behind one `Arc`: every request clones the state
@@ -61,10 +62,12 @@ pub struct Shared {
     pub billing_run: BillingRun,
     pub charging: Charging,
     pub scheduler: Scheduler,
+    /// The Stripe gateway, for its webhooks, when it is the one in use.
+    pub stripe: Option<StripeGateway>,
 }
 
 impl AppState {
-    /// Wires the services with the sandbox payment gateway.
+    /// Wires the services with the payment gateway the settings name (`TALLY_GATEWAY`).
     pub fn new(
         settings: Settings,
         db: Database,
@@ -72,7 +75,12 @@ impl AppState {
         mailer: Mailer,
         keys: Keys,
     ) -> Self {
-        let gateway = Arc::new(SandboxGateway::new(db.clone()));
+        let gateway: Arc<dyn PaymentGateway> = match &settings.gateway {
+            GatewaySettings::Sandbox => Arc::new(SandboxGateway::new(db.clone())),
+            GatewaySettings::Stripe(stripe) => {
+                Arc::new(StripeGateway::new(stripe.clone(), db.clone()))
+            }
+        };
         Self::with_gateway(settings, db, clock, mailer, keys, gateway)
     }
 
@@ -107,7 +115,12 @@ impl AppState {
         let scheduler = Scheduler::new(ctx.clone(), billing_run.clone(), charging.clone());
         let auth = Auth::new(ctx.clone());
         let services = ports::build(&ctx, &auth, &charging);
+        let stripe = match &ctx.settings.gateway {
+            GatewaySettings::Stripe(s) => Some(StripeGateway::new(s.clone(), ctx.db.clone())),
+            GatewaySettings::Sandbox => None,
+        };
         Self(Arc::new(Shared {
+            stripe,
             sessions: auth.sessions().clone(),
             invoices: Invoices::new(ctx.clone()),
             ctx,
@@ -168,6 +181,10 @@ pub fn build_router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(crate::metrics::scrape))
         .route("/billing/invoices/{id}/pdf", get(invoice_document))
+        .route(
+            "/webhooks/stripe",
+            axum::routing::post(crate::stripe::webhook),
+        )
         // The visitor's pages: plain HTML, no wasm.
         .route(
             "/login",

@@ -23,5 +23,6 @@ mod secrets;
 mod several_servers;
 mod smtp;
 mod startup;
+mod stripe;
 mod two_step;
 mod users;

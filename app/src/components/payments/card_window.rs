@@ -10,9 +10,12 @@ use tally_core::{
     forms::{CardInput, FieldErrors},
 };
 
-use super::{billing_tab::focus_first_invalid, Flow};
+use super::{billing_tab::focus_first_invalid, processor, Flow};
 use crate::{
-    api::billing::submit_payment_method,
+    api::billing::{
+        begin_card_setup, confirm_card_setup, submit_payment_method, CardSummary, ConfirmedCard,
+        Processor,
+    },
     components::{fresh_check, live_errors::LiveErrors},
     error::AppError,
 };
@@ -38,6 +41,58 @@ fn js_sys_now() -> f64 {
     window().performance().map(|p| p.now()).unwrap_or_default()
 }
 
+/// A card set-up waiting for the cardholder's bank.
+#[derive(Clone, Debug)]
+struct BankStep {
+    processor: Processor,
+    client_secret: String,
+    /// The bank's page, when the processor gives one.
+    redirect_url: Option<String>,
+    card: ConfirmedCard,
+}
+
+/// Sends the card to the processor (the browser build only: the server never renders this
+/// step).
+async fn confirm_with_processor(
+    processor: &Processor,
+    client_secret: &str,
+    card: &tally_core::forms::NewCard,
+    name: &str,
+) -> Result<processor::IntentAnswer, String> {
+    #[cfg(feature = "hydrate")]
+    {
+        let card = processor::CardForProcessor {
+            digits: card.number.expose_digits(),
+            exp_month: card.expiry.month(),
+            exp_year: card.expiry.year(),
+            cvc: card.cvc.expose(),
+            name,
+        };
+        processor::confirm_setup(processor, client_secret, &card).await
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (processor, client_secret, card, name);
+        Err("The card window runs in the browser.".into())
+    }
+}
+
+/// The cardholder's answer for a set-up waiting for their bank.
+async fn answer_bank_step(
+    step: &BankStep,
+    confirmed: bool,
+) -> Result<processor::IntentAnswer, String> {
+    #[cfg(feature = "hydrate")]
+    {
+        processor::answer_setup(&step.processor, &step.client_secret, confirmed).await
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (&step.processor, confirmed);
+        Err("The card window runs in the browser.".into())
+    }
+}
+
 #[component]
 pub(super) fn CardWindow(
     flow: Flow,
@@ -58,6 +113,7 @@ pub(super) fn CardWindow(
         .settings
         .with_untracked(|s| (s.accepted_brands.clone(), s.today));
     let accepted = AcceptedBrands::new(brands);
+    let accepted_for_submit = accepted.clone();
     let next_charge = next_charge_date(today);
     let number = RwSignal::new(String::new());
     let expiry_text = RwSignal::new(String::new());
@@ -182,56 +238,146 @@ pub(super) fn CardWindow(
 
     let busy = RwSignal::new(false);
     let failure = RwSignal::new(None::<String>);
+    // A set-up the card's bank asks the cardholder to confirm (the processor's gateway).
+    let bank_step = RwSignal::new(None::<BankStep>);
     let form = NodeRef::<leptos::html::Form>::new();
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        if busy.get_untracked() {
-            return;
+    let handle = move |result: Result<CardSummary, AppError>| match result {
+        Ok(saved) => {
+            let label = saved.label();
+            flow.settings.update(|s| s.card = Some(saved));
+            flow.saved_notice
+                .set(Some(format!("Your card is saved: {label}.")));
+            on_saved.run(());
         }
-        failure.set(None);
-        if !errors.submit() {
+        Err(AppError::Validation(fields)) => {
+            // Card fields show beside themselves; anything else was checked on the
+            // previous tab, so it is listed here with a way back.
+            let others: Vec<String> = fields
+                .iter()
+                .filter(|(f, _)| !CARD_FIELDS.contains(f))
+                .map(|(_, m)| m.to_string())
+                .collect();
+            if !others.is_empty() {
+                failure.set(Some(format!(
+                    "Check the payment information: {}",
+                    others.join(" ")
+                )));
+            }
+            errors.set_server(fields);
             focus_first_invalid(form);
-            return;
         }
+        Err(e) => failure.set(Some(e.to_string())),
+    };
+    // With the processor's gateway: the set-up the processor confirmed, saved in Tally.
+    let finish = move |client_secret: String, card: ConfirmedCard| {
         let payment = flow.payment.get_untracked();
-        let card = CardInput {
-            number: number.get_untracked(),
-            expiry: expiry_text.get_untracked(),
-            cvc: cvc.get_untracked(),
-        };
         busy.set(true);
         leptos::task::spawn_local(async move {
+            let setup = processor::setup_id(&client_secret).to_string();
             let result = fresh_check::run(fresh, || {
-                submit_payment_method(payment.clone(), card.clone(), key.get_value())
+                confirm_card_setup(
+                    payment.clone(),
+                    setup.clone(),
+                    card.clone(),
+                    key.get_value(),
+                )
             })
             .await;
             busy.set(false);
-            match result {
-                Ok(saved) => {
-                    let label = saved.label();
-                    flow.settings.update(|s| s.card = Some(saved));
-                    flow.saved_notice
-                        .set(Some(format!("Your card is saved: {label}.")));
-                    on_saved.run(());
+            handle(result);
+        });
+    };
+    let submit = {
+        let accepted = accepted_for_submit;
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            if busy.get_untracked() {
+                return;
+            }
+            failure.set(None);
+            bank_step.set(None);
+            if !errors.submit() {
+                focus_first_invalid(form);
+                return;
+            }
+            let payment = flow.payment.get_untracked();
+            let card = CardInput {
+                number: number.get_untracked(),
+                expiry: expiry_text.get_untracked(),
+                cvc: cvc.get_untracked(),
+            };
+            busy.set(true);
+            match flow.settings.with_untracked(|s| s.processor.clone()) {
+                None => leptos::task::spawn_local(async move {
+                    let result = fresh_check::run(fresh, || {
+                        submit_payment_method(payment.clone(), card.clone(), key.get_value())
+                    })
+                    .await;
+                    busy.set(false);
+                    handle(result);
+                }),
+                Some(processor) => {
+                    let Ok(parsed) = card.parse(&accepted, today) else {
+                        busy.set(false);
+                        return;
+                    };
+                    let confirmed = ConfirmedCard {
+                        brand: parsed.number.brand(),
+                        last4: parsed.number.last4().to_string(),
+                        exp_month: parsed.expiry.month(),
+                        exp_year: parsed.expiry.year(),
+                    };
+                    let name = payment.cardholder_name.clone();
+                    leptos::task::spawn_local(async move {
+                        let secret = match fresh_check::run(fresh, begin_card_setup).await {
+                            Ok(s) => s,
+                            Err(e) => {
+                                busy.set(false);
+                                failure.set(Some(e.to_string()));
+                                return;
+                            }
+                        };
+                        let answer =
+                            confirm_with_processor(&processor, &secret, &parsed, &name).await;
+                        drop(parsed);
+                        busy.set(false);
+                        match answer {
+                            Ok(a) if a.status.as_deref() == Some("succeeded") => {
+                                finish(secret, confirmed)
+                            }
+                            Ok(a) if a.status.as_deref() == Some("requires_action") => bank_step
+                                .set(Some(BankStep {
+                                    processor,
+                                    client_secret: secret,
+                                    redirect_url: a.redirect_url(),
+                                    card: confirmed,
+                                })),
+                            Ok(a) => failure.set(Some(a.refusal())),
+                            Err(message) => failure.set(Some(message)),
+                        }
+                    });
                 }
-                Err(AppError::Validation(fields)) => {
-                    // Card fields show beside themselves; anything else was checked on the
-                    // previous tab, so it is listed here with a way back.
-                    let others: Vec<String> = fields
-                        .iter()
-                        .filter(|(f, _)| !CARD_FIELDS.contains(f))
-                        .map(|(_, m)| m.to_string())
-                        .collect();
-                    if !others.is_empty() {
-                        failure.set(Some(format!(
-                            "Check the payment information: {}",
-                            others.join(" ")
-                        )));
-                    }
-                    errors.set_server(fields);
-                    focus_first_invalid(form);
+            }
+        }
+    };
+    // The cardholder's answer to their bank, in this window.
+    let answer_bank = move |confirmed: bool| {
+        let Some(step) = bank_step.get_untracked() else {
+            return;
+        };
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let answer = answer_bank_step(&step, confirmed).await;
+            busy.set(false);
+            bank_step.set(None);
+            match answer {
+                Ok(a) if confirmed && a.status.as_deref() == Some("succeeded") => {
+                    finish(step.client_secret, step.card)
                 }
-                Err(e) => failure.set(Some(e.to_string())),
+                Ok(_) => failure.set(Some(
+                    "Your bank did not confirm this card. Try again, or use another card.".into(),
+                )),
+                Err(message) => failure.set(Some(message)),
             }
         });
     };
@@ -296,6 +442,21 @@ pub(super) fn CardWindow(
                     "This card expires before the next charge on {}. You can save it, but it will need replacing by then.",
                     next_charge.format("%B %-d, %Y")
                 )}</p>
+            })}
+            {move || bank_step.get().map(|step| view! {
+                <div class="bank-step" role="group" aria-labelledby="bank-step-title">
+                    <h3 id="bank-step-title">"Your bank asks you to confirm this card"</h3>
+                    <p>"Nothing is charged now. Confirming lets Tally charge this card for your invoices."</p>
+                    {step.redirect_url.clone().map(|url| view! {
+                        <p><a href=url target="_blank" rel="noopener">"Open your bank's page"</a>" (a new tab), then come back here."</p>
+                    })}
+                    <div class="dialog-buttons">
+                        <button type="button" class="primary" disabled=move || busy.get()
+                            on:click=move |_| answer_bank(true)>"Confirm with my bank"</button>
+                        <button type="button" disabled=move || busy.get()
+                            on:click=move |_| answer_bank(false)>"Cancel"</button>
+                    </div>
+                </div>
             })}
             <p class="form-error" role="alert">{move || failure.get()}</p>
             <div class="dialog-buttons">

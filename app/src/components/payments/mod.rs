@@ -10,6 +10,7 @@ mod address;
 mod billing_tab;
 mod card_window;
 mod payment_tab;
+pub(crate) mod processor;
 
 use leptos::{html, prelude::*};
 use tally_core::{

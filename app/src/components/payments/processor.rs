@@ -1,0 +1,174 @@
+//! The card window's calls to the payment processor, from the browser (the Stripe gateway):
+//! the card goes from here to the processor with the publishable key and the set-up's client
+//! secret, and never to Tally. Only the set-up's id, and the brand, last 4 and expiry core
+//! read from what was typed, go to Tally's server function, which checks them with the
+//! processor.
+
+use serde::Deserialize;
+
+#[cfg(feature = "hydrate")]
+use crate::api::billing::Processor;
+
+/// What the processor answered about a set-up or a payment.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct IntentAnswer {
+    pub status: Option<String>,
+    pub next_action: Option<NextAction>,
+    pub error: Option<ProcessorError>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct NextAction {
+    pub redirect_to_url: Option<Redirect>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct Redirect {
+    pub url: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct ProcessorError {
+    pub message: Option<String>,
+}
+
+impl IntentAnswer {
+    /// The bank's page, when the processor sends the cardholder to one.
+    pub fn redirect_url(&self) -> Option<String> {
+        self.next_action
+            .as_ref()?
+            .redirect_to_url
+            .as_ref()?
+            .url
+            .clone()
+    }
+
+    /// The processor's own words for a refusal, or a plain one.
+    pub fn refusal(&self) -> String {
+        self.error
+            .as_ref()
+            .and_then(|e| e.message.clone())
+            .unwrap_or_else(|| "The payment processor refused this card.".into())
+    }
+}
+
+/// The set-up's id, from its client secret (`seti_…_secret_…`).
+pub fn setup_id(client_secret: &str) -> &str {
+    client_secret.split("_secret_").next().unwrap_or("")
+}
+
+/// The payment's id, from its client secret (`pi_…_secret_…`).
+#[cfg(feature = "hydrate")]
+pub fn payment_id(client_secret: &str) -> &str {
+    client_secret.split("_secret_").next().unwrap_or("")
+}
+
+/// A card as the processor takes it.
+#[cfg(feature = "hydrate")]
+pub struct CardForProcessor<'a> {
+    pub digits: &'a str,
+    pub exp_month: u32,
+    pub exp_year: i32,
+    pub cvc: &'a str,
+    pub name: &'a str,
+}
+
+#[cfg(feature = "hydrate")]
+async fn post(url: &str, pairs: &[(&str, &str)]) -> Result<IntentAnswer, String> {
+    let form = web_sys::UrlSearchParams::new().map_err(|_| "the browser cannot build a form")?;
+    for (k, v) in pairs {
+        form.append(k, v);
+    }
+    let body: String = form.to_string().into();
+    let response = gloo_net::http::Request::post(url)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(body)
+        .map_err(|_| "the browser cannot send the card".to_string())?
+        .send()
+        .await
+        .map_err(|_| {
+            "The payment processor could not be reached. Check your connection and try again."
+                .to_string()
+        })?;
+    response
+        .json::<IntentAnswer>()
+        .await
+        .map_err(|_| "The payment processor gave an answer Tally cannot read.".to_string())
+}
+
+/// Confirms a set-up with a new card.
+#[cfg(feature = "hydrate")]
+pub async fn confirm_setup(
+    processor: &Processor,
+    client_secret: &str,
+    card: &CardForProcessor<'_>,
+) -> Result<IntentAnswer, String> {
+    let url = format!(
+        "{}/v1/setup_intents/{}/confirm",
+        processor.api_base,
+        setup_id(client_secret)
+    );
+    let (month, year) = (card.exp_month.to_string(), card.exp_year.to_string());
+    post(
+        &url,
+        &[
+            ("key", &processor.publishable_key),
+            ("client_secret", client_secret),
+            ("payment_method_data[type]", "card"),
+            ("payment_method_data[card][number]", card.digits),
+            ("payment_method_data[card][exp_month]", &month),
+            ("payment_method_data[card][exp_year]", &year),
+            ("payment_method_data[card][cvc]", card.cvc),
+            ("payment_method_data[billing_details][name]", card.name),
+        ],
+    )
+    .await
+}
+
+/// The bank's answer for a set-up waiting for it, given in this window: `confirmed` confirms
+/// the set-up again (the processor then finishes it, as its own browser library does in test
+/// mode), otherwise cancels it.
+#[cfg(feature = "hydrate")]
+pub async fn answer_setup(
+    processor: &Processor,
+    client_secret: &str,
+    confirmed: bool,
+) -> Result<IntentAnswer, String> {
+    let url = format!(
+        "{}/v1/setup_intents/{}/{}",
+        processor.api_base,
+        setup_id(client_secret),
+        if confirmed { "confirm" } else { "cancel" }
+    );
+    post(
+        &url,
+        &[
+            ("key", &processor.publishable_key),
+            ("client_secret", client_secret),
+        ],
+    )
+    .await
+}
+
+/// The cardholder's answer to their bank for a payment waiting for it, given on Tally's
+/// confirmation page (the processor's test-mode authentication).
+#[cfg(feature = "hydrate")]
+pub async fn answer_payment(
+    processor: &Processor,
+    client_secret: &str,
+    confirmed: bool,
+) -> Result<IntentAnswer, String> {
+    let url = format!(
+        "{}/v1/payment_intents/{}/_authenticate?success={confirmed}",
+        processor.api_base,
+        payment_id(client_secret),
+    );
+    post(
+        &url,
+        &[
+            ("key", &processor.publishable_key),
+            ("client_secret", client_secret),
+        ],
+    )
+    .await
+}
