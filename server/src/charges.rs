@@ -580,7 +580,7 @@ impl Charging {
         .context("updating a past-due account")?;
         crate::metrics::charge(succeeded);
         record_many(
-            &mut *tx,
+            &mut tx,
             now,
             &[(event.0, Event::system(&account_id, &number, event.1))],
         )

@@ -437,6 +437,50 @@ mod tests {
     }
 
     #[test]
+    fn the_stripe_gateway_needs_each_key_well_formed_and_names_the_one_missing() {
+        assert!(matches!(
+            settings(&[]).unwrap().gateway,
+            GatewaySettings::Sandbox
+        ));
+        let good = [
+            ("TALLY_GATEWAY", "stripe"),
+            ("TALLY_STRIPE_SECRET_KEY", "sk_test_abc123"),
+            ("TALLY_STRIPE_PUBLISHABLE_KEY", "pk_test_abc123"),
+            ("TALLY_STRIPE_WEBHOOK_SECRET", "whsec_abc123"),
+        ];
+        let GatewaySettings::Stripe(s) = settings(&good).unwrap().gateway else {
+            panic!("stripe")
+        };
+        assert_eq!(s.api_base, "https://api.stripe.com");
+        assert_eq!(s.api_origin(), "https://api.stripe.com");
+        // The secret key never shows in a debug print.
+        assert!(!format!("{s:?}").contains("sk_test_abc123"));
+        for (i, (var, _)) in good.iter().enumerate().skip(1) {
+            let mut missing = good.to_vec();
+            missing.remove(i);
+            assert_eq!(settings(&missing).unwrap_err().var, *var);
+            let mut wrong = good.to_vec();
+            wrong[i].1 = "nope";
+            let e = settings(&wrong).unwrap_err();
+            assert_eq!(e.var, *var);
+            assert!(!e.to_string().contains("nope"), "{e}");
+        }
+        let mut local = good.to_vec();
+        local.push(("TALLY_STRIPE_API_BASE", "http://127.0.0.1:8420/"));
+        let GatewaySettings::Stripe(s) = settings(&local).unwrap().gateway else {
+            panic!("stripe")
+        };
+        assert_eq!(s.api_origin(), "http://127.0.0.1:8420");
+        local.pop();
+        local.push(("TALLY_STRIPE_API_BASE", "ftp://x"));
+        assert_eq!(settings(&local).unwrap_err().var, "TALLY_STRIPE_API_BASE");
+        assert_eq!(
+            settings(&[("TALLY_GATEWAY", "paypal")]).unwrap_err().var,
+            "TALLY_GATEWAY"
+        );
+    }
+
+    #[test]
     fn an_unknown_database_scheme_is_refused_with_the_variable_named() {
         let e = settings(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
         assert_eq!(e.var, "DATABASE_URL");

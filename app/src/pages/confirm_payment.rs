@@ -14,7 +14,6 @@ use tally_core::roles::Action;
 use crate::{
     api::billing::{payment_confirmed, payment_to_confirm, WaitingPayment},
     components::layout::SignedIn,
-    error::AppError,
 };
 
 #[component]
@@ -111,6 +110,6 @@ async fn answer_bank(
     #[cfg(not(feature = "hydrate"))]
     {
         let _ = (processor, client_secret, confirmed);
-        Err(AppError::Internal("the page runs in the browser".into()).to_string())
+        Err("the page runs in the browser".to_string())
     }
 }

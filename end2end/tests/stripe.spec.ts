@@ -1,0 +1,145 @@
+import { test, expect, type Page } from "@playwright/test";
+import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { accessibilityViolations, waitForHydration } from "../pages/base";
+import { SetupPage } from "../pages/account";
+import { PaymentsModal } from "../pages/payments";
+
+// The Stripe gateway, end to end: a second Tally server (the same build) with
+// TALLY_GATEWAY=stripe against localstripe, which scripts/test.sh starts and names in
+// TALLY_TEST_STRIPE_URL. The card goes from the browser to the processor; Tally's server
+// must never receive its number or its security code.
+test.describe.configure({ mode: "serial" });
+
+const stripeUrl = process.env.TALLY_TEST_STRIPE_URL ?? "";
+const port = Number(process.env.TALLY_E2E_PORT ?? 3100) + 2;
+const base = `http://localhost:${port}`;
+const root = path.resolve(__dirname, "..", "..");
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tally-e2e-stripe-"));
+const owner = {
+  company: "Stripe Corp",
+  first: "Sam",
+  last: "Ray",
+  email: "sam@stripe-corp.test",
+  password: "correct horse battery staple",
+};
+// The security code typed with every card here: searched for in what Tally receives.
+const CVC = "739";
+let server: ChildProcess | undefined;
+
+test.beforeAll(async () => {
+  test.skip(!stripeUrl, "TALLY_TEST_STRIPE_URL is not set (scripts/test.sh starts localstripe)");
+  server = spawn(path.join(root, "target", process.env.TALLY_E2E_PROFILE ?? "release", "tally"), [], {
+    env: {
+      PATH: process.env.PATH ?? "",
+      TALLY_ADDR: `127.0.0.1:${port}`,
+      TALLY_DATA_DIR: dataDir,
+      TALLY_PUBLIC_URL: base,
+      TALLY_SIGN_IN_PER_IP_MINUTE: "1000",
+      LEPTOS_SITE_ROOT: path.join(root, "target/site"),
+      RUST_LOG: "warn",
+      TALLY_GATEWAY: "stripe",
+      TALLY_STRIPE_SECRET_KEY: "sk_test_tally_e2e",
+      TALLY_STRIPE_PUBLISHABLE_KEY: "pk_test_tally_e2e",
+      TALLY_STRIPE_WEBHOOK_SECRET: "whsec_tally_e2e",
+      TALLY_STRIPE_API_BASE: stripeUrl,
+    },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  for (let i = 0; i < 300; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("the Stripe-gateway server did not start");
+});
+
+test.afterAll(async () => {
+  server?.kill();
+});
+
+/** Every request body Tally's server receives from this page. */
+function recordBodies(page: Page): string[] {
+  const bodies: string[] = [];
+  page.on("request", (r) => {
+    if (r.url().startsWith(base)) bodies.push(`${r.method()} ${r.url()}\n${r.postData() ?? ""}`);
+  });
+  return bodies;
+}
+
+function hitsOf(bodies: string[], digits: string): string[] {
+  const spaced = digits.replace(/(\d{4})(?=\d)/g, "$1 ");
+  const code = new RegExp(`(^|[^0-9a-fA-F])${CVC}([^0-9a-fA-F]|$)`);
+  return bodies.filter((b) => b.includes(digits) || b.includes(spaced) || code.test(b.split("\n").slice(1).join("\n")));
+}
+
+async function openCardWindow(page: Page) {
+  await page.goto(`${base}/billing/payment`);
+  await waitForHydration(page);
+  const modal = new PaymentsModal(page);
+  const d = modal.dialog;
+  await expect(d).toBeVisible();
+  if (await modal.tab("Billing Information").getAttribute("aria-selected") === "true") {
+    if ((await d.getByLabel("Company name").inputValue()) === "") await modal.fillBillingInformation();
+    await d.getByRole("button", { name: "Next" }).click();
+  }
+  await expect(d.getByLabel("Cardholder name")).toBeVisible();
+  await d.getByLabel("Cardholder name").fill("Sam Ray");
+  await d.getByRole("button", { name: "Enter card" }).click();
+  await expect(d.getByLabel("Card number")).toBeFocused();
+  return modal;
+}
+
+test("the article's flow with Stripe: the card goes to the processor, never to Tally", async ({ page }) => {
+  const bodies = recordBodies(page);
+  await page.goto(`${base}/`);
+  await expect(page).toHaveURL(/\/setup$/);
+  await waitForHydration(page);
+  const code = fs.readFileSync(path.join(dataDir, "setup-code"), "utf8").trim();
+  await new SetupPage(page).createAccount(owner, code);
+  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+
+  const modal = await openCardWindow(page);
+  const d = modal.dialog;
+  const toProcessor: string[] = [];
+  page.on("request", (r) => {
+    if (r.url().startsWith(stripeUrl)) toProcessor.push(r.postData() ?? "");
+  });
+  await modal.fillCard("4242424242424242", "1230", CVC); // test number
+  await d.getByRole("button", { name: "Submit Payment Method" }).click();
+  await expect(page.getByText("Your card is saved: Visa •••• 4242.")).toBeVisible();
+  // It went to the processor, with the publishable key...
+  expect(toProcessor.some((b) => b.includes("4242424242424242") && b.includes("pk_test_tally_e2e"))).toBe(true);
+  // ...and not one request body Tally received carries the number or the code.
+  expect(bodies.length).toBeGreaterThan(3);
+  expect(hitsOf(bodies, "4242424242424242")).toEqual([]);
+});
+
+test("a card whose bank asks for authentication is confirmed in the card window, then saved", async ({ page }) => {
+  const bodies = recordBodies(page);
+  await page.goto(`${base}/login`);
+  await page.getByLabel("Email").fill(owner.email);
+  await page.getByLabel("Password").fill(owner.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+  const modal = await openCardWindow(page);
+  const d = modal.dialog;
+  // Declined at set-up: the processor's words, nothing saved.
+  await modal.fillCard("4000000000000002", "1230", CVC); // test number
+  await d.getByRole("button", { name: "Submit Payment Method" }).click();
+  await expect(d.getByRole("alert").filter({ hasText: "declined" })).toBeVisible();
+  // Needs authentication: the bank's step shows in the window.
+  await modal.fillCard("4000002500003155", "1230", CVC); // test number
+  await d.getByRole("button", { name: "Submit Payment Method" }).click();
+  await expect(d.getByRole("heading", { name: "Your bank asks you to confirm this card" })).toBeVisible();
+  expect(await accessibilityViolations(page)).toEqual([]);
+  await d.getByRole("button", { name: "Confirm with my bank" }).click();
+  await expect(page.getByText("Your card is saved: Visa •••• 3155.")).toBeVisible();
+  expect(hitsOf(bodies, "4000002500003155")).toEqual([]);
+  expect(hitsOf(bodies, "4000000000000002")).toEqual([]);
+});
