@@ -84,10 +84,14 @@ async function openCardWindow(page: Page) {
   const modal = new PaymentsModal(page);
   const d = modal.dialog;
   await expect(d).toBeVisible();
-  if (await modal.tab("Billing Information").getAttribute("aria-selected") === "true") {
-    if ((await d.getByLabel("Company name").inputValue()) === "") await modal.fillBillingInformation();
-    await d.getByRole("button", { name: "Next" }).click();
-  }
+  // With a card on file the modal opens on its summary: Update goes to the steps.
+  const update = d.getByRole("button", { name: "Update" });
+  const company = d.getByLabel("Company name");
+  await expect(update.or(company)).toBeVisible();
+  if (await update.isVisible()) await update.click();
+  await expect(company).toBeVisible();
+  if ((await company.inputValue()) === "") await modal.fillBillingInformation();
+  await d.getByRole("button", { name: "Next" }).click();
   await expect(d.getByLabel("Cardholder name")).toBeVisible();
   await d.getByLabel("Cardholder name").fill("Sam Ray");
   await d.getByRole("button", { name: "Enter card" }).click();
