@@ -184,6 +184,12 @@ pub trait BillingService: Send + Sync {
     ) -> Result<crate::api::billing::CardSummary, AppError>;
     /// Begins a card set-up with the processor; its client secret.
     async fn begin_card_setup(&self, actor: &Actor) -> Result<String, AppError>;
+    /// The bank's page for a set-up waiting for the cardholder, if the processor has one.
+    async fn card_setup_bank_page(
+        &self,
+        actor: &Actor,
+        setup_intent: String,
+    ) -> Result<Option<String>, AppError>;
     /// Saves a card the browser confirmed with the processor, checked with the processor.
     async fn confirm_card_setup(
         &self,

@@ -179,11 +179,24 @@ pub trait PaymentGateway: Send + Sync {
         Err(not_this_gateway())
     }
     /// A payment that needs the cardholder's authentication, for the page that completes it.
+    /// With `return_url`, the processor is asked for the bank's page (that sends the
+    /// cardholder back there) when it has not given one yet.
     async fn payment_authentication(
         &self,
         _payment_id: &str,
+        _return_url: Option<&str>,
     ) -> Result<PaymentAuthentication, GatewayError> {
         Err(not_this_gateway())
+    }
+    /// The bank's page for a card set-up of this account waiting for the cardholder, if the
+    /// processor has one (sending the cardholder back to `return_url`).
+    async fn setup_bank_page(
+        &self,
+        _account_id: &str,
+        _setup_id: &str,
+        _return_url: &str,
+    ) -> Result<Option<String>, GatewayError> {
+        Ok(None)
     }
 }
 

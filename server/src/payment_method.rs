@@ -254,6 +254,26 @@ impl PaymentMethods {
         }
     }
 
+    /// The bank's page for a set-up of the actor's account that waits for the cardholder, if
+    /// the processor has one; the cardholder comes back to the payments page.
+    pub async fn setup_bank_page(
+        &self,
+        actor: &Actor,
+        setup_id: &str,
+    ) -> Result<Option<String>, ServiceError> {
+        let back = self.ctx.link("/billing/payment");
+        match self
+            .ctx
+            .gateway
+            .setup_bank_page(&actor.account_id, setup_id, &back)
+            .await
+        {
+            Ok(page) => Ok(page),
+            Err(GatewayError::NotFound) => Err(ServiceError::NotFound),
+            Err(e) => Err(e).context("asking the processor for the bank's page"),
+        }
+    }
+
     /// Saves a card the browser confirmed with the processor (set-up `setup_id`): the payment
     /// information is parsed with core again, the card is read back from the processor, and
     /// what the browser said of it (brand, last 4, expiry) must agree. The same
@@ -475,7 +495,7 @@ impl PaymentMethods {
         let (id, amount, mut status, mut payment) = read().await?;
         if check && status == "action_required" {
             if let Some(pi) = payment.as_deref() {
-                let answer = match self.ctx.gateway.payment_authentication(pi).await {
+                let answer = match self.ctx.gateway.payment_authentication(pi, None).await {
                     Ok(a) => a,
                     Err(e) => return Err(e).context("asking the processor about a payment"),
                 };
@@ -494,7 +514,13 @@ impl PaymentMethods {
         let (mut client_secret, mut redirect_url) = (None, None);
         if waiting {
             if let Some(pi) = payment.as_deref() {
-                match self.ctx.gateway.payment_authentication(pi).await {
+                let back = self.ctx.link(&format!("/billing/authenticate/{number}"));
+                match self
+                    .ctx
+                    .gateway
+                    .payment_authentication(pi, Some(&back))
+                    .await
+                {
                     Ok(a) => {
                         client_secret = Some(a.client_secret);
                         redirect_url = a.redirect_url;

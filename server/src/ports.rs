@@ -695,6 +695,17 @@ impl BillingService for BillingPort {
         Ok(self.cards.begin_setup(&Actor::from(actor)).await?)
     }
 
+    async fn card_setup_bank_page(
+        &self,
+        actor: &caller::Actor,
+        setup_intent: String,
+    ) -> Result<Option<String>, AppError> {
+        Ok(self
+            .cards
+            .setup_bank_page(&Actor::from(actor), &setup_intent)
+            .await?)
+    }
+
     async fn confirm_card_setup(
         &self,
         actor: &caller::Actor,

@@ -171,16 +171,19 @@ impl StripeGateway {
         Self::answer(request.send().await).await
     }
 
+    /// The account's customer on the processor, if it has one yet.
+    async fn known_customer(&self, account_id: &str) -> Result<Option<String>, GatewayError> {
+        sqlx::query_scalar("SELECT customer_id FROM stripe_customers WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_optional(self.db.pool())
+            .await
+            .map_err(|e| GatewayError::Unavailable(format!("database: {e}")))
+    }
+
     /// The account's customer on the processor, made on first use (one per account).
     pub async fn customer_for(&self, account_id: &str) -> Result<String, GatewayError> {
         let db_error = |e: sqlx::Error| GatewayError::Unavailable(format!("database: {e}"));
-        let known: Option<String> =
-            sqlx::query_scalar("SELECT customer_id FROM stripe_customers WHERE account_id = $1")
-                .bind(account_id)
-                .fetch_optional(self.db.pool())
-                .await
-                .map_err(db_error)?;
-        if let Some(id) = known {
+        if let Some(id) = self.known_customer(account_id).await? {
             return Ok(id);
         }
         let customer = self
@@ -461,26 +464,8 @@ impl PaymentGateway for StripeGateway {
         setup_id: &str,
     ) -> Result<ProcessorCard, GatewayError> {
         let refused = |why: &str| GatewayError::Unavailable(format!("a card set-up {why}"));
-        if !setup_id.starts_with("seti_")
-            || !setup_id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
-            return Err(GatewayError::NotFound);
-        }
+        let intent = self.own_setup(account_id, setup_id).await?;
         let customer = self.customer_for(account_id).await?;
-        let intent = match self
-            .get(&format!("/v1/setup_intents/{setup_id}"), &[])
-            .await
-        {
-            Ok(i) => i,
-            Err(ApiError::Refused { status: 404, .. }) => return Err(GatewayError::NotFound),
-            Err(e) => return Err(e.into_gateway("reading a card set-up")),
-        };
-        // Another account's set-up is as good as none.
-        if str_at(&intent, &["customer"]) != Some(customer.as_str()) {
-            return Err(GatewayError::NotFound);
-        }
         if str_at(&intent, &["status"]) != Some("succeeded") {
             return Err(GatewayError::Declined(Decline::NotConfirmed));
         }
@@ -526,19 +511,106 @@ impl PaymentGateway for StripeGateway {
     async fn payment_authentication(
         &self,
         payment_id: &str,
+        return_url: Option<&str>,
     ) -> Result<PaymentAuthentication, GatewayError> {
         let intent = self
             .get(&format!("/v1/payment_intents/{payment_id}"), &[])
             .await
             .map_err(|e| e.into_gateway("reading a payment"))?;
+        let redirect_url = match return_url {
+            Some(back) => {
+                self.bank_page("payment_intents", payment_id, &intent, back)
+                    .await
+            }
+            None => redirect_of(&intent),
+        };
         Ok(PaymentAuthentication {
             client_secret: str_at(&intent, &["client_secret"])
                 .unwrap_or_default()
                 .to_string(),
             status: str_at(&intent, &["status"]).unwrap_or_default().to_string(),
-            redirect_url: str_at(&intent, &["next_action", "redirect_to_url", "url"])
-                .map(str::to_string),
+            redirect_url,
         })
+    }
+
+    async fn setup_bank_page(
+        &self,
+        account_id: &str,
+        setup_id: &str,
+        return_url: &str,
+    ) -> Result<Option<String>, GatewayError> {
+        let intent = self.own_setup(account_id, setup_id).await?;
+        Ok(self
+            .bank_page("setup_intents", setup_id, &intent, return_url)
+            .await)
+    }
+}
+
+/// The bank's page an intent's next action sends the cardholder to, if it is one.
+fn redirect_of(intent: &Value) -> Option<String> {
+    str_at(intent, &["next_action", "redirect_to_url", "url"]).map(str::to_string)
+}
+
+impl StripeGateway {
+    /// A set-up of this account's customer (`NotFound` for anything else).
+    async fn own_setup(&self, account_id: &str, setup_id: &str) -> Result<Value, GatewayError> {
+        if !setup_id.starts_with("seti_")
+            || !setup_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(GatewayError::NotFound);
+        }
+        // Only an account that began a set-up has a customer; asking makes none.
+        let Some(customer) = self.known_customer(account_id).await? else {
+            return Err(GatewayError::NotFound);
+        };
+        let intent = match self
+            .get(&format!("/v1/setup_intents/{setup_id}"), &[])
+            .await
+        {
+            Ok(i) => i,
+            Err(ApiError::Refused { status: 404, .. }) => return Err(GatewayError::NotFound),
+            Err(e) => return Err(e.into_gateway("reading a card set-up")),
+        };
+        // Another account's set-up is as good as none.
+        if str_at(&intent, &["customer"]) != Some(customer.as_str()) {
+            return Err(GatewayError::NotFound);
+        }
+        Ok(intent)
+    }
+
+    /// The bank's page for an intent waiting for the cardholder: the one it names, or the one
+    /// the processor gives when the intent is confirmed again with `return_url` (Stripe's
+    /// answer without its browser library). `None` where the processor gives none (a test
+    /// server: its own step is then taken in the window).
+    async fn bank_page(
+        &self,
+        kind: &str,
+        id: &str,
+        intent: &Value,
+        return_url: &str,
+    ) -> Option<String> {
+        if let Some(url) = redirect_of(intent) {
+            return Some(url);
+        }
+        if str_at(intent, &["status"]) != Some("requires_action") {
+            return None;
+        }
+        match self
+            .post(
+                &format!("/v1/{kind}/{id}/confirm"),
+                &[("return_url", return_url.to_string())],
+                None,
+            )
+            .await
+        {
+            Ok(again) => redirect_of(&again),
+            Err(e) => {
+                tracing::info!(error = %e.describe(), "the processor gave no bank page; the in-window step remains");
+                None
+            }
+        }
     }
 }
 
@@ -746,6 +818,69 @@ mod tests {
             payment_intent: None,
         };
         assert_eq!(refused.decline(), Some(Decline::InsufficientFunds));
+    }
+
+    /// The answer Stripe itself gives to a confirm with `return_url` (localstripe, the test
+    /// server, takes no `return_url`, so this branch is checked against a stand-in that answers
+    /// the way Stripe's API reference shows).
+    #[tokio::test]
+    async fn a_live_processor_s_bank_page_is_asked_for_with_the_return_address() {
+        use axum::{extract::Form, routing::post, Json, Router};
+        use std::collections::HashMap;
+        let app = Router::new().route(
+            "/v1/setup_intents/{id}/confirm",
+            post(|Form(form): Form<HashMap<String, String>>| async move {
+                let back = form.get("return_url").cloned().unwrap_or_default();
+                Json(serde_json::json!({
+                    "status": "requires_action",
+                    "next_action": { "type": "redirect_to_url",
+                                     "redirect_to_url": { "url": format!("https://bank.test/3ds?back={back}"), "return_url": back } }
+                }))
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+        let db = Database::connect(&url).await.unwrap();
+        let gw = StripeGateway::new(
+            StripeSettings {
+                secret_key: "sk_test_x".into(),
+                publishable_key: "pk_test_x".into(),
+                webhook_secret: "whsec_x".into(),
+                api_base: base,
+            },
+            db,
+        );
+        let waiting = serde_json::json!({ "status": "requires_action",
+            "next_action": { "type": "use_stripe_sdk", "use_stripe_sdk": {} } });
+        let page = gw
+            .bank_page(
+                "setup_intents",
+                "seti_1",
+                &waiting,
+                "http://tally.test/billing/payment",
+            )
+            .await;
+        assert_eq!(
+            page.as_deref(),
+            Some("https://bank.test/3ds?back=http://tally.test/billing/payment")
+        );
+        // An intent that already names the page, or waits for nothing, asks nothing.
+        let named = serde_json::json!({ "status": "requires_action",
+            "next_action": { "redirect_to_url": { "url": "https://bank.test/named" } } });
+        assert_eq!(
+            gw.bank_page("setup_intents", "seti_1", &named, "x")
+                .await
+                .as_deref(),
+            Some("https://bank.test/named")
+        );
+        let done = serde_json::json!({ "status": "succeeded" });
+        assert_eq!(
+            gw.bank_page("setup_intents", "seti_1", &done, "x").await,
+            None
+        );
     }
 
     #[test]

@@ -121,6 +121,21 @@ pub async fn begin_card_setup() -> Result<String, AppError> {
     services.billing.begin_card_setup(&actor).await
 }
 
+/// The bank's page for a card set-up waiting for the cardholder (3-D Secure), when the
+/// processor has one; `None` leaves the card window's own step.
+#[server(endpoint = "billing/card-setup-bank-page")]
+pub async fn card_setup_bank_page(setup_intent: String) -> Result<Option<String>, AppError> {
+    let actor = crate::auth::require(Action::ManagePaymentMethod)?;
+    if setup_intent.len() > 200 {
+        return Err(AppError::NotFound);
+    }
+    let services = crate::ports::services()?;
+    services
+        .billing
+        .card_setup_bank_page(&actor, setup_intent)
+        .await
+}
+
 /// Saves a card the browser confirmed with the processor: only the set-up's id and what the
 /// processor said of the card (brand, last 4, expiry) come here, never its number.
 #[server(endpoint = "billing/confirm-card-setup", input = Json)]

@@ -64,6 +64,19 @@ fn Confirm(payment: WaitingPayment) -> impl IntoView {
             busy.set(false);
         });
     };
+    // After the bank's own page: only the processor's word.
+    let check = move || {
+        let number = state.with_untracked(|p| p.number.clone());
+        busy.set(true);
+        failure.set(None);
+        leptos::task::spawn_local(async move {
+            match payment_confirmed(number).await {
+                Ok(now) => state.set(now),
+                Err(e) => failure.set(Some(e.to_string())),
+            }
+            busy.set(false);
+        });
+    };
     view! {
         <section class="card" aria-labelledby="payment-title">
             <h2 id="payment-title">{move || format!("Invoice {}", state.with(|p| p.number.clone()))}</h2>
@@ -74,15 +87,25 @@ fn Confirm(payment: WaitingPayment) -> impl IntoView {
             {move || if state.with(|p| p.waiting) {
                 view! {
                     <p>"The bank of the card on file asks the cardholder to confirm this payment. Nothing is charged until it is confirmed."</p>
-                    {state.with(|p| p.redirect_url.clone()).map(|url| view! {
-                        <p><a href=url target="_blank" rel="noopener">"Open your bank's page"</a>" (a new tab), then confirm here."</p>
-                    })}
-                    <div class="dialog-buttons">
-                        <button type="button" class="primary" disabled=move || busy.get()
-                            on:click=move |_| answer(true)>"Confirm the payment with my bank"</button>
-                        <button type="button" disabled=move || busy.get()
-                            on:click=move |_| answer(false)>"Decline"</button>
-                    </div>
+                    {match state.with(|p| p.redirect_url.clone()) {
+                        // A live processor: the bank's own page, then the processor's word.
+                        Some(url) => view! {
+                            <p><a href=url target="_blank" rel="noopener">"Open your bank's page"</a>" (a new tab), answer there, then come back here."</p>
+                            <div class="dialog-buttons">
+                                <button type="button" class="primary" disabled=move || busy.get()
+                                    on:click=move |_| check()>"I have answered my bank"</button>
+                            </div>
+                        }.into_any(),
+                        // The processor's test mode: the bank's question, answered here.
+                        None => view! {
+                            <div class="dialog-buttons">
+                                <button type="button" class="primary" disabled=move || busy.get()
+                                    on:click=move |_| answer(true)>"Confirm the payment with my bank"</button>
+                                <button type="button" disabled=move || busy.get()
+                                    on:click=move |_| answer(false)>"Decline"</button>
+                            </div>
+                        }.into_any(),
+                    }}
                 }.into_any()
             } else {
                 view! { <p role="status">"Nothing is waiting for confirmation on this invoice."</p> }.into_any()

@@ -268,6 +268,17 @@ both_with_stripe! {
         let secret = begin(&app, &owner).await;
         let (_, answer) = browser_confirms(&secret, "4000002500003155").await; // test number
         assert_eq!(answer["status"], "requires_action");
+        // localstripe names no bank's page (it takes no return_url): the window's own step
+        // stays. Another tenant may not ask about this set-up.
+        let seti = secret.split("_secret_").next().unwrap();
+        let page = app.call_as(&owner, "billing/card-setup-bank-page", &[("setup_intent", seti)]).await;
+        assert_eq!(page.status(), 200);
+        assert_eq!(page.json::<Value>().await.unwrap(), Value::Null);
+        let stranger = app.seed_account("stranger", &[tally_core::roles::Role::AdministratorWithBilling]).await;
+        let _ = stranger;
+        let theirs = app.session_cookie_for("stranger-admin_billing").await;
+        assert_eq!(app.call_as(&theirs, "billing/card-setup-bank-page", &[("setup_intent", seti)]).await.status(), 404);
+        assert_eq!(app.call_as(&admin, "billing/card-setup-bank-page", &[("setup_intent", seti)]).await.status(), 403);
         assert_eq!(finish(&app, &owner, &secret, "3155", "3ds-early").await.status(), 402);
         assert_eq!(browser_answers_bank(&secret, true).await["status"], "succeeded");
         // What the browser says of the card must be what the processor confirmed.
@@ -362,6 +373,7 @@ both_with_stripe! {
         assert!(waiting.get("waiting").is_some(), "{waiting}");
         assert_eq!(waiting["waiting"], true);
         assert_eq!(waiting["status"], "Authentication needed");
+        assert_eq!(waiting["redirect_url"], Value::Null, "localstripe names no bank's page");
         let secret = waiting["client_secret"].as_str().unwrap();
         // The page's button: the cardholder confirms with the bank (the processor's test mode).
         let pi = payment.unwrap();

@@ -13,8 +13,8 @@ use tally_core::{
 use super::{billing_tab::focus_first_invalid, processor, Flow};
 use crate::{
     api::billing::{
-        begin_card_setup, confirm_card_setup, submit_payment_method, CardSummary, ConfirmedCard,
-        Processor,
+        begin_card_setup, card_setup_bank_page, confirm_card_setup, submit_payment_method,
+        CardSummary, ConfirmedCard, Processor,
     },
     components::{fresh_check, live_errors::LiveErrors},
     error::AppError,
@@ -345,13 +345,25 @@ pub(super) fn CardWindow(
                             Ok(a) if a.status.as_deref() == Some("succeeded") => {
                                 finish(secret, confirmed)
                             }
-                            Ok(a) if a.status.as_deref() == Some("requires_action") => bank_step
-                                .set(Some(BankStep {
+                            Ok(a) if a.status.as_deref() == Some("requires_action") => {
+                                // The bank's page, from the processor's answer or, when it
+                                // names none, from the processor through the server.
+                                let redirect_url = match a.redirect_url() {
+                                    Some(url) => Some(url),
+                                    None => card_setup_bank_page(
+                                        processor::setup_id(&secret).to_string(),
+                                    )
+                                    .await
+                                    .ok()
+                                    .flatten(),
+                                };
+                                bank_step.set(Some(BankStep {
                                     processor,
                                     client_secret: secret,
-                                    redirect_url: a.redirect_url(),
+                                    redirect_url,
                                     card: confirmed,
-                                })),
+                                }))
+                            }
                             Ok(a) => failure.set(Some(a.refusal())),
                             Err(message) => failure.set(Some(message)),
                         }
@@ -447,15 +459,31 @@ pub(super) fn CardWindow(
                 <div class="bank-step" role="group" aria-labelledby="bank-step-title">
                     <h3 id="bank-step-title">"Your bank asks you to confirm this card"</h3>
                     <p>"Nothing is charged now. Confirming lets Tally charge this card for your invoices."</p>
-                    {step.redirect_url.clone().map(|url| view! {
-                        <p><a href=url target="_blank" rel="noopener">"Open your bank's page"</a>" (a new tab), then come back here."</p>
-                    })}
-                    <div class="dialog-buttons">
-                        <button type="button" class="primary" disabled=move || busy.get()
-                            on:click=move |_| answer_bank(true)>"Confirm with my bank"</button>
-                        <button type="button" disabled=move || busy.get()
-                            on:click=move |_| answer_bank(false)>"Cancel"</button>
-                    </div>
+                    {match step.redirect_url.clone() {
+                        // A live processor: the bank's own page, then the processor's word.
+                        Some(url) => {
+                            let step = step.clone();
+                            view! {
+                                <p><a href=url target="_blank" rel="noopener">"Open your bank's page"</a>" (a new tab), answer there, then come back here."</p>
+                                <div class="dialog-buttons">
+                                    <button type="button" class="primary" disabled=move || busy.get()
+                                        on:click=move |_| {
+                                            bank_step.set(None);
+                                            finish(step.client_secret.clone(), step.card.clone());
+                                        }>"I have answered my bank"</button>
+                                </div>
+                            }.into_any()
+                        }
+                        // The processor's test mode: the bank's question, answered here.
+                        None => view! {
+                            <div class="dialog-buttons">
+                                <button type="button" class="primary" disabled=move || busy.get()
+                                    on:click=move |_| answer_bank(true)>"Confirm with my bank"</button>
+                                <button type="button" disabled=move || busy.get()
+                                    on:click=move |_| answer_bank(false)>"Cancel"</button>
+                            </div>
+                        }.into_any(),
+                    }}
                 </div>
             })}
             <p class="form-error" role="alert">{move || failure.get()}</p>
