@@ -1,5 +1,5 @@
 import { test, expect, type Page } from "@playwright/test";
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -28,10 +28,18 @@ const owner = {
 // The security code typed with every card here: searched for in what Tally receives.
 const CVC = "739";
 let server: ChildProcess | undefined;
+const binary = path.join(root, "target", process.env.TALLY_E2E_PROFILE ?? "release", "tally");
+const stripeEnv = {
+  TALLY_GATEWAY: "stripe",
+  TALLY_STRIPE_SECRET_KEY: "sk_test_tally_e2e",
+  TALLY_STRIPE_PUBLISHABLE_KEY: "pk_test_tally_e2e",
+  TALLY_STRIPE_WEBHOOK_SECRET: "whsec_tally_e2e",
+  TALLY_STRIPE_API_BASE: stripeUrl,
+};
 
 test.beforeAll(async () => {
   test.skip(!stripeUrl, "TALLY_TEST_STRIPE_URL is not set (scripts/test.sh starts localstripe)");
-  server = spawn(path.join(root, "target", process.env.TALLY_E2E_PROFILE ?? "release", "tally"), [], {
+  server = spawn(binary, [], {
     env: {
       PATH: process.env.PATH ?? "",
       TALLY_ADDR: `127.0.0.1:${port}`,
@@ -40,11 +48,7 @@ test.beforeAll(async () => {
       TALLY_SIGN_IN_PER_IP_MINUTE: "1000",
       LEPTOS_SITE_ROOT: path.join(root, "target/site"),
       RUST_LOG: "warn",
-      TALLY_GATEWAY: "stripe",
-      TALLY_STRIPE_SECRET_KEY: "sk_test_tally_e2e",
-      TALLY_STRIPE_PUBLISHABLE_KEY: "pk_test_tally_e2e",
-      TALLY_STRIPE_WEBHOOK_SECRET: "whsec_tally_e2e",
-      TALLY_STRIPE_API_BASE: stripeUrl,
+      ...stripeEnv,
     },
     stdio: ["ignore", "ignore", "inherit"],
   });
@@ -146,4 +150,50 @@ test("a card whose bank asks for authentication is confirmed in the card window,
   await expect(page.getByText("Your card is saved: Visa •••• 3155.")).toBeVisible();
   expect(hitsOf(bodies, "4000002500003155")).toEqual([]);
   expect(hitsOf(bodies, "4000000000000002")).toEqual([]);
+});
+
+test("an off-session charge the bank wants confirmed waits, is emailed, and is paid from its page", async ({ page }) => {
+  // The 3155 card is on file (the test before). The account and 15 users as if they had been
+  // there since last month, then that month's run by the subcommand.
+  const now = new Date();
+  const first = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1);
+  const month = `${new Date(first).getUTCFullYear()}-${String(new Date(first).getUTCMonth() + 1).padStart(2, "0")}`;
+  execFileSync("python3", ["-c", `
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("UPDATE accounts SET created_at = ?", (int(sys.argv[2]) - 86400000,))
+acct = c.execute("SELECT id FROM accounts").fetchone()[0]
+c.execute("INSERT INTO user_count_changes (id, account_id, at, delta) VALUES ('e2e-stripe', ?, ?, 15)", (acct, int(sys.argv[2]) + 14 * 86400000))
+c.commit()
+`, path.join(dataDir, "tally.db"), String(first)]);
+  const out = execFileSync(binary, ["bill", "--month", month], {
+    env: { PATH: process.env.PATH ?? "", TALLY_DATA_DIR: dataDir, RUST_LOG: "warn", TALLY_PUBLIC_URL: base, ...stripeEnv },
+  }).toString();
+  expect(out).toContain(`billed ${month}: 1 accounts, 1 invoices created`);
+
+  // The billing contact is asked to have it confirmed, with a link.
+  const outbox = path.join(dataDir, "outbox");
+  const mail = fs.readdirSync(outbox)
+    .map((f) => fs.readFileSync(path.join(outbox, f), "utf8").replace(/=\r?\n/g, "").replace(/=3D/g, "="))
+    .find((m) => m.includes("Confirm the payment for Tally invoice"));
+  expect(mail).toBeDefined();
+  const link = mail!.match(/http:\/\/localhost:\d+\/billing\/authenticate\/[A-Za-z0-9-]+/)![0];
+
+  await page.goto(`${base}/login`);
+  await page.getByLabel("Email").fill(owner.email);
+  await page.getByLabel("Password").fill(owner.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+  await page.goto(link);
+  await waitForHydration(page);
+  await expect(page.getByRole("heading", { level: 1, name: "Confirm a payment" })).toBeVisible();
+  await expect(page.locator("#payment-status")).toHaveText("Authentication needed");
+  await expect(page.getByText("$25.00")).toBeVisible();
+  expect(await accessibilityViolations(page)).toEqual([]);
+  await page.getByRole("button", { name: "Confirm the payment with my bank" }).click();
+  await expect(page.locator("#payment-status")).toHaveText("Paid");
+  await expect(page.getByText("Nothing is waiting for confirmation on this invoice.")).toBeVisible();
+  await page.goto(`${base}/billing`);
+  await waitForHydration(page);
+  await expect(page.getByRole("row", { name: new RegExp(month) })).toContainText("Paid");
 });
