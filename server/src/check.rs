@@ -3,7 +3,7 @@
 //! per problem. Nothing is changed: no migration is applied, no key is made, no mail is sent.
 
 use crate::{
-    config::{LogFormat, Settings},
+    config::{GatewaySettings, LogFormat, Settings},
     db::{self, Backend, Database},
     mail::Mailer,
     secrets::{KeySource, KEY_FILE},
@@ -95,7 +95,25 @@ pub fn effective(settings: &Settings) -> Vec<(String, String)> {
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
+    .chain(gateway_settings(settings))
     .collect()
+}
+
+/// The payment gateway's settings, its keys hidden.
+fn gateway_settings(settings: &Settings) -> Vec<(String, String)> {
+    match &settings.gateway {
+        GatewaySettings::Sandbox => vec![("TALLY_GATEWAY".into(), "sandbox".into())],
+        GatewaySettings::Stripe(s) => vec![
+            ("TALLY_GATEWAY".into(), "stripe".into()),
+            ("TALLY_STRIPE_SECRET_KEY".into(), "(set, hidden)".into()),
+            (
+                "TALLY_STRIPE_PUBLISHABLE_KEY".into(),
+                s.publishable_key.clone(),
+            ),
+            ("TALLY_STRIPE_WEBHOOK_SECRET".into(), "(set, hidden)".into()),
+            ("TALLY_STRIPE_API_BASE".into(), s.api_base.clone()),
+        ],
+    }
 }
 
 /// Checks everything the server needs, changing nothing.
@@ -160,6 +178,17 @@ pub async fn run(settings: &Settings) -> Report {
             Err(e) => problems.push(format!("mail: {e}")),
         },
         Err(e) => problems.push(format!("mail: {e}")),
+    }
+
+    // The payment processor: its API answers the secret key.
+    if let GatewaySettings::Stripe(stripe) = &settings.gateway {
+        match crate::stripe::check_key(stripe).await {
+            Ok(()) => ok(format!(
+                "payment processor: {} accepts the secret key",
+                stripe.api_base
+            )),
+            Err(e) => problems.push(format!("payment processor: {e}")),
+        }
     }
 
     // The secret key: readable and well-formed, and, when the database already holds sealed

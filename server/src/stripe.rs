@@ -546,6 +546,32 @@ impl PaymentGateway for StripeGateway {
     }
 }
 
+/// For `tally check`: one harmless read with the secret key (the newest customer, if any).
+pub async fn check_key(settings: &StripeSettings) -> Result<(), String> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let answer = http
+        .get(format!("{}/v1/customers", settings.api_base))
+        .bearer_auth(&settings.secret_key)
+        .query(&[("limit", "1")])
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "{} cannot be reached: {}",
+                settings.api_base,
+                e.without_url()
+            )
+        })?;
+    match answer.status().as_u16() {
+        200 => Ok(()),
+        401 => Err(format!("{} refuses the secret key", settings.api_base)),
+        status => Err(format!("{} answered HTTP {status}", settings.api_base)),
+    }
+}
+
 /// The bank's page an intent's next action sends the cardholder to, if it is one.
 fn redirect_of(intent: &Value) -> Option<String> {
     str_at(intent, &["next_action", "redirect_to_url", "url"]).map(str::to_string)

@@ -108,3 +108,56 @@ async fn a_ready_server_passes_and_each_problem_is_one_line() {
     );
     assert!(!format!("{stdout}{stderr}").contains("s3cret"));
 }
+
+/// With the Stripe gateway: its keys masked, and the processor tried with the secret key
+/// (localstripe, which the test command starts), then a processor that is not there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_payment_processor_is_tried_with_its_keys_masked() {
+    let app = TestApp::spawn(tally_server::db::Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let key = app.secret_key();
+    let stripe = std::env::var("TALLY_TEST_STRIPE_URL")
+        .expect("TALLY_TEST_STRIPE_URL (scripts/test.sh starts localstripe)");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let unreachable = format!("http://127.0.0.1:{closed}");
+    for (base, works) in [(stripe.as_str(), true), (unreachable.as_str(), false)] {
+        let o = check(&[
+            ("DATABASE_URL", app.database_url.as_str()),
+            ("TALLY_DATA_DIR", data.as_str()),
+            ("TALLY_SECRET_KEY", key.as_str()),
+            ("TALLY_GATEWAY", "stripe"),
+            ("TALLY_STRIPE_SECRET_KEY", "sk_test_checkme123"),
+            ("TALLY_STRIPE_PUBLISHABLE_KEY", "pk_test_checkme123"),
+            ("TALLY_STRIPE_WEBHOOK_SECRET", "whsec_checkme123"),
+            ("TALLY_STRIPE_API_BASE", base),
+        ]);
+        let (stdout, stderr) = out(&o);
+        assert_eq!(o.status.success(), works, "{stdout}{stderr}");
+        assert!(stdout.contains("TALLY_GATEWAY = stripe"), "{stdout}");
+        assert!(
+            stdout.contains("TALLY_STRIPE_SECRET_KEY = (set, hidden)"),
+            "{stdout}"
+        );
+        assert!(!format!("{stdout}{stderr}").contains("sk_test_checkme123"));
+        assert!(!format!("{stdout}{stderr}").contains("whsec_checkme123"));
+        if works {
+            assert!(
+                stdout.contains("ok: payment processor:")
+                    && stdout.contains("accepts the secret key"),
+                "{stdout}"
+            );
+        } else {
+            assert!(
+                stderr
+                    .lines()
+                    .any(|l| l.starts_with("problem: payment processor:")),
+                "{stderr}"
+            );
+        }
+    }
+}
