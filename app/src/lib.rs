@@ -32,7 +32,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
                 <link rel="stylesheet" href=stylesheet_href(&options) />
-                <HydrationScripts options />
+                <HydrationScripts options defer=true />
                 <MetaTags />
             </head>
             <body>
