@@ -493,42 +493,39 @@ impl PaymentMethods {
             row.ok_or(ServiceError::NotFound)
         };
         let (id, amount, mut status, mut payment) = read().await?;
-        if check && status == "action_required" {
-            if let Some(pi) = payment.as_deref() {
-                let answer = match self.ctx.gateway.payment_authentication(pi, None).await {
+        // One question to the processor: what became of the payment, and the bank's page.
+        let mut answer = None;
+        if status == "action_required" {
+            if let Some(pi) = payment.clone() {
+                let back = self.ctx.link(&format!("/billing/authenticate/{number}"));
+                let a = match self
+                    .ctx
+                    .gateway
+                    .payment_authentication(&pi, Some(&back))
+                    .await
+                {
                     Ok(a) => a,
                     Err(e) => return Err(e).context("asking the processor about a payment"),
                 };
-                let settled = match answer.status.as_str() {
+                let settled = match a.status.as_str() {
                     "succeeded" | "processing" => Some(true),
                     "requires_payment_method" | "canceled" => Some(false),
                     _ => None,
                 };
-                if let Some(ok) = settled {
-                    self.charging.settle_payment(&id, pi, ok).await?;
-                    (_, _, status, payment) = read().await?;
+                match settled {
+                    Some(ok) if check => {
+                        self.charging.settle_payment(&id, &pi, ok).await?;
+                        (_, _, status, payment) = read().await?;
+                    }
+                    _ => answer = Some(a),
                 }
             }
         }
         let waiting = status == "action_required";
-        let (mut client_secret, mut redirect_url) = (None, None);
-        if waiting {
-            if let Some(pi) = payment.as_deref() {
-                let back = self.ctx.link(&format!("/billing/authenticate/{number}"));
-                match self
-                    .ctx
-                    .gateway
-                    .payment_authentication(pi, Some(&back))
-                    .await
-                {
-                    Ok(a) => {
-                        client_secret = Some(a.client_secret);
-                        redirect_url = a.redirect_url;
-                    }
-                    Err(e) => return Err(e).context("asking the processor about a payment"),
-                }
-            }
-        }
+        let (client_secret, redirect_url) = match answer.filter(|_| waiting) {
+            Some(a) => (Some(a.client_secret), a.redirect_url),
+            None => (None, None),
+        };
         Ok(WaitingPayment {
             number: number.to_string(),
             amount: tally_core::money::Money::from_cents(amount).to_string(),
