@@ -1,30 +1,38 @@
 //! The pages a visitor sees before signing in — sign-in, forgot password, and choosing a new
 //! password from a reset link — rendered here as plain HTML: no wasm and no script, a few KB
-//! with the stylesheet. Their forms post back to the page, whose handler makes the same call
-//! to the app's services as the matching server function (`sign_in`,
-//! `request_password_reset`, `set_password_from_link`), so they work with scripts off: the
-//! browser's own checks come from the fields' constraint attributes, and the server's messages
-//! come back next to their fields with what was typed (never a password).
+//! with the stylesheet. Their forms post back to the page, whose handler calls the matching
+//! server function itself (`sign_in`, `request_password_reset`, `set_password_from_link`; the
+//! reset page reads its link with `inspect_link`) just as that function's `/api/` endpoint
+//! would, so they work with scripts off: the browser's own checks come from the fields'
+//! constraint attributes, and the server's messages come back next to their fields with what
+//! was typed (never a password).
+
+use std::future::Future;
 
 use axum::{
     extract::{Path, Query, State},
-    http::{header, HeaderValue, StatusCode},
+    http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode},
     response::{Html, IntoResponse, Redirect, Response},
-    Extension, Form,
+    Form,
 };
+use leptos::{
+    prelude::provide_context,
+    reactive::{computed::ScopedFuture, owner::Owner},
+};
+use leptos_axum::ResponseOptions;
 use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
 use tally_app::{
-    api::account::{TokenKind, TokenState, SECOND_STEP_PATH},
-    auth::{ClientIp, Visitor},
+    api::account::{
+        inspect_link, request_password_reset, set_password_from_link, sign_in as sign_in_fn,
+        TokenKind, TokenState,
+    },
     error::AppError,
-    ports::NewSession,
 };
 use tally_core::{
     contact::MAX_EMAIL_LEN,
     forms::{new_password_errors, FieldErrors},
     password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS},
-    redirect::safe_next,
 };
 
 use super::AppState;
@@ -89,29 +97,46 @@ fn respond(status: StatusCode, markup: Markup) -> Response {
     res
 }
 
-fn visitor(ip: Option<Extension<ClientIp>>) -> Visitor {
-    Visitor {
-        ip: ip.map(|Extension(ClientIp(ip))| ip),
-    }
+/// Calls a server function the way its `/api/` endpoint does: in a reactive owner that holds
+/// the request's parts (the session, the caller's address), the services and a fresh
+/// `ResponseOptions`, whose headers (cookies, `Location`) come back with the result.
+async fn call_server_fn<T, Fut>(
+    state: &AppState,
+    parts: Parts,
+    server_fn: impl FnOnce() -> Fut,
+) -> (Result<T, AppError>, HeaderMap)
+where
+    Fut: Future<Output = Result<T, AppError>>,
+{
+    let owner = Owner::new();
+    let response = ResponseOptions::default();
+    let result = owner
+        .with(|| {
+            provide_context(state.services.clone());
+            provide_context(parts);
+            provide_context(response.clone());
+            ScopedFuture::new(server_fn())
+        })
+        .await;
+    let headers = response
+        .0
+        .read()
+        .map(|r| r.headers.clone())
+        .unwrap_or_default();
+    (result, headers)
 }
 
-/// After a sign-in: the session (or half-done sign-in) cookies, and on to `next` or the
-/// second step — a 303, so the browser loads it with GET.
-fn signed_in(session: NewSession, next: Option<&str>) -> Response {
-    let next = safe_next(next);
-    let to = if session.second_step {
-        format!(
-            "{SECOND_STEP_PATH}?next={}",
-            tally_app::query::encode(&next)
-        )
-    } else {
-        next
-    };
-    let mut res = Redirect::to(&to).into_response();
-    for cookie in &session.set_cookies {
-        if let Ok(v) = HeaderValue::from_str(cookie) {
-            res.headers_mut().append(header::SET_COOKIE, v);
-        }
+/// After a sign-in: the session (or half-done sign-in) cookies the server function set, and on
+/// to where it sends the browser (`next`, or the second step) — a 303, so the browser loads it
+/// with GET.
+fn signed_in(headers: &HeaderMap) -> Response {
+    let to = headers
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("/");
+    let mut res = Redirect::to(to).into_response();
+    for cookie in headers.get_all(header::SET_COOKIE) {
+        res.headers_mut().append(header::SET_COOKIE, cookie.clone());
     }
     res
 }
@@ -164,19 +189,17 @@ pub async fn sign_in(State(state): State<AppState>, Query(q): Query<NextQuery>) 
     respond(StatusCode::OK, sign_in_page(&state, "", &next, None))
 }
 
-/// `POST /login`: the `sign_in` server function's work, for a plain form.
+/// `POST /login`: the `sign_in` server function, for a plain form.
 pub async fn sign_in_submit(
     State(state): State<AppState>,
-    ip: Option<Extension<ClientIp>>,
+    parts: Parts,
     Form(form): Form<SignInForm>,
 ) -> Response {
-    let result = state
-        .services
-        .auth
-        .sign_in(&visitor(ip), form.email.clone(), form.password)
-        .await;
+    let (email, next) = (form.email.clone(), form.next.clone());
+    let (result, headers) =
+        call_server_fn(&state, parts, || sign_in_fn(email, form.password, next)).await;
     match result {
-        Ok(session) => signed_in(session, form.next.as_deref()),
+        Ok(()) => signed_in(&headers),
         Err(e) => {
             let mut res = respond(
                 status_of(&e),
@@ -232,17 +255,16 @@ pub async fn forgot(State(state): State<AppState>) -> Response {
     respond(StatusCode::OK, forgot_page(&state, "", false, None))
 }
 
-/// `POST /forgot-password`: the `request_password_reset` server function's work.
+/// `POST /forgot-password`: the `request_password_reset` server function.
 pub async fn forgot_submit(
     State(state): State<AppState>,
-    ip: Option<Extension<ClientIp>>,
+    parts: Parts,
     Form(form): Form<ForgotForm>,
 ) -> Response {
-    match state
-        .services
-        .auth
-        .request_reset(&visitor(ip), form.email.clone())
+    let email = form.email.clone();
+    match call_server_fn(&state, parts, || request_password_reset(email))
         .await
+        .0
     {
         Ok(()) => respond(StatusCode::OK, forgot_page(&state, "", true, None)),
         Err(e) => respond(
@@ -311,21 +333,26 @@ fn reset_page(
     )
 }
 
+/// What the link is worth, from the `inspect_link` server function.
 async fn inspect(
     state: &AppState,
+    parts: Parts,
     token: &str,
 ) -> Result<(TokenState, Option<String>, Option<String>), AppError> {
-    let info = state
-        .services
-        .auth
-        .inspect_token(TokenKind::Reset, token.to_string())
-        .await?;
+    let token = token.to_string();
+    let info = call_server_fn(state, parts, || inspect_link(TokenKind::Reset, token))
+        .await
+        .0?;
     Ok((info.state, info.email, info.first_name))
 }
 
 /// `GET /reset-password/{token}`.
-pub async fn reset(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    let link = inspect(&state, &token).await;
+pub async fn reset(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    parts: Parts,
+) -> Response {
+    let link = inspect(&state, parts, &token).await;
     let status = match &link {
         Ok((TokenState::Valid, _, _)) => StatusCode::OK,
         Ok(_) => StatusCode::GONE,
@@ -334,11 +361,11 @@ pub async fn reset(State(state): State<AppState>, Path(token): Path<String>) -> 
     respond(status, reset_page(&state, &token, link, None))
 }
 
-/// `POST /reset-password/{token}`: the `set_password_from_link` server function's work.
+/// `POST /reset-password/{token}`: the `set_password_from_link` server function.
 pub async fn reset_submit(
     State(state): State<AppState>,
     Path(token): Path<String>,
-    ip: Option<Extension<ClientIp>>,
+    parts: Parts,
     Form(form): Form<NewPasswordForm>,
 ) -> Response {
     // Typed twice: the same check the app's forms run offline, here after the round trip.
@@ -349,18 +376,18 @@ pub async fn reset_submit(
     );
     if mismatch.get("confirm_password").is_some() {
         let e = AppError::Validation(mismatch);
-        let link = inspect(&state, &token).await;
+        let link = inspect(&state, parts, &token).await;
         return respond(status_of(&e), reset_page(&state, &token, link, Some(&e)));
     }
-    match state
-        .services
-        .auth
-        .complete_token(&visitor(ip), TokenKind::Reset, token.clone(), form.password)
-        .await
-    {
-        Ok(session) => signed_in(session, None),
+    let password = form.password;
+    let (result, headers) = call_server_fn(&state, parts.clone(), || {
+        set_password_from_link(TokenKind::Reset, token.clone(), password)
+    })
+    .await;
+    match result {
+        Ok(()) => signed_in(&headers),
         Err(e) => {
-            let link = inspect(&state, &token).await;
+            let link = inspect(&state, parts, &token).await;
             respond(status_of(&e), reset_page(&state, &token, link, Some(&e)))
         }
     }
