@@ -32,7 +32,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
                 <link rel="stylesheet" href=stylesheet_href(&options) />
-                <HydrationScripts options defer=true />
+                <IdleHydration options=options.clone() />
                 <MetaTags />
             </head>
             <body>
@@ -47,24 +47,61 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// finds the script's and the wasm's; else the plain name.
 pub fn stylesheet_href(options: &LeptosOptions) -> String {
     static HREF: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HREF.get_or_init(|| {
-        let pkg = &options.site_pkg_dir;
-        let name = &options.output_name;
-        let hash = options
-            .hash_files
-            .then(|| {
-                let dir = std::env::current_exe().ok()?.parent()?.to_path_buf();
-                let text = std::fs::read_to_string(dir.join(options.hash_file.as_ref())).ok()?;
-                text.lines()
-                    .find_map(|l| l.trim().strip_prefix("css:").map(|h| h.trim().to_string()))
+    HREF.get_or_init(|| asset_href(options, "css", "css"))
+        .clone()
+}
+
+/// The address of the site's `kind` file (`css`, `js` or `wasm`): hashed as the hash file beside
+/// the server binary lists it when cargo-leptos hashes names, else plain.
+fn asset_href(options: &LeptosOptions, kind: &str, extension: &str) -> String {
+    let pkg = &options.site_pkg_dir;
+    let name = &options.output_name;
+    let hash = options
+        .hash_files
+        .then(|| {
+            let dir = std::env::current_exe().ok()?.parent()?.to_path_buf();
+            let text = std::fs::read_to_string(dir.join(options.hash_file.as_ref())).ok()?;
+            text.lines().find_map(|l| {
+                let (k, h) = l.trim().split_once(':')?;
+                (k.trim() == kind).then(|| h.trim().to_string())
             })
-            .flatten();
-        match hash {
-            Some(h) => format!("/{pkg}/{name}.{h}.css"),
-            None => format!("/{pkg}/{name}.css"),
+        })
+        .flatten();
+    match hash {
+        Some(h) => format!("/{pkg}/{name}.{h}.{extension}"),
+        // wasm-bindgen's own name, unless cargo-leptos built the site (as `HydrationScripts`).
+        None if kind == "wasm" && option_env!("LEPTOS_OUTPUT_NAME").is_none() => {
+            format!("/{pkg}/{name}_bg.{extension}")
         }
-    })
-    .clone()
+        None => format!("/{pkg}/{name}.{extension}"),
+    }
+}
+
+/// Loads the app's script and wasm once the browser is idle (a 2 s backstop for a page that
+/// never is), and only then: no preload hints, so nothing of the app is fetched while the
+/// page's HTML and CSS paint it. Leptos' `HydrationScripts defer` does the same but hints both
+/// files at low priority from the `<head>`, which Lighthouse's simulation still lays on the
+/// first paint's path. That component still runs (its markup unused): it gives the lazy
+/// routes the manifest of the wasm's split chunks.
+#[component]
+fn IdleHydration(options: LeptosOptions) -> impl IntoView {
+    let _ = HydrationScripts(
+        HydrationScriptsProps::builder()
+            .options(options.clone())
+            .defer(true)
+            .build(),
+    );
+    static SCRIPT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let script = SCRIPT.get_or_init(|| {
+        let js = asset_href(&options, "js", "js");
+        let wasm = asset_href(&options, "wasm", "wasm");
+        format!(
+            "(()=>{{const go=()=>import({js:?}).then(m=>m.default({{module_or_path:{wasm:?}}}).then(()=>m.hydrate()));\
+             \"requestIdleCallback\" in window?requestIdleCallback(go,{{timeout:2000}}):go();}})()"
+        )
+    });
+    let nonce = leptos::nonce::use_nonce();
+    view! { <script type="module" nonce=nonce>{script.clone()}</script> }
 }
 
 /// Content-Security-Policy for a page: scripts only from this origin or carrying this
