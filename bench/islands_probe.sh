@@ -33,7 +33,7 @@ ln -s "$root/end2end/node_modules" "$tree/end2end/node_modules"
 
 # The floor app in islands mode, built beside the probe (it reuses the probe's compiled crates).
 floor="$tree/bench/floor"
-(cd "$floor" && git apply "$root/bench/islands/floor.patch")
+git -C "$tree" apply --directory=bench/floor "$root/bench/islands/floor.patch"
 cp "$tree/Cargo.lock" "$floor/Cargo.lock"
 mkdir -p "$floor/target" && cp -a "$tree/target/front" "$tree/target/release" "$floor/target/"
 (cd "$floor" && cargo leptos build --release >"$work/floor.log" 2>&1) ||
