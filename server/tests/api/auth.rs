@@ -329,6 +329,10 @@ both_databases! {
         let nonce = csp.split("'nonce-").nth(1).and_then(|s| s.split('\'').next()).expect("a nonce").to_string();
         let html = res.text().await.unwrap();
         assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the inline script carries the nonce");
+        // The app's script and wasm are fetched from the browser's idle callback only: no
+        // preload hint puts them on the first paint's path.
+        assert!(html.contains("requestIdleCallback"), "{html}");
+        assert!(!html.contains("modulepreload") && !html.contains(".wasm\" as"), "{html}");
         // A new nonce each response.
         let again = app.get("/status").await.headers()["content-security-policy"].to_str().unwrap().to_string();
         assert!(!again.contains(&nonce));
