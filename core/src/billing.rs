@@ -336,6 +336,37 @@ impl RetrySchedule {
     }
 }
 
+/// How an invoice's stored status reads, on its page, in the Billing list, in emails and on
+/// its PDF: one wording for the server and the browser.
+pub fn invoice_status_label(status: &str) -> &'static str {
+    match status {
+        "paid" => "Paid",
+        "zero" => "Nothing due",
+        "failed" => "Payment failed, retrying",
+        "past_due" => "Past due",
+        "action_required" => "Authentication needed",
+        _ => "Due",
+    }
+}
+
+#[cfg(test)]
+mod status_label_tests {
+    use super::invoice_status_label;
+
+    #[test]
+    fn each_stored_status_has_its_wording_and_anything_else_is_due() {
+        assert_eq!(invoice_status_label("paid"), "Paid");
+        assert_eq!(invoice_status_label("zero"), "Nothing due");
+        assert_eq!(invoice_status_label("failed"), "Payment failed, retrying");
+        assert_eq!(invoice_status_label("past_due"), "Past due");
+        assert_eq!(
+            invoice_status_label("action_required"),
+            "Authentication needed"
+        );
+        assert_eq!(invoice_status_label("open"), "Due");
+    }
+}
+
 #[cfg(test)]
 mod projection_tests {
     use super::*;

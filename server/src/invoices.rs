@@ -52,19 +52,7 @@ pub struct Invoice {
 impl Invoice {
     /// How the invoice's status reads.
     pub fn status_label(&self) -> &'static str {
-        status_label(&self.status)
-    }
-}
-
-/// How an invoice status reads.
-pub fn status_label(status: &str) -> &'static str {
-    match status {
-        "paid" => "Paid",
-        "zero" => "Nothing due",
-        "failed" => "Payment failed, retrying",
-        "past_due" => "Past due",
-        "action_required" => "Authentication needed",
-        _ => "Due",
+        tally_core::billing::invoice_status_label(&self.status)
     }
 }
 

@@ -529,7 +529,7 @@ impl PaymentMethods {
         Ok(WaitingPayment {
             number: number.to_string(),
             amount: tally_core::money::Money::from_cents(amount).to_string(),
-            status: crate::invoices::status_label(&status).to_string(),
+            status: tally_core::billing::invoice_status_label(&status).to_string(),
             waiting,
             payment_id: if waiting { payment } else { None },
             client_secret,

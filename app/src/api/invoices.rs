@@ -79,14 +79,7 @@ pub struct InvoiceSummary {
 
 impl InvoiceSummary {
     pub fn status_label(&self) -> &'static str {
-        match self.status.as_str() {
-            "paid" => "Paid",
-            "zero" => "Nothing due",
-            "failed" => "Payment failed, retrying",
-            "past_due" => "Past due",
-            "action_required" => "Authentication needed",
-            _ => "Due",
-        }
+        tally_core::billing::invoice_status_label(&self.status)
     }
 }
 
