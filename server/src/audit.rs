@@ -112,6 +112,40 @@ where
     Ok(())
 }
 
+/// Records that `refused` attempts from `ip` were refused in the throttle window `key`
+/// (scope, address and window start): one event per key, whose count goes up with every
+/// further attempt, so a flood adds one row however large what it typed.
+///
+/// Concurrent refusals finish in any order, so a write only ever raises the count. The
+/// details differ only in the number's digits: a longer detail, or an equally long one that
+/// sorts later, holds the larger count (the same comparison on SQLite and PostgreSQL).
+pub async fn record_throttled(
+    pool: &sqlx::AnyPool,
+    now: i64,
+    key: &str,
+    ip: &str,
+    refused: i64,
+) -> Result<(), sqlx::Error> {
+    let id = &crate::crypto::token_hash(key)[..32];
+    sqlx::query(
+        "INSERT INTO audit_events (id, account_id, at, kind, actor_id, actor_email, target, ip, detail, created_at) \
+         VALUES ($1, NULL, $2, $3, NULL, NULL, NULL, $4, $5, $2) \
+         ON CONFLICT (id) DO UPDATE SET detail = excluded.detail \
+         WHERE LENGTH(excluded.detail) > LENGTH(audit_events.detail) \
+         OR (LENGTH(excluded.detail) = LENGTH(audit_events.detail) AND excluded.detail > audit_events.detail)",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(AuditKind::SignInFailed.code())
+    .bind(ip)
+    .bind(format!(
+        "throttled: {refused} attempts refused from this address this minute"
+    ))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// One event as stored.
 #[derive(Debug, sqlx::FromRow)]
 pub struct AuditRow {

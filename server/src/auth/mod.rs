@@ -147,8 +147,7 @@ impl Auth {
     }
 
     /// Records a refused attempt from a throttled address: one audit event per address and
-    /// window, whose count goes up with every further attempt (so a flood of attempts adds
-    /// one row, however large what they typed).
+    /// window (see [`crate::audit::record_throttled`]).
     async fn audit_throttled(
         &self,
         visitor: &Visitor,
@@ -156,27 +155,16 @@ impl Auth {
         counted: throttle::Counted,
     ) -> Result<(), ServiceError> {
         let ip = visitor.ip.as_deref().unwrap_or("unknown");
-        let id =
-            &crate::crypto::token_hash(&format!("{}/{ip}/{}", limit.scope, counted.window_start))
-                [..32];
-        let refused = counted.attempts - limit.attempts;
-        let now = self.ctx.now();
-        sqlx::query(
-            "INSERT INTO audit_events (id, account_id, at, kind, actor_id, actor_email, target, ip, detail, created_at) \
-             VALUES ($1, NULL, $2, $3, NULL, NULL, NULL, $4, $5, $2) \
-             ON CONFLICT (id) DO UPDATE SET detail = excluded.detail",
+        let key = format!("{}/{ip}/{}", limit.scope, counted.window_start);
+        crate::audit::record_throttled(
+            self.ctx.db.pool(),
+            self.ctx.now(),
+            &key,
+            ip,
+            counted.attempts - limit.attempts,
         )
-        .bind(id)
-        .bind(now)
-        .bind(AuditKind::SignInFailed.code())
-        .bind(ip)
-        .bind(format!(
-            "throttled: {refused} attempts refused from this address this minute"
-        ))
-        .execute(self.ctx.db.pool())
         .await
-        .context("auditing throttled sign-ins")?;
-        Ok(())
+        .context("auditing throttled sign-ins")
     }
 
     /// Audits a failed sign-in.

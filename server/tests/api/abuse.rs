@@ -246,6 +246,24 @@ both_databases! {
         assert!(longest <= 254, "{longest}");
     }
 
+    async fn a_throttled_count_only_goes_up_whatever_order_the_refusals_finish_in(app: TestApp) {
+        // Concurrent refusals write their counts in any order; a late, smaller one must not
+        // overwrite a larger one, across a change in the number of digits too.
+        let pool = app.db.pool();
+        let detail = || async {
+            sqlx::query_scalar::<_, String>("SELECT detail FROM audit_events WHERE detail LIKE 'throttled%'")
+                .fetch_all(pool).await.unwrap()
+        };
+        let key = "sign_in_ip/10.0.9.1/0";
+        for (refused, shown) in [(9, 9), (8, 9), (10, 10), (9, 10), (980, 980), (979, 980), (1000, 1000), (999, 1000)] {
+            tally_server::audit::record_throttled(pool, 1, key, "10.0.9.1", refused).await.unwrap();
+            assert_eq!(detail().await, vec![format!("throttled: {shown} attempts refused from this address this minute")], "after {refused}");
+        }
+        // Another address or window is another event.
+        tally_server::audit::record_throttled(pool, 1, "sign_in_ip/10.0.9.2/0", "10.0.9.2", 1).await.unwrap();
+        assert_eq!(detail().await.len(), 2);
+    }
+
     async fn a_runner_whose_role_stops_allowing_runs_is_unbound(app: TestApp) {
         let acme = app.seed_account("acme", &[Role::AdministratorWithBilling, Role::CommandRunner]).await;
         let owner = app.session_cookie_for("acme-admin_billing").await;
