@@ -88,7 +88,10 @@ export class SignedInFrame {
     return this.page.getByRole("menu");
   }
 
+  /** Waits for hydration first: the menu answers clicks only once the app has hydrated,
+   * which it does when the browser is idle after the page has loaded. */
   async openMenu() {
+    await waitForHydration(this.page);
     await this.menuButton.click();
     await expect(this.menu).toBeVisible();
   }
