@@ -1,139 +1,94 @@
-//! Who is calling. The server's session middleware resolves the cookie and puts a
-//! [`SessionContext`] in the request's extensions; server functions and pages read it here.
+//! Who is calling a server function, and the services it calls. The server's session
+//! middleware resolves the cookie and puts the caller's [`Actor`] (with the session's key) in
+//! the request's extensions, and every request's [`Visitor`]; the server puts the
+//! [`Services`] in each request's context. Server functions read them here.
 
-use serde::{Deserialize, Serialize};
-use tally_core::roles::{allows, Action, Role};
+use leptos::prelude::use_context;
+use tally_core::{
+    actor::{Actor, Visitor},
+    roles::Action,
+};
+use tally_services::{
+    identity::{
+        accounts::sessions::{PendingSignIn, SessionKey, SetCookie},
+        sign_in::SignedIn,
+    },
+    Services,
+};
 
-/// The signed-in administrator, as pages and server functions see them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CurrentAdmin {
-    pub id: String,
-    pub account_id: String,
-    pub account_name: String,
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub role: Role,
-    /// The account's last invoice could not be charged after every retry.
-    pub account_past_due: bool,
-    /// The account requires two-step verification and this administrator has none yet:
-    /// they are sent to set it up and may do nothing else until it is done.
-    pub must_set_up_two_step: bool,
+use crate::error::AppError;
+
+/// The services, from the request's context.
+pub fn services() -> Result<Services, AppError> {
+    use_context::<Services>()
+        .ok_or_else(|| AppError::Internal("server services are missing from context".into()))
 }
 
-impl CurrentAdmin {
-    pub fn may(&self, action: Action) -> bool {
-        allows(self.role, action)
-    }
-
-    pub fn full_name(&self) -> String {
-        format!("{} {}", self.first_name, self.last_name)
-    }
+fn extension<T: Clone + Send + Sync + 'static>() -> Option<T> {
+    use_context::<http::request::Parts>().and_then(|p| p.extensions.get::<T>().cloned())
 }
 
-/// What the session middleware attaches to a request with a live session.
-#[derive(Clone, Debug)]
-pub struct SessionContext {
-    pub admin: CurrentAdmin,
-    /// The session's id hash, to end this session on sign-out.
-    pub session_hash: String,
-    /// When the session last proved it is its administrator (UTC milliseconds).
-    pub verified_at: i64,
+/// The signed-in caller of this request, if it has a live session.
+pub fn current_actor() -> Option<Actor> {
+    extension::<Actor>()
 }
 
-/// A sign-in half done: the password was right, the second step is still to come. Grants
-/// nothing but the second step, for 5 minutes.
-#[derive(Clone, Debug)]
-pub struct PendingSignIn {
-    /// The pending cookie's hash.
-    pub token_hash: String,
-    pub admin_id: String,
+/// This request's session, to end it or mark it proven.
+pub fn session_key() -> Option<SessionKey> {
+    extension::<SessionKey>()
 }
 
-/// The client's address as the server determined it (peer, or a trusted proxy's header).
-#[derive(Clone, Debug)]
-pub struct ClientIp(pub String);
-
-/// Who is calling a server function: the signed-in administrator, and the address they call
-/// from. What a server function hands the server's services.
-#[derive(Clone, Debug)]
-pub struct Actor {
-    pub admin: CurrentAdmin,
-    pub ip: Option<String>,
-    /// When this session last proved it is its administrator (UTC milliseconds).
-    pub verified_at: i64,
+/// The caller, even one who must set up two-step verification first (the calls that set it
+/// up, and reading who one is); 401 without a session.
+pub fn require_session() -> Result<Actor, AppError> {
+    current_actor().ok_or(AppError::Unauthenticated)
 }
 
-/// A caller who is not signed in (set-up, sign-in, links), known only by their address.
-#[derive(Clone, Debug, Default)]
-pub struct Visitor {
-    pub ip: Option<String>,
+/// The caller, or 401; 403 while their account requires two-step verification they have not
+/// set up.
+pub fn require_signed_in() -> Result<Actor, AppError> {
+    let actor = require_session()?;
+    if actor.must_set_up_two_step {
+        return Err(AppError::TwoStepSetupRequired);
+    }
+    Ok(actor)
 }
 
-#[cfg(feature = "ssr")]
-mod server {
-    use super::*;
-    use crate::error::AppError;
-    use leptos::prelude::use_context;
-
-    fn parts() -> Option<http::request::Parts> {
-        use_context::<http::request::Parts>()
-    }
-
-    /// The session of this request, if it has a live one.
-    pub fn session() -> Option<SessionContext> {
-        parts().and_then(|p| p.extensions.get::<SessionContext>().cloned())
-    }
-
-    pub fn current_admin() -> Option<CurrentAdmin> {
-        session().map(|s| s.admin)
-    }
-
-    /// The caller, even one who must set up two-step verification first (the calls that
-    /// set it up, and reading who one is); 401 without a session.
-    pub fn require_session() -> Result<Actor, AppError> {
-        let session = session().ok_or(AppError::Unauthenticated)?;
-        Ok(Actor {
-            admin: session.admin,
-            ip: client_ip(),
-            verified_at: session.verified_at,
-        })
-    }
-
-    /// The caller, or 401; 403 while their account requires two-step verification they
-    /// have not set up.
-    pub fn require_signed_in() -> Result<Actor, AppError> {
-        let actor = require_session()?;
-        if actor.admin.must_set_up_two_step {
-            return Err(AppError::TwoStepSetupRequired);
-        }
+/// The caller if their role allows `action`; 401 without a session, 403 otherwise.
+pub fn require(action: Action) -> Result<Actor, AppError> {
+    let actor = require_signed_in()?;
+    if actor.may(action) {
         Ok(actor)
-    }
-
-    /// The half-done sign-in of this request, if any.
-    pub fn pending_sign_in() -> Option<PendingSignIn> {
-        parts().and_then(|p| p.extensions.get::<PendingSignIn>().cloned())
-    }
-
-    /// The caller if their role allows `action`; 401 without a session, 403 otherwise.
-    pub fn require(action: Action) -> Result<Actor, AppError> {
-        let actor = require_signed_in()?;
-        if actor.admin.may(action) {
-            Ok(actor)
-        } else {
-            Err(AppError::Forbidden)
-        }
-    }
-
-    /// The caller of a public server function.
-    pub fn visitor() -> Visitor {
-        Visitor { ip: client_ip() }
-    }
-
-    pub fn client_ip() -> Option<String> {
-        parts().and_then(|p| p.extensions.get::<ClientIp>().map(|c| c.0.clone()))
+    } else {
+        Err(AppError::Forbidden)
     }
 }
 
-#[cfg(feature = "ssr")]
-pub use server::*;
+/// The half-done sign-in of this request, if any.
+pub fn pending_sign_in() -> Option<PendingSignIn> {
+    extension::<PendingSignIn>()
+}
+
+/// The caller of a public server function, known by their address.
+pub fn visitor() -> Visitor {
+    extension::<Visitor>().unwrap_or_default()
+}
+
+/// Adds a `Set-Cookie` header to the response.
+pub fn set_cookie(cookie: &SetCookie) {
+    if let (Some(res), Ok(value)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        http::HeaderValue::from_str(&cookie.0),
+    ) {
+        res.append_header(http::header::SET_COOKIE, value);
+    }
+}
+
+/// After a sign-in went through: its cookies, then on to `next` — by way of the second
+/// step's page while that is still to come.
+pub fn go_on(signed_in: &SignedIn, next: Option<&str>) {
+    for cookie in &signed_in.cookies {
+        set_cookie(cookie);
+    }
+    leptos_axum::redirect(&signed_in.location(next));
+}

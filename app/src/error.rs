@@ -90,6 +90,13 @@ impl AppError {
     }
 }
 
+/// Field errors from a `core` parse: the form's validation failed.
+impl From<FieldErrors> for AppError {
+    fn from(errors: FieldErrors) -> Self {
+        AppError::Validation(errors)
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
@@ -125,5 +132,94 @@ impl FromServerFnError for AppError {
             ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => AppError::BadRequest,
             other => AppError::Internal(other.to_string()),
         }
+    }
+}
+
+/// The one conversion from what a service says to what the browser sees. Unexpected errors
+/// are logged there, once, with their context, their chain of causes and a reference id;
+/// the browser gets the id and nothing of the cause (it may name tables, or quote input).
+#[cfg(feature = "ssr")]
+impl From<tally_services::platform::error::ServiceError> for AppError {
+    fn from(e: tally_services::platform::error::ServiceError) -> Self {
+        use tally_services::platform::error::{log_unexpected, ServiceError};
+        match e {
+            ServiceError::NotFound => AppError::NotFound,
+            ServiceError::Unauthenticated => AppError::Unauthenticated,
+            ServiceError::Forbidden => AppError::Forbidden,
+            ServiceError::FreshCheckRequired => AppError::FreshCheckRequired,
+            ServiceError::TwoStepSetupRequired => AppError::TwoStepSetupRequired,
+            ServiceError::Conflict(reason) => AppError::Conflict(reason),
+            ServiceError::Invalid(fields) => AppError::Validation(fields),
+            ServiceError::ImportRefused(rows) => AppError::ImportRejected(rows),
+            ServiceError::Declined(message) => AppError::Declined(message),
+            ServiceError::Throttled {
+                message,
+                retry_after,
+            } => AppError::TooManyRequests {
+                message,
+                retry_after,
+            },
+            ServiceError::Unexpected { context, source } => {
+                AppError::Internal(log_unexpected(context, &*source))
+            }
+        }
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+    use tally_services::platform::error::{ResultExt, ServiceError};
+
+    #[test]
+    fn an_unexpected_error_reaches_the_browser_as_a_reference_only() {
+        let failed: Result<(), std::io::Error> =
+            Err(std::io::Error::other("table admins is locked"));
+        let e = failed.context("reading the administrators").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "reading the administrators: table admins is locked"
+        );
+        match AppError::from(e) {
+            AppError::Internal(reference) => {
+                assert_eq!(reference.len(), 8);
+                assert!(!reference.contains("admins"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_case_keeps_its_meaning_on_the_wire() {
+        assert_eq!(AppError::from(ServiceError::NotFound).status(), 404);
+        assert_eq!(AppError::from(ServiceError::Forbidden).status(), 403);
+        assert_eq!(
+            AppError::from(ServiceError::Conflict("no".into())).status(),
+            409
+        );
+        assert_eq!(
+            AppError::from(ServiceError::field("email", "Enter an email.")).status(),
+            422
+        );
+        assert_eq!(
+            AppError::from(ServiceError::ImportRefused(Vec::new())).status(),
+            422
+        );
+        assert_eq!(
+            AppError::from(ServiceError::Declined("no".into())).status(),
+            402
+        );
+        assert_eq!(
+            AppError::from(ServiceError::Throttled {
+                message: "wait".into(),
+                retry_after: 60
+            })
+            .status(),
+            429
+        );
+        assert_eq!(
+            AppError::from(ServiceError::invariant("x", "y")).status(),
+            500
+        );
     }
 }

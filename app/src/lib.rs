@@ -1,18 +1,16 @@
 //! Tally's user interface: the Leptos app rendered on the server and hydrated in the browser.
 //!
-//! Server functions are declared here (both sides need them) and reach the server's services
-//! through [`ports::Services`], which the server puts in context for every request.
+//! Server functions are declared here (both sides need them); on the server their bodies
+//! call the services (`tally-services`), which the server puts in context for every request.
 // Deep view types (the payments modal) need more than the default 128 without erase_components.
 #![recursion_limit = "256"]
 
 pub mod api;
+#[cfg(feature = "ssr")]
 pub mod auth;
 pub mod components;
 pub mod error;
 pub mod pages;
-#[cfg(feature = "ssr")]
-pub mod ports;
-pub mod query;
 mod routes;
 
 pub use routes::App;
@@ -115,8 +113,8 @@ fn set_page_policy() {
         return;
     };
     // The card window confirms cards with the payment processor itself, when one is set.
-    let processor = use_context::<crate::ports::Services>()
-        .and_then(|s| s.processor_origin)
+    let processor = use_context::<tally_services::Services>()
+        .and_then(|s| s.cards.processor_origin())
         .map(|origin| format!(" {origin}"))
         .unwrap_or_default();
     let csp = format!(

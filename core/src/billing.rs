@@ -336,34 +336,88 @@ impl RetrySchedule {
     }
 }
 
-/// How an invoice's stored status reads, on its page, in the Billing list, in emails and on
-/// its PDF: one wording for the server and the browser.
-pub fn invoice_status_label(status: &str) -> &'static str {
-    match status {
-        "paid" => "Paid",
-        "zero" => "Nothing due",
-        "failed" => "Payment failed, retrying",
-        "past_due" => "Past due",
-        "action_required" => "Authentication needed",
-        _ => "Due",
+/// Where an invoice stands. Stored as its code; moved on only by the billing run and charging.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceStatus {
+    /// Made, not charged yet.
+    Open,
+    Paid,
+    /// Nothing to charge (the peak stayed within the free users).
+    Zero,
+    /// A charge failed; retried on the schedule.
+    Failed,
+    /// Every retry failed.
+    PastDue,
+    /// The card's bank asks the cardholder to confirm the payment.
+    ActionRequired,
+}
+
+impl InvoiceStatus {
+    pub const ALL: [InvoiceStatus; 6] = [
+        InvoiceStatus::Open,
+        InvoiceStatus::Paid,
+        InvoiceStatus::Zero,
+        InvoiceStatus::Failed,
+        InvoiceStatus::PastDue,
+        InvoiceStatus::ActionRequired,
+    ];
+
+    /// The statuses a charge may still move on: what is unpaid and not waiting for nothing.
+    pub const CHARGEABLE: [InvoiceStatus; 4] = [
+        InvoiceStatus::Open,
+        InvoiceStatus::Failed,
+        InvoiceStatus::PastDue,
+        InvoiceStatus::ActionRequired,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            InvoiceStatus::Open => "open",
+            InvoiceStatus::Paid => "paid",
+            InvoiceStatus::Zero => "zero",
+            InvoiceStatus::Failed => "failed",
+            InvoiceStatus::PastDue => "past_due",
+            InvoiceStatus::ActionRequired => "action_required",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    /// How the status reads, on its page, in the Billing list, in emails and on its PDF: one
+    /// wording for the server and the browser.
+    pub fn label(self) -> &'static str {
+        match self {
+            InvoiceStatus::Paid => "Paid",
+            InvoiceStatus::Zero => "Nothing due",
+            InvoiceStatus::Failed => "Payment failed, retrying",
+            InvoiceStatus::PastDue => "Past due",
+            InvoiceStatus::ActionRequired => "Authentication needed",
+            InvoiceStatus::Open => "Due",
+        }
     }
 }
 
 #[cfg(test)]
 mod status_label_tests {
-    use super::invoice_status_label;
+    use super::InvoiceStatus;
+
+    fn label(code: &str) -> &'static str {
+        InvoiceStatus::from_code(code).unwrap().label()
+    }
 
     #[test]
-    fn each_stored_status_has_its_wording_and_anything_else_is_due() {
-        assert_eq!(invoice_status_label("paid"), "Paid");
-        assert_eq!(invoice_status_label("zero"), "Nothing due");
-        assert_eq!(invoice_status_label("failed"), "Payment failed, retrying");
-        assert_eq!(invoice_status_label("past_due"), "Past due");
-        assert_eq!(
-            invoice_status_label("action_required"),
-            "Authentication needed"
-        );
-        assert_eq!(invoice_status_label("open"), "Due");
+    fn each_stored_status_has_its_wording() {
+        assert_eq!(label("paid"), "Paid");
+        assert_eq!(label("zero"), "Nothing due");
+        assert_eq!(label("failed"), "Payment failed, retrying");
+        assert_eq!(label("past_due"), "Past due");
+        assert_eq!(label("action_required"), "Authentication needed");
+        assert_eq!(label("open"), "Due");
+        // Any other code is no status: rows are decoded through `from_code`, which refuses it.
+        assert_eq!(InvoiceStatus::from_code("refunded"), None);
     }
 }
 

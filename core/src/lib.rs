@@ -4,11 +4,13 @@
 //! Raw input arrives as plain strings (`…Input`); one `parse` turns it into validated types
 //! with private fields, so holding one proves it is valid (see `forms`).
 
+pub mod actor;
 pub mod address;
 pub mod audit;
 pub mod billing;
 pub mod card;
 pub mod card_in_text;
+pub mod codes;
 pub mod contact;
 pub mod country;
 pub mod csv;
@@ -19,5 +21,6 @@ pub mod password;
 pub mod redirect;
 pub mod roles;
 pub mod typing;
+pub mod views;
 
 pub use chrono::{Datelike, NaiveDate};

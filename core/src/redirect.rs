@@ -18,6 +18,34 @@ fn same_origin_path(path: &str) -> bool {
             .all(|b| (0x21..=0x7e).contains(&b) && b != b'\\')
 }
 
+/// Where the second step of a sign-in is made.
+pub const SECOND_STEP_PATH: &str = "/login/two-step";
+
+/// Where a sign-in sends the browser: `next` (when it is a path on this site), by way of the
+/// second step's page while that is still to come.
+pub fn after_sign_in(next: Option<&str>, second_step: bool) -> String {
+    let next = safe_next(next);
+    if second_step {
+        format!("{SECOND_STEP_PATH}?next={}", query_value(&next))
+    } else {
+        next
+    }
+}
+
+/// `value` percent-encoded for a query string: letters, digits, `-_.~` and `/` as they are,
+/// every other byte as `%XX`.
+pub fn query_value(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// `next` if it is a path on this site, both as given and percent-decoded once; `/` otherwise.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
@@ -36,6 +64,21 @@ pub fn safe_next(next: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reserved_characters_are_encoded() {
+        assert_eq!(query_value("a b&c=d/é"), "a%20b%26c%3Dd/%C3%A9");
+    }
+
+    #[test]
+    fn a_sign_in_with_a_second_step_to_come_goes_there_first() {
+        assert_eq!(after_sign_in(Some("/users"), false), "/users");
+        assert_eq!(
+            after_sign_in(Some("/users?page=2"), true),
+            "/login/two-step?next=/users%3Fpage%3D2"
+        );
+        assert_eq!(after_sign_in(Some("//evil.example"), false), "/");
+    }
     use proptest::prelude::*;
 
     #[test]

@@ -1,65 +1,31 @@
-//! Tally's server: it remembers (the database) and talks to the world (HTTP, email, the
-//! payment gateway). `main.rs` parses the command line and calls [`run`] or [`bill`]; tests
-//! call [`build_router`] on a state of their own. docs/architecture.md walks through it.
+//! Tally's server: HTTP (the router, its middleware, the visitor's plain pages, the
+//! processor's webhooks, the sandbox processor's API, the invoice PDF) and the command line.
+//! Everything else is the services' (`tally-services`). `main.rs` parses the command line
+//! and calls [`run`], [`bill`] or the [`cli`] commands; tests call [`build_router`] on a state
+//! of their own. docs/architecture.md walks through it.
 
-// Who asks, what they share, what can fail.
-pub mod actor;
-pub mod context;
-pub mod error;
-
-// Plumbing: configuration, storage, time, ids, passwords, mail, the processor, HTTP.
-pub mod clock;
-pub mod config;
-pub mod crypto;
-pub mod db;
-pub mod emails;
-pub mod gateway;
+pub mod cli;
 pub mod http;
-pub mod mail;
-pub mod metrics;
-pub mod outbox;
-pub mod passwords;
-pub mod ports;
-pub mod secrets;
-pub mod stripe;
-pub mod telemetry;
-pub mod throttle;
-pub mod two_step;
 
-// The services, one per area of the product.
-pub mod accounts;
-pub mod admins;
-pub mod audit;
-pub mod auth;
-pub mod backup;
-pub mod billing_info;
-pub mod check;
-pub mod commands;
-pub mod payment_method;
-pub mod profile;
-pub mod users;
+use std::{net::SocketAddr, sync::Arc};
 
-// Invoices and the monthly billing.
-pub mod billing_run;
-pub mod card_expiry;
-pub mod charges;
-pub mod charts;
-pub mod invoice_pdf;
-pub mod invoices;
-pub mod scheduler;
-
-pub mod demo;
-
-use std::net::SocketAddr;
-
-pub use config::Settings;
 pub use http::{build_router, AppState};
+use tally_services::{
+    platform::{
+        backup, clock,
+        config::Settings,
+        context::Context,
+        db,
+        error::ServiceError,
+        mail::{self, Mailer},
+        secrets,
+    },
+    Services,
+};
 
 /// Why the server could not start; `main` prints it as one line and exits non-zero.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("configuration: {0}")]
-    Config(#[from] config::ConfigError),
     #[error("database: {0}")]
     Database(#[from] db::DbError),
     #[error("cannot listen on {addr}: {source}")]
@@ -72,26 +38,21 @@ pub enum StartError {
     #[error("mail: {0}")]
     Mail(#[from] mail::MailError),
     #[error("{0}")]
-    Service(#[from] error::ServiceError),
+    Service(#[from] ServiceError),
     #[error("secret key: {0}")]
     Keys(#[from] secrets::KeyError),
     #[error("data folder: {0}")]
     Folder(#[from] backup::BackupError),
 }
 
-/// Connects, migrates, and builds the state every command runs on.
-async fn start(settings: Settings) -> Result<AppState, StartError> {
+/// Connects, migrates, loads the keys and wires the services every command runs on.
+async fn start(settings: Settings) -> Result<Services, StartError> {
     let db = db::Database::connect(&settings.database_url).await?;
     db.migrate().await?;
     let keys = secrets::load_for(&settings, &db).await?;
-    let mailer = mail::Mailer::from_settings(&settings)?;
-    Ok(AppState::new(
-        settings,
-        db,
-        std::sync::Arc::new(clock::SystemClock),
-        mailer,
-        keys,
-    ))
+    let mailer = Mailer::from_settings(&settings)?;
+    let ctx = Context::build(settings, db, Arc::new(clock::SystemClock), mailer, keys);
+    Ok(Services::new(ctx))
 }
 
 /// Serves until SIGINT/SIGTERM, then drains in-flight requests. With `demo`, an empty
@@ -99,13 +60,10 @@ async fn start(settings: Settings) -> Result<AppState, StartError> {
 pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
     // Held until the process ends: `tally restore` waits for no one to hold it.
     let _folder = backup::hold_data_folder(&settings.data_dir)?;
-    let state = start(settings).await?;
-    let ctx = state.ctx.clone();
+    let services = start(settings).await?;
+    let ctx = services.ctx.clone();
     if demo {
-        match demo::seed(&ctx.db, &clock::SystemClock)
-            .await
-            .map_err(db::DbError::Query)?
-        {
+        match cli::demo::seed(&services).await? {
             Some(logins) => {
                 println!(
                     "Demo account seeded. Sign in at {}/login with any of:",
@@ -119,24 +77,23 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
             None => println!("--demo: the database already has an account; nothing was seeded."),
         }
     }
-    let accounts = accounts::Accounts::new(ctx.clone(), auth::Auth::new(ctx.clone()));
-    if let Some(code) = accounts.prepare_setup_code().await? {
+    if let Some(code) = services.setup.prepare_setup_code().await? {
         // At warn level, so it shows however quiet the log is set.
         tracing::warn!(
             "Tally is not set up yet: open {}/setup and enter the set-up code {code} (also in {})",
             ctx.settings.public_url,
             ctx.settings
                 .data_dir
-                .join(accounts::SETUP_CODE_FILE)
+                .join(tally_services::identity::setup::SETUP_CODE_FILE)
                 .display()
         );
     }
-    let router = build_router(state.clone());
+    let router = build_router(AppState::new(services.clone()));
     if ctx.settings.billing_scheduler {
-        tokio::spawn(scheduler::billing_loop(state.scheduler.clone()));
+        tokio::spawn(services.scheduler.clone().work());
     }
-    tokio::spawn(scheduler::mail_loop(ctx.outbox.clone()));
-    tokio::spawn(backup::daily_loop(ctx.settings.as_ref().clone()));
+    tokio::spawn(ctx.outbox.clone().work());
+    tokio::spawn(backup::daily_loop(ctx.clone()));
     let addr = ctx.settings.listen_addr;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -171,11 +128,11 @@ pub async fn rotate_secret(settings: Settings) -> Result<secrets::Rotated, Start
 pub async fn bill(
     settings: Settings,
     month: tally_core::billing::BillingMonth,
-) -> Result<billing_run::RunReport, StartError> {
+) -> Result<tally_services::billing::invoices::run::RunReport, StartError> {
     let _folder = backup::hold_data_folder(&settings.data_dir)?;
-    let state = start(settings).await?;
-    let report = state.billing_run.run_month(month).await?;
-    state.ctx.db.close().await;
+    let services = start(settings).await?;
+    let report = services.billing_run.run_month(month).await?;
+    services.ctx.db.close().await;
     Ok(report)
 }
 

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tally_core::billing::BillingMonth;
+use tally_services::platform::{backup, config::Settings, secrets::Rotated, telemetry};
 
 /// mimalloc instead of glibc's allocator: requests allocate on tokio's threads and free on
 /// SQLite's worker threads and back, which glibc's allocator handles slowly
@@ -67,24 +68,24 @@ fn main() -> ExitCode {
 }
 
 async fn serve(cli: Cli) -> ExitCode {
-    let settings = match tally_server::Settings::from_env() {
+    let settings = match Settings::from_env() {
         Ok(s) => s,
         Err(e) => {
             eprintln!("tally: cannot start: configuration: {e}");
             return ExitCode::FAILURE;
         }
     };
-    tally_server::telemetry::init(&settings.log_format);
+    telemetry::init(&settings.log_format);
     match cli.command {
         Some(Command::RotateSecret) => match tally_server::rotate_secret(settings).await {
-            Ok(tally_server::secrets::Rotated::File { path, sealed }) => {
+            Ok(Rotated::File { path, sealed }) => {
                 println!(
                     "rotated: the {sealed} sealed keys now open with the new key in {}; back it up in place of the old one",
                     path.display()
                 );
                 ExitCode::SUCCESS
             }
-            Ok(tally_server::secrets::Rotated::Environment { new_key, sealed }) => {
+            Ok(Rotated::Environment { new_key, sealed }) => {
                 println!(
                     "rotated: {sealed} sealed keys now open only with this key. Set TALLY_SECRET_KEY to it on every server and restart them, and back it up:\n{}",
                     new_key.to_text()
@@ -97,7 +98,7 @@ async fn serve(cli: Cli) -> ExitCode {
             }
         },
         Some(Command::Check) => {
-            let report = tally_server::check::run(&settings).await;
+            let report = tally_server::cli::check::run(&settings).await;
             println!("Configuration:");
             for (name, value) in &report.settings {
                 println!("  {name} = {value}");
@@ -115,34 +116,30 @@ async fn serve(cli: Cli) -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-        Some(Command::Backup { file }) => {
-            match tally_server::backup::backup(&settings, &file).await {
-                Ok(summary) => {
-                    println!("backed up to {summary}");
-                    println!("Keep the secret key with it: without the key its sealed data cannot be opened.");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("tally backup: {e}");
-                    ExitCode::FAILURE
-                }
+        Some(Command::Backup { file }) => match backup::backup(&settings, &file).await {
+            Ok(summary) => {
+                println!("backed up to {summary}");
+                println!("Keep the secret key with it: without the key its sealed data cannot be opened.");
+                ExitCode::SUCCESS
             }
-        }
-        Some(Command::Restore { file }) => {
-            match tally_server::backup::restore(&settings, &file).await {
-                Ok(r) => {
-                    println!("restored {}", r.summary);
-                    if let Some(previous) = r.previous {
-                        println!("the database it replaced is kept as {}", previous.display());
-                    }
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("tally restore: {e}");
-                    ExitCode::FAILURE
-                }
+            Err(e) => {
+                eprintln!("tally backup: {e}");
+                ExitCode::FAILURE
             }
-        }
+        },
+        Some(Command::Restore { file }) => match backup::restore(&settings, &file).await {
+            Ok(r) => {
+                println!("restored {}", r.summary);
+                if let Some(previous) = r.previous {
+                    println!("the database it replaced is kept as {}", previous.display());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("tally restore: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Some(Command::Bill { month }) => match tally_server::bill(settings, month).await {
             Ok(r) => {
                 println!(

@@ -1,13 +1,15 @@
-//! Server functions, grouped by area. Each reads: who is calling → may they → is the input
-//! valid → do it through a service from [`crate::ports`].
+//! Server functions, in modules named by what they serve. Each reads: who is calling → may
+//! they → is the input valid (the `core` parser) → do it (a service taken from context).
 
 pub mod account;
 pub mod admins;
+pub mod audit;
 pub mod billing;
 pub mod commands;
-pub mod invoices;
 pub mod overview;
+pub mod payments;
 pub mod setup;
+pub mod sign_in;
 pub mod status;
 pub mod two_step;
 pub mod users;

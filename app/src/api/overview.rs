@@ -1,52 +1,22 @@
 //! The Overview: the account at a glance, each part only for roles that may see it.
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
+use tally_core::views::overview::AccountGlance;
 
-use crate::{
-    api::{account::AuditEntry, invoices::BillingOverview},
-    error::AppError,
-};
-
-/// An administrator invited and not signed in yet.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingInvitation {
-    pub name: String,
-    pub email: String,
-    pub role: tally_core::roles::Role,
-    /// The newest link still works.
-    pub link_valid: bool,
-}
-
-/// What the Overview shows; a part the caller's role may not see is `None`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccountGlance {
-    /// Users now, active and suspended (View users).
-    pub users: Option<u64>,
-    /// This month, the card, the billing contact (View billing): the Billing page's figures.
-    pub billing: Option<BillingOverview>,
-    /// Invitations not accepted yet (View administrators).
-    pub invitations: Option<Vec<PendingInvitation>>,
-    /// The five latest audit events (View the audit log).
-    pub latest_events: Option<Vec<AuditEntry>>,
-    /// Commands the caller may run (Run bound commands), when they cannot see them all.
-    pub runnable_commands: Option<usize>,
-    /// The database and its daily backups (the System section).
-    pub system: Option<crate::api::status::SystemStatus>,
-}
-
-/// Events the Overview lists.
-pub const LATEST_EVENTS: usize = 5;
+use crate::error::AppError;
 
 /// The caller's account at a glance.
 #[server(endpoint = "overview")]
 pub async fn get_account_glance() -> Result<AccountGlance, AppError> {
-    use tally_core::roles::Action;
+    use tally_core::{
+        roles::Action,
+        views::{account::AuditFilter, overview::LATEST_EVENTS},
+    };
     let actor = crate::auth::require_signed_in()?;
-    let services = crate::ports::services()?;
-    let may = |a: Action| actor.admin.may(a);
+    let services = crate::auth::services()?;
+    let may = |a: Action| actor.may(a);
     let users = if may(Action::ViewUsers) {
-        Some(services.users.list(&actor, String::new(), 1).await?.total)
+        Some(services.users.list(&actor, "", 1).await?.total)
     } else {
         None
     };
@@ -56,19 +26,16 @@ pub async fn get_account_glance() -> Result<AccountGlance, AppError> {
         None
     };
     let invitations = if may(Action::ViewAdministrators) {
-        Some(services.admins.invitations(&actor).await?)
+        Some(services.administrators.pending_invitations(&actor).await?)
     } else {
         None
     };
     let latest_events = if may(Action::ViewAuditLog) {
-        let filter = crate::api::account::AuditFilter {
-            kind: String::new(),
-            actor: String::new(),
-            from: String::new(),
-            to: String::new(),
+        let filter = AuditFilter {
             page: 1,
+            ..AuditFilter::default()
         };
-        let mut page = services.audit.list(&actor, filter).await?;
+        let mut page = services.audit.list(&actor, &filter).await?;
         page.entries.truncate(LATEST_EVENTS);
         Some(page.entries)
     } else {
@@ -79,11 +46,7 @@ pub async fn get_account_glance() -> Result<AccountGlance, AppError> {
     } else {
         None
     };
-    let system = if may(Action::ViewSystem) {
-        Some(services.status.system(&actor).await?)
-    } else {
-        None
-    };
+    let system = may(Action::ViewSystem).then(|| services.status.system());
     Ok(AccountGlance {
         users,
         billing,

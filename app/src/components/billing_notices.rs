@@ -5,7 +5,9 @@
 
 use leptos::prelude::*;
 
-use crate::{api::invoices::BillingOverview, components::payments::PaymentsDialog};
+use tally_core::views::billing::BillingOverview;
+
+use crate::components::payments::PaymentsDialog;
 
 #[component]
 pub fn BillingNotices(o: BillingOverview) -> impl IntoView {

@@ -6,14 +6,16 @@ use leptos_router::components::{Redirect, A};
 
 use crate::{
     api::account::get_current_admin,
-    auth::CurrentAdmin,
     components::{
         fresh_check::{FreshCheck, FreshCheckDialog},
         menu::{AccountMenu, MenuItem},
         payments::{PaymentsDialog, PaymentsModal},
     },
 };
-use tally_core::roles::{allows, Action, Role};
+use tally_core::{
+    actor::Actor,
+    roles::{allows, Action, Role},
+};
 
 /// Renders `children` with the signed-in administrator, or sends visitors to the sign-in page.
 /// With `action`, a role without that permission gets a clear "no access" page instead. An
@@ -26,7 +28,7 @@ pub fn SignedIn<F, IV>(
     children: F,
 ) -> impl IntoView
 where
-    F: Fn(CurrentAdmin) -> IV + Send + Sync + 'static,
+    F: Fn(Actor) -> IV + Send + Sync + 'static,
     IV: IntoView + 'static,
 {
     let me = Resource::new(|| (), |_| get_current_admin());
@@ -86,7 +88,7 @@ fn sign_in_path(here: &str) -> String {
     if here == "/" || here.is_empty() {
         "/login".to_string()
     } else {
-        format!("/login?next={}", crate::query::encode(here))
+        format!("/login?next={}", tally_core::redirect::query_value(here))
     }
 }
 
@@ -151,7 +153,7 @@ pub const PAYMENTS_PATH: &str = "/billing/payment";
 
 /// The top bar and navigation around a signed-in page.
 #[component]
-fn Shell(admin: CurrentAdmin, children: Children) -> impl IntoView {
+fn Shell(admin: Actor, children: Children) -> impl IntoView {
     let links = nav_items(admin.role)
         .into_iter()
         .map(|(href, label)| view! { <li><A href=href>{label}</A></li> })

@@ -8,7 +8,7 @@ use leptos::{ev, html, prelude::*};
 #[cfg(feature = "hydrate")]
 use wasm_bindgen::JsCast;
 
-use crate::api::account::sign_out;
+use crate::api::sign_in::sign_out;
 
 /// The email menu button's id (focus returns to it from dialogs the menu opened).
 pub const MENU_BUTTON_ID: &str = "account-menu-button";

@@ -10,9 +10,10 @@ use leptos_meta::Title;
 use tally_core::forms::{new_password_errors, FieldErrors, NameInput};
 
 use super::form_error;
+use tally_core::actor::Actor;
+
 use crate::{
     api::account::{ChangePassword, UpdateName},
-    auth::CurrentAdmin,
     components::{
         field::Field, layout::SignedIn, live_errors::LiveErrors, password_meter::PasswordMeter,
     },
@@ -29,7 +30,7 @@ pub fn AccountPage() -> impl IntoView {
 }
 
 #[component]
-fn AccountForms(admin: CurrentAdmin) -> impl IntoView {
+fn AccountForms(admin: Actor) -> impl IntoView {
     if admin.must_set_up_two_step {
         return view! {
             <Title text="Set up two-step verification" />
@@ -49,7 +50,7 @@ fn AccountForms(admin: CurrentAdmin) -> impl IntoView {
 
 /// One's own name, checked by core as typed.
 #[component]
-fn NameForm(admin: CurrentAdmin) -> impl IntoView {
+fn NameForm(admin: Actor) -> impl IntoView {
     let rename = ServerAction::<UpdateName>::new();
     let renamed = rename.value();
     let first_name = RwSignal::new(admin.first_name.clone());
@@ -89,7 +90,7 @@ fn NameForm(admin: CurrentAdmin) -> impl IntoView {
 /// A new password: length and match checked offline, strength and the current one by the
 /// server. The fields empty themselves once it is changed.
 #[component]
-fn PasswordForm(admin: CurrentAdmin) -> impl IntoView {
+fn PasswordForm(admin: Actor) -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
     let changed = change.value();
     let current = RwSignal::new(String::new());

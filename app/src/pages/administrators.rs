@@ -6,17 +6,21 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use tally_core::{
+    actor::Actor,
     forms::NewAdminInput,
     roles::{Action, AdminStatus, Role, ALL_ROLES},
+    views::{
+        admins::{AdminPage, AdminSummary},
+        commands::CommandList,
+    },
 };
 
 use crate::{
     api::admins::{
-        create_admin, delete_admin, list_admins, resend_invitation, set_admin_role, suspend_admin,
-        unsuspend_admin, AdminPage, AdminSummary,
+        create_admin, delete_admin, list_admins, resend_invitation, reset_two_step, set_admin_role,
+        suspend_admin, unsuspend_admin,
     },
-    api::two_step::{get_two_step_status, reset_two_step, set_two_step_policy},
-    auth::CurrentAdmin,
+    api::two_step::{get_two_step_status, set_two_step_policy},
     components::pager::Pager,
     components::{
         dialog::Modal,
@@ -85,7 +89,7 @@ enum Dialog {
 type PageState = ListPage<Dialog>;
 
 #[component]
-fn Administrators(me: CurrentAdmin, list: AdminList) -> impl IntoView {
+fn Administrators(me: Actor, list: AdminList) -> impl IntoView {
     let AdminList {
         state,
         search,
@@ -438,7 +442,7 @@ fn DeleteConfirm(admin: AdminSummary, state: PageState) -> impl IntoView {
 fn RunnerCommands(admin: AdminSummary, state: PageState) -> impl IntoView {
     let name = full_name(&admin);
     let title = format!("Commands {name} runs");
-    let commands = RwSignal::new(None::<Result<crate::api::commands::CommandList, AppError>>);
+    let commands = RwSignal::new(None::<Result<CommandList, AppError>>);
     let load = move || {
         leptos::task::spawn_local(async move {
             commands.set(Some(crate::api::commands::list_commands().await));

@@ -4,13 +4,12 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
-use tally_core::roles::Action;
-
-use crate::{
-    api::account::{list_audit_events, AuditFilter, AuditPage as Events},
-    components::layout::SignedIn,
-    error::AppError,
+use tally_core::{
+    roles::Action,
+    views::account::{AuditFilter, AuditPage as Events},
 };
+
+use crate::{api::audit::list_audit_events, components::layout::SignedIn, error::AppError};
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
@@ -112,7 +111,7 @@ fn AuditLog(
                     Ok(page) => {
                         let f = filter.get();
                         let link = move |p: u32| {
-                            use crate::query::encode;
+                            use tally_core::redirect::query_value as encode;
                             format!("/audit?kind={}&actor={}&from={}&to={}&page={p}", encode(&f.kind), encode(&f.actor), encode(&f.from), encode(&f.to))
                         };
                         let prev = (page.page > 1).then(|| link(page.page - 1));

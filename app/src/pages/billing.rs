@@ -6,12 +6,16 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
-use tally_core::{money::Money, roles::Action};
+use tally_core::{
+    money::Money,
+    roles::Action,
+    views::billing::{BillingOverview, Invoice as InvoiceSummary, InvoicePage as Invoices},
+};
 
 use crate::{
-    api::invoices::{
+    api::billing::{
         get_billing_overview, get_invoice, list_invoices, request_invoice_copy,
-        set_receive_invoices, BillingOverview, InvoicePage as Invoices, InvoiceSummary,
+        set_receive_invoices,
     },
     components::pager::Pager,
     components::{billing_notices::BillingNotices, layout::SignedIn, payments::PaymentsDialog},

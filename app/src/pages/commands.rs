@@ -5,12 +5,15 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use tally_core::forms::{NewCommandInput, Shell};
+use tally_core::{
+    forms::{NewCommandInput, Shell},
+    views::commands::{Candidate, CommandList, CommandSummary, RunPage},
+};
 
 use crate::{
     api::commands::{
         bind_runner, create_command, delete_command, list_commands, list_runs, run_command,
-        unbind_runner, update_command, Candidate, CommandList, CommandSummary, RunPage,
+        unbind_runner, update_command,
     },
     components::pager::Pager,
     components::{
@@ -225,7 +228,7 @@ fn CommandCard(
                             <caption class="visually-hidden">"Runs, newest first"</caption>
                             <thead><tr><th scope="col">"When (UTC)"</th><th scope="col">"Who"</th><th scope="col">"Status"</th></tr></thead>
                             <tbody>{p.runs.into_iter().map(|r| view! {
-                                <tr><td>{chrono_like(r.at)}</td><td>{r.admin_email}</td><td>{r.status}</td></tr>
+                                <tr><td>{chrono_like(r.at)}</td><td>{r.admin_email}</td><td>{r.status.code()}</td></tr>
                             }).collect_view()}</tbody>
                         </table></div>
                         {(pages > 1).then(|| view! {

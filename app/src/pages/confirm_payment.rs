@@ -9,10 +9,13 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
-use tally_core::roles::Action;
+use tally_core::{
+    roles::Action,
+    views::billing::{Processor, WaitingPayment},
+};
 
 use crate::{
-    api::billing::{payment_confirmed, payment_to_confirm, WaitingPayment},
+    api::payments::{payment_confirmed, payment_to_confirm},
     components::layout::SignedIn,
 };
 
@@ -46,9 +49,10 @@ fn Confirm(payment: WaitingPayment) -> impl IntoView {
     let failure = RwSignal::new(None::<String>);
     let answer = move |confirmed: bool| {
         let p = state.get_untracked();
-        let (Some(processor), Some(secret)) = (p.processor.clone(), p.client_secret.clone()) else {
+        let Some(secret) = p.client_secret.clone() else {
             return;
         };
+        let processor = p.processor.clone();
         busy.set(true);
         failure.set(None);
         leptos::task::spawn_local(async move {
@@ -117,7 +121,7 @@ fn Confirm(payment: WaitingPayment) -> impl IntoView {
 }
 
 async fn answer_bank(
-    processor: &crate::api::billing::Processor,
+    processor: &Processor,
     client_secret: &str,
     confirmed: bool,
 ) -> Result<(), String> {

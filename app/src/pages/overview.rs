@@ -8,15 +8,15 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
-use tally_core::{billing::Plan, money::Money};
+use tally_core::{
+    actor::Actor,
+    billing::Plan,
+    money::Money,
+    views::{overview::AccountGlance, system::SystemStatus},
+};
 
 use crate::{
-    api::{
-        overview::{get_account_glance, AccountGlance},
-        setup::setup_needed,
-        status::SystemStatus,
-    },
-    auth::CurrentAdmin,
+    api::{overview::get_account_glance, setup::setup_needed},
     components::{billing_notices::BillingNotices, layout::SignedIn, payments::PaymentsDialog},
     error::AppError,
 };
@@ -25,7 +25,7 @@ use crate::{
 /// its modal too). `glance` is made by the page, outside the sign-in check.
 #[component]
 pub(crate) fn Welcome(
-    admin: CurrentAdmin,
+    admin: Actor,
     glance: Resource<Result<AccountGlance, AppError>>,
 ) -> impl IntoView {
     view! {

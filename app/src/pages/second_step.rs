@@ -8,10 +8,7 @@ use leptos_router::hooks::use_query_map;
 
 use super::{field_error, form_error};
 use crate::{
-    api::{
-        account::safe_next,
-        two_step::{second_step_passkey, second_step_passkey_options, SecondStep},
-    },
+    api::sign_in::{second_step_passkey, second_step_passkey_options, SecondStep},
     components::{field::Field, passkeys},
 };
 
@@ -25,7 +22,7 @@ pub fn SecondStepPage() -> impl IntoView {
     let use_passkey = move |_| {
         busy.set(true);
         passkey_error.set(None);
-        let next = safe_next(Some(&next()));
+        let next = tally_core::redirect::safe_next(Some(&next()));
         leptos::task::spawn_local(async move {
             let outcome = async {
                 let request = second_step_passkey_options()

@@ -6,11 +6,14 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use tally_core::forms::new_password_errors;
+use tally_core::{
+    codes::LinkKind as TokenKind, forms::new_password_errors,
+    views::account::LinkState as TokenState,
+};
 
 use super::form_error;
 use crate::{
-    api::account::{inspect_link, SetPasswordFromLink, TokenKind, TokenState},
+    api::sign_in::{inspect_link, SetPasswordFromLink},
     components::{field::Field, live_errors::LiveErrors, password_meter::PasswordMeter},
 };
 

@@ -5,14 +5,16 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use tally_core::{csv::RowError, forms::NewUserInput, roles::Action};
+use tally_core::{
+    actor::Actor,
+    csv::RowError,
+    forms::NewUserInput,
+    roles::Action,
+    views::users::{UserPage, UserSummary},
+};
 
 use crate::{
-    api::users::{
-        create_user, delete_user, list_users, set_user_suspended, update_user, UserPage,
-        UserSummary,
-    },
-    auth::CurrentAdmin,
+    api::users::{create_user, delete_user, list_users, set_user_suspended, update_user},
     components::pager::Pager,
     components::{
         dialog::Modal,
@@ -60,7 +62,7 @@ fn full_name(u: &UserSummary) -> String {
 
 #[component]
 fn Users(
-    me: CurrentAdmin,
+    me: Actor,
     state: PageState,
     search: RwSignal<String>,
     page: RwSignal<u32>,

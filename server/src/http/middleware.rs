@@ -17,38 +17,17 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use leptos::prelude::Owner;
-use tally_app::{
-    auth::{ClientIp, CurrentAdmin, PendingSignIn, SessionContext},
-    error::AppError,
+use tally_app::error::AppError;
+use tally_core::actor::Visitor;
+use tally_services::{
+    identity::accounts::sessions::{cookie_value, PENDING_COOKIE, SESSION_COOKIE},
+    platform::error::ServiceError,
 };
 
-use crate::{
-    auth::sessions::{cookie_value, LiveSession, PENDING_COOKIE, SESSION_COOKIE},
-    error::ServiceError,
-    http::AppState,
-};
+use crate::http::AppState;
 
-impl From<LiveSession> for SessionContext {
-    fn from(s: LiveSession) -> Self {
-        SessionContext {
-            admin: CurrentAdmin {
-                id: s.admin_id,
-                account_id: s.account_id,
-                account_name: s.account_name,
-                email: s.email,
-                first_name: s.first_name,
-                last_name: s.last_name,
-                role: s.role,
-                account_past_due: s.account_past_due,
-                must_set_up_two_step: s.must_set_up_two_step,
-            },
-            session_hash: s.hash,
-            verified_at: s.verified_at,
-        }
-    }
-}
-
-/// Attaches the client's address and, for a live session cookie, the `SessionContext`.
+/// Attaches the client as a `Visitor` (their address) and, for a live session cookie, the
+/// caller's `Actor` and the session's key; for a half-done sign-in's cookie, that sign-in.
 ///
 /// When the session cannot be looked up (the database is gone), the request is answered
 /// 503 with a reference id, never served as if signed out.
@@ -61,9 +40,8 @@ pub async fn resolve_session(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_string());
-    let forwarded = state
-        .ctx
-        .settings
+    let settings = &state.services.ctx.settings;
+    let forwarded = settings
         .trust_proxy
         .then(|| {
             req.headers()
@@ -73,9 +51,9 @@ pub async fn resolve_session(
                 .map(|s| s.trim().to_string())
         })
         .flatten();
-    if let Some(ip) = forwarded.or(peer) {
-        req.extensions_mut().insert(ClientIp(ip));
-    }
+    let visitor = Visitor {
+        ip: forwarded.or(peer),
+    };
     let cookies: Vec<String> = req
         .headers()
         .get_all(header::COOKIE)
@@ -83,27 +61,27 @@ pub async fn resolve_session(
         .filter_map(|v| v.to_str().ok().map(str::to_string))
         .collect();
     let api = req.uri().path().starts_with("/api/");
+    let sessions = &state.services.sessions;
     if let Some(token) = cookie_value(cookies.iter().map(String::as_str), SESSION_COOKIE) {
-        match state.sessions.resolve(&token).await {
-            Ok(Some(session)) => {
-                req.extensions_mut().insert(SessionContext::from(session));
+        match sessions.resolve(&token, visitor.ip.clone()).await {
+            Ok(Some((actor, key))) => {
+                req.extensions_mut().insert(actor);
+                req.extensions_mut().insert(key);
             }
             Ok(None) => {}
             Err(e) => return unavailable(api, e),
         }
     }
     if let Some(token) = cookie_value(cookies.iter().map(String::as_str), PENDING_COOKIE) {
-        match state.sessions.resolve_pending(&token).await {
+        match sessions.resolve_pending(&token).await {
             Ok(Some(pending)) => {
-                req.extensions_mut().insert(PendingSignIn {
-                    token_hash: pending.hash,
-                    admin_id: pending.admin_id,
-                });
+                req.extensions_mut().insert(pending);
             }
             Ok(None) => {}
             Err(e) => return unavailable(api, e),
         }
     }
+    req.extensions_mut().insert(visitor);
     next.run(req).await
 }
 
@@ -152,7 +130,7 @@ pub async fn refuse_other_hosts(
         .or_else(|| req.uri().authority().map(|a| a.to_string()));
     let served = host
         .as_deref()
-        .is_some_and(|h| state.ctx.settings.serves_host(h));
+        .is_some_and(|h| state.services.ctx.settings.serves_host(h));
     if !served && req.uri().path() != "/healthz" {
         tracing::warn!(?host, path = %req.uri().path(), "request for another host refused");
         return (
@@ -181,7 +159,7 @@ pub async fn refuse_cross_origin(
         let cross = match (fetch_site, origin) {
             (Some(site), _) => !matches!(site, "same-origin" | "none"),
             (None, Some(origin)) => {
-                let own = origin.trim_end_matches('/') == state.ctx.settings.public_url
+                let own = origin.trim_end_matches('/') == state.services.ctx.settings.public_url
                     || host.is_some_and(|h| {
                         origin == format!("http://{h}") || origin == format!("https://{h}")
                     });
@@ -265,7 +243,12 @@ pub async fn security_headers(
     req: Request<Body>,
     next: Next,
 ) -> Response {
-    let https = state.ctx.settings.public_url.starts_with("https://");
+    let https = state
+        .services
+        .ctx
+        .settings
+        .public_url
+        .starts_with("https://");
     let path = req.uri().path();
     // A hashed name changes with its content, so its copy never goes stale.
     let static_cache = if is_hashed_asset(path) {
@@ -347,9 +330,9 @@ pub struct RequestId(pub String);
 /// Gives each request an id: in its extensions (the trace span reads it), in scope for the
 /// error references made while serving it, and in the answer's `X-Request-Id`.
 pub async fn request_id(mut req: axum::extract::Request, next: Next) -> Response {
-    let id = crate::crypto::request_id();
+    let id = tally_services::platform::crypto::request_id();
     req.extensions_mut().insert(RequestId(id.clone()));
-    let mut res = crate::telemetry::REQUEST_ID
+    let mut res = tally_services::platform::telemetry::REQUEST_ID
         .scope(id.clone(), next.run(req))
         .await;
     if let Ok(value) = axum::http::HeaderValue::from_str(&id) {

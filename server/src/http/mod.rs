@@ -1,98 +1,48 @@
 //! The HTTP surface: the router shared by `main` and the integration tests, and the state
 //! every handler reaches.
 //!
-//! A request's path: `middleware` (security headers, cross-origin refusal, the client's
-//! address and session) → a server function of `tally_app::api` (who is calling, may they,
-//! is the input valid) → `ports` (the app's port, implemented here) → a service (SQL) → back
-//! through `ports`, which turns server types into the app's page structs and a
-//! `ServiceError` into an `AppError`, whose status is set when it is written.
+//! A request's path: `middleware` (security headers, cross-origin and other-host refusal, the
+//! client's address and the caller's `Actor` from the session) → a server function of
+//! `tally_app::api` (who is calling, may they, is the input valid) → a service of
+//! `tally_services` (SQL, the gateway) → back, a `ServiceError` becoming an `AppError` whose
+//! status is set when it is written. Plain routes here call the services the same way.
 
+pub mod metrics;
 pub mod middleware;
+pub mod pdf;
 pub mod public_pages;
+pub mod sandbox;
+pub mod webhooks;
 
 use std::sync::Arc;
 
 use axum::{
-    extract::{FromRef, Path, State},
-    http::{header, StatusCode},
+    extract::{FromRef, State},
+    http::StatusCode,
     middleware::{from_fn, from_fn_with_state},
     response::{IntoResponse, Response},
-    routing::get,
-    Extension, Json, Router,
+    routing::{get, post},
+    Json, Router,
 };
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use tally_app::{auth::SessionContext, error::AppError, ports::Services, shell, App};
-use tally_core::{billing::RetrySchedule, roles::Action};
-
-use crate::{
-    auth::{sessions::Sessions, Auth},
-    billing_run::BillingRun,
-    charges::Charging,
-    clock::Clock,
-    config::{GatewaySettings, Settings},
-    context::{Context, Parts},
-    db::Database,
-    gateway::{PaymentGateway, SandboxGateway},
-    invoice_pdf,
-    invoices::Invoices,
-    mail::Mailer,
-    outbox::Outbox,
-    passwords::Passwords,
-    ports,
-    scheduler::Scheduler,
-    secrets::Keys,
-    stripe::StripeGateway,
-};
+use tally_app::{error::AppError, shell, App};
+use tally_services::Services;
 
 /// Everything a request handler may need, behind one `Arc`: every request clones the state
-/// several times (each middleware, each extractor), and one reference count is cheaper than
-/// the dozens inside the services.
+/// several times (each middleware, each extractor).
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
 
 /// What [`AppState`] shares; its fields are reached through `AppState` itself.
 pub struct Shared {
-    pub ctx: Context,
-    pub leptos: LeptosOptions,
-    /// The app's ports, for its server functions.
     pub services: Services,
-    pub sessions: Sessions,
-    pub invoices: Invoices,
-    pub billing_run: BillingRun,
-    pub charging: Charging,
-    pub scheduler: Scheduler,
-    /// The Stripe gateway, for its webhooks, when it is the one in use.
-    pub stripe: Option<StripeGateway>,
+    pub leptos: LeptosOptions,
 }
 
 impl AppState {
-    /// Wires the services with the payment gateway the settings name (`TALLY_GATEWAY`).
-    pub fn new(
-        settings: Settings,
-        db: Database,
-        clock: Arc<dyn Clock>,
-        mailer: Mailer,
-        keys: Keys,
-    ) -> Self {
-        let gateway: Arc<dyn PaymentGateway> = match &settings.gateway {
-            GatewaySettings::Sandbox => Arc::new(SandboxGateway::new(db.clone())),
-            GatewaySettings::Stripe(stripe) => {
-                Arc::new(StripeGateway::new(stripe.clone(), db.clone()))
-            }
-        };
-        Self::with_gateway(settings, db, clock, mailer, keys, gateway)
-    }
-
-    /// The same with another payment gateway (a real processor, or a test's own sandbox).
-    pub fn with_gateway(
-        settings: Settings,
-        db: Database,
-        clock: Arc<dyn Clock>,
-        mailer: Mailer,
-        keys: Keys,
-        gateway: Arc<dyn PaymentGateway>,
-    ) -> Self {
+    pub fn new(services: Services) -> Self {
+        let settings = &services.ctx.settings;
         let leptos = LeptosOptions::builder()
             .output_name("tally")
             .hash_files(assets_are_hashed())
@@ -100,36 +50,7 @@ impl AppState {
             .site_pkg_dir("pkg")
             .site_addr(settings.listen_addr)
             .build();
-        let outbox = Outbox::new(db.clone(), clock.clone(), mailer);
-        let ctx = Context::new(Parts {
-            db,
-            clock,
-            outbox,
-            settings: Arc::new(settings),
-            gateway,
-            passwords: Passwords::per_core(),
-            keys,
-        });
-        let charging = Charging::new(ctx.clone(), RetrySchedule::default());
-        let billing_run = BillingRun::new(ctx.clone(), charging.clone());
-        let scheduler = Scheduler::new(ctx.clone(), billing_run.clone(), charging.clone());
-        let auth = Auth::new(ctx.clone());
-        let services = ports::build(&ctx, &auth, &charging);
-        let stripe = match &ctx.settings.gateway {
-            GatewaySettings::Stripe(s) => Some(StripeGateway::new(s.clone(), ctx.db.clone())),
-            GatewaySettings::Sandbox => None,
-        };
-        Self(Arc::new(Shared {
-            stripe,
-            sessions: auth.sessions().clone(),
-            invoices: Invoices::new(ctx.clone()),
-            ctx,
-            leptos,
-            services,
-            billing_run,
-            charging,
-            scheduler,
-        }))
+        Self(Arc::new(Shared { services, leptos }))
     }
 }
 
@@ -168,7 +89,8 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
-/// The whole router: health check, server functions, pages and static files.
+/// The whole router: health check, metrics, the visitor's pages, the processor's webhooks
+/// (or the sandbox processor's API), the invoice PDF, server functions, pages and static files.
 pub fn build_router(state: AppState) -> Router {
     let routes = route_list();
     let services = state.services.clone();
@@ -177,14 +99,11 @@ pub fn build_router(state: AppState) -> Router {
         leptos::nonce::provide_nonce();
     };
     let shell_options = state.leptos.clone();
-    Router::new()
+    let mut router = Router::new()
         .route("/healthz", get(healthz))
-        .route("/metrics", get(crate::metrics::scrape))
-        .route("/billing/invoices/{id}/pdf", get(invoice_document))
-        .route(
-            "/webhooks/stripe",
-            axum::routing::post(crate::stripe::webhook),
-        )
+        .route("/metrics", get(metrics::scrape))
+        .route("/billing/invoices/{id}/pdf", get(pdf::invoice_document))
+        .route("/webhooks/stripe", post(webhooks::stripe))
         // The visitor's pages: plain HTML, no wasm.
         .route(
             "/login",
@@ -197,7 +116,14 @@ pub fn build_router(state: AppState) -> Router {
         .route(
             "/reset-password/{token}",
             get(public_pages::reset).post(public_pages::reset_submit),
-        )
+        );
+    if state.services.sandbox.is_some() {
+        router = router.route(
+            "/sandbox/v1/setup_intents/{id}/confirm",
+            post(sandbox::confirm_setup),
+        );
+    }
+    router
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(shell_options.clone())
         })
@@ -206,7 +132,7 @@ pub fn build_router(state: AppState) -> Router {
             _,
         >(context, shell))
         .layer(from_fn(middleware::keep_reactive_owner))
-        .layer(from_fn(crate::metrics::track))
+        .layer(from_fn(metrics::track))
         .layer(from_fn_with_state(
             state.clone(),
             middleware::resolve_session,
@@ -248,47 +174,9 @@ pub fn error_response(error: AppError) -> Response {
     (status, Json(error)).into_response()
 }
 
-/// `GET /billing/invoices/{id}/pdf`: the invoice as a PDF download, for roles that may view
-/// billing, from the caller's account only (404 otherwise).
-async fn invoice_document(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    session: Option<Extension<SessionContext>>,
-) -> Response {
-    let Some(Extension(session)) = session else {
-        return error_response(AppError::Unauthenticated);
-    };
-    if !session.admin.may(Action::ViewBilling) {
-        return error_response(AppError::Forbidden);
-    }
-    let invoice = match state.invoices.get(&session.admin.account_id, &id).await {
-        Ok(invoice) => invoice,
-        Err(e) => return error_response(e.into()),
-    };
-    let name = format!(
-        "attachment; filename=\"tally-invoice-{}.pdf\"",
-        invoice.number
-    );
-    match tokio::task::spawn_blocking(move || invoice_pdf::render(&invoice)).await {
-        Ok(pdf) => (
-            [
-                (header::CONTENT_TYPE, "application/pdf".to_string()),
-                (header::CONTENT_DISPOSITION, name),
-                (header::CACHE_CONTROL, "no-store".to_string()),
-            ],
-            pdf,
-        )
-            .into_response(),
-        Err(e) => error_response(AppError::Internal(crate::error::log_unexpected(
-            "rendering an invoice PDF",
-            &e,
-        ))),
-    }
-}
-
 /// `GET /healthz`: 200 when the database answers a query, 503 otherwise.
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    let db = &state.ctx.db;
+    let db = &state.services.ctx.db;
     let database = db.backend().display_name();
     match db.ping().await {
         Ok(()) => (

@@ -1,39 +1,28 @@
 //! The pages a visitor sees before signing in — sign-in, forgot password, and choosing a new
 //! password from a reset link — rendered here as plain HTML: no wasm and no script, a few KB
-//! with the stylesheet. Their forms post back to the page, whose handler calls the matching
-//! server function itself (`sign_in`, `request_password_reset`, `set_password_from_link`; the
-//! reset page reads its link with `inspect_link`) just as that function's `/api/` endpoint
-//! would, so they work with scripts off: the browser's own checks come from the fields'
-//! constraint attributes, and the server's messages come back next to their fields with what
-//! was typed (never a password).
-
-use std::future::Future;
+//! with the stylesheet. Their forms post back to the page, whose handler calls the same
+//! service the app's server function does (`sign_ins`), so they work with scripts off: the
+//! browser's own checks come from the fields' constraint attributes, and the service's
+//! messages come back next to their fields with what was typed (never a password).
 
 use axum::{
     extract::{Path, Query, State},
-    http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode},
+    http::{header, HeaderValue, StatusCode},
     response::{Html, IntoResponse, Redirect, Response},
-    Form,
+    Extension, Form,
 };
-use leptos::{
-    prelude::provide_context,
-    reactive::{computed::ScopedFuture, owner::Owner},
-};
-use leptos_axum::ResponseOptions;
 use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
-use tally_app::{
-    api::account::{
-        inspect_link, request_password_reset, set_password_from_link, sign_in as sign_in_fn,
-        TokenKind, TokenState,
-    },
-    error::AppError,
-};
+use tally_app::error::AppError;
 use tally_core::{
+    actor::Visitor,
+    codes::LinkKind,
     contact::MAX_EMAIL_LEN,
     forms::{new_password_errors, FieldErrors},
     password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS},
+    views::account::LinkState,
 };
+use tally_services::identity::sign_in::SignedIn;
 
 use super::AppState;
 
@@ -97,46 +86,14 @@ fn respond(status: StatusCode, markup: Markup) -> Response {
     res
 }
 
-/// Calls a server function the way its `/api/` endpoint does: in a reactive owner that holds
-/// the request's parts (the session, the caller's address), the services and a fresh
-/// `ResponseOptions`, whose headers (cookies, `Location`) come back with the result.
-async fn call_server_fn<T, Fut>(
-    state: &AppState,
-    parts: Parts,
-    server_fn: impl FnOnce() -> Fut,
-) -> (Result<T, AppError>, HeaderMap)
-where
-    Fut: Future<Output = Result<T, AppError>>,
-{
-    let owner = Owner::new();
-    let response = ResponseOptions::default();
-    let result = owner
-        .with(|| {
-            provide_context(state.services.clone());
-            provide_context(parts);
-            provide_context(response.clone());
-            ScopedFuture::new(server_fn())
-        })
-        .await;
-    let headers = response
-        .0
-        .read()
-        .map(|r| r.headers.clone())
-        .unwrap_or_default();
-    (result, headers)
-}
-
-/// After a sign-in: the session (or half-done sign-in) cookies the server function set, and on
-/// to where it sends the browser (`next`, or the second step) — a 303, so the browser loads it
-/// with GET.
-fn signed_in(headers: &HeaderMap) -> Response {
-    let to = headers
-        .get(header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("/");
-    let mut res = Redirect::to(to).into_response();
-    for cookie in headers.get_all(header::SET_COOKIE) {
-        res.headers_mut().append(header::SET_COOKIE, cookie.clone());
+/// After a sign-in: the session (or half-done sign-in) cookies, and on to `next` or the
+/// second step — a 303, so the browser loads it with GET.
+fn signed_in(signed_in: &SignedIn, next: Option<&str>) -> Response {
+    let mut res = Redirect::to(&signed_in.location(next)).into_response();
+    for cookie in &signed_in.cookies {
+        if let Ok(value) = HeaderValue::from_str(&cookie.0) {
+            res.headers_mut().append(header::SET_COOKIE, value);
+        }
     }
     res
 }
@@ -189,17 +146,19 @@ pub async fn sign_in(State(state): State<AppState>, Query(q): Query<NextQuery>) 
     respond(StatusCode::OK, sign_in_page(&state, "", &next, None))
 }
 
-/// `POST /login`: the `sign_in` server function, for a plain form.
+/// `POST /login`: signing in, for a plain form.
 pub async fn sign_in_submit(
     State(state): State<AppState>,
-    parts: Parts,
+    Extension(visitor): Extension<Visitor>,
     Form(form): Form<SignInForm>,
 ) -> Response {
-    let (email, next) = (form.email.clone(), form.next.clone());
-    let (result, headers) =
-        call_server_fn(&state, parts, || sign_in_fn(email, form.password, next)).await;
-    match result {
-        Ok(()) => signed_in(&headers),
+    let result = state
+        .services
+        .sign_ins
+        .sign_in(&visitor, &form.email, &form.password)
+        .await;
+    match result.map_err(AppError::from) {
+        Ok(done) => signed_in(&done, form.next.as_deref()),
         Err(e) => {
             let mut res = respond(
                 status_of(&e),
@@ -255,17 +214,18 @@ pub async fn forgot(State(state): State<AppState>) -> Response {
     respond(StatusCode::OK, forgot_page(&state, "", false, None))
 }
 
-/// `POST /forgot-password`: the `request_password_reset` server function.
+/// `POST /forgot-password`: asking for a reset link.
 pub async fn forgot_submit(
     State(state): State<AppState>,
-    parts: Parts,
+    Extension(visitor): Extension<Visitor>,
     Form(form): Form<ForgotForm>,
 ) -> Response {
-    let email = form.email.clone();
-    match call_server_fn(&state, parts, || request_password_reset(email))
-        .await
-        .0
-    {
+    let result = state
+        .services
+        .sign_ins
+        .request_reset(&visitor, &form.email)
+        .await;
+    match result.map_err(AppError::from) {
         Ok(()) => respond(StatusCode::OK, forgot_page(&state, "", true, None)),
         Err(e) => respond(
             status_of(&e),
@@ -285,7 +245,7 @@ pub struct NewPasswordForm {
 fn reset_page(
     state: &AppState,
     token: &str,
-    link: Result<(TokenState, Option<String>, Option<String>), AppError>,
+    link: Result<(LinkState, Option<String>, Option<String>), AppError>,
     error: Option<&AppError>,
 ) -> Markup {
     let errors = error
@@ -293,7 +253,7 @@ fn reset_page(
         .cloned()
         .unwrap_or_default();
     let body = match link {
-        Ok((TokenState::Valid, email, first_name)) => {
+        Ok((LinkState::Valid, email, first_name)) => {
             let email = email.unwrap_or_default();
             let greeting = match first_name.filter(|n| !n.is_empty()) {
                 Some(n) => format!("Welcome, {n}."),
@@ -313,8 +273,8 @@ fn reset_page(
         }
         Ok((state, _, _)) => {
             let what = match state {
-                TokenState::Expired => "This link has expired.",
-                TokenState::Used => "This link has already been used.",
+                LinkState::Expired => "This link has expired.",
+                LinkState::Used => "This link has already been used.",
                 _ => "This link isn't valid.",
             };
             html! {
@@ -333,39 +293,35 @@ fn reset_page(
     )
 }
 
-/// What the link is worth, from the `inspect_link` server function.
+/// What the reset link is worth.
 async fn inspect(
     state: &AppState,
-    parts: Parts,
     token: &str,
-) -> Result<(TokenState, Option<String>, Option<String>), AppError> {
-    let token = token.to_string();
-    let info = call_server_fn(state, parts, || inspect_link(TokenKind::Reset, token))
-        .await
-        .0?;
+) -> Result<(LinkState, Option<String>, Option<String>), AppError> {
+    let info = state
+        .services
+        .sign_ins
+        .inspect_link(LinkKind::Reset, token)
+        .await?;
     Ok((info.state, info.email, info.first_name))
 }
 
 /// `GET /reset-password/{token}`.
-pub async fn reset(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
-    parts: Parts,
-) -> Response {
-    let link = inspect(&state, parts, &token).await;
+pub async fn reset(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let link = inspect(&state, &token).await;
     let status = match &link {
-        Ok((TokenState::Valid, _, _)) => StatusCode::OK,
+        Ok((LinkState::Valid, _, _)) => StatusCode::OK,
         Ok(_) => StatusCode::GONE,
         Err(e) => status_of(e),
     };
     respond(status, reset_page(&state, &token, link, None))
 }
 
-/// `POST /reset-password/{token}`: the `set_password_from_link` server function.
+/// `POST /reset-password/{token}`: a new password from a reset link.
 pub async fn reset_submit(
     State(state): State<AppState>,
     Path(token): Path<String>,
-    parts: Parts,
+    Extension(visitor): Extension<Visitor>,
     Form(form): Form<NewPasswordForm>,
 ) -> Response {
     // Typed twice: the same check the app's forms run offline, here after the round trip.
@@ -376,18 +332,18 @@ pub async fn reset_submit(
     );
     if mismatch.get("confirm_password").is_some() {
         let e = AppError::Validation(mismatch);
-        let link = inspect(&state, parts, &token).await;
+        let link = inspect(&state, &token).await;
         return respond(status_of(&e), reset_page(&state, &token, link, Some(&e)));
     }
-    let password = form.password;
-    let (result, headers) = call_server_fn(&state, parts.clone(), || {
-        set_password_from_link(TokenKind::Reset, token.clone(), password)
-    })
-    .await;
-    match result {
-        Ok(()) => signed_in(&headers),
+    let result = state
+        .services
+        .sign_ins
+        .complete_link(&visitor, LinkKind::Reset, &token, &form.password)
+        .await;
+    match result.map_err(AppError::from) {
+        Ok(done) => signed_in(&done, None),
         Err(e) => {
-            let link = inspect(&state, parts, &token).await;
+            let link = inspect(&state, &token).await;
             respond(status_of(&e), reset_page(&state, &token, link, Some(&e)))
         }
     }

@@ -46,7 +46,7 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
 /// The database's size on disk, in bytes (SQLite after a checkpoint folds its WAL in).
 async fn database_bytes(app: &TestApp) -> i64 {
     match app.backend {
-        tally_server::db::Backend::Sqlite => {
+        tally_services::platform::db::Backend::Sqlite => {
             sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
                 .execute(app.db.pool())
                 .await
@@ -57,7 +57,7 @@ async fn database_bytes(app: &TestApp) -> i64 {
             )
             .await
         }
-        tally_server::db::Backend::Postgres => {
+        tally_services::platform::db::Backend::Postgres => {
             count(
                 app,
                 "SELECT CAST(pg_database_size(current_database()) AS BIGINT)",
@@ -187,7 +187,7 @@ both_databases! {
         assert!(gap < Duration::from_millis(5), "median known {a:?}, unknown {b:?}");
         // The answers did not send the mail; the worker does.
         assert_eq!(app.outbox_messages().len(), 0);
-        assert_eq!(app.state.ctx.outbox.deliver_due().await.unwrap(), 50);
+        assert_eq!(app.services.ctx.outbox.deliver_due().await.unwrap(), 50);
         // Five requests for one address an hour, from any networks; the sixth is refused.
         for n in 0..4 {
             assert_eq!(request("known0@acme.test".into(), format!("10.0.3.{n}")).await.0, 200);
@@ -256,11 +256,11 @@ both_databases! {
         };
         let key = "sign_in_ip/10.0.9.1/0";
         for (refused, shown) in [(9, 9), (8, 9), (10, 10), (9, 10), (980, 980), (979, 980), (1000, 1000), (999, 1000)] {
-            tally_server::audit::record_throttled(pool, 1, key, "10.0.9.1", refused).await.unwrap();
+            tally_services::platform::audit::record_throttled(pool, 1, key, "10.0.9.1", refused).await.unwrap();
             assert_eq!(detail().await, vec![format!("throttled: {shown} attempts refused from this address this minute")], "after {refused}");
         }
         // Another address or window is another event.
-        tally_server::audit::record_throttled(pool, 1, "sign_in_ip/10.0.9.2/0", "10.0.9.2", 1).await.unwrap();
+        tally_services::platform::audit::record_throttled(pool, 1, "sign_in_ip/10.0.9.2/0", "10.0.9.2", 1).await.unwrap();
         assert_eq!(detail().await.len(), 2);
     }
 
@@ -286,13 +286,13 @@ both_databases! {
     async fn a_suspension_racing_a_link_acceptance_always_ends_suspended(app: TestApp) {
         let acme = app.seed_account("acme", &[Role::AdministratorWithBilling]).await;
         let owner = app.session_cookie_for("acme-admin_billing").await;
-        let rounds = match app.backend { tally_server::db::Backend::Postgres => 100, tally_server::db::Backend::Sqlite => 20 };
+        let rounds = match app.backend { tally_services::platform::db::Backend::Postgres => 100, tally_services::platform::db::Backend::Sqlite => 20 };
         for round in 0..rounds {
             let id = format!("inv{round}");
             sqlx::query("INSERT INTO admins (id, account_id, email, email_key, first_name, last_name, role, status, created_at, updated_at) \
                          VALUES ($1, $2, $3, $3, 'Iv', 'Y', 'manager', 'invited', 0, 0)")
                 .bind(&id).bind(&acme).bind(format!("{id}@acme.test")).execute(app.db.pool()).await.unwrap();
-            tally_server::auth::links::send_invitation(&app.state.ctx, &id, &acme, &format!("{id}@acme.test"), "Ann Lee").await.unwrap();
+            tally_services::identity::links::send_invitation(&app.services.ctx, &id, &acme, &format!("{id}@acme.test"), "Ann Lee").await.unwrap();
             let mail = app.outbox_messages().into_iter().rev().find(|m| m.contains(&format!("To: {id}@acme.test"))).unwrap();
             let link = crate::helpers::find_link(&mail, &format!("{}/invitation/", app.address)).unwrap();
             let token = link.rsplit('/').next().unwrap().to_string();
@@ -312,7 +312,7 @@ both_databases! {
         app.seed_account("acme", &[Role::AdministratorWithBilling]).await;
         let email = "admin_billing@acme.test";
         app.call(&TestApp::new_client(), "account/request-reset", &[("email", email)]).await;
-        app.state.ctx.outbox.deliver_due().await.unwrap();
+        app.services.ctx.outbox.deliver_due().await.unwrap();
         let mail = app.outbox_messages().pop().unwrap();
         let token = crate::helpers::find_link(&mail, &format!("{}/reset-password/", app.address)).unwrap().rsplit('/').next().unwrap().to_string();
         let me = app.signed_in(email).await;

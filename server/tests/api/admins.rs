@@ -246,9 +246,10 @@ both_databases! {
     // same moment. The account's rule alone settles it: exactly k − 1 succeed and one is
     // refused as the last billing admin's demotion, every round.
     async fn k_billing_admins_authorised_at_once_exactly_k_minus_one_demotions_succeed(app: TestApp) {
-        use tally_server::{actor::Actor, admins::Admins, error::ServiceError};
+        use tally_core::actor::Actor;
+        use tally_services::platform::error::ServiceError;
         let acme = app.seed_account("race", &[]).await;
-        let admins = Admins::new(app.state.ctx.clone());
+        let admins = &app.services.administrators;
         for k in 2..=5usize {
             let ids: Vec<String> = {
                 let mut v = Vec::new();
@@ -265,6 +266,8 @@ both_databases! {
                 first_name: "Test".into(),
                 last_name: "Admin".into(),
                 role: Role::AdministratorWithBilling,
+                account_past_due: false,
+                must_set_up_two_step: false,
                 ip: None,
                 verified_at: app.clock_now(),
             }).collect();
@@ -272,7 +275,7 @@ both_databases! {
                 sqlx::query("UPDATE admins SET role = 'admin_billing' WHERE account_id = $1 AND id LIKE $2")
                     .bind(&acme).bind(format!("x{k}-%")).execute(app.db.pool()).await.unwrap();
                 let changes = (0..k).map(|i| {
-                    let (admins, actor, target) = (&admins, &actors[i], ids[(i + 1) % k].clone());
+                    let (admins, actor, target) = (admins, &actors[i], ids[(i + 1) % k].clone());
                     async move { admins.change(actor, &target, AdminChange::SetRole(Role::Administrator)).await }
                 });
                 let results = futures::future::join_all(changes).await;

@@ -233,7 +233,7 @@ both_databases! {
         assert_eq!(app.call(&c, "account/request-reset", &[("email", EMAIL)]).await.status(), 200);
         // The answer did not wait for the mail: the outbox worker sends it.
         assert!(app.outbox_messages().is_empty());
-        assert_eq!(app.state.ctx.outbox.deliver_due().await.unwrap(), 1);
+        assert_eq!(app.services.ctx.outbox.deliver_due().await.unwrap(), 1);
         let mail = app.outbox_messages().pop().expect("a reset email");
         assert!(mail.contains(&format!("To: {EMAIL}")));
         let link = find_link(&mail, &format!("{}/reset-password/", app.address)).expect("link");
@@ -262,7 +262,7 @@ both_databases! {
 
         // A second link expires after 30 minutes.
         app.call(&c, "account/request-reset", &[("email", EMAIL)]).await;
-        app.state.ctx.outbox.deliver_due().await.unwrap();
+        app.services.ctx.outbox.deliver_due().await.unwrap();
         let mail = app.outbox_messages().pop().unwrap();
         let token2 = find_link(&mail, &format!("{}/reset-password/", app.address)).unwrap().rsplit('/').next().unwrap().to_string();
         app.clock.advance_minutes(31);
@@ -277,7 +277,7 @@ both_databases! {
         let now = app.clock_now();
         sqlx::query("INSERT INTO admins (id, account_id, email, email_key, first_name, last_name, role, status, created_at, updated_at) VALUES ('inv1', $1, 'bo@acme.test', 'bo@acme.test', 'Bo', 'Chen', 'manager', 'invited', $2, $2)")
             .bind(&account_id).bind(now).execute(app.db.pool()).await.unwrap();
-        tally_server::auth::links::send_invitation(&app.state.ctx, "inv1", &account_id, "bo@acme.test", "Ann Lee").await.unwrap();
+        tally_services::identity::links::send_invitation(&app.services.ctx, "inv1", &account_id, "bo@acme.test", "Ann Lee").await.unwrap();
         // Invited administrators cannot sign in.
         assert_eq!(sign_in(&app, &TestApp::new_client(), "bo@acme.test", "anything at all").await.status(), 422);
         let mail = app.outbox_messages().pop().unwrap();
@@ -291,7 +291,7 @@ both_databases! {
         let status: String = sqlx::query_scalar("SELECT status FROM admins WHERE id = 'inv1'").fetch_one(app.db.pool()).await.unwrap();
         assert_eq!(status, "active");
         // Expired invitations: 72 hours.
-        tally_server::auth::links::send_invitation(&app.state.ctx, "inv1", &account_id, "bo@acme.test", "Ann Lee").await.unwrap();
+        tally_services::identity::links::send_invitation(&app.services.ctx, "inv1", &account_id, "bo@acme.test", "Ann Lee").await.unwrap();
         let mail = app.outbox_messages().pop().unwrap();
         let token = find_link(&mail, &format!("{}/invitation/", app.address)).unwrap().rsplit('/').next().unwrap().to_string();
         app.clock.advance_minutes(72 * 60 + 1);

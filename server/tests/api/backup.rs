@@ -54,7 +54,7 @@ async fn scalar_pool(app: &TestApp, q: &str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_taken_during_a_billing_run_and_writes_is_whole_and_restores() {
-    let app = TestApp::spawn(tally_server::db::Backend::Sqlite).await;
+    let app = TestApp::spawn(tally_services::platform::db::Backend::Sqlite).await;
     let accounts = 400;
     for i in 0..accounts {
         let card = if i % 5 == 4 {
@@ -214,7 +214,7 @@ async fn a_backup_taken_during_a_billing_run_and_writes_is_whole_and_restores() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restore_refuses_a_folder_in_use_a_damaged_copy_and_postgres() {
-    let app = TestApp::spawn(tally_server::db::Backend::Sqlite).await;
+    let app = TestApp::spawn(tally_services::platform::db::Backend::Sqlite).await;
     let key = app.secret_key();
     let work = tempfile::tempdir().unwrap();
     let good = work.path().join("good.db");
@@ -322,7 +322,7 @@ async fn restore_refuses_a_folder_in_use_a_damaged_copy_and_postgres() {
 async fn daily_backups_are_taken_once_a_day_keep_the_newest_and_show_to_billing_admins_only() {
     use tally_core::roles::Role;
     let app = TestApp::spawn_with(
-        tally_server::db::Backend::Sqlite,
+        tally_services::platform::db::Backend::Sqlite,
         &[("TALLY_BACKUP_KEEP", "3")],
     )
     .await;
@@ -333,23 +333,23 @@ async fn daily_backups_are_taken_once_a_day_keep_the_newest_and_show_to_billing_
     .await;
     app.seed_account("other", &[Role::AdministratorWithBilling])
         .await;
-    let settings = app.state.ctx.settings.as_ref();
+    let settings = app.services.ctx.settings.as_ref();
     let day = |d: u32| tally_core::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
     for d in 1..=5 {
-        let made = tally_server::backup::daily_backup(settings, day(d))
+        let made = tally_services::platform::backup::daily_backup(settings, day(d))
             .await
             .unwrap();
         assert!(made.is_some(), "day {d}");
         assert_eq!(made.unwrap().accounts, 2);
     }
     assert_eq!(
-        tally_server::backup::daily_backup(settings, day(5))
+        tally_services::platform::backup::daily_backup(settings, day(5))
             .await
             .unwrap(),
         None,
         "once a day"
     );
-    let days: Vec<String> = tally_server::backup::list_daily(&settings.data_dir)
+    let days: Vec<String> = tally_services::platform::backup::list_daily(&settings.data_dir)
         .iter()
         .map(|b| b.day.to_string())
         .collect();

@@ -52,7 +52,7 @@ both_databases! {
             let info = app.call_json(&cookie, "billing/save-info", &billing_info()).await.status().as_u16();
             assert_eq!(info, want, "save info as {role:?}");
             let before = count(&app, "SELECT COUNT(*) FROM payment_method_submissions WHERE account_id = $1", &acme).await;
-            let card = app.call_json(&cookie, "billing/submit-payment-method", &payment(GOOD_TEST_CARD, "12/30", "123", &format!("k{i}"))).await;
+            let card = app.save_card(&cookie, &payment(GOOD_TEST_CARD, "12/30", "123", &format!("k{i}"))).await;
             assert_eq!(card.status().as_u16(), want, "submit card as {role:?}");
             let after = count(&app, "SELECT COUNT(*) FROM payment_method_submissions WHERE account_id = $1", &acme).await;
             assert_eq!(after - before, i64::from(may), "{role:?} saved a card only if allowed");
@@ -67,7 +67,7 @@ both_databases! {
         let a = app.session_cookie_for("acme-admin_billing").await;
         let o = app.session_cookie_for("other-admin_billing").await;
         assert_eq!(app.call_json(&a, "billing/save-info", &billing_info()).await.status(), 200);
-        assert_eq!(app.call_json(&a, "billing/submit-payment-method", &payment(GOOD_TEST_CARD, "12/30", "123", "k1")).await.status(), 200);
+        assert_eq!(app.save_card(&a, &payment(GOOD_TEST_CARD, "12/30", "123", "k1")).await.status(), 200);
 
         let theirs: Value = app.call_as(&o, "billing/settings", &[]).await.json().await.unwrap();
         assert_eq!(theirs["info"], Value::Null, "{theirs}");
@@ -80,7 +80,7 @@ both_databases! {
         assert_eq!(ours["info"]["company_name"], "Acme Corp");
         assert_eq!(ours["card"]["last4"], "4242");
         // The same idempotency key in another account is another submit.
-        assert_eq!(app.call_json(&o, "billing/submit-payment-method", &payment(GOOD_TEST_CARD, "11/31", "123", "k1")).await.status(), 200);
+        assert_eq!(app.save_card(&o, &payment(GOOD_TEST_CARD, "11/31", "123", "k1")).await.status(), 200);
         assert_eq!(count(&app, "SELECT COUNT(*) FROM payment_methods WHERE account_id = $1", &other).await, 1);
         let ours: Value = app.call_as(&a, "billing/settings", &[]).await.json().await.unwrap();
         assert_eq!(ours["card"]["exp_year"], 2030);
@@ -114,7 +114,7 @@ both_databases! {
         assert_eq!(count(&app, "SELECT COUNT(*) FROM billing_info WHERE account_id = $1", &acme).await, 0);
 
         // "Same as billing information" needs saved billing information.
-        let res = app.call_json(&c, "billing/submit-payment-method", &payment(GOOD_TEST_CARD, "12/30", "123", "k0")).await;
+        let res = app.save_card(&c, &payment(GOOD_TEST_CARD, "12/30", "123", "k0")).await;
         assert_eq!(res.status(), 422);
         let got: Value = res.json().await.unwrap();
         assert!(got["Validation"]["same_as_billing"].is_string(), "{got}");
@@ -134,7 +134,7 @@ both_databases! {
             let expected = CardInput { number: number.to_string(), expiry: expiry.to_string(), cvc: cvc.to_string() }
                 .parse(&AcceptedBrands::default(), today)
                 .unwrap_err();
-            let res = app.call_json(&c, "billing/submit-payment-method", &payment(number, expiry, cvc, &format!("bad{i}"))).await;
+            let res = app.save_card(&c, &payment(number, expiry, cvc, &format!("bad{i}"))).await;
             assert_eq!(res.status(), 422, "{field} {i}");
             let text = res.text().await.unwrap();
             let got: Value = serde_json::from_str(&text).unwrap();
@@ -149,14 +149,14 @@ both_databases! {
         holder["payment"]["address"]["postal_code"] = json!("12345");
         let input: PaymentInfoInput = serde_json::from_value(holder["payment"].clone()).unwrap();
         let expected = input.parse(None).unwrap_err();
-        let got: Value = app.call_json(&c, "billing/submit-payment-method", &holder).await.json().await.unwrap();
+        let got: Value = app.save_card(&c, &holder).await.json().await.unwrap();
         for field in ["cardholder_name", "card_postal_code", "card_line1", "card_city", "card_region"] {
             assert_eq!(got["Validation"][field], expected.get(field).unwrap(), "{field}: {got}");
         }
         // A number sent as a JSON number: refused without quoting it back.
         let mut odd = payment(GOOD_TEST_CARD, "12/30", "123", "odd");
         odd["card"]["number"] = json!(4242424242424242_u64); // test number
-        let res = app.call_json(&c, "billing/submit-payment-method", &odd).await;
+        let res = app.save_card(&c, &odd).await;
         assert!(res.status().is_client_error() || res.status().is_server_error());
         assert!(!res.text().await.unwrap().contains("4242424242424242"), "not echoed"); // test number
         assert_eq!(count(&app, "SELECT COUNT(*) FROM payment_methods WHERE account_id = $1", &acme).await, 0);
@@ -173,7 +173,7 @@ both_databases! {
             ("4000 0000 0000 0069", "Your card has expired. Check the expiration date or use another card."), // test number
             ("4000 0000 0000 0127", "Your card's security code is incorrect."),                        // test number
         ] {
-            let res = app.call_json(&c, "billing/submit-payment-method", &payment(number, "12/30", "123", number)).await;
+            let res = app.save_card(&c, &payment(number, "12/30", "123", number)).await;
             assert_eq!(res.status(), 402, "{number}");
             let got: Value = res.json().await.unwrap();
             assert_eq!(got["Declined"], message);
@@ -190,11 +190,11 @@ both_databases! {
         let mails = app.outbox_messages().len();
         let twice = payment(GOOD_TEST_CARD, "12/30", "123", "double-click");
         let (a, b) = tokio::join!(
-            app.call_json(&c, "billing/submit-payment-method", &twice),
-            app.call_json(&c, "billing/submit-payment-method", &twice),
+            app.save_card(&c, &twice),
+            app.save_card(&c, &twice),
         );
         assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
-        let again = app.call_json(&c, "billing/submit-payment-method", &payment(GOOD_TEST_CARD, "12/30", "123", "double-click")).await;
+        let again = app.save_card(&c, &payment(GOOD_TEST_CARD, "12/30", "123", "double-click")).await;
         let summary: Value = again.json().await.unwrap();
         assert_eq!(summary["last4"], "4242");
         assert_eq!(count(&app, "SELECT COUNT(*) FROM payment_method_submissions WHERE account_id = $1", &acme).await, 1);
@@ -210,7 +210,7 @@ both_databases! {
         }
 
         // Another card with another key replaces it: still one payment method.
-        let amex = app.call_json(&c, "billing/submit-payment-method", &payment("3782 822463 10005", "03/29", "1234", "second")).await; // Amex test number
+        let amex = app.save_card(&c, &payment("3782 822463 10005", "03/29", "1234", "second")).await; // Amex test number
         assert_eq!(amex.status(), 200);
         assert_eq!(count(&app, "SELECT COUNT(*) FROM payment_methods WHERE account_id = $1", &acme).await, 1);
         let settings: Value = app.call_as(&c, "billing/settings", &[]).await.json().await.unwrap();
@@ -224,7 +224,7 @@ both_databases! {
         let acme = app.seed_account("acme", &[Role::AdministratorWithBilling]).await;
         let c = app.session_cookie_for("acme-admin_billing").await;
         assert_eq!(app.call_json(&c, "billing/save-info", &billing_info()).await.status(), 200);
-        let res = app.call_json(&c, "billing/submit-payment-method", &payment("5555 5555 5555 4444", "12/30", "987", "k")).await; // Mastercard test number
+        let res = app.save_card(&c, &payment("5555 5555 5555 4444", "12/30", "987", "k")).await; // Mastercard test number
         assert_eq!(res.status(), 200);
         let row: (String, String, String, String, String, String, i64, i64) = sqlx::query_as(
             "SELECT gateway_token, brand, last4, cardholder_name, fingerprint, line1, exp_month, exp_year FROM payment_methods WHERE account_id = $1",

@@ -198,7 +198,7 @@ async fn add_admin(app: &TestApp, account: &str, id: &str, email: &str, role: Ro
          VALUES ($1, $2, $3, $3, 'First', $4, $5, 'active', $6, $7, $7)",
     )
     .bind(id).bind(account).bind(email).bind(id).bind(role.code())
-    .bind(tally_server::crypto::hash_password(crate::helpers::TEST_PASSWORD)).bind(at)
+    .bind(tally_services::platform::crypto::hash_password(crate::helpers::TEST_PASSWORD)).bind(at)
     .execute(app.db.pool()).await.unwrap();
 }
 
@@ -216,7 +216,7 @@ both_databases! {
     async fn the_monthly_invoice_and_a_copy_carry_the_invoice_as_a_pdf(app: TestApp) {
         app.clock.set(millis(2026, 11, 1) + 3_600_000);
         let acct = account(&app, "acme", 37, true).await;
-        app.state.billing_run.run_month(october()).await.unwrap();
+        app.services.billing_run.run_month(october()).await.unwrap();
         let number: String = sqlx::query_scalar("SELECT number FROM invoices WHERE account_id = $1").bind(&acct).fetch_one(app.db.pool()).await.unwrap();
 
         let monthly = mail(&app, "billing@acme.test", "Your Tally invoice");
@@ -285,7 +285,7 @@ both_databases! {
         assert_eq!(overview["has_billing_info"], false);
 
         app.clock.set(millis(2026, 11, 1) + 3_600_000);
-        let report = app.state.billing_run.run_month(october()).await.unwrap();
+        let report = app.services.billing_run.run_month(october()).await.unwrap();
         assert_eq!((report.invoices_created, report.failed), (1, 1), "no card: the charge fails");
         for to in ["ann@newco.test", "opted@newco.test"] {
             assert_eq!(mail(&app, to, "Your Tally invoice").len(), 1, "invoice to {to}");
@@ -353,9 +353,9 @@ both_databases! {
         // The card declines until a new one is saved.
         sqlx::query("UPDATE payment_methods SET gateway_token = 'tok_sandbox_fails_x' WHERE account_id = $1").bind(&acct).execute(app.db.pool()).await.unwrap();
         let other = account(&app, "other", 15, true).await;
-        app.state.billing_run.run_month(october()).await.unwrap();
+        app.services.billing_run.run_month(october()).await.unwrap();
         app.clock.set(millis(2026, 11, 2) + 3_600_000);
-        app.state.charging.retry_due().await.unwrap();
+        app.services.charging.retry_due().await.unwrap();
 
         let owner = app.signed_in("owner@acme.test").await;
         let list = |kind: &'static str| {

@@ -134,12 +134,15 @@ fn billing_info(
     )
 }
 
+/// The payment information the card window sends with a card the processor confirmed (the
+/// set-up's id does not matter: the payment information is checked first).
 fn payment(holder: &str, address: serde_json::Value) -> Send {
     Send::Json(
-        "billing/submit-payment-method",
+        "billing/confirm-card-setup",
         json!({
             "payment": { "cardholder_name": holder, "same_as_billing": false, "address": address },
-            "card": { "number": "4242 4242 4242 4242", "expiry": "12/30", "cvc": "123" }, // sandbox test number
+            "setup_intent": "seti_refused",
+            "card": { "brand": "Visa", "last4": "4242", "exp_month": 12, "exp_year": 2030 },
             "idempotency_key": "refused",
         }),
     )
@@ -444,7 +447,7 @@ fn fields<'a>(
 }
 
 /// A throw-away database for the server: a SQLite file in `data`, or a new PostgreSQL one.
-async fn database_url(backend: tally_server::db::Backend, data: &Path) -> String {
+async fn database_url(backend: tally_services::platform::db::Backend, data: &Path) -> String {
     std::fs::create_dir_all(data).unwrap();
     crate::helpers::fresh_database_url(backend, data).await
 }
@@ -471,7 +474,9 @@ fn pg_dump(url: &str) -> Vec<u8> {
     out.stdout
 }
 
-async fn canary_card_data_reaches_no_file_log_or_email(backend: tally_server::db::Backend) {
+async fn canary_card_data_reaches_no_file_log_or_email(
+    backend: tally_services::platform::db::Backend,
+) {
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("server.log");
     let data = dir.path().join("data");
@@ -631,32 +636,72 @@ async fn canary_card_data_reaches_no_file_log_or_email(backend: tally_server::db
         canaries.push(canary);
     }
 
-    // The card window: an American Express canary with a 4-digit code, saved.
+    // The card window: an American Express canary with a 4-digit code, saved. The card goes
+    // to the processor (the sandbox, on this server) as the card window sends it; Tally's
+    // server functions get only what the processor confirmed.
     let amex = canary_number(&[3, 7], 15);
     let amex_spaced = format!("{} {} {}", &amex[..4], &amex[4..10], &amex[10..]);
     let code = format!("{}", rand::thread_rng().gen_range(7000..10000));
-    let card = |number: serde_json::Value, cvc: &str, key: &str| {
+    let to_processor = |number: String, cvc: String| {
+        let (client, base) = (&client, &base);
+        async move {
+            let begun = client
+                .post(format!("{base}/api/billing/begin-card-setup"))
+                .header("Origin", base)
+                .header("Accept", "application/json")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(begun.status(), 200);
+            let secret: String = begun.json().await.unwrap();
+            let setup = secret.split("_secret_").next().unwrap().to_string();
+            let confirmed = client
+                .post(format!("{base}/sandbox/v1/setup_intents/{setup}/confirm"))
+                .header("Origin", base)
+                .form(&[
+                    ("key", "pk_sandbox"),
+                    ("client_secret", secret.as_str()),
+                    ("payment_method_data[type]", "card"),
+                    ("payment_method_data[card][number]", number.as_str()),
+                    ("payment_method_data[card][exp_month]", "12"),
+                    ("payment_method_data[card][exp_year]", "2030"),
+                    ("payment_method_data[card][cvc]", cvc.as_str()),
+                    ("payment_method_data[billing_details][name]", "Cass Nary"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            (setup, confirmed.status(), confirmed.text().await.unwrap())
+        }
+    };
+    let save = |setup: &str, last4: serde_json::Value, key: &str| {
         Send::Json(
-            "billing/submit-payment-method",
+            "billing/confirm-card-setup",
             json!({
                 "payment": { "cardholder_name": "Cass Nary", "same_as_billing": true, "address": address("", "", "", "", "") },
-                "card": { "number": number, "expiry": "12/30", "cvc": cvc },
+                "setup_intent": setup,
+                "card": { "brand": "Amex", "last4": last4, "exp_month": 12, "exp_year": 2030 },
                 "idempotency_key": key,
             }),
         )
     };
-    // Refused first: a 3-digit code, a 5-digit one, the number as a JSON number.
-    for request in [
-        card(json!(amex_spaced), &code[..3], "k1"),
-        card(json!(amex_spaced), &format!("{code}1"), "k2"),
-        card(json!(amex.parse::<u64>().unwrap()), &code, "k3"),
-    ] {
-        let res = send(&request).await.unwrap();
-        assert!(!res.status().is_success());
-        answers.push_str(&res.text().await.unwrap());
+    // Refused first: a 3-digit code and a 5-digit one by the processor, and the number as a
+    // JSON number by the server.
+    for cvc in [code[..3].to_string(), format!("{code}1")] {
+        let (_, status, answer) = to_processor(amex_spaced.clone(), cvc).await;
+        assert!(!status.is_success(), "{answer}");
+        answers.push_str(&answer);
     }
+    let (setup, status, answer) = to_processor(amex_spaced.clone(), code.clone()).await;
+    assert_eq!(status, 200, "{answer}");
+    answers.push_str(&answer);
+    let res = send(&save(&setup, json!(amex.parse::<u64>().unwrap()), "k3"))
+        .await
+        .unwrap();
+    assert!(!res.status().is_success());
+    answers.push_str(&res.text().await.unwrap());
     for _ in 0..2 {
-        let res = send(&card(json!(amex_spaced), &code, "k4")).await.unwrap();
+        let res = send(&save(&setup, json!(&amex[11..]), "k4")).await.unwrap();
         assert_eq!(res.status(), 200);
         answers.push_str(&res.text().await.unwrap());
     }
@@ -673,7 +718,9 @@ async fn canary_card_data_reaches_no_file_log_or_email(backend: tally_server::db
     answers.push_str(&settings);
 
     // A month billed (the account dated back so it has one), its invoice emailed, its PDF made.
-    let db = tally_server::db::Database::connect(&url).await.unwrap();
+    let db = tally_services::platform::db::Database::connect(&url)
+        .await
+        .unwrap();
     sqlx::query("UPDATE accounts SET created_at = 0")
         .execute(db.pool())
         .await
@@ -727,7 +774,7 @@ async fn canary_card_data_reaches_no_file_log_or_email(backend: tally_server::db
         .read_to_end(&mut log)
         .unwrap();
     assert!(
-        String::from_utf8_lossy(&log).contains("billing/submit-payment-method"),
+        String::from_utf8_lossy(&log).contains("/sandbox/v1/setup_intents/"),
         "the log is at debug level and saw the requests"
     );
     let mut searched = vec![
@@ -746,11 +793,11 @@ async fn canary_card_data_reaches_no_file_log_or_email(backend: tally_server::db
         searched.push((p.display().to_string(), std::fs::read(&p).unwrap()));
     }
     match backend {
-        tally_server::db::Backend::Sqlite => assert!(
+        tally_services::platform::db::Backend::Sqlite => assert!(
             searched.iter().any(|(name, _)| name.ends_with("tally.db")),
             "the database file is searched"
         ),
-        tally_server::db::Backend::Postgres => {
+        tally_services::platform::db::Backend::Postgres => {
             let dump = pg_dump(&url);
             assert!(
                 String::from_utf8_lossy(&dump).contains("payment_methods"),
@@ -802,10 +849,12 @@ async fn canary_card_data_reaches_no_file_log_or_email(backend: tally_server::db
 
 #[tokio::test]
 async fn canary_card_data_reaches_no_file_log_or_email_on_sqlite() {
-    canary_card_data_reaches_no_file_log_or_email(tally_server::db::Backend::Sqlite).await
+    canary_card_data_reaches_no_file_log_or_email(tally_services::platform::db::Backend::Sqlite)
+        .await
 }
 
 #[tokio::test]
 async fn canary_card_data_reaches_no_file_log_or_email_on_postgres() {
-    canary_card_data_reaches_no_file_log_or_email(tally_server::db::Backend::Postgres).await
+    canary_card_data_reaches_no_file_log_or_email(tally_services::platform::db::Backend::Postgres)
+        .await
 }

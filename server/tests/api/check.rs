@@ -26,7 +26,7 @@ fn out(o: &Output) -> (String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ready_server_passes_and_each_problem_is_one_line() {
-    let app = TestApp::spawn(tally_server::db::Backend::Sqlite).await;
+    let app = TestApp::spawn(tally_services::platform::db::Backend::Sqlite).await;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().display().to_string();
     let key = app.secret_key();
@@ -52,7 +52,7 @@ async fn a_ready_server_passes_and_each_problem_is_one_line() {
     assert_eq!(stderr, "");
 
     // Three problems at once: another key, an SMTP server that is not there, and nothing else.
-    let other_key = tally_server::secrets::SecretKey::generate().to_text();
+    let other_key = tally_services::platform::secrets::SecretKey::generate().to_text();
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -113,7 +113,7 @@ async fn a_ready_server_passes_and_each_problem_is_one_line() {
 /// (localstripe, which the test command starts), then a processor that is not there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_payment_processor_is_tried_with_its_keys_masked() {
-    let app = TestApp::spawn(tally_server::db::Backend::Sqlite).await;
+    let app = TestApp::spawn(tally_services::platform::db::Backend::Sqlite).await;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().display().to_string();
     let key = app.secret_key();

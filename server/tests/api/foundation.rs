@@ -61,7 +61,7 @@ both_databases! {
 /// resource are requested.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn building_another_router_never_stalls_a_render() {
-    let app = crate::helpers::TestApp::spawn(tally_server::db::Backend::Sqlite).await;
+    let app = crate::helpers::TestApp::spawn(tally_services::platform::db::Backend::Sqlite).await;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let builder = {
         let (state, stop) = (app.state.clone(), stop.clone());

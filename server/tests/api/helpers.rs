@@ -8,8 +8,16 @@ use std::{
     sync::atomic::{AtomicU32, Ordering},
 };
 
-use tally_server::{
-    build_router, clock::ManualClock, db::Backend, db::Database, mail::Mailer, AppState, Settings,
+use tally_server::{build_router, AppState};
+use tally_services::{
+    platform::{
+        clock::ManualClock,
+        config::Settings,
+        context::Context,
+        db::{Backend, Database},
+        mail::Mailer,
+    },
+    Services,
 };
 
 /// The password of every administrator `seed_account` creates.
@@ -29,6 +37,9 @@ pub struct TestApp {
     pub backend: Backend,
     pub clock: ManualClock,
     pub state: AppState,
+    /// The server's services, for tests that call them directly (a billing run, a scheduler
+    /// pass, the outbox).
+    pub services: Services,
     pub outbox: PathBuf,
     /// The database's URL, for child processes (the `tally bill` subcommand).
     pub database_url: String,
@@ -47,7 +58,7 @@ impl TestApp {
     pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> Self {
         // Server logs show up with a failing test's output (the harness captures them), and
         // in `logged` for tests that look for a line.
-        tally_server::telemetry::init_for_tests(|| LogLines);
+        tally_services::platform::telemetry::init_for_tests(|| LogLines);
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database_url(backend, dir.path()).await;
         let db = Database::connect(&database_url)
@@ -72,24 +83,24 @@ impl TestApp {
         let clock = ManualClock::now();
         let outbox = dir.path().join("outbox");
         let mailer = Mailer::outbox(outbox.clone(), &settings.mail_from).expect("outbox");
-        let keys = tally_server::secrets::load_for(&settings, &db)
+        let keys = tally_services::platform::secrets::load_for(&settings, &db)
             .await
             .expect("the test's keys");
-        let state = AppState::new(
+        let ctx = Context::build(
             settings,
             db.clone(),
             std::sync::Arc::new(clock.clone()),
             mailer,
             keys,
         );
-        let setup_code = tally_server::accounts::Accounts::new(
-            state.ctx.clone(),
-            tally_server::auth::Auth::new(state.ctx.clone()),
-        )
-        .prepare_setup_code()
-        .await
-        .expect("the set-up code")
-        .expect("a new database needs set-up");
+        let services = Services::new(ctx);
+        let state = AppState::new(services.clone());
+        let setup_code = services
+            .setup
+            .prepare_setup_code()
+            .await
+            .expect("the set-up code")
+            .expect("a new database needs set-up");
         let router = build_router(state.clone());
         tokio::spawn(async move {
             axum::serve(
@@ -108,6 +119,7 @@ impl TestApp {
             backend,
             clock,
             state,
+            services,
             outbox,
             database_url,
             setup_code,
@@ -118,7 +130,7 @@ impl TestApp {
     /// Creates an account with one active administrator of each given role (emails
     /// `<role code>@<tag>.test`, password [`TEST_PASSWORD`]); returns the account id.
     pub async fn seed_account(&self, tag: &str, roles: &[tally_core::roles::Role]) -> String {
-        use tally_server::clock::Clock;
+        use tally_services::platform::clock::Clock;
         let now = self.clock.now_millis();
         let account = format!("acct-{tag}");
         sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)")
@@ -128,7 +140,7 @@ impl TestApp {
             .execute(self.db.pool())
             .await
             .unwrap();
-        let hash = tally_server::crypto::hash_password(TEST_PASSWORD);
+        let hash = tally_services::platform::crypto::hash_password(TEST_PASSWORD);
         for role in roles {
             let email = format!("{}@{tag}.test", role.code());
             sqlx::query(
@@ -151,11 +163,11 @@ impl TestApp {
     /// A session for `admin_id` made directly in the database (no password hashing), and the
     /// `Cookie` header value that carries it: for tests that need many signed-in callers.
     pub async fn session_cookie_for(&self, admin_id: &str) -> String {
-        use tally_server::clock::Clock;
-        let token = tally_server::crypto::new_token();
+        use tally_services::platform::clock::Clock;
+        let token = tally_services::platform::crypto::new_token();
         let now = self.clock.now_millis();
         sqlx::query("INSERT INTO sessions (id_hash, admin_id, account_id, created_at, last_seen_at, verified_at) SELECT $1, id, account_id, $2, $2, $2 FROM admins WHERE id = $3")
-            .bind(tally_server::crypto::token_hash(&token))
+            .bind(tally_services::platform::crypto::token_hash(&token))
             .bind(now)
             .bind(admin_id)
             .execute(self.db.pool())
@@ -279,6 +291,108 @@ impl TestApp {
             .expect("POST server function")
     }
 
+    /// Saves a card as the card window does, with a session cookie: begins the processor's
+    /// set-up, confirms `body["card"]` (number, expiry and security code as typed) with the
+    /// sandbox processor, then saves what it confirmed with `body["payment"]` and
+    /// `body["idempotency_key"]`. The answer is the step that stopped it: the server's, or the
+    /// processor's refusal as the card window shows it (core's message beside its field, or a
+    /// decline).
+    pub async fn save_card(&self, cookie: &str, body: &serde_json::Value) -> Answer {
+        let with_cookie = |r: reqwest::RequestBuilder| r.header("Cookie", cookie);
+        self.save_card_with(&self.client, with_cookie, body).await
+    }
+
+    /// [`Self::save_card`] from `client` (its cookies).
+    pub async fn save_card_from(
+        &self,
+        client: &reqwest::Client,
+        body: &serde_json::Value,
+    ) -> Answer {
+        self.save_card_with(client, |r| r, body).await
+    }
+
+    async fn save_card_with(
+        &self,
+        client: &reqwest::Client,
+        sign: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+        body: &serde_json::Value,
+    ) -> Answer {
+        let begun = sign(client.post(self.url("/api/billing/begin-card-setup")))
+            .header("Origin", &self.address)
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .expect("begin a card set-up");
+        if !begun.status().is_success() {
+            return Answer::of(begun).await;
+        }
+        let secret: String = begun.json().await.expect("a client secret");
+        let setup = tally_app::components::payments::processor::setup_id(&secret).to_string();
+        let card = &body["card"];
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+        let typed = tally_core::forms::CardInput {
+            number: text(&card["number"]),
+            expiry: text(&card["expiry"]),
+            cvc: text(&card["cvc"]),
+        };
+        let (month, year) = typed.expiry.split_once('/').unwrap_or((&typed.expiry, ""));
+        let confirmed = client
+            .post(self.url(&format!("/sandbox/v1/setup_intents/{setup}/confirm")))
+            .header("Origin", &self.address)
+            .form(&[
+                ("key", "pk_sandbox"),
+                ("client_secret", secret.as_str()),
+                ("payment_method_data[type]", "card"),
+                ("payment_method_data[card][number]", typed.number.as_str()),
+                ("payment_method_data[card][exp_month]", month),
+                ("payment_method_data[card][exp_year]", year),
+                ("payment_method_data[card][cvc]", typed.cvc.as_str()),
+            ])
+            .send()
+            .await
+            .expect("confirm with the sandbox");
+        let status = confirmed.status();
+        let raw = confirmed.text().await.unwrap();
+        let answer: tally_app::components::payments::processor::IntentAnswer =
+            serde_json::from_str(&raw).expect("the sandbox's answer");
+        if answer.status.as_deref() != Some("succeeded") {
+            // The processor's refusal never repeats the card's number.
+            let digits: String = typed.number.chars().filter(char::is_ascii_digit).collect();
+            assert!(digits.len() < 6 || !raw.contains(&digits), "{raw}");
+            assert!(status.is_client_error(), "{status}: {raw}");
+            let error = answer.into_error();
+            return Answer {
+                status: reqwest::StatusCode::from_u16(error.status()).unwrap(),
+                body: serde_json::to_string(&error).unwrap(),
+            };
+        }
+        // What the card window tells the server: core's reading of what was typed.
+        let today = chrono::Utc::now().date_naive();
+        let read = typed
+            .parse(&tally_core::card::AcceptedBrands::all(), today)
+            .expect("a card the sandbox confirmed reads");
+        let claimed = serde_json::json!({
+            "brand": read.number.brand(),
+            "last4": read.number.last4(),
+            "exp_month": read.expiry.month(),
+            "exp_year": read.expiry.year(),
+        });
+        let save = serde_json::json!({
+            "payment": body["payment"],
+            "setup_intent": setup,
+            "card": claimed,
+            "idempotency_key": body["idempotency_key"],
+        });
+        let saved = sign(client.post(self.url("/api/billing/confirm-card-setup")))
+            .header("Origin", &self.address)
+            .header("Accept", "application/json")
+            .json(&save)
+            .send()
+            .await
+            .expect("save a confirmed card");
+        Answer::of(saved).await
+    }
+
     /// Every message in the outbox, oldest first, as raw RFC 5322 text.
     pub fn outbox_messages(&self) -> Vec<String> {
         let mut files: Vec<_> = std::fs::read_dir(&self.outbox)
@@ -321,12 +435,12 @@ impl TestApp {
             .outbox
             .parent()
             .unwrap()
-            .join(tally_server::secrets::KEY_FILE);
+            .join(tally_services::platform::secrets::KEY_FILE);
         std::fs::read_to_string(file).unwrap().trim().to_string()
     }
 
     pub fn clock_now(&self) -> i64 {
-        use tally_server::clock::Clock;
+        use tally_services::platform::clock::Clock;
         self.clock.now_millis()
     }
 
@@ -354,6 +468,33 @@ impl TestApp {
             .send()
             .await
             .expect("POST server function")
+    }
+}
+
+/// An answer to a flow of several requests: the status and body of the one that decided it.
+pub struct Answer {
+    status: reqwest::StatusCode,
+    body: String,
+}
+
+impl Answer {
+    async fn of(res: reqwest::Response) -> Self {
+        Self {
+            status: res.status(),
+            body: res.text().await.unwrap(),
+        }
+    }
+
+    pub fn status(&self) -> reqwest::StatusCode {
+        self.status
+    }
+
+    pub async fn json<T: serde::de::DeserializeOwned>(self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(&self.body)
+    }
+
+    pub async fn text(self) -> Result<String, std::convert::Infallible> {
+        Ok(self.body)
     }
 }
 
@@ -437,12 +578,12 @@ macro_rules! both_databases {
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    run($crate::helpers::TestApp::spawn(tally_server::db::Backend::Sqlite).await).await
+                    run($crate::helpers::TestApp::spawn(tally_services::platform::db::Backend::Sqlite).await).await
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
-                    run($crate::helpers::TestApp::spawn(tally_server::db::Backend::Postgres).await).await
+                    run($crate::helpers::TestApp::spawn(tally_services::platform::db::Backend::Postgres).await).await
                 }
             }
         )*

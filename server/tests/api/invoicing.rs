@@ -95,7 +95,7 @@ both_databases! {
         app.clock.set(millis(2026, 11, 1) + 3_600_000);
         let a = account_with(&app, "a", 12, Some("tok_sandbox_a")).await;
         let b = account_with(&app, "b", 3, None).await;
-        let inv = &app.state.billing_run;
+        let inv = &app.services.billing_run;
         let (r1, r2) = tokio::join!(inv.run_month(october()), inv.run_month(october()));
         let (r1, r2) = (r1.unwrap(), r2.unwrap());
         assert_eq!(r1.invoices_created + r2.invoices_created, 2);
@@ -117,20 +117,20 @@ both_databases! {
         let acct = account_with(&app, "acme", 15, Some("tok_sandbox_fails_x")).await;
         sqlx::query("INSERT INTO admins (id, account_id, email, email_key, first_name, last_name, role, status, password_hash, created_at, updated_at) \
                      VALUES ('owner', $1, 'owner@acme.test', 'owner@acme.test', 'O', 'W', 'admin_billing', 'active', $2, 0, 0)")
-            .bind(&acct).bind(tally_server::crypto::hash_password(crate::helpers::TEST_PASSWORD))
+            .bind(&acct).bind(tally_services::platform::crypto::hash_password(crate::helpers::TEST_PASSWORD))
             .execute(app.db.pool()).await.unwrap();
-        let inv = &app.state.billing_run;
+        let inv = &app.services.billing_run;
         inv.run_month(october()).await.unwrap();
         assert_eq!(invoices(&app, &acct).await[0].2, "failed");
         let failures = || app.outbox_messages().iter().filter(|m| m.contains("Payment failed")).count();
         assert_eq!(failures(), 1);
         // Nothing is due before the retry day (the day after the first failure).
         app.clock.advance_minutes(22 * 60);
-        assert_eq!(app.state.charging.retry_due().await.unwrap(), 0);
+        assert_eq!(app.services.charging.retry_due().await.unwrap(), 0);
         // Retries after 1, 3 and 7 days; after the last, past due.
         for (day, status) in [(1, "failed"), (3, "failed"), (7, "past_due")] {
             app.clock.set(millis(2026, 11, 1 + day) + 1);
-            assert_eq!(app.state.charging.retry_due().await.unwrap(), 1, "day {day}");
+            assert_eq!(app.services.charging.retry_due().await.unwrap(), 1, "day {day}");
             assert_eq!(invoices(&app, &acct).await[0].2, status, "day {day}");
         }
         assert_eq!(invoices(&app, &acct).await[0].3, 4);
@@ -140,7 +140,7 @@ both_databases! {
         assert_eq!(past_due, 1);
         // Nothing more happens on its own.
         app.clock.advance_minutes(30 * 24 * 60);
-        assert_eq!(app.state.charging.retry_due().await.unwrap(), 0);
+        assert_eq!(app.services.charging.retry_due().await.unwrap(), 0);
 
         // Billing admins see a banner on every page until a charge succeeds.
         let cookie = app.session_cookie_for("owner").await;
@@ -152,7 +152,7 @@ both_databases! {
             "card": { "number": "4242 4242 4242 4242", "expiry": "12/30", "cvc": "123" }, // test number
             "idempotency_key": "new-card",
         });
-        assert_eq!(app.call_json(&cookie, "billing/submit-payment-method", &body).await.status(), 200);
+        assert_eq!(app.save_card(&cookie, &body).await.status(), 200);
         let after = invoices(&app, &acct).await;
         assert_eq!((after[0].2.as_str(), after[0].3), ("paid", 5));
         let past_due: i64 = sqlx::query_scalar("SELECT CAST(CASE WHEN past_due THEN 1 ELSE 0 END AS BIGINT) FROM accounts WHERE id = $1")
@@ -176,10 +176,10 @@ both_databases! {
                 .bind(id).bind(&acct).bind(format!("{id}@acme.test")).bind(role).bind(opted)
                 .execute(app.db.pool()).await.unwrap();
         }
-        let inv = &app.state.billing_run;
+        let inv = &app.services.billing_run;
         let due = inv.months_to_catch_up().await.unwrap();
         assert_eq!(due, [october(), BillingMonth::new(2026, 11).unwrap()]);
-        app.state.scheduler.tick().await.unwrap();
+        app.services.scheduler.tick().await.unwrap();
         assert_eq!(invoices(&app, &acct).await.len(), 2);
         assert!(inv.months_to_catch_up().await.unwrap().is_empty());
         let to: Vec<String> = app.outbox_messages().iter()
@@ -326,14 +326,14 @@ async fn killed_runs_leave_one_invoice_and_no_double_charge(app: TestApp, databa
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_runs_sqlite() {
-    let app = TestApp::spawn(tally_server::db::Backend::Sqlite).await;
+    let app = TestApp::spawn(tally_services::platform::db::Backend::Sqlite).await;
     let url = app.database_url.clone();
     killed_runs_leave_one_invoice_and_no_double_charge(app, url).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_runs_postgres() {
-    let app = TestApp::spawn(tally_server::db::Backend::Postgres).await;
+    let app = TestApp::spawn(tally_services::platform::db::Backend::Postgres).await;
     let url = app.database_url.clone();
     killed_runs_leave_one_invoice_and_no_double_charge(app, url).await;
 }
@@ -345,7 +345,7 @@ both_databases! {
         let acme = app.seed_account("acme", &ALL_ROLES).await;
         sqlx::query("UPDATE accounts SET created_at = $1 WHERE id = $2").bind(millis(2026, 10, 1)).bind(&acme).execute(app.db.pool()).await.unwrap();
         let other = account_with(&app, "other", 14, Some("tok_sandbox_ok")).await;
-        app.state.billing_run.run_month(october()).await.unwrap();
+        app.services.billing_run.run_month(october()).await.unwrap();
         let ours: String = sqlx::query_scalar("SELECT id FROM invoices WHERE account_id = $1").bind(&acme).fetch_one(app.db.pool()).await.unwrap();
         let theirs: String = sqlx::query_scalar("SELECT id FROM invoices WHERE account_id = $1").bind(&other).fetch_one(app.db.pool()).await.unwrap();
         sqlx::query("INSERT INTO billing_info (account_id, company_name, contact_name, contact_email, country, line1, city, postal_code, updated_at) \
@@ -418,10 +418,10 @@ both_databases! {
 both_databases! {
     async fn the_demo_seed_has_users_a_card_and_an_invoice_history_after_catch_up(app: TestApp) {
         app.clock.set(millis(2026, 11, 26));
-        let logins = tally_server::demo::seed(&app.db, &app.clock).await.unwrap().expect("seeded");
+        let logins = tally_server::cli::demo::seed(&app.services).await.unwrap().expect("seeded");
         assert_eq!(logins.admins.len(), 7);
-        assert!(tally_server::demo::seed(&app.db, &app.clock).await.unwrap().is_none(), "only on an empty database");
-        app.state.scheduler.tick().await.unwrap();
+        assert!(tally_server::cli::demo::seed(&app.services).await.unwrap().is_none(), "only on an empty database");
+        app.services.scheduler.tick().await.unwrap();
         let invoices: Vec<(String, i64, String)> = sqlx::query_as("SELECT month, amount_cents, status FROM invoices ORDER BY month")
             .fetch_all(app.db.pool()).await.unwrap();
         let months: Vec<&str> = invoices.iter().map(|i| i.0.as_str()).collect();
@@ -467,7 +467,7 @@ both_databases! {
             expected.insert(id, peak_users(&history, october()) as i64);
         }
         tx.commit().await.unwrap();
-        let report = app.state.billing_run.run_month(october()).await.unwrap();
+        let report = app.services.billing_run.run_month(october()).await.unwrap();
         assert_eq!(report.invoices_created, accounts);
         let peaks: Vec<(String, i64)> = sqlx::query_as("SELECT account_id, peak_users FROM invoices WHERE month = '2026-10'")
             .fetch_all(app.db.pool()).await.unwrap();
@@ -476,7 +476,7 @@ both_databases! {
             assert_eq!(peak, expected[&account], "{account}");
         }
         assert!(expected.values().any(|p| *p > 10), "some invoices have something to charge");
-        assert_eq!(app.state.billing_run.run_month(october()).await.unwrap().invoices_created, 0);
+        assert_eq!(app.services.billing_run.run_month(october()).await.unwrap().invoices_created, 0);
     }
 }
 
@@ -493,22 +493,22 @@ both_databases! {
         let warnings = |to: &str| {
             app.outbox_messages().iter().filter(|m| m.contains(&format!("To: {to}")) && m.contains("expires before the next Tally charge")).count()
         };
-        app.state.scheduler.tick().await.unwrap();
+        app.services.scheduler.tick().await.unwrap();
         assert_eq!(warnings("billing@soon.test"), 1);
         assert_eq!(warnings("billing@later.test"), 0, "good through November 30");
         let mail = app.outbox_messages().into_iter().find(|m| m.contains("To: billing@soon.test")).unwrap();
         assert!(mail.contains("November 1, 2026"), "{mail}");
-        app.state.scheduler.tick().await.unwrap();
+        app.services.scheduler.tick().await.unwrap();
         assert_eq!(warnings("billing@soon.test"), 1, "once per card and charge");
         // After October's charge the next is December 1: now the November card is warned about.
         app.clock.set(millis(2026, 11, 2));
-        app.state.scheduler.tick().await.unwrap();
+        app.services.scheduler.tick().await.unwrap();
         assert_eq!(warnings("billing@later.test"), 1);
         assert_eq!(warnings("billing@soon.test"), 2, "still expired before the next charge");
         // A new card clears the warning's record, and a good one is not warned about.
         sqlx::query("UPDATE payment_methods SET exp_month = 12, exp_year = 2030, expiry_warned_for = NULL WHERE account_id = $1")
             .bind(&soon).execute(app.db.pool()).await.unwrap();
-        app.state.scheduler.tick().await.unwrap();
+        app.services.scheduler.tick().await.unwrap();
         assert_eq!(warnings("billing@soon.test"), 2);
         let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'card_expiry_warned'")
             .fetch_one(app.db.pool()).await.unwrap();

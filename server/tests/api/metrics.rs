@@ -35,7 +35,7 @@ both_databases! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_need_the_token_and_count_requests_sign_ins_and_errors() {
     let app = TestApp::spawn_with(
-        tally_server::db::Backend::Sqlite,
+        tally_services::platform::db::Backend::Sqlite,
         &[("TALLY_METRICS_TOKEN", TOKEN)],
     )
     .await;

@@ -6,9 +6,9 @@ use std::{path::Path, sync::Arc};
 
 use sqlx::Row;
 use tally_core::roles::Role;
-use tally_server::{
-    mail::{Email, Mailer},
+use tally_services::platform::mail::{
     outbox::{Delivery, Outbox, RETRY_MINUTES},
+    Email, Mailer,
 };
 
 use crate::{
@@ -51,7 +51,12 @@ fn eml_count(dir: &Path) -> usize {
 /// An outbox on the test's database and clock, writing to its own folder.
 fn outbox_in(app: &TestApp, dir: &Path) -> Outbox {
     let mailer = Mailer::outbox(dir.to_path_buf(), "Tally <tally@acme.test>").unwrap();
-    Outbox::new(app.db.clone(), Arc::new(app.clock.clone()), mailer)
+    Outbox::new(
+        app.db.clone(),
+        Arc::new(app.clock.clone()),
+        tally_services::platform::crypto::Ids::new(),
+        mailer,
+    )
 }
 
 async fn row(app: &TestApp, to: &str) -> sqlx::any::AnyRow {
@@ -188,11 +193,11 @@ both_databases! {
         let res = app.call(&c, "account/request-reset", &[("email", email.as_str())]).await;
         assert_eq!(res.status(), 200, "the request succeeds: the message is queued");
         // The worker's pass while mail is down sends nothing and plans a retry.
-        assert_eq!(app.state.ctx.outbox.deliver_due().await.unwrap(), 0);
+        assert_eq!(app.services.ctx.outbox.deliver_due().await.unwrap(), 0);
         mend_folder(&app.outbox);
         assert!(app.outbox_messages().is_empty());
         app.clock.advance_minutes(RETRY_MINUTES[0]);
-        assert_eq!(app.state.ctx.outbox.deliver_due().await.unwrap(), 1);
+        assert_eq!(app.services.ctx.outbox.deliver_due().await.unwrap(), 1);
         let mail = app.outbox_messages().pop().expect("the reset email, late");
         let link = find_link(&mail, &format!("{}/reset-password/", app.address)).expect("its link");
         let token = link.rsplit('/').next().unwrap();

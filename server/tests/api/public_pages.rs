@@ -113,7 +113,7 @@ both_databases! {
         // The link arrives by the outbox worker.
         let mut link = None;
         for _ in 0..100 {
-            app.state.ctx.outbox.deliver_due().await.unwrap();
+            app.services.ctx.outbox.deliver_due().await.unwrap();
             if let Some(mail) = app.outbox_messages().into_iter().find(|m| m.contains("To: admin_billing@acme.test")) {
                 link = find_link(&mail, &format!("{}/reset-password/", app.address));
                 break;

@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use tally_server::{
+use tally_services::platform::{
     db::Database,
     secrets::{self, KeyError, KeySource, SecretKey, KEY_FILE},
 };
@@ -81,7 +81,7 @@ both_databases! {
         let source = KeySource::File(file.clone());
         let before = secrets::load(&source, &app.db).await.unwrap();
         let old_text = std::fs::read_to_string(&file).unwrap();
-        let settings = tally_server::Settings::from_lookup(|k| match k {
+        let settings = tally_services::platform::config::Settings::from_lookup(|k| match k {
             "TALLY_DATA_DIR" => Some(dir.display().to_string()),
             "DATABASE_URL" => Some(app.database_url.clone()),
             _ => None,
@@ -103,7 +103,7 @@ both_databases! {
         let old = KeySource::Environment(SecretKey::parse(&old_text).unwrap());
         assert!(matches!(secrets::load(&old, &app.db).await, Err(KeyError::Wrong)));
         // With TALLY_SECRET_KEY, the new key is handed to the operator.
-        let env_settings = tally_server::Settings::from_lookup(|k| match k {
+        let env_settings = tally_services::platform::config::Settings::from_lookup(|k| match k {
             "TALLY_DATA_DIR" => Some(dir.display().to_string()),
             "DATABASE_URL" => Some(app.database_url.clone()),
             "TALLY_SECRET_KEY" => Some(new_text.trim().to_string()),

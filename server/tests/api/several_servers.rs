@@ -97,7 +97,7 @@ fn session(res: &reqwest::Response) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_servers_on_one_postgres_share_sessions_lockouts_and_deliver_mail_once() {
-    let app = TestApp::spawn(tally_server::db::Backend::Postgres).await;
+    let app = TestApp::spawn(tally_services::platform::db::Backend::Postgres).await;
     app.seed_account(
         "acme",
         &[Role::AdministratorWithBilling, Role::Administrator],
@@ -275,12 +275,12 @@ crate::both_databases! {
         }
         // Another server is running October (and will die holding it).
         sqlx::query("INSERT INTO scheduler_leases (name, holder, expires_at) VALUES ('billing-run:2026-10', 'elsewhere', $1)")
-            .bind(app.clock_now() + tally_server::scheduler::LEASE_MILLIS)
+            .bind(app.clock_now() + tally_services::platform::leases::LEASE_MILLIS)
             .execute(app.db.pool())
             .await
             .unwrap();
         // Three schedulers wake at once (as three servers would).
-        let s = &app.state.scheduler;
+        let s = &app.services.scheduler;
         let (a, b, c) = tokio::join!(s.tick(), s.tick(), s.tick());
         a.unwrap();
         b.unwrap();
@@ -302,7 +302,7 @@ crate::both_databases! {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_killed_mid_run_leaves_the_month_to_the_others() {
-    let app = TestApp::spawn(tally_server::db::Backend::Postgres).await;
+    let app = TestApp::spawn(tally_services::platform::db::Backend::Postgres).await;
     let accounts = 1500;
     for i in 0..accounts {
         crate::invoicing::account_with(&app, &format!("k{i}"), 11, Some("tok_sandbox_ok")).await;

@@ -1,6 +1,6 @@
 //! The SMTP transport delivers to a real SMTP listener on loopback, started by the test.
 
-use tally_server::{emails, mail::Mailer};
+use tally_services::platform::mail::{emails, Mailer};
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
     net::TcpListener,

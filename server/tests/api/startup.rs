@@ -46,9 +46,12 @@ async fn a_failing_migration_stops_the_start_with_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("broken.db");
     // A table in the way of the first migration makes it fail.
-    let db = tally_server::db::Database::connect(&format!("sqlite://{}?mode=rwc", file.display()))
-        .await
-        .unwrap();
+    let db = tally_services::platform::db::Database::connect(&format!(
+        "sqlite://{}?mode=rwc",
+        file.display()
+    ))
+    .await
+    .unwrap();
     sqlx::query("CREATE TABLE tally_instance (x TEXT)")
         .execute(db.pool())
         .await
@@ -77,26 +80,27 @@ fn a_bad_setting_names_the_variable() {
 async fn demo_mode_seeds_an_administrator_of_every_role_who_can_sign_in() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/demo.db?mode=rwc", dir.path().display());
-    let db = tally_server::db::Database::connect(&url).await.unwrap();
+    let db = tally_services::platform::db::Database::connect(&url)
+        .await
+        .unwrap();
     db.migrate().await.unwrap();
-    let logins = tally_server::demo::seed(&db, &tally_server::clock::SystemClock)
+    let services = services_on(&db, dir.path(), &url).await;
+    let logins = tally_server::cli::demo::seed(&services)
         .await
         .unwrap()
         .expect("seeded");
     assert_eq!(logins.admins.len(), 7);
     // Only on an empty database.
-    assert!(
-        tally_server::demo::seed(&db, &tally_server::clock::SystemClock)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(tally_server::cli::demo::seed(&services)
+        .await
+        .unwrap()
+        .is_none());
     let hash: String =
         sqlx::query_scalar("SELECT password_hash FROM admins WHERE role = 'admin_billing'")
             .fetch_one(db.pool())
             .await
             .unwrap();
-    assert!(tally_server::crypto::verify_password(
+    assert!(tally_services::platform::crypto::verify_password(
         &logins.password,
         &hash
     ));
@@ -106,4 +110,32 @@ async fn demo_mode_seeds_an_administrator_of_every_role_who_can_sign_in() {
             .is_ok(),
         "the demo password passes the rule"
     );
+}
+
+/// The services of a server on `db`, with its data folder `data` (the machine's clock).
+async fn services_on(
+    db: &tally_services::platform::db::Database,
+    data: &std::path::Path,
+    url: &str,
+) -> tally_services::Services {
+    use tally_services::platform::{
+        clock::SystemClock, config::Settings, context::Context, mail::Mailer, secrets,
+    };
+    let data_dir = data.display().to_string();
+    let settings = Settings::from_lookup(|k| match k {
+        "TALLY_DATA_DIR" => Some(data_dir.clone()),
+        "DATABASE_URL" => Some(url.to_string()),
+        _ => None,
+    })
+    .unwrap();
+    let keys = secrets::load_for(&settings, db).await.unwrap();
+    let mailer = Mailer::outbox(data.join("outbox"), &settings.mail_from).unwrap();
+    let ctx = Context::build(
+        settings,
+        db.clone(),
+        std::sync::Arc::new(SystemClock),
+        mailer,
+        keys,
+    );
+    tally_services::Services::new(ctx)
 }

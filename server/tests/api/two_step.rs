@@ -305,7 +305,10 @@ both_databases! {
             stale(app.call(&c, endpoint, form).await).await;
         }
         stale(app.call_json_from(&c, "billing/save-info", &info).await).await;
-        stale(app.call_json_from(&c, "billing/submit-payment-method", &card("k1")).await).await;
+        // The card window asks the server first (the processor's set-up), with the same check.
+        let saving = app.save_card_from(&c, &card("k1")).await;
+        assert_eq!(saving.status(), StatusCode::FORBIDDEN);
+        assert_eq!(saving.json::<Value>().await.unwrap(), "FreshCheckRequired", "a reason the browser acts on");
         // Nothing changed.
         assert_eq!(count(&app, "SELECT COUNT(*) FROM admins WHERE account_id = $1", "acct-acme").await, 4);
         assert_eq!(count(&app, "SELECT COUNT(*) FROM admins WHERE role = 'manager' AND status = 'active' AND id = $1", "acme-manager").await, 1);
@@ -326,7 +329,7 @@ both_databases! {
             assert_eq!(res.status(), 200, "{endpoint}: {:?}", res.text().await);
         }
         assert_eq!(app.call_json_from(&c, "billing/save-info", &info).await.status(), 200);
-        assert_eq!(app.call_json_from(&c, "billing/submit-payment-method", &card("k2")).await.status(), 200);
+        assert_eq!(app.save_card_from(&c, &card("k2")).await.status(), 200);
 
         // With an authenticator app, the password no longer does: a code does.
         let (key, _) = enrol_app(&app, &c).await;
@@ -401,7 +404,7 @@ both_databases! {
 /// Passkeys need a host name: these servers say they are at `http://localhost:<port>`.
 mod passkeys {
     use super::*;
-    use tally_server::db::Backend;
+    use tally_services::platform::db::Backend;
 
     async fn registers_signs_in_and_confirms(backend: Backend) {
         let app =

@@ -9,7 +9,7 @@ use super::{
     Flow,
 };
 use crate::{
-    api::billing::save_billing_info,
+    api::payments::save_billing_info,
     components::{field::Field, fresh_check, live_errors::LiveErrors},
     error::AppError,
 };

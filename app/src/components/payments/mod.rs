@@ -7,21 +7,22 @@
 //! again; if it cannot be reached, the modal says so and keeps everything typed.
 
 mod address;
+mod bank_step;
 mod billing_tab;
+mod card_fields;
+mod card_flow;
 mod card_window;
 mod payment_tab;
-pub(crate) mod processor;
+pub mod processor;
 
 use leptos::{html, prelude::*};
 use tally_core::{
     billing::next_charge_date,
     forms::{BillingInfoInput, PaymentInfoInput},
+    views::billing::{BillingSettings, CardSummary},
 };
 
-use crate::{
-    api::billing::{get_billing_settings, BillingSettings, CardSummary},
-    components::dialog::Modal,
-};
+use crate::{api::payments::get_billing_settings, components::dialog::Modal};
 
 /// Opens the modal from anywhere inside the signed-in frame.
 #[derive(Clone, Copy)]

@@ -1,13 +1,15 @@
-//! The card window's calls to the payment processor, from the browser (the Stripe gateway):
-//! the card goes from here to the processor with the publishable key and the set-up's client
-//! secret, and never to Tally. Only the set-up's id, and the brand, last 4 and expiry core
-//! read from what was typed, go to Tally's server function, which checks them with the
-//! processor.
+//! The card window's calls to the payment processor, from the browser: the card goes from
+//! here to the processor (Stripe's API, or the sandbox's, which takes the same requests) with
+//! the publishable key and the set-up's client secret, and never to Tally's server functions.
+//! Only the set-up's id, and the brand, last 4 and expiry core read from what was typed, go to
+//! Tally's server function, which checks them with the processor.
 
 use serde::Deserialize;
-
+use tally_core::forms::FieldErrors;
 #[cfg(feature = "hydrate")]
-use crate::api::billing::Processor;
+use tally_core::views::billing::Processor;
+
+use crate::error::AppError;
 
 /// What the processor answered about a set-up or a payment.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -30,6 +32,8 @@ pub struct Redirect {
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct ProcessorError {
     pub message: Option<String>,
+    /// The card's field the refusal is about: `number`, `exp_month`, `exp_year` or `cvc`.
+    pub param: Option<String>,
 }
 
 impl IntentAnswer {
@@ -49,6 +53,26 @@ impl IntentAnswer {
             .as_ref()
             .and_then(|e| e.message.clone())
             .unwrap_or_else(|| "The payment processor refused this card.".into())
+    }
+
+    /// A refusal as the card window shows it: beside the card's field it is about, or as the
+    /// form's message (a declined card).
+    pub fn into_error(self) -> AppError {
+        let message = self.refusal();
+        let field = match self.error.and_then(|e| e.param).as_deref() {
+            Some("number") => Some("card_number"),
+            Some("exp_month" | "exp_year") => Some("expiry"),
+            Some("cvc") => Some("cvc"),
+            _ => None,
+        };
+        match field {
+            Some(field) => {
+                let mut errors = FieldErrors::new();
+                errors.add(field, message);
+                AppError::Validation(errors)
+            }
+            None => AppError::Declined(message),
+        }
     }
 }
 

@@ -4,12 +4,16 @@
 
 use leptos::prelude::*;
 
+use tally_core::{
+    actor::Actor,
+    views::two_step::{AppEnrolment, TwoStepStatus},
+};
+
 use crate::{
     api::two_step::{
         add_passkey, confirm_app, get_two_step_status, new_recovery_codes, passkey_options,
-        remove_app, remove_passkey, start_app, AppEnrolment, TwoStepStatus,
+        remove_app, remove_passkey, start_app,
     },
-    auth::CurrentAdmin,
     components::{field::Field, fresh_check, passkeys},
     error::AppError,
 };
@@ -40,7 +44,7 @@ fn codes_file(codes: &[String]) -> String {
 }
 
 #[component]
-pub fn TwoStepSection(admin: CurrentAdmin) -> impl IntoView {
+pub fn TwoStepSection(admin: Actor) -> impl IntoView {
     let reload = RwSignal::new(0u32);
     let status = Resource::new(move || reload.get(), |_| get_two_step_status());
     let notice = RwSignal::new(None::<Result<String, String>>);

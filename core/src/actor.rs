@@ -1,0 +1,97 @@
+//! Who is calling: the one shape of a signed-in administrator, from the session lookup to the
+//! services that act for them and the pages that show what their role allows.
+
+use serde::{Deserialize, Serialize};
+
+use crate::roles::{allows, Action, Role};
+
+/// How recent a proof that it is them (a sign-in, a second step, the password) the most
+/// sensitive changes need: the card, billing information, administrators, roles, two-step
+/// verification and its policy.
+pub const FRESH_CHECK_MILLIS: i64 = 10 * 60_000;
+
+/// A signed-in administrator. The server reads it from the session once per request; the
+/// browser gets it (without the two server-only fields) to hide what the role may not do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub id: String,
+    pub account_id: String,
+    pub account_name: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: Role,
+    /// The account's last invoice could not be charged after every retry.
+    pub account_past_due: bool,
+    /// The account requires two-step verification and this administrator has none yet: they
+    /// may only set it up.
+    pub must_set_up_two_step: bool,
+    /// The address the request came from (server only).
+    #[serde(skip)]
+    pub ip: Option<String>,
+    /// When this session last proved it is its administrator, UTC milliseconds (server only).
+    #[serde(skip)]
+    pub verified_at: i64,
+}
+
+impl Actor {
+    /// Whether their role allows `action` (the matrix, [`allows`]).
+    pub fn may(&self, action: Action) -> bool {
+        allows(self.role, action)
+    }
+
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+    }
+
+    /// Whether their session proved it is them within [`FRESH_CHECK_MILLIS`] of `now`.
+    pub fn is_fresh(&self, now_millis: i64) -> bool {
+        now_millis - self.verified_at <= FRESH_CHECK_MILLIS
+    }
+}
+
+/// Someone not signed in (set-up, sign-in, links), known only by their address.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Visitor {
+    pub ip: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ann() -> Actor {
+        Actor {
+            id: "a1".into(),
+            account_id: "c1".into(),
+            account_name: "Acme".into(),
+            email: "ann@acme.test".into(),
+            first_name: "Ann".into(),
+            last_name: "Lee".into(),
+            role: Role::Manager,
+            account_past_due: false,
+            must_set_up_two_step: false,
+            ip: Some("10.0.0.1".into()),
+            verified_at: 1_000,
+        }
+    }
+
+    #[test]
+    fn the_browser_never_gets_the_address_or_the_proof_time() {
+        let json = serde_json::to_string(&ann()).unwrap();
+        assert!(
+            !json.contains("10.0.0.1") && !json.contains("verified_at"),
+            "{json}"
+        );
+        let back: Actor = serde_json::from_str(&json).unwrap();
+        assert_eq!((back.ip, back.verified_at), (None, 0));
+    }
+
+    #[test]
+    fn a_session_is_fresh_for_ten_minutes_after_its_last_proof() {
+        let a = ann();
+        assert!(a.is_fresh(1_000 + FRESH_CHECK_MILLIS));
+        assert!(!a.is_fresh(1_001 + FRESH_CHECK_MILLIS));
+        assert!(a.may(Action::ManageUsers) && !a.may(Action::ViewBilling));
+    }
+}

@@ -1,0 +1,143 @@
+//! Stored codes: the short strings a database column holds for an enum (`admin_billing`,
+//! `past_due`, …), and the one rule for a code no variant has.
+//!
+//! Every enum that is stored has `code()` and `from_code()`, and, through [`stored_code!`],
+//! `TryFrom<String>`: a row decodes straight into the enum (`#[sqlx(try_from = "String")]` on
+//! the server), and a code nobody writes — another version's, or a hand edit — fails the
+//! decode with an [`UnknownCode`] that names the column's kind and the code. The server turns
+//! every such failure into one unexpected error, logged with a reference.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A stored code that names no variant of its enum.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownCode {
+    /// What the code is for ("role", "invoice status").
+    pub kind: &'static str,
+    pub code: String,
+}
+
+impl fmt::Display for UnknownCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown {} code {:?}", self.kind, self.code)
+    }
+}
+
+impl std::error::Error for UnknownCode {}
+
+/// Gives an enum with `code(self) -> &'static str` and `from_code(&str) -> Option<Self>` its
+/// `TryFrom<String>` for decoding stored rows, refusing an unknown code with [`UnknownCode`].
+#[macro_export]
+macro_rules! stored_code {
+    ($ty:ty, $kind:literal) => {
+        impl ::std::convert::TryFrom<String> for $ty {
+            type Error = $crate::codes::UnknownCode;
+
+            fn try_from(code: String) -> Result<Self, Self::Error> {
+                <$ty>::from_code(&code).ok_or($crate::codes::UnknownCode { kind: $kind, code })
+            }
+        }
+    };
+}
+
+stored_code!(crate::roles::Role, "role");
+stored_code!(crate::roles::AdminStatus, "administrator status");
+stored_code!(crate::audit::AuditKind, "audit event kind");
+stored_code!(crate::card::Brand, "card brand");
+stored_code!(crate::forms::Shell, "shell");
+stored_code!(crate::billing::InvoiceStatus, "invoice status");
+stored_code!(UserStatus, "user status");
+stored_code!(RunStatus, "command run status");
+stored_code!(LinkKind, "link kind");
+
+/// Whether a user (a seat) is in use. Suspended users are billable too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum UserStatus {
+    Active,
+    Suspended,
+}
+
+impl UserStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            UserStatus::Active => "active",
+            UserStatus::Suspended => "suspended",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        [Self::Active, Self::Suspended]
+            .into_iter()
+            .find(|s| s.code() == code)
+    }
+}
+
+/// Where a command's run stands. Devices run commands outside the portal, so a run recorded
+/// here is queued for them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Queued,
+}
+
+impl RunStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            RunStatus::Queued => "queued",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        [Self::Queued].into_iter().find(|s| s.code() == code)
+    }
+}
+
+/// Which kind of emailed one-time link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum LinkKind {
+    Invitation,
+    Reset,
+}
+
+impl LinkKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            LinkKind::Invitation => "invitation",
+            LinkKind::Reset => "reset",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        [Self::Invitation, Self::Reset]
+            .into_iter()
+            .find(|k| k.code() == code)
+    }
+
+    /// The path a link of this kind opens, before its token.
+    pub fn path(self) -> &'static str {
+        match self {
+            LinkKind::Invitation => "/invitation/",
+            LinkKind::Reset => "/reset-password/",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{billing::InvoiceStatus, roles::Role};
+
+    #[test]
+    fn a_known_code_decodes_and_an_unknown_one_is_named_in_the_error() {
+        assert_eq!(
+            Role::try_from("admin_billing".to_string()),
+            Ok(Role::AdministratorWithBilling)
+        );
+        let e = InvoiceStatus::try_from("refunded".to_string()).unwrap_err();
+        assert_eq!(e.to_string(), r#"unknown invoice status code "refunded""#);
+        assert_eq!(LinkKind::try_from("reset".to_string()), Ok(LinkKind::Reset));
+        assert!(UserStatus::try_from("Active".to_string()).is_err());
+    }
+}

@@ -1,0 +1,188 @@
+//! The Billing page, an invoice, and the Billing & Payments modal. Card data here is only what
+//! the account keeps of its card: never the number or the security code.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    address::Address, billing::InvoiceStatus, card::Brand, forms::BillingInfo, money::Money,
+    NaiveDate,
+};
+
+/// Invoices shown per page.
+pub const INVOICES_PER_PAGE: u32 = 12;
+
+/// The card on file, as the account keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardSummary {
+    pub brand: Brand,
+    pub last4: String,
+    pub exp_month: u32,
+    pub exp_year: i32,
+    pub cardholder_name: String,
+    pub address: Address,
+    /// UTC milliseconds.
+    pub saved_at: i64,
+    /// Who saved it (their email), while they are an administrator.
+    pub saved_by: Option<String>,
+}
+
+impl CardSummary {
+    /// "Visa •••• 4242".
+    pub fn label(&self) -> String {
+        card_label(self.brand, &self.last4)
+    }
+
+    /// "12/30".
+    pub fn expiry_label(&self) -> String {
+        format!("{:02}/{:02}", self.exp_month, self.exp_year % 100)
+    }
+}
+
+/// "Visa •••• 4242": how a card reads wherever it is named.
+pub fn card_label(brand: Brand, last4: &str) -> String {
+    format!("{} •••• {}", brand.display_name(), last4)
+}
+
+/// The payment processor the browser confirms cards with (the card goes there, never to
+/// Tally's server).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Processor {
+    /// The processor's publishable key (meant for browsers).
+    pub publishable_key: String,
+    /// The processor's API: `https://api.stripe.com`, or the sandbox's path on this site.
+    pub api_base: String,
+}
+
+/// Everything the modal needs to open.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillingSettings {
+    pub info: Option<BillingInfo>,
+    pub card: Option<CardSummary>,
+    /// The brands this Tally accepts (configurable on the server).
+    pub accepted_brands: Vec<Brand>,
+    /// The server's date (UTC), so the browser checks expiry against the same day.
+    pub today: NaiveDate,
+    pub processor: Processor,
+}
+
+/// What the browser read back from the processor about a card it confirmed there; the server
+/// checks it against the processor's own answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfirmedCard {
+    pub brand: Brand,
+    pub last4: String,
+    pub exp_month: u32,
+    pub exp_year: i32,
+}
+
+/// An invoice whose payment the card's bank asks the cardholder to confirm.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitingPayment {
+    pub number: String,
+    /// "$25.00".
+    pub amount: String,
+    /// How the invoice's status reads: "Authentication needed", "Paid", …
+    pub status: String,
+    /// Whether it still waits for the cardholder.
+    pub waiting: bool,
+    /// The payment's id and client secret with the processor, while it waits.
+    pub payment_id: Option<String>,
+    pub client_secret: Option<String>,
+    /// The bank's page, when the processor gives one.
+    pub redirect_url: Option<String>,
+    pub processor: Processor,
+}
+
+/// The Billing page's summary of the month so far.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillingOverview {
+    pub price_per_user_cents: i64,
+    pub free_users: u64,
+    /// Users now (active and suspended).
+    pub users_now: u64,
+    /// The largest user count of this month so far.
+    pub peak_so_far: u64,
+    /// What this month would cost if the peak stayed where it is.
+    pub projected_cents: i64,
+    /// This month, `YYYY-MM`.
+    pub month: String,
+    pub next_charge_date: NaiveDate,
+    pub card: Option<CardSummary>,
+    /// The card's expiry falls before the next charge date.
+    pub card_expires_before_charge: bool,
+    /// The billing contact: the billing information's, or the first billing administrator
+    /// standing in while none is saved.
+    pub contact_name: Option<String>,
+    pub contact_email: Option<String>,
+    /// Billing information was saved.
+    pub has_billing_info: bool,
+    /// Billing admins who opted in to invoice emails.
+    pub opted_in: Vec<String>,
+    /// The signed-in administrator gets invoices by email.
+    pub me_opted_in: bool,
+    pub past_due: bool,
+    /// The largest user count of each day of this month so far (the 1st first).
+    pub daily_peaks: Vec<u64>,
+    /// The last 12 invoices, oldest first.
+    pub history: Vec<MonthCharge>,
+    /// This month day by day, drawn on the server (SVG; hidden from screen readers, who get
+    /// the table of `daily_peaks`).
+    pub month_chart: String,
+    /// The last 12 months' peaks and charges, drawn on the server (SVG).
+    pub year_chart: String,
+}
+
+/// A month's invoice as the Billing page's chart and table show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonthCharge {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub peak_users: u64,
+    pub amount_cents: i64,
+}
+
+/// An invoice: its page, its line in the history, its emails and its PDF.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invoice {
+    pub id: String,
+    pub number: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    pub peak_users: u64,
+    pub free_users: u64,
+    pub price_per_user_cents: i64,
+    pub amount_cents: i64,
+    pub status: InvoiceStatus,
+    pub company_name: String,
+    /// UTC milliseconds.
+    pub created_at: i64,
+    pub paid_at: Option<i64>,
+    /// Whom it is made out to, one line each, as it was when it was made.
+    pub billed_to: Option<String>,
+    /// The card it was to be charged to when it was made ("Visa •••• 4242").
+    pub card_label: Option<String>,
+}
+
+impl Invoice {
+    pub fn status_label(&self) -> &'static str {
+        self.status.label()
+    }
+
+    /// Users charged for: the peak less the free ones.
+    pub fn billable_users(&self) -> u64 {
+        self.peak_users.saturating_sub(self.free_users)
+    }
+
+    pub fn amount(&self) -> Money {
+        Money::from_cents(self.amount_cents)
+    }
+}
+
+/// A page of the invoice history, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoicePage {
+    pub invoices: Vec<Invoice>,
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+}

@@ -1,0 +1,276 @@
+//! Billing information (owner of `billing_info`): the company invoices are made out to, the
+//! billing contact invoices go to, the address and the tax id. One row per account; every
+//! query is scoped to it. Until it is saved, the account's first active billing administrator
+//! stands in as the billing contact, so invoices and notices always reach somebody.
+
+use std::collections::HashMap;
+
+use sqlx::{Any, Executor};
+use tally_core::{
+    actor::Actor,
+    audit::AuditKind,
+    contact::{Email, Phone},
+    forms::BillingInfo,
+};
+
+use super::AddressRow;
+use crate::{
+    identity::accounts::admins::{self, BillingAdmin},
+    platform::{
+        audit::Event,
+        context::Context,
+        error::{ResultExt, ServiceError},
+    },
+};
+
+/// Billing information as stored.
+#[derive(sqlx::FromRow)]
+struct InfoRow {
+    account_id: String,
+    company_name: String,
+    contact_name: String,
+    contact_email: String,
+    contact_phone: Option<String>,
+    tax_id: Option<String>,
+    #[sqlx(flatten)]
+    address: AddressRow,
+}
+
+impl InfoRow {
+    fn into_info(self) -> Result<BillingInfo, ServiceError> {
+        let broken =
+            |what: &str| ServiceError::invariant("reading billing information", what.to_string());
+        Ok(BillingInfo {
+            company_name: self.company_name,
+            contact_name: self.contact_name,
+            contact_email: Email::parse(&self.contact_email)
+                .map_err(|_| broken("the stored contact email does not parse"))?,
+            contact_phone: Phone::parse_optional(self.contact_phone.as_deref().unwrap_or_default())
+                .map_err(|_| broken("the stored contact phone does not parse"))?,
+            address: self.address.into(),
+            tax_id: self.tax_id,
+        })
+    }
+}
+
+const INFO: &str = "account_id, company_name, contact_name, contact_email, contact_phone, tax_id, \
+    country, line1, line2, city, region, postal_code";
+
+/// The billing contact: who invoices, copies and payment notices go to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Contact {
+    pub name: String,
+    pub email: String,
+    /// An administrator standing in because no billing information is saved yet.
+    pub stand_in: bool,
+}
+
+impl Contact {
+    fn stand_in(admin: &BillingAdmin) -> Self {
+        Contact {
+            name: admin.full_name(),
+            email: admin.email.clone(),
+            stand_in: true,
+        }
+    }
+}
+
+/// Who gets an account's invoices and payment notices: the billing contact, then the active
+/// billing administrators who opted in; each address once.
+pub fn recipients(contact: Option<&str>, opted_in: &[String]) -> Vec<String> {
+    let mut to: Vec<String> = contact.map(str::to_string).into_iter().collect();
+    for email in opted_in {
+        if !to.iter().any(|t| t.eq_ignore_ascii_case(email)) {
+            to.push(email.clone());
+        }
+    }
+    to
+}
+
+/// The account's billing information, if it was ever saved, read in `exec`.
+pub async fn read<'e, E>(exec: E, account_id: &str) -> Result<Option<BillingInfo>, ServiceError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let row: Option<InfoRow> = sqlx::query_as(&format!(
+        "SELECT {INFO} FROM billing_info WHERE account_id = $1"
+    ))
+    .bind(account_id)
+    .fetch_optional(exec)
+    .await
+    .context("reading billing information")?;
+    row.map(InfoRow::into_info).transpose()
+}
+
+/// The account's billing contact: the billing information's, or the stand-in administrator's.
+pub async fn contact(
+    pool: &sqlx::AnyPool,
+    account_id: &str,
+) -> Result<Option<Contact>, ServiceError> {
+    if let Some(info) = read(pool, account_id).await? {
+        return Ok(Some(Contact {
+            name: info.contact_name,
+            email: info.contact_email.to_string(),
+            stand_in: false,
+        }));
+    }
+    let billing_admins = admins::billing_admins(pool, account_id).await?;
+    Ok(billing_admins.first().map(Contact::stand_in))
+}
+
+/// Billing facts of a chunk of accounts (ids from `first` to `last`): each one's billing
+/// information, its contact, and its billing administrators who opted in to invoices.
+#[derive(Default)]
+pub struct Chunk {
+    pub info: HashMap<String, BillingInfo>,
+    pub contacts: HashMap<String, Contact>,
+    pub opted_in: HashMap<String, Vec<String>>,
+}
+
+impl Chunk {
+    /// Who gets the account's invoices and notices.
+    pub fn recipients(&self, account_id: &str) -> Vec<String> {
+        recipients(
+            self.contacts.get(account_id).map(|c| c.email.as_str()),
+            self.opted_in.get(account_id).map_or(&[][..], Vec::as_slice),
+        )
+    }
+}
+
+/// Reads [`Chunk`] for the accounts whose ids lie between `first` and `last`.
+pub async fn chunk(pool: &sqlx::AnyPool, first: &str, last: &str) -> Result<Chunk, ServiceError> {
+    let rows: Vec<InfoRow> = sqlx::query_as(&format!(
+        "SELECT {INFO} FROM billing_info WHERE account_id >= $1 AND account_id <= $2"
+    ))
+    .bind(first)
+    .bind(last)
+    .fetch_all(pool)
+    .await
+    .context("reading billing information")?;
+    let mut chunk = Chunk::default();
+    for row in rows {
+        let account = row.account_id.clone();
+        let info = row.into_info()?;
+        chunk.contacts.insert(
+            account.clone(),
+            Contact {
+                name: info.contact_name.clone(),
+                email: info.contact_email.to_string(),
+                stand_in: false,
+            },
+        );
+        chunk.info.insert(account, info);
+    }
+    for admin in admins::billing_admins_between(pool, first, last).await? {
+        chunk
+            .contacts
+            .entry(admin.account_id.clone())
+            .or_insert_with(|| Contact::stand_in(&admin));
+        if admin.opted_in() {
+            chunk
+                .opted_in
+                .entry(admin.account_id.clone())
+                .or_default()
+                .push(admin.email);
+        }
+    }
+    Ok(chunk)
+}
+
+/// Saving billing information.
+#[derive(Clone)]
+pub struct BillingInformation {
+    ctx: Context,
+}
+
+impl BillingInformation {
+    pub fn new(ctx: Context) -> Self {
+        Self { ctx }
+    }
+
+    /// The caller's account's billing information, if saved.
+    pub async fn get(&self, actor: &Actor) -> Result<Option<BillingInfo>, ServiceError> {
+        read(self.ctx.db.pool(), &actor.account_id).await
+    }
+
+    /// The address of the caller's account's billing contact, if it has one.
+    pub async fn contact_email(&self, actor: &Actor) -> Result<Option<String>, ServiceError> {
+        Ok(contact(self.ctx.db.pool(), &actor.account_id)
+            .await?
+            .map(|c| c.email))
+    }
+
+    /// Saves validated billing information (audited). The billing contact becomes where
+    /// invoices go.
+    pub async fn save(&self, actor: &Actor, info: &BillingInfo) -> Result<(), ServiceError> {
+        self.ctx.require_fresh(actor)?;
+        let a = &info.address;
+        let mut work = self.ctx.begin("saving billing information").await?;
+        let now = work.now();
+        sqlx::query(
+            "INSERT INTO billing_info (account_id, company_name, contact_name, contact_email, contact_phone, tax_id, \
+             country, line1, line2, city, region, postal_code, updated_by, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+             ON CONFLICT (account_id) DO UPDATE SET company_name = excluded.company_name, contact_name = excluded.contact_name, \
+             contact_email = excluded.contact_email, contact_phone = excluded.contact_phone, tax_id = excluded.tax_id, \
+             country = excluded.country, line1 = excluded.line1, line2 = excluded.line2, city = excluded.city, \
+             region = excluded.region, postal_code = excluded.postal_code, updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+        )
+        .bind(&actor.account_id)
+        .bind(&info.company_name)
+        .bind(&info.contact_name)
+        .bind(info.contact_email.as_str())
+        .bind(info.contact_phone.as_ref().map(|p| p.as_str().to_string()))
+        .bind(&info.tax_id)
+        .bind(&a.country)
+        .bind(&a.line1)
+        .bind(&a.line2)
+        .bind(&a.city)
+        .bind(&a.region)
+        .bind(&a.postal_code)
+        .bind(&actor.id)
+        .bind(now)
+        .execute(work.tx())
+        .await
+        .context("writing billing information")?;
+        work.audit(Event::by(
+            actor,
+            AuditKind::BillingInfoChanged,
+            info.company_name.as_str(),
+            format!("billing contact {}", info.contact_email),
+        ));
+        work.commit().await
+    }
+
+    /// Saves billing information as it was on `at` (the demo's seed), in `conn`.
+    pub async fn seed(
+        conn: &mut sqlx::AnyConnection,
+        account_id: &str,
+        info: &BillingInfo,
+        at: i64,
+    ) -> Result<(), ServiceError> {
+        let a = &info.address;
+        sqlx::query(
+            "INSERT INTO billing_info (account_id, company_name, contact_name, contact_email, contact_phone, tax_id, \
+             country, line1, line2, city, region, postal_code, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(account_id)
+        .bind(&info.company_name)
+        .bind(&info.contact_name)
+        .bind(info.contact_email.as_str())
+        .bind(info.contact_phone.as_ref().map(|p| p.as_str().to_string()))
+        .bind(&info.tax_id)
+        .bind(&a.country)
+        .bind(&a.line1)
+        .bind(&a.line2)
+        .bind(&a.city)
+        .bind(&a.region)
+        .bind(&a.postal_code)
+        .bind(at)
+        .execute(conn)
+        .await
+        .context("seeding billing information")?;
+        Ok(())
+    }
+}

@@ -1,0 +1,385 @@
+//! Invoices (owner of `invoices` and `charge_attempts`, with [`run`], which makes them, and
+//! [`charging`], which charges them): the Billing page's month so far, the history, one
+//! invoice, a copy by email, the "email invoices to me" opt-in, and each invoice's emails and
+//! PDF ([`pdf`]). Every query is scoped to the caller's account.
+
+pub mod charging;
+pub mod pdf;
+pub mod run;
+
+use std::collections::HashSet;
+
+use sqlx::{Any, Executor};
+use tally_core::{
+    actor::Actor,
+    audit::AuditKind,
+    billing::{daily_peaks, next_charge_date, peak_users, BillingMonth, InvoiceStatus, Plan},
+    expiry::Expiry,
+    money::Money,
+    views::billing::{BillingOverview, Invoice, InvoicePage, MonthCharge, INVOICES_PER_PAGE},
+};
+
+use super::{cards, charts, info};
+use crate::{
+    directory::users,
+    identity::{
+        accounts::{self, admins},
+        throttle,
+    },
+    platform::{
+        audit::Event,
+        context::Context,
+        db::offset,
+        error::{ResultExt, ServiceError},
+        mail::{emails, Email},
+    },
+};
+
+/// An invoice as stored.
+#[derive(sqlx::FromRow)]
+struct InvoiceRow {
+    id: String,
+    number: String,
+    month: String,
+    peak_users: i64,
+    free_users: i64,
+    price_per_user_cents: i64,
+    amount_cents: i64,
+    #[sqlx(try_from = "String")]
+    status: InvoiceStatus,
+    company_name: String,
+    created_at: i64,
+    paid_at: Option<i64>,
+    billed_to: Option<String>,
+    card_label: Option<String>,
+}
+
+impl From<InvoiceRow> for Invoice {
+    fn from(r: InvoiceRow) -> Self {
+        Invoice {
+            id: r.id,
+            number: r.number,
+            month: r.month,
+            peak_users: r.peak_users.max(0) as u64,
+            free_users: r.free_users.max(0) as u64,
+            price_per_user_cents: r.price_per_user_cents,
+            amount_cents: r.amount_cents,
+            status: r.status,
+            company_name: r.company_name,
+            created_at: r.created_at,
+            paid_at: r.paid_at,
+            billed_to: r.billed_to,
+            card_label: r.card_label,
+        }
+    }
+}
+
+const COLUMNS: &str = "id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, company_name, created_at, paid_at, billed_to, card_label";
+
+/// One invoice of the account, or not found.
+pub async fn get<'e, E>(exec: E, account_id: &str, id: &str) -> Result<Invoice, ServiceError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let row: Option<InvoiceRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM invoices WHERE id = $1 AND account_id = $2"
+    ))
+    .bind(id)
+    .bind(account_id)
+    .fetch_optional(exec)
+    .await
+    .context("reading an invoice")?;
+    row.map(Invoice::from).ok_or(ServiceError::NotFound)
+}
+
+/// An invoice's payment, as the page that confirms it with the bank reads it.
+#[derive(sqlx::FromRow)]
+pub struct Payment {
+    pub id: String,
+    pub amount_cents: i64,
+    #[sqlx(try_from = "String")]
+    pub status: InvoiceStatus,
+    /// The charge's (or the payment waiting for authentication's) id with the processor.
+    pub charge_id: Option<String>,
+}
+
+/// The account's invoice `number`'s payment, or not found.
+pub async fn by_number(
+    pool: &sqlx::AnyPool,
+    account_id: &str,
+    number: &str,
+) -> Result<Payment, ServiceError> {
+    sqlx::query_as(
+        "SELECT id, amount_cents, status, charge_id FROM invoices WHERE account_id = $1 AND number = $2",
+    )
+    .bind(account_id)
+    .bind(number)
+    .fetch_optional(pool)
+    .await
+    .context("reading an invoice to confirm")?
+    .ok_or(ServiceError::NotFound)
+}
+
+/// The accounts that have an invoice for `month`; with `settled`, only one no longer open.
+pub async fn invoiced_accounts(
+    pool: &sqlx::AnyPool,
+    month: BillingMonth,
+    settled: bool,
+) -> Result<HashSet<String>, ServiceError> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT account_id FROM invoices WHERE month = $1 AND ($2 = 0 OR status <> $3)",
+    )
+    .bind(month.to_string())
+    .bind(i64::from(settled))
+    .bind(InvoiceStatus::Open.code())
+    .fetch_all(pool)
+    .await
+    .context("reading a month's invoices")?;
+    Ok(ids.into_iter().collect())
+}
+
+/// The essentials of an invoice in a few lines, for its emails' text.
+pub fn summary_lines(invoice: &Invoice) -> Vec<String> {
+    let money = |cents: i64| Money::from_cents(cents).to_string();
+    let mut lines = vec![
+        format!("Invoice: {}", invoice.number),
+        format!("Billing period: {}", pdf::period(&invoice.month)),
+        format!(
+            "Peak users: {}, of which {} free",
+            invoice.peak_users, invoice.free_users
+        ),
+        format!(
+            "{} \u{d7} {} = {}",
+            invoice.billable_users(),
+            money(invoice.price_per_user_cents),
+            money(invoice.amount_cents)
+        ),
+        format!("Total: {}", money(invoice.amount_cents)),
+    ];
+    lines.push(match (&invoice.card_label, invoice.amount_cents) {
+        (_, 0) => "Nothing is due.".to_string(),
+        (Some(card), _) => format!("Charged to {card}."),
+        (None, _) => "It is charged to the card on file.".to_string(),
+    });
+    lines
+}
+
+/// The emails of an invoice, one to each of `to`: the monthly one, or (`copy`) a copy asked
+/// for; each with the invoice as a PDF (`pdf`, from [`pdf::render`]).
+pub fn invoice_emails(
+    ctx: &Context,
+    invoice: &Invoice,
+    pdf: &[u8],
+    to: &[String],
+    copy: bool,
+) -> Vec<Email> {
+    let lines = summary_lines(invoice);
+    let month_label = BillingMonth::parse(&invoice.month)
+        .map_or_else(|| invoice.month.clone(), BillingMonth::label);
+    let url = ctx.link(&format!("/billing/invoices/{}", invoice.id));
+    to.iter()
+        .map(|recipient| {
+            emails::invoice(
+                recipient,
+                &invoice.number,
+                &month_label,
+                &lines,
+                &url,
+                copy,
+                pdf.to_vec(),
+            )
+        })
+        .collect()
+}
+
+/// Renders invoices' PDFs on the blocking pool (CPU work), in order.
+pub async fn render_pdfs(invoices: Vec<Invoice>) -> Result<Vec<(Invoice, Vec<u8>)>, ServiceError> {
+    tokio::task::spawn_blocking(move || {
+        invoices
+            .into_iter()
+            .map(|i| {
+                let pdf = pdf::render(&i);
+                (i, pdf)
+            })
+            .collect()
+    })
+    .await
+    .map_err(|e| ServiceError::invariant("rendering invoice PDFs", e.to_string()))
+}
+
+/// The Billing page's data and actions.
+#[derive(Clone)]
+pub struct Invoices {
+    ctx: Context,
+}
+
+impl Invoices {
+    pub fn new(ctx: Context) -> Self {
+        Self { ctx }
+    }
+
+    /// One invoice of the caller's account, or not found.
+    pub async fn get(&self, actor: &Actor, id: &str) -> Result<Invoice, ServiceError> {
+        get(self.ctx.db.pool(), &actor.account_id, id).await
+    }
+
+    /// One invoice of the caller's account as a PDF document: its number and the bytes,
+    /// rendered off the request threads.
+    pub async fn pdf(&self, actor: &Actor, id: &str) -> Result<(String, Vec<u8>), ServiceError> {
+        let invoice = self.get(actor, id).await?;
+        let number = invoice.number.clone();
+        let (_, pdf) = render_pdfs(vec![invoice])
+            .await?
+            .pop()
+            .expect("one PDF per invoice");
+        Ok((number, pdf))
+    }
+
+    /// This month so far: users, peak, projection, the card, who gets invoices, and the
+    /// charts of the month and of the last 12.
+    pub async fn overview(&self, actor: &Actor) -> Result<BillingOverview, ServiceError> {
+        let pool = self.ctx.db.pool();
+        let account = actor.account_id.as_str();
+        let today = self.ctx.clock.today();
+        let month = BillingMonth::containing(today);
+        let changes = users::history_since(pool, account, month.start_millis()).await?;
+        let users_now = changes.iter().map(|c| c.delta).sum::<i64>().max(0) as u64;
+        let peak = peak_users(&changes, month);
+        let daily = daily_peaks(&changes, month, today);
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT month, peak_users, amount_cents FROM invoices WHERE account_id = $1 ORDER BY month DESC LIMIT 12",
+        )
+        .bind(account)
+        .fetch_all(pool)
+        .await
+        .context("reading the last months' invoices")?;
+        let mut history: Vec<MonthCharge> = rows
+            .into_iter()
+            .map(|(month, peak, amount)| MonthCharge {
+                month,
+                peak_users: peak.max(0) as u64,
+                amount_cents: amount,
+            })
+            .collect();
+        history.reverse();
+        let plan = Plan::per_user(self.ctx.settings.price_per_user);
+        let has_billing_info = info::read(pool, account).await?.is_some();
+        let contact = info::contact(pool, account).await?;
+        let card = cards::card_on_file(pool, account).await?;
+        let next_charge = next_charge_date(today);
+        let card_expires_before_charge = card.as_ref().is_some_and(|c| {
+            Expiry::from_parts(c.exp_year, c.exp_month)
+                .is_some_and(|e| e.expires_before(next_charge))
+        });
+        let opted: Vec<admins::BillingAdmin> = admins::billing_admins(pool, account)
+            .await?
+            .into_iter()
+            .filter(admins::BillingAdmin::opted_in)
+            .collect();
+        Ok(BillingOverview {
+            price_per_user_cents: plan.price_per_user.cents(),
+            free_users: plan.free_users,
+            users_now,
+            peak_so_far: peak,
+            projected_cents: plan.invoice_amount(peak).map_or(i64::MAX, Money::cents),
+            month: month.to_string(),
+            next_charge_date: next_charge,
+            card,
+            card_expires_before_charge,
+            contact_name: contact.as_ref().map(|c| c.name.clone()),
+            contact_email: contact.map(|c| c.email),
+            has_billing_info,
+            me_opted_in: opted.iter().any(|a| a.id == actor.id),
+            opted_in: opted.into_iter().map(|a| a.email).collect(),
+            past_due: accounts::past_due(pool, account).await?,
+            month_chart: charts::month_svg(month, &daily, plan.free_users),
+            year_chart: charts::year_svg(&history, plan.free_users),
+            daily_peaks: daily,
+            history,
+        })
+    }
+
+    /// The invoice history, newest first; `page` counts from 1.
+    pub async fn list(&self, actor: &Actor, page: u32) -> Result<InvoicePage, ServiceError> {
+        let pool = self.ctx.db.pool();
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM invoices WHERE account_id = $1")
+            .bind(&actor.account_id)
+            .fetch_one(pool)
+            .await
+            .context("counting invoices")?;
+        let rows: Vec<InvoiceRow> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM invoices WHERE account_id = $1 ORDER BY month DESC LIMIT $2 OFFSET $3"
+        ))
+        .bind(&actor.account_id)
+        .bind(i64::from(INVOICES_PER_PAGE))
+        .bind(offset(page, INVOICES_PER_PAGE))
+        .fetch_all(pool)
+        .await
+        .context("reading a page of invoices")?;
+        Ok(InvoicePage {
+            invoices: rows.into_iter().map(Invoice::from).collect(),
+            total: total.max(0) as u64,
+            page,
+            per_page: INVOICES_PER_PAGE,
+        })
+    }
+
+    /// Emails a copy of an invoice to the account's billing contact (billing requests are
+    /// answered to the billing contact, not to whoever asks); returns that address.
+    pub async fn request_copy(&self, actor: &Actor, id: &str) -> Result<String, ServiceError> {
+        let invoice = self.get(actor, id).await?;
+        throttle::check(
+            &self.ctx,
+            throttle::INVOICE_COPY_PER_ACCOUNT,
+            &actor.account_id,
+        )
+        .await?;
+        let Some(contact) = info::contact(self.ctx.db.pool(), &actor.account_id).await? else {
+            return Err(ServiceError::Conflict(
+                "There is no billing contact to send it to. Add one under Payments → Billing Information.".into(),
+            ));
+        };
+        let to = contact.email;
+        let (invoice, pdf) = render_pdfs(vec![invoice])
+            .await?
+            .pop()
+            .expect("one PDF per invoice");
+        let email = invoice_emails(&self.ctx, &invoice, &pdf, std::slice::from_ref(&to), true)
+            .pop()
+            .expect("one email per recipient");
+        let mut work = self.ctx.begin("sending an invoice copy").await?;
+        work.mail(email);
+        work.audit(Event::system(
+            AuditKind::InvoiceEmailed,
+            actor.account_id.as_str(),
+            to.as_str(),
+            invoice.number.as_str(),
+        ));
+        work.audit(Event::by(
+            actor,
+            AuditKind::InvoiceCopyRequested,
+            invoice.number.as_str(),
+            format!("sent to {to}"),
+        ));
+        work.commit().await?;
+        Ok(to)
+    }
+
+    /// "Also email invoices to me", for the caller.
+    pub async fn set_receive(&self, actor: &Actor, on: bool) -> Result<(), ServiceError> {
+        let mut work = self.ctx.begin("changing the invoice opt-in").await?;
+        admins::set_receives_invoices(work.tx(), &actor.account_id, &actor.id, on).await?;
+        let detail = if on {
+            "receives invoices"
+        } else {
+            "no longer receives invoices"
+        };
+        work.audit(Event::by(
+            actor,
+            AuditKind::InvoiceRecipientChanged,
+            actor.email.as_str(),
+            detail,
+        ));
+        work.commit().await
+    }
+}

@@ -1,0 +1,184 @@
+//! The invoice as a document: a one-page PDF (A4, Helvetica) written with `pdf-writer`, with
+//! everything a billing contact needs who never signs in: whom it is made out to, the period,
+//! the peak user count, the free users, the price per user, the amount, and the card it is
+//! charged to. Building it is CPU work, so callers run [`render`] on the blocking pool.
+
+use tally_core::{billing::BillingMonth, money::Money};
+
+use tally_core::views::billing::Invoice;
+
+/// Text in WinAnsiEncoding, the standard fonts' encoding: Latin-1 plus the typographic marks
+/// invoices use (bullets of a masked card number, dashes, quotes, the euro sign); anything
+/// else prints as "?".
+fn win_ansi(s: &str) -> Vec<u8> {
+    s.chars()
+        .map(|c| match c {
+            '\u{2022}' => 0x95,
+            '\u{2013}' => 0x96,
+            '\u{2014}' => 0x97,
+            '\u{2018}' => 0x91,
+            '\u{2019}' => 0x92,
+            '\u{201c}' => 0x93,
+            '\u{201d}' => 0x94,
+            '\u{2026}' => 0x85,
+            '\u{20ac}' => 0x80,
+            '\u{2212}' => b'-',
+            c => u8::try_from(u32::from(c))
+                .ok()
+                .filter(|b| !(0x80..0xa0).contains(b))
+                .unwrap_or(b'?'),
+        })
+        .collect()
+}
+
+/// "1–30 November 2026" for `2026-11`.
+pub fn period(month: &str) -> String {
+    match BillingMonth::parse(month) {
+        Some(m) => format!(
+            "{}\u{2013}{} {}",
+            m.first_day().format("%-d"),
+            m.last_day().format("%-d"),
+            m.first_day().format("%B %Y")
+        ),
+        None => month.to_string(),
+    }
+}
+
+/// One line of the document: bold or not, its size, its text.
+type Line = (bool, f32, String);
+
+/// The invoice's lines, top to bottom (also what its emails repeat).
+pub fn lines(invoice: &Invoice) -> Vec<Line> {
+    let money = |cents: i64| Money::from_cents(cents).to_string();
+    let billable = invoice.billable_users();
+    let issued = tally_core::billing::date_of_millis(invoice.created_at)
+        .map(|d| d.format("%B %-d, %Y").to_string())
+        .unwrap_or_default();
+    let mut lines: Vec<Line> = vec![
+        (true, 20.0, format!("Invoice {}", invoice.number)),
+        (false, 11.0, format!("Issued {issued}")),
+        (false, 8.0, String::new()),
+        (true, 12.0, "Billed to".into()),
+    ];
+    match invoice
+        .billed_to
+        .as_deref()
+        .filter(|b| !b.trim().is_empty())
+    {
+        Some(billed_to) => lines.extend(billed_to.lines().map(|l| (false, 11.0, l.to_string()))),
+        None => lines.push((false, 11.0, invoice.company_name.clone())),
+    }
+    lines.extend([
+        (false, 8.0, String::new()),
+        (
+            false,
+            12.0,
+            format!("Billing period: {}", period(&invoice.month)),
+        ),
+        (
+            false,
+            12.0,
+            format!("Peak users in the period: {}", invoice.peak_users),
+        ),
+        (false, 12.0, format!("Free users: {}", invoice.free_users)),
+        (
+            false,
+            12.0,
+            format!("Price per user: {}", money(invoice.price_per_user_cents)),
+        ),
+        (
+            false,
+            12.0,
+            format!(
+                "Billable users: {billable} \u{d7} {} = {}",
+                money(invoice.price_per_user_cents),
+                money(invoice.amount_cents)
+            ),
+        ),
+        (false, 8.0, String::new()),
+        (
+            true,
+            14.0,
+            format!("Total: {}", money(invoice.amount_cents)),
+        ),
+        (false, 12.0, format!("Status: {}", invoice.status_label())),
+        (
+            false,
+            12.0,
+            match (&invoice.card_label, invoice.amount_cents) {
+                (_, 0) => "Nothing is charged.".to_string(),
+                (Some(card), _) => format!("Charged to: {card}"),
+                (None, _) => "Charged to: the card on file (none was on file when issued)".into(),
+            },
+        ),
+        (false, 8.0, String::new()),
+        (
+            false,
+            10.0,
+            "Tally \u{2014} admin and billing portal".to_string(),
+        ),
+    ]);
+    lines
+}
+
+/// The invoice as a one-page PDF.
+pub fn render(invoice: &Invoice) -> Vec<u8> {
+    use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
+
+    let catalog = Ref::new(1);
+    let tree = Ref::new(2);
+    let page = Ref::new(3);
+    let font = Ref::new(4);
+    let bold = Ref::new(5);
+    let contents = Ref::new(6);
+    let info = Ref::new(7);
+    let mut pdf = Pdf::new();
+    pdf.catalog(catalog).pages(tree);
+    pdf.pages(tree).kids([page]).count(1);
+    pdf.document_info(info)
+        .title(TextStr(&format!("Invoice {}", invoice.number)))
+        .producer(TextStr("Tally"));
+    let mut p = pdf.page(page);
+    p.media_box(Rect::new(0.0, 0.0, 595.0, 842.0));
+    p.parent(tree);
+    p.contents(contents);
+    let mut resources = p.resources();
+    resources
+        .fonts()
+        .pair(Name(b"F1"), font)
+        .pair(Name(b"F2"), bold);
+    resources.finish();
+    p.finish();
+    pdf.type1_font(font)
+        .base_font(Name(b"Helvetica"))
+        .encoding_predefined(Name(b"WinAnsiEncoding"));
+    pdf.type1_font(bold)
+        .base_font(Name(b"Helvetica-Bold"))
+        .encoding_predefined(Name(b"WinAnsiEncoding"));
+
+    let mut content = Content::new();
+    let mut y = 780.0;
+    for (is_bold, size, text) in lines(invoice) {
+        content.begin_text();
+        content.set_font(Name(if is_bold { b"F2" } else { b"F1" }), size);
+        content.next_line(56.0, y);
+        content.show(Str(&win_ansi(&text)));
+        content.end_text();
+        y -= size + 8.0;
+    }
+    pdf.stream(contents, &content.finish());
+    pdf.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typographic_marks_use_their_win_ansi_codes() {
+        assert_eq!(win_ansi("Visa •••• 4242"), b"Visa \x95\x95\x95\x95 4242");
+        assert_eq!(win_ansi("27 × $5.00"), b"27 \xd7 $5.00");
+        assert_eq!(win_ansi("日本"), b"??");
+        assert_eq!(period("2026-02"), "1\u{2013}28 February 2026");
+    }
+}

@@ -1,0 +1,383 @@
+//! The monthly billing run: one invoice per account and month, charged through the payment
+//! gateway ([`super::charging`]), emailed.
+//!
+//! A run works through the accounts in chunks of [`CHUNK`], each chunk in one transaction, so
+//! a run over 100,000 accounts is a few hundred transactions rather than a million statements
+//! each committed on its own:
+//! 1. **Invoice** the accounts that have no invoice for the month yet. Each account's
+//!    user-count history before the month is summed into its opening count and the month's
+//!    own changes are read; core's `peak_users` decides the peak. Each new invoice's emails are
+//!    queued in the outbox in the transaction that creates it.
+//! 2. **Charge** the month's open invoices ([`super::charging`]).
+//! 3. **Deliver** the queued mail, while the run goes on.
+//!
+//! Safe to repeat, to interrupt at any point and to run in several processes at once: the
+//! invoice is an `INSERT … ON CONFLICT (account_id, month) DO NOTHING`, and its emails are
+//! queued only when that insert made it, in the same transaction: once, never lost. Charging
+//! explains its own guarantees.
+
+use std::collections::HashSet;
+
+use tally_core::{
+    audit::AuditKind,
+    billing::{date_of_millis, peak_users, BillingMonth, InvoiceStatus, Plan},
+    money::Money,
+    views::billing::Invoice,
+};
+
+use super::charging::{Charging, Due};
+use crate::{
+    billing::{cards, info},
+    directory::users,
+    identity::accounts::{self, Billable},
+    platform::{
+        audit::{self, Event},
+        context::Context,
+        db::{Backend, ROWS_PER_STATEMENT},
+        error::{ResultExt, ServiceError},
+        metrics,
+    },
+};
+
+/// Accounts (or invoices) per transaction in a run.
+pub const CHUNK: usize = 500;
+
+/// What one run did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunReport {
+    pub month: String,
+    pub accounts: u64,
+    pub invoices_created: u64,
+    pub charged: u64,
+    pub failed: u64,
+    pub mail_sent: u64,
+}
+
+/// Whom an invoice is made out to, one line each: the company, the billing contact, the
+/// address and the tax id, as far as they are known.
+fn billed_to(account: &Billable, billing: &info::Chunk) -> String {
+    let info = billing.info.get(&account.id);
+    let company = info.map_or(account.name.as_str(), |i| i.company_name.as_str());
+    let mut lines = vec![company.to_string()];
+    match (info, billing.contacts.get(&account.id)) {
+        (Some(i), _) => lines.push(format!("{} <{}>", i.contact_name, i.contact_email)),
+        (None, Some(contact)) => lines.push(contact.email.clone()),
+        (None, None) => {}
+    }
+    if let Some(i) = info {
+        let a = &i.address;
+        lines.push(a.line1.clone());
+        lines.extend(a.line2.clone().filter(|l| !l.is_empty()));
+        let place: Vec<&str> = [Some(&a.city), a.region.as_ref(), Some(&a.postal_code)]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .filter(|p| !p.is_empty())
+            .collect();
+        if !place.is_empty() {
+            lines.push(place.join(" "));
+        }
+        lines.push(
+            tally_core::country::country_name(&a.country)
+                .map_or_else(|| a.country.clone(), str::to_string),
+        );
+        lines.extend(
+            i.tax_id
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .map(|t| format!("Tax ID: {t}")),
+        );
+    }
+    lines.join("\n")
+}
+
+/// The invoice's number: its month and the end of its account's id (the random part; the
+/// start is the account's creation time).
+fn invoice_number(month: BillingMonth, account_id: &str) -> String {
+    let alnum: Vec<char> = account_id
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    let short: String = alnum[alnum.len().saturating_sub(6)..].iter().collect();
+    format!("{month}-{}", short.to_uppercase())
+}
+
+/// Makes a month's invoices and has them charged.
+#[derive(Clone)]
+pub struct BillingRun {
+    ctx: Context,
+    charging: Charging,
+}
+
+impl BillingRun {
+    pub fn new(ctx: Context, charging: Charging) -> Self {
+        Self { ctx, charging }
+    }
+
+    fn plan(&self) -> Plan {
+        Plan::per_user(self.ctx.settings.price_per_user)
+    }
+
+    /// Invoices every account for `month` (which must be over), charges what is still to
+    /// charge for that month, and delivers the mail. Repeating it changes nothing that is done.
+    pub async fn run_month(&self, month: BillingMonth) -> Result<RunReport, ServiceError> {
+        let now = self.ctx.now();
+        if month.end_millis() > now {
+            return Err(ServiceError::Conflict(format!(
+                "{month} has not ended yet; only past months can be invoiced"
+            )));
+        }
+        let pool = self.ctx.db.pool();
+        let all = accounts::created_before(pool, month.end_millis()).await?;
+        let invoiced = super::invoiced_accounts(pool, month, false).await?;
+        let accounts = all.len();
+        let to_invoice: Vec<Billable> = all
+            .into_iter()
+            .filter(|a| !invoiced.contains(&a.id))
+            .collect();
+        audit::record(
+            &self.ctx,
+            Event {
+                detail: format!(
+                    "{month}: {accounts} accounts, {} to invoice",
+                    to_invoice.len()
+                ),
+                ..Event::new(AuditKind::BillingRun)
+            },
+        )
+        .await?;
+        let mut report = RunReport {
+            month: month.to_string(),
+            accounts: accounts as u64,
+            ..Default::default()
+        };
+        let started = std::time::Instant::now();
+        // The emails go out while the run goes on: each chunk's invoice emails once its
+        // transaction commits, the payment-failed ones once theirs does. Writing files or
+        // talking to an SMTP server waits on the system; invoicing and charging on the
+        // database and the gateway.
+        let (finished, mail) = self.deliver_while_running();
+        let run = async {
+            for chunk in to_invoice.chunks(CHUNK) {
+                report.invoices_created += self.invoice_chunk(chunk, month).await?;
+            }
+            let invoiced = started.elapsed();
+            let charges = self.charging.charge(Due::Month(&month.to_string())).await?;
+            report.charged = charges.paid;
+            report.failed = charges.failed;
+            Ok::<_, ServiceError>(invoiced)
+        };
+        let ran = run.await;
+        let charged = started.elapsed();
+        let _ = finished.send(true);
+        let sent_meanwhile = match mail.await {
+            Ok(Ok(sent)) => sent,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "mail delivery during the run failed; the rest goes now");
+                0
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "mail delivery during the run stopped; the rest goes now");
+                0
+            }
+        };
+        let invoiced = ran.inspect_err(|_| metrics::billing_run(false, report.invoices_created))?;
+        // Whatever the pass during the run left (none, unless it failed).
+        let rest = self
+            .ctx
+            .outbox
+            .deliver_due()
+            .await
+            .context("delivering a billing run's mail")?;
+        report.mail_sent = (sent_meanwhile + rest) as u64;
+        tracing::info!(
+            month = %month,
+            invoice_ms = invoiced.as_millis() as u64,
+            charge_ms = (charged - invoiced).as_millis() as u64,
+            mail_ms = (started.elapsed() - charged).as_millis() as u64,
+            "billing run timings"
+        );
+        metrics::billing_phase("invoice", invoiced);
+        metrics::billing_phase("charge", charged - invoiced);
+        metrics::billing_phase("mail", started.elapsed() - charged);
+        metrics::billing_run(true, report.invoices_created);
+        Ok(report)
+    }
+
+    /// Delivers due mail over and over, until told the run has finished and one last pass
+    /// finds nothing more; returns how many messages it sent.
+    fn deliver_while_running(
+        &self,
+    ) -> (
+        tokio::sync::watch::Sender<bool>,
+        tokio::task::JoinHandle<Result<usize, sqlx::Error>>,
+    ) {
+        let (finished, mut told) = tokio::sync::watch::channel(false);
+        let outbox = self.ctx.outbox.clone();
+        let mail = tokio::spawn(async move {
+            let mut sent = 0;
+            loop {
+                let last = *told.borrow_and_update();
+                let n = outbox.deliver_due().await?;
+                sent += n;
+                if last {
+                    return Ok(sent);
+                }
+                if n == 0 {
+                    // Nothing due yet: wait for the next chunk, or the end of the run.
+                    let pause = std::time::Duration::from_millis(20);
+                    if let Ok(Err(_)) = tokio::time::timeout(pause, told.changed()).await {
+                        return Ok(sent); // the run was dropped; the mail worker takes the rest
+                    }
+                }
+            }
+        });
+        (finished, mail)
+    }
+
+    /// Invoices a chunk of accounts (in the order of their ids) and queues the invoices'
+    /// emails, each with its PDF, in one transaction; returns how many invoices it made.
+    async fn invoice_chunk(
+        &self,
+        chunk: &[Billable],
+        month: BillingMonth,
+    ) -> Result<u64, ServiceError> {
+        let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
+            return Ok(0);
+        };
+        let pool = self.ctx.db.pool();
+        let ids: Vec<&str> = chunk.iter().map(|a| a.id.as_str()).collect();
+        let history =
+            users::histories(&self.ctx.db, &ids, month.start_millis(), month.end_millis()).await?;
+        let billing = info::chunk(pool, &first.id, &last.id).await?;
+        let cards = cards::tokens_between(pool, &first.id, &last.id).await?;
+        let plan = self.plan();
+        let now = self.ctx.now();
+        let month_text = month.to_string();
+        let candidates: Vec<(Invoice, &Billable)> = chunk
+            .iter()
+            .map(|account| {
+                let peak = peak_users(
+                    history.get(&account.id).map_or(&[][..], Vec::as_slice),
+                    month,
+                );
+                let amount = plan
+                    .invoice_amount(peak)
+                    .unwrap_or(Money::from_cents(i64::MAX));
+                let invoice = Invoice {
+                    id: self.ctx.new_id(),
+                    number: invoice_number(month, &account.id),
+                    month: month_text.clone(),
+                    peak_users: peak,
+                    free_users: plan.free_users,
+                    price_per_user_cents: plan.price_per_user.cents(),
+                    amount_cents: amount.cents(),
+                    status: if amount.cents() == 0 {
+                        InvoiceStatus::Zero
+                    } else {
+                        InvoiceStatus::Open
+                    },
+                    company_name: billing
+                        .info
+                        .get(&account.id)
+                        .map_or_else(|| account.name.clone(), |i| i.company_name.clone()),
+                    created_at: now,
+                    paid_at: None,
+                    billed_to: Some(billed_to(account, &billing)),
+                    card_label: cards.get(&account.id).map(|(_, label)| label.clone()),
+                };
+                (invoice, account)
+            })
+            .collect();
+        let mut work = self.ctx.begin("invoicing a chunk").await?;
+        // The invoices first (so SQLite takes its write lock at once); those another run made
+        // already are skipped, and only the ones made here get their emails.
+        let mut made = HashSet::new();
+        for batch in candidates.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO invoices (id, account_id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, \
+                 company_name, contact_email, created_at, emailed_at, billed_to, card_label) VALUES {} \
+                 ON CONFLICT (account_id, month) DO NOTHING RETURNING id",
+                Backend::of(work.tx()).values_list(batch.len(), 15)
+            );
+            let mut q = sqlx::query_scalar::<_, String>(&sql);
+            for (i, account) in batch {
+                q = q
+                    .bind(&i.id)
+                    .bind(&account.id)
+                    .bind(&i.number)
+                    .bind(&i.month)
+                    .bind(i.peak_users as i64)
+                    .bind(i.free_users as i64)
+                    .bind(i.price_per_user_cents)
+                    .bind(i.amount_cents)
+                    .bind(i.status.code())
+                    .bind(&i.company_name)
+                    .bind(billing.contacts.get(&account.id).map(|c| c.email.as_str()))
+                    .bind(now)
+                    .bind(now)
+                    .bind(i.billed_to.as_deref())
+                    .bind(i.card_label.as_deref());
+            }
+            made.extend(q.fetch_all(work.tx()).await.context("inserting invoices")?);
+        }
+        let made: Vec<&(Invoice, &Billable)> = candidates
+            .iter()
+            .filter(|(invoice, _)| made.contains(&invoice.id))
+            .collect();
+        // Each invoice's PDF once, on the blocking pool, for all its recipients.
+        let rendered =
+            super::render_pdfs(made.iter().map(|(invoice, _)| invoice.clone()).collect()).await?;
+        for ((_, account), (invoice, pdf)) in made.iter().zip(&rendered) {
+            let to = billing.recipients(&account.id);
+            work.audit(Event::system(
+                AuditKind::InvoiceCreated,
+                account.id.as_str(),
+                invoice.number.as_str(),
+                format!(
+                    "billing run for {month}: peak {} users, {}",
+                    invoice.peak_users,
+                    invoice.amount()
+                ),
+            ));
+            for recipient in &to {
+                work.audit(Event::system(
+                    AuditKind::InvoiceEmailed,
+                    account.id.as_str(),
+                    recipient.as_str(),
+                    invoice.number.as_str(),
+                ));
+            }
+            for email in super::invoice_emails(&self.ctx, invoice, pdf, &to, false) {
+                work.mail(email);
+            }
+        }
+        // The run's own delivery loop sends them while the run goes on.
+        let _ = work.commit_queued().await?.into_ids();
+        Ok(made.len() as u64)
+    }
+
+    /// Every month that has ended since the first account was created and is not invoiced for
+    /// every account: what a server that was down missed. Oldest first.
+    pub async fn months_to_catch_up(&self) -> Result<Vec<BillingMonth>, ServiceError> {
+        let pool = self.ctx.db.pool();
+        let Some(first) = accounts::first_created(pool)
+            .await?
+            .and_then(date_of_millis)
+        else {
+            return Ok(Vec::new());
+        };
+        let current = BillingMonth::containing(self.ctx.clock.today());
+        let mut month = BillingMonth::containing(first);
+        let mut due = Vec::new();
+        while month < current {
+            let accounts = accounts::count_created_before(pool, month.end_millis()).await?;
+            let settled = super::invoiced_accounts(pool, month, true).await?;
+            if settled.len() < accounts {
+                due.push(month);
+            }
+            month = month.next();
+        }
+        Ok(due)
+    }
+}

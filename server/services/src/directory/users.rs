@@ -1,0 +1,458 @@
+//! Users (seats) of an account (owner of `users` and `user_count_changes`). Adding or deleting
+//! a user writes a +1 or −1 into `user_count_changes` in the same transaction, stamped with
+//! the same instant, so a month's peak is computed from an exact history. Every query is
+//! scoped to the caller's account.
+
+use std::collections::HashMap;
+
+use sqlx::AnyConnection;
+use tally_core::{
+    actor::Actor,
+    audit::AuditKind,
+    billing::CountChange,
+    codes::UserStatus,
+    csv::RowError,
+    forms::NewUser,
+    views::users::{UserPage, UserSummary, USERS_PER_PAGE},
+};
+
+use crate::platform::{
+    audit::Event,
+    context::Context,
+    db::{contains, list_counts, offset, search_text, Database},
+    error::{ResultExt, ServiceError},
+};
+
+const DUPLICATE: &str = "A user with this email already exists.";
+
+/// One row of the list query: the counts, and a user unless the page is empty.
+#[derive(sqlx::FromRow)]
+struct ListRow {
+    total: i64,
+    matching: i64,
+    id: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    status: Option<String>,
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+/// Records a change of the user count in the caller's transaction.
+async fn count_change(
+    tx: &mut AnyConnection,
+    ctx: &Context,
+    account_id: &str,
+    at: i64,
+    delta: i64,
+) -> Result<(), ServiceError> {
+    sqlx::query(
+        "INSERT INTO user_count_changes (id, account_id, at, delta) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(ctx.new_id())
+    .bind(account_id)
+    .bind(at)
+    .bind(delta)
+    .execute(tx)
+    .await
+    .context("recording a change of the user count")?;
+    Ok(())
+}
+
+/// The user's email, if the user is in the account.
+async fn email_of(
+    tx: &mut AnyConnection,
+    account_id: &str,
+    id: &str,
+) -> Result<String, ServiceError> {
+    sqlx::query_scalar("SELECT email FROM users WHERE id = $1 AND account_id = $2")
+        .bind(id)
+        .bind(account_id)
+        .fetch_optional(tx)
+        .await
+        .context("reading a user")?
+        .ok_or(ServiceError::NotFound)
+}
+
+/// Users of the caller's account.
+#[derive(Clone)]
+pub struct Users {
+    ctx: Context,
+}
+
+impl Users {
+    pub fn new(ctx: Context) -> Self {
+        Self { ctx }
+    }
+
+    /// Users whose name or email contains `search`, by last name; `page` counts from 1.
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        search: &str,
+        page: u32,
+    ) -> Result<UserPage, ServiceError> {
+        // Text within the first or the last name is within "first last" too.
+        let search_matches = contains(&["LOWER(first_name || ' ' || last_name)", "email_key"], 2);
+        // One query: both counts in one pass over the account's users, joined to the page,
+        // so the counts come back (with no user) when the page is empty.
+        let rows: Vec<ListRow> = sqlx::query_as(&format!(
+            "SELECT c.total, c.matching, p.id, p.first_name, p.last_name, p.email, p.status \
+             FROM (SELECT COUNT(*) AS total, \
+                          COALESCE(SUM(CASE WHEN {search_matches} THEN 1 ELSE 0 END), 0) AS matching \
+                   FROM users WHERE account_id = $1) c \
+             LEFT JOIN (SELECT id, first_name, last_name, email, status FROM users \
+                        WHERE account_id = $1 AND {search_matches} \
+                        ORDER BY last_name, first_name, id LIMIT $3 OFFSET $4) p ON 1 = 1 \
+             ORDER BY p.last_name, p.first_name, p.id"
+        ))
+        .bind(&actor.account_id)
+        .bind(search_text(search))
+        .bind(i64::from(USERS_PER_PAGE))
+        .bind(offset(page, USERS_PER_PAGE))
+        .fetch_all(self.ctx.db.pool())
+        .await
+        .context("reading a page of users")?;
+        let (total, matching) = list_counts(rows.first().map(|r| (r.total, r.matching)));
+        let mut users = Vec::with_capacity(rows.len());
+        for r in rows {
+            let (Some(id), Some(first_name), Some(last_name), Some(email), Some(status)) =
+                (r.id, r.first_name, r.last_name, r.email, r.status)
+            else {
+                continue;
+            };
+            let status = UserStatus::try_from(status).context("reading a page of users")?;
+            users.push(UserSummary {
+                id,
+                first_name,
+                last_name,
+                email,
+                suspended: status == UserStatus::Suspended,
+            });
+        }
+        Ok(UserPage {
+            users,
+            matching,
+            total,
+            page,
+            per_page: USERS_PER_PAGE,
+        })
+    }
+
+    /// Adds a user; returns its id.
+    pub async fn create(&self, actor: &Actor, user: &NewUser) -> Result<String, ServiceError> {
+        let id = self.ctx.new_id();
+        let mut work = self.ctx.begin("adding a user").await?;
+        let now = work.now();
+        let inserted = sqlx::query(
+            "INSERT INTO users (id, account_id, first_name, last_name, email, email_key, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (account_id, email_key) DO NOTHING",
+        )
+        .bind(&id)
+        .bind(&actor.account_id)
+        .bind(&user.first_name)
+        .bind(&user.last_name)
+        .bind(user.email.as_str())
+        .bind(user.email.normalized_key())
+        .bind(UserStatus::Active.code())
+        .bind(now)
+        .execute(work.tx())
+        .await
+        .context("inserting a user")?;
+        if inserted.rows_affected() == 0 {
+            return Err(ServiceError::field("email", DUPLICATE));
+        }
+        count_change(work.tx(), &self.ctx, &actor.account_id, now, 1).await?;
+        work.audit(Event::by(
+            actor,
+            AuditKind::UserCreated,
+            user.email.as_str(),
+            "",
+        ));
+        work.commit().await?;
+        Ok(id)
+    }
+
+    /// Changes a user's name and email.
+    pub async fn update(
+        &self,
+        actor: &Actor,
+        id: &str,
+        user: &NewUser,
+    ) -> Result<(), ServiceError> {
+        let mut work = self.ctx.begin("changing a user").await?;
+        let now = work.now();
+        let before = email_of(work.tx(), &actor.account_id, id).await?;
+        let result = sqlx::query(
+            "UPDATE users SET first_name = $1, last_name = $2, email = $3, email_key = $4, updated_at = $5 \
+             WHERE id = $6 AND account_id = $7",
+        )
+        .bind(&user.first_name)
+        .bind(&user.last_name)
+        .bind(user.email.as_str())
+        .bind(user.email.normalized_key())
+        .bind(now)
+        .bind(id)
+        .bind(&actor.account_id)
+        .execute(work.tx())
+        .await;
+        match result {
+            Err(e) if is_unique_violation(&e) => {
+                return Err(ServiceError::field("email", DUPLICATE))
+            }
+            r => {
+                r.context("updating a user")?;
+            }
+        }
+        let detail = if before == user.email.as_str() {
+            String::new()
+        } else {
+            format!("email was {before}")
+        };
+        work.audit(Event::by(
+            actor,
+            AuditKind::UserUpdated,
+            user.email.as_str(),
+            detail,
+        ));
+        work.commit().await
+    }
+
+    /// Suspends or unsuspends a user. Suspended users are still billable.
+    pub async fn set_suspended(
+        &self,
+        actor: &Actor,
+        id: &str,
+        suspended: bool,
+    ) -> Result<(), ServiceError> {
+        let mut work = self.ctx.begin("suspending a user").await?;
+        let now = work.now();
+        let email = email_of(work.tx(), &actor.account_id, id).await?;
+        let (status, kind) = if suspended {
+            (UserStatus::Suspended, AuditKind::UserSuspended)
+        } else {
+            (UserStatus::Active, AuditKind::UserUnsuspended)
+        };
+        sqlx::query(
+            "UPDATE users SET status = $1, updated_at = $2 WHERE id = $3 AND account_id = $4",
+        )
+        .bind(status.code())
+        .bind(now)
+        .bind(id)
+        .bind(&actor.account_id)
+        .execute(work.tx())
+        .await
+        .context("changing a user's status")?;
+        work.audit(Event::by(actor, kind, email, ""));
+        work.commit().await
+    }
+
+    /// Deletes a user.
+    pub async fn delete(&self, actor: &Actor, id: &str) -> Result<(), ServiceError> {
+        let mut work = self.ctx.begin("deleting a user").await?;
+        let now = work.now();
+        let email = email_of(work.tx(), &actor.account_id, id).await?;
+        let deleted = sqlx::query("DELETE FROM users WHERE id = $1 AND account_id = $2")
+            .bind(id)
+            .bind(&actor.account_id)
+            .execute(work.tx())
+            .await
+            .context("deleting a user")?;
+        if deleted.rows_affected() == 1 {
+            count_change(work.tx(), &self.ctx, &actor.account_id, now, -1).await?;
+        }
+        work.audit(Event::by(actor, AuditKind::UserDeleted, email, ""));
+        work.commit().await
+    }
+
+    /// Adds every user or none. `bad_rows` are rows core refused already; an address already in
+    /// the account refuses its row too, and every refused row is returned together.
+    pub async fn import(
+        &self,
+        actor: &Actor,
+        users: &[(usize, NewUser)],
+        mut bad_rows: Vec<RowError>,
+    ) -> Result<u64, ServiceError> {
+        let mut work = self.ctx.begin("importing users").await?;
+        let now = work.now();
+        let existing: Vec<String> =
+            sqlx::query_scalar("SELECT email_key FROM users WHERE account_id = $1")
+                .bind(&actor.account_id)
+                .fetch_all(work.tx())
+                .await
+                .context("reading the account's user addresses")?;
+        let existing: std::collections::HashSet<String> = existing.into_iter().collect();
+        bad_rows.extend(
+            users
+                .iter()
+                .filter(|(_, u)| existing.contains(&u.email.normalized_key()))
+                .map(|(line, _)| RowError {
+                    line: *line,
+                    reason: DUPLICATE.into(),
+                }),
+        );
+        if !bad_rows.is_empty() {
+            bad_rows.sort_by_key(|r| r.line);
+            return Err(ServiceError::ImportRefused(bad_rows));
+        }
+        for (_, user) in users {
+            let inserted = sqlx::query(
+                "INSERT INTO users (id, account_id, first_name, last_name, email, email_key, status, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+            )
+            .bind(self.ctx.new_id())
+            .bind(&actor.account_id)
+            .bind(&user.first_name)
+            .bind(&user.last_name)
+            .bind(user.email.as_str())
+            .bind(user.email.normalized_key())
+            .bind(UserStatus::Active.code())
+            .bind(now)
+            .execute(work.tx())
+            .await;
+            match inserted {
+                // Added by someone else since the check: refuse the whole file, as for any bad row.
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(ServiceError::Conflict(
+                        "Someone added users while the file was imported. Nothing was imported; try again.".into(),
+                    ))
+                }
+                r => {
+                    r.context("inserting an imported user")?;
+                }
+            }
+        }
+        let n = users.len() as i64;
+        count_change(work.tx(), &self.ctx, &actor.account_id, now, n).await?;
+        work.audit(Event::by(
+            actor,
+            AuditKind::UsersImported,
+            "CSV import",
+            format!("{n} users added"),
+        ));
+        work.commit().await?;
+        Ok(n as u64)
+    }
+}
+
+/// A user as it was at `at` (the demo's seed), with its count change, in `conn`.
+pub async fn seed(
+    conn: &mut AnyConnection,
+    ctx: &Context,
+    account_id: &str,
+    user: &NewUser,
+    status: UserStatus,
+    at: i64,
+) -> Result<(), ServiceError> {
+    sqlx::query(
+        "INSERT INTO users (id, account_id, first_name, last_name, email, email_key, status, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+    )
+    .bind(ctx.new_id())
+    .bind(account_id)
+    .bind(&user.first_name)
+    .bind(&user.last_name)
+    .bind(user.email.as_str())
+    .bind(user.email.normalized_key())
+    .bind(status.code())
+    .bind(at)
+    .execute(&mut *conn)
+    .await
+    .context("seeding a user")?;
+    count_change(conn, ctx, account_id, at, 1).await
+}
+
+/// The account's user count changes from the instant `opening_at` on: the count at that
+/// instant as one change, then each change after it. The same peak as the whole history, read
+/// through the (account, at) index without the account's older history.
+pub async fn history_since(
+    pool: &sqlx::AnyPool,
+    account_id: &str,
+    opening_at: i64,
+) -> Result<Vec<CountChange>, ServiceError> {
+    let opening: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(delta), 0) AS BIGINT) FROM user_count_changes \
+         WHERE account_id = $1 AND at <= $2",
+    )
+    .bind(account_id)
+    .bind(opening_at)
+    .fetch_one(pool)
+    .await
+    .context("summing the user count at the month's start")?;
+    let since: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT at, delta FROM user_count_changes WHERE account_id = $1 AND at > $2",
+    )
+    .bind(account_id)
+    .bind(opening_at)
+    .fetch_all(pool)
+    .await
+    .context("reading this month's user count changes")?;
+    Ok(std::iter::once((opening_at, opening))
+        .chain(since)
+        .map(|(at_millis, delta)| CountChange { at_millis, delta })
+        .collect())
+}
+
+/// Each of the accounts' histories for the span from `start` to `end` (a month): the count at
+/// `start` as one change, then the span's own changes. Accounts with no change ever are absent.
+pub async fn histories(
+    db: &Database,
+    account_ids: &[&str],
+    start: i64,
+    end: i64,
+) -> Result<HashMap<String, Vec<CountChange>>, ServiceError> {
+    let mut history: HashMap<String, Vec<CountChange>> = HashMap::new();
+    if account_ids.is_empty() {
+        return Ok(history);
+    }
+    let (pool, marks) = (db.pool(), db.backend());
+    // The accounts by value: the index on (account_id, at) finds each one's rows instead of
+    // the chunk's whole history being read.
+    let ids = marks.marks_from(2, account_ids.len());
+    let opening_sql = format!(
+        "SELECT account_id, CAST(SUM(delta) AS BIGINT) FROM user_count_changes \
+         WHERE at <= {} AND account_id IN ({ids}) GROUP BY account_id",
+        marks.marks_from(1, 1)
+    );
+    let mut q = sqlx::query_as::<_, (String, i64)>(&opening_sql).bind(start);
+    for id in account_ids {
+        q = q.bind(*id);
+    }
+    for (account, delta) in q
+        .fetch_all(pool)
+        .await
+        .context("summing opening user counts")?
+    {
+        history.entry(account).or_default().push(CountChange {
+            at_millis: start,
+            delta,
+        });
+    }
+    let ids = marks.marks_from(3, account_ids.len());
+    let changes_sql = format!(
+        "SELECT account_id, at, delta FROM user_count_changes \
+         WHERE at > {} AND at < {} AND account_id IN ({ids})",
+        marks.marks_from(1, 1),
+        marks.marks_from(2, 1)
+    );
+    let mut q = sqlx::query_as::<_, (String, i64, i64)>(&changes_sql)
+        .bind(start)
+        .bind(end);
+    for id in account_ids {
+        q = q.bind(*id);
+    }
+    let changes = q
+        .fetch_all(pool)
+        .await
+        .context("reading the month's user count changes")?;
+    for (account, at_millis, delta) in changes {
+        history
+            .entry(account)
+            .or_default()
+            .push(CountChange { at_millis, delta });
+    }
+    Ok(history)
+}

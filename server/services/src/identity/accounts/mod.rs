@@ -1,0 +1,207 @@
+//! Accounts, their administrators and their sessions: the `accounts` and `setup_done` tables
+//! here, `admins` in [`admins`], `sessions` and `pending_sign_ins` in [`sessions`]. One owner
+//! for the three because every request reads them together, in one statement
+//! ([`sessions::Sessions::resolve`]).
+
+pub mod admins;
+pub mod sessions;
+
+use std::collections::HashMap;
+
+use sqlx::{Any, AnyConnection, Executor};
+
+use crate::platform::{
+    db::{Backend, ROWS_PER_STATEMENT},
+    error::{ResultExt, ServiceError},
+};
+
+/// True while no account exists and set-up has not begun (first start).
+pub async fn setup_needed(pool: &sqlx::AnyPool) -> Result<bool, ServiceError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM accounts) + (SELECT COUNT(*) FROM setup_done)",
+    )
+    .fetch_one(pool)
+    .await
+    .context("checking whether set-up is needed")?;
+    Ok(n == 0)
+}
+
+/// Claims the one set-up, in `conn`: of two set-ups at once, the second gets `false` here (on
+/// PostgreSQL it waits for the first to commit), and SQLite takes its write lock now.
+pub async fn claim_setup(conn: &mut AnyConnection, now: i64) -> Result<bool, ServiceError> {
+    let claimed = sqlx::query("INSERT INTO setup_done (id, created_at) VALUES (1, $1)")
+        .bind(now)
+        .execute(&mut *conn)
+        .await;
+    match claimed {
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(false),
+        other => other.context("claiming set-up")?,
+    };
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+        .fetch_one(&mut *conn)
+        .await
+        .context("checking for accounts during set-up")?;
+    Ok(n == 0)
+}
+
+/// Creates an account in `exec`.
+pub async fn insert<'e, E>(
+    exec: E,
+    id: &str,
+    name: &str,
+    created_at: i64,
+) -> Result<(), ServiceError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)")
+        .bind(id)
+        .bind(name)
+        .bind(created_at)
+        .execute(exec)
+        .await
+        .context("creating an account")?;
+    Ok(())
+}
+
+/// Serialises every administrator change of an account, in `conn`: a write first, so SQLite
+/// takes its write lock now (not at a later upgrade) and PostgreSQL locks the account's row.
+pub async fn lock_administrators(
+    conn: &mut AnyConnection,
+    account_id: &str,
+) -> Result<(), ServiceError> {
+    sqlx::query("UPDATE accounts SET admin_version = admin_version + 1 WHERE id = $1")
+        .bind(account_id)
+        .execute(conn)
+        .await
+        .context("locking the account's administrators")?;
+    Ok(())
+}
+
+/// Whether the account requires two-step verification of every administrator.
+pub async fn two_step_required(
+    pool: &sqlx::AnyPool,
+    account_id: &str,
+) -> Result<bool, ServiceError> {
+    let required: i64 = sqlx::query_scalar(
+        "SELECT CAST(CASE WHEN require_two_step THEN 1 ELSE 0 END AS BIGINT) FROM accounts WHERE id = $1",
+    )
+    .bind(account_id)
+    .fetch_one(pool)
+    .await
+    .context("reading the two-step policy")?;
+    Ok(required != 0)
+}
+
+/// Sets the account's two-step policy, in `conn`.
+pub async fn set_two_step_required(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    required: bool,
+) -> Result<(), ServiceError> {
+    sqlx::query("UPDATE accounts SET require_two_step = $1 WHERE id = $2")
+        .bind(required)
+        .bind(account_id)
+        .execute(conn)
+        .await
+        .context("setting the two-step policy")?;
+    Ok(())
+}
+
+/// Whether the account is past due (its last invoice could not be charged after every retry).
+pub async fn past_due(pool: &sqlx::AnyPool, account_id: &str) -> Result<bool, ServiceError> {
+    let past_due: i64 = sqlx::query_scalar(
+        "SELECT CAST(CASE WHEN past_due THEN 1 ELSE 0 END AS BIGINT) FROM accounts WHERE id = $1",
+    )
+    .bind(account_id)
+    .fetch_one(pool)
+    .await
+    .context("reading whether the account is past due")?;
+    Ok(past_due != 0)
+}
+
+/// Marks each of the accounts past due or not, in `conn` (charging knows which have an
+/// invoice past due).
+pub async fn set_past_due(
+    conn: &mut AnyConnection,
+    accounts: &[(String, bool)],
+) -> Result<(), ServiceError> {
+    for due in [true, false] {
+        let ids: Vec<&str> = accounts
+            .iter()
+            .filter(|(_, past_due)| *past_due == due)
+            .map(|(id, _)| id.as_str())
+            .collect();
+        for batch in ids.chunks(ROWS_PER_STATEMENT) {
+            let marks = Backend::of(conn);
+            let sql = format!(
+                "UPDATE accounts SET past_due = {} WHERE id IN ({})",
+                marks.marks_from(1, 1),
+                marks.marks_from(2, batch.len())
+            );
+            let mut q = sqlx::query(&sql).bind(due);
+            for id in batch {
+                q = q.bind(*id);
+            }
+            q.execute(&mut *conn)
+                .await
+                .context("updating past-due accounts")?;
+        }
+    }
+    Ok(())
+}
+
+/// An account a billing run looks at.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Billable {
+    pub id: String,
+    pub name: String,
+}
+
+/// The accounts that existed before `end` (a month's end, UTC milliseconds), in id order.
+pub async fn created_before(pool: &sqlx::AnyPool, end: i64) -> Result<Vec<Billable>, ServiceError> {
+    use futures::TryStreamExt;
+    sqlx::query_as("SELECT id, name FROM accounts WHERE created_at < $1 ORDER BY id")
+        .bind(end)
+        .fetch(pool) // row by row: 100,000 raw rows at once would double a run's memory
+        .try_collect()
+        .await
+        .context("reading the accounts to bill")
+}
+
+/// When the oldest account was created (UTC milliseconds), if there is one.
+pub async fn first_created(pool: &sqlx::AnyPool) -> Result<Option<i64>, ServiceError> {
+    sqlx::query_scalar("SELECT MIN(created_at) FROM accounts")
+        .fetch_one(pool)
+        .await
+        .context("reading the oldest account")
+}
+
+/// How many accounts existed before `end` (UTC milliseconds).
+pub async fn count_created_before(pool: &sqlx::AnyPool, end: i64) -> Result<usize, ServiceError> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE created_at < $1")
+        .bind(end)
+        .fetch_one(pool)
+        .await
+        .context("counting the accounts to bill")?;
+    Ok(n.max(0) as usize)
+}
+
+/// The names of the accounts whose ids lie between `first` and `last`.
+pub async fn names_between<'e, E>(
+    exec: E,
+    first: &str,
+    last: &str,
+) -> Result<HashMap<String, String>, ServiceError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, name FROM accounts WHERE id >= $1 AND id <= $2")
+            .bind(first)
+            .bind(last)
+            .fetch_all(exec)
+            .await
+            .context("reading account names")?;
+    Ok(rows.into_iter().collect())
+}

@@ -1,0 +1,126 @@
+//! Tally's services: what the app's server functions, the server's HTTP routes and the
+//! command line call to get anything done. In folders by domain, each importing only those
+//! before it (a test in `tests/layers.rs` holds them to it):
+//!
+//! `platform` ← `identity` ← `directory` ← `billing`
+//!
+//! A service takes the caller as one [`tally_core::actor::Actor`], answers with the shapes the
+//! browser sees (`tally_core::views`) or its own types, and fails with
+//! [`platform::error::ServiceError`]. docs/architecture.md walks through it.
+
+pub mod billing;
+pub mod directory;
+pub mod identity;
+pub mod platform;
+
+use std::sync::Arc;
+
+use billing::{
+    cards::PaymentMethods,
+    gateway::{
+        sandbox::SandboxGateway, stripe::events::StripeEvents, stripe::StripeGateway,
+        PaymentGateway,
+    },
+    info::BillingInformation,
+    invoices::{charging::Charging, run::BillingRun, Invoices},
+    scheduler::Scheduler,
+};
+use directory::{administrators::Administrators, commands::Commands, users::Users};
+use identity::{
+    accounts::sessions::Sessions, passwords::Passwords, profile::Profile, setup::Setup,
+    sign_in::SignIns, two_step::TwoStep,
+};
+use platform::{audit::AuditLog, config::GatewaySettings, context::Context, status::Status};
+
+/// Every service, wired once at start; cheap to clone. The server puts it in each request's
+/// context, where server functions take it.
+#[derive(Clone)]
+pub struct Services(Arc<All>);
+
+/// The services, reached through [`Services`] itself.
+pub struct All {
+    pub ctx: Context,
+    pub status: Status,
+    pub audit: AuditLog,
+    pub sessions: Sessions,
+    pub sign_ins: SignIns,
+    pub setup: Setup,
+    pub profile: Profile,
+    pub two_step: TwoStep,
+    pub administrators: Administrators,
+    pub users: Users,
+    pub commands: Commands,
+    pub billing_info: BillingInformation,
+    pub cards: PaymentMethods,
+    pub invoices: Invoices,
+    pub charging: Charging,
+    pub billing_run: BillingRun,
+    pub scheduler: Scheduler,
+    /// The sandbox processor, when it is the gateway (the server serves its API).
+    pub sandbox: Option<SandboxGateway>,
+    /// The Stripe gateway's webhooks, when it is the gateway.
+    pub stripe_events: Option<StripeEvents>,
+}
+
+impl Services {
+    /// The services with the payment gateway the settings name (`TALLY_GATEWAY`).
+    pub fn new(ctx: Context) -> Self {
+        match &ctx.settings.gateway {
+            GatewaySettings::Sandbox => {
+                let sandbox = SandboxGateway::new(ctx.clone());
+                Self::wire(ctx, Arc::new(sandbox.clone()), Some(sandbox), None)
+            }
+            GatewaySettings::Stripe(settings) => {
+                let stripe = StripeGateway::new(settings.clone(), ctx.clone());
+                Self::wire(ctx, Arc::new(stripe.clone()), None, Some(stripe))
+            }
+        }
+    }
+
+    /// The services with another payment gateway (a test's own).
+    pub fn with_gateway(ctx: Context, gateway: Arc<dyn PaymentGateway>) -> Self {
+        Self::wire(ctx, gateway, None, None)
+    }
+
+    fn wire(
+        ctx: Context,
+        gateway: Arc<dyn PaymentGateway>,
+        sandbox: Option<SandboxGateway>,
+        stripe: Option<StripeGateway>,
+    ) -> Self {
+        let passwords = Passwords::per_core();
+        let two_step = TwoStep::new(ctx.clone());
+        let sign_ins = SignIns::new(ctx.clone(), passwords.clone(), two_step.clone());
+        let charging = Charging::new(ctx.clone(), gateway.clone(), Default::default());
+        let billing_run = BillingRun::new(ctx.clone(), charging.clone());
+        Self(Arc::new(All {
+            status: Status::new(ctx.clone()),
+            audit: AuditLog::new(ctx.clone()),
+            sessions: Sessions::new(ctx.clone()),
+            setup: Setup::new(ctx.clone(), passwords.clone(), sign_ins.clone()),
+            profile: Profile::new(ctx.clone(), passwords, sign_ins.clone()),
+            sign_ins,
+            two_step,
+            administrators: Administrators::new(ctx.clone()),
+            users: Users::new(ctx.clone()),
+            commands: Commands::new(ctx.clone()),
+            billing_info: BillingInformation::new(ctx.clone()),
+            cards: PaymentMethods::new(ctx.clone(), gateway, charging.clone()),
+            invoices: Invoices::new(ctx.clone()),
+            scheduler: Scheduler::new(ctx.clone(), billing_run.clone(), charging.clone()),
+            stripe_events: stripe.map(|s| StripeEvents::new(ctx.clone(), s, charging.clone())),
+            billing_run,
+            charging,
+            sandbox,
+            ctx,
+        }))
+    }
+}
+
+impl std::ops::Deref for Services {
+    type Target = All;
+
+    fn deref(&self) -> &All {
+        &self.0
+    }
+}

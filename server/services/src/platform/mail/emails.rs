@@ -1,0 +1,327 @@
+//! Every email Tally sends, written in one place: a plain-text body and an HTML body built
+//! with `maud`, which escapes every value it inserts. Callers pass facts; the words are here.
+
+use maud::{html, Markup, DOCTYPE};
+
+use super::Email;
+
+/// The HTML frame around a message's body, with the closing line.
+fn page(body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html {
+            body style="font-family:system-ui,sans-serif;line-height:1.5" {
+                (body)
+                p { "— Tally" }
+            }
+        }
+    }
+    .into_string()
+}
+
+/// A message of a few paragraphs and the closing line.
+fn paragraphs(to: &str, subject: &str, paragraphs: &[&str]) -> Email {
+    Email {
+        id: None,
+        to: to.to_string(),
+        subject: subject.to_string(),
+        text: format!("{}\n\n— Tally\n", paragraphs.join("\n\n")),
+        html: page(html! { @for p in paragraphs { p { (p) } } }),
+        attachments: Vec::new(),
+    }
+}
+
+/// A message with one call to action: a paragraph, a link, and a closing line.
+fn call_to_action(
+    to: &str,
+    subject: &str,
+    intro: &str,
+    link_text: &str,
+    url: &str,
+    outro: &str,
+) -> Email {
+    Email {
+        id: None,
+        to: to.to_string(),
+        subject: subject.to_string(),
+        text: format!("{intro}\n\n{link_text}: {url}\n\n{outro}\n\n— Tally\n"),
+        html: page(html! {
+            p { (intro) }
+            p { a href=(url) { (link_text) } }
+            p { (outro) }
+        }),
+        attachments: Vec::new(),
+    }
+}
+
+/// The invitation to set a password, sent when an administrator is created or invited again:
+/// the role, and what it allows (from the permission matrix itself).
+pub fn invitation(
+    to: &str,
+    invited_by: &str,
+    role: tally_core::roles::Role,
+    url: &str,
+    valid_hours: i64,
+) -> Email {
+    use tally_core::roles::{allows, Action, ALL_ACTIONS};
+    let intro = format!(
+        "{invited_by} invited you to administer your organisation's account in Tally as {}: {}",
+        role.display_name(),
+        role.description()
+    );
+    let mut can: Vec<&str> = ALL_ACTIONS
+        .into_iter()
+        .filter(|a| allows(role, *a))
+        .map(Action::description)
+        .collect();
+    if allows(role, Action::RunBoundCommands) && !allows(role, Action::ManageCommands) {
+        can.push("You run no commands until an administrator binds you to one");
+    }
+    let set = format!(
+        "Set your password to get started; the link works once and expires in {valid_hours} hours."
+    );
+    let link_text = "Set your password";
+    let outro = "If you weren't expecting this, you can ignore this email.";
+    Email {
+        id: None,
+        to: to.to_string(),
+        subject: format!("You're invited to Tally as {}", role.display_name()),
+        text: format!(
+            "{intro}\n\nWhat you can do:\n{}\n\n{set}\n\n{link_text}: {url}\n\n{outro}\n\n— Tally\n",
+            can.iter().map(|c| format!("- {c}")).collect::<Vec<_>>().join("\n")
+        ),
+        html: page(html! {
+            p { (intro) }
+            p { "What you can do:" }
+            ul { @for c in &can { li { (c) } } }
+            p { (set) }
+            p { a href=(url) { (link_text) } }
+            p { (outro) }
+        }),
+        attachments: Vec::new(),
+    }
+}
+
+/// The link to choose a new password.
+pub fn password_reset(to: &str, url: &str, valid_minutes: i64) -> Email {
+    call_to_action(
+        to,
+        "Reset your Tally password",
+        &format!(
+            "Someone asked to reset the password of your Tally administrator account. The link \
+             works once and expires in {valid_minutes} minutes."
+        ),
+        "Choose a new password",
+        url,
+        "If it wasn't you, ignore this email: your password stays as it is.",
+    )
+}
+
+/// What a "payment method changed" notice says about the new card: never more than its brand
+/// and last 4.
+pub struct CardChange<'a> {
+    pub saved_by_name: &'a str,
+    pub saved_by_email: &'a str,
+    pub account_name: &'a str,
+    /// "Visa •••• 4242".
+    pub card: &'a str,
+    /// "12/30".
+    pub expiry: &'a str,
+    pub cardholder: &'a str,
+}
+
+/// Tells the billing contact and the billing administrators that the card was replaced.
+pub fn payment_method_changed(to: &str, change: &CardChange<'_>) -> Email {
+    let intro = format!(
+        "{} ({}) saved a new payment method for {}: {}, expires {}, cardholder {}. It replaces \
+         the previous card and will be charged for the next invoices.",
+        change.saved_by_name,
+        change.saved_by_email,
+        change.account_name,
+        change.card,
+        change.expiry,
+        change.cardholder,
+    );
+    paragraphs(
+        to,
+        "Your payment method was changed",
+        &[
+            &intro,
+            "If you didn't expect this change, sign in to Tally and check the payment method, or \
+             contact your administrator.",
+        ],
+    )
+}
+
+/// A change to the person's own two-step verification (or one made to it by another
+/// administrator): what happened, and what to do if it was not them.
+pub fn two_step_changed(to: &str, what: &str) -> Email {
+    paragraphs(
+        to,
+        "Your Tally two-step verification changed",
+        &[
+            what,
+            "If you didn't make this change, reset your password from the sign-in page and tell \
+             an administrator of your organisation.",
+        ],
+    )
+}
+
+/// One invoice as its emails describe it.
+pub struct InvoiceFacts<'a> {
+    pub number: &'a str,
+    /// `YYYY-MM`.
+    pub month: &'a str,
+    /// "$135.00".
+    pub amount: &'a str,
+    pub nothing_due: bool,
+}
+
+/// The monthly invoice, or (`copy`) the copy a billing administrator asked for: the invoice's
+/// lines as text (for people who do not open attachments), the PDF attached, and a link for
+/// those who can sign in with a billing role.
+pub fn invoice(
+    to: &str,
+    number: &str,
+    month_label: &str,
+    lines: &[String],
+    url: &str,
+    copy: bool,
+    pdf: Vec<u8>,
+) -> Email {
+    let subject = if copy {
+        format!("Copy of your Tally invoice {number}")
+    } else {
+        format!("Your Tally invoice {number} for {month_label}")
+    };
+    let intro = if copy {
+        "Here is the copy of your invoice you asked for. It is attached as a PDF."
+    } else {
+        "Your invoice for last month is attached as a PDF. In short:"
+    };
+    let outro =
+        "Billing administrators can also see it in Tally. Keep this email for your records.";
+    let link_text = "View the invoice in Tally";
+    Email {
+        id: None,
+        to: to.to_string(),
+        subject,
+        text: format!(
+            "{intro}\n\n{}\n\n{link_text}: {url}\n\n{outro}\n\n— Tally\n",
+            lines.join("\n")
+        ),
+        html: page(html! {
+            p { (intro) }
+            ul { @for l in lines { li { (l) } } }
+            p { a href=(url) { (link_text) } }
+            p { (outro) }
+        }),
+        attachments: vec![super::Attachment {
+            filename: format!("tally-invoice-{number}.pdf"),
+            content_type: "application/pdf".into(),
+            data: pdf,
+        }],
+    }
+}
+
+/// A charge attempt that failed, and what happens next.
+pub struct FailedCharge<'a> {
+    pub invoice: &'a InvoiceFacts<'a>,
+    /// 1 for the first attempt.
+    pub attempt: i64,
+    /// The processor's reason, as shown to the person paying.
+    pub reason: &'a str,
+    /// "January 8, 2027" when another attempt is planned; `None` after the last one.
+    pub next_attempt: Option<String>,
+}
+
+/// Tells the billing contact that a charge failed.
+pub fn payment_failed(to: &str, failed: &FailedCharge<'_>) -> Email {
+    let what_next = match &failed.next_attempt {
+        Some(day) => format!("We'll try again on {day}."),
+        None => "That was the last try: the account is now past due. Saving a new card in Tally \
+                 charges the invoice again."
+            .into(),
+    };
+    let invoice = failed.invoice;
+    let text = format!(
+        "We couldn't charge {} for invoice {} ({}), attempt {}: {} {what_next} To update the \
+         card, open Payments in Tally.",
+        invoice.amount, invoice.number, invoice.month, failed.attempt, failed.reason
+    );
+    paragraphs(
+        to,
+        &format!("Payment failed for Tally invoice {}", invoice.number),
+        &[&text],
+    )
+}
+
+/// The cardholder's bank asks them to confirm a payment (3-D Secure) before it is charged.
+pub fn authentication_needed(to: &str, invoice: &InvoiceFacts<'_>, link: &str) -> Email {
+    let text = format!(
+        "The bank of the card on file asks the cardholder to confirm the payment of {} for \
+         invoice {} ({}). Nothing is charged until it is confirmed, and no retry is made \
+         meanwhile.",
+        invoice.amount, invoice.number, invoice.month
+    );
+    let action = format!("A billing administrator can confirm it in Tally: {link}");
+    paragraphs(
+        to,
+        &format!("Confirm the payment for Tally invoice {}", invoice.number),
+        &[&text, &action],
+    )
+}
+
+/// The card on file expires before the next charge.
+pub struct ExpiringCard<'a> {
+    pub company: &'a str,
+    /// "Visa •••• 4242".
+    pub card: &'a str,
+    /// "December 2026".
+    pub last_month: String,
+    /// "January 1, 2027".
+    pub next_charge: String,
+    /// Where to save a new card.
+    pub url: String,
+}
+
+/// Warns the billing contact once per card and charge date.
+pub fn card_expiring(to: &str, card: &ExpiringCard<'_>) -> Email {
+    let text = format!(
+        "The card on file for {} ({}) expires at the end of {}, before the next charge on {}. \
+         To keep paying without interruption, save a new card: open Payments in Tally, or {}",
+        card.company, card.card, card.last_month, card.next_charge, card.url
+    );
+    paragraphs(
+        to,
+        "Your card on file expires before the next Tally charge",
+        &[&text],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_escaped_in_html_and_kept_whole_in_text() {
+        let m = invitation(
+            "ann@a.test",
+            "Bo <script>alert(1)</script> & Co",
+            tally_core::roles::Role::Manager,
+            "https://tally.example/invitation/abc?x=1&y=2",
+            72,
+        );
+        assert!(m
+            .html
+            .contains("Bo &lt;script&gt;alert(1)&lt;/script&gt; &amp; Co"));
+        assert!(!m.html.contains("<script>"));
+        assert!(m
+            .html
+            .contains("href=\"https://tally.example/invitation/abc?x=1&amp;y=2\""));
+        assert!(m
+            .text
+            .contains("Set your password: https://tally.example/invitation/abc?x=1&y=2"));
+        assert!(m.text.ends_with("— Tally\n"));
+    }
+}

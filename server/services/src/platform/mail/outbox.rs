@@ -1,0 +1,364 @@
+//! The mail outbox: every message is first a row of `mail_outbox`, written in the same
+//! transaction as the change it tells about, so a change that is rolled back sends nothing and
+//! a change that is saved never loses its message. Right after the commit the message is
+//! delivered through the [`Mailer`]'s transport; when that fails (SMTP down, disk full) it
+//! stays queued and the worker ([`Outbox::deliver_due`], every half minute) tries again on a
+//! growing schedule, then gives up with an error in the log.
+//!
+//! Several server processes share one database: a delivery first claims its row for a while,
+//! so no two processes send the same message. Once sent or abandoned, a message keeps its
+//! envelope (recipient, subject, times, last error) and loses its bodies, which may hold a
+//! one-time link.
+
+use std::sync::Arc;
+
+use sqlx::{Any, AnyConnection, Executor};
+
+use super::{attachments_from_text, attachments_to_text, Email, Mailer};
+use crate::platform::{
+    clock::Clock,
+    crypto::Ids,
+    db::{Backend, Database, ROWS_PER_STATEMENT},
+    metrics,
+};
+
+/// A message claimed for delivery.
+#[derive(sqlx::FromRow)]
+struct Claimed {
+    id: String,
+    to_addr: String,
+    subject: String,
+    text_body: String,
+    html_body: String,
+    attachments: String,
+    attempts: i32,
+}
+
+impl Claimed {
+    /// The message, and the number of the attempt about to be made.
+    fn into_message(self) -> (String, Email, i64) {
+        // Written by `queue` from a list: unreadable only if the row was edited by hand, and
+        // then the message still goes, with what could be read.
+        let attachments = attachments_from_text(&self.attachments).unwrap_or_else(|| {
+            tracing::error!(id = %self.id, "mail outbox: unreadable attachments left off");
+            Vec::new()
+        });
+        let email = Email {
+            id: Some(self.id.clone()),
+            to: self.to_addr,
+            subject: self.subject,
+            text: self.text_body,
+            html: self.html_body,
+            attachments,
+        };
+        (self.id, email, i64::from(self.attempts) + 1)
+    }
+}
+
+const CLAIMED_COLUMNS: &str = "id, to_addr, subject, text_body, html_body, attachments, attempts";
+
+/// Minutes to wait after the n-th failed attempt (the last entry is the last wait); after
+/// `RETRY_MINUTES.len() + 1` failed attempts, about a day in all, the message is abandoned.
+pub const RETRY_MINUTES: [i64; 7] = [1, 5, 15, 60, 180, 360, 720];
+
+/// How long a delivery holds its message; longer than any transport's timeout.
+const CLAIM_MILLIS: i64 = 5 * 60_000;
+
+/// Due messages claimed at a time.
+const DUE_BATCH: i64 = 500;
+
+/// What became of one delivery.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    Sent,
+    /// Failed; tried again at this time (UTC milliseconds).
+    Retrying(i64),
+    /// Failed for the last time.
+    Abandoned,
+    /// Sent, abandoned, or being delivered by someone else already.
+    NotMine,
+}
+
+/// The outbox (owner of `mail_outbox`) and its worker.
+#[derive(Clone)]
+pub struct Outbox {
+    db: Database,
+    clock: Arc<dyn Clock>,
+    ids: Ids,
+    mailer: Mailer,
+    /// Wakes the worker ([`Outbox::work`]) for mail queued to go out now.
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Outbox({:?})", self.mailer)
+    }
+}
+
+impl Outbox {
+    pub fn new(db: Database, clock: Arc<dyn Clock>, ids: Ids, mailer: Mailer) -> Self {
+        Self {
+            db,
+            clock,
+            ids,
+            mailer,
+            wake: Arc::default(),
+        }
+    }
+
+    /// Messages still to be delivered (queued or retrying).
+    pub async fn pending(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL",
+        )
+        .fetch_one(self.db.pool())
+        .await
+    }
+
+    /// The worker: delivers queued mail whose earlier delivery failed, when its retry is due,
+    /// every half minute, and at once when a request hands it mail to send
+    /// ([`Self::wake_worker`]). Runs until the process ends.
+    pub async fn work(self) {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = self.woken() => {}
+            }
+            if let Err(e) = self.deliver_due().await {
+                tracing::error!(error = %e, "mail outbox worker");
+            }
+        }
+    }
+
+    /// Hands messages just queued and committed to the worker, without waiting for them: a
+    /// request that must answer in the same time whether or not it sent mail calls this.
+    pub fn wake_worker(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Resolves when [`Self::wake_worker`] was called.
+    pub async fn woken(&self) {
+        self.wake.notified().await
+    }
+
+    /// Queues `email` on `exec` (a transaction, usually); returns its id for [`Self::deliver`]
+    /// once the transaction is committed.
+    pub async fn queue<'e, E>(&self, exec: E, email: &Email) -> Result<String, sqlx::Error>
+    where
+        E: Executor<'e, Database = Any>,
+    {
+        let now = self.clock.now_millis();
+        let id = self.ids.new_id(now);
+        sqlx::query(
+            "INSERT INTO mail_outbox (id, to_addr, subject, text_body, html_body, attachments, created_at, next_attempt_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        )
+        .bind(&id)
+        .bind(&email.to)
+        .bind(&email.subject)
+        .bind(&email.text)
+        .bind(&email.html)
+        .bind(attachments_to_text(&email.attachments))
+        .bind(now)
+        .execute(exec)
+        .await?;
+        Ok(id)
+    }
+
+    /// Queues many emails on `conn` in a few multi-row statements (a billing run's thousands);
+    /// returns their ids.
+    pub async fn queue_many(
+        &self,
+        conn: &mut AnyConnection,
+        emails: &[Email],
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let now = self.clock.now_millis();
+        let mut ids = Vec::with_capacity(emails.len());
+        for batch in emails.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO mail_outbox (id, to_addr, subject, text_body, html_body, attachments, created_at, next_attempt_at) VALUES {}",
+                Backend::of(conn).values_list(batch.len(), 8)
+            );
+            let batch_ids: Vec<String> = batch.iter().map(|_| self.ids.new_id(now)).collect();
+            let mut q = sqlx::query(&sql);
+            for (id, e) in batch_ids.iter().zip(batch) {
+                q = q
+                    .bind(id)
+                    .bind(&e.to)
+                    .bind(&e.subject)
+                    .bind(&e.text)
+                    .bind(&e.html)
+                    .bind(attachments_to_text(&e.attachments))
+                    .bind(now)
+                    .bind(now);
+            }
+            q.execute(&mut *conn).await?;
+            ids.extend(batch_ids);
+        }
+        Ok(ids)
+    }
+
+    /// Delivers a message just queued and committed. It is safely queued already, so a failure
+    /// here (even of the database) is logged and left to the worker, not passed to the caller.
+    pub async fn deliver_queued(&self, id: &str) {
+        if let Err(e) = self.deliver(id).await {
+            tracing::error!(error = %e, "mail outbox: first delivery; the worker retries");
+        }
+    }
+
+    /// Delivers one queued message if it is still pending and nobody else holds it.
+    pub async fn deliver(&self, id: &str) -> Result<Delivery, sqlx::Error> {
+        let pool = self.db.pool();
+        let now = self.clock.now_millis();
+        let Some(claimed) = sqlx::query_as::<_, Claimed>(&format!(
+            "UPDATE mail_outbox SET claimed_until = $1 WHERE id = $2 AND sent_at IS NULL \
+             AND failed_at IS NULL AND (claimed_until IS NULL OR claimed_until < $3) \
+             RETURNING {CLAIMED_COLUMNS}"
+        ))
+        .bind(now + CLAIM_MILLIS)
+        .bind(id)
+        .bind(now)
+        .fetch_optional(pool)
+        .await?
+        else {
+            return Ok(Delivery::NotMine);
+        };
+        let (_, email, attempts) = claimed.into_message();
+        match self.mailer.send(&email).await {
+            Ok(()) => {
+                sqlx::query(
+                    "UPDATE mail_outbox SET sent_at = $1, attempts = $2, claimed_until = NULL, \
+                     text_body = '', html_body = '', attachments = '' WHERE id = $3",
+                )
+                .bind(self.clock.now_millis())
+                .bind(attempts)
+                .bind(id)
+                .execute(pool)
+                .await?;
+                metrics::mail_delivery("sent");
+                Ok(Delivery::Sent)
+            }
+            Err(e) => {
+                self.record_failure(id, &email, attempts, &e.to_string())
+                    .await
+            }
+        }
+    }
+
+    /// A delivery failed: retried after the schedule's next wait, or abandoned after the last.
+    async fn record_failure(
+        &self,
+        id: &str,
+        email: &Email,
+        attempts: i64,
+        error: &str,
+    ) -> Result<Delivery, sqlx::Error> {
+        let pool = self.db.pool();
+        let done = self.clock.now_millis();
+        let wait = usize::try_from(attempts - 1)
+            .ok()
+            .and_then(|i| RETRY_MINUTES.get(i));
+        match wait {
+            Some(minutes) => {
+                let next = done + minutes * 60_000;
+                sqlx::query(
+                    "UPDATE mail_outbox SET attempts = $1, next_attempt_at = $2, \
+                     claimed_until = NULL, last_error = $3 WHERE id = $4",
+                )
+                .bind(attempts)
+                .bind(next)
+                .bind(error)
+                .bind(id)
+                .execute(pool)
+                .await?;
+                metrics::mail_delivery("retrying");
+                tracing::warn!(error = %error, to = %email.to, subject = %email.subject, attempts, retry_in_minutes = minutes, "mail not delivered; will retry");
+                Ok(Delivery::Retrying(next))
+            }
+            None => {
+                sqlx::query(
+                    "UPDATE mail_outbox SET attempts = $1, failed_at = $2, claimed_until = NULL, \
+                     last_error = $3, text_body = '', html_body = '', attachments = '' WHERE id = $4",
+                )
+                .bind(attempts)
+                .bind(done)
+                .bind(error)
+                .bind(id)
+                .execute(pool)
+                .await?;
+                metrics::mail_delivery("abandoned");
+                tracing::error!(error = %error, to = %email.to, subject = %email.subject, attempts, "mail abandoned after its last attempt");
+                Ok(Delivery::Abandoned)
+            }
+        }
+    }
+
+    /// Delivers every pending message that is due, oldest first, [`DUE_BATCH`] at a time until
+    /// none is left (the worker and the billing run call this); returns how many were sent.
+    ///
+    /// Each batch is claimed in one statement that checks every row's state again as it
+    /// claims it, so two processes never claim the same message; the sent ones are then marked
+    /// in one statement. A failed message is rescheduled for later, so it ends the loop.
+    pub async fn deliver_due(&self) -> Result<usize, sqlx::Error> {
+        let pool = self.db.pool();
+        let mut sent = 0;
+        loop {
+            let now = self.clock.now_millis();
+            let claimed: Vec<Claimed> = sqlx::query_as(&format!(
+                "UPDATE mail_outbox SET claimed_until = $1 WHERE id IN \
+                 (SELECT id FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL \
+                  AND next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until < $2) \
+                  ORDER BY next_attempt_at LIMIT $3) \
+                 AND sent_at IS NULL AND failed_at IS NULL AND (claimed_until IS NULL OR claimed_until < $2) \
+                 RETURNING {CLAIMED_COLUMNS}"
+            ))
+            .bind(now + CLAIM_MILLIS)
+            .bind(now)
+            .bind(DUE_BATCH)
+            .fetch_all(pool)
+            .await?;
+            let claimed_count = claimed.len();
+            let mut ids = Vec::with_capacity(claimed_count);
+            let mut emails = Vec::with_capacity(claimed_count);
+            let mut attempts = Vec::with_capacity(claimed_count);
+            for (id, email, attempt) in claimed.into_iter().map(Claimed::into_message) {
+                ids.push(id);
+                emails.push(email);
+                attempts.push(attempt);
+            }
+            let results = self.mailer.send_many(&emails).await;
+            let mut done = Vec::with_capacity(claimed_count);
+            let outcomes = ids.into_iter().zip(&emails).zip(attempts).zip(results);
+            for (((id, email), attempt), result) in outcomes {
+                match result {
+                    Ok(()) => done.push(id),
+                    Err(e) => {
+                        self.record_failure(&id, email, attempt, &e.to_string())
+                            .await?;
+                    }
+                }
+            }
+            let done_at = self.clock.now_millis();
+            for batch in done.chunks(ROWS_PER_STATEMENT) {
+                let marks = self.db.backend();
+                let sql = format!(
+                    "UPDATE mail_outbox SET sent_at = {}, attempts = attempts + 1, claimed_until = NULL, \
+                     text_body = '', html_body = '', attachments = '' WHERE id IN ({})",
+                    marks.marks_from(1, 1),
+                    marks.marks_from(2, batch.len())
+                );
+                let mut q = sqlx::query(&sql).bind(done_at);
+                for id in batch {
+                    q = q.bind(id);
+                }
+                q.execute(pool).await?;
+            }
+            sent += done.len();
+            if claimed_count < DUE_BATCH as usize {
+                return Ok(sent);
+            }
+        }
+    }
+}
