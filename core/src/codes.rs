@@ -74,23 +74,32 @@ impl UserStatus {
     }
 }
 
-/// Where a command's run stands. Devices run commands outside the portal, so a run recorded
-/// here is queued for them.
+/// Where a command's run stands. Devices run commands outside the portal: the portal records
+/// a run as queued, and the system that executes it on the devices moves the same row on to
+/// running, then succeeded or failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     Queued,
+    Running,
+    Succeeded,
+    Failed,
 }
 
 impl RunStatus {
     pub fn code(self) -> &'static str {
         match self {
             RunStatus::Queued => "queued",
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
         }
     }
 
     pub fn from_code(code: &str) -> Option<Self> {
-        [Self::Queued].into_iter().find(|s| s.code() == code)
+        [Self::Queued, Self::Running, Self::Succeeded, Self::Failed]
+            .into_iter()
+            .find(|s| s.code() == code)
     }
 }
 
@@ -139,5 +148,19 @@ mod tests {
         assert_eq!(e.to_string(), r#"unknown invoice status code "refunded""#);
         assert_eq!(LinkKind::try_from("reset".to_string()), Ok(LinkKind::Reset));
         assert!(UserStatus::try_from("Active".to_string()).is_err());
+    }
+
+    #[test]
+    fn every_code_decodes_to_its_own_variant() {
+        use RunStatus::*;
+        for s in [Queued, Running, Succeeded, Failed] {
+            assert_eq!(RunStatus::try_from(s.code().to_string()), Ok(s));
+        }
+        for s in [UserStatus::Active, UserStatus::Suspended] {
+            assert_eq!(UserStatus::try_from(s.code().to_string()), Ok(s));
+        }
+        for k in [LinkKind::Invitation, LinkKind::Reset] {
+            assert_eq!(LinkKind::try_from(k.code().to_string()), Ok(k));
+        }
     }
 }

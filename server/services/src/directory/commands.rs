@@ -15,6 +15,7 @@ use tally_core::{
     },
 };
 
+use crate::platform::db::Code;
 use crate::{
     identity::accounts::admins,
     platform::{
@@ -30,7 +31,7 @@ use crate::{
 struct CommandRow {
     id: String,
     name: String,
-    #[sqlx(try_from = "String")]
+    #[sqlx(try_from = "Code<Shell>")]
     shell: Shell,
     script: String,
     description: Option<String>,
@@ -42,7 +43,7 @@ struct RunRow {
     id: String,
     admin_email: String,
     created_at: i64,
-    #[sqlx(try_from = "String")]
+    #[sqlx(try_from = "Code<RunStatus>")]
     status: RunStatus,
 }
 

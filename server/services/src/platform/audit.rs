@@ -17,6 +17,7 @@ use super::{
     db::{contains, offset, search_text, Backend, ROWS_PER_STATEMENT},
     error::{ResultExt, ServiceError},
 };
+use crate::platform::db::Code;
 
 /// One event to record.
 #[derive(Clone, Debug)]
@@ -200,7 +201,7 @@ pub async fn record_throttled(
 struct AuditRow {
     id: String,
     at: i64,
-    #[sqlx(try_from = "String")]
+    #[sqlx(try_from = "Code<AuditKind>")]
     kind: AuditKind,
     actor_email: Option<String>,
     target: Option<String>,

@@ -7,13 +7,66 @@
 use std::{path::Path, time::Duration};
 
 use sqlx::{
-    any::{AnyConnectOptions, AnyPoolOptions},
+    any::{AnyConnectOptions, AnyPoolOptions, AnyTypeInfo, AnyValueRef},
+    error::BoxDynError,
     migrate::Migrator,
-    AnyPool, ConnectOptions, Executor,
+    Any, AnyPool, ConnectOptions, Executor,
 };
+use tally_core::codes::UnknownCode;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// A column holding a stored code, for `#[sqlx(try_from = "Code<Role>")]` on a `Role` field:
+/// the row decodes straight into the enum, and a code no variant has fails the decode with
+/// the [`UnknownCode`] that names it (sqlx's own `try_from = "String"` loses that message).
+/// [`ServiceError`](super::error::ServiceError) turns the failure into one unexpected error,
+/// logged with a reference.
+pub struct Code<T>(pub T);
+
+impl<T> sqlx::Type<Any> for Code<T> {
+    fn type_info() -> AnyTypeInfo {
+        <String as sqlx::Type<Any>>::type_info()
+    }
+
+    fn compatible(ty: &AnyTypeInfo) -> bool {
+        <String as sqlx::Type<Any>>::compatible(ty)
+    }
+}
+
+impl<'r, T> sqlx::Decode<'r, Any> for Code<T>
+where
+    T: TryFrom<String, Error = UnknownCode>,
+{
+    fn decode(value: AnyValueRef<'r>) -> Result<Self, BoxDynError> {
+        let code = <String as sqlx::Decode<'r, Any>>::decode(value)?;
+        Ok(Code(T::try_from(code)?))
+    }
+}
+
+/// `From<Code<T>> for T`, which `#[sqlx(try_from = …)]` needs, for each stored-code enum.
+macro_rules! code_columns {
+    ($($ty:ty),* $(,)?) => {
+        $(impl From<Code<$ty>> for $ty {
+            fn from(code: Code<$ty>) -> Self {
+                code.0
+            }
+        })*
+    };
+}
+
+code_columns!(
+    tally_core::roles::Role,
+    tally_core::roles::AdminStatus,
+    tally_core::audit::AuditKind,
+    tally_core::card::Brand,
+    tally_core::forms::Shell,
+    tally_core::billing::InvoiceStatus,
+    tally_core::codes::UserStatus,
+    tally_core::codes::RunStatus,
+    tally_core::codes::LinkKind,
+    crate::billing::gateway::IntentStatus,
+);
 
 /// Which database engine a URL names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -270,6 +323,38 @@ mod tests {
             Some(Path::new("data/tally.db"))
         );
         assert_eq!(sqlite_file("sqlite::memory:"), None);
+    }
+
+    #[derive(sqlx::FromRow)]
+    struct RunRow {
+        #[sqlx(try_from = "Code<tally_core::codes::RunStatus>")]
+        status: tally_core::codes::RunStatus,
+    }
+
+    #[tokio::test]
+    async fn a_stored_code_decodes_into_its_enum_and_an_unknown_one_is_named() {
+        sqlx::any::install_default_drivers();
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        let row: RunRow = sqlx::query_as("SELECT 'succeeded' AS status")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(row.status, tally_core::codes::RunStatus::Succeeded);
+        let Err(e) = sqlx::query_as::<_, RunRow>("SELECT 'lost' AS status")
+            .fetch_one(&pool)
+            .await
+        else {
+            panic!("an unknown code decoded");
+        };
+        assert!(
+            e.to_string()
+                .contains(r#"unknown command run status code "lost""#),
+            "{e}"
+        );
     }
 }
 

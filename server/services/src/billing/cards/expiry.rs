@@ -7,6 +7,7 @@ use tally_core::{
     views::billing::card_label,
 };
 
+use crate::platform::db::Code;
 use crate::{
     billing::{info, invoices::run::CHUNK},
     identity::accounts,
@@ -22,7 +23,7 @@ use crate::{
 #[derive(sqlx::FromRow)]
 struct Expiring {
     account_id: String,
-    #[sqlx(try_from = "String")]
+    #[sqlx(try_from = "Code<Brand>")]
     brand: Brand,
     last4: String,
     exp_month: i64,

@@ -23,6 +23,7 @@ use super::{
     invoices::{self, charging::Charging},
     AddressRow,
 };
+use crate::platform::db::Code;
 use crate::{
     identity::accounts::admins,
     platform::{
@@ -37,7 +38,7 @@ use crate::{
 /// The card on file as stored.
 #[derive(sqlx::FromRow)]
 struct CardRow {
-    #[sqlx(try_from = "String")]
+    #[sqlx(try_from = "Code<Brand>")]
     brand: Brand,
     last4: String,
     exp_month: i64,

@@ -20,6 +20,7 @@ use super::{
     CardToken, ChargeReceipt, ChargeRequest, Decline, GatewayError, IntentStatus,
     PaymentAuthentication, PaymentGateway, ProcessorCard, SetupStart,
 };
+use crate::platform::db::Code;
 use crate::platform::{
     context::Context,
     crypto::{new_token, token_hash},
@@ -151,7 +152,7 @@ fn invalid_card(errors: &FieldErrors) -> Answer {
 struct SetupRow {
     account_id: String,
     secret_hash: String,
-    #[sqlx(try_from = "String")]
+    #[sqlx(try_from = "Code<IntentStatus>")]
     status: IntentStatus,
     last_error: Option<String>,
     token: Option<String>,

@@ -23,6 +23,7 @@ use tally_core::{
 };
 
 use super::run::CHUNK;
+use crate::platform::db::Code;
 use crate::{
     billing::{
         cards,
@@ -543,7 +544,7 @@ impl Charging {
             account_id: String,
             number: String,
             attempts: i64,
-            #[sqlx(try_from = "String")]
+            #[sqlx(try_from = "Code<InvoiceStatus>")]
             status: InvoiceStatus,
             first_failure_at: Option<i64>,
         }

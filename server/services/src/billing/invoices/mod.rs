@@ -20,6 +20,7 @@ use tally_core::{
 };
 
 use super::{cards, charts, info};
+use crate::platform::db::Code;
 use crate::{
     directory::users,
     identity::{
@@ -45,7 +46,7 @@ struct InvoiceRow {
     free_users: i64,
     price_per_user_cents: i64,
     amount_cents: i64,
-    #[sqlx(try_from = "String")]
+    #[sqlx(try_from = "Code<InvoiceStatus>")]
     status: InvoiceStatus,
     company_name: String,
     created_at: i64,
@@ -97,7 +98,7 @@ where
 pub struct Payment {
     pub id: String,
     pub amount_cents: i64,
-    #[sqlx(try_from = "String")]
+    #[sqlx(try_from = "Code<InvoiceStatus>")]
     pub status: InvoiceStatus,
     /// The charge's (or the payment waiting for authentication's) id with the processor.
     pub charge_id: Option<String>,

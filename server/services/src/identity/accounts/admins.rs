@@ -8,6 +8,7 @@ use tally_core::{
     roles::{AdminStatus, Role, ALL_ROLES},
 };
 
+use crate::platform::db::Code;
 use crate::platform::{
     db::{contains, list_counts, offset, search_text},
     error::{ResultExt, ServiceError},
@@ -34,9 +35,9 @@ pub struct Admin {
     pub email: String,
     pub first_name: String,
     pub last_name: String,
-    #[sqlx(try_from = "String")]
+    #[sqlx(try_from = "Code<Role>")]
     pub role: Role,
-    #[sqlx(try_from = "String")]
+    #[sqlx(try_from = "Code<AdminStatus>")]
     pub status: AdminStatus,
     pub password_hash: Option<String>,
 }
@@ -407,9 +408,9 @@ pub struct Listed {
     pub first_name: String,
     pub last_name: String,
     pub email: String,
-    #[sqlx(try_from = "String")]
+    #[sqlx(try_from = "Code<Role>")]
     pub role: Role,
-    #[sqlx(try_from = "String")]
+    #[sqlx(try_from = "Code<AdminStatus>")]
     pub status: AdminStatus,
     /// Opted in to invoices (counts only for an active billing administrator).
     pub receives_invoices: i64,

@@ -9,6 +9,7 @@ use tally_core::{
     roles::{AdminStatus, Role},
 };
 
+use crate::platform::db::Code;
 use crate::{
     identity::two_step,
     platform::{
@@ -52,9 +53,9 @@ struct SessionRow {
     email: String,
     first_name: String,
     last_name: String,
-    #[sqlx(try_from = "String")]
+    #[sqlx(try_from = "Code<Role>")]
     role: Role,
-    #[sqlx(try_from = "String")]
+    #[sqlx(try_from = "Code<AdminStatus>")]
     status: AdminStatus,
     account_name: String,
     past_due: i64,
