@@ -51,6 +51,7 @@ stored_code!(crate::billing::InvoiceStatus, "invoice status");
 stored_code!(UserStatus, "user status");
 stored_code!(RunStatus, "command run status");
 stored_code!(LinkKind, "link kind");
+stored_code!(IntentStatus, "intent status");
 
 /// Whether a user (a seat) is in use. Suspended users are billable too.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -100,6 +101,60 @@ impl RunStatus {
         [Self::Queued, Self::Running, Self::Succeeded, Self::Failed]
             .into_iter()
             .find(|s| s.code() == code)
+    }
+}
+
+/// Where a set-up or a payment stands with the processor (Stripe's intent statuses, which
+/// the sandbox uses too).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntentStatus {
+    RequiresPaymentMethod,
+    RequiresConfirmation,
+    RequiresAction,
+    Processing,
+    RequiresCapture,
+    Canceled,
+    Succeeded,
+}
+
+impl IntentStatus {
+    /// Whether a payment in this state is settled: paid (`true`), failed (`false`), or still
+    /// under way (`None`).
+    pub fn settled(self) -> Option<bool> {
+        match self {
+            IntentStatus::Succeeded | IntentStatus::Processing | IntentStatus::RequiresCapture => {
+                Some(true)
+            }
+            IntentStatus::RequiresPaymentMethod | IntentStatus::Canceled => Some(false),
+            IntentStatus::RequiresConfirmation | IntentStatus::RequiresAction => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            IntentStatus::RequiresPaymentMethod => "requires_payment_method",
+            IntentStatus::RequiresConfirmation => "requires_confirmation",
+            IntentStatus::RequiresAction => "requires_action",
+            IntentStatus::Processing => "processing",
+            IntentStatus::RequiresCapture => "requires_capture",
+            IntentStatus::Canceled => "canceled",
+            IntentStatus::Succeeded => "succeeded",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        [
+            IntentStatus::RequiresPaymentMethod,
+            IntentStatus::RequiresConfirmation,
+            IntentStatus::RequiresAction,
+            IntentStatus::Processing,
+            IntentStatus::RequiresCapture,
+            IntentStatus::Canceled,
+            IntentStatus::Succeeded,
+        ]
+        .into_iter()
+        .find(|s| s.code() == code)
     }
 }
 

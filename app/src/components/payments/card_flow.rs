@@ -3,6 +3,7 @@
 //! The card's bank may ask the cardholder to confirm it first ([`BankStep`]).
 
 use tally_core::{
+    codes::IntentStatus,
     forms::NewCard,
     views::billing::{CardSummary, ConfirmedCard, Processor},
 };
@@ -96,11 +97,11 @@ pub(super) async fn save(
     let answer = confirm_with_processor(&processor, &secret, &card, &name).await;
     drop(card);
     let answer = answer.map_err(Failure::Unreachable)?;
-    match answer.status.as_deref() {
-        Some("succeeded") => Ok(Saved::Card(
+    match answer.status {
+        Some(IntentStatus::Succeeded) => Ok(Saved::Card(
             finish(fresh, payment, secret, claimed, key).await?,
         )),
-        Some("requires_action") => {
+        Some(IntentStatus::RequiresAction) => {
             // The bank's page, from the processor's answer or, when it names none, from the
             // processor through the server.
             let redirect_url = match answer.redirect_url() {
@@ -142,7 +143,7 @@ pub(super) async fn answer_bank(step: &BankStep, confirmed: bool) -> Result<bool
     #[cfg(feature = "hydrate")]
     {
         let a = processor::answer_setup(&step.processor, &step.client_secret, confirmed).await?;
-        Ok(confirmed && a.status.as_deref() == Some("succeeded"))
+        Ok(confirmed && a.status == Some(IntentStatus::Succeeded))
     }
     #[cfg(not(feature = "hydrate"))]
     {

@@ -5,16 +5,17 @@
 //! Tally's server function, which checks them with the processor.
 
 use serde::Deserialize;
-use tally_core::forms::FieldErrors;
 #[cfg(feature = "hydrate")]
 use tally_core::views::billing::Processor;
+use tally_core::{codes::IntentStatus, forms::FieldErrors};
 
 use crate::error::AppError;
 
 /// What the processor answered about a set-up or a payment.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct IntentAnswer {
-    pub status: Option<String>,
+    /// Absent from a refusal, which carries `error` instead.
+    pub status: Option<IntentStatus>,
     pub next_action: Option<NextAction>,
     pub error: Option<ProcessorError>,
 }

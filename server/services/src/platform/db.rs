@@ -65,7 +65,7 @@ code_columns!(
     tally_core::codes::UserStatus,
     tally_core::codes::RunStatus,
     tally_core::codes::LinkKind,
-    crate::billing::gateway::IntentStatus,
+    tally_core::codes::IntentStatus,
 );
 
 /// Which database engine a URL names.

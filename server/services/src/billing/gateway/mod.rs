@@ -7,8 +7,7 @@ pub mod sandbox;
 pub mod stripe;
 
 use futures::{stream, StreamExt};
-use serde::Deserialize;
-use tally_core::{money::Money, views::billing::Processor};
+use tally_core::{codes::IntentStatus, money::Money, views::billing::Processor};
 
 /// Why the processor refused a card or a charge. The messages are shown to the person paying.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,62 +88,6 @@ pub enum GatewayError {
     #[error("not found at the processor for this account")]
     NotFound,
 }
-
-/// Where a set-up or a payment stands with the processor (Stripe's intent statuses, which
-/// the sandbox uses too).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IntentStatus {
-    RequiresPaymentMethod,
-    RequiresConfirmation,
-    RequiresAction,
-    Processing,
-    RequiresCapture,
-    Canceled,
-    Succeeded,
-}
-
-impl IntentStatus {
-    /// Whether a payment in this state is settled: paid (`true`), failed (`false`), or still
-    /// under way (`None`).
-    pub fn settled(self) -> Option<bool> {
-        match self {
-            IntentStatus::Succeeded | IntentStatus::Processing | IntentStatus::RequiresCapture => {
-                Some(true)
-            }
-            IntentStatus::RequiresPaymentMethod | IntentStatus::Canceled => Some(false),
-            IntentStatus::RequiresConfirmation | IntentStatus::RequiresAction => None,
-        }
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            IntentStatus::RequiresPaymentMethod => "requires_payment_method",
-            IntentStatus::RequiresConfirmation => "requires_confirmation",
-            IntentStatus::RequiresAction => "requires_action",
-            IntentStatus::Processing => "processing",
-            IntentStatus::RequiresCapture => "requires_capture",
-            IntentStatus::Canceled => "canceled",
-            IntentStatus::Succeeded => "succeeded",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        [
-            IntentStatus::RequiresPaymentMethod,
-            IntentStatus::RequiresConfirmation,
-            IntentStatus::RequiresAction,
-            IntentStatus::Processing,
-            IntentStatus::RequiresCapture,
-            IntentStatus::Canceled,
-            IntentStatus::Succeeded,
-        ]
-        .into_iter()
-        .find(|s| s.code() == code)
-    }
-}
-
-tally_core::stored_code!(IntentStatus, "intent status");
 
 /// A card set-up begun for the browser to confirm.
 #[derive(Clone, Debug)]

@@ -12,19 +12,19 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 use tally_core::{
+    codes::IntentStatus,
     forms::{CardInput, FieldErrors},
     views::billing::Processor,
 };
 
 use super::{
-    CardToken, ChargeReceipt, ChargeRequest, Decline, GatewayError, IntentStatus,
-    PaymentAuthentication, PaymentGateway, ProcessorCard, SetupStart,
+    CardToken, ChargeReceipt, ChargeRequest, Decline, GatewayError, PaymentAuthentication,
+    PaymentGateway, ProcessorCard, SetupStart,
 };
-use crate::platform::db::Code;
 use crate::platform::{
     context::Context,
     crypto::{new_token, token_hash},
-    db::{Backend, ROWS_PER_STATEMENT},
+    db::{Backend, Code, ROWS_PER_STATEMENT},
 };
 
 /// The documented test numbers: each declines its set-up with its reason.

@@ -4,9 +4,10 @@
 use std::{collections::HashMap, time::Duration};
 
 use serde::{de::DeserializeOwned, Deserialize};
+use tally_core::codes::IntentStatus;
 
 use crate::{
-    billing::gateway::{Decline, GatewayError, IntentStatus},
+    billing::gateway::{Decline, GatewayError},
     platform::config::StripeSettings,
 };
 

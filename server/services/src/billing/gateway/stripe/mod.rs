@@ -16,15 +16,16 @@
 pub mod api;
 pub mod events;
 
-use tally_core::views::billing::Processor;
+use tally_core::{codes::IntentStatus, views::billing::Processor};
 
 use self::api::{
     redirect_of, ApiError, Client, Customer, List, NextAction, PaymentIntent, PaymentMethod,
     SetupIntent,
 };
+
 use super::{
-    CardToken, ChargeReceipt, ChargeRequest, Decline, GatewayError, IntentStatus,
-    PaymentAuthentication, PaymentGateway, ProcessorCard, SetupStart,
+    CardToken, ChargeReceipt, ChargeRequest, Decline, GatewayError, PaymentAuthentication,
+    PaymentGateway, ProcessorCard, SetupStart,
 };
 use crate::platform::{config::StripeSettings, context::Context};
 
