@@ -9,20 +9,11 @@ use leptos_router::{
 };
 
 use crate::pages::{
-    account::AccountPage,
-    administrators::AdministratorsPage,
-    audit::AuditPage,
-    billing::{BillingPage, InvoicePage},
-    commands::CommandsPage,
-    confirm_payment::ConfirmPaymentPage,
-    not_found::NotFoundPage,
-    overview::OverviewPage,
-    payments::PaymentsPage,
-    second_step::SecondStepPage,
-    set_password::InvitationPage,
-    setup::SetupPage,
-    status::StatusPage,
-    users::UsersPage,
+    account::AccountPage, administrators::AdministratorsPage, audit::AuditPage,
+    billing::BillingPage, commands::CommandsPage, confirm_payment::ConfirmPaymentPage,
+    invoice::InvoicePage, not_found::NotFoundPage, overview::OverviewPage, payments::PaymentsPage,
+    second_step::SecondStepPage, set_password::InvitationPage, setup::SetupPage,
+    status::StatusPage, users::UsersPage,
 };
 
 /// The whole app: document metadata, the stylesheet and the routes.

@@ -3,19 +3,20 @@
 //! Server functions: `list_commands`, `create_command`, `update_command`, `delete_command`,
 //! `bind_runner`, `unbind_runner`, `run_command`, `list_runs`.
 
+mod run_history;
+mod runners;
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use tally_core::{
     forms::{NewCommandInput, Shell},
-    views::commands::{Candidate, CommandList, CommandSummary, RunPage},
+    views::commands::{Candidate, CommandList, CommandSummary},
 };
 
 use crate::{
     api::commands::{
-        bind_runner, create_command, delete_command, list_commands, list_runs, run_command,
-        unbind_runner, update_command,
+        bind_runner, create_command, delete_command, list_commands, run_command, update_command,
     },
-    components::pager::Pager,
     components::{
         dialog::Modal,
         field::{Field, SelectField},
@@ -25,6 +26,8 @@ use crate::{
     },
     error::AppError,
 };
+use run_history::{RunHistory, RunTable};
+use runners::Runners;
 
 #[component]
 pub fn CommandsPage() -> impl IntoView {
@@ -36,7 +39,7 @@ pub fn CommandsPage() -> impl IntoView {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-enum Dialog {
+pub(super) enum Dialog {
     Add,
     Edit(CommandSummary),
     Delete(CommandSummary),
@@ -44,7 +47,7 @@ enum Dialog {
     ConfirmBind(CommandSummary, Candidate),
 }
 
-type PageState = ListPage<Dialog>;
+pub(super) type PageState = ListPage<Dialog>;
 
 #[component]
 fn Commands(state: PageState, list: Resource<Result<CommandList, AppError>>) -> impl IntoView {
@@ -99,28 +102,11 @@ fn CommandCard(
 ) -> impl IntoView {
     let heading_id = format!("command-{}", command.id);
     let labelled_by = heading_id.clone();
-    let runs_page = RwSignal::new(1u32);
-    let id = command.id.clone();
-    // Loaded in the browser (an effect), and again after a run or a page change.
-    let runs = RwSignal::new(None::<Result<RunPage, AppError>>);
-    let load_runs = move |id: String| {
-        leptos::task::spawn_local(async move {
-            let page = runs_page.get_untracked();
-            runs.set(Some(list_runs(id, page).await));
-        });
-    };
-    {
-        let id = id.clone();
-        Effect::new(move |_| {
-            runs_page.track();
-            load_runs(id.clone());
-        });
-    }
+    let history = RunHistory::new(command.id.clone());
     let run = {
         let (id, name) = (command.id.clone(), command.name.clone());
         move |_| {
             let (id, name) = (id.clone(), name.clone());
-            let reload_id = id.clone();
             state.busy.set(true);
             leptos::task::spawn_local(async move {
                 let result = run_command(id).await;
@@ -130,8 +116,7 @@ fn CommandCard(
                         state
                             .notice
                             .set(Some(Ok(format!("“{name}” is queued to run."))));
-                        runs_page.set(1);
-                        load_runs(reload_id);
+                        history.first_page();
                     }
                     Err(e) => state.notice.set(Some(Err(e.to_string()))),
                 }
@@ -139,35 +124,6 @@ fn CommandCard(
             });
         }
     };
-    let runners = command.runners.clone();
-    let unbound: Vec<Candidate> = candidates
-        .into_iter()
-        .filter(|c| !runners.iter().any(|r| r.admin_id == c.admin_id))
-        .collect();
-    let bind_select = RwSignal::new(String::new());
-    let bind = {
-        let command = command.clone();
-        let unbound = unbound.clone();
-        move |ev: leptos::ev::SubmitEvent| {
-            ev.prevent_default();
-            let Some(who) = unbound
-                .iter()
-                .find(|c| c.admin_id == bind_select.get_untracked())
-                .cloned()
-            else {
-                return;
-            };
-            if who.billing_only {
-                state.open(Dialog::ConfirmBind(command.clone(), who));
-            } else {
-                state.perform(
-                    format!("{} can run “{}” now.", who.name, command.name),
-                    bind_runner(command.id.clone(), who.admin_id, false),
-                );
-            }
-        }
-    };
-    let select_id = format!("bind-{}", command.id);
     let (for_edit, for_delete) = (command.clone(), command.clone());
     view! {
         <section class="card command" aria-labelledby=labelled_by>
@@ -185,70 +141,11 @@ fn CommandCard(
             </div>
             <p class="field-hint">{command.shell.display_name()}{command.description.clone().map(|d| format!(" · {d}"))}</p>
             <pre class="script"><code>{command.script.clone()}</code></pre>
-            {manage.then(|| {
-                let cmd = command.clone();
-                view! {
-                    <h3>"Runners"</h3>
-                    <p class="field-hint">"An administrator whose role changes to one that runs no commands is unbound from every command; the audit log lists each."</p>
-                    {if runners.is_empty() { view! { <p>"Nobody is bound to this command yet."</p> }.into_any() } else {
-                        view! { <ul class="runners">{runners.into_iter().map(|r| {
-                            let (cid, aid, name, cname) = (cmd.id.clone(), r.admin_id.clone(), r.name.clone(), cmd.name.clone());
-                            view! { <li>{r.name.clone()}" ("{r.email.clone()}") "
-                                <button type="button" class="link-button" aria-label=format!("Unbind {} from {}", r.name, cmd.name)
-                                    on:click=move |_| state.perform(format!("{name} no longer runs “{cname}”."), unbind_runner(cid.clone(), aid.clone()))>"Unbind"</button>
-                            </li> }
-                        }).collect_view()}</ul> }.into_any()
-                    }}
-                    {(!unbound.is_empty()).then(|| {
-                        let mut options = vec![(String::new(), "Choose an administrator".to_string())];
-                        options.extend(unbound.iter().map(|c| (c.admin_id.clone(), format!("{} ({}){}", c.name, c.role.display_name(), if c.billing_only { ", billing only" } else { "" }))));
-                        view! {
-                            <form class="filters" on:submit=bind>
-                                <div class="field">
-                                    <label for=select_id.clone()>"Bind a runner"</label>
-                                    <select id=select_id on:change=move |ev| bind_select.set(event_target_value(&ev))>
-                                        {options.into_iter().map(|(v, t)| view! { <option value=v>{t}</option> }).collect_view()}
-                                    </select>
-                                </div>
-                                <button type="submit">"Bind"</button>
-                            </form>
-                        }
-                    })}
-                }
-            })}
+            {manage.then(|| view! { <Runners command=command.clone() candidates=candidates state=state /> })}
             <h3>"Run history"</h3>
-            {move || match runs.get() {
-                None => view! { <p>"Loading runs…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
-                Some(Ok(p)) if p.runs.is_empty() => view! { <p>"Not run yet."</p> }.into_any(),
-                Some(Ok(p)) => {
-                    let pages = p.total.div_ceil(u64::from(p.per_page)).max(1) as u32;
-                    view! {
-                        <div class="table-wrap"><table>
-                            <caption class="visually-hidden">"Runs, newest first"</caption>
-                            <thead><tr><th scope="col">"When (UTC)"</th><th scope="col">"Who"</th><th scope="col">"Status"</th></tr></thead>
-                            <tbody>{p.runs.into_iter().map(|r| view! {
-                                <tr><td>{chrono_like(r.at)}</td><td>{r.admin_email}</td><td>{r.status.code()}</td></tr>
-                            }).collect_view()}</tbody>
-                        </table></div>
-                        {(pages > 1).then(|| view! {
-                            <Pager page=runs_page current=p.page pages=pages label="Pages of runs" back="Newer" forward="Older" />
-                        })}
-                    }.into_any()
-                }
-            }}
+            <RunTable history=history />
         </section>
     }
-}
-
-/// `YYYY-MM-DD HH:MM` in UTC, the same on the server and in the browser.
-fn chrono_like(millis: i64) -> String {
-    let secs = millis.div_euclid(1000);
-    let day = tally_core::billing::date_of_millis(millis)
-        .map(|d| d.to_string())
-        .unwrap_or_default();
-    let in_day = secs.rem_euclid(86_400);
-    format!("{day} {:02}:{:02}", in_day / 3600, (in_day % 3600) / 60)
 }
 
 #[component]

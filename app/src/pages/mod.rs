@@ -6,6 +6,7 @@ pub mod audit;
 pub mod billing;
 pub mod commands;
 pub mod confirm_payment;
+pub mod invoice;
 pub mod not_found;
 pub mod overview;
 pub mod payments;

@@ -2,7 +2,12 @@
 //! security code (named and sized for the brand). Never pre-filled.
 
 use leptos::prelude::*;
-use tally_core::card;
+use tally_core::{
+    card::{self, cvc_typing_state, AcceptedBrands},
+    expiry,
+    forms::{CardInput, FieldErrors},
+    NaiveDate,
+};
 
 use crate::components::live_errors::LiveErrors;
 
@@ -14,6 +19,68 @@ pub(super) struct CardTyped {
     pub cvc: RwSignal<String>,
     /// The brand, as soon as only one is still possible.
     pub brand: Memo<Option<card::Brand>>,
+}
+
+impl CardTyped {
+    /// Empty fields, and the brand read from the number as it is typed.
+    pub fn new(accepted: &AcceptedBrands) -> Self {
+        let number = RwSignal::new(String::new());
+        let accepted = accepted.clone();
+        CardTyped {
+            number,
+            expiry: RwSignal::new(String::new()),
+            cvc: RwSignal::new(String::new()),
+            brand: Memo::new(move |_| number.with(|n| card::typing_state(n, &accepted).1)),
+        }
+    }
+
+    /// What was typed, for core to read.
+    pub fn input(self) -> CardInput {
+        CardInput {
+            number: self.number.get_untracked(),
+            expiry: self.expiry.get_untracked(),
+            cvc: self.cvc.get_untracked(),
+        }
+    }
+
+    /// Core's messages while typing: the whole card checked, and (at once) what can no
+    /// longer become valid.
+    pub fn errors(self, accepted: AcceptedBrands, today: NaiveDate) -> LiveErrors {
+        let whole = accepted.clone();
+        LiveErrors::with_immediate(
+            move || {
+                let card = CardInput {
+                    number: self.number.get(),
+                    expiry: self.expiry.get(),
+                    cvc: self.cvc.get(),
+                };
+                card.parse(&whole, today).err().unwrap_or_default()
+            },
+            move || {
+                let mut e = FieldErrors::new();
+                let number = self.number.with(|n| card::typing_state(n, &accepted).0);
+                if let Some(err) = number.error_while_typing() {
+                    e.add("card_number", err);
+                }
+                let expiry = self.expiry.with(|x| expiry::typing_state(x, today).0);
+                if let Some(err) = expiry.error_while_typing() {
+                    e.add("expiry", err);
+                }
+                let cvc = self.cvc.with(|c| cvc_typing_state(c, self.brand.get()));
+                if let Some(err) = cvc.error_while_typing() {
+                    e.add("cvc", err);
+                }
+                e
+            },
+        )
+    }
+
+    /// Whether the expiry typed so far is before `day`.
+    pub fn expires_before(self, day: NaiveDate, today: NaiveDate) -> bool {
+        self.expiry
+            .with(|x| expiry::typing_state(x, today).1)
+            .is_some_and(|e| e.expires_before(day))
+    }
 }
 
 /// `ids` for `aria-describedby`: the field's hint, and its message while it has one.

@@ -1,0 +1,65 @@
+//! One invoice, printable. Route: `/billing/invoices/:id`. Requires: View billing.
+//! Server function: `get_invoice`; the PDF is `GET /billing/invoices/:id/pdf`.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+use tally_core::{roles::Action, views::billing::Invoice as InvoiceSummary};
+
+use super::billing::money;
+use crate::{api::billing::get_invoice, components::layout::SignedIn, error::AppError};
+
+/// One invoice, laid out to print (the frame around it is hidden when printing).
+#[component]
+pub fn InvoicePage() -> impl IntoView {
+    let params = use_params_map();
+    let invoice = Resource::new(
+        move || params.with(|p| p.get("id").unwrap_or_default()),
+        get_invoice,
+    );
+    view! { <SignedIn action=Action::ViewBilling children=move |_| view! { <InvoiceView invoice=invoice /> } /> }
+}
+
+#[component]
+fn InvoiceView(invoice: Resource<Result<InvoiceSummary, AppError>>) -> impl IntoView {
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading the invoice…"</p> }>
+            {move || Suspend::new(async move {
+                match invoice.await {
+                    Err(e) => view! { <Title text="Invoice" /><h1>"Invoice"</h1><p role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(i) => {
+                        let billable = i.peak_users.saturating_sub(i.free_users);
+                        let title = format!("Invoice {}", i.number);
+                        view! {
+                            <Title text=title.clone() />
+                            <article class="invoice">
+                                <h1>{title}</h1>
+                                <dl class="facts">
+                                    <dt>"Billed to"</dt><dd>{i.company_name.clone()}</dd>
+                                    <dt>"Period"</dt><dd>{i.month.clone()}</dd>
+                                    <dt>"Status"</dt><dd>{i.status_label()}</dd>
+                                </dl>
+                                <table>
+                                    <caption class="visually-hidden">"Charges"</caption>
+                                    <thead><tr><th scope="col">"Item"</th><th scope="col" class="number">"Amount"</th></tr></thead>
+                                    <tbody>
+                                        <tr>
+                                            <td>{format!("{} billable users ({} peak − {} free) × {}", billable, i.peak_users, i.free_users, money(i.price_per_user_cents))}</td>
+                                            <td class="number">{money(i.amount_cents)}</td>
+                                        </tr>
+                                        <tr><th scope="row">"Total"</th><td class="number"><strong>{money(i.amount_cents)}</strong></td></tr>
+                                    </tbody>
+                                </table>
+                                <p class="no-print">
+                                    <a href=format!("/billing/invoices/{}/pdf", i.id) download>"Download PDF"</a>
+                                    " · "
+                                    <a href="/billing">"Back to billing"</a>
+                                </p>
+                            </article>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
