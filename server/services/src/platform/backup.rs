@@ -218,15 +218,16 @@ async fn inspect(path: &Path) -> Result<Summary, BackupError> {
         .fetch_one(&mut conn)
         .await
         .map_err(|_| damaged("it is not a Tally database (no migrations table)".into()))?;
-    let count = |table: &'static str| format!("SELECT COUNT(*) FROM {table}");
+    // The copy's own rows, not the live tables: this is the one place that reads the whole
+    // database file, which is why it names tables the other domains own.
     let mut counts = Vec::new();
     for q in [
-        count("accounts"),
-        count("invoices"),
-        count("mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL"),
+        "SELECT COUNT(*) FROM accounts",
+        "SELECT COUNT(*) FROM invoices",
+        "SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL",
     ] {
         counts.push(
-            sqlx::query_scalar::<_, i64>(&q)
+            sqlx::query_scalar::<_, i64>(q)
                 .fetch_one(&mut conn)
                 .await
                 .map_err(|e| damaged(e.to_string()))?,
