@@ -18,6 +18,7 @@ pub mod expiry;
 pub mod forms;
 pub mod money;
 pub mod password;
+pub mod processor;
 pub mod redirect;
 pub mod roles;
 pub mod typing;

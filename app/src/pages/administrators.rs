@@ -47,7 +47,7 @@ pub fn AdministratorsPage() -> impl IntoView {
 /// The search, the page and the administrators they select.
 #[derive(Clone, Copy)]
 struct AdminList {
-    state: PageState,
+    state: AdminsState,
     search: RwSignal<String>,
     page: RwSignal<u32>,
     admins: Resource<Result<AdminPage, AppError>>,
@@ -55,7 +55,7 @@ struct AdminList {
 
 impl AdminList {
     fn new() -> Self {
-        let state = PageState::new();
+        let state = AdminsState::new();
         let search = RwSignal::new(String::new());
         let page = RwSignal::new(1u32);
         let admins = Resource::new(
@@ -73,7 +73,7 @@ impl AdminList {
 
 /// Which dialog is open, if any.
 #[derive(Clone, Debug, PartialEq)]
-pub(super) enum Dialog {
+pub(super) enum AdminDialog {
     Create,
     ChangeRole(AdminSummary),
     Delete(AdminSummary),
@@ -83,7 +83,7 @@ pub(super) enum Dialog {
     ResetTwoStep(AdminSummary),
 }
 
-pub(super) type PageState = ListPage<Dialog>;
+pub(super) type AdminsState = ListPage<AdminDialog>;
 
 #[component]
 fn Administrators(me: Actor, list: AdminList) -> impl IntoView {
@@ -99,7 +99,7 @@ fn Administrators(me: Actor, list: AdminList) -> impl IntoView {
         <div class="page-head">
             <h1>"Administrators"</h1>
             {manage.then(|| view! {
-                <button type="button" class="primary" on:click=move |_| state.open(Dialog::Create)>
+                <button type="button" class="primary" on:click=move |_| state.open(AdminDialog::Create)>
                     "+ Create Admin"
                 </button>
             })}
@@ -124,11 +124,11 @@ fn Administrators(me: Actor, list: AdminList) -> impl IntoView {
         </Transition>
         <Modal open=state.dialog_open labelled_by="dialog-title" on_closed=state.after_dialog()>
             {move || match state.dialog.get() {
-                Some(Dialog::Create) => view! { <CreateAdminForm state=state /> }.into_any(),
-                Some(Dialog::ChangeRole(a)) => view! { <ChangeRoleForm admin=a state=state /> }.into_any(),
-                Some(Dialog::Delete(a)) => view! { <DeleteConfirm admin=a state=state /> }.into_any(),
-                Some(Dialog::Commands(a)) => view! { <RunnerCommands admin=a state=state /> }.into_any(),
-                Some(Dialog::ResetTwoStep(a)) => view! { <ResetTwoStepConfirm admin=a state=state /> }.into_any(),
+                Some(AdminDialog::Create) => view! { <CreateAdminForm state=state /> }.into_any(),
+                Some(AdminDialog::ChangeRole(a)) => view! { <ChangeRoleForm admin=a state=state /> }.into_any(),
+                Some(AdminDialog::Delete(a)) => view! { <DeleteConfirm admin=a state=state /> }.into_any(),
+                Some(AdminDialog::Commands(a)) => view! { <RunnerCommands admin=a state=state /> }.into_any(),
+                Some(AdminDialog::ResetTwoStep(a)) => view! { <ResetTwoStepConfirm admin=a state=state /> }.into_any(),
                 None => ().into_any(),
             }}
         </Modal>
@@ -136,7 +136,7 @@ fn Administrators(me: Actor, list: AdminList) -> impl IntoView {
 }
 
 #[component]
-fn AdminTable(list: Vec<AdminSummary>, manage: bool, state: PageState) -> impl IntoView {
+fn AdminTable(list: Vec<AdminSummary>, manage: bool, state: AdminsState) -> impl IntoView {
     let rows = list
         .into_iter()
         .map(|a| {

@@ -33,13 +33,13 @@ use runners::Runners;
 pub fn CommandsPage() -> impl IntoView {
     // Loaded outside the sign-in check's <Suspense>, which would create (and fetch) it again on
     // each of its passes; see AdministratorsPage.
-    let state = PageState::new();
+    let state = CommandsState::new();
     let list = Resource::new(move || state.reload.get(), |_| list_commands());
     view! { <SignedIn children=move |_| view! { <Commands state=state list=list /> } /> }
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub(super) enum Dialog {
+pub(super) enum CommandDialog {
     Add,
     Edit(CommandSummary),
     Delete(CommandSummary),
@@ -47,10 +47,10 @@ pub(super) enum Dialog {
     ConfirmBind(CommandSummary, Candidate),
 }
 
-pub(super) type PageState = ListPage<Dialog>;
+pub(super) type CommandsState = ListPage<CommandDialog>;
 
 #[component]
-fn Commands(state: PageState, list: Resource<Result<CommandList, AppError>>) -> impl IntoView {
+fn Commands(state: CommandsState, list: Resource<Result<CommandList, AppError>>) -> impl IntoView {
     view! {
         <Title text="Commands" />
         <Transition fallback=|| view! { <h1>"Commands"</h1><p>"Loading commands…"</p> }>
@@ -65,7 +65,7 @@ fn Commands(state: PageState, list: Resource<Result<CommandList, AppError>>) -> 
                             <div class="page-head">
                                 <h1>"Commands"</h1>
                                 {manage.then(|| view! {
-                                    <button type="button" class="primary" on:click=move |_| state.open(Dialog::Add)>"+ Add command"</button>
+                                    <button type="button" class="primary" on:click=move |_| state.open(CommandDialog::Add)>"+ Add command"</button>
                                 })}
                             </div>
                             <Notice state=state />
@@ -83,10 +83,10 @@ fn Commands(state: PageState, list: Resource<Result<CommandList, AppError>>) -> 
         </Transition>
         <Modal open=state.dialog_open labelled_by="dialog-title" on_closed=state.after_dialog()>
             {move || match state.dialog.get() {
-                Some(Dialog::Add) => view! { <CommandForm state=state command=None /> }.into_any(),
-                Some(Dialog::Edit(c)) => view! { <CommandForm state=state command=Some(c) /> }.into_any(),
-                Some(Dialog::Delete(c)) => view! { <DeleteCommand state=state command=c /> }.into_any(),
-                Some(Dialog::ConfirmBind(c, who)) => view! { <ConfirmBind state=state command=c who=who /> }.into_any(),
+                Some(CommandDialog::Add) => view! { <CommandForm state=state command=None /> }.into_any(),
+                Some(CommandDialog::Edit(c)) => view! { <CommandForm state=state command=Some(c) /> }.into_any(),
+                Some(CommandDialog::Delete(c)) => view! { <DeleteCommand state=state command=c /> }.into_any(),
+                Some(CommandDialog::ConfirmBind(c, who)) => view! { <ConfirmBind state=state command=c who=who /> }.into_any(),
                 None => ().into_any(),
             }}
         </Modal>
@@ -98,7 +98,7 @@ fn CommandCard(
     command: CommandSummary,
     manage: bool,
     candidates: Vec<Candidate>,
-    state: PageState,
+    state: CommandsState,
 ) -> impl IntoView {
     let heading_id = format!("command-{}", command.id);
     let labelled_by = heading_id.clone();
@@ -134,8 +134,8 @@ fn CommandCard(
                         <button type="button" class="primary" disabled=move || state.busy.get() on:click=run.clone()>"Run"</button>
                     })}
                     {manage.then(|| view! {
-                        <button type="button" on:click=move |_| state.open(Dialog::Edit(for_edit.clone()))>"Edit"</button>
-                        <button type="button" class="danger" on:click=move |_| state.open(Dialog::Delete(for_delete.clone()))>"Delete"</button>
+                        <button type="button" on:click=move |_| state.open(CommandDialog::Edit(for_edit.clone()))>"Edit"</button>
+                        <button type="button" class="danger" on:click=move |_| state.open(CommandDialog::Delete(for_delete.clone()))>"Delete"</button>
                     })}
                 </div>
             </div>
@@ -149,7 +149,7 @@ fn CommandCard(
 }
 
 #[component]
-fn CommandForm(state: PageState, command: Option<CommandSummary>) -> impl IntoView {
+fn CommandForm(state: CommandsState, command: Option<CommandSummary>) -> impl IntoView {
     let input = RwSignal::new(match &command {
         Some(c) => NewCommandInput {
             name: c.name.clone(),
@@ -227,7 +227,7 @@ fn CommandForm(state: PageState, command: Option<CommandSummary>) -> impl IntoVi
 }
 
 #[component]
-fn DeleteCommand(state: PageState, command: CommandSummary) -> impl IntoView {
+fn DeleteCommand(state: CommandsState, command: CommandSummary) -> impl IntoView {
     let question = format!("Delete “{}”?", command.name);
     let done = format!("“{}” is deleted.", command.name);
     let confirm = move |_| state.perform(done.clone(), delete_command(command.id.clone()));
@@ -243,7 +243,7 @@ fn DeleteCommand(state: PageState, command: CommandSummary) -> impl IntoView {
 }
 
 #[component]
-fn ConfirmBind(state: PageState, command: CommandSummary, who: Candidate) -> impl IntoView {
+fn ConfirmBind(state: CommandsState, command: CommandSummary, who: Candidate) -> impl IntoView {
     let title = format!("Bind {} to “{}”?", who.name, command.name);
     let done = format!("{} can run “{}” now.", who.name, command.name);
     let explain = format!(

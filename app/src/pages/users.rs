@@ -33,7 +33,7 @@ use crate::{
 pub fn UsersPage() -> impl IntoView {
     // Loaded outside the sign-in check's <Suspense>, which would create (and fetch) it again on
     // each of its passes; see AdministratorsPage.
-    let state = PageState::new();
+    let state = UsersState::new();
     let search = RwSignal::new(String::new());
     let page = RwSignal::new(1u32);
     let users = Resource::new(
@@ -48,13 +48,13 @@ pub fn UsersPage() -> impl IntoView {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-enum Dialog {
+enum UserDialog {
     Add,
     Edit(UserSummary),
     Delete(UserSummary),
 }
 
-type PageState = ListPage<Dialog>;
+type UsersState = ListPage<UserDialog>;
 
 fn full_name(u: &UserSummary) -> String {
     format!("{} {}", u.first_name, u.last_name)
@@ -63,7 +63,7 @@ fn full_name(u: &UserSummary) -> String {
 #[component]
 fn Users(
     me: Actor,
-    state: PageState,
+    state: UsersState,
     search: RwSignal<String>,
     page: RwSignal<u32>,
     users: Resource<Result<UserPage, AppError>>,
@@ -74,7 +74,7 @@ fn Users(
         <div class="page-head">
             <h1>"Users"</h1>
             {manage.then(|| view! {
-                <button type="button" class="primary" on:click=move |_| state.open(Dialog::Add)>"+ Add user"</button>
+                <button type="button" class="primary" on:click=move |_| state.open(UserDialog::Add)>"+ Add user"</button>
             })}
         </div>
         <p class="field-hint">"Every user counts toward the bill, suspended ones too. The first 10 are free."</p>
@@ -99,9 +99,9 @@ fn Users(
         {manage.then(|| view! { <ImportCsv state=state /> })}
         <Modal open=state.dialog_open labelled_by="dialog-title" on_closed=state.after_dialog()>
             {move || match state.dialog.get() {
-                Some(Dialog::Add) => view! { <UserForm state=state user=None /> }.into_any(),
-                Some(Dialog::Edit(u)) => view! { <UserForm state=state user=Some(u) /> }.into_any(),
-                Some(Dialog::Delete(u)) => view! { <DeleteUser state=state user=u /> }.into_any(),
+                Some(UserDialog::Add) => view! { <UserForm state=state user=None /> }.into_any(),
+                Some(UserDialog::Edit(u)) => view! { <UserForm state=state user=Some(u) /> }.into_any(),
+                Some(UserDialog::Delete(u)) => view! { <DeleteUser state=state user=u /> }.into_any(),
                 None => ().into_any(),
             }}
         </Modal>
@@ -109,7 +109,7 @@ fn Users(
 }
 
 #[component]
-fn UserTable(users: Vec<UserSummary>, manage: bool, state: PageState) -> impl IntoView {
+fn UserTable(users: Vec<UserSummary>, manage: bool, state: UsersState) -> impl IntoView {
     let rows = users
         .into_iter()
         .map(|u| {
@@ -124,9 +124,9 @@ fn UserTable(users: Vec<UserSummary>, manage: bool, state: PageState) -> impl In
                     ("Suspend", format!("{n} is suspended (still billable)."))
                 };
                 let items = vec![
-                    MenuEntry::action("Edit", format!("Edit {name}"), Callback::new(move |_| state.open(Dialog::Edit(edit.clone())))),
+                    MenuEntry::action("Edit", format!("Edit {name}"), Callback::new(move |_| state.open(UserDialog::Edit(edit.clone())))),
                     MenuEntry::action(verb, format!("{verb} {name}"), Callback::new(move |_| state.perform(done.clone(), set_user_suspended(id.clone(), !suspended)))),
-                    MenuEntry::danger("Delete", format!("Delete {name}"), Callback::new(move |_| state.open(Dialog::Delete(delete.clone())))),
+                    MenuEntry::danger("Delete", format!("Delete {name}"), Callback::new(move |_| state.open(UserDialog::Delete(delete.clone())))),
                 ];
                 view! {
                     <td class="row-actions" data-label="Actions">
@@ -164,7 +164,7 @@ fn UserTable(users: Vec<UserSummary>, manage: bool, state: PageState) -> impl In
 
 /// Add or edit one user; validated by core as typed and again by the server.
 #[component]
-fn UserForm(state: PageState, user: Option<UserSummary>) -> impl IntoView {
+fn UserForm(state: UsersState, user: Option<UserSummary>) -> impl IntoView {
     let input = RwSignal::new(match &user {
         Some(u) => NewUserInput {
             first_name: u.first_name.clone(),
@@ -224,7 +224,7 @@ fn UserForm(state: PageState, user: Option<UserSummary>) -> impl IntoView {
 }
 
 #[component]
-fn DeleteUser(state: PageState, user: UserSummary) -> impl IntoView {
+fn DeleteUser(state: UsersState, user: UserSummary) -> impl IntoView {
     let name = full_name(&user);
     let question = format!("Delete {name}?");
     let confirm =
@@ -243,7 +243,7 @@ fn DeleteUser(state: PageState, user: UserSummary) -> impl IntoView {
 /// CSV import: the whole file is checked first; any bad row means nothing is imported and
 /// every bad row is listed.
 #[component]
-fn ImportCsv(state: PageState) -> impl IntoView {
+fn ImportCsv(state: UsersState) -> impl IntoView {
     let rejected = RwSignal::new(Vec::<RowError>::new());
     let failure = RwSignal::new(None::<String>);
     let input = NodeRef::<leptos::html::Input>::new();

@@ -81,7 +81,7 @@ pub async fn seed(services: &Services) -> Result<Option<DemoLogins>, ServiceErro
         ))?;
         let (first, last) = DEMO_NAMES[i % DEMO_NAMES.len()];
         let id = ctx.new_id();
-        let admin = admins::NewAdmin {
+        let admin = admins::NewAdminRow {
             id: &id,
             account_id: &account_id,
             email: &address,

@@ -8,7 +8,7 @@ use axum::{
     response::{IntoResponse, Response},
     Form, Json,
 };
-use tally_services::billing::gateway::sandbox::ConfirmForm;
+use tally_services::billing::gateway::sandbox::{http_status, ConfirmForm};
 
 use super::AppState;
 
@@ -23,6 +23,6 @@ pub async fn confirm_setup(
         return StatusCode::BAD_REQUEST.into_response();
     };
     let answer = sandbox.confirm_setup(&id, form).await;
-    let status = StatusCode::from_u16(answer.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let status = StatusCode::from_u16(http_status(&answer)).unwrap_or(StatusCode::BAD_REQUEST);
     (status, Json(answer)).into_response()
 }

@@ -327,7 +327,7 @@ impl TestApp {
             return Answer::of(begun).await;
         }
         let secret: String = begun.json().await.expect("a client secret");
-        let setup = tally_app::components::payments::processor::setup_id(&secret).to_string();
+        let setup = tally_core::processor::intent_id(&secret).to_string();
         let card = &body["card"];
         let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
         let typed = tally_core::forms::CardInput {
@@ -353,14 +353,14 @@ impl TestApp {
             .expect("confirm with the sandbox");
         let status = confirmed.status();
         let raw = confirmed.text().await.unwrap();
-        let answer: tally_app::components::payments::processor::IntentAnswer =
+        let answer: tally_core::processor::IntentAnswer =
             serde_json::from_str(&raw).expect("the sandbox's answer");
-        if answer.status.as_deref() != Some("succeeded") {
+        if answer.status != Some(tally_core::codes::IntentStatus::Succeeded) {
             // The processor's refusal never repeats the card's number.
             let digits: String = typed.number.chars().filter(char::is_ascii_digit).collect();
             assert!(digits.len() < 6 || !raw.contains(&digits), "{raw}");
             assert!(status.is_client_error(), "{status}: {raw}");
-            let error = answer.into_error();
+            let error = tally_app::components::payments::processor::refusal_error(answer);
             return Answer {
                 status: reqwest::StatusCode::from_u16(error.status()).unwrap(),
                 body: serde_json::to_string(&error).unwrap(),

@@ -8,7 +8,7 @@ use sqlx::Row;
 use tally_core::roles::Role;
 use tally_services::platform::mail::{
     outbox::{Delivery, Outbox, RETRY_MINUTES},
-    Email, Mailer,
+    Mail, Mailer,
 };
 
 use crate::{
@@ -16,8 +16,8 @@ use crate::{
     helpers::{find_link, TestApp},
 };
 
-fn message(to: &str) -> Email {
-    Email {
+fn message(to: &str) -> Mail {
+    Mail {
         id: None,
         to: to.into(),
         subject: "Hello".into(),

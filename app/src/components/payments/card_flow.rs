@@ -5,6 +5,7 @@
 use tally_core::{
     codes::IntentStatus,
     forms::NewCard,
+    processor::{intent_id, IntentAnswer},
     views::billing::{CardSummary, ConfirmedCard, Processor},
 };
 
@@ -62,7 +63,7 @@ async fn confirm_with_processor(
     client_secret: &str,
     card: &NewCard,
     name: &str,
-) -> Result<processor::IntentAnswer, String> {
+) -> Result<IntentAnswer, String> {
     #[cfg(feature = "hydrate")]
     {
         let card = processor::CardForProcessor {
@@ -106,7 +107,7 @@ pub(super) async fn save(
             // processor through the server.
             let redirect_url = match answer.redirect_url() {
                 Some(url) => Some(url),
-                None => card_setup_bank_page(processor::setup_id(&secret).to_string())
+                None => card_setup_bank_page(intent_id(&secret).to_string())
                     .await
                     .ok()
                     .flatten(),
@@ -118,7 +119,7 @@ pub(super) async fn save(
                 card: claimed,
             }))
         }
-        _ => Err(Failure::Refused(answer.into_error())),
+        _ => Err(Failure::Refused(processor::refusal_error(answer))),
     }
 }
 
@@ -130,7 +131,7 @@ pub(super) async fn finish(
     card: ConfirmedCard,
     key: String,
 ) -> Result<CardSummary, AppError> {
-    let setup = processor::setup_id(&client_secret).to_string();
+    let setup = intent_id(&client_secret).to_string();
     fresh_check::run(fresh, || {
         confirm_card_setup(payment.clone(), setup.clone(), card.clone(), key.clone())
     })

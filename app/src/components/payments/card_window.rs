@@ -104,7 +104,7 @@ pub(super) fn CardWindow(
     }
 }
 
-type Work = Pin<Box<dyn Future<Output = Result<Saved, Failure>>>>;
+type SaveFuture = Pin<Box<dyn Future<Output = Result<Saved, Failure>>>>;
 
 /// Saving the card typed in the window: the request under way, its failure, and the bank's
 /// question when the card's bank asks one.
@@ -183,7 +183,7 @@ impl Saving {
         Ok(Saved::Card(saved))
     }
 
-    fn run(self, work: Work) {
+    fn run(self, work: SaveFuture) {
         self.busy.set(true);
         leptos::task::spawn_local(async move {
             let result = work.await;

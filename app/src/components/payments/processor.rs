@@ -4,88 +4,30 @@
 //! Only the set-up's id, and the brand, last 4 and expiry core read from what was typed, go to
 //! Tally's server function, which checks them with the processor.
 
-use serde::Deserialize;
+use tally_core::{forms::FieldErrors, processor::IntentAnswer};
 #[cfg(feature = "hydrate")]
-use tally_core::views::billing::Processor;
-use tally_core::{codes::IntentStatus, forms::FieldErrors};
+use tally_core::{processor::intent_id, views::billing::Processor};
 
 use crate::error::AppError;
 
-/// What the processor answered about a set-up or a payment.
-#[derive(Clone, Debug, Default, Deserialize)]
-pub struct IntentAnswer {
-    /// Absent from a refusal, which carries `error` instead.
-    pub status: Option<IntentStatus>,
-    pub next_action: Option<NextAction>,
-    pub error: Option<ProcessorError>,
-}
-
-#[derive(Clone, Debug, Default, Deserialize)]
-pub struct NextAction {
-    pub redirect_to_url: Option<Redirect>,
-}
-
-#[derive(Clone, Debug, Default, Deserialize)]
-pub struct Redirect {
-    pub url: Option<String>,
-}
-
-#[derive(Clone, Debug, Default, Deserialize)]
-pub struct ProcessorError {
-    pub message: Option<String>,
-    /// The card's field the refusal is about: `number`, `exp_month`, `exp_year` or `cvc`.
-    pub param: Option<String>,
-}
-
-impl IntentAnswer {
-    /// The bank's page, when the processor sends the cardholder to one.
-    pub fn redirect_url(&self) -> Option<String> {
-        self.next_action
-            .as_ref()?
-            .redirect_to_url
-            .as_ref()?
-            .url
-            .clone()
-    }
-
-    /// The processor's own words for a refusal, or a plain one.
-    pub fn refusal(&self) -> String {
-        self.error
-            .as_ref()
-            .and_then(|e| e.message.clone())
-            .unwrap_or_else(|| "The payment processor refused this card.".into())
-    }
-
-    /// A refusal as the card window shows it: beside the card's field it is about, or as the
-    /// form's message (a declined card).
-    pub fn into_error(self) -> AppError {
-        let message = self.refusal();
-        let field = match self.error.and_then(|e| e.param).as_deref() {
-            Some("number") => Some("card_number"),
-            Some("exp_month" | "exp_year") => Some("expiry"),
-            Some("cvc") => Some("cvc"),
-            _ => None,
-        };
-        match field {
-            Some(field) => {
-                let mut errors = FieldErrors::new();
-                errors.add(field, message);
-                AppError::Validation(errors)
-            }
-            None => AppError::Declined(message),
+/// A refusal as the card window shows it: beside the card's field it is about, or as the
+/// form's message (a declined card).
+pub fn refusal_error(answer: IntentAnswer) -> AppError {
+    let message = answer.refusal();
+    let field = match answer.error.and_then(|e| e.param).as_deref() {
+        Some("number") => Some("card_number"),
+        Some("exp_month" | "exp_year") => Some("expiry"),
+        Some("cvc") => Some("cvc"),
+        _ => None,
+    };
+    match field {
+        Some(field) => {
+            let mut errors = FieldErrors::new();
+            errors.add(field, message);
+            AppError::Validation(errors)
         }
+        None => AppError::Declined(message),
     }
-}
-
-/// The set-up's id, from its client secret (`seti_…_secret_…`).
-pub fn setup_id(client_secret: &str) -> &str {
-    client_secret.split("_secret_").next().unwrap_or("")
-}
-
-/// The payment's id, from its client secret (`pi_…_secret_…`).
-#[cfg(feature = "hydrate")]
-pub fn payment_id(client_secret: &str) -> &str {
-    client_secret.split("_secret_").next().unwrap_or("")
 }
 
 /// A card as the processor takes it.
@@ -131,7 +73,7 @@ pub async fn confirm_setup(
     let url = format!(
         "{}/v1/setup_intents/{}/confirm",
         processor.api_base,
-        setup_id(client_secret)
+        intent_id(client_secret)
     );
     let (month, year) = (card.exp_month.to_string(), card.exp_year.to_string());
     post(
@@ -162,7 +104,7 @@ pub async fn answer_setup(
     let url = format!(
         "{}/v1/setup_intents/{}/{}",
         processor.api_base,
-        setup_id(client_secret),
+        intent_id(client_secret),
         if confirmed { "confirm" } else { "cancel" }
     );
     post(
@@ -186,7 +128,7 @@ pub async fn answer_payment(
     let url = format!(
         "{}/v1/payment_intents/{}/_authenticate?success={confirmed}",
         processor.api_base,
-        payment_id(client_secret),
+        intent_id(client_secret),
     );
     post(
         &url,

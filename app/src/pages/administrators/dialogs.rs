@@ -8,7 +8,7 @@ use tally_core::{
     views::admins::AdminSummary,
 };
 
-use super::{full_name, PageState};
+use super::{full_name, AdminsState};
 use crate::{
     api::admins::{create_admin, delete_admin, reset_two_step, set_admin_role},
     components::{field::Field, fresh_check, list_page::DialogError, live_errors::LiveErrors},
@@ -50,7 +50,7 @@ pub(super) fn RolePicker(
 
 /// "+ Create Admin": validated by core as the fields change, and again by the server.
 #[component]
-pub(super) fn CreateAdminForm(state: PageState) -> impl IntoView {
+pub(super) fn CreateAdminForm(state: AdminsState) -> impl IntoView {
     let fresh = fresh_check::use_fresh_check();
     let first_name = RwSignal::new(String::new());
     let last_name = RwSignal::new(String::new());
@@ -106,7 +106,7 @@ pub(super) fn CreateAdminForm(state: PageState) -> impl IntoView {
 }
 
 #[component]
-pub(super) fn ChangeRoleForm(admin: AdminSummary, state: PageState) -> impl IntoView {
+pub(super) fn ChangeRoleForm(admin: AdminSummary, state: AdminsState) -> impl IntoView {
     let fresh = fresh_check::use_fresh_check();
     let role = RwSignal::new(admin.role.code().to_string());
     let name = full_name(&admin);
@@ -137,7 +137,7 @@ pub(super) fn ChangeRoleForm(admin: AdminSummary, state: PageState) -> impl Into
 }
 
 #[component]
-pub(super) fn ResetTwoStepConfirm(admin: AdminSummary, state: PageState) -> impl IntoView {
+pub(super) fn ResetTwoStepConfirm(admin: AdminSummary, state: AdminsState) -> impl IntoView {
     let fresh = fresh_check::use_fresh_check();
     let name = full_name(&admin);
     let question = format!("Reset the two-step verification of {name}?");
@@ -160,7 +160,7 @@ pub(super) fn ResetTwoStepConfirm(admin: AdminSummary, state: PageState) -> impl
 }
 
 #[component]
-pub(super) fn DeleteConfirm(admin: AdminSummary, state: PageState) -> impl IntoView {
+pub(super) fn DeleteConfirm(admin: AdminSummary, state: AdminsState) -> impl IntoView {
     let fresh = fresh_check::use_fresh_check();
     let name = full_name(&admin);
     let question = format!("Delete {name}?");

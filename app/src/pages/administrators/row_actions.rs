@@ -6,7 +6,7 @@ use tally_core::{
     views::admins::AdminSummary,
 };
 
-use super::{full_name, Dialog, PageState};
+use super::{full_name, AdminDialog, AdminsState};
 use crate::{
     api::admins::{resend_invitation, suspend_admin, unsuspend_admin},
     components::{
@@ -18,21 +18,21 @@ use crate::{
 /// The buttons on another administrator's row. Each names its administrator for screen
 /// readers, since a column of "Suspend" buttons says nothing on its own.
 #[component]
-pub(super) fn RowActions(admin: AdminSummary, state: PageState) -> impl IntoView {
+pub(super) fn RowActions(admin: AdminSummary, state: AdminsState) -> impl IntoView {
     let fresh = fresh_check::use_fresh_check();
     let name = full_name(&admin);
     let id = admin.id.clone();
-    let open = move |dialog: Dialog| Callback::new(move |_| state.open(dialog.clone()));
+    let open = move |dialog: AdminDialog| Callback::new(move |_| state.open(dialog.clone()));
     let mut items = vec![MenuEntry::action(
         "Change role",
         format!("Change role of {name}"),
-        open(Dialog::ChangeRole(admin.clone())),
+        open(AdminDialog::ChangeRole(admin.clone())),
     )];
     if tally_core::roles::allows(admin.role, Action::RunBoundCommands) {
         items.push(MenuEntry::action(
             "Commands",
             format!("Commands {name} runs"),
-            open(Dialog::Commands(admin.clone())),
+            open(AdminDialog::Commands(admin.clone())),
         ));
     }
     if admin.status == AdminStatus::Suspended {
@@ -78,13 +78,13 @@ pub(super) fn RowActions(admin: AdminSummary, state: PageState) -> impl IntoView
         items.push(MenuEntry::action(
             "Reset two-step",
             format!("Reset two-step verification of {name}"),
-            open(Dialog::ResetTwoStep(admin.clone())),
+            open(AdminDialog::ResetTwoStep(admin.clone())),
         ));
     }
     items.push(MenuEntry::danger(
         "Delete",
         format!("Delete {name}"),
-        open(Dialog::Delete(admin.clone())),
+        open(AdminDialog::Delete(admin.clone())),
     ));
     view! {
         <MenuButton id=format!("admin-actions-{id}") text="Actions".to_string()

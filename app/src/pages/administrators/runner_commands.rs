@@ -3,13 +3,13 @@
 use leptos::prelude::*;
 use tally_core::views::{admins::AdminSummary, commands::CommandList};
 
-use super::{full_name, PageState};
+use super::{full_name, AdminsState};
 use crate::{components::list_page::DialogError, error::AppError};
 
 /// The commands an administrator runs, bound and unbound from their row. For a billing-only
 /// administrator the dialog says first that binding lets them run the command.
 #[component]
-pub(super) fn RunnerCommands(admin: AdminSummary, state: PageState) -> impl IntoView {
+pub(super) fn RunnerCommands(admin: AdminSummary, state: AdminsState) -> impl IntoView {
     let name = full_name(&admin);
     let title = format!("Commands {name} runs");
     let commands = RwSignal::new(None::<Result<CommandList, AppError>>);

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::PageState;
+use super::AdminsState;
 use crate::{
     api::two_step::{get_two_step_status, set_two_step_policy},
     components::fresh_check,
@@ -10,7 +10,7 @@ use crate::{
 
 /// "Require two-step verification for every administrator", for the roles that set it.
 #[component]
-pub(super) fn TwoStepPolicy(state: PageState) -> impl IntoView {
+pub(super) fn TwoStepPolicy(state: AdminsState) -> impl IntoView {
     let fresh = fresh_check::use_fresh_check();
     let status = Resource::new(|| (), |_| get_two_step_status());
     view! {

@@ -3,14 +3,14 @@
 use leptos::prelude::*;
 use tally_core::views::commands::{Candidate, CommandSummary};
 
-use super::{Dialog, PageState};
+use super::{CommandDialog, CommandsState};
 use crate::api::commands::{bind_runner, unbind_runner};
 
 #[component]
 pub(super) fn Runners(
     command: CommandSummary,
     candidates: Vec<Candidate>,
-    state: PageState,
+    state: CommandsState,
 ) -> impl IntoView {
     let runners = command.runners.clone();
     let unbound: Vec<Candidate> = candidates
@@ -31,7 +31,7 @@ pub(super) fn Runners(
                 return;
             };
             if who.billing_only {
-                state.open(Dialog::ConfirmBind(command.clone(), who));
+                state.open(CommandDialog::ConfirmBind(command.clone(), who));
             } else {
                 state.perform(
                     format!("{} can run “{}” now.", who.name, command.name),

@@ -40,7 +40,7 @@ impl Administrators {
         self.ctx.require_fresh(actor)?;
         let id = self.ctx.new_id();
         let mut work = self.ctx.begin("creating an administrator").await?;
-        let row = admins::NewAdmin {
+        let row = admins::NewAdminRow {
             id: &id,
             account_id: &actor.account_id,
             email: &new.email,

@@ -180,7 +180,7 @@ impl Setup {
         accounts::insert(work.tx(), &admin.account_id, &company_name, now).await?;
         admins::insert(
             work.tx(),
-            &admins::NewAdmin {
+            &admins::NewAdminRow {
                 id: &admin.id,
                 account_id: &admin.account_id,
                 email: &email,

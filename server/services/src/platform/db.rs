@@ -326,7 +326,7 @@ mod tests {
     }
 
     #[derive(sqlx::FromRow)]
-    struct RunRow {
+    struct Decoded {
         #[sqlx(try_from = "Code<tally_core::codes::RunStatus>")]
         status: tally_core::codes::RunStatus,
     }
@@ -339,12 +339,12 @@ mod tests {
             .connect("sqlite::memory:")
             .await
             .unwrap();
-        let row: RunRow = sqlx::query_as("SELECT 'succeeded' AS status")
+        let row: Decoded = sqlx::query_as("SELECT 'succeeded' AS status")
             .fetch_one(&pool)
             .await
             .unwrap();
         assert_eq!(row.status, tally_core::codes::RunStatus::Succeeded);
-        let Err(e) = sqlx::query_as::<_, RunRow>("SELECT 'lost' AS status")
+        let Err(e) = sqlx::query_as::<_, Decoded>("SELECT 'lost' AS status")
             .fetch_one(&pool)
             .await
         else {

@@ -10,7 +10,7 @@ use super::{
     audit::{self, Event},
     context::Context,
     error::{ResultExt, ServiceError},
-    mail::Email,
+    mail::Mail,
 };
 
 /// A change under way. Dropped without [`Work::commit`], it is rolled back.
@@ -20,7 +20,7 @@ pub struct Work {
     doing: &'static str,
     now: i64,
     events: Vec<Event>,
-    mail: Vec<Email>,
+    mail: Vec<Mail>,
 }
 
 /// Mail a committed change queued, not delivered yet.
@@ -59,7 +59,7 @@ impl Work {
     }
 
     /// Sends `email` once the change is saved.
-    pub fn mail(&mut self, email: Email) {
+    pub fn mail(&mut self, email: Mail) {
         self.mail.push(email);
     }
 

@@ -10,10 +10,10 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
 use tally_core::{
     codes::IntentStatus,
     forms::{CardInput, FieldErrors},
+    processor::{IntentAnswer, ProcessorError},
     views::billing::Processor,
 };
 
@@ -60,88 +60,72 @@ impl std::fmt::Debug for ConfirmForm {
     }
 }
 
-/// What the sandbox answers the browser, as Stripe does: the set-up, or an error (with the
-/// field it is about, for a card that is not valid).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
-pub enum Answer {
-    SetupIntent {
-        id: String,
-        object: &'static str,
-        status: IntentStatus,
-    },
-    Error {
-        error: ApiError,
-    },
+/// The HTTP status the sandbox's answer goes with, as Stripe's: 402 for a refused card, 400
+/// for a request that is wrong.
+pub fn http_status(answer: &IntentAnswer) -> u16 {
+    match &answer.error {
+        None => 200,
+        Some(e) if e.kind.as_deref() == Some("card_error") => 402,
+        Some(_) => 400,
+    }
 }
 
-/// Stripe's error object.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ApiError {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub code: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub decline_code: Option<&'static str>,
-    /// The field that failed: `number`, `exp_month` or `cvc`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub param: Option<&'static str>,
-    pub message: String,
+/// A set-up, as the sandbox answers the browser.
+fn setup_intent(id: &str, status: IntentStatus) -> IntentAnswer {
+    IntentAnswer {
+        id: Some(id.to_string()),
+        object: Some("setup_intent".into()),
+        status: Some(status),
+        ..IntentAnswer::default()
+    }
 }
 
-impl Answer {
-    /// The HTTP status it goes with (402 for a refused card, as Stripe's).
-    pub fn status(&self) -> u16 {
-        match self {
-            Answer::SetupIntent { .. } => 200,
-            Answer::Error { error } if error.kind == "card_error" => 402,
-            Answer::Error { .. } => 400,
-        }
+/// A refused card, with the field it is about when it is one.
+fn refused(
+    code: &str,
+    decline: Option<Decline>,
+    param: Option<&str>,
+    message: &str,
+) -> IntentAnswer {
+    IntentAnswer {
+        error: Some(ProcessorError {
+            kind: Some("card_error".into()),
+            code: Some(code.into()),
+            decline_code: decline.map(|d| d.code().into()),
+            param: param.map(Into::into),
+            message: Some(message.into()),
+        }),
+        ..IntentAnswer::default()
     }
+}
 
-    fn refused(
-        code: &'static str,
-        param: Option<&'static str>,
-        message: impl Into<String>,
-    ) -> Self {
-        Answer::Error {
-            error: ApiError {
-                kind: "card_error",
-                code,
-                decline_code: None,
-                param,
-                message: message.into(),
-            },
-        }
-    }
-
-    fn invalid_request(message: &str) -> Self {
-        Answer::Error {
-            error: ApiError {
-                kind: "invalid_request_error",
-                code: "resource_missing",
-                decline_code: None,
-                param: None,
-                message: message.into(),
-            },
-        }
+fn invalid_request(message: &str) -> IntentAnswer {
+    IntentAnswer {
+        error: Some(ProcessorError {
+            kind: Some("invalid_request_error".into()),
+            code: Some("resource_missing".into()),
+            message: Some(message.into()),
+            ..ProcessorError::default()
+        }),
+        ..IntentAnswer::default()
     }
 }
 
 /// The sandbox's refusal of a card core finds not valid: the first field at fault, with
 /// core's words and Stripe's code and parameter.
-fn invalid_card(errors: &FieldErrors) -> Answer {
+fn invalid_card(errors: &FieldErrors) -> IntentAnswer {
     for (field, code, param) in [
         ("card_number", "invalid_number", "number"),
         ("expiry", "invalid_expiry_month", "exp_month"),
         ("cvc", "invalid_cvc", "cvc"),
     ] {
         if let Some(message) = errors.get(field) {
-            return Answer::refused(code, Some(param), message);
+            return refused(code, None, Some(param), message);
         }
     }
-    Answer::refused(
+    refused(
         "invalid_number",
+        None,
         Some("number"),
         "Your card number is invalid.",
     )
@@ -188,21 +172,17 @@ impl SandboxGateway {
     /// card. The card is checked as core checks it in the card window, the test numbers
     /// decline, and what is kept of an accepted card is the processor's: a token, the brand,
     /// the last 4 digits, the expiry and a keyed fingerprint.
-    pub async fn confirm_setup(&self, id: &str, form: ConfirmForm) -> Answer {
+    pub async fn confirm_setup(&self, id: &str, form: ConfirmForm) -> IntentAnswer {
         let setup = match self.setup(id).await {
             Ok(Some(s)) if secret_matches(&s.secret_hash, id, &form.client_secret) => s,
-            Ok(_) => return Answer::invalid_request("No such setup intent."),
+            Ok(_) => return invalid_request("No such setup intent."),
             Err(e) => {
                 tracing::error!(error = %e, "sandbox: reading a set-up");
-                return Answer::invalid_request("The sandbox could not read the set-up.");
+                return invalid_request("The sandbox could not read the set-up.");
             }
         };
         if setup.status == IntentStatus::Succeeded {
-            return Answer::SetupIntent {
-                id: id.to_string(),
-                object: "setup_intent",
-                status: setup.status,
-            };
+            return setup_intent(id, setup.status);
         }
         let expiry = format!("{:0>2}/{}", form.exp_month.trim(), form.exp_year.trim());
         let card = CardInput {
@@ -236,15 +216,7 @@ impl SandboxGateway {
             if let Err(e) = recorded {
                 tracing::error!(error = %e, "sandbox: recording a decline");
             }
-            return Answer::Error {
-                error: ApiError {
-                    kind: "card_error",
-                    code: "card_declined",
-                    decline_code: Some(d.code()),
-                    param: None,
-                    message: d.message().into(),
-                },
-            };
+            return refused("card_declined", Some(d), None, d.message());
         }
         let prefix = if digits == SANDBOX_CHARGE_FAILS {
             FAILING_TOKEN_PREFIX
@@ -270,18 +242,11 @@ impl SandboxGateway {
         .await;
         drop(card);
         match saved {
-            Ok(_) => Answer::SetupIntent {
-                id: id.to_string(),
-                object: "setup_intent",
-                status: IntentStatus::Succeeded,
-            },
+            Ok(_) => setup_intent(id, IntentStatus::Succeeded),
             Err(e) => {
                 tracing::error!(error = %e, "sandbox: saving a set-up");
-                Answer::refused(
-                    Decline::ProcessingError.code(),
-                    None,
-                    Decline::ProcessingError.message(),
-                )
+                let d = Decline::ProcessingError;
+                refused(d.code(), None, None, d.message())
             }
         }
     }
@@ -502,7 +467,7 @@ mod tests {
     }
 
     /// A set-up confirmed with `number`: its token, or the sandbox's refusal.
-    async fn set_up(g: &SandboxGateway, number: &str) -> Result<CardToken, Answer> {
+    async fn set_up(g: &SandboxGateway, number: &str) -> Result<CardToken, ProcessorError> {
         let start = g.begin_setup("acct").await.unwrap();
         let id = start
             .client_secret
@@ -514,9 +479,9 @@ mod tests {
             client_secret: start.client_secret,
             ..card(number)
         };
-        match g.confirm_setup(&id, form).await {
-            Answer::SetupIntent { .. } => Ok(g.finish_setup("acct", &id).await.unwrap().token),
-            refused => Err(refused),
+        match g.confirm_setup(&id, form).await.error {
+            None => Ok(g.finish_setup("acct", &id).await.unwrap().token),
+            Some(refused) => Err(refused),
         }
     }
 
@@ -539,9 +504,9 @@ mod tests {
             ("4000 0000 0000 0127", Decline::IncorrectCvc), // test number
         ] {
             match set_up(&g, number).await {
-                Err(Answer::Error { error }) => {
-                    assert_eq!(error.decline_code, Some(reason.code()));
-                    assert_eq!(error.message, reason.message());
+                Err(error) => {
+                    assert_eq!(error.decline_code.as_deref(), Some(reason.code()));
+                    assert_eq!(error.message.as_deref(), Some(reason.message()));
                 }
                 other => panic!("{number}: {other:?}"),
             }
@@ -565,7 +530,7 @@ mod tests {
             client_secret: format!("{id}_secret_guess"),
             ..card("4242424242424242") // test number
         };
-        assert_eq!(g.confirm_setup(&id, wrong).await.status(), 400);
+        assert_eq!(http_status(&g.confirm_setup(&id, wrong).await), 400);
         // Not confirmed yet: nothing to keep.
         assert!(matches!(
             g.finish_setup("acct", &id).await,
@@ -575,7 +540,7 @@ mod tests {
             client_secret: start.client_secret,
             ..card("4242424242424242") // test number
         };
-        assert_eq!(g.confirm_setup(&id, right).await.status(), 200);
+        assert_eq!(http_status(&g.confirm_setup(&id, right).await), 200);
         assert!(matches!(
             g.finish_setup("another", &id).await,
             Err(GatewayError::NotFound)
@@ -590,9 +555,10 @@ mod tests {
         let g = sandbox().await;
         match set_up(&g, "4242 4242 4242 4241").await {
             // test number failing Luhn
-            Err(Answer::Error { error }) => {
-                assert_eq!(error.param, Some("number"));
-                assert!(!error.message.contains("4241"), "{}", error.message);
+            Err(error) => {
+                assert_eq!(error.param.as_deref(), Some("number"));
+                let message = error.message.unwrap_or_default();
+                assert!(!message.contains("4241"), "{message}");
             }
             other => panic!("{other:?}"),
         }

@@ -36,7 +36,7 @@ use crate::{
         context::Context,
         db::{Backend, ROWS_PER_STATEMENT},
         error::{ResultExt, ServiceError},
-        mail::{emails, Email},
+        mail::{emails, Mail},
         metrics,
         work::Work,
     },
@@ -89,7 +89,7 @@ struct Attempt<'a> {
 
 /// The emails telling each of `to` (the billing contact and the billing administrators who
 /// opted in to invoices) that an attempt failed, and what happens next.
-fn failure_emails(a: &Attempt<'_>, to: &[String], ctx: &Context) -> Vec<Email> {
+fn failure_emails(a: &Attempt<'_>, to: &[String], ctx: &Context) -> Vec<Mail> {
     let invoice = a.due;
     let amount = Money::from_cents(invoice.amount_cents).to_string();
     let facts = emails::InvoiceFacts {

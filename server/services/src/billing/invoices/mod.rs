@@ -32,7 +32,7 @@ use crate::{
         context::Context,
         db::offset,
         error::{ResultExt, ServiceError},
-        mail::{emails, Email},
+        mail::{emails, Mail},
     },
 };
 
@@ -173,7 +173,7 @@ pub fn invoice_emails(
     pdf: &[u8],
     to: &[String],
     copy: bool,
-) -> Vec<Email> {
+) -> Vec<Mail> {
     let lines = summary_lines(invoice);
     let month_label = BillingMonth::parse(&invoice.month)
         .map_or_else(|| invoice.month.clone(), BillingMonth::label);

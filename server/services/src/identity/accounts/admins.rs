@@ -127,7 +127,7 @@ pub async fn invited(pool: &sqlx::AnyPool, account_id: &str) -> Result<Vec<Admin
 }
 
 /// A new administrator's row.
-pub struct NewAdmin<'a> {
+pub struct NewAdminRow<'a> {
     pub id: &'a str,
     pub account_id: &'a str,
     pub email: &'a Email,
@@ -140,7 +140,7 @@ pub struct NewAdmin<'a> {
 }
 
 /// Inserts an administrator in `exec`; false when the address is another administrator's.
-pub async fn insert<'e, E>(exec: E, admin: &NewAdmin<'_>) -> Result<bool, ServiceError>
+pub async fn insert<'e, E>(exec: E, admin: &NewAdminRow<'_>) -> Result<bool, ServiceError>
 where
     E: Executor<'e, Database = Any>,
 {

@@ -3,7 +3,7 @@
 
 use maud::{html, Markup, DOCTYPE};
 
-use super::Email;
+use super::Mail;
 
 /// The HTML frame around a message's body, with the closing line.
 fn page(body: Markup) -> String {
@@ -20,8 +20,8 @@ fn page(body: Markup) -> String {
 }
 
 /// A message of a few paragraphs and the closing line.
-fn paragraphs(to: &str, subject: &str, paragraphs: &[&str]) -> Email {
-    Email {
+fn paragraphs(to: &str, subject: &str, paragraphs: &[&str]) -> Mail {
+    Mail {
         id: None,
         to: to.to_string(),
         subject: subject.to_string(),
@@ -39,8 +39,8 @@ fn call_to_action(
     link_text: &str,
     url: &str,
     outro: &str,
-) -> Email {
-    Email {
+) -> Mail {
+    Mail {
         id: None,
         to: to.to_string(),
         subject: subject.to_string(),
@@ -62,7 +62,7 @@ pub fn invitation(
     role: tally_core::roles::Role,
     url: &str,
     valid_hours: i64,
-) -> Email {
+) -> Mail {
     use tally_core::roles::{allows, Action, ALL_ACTIONS};
     let intro = format!(
         "{invited_by} invited you to administer your organisation's account in Tally as {}: {}",
@@ -82,7 +82,7 @@ pub fn invitation(
     );
     let link_text = "Set your password";
     let outro = "If you weren't expecting this, you can ignore this email.";
-    Email {
+    Mail {
         id: None,
         to: to.to_string(),
         subject: format!("You're invited to Tally as {}", role.display_name()),
@@ -103,7 +103,7 @@ pub fn invitation(
 }
 
 /// The link to choose a new password.
-pub fn password_reset(to: &str, url: &str, valid_minutes: i64) -> Email {
+pub fn password_reset(to: &str, url: &str, valid_minutes: i64) -> Mail {
     call_to_action(
         to,
         "Reset your Tally password",
@@ -131,7 +131,7 @@ pub struct CardChange<'a> {
 }
 
 /// Tells the billing contact and the billing administrators that the card was replaced.
-pub fn payment_method_changed(to: &str, change: &CardChange<'_>) -> Email {
+pub fn payment_method_changed(to: &str, change: &CardChange<'_>) -> Mail {
     let intro = format!(
         "{} ({}) saved a new payment method for {}: {}, expires {}, cardholder {}. It replaces \
          the previous card and will be charged for the next invoices.",
@@ -155,7 +155,7 @@ pub fn payment_method_changed(to: &str, change: &CardChange<'_>) -> Email {
 
 /// A change to the person's own two-step verification (or one made to it by another
 /// administrator): what happened, and what to do if it was not them.
-pub fn two_step_changed(to: &str, what: &str) -> Email {
+pub fn two_step_changed(to: &str, what: &str) -> Mail {
     paragraphs(
         to,
         "Your Tally two-step verification changed",
@@ -188,7 +188,7 @@ pub fn invoice(
     url: &str,
     copy: bool,
     pdf: Vec<u8>,
-) -> Email {
+) -> Mail {
     let subject = if copy {
         format!("Copy of your Tally invoice {number}")
     } else {
@@ -202,7 +202,7 @@ pub fn invoice(
     let outro =
         "Billing administrators can also see it in Tally. Keep this email for your records.";
     let link_text = "View the invoice in Tally";
-    Email {
+    Mail {
         id: None,
         to: to.to_string(),
         subject,
@@ -236,7 +236,7 @@ pub struct FailedCharge<'a> {
 }
 
 /// Tells the billing contact that a charge failed.
-pub fn payment_failed(to: &str, failed: &FailedCharge<'_>) -> Email {
+pub fn payment_failed(to: &str, failed: &FailedCharge<'_>) -> Mail {
     let what_next = match &failed.next_attempt {
         Some(day) => format!("We'll try again on {day}."),
         None => "That was the last try: the account is now past due. Saving a new card in Tally \
@@ -257,7 +257,7 @@ pub fn payment_failed(to: &str, failed: &FailedCharge<'_>) -> Email {
 }
 
 /// The cardholder's bank asks them to confirm a payment (3-D Secure) before it is charged.
-pub fn authentication_needed(to: &str, invoice: &InvoiceFacts<'_>, link: &str) -> Email {
+pub fn authentication_needed(to: &str, invoice: &InvoiceFacts<'_>, link: &str) -> Mail {
     let text = format!(
         "The bank of the card on file asks the cardholder to confirm the payment of {} for \
          invoice {} ({}). Nothing is charged until it is confirmed, and no retry is made \
@@ -286,7 +286,7 @@ pub struct ExpiringCard<'a> {
 }
 
 /// Warns the billing contact once per card and charge date.
-pub fn card_expiring(to: &str, card: &ExpiringCard<'_>) -> Email {
+pub fn card_expiring(to: &str, card: &ExpiringCard<'_>) -> Mail {
     let text = format!(
         "The card on file for {} ({}) expires at the end of {}, before the next charge on {}. \
          To keep paying without interruption, save a new card: open Payments in Tally, or {}",

@@ -14,7 +14,7 @@ use lettre::{
 
 /// One message, with a plain-text and an HTML body, and files attached.
 #[derive(Clone, Debug, Default)]
-pub struct Email {
+pub struct Mail {
     /// The outbox's id for it, when it was queued: every delivery of the message carries the
     /// same `Message-ID` and, in the outbox folder, the same file name, so a delivery repeated
     /// after a crash replaces the first instead of reaching the person twice.
@@ -171,7 +171,7 @@ impl Mailer {
         }
     }
 
-    pub async fn send(&self, email: &Email) -> Result<(), MailError> {
+    pub async fn send(&self, email: &Mail) -> Result<(), MailError> {
         let mut results = self.send_many(std::slice::from_ref(email)).await;
         results.pop().expect("one result per message")
     }
@@ -179,7 +179,7 @@ impl Mailer {
     /// Sends each message, answering in their order. The outbox folder's files are written
     /// one after another in one trip to the blocking pool: writers at once would only queue
     /// on the folder's lock. SMTP exchanges wait on the network, so a few go at once.
-    pub async fn send_many(&self, emails: &[Email]) -> Vec<Result<(), MailError>> {
+    pub async fn send_many(&self, emails: &[Mail]) -> Vec<Result<(), MailError>> {
         let results = match &self.transport {
             Transport::Outbox(dir) => {
                 // Each message's id (its file name) and its bytes, or why it could not be built.
@@ -232,7 +232,7 @@ impl Mailer {
         results
     }
 
-    fn build(&self, email: &Email) -> Result<Message, MailError> {
+    fn build(&self, email: &Mail) -> Result<Message, MailError> {
         let to: Mailbox = email
             .to
             .parse()

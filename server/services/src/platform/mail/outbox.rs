@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use sqlx::{Any, AnyConnection, Executor};
 
-use super::{attachments_from_text, attachments_to_text, Email, Mailer};
+use super::{attachments_from_text, attachments_to_text, Mail, Mailer};
 use crate::platform::{
     clock::Clock,
     crypto::Ids,
@@ -36,14 +36,14 @@ struct Claimed {
 
 impl Claimed {
     /// The message, and the number of the attempt about to be made.
-    fn into_message(self) -> (String, Email, i64) {
+    fn into_message(self) -> (String, Mail, i64) {
         // Written by `queue` from a list: unreadable only if the row was edited by hand, and
         // then the message still goes, with what could be read.
         let attachments = attachments_from_text(&self.attachments).unwrap_or_else(|| {
             tracing::error!(id = %self.id, "mail outbox: unreadable attachments left off");
             Vec::new()
         });
-        let email = Email {
+        let email = Mail {
             id: Some(self.id.clone()),
             to: self.to_addr,
             subject: self.subject,
@@ -145,7 +145,7 @@ impl Outbox {
 
     /// Queues `email` on `exec` (a transaction, usually); returns its id for [`Self::deliver`]
     /// once the transaction is committed.
-    pub async fn queue<'e, E>(&self, exec: E, email: &Email) -> Result<String, sqlx::Error>
+    pub async fn queue<'e, E>(&self, exec: E, email: &Mail) -> Result<String, sqlx::Error>
     where
         E: Executor<'e, Database = Any>,
     {
@@ -172,7 +172,7 @@ impl Outbox {
     pub async fn queue_many(
         &self,
         conn: &mut AnyConnection,
-        emails: &[Email],
+        emails: &[Mail],
     ) -> Result<Vec<String>, sqlx::Error> {
         let now = self.clock.now_millis();
         let mut ids = Vec::with_capacity(emails.len());
@@ -251,7 +251,7 @@ impl Outbox {
     async fn record_failure(
         &self,
         id: &str,
-        email: &Email,
+        email: &Mail,
         attempts: i64,
         error: &str,
     ) -> Result<Delivery, sqlx::Error> {

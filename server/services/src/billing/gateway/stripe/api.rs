@@ -4,7 +4,10 @@
 use std::{collections::HashMap, time::Duration};
 
 use serde::{de::DeserializeOwned, Deserialize};
-use tally_core::codes::IntentStatus;
+use tally_core::{
+    codes::IntentStatus,
+    processor::{NextAction, ProcessorError},
+};
 
 use crate::{
     billing::gateway::{Decline, GatewayError},
@@ -58,21 +61,6 @@ pub struct PaymentError {
 }
 
 #[derive(Clone, Debug, Deserialize)]
-pub struct NextAction {
-    pub redirect_to_url: Option<RedirectToUrl>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct RedirectToUrl {
-    pub url: Option<String>,
-}
-
-/// The bank's page an intent's next action sends the cardholder to, if it is one.
-pub fn redirect_of(next_action: Option<&NextAction>) -> Option<String> {
-    next_action?.redirect_to_url.as_ref()?.url.clone()
-}
-
-#[derive(Clone, Debug, Deserialize)]
 pub struct PaymentMethod {
     pub customer: Option<String>,
     pub card: Option<Card>,
@@ -97,14 +85,14 @@ pub struct List<T> {
 
 /// A webhook's event: what it is and which object it is about.
 #[derive(Clone, Debug, Deserialize)]
-pub struct Event {
+pub struct WebhookEvent {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: String,
     pub data: Option<EventData>,
 }
 
-impl Event {
+impl WebhookEvent {
     /// The id of the object the event is about.
     pub fn object_id(&self) -> Option<&str> {
         self.data.as_ref()?.object.id.as_deref()
@@ -128,8 +116,8 @@ struct ErrorBody {
 
 #[derive(Deserialize)]
 struct ErrorObject {
-    code: Option<String>,
-    decline_code: Option<String>,
+    #[serde(flatten)]
+    error: ProcessorError,
     /// The intent the error is about, when the processor says.
     payment_intent: Option<serde_json::Value>,
 }
@@ -222,8 +210,8 @@ impl Client {
             .map(|b| b.error);
         Err(ApiError::Refused {
             status: status.as_u16(),
-            code: error.as_ref().and_then(|e| e.code.clone()),
-            decline_code: error.as_ref().and_then(|e| e.decline_code.clone()),
+            code: error.as_ref().and_then(|e| e.error.code.clone()),
+            decline_code: error.as_ref().and_then(|e| e.error.decline_code.clone()),
             payment_intent: error
                 .and_then(|e| e.payment_intent)
                 .and_then(|v| serde_json::from_value(v).ok())

@@ -4,7 +4,7 @@
 
 use hmac::{Hmac, Mac};
 
-use super::{api::Event, StripeGateway};
+use super::{api::WebhookEvent, StripeGateway};
 use crate::{
     billing::invoices::charging::Charging,
     platform::{
@@ -59,13 +59,13 @@ impl StripeEvents {
         if !signature_is_valid(signature, body, secret, now_secs, TOLERANCE_SECS) {
             return Err(Refused::Signature);
         }
-        let event: Event = serde_json::from_slice(body).map_err(|_| Refused::NotAnEvent)?;
+        let event: WebhookEvent = serde_json::from_slice(body).map_err(|_| Refused::NotAnEvent)?;
         let changed = self.apply(&event).await?;
         Ok((event.id, event.kind, changed))
     }
 
     /// Applies one event unless it was applied before; whether it changed anything.
-    async fn apply(&self, event: &Event) -> Result<bool, ServiceError> {
+    async fn apply(&self, event: &WebhookEvent) -> Result<bool, ServiceError> {
         let pool = self.ctx.db.pool();
         let seen: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM stripe_events WHERE event_id = $1")

@@ -16,12 +16,9 @@
 pub mod api;
 pub mod events;
 
-use tally_core::{codes::IntentStatus, views::billing::Processor};
+use tally_core::{codes::IntentStatus, processor::NextAction, views::billing::Processor};
 
-use self::api::{
-    redirect_of, ApiError, Client, Customer, List, NextAction, PaymentIntent, PaymentMethod,
-    SetupIntent,
-};
+use self::api::{ApiError, Client, Customer, List, PaymentIntent, PaymentMethod, SetupIntent};
 
 use super::{
     CardToken, ChargeReceipt, ChargeRequest, Decline, GatewayError, PaymentAuthentication,
@@ -300,7 +297,7 @@ impl StripeGateway {
         next_action: Option<&NextAction>,
         return_url: &str,
     ) -> Option<String> {
-        if let Some(url) = redirect_of(next_action) {
+        if let Some(url) = next_action.and_then(NextAction::redirect_url) {
             return Some(url);
         }
         if status != IntentStatus::RequiresAction {
@@ -319,7 +316,10 @@ impl StripeGateway {
             )
             .await
         {
-            Ok(again) => redirect_of(again.next_action.as_ref()),
+            Ok(again) => again
+                .next_action
+                .as_ref()
+                .and_then(NextAction::redirect_url),
             Err(e) => {
                 tracing::info!(error = %e.describe(), "the processor gave no bank page; the in-window step remains");
                 None
@@ -462,7 +462,10 @@ impl PaymentGateway for StripeGateway {
                 )
                 .await
             }
-            None => redirect_of(intent.next_action.as_ref()),
+            None => intent
+                .next_action
+                .as_ref()
+                .and_then(NextAction::redirect_url),
         };
         Ok(PaymentAuthentication {
             client_secret: intent.client_secret.unwrap_or_default(),
