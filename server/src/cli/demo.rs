@@ -9,9 +9,8 @@ use tally_core::{
     card::Brand,
     codes::UserStatus,
     contact::Email,
-    forms::{BillingInfo, NewUser},
+    forms::{BillingInfo, NewUser, PaymentInfo},
     roles::{Role, ALL_ROLES},
-    views::billing::CardSummary,
 };
 use tally_services::{
     billing::{cards, info::BillingInformation},
@@ -124,18 +123,23 @@ pub async fn seed(services: &Services) -> Result<Option<DemoLogins>, ServiceErro
     };
     BillingInformation::seed(&mut tx, &account_id, &info, since).await?;
     // What the sandbox would have kept of its always-succeeding test card.
-    let card = CardSummary {
-        brand: Brand::Visa,
-        last4: "4242".into(),
-        exp_month: 12,
-        exp_year: chrono::Datelike::year(&ctx.clock.today()) + 3,
+    let holder = PaymentInfo {
         cardholder_name: "Ada Okafor".into(),
         address: demo_address(),
-        saved_at: since,
-        saved_by: None,
     };
     let token = format!("tok_sandbox_{}", ctx.new_id());
-    cards::seed(&mut tx, &account_id, &token, &card, "demo").await?;
+    let card = cards::CardToKeep {
+        token: &token,
+        fingerprint: "demo",
+        brand: Brand::Visa,
+        last4: "4242",
+        exp_month: 12,
+        exp_year: chrono::Datelike::year(&ctx.clock.today()) + 3,
+        holder: &holder,
+        saved_by: None,
+        saved_at: since,
+    };
+    cards::seed(&mut tx, &account_id, &card).await?;
     tx.commit().await.context("seeding the demo")?;
     Ok(Some(DemoLogins {
         password,

@@ -13,8 +13,10 @@ use tally_core::{
     actor::Actor,
     audit::AuditKind,
     card::Brand,
-    forms::{BillingInfo, PaymentInfoInput},
-    views::billing::{card_label, CardSummary, ConfirmedCard, Processor, WaitingPayment},
+    forms::{BillingInfo, PaymentInfo, PaymentInfoInput},
+    views::billing::{
+        card_label, expiry_label, CardSummary, ConfirmedCard, Processor, WaitingPayment,
+    },
 };
 
 use super::{
@@ -109,39 +111,75 @@ where
         .collect()
 }
 
-/// A card on file as the processor would have kept it on `at` (the demo's seed), in `conn`.
-pub async fn seed(
-    conn: &mut sqlx::AnyConnection,
-    account_id: &str,
-    token: &str,
-    card: &CardSummary,
-    fingerprint: &str,
-) -> Result<(), ServiceError> {
-    let a = &card.address;
+/// A card to keep on file: what the processor confirmed of it, whose it is, and who saved it.
+pub struct CardToKeep<'a> {
+    /// The processor's token for charging it.
+    pub token: &'a str,
+    /// The keyed fingerprint (`Keys::card_fingerprint`).
+    pub fingerprint: &'a str,
+    pub brand: Brand,
+    pub last4: &'a str,
+    pub exp_month: u32,
+    pub exp_year: i32,
+    pub holder: &'a PaymentInfo,
+    /// The administrator who saved it (`None` for the demo's seed).
+    pub saved_by: Option<&'a str>,
+    pub saved_at: i64,
+}
+
+impl CardToKeep<'_> {
+    /// "Visa •••• 4242".
+    fn label(&self) -> String {
+        card_label(self.brand, self.last4)
+    }
+}
+
+/// Makes `card` the account's card on file, in `conn`.
+async fn keep<'e, E>(exec: E, account_id: &str, card: &CardToKeep<'_>) -> Result<(), ServiceError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let a = &card.holder.address;
     sqlx::query(
         "INSERT INTO payment_methods (account_id, gateway_token, brand, last4, exp_month, exp_year, cardholder_name, \
-         country, line1, line2, city, region, postal_code, fingerprint, saved_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+         country, line1, line2, city, region, postal_code, fingerprint, saved_by, saved_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+         ON CONFLICT (account_id) DO UPDATE SET gateway_token = excluded.gateway_token, brand = excluded.brand, \
+         last4 = excluded.last4, exp_month = excluded.exp_month, exp_year = excluded.exp_year, \
+         cardholder_name = excluded.cardholder_name, country = excluded.country, line1 = excluded.line1, \
+         line2 = excluded.line2, city = excluded.city, region = excluded.region, postal_code = excluded.postal_code, \
+         fingerprint = excluded.fingerprint, saved_by = excluded.saved_by, saved_at = excluded.saved_at, \
+         expiry_warned_for = NULL",
     )
     .bind(account_id)
-    .bind(token)
+    .bind(card.token)
     .bind(card.brand.code())
-    .bind(&card.last4)
+    .bind(card.last4)
     .bind(i64::from(card.exp_month))
     .bind(i64::from(card.exp_year))
-    .bind(&card.cardholder_name)
+    .bind(&card.holder.cardholder_name)
     .bind(&a.country)
     .bind(&a.line1)
     .bind(&a.line2)
     .bind(&a.city)
     .bind(&a.region)
     .bind(&a.postal_code)
-    .bind(fingerprint)
+    .bind(card.fingerprint)
+    .bind(card.saved_by)
     .bind(card.saved_at)
-    .execute(conn)
+    .execute(exec)
     .await
-    .context("seeding a card")?;
+    .context("writing the card on file")?;
     Ok(())
+}
+
+/// A card on file as the processor would have kept it (the demo's seed), in `conn`.
+pub async fn seed(
+    conn: &mut sqlx::AnyConnection,
+    account_id: &str,
+    card: &CardToKeep<'_>,
+) -> Result<(), ServiceError> {
+    keep(conn, account_id, card).await
 }
 
 /// Where "payment method changed" goes: the billing contact and every active billing
@@ -300,40 +338,31 @@ impl PaymentMethods {
             .ctx
             .keys
             .card_fingerprint(card.fingerprint.as_deref().unwrap_or(card.token.0.as_str()));
-        let saved = CardSummary {
+        let card = CardToKeep {
+            token: &card.token.0,
+            fingerprint: &fingerprint,
             brand,
-            last4: card.last4,
+            last4: &card.last4,
             exp_month: card.exp_month,
             exp_year: card.exp_year,
-            cardholder_name: holder.cardholder_name.clone(),
-            address: holder.address.clone(),
+            holder: &holder,
+            saved_by: Some(&actor.id),
             saved_at: self.ctx.now(),
-            saved_by: Some(actor.email.clone()),
         };
-        self.store(
-            actor,
-            saved,
-            &card.token.0,
-            &fingerprint,
-            info.as_ref(),
-            idempotency_key,
-        )
-        .await
+        self.store(actor, &card, info.as_ref(), idempotency_key)
+            .await
     }
 
-    /// Replaces the card on file with `saved` (the processor's `token`), once per
-    /// `idempotency_key`; emails, audits and charges what is unpaid.
+    /// Replaces the card on file with `card`, once per `idempotency_key`; emails, audits and
+    /// charges what is unpaid. Answers with the card on file as the Billing page reads it.
     async fn store(
         &self,
         actor: &Actor,
-        saved: CardSummary,
-        token: &str,
-        fingerprint: &str,
+        card: &CardToKeep<'_>,
         info: Option<&BillingInfo>,
         idempotency_key: &str,
     ) -> Result<CardSummary, ServiceError> {
         let account = actor.account_id.as_str();
-        let now = saved.saved_at;
         let mut work = self.ctx.begin("saving a card").await?;
         let first = sqlx::query(
             "INSERT INTO payment_method_submissions (account_id, idempotency_key, created_at) VALUES ($1, $2, $3) \
@@ -341,7 +370,7 @@ impl PaymentMethods {
         )
         .bind(account)
         .bind(idempotency_key)
-        .bind(now)
+        .bind(card.saved_at)
         .execute(work.tx())
         .await
         .context("recording a payment method submission")?;
@@ -350,51 +379,22 @@ impl PaymentMethods {
             drop(work);
             return self.saved_before(account).await;
         }
-        let a = &saved.address;
-        sqlx::query(
-            "INSERT INTO payment_methods (account_id, gateway_token, brand, last4, exp_month, exp_year, cardholder_name, \
-             country, line1, line2, city, region, postal_code, fingerprint, saved_by, saved_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-             ON CONFLICT (account_id) DO UPDATE SET gateway_token = excluded.gateway_token, brand = excluded.brand, \
-             last4 = excluded.last4, exp_month = excluded.exp_month, exp_year = excluded.exp_year, \
-             cardholder_name = excluded.cardholder_name, country = excluded.country, line1 = excluded.line1, \
-             line2 = excluded.line2, city = excluded.city, region = excluded.region, postal_code = excluded.postal_code, \
-             fingerprint = excluded.fingerprint, saved_by = excluded.saved_by, saved_at = excluded.saved_at, \
-             expiry_warned_for = NULL",
-        )
-        .bind(account)
-        .bind(token)
-        .bind(saved.brand.code())
-        .bind(&saved.last4)
-        .bind(i64::from(saved.exp_month))
-        .bind(i64::from(saved.exp_year))
-        .bind(&saved.cardholder_name)
-        .bind(&a.country)
-        .bind(&a.line1)
-        .bind(&a.line2)
-        .bind(&a.city)
-        .bind(&a.region)
-        .bind(&a.postal_code)
-        .bind(fingerprint)
-        .bind(&actor.id)
-        .bind(now)
-        .execute(work.tx())
-        .await
-        .context("writing the card on file")?;
+        keep(work.tx(), account, card).await?;
+        let expiry = expiry_label(card.exp_month, card.exp_year);
         work.audit(Event::by(
             actor,
             AuditKind::PaymentMethodChanged,
-            saved.label(),
-            format!("expires {}", saved.expiry_label()),
+            card.label(),
+            format!("expires {expiry}"),
         ));
-        self.change_notices(&mut work, actor, &saved, info).await?;
+        self.change_notices(&mut work, actor, card, info).await?;
         // The card and its notices are saved: a delivery that fails is the outbox's to retry.
         work.commit().await?;
         // A new card: invoices that failed or are past due are charged again now.
         if let Err(e) = self.charging.charge_unpaid(account).await {
             tracing::error!(error = %e, "charging unpaid invoices after a new card");
         }
-        Ok(saved)
+        self.saved_before(account).await
     }
 
     /// Adds the change notice (last 4 only) to the card's own unit of work, with an audit
@@ -403,7 +403,7 @@ impl PaymentMethods {
         &self,
         work: &mut Work,
         actor: &Actor,
-        card: &CardSummary,
+        card: &CardToKeep<'_>,
         info: Option<&BillingInfo>,
     ) -> Result<(), ServiceError> {
         let billing_admins = admins::billing_admins(work.tx(), &actor.account_id).await?;
@@ -412,14 +412,15 @@ impl PaymentMethods {
             email: i.contact_email.to_string(),
             stand_in: false,
         });
-        let (name, label, expiry) = (actor.full_name(), card.label(), card.expiry_label());
+        let (name, label) = (actor.full_name(), card.label());
+        let expiry = expiry_label(card.exp_month, card.exp_year);
         let change = emails::CardChange {
             saved_by_name: &name,
             saved_by_email: &actor.email,
             account_name: &actor.account_name,
             card: &label,
             expiry: &expiry,
-            cardholder: &card.cardholder_name,
+            cardholder: &card.holder.cardholder_name,
         };
         for to in change_recipients(contact.as_ref(), &billing_admins) {
             work.mail(emails::payment_method_changed(&to, &change));
