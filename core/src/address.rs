@@ -1,4 +1,4 @@
-//! Postal addresses and postal codes by country (spec §4).
+//! Postal addresses and postal codes by country (docs/validation.md).
 
 use std::fmt;
 

@@ -1,4 +1,4 @@
-//! The kinds of events the audit log records (spec §3).
+//! The kinds of events the audit log records (docs/pages.md).
 
 use serde::{Deserialize, Serialize};
 

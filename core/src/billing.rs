@@ -1,4 +1,4 @@
-//! Billing rules (spec §5): calendar months in UTC, the month's peak user count, the invoice
+//! Billing rules (docs/roles.md, "Rules about billing"): calendar months in UTC, the month's peak user count, the invoice
 //! amount and the schedule for retrying failed charges.
 
 use std::fmt;
@@ -291,7 +291,7 @@ impl Plan {
     }
 }
 
-/// When to try a failed charge again: spec §5, after 1, 3 and 7 days.
+/// When to try a failed charge again: after 1, 3 and 7 days.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RetrySchedule {
     /// Days after the first failed attempt, ascending.

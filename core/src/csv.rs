@@ -1,4 +1,4 @@
-//! The Users page's CSV import (spec §3): the whole file is checked before anything is saved;
+//! The Users page's CSV import (docs/pages.md): the whole file is checked before anything is saved;
 //! any bad row means nothing is imported, and every bad row is listed with its reason.
 
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! Password rules (spec §7): 12 to 128 characters, no composition rules, and not weak — a
+//! Password rules (docs/validation.md): 12 to 128 characters, no composition rules, and not weak — a
 //! zxcvbn score of at least 3, taking the person's own name and email into account.
 
 use std::fmt;

@@ -1,4 +1,4 @@
-//! Roles, the permission matrix (spec §2) and the rules about administrators.
+//! Roles, the permission matrix (docs/roles.md) and the rules about administrators.
 //!
 //! The matrix exists once, here. The UI hides what [`allows`] forbids; every server function
 //! checks it again. It is an exhaustive `match` with no wildcard, so a new action or role does
@@ -20,7 +20,7 @@ pub enum Role {
     CommandRunnerWithBilling,
 }
 
-/// Every role, in the spec's column order.
+/// Every role, in docs/roles.md's column order.
 pub const ALL_ROLES: [Role; 7] = [
     Role::AdministratorWithBilling,
     Role::Administrator,
@@ -32,7 +32,7 @@ pub const ALL_ROLES: [Role; 7] = [
 ];
 
 impl Role {
-    /// The name shown to people, exactly as the spec writes it.
+    /// The name shown to people, exactly as docs/roles.md writes it.
     pub fn display_name(self) -> &'static str {
         match self {
             Role::AdministratorWithBilling => "Administrator With Billing",
@@ -92,7 +92,7 @@ impl fmt::Display for Role {
     }
 }
 
-/// Something an administrator may try to do; one per row of the spec's matrix.
+/// Something an administrator may try to do; one per row of docs/roles.md's matrix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Action {
     /// View the billing overview, invoices and the payment method.
@@ -138,7 +138,7 @@ pub const ALL_ACTIONS: [Action; 13] = [
 ];
 
 impl Action {
-    /// The row's wording in spec §2.
+    /// The row's wording in docs/roles.md.
     pub fn description(self) -> &'static str {
         match self {
             Action::ViewBilling => "View billing overview, invoices, payment method",
@@ -208,7 +208,7 @@ pub fn allows(role: Role, action: Action) -> bool {
     }
 }
 
-/// The matrix as the spec's Markdown table, for the golden test and for reviewers.
+/// The matrix as docs/roles.md's Markdown table, for the golden test and for reviewers.
 pub fn render_matrix() -> String {
     let short = |r: Role| match r {
         Role::AdministratorWithBilling => "Admin w/ Billing",

@@ -92,7 +92,7 @@ fn sign_in_path(here: &str) -> String {
     }
 }
 
-/// The navigation entries `role` may use, in the spec's order (§3). Commands is there for
+/// The navigation entries `role` may use, in the order docs/pages.md gives. Commands is there for
 /// roles that manage commands or run the ones bound to them.
 pub fn nav_items(role: Role) -> Vec<(&'static str, &'static str)> {
     let commands = allows(role, Action::ManageCommands) || allows(role, Action::RunBoundCommands);
@@ -124,7 +124,7 @@ pub fn nav_items(role: Role) -> Vec<(&'static str, &'static str)> {
     .collect()
 }
 
-/// The email menu's items for `role` (spec §3): Payments for billing roles, Administrators for
+/// The email menu's items for `role` (docs/pages.md): Payments for billing roles, Administrators for
 /// roles that may view them, then Account settings and Sign out for everyone.
 pub fn menu_items(role: Role) -> Vec<MenuItem> {
     let mut items = Vec::new();
@@ -204,7 +204,7 @@ fn leave_payments_path() {
     }
 }
 
-/// Focus goes back to the email menu button when the payments modal closes (spec §3).
+/// Focus goes back to the email menu button when the payments modal closes (docs/pages.md).
 fn focus_menu_button() {
     #[cfg(feature = "hydrate")]
     {

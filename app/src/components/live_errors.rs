@@ -1,4 +1,4 @@
-//! Validation while the user types (spec §4): core's parser runs on every change; a field's
+//! Validation while the user types (docs/validation.md): core's parser runs on every change; a field's
 //! message shows once the field has been left or the form submitted, and stays live after.
 //! The server's answer (which checks the same rules, and more, like a taken email) is shown
 //! until that field is edited again. Nothing typed is ever cleared by an error.

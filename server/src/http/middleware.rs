@@ -1,6 +1,6 @@
 //! Request middleware: client address and session resolution, cross-origin refusal for
 //! data-changing requests, a page's reactive owner kept with its task, and the security
-//! headers of spec §7.
+//! headers docs/security.md lists.
 
 use std::{
     future::Future,

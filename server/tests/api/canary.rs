@@ -1,4 +1,4 @@
-//! Card data never lands anywhere (spec §6): the real server binary, logging at debug level to
+//! Card data never lands anywhere (docs/data-protection.md): the real server binary, logging at debug level to
 //! a file, is sent canary card numbers made up for this run — one for every free-text field,
 //! typed plain, spaced and dashed, each of which must be refused with 422 — and an American
 //! Express canary with a 4-digit security code through the card window, which is saved; it

@@ -1,4 +1,4 @@
-//! The Billing & Payments modal (spec §3): opened from the email menu's Payments item, or by
+//! The Billing & Payments modal (docs/pages.md): opened from the email menu's Payments item, or by
 //! its own URL (`/billing/payment`). It shows the card on file with **Update**, or the steps
 //! to add one: the Billing Information tab → Next → the Payment Information tab → Enter card
 //! → the card window → Submit Payment Method.

@@ -3,7 +3,7 @@
 //! The secret key comes from `TALLY_SECRET_KEY` or, when that is unset, from the file
 //! `<data dir>/secret.key` (created on first start, readable by its owner only). It never
 //! enters the database. What the database keeps is encrypted under it: the key of the card
-//! fingerprints (a keyed hash of a card's number, spec §6), so a copy of the database alone
+//! fingerprints (a keyed hash of a card's number, docs/data-protection.md), so a copy of the database alone
 //! cannot be used to test guesses of card numbers against the fingerprints (PCI DSS 3.5.1,
 //! 3.6.1.2: a data-encrypting key stored encrypted with a key-encrypting key kept apart).
 //!

@@ -1,4 +1,4 @@
-//! Two-step verification (spec §7): an authenticator app (TOTP, RFC 6238: 30 s, 6 digits,
+//! Two-step verification (docs/security.md): an authenticator app (TOTP, RFC 6238: 30 s, 6 digits,
 //! SHA-1 for the apps people have), passkeys and security keys (WebAuthn), and single-use
 //! recovery codes; the account policy that requires one of them of every administrator; and
 //! the fresh check the most sensitive changes need (a second step, or the password where an
