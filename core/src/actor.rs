@@ -11,7 +11,9 @@ use crate::roles::{allows, Action, Role};
 pub const FRESH_CHECK_MILLIS: i64 = 10 * 60_000;
 
 /// A signed-in administrator. The server reads it from the session once per request; the
-/// browser gets it (without the two server-only fields) to hide what the role may not do.
+/// browser gets it to hide what the role may not do. The two server-only fields are never
+/// sent (serde skips them) and do not exist in the wasm build at all, which keeps their
+/// clone and drop code out of the first page's wasm.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
     pub id: String,
@@ -27,9 +29,11 @@ pub struct Actor {
     /// may only set it up.
     pub must_set_up_two_step: bool,
     /// The address the request came from (server only).
+    #[cfg(not(target_arch = "wasm32"))]
     #[serde(skip)]
     pub ip: Option<String>,
     /// When this session last proved it is its administrator, UTC milliseconds (server only).
+    #[cfg(not(target_arch = "wasm32"))]
     #[serde(skip)]
     pub verified_at: i64,
 }
@@ -45,6 +49,7 @@ impl Actor {
     }
 
     /// Whether their session proved it is them within [`FRESH_CHECK_MILLIS`] of `now`.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn is_fresh(&self, now_millis: i64) -> bool {
         now_millis - self.verified_at <= FRESH_CHECK_MILLIS
     }

@@ -74,69 +74,21 @@ pub fn MenuButton(
     items: Vec<MenuEntry>,
     #[prop(optional)] class: &'static str,
 ) -> impl IntoView {
-    let m = MenuState::new();
+    let open = RwSignal::new(false);
+    let button = NodeRef::<html::Button>::new();
+    let menu = NodeRef::<html::Ul>::new();
+    let wrapper = NodeRef::<html::Div>::new();
     let list_id = format!("{id}-list");
-    let entries = items.into_iter().map(|item| m.entry(item)).collect_view();
-    view! {
-        <div class=format!("menu {class}") node_ref=m.wrapper on:focusout=move |e| m.on_focus_out(e)>
-            <button
-                type="button"
-                id=id.clone()
-                class="menu-button"
-                node_ref=m.button
-                aria-label=name
-                aria-haspopup="menu"
-                aria-controls=list_id.clone()
-                aria-expanded=move || if m.open.get() { "true" } else { "false" }
-                on:click=move |_| if m.open.get_untracked() { m.close(false) } else { m.open_at(0) }
-                on:keydown=move |e| m.on_button_key(e)
-            >
-                <span class="menu-button-text">{text}</span>
-                <span class="menu-caret" aria-hidden="true">"▾"</span>
-            </button>
-            <ul
-                id=list_id
-                class="menu-list"
-                role="menu"
-                aria-labelledby=id
-                node_ref=m.list
-                hidden=move || !m.open.get()
-                on:keydown=move |e| m.on_menu_key(e)
-            >
-                {entries}
-            </ul>
-        </div>
-    }
-}
 
-/// Whether a menu is open, and the nodes its keyboard handling moves the focus between.
-#[derive(Clone, Copy)]
-struct MenuState {
-    open: RwSignal<bool>,
-    button: NodeRef<html::Button>,
-    list: NodeRef<html::Ul>,
-    wrapper: NodeRef<html::Div>,
-}
-
-impl MenuState {
-    fn new() -> Self {
-        Self {
-            open: RwSignal::new(false),
-            button: NodeRef::new(),
-            list: NodeRef::new(),
-            wrapper: NodeRef::new(),
-        }
-    }
-
-    /// Focuses the item at `index` (negative counts from the end; wraps around).
-    fn focus_item(self, index: isize) {
+    // Focus the item at `index` (negative counts from the end; wraps around).
+    let focus_item = move |index: isize| {
         #[cfg(feature = "hydrate")]
-        if let Some(list) = self.list.get_untracked() {
-            if let Ok(items) = list.query_selector_all("[role=menuitem]") {
-                let n = items.length() as isize;
+        if let Some(menu) = menu.get_untracked() {
+            if let Ok(list) = menu.query_selector_all("[role=menuitem]") {
+                let n = list.length() as isize;
                 if n > 0 {
                     let i = index.rem_euclid(n) as u32;
-                    if let Some(el) = items
+                    if let Some(el) = list
                         .item(i)
                         .and_then(|n| n.dyn_into::<web_sys::HtmlElement>().ok())
                     {
@@ -146,147 +98,191 @@ impl MenuState {
             }
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = index;
-    }
-
-    /// Which item has the focus now, if any.
-    fn focused_index(self) -> Option<isize> {
+        let _ = (index, menu);
+    };
+    // Which item has focus now, if any.
+    let focused_index = move || -> Option<isize> {
         #[cfg(feature = "hydrate")]
         {
             let active = document().active_element()?;
-            let items = self
-                .list
+            let list = menu
                 .get_untracked()?
                 .query_selector_all("[role=menuitem]")
                 .ok()?;
-            (0..items.length())
-                .find(|&i| items.item(i).is_some_and(|n| n.is_same_node(Some(&active))))
+            (0..list.length())
+                .find(|&i| list.item(i).is_some_and(|n| n.is_same_node(Some(&active))))
                 .map(|i| i as isize)
         }
         #[cfg(not(feature = "hydrate"))]
         None
-    }
-
-    fn open_at(self, index: isize) {
-        self.open.set(true);
+    };
+    let open_at = move |index: isize| {
+        open.set(true);
         // The list is rendered hidden, so it can take focus as soon as it is shown.
-        request_animation_frame(move || self.focus_item(index));
-    }
-
-    fn close(self, refocus: bool) {
-        self.open.set(false);
+        request_animation_frame(move || focus_item(index));
+    };
+    let close = move |refocus: bool| {
+        open.set(false);
         if refocus {
-            if let Some(b) = self.button.get_untracked() {
+            if let Some(b) = button.get_untracked() {
                 let _ = b.focus();
             }
         }
-    }
+    };
 
-    fn on_button_key(self, e: ev::KeyboardEvent) {
-        match e.key().as_str() {
-            "Enter" | " " | "ArrowDown" => {
-                e.prevent_default();
-                self.open_at(0);
-            }
-            "ArrowUp" => {
-                e.prevent_default();
-                self.open_at(-1);
-            }
-            _ => {}
-        }
-    }
-
-    fn on_menu_key(self, e: ev::KeyboardEvent) {
-        let current = self.focused_index().unwrap_or(0);
-        let to = match e.key().as_str() {
-            "ArrowDown" => Some(current + 1),
-            "ArrowUp" => Some(current - 1),
-            "Home" => Some(0),
-            "End" => Some(-1),
-            "Escape" => {
-                e.prevent_default();
-                self.close(true);
-                None
-            }
-            "Tab" => {
-                self.close(false);
-                None
-            }
-            " " => {
-                // Space activates links too, as in a native menu.
-                e.prevent_default();
-                #[cfg(feature = "hydrate")]
-                if let Some(el) = document()
-                    .active_element()
-                    .and_then(|a| a.dyn_into::<web_sys::HtmlElement>().ok())
-                {
-                    el.click();
-                }
-                None
-            }
-            _ => None,
-        };
-        if let Some(index) = to {
+    let on_button_key = move |e: ev::KeyboardEvent| match e.key().as_str() {
+        "Enter" | " " | "ArrowDown" => {
             e.prevent_default();
-            self.focus_item(index);
+            open_at(0);
         }
-    }
-
-    /// Focus leaving the whole widget (a click elsewhere, or Tab) closes the menu.
-    fn on_focus_out(self, e: ev::FocusEvent) {
+        "ArrowUp" => {
+            e.prevent_default();
+            open_at(-1);
+        }
+        _ => {}
+    };
+    let on_menu_key =
+        move |e: ev::KeyboardEvent| menu_key(&e, focused_index().unwrap_or(0), focus_item, close);
+    // Focus leaving the whole widget (a click elsewhere, or Tab) closes the menu.
+    let on_focus_out = move |e: ev::FocusEvent| {
         #[cfg(feature = "hydrate")]
         {
-            let inside = match (e.related_target(), self.wrapper.get_untracked()) {
+            let inside = match (e.related_target(), wrapper.get_untracked()) {
                 (Some(t), Some(w)) => w.contains(t.dyn_ref::<web_sys::Node>()),
                 _ => false,
             };
             // Only when open: focus also leaves when the page is torn down, and then the
             // signal may already be gone.
-            if !inside && self.open.try_get_untracked() == Some(true) {
-                self.open.set(false);
+            if !inside && open.try_get_untracked() == Some(true) {
+                open.set(false);
             }
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = e;
-    }
+        let _ = (e, wrapper);
+    };
 
-    /// One item of the list.
-    fn entry(self, item: MenuEntry) -> AnyView {
-        match item {
-            MenuEntry::Link {
-                href,
-                label,
-                instead,
-            } => view! {
-                <li role="none">
-                    <a role="menuitem" tabindex="-1" href=href on:click=move |e| match instead {
-                        Some(run) => {
-                            e.prevent_default();
-                            self.close(true);
-                            run.run(());
-                        }
-                        None => self.open.set(false),
-                    }>{label}</a>
-                </li>
-            }
-            .into_any(),
-            MenuEntry::Action {
-                label,
-                name,
-                danger,
-                run,
-            } => view! {
-                <li role="none">
-                    <button type="button" role="menuitem" tabindex="-1" aria-label=name
-                        class:danger=danger
-                        on:click=move |_| {
-                            self.close(true);
-                            run.run(());
-                        }>{label}</button>
-                </li>
-            }
-            .into_any(),
+    let entries = items
+        .into_iter()
+        .map(|item| entry(item, open, close))
+        .collect_view();
+
+    view! {
+        <div class=format!("menu {class}") node_ref=wrapper on:focusout=on_focus_out>
+            <button
+                type="button"
+                id=id.clone()
+                class="menu-button"
+                node_ref=button
+                aria-label=name
+                aria-haspopup="menu"
+                aria-controls=list_id.clone()
+                aria-expanded=move || if open.get() { "true" } else { "false" }
+                on:click=move |_| if open.get_untracked() { close(false) } else { open_at(0) }
+                on:keydown=on_button_key
+            >
+                <span class="menu-button-text">{text}</span>
+                <span class="menu-caret" aria-hidden="true">"▾"</span>
+            </button>
+            <ul
+                id=list_id
+                class="menu-list"
+                role="menu"
+                aria-labelledby=id
+                node_ref=menu
+                hidden=move || !open.get()
+                on:keydown=on_menu_key
+            >
+                {entries}
+            </ul>
+        </div>
+    }
+}
+
+/// The keys of an open menu: arrows, Home and End move from the item at `current`, Esc
+/// closes it and gives the focus back to the button, Tab closes it, Space activates.
+fn menu_key(
+    e: &ev::KeyboardEvent,
+    current: isize,
+    focus_item: impl Fn(isize),
+    close: impl Fn(bool),
+) {
+    match e.key().as_str() {
+        "ArrowDown" => {
+            e.prevent_default();
+            focus_item(current + 1);
         }
+        "ArrowUp" => {
+            e.prevent_default();
+            focus_item(current - 1);
+        }
+        "Home" => {
+            e.prevent_default();
+            focus_item(0);
+        }
+        "End" => {
+            e.prevent_default();
+            focus_item(-1);
+        }
+        "Escape" => {
+            e.prevent_default();
+            close(true);
+        }
+        "Tab" => close(false),
+        " " => {
+            // Space activates links too, as in a native menu.
+            e.prevent_default();
+            #[cfg(feature = "hydrate")]
+            if let Some(el) = document()
+                .active_element()
+                .and_then(|a| a.dyn_into::<web_sys::HtmlElement>().ok())
+            {
+                el.click();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// One item of a menu's list.
+fn entry(
+    item: MenuEntry,
+    open: RwSignal<bool>,
+    close: impl Fn(bool) + Copy + Send + Sync + 'static,
+) -> AnyView {
+    match item {
+        MenuEntry::Link {
+            href,
+            label,
+            instead,
+        } => view! {
+            <li role="none">
+                <a role="menuitem" tabindex="-1" href=href on:click=move |e| match instead {
+                    Some(run) => {
+                        e.prevent_default();
+                        close(true);
+                        run.run(());
+                    }
+                    None => open.set(false),
+                }>{label}</a>
+            </li>
+        }
+        .into_any(),
+        MenuEntry::Action {
+            label,
+            name,
+            danger,
+            run,
+        } => view! {
+            <li role="none">
+                <button type="button" role="menuitem" tabindex="-1" aria-label=name
+                    class:danger=danger
+                    on:click=move |_| {
+                        close(true);
+                        run.run(());
+                    }>{label}</button>
+            </li>
+        }
+        .into_any(),
     }
 }
 
