@@ -31,7 +31,7 @@ PAYMENT = {
     "address": {"country": "US", "line1": "1 Main St", "line2": "", "city": "Springfield",
                 "region": "IL", "postal_code": "62701"},
 }
-CARD = {"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2030}
+CARD = {"brand": "Visa", "last4": "4242", "exp_month": 12, "exp_year": 2030}
 
 
 def post(path, data, json_body=False, signed_in=True):
