@@ -81,8 +81,13 @@ impl Expiry {
 impl fmt::Display for Expiry {
     /// `MM/YY`, as printed on cards.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:02}/{:02}", self.month, self.year.rem_euclid(100))
+        f.write_str(&label(self.month, self.year))
     }
+}
+
+/// `MM/YY`, as printed on cards, for a stored month and year.
+pub fn label(month: u32, year: i32) -> String {
+    format!("{month:02}/{:02}", year.rem_euclid(100))
 }
 
 /// Where a typed expiry stands, and the expiry once complete.

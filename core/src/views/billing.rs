@@ -34,13 +34,8 @@ impl CardSummary {
 
     /// "12/30".
     pub fn expiry_label(&self) -> String {
-        expiry_label(self.exp_month, self.exp_year)
+        crate::expiry::label(self.exp_month, self.exp_year)
     }
-}
-
-/// "12/30": how a card's expiry reads.
-pub fn expiry_label(month: u32, year: i32) -> String {
-    format!("{month:02}/{:02}", year % 100)
 }
 
 /// "Visa •••• 4242": how a card reads wherever it is named.

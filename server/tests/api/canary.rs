@@ -654,7 +654,7 @@ async fn canary_card_data_reaches_no_file_log_or_email(
                 .unwrap();
             assert_eq!(begun.status(), 200);
             let secret: String = begun.json().await.unwrap();
-            let setup = secret.split("_secret_").next().unwrap().to_string();
+            let setup = tally_core::processor::intent_id(&secret).to_string();
             let confirmed = client
                 .post(format!("{base}/sandbox/v1/setup_intents/{setup}/confirm"))
                 .header("Origin", base)

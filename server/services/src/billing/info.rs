@@ -183,6 +183,48 @@ pub struct BillingInformation {
     ctx: Context,
 }
 
+/// Makes `info` the account's billing information, changed by `updated_by` (an
+/// administrator's id; `None` for the demo's seed) at `at`.
+async fn write<'e, E>(
+    exec: E,
+    account_id: &str,
+    info: &BillingInfo,
+    updated_by: Option<&str>,
+    at: i64,
+) -> Result<(), ServiceError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let a = &info.address;
+    sqlx::query(
+        "INSERT INTO billing_info (account_id, company_name, contact_name, contact_email, contact_phone, tax_id, \
+         country, line1, line2, city, region, postal_code, updated_by, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         ON CONFLICT (account_id) DO UPDATE SET company_name = excluded.company_name, contact_name = excluded.contact_name, \
+         contact_email = excluded.contact_email, contact_phone = excluded.contact_phone, tax_id = excluded.tax_id, \
+         country = excluded.country, line1 = excluded.line1, line2 = excluded.line2, city = excluded.city, \
+         region = excluded.region, postal_code = excluded.postal_code, updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+    )
+    .bind(account_id)
+    .bind(&info.company_name)
+    .bind(&info.contact_name)
+    .bind(info.contact_email.as_str())
+    .bind(info.contact_phone.as_ref().map(|p| p.as_str().to_string()))
+    .bind(&info.tax_id)
+    .bind(&a.country)
+    .bind(&a.line1)
+    .bind(&a.line2)
+    .bind(&a.city)
+    .bind(&a.region)
+    .bind(&a.postal_code)
+    .bind(updated_by)
+    .bind(at)
+    .execute(exec)
+    .await
+    .context("writing billing information")?;
+    Ok(())
+}
+
 impl BillingInformation {
     pub fn new(ctx: Context) -> Self {
         Self { ctx }
@@ -204,35 +246,9 @@ impl BillingInformation {
     /// invoices go.
     pub async fn save(&self, actor: &Actor, info: &BillingInfo) -> Result<(), ServiceError> {
         self.ctx.require_fresh(actor)?;
-        let a = &info.address;
         let mut work = self.ctx.begin("saving billing information").await?;
         let now = work.now();
-        sqlx::query(
-            "INSERT INTO billing_info (account_id, company_name, contact_name, contact_email, contact_phone, tax_id, \
-             country, line1, line2, city, region, postal_code, updated_by, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-             ON CONFLICT (account_id) DO UPDATE SET company_name = excluded.company_name, contact_name = excluded.contact_name, \
-             contact_email = excluded.contact_email, contact_phone = excluded.contact_phone, tax_id = excluded.tax_id, \
-             country = excluded.country, line1 = excluded.line1, line2 = excluded.line2, city = excluded.city, \
-             region = excluded.region, postal_code = excluded.postal_code, updated_by = excluded.updated_by, updated_at = excluded.updated_at",
-        )
-        .bind(&actor.account_id)
-        .bind(&info.company_name)
-        .bind(&info.contact_name)
-        .bind(info.contact_email.as_str())
-        .bind(info.contact_phone.as_ref().map(|p| p.as_str().to_string()))
-        .bind(&info.tax_id)
-        .bind(&a.country)
-        .bind(&a.line1)
-        .bind(&a.line2)
-        .bind(&a.city)
-        .bind(&a.region)
-        .bind(&a.postal_code)
-        .bind(&actor.id)
-        .bind(now)
-        .execute(work.tx())
-        .await
-        .context("writing billing information")?;
+        write(work.tx(), &actor.account_id, info, Some(&actor.id), now).await?;
         work.audit(Event::by(
             actor,
             AuditKind::BillingInfoChanged,
@@ -249,28 +265,6 @@ impl BillingInformation {
         info: &BillingInfo,
         at: i64,
     ) -> Result<(), ServiceError> {
-        let a = &info.address;
-        sqlx::query(
-            "INSERT INTO billing_info (account_id, company_name, contact_name, contact_email, contact_phone, tax_id, \
-             country, line1, line2, city, region, postal_code, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(account_id)
-        .bind(&info.company_name)
-        .bind(&info.contact_name)
-        .bind(info.contact_email.as_str())
-        .bind(info.contact_phone.as_ref().map(|p| p.as_str().to_string()))
-        .bind(&info.tax_id)
-        .bind(&a.country)
-        .bind(&a.line1)
-        .bind(&a.line2)
-        .bind(&a.city)
-        .bind(&a.region)
-        .bind(&a.postal_code)
-        .bind(at)
-        .execute(conn)
-        .await
-        .context("seeding billing information")?;
-        Ok(())
+        write(conn, account_id, info, None, at).await
     }
 }

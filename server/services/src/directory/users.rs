@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use sqlx::AnyConnection;
+use sqlx::{Any, AnyConnection, Executor};
 use tally_core::{
     actor::Actor,
     audit::AuditKind,
@@ -147,22 +147,17 @@ impl Users {
         let id = self.ctx.new_id();
         let mut work = self.ctx.begin("adding a user").await?;
         let now = work.now();
-        let inserted = sqlx::query(
-            "INSERT INTO users (id, account_id, first_name, last_name, email, email_key, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (account_id, email_key) DO NOTHING",
+        let inserted = insert(
+            work.tx(),
+            &id,
+            &actor.account_id,
+            user,
+            UserStatus::Active,
+            now,
         )
-        .bind(&id)
-        .bind(&actor.account_id)
-        .bind(&user.first_name)
-        .bind(&user.last_name)
-        .bind(user.email.as_str())
-        .bind(user.email.normalized_key())
-        .bind(UserStatus::Active.code())
-        .bind(now)
-        .execute(work.tx())
         .await
         .context("inserting a user")?;
-        if inserted.rows_affected() == 0 {
+        if !inserted {
             return Err(ServiceError::field("email", DUPLICATE));
         }
         count_change(work.tx(), &self.ctx, &actor.account_id, now, 1).await?;
@@ -299,30 +294,22 @@ impl Users {
             return Err(ServiceError::ImportRefused(bad_rows));
         }
         for (_, user) in users {
-            let inserted = sqlx::query(
-                "INSERT INTO users (id, account_id, first_name, last_name, email, email_key, status, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+            let id = self.ctx.new_id();
+            let inserted = insert(
+                work.tx(),
+                &id,
+                &actor.account_id,
+                user,
+                UserStatus::Active,
+                now,
             )
-            .bind(self.ctx.new_id())
-            .bind(&actor.account_id)
-            .bind(&user.first_name)
-            .bind(&user.last_name)
-            .bind(user.email.as_str())
-            .bind(user.email.normalized_key())
-            .bind(UserStatus::Active.code())
-            .bind(now)
-            .execute(work.tx())
-            .await;
-            match inserted {
+            .await
+            .context("inserting an imported user")?;
+            if !inserted {
                 // Added by someone else since the check: refuse the whole file, as for any bad row.
-                Err(e) if is_unique_violation(&e) => {
-                    return Err(ServiceError::Conflict(
-                        "Someone added users while the file was imported. Nothing was imported; try again.".into(),
-                    ))
-                }
-                r => {
-                    r.context("inserting an imported user")?;
-                }
+                return Err(ServiceError::Conflict(
+                    "Someone added users while the file was imported. Nothing was imported; try again.".into(),
+                ));
             }
         }
         let n = users.len() as i64;
@@ -338,6 +325,36 @@ impl Users {
     }
 }
 
+/// Inserts a user (without its count change); false when the account has a user with this
+/// address already.
+async fn insert<'e, E>(
+    exec: E,
+    id: &str,
+    account_id: &str,
+    user: &NewUser,
+    status: UserStatus,
+    at: i64,
+) -> Result<bool, sqlx::Error>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let inserted = sqlx::query(
+        "INSERT INTO users (id, account_id, first_name, last_name, email, email_key, status, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (account_id, email_key) DO NOTHING",
+    )
+    .bind(id)
+    .bind(account_id)
+    .bind(&user.first_name)
+    .bind(&user.last_name)
+    .bind(user.email.as_str())
+    .bind(user.email.normalized_key())
+    .bind(status.code())
+    .bind(at)
+    .execute(exec)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
 /// A user as it was at `at` (the demo's seed), with its count change, in `conn`.
 pub async fn seed(
     conn: &mut AnyConnection,
@@ -347,21 +364,15 @@ pub async fn seed(
     status: UserStatus,
     at: i64,
 ) -> Result<(), ServiceError> {
-    sqlx::query(
-        "INSERT INTO users (id, account_id, first_name, last_name, email, email_key, status, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-    )
-    .bind(ctx.new_id())
-    .bind(account_id)
-    .bind(&user.first_name)
-    .bind(&user.last_name)
-    .bind(user.email.as_str())
-    .bind(user.email.normalized_key())
-    .bind(status.code())
-    .bind(at)
-    .execute(&mut *conn)
-    .await
-    .context("seeding a user")?;
+    let inserted = insert(&mut *conn, &ctx.new_id(), account_id, user, status, at)
+        .await
+        .context("seeding a user")?;
+    if !inserted {
+        return Err(ServiceError::invariant(
+            "seeding a user",
+            "the address is taken",
+        ));
+    }
     count_change(conn, ctx, account_id, at, 1).await
 }
 

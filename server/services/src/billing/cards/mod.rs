@@ -14,9 +14,7 @@ use tally_core::{
     audit::AuditKind,
     card::Brand,
     forms::{BillingInfo, PaymentInfo, PaymentInfoInput},
-    views::billing::{
-        card_label, expiry_label, CardSummary, ConfirmedCard, Processor, WaitingPayment,
-    },
+    views::billing::{card_label, CardSummary, ConfirmedCard, Processor, WaitingPayment},
 };
 
 use super::{
@@ -380,7 +378,7 @@ impl PaymentMethods {
             return self.saved_before(account).await;
         }
         keep(work.tx(), account, card).await?;
-        let expiry = expiry_label(card.exp_month, card.exp_year);
+        let expiry = tally_core::expiry::label(card.exp_month, card.exp_year);
         work.audit(Event::by(
             actor,
             AuditKind::PaymentMethodChanged,
@@ -413,7 +411,7 @@ impl PaymentMethods {
             stand_in: false,
         });
         let (name, label) = (actor.full_name(), card.label());
-        let expiry = expiry_label(card.exp_month, card.exp_year);
+        let expiry = tally_core::expiry::label(card.exp_month, card.exp_year);
         let change = emails::CardChange {
             saved_by_name: &name,
             saved_by_email: &actor.email,

@@ -469,12 +469,7 @@ mod tests {
     /// A set-up confirmed with `number`: its token, or the sandbox's refusal.
     async fn set_up(g: &SandboxGateway, number: &str) -> Result<CardToken, ProcessorError> {
         let start = g.begin_setup("acct").await.unwrap();
-        let id = start
-            .client_secret
-            .split("_secret_")
-            .next()
-            .unwrap()
-            .to_string();
+        let id = tally_core::processor::intent_id(&start.client_secret).to_string();
         let form = ConfirmForm {
             client_secret: start.client_secret,
             ..card(number)
@@ -520,12 +515,7 @@ mod tests {
     async fn a_set_up_confirms_only_with_its_secret_and_only_for_its_account() {
         let g = sandbox().await;
         let start = g.begin_setup("acct").await.unwrap();
-        let id = start
-            .client_secret
-            .split("_secret_")
-            .next()
-            .unwrap()
-            .to_string();
+        let id = tally_core::processor::intent_id(&start.client_secret).to_string();
         let wrong = ConfirmForm {
             client_secret: format!("{id}_secret_guess"),
             ..card("4242424242424242") // test number
