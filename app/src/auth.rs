@@ -86,6 +86,23 @@ pub fn set_cookie(cookie: &SetCookie) {
 
 /// After a sign-in went through: its cookies, then on to `next` — by way of the second
 /// step's page while that is still to come.
+/// The "type it again" field of a new password: the live page checks it as typed; a form sent
+/// before the page is live (or with scripts off) is checked here, by the same rule.
+pub fn typed_twice(password: &str, confirm: Option<&str>) -> Result<(), AppError> {
+    let Some(confirm) = confirm else {
+        return Ok(());
+    };
+    let errors = tally_core::forms::new_password_errors(
+        "password",
+        password,
+        Some(("confirm_password", confirm)),
+    );
+    match errors.get("confirm_password") {
+        Some(message) => Err(AppError::field("confirm_password", message)),
+        None => Ok(()),
+    }
+}
+
 pub fn go_on(signed_in: &SignedIn, next: Option<&str>) {
     for cookie in &signed_in.cookies {
         set_cookie(cookie);

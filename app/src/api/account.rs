@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use tally_core::{actor::Actor, views::account::PasswordCheck};
 
 #[cfg(feature = "ssr")]
-use crate::auth::{current_actor, require_signed_in, services, set_cookie};
+use crate::auth::{current_actor, require_signed_in, services, set_cookie, typed_twice};
 use crate::error::AppError;
 
 /// The signed-in administrator, or `None`.
@@ -34,8 +34,12 @@ pub async fn check_password(
 pub async fn change_password(
     current_password: String,
     new_password: String,
+    /// The new password typed again (checked in the browser too).
+    #[server(default)]
+    confirm_password: Option<String>,
 ) -> Result<(), AppError> {
     let actor = require_signed_in()?;
+    typed_twice(&new_password, confirm_password.as_deref())?;
     let signed_in = services()?
         .profile
         .change_password(&actor, &current_password, &new_password)

@@ -65,7 +65,11 @@ pub async fn set_password_from_link(
     kind: LinkKind,
     token: String,
     password: String,
+    /// The password typed again (checked in the browser too).
+    #[server(default)]
+    confirm_password: Option<String>,
 ) -> Result<(), AppError> {
+    crate::auth::typed_twice(&password, confirm_password.as_deref())?;
     let signed_in = services()?
         .sign_ins
         .complete_link(&visitor(), kind, &token, &password)

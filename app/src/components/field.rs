@@ -1,6 +1,57 @@
-//! A labelled form field with its error tied by `aria-describedby`.
+//! A labelled form field with its error tied by `aria-describedby` — the one place field
+//! markup is drawn: the app's forms use these components, and the server's plain pages render
+//! them to HTML (`field_html`).
+//!
+//! A field is never bound with `prop:value`: hydration would write the signal's empty start
+//! over what the person already typed. The server draws the signal's value (or, for a refused
+//! plain post, what was sent) as the `value` attribute; once live, [`keep_typed`] hands what is
+//! in the field to the signal, and afterwards writes the signal's changes into the field.
 
 use leptos::prelude::*;
+
+use super::form::echoed_value;
+
+/// What the field shows when drawn: what was sent, if the page is drawn again for this form's
+/// refused post (never a password), else the signal's value.
+fn drawn_value(name: &str, kind: &str, value: Signal<String>) -> String {
+    (kind != "password")
+        .then(|| echoed_value(name))
+        .flatten()
+        .unwrap_or_else(|| value.get_untracked())
+}
+
+/// Keeps what the person typed before the page was live: for a field hydration adopted, on
+/// its first run the element's value, if it differs from the signal, goes to `on_input` (the
+/// DOM wins). Otherwise — a field the live page drew, perhaps into an element it reused — and
+/// after that, the signal's value is written into the element when they differ (so the caret
+/// stays put while typing).
+pub(crate) fn keep_typed<E>(
+    node: NodeRef<E>,
+    value: Signal<String>,
+    read: fn(&E::Output) -> String,
+    write: fn(&E::Output, &str),
+    on_input: Option<Callback<String>>,
+) where
+    E: leptos::html::ElementType + 'static,
+    E::Output: Clone + 'static,
+    NodeRef<E>: Get<Value = Option<E::Output>>,
+{
+    let adopted = super::form::hydrating();
+    Effect::new(move |synced: Option<bool>| {
+        let want = value.get();
+        let Some(el) = node.get() else {
+            return synced.unwrap_or(false);
+        };
+        let have = read(&el);
+        if have != want {
+            match on_input {
+                Some(cb) if adopted && synced != Some(true) => cb.run(have),
+                _ => write(&el, &want),
+            }
+        }
+        true
+    });
+}
 
 /// `<label>` + `<input>` + error message. `error` is shown next to the field and announced.
 #[component]
@@ -13,6 +64,10 @@ pub fn Field(
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(optional, into)] value: Signal<String>,
     #[prop(optional)] required: bool,
+    /// The browser's own length checks (a plain page, with no app to check as typed).
+    #[prop(default = None)]
+    minlength: Option<usize>,
+    #[prop(default = None)] maxlength: Option<usize>,
     #[prop(into)] error: Signal<Option<String>>,
     #[prop(optional)] on_input: Option<Callback<String>>,
     /// Runs when the field loses focus (when "incomplete" messages may start to show).
@@ -21,6 +76,15 @@ pub fn Field(
 ) -> impl IntoView {
     let error_id = format!("{name}-error");
     let hint_id = format!("{name}-hint");
+    let node = NodeRef::<leptos::html::Input>::new();
+    let drawn = drawn_value(name, kind, value);
+    keep_typed(
+        node,
+        value,
+        |el| el.value(),
+        |el, v| el.set_value(v),
+        on_input,
+    );
     let described_by = {
         let error_id = error_id.clone();
         let hint_id = hint_id.clone();
@@ -45,7 +109,10 @@ pub fn Field(
                 type=kind
                 autocomplete=autocomplete
                 required=required
-                prop:value=move || value.get()
+                minlength=minlength
+                maxlength=maxlength
+                value=drawn
+                node_ref=node
                 aria-invalid=move || error.get().is_some().then_some("true")
                 aria-describedby=described_by
                 on:input=move |ev| {
@@ -104,13 +171,19 @@ pub fn SelectField(
         let error_id = error_id.clone();
         move || error.get().map(|_| error_id.clone())
     };
+    let node = NodeRef::<leptos::html::Select>::new();
+    let drawn = drawn_value(name, "select", value);
+    keep_typed(
+        node,
+        value,
+        |el| el.value(),
+        |el, v| el.set_value(v),
+        Some(on_change),
+    );
     let options = options
         .into_iter()
         .map(|(v, text)| {
-            let selected = {
-                let v = v.clone();
-                move || value.get() == v
-            };
+            let selected = v == drawn;
             view! { <option value=v selected=selected>{text}</option> }
         })
         .collect_view();
@@ -121,7 +194,7 @@ pub fn SelectField(
                 id=name
                 name=name
                 autocomplete=autocomplete
-                prop:value=move || value.get()
+                node_ref=node
                 aria-invalid=move || error.get().is_some().then_some("true")
                 aria-describedby=described_by
                 on:change=move |ev| on_change.run(event_target_value(&ev))
@@ -137,5 +210,35 @@ pub fn SelectField(
                 {move || error.get()}
             </p>
         </div>
+    }
+}
+
+/// A field of the server's plain pages, drawn by [`Field`] as HTML: the same markup as the
+/// app's, with the server's message for it.
+#[cfg(feature = "ssr")]
+pub struct PlainField<'a> {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub kind: &'static str,
+    pub autocomplete: &'static str,
+    pub value: &'a str,
+    pub minlength: Option<usize>,
+    pub maxlength: usize,
+}
+
+#[cfg(feature = "ssr")]
+impl PlainField<'_> {
+    /// The field's HTML, with `error` beside it.
+    pub fn to_html(&self, error: Option<&str>) -> String {
+        let owner = Owner::new();
+        owner.with(|| {
+            let value = Signal::stored(self.value.to_string());
+            let error = Signal::stored(error.map(str::to_string));
+            view! {
+                <Field name=self.name label=self.label.to_string() kind=self.kind autocomplete=self.autocomplete
+                    value=value required=true minlength=self.minlength maxlength=Some(self.maxlength) error=error />
+            }
+            .to_html()
+        })
     }
 }

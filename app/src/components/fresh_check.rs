@@ -7,13 +7,14 @@
 use std::future::Future;
 
 use futures_channel::oneshot;
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 
 use crate::{
     api::two_step::{
         confirm_identity, confirm_passkey, confirm_passkey_options, get_two_step_status,
+        ConfirmIdentity,
     },
-    components::{dialog::Modal, field::Field, passkeys},
+    components::{dialog::Modal, field::Field, form::Form, passkeys},
     error::AppError,
 };
 
@@ -158,7 +159,7 @@ fn FreshCheckForm(check: FreshCheck) -> impl IntoView {
                 };
                 view! {
                     <p>"This change needs you to prove it's you again. What you typed on the page is kept."</p>
-                    <form class="form" on:submit=submit novalidate=true>
+                    <Form to=ConfirmIdentity::url() class="form" on_submit=submit>
                         <Field name=name label=label.to_string() kind=kind autocomplete=autocomplete required=true
                             value=Signal::derive(move || value.get()) error=Signal::derive(move || error.get())
                             on_input=Callback::new(move |v| { value.set(v); error.set(None); }) />
@@ -169,7 +170,7 @@ fn FreshCheckForm(check: FreshCheck) -> impl IntoView {
                             })}
                             <button type="button" on:click=move |_| check.answer(false)>"Cancel"</button>
                         </div>
-                    </form>
+                    </Form>
                 }
             })}
         </Suspense>

@@ -18,6 +18,9 @@ pub struct LiveErrors {
     local: Memo<FieldErrors>,
     /// Errors shown at once, touched or not: values that can no longer become valid.
     immediate: Memo<FieldErrors>,
+    /// What a refused plain post sent (the page was drawn again with it): a field handing that
+    /// value to its signal when the page hydrates is not an edit, and keeps the server's message.
+    echoed: StoredValue<Vec<(String, String)>>,
 }
 
 impl LiveErrors {
@@ -29,6 +32,7 @@ impl LiveErrors {
             server: RwSignal::new(FieldErrors::new()),
             local: Memo::new(move |_| check()),
             immediate: Memo::new(|_| FieldErrors::new()),
+            echoed: StoredValue::new(Vec::new()),
         }
     }
 
@@ -94,12 +98,28 @@ impl LiveErrors {
         self.server.set(errors);
     }
 
-    /// Shows the field messages of each answer of a server action.
+    /// Shows the field messages of each answer of a server action — at once for the answer it
+    /// already has (a refused plain post the page is drawn again with: on the server, effects
+    /// never run), then for each new one.
     pub fn follow<T, S>(self, value: S)
     where
         T: 'static,
-        S: With<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+        S: With<Value = Option<Result<T, AppError>>>
+            + WithUntracked<Value = Option<Result<T, AppError>>>
+            + Send
+            + Sync
+            + 'static,
     {
+        let drawn_with = value.with_untracked(|v| match v {
+            Some(Err(AppError::Validation(f))) => Some(f.clone()),
+            _ => None,
+        });
+        if let Some(f) = drawn_with {
+            self.server.set(f);
+            if let Some(echo) = crate::components::form::echo() {
+                self.echoed.set_value(echo.values);
+            }
+        }
         Effect::new(move |_| {
             let fields = value.with(|v| match v {
                 Some(Err(AppError::Validation(f))) => Some(f.clone()),
@@ -115,8 +135,13 @@ impl LiveErrors {
     /// on it.
     pub fn typed(self, signal: RwSignal<String>, field: &'static str) -> Callback<String> {
         Callback::new(move |v: String| {
+            let echoed = self
+                .echoed
+                .with_value(|e| e.iter().any(|(n, sent)| n == field && *sent == v));
             signal.set(v);
-            self.edited(field);
+            if !echoed {
+                self.edited(field);
+            }
         })
     }
 }

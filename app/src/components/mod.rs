@@ -4,6 +4,7 @@ pub mod billing_notices;
 pub mod dialog;
 pub mod email_text;
 pub mod field;
+pub mod form;
 pub mod fresh_check;
 pub mod layout;
 pub mod list_page;

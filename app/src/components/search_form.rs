@@ -5,6 +5,8 @@
 use leptos::prelude::*;
 use tally_core::card_in_text::no_card_number;
 
+use super::form::Form;
+
 /// Sets `search` (and goes back to page 1) when submitted with acceptable text.
 #[component]
 pub fn SearchForm(
@@ -22,7 +24,7 @@ pub fn SearchForm(
         move || error.with(Option::is_some).then(|| error_id.clone())
     };
     view! {
-        <form class="filters" role="search" on:submit=move |ev| {
+        <Form to="" class="filters" role="search" live_only=true on_submit=move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
             let text = typed.get_untracked();
             match no_card_number(&text) {
@@ -46,6 +48,6 @@ pub fn SearchForm(
                 <p class="field-error" id=error_id aria-live="polite">{move || error.get()}</p>
             </div>
             <button type="submit">"Search"</button>
-        </form>
+        </Form>
     }
 }

@@ -4,7 +4,7 @@
 
 mod two_step;
 
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 
 use tally_core::forms::{new_password_errors, FieldErrors, NameInput};
@@ -15,7 +15,11 @@ use tally_core::actor::Actor;
 use crate::{
     api::account::{ChangePassword, UpdateName},
     components::{
-        field::Field, layout::SignedIn, live_errors::LiveErrors, password_meter::PasswordMeter,
+        field::Field,
+        form::{form_action, Form},
+        layout::SignedIn,
+        live_errors::LiveErrors,
+        password_meter::PasswordMeter,
     },
 };
 
@@ -51,7 +55,7 @@ fn AccountForms(admin: Actor) -> impl IntoView {
 /// One's own name, checked by core as typed.
 #[component]
 fn NameForm(admin: Actor) -> impl IntoView {
-    let rename = ServerAction::<UpdateName>::new();
+    let rename = form_action::<UpdateName>();
     let renamed = rename.value();
     let first_name = RwSignal::new(admin.first_name.clone());
     let last_name = RwSignal::new(admin.last_name.clone());
@@ -74,7 +78,7 @@ fn NameForm(admin: Actor) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="name-heading">
             <h2 id="name-heading">"Your name"</h2>
-            <form class="form" novalidate on:submit=submit>
+            <Form to=UpdateName::url() class="form" on_submit=submit>
                 <Field name="first_name" label="First name" autocomplete="given-name" required=true value=first_name
                     error=errors.error("first_name") on_input=errors.typed(first_name, "first_name") on_blur=errors.touch("first_name") />
                 <Field name="last_name" label="Last name" autocomplete="family-name" required=true value=last_name
@@ -82,7 +86,7 @@ fn NameForm(admin: Actor) -> impl IntoView {
                 <p class="form-error" role="alert">{form_error(renamed)}</p>
                 <p role="status">{move || matches!(renamed.get(), Some(Ok(()))).then_some("Your name is saved.")}</p>
                 <button type="submit" class="primary">"Save name"</button>
-            </form>
+            </Form>
         </section>
     }
 }
@@ -91,7 +95,7 @@ fn NameForm(admin: Actor) -> impl IntoView {
 /// server. The fields empty themselves once it is changed.
 #[component]
 fn PasswordForm(admin: Actor) -> impl IntoView {
-    let change = ServerAction::<ChangePassword>::new();
+    let change = form_action::<ChangePassword>();
     let changed = change.value();
     let current = RwSignal::new(String::new());
     let new_password = RwSignal::new(String::new());
@@ -125,13 +129,14 @@ fn PasswordForm(admin: Actor) -> impl IntoView {
         change.dispatch(ChangePassword {
             current_password: current.get_untracked(),
             new_password: new_password.get_untracked(),
+            confirm_password: Some(confirm.get_untracked()),
         });
     };
     view! {
         <section class="card" aria-labelledby="password-heading">
             <h2 id="password-heading">"Password"</h2>
             <p>"Changing your password signs you out everywhere else."</p>
-            <form class="form" novalidate on:submit=submit>
+            <Form to=ChangePassword::url() class="form" on_submit=submit>
                 <input type="email" name="username" value=admin.email.clone() autocomplete="username" hidden=true readonly=true aria-hidden="true" tabindex="-1" />
                 <Field name="current_password" label="Current password" kind="password" autocomplete="current-password" required=true value=current
                     error=errors.error("current_password") on_input=errors.typed(current, "current_password") on_blur=errors.touch("current_password") />
@@ -143,7 +148,7 @@ fn PasswordForm(admin: Actor) -> impl IntoView {
                 <p class="form-error" role="alert">{form_error(changed)}</p>
                 <p role="status">{move || matches!(changed.get(), Some(Ok(()))).then_some("Your password is changed. Other sessions have ended.")}</p>
                 <button type="submit" class="primary">"Change password"</button>
-            </form>
+            </Form>
         </section>
     }
 }

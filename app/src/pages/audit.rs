@@ -9,7 +9,11 @@ use tally_core::{
     views::account::{AuditFilter, AuditPage as Events},
 };
 
-use crate::{api::audit::list_audit_events, components::layout::SignedIn, error::AppError};
+use crate::{
+    api::audit::list_audit_events,
+    components::{form::Form, layout::SignedIn},
+    error::AppError,
+};
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
@@ -49,8 +53,8 @@ fn AuditLog(
     view! {
         <Title text="Audit log" />
         <h1>"Audit log"</h1>
-        <form method="get" action="/audit" class="filters" role="search" aria-label="Filter events"
-            on:submit=move |ev| {
+        <Form to="/audit" method="get" class="filters" role="search" label="Filter events"
+            on_submit=move |ev: leptos::ev::SubmitEvent| {
                 // A card number is refused, not searched for (nor put in the address bar).
                 let actor = leptos::prelude::document()
                     .get_element_by_id("actor")
@@ -80,7 +84,7 @@ fn AuditLog(
             </div>
             <div class="field">
                 <label for="actor">"Actor email contains"</label>
-                <input id="actor" name="actor" type="search" prop:value=move || filter.get().actor
+                <input id="actor" name="actor" type="search" value=filter.get_untracked().actor
                     aria-invalid=move || actor_error.with(Option::is_some).then_some("true")
                     aria-describedby=move || actor_error.with(Option::is_some).then_some("actor-error")
                     on:input=move |_| actor_error.set(None) />
@@ -88,14 +92,14 @@ fn AuditLog(
             </div>
             <div class="field">
                 <label for="from">"From"</label>
-                <input id="from" name="from" type="date" prop:value=move || filter.get().from />
+                <input id="from" name="from" type="date" value=filter.get_untracked().from />
             </div>
             <div class="field">
                 <label for="to">"To"</label>
-                <input id="to" name="to" type="date" prop:value=move || filter.get().to />
+                <input id="to" name="to" type="date" value=filter.get_untracked().to />
             </div>
             <button type="submit">"Filter"</button>
-        </form>
+        </Form>
         <Transition fallback=|| view! { <p>"Loading events…"</p> }>
             {move || Suspend::new(async move {
                 match events.await {

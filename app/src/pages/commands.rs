@@ -6,7 +6,7 @@
 mod run_history;
 mod runners;
 
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use tally_core::{
     forms::{NewCommandInput, Shell},
@@ -16,10 +16,12 @@ use tally_core::{
 use crate::{
     api::commands::{
         bind_runner, create_command, delete_command, list_commands, run_command, update_command,
+        CreateCommand,
     },
     components::{
         dialog::Modal,
         field::{Field, SelectField},
+        form::Form,
         layout::SignedIn,
         list_page::{DialogError, ListPage, Notice},
         live_errors::LiveErrors,
@@ -199,7 +201,7 @@ fn CommandForm(state: CommandsState, command: Option<CommandSummary>) -> impl In
         });
     };
     view! {
-        <form class="form" novalidate on:submit=submit>
+        <Form to=CreateCommand::url() class="form" on_submit=submit live_only=true>
             <h2 id="dialog-title">{title}</h2>
             <Field name="name" label="Name" autocomplete="off" required=true value=text(|i| &i.name)
                 error=errors.error("name") on_input=set("name", |i, v| i.name = v) on_blur=errors.touch("name") />
@@ -222,7 +224,7 @@ fn CommandForm(state: CommandsState, command: Option<CommandSummary>) -> impl In
                 <button type="submit" class="primary" disabled=move || state.busy.get()>"Save command"</button>
                 <button type="button" on:click=move |_| state.dialog_open.set(false)>"Cancel"</button>
             </div>
-        </form>
+        </Form>
     }
 }
 

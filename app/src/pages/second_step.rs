@@ -2,21 +2,37 @@
 //! password was right, within the last 5 minutes). Server functions: `second_step`,
 //! `second_step_passkey_options`, `second_step_passkey`.
 
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::{field_error, form_error};
 use crate::{
     api::sign_in::{second_step_passkey, second_step_passkey_options, SecondStep},
-    components::{field::Field, passkeys},
+    components::{
+        field::Field,
+        form::{form_action, Form},
+        passkeys,
+    },
 };
 
 #[component]
 pub fn SecondStepPage() -> impl IntoView {
-    let verify = ServerAction::<SecondStep>::new();
+    let verify = form_action::<SecondStep>();
     let value = verify.value();
-    let next = move || use_query_map().with(|q| q.get("next")).unwrap_or_default();
+    let query = use_query_map();
+    let next = move || query.with(|q| q.get("next")).unwrap_or_default();
+    let code = RwSignal::new(String::new());
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if verify.pending().get_untracked() {
+            return;
+        }
+        verify.dispatch(SecondStep {
+            code: code.get_untracked(),
+            next: Some(next()),
+        });
+    };
     let passkey_error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let use_passkey = move |_| {
@@ -49,12 +65,13 @@ pub fn SecondStepPage() -> impl IntoView {
         <main class="centered-page">
             <h1>"Two-step verification"</h1>
             <p>"Your password is right. Now enter the 6-digit code from your authenticator app, or one of your recovery codes — or use a passkey."</p>
-            <ActionForm action=verify attr:class="card form" attr:novalidate=true>
-                <input type="hidden" name="next" prop:value=next />
-                <Field name="code" label="Code" autocomplete="one-time-code" required=true error=field_error(value, "code") />
+            <Form to=SecondStep::url() class="card form" on_submit=submit>
+                <input type="hidden" name="next" value=next() />
+                <Field name="code" label="Code" autocomplete="one-time-code" required=true value=code
+                    error=field_error(value, "code") on_input=Callback::new(move |v| code.set(v)) />
                 <p class="form-error" role="alert">{form_error(value)}</p>
                 <button type="submit" class="primary" disabled=move || verify.pending().get()>"Verify"</button>
-            </ActionForm>
+            </Form>
             <section class="card" aria-labelledby="passkey-heading">
                 <h2 id="passkey-heading">"Or use a passkey"</h2>
                 <button type="button" on:click=use_passkey disabled=move || busy.get()>"Use a passkey"</button>

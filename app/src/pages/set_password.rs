@@ -2,7 +2,7 @@
 //! link. Server functions: `inspect_link`, `set_password_from_link`, `check_password`. (A
 //! reset link's page is the server's plain page, without wasm.)
 
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
@@ -14,7 +14,12 @@ use tally_core::{
 use super::form_error;
 use crate::{
     api::sign_in::{inspect_link, SetPasswordFromLink},
-    components::{field::Field, live_errors::LiveErrors, password_meter::PasswordMeter},
+    components::{
+        field::Field,
+        form::{form_action, Form},
+        live_errors::LiveErrors,
+        password_meter::PasswordMeter,
+    },
 };
 
 #[component]
@@ -60,7 +65,7 @@ fn PasswordForm(
     email: String,
     first_name: String,
 ) -> impl IntoView {
-    let action = ServerAction::<SetPasswordFromLink>::new();
+    let action = form_action::<SetPasswordFromLink>();
     let value = action.value();
     let password = RwSignal::new(String::new());
     let confirm = RwSignal::new(String::new());
@@ -77,6 +82,11 @@ fn PasswordForm(
     } else {
         format!("Welcome, {first_name}.")
     };
+    let kind_code = serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let token_field = token.clone();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if !errors.submit() || action.pending().get_untracked() {
@@ -86,11 +96,14 @@ fn PasswordForm(
             kind,
             token: token.clone(),
             password: password.get_untracked(),
+            confirm_password: Some(confirm.get_untracked()),
         });
     };
     view! {
         <p>{greeting}" You'll sign in as "<strong>{email.clone()}</strong>"."</p>
-        <form class="card form" novalidate on:submit=submit>
+        <Form to=SetPasswordFromLink::url() class="card form" on_submit=submit>
+            <input type="hidden" name="kind" value=kind_code />
+            <input type="hidden" name="token" value=token_field />
             <input type="email" name="username" value=email.clone() autocomplete="username" hidden=true readonly=true aria-hidden="true" tabindex="-1" />
             <Field name="password" label="New password" kind="password" autocomplete="new-password" required=true value=password
                 error=errors.error("password") on_input=errors.typed(password, "password") on_blur=errors.touch("password") />
@@ -99,7 +112,7 @@ fn PasswordForm(
                 error=errors.error("confirm_password") on_input=errors.typed(confirm, "confirm_password") on_blur=errors.touch("confirm_password") />
             <p class="form-error" role="alert">{form_error(value)}</p>
             <button type="submit" class="primary" disabled=move || action.pending().get()>"Save password and sign in"</button>
-        </form>
+        </Form>
     }
 }
 

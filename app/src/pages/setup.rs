@@ -1,7 +1,7 @@
 //! First start. Route: `/setup`. Requires: no account exists yet (404 afterwards).
 //! Server functions: `setup_needed`, `create_first_account`.
 
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 
 use tally_core::forms::{new_password_errors, required, NewAccountInput};
@@ -9,7 +9,12 @@ use tally_core::forms::{new_password_errors, required, NewAccountInput};
 use super::{form_error, not_found::NotFoundPage};
 use crate::{
     api::setup::{setup_needed, CreateFirstAccount},
-    components::{field::Field, live_errors::LiveErrors, password_meter::PasswordMeter},
+    components::{
+        field::Field,
+        form::{form_action, Form},
+        live_errors::LiveErrors,
+        password_meter::PasswordMeter,
+    },
 };
 
 /// Creates the first account and its Administrator With Billing.
@@ -30,7 +35,7 @@ pub fn SetupPage() -> impl IntoView {
 
 #[component]
 fn SetupForm() -> impl IntoView {
-    let create = ServerAction::<CreateFirstAccount>::new();
+    let create = form_action::<CreateFirstAccount>();
     let value = create.value();
     let setup_code = RwSignal::new(String::new());
     let company_name = RwSignal::new(String::new());
@@ -72,7 +77,7 @@ fn SetupForm() -> impl IntoView {
         <main class="centered-page">
             <h1>"Set up Tally"</h1>
             <p>"Create your organisation's account and your own administrator. You'll have the Administrator With Billing role and can invite others afterwards."</p>
-            <form class="card form" novalidate on:submit=submit>
+            <Form to=CreateFirstAccount::url() class="card form" on_submit=submit>
                 <Field name="setup_code" label="Set-up code" autocomplete="one-time-code" required=true value=setup_code
                     hint="Printed in the server's log when it first started, and saved in the file setup-code in its data folder."
                     error=errors.error("setup_code") on_input=errors.typed(setup_code, "setup_code") on_blur=errors.touch("setup_code") />
@@ -89,7 +94,7 @@ fn SetupForm() -> impl IntoView {
                 <PasswordMeter password=password known_words=vec![] />
                 <p class="form-error" role="alert">{form_error(value)}</p>
                 <button type="submit" class="primary" disabled=move || create.pending().get()>"Create account"</button>
-            </form>
+            </Form>
         </main>
     }
 }

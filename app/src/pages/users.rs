@@ -3,7 +3,7 @@
 //! Server functions: `list_users`, `create_user`, `update_user`, `set_user_suspended`,
 //! `delete_user`, `import_users`.
 
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use tally_core::{
     actor::Actor,
@@ -14,8 +14,10 @@ use tally_core::{
 };
 
 use crate::{
-    api::users::{create_user, delete_user, list_users, set_user_suspended, update_user},
-    components::pager::Pager,
+    api::users::{
+        create_user, delete_user, list_users, set_user_suspended, update_user, CreateUser,
+        ImportUsers,
+    },
     components::{
         dialog::Modal,
         email_text::EmailText,
@@ -26,6 +28,7 @@ use crate::{
         menu::{MenuButton, MenuEntry},
         search_form::SearchForm,
     },
+    components::{form::Form, pager::Pager},
     error::AppError,
 };
 
@@ -206,7 +209,7 @@ fn UserForm(state: UsersState, user: Option<UserSummary>) -> impl IntoView {
         });
     };
     view! {
-        <form class="form" novalidate on:submit=submit>
+        <Form to=CreateUser::url() class="form" on_submit=submit live_only=true>
             <h2 id="dialog-title">{title}</h2>
             <Field name="first_name" label="First name" autocomplete="off" required=true value=text(|i| &i.first_name)
                 error=errors.error("first_name") on_input=set("first_name", |i, v| i.first_name = v) on_blur=errors.touch("first_name") />
@@ -219,7 +222,7 @@ fn UserForm(state: UsersState, user: Option<UserSummary>) -> impl IntoView {
                 <button type="submit" class="primary" disabled=move || state.busy.get()>"Save user"</button>
                 <button type="button" on:click=move |_| state.dialog_open.set(false)>"Cancel"</button>
             </div>
-        </form>
+        </Form>
     }
 }
 
@@ -299,13 +302,13 @@ fn ImportCsv(state: UsersState) -> impl IntoView {
         <section class="card import" aria-labelledby="import-title">
             <h2 id="import-title">"Import users from CSV"</h2>
             <p class="field-hint" id="import-hint">"A header line naming first_name, last_name and email, then one user per line. If any line has a problem, nothing is imported and every problem is listed."</p>
-            <form class="filters" on:submit=submit>
+            <Form to=ImportUsers::url() class="filters" on_submit=submit live_only=true>
                 <div class="field">
                     <label for="import-file">"CSV file"</label>
                     <input id="import-file" type="file" accept=".csv,text/csv" node_ref=input aria-describedby="import-hint" />
                 </div>
                 <button type="submit" disabled=move || state.busy.get()>"Import"</button>
-            </form>
+            </Form>
             <p class="form-error" role="alert">{move || failure.get()}</p>
             <div role="alert">
                 {move || (!rejected.with(Vec::is_empty)).then(|| view! {

@@ -200,6 +200,15 @@ pub async fn keep_reactive_owner(req: Request<Body>, next: Next) -> Response {
     .await
 }
 
+/// `render` with Leptos's current owner following its task across threads (as
+/// [`keep_reactive_owner`] does for a page's request): for a page drawn outside the router.
+pub fn owner_follows<F: Future>(render: F) -> impl Future<Output = F::Output> {
+    OwnerFollowsTask {
+        inner: Box::pin(render),
+        owner: None,
+    }
+}
+
 struct OwnerFollowsTask<F> {
     inner: Pin<Box<F>>,
     /// The current owner this task left on its thread when it last returned.

@@ -10,6 +10,7 @@
 pub mod metrics;
 pub mod middleware;
 pub mod pdf;
+pub mod plain_forms;
 pub mod public_pages;
 pub mod sandbox;
 pub mod webhooks;
@@ -99,6 +100,22 @@ pub fn build_router(state: AppState) -> Router {
         leptos::nonce::provide_nonce();
     };
     let shell_options = state.leptos.clone();
+    let draw = {
+        let options = state.leptos.clone();
+        let context = context.clone();
+        let render = leptos_axum::render_app_async_with_context(
+            move || {
+                context();
+                provide_context(options.clone());
+            },
+            {
+                let options = state.leptos.clone();
+                move || shell(options.clone())
+            },
+        );
+        let draw: plain_forms::DrawPage = Arc::new(move |req| render(req));
+        draw
+    };
     let mut router = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::scrape))
@@ -132,6 +149,7 @@ pub fn build_router(state: AppState) -> Router {
             _,
         >(context, shell))
         .layer(from_fn(middleware::keep_reactive_owner))
+        .layer(from_fn_with_state(draw, plain_forms::answer))
         .layer(from_fn(metrics::track))
         .layer(from_fn_with_state(
             state.clone(),

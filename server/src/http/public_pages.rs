@@ -11,9 +11,9 @@ use axum::{
     response::{Html, IntoResponse, Redirect, Response},
     Extension, Form,
 };
-use maud::{html, Markup, DOCTYPE};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 use serde::Deserialize;
-use tally_app::error::AppError;
+use tally_app::{components::field::PlainField, error::AppError};
 use tally_core::{
     actor::Visitor,
     codes::LinkKind,
@@ -45,29 +45,16 @@ fn page(state: &AppState, title: &str, content: Markup) -> Markup {
     }
 }
 
-/// A labelled field with its server message (as the app's `Field` draws one).
-struct Input<'a> {
-    name: &'a str,
-    label: &'a str,
-    kind: &'a str,
-    autocomplete: &'a str,
-    value: &'a str,
-    min: Option<usize>,
-    max: usize,
+/// A labelled field with its server message: the app's `Field`, drawn as HTML, so the plain
+/// pages and the app's have one field markup.
+fn field(input: &PlainField<'_>, errors: &FieldErrors) -> Markup {
+    PreEscaped(input.to_html(errors.get(input.name)))
 }
 
-fn field(input: &Input<'_>, errors: &FieldErrors) -> Markup {
-    let error = errors.get(input.name);
-    let error_id = format!("{}-error", input.name);
-    html! {
-        div class=(if error.is_some() { "field field-invalid" } else { "field" }) {
-            label for=(input.name) { (input.label) }
-            input id=(input.name) name=(input.name) type=(input.kind) autocomplete=(input.autocomplete)
-                required value=(input.value) minlength=[input.min] maxlength=(input.max)
-                aria-invalid=[error.map(|_| "true")] aria-describedby=[error.map(|_| error_id.as_str())];
-            p class="field-error" id=(error_id) { @if let Some(e) = error { (e) } }
-        }
-    }
+/// A plain page's form, posting back to its page: the one form element these pages draw (the
+/// app's forms are `components::form::Form`).
+fn plain_form(action: &str, content: Markup) -> Markup {
+    html! { form class="card form" method="post" action=(action) { (content) } }
 }
 
 /// The form-wide message for errors that belong to no field.
@@ -128,13 +115,13 @@ fn sign_in_page(state: &AppState, email: &str, next: &str, error: Option<&AppErr
         "Sign in",
         html! {
             h1 { "Sign in to Tally" }
-            form class="card form" method="post" action="/login" {
+            (plain_form("/login", html! {
                 input type="hidden" name="next" value=(next);
-                (field(&Input { name: "email", label: "Email", kind: "email", autocomplete: "username", value: email, min: None, max: MAX_EMAIL_LEN }, &errors))
-                (field(&Input { name: "password", label: "Password", kind: "password", autocomplete: "current-password", value: "", min: None, max: MAX_PASSWORD_CHARS }, &errors))
+                (field(&PlainField { name: "email", label: "Email", kind: "email", autocomplete: "username", value: email, minlength: None, maxlength: MAX_EMAIL_LEN }, &errors))
+                (field(&PlainField { name: "password", label: "Password", kind: "password", autocomplete: "current-password", value: "", minlength: None, maxlength: MAX_PASSWORD_CHARS }, &errors))
                 (form_error(error))
                 button type="submit" class="primary" { "Sign in" }
-            }
+            }))
             p { a href="/forgot-password" { "Forgot your password?" } }
         },
     )
@@ -198,11 +185,11 @@ fn forgot_page(state: &AppState, email: &str, sent: bool, error: Option<&AppErro
                 p role="status" class="card" { "If an administrator signs in with that address, we've sent them a link. It works once and expires in 30 minutes." }
             } @else {
                 p { "Enter the email you sign in with. We'll send a link to choose a new password." }
-                form class="card form" method="post" action="/forgot-password" {
-                    (field(&Input { name: "email", label: "Email", kind: "email", autocomplete: "username", value: email, min: None, max: MAX_EMAIL_LEN }, &errors))
+                (plain_form("/forgot-password", html! {
+                    (field(&PlainField { name: "email", label: "Email", kind: "email", autocomplete: "username", value: email, minlength: None, maxlength: MAX_EMAIL_LEN }, &errors))
                     (form_error(error))
                     button type="submit" class="primary" { "Send the link" }
-                }
+                }))
             }
             p { a href="/login" { "Back to sign in" } }
         },
@@ -261,14 +248,14 @@ fn reset_page(
             };
             html! {
                 p { (greeting) " You'll sign in as " strong { (email) } "." }
-                form class="card form" method="post" action=(format!("/reset-password/{token}")) {
+                (plain_form(&format!("/reset-password/{token}"), html! {
                     input type="email" name="username" value=(email) autocomplete="username" hidden readonly aria-hidden="true" tabindex="-1";
-                    (field(&Input { name: "password", label: "New password", kind: "password", autocomplete: "new-password", value: "", min: Some(MIN_PASSWORD_CHARS), max: MAX_PASSWORD_CHARS }, &errors))
+                    (field(&PlainField { name: "password", label: "New password", kind: "password", autocomplete: "new-password", value: "", minlength: Some(MIN_PASSWORD_CHARS), maxlength: MAX_PASSWORD_CHARS }, &errors))
                     p class="field-hint" { (format!("At least {MIN_PASSWORD_CHARS} characters. A few unrelated words make a strong one.")) }
-                    (field(&Input { name: "confirm_password", label: "Type it again", kind: "password", autocomplete: "new-password", value: "", min: Some(MIN_PASSWORD_CHARS), max: MAX_PASSWORD_CHARS }, &errors))
+                    (field(&PlainField { name: "confirm_password", label: "Type it again", kind: "password", autocomplete: "new-password", value: "", minlength: Some(MIN_PASSWORD_CHARS), maxlength: MAX_PASSWORD_CHARS }, &errors))
                     (form_error(error))
                     button type="submit" class="primary" { "Save password and sign in" }
-                }
+                }))
             }
         }
         Ok((state, _, _)) => {

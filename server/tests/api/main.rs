@@ -18,6 +18,7 @@ mod foundation;
 mod invoicing;
 mod metrics;
 mod outbox;
+mod plain_forms;
 mod public_pages;
 mod secrets;
 mod several_servers;

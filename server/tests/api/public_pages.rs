@@ -61,7 +61,7 @@ both_databases! {
         assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert!(!cookie(&wrong, "tally_session"));
         let html = wrong.text().await.unwrap();
-        assert!(html.contains(r#"id="password-error">Email or password is incorrect."#), "{html}");
+        assert!(html.contains(r#"id="password-error" aria-live="polite" class="field-error">Email or password is incorrect."#), "{html}");
         assert!(html.contains(r#"aria-invalid="true" aria-describedby="password-error""#), "{html}");
         assert!(html.contains(r#"value="admin_billing@acme.test""#));
         assert!(!html.contains("not the right one"));
@@ -106,7 +106,7 @@ both_databases! {
         let bad = post(&app, &c, "/forgot-password", &[("email", "not an address")]).await;
         assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let html = bad.text().await.unwrap();
-        assert!(html.contains(r#"id="email-error">"#) && html.contains(r#"value="not an address""#), "{html}");
+        assert!(html.contains(r#"id="email-error" aria-live="polite" class="field-error">"#) && html.contains(r#"value="not an address""#), "{html}");
         let sent = post(&app, &c, "/forgot-password", &[("email", "admin_billing@acme.test")]).await;
         assert_eq!(sent.status(), 200);
         assert!(sent.text().await.unwrap().contains("we've sent them a link"));
@@ -136,7 +136,7 @@ both_databases! {
         let weak = post(&app, &c, &path, &[("password", "password1234"), ("confirm_password", "password1234")]).await;
         assert_eq!(weak.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let html = weak.text().await.unwrap();
-        assert!(html.contains(r#"id="password-error">"#) && !html.contains("password1234"), "{html}");
+        assert!(html.contains(r#"id="password-error" aria-live="polite" class="field-error">"#) && !html.contains("password1234"), "{html}");
         let ok = post(&app, &c, &path, &[("password", "a brand new long passphrase"), ("confirm_password", "a brand new long passphrase")]).await;
         assert_eq!(ok.status(), StatusCode::SEE_OTHER);
         assert!(cookie(&ok, "tally_session"));

@@ -1,7 +1,7 @@
 //! Step 1, Billing Information: the company, the billing contact (where invoices go) and the
 //! address; Next saves it and moves to Payment Information.
 
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 use tally_core::{address::AddressInput, forms::BillingInfoInput};
 
 use super::{
@@ -9,8 +9,8 @@ use super::{
     Flow,
 };
 use crate::{
-    api::payments::save_billing_info,
-    components::{field::Field, fresh_check, live_errors::LiveErrors},
+    api::payments::{save_billing_info, SaveBillingInfo},
+    components::{field::Field, form::Form, fresh_check, live_errors::LiveErrors},
     error::AppError,
 };
 
@@ -69,7 +69,7 @@ pub(super) fn BillingTab(flow: Flow, on_next: Callback<()>) -> impl IntoView {
         });
     };
     view! {
-        <form class="form" novalidate node_ref=form on:submit=next>
+        <Form to=SaveBillingInfo::url() class="form" node_ref=form on_submit=next live_only=true>
             <Field name="company_name" label="Company name" autocomplete="organization" required=true
                 value=text(|i| &i.company_name) error=errors.error("company_name")
                 on_input=set("company_name", |i, v| i.company_name = v) on_blur=errors.touch("company_name") />
@@ -97,7 +97,7 @@ pub(super) fn BillingTab(flow: Flow, on_next: Callback<()>) -> impl IntoView {
             <div class="dialog-buttons">
                 <button type="submit" class="primary" disabled=move || busy.get()>"Next"</button>
             </div>
-        </form>
+        </Form>
     }
 }
 

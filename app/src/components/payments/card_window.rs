@@ -16,6 +16,7 @@ use super::{
 };
 use crate::{
     components::{
+        form::Form,
         fresh_check::{self, FreshCheck},
         live_errors::LiveErrors,
     },
@@ -79,7 +80,7 @@ pub(super) fn CardWindow(
     let answered = Callback::new(move |()| saving.bank_answered());
     let answer = Callback::new(move |confirmed: bool| saving.answer_bank(confirmed));
     view! {
-        <form class="form card-window" novalidate node_ref=form on:submit=submit>
+        <Form to="/billing" class="form card-window" node_ref=form on_submit=submit live_only=true>
             <div class="modal-head">
                 <h2 id="card-title">"Card"</h2>
                 <button type="button" class="icon-button" aria-label="Close the card window" on:click=move |_| on_back.run(())>"×"</button>
@@ -100,7 +101,7 @@ pub(super) fn CardWindow(
                 </button>
                 <button type="button" on:click=move |_| on_back.run(())>"Back"</button>
             </div>
-        </form>
+        </Form>
     }
 }
 

@@ -8,7 +8,7 @@ use super::{
     billing_tab::focus_first_invalid,
     Flow,
 };
-use crate::components::{field::Field, live_errors::LiveErrors};
+use crate::components::{field::Field, form::Form, live_errors::LiveErrors};
 
 #[component]
 pub(super) fn PaymentTab(flow: Flow, on_enter_card: Callback<()>) -> impl IntoView {
@@ -37,7 +37,7 @@ pub(super) fn PaymentTab(flow: Flow, on_enter_card: Callback<()>) -> impl IntoVi
         }
     };
     view! {
-        <form class="form" novalidate node_ref=form on:submit=enter_card>
+        <Form to="/billing" class="form" node_ref=form on_submit=enter_card live_only=true>
             <Field name="cardholder_name" label="Cardholder name" autocomplete="cc-name" required=true
                 hint="As printed on the card."
                 value=Signal::derive(move || payment.with(|p| p.cardholder_name.clone()))
@@ -68,6 +68,6 @@ pub(super) fn PaymentTab(flow: Flow, on_enter_card: Callback<()>) -> impl IntoVi
             <div class="dialog-buttons">
                 <button type="submit" class="primary">"Enter card"</button>
             </div>
-        </form>
+        </Form>
     }
 }

@@ -2,7 +2,7 @@
 //! to turn it on), passkeys (named, listed, removable), and recovery codes (shown once, to
 //! download; made anew on request). Removing and making anew need a fresh check.
 
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 
 use tally_core::{
     actor::Actor,
@@ -12,9 +12,9 @@ use tally_core::{
 use crate::{
     api::two_step::{
         add_passkey, confirm_app, get_two_step_status, new_recovery_codes, passkey_options,
-        remove_app, remove_passkey, start_app,
+        remove_app, remove_passkey, start_app, AddPasskey, ConfirmApp,
     },
-    components::{field::Field, fresh_check, passkeys},
+    components::{field::Field, form::Form, fresh_check, passkeys},
     error::AppError,
 };
 
@@ -202,12 +202,12 @@ fn AppEnrolmentForm(
             <p>"Scan this QR code with your authenticator app, or type the key into it."</p>
             <figure class="qr" role="img" aria-label="QR code with the key below" inner_html=enrolment.qr_svg></figure>
             <p>"Key: "<code class="key">{enrolment.key}</code></p>
-            <form class="form" on:submit=submit novalidate=true>
+            <Form to=ConfirmApp::url() class="form" on_submit=submit live_only=true>
                 <Field name="code" label="6-digit code from the app" autocomplete="one-time-code" required=true
                     value=Signal::derive(move || code.get()) error=Signal::derive(move || error.get())
                     on_input=Callback::new(move |v| { code.set(v); error.set(None); }) />
                 <button type="submit" class="primary" disabled=move || busy.get()>"Turn on"</button>
-            </form>
+            </Form>
         </div>
     }
 }
@@ -296,12 +296,12 @@ fn Passkeys(
                 <tbody>{rows}</tbody>
             </table>
         </div>
-        <form class="form" on:submit=add novalidate=true>
+        <Form to=AddPasskey::url() class="form" on_submit=add live_only=true>
             <Field name="passkey_name" label="Name of a new passkey (e.g. \"Work laptop\")" required=true
                 value=Signal::derive(move || name.get()) error=Signal::derive(move || error.get())
                 on_input=Callback::new(move |v| { name.set(v); error.set(None); }) />
             <button type="submit" disabled=move || busy.get()>"Add a passkey"</button>
-        </form>
+        </Form>
     }
     .into_any()
 }

@@ -1,7 +1,7 @@
 //! The dialogs that create an administrator, change one's role, reset their two-step
 //! verification or delete them.
 
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 use tally_core::{
     forms::NewAdminInput,
     roles::{Role, ALL_ROLES},
@@ -10,8 +10,12 @@ use tally_core::{
 
 use super::{full_name, AdminsState};
 use crate::{
-    api::admins::{create_admin, delete_admin, reset_two_step, set_admin_role},
-    components::{field::Field, fresh_check, list_page::DialogError, live_errors::LiveErrors},
+    api::admins::{
+        create_admin, delete_admin, reset_two_step, set_admin_role, CreateAdmin, SetAdminRole,
+    },
+    components::{
+        field::Field, form::Form, fresh_check, list_page::DialogError, live_errors::LiveErrors,
+    },
 };
 
 /// The role picker: one radio per role, each with its one-line description.
@@ -63,7 +67,7 @@ pub(super) fn CreateAdminForm(state: AdminsState) -> impl IntoView {
         role: role.get(),
     };
     let errors = LiveErrors::new(move || input().parse().err().unwrap_or_default());
-    let typed = |signal: RwSignal<String>, field: &'static str| {
+    let typed = move |signal: RwSignal<String>, field: &'static str| {
         Callback::new(move |v: String| {
             signal.set(v);
             errors.edited(field);
@@ -86,7 +90,7 @@ pub(super) fn CreateAdminForm(state: AdminsState) -> impl IntoView {
         });
     };
     view! {
-        <form class="form" novalidate on:submit=submit>
+        <Form to=CreateAdmin::url() class="form" on_submit=submit live_only=true>
             <h2 id="dialog-title">"Create an administrator"</h2>
             <p>"They get an email with a link to set their password. The link works once and expires in 72 hours."</p>
             <Field name="first_name" label="First name" autocomplete="off" required=true value=first_name
@@ -101,7 +105,7 @@ pub(super) fn CreateAdminForm(state: AdminsState) -> impl IntoView {
                 <button type="submit" class="primary" disabled=move || state.busy.get()>"Send invitation"</button>
                 <button type="button" on:click=move |_| state.dialog_open.set(false)>"Cancel"</button>
             </div>
-        </form>
+        </Form>
     }
 }
 
@@ -124,7 +128,7 @@ pub(super) fn ChangeRoleForm(admin: AdminSummary, state: AdminsState) -> impl In
         );
     };
     view! {
-        <form class="form" on:submit=submit>
+        <Form to=SetAdminRole::url() class="form" on_submit=submit live_only=true>
             <h2 id="dialog-title">{title}</h2>
             <RolePicker selected=role error=Signal::derive(|| None::<String>) on_change=Callback::new(|_| ()) />
             <DialogError state=state />
@@ -132,7 +136,7 @@ pub(super) fn ChangeRoleForm(admin: AdminSummary, state: AdminsState) -> impl In
                 <button type="submit" class="primary" disabled=move || state.busy.get()>"Save role"</button>
                 <button type="button" on:click=move |_| state.dialog_open.set(false)>"Cancel"</button>
             </div>
-        </form>
+        </Form>
     }
 }
 

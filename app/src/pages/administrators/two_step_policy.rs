@@ -1,11 +1,11 @@
 //! The account's two-step verification policy, above the list.
 
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 
 use super::AdminsState;
 use crate::{
-    api::two_step::{get_two_step_status, set_two_step_policy},
-    components::fresh_check,
+    api::two_step::{get_two_step_status, set_two_step_policy, SetTwoStepPolicy},
+    components::{form::Form, fresh_check},
 };
 
 /// "Require two-step verification for every administrator", for the roles that set it.
@@ -29,7 +29,7 @@ pub(super) fn TwoStepPolicy(state: AdminsState) -> impl IntoView {
                     state.perform(done.to_string(), fresh_check::run(fresh, move || set_two_step_policy(on)));
                 };
                 view! {
-                    <form class="policy card" on:submit=save>
+                    <Form to=SetTwoStepPolicy::url() class="policy card" on_submit=save live_only=true>
                         <div class="field checkbox-field">
                             <input type="checkbox" id="require-two-step" aria-describedby="require-two-step-hint" prop:checked=move || checked.get()
                                 on:change=move |ev| checked.set(event_target_checked(&ev)) />
@@ -37,7 +37,7 @@ pub(super) fn TwoStepPolicy(state: AdminsState) -> impl IntoView {
                         </div>
                         <p class="field-hint" id="require-two-step-hint">"Administrators without it are sent to set it up at their next sign-in and can do nothing else until it is done."</p>
                         <button type="submit" disabled=move || state.busy.get()>"Save policy"</button>
-                    </form>
+                    </Form>
                 }
             })}
         </Suspense>

@@ -1,10 +1,13 @@
 //! Who runs a command: its runners, each with Unbind, and a form to bind another.
 
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 use tally_core::views::commands::{Candidate, CommandSummary};
 
 use super::{CommandDialog, CommandsState};
-use crate::api::commands::{bind_runner, unbind_runner};
+use crate::{
+    api::commands::{bind_runner, unbind_runner, BindRunner},
+    components::form::Form,
+};
 
 #[component]
 pub(super) fn Runners(
@@ -58,7 +61,7 @@ pub(super) fn Runners(
             let mut options = vec![(String::new(), "Choose an administrator".to_string())];
             options.extend(unbound.iter().map(|c| (c.admin_id.clone(), format!("{} ({}){}", c.name, c.role.display_name(), if c.billing_only { ", billing only" } else { "" }))));
             view! {
-                <form class="filters" on:submit=bind>
+                <Form to=BindRunner::url() class="filters" on_submit=bind live_only=true>
                     <div class="field">
                         <label for=select_id.clone()>"Bind a runner"</label>
                         <select id=select_id on:change=move |ev| bind_select.set(event_target_value(&ev))>
@@ -66,7 +69,7 @@ pub(super) fn Runners(
                         </select>
                     </div>
                     <button type="submit">"Bind"</button>
-                </form>
+                </Form>
             }
         })}
     }
