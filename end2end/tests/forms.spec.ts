@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { accessibilityViolations, openHydrated, waitForHydration } from "../pages/base";
-import { OWNER, SetupPage, SignedInFrame, linkIn, newestMail, signInAsOwner, waitForMail } from "../pages/account";
+import { SignedInFrame, linkIn, signInAsOwner, waitForMail } from "../pages/account";
 import { AdministratorsPage } from "../pages/administrators";
 import { AuthenticatorApp } from "../pages/two-step";
 
@@ -57,9 +57,11 @@ async function fillSignIn(page: Page, email: string, password: string) {
   await page.getByLabel("Password").fill(password);
 }
 
-/** A page in a browser with scripts off. */
-async function withoutScripts(browser: Browser): Promise<Page> {
+/** A page in a browser with scripts off; signed in as `signedIn` is, if given (its cookies:
+ * each sign-in of an address counts against that address's allowance). */
+async function withoutScripts(browser: Browser, signedIn?: Page): Promise<Page> {
   const context = await browser.newContext({ javaScriptEnabled: false });
+  if (signedIn) await context.addCookies(await signedIn.context().cookies());
   return context.newPage();
 }
 
@@ -169,20 +171,36 @@ test("set-up with scripts off: a mistake is shown beside its field, then the acc
   }
 });
 
-/** The owner invites an administrator; returns the invitation's path. */
-async function invitation(page: Page, first: string, email: string): Promise<string> {
+/** The owner invites administrators; returns their invitations' paths. */
+async function invitations(page: Page, people: { first: string; email: string; role: string }[]): Promise<string[]> {
   await signInAsOwner(page);
   const admins = new AdministratorsPage(page);
   await admins.open();
-  await admins.create(first, "Form", email, "Administrator");
+  const links = [];
+  for (const p of people) {
+    await admins.create(p.first, "Form", p.email, p.role);
+    links.push(linkIn(await waitForMail(`To: ${p.email}`), "/invitation/"));
+  }
   await new SignedInFrame(page).signOut();
-  return linkIn(await waitForMail(`To: ${email}`), "/invitation/");
+  return links;
 }
+
+/** Gus's and Wes's invitations, made with Fay's (one sign-in of the owner for all three: each
+ * sign-in of an address counts against its allowance, and the suite signs the owner in often). */
+let gusInvitation = "";
+let wesInvitation = "";
+const WES = { email: "wes@acme.test", password: "wes manages from here" };
 
 const FAY = { email: "fay@acme.test", password: "fay types before it loads" };
 
 test("an invitation's password, typed before the page is live, is kept and sent", async ({ page }) => {
-  const link = await invitation(page, "Fay", FAY.email);
+  const [link, gus, wes] = await invitations(page, [
+    { first: "Fay", email: FAY.email, role: "Administrator" },
+    { first: "Gus", email: "gus@acme.test", role: "Administrator" },
+    { first: "Wes", email: WES.email, role: "Administrator With Billing" },
+  ]);
+  gusInvitation = gus;
+  wesInvitation = wes;
   const pages = watchPages(page);
   const live = await holdTheApp(page);
   await page.goto(link, { waitUntil: "domcontentloaded" });
@@ -197,11 +215,10 @@ test("an invitation's password, typed before the page is live, is kept and sent"
   pages.expectNoJson();
 });
 
-test("an invitation with scripts off: two different passwords are refused beside the field, then it is set", async ({ page, browser }) => {
-  const link = await invitation(page, "Gus", "gus@acme.test");
+test("an invitation with scripts off: two different passwords are refused beside the field, then it is set", async ({ browser }) => {
   const plain = await withoutScripts(browser);
   const pages = watchPages(plain);
-  await plain.goto(link);
+  await plain.goto(gusInvitation);
   await plain.getByLabel("New password").fill("gus has a sturdy passphrase");
   await plain.getByLabel("Type it again").fill("gus has a sturdy passphrasf");
   await plain.getByRole("button", { name: "Save password and sign in" }).click();
@@ -317,7 +334,11 @@ test("the second step: a code typed before the page is live is kept; with script
 });
 
 test("forms that need the live page say Loading… and send nothing until it is; search forms work with scripts off", async ({ page, browser }) => {
-  await signInAsOwner(page);
+  await openHydrated(page, wesInvitation);
+  await page.getByLabel("New password").fill(WES.password);
+  await page.getByLabel("Type it again").fill(WES.password);
+  await page.getByRole("button", { name: "Save password and sign in" }).click();
+  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
   const live = await holdTheApp(page);
   await page.goto("/users", { waitUntil: "domcontentloaded" });
   const importButton = page.getByRole("button", { name: "Import" });
@@ -327,10 +348,8 @@ test("forms that need the live page say Loading… and send nothing until it is;
   await expect(importButton).toBeEnabled();
   await expect(page.getByRole("region", { name: "Import users from CSV" }).getByText("Loading…")).toBeHidden();
 
-  const plain = await withoutScripts(browser);
+  const plain = await withoutScripts(browser, page);
   const pages = watchPages(plain);
-  await fillSignIn(plain, OWNER.email, OWNER.password);
-  await plain.getByRole("button", { name: "Sign in" }).click();
   await plain.goto("/users");
   await expect(plain.getByRole("button", { name: "Import" })).toBeDisabled();
   const importForm = plain.getByRole("region", { name: "Import users from CSV" });
@@ -346,4 +365,95 @@ test("forms that need the live page say Loading… and send nothing until it is;
   await expect(plain.getByLabel("Actor email contains")).toHaveValue("ann@");
   pages.expectNoJson();
   await plain.context().close();
+});
+
+/** A fresh server set up by `page` (its owner signed in there): tests that add users and
+ * administrators leave the main server's account as the other specs expect it. */
+async function freshAccount(page: Page, port: number) {
+  const server = await freshServer(port);
+  await page.goto(`${server.url}/setup`);
+  await fillSetup(page, setupCode(server.dir), "owner@fresh.test");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+  return server;
+}
+
+test("a page's dialog opened by its address: typed into before the page is live, kept, and saved", async ({ page }) => {
+  const server = await freshAccount(page, 3103);
+  try {
+    const pages = watchPages(page);
+    const live = await holdTheApp(page);
+    await page.goto(`${server.url}/users?dialog=add`, { waitUntil: "domcontentloaded" });
+    const dialog = page.getByRole("dialog", { name: "Add a user" });
+    await dialog.getByLabel("First name").fill("Early");
+    await dialog.getByLabel("Last name").fill("Bird");
+    await dialog.getByLabel("Email").fill("early.bird@fresh.test");
+    await live();
+    await expect(dialog.getByLabel("First name")).toHaveValue("Early");
+    await expect(dialog.getByLabel("Email")).toHaveValue("early.bird@fresh.test");
+    await expect(dialog.getByLabel("Email")).toBeFocused();
+    await dialog.getByRole("button", { name: "Save user" }).click();
+    await expect(page.getByRole("status")).toHaveText("Early Bird is saved.");
+    await expect(page.getByRole("row", { name: /Early Bird/ })).toBeVisible();
+    pages.expectNoJson();
+  } finally {
+    server.stop();
+  }
+});
+
+test("the Users, Administrators and Commands dialogs with scripts off: refused beside the field, then saved", async ({ browser }) => {
+  const plain = await withoutScripts(browser);
+  const server = await freshAccount(plain, 3104);
+  try {
+    const pages = watchPages(plain);
+
+    // Users: "+ Add user" loads the page with its dialog open.
+    await plain.goto(`${server.url}/users`);
+    await plain.getByRole("button", { name: "+ Add user" }).click();
+    await expect(plain).toHaveURL(/\/users\?dialog=add$/);
+    let dialog = plain.getByRole("dialog", { name: "Add a user" });
+    await dialog.getByLabel("First name").fill("Plain");
+    await dialog.getByLabel("Last name").fill("Jane");
+    await dialog.getByLabel("Email").fill("plain.jane@");
+    await dialog.getByRole("button", { name: "Save user" }).click();
+    await expect(dialog.locator("#email-error")).toHaveText("Enter a single email address, like name@example.com.");
+    await expect(dialog.getByLabel("First name")).toHaveValue("Plain");
+    expect(await accessibilityWithoutScripts(browser, plain)).toEqual([]);
+    await dialog.getByLabel("Email").fill("plain.jane@fresh.test");
+    await dialog.getByRole("button", { name: "Save user" }).click();
+    await expect(plain).toHaveURL(/\/users$/);
+    await expect(plain.getByRole("row", { name: /Plain Jane/ })).toBeVisible();
+
+    // Administrators: the role is a radio button.
+    await plain.getByRole("link", { name: "Administrators" }).first().click();
+    await plain.getByRole("button", { name: "+ Create Admin" }).click();
+    dialog = plain.getByRole("dialog", { name: "Create an administrator" });
+    await dialog.getByLabel("First name").fill("Nora");
+    await dialog.getByLabel("Last name").fill("Script");
+    await dialog.getByLabel("Email").fill("nora@fresh.test");
+    await dialog.getByRole("button", { name: "Send invitation" }).click();
+    await expect(dialog.locator("#role-error")).not.toBeEmpty();
+    await expect(dialog.getByLabel("Email")).toHaveValue("nora@fresh.test");
+    await dialog.getByLabel("Help Desk").check();
+    await dialog.getByRole("button", { name: "Send invitation" }).click();
+    await expect(plain).toHaveURL(/\/administrators$/);
+    await expect(plain.getByRole("row", { name: /Nora Script/ })).toContainText("Invited");
+
+    // Commands: the script is a text area.
+    await plain.goto(`${server.url}/commands`);
+    await plain.getByRole("button", { name: "+ Add command" }).click();
+    dialog = plain.getByRole("dialog", { name: "Add a command" });
+    await dialog.getByLabel("Name", { exact: true }).fill("Plain restart");
+    await dialog.getByRole("button", { name: "Save command" }).click();
+    await expect(dialog.locator("#script-error")).toHaveText("Enter the script to run.");
+    await expect(dialog.getByLabel("Name", { exact: true })).toHaveValue("Plain restart");
+    await dialog.getByLabel("Script", { exact: true }).fill("systemctl restart agent");
+    await dialog.getByRole("button", { name: "Save command" }).click();
+    await expect(plain).toHaveURL(/\/commands$/);
+    await expect(plain.getByRole("region", { name: "Plain restart" })).toBeVisible();
+    pages.expectNoJson();
+  } finally {
+    await plain.context().close();
+    server.stop();
+  }
 });

@@ -20,6 +20,8 @@ pub async fn create_admin(
     first_name: String,
     last_name: String,
     email: String,
+    /// Absent from a plain form when no role is chosen: then core says to choose one.
+    #[server(default)]
     role: String,
 ) -> Result<String, AppError> {
     let actor = require(Action::ManageAdministrators)?;

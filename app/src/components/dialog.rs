@@ -6,7 +6,7 @@ use leptos::{ev, html, prelude::*};
 #[cfg(feature = "hydrate")]
 use wasm_bindgen::JsCast;
 
-const FOCUSABLE: &str = "a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])";
+const FOCUSABLE: &str = "a[href], button:not([disabled]), input:not([disabled]):not([type='hidden']), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])";
 
 #[component]
 pub fn Modal(
@@ -28,10 +28,27 @@ pub fn Modal(
     let opener = std::rc::Rc::new(std::cell::RefCell::new(None::<web_sys::HtmlElement>));
     #[cfg(feature = "hydrate")]
     let opener_for_open = opener.clone();
+    // Opened by the page's address (`?dialog=…`), the server draws it open, in the page (a
+    // browser with scripts off shows it there); once live, it becomes modal.
+    let drawn_open = cfg!(feature = "ssr") && open.get_untracked();
     Effect::new(move |_| {
         let want = open.get();
         if let Some(d) = dialog.get() {
-            if want && !d.open() {
+            if want && d.open() && !d.matches(":modal").unwrap_or(true) {
+                // Removing the attribute hides it without a `close` event; the field the
+                // person was typing in gets focus back (its caret is kept by the field).
+                #[cfg(feature = "hydrate")]
+                let typing = document()
+                    .active_element()
+                    .filter(|e| d.contains(Some(e)))
+                    .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+                let _ = d.remove_attribute("open");
+                let _ = d.show_modal();
+                #[cfg(feature = "hydrate")]
+                if let Some(el) = typing {
+                    let _ = el.focus();
+                }
+            } else if want && !d.open() {
                 #[cfg(feature = "hydrate")]
                 {
                     *opener_for_open.borrow_mut() = document()
@@ -93,6 +110,7 @@ pub fn Modal(
             node_ref=dialog
             class=format!("modal {class}")
             aria-labelledby=labelled_by
+            open=drawn_open
             on:keydown=trap_tab
             on:close=move |_| {
                 open.set(false);

@@ -19,6 +19,10 @@ use crate::error::AppError;
 /// the page drawn again when it is refused, or reloaded when it succeeds.
 pub const PAGE_FIELD: &str = "__page";
 
+/// The name of the hidden field that says where a plain form goes once it succeeds, when that
+/// is not its page (a dialog drawn open by the address goes back to the page without it).
+pub const DONE_FIELD: &str = "__done";
+
 /// A plain form's post that its server function refused, as the page drawn again shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Echo {
@@ -36,7 +40,7 @@ impl Echo {
             action: action.to_string(),
             values: fields
                 .into_iter()
-                .filter(|(name, _)| name != PAGE_FIELD && !is_secret(name))
+                .filter(|(name, _)| name != PAGE_FIELD && name != DONE_FIELD && !is_secret(name))
                 .collect(),
             error,
         }
@@ -150,6 +154,10 @@ pub fn Form<F>(
     /// disabled, it says "Loading…", and nothing can be posted.
     #[prop(optional)]
     live_only: bool,
+    /// Where a plain post goes once it succeeds, when not back to this page (and the server
+    /// function sends the person nowhere).
+    #[prop(optional)]
+    done: Option<&'static str>,
     children: Children,
 ) -> impl IntoView
 where
@@ -183,6 +191,7 @@ where
         <form method=method action=to class=class role=role aria-label=label novalidate
             node_ref=node_ref data-echo=echoed on:submit=on_submit>
             {page.map(|p| view! { <input type="hidden" name=PAGE_FIELD value=p /> })}
+            {done.filter(|_| posts).map(|d| view! { <input type="hidden" name=DONE_FIELD value=d /> })}
             {content}
         </form>
     }

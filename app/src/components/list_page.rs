@@ -6,7 +6,10 @@ use std::future::Future;
 
 use leptos::{html, prelude::*};
 
-use crate::{components::live_errors::LiveErrors, error::AppError};
+use crate::{
+    components::{form::Form, live_errors::LiveErrors},
+    error::AppError,
+};
 
 /// `D` names the page's dialogs.
 pub struct ListPage<D: Send + Sync + 'static> {
@@ -43,6 +46,16 @@ impl<D: Send + Sync + 'static> ListPage<D> {
             dialog_error: RwSignal::new(None),
             busy: RwSignal::new(false),
             notice_ref: NodeRef::new(),
+        }
+    }
+
+    /// Opens `d` when the page's address asks for it (`?dialog=<name>`): what a
+    /// [`DialogOpener`] leads to before the page is live or with scripts off.
+    pub fn open_if_asked(self, name: &str, d: D) {
+        let asked = leptos_router::hooks::use_query_map()
+            .with_untracked(|q| q.get("dialog").is_some_and(|v| v == name));
+        if asked {
+            self.open(d);
         }
     }
 
@@ -153,4 +166,28 @@ pub fn Notice<D: Send + Sync + 'static>(state: ListPage<D>) -> impl IntoView {
 #[component]
 pub fn DialogError<D: Send + Sync + 'static>(state: ListPage<D>) -> impl IntoView {
     view! { <p class="form-error" role="alert">{move || state.dialog_error.get()}</p> }
+}
+
+/// The button that opens a page's dialog. Live, it opens it in place; before that (or with
+/// scripts off) it is a plain form that loads the page with `?dialog=<name>`, which the page
+/// draws with the dialog open ([`ListPage::open_if_asked`]).
+#[component]
+pub fn DialogOpener<D: Clone + Send + Sync + 'static>(
+    state: ListPage<D>,
+    /// The page's path.
+    page: &'static str,
+    name: &'static str,
+    dialog: D,
+    text: &'static str,
+) -> impl IntoView {
+    let open = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        state.open(dialog.clone());
+    };
+    view! {
+        <Form to=page method="get" class="dialog-opener" on_submit=open>
+            <input type="hidden" name="dialog" value=name />
+            <button type="submit" class="primary">{text}</button>
+        </Form>
+    }
 }

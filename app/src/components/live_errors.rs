@@ -80,6 +80,32 @@ impl LiveErrors {
         }
     }
 
+    /// Call when `field` changes to `value`: like [`LiveErrors::edited`], except for the value a
+    /// refused plain post sent, which the field hands over as the page goes live.
+    pub fn changed(self, field: &'static str, value: &str) {
+        let echoed = self
+            .echoed
+            .with_value(|e| e.iter().any(|(n, sent)| n == field && sent == value));
+        if !echoed {
+            self.edited(field);
+        }
+    }
+
+    /// For a form that posts to `action` without a `ServerAction` (a dialog's): shows the
+    /// refusal the page was drawn with, if it was this form's. Returns a refusal that is about
+    /// no field, for the form to show.
+    pub fn from_echo(self, action: &str) -> Option<AppError> {
+        let echo = crate::components::form::echo().filter(|e| e.action == action)?;
+        match echo.error {
+            AppError::Validation(f) => {
+                self.server.set(f);
+                self.echoed.set_value(echo.values);
+                None
+            }
+            other => Some(other),
+        }
+    }
+
     /// Marks the form submitted; true when core finds nothing wrong, so it may be sent.
     pub fn submit(self) -> bool {
         self.submitted.set(true);
@@ -135,13 +161,8 @@ impl LiveErrors {
     /// on it.
     pub fn typed(self, signal: RwSignal<String>, field: &'static str) -> Callback<String> {
         Callback::new(move |v: String| {
-            let echoed = self
-                .echoed
-                .with_value(|e| e.iter().any(|(n, sent)| n == field && *sent == v));
+            self.changed(field, &v);
             signal.set(v);
-            if !echoed {
-                self.edited(field);
-            }
         })
     }
 }

@@ -23,7 +23,7 @@ use crate::{
         dialog::Modal,
         email_text::EmailText,
         layout::SignedIn,
-        list_page::{ListPage, Notice},
+        list_page::{DialogOpener, ListPage, Notice},
         search_form::SearchForm,
     },
     error::AppError,
@@ -56,6 +56,7 @@ struct AdminList {
 impl AdminList {
     fn new() -> Self {
         let state = AdminsState::new();
+        state.open_if_asked("create", AdminDialog::Create);
         let search = RwSignal::new(String::new());
         let page = RwSignal::new(1u32);
         let admins = Resource::new(
@@ -99,9 +100,7 @@ fn Administrators(me: Actor, list: AdminList) -> impl IntoView {
         <div class="page-head">
             <h1>"Administrators"</h1>
             {manage.then(|| view! {
-                <button type="button" class="primary" on:click=move |_| state.open(AdminDialog::Create)>
-                    "+ Create Admin"
-                </button>
+                <DialogOpener state=state page="/administrators" name="create" dialog=AdminDialog::Create text="+ Create Admin" />
             })}
         </div>
         <Notice state=state />

@@ -16,14 +16,14 @@ use tally_core::{
 use crate::{
     api::commands::{
         bind_runner, create_command, delete_command, list_commands, run_command, update_command,
-        CreateCommand,
+        CreateCommand, UpdateCommand,
     },
     components::{
         dialog::Modal,
-        field::{Field, SelectField},
-        form::Form,
+        field::{keep_typed, Field, SelectField},
+        form::{echoed_value, Form},
         layout::SignedIn,
-        list_page::{DialogError, ListPage, Notice},
+        list_page::{DialogError, DialogOpener, ListPage, Notice},
         live_errors::LiveErrors,
     },
     error::AppError,
@@ -36,6 +36,7 @@ pub fn CommandsPage() -> impl IntoView {
     // Loaded outside the sign-in check's <Suspense>, which would create (and fetch) it again on
     // each of its passes; see AdministratorsPage.
     let state = CommandsState::new();
+    state.open_if_asked("add", CommandDialog::Add);
     let list = Resource::new(move || state.reload.get(), |_| list_commands());
     view! { <SignedIn children=move |_| view! { <Commands state=state list=list /> } /> }
 }
@@ -67,7 +68,7 @@ fn Commands(state: CommandsState, list: Resource<Result<CommandList, AppError>>)
                             <div class="page-head">
                                 <h1>"Commands"</h1>
                                 {manage.then(|| view! {
-                                    <button type="button" class="primary" on:click=move |_| state.open(CommandDialog::Add)>"+ Add command"</button>
+                                    <DialogOpener state=state page="/commands" name="add" dialog=CommandDialog::Add text="+ Add command" />
                                 })}
                             </div>
                             <Notice state=state />
@@ -175,10 +176,29 @@ fn CommandForm(state: CommandsState, command: Option<CommandSummary>) -> impl In
     };
     let set = move |field: &'static str, put: fn(&mut NewCommandInput, String)| {
         Callback::new(move |v: String| {
+            errors.changed(field, &v);
             input.update(|i| put(i, v));
-            errors.edited(field);
         })
     };
+    let to = if id.is_some() {
+        UpdateCommand::url()
+    } else {
+        CreateCommand::url()
+    };
+    if let Some(refusal) = errors.from_echo(to) {
+        state.dialog_error.set(Some(refusal.to_string()));
+    }
+    let id_field = id.clone();
+    let script = NodeRef::<leptos::html::Textarea>::new();
+    let drawn_script =
+        echoed_value("script").unwrap_or_else(|| input.with_untracked(|i| i.script.clone()));
+    keep_typed(
+        script,
+        text(|i| &i.script),
+        |el| el.value(),
+        |el, v| el.set_value(v),
+        Some(set("script", |i, v| i.script = v)),
+    );
     let shells: Vec<(String, String)> = Shell::ALL
         .iter()
         .map(|s| (s.code().to_string(), s.display_name().to_string()))
@@ -201,20 +221,20 @@ fn CommandForm(state: CommandsState, command: Option<CommandSummary>) -> impl In
         });
     };
     view! {
-        <Form to=CreateCommand::url() class="form" on_submit=submit live_only=true>
+        <Form to=to class="form" on_submit=submit done="/commands">
             <h2 id="dialog-title">{title}</h2>
+            {id_field.map(|id| view! { <input type="hidden" name="id" value=id /> })}
             <Field name="name" label="Name" autocomplete="off" required=true value=text(|i| &i.name)
                 error=errors.error("name") on_input=set("name", |i, v| i.name = v) on_blur=errors.touch("name") />
             <SelectField name="shell" label="Shell" options=shells value=text(|i| &i.shell) error=errors.error("shell")
                 on_change=set("shell", |i, v| i.shell = v) />
             <div class="field" class:field-invalid=move || errors.error("script").get().is_some()>
                 <label for="script">"Script"</label>
-                <textarea id="script" name="script" rows="8" spellcheck="false" class="script"
-                    prop:value=move || input.with(|i| i.script.clone())
+                <textarea id="script" name="script" rows="8" spellcheck="false" class="script" node_ref=script
                     aria-invalid=move || errors.error("script").get().is_some().then_some("true")
                     aria-describedby="script-error"
-                    on:input=move |ev| { input.update(|i| i.script = event_target_value(&ev)); errors.edited("script"); }
-                    on:blur=move |_| errors.touch("script").run(())></textarea>
+                    on:input=move |ev| { let v = event_target_value(&ev); errors.changed("script", &v); input.update(|i| i.script = v); }
+                    on:blur=move |_| errors.touch("script").run(())>{drawn_script}</textarea>
                 <p class="field-error" id="script-error" aria-live="polite">{move || errors.error("script").get()}</p>
             </div>
             <Field name="description" label="Description (optional)" value=text(|i| &i.description)

@@ -16,14 +16,14 @@ use tally_core::{
 use crate::{
     api::users::{
         create_user, delete_user, list_users, set_user_suspended, update_user, CreateUser,
-        ImportUsers,
+        ImportUsers, UpdateUser,
     },
     components::{
         dialog::Modal,
         email_text::EmailText,
         field::Field,
         layout::SignedIn,
-        list_page::{DialogError, ListPage, Notice},
+        list_page::{DialogError, DialogOpener, ListPage, Notice},
         live_errors::LiveErrors,
         menu::{MenuButton, MenuEntry},
         search_form::SearchForm,
@@ -37,6 +37,7 @@ pub fn UsersPage() -> impl IntoView {
     // Loaded outside the sign-in check's <Suspense>, which would create (and fetch) it again on
     // each of its passes; see AdministratorsPage.
     let state = UsersState::new();
+    state.open_if_asked("add", UserDialog::Add);
     let search = RwSignal::new(String::new());
     let page = RwSignal::new(1u32);
     let users = Resource::new(
@@ -77,7 +78,7 @@ fn Users(
         <div class="page-head">
             <h1>"Users"</h1>
             {manage.then(|| view! {
-                <button type="button" class="primary" on:click=move |_| state.open(UserDialog::Add)>"+ Add user"</button>
+                <DialogOpener state=state page="/users" name="add" dialog=UserDialog::Add text="+ Add user" />
             })}
         </div>
         <p class="field-hint">"Every user counts toward the bill, suspended ones too. The first 10 are free."</p>
@@ -178,6 +179,15 @@ fn UserForm(state: UsersState, user: Option<UserSummary>) -> impl IntoView {
     });
     let errors = LiveErrors::new(move || input.with(|i| i.parse().err().unwrap_or_default()));
     let id = user.as_ref().map(|u| u.id.clone());
+    let to = if id.is_some() {
+        UpdateUser::url()
+    } else {
+        CreateUser::url()
+    };
+    let id_field = id.clone();
+    if let Some(refusal) = errors.from_echo(to) {
+        state.dialog_error.set(Some(refusal.to_string()));
+    }
     let title = match &user {
         Some(u) => format!("Edit {}", full_name(u)),
         None => "Add a user".to_string(),
@@ -187,8 +197,8 @@ fn UserForm(state: UsersState, user: Option<UserSummary>) -> impl IntoView {
     };
     let set = move |field: &'static str, put: fn(&mut NewUserInput, String)| {
         Callback::new(move |v: String| {
+            errors.changed(field, &v);
             input.update(|i| put(i, v));
-            errors.edited(field);
         })
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -209,8 +219,9 @@ fn UserForm(state: UsersState, user: Option<UserSummary>) -> impl IntoView {
         });
     };
     view! {
-        <Form to=CreateUser::url() class="form" on_submit=submit live_only=true>
+        <Form to=to class="form" on_submit=submit done="/users">
             <h2 id="dialog-title">{title}</h2>
+            {id_field.map(|id| view! { <input type="hidden" name="id" value=id /> })}
             <Field name="first_name" label="First name" autocomplete="off" required=true value=text(|i| &i.first_name)
                 error=errors.error("first_name") on_input=set("first_name", |i, v| i.first_name = v) on_blur=errors.touch("first_name") />
             <Field name="last_name" label="Last name" autocomplete="off" required=true value=text(|i| &i.last_name)

@@ -20,7 +20,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use tally_app::{
-    components::form::{Echo, PAGE_FIELD},
+    components::form::{Echo, DONE_FIELD, PAGE_FIELD},
     error::AppError,
 };
 use tally_core::redirect::safe_next;
@@ -57,12 +57,14 @@ pub async fn answer(State(draw): State<DrawPage>, req: Request, next: Next) -> R
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     };
     let fields: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
-    let page = safe_next(
+    let field = |wanted: &str| {
         fields
             .iter()
-            .find(|(name, _)| name == PAGE_FIELD)
-            .map(|(_, path)| path.as_str()),
-    );
+            .find(|(name, _)| name == wanted)
+            .map(|(_, path)| safe_next(Some(path)))
+    };
+    let page = field(PAGE_FIELD).unwrap_or_else(|| "/".to_string());
+    let done = field(DONE_FIELD).unwrap_or_else(|| page.clone());
 
     let mut call = Request::from_parts(parts.clone(), Body::from(bytes));
     call.headers_mut()
@@ -81,7 +83,7 @@ pub async fn answer(State(draw): State<DrawPage>, req: Request, next: Next) -> R
             .get(header::LOCATION)
             .and_then(|l| l.to_str().ok())
             .map(|l| safe_next(Some(l)))
-            .unwrap_or(page);
+            .unwrap_or(done);
         Redirect::to(&to).into_response()
     } else {
         let status = answer.status();

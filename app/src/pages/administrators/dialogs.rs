@@ -14,7 +14,11 @@ use crate::{
         create_admin, delete_admin, reset_two_step, set_admin_role, CreateAdmin, SetAdminRole,
     },
     components::{
-        field::Field, form::Form, fresh_check, list_page::DialogError, live_errors::LiveErrors,
+        field::{keep_typed, Field},
+        form::{echoed_value, Form},
+        fresh_check,
+        list_page::DialogError,
+        live_errors::LiveErrors,
     },
 };
 
@@ -23,7 +27,8 @@ use crate::{
 pub(super) fn RolePicker(
     selected: RwSignal<String>,
     #[prop(into)] error: Signal<Option<String>>,
-    on_change: Callback<()>,
+    /// Runs with the role's code when one is chosen.
+    on_change: Callback<String>,
 ) -> impl IntoView {
     let options = ALL_ROLES
         .into_iter()
@@ -31,11 +36,24 @@ pub(super) fn RolePicker(
             let code = role.code();
             let id = format!("role-{code}");
             let desc_id = format!("{id}-desc");
+            // Checked as drawn; once live, a choice made before is kept (see `keep_typed`).
+            let drawn = echoed_value("role").unwrap_or_else(|| selected.get_untracked()) == code;
+            let node = NodeRef::<leptos::html::Input>::new();
+            let choose = Callback::new(move |_: String| {
+                selected.set(code.to_string());
+                on_change.run(code.to_string());
+            });
+            keep_typed(
+                node,
+                Signal::derive(move || if selected.get() == code { "on".into() } else { String::new() }),
+                |el| if el.checked() { "on".into() } else { String::new() },
+                |el, v| el.set_checked(v == "on"),
+                Some(Callback::new(move |v: String| if v == "on" { choose.run(v) })),
+            );
             view! {
                 <div class="radio-option">
                     <input type="radio" name="role" id=id.clone() value=code aria-describedby=desc_id.clone()
-                        prop:checked=move || selected.get() == code
-                        on:change=move |_| { selected.set(code.to_string()); on_change.run(()); } />
+                        checked=drawn node_ref=node on:change=move |_| choose.run(String::new()) />
                     <label for=id>{role.display_name()}</label>
                     <p class="radio-hint" id=desc_id>{role.description()}</p>
                 </div>
@@ -67,12 +85,10 @@ pub(super) fn CreateAdminForm(state: AdminsState) -> impl IntoView {
         role: role.get(),
     };
     let errors = LiveErrors::new(move || input().parse().err().unwrap_or_default());
-    let typed = move |signal: RwSignal<String>, field: &'static str| {
-        Callback::new(move |v: String| {
-            signal.set(v);
-            errors.edited(field);
-        })
-    };
+    let typed = move |signal: RwSignal<String>, field: &'static str| errors.typed(signal, field);
+    if let Some(refusal) = errors.from_echo(CreateAdmin::url()) {
+        state.dialog_error.set(Some(refusal.to_string()));
+    }
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if !errors.submit() {
@@ -90,7 +106,7 @@ pub(super) fn CreateAdminForm(state: AdminsState) -> impl IntoView {
         });
     };
     view! {
-        <Form to=CreateAdmin::url() class="form" on_submit=submit live_only=true>
+        <Form to=CreateAdmin::url() class="form" on_submit=submit done="/administrators">
             <h2 id="dialog-title">"Create an administrator"</h2>
             <p>"They get an email with a link to set their password. The link works once and expires in 72 hours."</p>
             <Field name="first_name" label="First name" autocomplete="off" required=true value=first_name
@@ -99,7 +115,7 @@ pub(super) fn CreateAdminForm(state: AdminsState) -> impl IntoView {
                 error=errors.error("last_name") on_input=typed(last_name, "last_name") on_blur=errors.touch("last_name") />
             <Field name="email" label="Email" kind="email" autocomplete="off" required=true value=email
                 error=errors.error("email") on_input=typed(email, "email") on_blur=errors.touch("email") />
-            <RolePicker selected=role error=errors.error("role") on_change=Callback::new(move |_| errors.edited("role")) />
+            <RolePicker selected=role error=errors.error("role") on_change=Callback::new(move |code: String| errors.changed("role", &code)) />
             <DialogError state=state />
             <div class="dialog-buttons">
                 <button type="submit" class="primary" disabled=move || state.busy.get()>"Send invitation"</button>
