@@ -51,9 +51,9 @@ pub fn effective(settings: &Settings) -> Vec<(String, String)> {
         (
             "TALLY_SMTP_URL",
             settings
-                .smtp_url
-                .as_deref()
-                .map(db::redact)
+                .smtp
+                .as_ref()
+                .map(|smtp| format!("{} ({})", db::redact(&smtp.url), smtp.tls.describe()))
                 .unwrap_or_else(|| "(unset: .eml files in the outbox folder)".into()),
         ),
         ("TALLY_MAIL_FROM", settings.mail_from.clone()),

@@ -58,7 +58,7 @@ async fn a_ready_server_passes_and_each_problem_is_one_line() {
         .local_addr()
         .unwrap()
         .port();
-    let smtp = format!("smtp://mailer:hunter2@127.0.0.1:{closed}?tls=none");
+    let smtp = format!("smtp://mailer:hunter2@127.0.0.1:{closed}?tls=required");
     let o = check(&[
         ("DATABASE_URL", app.database_url.as_str()),
         ("TALLY_DATA_DIR", data.as_str()),
@@ -70,6 +70,10 @@ async fn a_ready_server_passes_and_each_problem_is_one_line() {
     assert!(
         stdout.contains("TALLY_SMTP_URL = smtp://mailer:***@127.0.0.1"),
         "{stdout}"
+    );
+    assert!(
+        stdout.contains("(STARTTLS required)"),
+        "the TLS mode in force: {stdout}"
     );
     assert!(
         !stdout.contains("hunter2") && !stderr.contains("hunter2"),

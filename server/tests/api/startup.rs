@@ -76,6 +76,24 @@ fn a_bad_setting_names_the_variable() {
     assert!(line.contains("TALLY_LOG_FORMAT"), "{line}");
 }
 
+#[test]
+fn smtp_in_clear_text_stops_the_start_unless_asked_for() {
+    for url in [
+        "smtp://mailer:hunter2@mail.example.com:587",
+        "smtp://mail.example.com:25",
+        "smtp://mailer:hunter2@127.0.0.1:25",
+    ] {
+        let out = start(&[("TALLY_SMTP_URL", url)]);
+        assert!(!out.status.success(), "{url}");
+        let line = one_line_of_stderr(&out);
+        assert!(
+            line.contains("TALLY_SMTP_URL") && line.contains("clear text"),
+            "{line}"
+        );
+        assert!(!line.contains("hunter2"), "the password is hidden: {line}");
+    }
+}
+
 #[tokio::test]
 async fn demo_mode_seeds_an_administrator_of_every_role_who_can_sign_in() {
     let dir = tempfile::tempdir().unwrap();

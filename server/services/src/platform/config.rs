@@ -10,6 +10,8 @@ use std::{net::SocketAddr, path::PathBuf};
 use clap::{error::ContextKind, Args, FromArgMatches};
 use url::Url;
 
+use crate::platform::mail::smtp_url::SmtpUrl;
+
 /// Every variable the server reads, as typed; unset (or empty) ones take their default.
 #[derive(Args, Clone, Debug)]
 struct Variables {
@@ -121,9 +123,10 @@ pub struct Settings {
     pub public_url: String,
     /// `TALLY_LOG_FORMAT`: `text` (default) or `json`.
     pub log_format: LogFormat,
-    /// `TALLY_SMTP_URL`: send mail by SMTP (`smtp://user:pass@host:587`); unset writes `.eml`
-    /// files to `<data dir>/outbox`.
-    pub smtp_url: Option<String>,
+    /// `TALLY_SMTP_URL`: send mail by SMTP (`smtps://user:pass@host:465`, or
+    /// `smtp://user:pass@host:587?tls=required`; plain SMTP only to this machine or with
+    /// `plain=yes`); unset writes `.eml` files to `<data dir>/outbox`.
+    pub smtp: Option<SmtpUrl>,
     /// `TALLY_MAIL_FROM`: the sender of every email.
     pub mail_from: String,
     /// `TALLY_SESSION_IDLE_MINUTES` (15): a session unused this long ends.
@@ -334,6 +337,26 @@ fn without_slash(url: &Url) -> String {
     url.as_str().trim_end_matches('/').to_string()
 }
 
+/// `TALLY_STRIPE_API_BASE`: https, or http only to this machine (a local imitation such as
+/// localstripe): the secret key travels in every request's header.
+fn processor_api_base(url: &Url) -> Result<String, ConfigError> {
+    let loopback = match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => Ok(without_slash(url)),
+        "http" if loopback => Ok(without_slash(url)),
+        _ => Err(ConfigError::new(
+            "TALLY_STRIPE_API_BASE",
+            url.as_str(),
+            "an https:// URL (http:// only to this machine, for a local imitation of the processor)",
+        )),
+    }
+}
+
 /// A processor key: `prefix` and enough letters, digits and underscores after it.
 fn processor_key(
     var: &str,
@@ -444,7 +467,7 @@ impl Settings {
                     "whsec_",
                     "the webhook endpoint's signing secret, whsec_… (needed with TALLY_GATEWAY=stripe)",
                 )?,
-                api_base: without_slash(&v.stripe_api_base),
+                api_base: processor_api_base(&v.stripe_api_base)?,
             }),
         };
         Ok(Self {
@@ -455,7 +478,12 @@ impl Settings {
             public_url: without_slash(&public_url),
             public_host,
             log_format: v.log_format,
-            smtp_url: v.smtp_url,
+            smtp: v
+                .smtp_url
+                .map(|raw| {
+                    SmtpUrl::parse(&raw).map_err(|why| ConfigError::hidden("TALLY_SMTP_URL", why))
+                })
+                .transpose()?,
             mail_from: v.mail_from,
             session_idle_minutes: v.session_idle_minutes,
             session_absolute_minutes: v.session_absolute_minutes,
@@ -576,10 +604,41 @@ mod tests {
         local.pop();
         local.push(("TALLY_STRIPE_API_BASE", "ftp://x"));
         assert_eq!(settings(&local).unwrap_err().var, "TALLY_STRIPE_API_BASE");
+        // http only to this machine: the secret key rides in every request.
+        for (base, accepted) in [
+            ("http://localhost:8420", true),
+            ("http://[::1]:8420", true),
+            ("https://stripe.internal.example", true),
+            ("http://stripe.internal.example", false),
+            ("http://10.0.0.5:8420", false),
+        ] {
+            local.pop();
+            local.push(("TALLY_STRIPE_API_BASE", base));
+            match settings(&local) {
+                Ok(_) => assert!(accepted, "{base} accepted"),
+                Err(e) => {
+                    assert!(!accepted, "{base} refused: {e}");
+                    assert_eq!(e.var, "TALLY_STRIPE_API_BASE");
+                }
+            }
+        }
         assert_eq!(
             settings(&[("TALLY_GATEWAY", "paypal")]).unwrap_err().var,
             "TALLY_GATEWAY"
         );
+    }
+
+    #[test]
+    fn an_smtp_url_in_clear_text_is_refused_without_repeating_it() {
+        let e = settings(&[(
+            "TALLY_SMTP_URL",
+            "smtp://mailer:hunter2@mail.example.com:587",
+        )])
+        .unwrap_err();
+        assert_eq!(e.var, "TALLY_SMTP_URL");
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        let s = settings(&[("TALLY_SMTP_URL", "smtp://relay.internal:25?plain=yes")]).unwrap();
+        assert_eq!(s.smtp.unwrap().url, "smtp://relay.internal:25");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod emails;
 pub mod outbox;
+pub mod smtp_url;
 
 use std::path::{Path, PathBuf};
 
@@ -120,8 +121,8 @@ impl std::fmt::Debug for Mailer {
 impl Mailer {
     /// SMTP when `TALLY_SMTP_URL` is set, else the outbox folder under the data folder.
     pub fn from_settings(settings: &crate::platform::config::Settings) -> Result<Self, MailError> {
-        match &settings.smtp_url {
-            Some(url) => Self::smtp(url, &settings.mail_from),
+        match &settings.smtp {
+            Some(smtp) => Self::smtp(&smtp.url, &settings.mail_from),
             None => Self::outbox(settings.data_dir.join("outbox"), &settings.mail_from),
         }
     }
@@ -137,8 +138,9 @@ impl Mailer {
         })
     }
 
-    /// SMTP from a URL: `smtp://user:pass@host:587` (STARTTLS required), `smtps://…:465`
-    /// (TLS), or `smtp://host:25?tls=none` only for a relay on a trusted network.
+    /// SMTP from a URL that `smtp_url::SmtpUrl` has checked: `smtps://…:465` (TLS),
+    /// `smtp://…:587?tls=required` (STARTTLS required), or plain `smtp://` to this machine or
+    /// asked for with `plain=yes` (which Tally has already removed).
     pub fn smtp(url: &str, from: &str) -> Result<Self, MailError> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| MailError::Smtp(e.to_string()))?
