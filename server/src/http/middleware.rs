@@ -132,7 +132,7 @@ pub async fn refuse_other_hosts(
         .as_deref()
         .is_some_and(|h| state.services.ctx.settings.serves_host(h));
     if !served && req.uri().path() != "/healthz" {
-        tracing::warn!(?host, path = %req.uri().path(), "request for another host refused");
+        tracing::warn!(?host, path = %loggable_path(req.uri().path()), "request for another host refused");
         return (
             StatusCode::MISDIRECTED_REQUEST,
             "This server does not answer for that host name.",
@@ -168,7 +168,7 @@ pub async fn refuse_cross_origin(
             (None, None) => false,
         };
         if cross {
-            tracing::warn!(method = %req.method(), path = %req.uri().path(), ?origin, ?fetch_site, "cross-origin request refused");
+            tracing::warn!(method = %req.method(), path = %loggable_path(req.uri().path()), ?origin, ?fetch_site, "cross-origin request refused");
             return (
                 StatusCode::FORBIDDEN,
                 "Cross-origin requests are not allowed.",
@@ -348,4 +348,40 @@ pub async fn request_id(mut req: axum::extract::Request, next: Next) -> Response
         res.headers_mut().insert("x-request-id", value);
     }
     res
+}
+
+/// A path as the logs may hold it: the token of an invitation or reset link (a password's
+/// worth while it is valid) is replaced by `***`.
+pub fn loggable_path(path: &str) -> String {
+    let mut out = Vec::new();
+    let mut secret_next = false;
+    for segment in path.split('/') {
+        if secret_next && !segment.is_empty() {
+            out.push("***");
+        } else {
+            out.push(segment);
+        }
+        secret_next = matches!(segment, "invitation" | "reset-password");
+    }
+    out.join("/")
+}
+
+#[cfg(test)]
+mod loggable_path_tests {
+    use super::loggable_path;
+
+    #[test]
+    fn link_tokens_never_reach_a_log() {
+        assert_eq!(loggable_path("/invitation/abcDEF123"), "/invitation/***");
+        assert_eq!(
+            loggable_path("/reset-password/abc/more"),
+            "/reset-password/***/more"
+        );
+        assert_eq!(loggable_path("/users"), "/users");
+        assert_eq!(loggable_path("/invitation/"), "/invitation/");
+        assert_eq!(
+            loggable_path("/api/account/set-password"),
+            "/api/account/set-password"
+        );
+    }
 }

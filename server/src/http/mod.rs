@@ -177,7 +177,7 @@ pub fn build_router(state: AppState) -> Router {
                         .get::<middleware::RequestId>()
                         .map(|r| r.0.as_str())
                         .unwrap_or("");
-                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                    tracing::info_span!("request", method = %req.method(), path = %middleware::loggable_path(req.uri().path()), request_id = %id)
                 },
             ),
         )

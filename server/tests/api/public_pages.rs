@@ -145,4 +145,16 @@ both_databases! {
         assert_eq!(used.status(), StatusCode::GONE);
         assert!(used.text().await.unwrap().contains("This link has already been used."));
     }
+
+    async fn a_link_token_never_reaches_the_log(app: TestApp) {
+        let token = format!("tok{}", "Z".repeat(30));
+        // Refused for its host, then for its origin: both warnings name the path.
+        let c = TestApp::new_client();
+        let _ = c.get(app.url(&format!("/reset-password/{token}"))).header("Host", "evil.example").send().await.unwrap();
+        let _ = c.post(app.url(&format!("/reset-password/{token}"))).header("Origin", "https://evil.example").form(&[("password", "x")]).send().await.unwrap();
+        let _ = get(&app, &c, &format!("/invitation/{token}")).await;
+        let refused = crate::helpers::logged("refused");
+        assert!(refused.iter().any(|l| l.contains("/reset-password/***")), "{refused:?}");
+        assert!(crate::helpers::logged(&token).is_empty(), "{:?}", crate::helpers::logged(&token));
+    }
 }
