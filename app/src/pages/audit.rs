@@ -30,7 +30,7 @@ pub fn AuditPage() -> impl IntoView {
         })
     };
     let events = Resource::new(filter, list_audit_events);
-    view! { <SignedIn action=Action::ViewAuditLog children=move |_| view! { <AuditLog filter=Signal::derive(filter) events=events /> } /> }
+    view! { <SignedIn action=Action::ViewAuditLog children=move |me| view! { <AuditLog filter=Signal::derive(filter) events=events sees_billing=me.may(Action::ViewBilling) /> } /> }
 }
 
 /// A filter's label, for a message about it.
@@ -48,6 +48,8 @@ fn filter_label(field: &str) -> &'static str {
 fn AuditLog(
     filter: Signal<AuditFilter>,
     events: Resource<Result<Events, AppError>>,
+    /// Billing events are only for roles that may view billing (the server leaves them out).
+    sees_billing: bool,
 ) -> impl IntoView {
     let actor_error = RwSignal::new(None::<String>);
     view! {
@@ -73,10 +75,12 @@ fn AuditLog(
                 <label for="kind">"Kind"</label>
                 <select id="kind" name="kind">
                     <option value="">"All kinds"</option>
-                    <option value=tally_core::audit::BILLING_EVENTS selected=move || filter.get().kind == tally_core::audit::BILLING_EVENTS>
-                        "All billing: runs, invoices, charges, emails"
-                    </option>
-                    {tally_core::audit::ALL_AUDIT_KINDS.iter().map(|k| {
+                    {sees_billing.then(|| view! {
+                        <option value=tally_core::audit::BILLING_EVENTS selected=move || filter.get().kind == tally_core::audit::BILLING_EVENTS>
+                            "All billing: runs, invoices, charges, emails"
+                        </option>
+                    })}
+                    {tally_core::audit::ALL_AUDIT_KINDS.iter().filter(|k| sees_billing || !k.is_billing()).map(|k| {
                         let code = k.code();
                         view! { <option value=code selected=move || filter.get().kind == code>{k.label()}</option> }
                     }).collect_view()}

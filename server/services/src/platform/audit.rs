@@ -8,6 +8,7 @@ use tally_core::{
     audit::{AuditKind, ALL_AUDIT_KINDS},
     billing::date_start_millis,
     forms::FieldErrors,
+    roles::Action,
     views::account::{AuditEntry, AuditFilter, AuditPage, AUDIT_PAGE_SIZE},
     NaiveDate,
 };
@@ -294,13 +295,29 @@ impl AuditLog {
     }
 
     /// One page of the caller's account's events matching `filter`, newest first. A page past
-    /// the end gives the last page.
+    /// the end gives the last page. Billing events (invoices, charges, the card, billing
+    /// information) only for roles that may view billing: for the others they are not in the
+    /// log at all, nor among its kinds.
     pub async fn list(
         &self,
         actor: &Actor,
         filter: &AuditFilter,
     ) -> Result<AuditPage, ServiceError> {
-        let f = Filter::parse(filter)?;
+        let mut f = Filter::parse(filter)?;
+        let sees_billing = actor.may(Action::ViewBilling);
+        if !sees_billing {
+            if f.kinds.iter().any(|k| k.is_billing()) {
+                let mut e = FieldErrors::new();
+                e.add("kind", "Choose a kind from the list.");
+                return Err(ServiceError::Invalid(e));
+            }
+            if f.kinds.is_empty() {
+                f.kinds = ALL_AUDIT_KINDS
+                    .into_iter()
+                    .filter(|k| !k.is_billing())
+                    .collect();
+            }
+        }
         // Every filter is a bound parameter; unused ones are NULL or empty and pass. The
         // kinds asked for follow the fixed ones, then the page's bounds.
         let kinds: Vec<String> = (0..f.kinds.len()).map(|i| format!("${}", 5 + i)).collect();
@@ -357,6 +374,7 @@ impl AuditLog {
             total,
             kinds: ALL_AUDIT_KINDS
                 .iter()
+                .filter(|k| sees_billing || !k.is_billing())
                 .map(|k| k.code().to_string())
                 .collect(),
         })
