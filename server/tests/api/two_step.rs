@@ -266,6 +266,14 @@ both_databases! {
         // The administrator with none is held at enrolment too.
         let b = app.signed_in("admin_billing@acme.test").await;
         assert_eq!(app.call(&b, "billing/settings", &[]).await.status(), 403);
+        // The invoice PDF, a plain route, holds them at set-up too, before looking anything up
+        // (once past set-up, they are told the invoice is not there).
+        let pdf = b.get(app.url("/billing/invoices/no-such-invoice/pdf")).send().await.unwrap();
+        assert_eq!(pdf.status(), 403);
+        assert_eq!(json_of(pdf).await, "TwoStepSetupRequired");
+        enrol_app(&app, &b).await;
+        let pdf = b.get(app.url("/billing/invoices/no-such-invoice/pdf")).send().await.unwrap();
+        assert_eq!(pdf.status(), 404);
     }
 
     async fn each_sensitive_change_needs_a_fresh_check_once_ten_minutes_have_passed(app: TestApp) {
