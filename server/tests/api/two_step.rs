@@ -240,6 +240,10 @@ both_databases! {
         let a = app.signed_in("admin@acme.test").await;
         enrol_app(&app, &a).await;
         assert_eq!(app.call(&a, "two-step/policy", &[("required", "true")]).await.status(), 200);
+        // Turning it off is for an Administrator With Billing only.
+        let off = app.call(&a, "two-step/policy", &[("required", "false")]).await;
+        assert_eq!(off.status(), 409);
+        assert_eq!(json_of(off).await["Conflict"], "Only an Administrator With Billing can stop requiring two-step verification.");
         assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_events WHERE kind = 'two_step_policy_changed' AND account_id = $1", "acct-acme").await, 1);
         let other = app.seed_account("other", &[Role::AdministratorWithBilling]).await;
         assert_eq!(count(&app, "SELECT CAST(CASE WHEN require_two_step THEN 1 ELSE 0 END AS BIGINT) FROM accounts WHERE id = $1", &other).await, 0, "another account is untouched");
@@ -274,6 +278,7 @@ both_databases! {
         enrol_app(&app, &b).await;
         let pdf = b.get(app.url("/billing/invoices/no-such-invoice/pdf")).send().await.unwrap();
         assert_eq!(pdf.status(), 404);
+        assert_eq!(app.call(&b, "two-step/policy", &[("required", "false")]).await.status(), 200);
     }
 
     async fn each_sensitive_change_needs_a_fresh_check_once_ten_minutes_have_passed(app: TestApp) {

@@ -794,8 +794,16 @@ impl TwoStep {
         work.commit().await
     }
 
-    /// Sets the account's policy (fresh check).
+    /// Sets the account's policy (fresh check). Turning the requirement off is for an
+    /// Administrator With Billing only: it lowers every administrator's protection, the
+    /// billing ones' too.
     pub async fn set_policy(&self, actor: &Actor, required: bool) -> Result<(), ServiceError> {
+        if !required && actor.role != tally_core::roles::Role::AdministratorWithBilling {
+            return Err(ServiceError::Conflict(
+                "Only an Administrator With Billing can stop requiring two-step verification."
+                    .into(),
+            ));
+        }
         self.ctx.require_fresh(actor)?;
         let mut work = self.ctx.begin("setting the two-step policy").await?;
         accounts::set_two_step_required(work.tx(), &actor.account_id, required).await?;
