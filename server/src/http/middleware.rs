@@ -62,7 +62,8 @@ pub async fn resolve_session(
         .collect();
     let api = req.uri().path().starts_with("/api/");
     let sessions = &state.services.sessions;
-    if let Some(token) = cookie_value(cookies.iter().map(String::as_str), SESSION_COOKIE) {
+    let session_cookie = sessions.cookie_name(SESSION_COOKIE);
+    if let Some(token) = cookie_value(cookies.iter().map(String::as_str), &session_cookie) {
         match sessions.resolve(&token, visitor.ip.clone()).await {
             Ok(Some((actor, key))) => {
                 req.extensions_mut().insert(actor);
@@ -72,7 +73,8 @@ pub async fn resolve_session(
             Err(e) => return unavailable(api, e),
         }
     }
-    if let Some(token) = cookie_value(cookies.iter().map(String::as_str), PENDING_COOKIE) {
+    let pending_cookie = sessions.cookie_name(PENDING_COOKIE);
+    if let Some(token) = cookie_value(cookies.iter().map(String::as_str), &pending_cookie) {
         match sessions.resolve_pending(&token).await {
             Ok(Some(pending)) => {
                 req.extensions_mut().insert(pending);

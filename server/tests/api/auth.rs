@@ -443,3 +443,52 @@ async fn futures_join_all<F: std::future::Future>(
 ) -> Vec<F::Output> {
     futures::future::join_all(futs).await
 }
+
+/// Behind https the session cookie is `__Host-` (this host only, over TLS, every path); the
+/// unprefixed name, which a sibling subdomain or a plain-http page could plant, is not read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_https_the_session_cookie_is_host_only() {
+    let app = TestApp::spawn_with(
+        tally_services::platform::db::Backend::Sqlite,
+        &[("TALLY_PUBLIC_URL", "https://tally.example.com")],
+    )
+    .await;
+    app.seed_account("acme", &[tally_core::roles::Role::AdministratorWithBilling])
+        .await;
+    let post = |path: &str| {
+        TestApp::new_client()
+            .post(app.url(path))
+            .header("Host", "tally.example.com")
+            .header("Origin", "https://tally.example.com")
+            .header("Accept", "application/json")
+    };
+    let res = post("/api/account/sign-in")
+        .form(&[
+            ("email", "admin_billing@acme.test"),
+            ("password", crate::helpers::TEST_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let set = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("__Host-tally_session="))
+        .expect("a __Host- session cookie")
+        .to_string();
+    assert!(set.contains("Secure") && set.contains("Path=/"), "{set}");
+    assert!(!set.to_ascii_lowercase().contains("domain="), "{set}");
+    let cookie = set.split(';').next().unwrap().to_string();
+    let me = |cookie: String| {
+        let req = post("/api/account/me").header("Cookie", cookie);
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    assert_eq!(me(cookie.clone()).await["email"], "admin_billing@acme.test");
+    assert_eq!(
+        me(cookie.trim_start_matches("__Host-").to_string()).await,
+        Value::Null
+    );
+}

@@ -94,6 +94,17 @@ fn smtp_in_clear_text_stops_the_start_unless_asked_for() {
     }
 }
 
+#[test]
+fn a_public_address_in_plain_http_stops_the_start_unless_asked_for() {
+    let out = start(&[("TALLY_PUBLIC_URL", "http://tally.example.com")]);
+    assert!(!out.status.success());
+    let line = one_line_of_stderr(&out);
+    assert!(
+        line.contains("TALLY_PUBLIC_URL") && line.contains("TALLY_ALLOW_HTTP"),
+        "{line}"
+    );
+}
+
 #[tokio::test]
 async fn demo_mode_seeds_an_administrator_of_every_role_who_can_sign_in() {
     let dir = tempfile::tempdir().unwrap();

@@ -56,6 +56,8 @@ struct Variables {
     sign_in_per_ip_minute: i64,
     #[arg(long, env = "TALLY_TRUST_PROXY", value_name = "TALLY_TRUST_PROXY", default_value_t = false, value_parser = true_or_false, action = clap::ArgAction::Set)]
     trust_proxy: bool,
+    #[arg(long, env = "TALLY_ALLOW_HTTP", value_name = "TALLY_ALLOW_HTTP", default_value_t = false, value_parser = true_or_false, action = clap::ArgAction::Set)]
+    allow_http: bool,
     #[arg(long, env = "TALLY_ACCEPTED_CARD_BRANDS", value_name = "TALLY_ACCEPTED_CARD_BRANDS", value_parser = card_brands)]
     accepted_card_brands: Option<tally_core::card::AcceptedBrands>,
     #[arg(long, env = "TALLY_PRICE_PER_USER_CENTS", value_name = "TALLY_PRICE_PER_USER_CENTS", default_value_t = 500, value_parser = positive)]
@@ -340,15 +342,9 @@ fn without_slash(url: &Url) -> String {
 /// `TALLY_STRIPE_API_BASE`: https, or http only to this machine (a local imitation such as
 /// localstripe): the secret key travels in every request's header.
 fn processor_api_base(url: &Url) -> Result<String, ConfigError> {
-    let loopback = match url.host() {
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
     match url.scheme() {
         "https" => Ok(without_slash(url)),
-        "http" if loopback => Ok(without_slash(url)),
+        "http" if url_is_loopback(url) => Ok(without_slash(url)),
         _ => Err(ConfigError::new(
             "TALLY_STRIPE_API_BASE",
             url.as_str(),
@@ -423,6 +419,20 @@ impl Settings {
                 )
             })?,
         };
+        // Over plain http the session cookie crosses the network in clear text: only for this
+        // machine, or when asked for (behind a TLS proxy that forwards plain http, say).
+        if v.public_url.is_some()
+            && public_url.scheme() == "http"
+            && !url_is_loopback(&public_url)
+            && !v.allow_http
+        {
+            return Err(ConfigError::new(
+                "TALLY_PUBLIC_URL",
+                public_url.as_str(),
+                "an https:// address: over http the session cookie travels in clear text \
+                 (set TALLY_ALLOW_HTTP=true to serve plain http anyway, e.g. on a network you trust)",
+            ));
+        }
         let public_host = public_url
             .host_str()
             .map(|h| {
@@ -524,6 +534,14 @@ pub fn host_name(authority: &str) -> Option<String> {
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c));
     (plain && !host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+/// Whether a URL's host is this machine's loopback (its text: `smtp:` URLs keep an IPv4
+/// address as a name).
+pub fn url_is_loopback(url: &Url) -> bool {
+    url.host_str()
+        .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
+        .is_some_and(|h| is_loopback(&h.to_ascii_lowercase()))
 }
 
 /// Whether a host name is this machine's loopback.
@@ -676,6 +694,29 @@ mod tests {
             settings(&[("TALLY_TRUST_PROXY", "yes")]).unwrap_err().var,
             "TALLY_TRUST_PROXY"
         );
+    }
+
+    #[test]
+    fn a_public_url_in_plain_http_is_only_for_this_machine_unless_asked_for() {
+        for url in [
+            "http://localhost:3000",
+            "http://127.0.0.1:3000",
+            "http://[::1]:3000",
+            "https://tally.example.com",
+        ] {
+            assert!(settings(&[("TALLY_PUBLIC_URL", url)]).is_ok(), "{url}");
+        }
+        let e = settings(&[("TALLY_PUBLIC_URL", "http://tally.example.com")]).unwrap_err();
+        assert_eq!(e.var, "TALLY_PUBLIC_URL");
+        assert!(e.to_string().contains("TALLY_ALLOW_HTTP"), "{e}");
+        let s = settings(&[
+            ("TALLY_PUBLIC_URL", "http://tally.example.com"),
+            ("TALLY_ALLOW_HTTP", "true"),
+        ])
+        .unwrap();
+        assert_eq!(s.public_url, "http://tally.example.com");
+        // Listening on every interface without a public address stays as it was.
+        assert!(settings(&[("TALLY_ADDR", "0.0.0.0:8080")]).is_ok());
     }
 
     #[test]

@@ -77,9 +77,21 @@ impl Sessions {
         self.ctx.settings.public_url.starts_with("https://")
     }
 
-    /// A `Set-Cookie` value: HttpOnly, SameSite=Strict, Secure behind https.
-    fn cookie(&self, name: &'static str, value: &str, max_age: Duration) -> SetCookie {
-        let cookie = Cookie::build((name, value.to_string()))
+    /// The name `base` (a `*_COOKIE`) has here: `__Host-` before it behind https, so the
+    /// browser takes the cookie only from this very host, sent over TLS, for every path (a
+    /// sibling subdomain or a plain-http page cannot plant or overwrite it).
+    pub fn cookie_name(&self, base: &'static str) -> String {
+        if self.secure() {
+            format!("__Host-{base}")
+        } else {
+            base.to_string()
+        }
+    }
+
+    /// A `Set-Cookie` value: HttpOnly, SameSite=Strict, Path=/, and behind https Secure with
+    /// the `__Host-` name.
+    fn cookie(&self, base: &'static str, value: &str, max_age: Duration) -> SetCookie {
+        let cookie = Cookie::build((self.cookie_name(base), value.to_string()))
             .path("/")
             .http_only(true)
             .same_site(SameSite::Strict)

@@ -4,9 +4,9 @@
 //! clear text — unless the URL says `plain=yes` (Tally's own parameter, removed before lettre
 //! sees the URL), for a relay on a network one trusts.
 
-use std::net::IpAddr;
+use url::Url;
 
-use url::{Host, Url};
+use crate::platform::config::url_is_loopback;
 
 /// Tally's opt-in to plain SMTP: `smtp://relay.internal:25?plain=yes`.
 pub const PLAIN_PARAM: &str = "plain";
@@ -75,7 +75,7 @@ impl SmtpUrl {
             "smtp" if opted_in => SmtpTls::PlainOptedIn,
             "smtp" => {
                 let credentials = !url.username().is_empty() || url.password().is_some();
-                if credentials || !is_loopback(&url) {
+                if credentials || !url_is_loopback(&url) {
                     return Err(CLEAR_TEXT);
                 }
                 SmtpTls::PlainLoopback
@@ -86,19 +86,6 @@ impl SmtpUrl {
             url: url.to_string(),
             tls,
         })
-    }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        // `smtp:` is not a scheme the URL standard knows, so an IPv4 address stays text.
-        Some(Host::Domain(name)) => {
-            name.eq_ignore_ascii_case("localhost")
-                || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-        }
-        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
     }
 }
 
