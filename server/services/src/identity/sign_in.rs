@@ -195,13 +195,13 @@ impl SignIns {
                 .await?;
             return Err(failed());
         }
-        throttle::check(
-            &self.ctx,
-            throttle::SIGN_IN_PER_ADDRESS,
-            &throttle::subject(email),
-        )
-        .await
-        .inspect_err(|_| metrics::sign_in("throttled"))?;
+        let per_address = throttle::Limit {
+            attempts: self.ctx.settings.sign_in_attempts_per_address,
+            ..throttle::SIGN_IN_PER_ADDRESS
+        };
+        throttle::check(&self.ctx, per_address, &throttle::subject(email))
+            .await
+            .inspect_err(|_| metrics::sign_in("throttled"))?;
         let pool = self.ctx.db.pool();
         let Some(admin) = admins::by_email(pool, email).await? else {
             self.passwords.verify_nothing(password).await?;

@@ -54,6 +54,8 @@ struct Variables {
     session_absolute_minutes: i64,
     #[arg(long, env = "TALLY_SIGN_IN_PER_IP_MINUTE", value_name = "TALLY_SIGN_IN_PER_IP_MINUTE", default_value_t = 20, value_parser = positive)]
     sign_in_per_ip_minute: i64,
+    #[arg(long, env = "TALLY_SIGN_IN_PER_ADDRESS", value_name = "TALLY_SIGN_IN_PER_ADDRESS", default_value_t = 30, value_parser = positive)]
+    sign_in_per_address: i64,
     #[arg(long, env = "TALLY_TRUST_PROXY", value_name = "TALLY_TRUST_PROXY", default_value_t = false, value_parser = true_or_false, action = clap::ArgAction::Set)]
     trust_proxy: bool,
     #[arg(long, env = "TALLY_ALLOW_HTTP", value_name = "TALLY_ALLOW_HTTP", default_value_t = false, value_parser = true_or_false, action = clap::ArgAction::Set)]
@@ -141,6 +143,9 @@ pub struct Settings {
     pub lockout_minutes: i64,
     /// `TALLY_SIGN_IN_PER_IP_MINUTE` (20): sign-in attempts one client address may make a minute.
     pub sign_in_attempts_per_ip_minute: i64,
+    /// `TALLY_SIGN_IN_PER_ADDRESS` (30): sign-in attempts for one email address per 15 minutes,
+    /// from anywhere.
+    pub sign_in_attempts_per_address: i64,
     /// Hours an invitation link stays valid (72).
     pub invitation_hours: i64,
     /// Minutes a password-reset link stays valid (30).
@@ -500,6 +505,7 @@ impl Settings {
             lockout_failures: 10,
             lockout_minutes: 30,
             sign_in_attempts_per_ip_minute: v.sign_in_per_ip_minute,
+            sign_in_attempts_per_address: v.sign_in_per_address,
             invitation_hours: 72,
             reset_minutes: 30,
             trust_proxy: v.trust_proxy,
@@ -717,6 +723,15 @@ mod tests {
         assert_eq!(s.public_url, "http://tally.example.com");
         // Listening on every interface without a public address stays as it was.
         assert!(settings(&[("TALLY_ADDR", "0.0.0.0:8080")]).is_ok());
+    }
+
+    #[test]
+    fn the_sign_in_allowance_per_address_is_30_unless_set() {
+        assert_eq!(settings(&[]).unwrap().sign_in_attempts_per_address, 30);
+        let s = settings(&[("TALLY_SIGN_IN_PER_ADDRESS", "5")]).unwrap();
+        assert_eq!(s.sign_in_attempts_per_address, 5);
+        let e = settings(&[("TALLY_SIGN_IN_PER_ADDRESS", "0")]).unwrap_err();
+        assert_eq!(e.var, "TALLY_SIGN_IN_PER_ADDRESS");
     }
 
     #[test]
