@@ -1,6 +1,6 @@
 import { test, expect, type Page } from "@playwright/test";
 import { accessibilityViolations, openHydrated, waitForHydration } from "../pages/base";
-import { LoginPage, OWNER, OWNER_RESET_PASSWORD, SignedInFrame, newestMail, signInAsOwner } from "../pages/account";
+import { LoginPage, OWNER, OWNER_RESET_PASSWORD, SignedInFrame, newestMail, signInAsOwner, waitForMail } from "../pages/account";
 import { AdministratorsPage } from "../pages/administrators";
 import { PaymentsModal } from "../pages/payments";
 import { AuthenticatorApp, ageProofs, invite } from "../pages/two-step";
@@ -217,4 +217,41 @@ test("Billing & Payments asks to confirm it's you after 10 minutes, keeps what w
   await expect(d.getByText("10/29")).toBeVisible();
   await page.keyboard.press("Escape");
   await expect(d).toBeHidden();
+});
+
+test("with an authenticator app, a password change an aged session asks for a code first, and is emailed", async ({ page }) => {
+  const PIA = { first: "Pia", last: "Moss", email: "pia@acme.test", role: "Administrator", password: "pia guards her password" };
+  await invite(page, PIA);
+  await openHydrated(page, "/account");
+  const section = page.getByRole("region", { name: "Two-step verification" });
+  await section.getByRole("button", { name: "Set up an authenticator app" }).click();
+  const app = new AuthenticatorApp((await section.locator("code.key").innerText()).trim());
+  await section.getByLabel("6-digit code from the app").fill(await app.code());
+  await section.getByRole("button", { name: "Turn on" }).click();
+  const codes = section.getByRole("region", { name: "Your recovery codes" });
+  const recovery = (await codes.getByRole("listitem").first().innerText()).trim();
+  await codes.getByRole("button", { name: "I've saved them" }).click();
+
+  // Someone at her unlocked browser, 11 minutes later, with the password it remembers.
+  ageProofs(11);
+  const newPassword = "pia changed it after all";
+  await page.getByLabel("Current password").fill(PIA.password);
+  await page.getByLabel("New password", { exact: true }).fill(newPassword);
+  await page.getByLabel("Type the new password again").fill(newPassword);
+  await page.getByRole("button", { name: "Change password" }).click();
+  const check = page.getByRole("dialog", { name: "Confirm it's you" });
+  await expect(check).toBeVisible();
+  await expect(page.getByText("Your password is changed.")).toHaveCount(0);
+  expect(await accessibilityViolations(page)).toEqual([]);
+  // Without a code nothing changes.
+  await page.keyboard.press("Escape");
+  await expect(check).toBeHidden();
+  await expect(page.getByText("Your password is changed.")).toHaveCount(0);
+  // With one it does, and she is told by email.
+  await page.getByRole("button", { name: "Change password" }).click();
+  await expect(check).toBeVisible();
+  await check.getByLabel("Code from your authenticator app, or a recovery code").fill(recovery);
+  await check.getByRole("button", { name: "Confirm" }).click();
+  await expect(page.getByText("Your password is changed. Other sessions have ended.")).toBeVisible();
+  expect(await waitForMail("Your Tally password was changed")).toContain("To: pia@acme.test");
 });

@@ -13,10 +13,11 @@ use super::form_error;
 use tally_core::actor::Actor;
 
 use crate::{
-    api::account::{ChangePassword, UpdateName},
+    api::account::{change_password, ChangePassword, UpdateName},
     components::{
         field::Field,
         form::{form_action, Form},
+        fresh_check,
         layout::SignedIn,
         live_errors::LiveErrors,
         password_meter::PasswordMeter,
@@ -121,15 +122,32 @@ fn PasswordForm(admin: Actor) -> impl IntoView {
             errors.reset();
         }
     });
+    // With a second step, a change more than 10 minutes after the last proof asks for one
+    // in place (the password alone is what a borrowed session might have remembered).
+    let fresh = fresh_check::use_fresh_check();
+    let busy = RwSignal::new(false);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if !errors.submit() || change.pending().get_untracked() {
+        if !errors.submit() || busy.get_untracked() {
             return;
         }
-        change.dispatch(ChangePassword {
-            current_password: current.get_untracked(),
-            new_password: new_password.get_untracked(),
-            confirm_password: Some(confirm.get_untracked()),
+        let (current_password, new_password, confirm_password) = (
+            current.get_untracked(),
+            new_password.get_untracked(),
+            confirm.get_untracked(),
+        );
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let result = fresh_check::run(fresh, || {
+                change_password(
+                    current_password.clone(),
+                    new_password.clone(),
+                    Some(confirm_password.clone()),
+                )
+            })
+            .await;
+            busy.set(false);
+            changed.set(Some(result));
         });
     };
     view! {
@@ -147,7 +165,7 @@ fn PasswordForm(admin: Actor) -> impl IntoView {
                     error=errors.error("confirm_password") on_input=errors.typed(confirm, "confirm_password") on_blur=errors.touch("confirm_password") />
                 <p class="form-error" role="alert">{form_error(changed)}</p>
                 <p role="status">{move || matches!(changed.get(), Some(Ok(()))).then_some("Your password is changed. Other sessions have ended.")}</p>
-                <button type="submit" class="primary">"Change password"</button>
+                <button type="submit" class="primary" disabled=move || busy.get()>"Change password"</button>
             </Form>
         </section>
     }

@@ -281,6 +281,67 @@ both_databases! {
         assert_eq!(app.call(&b, "two-step/policy", &[("required", "false")]).await.status(), 200);
     }
 
+    async fn a_password_change_with_a_second_step_needs_a_fresh_check_keeps_the_proof_and_is_emailed(app: TestApp) {
+        app.seed_account("acme", &[Role::AdministratorWithBilling, Role::Manager]).await;
+        let email = "admin_billing@acme.test";
+        let c = app.signed_in(email).await;
+        let (key, _) = enrol_app(&app, &c).await;
+        let change = |client: Client, current: &'static str, new: &'static str| {
+            let app = &app;
+            async move {
+                app.call(&client, "account/change-password", &[("current_password", current), ("new_password", new)]).await
+            }
+        };
+        // A borrowed session and a remembered password are not enough once the proof is old.
+        app.clock.advance_minutes(11);
+        let res = change(c.clone(), TEST_PASSWORD, "a brand new sturdy passphrase").await;
+        assert_eq!(res.status(), 403);
+        assert_eq!(json_of(res).await, "FreshCheckRequired");
+        assert_eq!(mail_to(&app, email, "Your Tally password was changed"), 0);
+        // With a code it goes through; the session that replaces this one is no fresher.
+        assert_eq!(app.call(&c, "two-step/confirm", &[("code", &totp(&key, at_step(&app, 0)))]).await.status(), 200);
+        let proven = app.clock_now();
+        app.clock.advance_minutes(5);
+        let res = change(c.clone(), TEST_PASSWORD, "a brand new sturdy passphrase").await;
+        assert_eq!(res.status(), 200, "{:?}", res.text().await);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM sessions WHERE admin_id = $1", "acme-admin_billing").await, 1);
+        assert_eq!(count(&app, "SELECT verified_at FROM sessions WHERE admin_id = $1", "acme-admin_billing").await, proven);
+        app.clock.advance_minutes(6);
+        let res = app.call(&c, "two-step/policy", &[("required", "true")]).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert_eq!(json_of(res).await, "FreshCheckRequired", "11 minutes after the proof");
+        assert_eq!(mail_to(&app, email, "Your Tally password was changed"), 1);
+        assert_eq!(mail_to(&app, email, "changed in Account settings"), 1);
+
+        // Without a second step the current password is the proof, however old the session.
+        let m = app.signed_in("manager@acme.test").await;
+        app.clock.advance_minutes(12);
+        let res = change(m, TEST_PASSWORD, "the manager's new passphrase").await;
+        assert_eq!(res.status(), 200, "{:?}", res.text().await);
+        assert_eq!(mail_to(&app, "manager@acme.test", "Your Tally password was changed"), 1);
+    }
+
+    async fn a_completed_reset_is_emailed(app: TestApp) {
+        app.seed_account("acme", &[Role::AdministratorWithBilling]).await;
+        let email = "admin_billing@acme.test";
+        let res = app.call(&TestApp::new_client(), "account/request-reset", &[("email", email)]).await;
+        assert!(res.status().is_success(), "{}", res.status());
+        let mut link = None;
+        for _ in 0..100 {
+            app.services.ctx.outbox.deliver_due().await.unwrap();
+            link = app.outbox_messages().iter().find_map(|m| crate::helpers::find_link(m, &format!("{}/reset-password/", app.address)));
+            if link.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let token = link.expect("a reset link").rsplit('/').next().unwrap().to_string();
+        let res = app.call(&TestApp::new_client(), "account/set-password", &[("kind", "Reset"), ("token", &token), ("password", "a reset and sturdy passphrase")]).await;
+        assert_eq!(res.status(), 200, "{:?}", res.text().await);
+        app.services.ctx.outbox.deliver_due().await.unwrap();
+        assert_eq!(mail_to(&app, email, "changed with a reset link"), 1);
+    }
+
     async fn each_sensitive_change_needs_a_fresh_check_once_ten_minutes_have_passed(app: TestApp) {
         app.seed_account("acme", &[Role::AdministratorWithBilling, Role::Manager, Role::HelpDesk, Role::ReadOnly]).await;
         let c = app.signed_in("admin_billing@acme.test").await;

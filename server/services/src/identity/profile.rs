@@ -12,9 +12,9 @@ use super::{
     links,
     passwords::Passwords,
     sign_in::{SignIns, SignedIn},
-    throttle,
+    throttle, two_step,
 };
-use crate::platform::{audit::Event, context::Context, error::ServiceError};
+use crate::platform::{audit::Event, context::Context, error::ServiceError, mail::emails};
 
 /// The signed-in administrator's own settings.
 #[derive(Clone)]
@@ -42,6 +42,12 @@ impl Profile {
         new: &str,
     ) -> Result<SignedIn, ServiceError> {
         throttle::check(&self.ctx, throttle::PASSWORD_CHANGE_PER_ADMIN, &actor.id).await?;
+        // The current password proves nothing the session's holder may not know (a browser
+        // remembers it): with a second step, that proof is asked for too, as for every
+        // sensitive change.
+        if two_step::has_second_step(self.ctx.db.pool(), &actor.id).await? {
+            self.ctx.require_fresh(actor)?;
+        }
         // Nobody's password is longer: refused before the slow check of the current one.
         if current.chars().count() > password::MAX_PASSWORD_CHARS {
             return Err(ServiceError::field(
@@ -76,9 +82,14 @@ impl Profile {
         let visitor = Visitor {
             ip: actor.ip.clone(),
         };
+        work.mail(emails::password_changed(
+            &admin.email,
+            "in Account settings",
+        ));
+        // The replacement session is no fresher than the one the change was made in.
         let cookie = self
             .sign_ins
-            .start_session(work, &admin, &visitor, event)
+            .replace_session(work, &admin, &visitor, event, Some(actor.verified_at))
             .await?;
         Ok(SignedIn {
             cookies: vec![cookie],

@@ -384,19 +384,34 @@ impl SignIns {
     /// work.
     pub async fn start_session(
         &self,
-        mut work: Work,
+        work: Work,
         admin: &Admin,
         visitor: &Visitor,
         event: Event,
     ) -> Result<SetCookie, ServiceError> {
+        self.replace_session(work, admin, visitor, event, None)
+            .await
+    }
+
+    /// Like [`SignIns::start_session`], for a session that replaces one proven at
+    /// `verified_at` (a password change): the new one is no fresher.
+    pub async fn replace_session(
+        &self,
+        mut work: Work,
+        admin: &Admin,
+        visitor: &Visitor,
+        event: Event,
+        verified_at: Option<i64>,
+    ) -> Result<SetCookie, ServiceError> {
         work.audit(event);
         let cookie = self
             .sessions
-            .start(
+            .start_verified_at(
                 work.tx(),
                 &admin.id,
                 &admin.account_id,
                 visitor.ip.as_deref(),
+                verified_at,
             )
             .await?;
         work.commit().await?;
@@ -552,6 +567,9 @@ impl SignIns {
             LinkKind::Reset => AuditKind::PasswordReset,
         };
         let event = event_of(&admin, visitor, audit_kind, "");
+        if kind == LinkKind::Reset {
+            work.mail(emails::password_changed(&admin.email, "with a reset link"));
+        }
         if two_step::has_second_step(work.tx(), &admin.id).await? {
             work.audit(event);
             work.commit().await?;

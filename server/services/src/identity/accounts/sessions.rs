@@ -192,6 +192,23 @@ impl Sessions {
     where
         E: Executor<'e, Database = Any>,
     {
+        self.start_verified_at(exec, admin_id, account_id, ip, None)
+            .await
+    }
+
+    /// Like [`Sessions::start`], the session proven at `verified_at` rather than now: a
+    /// session replacing another (after a password change) is no fresher than it was.
+    pub async fn start_verified_at<'e, E>(
+        &self,
+        exec: E,
+        admin_id: &str,
+        account_id: &str,
+        ip: Option<&str>,
+        verified_at: Option<i64>,
+    ) -> Result<SetCookie, ServiceError>
+    where
+        E: Executor<'e, Database = Any>,
+    {
         let token = new_token();
         let now = self.ctx.now();
         // Signing in proves it is them: the session starts verified.
@@ -204,7 +221,7 @@ impl Sessions {
         .bind(now)
         .bind(now)
         .bind(ip)
-        .bind(now)
+        .bind(verified_at.unwrap_or(now).min(now))
         .execute(exec)
         .await
         .context("starting a session")?;

@@ -153,6 +153,19 @@ pub fn payment_method_changed(to: &str, change: &CardChange<'_>) -> Mail {
     )
 }
 
+/// The person's password was changed (`how`: in Account settings, with a reset link).
+pub fn password_changed(to: &str, how: &str) -> Mail {
+    paragraphs(
+        to,
+        "Your Tally password was changed",
+        &[
+            &format!("The password you sign in to Tally with was changed {how}. Every other session has ended."),
+            "If you didn't make this change, reset your password from the sign-in page right \
+             away and tell an administrator of your organisation.",
+        ],
+    )
+}
+
 /// A change to the person's own two-step verification (or one made to it by another
 /// administrator): what happened, and what to do if it was not them.
 pub fn two_step_changed(to: &str, what: &str) -> Mail {
