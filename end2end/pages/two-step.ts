@@ -48,6 +48,23 @@ export class AuthenticatorApp {
   }
 }
 
+/** The signed-in administrator turns on an authenticator app from Account settings; returns
+ * the app and the first of the recovery codes shown (a second code from the app needs the next
+ * 30-second step, a recovery code does not). */
+export async function setUpAuthenticator(page: Page): Promise<{ app: AuthenticatorApp; recovery: string }> {
+  await openHydrated(page, "/account");
+  const section = page.getByRole("region", { name: "Two-step verification" });
+  await section.getByRole("button", { name: "Set up an authenticator app" }).click();
+  const app = new AuthenticatorApp((await section.locator("code.key").innerText()).trim());
+  await section.getByLabel("6-digit code from the app").fill(await app.code());
+  await section.getByRole("button", { name: "Turn on" }).click();
+  const codes = section.getByRole("region", { name: "Your recovery codes" });
+  const recovery = (await codes.getByRole("listitem").first().innerText()).trim();
+  await codes.getByRole("button", { name: "I've saved them" }).click();
+  await expect(codes).toBeHidden();
+  return { app, recovery };
+}
+
 /** The owner invites an administrator, who accepts and is left signed in. */
 export async function invite(page: Page, o: { first: string; last: string; email: string; role: string; password: string }) {
   await signInAsOwner(page);

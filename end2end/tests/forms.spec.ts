@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { accessibilityViolations, openHydrated, waitForHydration } from "../pages/base";
 import { SignedInFrame, linkIn, signInAsOwner, waitForMail } from "../pages/account";
 import { AdministratorsPage } from "../pages/administrators";
-import { AuthenticatorApp } from "../pages/two-step";
+import { setUpAuthenticator } from "../pages/two-step";
 
 // Every form of the product, three ways (docs/architecture.md, "Forms"):
 // (a) typed into before the page is live: the app's code is held back until every field is
@@ -289,15 +289,7 @@ test("the second step: a code typed before the page is live is kept; with script
   // Fay sets up an authenticator app (the live page).
   await fillSignIn(page, FAY.email, FAY.password);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await openHydrated(page, "/account");
-  const section = page.getByRole("region", { name: "Two-step verification" });
-  await section.getByRole("button", { name: "Set up an authenticator app" }).click();
-  const app = new AuthenticatorApp((await section.locator("code.key").innerText()).trim());
-  await section.getByLabel("6-digit code from the app").fill(await app.code());
-  await section.getByRole("button", { name: "Turn on" }).click();
-  const codes = section.getByRole("region", { name: "Your recovery codes" });
-  const recovery = (await codes.getByRole("listitem").first().innerText()).trim();
-  await codes.getByRole("button", { name: "I've saved them" }).click();
+  const { app, recovery } = await setUpAuthenticator(page);
   await new SignedInFrame(page).signOut();
 
   // (a) The code typed as soon as the field shows.

@@ -3,7 +3,7 @@ import { accessibilityViolations, openHydrated, waitForHydration } from "../page
 import { LoginPage, OWNER, OWNER_RESET_PASSWORD, SignedInFrame, newestMail, signInAsOwner, waitForMail } from "../pages/account";
 import { AdministratorsPage } from "../pages/administrators";
 import { PaymentsModal } from "../pages/payments";
-import { AuthenticatorApp, ageProofs, invite } from "../pages/two-step";
+import { AuthenticatorApp, ageProofs, invite, setUpAuthenticator } from "../pages/two-step";
 
 // Runs on the server the earlier specs set up; it adds its own administrators, and leaves the
 // account's policy as it found it (off), so the owner signs in with a password alone.
@@ -222,15 +222,7 @@ test("Billing & Payments asks to confirm it's you after 10 minutes, keeps what w
 test("with an authenticator app, a password change an aged session asks for a code first, and is emailed", async ({ page }) => {
   const PIA = { first: "Pia", last: "Moss", email: "pia@acme.test", role: "Administrator", password: "pia guards her password" };
   await invite(page, PIA);
-  await openHydrated(page, "/account");
-  const section = page.getByRole("region", { name: "Two-step verification" });
-  await section.getByRole("button", { name: "Set up an authenticator app" }).click();
-  const app = new AuthenticatorApp((await section.locator("code.key").innerText()).trim());
-  await section.getByLabel("6-digit code from the app").fill(await app.code());
-  await section.getByRole("button", { name: "Turn on" }).click();
-  const codes = section.getByRole("region", { name: "Your recovery codes" });
-  const recovery = (await codes.getByRole("listitem").first().innerText()).trim();
-  await codes.getByRole("button", { name: "I've saved them" }).click();
+  const { recovery } = await setUpAuthenticator(page);
 
   // Someone at her unlocked browser, 11 minutes later, with the password it remembers.
   ageProofs(11);
