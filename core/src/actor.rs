@@ -11,7 +11,7 @@ use crate::roles::{allows, Action, Role};
 pub const FRESH_CHECK_MILLIS: i64 = 10 * 60_000;
 
 /// A signed-in administrator. The server reads it from the session once per request; the
-/// browser gets it to hide what the role may not do. The two server-only fields are never
+/// browser gets it to hide what the role may not do. The server-only fields are never
 /// sent (serde skips them) and do not exist in the wasm build at all, which keeps their
 /// clone and drop code out of the first page's wasm.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +36,11 @@ pub struct Actor {
     #[cfg(not(target_arch = "wasm32"))]
     #[serde(skip)]
     pub verified_at: i64,
+    /// The hash of the session the request came with ("" where there is none), so a change
+    /// to how one signs in can end every session but this one (server only).
+    #[cfg(not(target_arch = "wasm32"))]
+    #[serde(skip)]
+    pub session: String,
 }
 
 impl Actor {
@@ -78,6 +83,7 @@ mod tests {
             must_set_up_two_step: false,
             ip: Some("10.0.0.1".into()),
             verified_at: 1_000,
+            session: String::new(),
         }
     }
 

@@ -43,6 +43,14 @@ pub async fn sign_out() -> Result<(), AppError> {
     Ok(())
 }
 
+/// Ends every other session of the signed-in administrator (and any half-done sign-in of
+/// theirs); this one stays. How many sessions ended.
+#[server(endpoint = "account/sign-out-others")]
+pub async fn sign_out_other_sessions() -> Result<u64, AppError> {
+    let actor = require_session()?;
+    Ok(services()?.sign_ins.sign_out_others(&actor).await?)
+}
+
 /// Asks for a password-reset email. Answers the same whether or not the address exists.
 #[server(endpoint = "account/request-reset")]
 pub async fn request_password_reset(email: String) -> Result<(), AppError> {
@@ -100,7 +108,7 @@ pub async fn second_step_passkey_options() -> Result<PasskeyRequest, AppError> {
     let pending = pending_sign_in().ok_or(AppError::Unauthenticated)?;
     Ok(services()?
         .sign_ins
-        .second_step_passkey_options(&pending)
+        .second_step_passkey_options(&visitor(), &pending)
         .await?)
 }
 

@@ -13,7 +13,10 @@ use super::form_error;
 use tally_core::actor::Actor;
 
 use crate::{
-    api::account::{change_password, ChangePassword, UpdateName},
+    api::{
+        account::{change_password, ChangePassword, UpdateName},
+        sign_in::SignOutOtherSessions,
+    },
     components::{
         field::Field,
         form::{form_action, Form},
@@ -49,6 +52,7 @@ fn AccountForms(admin: Actor) -> impl IntoView {
         <h1>"Account settings"</h1>
         <NameForm admin=admin.clone() />
         <PasswordForm admin />
+        <SessionsForm />
     }
     .into_any()
 }
@@ -166,6 +170,37 @@ fn PasswordForm(admin: Actor) -> impl IntoView {
                 <p class="form-error" role="alert">{form_error(changed)}</p>
                 <p role="status">{move || matches!(changed.get(), Some(Ok(()))).then_some("Your password is changed. Other sessions have ended.")}</p>
                 <button type="submit" class="primary" disabled=move || busy.get()>"Change password"</button>
+            </Form>
+        </section>
+    }
+}
+
+/// "Sign out other sessions": every session but this one ends (a browser left signed in
+/// elsewhere, a session someone else may hold).
+#[component]
+fn SessionsForm() -> impl IntoView {
+    let sign_out = form_action::<SignOutOtherSessions>();
+    let ended = sign_out.value();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if !sign_out.pending().get_untracked() {
+            sign_out.dispatch(SignOutOtherSessions {});
+        }
+    };
+    let said = move || match ended.get() {
+        Some(Ok(0)) => Some("You had no other session.".to_string()),
+        Some(Ok(1)) => Some("1 other session has ended.".to_string()),
+        Some(Ok(n)) => Some(format!("{n} other sessions have ended.")),
+        _ => None,
+    };
+    view! {
+        <section class="card" aria-labelledby="sessions-heading">
+            <h2 id="sessions-heading">"Sessions"</h2>
+            <p>"Signed in on another computer, or not sure? End every session but this one; anyone signed in there must sign in again."</p>
+            <Form to=SignOutOtherSessions::url() class="form" on_submit=submit>
+                <p class="form-error" role="alert">{form_error(ended)}</p>
+                <p role="status">{said}</p>
+                <button type="submit" disabled=move || sign_out.pending().get()>"Sign out other sessions"</button>
             </Form>
         </section>
     }

@@ -270,6 +270,7 @@ both_databases! {
                 must_set_up_two_step: false,
                 ip: None,
                 verified_at: app.clock_now(),
+                session: String::new(),
             }).collect();
             for round in 0..200 {
                 sqlx::query("UPDATE admins SET role = 'admin_billing' WHERE account_id = $1 AND id LIKE $2")

@@ -93,6 +93,27 @@ fn mail_to(app: &TestApp, to: &str, needle: &str) -> usize {
         .count()
 }
 
+/// Uses a reset link for `email` to set `new` as the password; the link's response.
+async fn reset_password(app: &TestApp, email: &str, new: &str) -> reqwest::Response {
+    let res = app.call(&TestApp::new_client(), "account/request-reset", &[("email", email)]).await;
+    assert!(res.status().is_success(), "{}", res.status());
+    let mut link = None;
+    for _ in 0..100 {
+        app.services.ctx.outbox.deliver_due().await.unwrap();
+        link = app
+            .outbox_messages()
+            .iter()
+            .filter_map(|m| crate::helpers::find_link(m, &format!("{}/reset-password/", app.address)))
+            .last();
+        if link.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let token = link.expect("a reset link").rsplit('/').next().unwrap().to_string();
+    app.call(&TestApp::new_client(), "account/set-password", &[("kind", "Reset"), ("token", &token), ("password", new)]).await
+}
+
 both_databases! {
     async fn an_authenticator_app_is_enrolled_with_a_current_code_and_asked_for_at_sign_in(app: TestApp) {
         app.seed_account("acme", &[Role::AdministratorWithBilling]).await;
@@ -208,7 +229,10 @@ both_databases! {
         for _ in 0..5 {
             assert_eq!(app.call(&d, "account/second-step", &[("code", "123456")]).await.status(), 422);
         }
-        assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_events WHERE kind = 'second_step_failed' AND actor_id = $1", "acme-admin_billing").await, 5);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_events WHERE kind = 'second_step_failed' AND detail = 'wrong code or passkey' AND actor_id = $1", "acme-admin_billing").await, 5);
+        // The fifth wrong second step is also told to its owner.
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_events WHERE kind = 'second_step_failed' AND detail = '5 wrong second steps' AND actor_id = $1", "acme-admin_billing").await, 1);
+        assert_eq!(mail_to(&app, email, "Wrong codes on your Tally sign-in"), 1);
         // Locked: the right code and the right password are both refused now.
         let right = totp(&key, at_step(&app, 1));
         assert_eq!(app.call(&d, "account/second-step", &[("code", &right)]).await.status(), 422);
@@ -324,22 +348,139 @@ both_databases! {
     async fn a_completed_reset_is_emailed(app: TestApp) {
         app.seed_account("acme", &[Role::AdministratorWithBilling]).await;
         let email = "admin_billing@acme.test";
-        let res = app.call(&TestApp::new_client(), "account/request-reset", &[("email", email)]).await;
-        assert!(res.status().is_success(), "{}", res.status());
-        let mut link = None;
-        for _ in 0..100 {
-            app.services.ctx.outbox.deliver_due().await.unwrap();
-            link = app.outbox_messages().iter().find_map(|m| crate::helpers::find_link(m, &format!("{}/reset-password/", app.address)));
-            if link.is_some() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        let token = link.expect("a reset link").rsplit('/').next().unwrap().to_string();
-        let res = app.call(&TestApp::new_client(), "account/set-password", &[("kind", "Reset"), ("token", &token), ("password", "a reset and sturdy passphrase")]).await;
+        let res = reset_password(&app, email, "a reset and sturdy passphrase").await;
         assert_eq!(res.status(), 200, "{:?}", res.text().await);
         app.services.ctx.outbox.deliver_due().await.unwrap();
         assert_eq!(mail_to(&app, email, "changed with a reset link"), 1);
+    }
+
+    async fn wrong_second_steps_are_counted_apart_told_at_five_and_close_the_second_step_at_twenty(app: TestApp) {
+        app.seed_account("acme", &[Role::AdministratorWithBilling, Role::Manager]).await;
+        let email = "manager@acme.test";
+        let c = app.signed_in(email).await;
+        let (key, _) = enrol_app(&app, &c).await;
+        let failures = || count(&app, "SELECT second_step_failures FROM admins WHERE id = $1", "acme-manager");
+        let told = |needle: &'static str| mail_to(&app, email, needle);
+
+        // Ten wrong codes: the lockout's ten. The fifth emails the owner, once.
+        let d = TestApp::new_client();
+        assert!(password(&app, &d, email).await.status().is_success());
+        for n in 1..=10 {
+            assert_eq!(app.call(&d, "account/second-step", &[("code", "123456")]).await.status(), 422);
+            assert_eq!(told("Wrong codes on your Tally sign-in"), usize::from(n >= 5), "after {n}");
+        }
+        assert_eq!(failures().await, 10);
+        // Neither the lock's end nor a reset link clears the second-step count.
+        app.clock.advance_minutes(31);
+        let res = reset_password(&app, email, "a reset and sturdy passphrase").await;
+        assert_eq!(res.status(), 200, "{:?}", res.text().await);
+        assert_eq!(count(&app, "SELECT failed_sign_ins FROM admins WHERE id = $1", "acme-manager").await, 0);
+        assert_eq!(failures().await, 10);
+        let e = TestApp::new_client();
+        let res = app.call(&e, "account/sign-in", &[("email", email), ("password", "a reset and sturdy passphrase")]).await;
+        assert!(sets_cookie(&res, PENDING), "the reset leads to the second step");
+        for _ in 11..=20 {
+            assert_eq!(app.call(&e, "account/second-step", &[("code", "654321")]).await.status(), 422);
+        }
+        assert_eq!(failures().await, 20);
+        assert_eq!(told("Your Tally two-step verification is closed"), 1);
+        assert_eq!(told("Wrong codes on your Tally sign-in"), 1, "told once at five");
+
+        // Closed: after the lock's end, with the password and the right code, still no way in.
+        app.clock.advance_minutes(31);
+        let f = TestApp::new_client();
+        let res = app.call(&f, "account/sign-in", &[("email", email), ("password", "a reset and sturdy passphrase")]).await;
+        assert!(sets_cookie(&res, PENDING));
+        let res = app.call(&f, "account/second-step", &[("code", &totp(&key, at_step(&app, 0)))]).await;
+        assert_eq!(res.status(), 422);
+        let message = json_of(res).await["Validation"]["code"].as_str().unwrap().to_string();
+        assert!(message.contains("closed after 20 wrong codes") && message.contains("Administrator With Billing"), "{message}");
+        assert_eq!(failures().await, 20, "a closed second step counts no more");
+
+        // An Administrator With Billing resets it; the manager signs in with the password and
+        // sets a second step up again.
+        let b = app.signed_in("admin_billing@acme.test").await;
+        assert_eq!(app.call(&b, "admins/reset-two-step", &[("id", "acme-manager")]).await.status(), 200);
+        assert_eq!(failures().await, 0);
+        let g = TestApp::new_client();
+        let res = app.call(&g, "account/sign-in", &[("email", email), ("password", "a reset and sturdy passphrase")]).await;
+        assert!(sets_cookie(&res, SESSION));
+
+        // A right second step clears the count.
+        let (key, _) = enrol_app(&app, &g).await;
+        sqlx::query("UPDATE admins SET second_step_failures = 7 WHERE id = 'acme-manager'").execute(app.db.pool()).await.unwrap();
+        app.clock.advance_minutes(1);
+        let h = TestApp::new_client();
+        let res = app.call(&h, "account/sign-in", &[("email", email), ("password", "a reset and sturdy passphrase")]).await;
+        assert!(sets_cookie(&res, PENDING));
+        assert!(app.call(&h, "account/second-step", &[("code", &totp(&key, at_step(&app, 0)))]).await.status().is_success());
+        assert_eq!(failures().await, 0);
+    }
+
+    async fn the_second_step_and_passkey_options_count_toward_the_per_address_throttle(app: TestApp) {
+        app.seed_account("acme", &[Role::AdministratorWithBilling]).await;
+        let email = "admin_billing@acme.test";
+        let c = app.signed_in(email).await;
+        enrol_app(&app, &c).await;
+        app.clock.advance_minutes(1);
+        // 20 attempts a minute from one address (the default): one password, then codes.
+        let d = TestApp::new_client();
+        assert!(password(&app, &d, email).await.status().is_success());
+        let mut statuses = Vec::new();
+        for _ in 0..21 {
+            statuses.push(app.call(&d, "account/second-step", &[("code", "123456")]).await.status().as_u16());
+        }
+        assert_eq!(statuses.iter().filter(|s| **s == 422).count(), 19, "{statuses:?}");
+        assert!(statuses[19..].iter().all(|s| *s == 429), "{statuses:?}");
+        assert!(count(&app, "SELECT second_step_failures FROM admins WHERE id = $1", "acme-admin_billing").await <= 19);
+        // A passkey's options too (counted before the question whether there is a passkey).
+        assert_eq!(app.call(&d, "account/second-step-passkey-options", &[]).await.status(), 429);
+        assert_eq!(app.call(&c, "two-step/confirm-passkey-options", &[]).await.status(), 429);
+        app.clock.advance_minutes(1);
+        assert_ne!(app.call(&d, "account/second-step-passkey-options", &[]).await.status(), 429);
+    }
+
+    async fn a_change_to_how_one_signs_in_ends_every_other_session_and_half_done_sign_in(app: TestApp) {
+        app.seed_account("acme", &[Role::AdministratorWithBilling]).await;
+        let email = "admin_billing@acme.test";
+        let id = "acme-admin_billing";
+        let here = app.signed_in(email).await;
+        let elsewhere = app.signed_in(email).await;
+        // Adding an authenticator app: only the session that did it stays.
+        let (key, codes) = enrol_app(&app, &here).await;
+        assert!(me(&app, &elsewhere).await.is_null());
+        assert_eq!(me(&app, &here).await["email"], email);
+        assert_eq!(mail_to(&app, email, "Every other session of yours has ended"), 1);
+
+        // A half-done sign-in ends too: new recovery codes, and its right code opens nothing.
+        let half = TestApp::new_client();
+        assert!(password(&app, &half, email).await.status().is_success());
+        assert_eq!(app.call(&here, "two-step/recovery-codes", &[]).await.status(), 200);
+        let res = app.call(&half, "account/second-step", &[("code", &totp(&key, at_step(&app, 1)))]).await;
+        assert_eq!(res.status(), 401);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM pending_sign_ins WHERE admin_id = $1", id).await, 0);
+        let _ = codes;
+
+        // Removing the app, likewise.
+        app.clock.advance_minutes(1);
+        let other = TestApp::new_client();
+        assert!(sign_in_with_code(&app, &other, email, &totp(&key, at_step(&app, 0))).await.status().is_success());
+        assert_eq!(app.call(&here, "two-step/remove-app", &[]).await.status(), 200);
+        assert!(me(&app, &other).await.is_null());
+        assert_eq!(me(&app, &here).await["email"], email);
+
+        // "Sign out other sessions": every session but this one, and it says how many.
+        let a = app.signed_in(email).await;
+        let b = app.signed_in(email).await;
+        let res = app.call(&here, "account/sign-out-others", &[]).await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(json_of(res).await, 2);
+        assert!(me(&app, &a).await.is_null() && me(&app, &b).await.is_null());
+        assert_eq!(me(&app, &here).await["email"], email);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM sessions WHERE admin_id = $1", id).await, 1);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_events WHERE kind = 'sign_out' AND detail = '2 other sessions ended' AND actor_id = $1", id).await, 1);
+        // Not signed in: nothing to end.
+        assert_eq!(app.call(&TestApp::new_client(), "account/sign-out-others", &[]).await.status(), 401);
     }
 
     async fn each_sensitive_change_needs_a_fresh_check_once_ten_minutes_have_passed(app: TestApp) {

@@ -167,6 +167,22 @@ impl SignIns {
         .await
     }
 
+    /// Counts an attempt (a password, a second step, a passkey's options) against the
+    /// visitor's address; refused, and audited once per window, beyond the allowance.
+    async fn throttle_address(&self, visitor: &Visitor) -> Result<(), ServiceError> {
+        let Some(ip) = &visitor.ip else {
+            return Ok(());
+        };
+        let per_ip = throttle::sign_in_per_ip(self.ctx.settings.sign_in_attempts_per_ip_minute);
+        let counted = throttle::count(&self.ctx, per_ip, ip).await?;
+        if counted.attempts > per_ip.attempts {
+            metrics::sign_in("throttled");
+            self.audit_throttled(visitor, per_ip, counted).await?;
+            return Err(throttle::refusal(&self.ctx, per_ip, counted).await);
+        }
+        Ok(())
+    }
+
     /// Checks a password with lockout and throttling, and starts a session. Every failure
     /// gets the same answer, in about the same time.
     pub async fn sign_in(
@@ -177,15 +193,7 @@ impl SignIns {
     ) -> Result<SignedIn, ServiceError> {
         let failed = || ServiceError::field("password", SIGN_IN_FAILED);
         let email = email.trim();
-        if let Some(ip) = &visitor.ip {
-            let per_ip = throttle::sign_in_per_ip(self.ctx.settings.sign_in_attempts_per_ip_minute);
-            let counted = throttle::count(&self.ctx, per_ip, ip).await?;
-            if counted.attempts > per_ip.attempts {
-                metrics::sign_in("throttled");
-                self.audit_throttled(visitor, per_ip, counted).await?;
-                return Err(throttle::refusal(&self.ctx, per_ip, counted).await);
-            }
-        }
+        self.throttle_address(visitor).await?;
         // No address is longer, no password may be: refused before any other work, and only
         // what an address can be is kept of it.
         if email.chars().count() > MAX_EMAIL
@@ -251,16 +259,28 @@ impl SignIns {
     }
 
     /// Checks a second step or (for someone without one) a password for `admin`; wrong ones
-    /// count toward the same lockout as wrong passwords. The factor used, or `None`.
+    /// count toward the same lockout as wrong passwords, and wrong second steps also toward
+    /// the second-step count (see [`admins::reserve_second_step`]): its owner is emailed at
+    /// the 5th, and at the 20th the second step closes. The factor used, or `None`.
     async fn check_proof(
         &self,
         admin: &Admin,
         proof: &Proof,
         allow_password: bool,
     ) -> Result<Option<Factor>, ServiceError> {
+        let pool = self.ctx.db.pool();
         if !self.reserve_attempt(&admin.id).await? {
             return Ok(None);
         }
+        let second_factor = !matches!(proof, Proof::Password(_));
+        let counted = if second_factor {
+            let n =
+                admins::reserve_second_step(pool, &admin.id, two_step::CLOSED_AFTER_FAILURES)
+                    .await?;
+            Some(n.ok_or_else(two_step::closed)?)
+        } else {
+            None
+        };
         let factor = match proof {
             Proof::Code(code) => {
                 self.two_step
@@ -289,8 +309,15 @@ impl SignIns {
             }
             Proof::Password(_) => None,
         };
-        if factor.is_some() {
-            admins::clear_failures(self.ctx.db.pool(), &admin.id).await?;
+        match (&factor, counted) {
+            (Some(_), _) => {
+                admins::clear_failures(pool, &admin.id).await?;
+                if second_factor {
+                    admins::clear_second_step_failures(pool, &admin.id).await?;
+                }
+            }
+            (None, Some(failures)) => self.two_step.told_failures(admin, failures).await?,
+            (None, None) => {}
         }
         Ok(factor)
     }
@@ -311,6 +338,7 @@ impl SignIns {
         pending: &PendingSignIn,
         proof: &Proof,
     ) -> Result<SignedIn, ServiceError> {
+        self.throttle_address(visitor).await?;
         let admin = self.proof_target(&pending.admin_id).await?;
         let Some(factor) = self.check_proof(&admin, proof, false).await? else {
             let event = event_of(
@@ -343,8 +371,10 @@ impl SignIns {
     /// Starts a passkey proof for a half-done sign-in.
     pub async fn second_step_passkey_options(
         &self,
+        visitor: &Visitor,
         pending: &PendingSignIn,
     ) -> Result<PasskeyRequest, ServiceError> {
+        self.throttle_address(visitor).await?;
         self.two_step
             .start_passkey_authentication(&pending.admin_id)
             .await
@@ -376,6 +406,10 @@ impl SignIns {
         &self,
         actor: &Actor,
     ) -> Result<PasskeyRequest, ServiceError> {
+        let visitor = Visitor {
+            ip: actor.ip.clone(),
+        };
+        self.throttle_address(&visitor).await?;
         self.two_step.start_passkey_authentication(&actor.id).await
     }
 
@@ -429,6 +463,20 @@ impl SignIns {
             crate::platform::error::log_unexpected("signing out", &e);
         }
         self.sessions.clear_cookie()
+    }
+
+    /// "Sign out other sessions": ends every session of the caller but this one, and any
+    /// half-done sign-in of theirs; audited. How many sessions ended.
+    pub async fn sign_out_others(&self, actor: &Actor) -> Result<u64, ServiceError> {
+        let mut work = self.ctx.begin("signing out other sessions").await?;
+        let ended = sessions::end_others(work.tx(), &actor.id, &actor.session).await?;
+        let detail = match ended {
+            1 => "1 other session ended".to_string(),
+            n => format!("{n} other sessions ended"),
+        };
+        work.audit(Event::own(actor, AuditKind::SignOut, detail));
+        work.commit().await?;
+        Ok(ended)
     }
 
     /// Emails a reset link if the address belongs to an active administrator; answers the
@@ -613,5 +661,6 @@ fn acting_as(admin: &Admin, visitor: &Visitor) -> Actor {
         must_set_up_two_step: false,
         ip: visitor.ip.clone(),
         verified_at: 0,
+        session: String::new(),
     }
 }

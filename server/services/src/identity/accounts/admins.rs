@@ -229,6 +229,54 @@ where
     Ok(())
 }
 
+/// Reserves one second-step attempt against the administrator's second-step count: one
+/// atomic update, refused once `closed_at` wrong ones were counted, so racing attempts never
+/// check more than that. The count after this attempt, or `None` while the second step is
+/// closed. Only [`clear_second_step_failures`] (a successful second step) and a reset of the
+/// administrator's two-step verification bring it down.
+pub async fn reserve_second_step(
+    pool: &sqlx::AnyPool,
+    id: &str,
+    closed_at: i64,
+) -> Result<Option<i64>, ServiceError> {
+    sqlx::query_scalar(
+        "UPDATE admins SET second_step_failures = second_step_failures + 1 \
+         WHERE id = $1 AND second_step_failures < $2 RETURNING second_step_failures",
+    )
+    .bind(id)
+    .bind(closed_at)
+    .fetch_optional(pool)
+    .await
+    .context("reserving a second-step attempt")
+}
+
+/// Clears the second-step count, in `exec`: a second step succeeded, or an Administrator
+/// With Billing reset this administrator's two-step verification.
+pub async fn clear_second_step_failures<'e, E>(exec: E, id: &str) -> Result<(), ServiceError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    sqlx::query("UPDATE admins SET second_step_failures = 0 WHERE id = $1")
+        .bind(id)
+        .execute(exec)
+        .await
+        .context("clearing failed second steps")?;
+    Ok(())
+}
+
+/// Whether the administrator's second step is closed (`closed_at` wrong ones counted).
+pub async fn second_step_closed<'e, E>(exec: E, id: &str, closed_at: i64) -> Result<bool, ServiceError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let n: Option<i64> = sqlx::query_scalar("SELECT second_step_failures FROM admins WHERE id = $1")
+        .bind(id)
+        .fetch_optional(exec)
+        .await
+        .context("reading failed second steps")?;
+    Ok(n.unwrap_or(0) >= closed_at)
+}
+
 /// Saves one's own new password hash, in `exec`.
 pub async fn set_password<'e, E>(
     exec: E,

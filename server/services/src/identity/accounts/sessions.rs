@@ -3,7 +3,7 @@
 //! `cookie` crate.
 
 use cookie::{time::Duration, Cookie, SameSite};
-use sqlx::{Any, Executor};
+use sqlx::{Any, AnyConnection, Executor};
 use tally_core::{
     actor::Actor,
     roles::{AdminStatus, Role},
@@ -284,6 +284,7 @@ impl Sessions {
             must_set_up_two_step,
             ip,
             verified_at: row.verified_at,
+            session: hash.clone(),
         };
         Ok(Some((actor, SessionKey(hash))))
     }
@@ -299,17 +300,33 @@ impl Sessions {
     }
 }
 
-/// Ends every session of an administrator, in `exec` (suspension, deletion, a new password).
-pub async fn end_all<'e, E>(exec: E, admin_id: &str) -> Result<(), ServiceError>
-where
-    E: Executor<'e, Database = Any>,
-{
-    sqlx::query("DELETE FROM sessions WHERE admin_id = $1")
+/// Ends every session and half-done sign-in of an administrator, in `conn` (suspension,
+/// deletion, a new password, a reset of their two-step verification).
+pub async fn end_all(conn: &mut AnyConnection, admin_id: &str) -> Result<(), ServiceError> {
+    end_others(conn, admin_id, "").await.map(|_| ())
+}
+
+/// Ends every session of an administrator but the one whose hash is `keep`, and every
+/// half-done sign-in of theirs, in `conn`: a change to how they sign in (a password, a
+/// second step added or removed) leaves only the session that made it. Returns how many
+/// sessions ended.
+pub async fn end_others(
+    conn: &mut AnyConnection,
+    admin_id: &str,
+    keep: &str,
+) -> Result<u64, ServiceError> {
+    let ended = sqlx::query("DELETE FROM sessions WHERE admin_id = $1 AND id_hash <> $2")
         .bind(admin_id)
-        .execute(exec)
+        .bind(keep)
+        .execute(&mut *conn)
         .await
         .context("ending an administrator's sessions")?;
-    Ok(())
+    sqlx::query("DELETE FROM pending_sign_ins WHERE admin_id = $1")
+        .bind(admin_id)
+        .execute(&mut *conn)
+        .await
+        .context("ending an administrator's half-done sign-ins")?;
+    Ok(ended.rows_affected())
 }
 
 /// The value of the cookie `name` in a request's `Cookie` headers.

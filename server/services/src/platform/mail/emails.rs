@@ -180,6 +180,30 @@ pub fn two_step_changed(to: &str, what: &str) -> Mail {
     )
 }
 
+/// Wrong second steps on the person's sign-in: at the 5th, a warning; at the 20th, the
+/// second step is closed until an Administrator With Billing resets it.
+pub fn second_step_failures(to: &str, failures: i64, closed: bool) -> Mail {
+    let what = format!(
+        "Someone got past your Tally password (or used a signed-in session of yours), then gave {failures} wrong codes or passkeys for the second step."
+    );
+    let then = if closed {
+        "Your two-step verification is now closed: nobody can sign in as you until an \
+         Administrator With Billing of your organisation resets it on the Administrators page."
+    } else {
+        "If this wasn't you, someone knows your password: change it now in Account settings (or \
+         reset it from the sign-in page), and tell an administrator of your organisation."
+    };
+    paragraphs(
+        to,
+        if closed {
+            "Your Tally two-step verification is closed"
+        } else {
+            "Wrong codes on your Tally sign-in"
+        },
+        &[&what, then],
+    )
+}
+
 /// One invoice as its emails describe it.
 pub struct InvoiceFacts<'a> {
     pub number: &'a str,
