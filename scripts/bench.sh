@@ -201,6 +201,14 @@ pg_hwm=$(hwm_kb "$pg_pid")
 kill "$pid"; wait "$pid" 2>/dev/null || true
 "$root/bench/reads_while_hashing.sh" "$work/hashing.md"
 "$root/bench/billing.sh" "$work/billing.md"
+{
+  echo ""
+  echo "## The password rule's costliest inputs (core/examples/password_cost.rs)"
+  echo ""
+  echo '```'
+  cargo run --quiet --release -p tally-core --features strength --example password_cost
+  echo '```'
+} >"$work/password_cost.md"
 
 # --- Report -----------------------------------------------------------------------------------
 cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
@@ -286,6 +294,7 @@ startup_sorted=$(printf '%s\n' "${startups[@]}" | sort -n | tr '\n' ' ')
   out ""
   cat "$work/hashing.md" >>"$md"
   cat "$work/billing.md" >>"$md"
+  cat "$work/password_cost.md" >>"$md"
 } 
 mkdir -p "$root/docs"
 cp "$md" "$root/docs/benchmarks.md"

@@ -44,6 +44,10 @@ pub enum AppError {
     /// `Retry-After` header (seconds).
     #[error("{message}")]
     TooManyRequests { message: String, retry_after: u64 },
+    /// 503: the server is too busy to take this now (its password line is full); the
+    /// response's `Retry-After` says when to try again (seconds).
+    #[error("Tally is busy right now. Try again in a few seconds.")]
+    Busy { retry_after: u64 },
     /// 400: the request could not be read. Carries no detail: parser messages can quote input,
     /// and input may be a card number.
     #[error("The request was not understood. Reload the page and try again.")]
@@ -69,8 +73,19 @@ impl AppError {
             AppError::Conflict(_) => 409,
             AppError::Declined(_) => 402,
             AppError::TooManyRequests { .. } => 429,
+            AppError::Busy { .. } => 503,
             AppError::BadRequest => 400,
             AppError::Internal(_) | AppError::Transport(_) => 500,
+        }
+    }
+
+    /// When to try again, in seconds, for a refusal that says so (429, 503).
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::TooManyRequests { retry_after, .. } | AppError::Busy { retry_after } => {
+                Some(*retry_after)
+            }
+            _ => None,
         }
     }
 
@@ -109,10 +124,10 @@ impl FromServerFnError for AppError {
                 http::StatusCode::from_u16(self.status())
                     .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
             );
-            if let AppError::TooManyRequests { retry_after, .. } = self {
+            if let Some(retry_after) = self.retry_after() {
                 res.insert_header(
                     http::header::RETRY_AFTER,
-                    http::HeaderValue::from(*retry_after),
+                    http::HeaderValue::from(retry_after),
                 );
             }
         }
@@ -159,6 +174,7 @@ impl From<tally_services::platform::error::ServiceError> for AppError {
                 message,
                 retry_after,
             },
+            ServiceError::Busy { retry_after } => AppError::Busy { retry_after },
             ServiceError::Unexpected { context, source } => {
                 AppError::Internal(log_unexpected(context, &*source))
             }
@@ -216,6 +232,10 @@ mod tests {
             })
             .status(),
             429
+        );
+        assert_eq!(
+            AppError::from(ServiceError::Busy { retry_after: 2 }).status(),
+            503
         );
         assert_eq!(
             AppError::from(ServiceError::invariant("x", "y")).status(),

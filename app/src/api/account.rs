@@ -20,8 +20,11 @@ pub async fn check_password(
     password: String,
     #[server(default)] known_words: Vec<String>,
 ) -> Result<PasswordCheck, AppError> {
-    let words: Vec<&str> = known_words.iter().map(String::as_str).take(8).collect();
-    let s = tally_core::password::strength(&password, &words);
+    let words: Vec<&str> = known_words.iter().map(String::as_str).collect();
+    let s = services()?
+        .profile
+        .check_password(&crate::auth::visitor(), &password, &words)
+        .await?;
     Ok(PasswordCheck {
         score: s.score,
         label: s.label().to_string(),

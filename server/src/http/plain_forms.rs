@@ -112,10 +112,7 @@ async fn draw_again(
     echo: Echo,
 ) -> Response {
     let status = StatusCode::from_u16(echo.error.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    let retry_after = match &echo.error {
-        AppError::TooManyRequests { retry_after, .. } => Some(*retry_after),
-        _ => None,
-    };
+    let retry_after = echo.error.retry_after();
     parts.method = Method::GET;
     parts.uri = page
         .parse()

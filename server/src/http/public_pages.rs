@@ -156,7 +156,7 @@ pub async fn sign_in_submit(
                     Some(&e),
                 ),
             );
-            if let AppError::TooManyRequests { retry_after, .. } = e {
+            if let Some(retry_after) = e.retry_after() {
                 res.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
             }

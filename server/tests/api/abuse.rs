@@ -68,6 +68,44 @@ async fn database_bytes(app: &TestApp) -> i64 {
 }
 
 both_databases! {
+    async fn the_public_password_check_is_throttled_capped_and_answers_the_rule(app: TestApp) {
+        let check = |password: String, words: Vec<String>| {
+            let app = &app;
+            async move {
+                let mut form = vec![("password".to_string(), password)];
+                form.extend(words.into_iter().enumerate().map(|(i, w)| (format!("known_words[{i}]"), w)));
+                TestApp::new_client()
+                    .post(app.url("/api/account/check-password"))
+                    .header("Origin", &app.address)
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        // The rule's verdict, as the forms give it.
+        let weak = check("password1234".into(), vec![]).await;
+        assert_eq!(weak.status(), 200, "{:?}", weak.text().await);
+        let weak: Value = weak.json().await.unwrap();
+        assert!(weak["problem"].as_str().unwrap().contains("too easy to guess"), "{weak}");
+        let strong: Value = check("correct horse battery staple".into(), vec![]).await.json().await.unwrap();
+        assert!(strong["problem"].is_null(), "{strong}");
+        // The crafted worst case (128 characters of l33t, eight known words of 10,000
+        // characters) is answered, and judged by its first 64 characters.
+        let l33t: String = "4@8({[<3&6|!1/\\]0$5+7%2".repeat(6).chars().take(128).collect();
+        let words: Vec<String> = (0..8).map(|i| format!("{i}{}", "a4@b8(c<".repeat(1250))).collect();
+        assert_eq!(check(l33t, words).await.status(), 200);
+        // 120 a minute from one address; then 429 with Retry-After.
+        for _ in 3..120 {
+            assert_eq!(check("a long enough candidate".into(), vec![]).await.status(), 200);
+        }
+        let refused = check("a long enough candidate".into(), vec![]).await;
+        assert_eq!(refused.status(), 429);
+        assert!(refused.headers().contains_key("retry-after"));
+        app.clock.advance_minutes(1);
+        assert_eq!(check("a long enough candidate".into(), vec![]).await.status(), 200);
+    }
+
     async fn every_open_redirect_payload_ends_on_this_site_and_none_panics(app: TestApp) {
         let app = TestApp::spawn_with(app.backend, &[("TALLY_SIGN_IN_PER_IP_MINUTE", "1000")]).await;
         app.seed_account("acme", &[Role::AdministratorWithBilling]).await;

@@ -95,23 +95,37 @@ fn mail_to(app: &TestApp, to: &str, needle: &str) -> usize {
 
 /// Uses a reset link for `email` to set `new` as the password; the link's response.
 async fn reset_password(app: &TestApp, email: &str, new: &str) -> reqwest::Response {
-    let res = app.call(&TestApp::new_client(), "account/request-reset", &[("email", email)]).await;
+    let res = app
+        .call(
+            &TestApp::new_client(),
+            "account/request-reset",
+            &[("email", email)],
+        )
+        .await;
     assert!(res.status().is_success(), "{}", res.status());
     let mut link = None;
     for _ in 0..100 {
         app.services.ctx.outbox.deliver_due().await.unwrap();
-        link = app
-            .outbox_messages()
-            .iter()
-            .filter_map(|m| crate::helpers::find_link(m, &format!("{}/reset-password/", app.address)))
-            .last();
+        link = app.outbox_messages().iter().rev().find_map(|m| {
+            crate::helpers::find_link(m, &format!("{}/reset-password/", app.address))
+        });
         if link.is_some() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    let token = link.expect("a reset link").rsplit('/').next().unwrap().to_string();
-    app.call(&TestApp::new_client(), "account/set-password", &[("kind", "Reset"), ("token", &token), ("password", new)]).await
+    let token = link
+        .expect("a reset link")
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    app.call(
+        &TestApp::new_client(),
+        "account/set-password",
+        &[("kind", "Reset"), ("token", &token), ("password", new)],
+    )
+    .await
 }
 
 both_databases! {

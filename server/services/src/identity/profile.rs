@@ -33,6 +33,21 @@ impl Profile {
         }
     }
 
+    /// The password rule's verdict on a candidate, for the strength meter (also before
+    /// sign-in: set-up, invitation and reset pages). Throttled per client address, run on the
+    /// password threads; `known_words` are the person's own details.
+    pub async fn check_password(
+        &self,
+        visitor: &Visitor,
+        candidate: &str,
+        known_words: &[&str],
+    ) -> Result<password::Strength, ServiceError> {
+        if let Some(ip) = &visitor.ip {
+            throttle::check(&self.ctx, throttle::CHECK_PASSWORD_PER_IP, ip).await?;
+        }
+        self.passwords.strength(candidate, known_words).await
+    }
+
     /// Changes one's own password (the current one required); ends every session, this one
     /// included, and starts a new one.
     pub async fn change_password(
@@ -55,8 +70,15 @@ impl Profile {
                 "Your current password is incorrect.",
             ));
         }
-        password::strength(new, &[&actor.email, &actor.first_name, &actor.last_name])
+        let known = [
+            actor.email.as_str(),
+            actor.first_name.as_str(),
+            actor.last_name.as_str(),
+        ];
+        let strength = self.passwords.strength(new, &known).await?;
+        strength
             .verdict
+            .clone()
             .map_err(|e| ServiceError::field("new_password", e))?;
         let admin = admins::in_account(self.ctx.db.pool(), &actor.account_id, &actor.id).await?;
         let mut errors = FieldErrors::new();
@@ -67,10 +89,7 @@ impl Profile {
         if !matches {
             errors.add("current_password", "Your current password is incorrect.");
         }
-        errors.check(
-            "new_password",
-            password::strength(new, &[&actor.email, &actor.first_name, &actor.last_name]).verdict,
-        );
+        errors.check("new_password", strength.verdict);
         ServiceError::unless_any(errors)?;
         let new_hash = self.passwords.hash(new).await?;
         let mut work = self.ctx.begin("changing a password").await?;

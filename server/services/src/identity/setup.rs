@@ -12,7 +12,6 @@ use tally_core::{
     actor::Visitor,
     audit::AuditKind,
     forms::{NewAccount, NewAccountInput},
-    password,
     roles::{AdminStatus, Role},
 };
 
@@ -149,7 +148,10 @@ impl Setup {
             input.first_name.as_str(),
             input.last_name.as_str(),
         ];
-        errors.check("password", password::strength(password, &words).verdict);
+        errors.check(
+            "password",
+            self.passwords.strength(password, &words).await?.verdict,
+        );
         ServiceError::unless_any(errors)?;
         let NewAccount {
             company_name,

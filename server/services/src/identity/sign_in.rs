@@ -274,9 +274,8 @@ impl SignIns {
         }
         let second_factor = !matches!(proof, Proof::Password(_));
         let counted = if second_factor {
-            let n =
-                admins::reserve_second_step(pool, &admin.id, two_step::CLOSED_AFTER_FAILURES)
-                    .await?;
+            let n = admins::reserve_second_step(pool, &admin.id, two_step::CLOSED_AFTER_FAILURES)
+                .await?;
             Some(n.ok_or_else(two_step::closed)?)
         } else {
             None
@@ -591,12 +590,16 @@ impl SignIns {
                 ),
             ));
         }
-        password::strength(
-            new_password,
-            &[&admin.email, &admin.first_name, &admin.last_name],
-        )
-        .verdict
-        .map_err(|e| ServiceError::field("password", e))?;
+        let known = [
+            admin.email.as_str(),
+            admin.first_name.as_str(),
+            admin.last_name.as_str(),
+        ];
+        self.passwords
+            .strength(new_password, &known)
+            .await?
+            .verdict
+            .map_err(|e| ServiceError::field("password", e))?;
         let hash = self.passwords.hash(new_password).await?;
         let mut work = self.ctx.begin("using a link").await?;
         if !links::claim(work.tx(), token, now).await? {

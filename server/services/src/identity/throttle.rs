@@ -68,6 +68,14 @@ pub const INVITATION_RESEND_PER_ADMIN: Limit = Limit {
     message: "This invitation was sent again several times already.",
 };
 
+/// Password strength checks (the meter, for people not signed in too) from one client address.
+pub const CHECK_PASSWORD_PER_IP: Limit = Limit {
+    scope: "check_password_ip",
+    attempts: 120,
+    window_seconds: 60,
+    message: "Too many password checks from your network.",
+};
+
 /// Copies of invoices requested for one account.
 pub const INVOICE_COPY_PER_ACCOUNT: Limit = Limit {
     scope: "invoice_copy_account",

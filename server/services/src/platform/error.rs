@@ -47,6 +47,10 @@ pub enum ServiceError {
     /// Too many attempts; the message says when to try again, `retry_after` in seconds (429).
     #[error("{message}")]
     Throttled { message: String, retry_after: u64 },
+    /// The server's line for slow work (password hashing) is full; `retry_after` in seconds
+    /// (503).
+    #[error("busy")]
+    Busy { retry_after: u64 },
     /// Something that should not fail did: the database, the disk, a broken invariant (500).
     #[error("{context}: {source}")]
     Unexpected {

@@ -265,15 +265,20 @@ where
 }
 
 /// Whether the administrator's second step is closed (`closed_at` wrong ones counted).
-pub async fn second_step_closed<'e, E>(exec: E, id: &str, closed_at: i64) -> Result<bool, ServiceError>
+pub async fn second_step_closed<'e, E>(
+    exec: E,
+    id: &str,
+    closed_at: i64,
+) -> Result<bool, ServiceError>
 where
     E: Executor<'e, Database = Any>,
 {
-    let n: Option<i64> = sqlx::query_scalar("SELECT second_step_failures FROM admins WHERE id = $1")
-        .bind(id)
-        .fetch_optional(exec)
-        .await
-        .context("reading failed second steps")?;
+    let n: Option<i64> =
+        sqlx::query_scalar("SELECT second_step_failures FROM admins WHERE id = $1")
+            .bind(id)
+            .fetch_optional(exec)
+            .await
+            .context("reading failed second steps")?;
     Ok(n.unwrap_or(0) >= closed_at)
 }
 

@@ -570,7 +570,11 @@ impl TwoStep {
 
     /// Tells an administrator of wrong second steps: audited and emailed at the
     /// [`TOLD_AFTER_FAILURES`]th, and when the [`CLOSED_AFTER_FAILURES`]th closes it.
-    pub async fn told_failures(&self, admin: &admins::Admin, failures: i64) -> Result<(), ServiceError> {
+    pub async fn told_failures(
+        &self,
+        admin: &admins::Admin,
+        failures: i64,
+    ) -> Result<(), ServiceError> {
         let closed = failures >= CLOSED_AFTER_FAILURES;
         if failures != TOLD_AFTER_FAILURES && failures != CLOSED_AFTER_FAILURES {
             return Ok(());
