@@ -89,10 +89,11 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
         );
     }
     let router = build_router(AppState::new(services.clone()));
-    if ctx.settings.billing_scheduler {
-        tokio::spawn(services.scheduler.clone().work());
-    }
-    tokio::spawn(ctx.outbox.clone().work());
+    let scheduler = ctx
+        .settings
+        .billing_scheduler
+        .then(|| tokio::spawn(services.scheduler.clone().work()));
+    let mail_worker = tokio::spawn(ctx.outbox.clone().work());
     tokio::spawn(backup::daily_loop(ctx.clone()));
     let addr = ctx.settings.listen_addr;
     let listener = tokio::net::TcpListener::bind(addr)
@@ -107,6 +108,17 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
     .with_graceful_shutdown(shutdown_signal())
     .await
     .map_err(StartError::Serve)?;
+    // Nothing delivers any more; the messages this process had claimed go back to the queue
+    // at once (another server, or the next start, sends them).
+    for task in scheduler.into_iter().chain([mail_worker]) {
+        task.abort();
+        let _ = task.await;
+    }
+    match ctx.outbox.release_claims().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(messages = n, "mail claims given back"),
+        Err(e) => tracing::error!(error = %e, "giving back mail claims"),
+    }
     ctx.db.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -16,6 +16,7 @@ mod commands;
 mod errors;
 mod foundation;
 mod invoicing;
+mod mail_after_a_crash;
 mod metrics;
 mod outbox;
 mod plain_forms;

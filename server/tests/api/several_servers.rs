@@ -12,8 +12,8 @@ use tally_core::roles::Role;
 
 use crate::helpers::{TestApp, TEST_PASSWORD};
 
-struct Server {
-    child: Child,
+pub(crate) struct Server {
+    pub(crate) child: Child,
     base: String,
     data: tempfile::TempDir,
 }
@@ -29,7 +29,7 @@ fn start(database_url: &str, secret_key: &str) -> Server {
     start_with(database_url, secret_key, &[])
 }
 
-fn start_with(database_url: &str, secret_key: &str, extra: &[(&str, &str)]) -> Server {
+pub(crate) fn start_with(database_url: &str, secret_key: &str, extra: &[(&str, &str)]) -> Server {
     let data = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -56,7 +56,7 @@ fn start_with(database_url: &str, secret_key: &str, extra: &[(&str, &str)]) -> S
     Server { child, base, data }
 }
 
-async fn healthy(server: &Server) {
+pub(crate) async fn healthy(server: &Server) {
     let started = Instant::now();
     while reqwest::get(format!("{}/healthz", server.base))
         .await

@@ -173,6 +173,26 @@ impl Mailer {
         }
     }
 
+    /// How many messages to send before their delivery is recorded. A message handed over but
+    /// not yet recorded goes again if the process dies then, so over SMTP that is the
+    /// exchanges in flight at once; the outbox folder names each file by its message, so a
+    /// repeated delivery replaces the file and a whole batch may go first.
+    pub fn unrecorded_at_most(&self) -> usize {
+        match self.transport {
+            Transport::Outbox(_) => usize::MAX,
+            Transport::Smtp(_) => SMTP_EXCHANGES_AT_ONCE,
+        }
+    }
+
+    /// How many due messages a delivery claims at a time: over SMTP only a few groups (a
+    /// process that dies holds its claims until they time out), into the folder many.
+    pub fn claim_at_most(&self) -> i64 {
+        match self.transport {
+            Transport::Outbox(_) => 500,
+            Transport::Smtp(_) => 8 * SMTP_EXCHANGES_AT_ONCE as i64,
+        }
+    }
+
     pub async fn send(&self, email: &Mail) -> Result<(), MailError> {
         let mut results = self.send_many(std::slice::from_ref(email)).await;
         results.pop().expect("one result per message")
@@ -279,7 +299,7 @@ impl Mailer {
 }
 
 /// SMTP exchanges in flight at once, for a batch of messages.
-const SMTP_EXCHANGES_AT_ONCE: usize = 4;
+pub const SMTP_EXCHANGES_AT_ONCE: usize = 4;
 
 /// Writes a message into the outbox folder: as `<id>.eml` when it was queued (a repeated
 /// delivery replaces the first), else `<time>-<random>.eml`. Written under a hidden name,

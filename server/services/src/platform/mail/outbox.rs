@@ -6,7 +6,10 @@
 //! growing schedule, then gives up with an error in the log.
 //!
 //! Several server processes share one database: a delivery first claims its row for a while,
-//! so no two processes send the same message. Once sent or abandoned, a message keeps its
+//! so no two processes send the same message. Over SMTP each group of messages in flight is
+//! recorded as sent as soon as the server has accepted it, so a process killed mid-delivery
+//! sends again at most the messages it had in flight; a process that stops cleanly gives its
+//! claims back ([`Outbox::release_claims`]) rather than leaving them to time out. Once sent or abandoned, a message keeps its
 //! envelope (recipient, subject, times, last error) and loses its bodies, which may hold a
 //! one-time link.
 
@@ -64,9 +67,6 @@ pub const RETRY_MINUTES: [i64; 7] = [1, 5, 15, 60, 180, 360, 720];
 /// How long a delivery holds its message; longer than any transport's timeout.
 const CLAIM_MILLIS: i64 = 5 * 60_000;
 
-/// Due messages claimed at a time.
-const DUE_BATCH: i64 = 500;
-
 /// What became of one delivery.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Delivery {
@@ -88,6 +88,8 @@ pub struct Outbox {
     mailer: Mailer,
     /// Wakes the worker ([`Outbox::work`]) for mail queued to go out now.
     wake: Arc<tokio::sync::Notify>,
+    /// This process's name on its claims.
+    instance: Arc<str>,
 }
 
 impl std::fmt::Debug for Outbox {
@@ -104,7 +106,22 @@ impl Outbox {
             ids,
             mailer,
             wake: Arc::default(),
+            instance: crate::platform::crypto::short_random().into(),
         }
+    }
+
+    /// Gives back the claims of this process on messages it has not delivered (a clean stop:
+    /// another process, or the next start, sends them without waiting for the claims to time
+    /// out). Returns how many.
+    pub async fn release_claims(&self) -> Result<u64, sqlx::Error> {
+        let released = sqlx::query(
+            "UPDATE mail_outbox SET claimed_until = NULL, claimed_by = NULL \
+             WHERE claimed_by = $1 AND sent_at IS NULL AND failed_at IS NULL",
+        )
+        .bind(&*self.instance)
+        .execute(self.db.pool())
+        .await?;
+        Ok(released.rows_affected())
     }
 
     /// Messages still to be delivered (queued or retrying).
@@ -213,13 +230,14 @@ impl Outbox {
         let pool = self.db.pool();
         let now = self.clock.now_millis();
         let Some(claimed) = sqlx::query_as::<_, Claimed>(&format!(
-            "UPDATE mail_outbox SET claimed_until = $1 WHERE id = $2 AND sent_at IS NULL \
+            "UPDATE mail_outbox SET claimed_until = $1, claimed_by = $4 WHERE id = $2 AND sent_at IS NULL \
              AND failed_at IS NULL AND (claimed_until IS NULL OR claimed_until < $3) \
              RETURNING {CLAIMED_COLUMNS}"
         ))
         .bind(now + CLAIM_MILLIS)
         .bind(id)
         .bind(now)
+        .bind(&*self.instance)
         .fetch_optional(pool)
         .await?
         else {
@@ -295,19 +313,24 @@ impl Outbox {
         }
     }
 
-    /// Delivers every pending message that is due, oldest first, [`DUE_BATCH`] at a time until
-    /// none is left (the worker and the billing run call this); returns how many were sent.
+    /// Delivers every pending message that is due, oldest first, a claim at a time
+    /// ([`Mailer::claim_at_most`]) until none is left (the worker and the billing run call
+    /// this); returns how many were sent.
     ///
-    /// Each batch is claimed in one statement that checks every row's state again as it
-    /// claims it, so two processes never claim the same message; the sent ones are then marked
-    /// in one statement. A failed message is rescheduled for later, so it ends the loop.
+    /// Each claim is one statement that checks every row's state again as it claims it, so
+    /// two processes never claim the same message. The claimed messages then go in groups of
+    /// [`Mailer::unrecorded_at_most`], and each group's sent ones are recorded before the next
+    /// group goes: a process killed mid-claim sends again at most one group. A failed message
+    /// is rescheduled for later, so it ends the loop.
     pub async fn deliver_due(&self) -> Result<usize, sqlx::Error> {
         let pool = self.db.pool();
+        let claim_at_most = self.mailer.claim_at_most();
+        let group = self.mailer.unrecorded_at_most();
         let mut sent = 0;
         loop {
             let now = self.clock.now_millis();
             let claimed: Vec<Claimed> = sqlx::query_as(&format!(
-                "UPDATE mail_outbox SET claimed_until = $1 WHERE id IN \
+                "UPDATE mail_outbox SET claimed_until = $1, claimed_by = $4 WHERE id IN \
                  (SELECT id FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL \
                   AND next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until < $2) \
                   ORDER BY next_attempt_at LIMIT $3) \
@@ -316,49 +339,52 @@ impl Outbox {
             ))
             .bind(now + CLAIM_MILLIS)
             .bind(now)
-            .bind(DUE_BATCH)
+            .bind(claim_at_most)
+            .bind(&*self.instance)
             .fetch_all(pool)
             .await?;
             let claimed_count = claimed.len();
-            let mut ids = Vec::with_capacity(claimed_count);
-            let mut emails = Vec::with_capacity(claimed_count);
-            let mut attempts = Vec::with_capacity(claimed_count);
-            for (id, email, attempt) in claimed.into_iter().map(Claimed::into_message) {
-                ids.push(id);
-                emails.push(email);
-                attempts.push(attempt);
-            }
-            let results = self.mailer.send_many(&emails).await;
-            let mut done = Vec::with_capacity(claimed_count);
-            let outcomes = ids.into_iter().zip(&emails).zip(attempts).zip(results);
-            for (((id, email), attempt), result) in outcomes {
-                match result {
-                    Ok(()) => done.push(id),
-                    Err(e) => {
-                        self.record_failure(&id, email, attempt, &e.to_string())
-                            .await?;
+            let messages: Vec<(String, Mail, i64)> =
+                claimed.into_iter().map(Claimed::into_message).collect();
+            for group in messages.chunks(group) {
+                let emails: Vec<Mail> = group.iter().map(|(_, e, _)| e.clone()).collect();
+                let results = self.mailer.send_many(&emails).await;
+                let mut done = Vec::with_capacity(group.len());
+                for ((id, email, attempt), result) in group.iter().zip(results) {
+                    match result {
+                        Ok(()) => done.push(id.as_str()),
+                        Err(e) => {
+                            self.record_failure(id, email, *attempt, &e.to_string())
+                                .await?;
+                        }
                     }
                 }
+                self.record_sent(&done).await?;
+                sent += done.len();
             }
-            let done_at = self.clock.now_millis();
-            for batch in done.chunks(ROWS_PER_STATEMENT) {
-                let marks = self.db.backend();
-                let sql = format!(
-                    "UPDATE mail_outbox SET sent_at = {}, attempts = attempts + 1, claimed_until = NULL, \
-                     text_body = '', html_body = '', attachments = '' WHERE id IN ({})",
-                    marks.marks_from(1, 1),
-                    marks.marks_from(2, batch.len())
-                );
-                let mut q = sqlx::query(&sql).bind(done_at);
-                for id in batch {
-                    q = q.bind(id);
-                }
-                q.execute(pool).await?;
-            }
-            sent += done.len();
-            if claimed_count < DUE_BATCH as usize {
+            if claimed_count < claim_at_most as usize {
                 return Ok(sent);
             }
         }
+    }
+
+    /// Records messages as sent, and drops their bodies.
+    async fn record_sent(&self, ids: &[&str]) -> Result<(), sqlx::Error> {
+        let done_at = self.clock.now_millis();
+        for batch in ids.chunks(ROWS_PER_STATEMENT) {
+            let marks = self.db.backend();
+            let sql = format!(
+                "UPDATE mail_outbox SET sent_at = {}, attempts = attempts + 1, claimed_until = NULL, \
+                 claimed_by = NULL, text_body = '', html_body = '', attachments = '' WHERE id IN ({})",
+                marks.marks_from(1, 1),
+                marks.marks_from(2, batch.len())
+            );
+            let mut q = sqlx::query(&sql).bind(done_at);
+            for id in batch {
+                q = q.bind(*id);
+            }
+            q.execute(self.db.pool()).await?;
+        }
+        Ok(())
     }
 }
