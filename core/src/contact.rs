@@ -17,6 +17,8 @@ pub enum EmailError {
     Required,
     TooLong,
     Invalid,
+    /// Holds what looks like a card number ([`crate::card_in_text`]).
+    CardNumber,
 }
 
 impl fmt::Display for EmailError {
@@ -25,6 +27,7 @@ impl fmt::Display for EmailError {
             Self::Required => "Enter an email address.",
             Self::TooLong => "Email addresses can be at most 254 characters.",
             Self::Invalid => "Enter a single email address, like name@example.com.",
+            Self::CardNumber => crate::card_in_text::CARD_IN_TEXT,
         })
     }
 }
@@ -38,6 +41,11 @@ impl Email {
         }
         if s.chars().count() > MAX_EMAIL_LEN {
             return Err(EmailError::TooLong);
+        }
+        // Before anything else looks at it: an address is not where a card number belongs,
+        // and this one is about to be saved, audited or sent to.
+        if crate::card_in_text::contains_card_number(s) {
+            return Err(EmailError::CardNumber);
         }
         let (local, domain) = s.rsplit_once('@').ok_or(EmailError::Invalid)?;
         let local_ok = !local.is_empty()
@@ -245,6 +253,25 @@ mod tests {
     }
 
     #[test]
+    fn an_email_address_holding_a_card_number_is_refused_first() {
+        for typed in [
+            "4111111111111111@example.com",
+            "ann.4111-1111-1111-1111@example.com",
+            "4111 1111 1111 1111@example.com",
+            "ann@4111111111111111.example.com",
+        ] {
+            assert_eq!(Email::parse(typed), Err(EmailError::CardNumber), "{typed}");
+            assert_eq!(
+                EmailError::CardNumber.to_string(),
+                crate::card_in_text::CARD_IN_TEXT
+            );
+        }
+        // Numbers that are not cards are addresses like any other.
+        assert!(Email::parse("4111111111111112@example.com").is_ok());
+        assert!(Email::parse("ann.2026@example.com").is_ok());
+    }
+
+    #[test]
     fn cardholder_names() {
         assert_eq!(cardholder_name("  Ann Lee "), Ok("Ann Lee".into()));
         assert_eq!(
@@ -315,6 +342,7 @@ mod tests {
 
         #[test]
         fn a_parsed_email_parses_to_itself(local in "[a-z0-9]{1,20}", domain in "[a-z]{1,20}\\.[a-z]{2,6}") {
+            prop_assume!(!crate::card_in_text::contains_card_number(&local));
             let e = Email::parse(&format!("{local}@{domain}")).unwrap();
             prop_assert_eq!(Email::parse(e.as_str()).unwrap(), e);
         }

@@ -135,6 +135,7 @@ impl SignIns {
     ) -> Result<(), ServiceError> {
         metrics::sign_in(match detail {
             "too long" => "too_long",
+            "card number in email" => "card_number",
             "unknown email" => "unknown_email",
             "administrator not active" => "inactive",
             "locked" => "locked",
@@ -194,6 +195,16 @@ impl SignIns {
         let failed = || ServiceError::field("password", SIGN_IN_FAILED);
         let email = email.trim();
         self.throttle_address(visitor).await?;
+        // An address is no place for a card number: refused before the address is kept
+        // anywhere (the throttle's key, the audit log), with the rule's own message.
+        if tally_core::card_in_text::contains_card_number(email) {
+            self.sign_in_failed(visitor, "(not kept)", None, "card number in email")
+                .await?;
+            return Err(ServiceError::field(
+                "email",
+                tally_core::card_in_text::CARD_IN_TEXT,
+            ));
+        }
         // No address is longer, no password may be: refused before any other work, and only
         // what an address can be is kept of it.
         if email.chars().count() > MAX_EMAIL

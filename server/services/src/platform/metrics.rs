@@ -33,7 +33,7 @@ pub fn handle() -> &'static PrometheusHandle {
 }
 
 /// A sign-in's outcome: `session`, `second_step`, `wrong_password`, `unknown_email`,
-/// `inactive`, `locked`, `too_long`, `throttled`.
+/// `inactive`, `locked`, `too_long`, `card_number`, `throttled`.
 pub fn sign_in(outcome: &'static str) {
     counter!("tally_sign_ins_total", "outcome" => outcome).increment(1);
 }
