@@ -47,6 +47,18 @@ pub enum StartError {
 
 /// Connects, migrates, loads the keys and wires the services every command runs on.
 async fn start(settings: Settings) -> Result<Services, StartError> {
+    // A data folder made by an older Tally, or copied in, becomes private like a new one.
+    for dir in [&settings.data_dir, &settings.backup_dir] {
+        match tally_services::platform::files::make_private(dir) {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::warn!(folder = %dir.display(), changed = n, "made files in the data folder readable by this account only")
+            }
+            Err(e) => {
+                tracing::warn!(folder = %dir.display(), error = %e, "could not make the data folder private")
+            }
+        }
+    }
     let db = db::Database::connect(&settings.database_url).await?;
     db.migrate().await?;
     let keys = secrets::load_for(&settings, &db).await?;

@@ -58,6 +58,8 @@ fn month(text: &str) -> Result<BillingMonth, String> {
 }
 
 fn main() -> ExitCode {
+    // Before any thread or file: everything Tally and SQLite create is the owner's alone.
+    tally_services::platform::files::private_from_now_on();
     let cli = Cli::parse();
     sqlite_without_memory_statistics();
     tokio::runtime::Builder::new_multi_thread()

@@ -92,6 +92,10 @@ pub fn effective(settings: &Settings) -> Vec<(String, String)> {
         ),
         ("TALLY_BACKUP_KEEP", settings.backup_keep.to_string()),
         (
+            "TALLY_BACKUP_DIR",
+            settings.backup_dir.display().to_string(),
+        ),
+        (
             "TALLY_METRICS_TOKEN",
             set_or(&settings.metrics_token, "(unset: /metrics is off)"),
         ),

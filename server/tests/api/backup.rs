@@ -197,6 +197,22 @@ async fn a_backup_taken_during_a_billing_run_and_writes_is_whole_and_restores() 
         "the replaced file is kept: {}",
         text(&restored)
     );
+    // The copy, the database it became and the one it replaced are the owner's alone (the
+    // file replaced here was made by the test, open to all).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let kept = std::fs::read_dir(restored_dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| p.to_string_lossy().contains("before-restore"))
+            .expect("the replaced database");
+        for file in [&copy, &restored_db, &kept] {
+            let mode = std::fs::metadata(file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", file.display());
+        }
+    }
     let mut r = open(&restored_db).await;
     assert_eq!(
         scalar(&mut r, "SELECT COUNT(*) FROM invoices").await,
@@ -349,7 +365,7 @@ async fn daily_backups_are_taken_once_a_day_keep_the_newest_and_show_to_billing_
         None,
         "once a day"
     );
-    let days: Vec<String> = tally_services::platform::backup::list_daily(&settings.data_dir)
+    let days: Vec<String> = tally_services::platform::backup::list_daily(&settings.backup_dir)
         .iter()
         .map(|b| b.day.to_string())
         .collect();

@@ -168,3 +168,122 @@ async fn services_on(
     );
     tally_services::Services::new(ctx)
 }
+
+/// Issue 30: the data folder is the owner's alone. A folder left open by an older start (and
+/// a message in it) is closed at start; everything the server then writes — the database and
+/// its journal, the outbox's messages, the set-up code, the daily backup in a folder of its
+/// own (`TALLY_BACKUP_DIR`) — is `0600` in `0700` folders, whatever the umask it was started
+/// with.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_folder_and_everything_in_it_are_the_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let backups = root.path().join("elsewhere").join("backups");
+    std::fs::create_dir_all(data.join("outbox")).unwrap();
+    std::fs::write(data.join("outbox").join("old.eml"), b"From: old").unwrap();
+    for (p, m) in [
+        (&data, 0o755),
+        (&data.join("outbox"), 0o775),
+        (&data.join("outbox").join("old.eml"), 0o644),
+    ] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TALLY_ADDR", format!("127.0.0.1:{port}"))
+        .env("TALLY_PUBLIC_URL", &base)
+        .env("TALLY_DATA_DIR", &data)
+        .env("TALLY_BACKUP_DIR", &backups)
+        .env("TALLY_DEMO", "1")
+        .env("LEPTOS_SITE_ROOT", crate::helpers::site_root())
+        .env("RUST_LOG", "off")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start tally");
+    struct Stop<'a>(&'a mut std::process::Child);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _stop = Stop(&mut child);
+    let client = reqwest::Client::new();
+    let started = std::time::Instant::now();
+    while client
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .map(|r| r.status() != 200)
+        .unwrap_or(true)
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the server starts"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // A message for the outbox: a reset link for one of the demo administrators.
+    let res = client
+        .post(format!("{base}/api/account/request-reset"))
+        .header("Origin", &base)
+        .form(&[("email", "admin-billing@demo.tally.test")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let wait_for = |dir: std::path::PathBuf, what: &'static str| async move {
+        let started = std::time::Instant::now();
+        loop {
+            let found: Vec<_> = std::fs::read_dir(&dir)
+                .map(|d| {
+                    d.filter_map(Result::ok)
+                        .map(|e| e.path())
+                        .filter(|p| !p.ends_with("old.eml"))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !found.is_empty() {
+                return found;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "{what} is written"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    let messages = wait_for(data.join("outbox"), "the reset email").await;
+    let daily = wait_for(backups.clone(), "the daily backup").await;
+    assert!(
+        !data.join("backups").exists(),
+        "the backups went to TALLY_BACKUP_DIR"
+    );
+    for dir in [&data, &data.join("outbox"), &backups] {
+        assert_eq!(mode(dir), 0o700, "{}", dir.display());
+    }
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&data)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    assert!(files.iter().any(|p| p.ends_with("tally.db")), "{files:?}");
+    files.extend(messages);
+    files.extend(daily);
+    files.push(data.join("outbox").join("old.eml"));
+    for file in &files {
+        assert_eq!(mode(file), 0o600, "{}", file.display());
+    }
+}

@@ -338,7 +338,10 @@ pub async fn restore(settings: &Settings, from: &Path) -> Result<Restored, Backu
     }
     // The copy first, under a temporary name beside the database, so the swap is a rename.
     let incoming = partial_name(&target);
+    // `copy` carries the backup's own mode over; the database is the owner's alone whatever
+    // the backup's was.
     std::fs::copy(from, &incoming)
+        .and_then(|_| super::files::make_file_private(&incoming))
         .and_then(|_| File::open(&incoming)?.sync_all())
         .map_err(io(format!("cannot copy {}", from.display())))?;
     let previous = if target.exists() {
@@ -349,6 +352,7 @@ pub async fn restore(settings: &Settings, from: &Path) -> Result<Restored, Backu
             if from.exists() {
                 let to = PathBuf::from(format!("{}{suffix}", kept.display()));
                 std::fs::rename(&from, &to)
+                    .and_then(|_| super::files::make_file_private(&to))
                     .map_err(io(format!("cannot move {} aside", from.display())))?;
             }
         }
@@ -370,7 +374,8 @@ pub async fn restore(settings: &Settings, from: &Path) -> Result<Restored, Backu
     })
 }
 
-/// The folder, under the data folder, that daily backups go to.
+/// The folder, under the data folder, that daily backups go to unless `TALLY_BACKUP_DIR`
+/// names another.
 pub const DAILY_DIR: &str = "backups";
 
 /// One daily backup file.
@@ -386,9 +391,9 @@ fn daily_name(day: chrono::NaiveDate) -> String {
     format!("tally-{}.db", day.format("%Y-%m-%d"))
 }
 
-/// The daily backups in `<data>/backups`, newest first.
-pub fn list_daily(data_dir: &Path) -> Vec<BackupFile> {
-    let Ok(entries) = std::fs::read_dir(data_dir.join(DAILY_DIR)) else {
+/// The daily backups in `dir` (the settings' `backup_dir`), newest first.
+pub fn list_daily(dir: &Path) -> Vec<BackupFile> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
     let mut files: Vec<BackupFile> = entries
@@ -407,7 +412,7 @@ pub fn list_daily(data_dir: &Path) -> Vec<BackupFile> {
     files
 }
 
-/// Today's backup into `<data>/backups/tally-<day>.db` unless it exists (several servers on
+/// Today's backup into `<backup dir>/tally-<day>.db` unless it exists (several servers on
 /// one data folder make it once), then only the newest `keep` are kept. `None` when there
 /// was nothing to do: today's exists, daily backups are off (`keep` 0), or the database is
 /// PostgreSQL (backed up with pg_dump instead).
@@ -420,13 +425,13 @@ pub async fn daily_backup(
         return Ok(None);
     }
     let source = sqlite_path(settings, BackupError::PostgresBackup)?;
-    let to = settings.data_dir.join(DAILY_DIR).join(daily_name(today));
+    let to = settings.backup_dir.join(daily_name(today));
     let made = if to.exists() {
         None
     } else {
         Some(backup_file(&source, &to).await?)
     };
-    for old in list_daily(&settings.data_dir).into_iter().skip(keep) {
+    for old in list_daily(&settings.backup_dir).into_iter().skip(keep) {
         std::fs::remove_file(&old.path).map_err(io(format!(
             "cannot remove the old backup {}",
             old.path.display()

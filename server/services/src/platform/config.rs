@@ -70,6 +70,8 @@ struct Variables {
     scheduler_seconds: i64,
     #[arg(long, env = "TALLY_BACKUP_KEEP", value_name = "TALLY_BACKUP_KEEP", default_value_t = 14, value_parser = backups_kept)]
     backup_keep: u32,
+    #[arg(long, env = "TALLY_BACKUP_DIR", value_name = "TALLY_BACKUP_DIR")]
+    backup_dir: Option<PathBuf>,
     // Secrets are read as text and checked afterwards: a parser's refusal would quote them.
     #[arg(
         long,
@@ -166,6 +168,9 @@ pub struct Settings {
     /// `TALLY_BACKUP_KEEP`: how many daily backups of the embedded database to keep in
     /// `<data>/backups` (default 14; 0 turns the daily backup off).
     pub backup_keep: u32,
+    /// `TALLY_BACKUP_DIR`: where the daily backups go (default `<data dir>/backups`). A
+    /// folder on another disk, or mounted from elsewhere, keeps them apart from the secret key.
+    pub backup_dir: PathBuf,
     /// `TALLY_METRICS_TOKEN`: turns `/metrics` on; a scrape must send it as a bearer token.
     pub metrics_token: Option<String>,
     /// The host name of `public_url` (lower case, no port): requests for any other host are
@@ -485,6 +490,10 @@ impl Settings {
                 api_base: processor_api_base(&v.stripe_api_base)?,
             }),
         };
+        let backup_dir = v
+            .backup_dir
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or_else(|| v.data_dir.join(crate::platform::backup::DAILY_DIR));
         Ok(Self {
             listen_addr,
             data_dir: v.data_dir,
@@ -514,6 +523,7 @@ impl Settings {
             billing_scheduler: v.billing_scheduler,
             scheduler_seconds: v.scheduler_seconds as u64,
             backup_keep: v.backup_keep,
+            backup_dir,
             metrics_token,
             secret_key: v.secret_key,
             gateway,

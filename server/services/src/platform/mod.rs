@@ -10,6 +10,7 @@ pub mod context;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod files;
 pub mod leases;
 pub mod mail;
 pub mod metrics;

@@ -36,7 +36,7 @@ impl Status {
             database: backend.display_name().to_string(),
             daily_backups: backend == Backend::Sqlite && settings.backup_keep > 0,
             keep: settings.backup_keep,
-            backups: backup::list_daily(&settings.data_dir)
+            backups: backup::list_daily(&settings.backup_dir)
                 .into_iter()
                 .map(|b| BackupEntry {
                     day: b.day.format("%Y-%m-%d").to_string(),
