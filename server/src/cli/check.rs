@@ -76,7 +76,13 @@ pub fn effective(settings: &Settings) -> Vec<(String, String)> {
             "TALLY_SIGN_IN_PER_IP_MINUTE",
             settings.sign_in_attempts_per_ip_minute.to_string(),
         ),
-        ("TALLY_TRUST_PROXY", settings.trust_proxy.to_string()),
+        (
+            "TALLY_TRUST_PROXY",
+            match settings.trust_proxy {
+                0 => "false (the peer's address is the client's)".to_string(),
+                n => format!("{n} (X-Forwarded-For, {n} from the right)"),
+            },
+        ),
         ("TALLY_ACCEPTED_CARD_BRANDS", brands.join(",")),
         (
             "TALLY_PRICE_PER_USER_CENTS",

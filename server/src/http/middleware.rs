@@ -26,8 +26,31 @@ use tally_services::{
 
 use crate::http::AppState;
 
+/// The client's address: with `hops` proxies of one's own in front, the `hops`-th address of
+/// `X-Forwarded-For` from the right, every line of the header joined in order (a proxy may
+/// add a line rather than extend one); else, or when that entry is missing or no address,
+/// the peer's. Entries left of it were written by the client and are never believed.
+pub fn client_address(peer: Option<String>, forwarded: &[&str], hops: u32) -> Option<String> {
+    if hops == 0 {
+        return peer;
+    }
+    let entries: Vec<&str> = forwarded
+        .iter()
+        .flat_map(|line| line.split(','))
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    let chosen = entries
+        .len()
+        .checked_sub(hops as usize)
+        .and_then(|i| entries.get(i))
+        .and_then(|e| e.parse::<std::net::IpAddr>().ok());
+    chosen.map(|ip| ip.to_string()).or(peer)
+}
+
 /// Attaches the client as a `Visitor` (their address) and, for a live session cookie, the
 /// caller's `Actor` and the session's key; for a half-done sign-in's cookie, that sign-in.
+/// The caller's address is [`client_address`]'s.
 ///
 /// When the session cannot be looked up (the database is gone), the request is answered
 /// 503 with a reference id, never served as if signed out.
@@ -41,18 +64,14 @@ pub async fn resolve_session(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_string());
     let settings = &state.services.ctx.settings;
-    let forwarded = settings
-        .trust_proxy
-        .then(|| {
-            req.headers()
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.rsplit(',').next())
-                .map(|s| s.trim().to_string())
-        })
-        .flatten();
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
     let visitor = Visitor {
-        ip: forwarded.or(peer),
+        ip: client_address(peer, &forwarded, settings.trust_proxy),
     };
     let cookies: Vec<String> = req
         .headers()
@@ -366,6 +385,51 @@ pub fn loggable_path(path: &str) -> String {
         secret_next = matches!(segment, "invitation" | "reset-password");
     }
     out.join("/")
+}
+
+#[cfg(test)]
+mod client_address_tests {
+    use super::client_address;
+
+    fn peer() -> Option<String> {
+        Some("10.0.0.9".into())
+    }
+
+    #[test]
+    fn the_configured_hop_from_the_right_of_every_line_joined() {
+        // Without proxies of one's own the header is the client's to write: ignored.
+        assert_eq!(client_address(peer(), &["203.0.113.7"], 0), peer());
+        // One load balancer: the last entry, what it saw.
+        assert_eq!(
+            client_address(peer(), &["1.1.1.1, 203.0.113.7"], 1).as_deref(),
+            Some("203.0.113.7")
+        );
+        // Two proxies, one of which added a header line of its own: the lines are one list.
+        let lines = ["6.6.6.6, 198.51.100.4", "192.0.2.10"];
+        assert_eq!(
+            client_address(peer(), &lines, 2).as_deref(),
+            Some("198.51.100.4")
+        );
+        assert_eq!(
+            client_address(peer(), &lines, 1).as_deref(),
+            Some("192.0.2.10")
+        );
+        // A forged entry on the left never wins, however many are sent.
+        let forged = ["9.9.9.9, 8.8.8.8, 7.7.7.7, 198.51.100.4, 192.0.2.10"];
+        assert_eq!(
+            client_address(peer(), &forged, 2).as_deref(),
+            Some("198.51.100.4")
+        );
+        // Too few entries, or not an address: the peer's.
+        assert_eq!(client_address(peer(), &["192.0.2.10"], 2), peer());
+        assert_eq!(client_address(peer(), &["unknown"], 1), peer());
+        assert_eq!(client_address(peer(), &[], 1), peer());
+        // IPv6 is written the one way.
+        assert_eq!(
+            client_address(peer(), &["2001:DB8::0:1"], 1).as_deref(),
+            Some("2001:db8::1")
+        );
+    }
 }
 
 #[cfg(test)]

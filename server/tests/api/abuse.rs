@@ -68,6 +68,45 @@ async fn database_bytes(app: &TestApp) -> i64 {
 }
 
 both_databases! {
+    async fn the_client_is_the_configured_hop_and_ipv6_counts_by_its_64(app: TestApp) {
+        // Two proxies of one's own: the client is the second entry from the right, over
+        // every X-Forwarded-For line.
+        let app = TestApp::spawn_with(app.backend, &[("TALLY_TRUST_PROXY", "2")]).await;
+        let attempt = |client_ip: String, n: usize| {
+            let app = &app;
+            async move {
+                TestApp::new_client()
+                    .post(app.url("/api/account/sign-in"))
+                    .header("Origin", &app.address)
+                    // The left entry is the client's to forge; the second line is the outer
+                    // proxy's own.
+                    .header("X-Forwarded-For", format!("198.51.100.{n}, {client_ip}"))
+                    .header("X-Forwarded-For", "192.0.2.254")
+                    .form(&[("email", format!("nobody{n}@acme.test")), ("password", "a wrong password".into())])
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            }
+        };
+        // Twenty a minute per network: every address of one IPv6 /64 is one network.
+        for n in 0..20 {
+            assert_eq!(attempt(format!("2001:db8:1:2::{:x}", n + 1), n).await, 422, "attempt {n}");
+        }
+        assert_eq!(attempt("2001:db8:1:2:ffff:ffff:ffff:ffff".into(), 20).await, 429);
+        // The next /64 is another network; so is another IPv4 client behind the same proxies.
+        assert_eq!(attempt("2001:db8:1:3::1".into(), 21).await, 422);
+        assert_eq!(attempt("203.0.113.9".into(), 22).await, 422);
+        // One audit event for the throttled network, whichever of its addresses was refused.
+        assert_eq!(attempt("2001:db8:1:2::abcd".into(), 23).await, 429);
+        let throttled: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE detail LIKE 'throttled:%'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(throttled, 1);
+    }
+
     async fn the_public_password_check_is_throttled_capped_and_answers_the_rule(app: TestApp) {
         let check = |password: String, words: Vec<String>| {
             let app = &app;

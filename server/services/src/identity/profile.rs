@@ -43,7 +43,12 @@ impl Profile {
         known_words: &[&str],
     ) -> Result<password::Strength, ServiceError> {
         if let Some(ip) = &visitor.ip {
-            throttle::check(&self.ctx, throttle::CHECK_PASSWORD_PER_IP, ip).await?;
+            throttle::check(
+                &self.ctx,
+                throttle::CHECK_PASSWORD_PER_IP,
+                &throttle::network(ip),
+            )
+            .await?;
         }
         self.passwords.strength(candidate, known_words).await
     }

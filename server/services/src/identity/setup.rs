@@ -129,7 +129,7 @@ impl Setup {
         password: &str,
     ) -> Result<SignedIn, ServiceError> {
         if let Some(ip) = &visitor.ip {
-            throttle::check(&self.ctx, throttle::SETUP_PER_IP, ip).await?;
+            throttle::check(&self.ctx, throttle::SETUP_PER_IP, &throttle::network(ip)).await?;
         }
         if !self.setup_needed().await? {
             return Err(ServiceError::NotFound);

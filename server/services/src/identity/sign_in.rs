@@ -113,7 +113,12 @@ impl SignIns {
         counted: throttle::Counted,
     ) -> Result<(), ServiceError> {
         let ip = visitor.ip.as_deref().unwrap_or("unknown");
-        let key = format!("{}/{ip}/{}", limit.scope, counted.window_start);
+        let key = format!(
+            "{}/{}/{}",
+            limit.scope,
+            throttle::network(ip),
+            counted.window_start
+        );
         audit::record_throttled(
             self.ctx.db.pool(),
             self.ctx.now(),
@@ -175,7 +180,7 @@ impl SignIns {
             return Ok(());
         };
         let per_ip = throttle::sign_in_per_ip(self.ctx.settings.sign_in_attempts_per_ip_minute);
-        let counted = throttle::count(&self.ctx, per_ip, ip).await?;
+        let counted = throttle::count(&self.ctx, per_ip, &throttle::network(ip)).await?;
         if counted.attempts > per_ip.attempts {
             metrics::sign_in("throttled");
             self.audit_throttled(visitor, per_ip, counted).await?;
@@ -495,7 +500,7 @@ impl SignIns {
     /// per address, so nobody can flood a person with reset emails.
     pub async fn request_reset(&self, visitor: &Visitor, email: &str) -> Result<(), ServiceError> {
         if let Some(ip) = &visitor.ip {
-            throttle::check(&self.ctx, throttle::RESET_PER_IP, ip).await?;
+            throttle::check(&self.ctx, throttle::RESET_PER_IP, &throttle::network(ip)).await?;
         }
         let email = Email::parse(email).map_err(|e| ServiceError::field("email", e))?;
         throttle::check(

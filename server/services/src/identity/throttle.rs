@@ -180,6 +180,25 @@ pub async fn refusal(ctx: &Context, limit: Limit, counted: Counted) -> ServiceEr
     }
 }
 
+/// The network a client address is throttled as: an IPv4 address itself, an IPv6 address
+/// its /64 (one subscriber's or one data centre host's whole allocation: counting each of its
+/// 2^64 addresses apart would be no limit at all). An IPv4 address written as IPv6
+/// (`::ffff:a.b.c.d`) is the IPv4 address. Anything else is kept as it is.
+pub fn network(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                let prefix = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                format!("{prefix}/64")
+            }
+        },
+        Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => ip.to_string(),
+    }
+}
+
 /// A subject that fits a key whatever was typed: an address as typed could be megabytes.
 pub fn subject(text: &str) -> String {
     text.trim().to_lowercase().chars().take(254).collect()
@@ -188,6 +207,19 @@ pub fn subject(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_is_throttled_by_its_64_and_ipv4_by_its_address() {
+        assert_eq!(network("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            network("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+            "2001:db8:1:2::/64"
+        );
+        assert_ne!(network("2001:db8:1:3::1"), network("2001:db8:1:2::1"));
+        assert_eq!(network("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(network("192.0.2.7"), "192.0.2.7");
+        assert_eq!(network("unknown"), "unknown");
+    }
 
     #[test]
     fn retry_after_is_the_rest_of_the_window_in_whole_seconds() {

@@ -56,8 +56,8 @@ struct Variables {
     sign_in_per_ip_minute: i64,
     #[arg(long, env = "TALLY_SIGN_IN_PER_ADDRESS", value_name = "TALLY_SIGN_IN_PER_ADDRESS", default_value_t = 30, value_parser = positive)]
     sign_in_per_address: i64,
-    #[arg(long, env = "TALLY_TRUST_PROXY", value_name = "TALLY_TRUST_PROXY", default_value_t = false, value_parser = true_or_false, action = clap::ArgAction::Set)]
-    trust_proxy: bool,
+    #[arg(long, env = "TALLY_TRUST_PROXY", value_name = "TALLY_TRUST_PROXY", default_value = "false", value_parser = proxy_hops)]
+    trust_proxy: u32,
     #[arg(long, env = "TALLY_ALLOW_HTTP", value_name = "TALLY_ALLOW_HTTP", default_value_t = false, value_parser = true_or_false, action = clap::ArgAction::Set)]
     allow_http: bool,
     #[arg(long, env = "TALLY_ACCEPTED_CARD_BRANDS", value_name = "TALLY_ACCEPTED_CARD_BRANDS", value_parser = card_brands)]
@@ -152,9 +152,11 @@ pub struct Settings {
     pub invitation_hours: i64,
     /// Minutes a password-reset link stays valid (30).
     pub reset_minutes: i64,
-    /// `TALLY_TRUST_PROXY` (`false`): take the client address from `X-Forwarded-For`'s last
-    /// entry, for deployments behind a load balancer.
-    pub trust_proxy: bool,
+    /// `TALLY_TRUST_PROXY` (`false`, 0): how many proxies of one's own stand in front of
+    /// Tally. With N, the client address is the N-th entry of `X-Forwarded-For` counted from
+    /// the right (every header line joined), the address the outermost of them saw; `true` is
+    /// one (a load balancer).
+    pub trust_proxy: u32,
     /// Card brands the payment form accepts (`TALLY_ACCEPTED_CARD_BRANDS`, comma-separated
     /// codes; default visa,mastercard,amex,discover).
     pub accepted_brands: tally_core::card::AcceptedBrands,
@@ -291,6 +293,18 @@ fn positive(v: &str) -> Result<i64, String> {
         .ok()
         .filter(|n| *n > 0)
         .ok_or_else(|| "a positive whole number".into())
+}
+
+fn proxy_hops(v: &str) -> Result<u32, String> {
+    match v.trim() {
+        "true" => Ok(1),
+        "false" => Ok(0),
+        n => n
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n <= 10)
+            .ok_or_else(|| "false, true (one proxy), or how many proxies: 0 to 10".into()),
+    }
 }
 
 fn true_or_false(v: &str) -> Result<bool, String> {
@@ -705,11 +719,18 @@ mod tests {
             ("TALLY_BILLING_SCHEDULER", "0"),
         ])
         .unwrap();
-        assert!(s.trust_proxy && !s.billing_scheduler);
+        assert!(s.trust_proxy == 1 && !s.billing_scheduler);
         assert_eq!(
             settings(&[("TALLY_TRUST_PROXY", "yes")]).unwrap_err().var,
             "TALLY_TRUST_PROXY"
         );
+        // Or how many proxies stand in front: the client is that many entries from the right.
+        assert_eq!(
+            settings(&[("TALLY_TRUST_PROXY", "2")]).unwrap().trust_proxy,
+            2
+        );
+        assert_eq!(settings(&[]).unwrap().trust_proxy, 0);
+        assert!(settings(&[("TALLY_TRUST_PROXY", "11")]).is_err());
     }
 
     #[test]
