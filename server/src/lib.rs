@@ -64,7 +64,16 @@ async fn start(settings: Settings) -> Result<Services, StartError> {
     let keys = secrets::load_for(&settings, &db).await?;
     let mailer = Mailer::from_settings(&settings)?;
     let ctx = Context::build(settings, db, Arc::new(clock::SystemClock), mailer, keys);
-    Ok(Services::new(ctx))
+    let services = Services::new(ctx);
+    // Secrets an earlier version sealed bound to no row are bound to theirs, once.
+    let bound = services.two_step.bind_unbound_secrets().await?;
+    if bound > 0 {
+        tracing::info!(
+            secrets = bound,
+            "authenticator secrets sealed again, each for its row"
+        );
+    }
+    Ok(services)
 }
 
 /// Serves until SIGINT/SIGTERM, then drains in-flight requests. With `demo`, an empty
@@ -139,13 +148,36 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
 /// `tally rotate-secret`: a new secret key, and the database's keys sealed again under it.
 /// With the key file, the file is replaced; with `TALLY_SECRET_KEY`, the new key is returned
 /// for the operator to set (the old one no longer opens the database).
-pub async fn rotate_secret(settings: Settings) -> Result<secrets::Rotated, StartError> {
+///
+/// With `data_key` (`--data-key`), first a new data key too, and everything the old one
+/// sealed (the authenticator apps' secrets) sealed again under it, in one transaction; the
+/// number sealed again is returned. Servers running with the old data key must restart.
+pub async fn rotate_secret(
+    settings: Settings,
+    data_key: bool,
+) -> Result<(secrets::Rotated, Option<u64>), StartError> {
     let _folder = backup::hold_data_folder(&settings.data_dir)?;
     let db = db::Database::connect(&settings.database_url).await?;
     db.migrate().await?;
+    let resealed = if data_key {
+        let keys = secrets::load_for(&settings, &db).await?;
+        let mut tx = db.pool().begin().await.map_err(secrets::KeyError::from)?;
+        let new = secrets::replace_data_key(&mut tx, &keys).await?;
+        let n = tally_services::identity::two_step::reseal_app_secrets(
+            &mut tx,
+            keys.data(),
+            &new,
+            false,
+        )
+        .await?;
+        tx.commit().await.map_err(secrets::KeyError::from)?;
+        Some(n)
+    } else {
+        None
+    };
     let rotated = secrets::rotate_configured(&settings, &db).await?;
     db.close().await;
-    Ok(rotated)
+    Ok((rotated, resealed))
 }
 
 /// `tally bill --month YYYY-MM`: the same run the scheduler makes, for one month.

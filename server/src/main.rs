@@ -31,7 +31,11 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Make a new secret key and seal the database's keys under it (see the README).
-    RotateSecret,
+    RotateSecret {
+        /// Also make a new data key and seal the authenticator apps' secrets again under it.
+        #[arg(long)]
+        data_key: bool,
+    },
     /// Print the effective configuration and check the database, migrations, mail and secret
     /// key; exits non-zero with one line per problem.
     Check,
@@ -79,26 +83,20 @@ async fn serve(cli: Cli) -> ExitCode {
     };
     telemetry::init(&settings.log_format);
     match cli.command {
-        Some(Command::RotateSecret) => match tally_server::rotate_secret(settings).await {
-            Ok(Rotated::File { path, sealed }) => {
-                println!(
-                    "rotated: the {sealed} sealed keys now open with the new key in {}; back it up in place of the old one",
-                    path.display()
-                );
-                ExitCode::SUCCESS
+        Some(Command::RotateSecret { data_key }) => {
+            match tally_server::rotate_secret(settings, data_key).await {
+                Ok((rotated, resealed)) => {
+                    if let Some(n) = resealed {
+                        println!("rotated the data key: {n} authenticator secrets sealed again under a new one; restart every server");
+                    }
+                    report_rotation(rotated)
+                }
+                Err(e) => {
+                    eprintln!("tally rotate-secret: {e}");
+                    ExitCode::FAILURE
+                }
             }
-            Ok(Rotated::Environment { new_key, sealed }) => {
-                println!(
-                    "rotated: {sealed} sealed keys now open only with this key. Set TALLY_SECRET_KEY to it on every server and restart them, and back it up:\n{}",
-                    new_key.to_text()
-                );
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("tally rotate-secret: {e}");
-                ExitCode::FAILURE
-            }
-        },
+        }
         Some(Command::Check) => {
             let report = tally_server::cli::check::run(&settings).await;
             println!("Configuration:");
@@ -184,4 +182,23 @@ fn sqlite_without_memory_statistics() {
         )
     };
     assert_eq!(rc, libsqlite3_sys::SQLITE_OK, "sqlite3_config(MEMSTATUS)");
+}
+
+/// Prints what `tally rotate-secret` did to the secret key.
+fn report_rotation(rotated: Rotated) -> ExitCode {
+    match rotated {
+        Rotated::File { path, sealed } => {
+            println!(
+                "rotated: the {sealed} sealed keys now open with the new key in {}; back it up in place of the old one",
+                path.display()
+            );
+        }
+        Rotated::Environment { new_key, sealed } => {
+            println!(
+                "rotated: {sealed} sealed keys now open only with this key. Set TALLY_SECRET_KEY to it on every server and restart them, and back it up:\n{}",
+                new_key.to_text()
+            );
+        }
+    }
+    ExitCode::SUCCESS
 }

@@ -98,8 +98,8 @@ both_databases! {
             "fingerprints stay comparable across a rotation"
         );
         // What the data key sealed before (authenticator secrets) opens after, unchanged.
-        let sealed_before = before.data().seal(b"an authenticator secret");
-        assert_eq!(after.data().open(&sealed_before).as_deref(), Some(&b"an authenticator secret"[..]));
+        let sealed_before = before.data().seal_for("admin_totp/x", b"an authenticator secret");
+        assert_eq!(after.data().open_for("admin_totp/x", &sealed_before).as_deref(), Some(&b"an authenticator secret"[..]));
         let old = KeySource::Environment(SecretKey::parse(&old_text).unwrap());
         assert!(matches!(secrets::load(&old, &app.db).await, Err(KeyError::Wrong)));
         // With TALLY_SECRET_KEY, the new key is handed to the operator.

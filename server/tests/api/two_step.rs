@@ -497,6 +497,79 @@ both_databases! {
         assert_eq!(app.call(&TestApp::new_client(), "account/sign-out-others", &[]).await.status(), 401);
     }
 
+    async fn a_sealed_secret_opens_only_in_its_own_row_and_the_data_key_rotates(app: TestApp) {
+        app.seed_account("acme", &[Role::AdministratorWithBilling, Role::Manager]).await;
+        let (ann, bob) = ("acme-admin_billing", "acme-manager");
+        let a = app.signed_in("admin_billing@acme.test").await;
+        let (key, _) = enrol_app(&app, &a).await;
+        let b = app.signed_in("manager@acme.test").await;
+        enrol_app(&app, &b).await;
+        let sealed = |id: &'static str| {
+            let app = &app;
+            async move {
+                sqlx::query_scalar::<_, String>("SELECT secret_sealed FROM admin_totp WHERE admin_id = $1")
+                    .bind(id)
+                    .fetch_one(app.db.pool())
+                    .await
+                    .unwrap()
+            }
+        };
+        let anns = sealed(ann).await;
+        assert!(anns.starts_with("b1."), "bound to its row: {anns}");
+        // Ann's sealed secret copied into Bob's row: Ann's codes do not open Bob's sign-in.
+        sqlx::query("UPDATE admin_totp SET secret_sealed = $1 WHERE admin_id = $2")
+            .bind(&anns)
+            .bind(bob)
+            .execute(app.db.pool())
+            .await
+            .unwrap();
+        app.clock.advance_minutes(1);
+        let c = TestApp::new_client();
+        let res = sign_in_with_code(&app, &c, "manager@acme.test", &totp(&key, at_step(&app, 0))).await;
+        assert!(!res.status().is_success(), "{}", res.status());
+        assert!(!sets_cookie(&res, SESSION));
+
+        // A secret sealed by an earlier version (bound to no row) is bound at start.
+        let data = app.services.ctx.keys.data();
+        let plain = data.open_for(&format!("admin_totp/{ann}"), &anns).unwrap();
+        sqlx::query("UPDATE admin_totp SET secret_sealed = $1 WHERE admin_id = $2")
+            .bind(data.seal_unbound(&plain))
+            .bind(bob)
+            .execute(app.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(app.services.two_step.bind_unbound_secrets().await.unwrap(), 1);
+        let bobs = sealed(bob).await;
+        assert_eq!(data.open_for(&format!("admin_totp/{bob}"), &bobs), Some(plain.clone()));
+        assert_eq!(app.services.two_step.bind_unbound_secrets().await.unwrap(), 0);
+
+        // `tally rotate-secret --data-key`: a new data key, every secret sealed again under it.
+        let dir = app.outbox.parent().unwrap().to_path_buf();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
+            .arg("rotate-secret")
+            .arg("--data-key")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("TALLY_DATA_DIR", &dir)
+            .env("DATABASE_URL", &app.database_url)
+            .env("RUST_LOG", "off")
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{said} {}", String::from_utf8_lossy(&out.stderr));
+        assert!(said.contains("2 authenticator secrets sealed again"), "{said}");
+        let rotated = sealed(ann).await;
+        assert_ne!(rotated, anns);
+        assert_eq!(data.open_for(&format!("admin_totp/{ann}"), &rotated), None, "the old data key no longer opens it");
+        let keys = tally_services::platform::secrets::load(
+            &tally_services::platform::secrets::KeySource::File(dir.join(tally_services::platform::secrets::KEY_FILE)),
+            &app.db,
+        )
+        .await
+        .unwrap();
+        assert_eq!(keys.data().open_for(&format!("admin_totp/{ann}"), &rotated), Some(plain));
+    }
+
     async fn each_sensitive_change_needs_a_fresh_check_once_ten_minutes_have_passed(app: TestApp) {
         app.seed_account("acme", &[Role::AdministratorWithBilling, Role::Manager, Role::HelpDesk, Role::ReadOnly]).await;
         let c = app.signed_in("admin_billing@acme.test").await;

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use chacha20poly1305::{
-    aead::{Aead, KeyInit},
+    aead::{Aead, KeyInit, Payload},
     XChaCha20Poly1305, XNonce,
 };
 use hmac::{Hmac, Mac};
@@ -94,8 +94,61 @@ impl SecretKey {
         XChaCha20Poly1305::new(&self.0.into())
     }
 
-    /// `data` encrypted under this key, with a random nonce in front, as base64url.
-    pub fn seal(&self, data: &[u8]) -> String {
+    /// `data` encrypted under this key for the row `row` (its table and id, e.g.
+    /// `admin_totp/<admin id>`), with a random nonce in front, as `b1.` and base64url. The row
+    /// is the associated data: a sealed value copied into another row does not open there.
+    pub fn seal_for(&self, row: &str, data: &[u8]) -> String {
+        let mut nonce = [0u8; 24];
+        OsRng.fill_bytes(&mut nonce);
+        let sealed = self
+            .cipher()
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: data,
+                    aad: row.as_bytes(),
+                },
+            )
+            .expect("XChaCha20-Poly1305 encrypts any length we use");
+        let mut out = nonce.to_vec();
+        out.extend(sealed);
+        format!(
+            "{BOUND}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(out)
+        )
+    }
+
+    /// What [`Self::seal_for`] sealed for `row`, if this key sealed it for that row and
+    /// nothing changed it since. A value sealed before values were bound to their rows does
+    /// not open here ([`Self::open_unbound`] is for moving those).
+    pub fn open_for(&self, row: &str, sealed: &str) -> Option<Vec<u8>> {
+        let (nonce, data) = nonce_and_data(sealed.strip_prefix(BOUND)?)?;
+        self.cipher()
+            .decrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: &data,
+                    aad: row.as_bytes(),
+                },
+            )
+            .ok()
+    }
+
+    /// A value sealed by an earlier version, bound to no row; `None` for a bound one. Only to
+    /// seal it again for its row ([`is_bound`]).
+    pub fn open_unbound(&self, sealed: &str) -> Option<Vec<u8>> {
+        if is_bound(sealed) {
+            return None;
+        }
+        let (nonce, data) = nonce_and_data(sealed)?;
+        self.cipher()
+            .decrypt(XNonce::from_slice(&nonce), data.as_slice())
+            .ok()
+    }
+
+    /// How an earlier version sealed: no row bound. For tests of the move to bound values.
+    #[doc(hidden)]
+    pub fn seal_unbound(&self, data: &[u8]) -> String {
         let mut nonce = [0u8; 24];
         OsRng.fill_bytes(&mut nonce);
         let sealed = self
@@ -106,18 +159,31 @@ impl SecretKey {
         out.extend(sealed);
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(out)
     }
+}
 
-    /// What [`Self::seal`] sealed, if this key sealed it and nothing changed it since.
-    pub fn open(&self, sealed: &str) -> Option<Vec<u8>> {
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(sealed)
-            .ok()?;
-        if bytes.len() < 24 {
-            return None;
-        }
-        let (nonce, data) = bytes.split_at(24);
-        self.cipher().decrypt(XNonce::from_slice(nonce), data).ok()
+/// The prefix of a value sealed for its row.
+const BOUND: &str = "b1.";
+
+/// Whether `sealed` is bound to its row (sealed by [`SecretKey::seal_for`]).
+pub fn is_bound(sealed: &str) -> bool {
+    sealed.starts_with(BOUND)
+}
+
+/// The nonce and the ciphertext of a sealed value's base64url.
+fn nonce_and_data(text: &str) -> Option<([u8; 24], Vec<u8>)> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .ok()?;
+    if bytes.len() < 24 {
+        return None;
     }
+    let (nonce, data) = bytes.split_at(24);
+    Some((nonce.try_into().ok()?, data.to_vec()))
+}
+
+/// The row a `server_secrets` value is sealed for.
+fn secrets_row(name: &str) -> String {
+    format!("server_secrets/{name}")
 }
 
 /// The keys the server works with once started.
@@ -292,7 +358,7 @@ pub async fn load(source: &KeySource, db: &Database) -> Result<Keys, KeyError> {
         (None, None, KeySource::Environment(_)) => unreachable!("an environment key is read"),
     };
     let (secret, fingerprint) = match wrapped {
-        Some(sealed) => match (secret.open(&sealed), source) {
+        Some(sealed) => match (open_row(&secret, WRAPPED_FINGERPRINT_KEY, &sealed), source) {
             (Some(key), _) => (secret, key),
             // A rotation that stopped between sealing under the new key and replacing the
             // file left the new key beside the old one: finish it.
@@ -302,7 +368,8 @@ pub async fn load(source: &KeySource, db: &Database) -> Result<Keys, KeyError> {
                     .ok()
                     .and_then(|t| SecretKey::parse(&t))
                     .ok_or(KeyError::Wrong)?;
-                let key = newer.open(&sealed).ok_or(KeyError::Wrong)?;
+                let key =
+                    open_row(&newer, WRAPPED_FINGERPRINT_KEY, &sealed).ok_or(KeyError::Wrong)?;
                 std::fs::rename(&next, path).map_err(|source| KeyError::File {
                     path: path.display().to_string(),
                     source,
@@ -326,7 +393,7 @@ pub async fn load(source: &KeySource, db: &Database) -> Result<Keys, KeyError> {
                 "INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
             )
             .bind(WRAPPED_FINGERPRINT_KEY)
-            .bind(secret.seal(&key))
+            .bind(secret.seal_for(&secrets_row(WRAPPED_FINGERPRINT_KEY), &key))
             .execute(&mut *tx)
             .await?;
             sqlx::query("DELETE FROM server_secrets WHERE name = $1")
@@ -338,16 +405,65 @@ pub async fn load(source: &KeySource, db: &Database) -> Result<Keys, KeyError> {
             let stored = secret_row(db, WRAPPED_FINGERPRINT_KEY)
                 .await?
                 .ok_or(KeyError::Wrong)?;
-            let key = secret.open(&stored).ok_or(KeyError::Wrong)?;
+            let key = open_row(&secret, WRAPPED_FINGERPRINT_KEY, &stored).ok_or(KeyError::Wrong)?;
             (secret, key)
         }
     };
     let data = wrapped_key(db, &secret, WRAPPED_DATA_KEY).await?;
+    bind_rows(db, &secret).await?;
     Ok(Keys {
         secret,
         fingerprint,
         data,
     })
+}
+
+/// What the `server_secrets` row `name` holds sealed under `secret`: bound to the row, or
+/// (sealed by an earlier version) not yet.
+fn open_row(secret: &SecretKey, name: &str, sealed: &str) -> Option<Vec<u8>> {
+    secret
+        .open_for(&secrets_row(name), sealed)
+        .or_else(|| secret.open_unbound(sealed))
+}
+
+/// Seals again, each for its row, the keys an earlier version sealed bound to no row; a row
+/// another server already moved is left as it is.
+async fn bind_rows(db: &Database, secret: &SecretKey) -> Result<(), KeyError> {
+    for name in [WRAPPED_FINGERPRINT_KEY, WRAPPED_DATA_KEY] {
+        let Some(stored) = secret_row(db, name).await? else {
+            continue;
+        };
+        if is_bound(&stored) {
+            continue;
+        }
+        let plain = secret.open_unbound(&stored).ok_or(KeyError::Wrong)?;
+        sqlx::query("UPDATE server_secrets SET value = $1 WHERE name = $2 AND value = $3")
+            .bind(secret.seal_for(&secrets_row(name), &plain))
+            .bind(name)
+            .bind(&stored)
+            .execute(db.pool())
+            .await?;
+    }
+    Ok(())
+}
+
+/// A new data key, sealed under the current secret key in `conn` (the rotation's
+/// transaction, which seals again what the old one sealed): `tally rotate-secret --data-key`.
+pub async fn replace_data_key(
+    conn: &mut sqlx::AnyConnection,
+    current: &Keys,
+) -> Result<SecretKey, KeyError> {
+    let new = SecretKey::generate();
+    sqlx::query("UPDATE server_secrets SET value = $1 WHERE name = $2")
+        .bind(
+            current
+                .secret
+                .seal_for(&secrets_row(WRAPPED_DATA_KEY), &new.0),
+        )
+        .bind(WRAPPED_DATA_KEY)
+        .execute(conn)
+        .await?;
+    Ok(new)
 }
 
 /// The key sealed in the row `name`, made (and sealed) on first use; the first server to seal
@@ -358,12 +474,12 @@ async fn wrapped_key(db: &Database, secret: &SecretKey, name: &str) -> Result<Se
             "INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
         )
         .bind(name)
-        .bind(secret.seal(&SecretKey::generate().0))
+        .bind(secret.seal_for(&secrets_row(name), &SecretKey::generate().0))
         .execute(db.pool())
         .await?;
     }
     let stored = secret_row(db, name).await?.ok_or(KeyError::Wrong)?;
-    let bytes = secret.open(&stored).ok_or(KeyError::Wrong)?;
+    let bytes = open_row(secret, name, &stored).ok_or(KeyError::Wrong)?;
     Ok(SecretKey(bytes.try_into().map_err(|_| KeyError::Wrong)?))
 }
 
@@ -434,9 +550,9 @@ pub async fn rotate(db: &Database, current: &Keys, new: &SecretKey) -> Result<u6
             .await?;
     let mut n = 0;
     for (name, value) in sealed {
-        let plain = current.secret.open(&value).ok_or(KeyError::Wrong)?;
+        let plain = open_row(&current.secret, &name, &value).ok_or(KeyError::Wrong)?;
         sqlx::query("UPDATE server_secrets SET value = $1 WHERE name = $2")
-            .bind(new.seal(&plain))
+            .bind(new.seal_for(&secrets_row(&name), &plain))
             .bind(&name)
             .execute(&mut *tx)
             .await?;
@@ -465,15 +581,31 @@ mod tests {
     }
 
     #[test]
-    fn sealed_data_opens_only_with_its_key_and_unchanged() {
+    fn sealed_data_opens_only_with_its_key_for_its_row_and_unchanged() {
         let (a, b) = (SecretKey::generate(), SecretKey::generate());
-        let sealed = a.seal(b"fingerprint key");
-        assert_eq!(a.open(&sealed).as_deref(), Some(&b"fingerprint key"[..]));
-        assert_eq!(b.open(&sealed), None);
+        let row = "admin_totp/ann";
+        let sealed = a.seal_for(row, b"fingerprint key");
+        assert_eq!(
+            a.open_for(row, &sealed).as_deref(),
+            Some(&b"fingerprint key"[..])
+        );
+        assert_eq!(b.open_for(row, &sealed), None);
+        // Copied into another row, it does not open there.
+        assert_eq!(a.open_for("admin_totp/bob", &sealed), None);
         let mut tampered = sealed.clone().into_bytes();
         let last = tampered.len() - 2;
         tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
-        assert_eq!(a.open(&String::from_utf8(tampered).unwrap()), None);
-        assert_ne!(a.seal(b"x"), a.seal(b"x"), "a fresh nonce every time");
+        assert_eq!(a.open_for(row, &String::from_utf8(tampered).unwrap()), None);
+        assert_ne!(
+            a.seal_for(row, b"x"),
+            a.seal_for(row, b"x"),
+            "a fresh nonce every time"
+        );
+        // An earlier version's value opens only to be sealed again; never as a bound one.
+        let old = a.seal_unbound(b"x");
+        assert!(!is_bound(&old) && is_bound(&sealed));
+        assert_eq!(a.open_for(row, &old), None);
+        assert_eq!(a.open_unbound(&old).as_deref(), Some(&b"x"[..]));
+        assert_eq!(a.open_unbound(&sealed), None);
     }
 }

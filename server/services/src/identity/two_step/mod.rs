@@ -147,6 +147,56 @@ fn new_recovery_code() -> String {
         .join("-")
 }
 
+/// The row an authenticator app's secret is sealed for: a sealed secret copied into another
+/// administrator's row does not open there.
+fn app_row(admin_id: &str) -> String {
+    format!("admin_totp/{admin_id}")
+}
+
+/// Seals every authenticator secret again (or, with `only_unbound`, those an earlier version
+/// sealed bound to no row): under `new` (a new data key, in the rotation's transaction
+/// `conn`), each for its row. Returns how many were sealed again; one that `old` does not
+/// open stops it (nothing is changed).
+pub async fn reseal_app_secrets(
+    conn: &mut sqlx::AnyConnection,
+    old: &crate::platform::secrets::SecretKey,
+    new: &crate::platform::secrets::SecretKey,
+    only_unbound: bool,
+) -> Result<u64, ServiceError> {
+    let which = if only_unbound {
+        " WHERE secret_sealed NOT LIKE 'b1.%'"
+    } else {
+        ""
+    };
+    let rows: Vec<(String, String)> = sqlx::query_as(&format!(
+        "SELECT admin_id, secret_sealed FROM admin_totp{which}"
+    ))
+    .fetch_all(&mut *conn)
+    .await
+    .context("reading authenticator secrets")?;
+    let mut n = 0;
+    for (admin_id, sealed) in rows {
+        let row = app_row(&admin_id);
+        let plain = old
+            .open_for(&row, &sealed)
+            .or_else(|| old.open_unbound(&sealed))
+            .ok_or_else(|| {
+                ServiceError::invariant(
+                    "sealing authenticator secrets again",
+                    "the data key does not open one of them",
+                )
+            })?;
+        sqlx::query("UPDATE admin_totp SET secret_sealed = $1 WHERE admin_id = $2")
+            .bind(new.seal_for(&row, &plain))
+            .bind(&admin_id)
+            .execute(&mut *conn)
+            .await
+            .context("sealing an authenticator secret again")?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// The TOTP of a secret (RFC 6238: SHA-1, 6 digits, 30 s, one step of drift either way).
 fn totp(secret: Vec<u8>, account: &str) -> Result<Totp, ServiceError> {
     TotpBuilder::new()
@@ -318,7 +368,7 @@ impl TwoStep {
              WHERE admin_totp.enabled_at IS NULL",
         )
         .bind(&actor.id)
-        .bind(self.ctx.keys.data().seal(&secret))
+        .bind(self.ctx.keys.data().seal_for(&app_row(&actor.id), &secret))
         .bind(now)
         .execute(self.ctx.db.pool())
         .await
@@ -344,6 +394,25 @@ impl TwoStep {
         Ok(AppEnrolment { key, qr_svg })
     }
 
+    /// Binds to its row every authenticator secret an earlier version sealed bound to none
+    /// (at start; a no-op once done). Returns how many.
+    pub async fn bind_unbound_secrets(&self) -> Result<u64, ServiceError> {
+        let unbound: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM admin_totp WHERE secret_sealed NOT LIKE 'b1.%'",
+        )
+        .fetch_one(self.ctx.db.pool())
+        .await
+        .context("counting unbound authenticator secrets")?;
+        if unbound == 0 {
+            return Ok(0);
+        }
+        let data = self.ctx.keys.data();
+        let mut work = self.ctx.begin("binding authenticator secrets").await?;
+        let n = reseal_app_secrets(work.tx(), data, data, true).await?;
+        work.commit().await?;
+        Ok(n)
+    }
+
     /// The app's secret of an administrator, enabled or not.
     async fn app_secret(&self, admin_id: &str) -> Result<Option<(Vec<u8>, bool)>, ServiceError> {
         let row: Option<AppRow> =
@@ -357,7 +426,7 @@ impl TwoStep {
             .ctx
             .keys
             .data()
-            .open(&row.secret_sealed)
+            .open_for(&app_row(admin_id), &row.secret_sealed)
             .ok_or_else(|| {
                 ServiceError::invariant(
                     "opening an authenticator secret",
