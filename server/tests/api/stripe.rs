@@ -393,6 +393,53 @@ both_with_stripe! {
         assert_eq!(again["status"], "Paid");
     }
 
+    async fn a_late_event_for_an_earlier_attempt_leaves_the_current_one_alone(app: TestApp) {
+        app.clock.set(crate::invoicing::millis(2026, 11, 1) + 3_600_000);
+        let (acct, cookie) = billed_account(&app, "late").await;
+        save_card(&app, &cookie, "4000002500003155").await; // test number
+        app.services.billing_run.run_month(october()).await.unwrap();
+        let (_, status, attempts, first) = invoice(&app, &acct).await;
+        assert_eq!((status.as_str(), attempts), ("action_required", 1));
+        let first = first.unwrap();
+        let post = |id: &str, kind: &str, pi: &str| {
+            let event = json!({ "id": id, "type": kind,
+                                "data": { "object": { "id": pi, "object": "payment_intent" } } });
+            let body = serde_json::to_vec(&event).unwrap();
+            let signature = sign(WEBHOOK_SECRET, app.clock_now() / 1000, &body);
+            let req = app.client.post(app.url("/webhooks/stripe")).header("Content-Type", "application/json")
+                .header("Stripe-Signature", signature).body(body);
+            async move { req.send().await.unwrap().status().as_u16() }
+        };
+        // Nobody confirmed the first attempt: it failed, and the schedule moved on to a
+        // second, which waits for the bank too.
+        assert_eq!(post("evt_late_1", "payment_intent.payment_failed", &first).await, 200);
+        assert_eq!(invoice(&app, &acct).await.1, "failed");
+        for _ in 0..30 {
+            app.clock.advance_minutes(24 * 60);
+            app.services.charging.retry_due().await.unwrap();
+            if invoice(&app, &acct).await.2 == 2 {
+                break;
+            }
+        }
+        let (_, status, attempts, second) = invoice(&app, &acct).await;
+        assert_eq!((status.as_str(), attempts), ("action_required", 2));
+        let second = second.unwrap();
+        assert_ne!(second, first);
+        // The first attempt's events arrive late (again, under new ids): neither its failure
+        // nor its success moves the invoice off its current attempt.
+        assert_eq!(post("evt_late_2", "payment_intent.payment_failed", &first).await, 200);
+        let (_, status, attempts, current) = invoice(&app, &acct).await;
+        assert_eq!((status.as_str(), attempts, current.as_deref()), ("action_required", 2, Some(second.as_str())));
+        assert_eq!(post("evt_late_3", "payment_intent.succeeded", &first).await, 200);
+        let (_, status, _, current) = invoice(&app, &acct).await;
+        assert_eq!((status.as_str(), current.as_deref()), ("action_required", Some(second.as_str())));
+        assert!(!crate::helpers::logged("succeeded late").is_empty(), "the seller is told to reconcile");
+        // The current attempt's own event settles it.
+        assert_eq!(post("evt_late_4", "payment_intent.succeeded", &second).await, 200);
+        let (_, status, attempts, current) = invoice(&app, &acct).await;
+        assert_eq!((status.as_str(), attempts, current.as_deref()), ("paid", 2, Some(second.as_str())));
+    }
+
     async fn webhooks_are_verified_and_each_event_is_applied_once(app: TestApp) {
         app.clock.set(crate::invoicing::millis(2026, 11, 1) + 3_600_000);
         let (acct, cookie) = billed_account(&app, "hook").await;

@@ -451,7 +451,10 @@ impl PaymentMethods {
                 };
                 match a.status.settled() {
                     Some(ok) if check => {
-                        self.charging.settle_payment(&invoice.id, &pi, ok).await?;
+                        // The invoice's own current payment: its attempt is the current one.
+                        self.charging
+                            .settle_payment(&invoice.id, &pi, None, ok)
+                            .await?;
                         invoice = invoices::by_number(pool, &actor.account_id, number).await?;
                     }
                     _ => answer = Some(a),

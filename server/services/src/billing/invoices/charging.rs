@@ -533,10 +533,18 @@ impl Charging {
     /// billing admin authenticated it): a success pays its invoice, a failure of one waiting
     /// for authentication puts the invoice on the retry schedule. Returns whether the invoice
     /// changed; a payment already applied changes nothing.
+    ///
+    /// `attempt_paid` is the attempt the payment was made for (`None`: the invoice's current
+    /// payment, read from the invoice itself). A payment of an earlier attempt
+    /// than the invoice's current one — a processor's event that arrives late, after the
+    /// schedule moved on — changes nothing: its failure is old news, and its success (money
+    /// taken twice, if the current attempt succeeds too) is logged for the seller to
+    /// reconcile at the processor rather than applied over the current attempt.
     pub async fn settle_payment(
         &self,
         invoice_id: &str,
         payment_id: &str,
+        attempt_paid: Option<i64>,
         succeeded: bool,
     ) -> Result<bool, ServiceError> {
         #[derive(sqlx::FromRow)]
@@ -568,6 +576,18 @@ impl Charging {
         } else {
             row.attempts + 1
         };
+        if attempt_paid.is_some_and(|paid| paid != attempt) {
+            if succeeded {
+                tracing::warn!(
+                    invoice = %row.number,
+                    payment = %payment_id,
+                    attempt = attempt_paid.unwrap_or_default(),
+                    current_attempt = attempt,
+                    "a payment of an earlier attempt succeeded late; the invoice follows its current attempt: check the processor for a second payment"
+                );
+            }
+            return Ok(false);
+        }
         let chargeable = status_marks(6, &InvoiceStatus::CHARGEABLE);
         let (outcome, message, kind, detail) = if succeeded {
             let sql = format!(

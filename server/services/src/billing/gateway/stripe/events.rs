@@ -80,14 +80,14 @@ impl StripeEvents {
             ("payment_intent.succeeded" | "payment_intent.payment_failed", Some(intent)) => {
                 match self
                     .stripe
-                    .invoice_of_intent(intent)
+                    .attempt_of_intent(intent)
                     .await
                     .context("finding a payment's invoice")?
                 {
-                    Some(invoice) => {
+                    Some((invoice, attempt)) => {
                         let succeeded = event.kind == "payment_intent.succeeded";
                         self.charging
-                            .settle_payment(&invoice, intent, succeeded)
+                            .settle_payment(&invoice, intent, Some(attempt), succeeded)
                             .await?
                     }
                     // Not a payment Tally made (or not recorded yet: the run reads it itself).

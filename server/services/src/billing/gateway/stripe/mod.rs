@@ -237,19 +237,23 @@ impl StripeGateway {
         Ok(None)
     }
 
-    /// The invoice of a payment Tally made, for a webhook's event: `None` when Tally did not
-    /// make it.
-    pub async fn invoice_of_intent(
+    /// The invoice and the attempt a payment Tally made was for: its idempotency key is
+    /// `invoice-<id>-attempt-<n>`. `None` for a payment Tally did not make (or has not
+    /// recorded yet).
+    pub async fn attempt_of_intent(
         &self,
         payment_intent_id: &str,
-    ) -> Result<Option<String>, sqlx::Error> {
-        sqlx::query_scalar(
-            "SELECT invoice_id FROM stripe_payment_intents WHERE payment_intent_id = $1",
+    ) -> Result<Option<(String, i64)>, sqlx::Error> {
+        let row: Option<(Option<String>, String)> = sqlx::query_as(
+            "SELECT invoice_id, idempotency_key FROM stripe_payment_intents WHERE payment_intent_id = $1",
         )
         .bind(payment_intent_id)
         .fetch_optional(self.ctx.db.pool())
-        .await
-        .map(Option::flatten)
+        .await?;
+        Ok(row.and_then(|(invoice, key)| {
+            let attempt = key.rsplit_once("-attempt-")?.1.parse().ok()?;
+            Some((invoice?, attempt))
+        }))
     }
 
     /// A set-up of this account's customer (`NotFound` for anything else).
