@@ -34,13 +34,22 @@ pub struct Echo {
 }
 
 impl Echo {
-    /// The echo of a post: every field but the hidden page path and the secrets.
+    /// The echo of a post: every field but the hidden page path and the secrets; a value
+    /// holding what looks like a card number is not written back either (it comes back empty,
+    /// with the rule's message beside it).
     pub fn new(action: &str, fields: Vec<(String, String)>, error: AppError) -> Self {
         Self {
             action: action.to_string(),
             values: fields
                 .into_iter()
                 .filter(|(name, _)| name != PAGE_FIELD && name != DONE_FIELD && !is_secret(name))
+                .map(|(name, value)| {
+                    if tally_core::card_in_text::contains_card_number(&value) {
+                        (name, String::new())
+                    } else {
+                        (name, value)
+                    }
+                })
                 .collect(),
             error,
         }

@@ -7,6 +7,7 @@
 //! `tally_services` (SQL, the gateway) → back, a `ServiceError` becoming an `AppError` whose
 //! status is set when it is written. Plain routes here call the services the same way.
 
+pub mod card_guard;
 pub mod metrics;
 pub mod middleware;
 pub mod pdf;
@@ -149,6 +150,11 @@ pub fn build_router(state: AppState) -> Router {
             _,
         >(context, shell))
         .layer(from_fn(middleware::keep_reactive_owner))
+        // Inside the plain-form handler, so a plain form refused here gets its page back.
+        .layer(from_fn_with_state(
+            state.clone(),
+            card_guard::refuse_card_numbers,
+        ))
         .layer(from_fn_with_state(draw, plain_forms::answer))
         .layer(from_fn(metrics::track))
         .layer(from_fn_with_state(

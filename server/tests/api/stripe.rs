@@ -440,6 +440,36 @@ both_with_stripe! {
         assert_eq!((status.as_str(), attempts, current.as_deref()), ("paid", 2, Some(second.as_str())));
     }
 
+    async fn a_card_number_sent_to_the_server_is_refused_before_it_is_read(app: TestApp) {
+        let (_, cookie) = billed_account(&app, "guard").await;
+        let card = "4111 1111 1111 1111"; // test number
+        let refused = |res: reqwest::Response, field: &'static str| async move {
+            assert_eq!(res.status(), 422);
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(body["Validation"][field], "This looks like a card number. Enter card details only in the card window.", "{body}");
+        };
+        // A free-text field of a form.
+        refused(app.call_as(&cookie, "users/create", &[("first_name", "Ann"), ("last_name", card), ("email", "ann@guard.test")]).await, "last_name").await;
+        // Before parsing: the same with the other arguments missing is still refused for the
+        // card (the parser would have answered 400 first).
+        refused(app.call_as(&cookie, "users/create", &[("first_name", card)]).await, "first_name").await;
+        assert_eq!(app.call_as(&cookie, "users/create", &[("first_name", "Ann")]).await.status(), 400);
+        // A field the card window's own request might carry, by any name.
+        refused(app.call_as(&cookie, "billing/confirm-card-setup", &[("card_number", card)]).await, "card_number").await;
+        // JSON arguments, nested.
+        let res = app.call_json(&cookie, "billing/save-info", &json!({ "info": {
+            "company_name": "Guard Co", "contact_name": "Cass", "contact_email": "billing@guard.test",
+            "contact_phone": "", "tax_id": "", "address": { "country": "US", "line1": card, "line2": "",
+            "city": "Springfield", "region": "IL", "postal_code": "62701" } } })).await;
+        refused(res, "line1").await;
+        // A command's script is code, and may hold any number.
+        let res = app.call_as(&cookie, "commands/create", &[("name", "Numbers"), ("shell", "bash"), ("script", "echo 4111111111111111")]).await;
+        assert!(res.status().is_success(), "{}", res.status());
+        // Nothing of it was logged.
+        assert!(crate::helpers::logged("4111 1111 1111 1111").is_empty() && crate::helpers::logged("4111111111111111").is_empty());
+        assert!(!crate::helpers::logged("refused before it was read").is_empty());
+    }
+
     async fn webhooks_are_verified_and_each_event_is_applied_once(app: TestApp) {
         app.clock.set(crate::invoicing::millis(2026, 11, 1) + 3_600_000);
         let (acct, cookie) = billed_account(&app, "hook").await;
