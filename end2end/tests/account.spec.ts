@@ -162,3 +162,30 @@ test("account settings and the audit log are accessible and work", async ({ page
   await expect(page).toHaveURL(/kind=password_reset/);
   await expect(page.getByText("1 events")).toBeVisible();
 });
+
+test("sign out other sessions ends every other browser's session, not this one", async ({ page, browser }) => {
+  const here = new LoginPage(page);
+  await here.open();
+  await here.signIn(OWNER.email, OWNER.password);
+  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+  // Another browser, signed in as the same administrator.
+  const elsewhere = await browser.newContext();
+  const other = await elsewhere.newPage();
+  const there = new LoginPage(other);
+  await there.open();
+  await there.signIn(OWNER.email, OWNER.password);
+  await expect(other.getByRole("heading", { name: "Overview" })).toBeVisible();
+
+  await openHydrated(page, "/account");
+  const sessions = page.getByRole("region", { name: "Sessions" });
+  await sessions.getByRole("button", { name: "Sign out other sessions" }).click();
+  await expect(sessions.getByRole("status")).toHaveText(/^(1 other session has|\d+ other sessions have) ended\.$/);
+  expect(await accessibilityViolations(page)).toEqual([]);
+
+  // The other browser is signed out at its next step; this one is not.
+  await other.goto("/account");
+  await expect(other).toHaveURL(/\/login/);
+  await elsewhere.close();
+  await page.reload();
+  await expect(page.getByRole("heading", { name: "Account settings" })).toBeVisible();
+});

@@ -160,6 +160,9 @@ fn Factors(
         {on.then(|| view! {
             <h3>"Recovery codes"</h3>
             <p>{format!("{left} of 10 left.")}</p>
+            {(left == 0).then(|| view! {
+                <p class="warning">"You have no recovery codes. Without one, losing your device locks you out until an Administrator With Billing resets your two-step verification. (Codes made before Tally's last upgrade were removed: they were too short to keep safe.) Make new ones and keep them somewhere safe."</p>
+            })}
             <button type="button" on:click=regenerate disabled=move || busy.get()>"Make new recovery codes"</button>
         })}
     }
