@@ -304,11 +304,14 @@ both_with_stripe! {
         let customers: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stripe_customers").fetch_one(app.db.pool()).await.unwrap();
         assert_eq!(customers, 1);
         // The card number never went through Tally: there is no server-side path for it, with
-        // any gateway (the one that took a card is gone).
+        // any gateway (the one that took a card is gone), and with this one a request that
+        // carries one anyway is refused before it is read.
         let direct = app.call_json(&owner, "billing/submit-payment-method", &json!({
             "payment": payment_info(), "card": { "number": "4242 4242 4242 4242", "expiry": "12/30", "cvc": "123" }, // test number
             "idempotency_key": "direct" })).await;
-        assert_eq!(direct.status(), 404);
+        assert_eq!(direct.status(), 422);
+        let gone = app.call_json(&owner, "billing/submit-payment-method", &json!({ "idempotency_key": "direct" })).await;
+        assert_eq!(gone.status(), 404);
 
         // Another tenant cannot finish this account's set-up.
         let other = app.seed_account("other", &[tally_core::roles::Role::AdministratorWithBilling]).await;
