@@ -17,6 +17,7 @@ pub mod csv;
 pub mod expiry;
 pub mod forms;
 pub mod money;
+pub mod operators;
 pub mod password;
 pub mod processor;
 pub mod redirect;

@@ -28,10 +28,15 @@ fn the_matrix_matches_its_golden_file() {
 /// Reads the rows of the first Markdown table under a "## Permissions" heading as (first
 /// cell, ✓ cells).
 fn table_rows(markdown: &str) -> Vec<(String, Vec<bool>)> {
+    rows_under(markdown, "Permissions")
+}
+
+/// The rows of the first Markdown table under the "## `heading`" heading.
+fn rows_under(markdown: &str, heading: &str) -> Vec<(String, Vec<bool>)> {
     let section = markdown
         .split("\n## ")
-        .find(|s| s.starts_with("Permissions"))
-        .expect("a Permissions section");
+        .find(|s| s.starts_with(&format!("{heading}\n")))
+        .unwrap_or_else(|| panic!("a {heading} section"));
     section
         .lines()
         .skip_while(|l| !l.starts_with('|'))
@@ -76,4 +81,36 @@ fn the_golden_file_matches_the_documented_table_cell_by_cell() {
             .map(str::to_string)
     };
     assert_eq!(header(&doc), header(&golden));
+}
+
+fn operator_golden_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/operator_matrix.md")
+}
+
+#[test]
+fn the_operator_matrix_matches_its_golden_file_and_the_documented_table() {
+    let rendered = tally_core::operators::render_operator_matrix();
+    if std::env::var_os("TALLY_BLESS").is_some() {
+        std::fs::write(operator_golden_path(), &rendered).unwrap();
+    }
+    let golden = std::fs::read_to_string(operator_golden_path()).expect("golden file");
+    assert_eq!(
+        rendered, golden,
+        "the operator matrix changed; review and bless it"
+    );
+    let doc_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/roles.md");
+    let doc = std::fs::read_to_string(&doc_path).expect("docs/roles.md");
+    let want = rows_under(&doc, "Operator permissions");
+    let got = rows_under(
+        &format!("\n## Operator permissions\n\n{golden}"),
+        "Operator permissions",
+    );
+    assert_eq!(
+        want.len(),
+        tally_core::operators::ALL_OPERATOR_ACTIONS.len()
+    );
+    assert_eq!(want, got);
+    let section = doc.split("\n## Operator permissions\n").nth(1).unwrap();
+    let header = section.lines().find(|l| l.starts_with("| Capability"));
+    assert_eq!(header, golden.lines().next());
 }
