@@ -5,12 +5,14 @@
 
 use leptos::prelude::use_context;
 use tally_core::{
-    actor::{Actor, Visitor},
+    actor::{Actor, OperatorActor, Visitor},
+    operators::OperatorAction,
     roles::Action,
 };
 use tally_services::{
     identity::{
         accounts::sessions::{PendingSignIn, SessionKey, SetCookie},
+        operators::sessions::{OperatorSessionKey, PendingOperatorSignIn},
         sign_in::SignedIn,
     },
     Services,
@@ -59,6 +61,42 @@ pub fn require(action: Action) -> Result<Actor, AppError> {
     let actor = require_signed_in()?;
     if actor.may(action) {
         Ok(actor)
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// The signed-in operator (the seller's staff) of this request, if it has a live operator
+/// session. Never an [`Actor`]: an operator session opens no customer page or function.
+pub fn current_operator() -> Option<OperatorActor> {
+    extension::<OperatorActor>()
+}
+
+/// This request's operator session.
+pub fn operator_session_key() -> Option<OperatorSessionKey> {
+    extension::<OperatorSessionKey>()
+}
+
+/// The operator's half-done sign-in, if any.
+pub fn pending_operator_sign_in() -> Option<PendingOperatorSignIn> {
+    extension::<PendingOperatorSignIn>()
+}
+
+/// The operator, even one who must set up their (mandatory) second step; 401 without an
+/// operator session — a customer session is none.
+pub fn require_operator_session() -> Result<OperatorActor, AppError> {
+    current_operator().ok_or(AppError::Unauthenticated)
+}
+
+/// The operator if their role allows `action`: 401 without an operator session, 403 until
+/// their second step is set up, 403 when the role does not allow it.
+pub fn require_operator(action: OperatorAction) -> Result<OperatorActor, AppError> {
+    let operator = require_operator_session()?;
+    if operator.must_set_up_two_step {
+        return Err(AppError::TwoStepSetupRequired);
+    }
+    if operator.may(action) {
+        Ok(operator)
     } else {
         Err(AppError::Forbidden)
     }

@@ -3,7 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::roles::{allows, Action, Role};
+use crate::{
+    operators::{operator_allows, OperatorAction, OperatorRole},
+    roles::{allows, Action, Role},
+};
 
 /// How recent a proof that it is them (a sign-in, a second step, the password) the most
 /// sensitive changes need: the card, billing information, administrators, roles, two-step
@@ -47,6 +50,49 @@ impl Actor {
     /// Whether their role allows `action` (the matrix, [`allows`]).
     pub fn may(&self, action: Action) -> bool {
         allows(self.role, action)
+    }
+
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+    }
+
+    /// Whether their session proved it is them within [`FRESH_CHECK_MILLIS`] of `now`.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn is_fresh(&self, now_millis: i64) -> bool {
+        now_millis - self.verified_at <= FRESH_CHECK_MILLIS
+    }
+}
+
+/// A signed-in operator, one of the seller's staff: never a customer account's
+/// administrator, and never held in a customer session. The server reads it from the
+/// operator session; the console's pages get it to hide what the role may not do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorActor {
+    pub id: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: OperatorRole,
+    /// No second step yet: an operator may only set one up (it is mandatory for operators).
+    pub must_set_up_two_step: bool,
+    /// The address the request came from (server only).
+    #[cfg(not(target_arch = "wasm32"))]
+    #[serde(skip)]
+    pub ip: Option<String>,
+    /// When this session last proved it is its operator, UTC milliseconds (server only).
+    #[cfg(not(target_arch = "wasm32"))]
+    #[serde(skip)]
+    pub verified_at: i64,
+    /// The hash of the operator session the request came with (server only).
+    #[cfg(not(target_arch = "wasm32"))]
+    #[serde(skip)]
+    pub session: String,
+}
+
+impl OperatorActor {
+    /// Whether their role allows `action` (the operator matrix, [`operator_allows`]).
+    pub fn may(&self, action: OperatorAction) -> bool {
+        operator_allows(self.role, action)
     }
 
     pub fn full_name(&self) -> String {

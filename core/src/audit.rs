@@ -56,9 +56,11 @@ pub enum AuditKind {
     TwoStepReset,
     TwoStepPolicyChanged,
     SecondStepFailed,
+    /// One of the seller's operators was added (set-up's first Owner, or an invitation).
+    OperatorAdded,
 }
 
-pub const ALL_AUDIT_KINDS: [AuditKind; 48] = [
+pub const ALL_AUDIT_KINDS: [AuditKind; 49] = [
     AuditKind::AccountCreated,
     AuditKind::SignIn,
     AuditKind::SignInFailed,
@@ -107,6 +109,7 @@ pub const ALL_AUDIT_KINDS: [AuditKind; 48] = [
     AuditKind::TwoStepReset,
     AuditKind::TwoStepPolicyChanged,
     AuditKind::SecondStepFailed,
+    AuditKind::OperatorAdded,
 ];
 
 /// The Audit log filter's value for every billing event at once ([`AuditKind::is_billing`]).
@@ -163,6 +166,7 @@ impl AuditKind {
             AuditKind::TwoStepReset => "two_step_reset",
             AuditKind::TwoStepPolicyChanged => "two_step_policy_changed",
             AuditKind::SecondStepFailed => "second_step_failed",
+            AuditKind::OperatorAdded => "operator_added",
         }
     }
 
@@ -240,6 +244,7 @@ impl AuditKind {
             AuditKind::TwoStepReset => "Two-step verification reset",
             AuditKind::TwoStepPolicyChanged => "Two-step policy changed",
             AuditKind::SecondStepFailed => "Failed second step",
+            AuditKind::OperatorAdded => "Operator added",
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod admins;
 pub mod audit;
 pub mod billing;
 pub mod commands;
+pub mod operator;
 pub mod overview;
 pub mod payments;
 pub mod setup;

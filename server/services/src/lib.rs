@@ -27,8 +27,8 @@ use billing::{
 };
 use directory::{administrators::Administrators, commands::Commands, users::Users};
 use identity::{
-    accounts::sessions::Sessions, passwords::Passwords, profile::Profile, setup::Setup,
-    sign_in::SignIns, two_step::TwoStep,
+    accounts::sessions::Sessions, operators::Operators, passwords::Passwords, profile::Profile,
+    setup::Setup, sign_in::SignIns, two_step::TwoStep,
 };
 use platform::{audit::AuditLog, config::GatewaySettings, context::Context, status::Status};
 
@@ -47,6 +47,8 @@ pub struct All {
     pub setup: Setup,
     pub profile: Profile,
     pub two_step: TwoStep,
+    /// The seller's staff: their sign-in and sessions.
+    pub operators: Operators,
     pub administrators: Administrators,
     pub users: Users,
     pub commands: Commands,
@@ -98,7 +100,8 @@ impl Services {
             audit: AuditLog::new(ctx.clone()),
             sessions: Sessions::new(ctx.clone()),
             setup: Setup::new(ctx.clone(), passwords.clone(), sign_ins.clone()),
-            profile: Profile::new(ctx.clone(), passwords, sign_ins.clone()),
+            profile: Profile::new(ctx.clone(), passwords.clone(), sign_ins.clone()),
+            operators: Operators::new(ctx.clone(), passwords, two_step.clone()),
             sign_ins,
             two_step,
             administrators: Administrators::new(ctx.clone()),

@@ -37,6 +37,9 @@ const OWNERS: &[(&str, &str)] = &[
     ("admin_recovery_codes", "identity::two_step"),
     ("admin_passkeys", "identity::two_step"),
     ("webauthn_ceremonies", "identity::two_step"),
+    ("operators", "identity::operators"),
+    ("operator_sessions", "identity::operators"),
+    ("operator_pending_sign_ins", "identity::operators"),
     ("users", "directory::users"),
     ("user_count_changes", "directory::users"),
     ("commands", "directory::commands"),
@@ -61,8 +64,15 @@ const READS_EVERY_TABLE: &[(&str, &[&str], &str)] = &[(
     "counts the rows of a backup copy it has just written and checked, not the live tables",
 )];
 
-/// Tables the migrations created and later dropped.
-const DROPPED: &[&str] = &["sign_in_throttle"];
+/// Tables the migrations created and later dropped (or, for SQLite's table rebuilds, renamed
+/// to the name of the one they replace).
+const DROPPED: &[&str] = &[
+    "sign_in_throttle",
+    "admin_totp_owned",
+    "admin_passkeys_owned",
+    "admin_recovery_codes_owned",
+    "webauthn_ceremonies_owned",
+];
 
 fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

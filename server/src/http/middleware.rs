@@ -20,7 +20,10 @@ use leptos::prelude::Owner;
 use tally_app::error::AppError;
 use tally_core::actor::Visitor;
 use tally_services::{
-    identity::accounts::sessions::{cookie_value, PENDING_COOKIE, SESSION_COOKIE},
+    identity::{
+        accounts::sessions::{cookie_value, PENDING_COOKIE, SESSION_COOKIE},
+        operators::sessions::{OPERATOR_COOKIE, OPERATOR_PENDING_COOKIE},
+    },
     platform::error::ServiceError,
 };
 
@@ -95,6 +98,29 @@ pub async fn resolve_session(
     let pending_cookie = sessions.cookie_name(PENDING_COOKIE);
     if let Some(token) = cookie_value(cookies.iter().map(String::as_str), &pending_cookie) {
         match sessions.resolve_pending(&token).await {
+            Ok(Some(pending)) => {
+                req.extensions_mut().insert(pending);
+            }
+            Ok(None) => {}
+            Err(e) => return unavailable(api, e),
+        }
+    }
+    // The seller's staff: their own cookies, resolved to an operator, never to an Actor.
+    let operators = &state.services.operators.sessions;
+    let operator_cookie = operators.cookie_name(OPERATOR_COOKIE);
+    if let Some(token) = cookie_value(cookies.iter().map(String::as_str), &operator_cookie) {
+        match operators.resolve(&token, visitor.ip.clone()).await {
+            Ok(Some((operator, key))) => {
+                req.extensions_mut().insert(operator);
+                req.extensions_mut().insert(key);
+            }
+            Ok(None) => {}
+            Err(e) => return unavailable(api, e),
+        }
+    }
+    let operator_pending = operators.cookie_name(OPERATOR_PENDING_COOKIE);
+    if let Some(token) = cookie_value(cookies.iter().map(String::as_str), &operator_pending) {
+        match operators.resolve_pending(&token).await {
             Ok(Some(pending)) => {
                 req.extensions_mut().insert(pending);
             }

@@ -160,6 +160,28 @@ impl TestApp {
         account
     }
 
+    /// An active operator of the seller, `<role code>@seller.test` with [`TEST_PASSWORD`] and
+    /// no second step yet; returns their id (`op-<role code>`).
+    pub async fn seed_operator(&self, role: tally_core::operators::OperatorRole) -> String {
+        use tally_services::platform::clock::Clock;
+        let now = self.clock.now_millis();
+        let id = format!("op-{}", role.code());
+        let email = format!("{}@seller.test", role.code());
+        sqlx::query(
+            "INSERT INTO operators (id, email, email_key, first_name, last_name, role, status, password_hash, created_at, updated_at) \
+             VALUES ($1, $2, $2, 'Op', $3, $3, 'active', $4, $5, $5)",
+        )
+        .bind(&id)
+        .bind(&email)
+        .bind(role.code())
+        .bind(tally_services::platform::crypto::hash_password(TEST_PASSWORD))
+        .bind(now)
+        .execute(self.db.pool())
+        .await
+        .unwrap();
+        id
+    }
+
     /// A session for `admin_id` made directly in the database (no password hashing), and the
     /// `Cookie` header value that carries it: for tests that need many signed-in callers.
     pub async fn session_cookie_for(&self, admin_id: &str) -> String {

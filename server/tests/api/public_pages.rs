@@ -79,7 +79,7 @@ both_databases! {
 
     async fn with_a_second_step_the_plain_form_leads_to_it(app: TestApp) {
         app.seed_account("acme", &[Role::AdministratorWithBilling]).await;
-        sqlx::query("INSERT INTO admin_passkeys (id, admin_id, account_id, name, credential, last_used_at, created_at) VALUES ('pk', 'acme-admin_billing', 'acct-acme', 'Key', '{}', NULL, 0)")
+        sqlx::query("INSERT INTO admin_passkeys (id, owner_id, account_id, name, credential, last_used_at, created_at) VALUES ('pk', 'acme-admin_billing', 'acct-acme', 'Key', '{}', NULL, 0)")
             .execute(app.db.pool()).await.unwrap();
         let c = TestApp::new_client();
         let res = post(&app, &c, "/login", &[("email", "admin_billing@acme.test"), ("password", TEST_PASSWORD), ("next", "/users")]).await;

@@ -141,7 +141,7 @@ both_databases! {
         let key = enrolment["key"].as_str().unwrap().to_string();
         assert_eq!(key.replace(' ', "").len(), 32, "160 bits in base32: {key}");
         // The secret is sealed: neither the key nor its bytes are in the database.
-        let sealed: String = sqlx::query_scalar("SELECT secret_sealed FROM admin_totp WHERE admin_id = 'acme-admin_billing'").fetch_one(app.db.pool()).await.unwrap();
+        let sealed: String = sqlx::query_scalar("SELECT secret_sealed FROM admin_totp WHERE owner_id = 'acme-admin_billing'").fetch_one(app.db.pool()).await.unwrap();
         assert!(!sealed.contains(&key.replace(' ', "")) && !sealed.to_uppercase().contains(&key.replace(' ', "")[..8]));
         // Not on until a code from the app is given; a wrong one says so next to the field.
         assert_eq!(json_of(app.call(&c, "two-step/status", &[]).await).await["app"], false);
@@ -153,7 +153,7 @@ both_databases! {
         assert_eq!(on.status(), 200);
         let codes: Vec<String> = serde_json::from_value(json_of(on).await).unwrap();
         assert_eq!(codes.len(), 10, "ten recovery codes, shown once");
-        let stored = count(&app, "SELECT COUNT(*) FROM admin_recovery_codes WHERE admin_id = $1 AND code_hash IN ('', 'x')", "acme-admin_billing").await;
+        let stored = count(&app, "SELECT COUNT(*) FROM admin_recovery_codes WHERE owner_id = $1 AND code_hash IN ('', 'x')", "acme-admin_billing").await;
         assert_eq!(stored, 0);
         for code in &codes {
             let plain = count(&app, "SELECT COUNT(*) FROM admin_recovery_codes WHERE code_hash LIKE '%' || $1 || '%'", code).await;
@@ -507,7 +507,7 @@ both_databases! {
         let sealed = |id: &'static str| {
             let app = &app;
             async move {
-                sqlx::query_scalar::<_, String>("SELECT secret_sealed FROM admin_totp WHERE admin_id = $1")
+                sqlx::query_scalar::<_, String>("SELECT secret_sealed FROM admin_totp WHERE owner_id = $1")
                     .bind(id)
                     .fetch_one(app.db.pool())
                     .await
@@ -517,7 +517,7 @@ both_databases! {
         let anns = sealed(ann).await;
         assert!(anns.starts_with("b1."), "bound to its row: {anns}");
         // Ann's sealed secret copied into Bob's row: Ann's codes do not open Bob's sign-in.
-        sqlx::query("UPDATE admin_totp SET secret_sealed = $1 WHERE admin_id = $2")
+        sqlx::query("UPDATE admin_totp SET secret_sealed = $1 WHERE owner_id = $2")
             .bind(&anns)
             .bind(bob)
             .execute(app.db.pool())
@@ -532,7 +532,7 @@ both_databases! {
         // A secret sealed by an earlier version (bound to no row) is bound at start.
         let data = app.services.ctx.keys.data();
         let plain = data.open_for(&format!("admin_totp/{ann}"), &anns).unwrap();
-        sqlx::query("UPDATE admin_totp SET secret_sealed = $1 WHERE admin_id = $2")
+        sqlx::query("UPDATE admin_totp SET secret_sealed = $1 WHERE owner_id = $2")
             .bind(data.seal_unbound(&plain))
             .bind(bob)
             .execute(app.db.pool())
@@ -663,14 +663,14 @@ both_databases! {
         let o = app.signed_in("admin_billing@other.test").await;
         assert_eq!(app.call(&o, "admins/reset-two-step", &[("id", "acme-manager")]).await.status(), 404);
         assert_eq!(app.call(&m, "admins/reset-two-step", &[("id", "acme-manager")]).await.status(), 403);
-        assert_eq!(count(&app, "SELECT COUNT(*) FROM admin_totp WHERE admin_id = $1", "acme-manager").await, 1);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM admin_totp WHERE owner_id = $1", "acme-manager").await, 1);
         enrol_app(&app, &b).await;
         assert_eq!(app.call(&b, "admins/reset-two-step", &[("id", "acme-admin_billing")]).await.status(), 409, "not one's own");
 
         let res = app.call(&b, "admins/reset-two-step", &[("id", "acme-manager")]).await;
         assert_eq!(res.status(), 200);
         for table in ["admin_totp", "admin_recovery_codes", "admin_passkeys"] {
-            assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM {table} WHERE admin_id = $1"), "acme-manager").await, 0, "{table}");
+            assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM {table} WHERE owner_id = $1"), "acme-manager").await, 0, "{table}");
         }
         assert!(me(&app, &m).await.is_null(), "their sessions ended");
         assert_eq!(mail_to(&app, "manager@acme.test", "reset your two-step verification"), 1);
@@ -687,7 +687,7 @@ both_databases! {
         let c = app.signed_in("admin_billing@acme.test").await;
         let o = app.signed_in("admin_billing@other.test").await;
         enrol_app(&app, &c).await;
-        sqlx::query("INSERT INTO admin_passkeys (id, admin_id, account_id, name, credential, last_used_at, created_at) VALUES ('pk-acme', 'acme-admin_billing', 'acct-acme', 'Laptop', '{}', NULL, 0)")
+        sqlx::query("INSERT INTO admin_passkeys (id, owner_id, account_id, name, credential, last_used_at, created_at) VALUES ('pk-acme', 'acme-admin_billing', 'acct-acme', 'Laptop', '{}', NULL, 0)")
             .execute(app.db.pool()).await.unwrap();
         // Other people's passkeys and two-step state are neither listed nor removable.
         let theirs = json_of(app.call(&o, "two-step/status", &[]).await).await;

@@ -239,6 +239,7 @@ impl Administrators {
                 )
             }
             AdminChange::Delete => {
+                crate::identity::two_step::forget(work.tx(), target_id).await?;
                 admins::delete(work.tx(), account, target_id).await?;
                 sessions::end_all(work.tx(), target_id).await?;
                 (

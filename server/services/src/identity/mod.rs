@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod links;
+pub mod operators;
 pub mod passwords;
 pub mod profile;
 pub mod setup;

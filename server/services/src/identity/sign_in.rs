@@ -29,7 +29,7 @@ use super::{
 use crate::platform::{
     audit::{self, Event},
     context::Context,
-    error::{ResultExt, ServiceError},
+    error::ServiceError,
     mail::emails,
     metrics,
     work::Work,
@@ -104,32 +104,6 @@ impl SignIns {
         }
     }
 
-    /// Records a refused attempt from a throttled address: one audit event per address and
-    /// window (see [`audit::record_throttled`]).
-    async fn audit_throttled(
-        &self,
-        visitor: &Visitor,
-        limit: throttle::Limit,
-        counted: throttle::Counted,
-    ) -> Result<(), ServiceError> {
-        let ip = visitor.ip.as_deref().unwrap_or("unknown");
-        let key = format!(
-            "{}/{}/{}",
-            limit.scope,
-            throttle::network(ip),
-            counted.window_start
-        );
-        audit::record_throttled(
-            self.ctx.db.pool(),
-            self.ctx.now(),
-            &key,
-            ip,
-            counted.attempts - limit.attempts,
-        )
-        .await
-        .context("auditing throttled sign-ins")
-    }
-
     /// Audits a failed sign-in.
     async fn sign_in_failed(
         &self,
@@ -173,20 +147,9 @@ impl SignIns {
         .await
     }
 
-    /// Counts an attempt (a password, a second step, a passkey's options) against the
-    /// visitor's address; refused, and audited once per window, beyond the allowance.
+    /// Counts an attempt against the visitor's address ([`throttle::sign_in_address`]).
     async fn throttle_address(&self, visitor: &Visitor) -> Result<(), ServiceError> {
-        let Some(ip) = &visitor.ip else {
-            return Ok(());
-        };
-        let per_ip = throttle::sign_in_per_ip(self.ctx.settings.sign_in_attempts_per_ip_minute);
-        let counted = throttle::count(&self.ctx, per_ip, &throttle::network(ip)).await?;
-        if counted.attempts > per_ip.attempts {
-            metrics::sign_in("throttled");
-            self.audit_throttled(visitor, per_ip, counted).await?;
-            return Err(throttle::refusal(&self.ctx, per_ip, counted).await);
-        }
-        Ok(())
+        throttle::sign_in_address(&self.ctx, visitor).await
     }
 
     /// Checks a password with lockout and throttling, and starts a session. Every failure
@@ -297,17 +260,9 @@ impl SignIns {
             None
         };
         let factor = match proof {
-            Proof::Code(code) => {
+            Proof::Code(_) | Proof::Passkey { .. } => {
                 self.two_step
-                    .check_code(&admin.id, &admin.email, code)
-                    .await?
-            }
-            Proof::Passkey {
-                ceremony,
-                credential,
-            } => {
-                self.two_step
-                    .finish_passkey_authentication(&admin.id, ceremony, credential)
+                    .check_second_factor(&admin.id, &admin.email, proof)
                     .await?
             }
             Proof::Password(password) if allow_password => {

@@ -3,9 +3,13 @@
 //! Over the limit, the request is refused with 429 and `Retry-After` (the window's end)
 //! before any work. The limits are listed in the README's "Security" section.
 
+use tally_core::actor::Visitor;
+
 use crate::platform::{
+    audit,
     context::Context,
     error::{ResultExt, ServiceError},
+    metrics,
 };
 
 /// How many attempts a subject may make per window.
@@ -197,6 +201,32 @@ pub fn network(ip: &str) -> String {
         Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
         Err(_) => ip.to_string(),
     }
+}
+
+/// Counts a sign-in attempt (a password, a second step, a passkey's options; an
+/// administrator's or an operator's) against the visitor's network; beyond the allowance
+/// (`TALLY_SIGN_IN_PER_IP_MINUTE`), refused, and audited once per network and window.
+pub async fn sign_in_address(ctx: &Context, visitor: &Visitor) -> Result<(), ServiceError> {
+    let Some(ip) = &visitor.ip else {
+        return Ok(());
+    };
+    let per_ip = sign_in_per_ip(ctx.settings.sign_in_attempts_per_ip_minute);
+    let counted = count(ctx, per_ip, &network(ip)).await?;
+    if counted.attempts > per_ip.attempts {
+        metrics::sign_in("throttled");
+        let key = format!("{}/{}/{}", per_ip.scope, network(ip), counted.window_start);
+        audit::record_throttled(
+            ctx.db.pool(),
+            ctx.now(),
+            &key,
+            ip,
+            counted.attempts - per_ip.attempts,
+        )
+        .await
+        .context("auditing throttled sign-ins")?;
+        return Err(refusal(ctx, per_ip, counted).await);
+    }
+    Ok(())
 }
 
 /// A subject that fits a key whatever was typed: an address as typed could be megabytes.

@@ -46,6 +46,24 @@ impl Event {
         }
     }
 
+    /// An operator's action on `target`: the seller's staff, in no account's name (an action
+    /// on an account names the account itself).
+    pub fn by_operator(
+        operator: &tally_core::actor::OperatorActor,
+        kind: AuditKind,
+        target: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            actor_id: Some(operator.id.clone()),
+            actor_email: Some(operator.email.clone()),
+            target: Some(target.into()),
+            ip: operator.ip.clone(),
+            detail: detail.into(),
+            ..Self::new(kind)
+        }
+    }
+
     /// An administrator's action on `target`.
     pub fn by(
         actor: &Actor,

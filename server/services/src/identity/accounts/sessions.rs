@@ -90,7 +90,7 @@ impl Sessions {
 
     /// A `Set-Cookie` value: HttpOnly, SameSite=Strict, Path=/, and behind https Secure with
     /// the `__Host-` name.
-    fn cookie(&self, base: &'static str, value: &str, max_age: Duration) -> SetCookie {
+    pub(crate) fn cookie(&self, base: &'static str, value: &str, max_age: Duration) -> SetCookie {
         let cookie = Cookie::build((self.cookie_name(base), value.to_string()))
             .path("/")
             .http_only(true)

@@ -22,7 +22,7 @@ use webauthn_rs::prelude::{
 use std::collections::HashSet;
 
 use tally_core::{
-    actor::Actor,
+    actor::{Actor, OperatorActor},
     audit::AuditKind,
     views::two_step::{
         AppEnrolment, PasskeyCreation, PasskeyRequest, PasskeySummary, TwoStepStatus,
@@ -63,6 +63,85 @@ pub fn closed() -> ServiceError {
 pub const RECOVERY_CODES: usize = 10;
 /// Letters and digits nobody misreads.
 const CODE_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+
+/// Whose second steps: an account's administrator, or one of the seller's operators. Both
+/// use the same factors, kept in the same tables under their owner's id.
+#[derive(Clone, Copy, Debug)]
+pub enum Owner<'a> {
+    Admin(&'a Actor),
+    Operator(&'a OperatorActor),
+}
+
+impl<'a> From<&'a Actor> for Owner<'a> {
+    fn from(actor: &'a Actor) -> Self {
+        Owner::Admin(actor)
+    }
+}
+
+impl<'a> From<&'a OperatorActor> for Owner<'a> {
+    fn from(operator: &'a OperatorActor) -> Self {
+        Owner::Operator(operator)
+    }
+}
+
+impl Owner<'_> {
+    pub fn id(&self) -> &str {
+        match self {
+            Owner::Admin(a) => &a.id,
+            Owner::Operator(o) => &o.id,
+        }
+    }
+
+    pub fn email(&self) -> &str {
+        match self {
+            Owner::Admin(a) => &a.email,
+            Owner::Operator(o) => &o.email,
+        }
+    }
+
+    fn full_name(&self) -> String {
+        match self {
+            Owner::Admin(a) => a.full_name(),
+            Owner::Operator(o) => o.full_name(),
+        }
+    }
+
+    fn is_fresh(&self, now: i64) -> bool {
+        match self {
+            Owner::Admin(a) => a.is_fresh(now),
+            Owner::Operator(o) => o.is_fresh(now),
+        }
+    }
+
+    /// The account a factor belongs to (an operator's belong to none).
+    fn account_id(&self) -> Option<&str> {
+        match self {
+            Owner::Admin(a) => Some(&a.account_id),
+            Owner::Operator(_) => None,
+        }
+    }
+
+    /// Their action on their own two-step verification, for the audit log.
+    fn event(&self, kind: AuditKind, detail: &str) -> Event {
+        match self {
+            Owner::Admin(a) => Event::by(a, kind, a.email.as_str(), detail),
+            Owner::Operator(o) => Event::by_operator(o, kind, o.email.as_str(), detail),
+        }
+    }
+
+    /// Ends every session but the one making the change, and every half-done sign-in.
+    async fn end_other_sessions(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+    ) -> Result<u64, ServiceError> {
+        match self {
+            Owner::Admin(a) => sessions::end_others(conn, &a.id, &a.session).await,
+            Owner::Operator(o) => {
+                crate::identity::operators::sessions::end_others(conn, &o.id, &o.session).await
+            }
+        }
+    }
+}
 
 /// What the second step (or a fresh check) was made with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -169,7 +248,7 @@ pub async fn reseal_app_secrets(
         ""
     };
     let rows: Vec<(String, String)> = sqlx::query_as(&format!(
-        "SELECT admin_id, secret_sealed FROM admin_totp{which}"
+        "SELECT owner_id, secret_sealed FROM admin_totp{which}"
     ))
     .fetch_all(&mut *conn)
     .await
@@ -186,7 +265,7 @@ pub async fn reseal_app_secrets(
                     "the data key does not open one of them",
                 )
             })?;
-        sqlx::query("UPDATE admin_totp SET secret_sealed = $1 WHERE admin_id = $2")
+        sqlx::query("UPDATE admin_totp SET secret_sealed = $1 WHERE owner_id = $2")
             .bind(new.seal_for(&row, &plain))
             .bind(&admin_id)
             .execute(&mut *conn)
@@ -195,6 +274,25 @@ pub async fn reseal_app_secrets(
         n += 1;
     }
     Ok(n)
+}
+
+/// Deletes every second step of `owner_id` (an administrator or an operator being deleted),
+/// in `conn`, the deletion's transaction: the factor tables name their owner without
+/// referring to either table.
+pub async fn forget(conn: &mut sqlx::AnyConnection, owner_id: &str) -> Result<(), ServiceError> {
+    for sql in [
+        "DELETE FROM admin_totp WHERE owner_id = $1",
+        "DELETE FROM admin_passkeys WHERE owner_id = $1",
+        "DELETE FROM admin_recovery_codes WHERE owner_id = $1",
+        "DELETE FROM webauthn_ceremonies WHERE owner_id = $1",
+    ] {
+        sqlx::query(sql)
+            .bind(owner_id)
+            .execute(&mut *conn)
+            .await
+            .context("deleting second steps")?;
+    }
+    Ok(())
 }
 
 /// The TOTP of a secret (RFC 6238: SHA-1, 6 digits, 30 s, one step of drift either way).
@@ -217,8 +315,8 @@ where
     E: Executor<'e, Database = Any>,
 {
     let n: i64 = sqlx::query_scalar(
-        "SELECT (SELECT COUNT(*) FROM admin_totp WHERE admin_id = $1 AND enabled_at IS NOT NULL) \
-         + (SELECT COUNT(*) FROM admin_passkeys WHERE admin_id = $1)",
+        "SELECT (SELECT COUNT(*) FROM admin_totp WHERE owner_id = $1 AND enabled_at IS NOT NULL) \
+         + (SELECT COUNT(*) FROM admin_passkeys WHERE owner_id = $1)",
     )
     .bind(admin_id)
     .fetch_one(exec)
@@ -239,8 +337,8 @@ pub async fn with_second_step(
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
-            "SELECT admin_id FROM admin_totp WHERE enabled_at IS NOT NULL AND admin_id IN ({marks}) \
-             UNION SELECT admin_id FROM admin_passkeys WHERE admin_id IN ({marks})"
+            "SELECT owner_id FROM admin_totp WHERE enabled_at IS NOT NULL AND owner_id IN ({marks}) \
+             UNION SELECT owner_id FROM admin_passkeys WHERE owner_id IN ({marks})"
         );
         let mut q = sqlx::query_scalar::<_, String>(&sql);
         for id in batch {
@@ -290,26 +388,30 @@ impl TwoStep {
     }
 
     /// One's two-step verification.
-    pub async fn status(&self, actor: &Actor) -> Result<TwoStepStatus, ServiceError> {
+    pub async fn status<'a>(
+        &self,
+        who: impl Into<Owner<'a>>,
+    ) -> Result<TwoStepStatus, ServiceError> {
+        let who: Owner<'_> = who.into();
         let pool = self.ctx.db.pool();
         let app: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM admin_totp WHERE admin_id = $1 AND enabled_at IS NOT NULL",
+            "SELECT COUNT(*) FROM admin_totp WHERE owner_id = $1 AND enabled_at IS NOT NULL",
         )
-        .bind(&actor.id)
+        .bind(who.id())
         .fetch_one(pool)
         .await
         .context("reading one's authenticator app")?;
         let passkeys: Vec<PasskeyItem> = sqlx::query_as(
-            "SELECT id, name, created_at, last_used_at FROM admin_passkeys WHERE admin_id = $1 ORDER BY created_at",
+            "SELECT id, name, created_at, last_used_at FROM admin_passkeys WHERE owner_id = $1 ORDER BY created_at",
         )
-        .bind(&actor.id)
+        .bind(who.id())
         .fetch_all(pool)
         .await
         .context("reading one's passkeys")?;
         let left: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM admin_recovery_codes WHERE admin_id = $1 AND used_at IS NULL",
+            "SELECT COUNT(*) FROM admin_recovery_codes WHERE owner_id = $1 AND used_at IS NULL",
         )
-        .bind(&actor.id)
+        .bind(who.id())
         .fetch_one(pool)
         .await
         .context("counting one's recovery codes")?;
@@ -325,16 +427,29 @@ impl TwoStep {
                 })
                 .collect(),
             recovery_codes_left: u32::try_from(left.max(0)).unwrap_or(u32::MAX),
-            required: accounts::two_step_required(pool, &actor.account_id).await?,
+            required: match who {
+                Owner::Admin(a) => accounts::two_step_required(pool, &a.account_id).await?,
+                // Mandatory for the seller's staff.
+                Owner::Operator(_) => true,
+            },
             passkeys_available: self.webauthn.is_some(),
         })
     }
 
     /// Tells the administrator about a change to their own two-step verification, with the
     /// change: its audit event and its email.
-    fn tell(work: &mut Work, actor: &Actor, kind: AuditKind, what: &str) {
-        work.audit(Event::by(actor, kind, actor.email.as_str(), what));
-        work.mail(emails::two_step_changed(&actor.email, what));
+    fn tell(work: &mut Work, who: Owner<'_>, kind: AuditKind, what: &str) {
+        work.audit(who.event(kind, what));
+        work.mail(emails::two_step_changed(who.email(), what));
+    }
+
+    /// The most sensitive changes need a proof from the last 10 minutes.
+    fn require_fresh(&self, who: Owner<'_>) -> Result<(), ServiceError> {
+        if who.is_fresh(self.ctx.now()) {
+            Ok(())
+        } else {
+            Err(ServiceError::FreshCheckRequired)
+        }
     }
 
     /// A way to sign in was added or removed: every other session and half-done sign-in of
@@ -342,33 +457,37 @@ impl TwoStep {
     /// are told, as [`TwoStep::tell`].
     async fn factor_changed(
         work: &mut Work,
-        actor: &Actor,
+        who: Owner<'_>,
         kind: AuditKind,
         what: &str,
     ) -> Result<(), ServiceError> {
-        sessions::end_others(work.tx(), &actor.id, &actor.session).await?;
+        who.end_other_sessions(work.tx()).await?;
         let what = format!("{what} Every other session of yours has ended.");
-        Self::tell(work, actor, kind, &what);
+        Self::tell(work, who, kind, &what);
         Ok(())
     }
 
     /// Starts enrolling an authenticator app: a new secret (replacing an unfinished one),
     /// shown once as a QR code and as text. Refused while an app is enabled. A fresh check,
     /// like every change that decides who can sign in: a borrowed session cannot add a way in.
-    pub async fn start_app(&self, actor: &Actor) -> Result<AppEnrolment, ServiceError> {
-        self.ctx.require_fresh(actor)?;
+    pub async fn start_app<'a>(
+        &self,
+        who: impl Into<Owner<'a>>,
+    ) -> Result<AppEnrolment, ServiceError> {
+        let who: Owner<'_> = who.into();
+        self.require_fresh(who)?;
         let mut secret = vec![0u8; 20];
         OsRng.fill_bytes(&mut secret);
-        let t = totp(secret.clone(), &actor.email)?;
+        let t = totp(secret.clone(), who.email())?;
         let url = t.to_url().context("writing the authenticator address")?;
         let now = self.ctx.now();
         let done = sqlx::query(
-            "INSERT INTO admin_totp (admin_id, secret_sealed, enabled_at, last_step, created_at) VALUES ($1, $2, NULL, 0, $3) \
-             ON CONFLICT (admin_id) DO UPDATE SET secret_sealed = excluded.secret_sealed, created_at = excluded.created_at \
+            "INSERT INTO admin_totp (owner_id, secret_sealed, enabled_at, last_step, created_at) VALUES ($1, $2, NULL, 0, $3) \
+             ON CONFLICT (owner_id) DO UPDATE SET secret_sealed = excluded.secret_sealed, created_at = excluded.created_at \
              WHERE admin_totp.enabled_at IS NULL",
         )
-        .bind(&actor.id)
-        .bind(self.ctx.keys.data().seal_for(&app_row(&actor.id), &secret))
+        .bind(who.id())
+        .bind(self.ctx.keys.data().seal_for(&app_row(who.id()), &secret))
         .bind(now)
         .execute(self.ctx.db.pool())
         .await
@@ -416,7 +535,7 @@ impl TwoStep {
     /// The app's secret of an administrator, enabled or not.
     async fn app_secret(&self, admin_id: &str) -> Result<Option<(Vec<u8>, bool)>, ServiceError> {
         let row: Option<AppRow> =
-            sqlx::query_as("SELECT secret_sealed, enabled_at FROM admin_totp WHERE admin_id = $1")
+            sqlx::query_as("SELECT secret_sealed, enabled_at FROM admin_totp WHERE owner_id = $1")
                 .bind(admin_id)
                 .fetch_optional(self.ctx.db.pool())
                 .await
@@ -456,7 +575,7 @@ impl TwoStep {
         // Only a step newer than the last one accepted: a code is used once, even by two
         // requests at the same moment.
         let claimed = sqlx::query(
-            "UPDATE admin_totp SET last_step = $1 WHERE admin_id = $2 AND last_step < $1",
+            "UPDATE admin_totp SET last_step = $1 WHERE owner_id = $2 AND last_step < $1",
         )
         .bind(step as i64)
         .bind(admin_id)
@@ -468,12 +587,13 @@ impl TwoStep {
 
     /// Finishes enrolling the app with a code from it; returns new recovery codes when the
     /// administrator had none left (shown once).
-    pub async fn confirm_app(
+    pub async fn confirm_app<'a>(
         &self,
-        actor: &Actor,
+        who: impl Into<Owner<'a>>,
         code: &str,
     ) -> Result<Vec<String>, ServiceError> {
-        let Some((secret, enabled)) = self.app_secret(&actor.id).await? else {
+        let who: Owner<'_> = who.into();
+        let Some((secret, enabled)) = self.app_secret(who.id()).await? else {
             return Err(ServiceError::Conflict(
                 "Start setting up the app first.".into(),
             ));
@@ -484,7 +604,7 @@ impl TwoStep {
             ));
         }
         if !self
-            .accept_app_code(&actor.id, &actor.email, secret, code)
+            .accept_app_code(who.id(), who.email(), secret, code)
             .await?
         {
             return Err(ServiceError::field(
@@ -493,16 +613,16 @@ impl TwoStep {
             ));
         }
         let mut work = self.ctx.begin("enabling an authenticator app").await?;
-        sqlx::query("UPDATE admin_totp SET enabled_at = $1 WHERE admin_id = $2")
+        sqlx::query("UPDATE admin_totp SET enabled_at = $1 WHERE owner_id = $2")
             .bind(work.now())
-            .bind(&actor.id)
+            .bind(who.id())
             .execute(work.tx())
             .await
             .context("enabling an authenticator app")?;
-        let codes = self.recovery_codes_if_none(&mut work, &actor.id).await?;
+        let codes = self.recovery_codes_if_none(&mut work, who.id()).await?;
         Self::factor_changed(
             &mut work,
-            actor,
+            who,
             AuditKind::TwoStepEnabled,
             "An authenticator app was set up for two-step verification.",
         )
@@ -518,7 +638,7 @@ impl TwoStep {
         admin_id: &str,
     ) -> Result<Vec<String>, ServiceError> {
         let left: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM admin_recovery_codes WHERE admin_id = $1 AND used_at IS NULL",
+            "SELECT COUNT(*) FROM admin_recovery_codes WHERE owner_id = $1 AND used_at IS NULL",
         )
         .bind(admin_id)
         .fetch_one(work.tx())
@@ -537,7 +657,7 @@ impl TwoStep {
     ) -> Result<Vec<String>, ServiceError> {
         let now = work.now();
         let conn = work.tx();
-        sqlx::query("DELETE FROM admin_recovery_codes WHERE admin_id = $1")
+        sqlx::query("DELETE FROM admin_recovery_codes WHERE owner_id = $1")
             .bind(admin_id)
             .execute(&mut *conn)
             .await
@@ -545,7 +665,7 @@ impl TwoStep {
         let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
         for code in &codes {
             sqlx::query(
-                "INSERT INTO admin_recovery_codes (admin_id, code_hash, used_at, created_at) VALUES ($1, $2, NULL, $3)",
+                "INSERT INTO admin_recovery_codes (owner_id, code_hash, used_at, created_at) VALUES ($1, $2, NULL, $3)",
             )
             .bind(admin_id)
             .bind(token_hash(&normalized_code(code)))
@@ -558,16 +678,17 @@ impl TwoStep {
     }
 
     /// Makes 10 new recovery codes, replacing every old one (fresh check).
-    pub async fn regenerate_recovery_codes(
+    pub async fn regenerate_recovery_codes<'a>(
         &self,
-        actor: &Actor,
+        who: impl Into<Owner<'a>>,
     ) -> Result<Vec<String>, ServiceError> {
-        self.ctx.require_fresh(actor)?;
+        let who: Owner<'_> = who.into();
+        self.require_fresh(who)?;
         let mut work = self.ctx.begin("making recovery codes").await?;
-        let codes = self.replace_recovery_codes(&mut work, &actor.id).await?;
+        let codes = self.replace_recovery_codes(&mut work, who.id()).await?;
         Self::factor_changed(
             &mut work,
-            actor,
+            who,
             AuditKind::RecoveryCodesRegenerated,
             "New recovery codes were made; the old ones no longer work.",
         )
@@ -577,12 +698,13 @@ impl TwoStep {
     }
 
     /// Removes one's authenticator app (fresh check).
-    pub async fn remove_app(&self, actor: &Actor) -> Result<(), ServiceError> {
-        self.ctx.require_fresh(actor)?;
+    pub async fn remove_app<'a>(&self, who: impl Into<Owner<'a>>) -> Result<(), ServiceError> {
+        let who: Owner<'_> = who.into();
+        self.require_fresh(who)?;
         let mut work = self.ctx.begin("removing an authenticator app").await?;
         let removed =
-            sqlx::query("DELETE FROM admin_totp WHERE admin_id = $1 AND enabled_at IS NOT NULL")
-                .bind(&actor.id)
+            sqlx::query("DELETE FROM admin_totp WHERE owner_id = $1 AND enabled_at IS NOT NULL")
+                .bind(who.id())
                 .execute(work.tx())
                 .await
                 .context("removing an authenticator app")?;
@@ -591,7 +713,7 @@ impl TwoStep {
         }
         Self::factor_changed(
             &mut work,
-            actor,
+            who,
             AuditKind::TwoStepDisabled,
             "The authenticator app was removed from two-step verification.",
         )
@@ -616,7 +738,7 @@ impl TwoStep {
             }
         }
         let used = sqlx::query(
-            "UPDATE admin_recovery_codes SET used_at = $1 WHERE admin_id = $2 AND code_hash = $3 AND used_at IS NULL",
+            "UPDATE admin_recovery_codes SET used_at = $1 WHERE owner_id = $2 AND code_hash = $3 AND used_at IS NULL",
         )
         .bind(self.ctx.now())
         .bind(admin_id)
@@ -628,7 +750,7 @@ impl TwoStep {
             return Ok(None);
         }
         let left: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM admin_recovery_codes WHERE admin_id = $1 AND used_at IS NULL",
+            "SELECT COUNT(*) FROM admin_recovery_codes WHERE owner_id = $1 AND used_at IS NULL",
         )
         .bind(admin_id)
         .fetch_one(self.ctx.db.pool())
@@ -644,6 +766,19 @@ impl TwoStep {
         admin: &admins::Admin,
         failures: i64,
     ) -> Result<(), ServiceError> {
+        self.told_failures_of(&admin.email, Some(&admin.account_id), &admin.id, failures)
+            .await
+    }
+
+    /// [`TwoStep::told_failures`] for whoever `owner_id` is (an operator's events belong to
+    /// no account).
+    pub async fn told_failures_of(
+        &self,
+        email: &str,
+        account_id: Option<&str>,
+        owner_id: &str,
+        failures: i64,
+    ) -> Result<(), ServiceError> {
         let closed = failures >= CLOSED_AFTER_FAILURES;
         if failures != TOLD_AFTER_FAILURES && failures != CLOSED_AFTER_FAILURES {
             return Ok(());
@@ -655,28 +790,69 @@ impl TwoStep {
             format!("{failures} wrong second steps")
         };
         work.audit(Event {
-            actor_id: Some(admin.id.clone()),
-            actor_email: Some(admin.email.clone()),
-            ..Event::system(
-                AuditKind::SecondStepFailed,
-                admin.account_id.as_str(),
-                admin.email.as_str(),
-                detail,
-            )
+            account_id: account_id.map(str::to_string),
+            actor_id: Some(owner_id.to_string()),
+            actor_email: Some(email.to_string()),
+            target: Some(email.to_string()),
+            detail,
+            ..Event::new(AuditKind::SecondStepFailed)
         });
-        work.mail(emails::second_step_failures(&admin.email, failures, closed));
+        work.mail(emails::second_step_failures(email, failures, closed));
         work.commit().await
     }
 
-    /// Records that a recovery code was used, for its owner's audit log and email.
-    pub async fn told_recovery_code_used(
+    /// Tells an operator of something about their own sign-in (a recovery code used at the
+    /// second step, before any session stands for them): audited and emailed.
+    pub async fn tell_operator(
         &self,
-        actor: &Actor,
+        email: &str,
+        operator_id: &str,
+        what: &str,
+    ) -> Result<(), ServiceError> {
+        let mut work = self.ctx.begin("telling an operator").await?;
+        work.audit(Event {
+            actor_id: Some(operator_id.to_string()),
+            actor_email: Some(email.to_string()),
+            target: Some(email.to_string()),
+            detail: what.to_string(),
+            ..Event::new(AuditKind::RecoveryCodeUsed)
+        });
+        work.mail(emails::two_step_changed(email, what));
+        work.commit().await
+    }
+
+    /// Checks a second factor of `owner_id`: a code (the app's or a recovery code) or a
+    /// passkey's answer. A password is no second factor. The factor, or `None`.
+    pub async fn check_second_factor(
+        &self,
+        owner_id: &str,
+        email: &str,
+        proof: &super::sign_in::Proof,
+    ) -> Result<Option<Factor>, ServiceError> {
+        use super::sign_in::Proof;
+        match proof {
+            Proof::Code(code) => self.check_code(owner_id, email, code).await,
+            Proof::Passkey {
+                ceremony,
+                credential,
+            } => {
+                self.finish_passkey_authentication(owner_id, ceremony, credential)
+                    .await
+            }
+            Proof::Password(_) => Ok(None),
+        }
+    }
+
+    /// Records that a recovery code was used, for its owner's audit log and email.
+    pub async fn told_recovery_code_used<'a>(
+        &self,
+        who: impl Into<Owner<'a>>,
         left: usize,
     ) -> Result<(), ServiceError> {
+        let who: Owner<'_> = who.into();
         let mut work = self.ctx.begin("telling of a recovery code").await?;
         let what = format!("A recovery code was used to sign in; {left} are left.");
-        Self::tell(&mut work, actor, AuditKind::RecoveryCodeUsed, &what);
+        Self::tell(&mut work, who, AuditKind::RecoveryCodeUsed, &what);
         work.commit().await
     }
 
@@ -690,7 +866,7 @@ impl TwoStep {
         let id = new_token();
         let now = self.ctx.now();
         sqlx::query(
-            "INSERT INTO webauthn_ceremonies (id, admin_id, kind, state, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO webauthn_ceremonies (id, owner_id, kind, state, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(token_hash(&id))
         .bind(admin_id)
@@ -717,7 +893,7 @@ impl TwoStep {
         id: &str,
     ) -> Result<T, ServiceError> {
         let state: Option<String> = sqlx::query_scalar(
-            "DELETE FROM webauthn_ceremonies WHERE id = $1 AND admin_id = $2 AND kind = $3 AND expires_at > $4 RETURNING state",
+            "DELETE FROM webauthn_ceremonies WHERE id = $1 AND owner_id = $2 AND kind = $3 AND expires_at > $4 RETURNING state",
         )
         .bind(token_hash(id))
         .bind(admin_id)
@@ -737,7 +913,7 @@ impl TwoStep {
         admin_id: &str,
     ) -> Result<Vec<(PasskeyRow, Passkey)>, ServiceError> {
         let rows: Vec<PasskeyRow> =
-            sqlx::query_as("SELECT id, name, credential FROM admin_passkeys WHERE admin_id = $1")
+            sqlx::query_as("SELECT id, name, credential FROM admin_passkeys WHERE owner_id = $1")
                 .bind(admin_id)
                 .fetch_all(self.ctx.db.pool())
                 .await
@@ -753,23 +929,24 @@ impl TwoStep {
 
     /// Starts registering a passkey named `name`: the options for the browser, and the
     /// ceremony's id to finish it with.
-    pub async fn start_passkey_registration(
+    pub async fn start_passkey_registration<'a>(
         &self,
-        actor: &Actor,
+        who: impl Into<Owner<'a>>,
         name: &str,
     ) -> Result<PasskeyCreation, ServiceError> {
-        self.ctx.require_fresh(actor)?;
+        let who: Owner<'_> = who.into();
+        self.require_fresh(who)?;
         let name = tally_core::contact::required_text(name, "passkey's name", 60)
             .map_err(|e| ServiceError::field("name", e))?;
         let webauthn = self.webauthn()?;
-        let existing = self.passkeys_of(&actor.id).await?;
+        let existing = self.passkeys_of(who.id()).await?;
         let exclude = existing.iter().map(|(_, k)| k.cred_id().clone()).collect();
-        let user = Uuid::new_v5(&Uuid::NAMESPACE_OID, actor.id.as_bytes());
+        let user = Uuid::new_v5(&Uuid::NAMESPACE_OID, who.id().as_bytes());
         let (options, state) = webauthn
-            .start_passkey_registration(user, &actor.email, &actor.full_name(), Some(exclude))
+            .start_passkey_registration(user, who.email(), &who.full_name(), Some(exclude))
             .context("starting a passkey registration")?;
         let id = self
-            .save_ceremony(&actor.id, Ceremony::Register, &(name, state))
+            .save_ceremony(who.id(), Ceremony::Register, &(name, state))
             .await?;
         Ok(PasskeyCreation {
             ceremony: id,
@@ -779,15 +956,16 @@ impl TwoStep {
 
     /// Finishes registering a passkey with what the browser's authenticator answered.
     /// Returns new recovery codes (shown once) when the administrator had none.
-    pub async fn finish_passkey_registration(
+    pub async fn finish_passkey_registration<'a>(
         &self,
-        actor: &Actor,
+        who: impl Into<Owner<'a>>,
         ceremony: &str,
         credential: &RegisterPublicKeyCredential,
     ) -> Result<Vec<String>, ServiceError> {
+        let who: Owner<'_> = who.into();
         let webauthn = self.webauthn()?;
         let (name, state): (String, PasskeyRegistration) = self
-            .take_ceremony(&actor.id, Ceremony::Register, ceremony)
+            .take_ceremony(who.id(), Ceremony::Register, ceremony)
             .await?;
         let passkey = webauthn
             .finish_passkey_registration(credential, &state)
@@ -799,41 +977,46 @@ impl TwoStep {
         let mut work = self.ctx.begin("saving a passkey").await?;
         let now = work.now();
         sqlx::query(
-            "INSERT INTO admin_passkeys (id, admin_id, account_id, name, credential, last_used_at, created_at) VALUES ($1, $2, $3, $4, $5, NULL, $6)",
+            "INSERT INTO admin_passkeys (id, owner_id, account_id, name, credential, last_used_at, created_at) VALUES ($1, $2, $3, $4, $5, NULL, $6)",
         )
         .bind(self.ctx.new_id())
-        .bind(&actor.id)
-        .bind(&actor.account_id)
+        .bind(who.id())
+        .bind(who.account_id())
         .bind(&name)
         .bind(serde_json::to_string(&passkey).context("saving a passkey")?)
         .bind(now)
         .execute(work.tx())
         .await
         .context("saving a passkey")?;
-        let codes = self.recovery_codes_if_none(&mut work, &actor.id).await?;
+        let codes = self.recovery_codes_if_none(&mut work, who.id()).await?;
         let what =
             format!("The passkey \u{201c}{name}\u{201d} was added to two-step verification.");
-        Self::factor_changed(&mut work, actor, AuditKind::PasskeyAdded, &what).await?;
+        Self::factor_changed(&mut work, who, AuditKind::PasskeyAdded, &what).await?;
         work.commit().await?;
         Ok(codes)
     }
 
     /// Removes one of one's passkeys (fresh check).
-    pub async fn remove_passkey(&self, actor: &Actor, id: &str) -> Result<(), ServiceError> {
-        self.ctx.require_fresh(actor)?;
+    pub async fn remove_passkey<'a>(
+        &self,
+        who: impl Into<Owner<'a>>,
+        id: &str,
+    ) -> Result<(), ServiceError> {
+        let who: Owner<'_> = who.into();
+        self.require_fresh(who)?;
         let mut work = self.ctx.begin("removing a passkey").await?;
         let name: Option<String> = sqlx::query_scalar(
-            "DELETE FROM admin_passkeys WHERE id = $1 AND admin_id = $2 RETURNING name",
+            "DELETE FROM admin_passkeys WHERE id = $1 AND owner_id = $2 RETURNING name",
         )
         .bind(id)
-        .bind(&actor.id)
+        .bind(who.id())
         .fetch_optional(work.tx())
         .await
         .context("removing a passkey")?;
         let name = name.ok_or(ServiceError::NotFound)?;
         let what =
             format!("The passkey \u{201c}{name}\u{201d} was removed from two-step verification.");
-        Self::factor_changed(&mut work, actor, AuditKind::PasskeyRemoved, &what).await?;
+        Self::factor_changed(&mut work, who, AuditKind::PasskeyRemoved, &what).await?;
         work.commit().await
     }
 
@@ -908,18 +1091,7 @@ impl TwoStep {
         }
         let target = admins::in_account(self.ctx.db.pool(), &actor.account_id, target_id).await?;
         let mut work = self.ctx.begin("resetting two-step verification").await?;
-        for sql in [
-            "DELETE FROM admin_totp WHERE admin_id = $1",
-            "DELETE FROM admin_passkeys WHERE admin_id = $1",
-            "DELETE FROM admin_recovery_codes WHERE admin_id = $1",
-            "DELETE FROM webauthn_ceremonies WHERE admin_id = $1",
-        ] {
-            sqlx::query(sql)
-                .bind(target_id)
-                .execute(work.tx())
-                .await
-                .context("resetting two-step verification")?;
-        }
+        forget(work.tx(), target_id).await?;
         sessions::end_all(work.tx(), target_id).await?;
         admins::clear_second_step_failures(work.tx(), target_id).await?;
         work.audit(Event::by(

@@ -1,0 +1,357 @@
+//! The seller's staff (owner of `operators`, `operator_sessions` and
+//! `operator_pending_sign_ins`): operators, their sign-in and their sessions. An operator is
+//! not an administrator of any customer account — a table, a cookie, a sign-in and roles of
+//! their own (`tally_core::operators`) — and a second step is mandatory for them: until they
+//! have one, setting it up is all their session allows. The sign-in follows the customers'
+//! rules (docs/security.md): the same throttles, lockout and second-step count, with the same
+//! factors (`two_step`, under the operator's id).
+
+pub mod rows;
+pub mod sessions;
+
+use tally_core::{
+    actor::{OperatorActor, Visitor},
+    audit::AuditKind,
+    contact::Email,
+    forms::NameInput,
+    operators::OperatorRole,
+    password,
+    roles::AdminStatus,
+};
+
+use self::{
+    rows::{NewOperatorRow, Operator},
+    sessions::{OperatorSessionKey, OperatorSessions, PendingOperatorSignIn},
+};
+use super::{
+    accounts::sessions::SetCookie,
+    passwords::Passwords,
+    sign_in::{Proof, SignedIn, MAX_EMAIL, SIGN_IN_FAILED},
+    throttle,
+    two_step::{self, Factor, TwoStep},
+};
+use crate::platform::{
+    audit::{self, Event},
+    context::Context,
+    error::ServiceError,
+    work::Work,
+};
+
+/// Operators: adding them, signing them in and out.
+#[derive(Clone)]
+pub struct Operators {
+    ctx: Context,
+    passwords: Passwords,
+    two_step: TwoStep,
+    pub sessions: OperatorSessions,
+}
+
+/// What a new operator is: checked by core's rules.
+pub struct NewOperator<'a> {
+    pub email: &'a str,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub role: OperatorRole,
+}
+
+impl Operators {
+    pub fn new(ctx: Context, passwords: Passwords, two_step: TwoStep) -> Self {
+        Self {
+            sessions: OperatorSessions::new(ctx.clone()),
+            ctx,
+            passwords,
+            two_step,
+        }
+    }
+
+    /// Adds an active operator with `password` in `work` (set-up's first Owner, the demo):
+    /// the address, the names and the password are held to core's rules; the password is
+    /// hashed before. Returns the operator's id; an address another operator has is refused
+    /// beside the email field.
+    pub async fn add_with_password(
+        &self,
+        work: &mut Work,
+        new: &NewOperator<'_>,
+        password_hash: &str,
+    ) -> Result<String, ServiceError> {
+        let email = Email::parse(new.email).map_err(|e| ServiceError::field("email", e))?;
+        let (first, last) = NameInput {
+            first_name: new.first_name.to_string(),
+            last_name: new.last_name.to_string(),
+        }
+        .parse()
+        .map_err(ServiceError::Invalid)?;
+        let id = self.ctx.new_id();
+        let now = work.now();
+        let row = NewOperatorRow {
+            id: &id,
+            email: &email,
+            first_name: &first,
+            last_name: &last,
+            role: new.role,
+            password_hash: Some(password_hash),
+            now,
+        };
+        if !rows::insert(work.tx(), &row).await? {
+            return Err(ServiceError::field(
+                "email",
+                "Another operator already uses this email address.",
+            ));
+        }
+        work.audit(Event {
+            actor_id: Some(id.clone()),
+            actor_email: Some(email.to_string()),
+            target: Some(email.to_string()),
+            detail: format!("role {}", new.role.display_name()),
+            ..Event::new(AuditKind::OperatorAdded)
+        });
+        Ok(id)
+    }
+
+    /// Hashes a new operator's password after checking it with the rule (their own details
+    /// count against it).
+    pub async fn hash_new_password(
+        &self,
+        new: &NewOperator<'_>,
+        password: &str,
+    ) -> Result<String, ServiceError> {
+        if password.chars().count() > password::MAX_PASSWORD_CHARS {
+            return Err(ServiceError::field(
+                "password",
+                format!(
+                    "Passwords can be at most {} characters.",
+                    password::MAX_PASSWORD_CHARS
+                ),
+            ));
+        }
+        let known = [new.email, new.first_name, new.last_name];
+        self.passwords
+            .strength(password, &known)
+            .await?
+            .verdict
+            .map_err(|e| ServiceError::field("password", e))?;
+        self.passwords.hash(password).await
+    }
+
+    /// Audits a failed operator sign-in (no account's: the seller's).
+    async fn failed(
+        &self,
+        visitor: &Visitor,
+        email: &str,
+        operator: Option<&Operator>,
+        detail: &str,
+    ) -> Result<(), ServiceError> {
+        audit::record(
+            &self.ctx,
+            Event {
+                actor_id: operator.map(|o| o.id.clone()),
+                actor_email: Some(email.to_string()),
+                ..Event::visitor(
+                    visitor,
+                    AuditKind::SignInFailed,
+                    format!("operator: {detail}"),
+                )
+            },
+        )
+        .await
+    }
+
+    /// An operator's sign-in: the same throttles, lockout and single message as the
+    /// customers'. With a second step the password opens only the second step; without one
+    /// (a new operator) the session may only set one up.
+    pub async fn sign_in(
+        &self,
+        visitor: &Visitor,
+        email: &str,
+        password: &str,
+    ) -> Result<SignedIn, ServiceError> {
+        let failed = || ServiceError::field("password", SIGN_IN_FAILED);
+        let email = email.trim();
+        throttle::sign_in_address(&self.ctx, visitor).await?;
+        if tally_core::card_in_text::contains_card_number(email) {
+            self.failed(visitor, "(not kept)", None, "card number in email")
+                .await?;
+            return Err(ServiceError::field(
+                "email",
+                tally_core::card_in_text::CARD_IN_TEXT,
+            ));
+        }
+        if email.chars().count() > MAX_EMAIL
+            || password.chars().count() > password::MAX_PASSWORD_CHARS
+        {
+            self.failed(visitor, &throttle::subject(email), None, "too long")
+                .await?;
+            return Err(failed());
+        }
+        let per_address = throttle::Limit {
+            scope: "operator_sign_in_address",
+            attempts: self.ctx.settings.sign_in_attempts_per_address,
+            ..throttle::SIGN_IN_PER_ADDRESS
+        };
+        throttle::check(&self.ctx, per_address, &throttle::subject(email)).await?;
+        let pool = self.ctx.db.pool();
+        let Some(operator) = rows::by_email(pool, email).await? else {
+            self.passwords.verify_nothing(password).await?;
+            self.failed(visitor, email, None, "unknown email").await?;
+            return Err(failed());
+        };
+        let hash = operator
+            .password_hash
+            .clone()
+            .filter(|_| operator.status == AdminStatus::Active);
+        let Some(hash) = hash else {
+            self.passwords.verify_nothing(password).await?;
+            self.failed(visitor, email, Some(&operator), "not active")
+                .await?;
+            return Err(failed());
+        };
+        if !self.reserve_attempt(&operator.id).await? {
+            self.passwords.verify_nothing(password).await?;
+            self.failed(visitor, email, Some(&operator), "locked")
+                .await?;
+            return Err(failed());
+        }
+        if !self.passwords.verify(password, &hash).await? {
+            self.failed(visitor, email, Some(&operator), "wrong password")
+                .await?;
+            return Err(failed());
+        }
+        let settings = &self.ctx.settings;
+        if two_step::has_second_step(pool, &operator.id).await? {
+            rows::refund_attempt(pool, &operator.id, settings.lockout_failures).await?;
+            let cookie = self.sessions.start_pending(&operator.id).await?;
+            return Ok(SignedIn {
+                cookies: vec![cookie],
+                second_step: true,
+            });
+        }
+        let mut work = self.ctx.begin("signing an operator in").await?;
+        rows::clear_failures(work.tx(), &operator.id, false).await?;
+        work.audit(self.signed_in_event(&operator, visitor, "password; second step to set up"));
+        let cookie = self
+            .sessions
+            .start(work.tx(), &operator.id, visitor.ip.as_deref(), None)
+            .await?;
+        work.commit().await?;
+        Ok(SignedIn {
+            cookies: vec![cookie],
+            second_step: false,
+        })
+    }
+
+    fn signed_in_event(&self, operator: &Operator, visitor: &Visitor, detail: &str) -> Event {
+        Event {
+            actor_id: Some(operator.id.clone()),
+            actor_email: Some(operator.email.clone()),
+            ..Event::visitor(visitor, AuditKind::SignIn, format!("operator: {detail}"))
+        }
+    }
+
+    async fn reserve_attempt(&self, id: &str) -> Result<bool, ServiceError> {
+        let settings = &self.ctx.settings;
+        let now = self.ctx.now();
+        rows::reserve_attempt(
+            self.ctx.db.pool(),
+            id,
+            now,
+            settings.lockout_failures,
+            now + settings.lockout_minutes * 60_000,
+        )
+        .await
+    }
+
+    /// An operator's second step: a code (app or recovery) or a passkey, counted as the
+    /// customers' are (the lockout, and the second step's own count that closes it at 20).
+    pub async fn second_step(
+        &self,
+        visitor: &Visitor,
+        pending: &PendingOperatorSignIn,
+        proof: &Proof,
+    ) -> Result<SignedIn, ServiceError> {
+        throttle::sign_in_address(&self.ctx, visitor).await?;
+        let pool = self.ctx.db.pool();
+        let operator = rows::by_id(pool, &pending.operator_id)
+            .await?
+            .filter(|o| o.status == AdminStatus::Active)
+            .ok_or(ServiceError::Unauthenticated)?;
+        let wrong = || {
+            ServiceError::field(
+                "code",
+                "That didn't work. Check the code (or use a recovery code) and try again.",
+            )
+        };
+        if !self.reserve_attempt(&operator.id).await? {
+            return Err(wrong());
+        }
+        let Some(failures) =
+            rows::reserve_second_step(pool, &operator.id, two_step::CLOSED_AFTER_FAILURES).await?
+        else {
+            return Err(two_step::closed());
+        };
+        let factor = self
+            .two_step
+            .check_second_factor(&operator.id, &operator.email, proof)
+            .await?;
+        let Some(factor) = factor else {
+            let event = Event {
+                actor_id: Some(operator.id.clone()),
+                actor_email: Some(operator.email.clone()),
+                ..Event::visitor(
+                    visitor,
+                    AuditKind::SecondStepFailed,
+                    "operator: wrong code or passkey",
+                )
+            };
+            audit::record(&self.ctx, event).await?;
+            self.two_step
+                .told_failures_of(&operator.email, None, &operator.id, failures)
+                .await?;
+            return Err(wrong());
+        };
+        let mut work = self.ctx.begin("signing an operator in").await?;
+        rows::clear_failures(work.tx(), &operator.id, true).await?;
+        sessions::end_pending(work.tx(), &pending.hash).await?;
+        let detail = format!("second step: {}", factor.describe());
+        work.audit(self.signed_in_event(&operator, visitor, &detail));
+        let cookie = self
+            .sessions
+            .start(work.tx(), &operator.id, visitor.ip.as_deref(), None)
+            .await?;
+        work.commit().await?;
+        if let Factor::RecoveryCode(left) = factor {
+            let what = format!("A recovery code was used to sign in; {left} are left.");
+            self.two_step
+                .tell_operator(&operator.email, &operator.id, &what)
+                .await?;
+        }
+        Ok(SignedIn {
+            cookies: vec![cookie, self.sessions.clear_pending_cookie()],
+            second_step: false,
+        })
+    }
+
+    /// Ends an operator's session; the cookie that clears it goes whatever the database says.
+    pub async fn sign_out(
+        &self,
+        operator: &OperatorActor,
+        session: &OperatorSessionKey,
+    ) -> SetCookie {
+        let ended = async {
+            self.sessions.end(&session.0).await?;
+            audit::record(
+                &self.ctx,
+                Event::by_operator(
+                    operator,
+                    AuditKind::SignOut,
+                    operator.email.as_str(),
+                    "operator",
+                ),
+            )
+            .await
+        };
+        if let Err(e) = ended.await {
+            crate::platform::error::log_unexpected("signing an operator out", &e);
+        }
+        self.sessions.clear_cookie()
+    }
+}

@@ -1,0 +1,183 @@
+//! The `operators` table: the seller's staff, their roles, states and passwords, and the
+//! counts that hold back guessing (the lockout's, and the second step's own). Every statement
+//! on it is here.
+
+use sqlx::{Any, Executor};
+use tally_core::{contact::Email, operators::OperatorRole, roles::AdminStatus};
+
+use crate::platform::{
+    db::Code,
+    error::{ResultExt, ServiceError},
+};
+
+/// An operator as sign-in and the console see them. Their state is an administrator's
+/// (`invited`, `active`, `suspended`).
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Operator {
+    pub id: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    #[sqlx(try_from = "Code<OperatorRole>")]
+    pub role: OperatorRole,
+    #[sqlx(try_from = "Code<AdminStatus>")]
+    pub status: AdminStatus,
+    pub password_hash: Option<String>,
+}
+
+const OPERATOR: &str = "id, email, first_name, last_name, role, status, password_hash";
+
+/// The operator signing in with `email` (any case), whatever their state.
+pub async fn by_email(pool: &sqlx::AnyPool, email: &str) -> Result<Option<Operator>, ServiceError> {
+    sqlx::query_as(&format!(
+        "SELECT {OPERATOR} FROM operators WHERE email_key = $1"
+    ))
+    .bind(email.to_lowercase())
+    .fetch_optional(pool)
+    .await
+    .context("looking up an operator by email")
+}
+
+/// An operator by id.
+pub async fn by_id<'e, E>(exec: E, id: &str) -> Result<Option<Operator>, ServiceError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    sqlx::query_as(&format!("SELECT {OPERATOR} FROM operators WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(exec)
+        .await
+        .context("reading an operator")
+}
+
+/// A new operator's row.
+pub struct NewOperatorRow<'a> {
+    pub id: &'a str,
+    pub email: &'a Email,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub role: OperatorRole,
+    /// Active with a password (set-up, a seed), or invited with none.
+    pub password_hash: Option<&'a str>,
+    pub now: i64,
+}
+
+/// Inserts an operator in `exec`; false when the address is another operator's.
+pub async fn insert<'e, E>(exec: E, op: &NewOperatorRow<'_>) -> Result<bool, ServiceError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let status = match op.password_hash {
+        Some(_) => AdminStatus::Active,
+        None => AdminStatus::Invited,
+    };
+    let inserted = sqlx::query(
+        "INSERT INTO operators (id, email, email_key, first_name, last_name, role, status, password_hash, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (email_key) DO NOTHING",
+    )
+    .bind(op.id)
+    .bind(op.email.as_str())
+    .bind(op.email.normalized_key())
+    .bind(op.first_name)
+    .bind(op.last_name)
+    .bind(op.role.code())
+    .bind(status.code())
+    .bind(op.password_hash)
+    .bind(op.now)
+    .execute(exec)
+    .await
+    .context("inserting an operator")?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+/// Reserves one attempt (a password, a second step) against an operator's lockout, as
+/// `admins::reserve_attempt` does for administrators: atomic, refused while locked.
+pub async fn reserve_attempt(
+    pool: &sqlx::AnyPool,
+    id: &str,
+    now: i64,
+    failures: i64,
+    locked_until: i64,
+) -> Result<bool, ServiceError> {
+    let reserved = sqlx::query(
+        "UPDATE operators SET \
+           failed_sign_ins = CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1 ELSE failed_sign_ins + 1 END, \
+           locked_until = CASE \
+             WHEN (CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1 ELSE failed_sign_ins + 1 END) >= $3 THEN $4 \
+             WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN NULL \
+             ELSE locked_until END \
+         WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(failures)
+    .bind(locked_until)
+    .execute(pool)
+    .await
+    .context("reserving an operator's sign-in attempt")?;
+    Ok(reserved.rows_affected() == 1)
+}
+
+/// Gives back an attempt [`reserve_attempt`] took (the password only opened the second step).
+pub async fn refund_attempt(
+    pool: &sqlx::AnyPool,
+    id: &str,
+    failures: i64,
+) -> Result<(), ServiceError> {
+    sqlx::query(
+        "UPDATE operators SET failed_sign_ins = failed_sign_ins - 1, \
+           locked_until = CASE WHEN failed_sign_ins - 1 < $2 THEN NULL ELSE locked_until END \
+         WHERE id = $1 AND failed_sign_ins > 0",
+    )
+    .bind(id)
+    .bind(failures)
+    .execute(pool)
+    .await
+    .context("giving back an operator's sign-in attempt")?;
+    Ok(())
+}
+
+/// Clears an operator's failed attempts and, after a right second step, the second step's
+/// count too.
+pub async fn clear_failures<'e, E>(exec: E, id: &str, second_step: bool) -> Result<(), ServiceError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let sql = if second_step {
+        "UPDATE operators SET failed_sign_ins = 0, locked_until = NULL, second_step_failures = 0 WHERE id = $1"
+    } else {
+        "UPDATE operators SET failed_sign_ins = 0, locked_until = NULL WHERE id = $1"
+    };
+    sqlx::query(sql)
+        .bind(id)
+        .execute(exec)
+        .await
+        .context("clearing an operator's failed sign-ins")?;
+    Ok(())
+}
+
+/// Reserves one second-step attempt, as `admins::reserve_second_step` does: the count after
+/// it, or `None` once `closed_at` wrong ones were counted.
+pub async fn reserve_second_step(
+    pool: &sqlx::AnyPool,
+    id: &str,
+    closed_at: i64,
+) -> Result<Option<i64>, ServiceError> {
+    sqlx::query_scalar(
+        "UPDATE operators SET second_step_failures = second_step_failures + 1 \
+         WHERE id = $1 AND second_step_failures < $2 RETURNING second_step_failures",
+    )
+    .bind(id)
+    .bind(closed_at)
+    .fetch_optional(pool)
+    .await
+    .context("reserving an operator's second-step attempt")
+}
+
+/// How many operators there are (set-up makes the first).
+pub async fn count(pool: &sqlx::AnyPool) -> Result<i64, ServiceError> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM operators")
+        .fetch_one(pool)
+        .await
+        .context("counting operators")
+}
