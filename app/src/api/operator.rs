@@ -80,3 +80,63 @@ pub async fn operator_confirm_app(code: String) -> Result<Vec<String>, AppError>
     let operator = require_operator_session()?;
     Ok(services()?.two_step.confirm_app(&operator, &code).await?)
 }
+
+/// "Confirm it's you" for an operator, with a code: the session is fresh for 10 minutes.
+#[server(endpoint = "operator/confirm")]
+pub async fn operator_confirm(code: String) -> Result<(), AppError> {
+    use tally_services::identity::sign_in::Proof;
+    let operator = require_operator_session()?;
+    Ok(services()?
+        .operators
+        .confirm(&operator, &Proof::Code(code))
+        .await?)
+}
+
+/// Makes a customer account and invites its first administrator (Owner and Support; a fresh
+/// check). The new account's id.
+#[server(endpoint = "operator/accounts/create")]
+pub async fn create_customer_account(
+    company_name: String,
+    first_name: String,
+    last_name: String,
+    email: String,
+    #[server(default)] role: Option<tally_core::roles::Role>,
+) -> Result<String, AppError> {
+    use tally_core::{forms::NewAccountInput, operators::OperatorAction, roles::Role};
+    let operator = crate::auth::require_operator(OperatorAction::ManageAccounts)?;
+    let input = NewAccountInput {
+        company_name,
+        first_name,
+        last_name,
+        email,
+    };
+    let role = role.unwrap_or(Role::AdministratorWithBilling);
+    Ok(services()?
+        .customers
+        .create(&operator, &input, role)
+        .await?)
+}
+
+/// One page of the seller's customer accounts: searched by company or an administrator's
+/// address, filtered, ordered, paged on the server (every operator role).
+#[server(endpoint = "operator/accounts/list")]
+pub async fn list_customer_accounts(
+    #[server(default)] search: String,
+    #[server(default)] past_due_only: bool,
+    #[server(default)] no_card_only: bool,
+    #[server(default)] order: tally_core::views::operator::AccountOrder,
+    #[server(default)] page: Option<u32>,
+) -> Result<tally_core::views::operator::CustomerAccountPage, AppError> {
+    use tally_core::operators::OperatorAction;
+    use tally_services::seller::customers::AccountQuery;
+    let operator = crate::auth::require_operator(OperatorAction::ViewConsole)?;
+    tally_core::card_in_text::no_card_number(&search).map_err(|e| AppError::field("search", e))?;
+    let query = AccountQuery {
+        search,
+        past_due_only,
+        no_card_only,
+        order,
+        page: page.unwrap_or(1),
+    };
+    Ok(services()?.customers.list(&operator, &query).await?)
+}

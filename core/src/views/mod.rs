@@ -6,6 +6,7 @@ pub mod account;
 pub mod admins;
 pub mod billing;
 pub mod commands;
+pub mod operator;
 pub mod overview;
 pub mod system;
 pub mod two_step;

@@ -2,9 +2,10 @@
 //! command line call to get anything done. In folders by domain, each importing only those
 //! before it (a test in `tests/layers.rs` holds them to it):
 //!
-//! `platform` ← `identity` ← `directory` ← `billing`
+//! `platform` ← `identity` ← `directory` ← `billing` ← `seller`
 //!
-//! A service takes the caller as one [`tally_core::actor::Actor`], answers with the shapes the
+//! A service takes the caller as one [`tally_core::actor::Actor`] (the seller's own staff, in
+//! the operator console, as a [`tally_core::actor::OperatorActor`]), answers with the shapes the
 //! browser sees (`tally_core::views`) or its own types, and fails with
 //! [`platform::error::ServiceError`]. docs/architecture.md walks through it.
 
@@ -12,6 +13,7 @@ pub mod billing;
 pub mod directory;
 pub mod identity;
 pub mod platform;
+pub mod seller;
 
 use std::sync::Arc;
 
@@ -31,6 +33,7 @@ use identity::{
     setup::Setup, sign_in::SignIns, two_step::TwoStep,
 };
 use platform::{audit::AuditLog, config::GatewaySettings, context::Context, status::Status};
+use seller::customers::Customers;
 
 /// Every service, wired once at start; cheap to clone. The server puts it in each request's
 /// context, where server functions take it.
@@ -49,6 +52,8 @@ pub struct All {
     pub two_step: TwoStep,
     /// The seller's staff: their sign-in and sessions.
     pub operators: Operators,
+    /// The seller's customer accounts, for the console.
+    pub customers: Customers,
     pub administrators: Administrators,
     pub users: Users,
     pub commands: Commands,
@@ -102,6 +107,7 @@ impl Services {
             setup: Setup::new(ctx.clone(), passwords.clone(), sign_ins.clone()),
             profile: Profile::new(ctx.clone(), passwords.clone(), sign_ins.clone()),
             operators: Operators::new(ctx.clone(), passwords, two_step.clone()),
+            customers: Customers::new(ctx.clone()),
             sign_ins,
             two_step,
             administrators: Administrators::new(ctx.clone()),

@@ -183,3 +183,183 @@ both_databases! {
         assert_eq!(app.call(&nobody, "operator/two-step/status", &[]).await.status(), 401);
     }
 }
+
+/// The arguments a call of an operator function is made with.
+type Args = Box<dyn Fn() -> Vec<(&'static str, String)>>;
+
+/// Every operator server function, with arguments that would succeed for a role allowed to
+/// call it (made anew for each call), and the action the matrix decides it by (`None`: any
+/// operator, even one still to set up their second step).
+fn operator_functions() -> Vec<(
+    &'static str,
+    Args,
+    Option<tally_core::operators::OperatorAction>,
+)> {
+    use tally_core::operators::OperatorAction::*;
+    vec![
+        ("operator/two-step/status", Box::new(Vec::new), None),
+        (
+            "operator/accounts/list",
+            Box::new(|| vec![("search", String::new())]),
+            Some(ViewConsole),
+        ),
+        (
+            "operator/accounts/create",
+            Box::new(|| {
+                let n = rand::random::<u32>();
+                vec![
+                    ("company_name", format!("Made {n}")),
+                    ("first_name", "Ada".into()),
+                    ("last_name", "Byron".into()),
+                    ("email", format!("ada{n}@made.test")),
+                ]
+            }),
+            Some(ManageAccounts),
+        ),
+    ]
+}
+
+both_databases! {
+    async fn every_operator_function_answers_the_roles_the_matrix_allows_and_nobody_else(app: TestApp) {
+        use tally_core::operators::{operator_allows, ALL_OPERATOR_ROLES};
+        app.seed_account("acme", &[Role::AdministratorWithBilling]).await;
+        let customer = app.signed_in("admin_billing@acme.test").await;
+        let nobody = TestApp::new_client();
+        let mut operators = Vec::new();
+        for role in ALL_OPERATOR_ROLES {
+            app.seed_operator(role).await;
+            let c = TestApp::new_client();
+            enrolled(&app, &c, &format!("{}@seller.test", role.code())).await;
+            operators.push((role, c));
+        }
+        // One still held at setting up their second step.
+        let pending = TestApp::new_client();
+        sqlx::query("INSERT INTO operators (id, email, email_key, first_name, last_name, role, status, password_hash, created_at, updated_at) \
+                     SELECT 'op-new', 'new@seller.test', 'new@seller.test', 'New', 'Op', 'owner', 'active', password_hash, 0, 0 FROM operators WHERE id = 'op-owner'")
+            .execute(app.db.pool()).await.unwrap();
+        assert_eq!(json_of(sign_in(&app, &pending, "new@seller.test", TEST_PASSWORD).await).await, false);
+        let mut checked = 0;
+        for (endpoint, args, action) in operator_functions() {
+            let call = |client: &Client| {
+                let owned = args();
+                let app = &app;
+                let client = client.clone();
+                async move {
+                    let form: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                    app.call(&client, endpoint, &form).await.status().as_u16()
+                }
+            };
+            for (role, client) in &operators {
+                let status = call(client).await;
+                let allowed = action.is_none_or(|a| operator_allows(*role, a));
+                if allowed {
+                    assert!((200..300).contains(&status), "{endpoint} as {role:?}: {status}");
+                } else {
+                    assert_eq!(status, 403, "{endpoint} as {role:?}");
+                }
+                checked += 1;
+            }
+            let held = call(&pending).await;
+            if action.is_some() {
+                assert_eq!(held, 403, "{endpoint} before the second step is set up");
+            }
+            assert_eq!(call(&customer).await, 401, "{endpoint} as a customer administrator");
+            assert_eq!(call(&nobody).await, 401, "{endpoint} as nobody");
+        }
+        assert_eq!(checked, 3 * ALL_OPERATOR_ROLES.len());
+    }
+
+    async fn an_account_made_from_the_console_invites_its_first_administrator(app: TestApp) {
+        app.seed_operator(OperatorRole::Support).await;
+        let support = TestApp::new_client();
+        let key = enrolled(&app, &support, "support@seller.test").await;
+        let create = |company: &'static str, email: &'static str| {
+            let (app, support) = (&app, &support);
+            async move {
+                app.call(support, "operator/accounts/create", &[
+                    ("company_name", company), ("first_name", "Ada"), ("last_name", "Byron"), ("email", email),
+                ]).await
+            }
+        };
+        // Held to core's rules, beside their fields.
+        let bad = create(" ", "not an address").await;
+        assert_eq!(bad.status(), 422);
+        let errors = json_of(bad).await;
+        assert!(errors["Validation"]["company_name"].is_string() && errors["Validation"]["email"].is_string(), "{errors}");
+        let res = app.call(&support, "operator/accounts/create", &[
+            ("company_name", "Globex"), ("first_name", "Ada"), ("last_name", "Byron"), ("email", "ada@globex.test"), ("role", "Manager"),
+        ]).await;
+        assert_eq!(res.status(), 422, "the first administrator needs a billing role");
+        let made = create("Globex", "ada@globex.test").await;
+        assert_eq!(made.status(), 200, "{:?}", made.text().await);
+        let account: String = sqlx::query_scalar("SELECT id FROM accounts WHERE name = 'Globex'").fetch_one(app.db.pool()).await.unwrap();
+        // The administrator is invited by email, in the seller's name.
+        let mail = app.outbox_messages().into_iter().find(|m| m.contains("To: ada@globex.test")).expect("the invitation");
+        assert!(mail.contains("the seller") && mail.contains("/invitation/"), "{mail}");
+        let status: String = sqlx::query_scalar("SELECT status FROM admins WHERE account_id = $1").bind(&account).fetch_one(app.db.pool()).await.unwrap();
+        assert_eq!(status, "invited");
+        // The account's audit log says the seller's staff did it.
+        let events: Vec<(String, Option<String>)> = sqlx::query_as("SELECT kind, actor_email FROM audit_events WHERE account_id = $1 ORDER BY kind")
+            .bind(&account).fetch_all(app.db.pool()).await.unwrap();
+        let kinds: Vec<&str> = events.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(kinds, ["account_created", "admin_created", "invitation_sent"]);
+        assert!(events.iter().all(|(_, by)| by.as_deref() == Some("support@seller.test")));
+        // An address some administrator has already is refused.
+        let again = create("Globex Two", "ADA@globex.test").await;
+        assert_eq!(again.status(), 422);
+        assert_eq!(json_of(again).await["Validation"]["email"], "An administrator with this email already exists.");
+        // Ten minutes on, a second step first.
+        app.clock.advance_minutes(11);
+        let late = create("Initech", "bob@initech.test").await;
+        assert_eq!(late.status(), 403);
+        assert_eq!(app.call(&support, "operator/confirm", &[("code", &totp(&key, at_step(&app, 0)))]).await.status(), 200);
+        assert_eq!(create("Initech", "bob@initech.test").await.status(), 200);
+    }
+
+    async fn the_console_lists_accounts_searched_filtered_ordered_and_paged(app: TestApp) {
+        app.seed_operator(OperatorRole::ReadOnly).await;
+        for tag in ["acme", "beta", "gamma"] {
+            app.seed_account(tag, &[Role::AdministratorWithBilling, Role::Manager]).await;
+        }
+        for i in 0..60u8 {
+            sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)")
+                .bind(format!("bulk-{i:02}")).bind(format!("Bulk {i:02}")).bind(1_000 + i64::from(i))
+                .execute(app.db.pool()).await.unwrap();
+        }
+        sqlx::query("UPDATE accounts SET past_due = TRUE WHERE id = 'acct-beta'").execute(app.db.pool()).await.unwrap();
+        sqlx::query("INSERT INTO users (id, account_id, first_name, last_name, email, email_key, status, created_at, updated_at) VALUES ('u1', 'acct-gamma', 'U', 'One', 'u1@g.test', 'u1@g.test', 'active', 0, 0)")
+            .execute(app.db.pool()).await.unwrap();
+        let c = TestApp::new_client();
+        enrolled(&app, &c, "read_only@seller.test").await;
+        let list = |args: Vec<(&'static str, &'static str)>| {
+            let (app, c) = (&app, &c);
+            async move {
+                let res = app.call(c, "operator/accounts/list", &args).await;
+                assert_eq!(res.status(), 200);
+                json_of(res).await
+            }
+        };
+        let all = list(vec![]).await;
+        assert_eq!((all["total"].as_u64(), all["matching"].as_u64(), all["accounts"].as_array().unwrap().len()), (Some(63), Some(63), 50));
+        assert_eq!(all["accounts"][0]["name"], "Bulk 00", "by name");
+        let second = list(vec![("page", "2")]).await;
+        assert_eq!(second["accounts"].as_array().unwrap().len(), 13);
+        let names: Vec<&str> = second["accounts"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+        assert_eq!(&names[10..], ["Company acme", "Company beta", "Company gamma"]);
+        // By an administrator's address, or the company's name, in any case.
+        let found = list(vec![("search", "MANAGER@gamma")]).await;
+        assert_eq!(found["matching"], 1);
+        let gamma = &found["accounts"][0];
+        assert_eq!((gamma["name"].as_str(), gamma["administrators"].as_u64(), gamma["users"].as_u64(), gamma["card_on_file"].as_bool()), (Some("Company gamma"), Some(2), Some(1), Some(false)));
+        assert_eq!(list(vec![("search", "company")]).await["matching"], 3);
+        // Filters, and the newest first.
+        let due = list(vec![("past_due_only", "true")]).await;
+        assert_eq!((due["matching"].as_u64(), due["accounts"][0]["name"].as_str()), (Some(1), Some("Company beta")));
+        assert_eq!(list(vec![("no_card_only", "true")]).await["matching"], 63);
+        let newest = list(vec![("order", "Newest")]).await;
+        assert!(newest["accounts"][0]["name"].as_str().unwrap().starts_with("Company"), "{newest}");
+        // A card number is no search.
+        let res = app.call(&c, "operator/accounts/list", &[("search", "4111 1111 1111 1111")]).await;
+        assert_eq!(res.status(), 422);
+    }
+}

@@ -260,20 +260,16 @@ impl Operators {
         .await
     }
 
-    /// An operator's second step: a code (app or recovery) or a passkey, counted as the
-    /// customers' are (the lockout, and the second step's own count that closes it at 20).
-    pub async fn second_step(
+    /// Checks an operator's second factor, counted as the customers' are: the lockout, and
+    /// the second step's own count (the owner told at 5, closed at 20). The factor, or the
+    /// refusal to give.
+    async fn check_second_step(
         &self,
         visitor: &Visitor,
-        pending: &PendingOperatorSignIn,
+        operator: &Operator,
         proof: &Proof,
-    ) -> Result<SignedIn, ServiceError> {
-        throttle::sign_in_address(&self.ctx, visitor).await?;
+    ) -> Result<Factor, ServiceError> {
         let pool = self.ctx.db.pool();
-        let operator = rows::by_id(pool, &pending.operator_id)
-            .await?
-            .filter(|o| o.status == AdminStatus::Active)
-            .ok_or(ServiceError::Unauthenticated)?;
         let wrong = || {
             ServiceError::field(
                 "code",
@@ -292,24 +288,73 @@ impl Operators {
             .two_step
             .check_second_factor(&operator.id, &operator.email, proof)
             .await?;
-        let Some(factor) = factor else {
-            let event = Event {
-                actor_id: Some(operator.id.clone()),
-                actor_email: Some(operator.email.clone()),
-                ..Event::visitor(
-                    visitor,
-                    AuditKind::SecondStepFailed,
-                    "operator: wrong code or passkey",
-                )
-            };
-            audit::record(&self.ctx, event).await?;
-            self.two_step
-                .told_failures_of(&operator.email, None, &operator.id, failures)
-                .await?;
-            return Err(wrong());
+        match factor {
+            Some(factor) => {
+                rows::clear_failures(pool, &operator.id, true).await?;
+                Ok(factor)
+            }
+            None => {
+                let event = Event {
+                    actor_id: Some(operator.id.clone()),
+                    actor_email: Some(operator.email.clone()),
+                    ..Event::visitor(
+                        visitor,
+                        AuditKind::SecondStepFailed,
+                        "operator: wrong code or passkey",
+                    )
+                };
+                audit::record(&self.ctx, event).await?;
+                self.two_step
+                    .told_failures_of(&operator.email, None, &operator.id, failures)
+                    .await?;
+                Err(wrong())
+            }
+        }
+    }
+
+    /// An active operator by id, else the caller is not signed in.
+    async fn active(&self, id: &str) -> Result<Operator, ServiceError> {
+        rows::by_id(self.ctx.db.pool(), id)
+            .await?
+            .filter(|o| o.status == AdminStatus::Active)
+            .ok_or(ServiceError::Unauthenticated)
+    }
+
+    /// "Confirm it's you" for an operator: a second step makes the session fresh for the
+    /// changes that need it.
+    pub async fn confirm(
+        &self,
+        operator: &OperatorActor,
+        proof: &Proof,
+    ) -> Result<(), ServiceError> {
+        let visitor = Visitor {
+            ip: operator.ip.clone(),
         };
+        throttle::sign_in_address(&self.ctx, &visitor).await?;
+        let row = self.active(&operator.id).await?;
+        let factor = self.check_second_step(&visitor, &row, proof).await?;
+        self.sessions.verified(&operator.session).await?;
+        if let Factor::RecoveryCode(left) = factor {
+            let what = format!("A recovery code was used to confirm it's you; {left} are left.");
+            self.two_step
+                .tell_operator(&row.email, &row.id, &what)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// An operator's second step: a code (app or recovery) or a passkey, counted as the
+    /// customers' are (the lockout, and the second step's own count that closes it at 20).
+    pub async fn second_step(
+        &self,
+        visitor: &Visitor,
+        pending: &PendingOperatorSignIn,
+        proof: &Proof,
+    ) -> Result<SignedIn, ServiceError> {
+        throttle::sign_in_address(&self.ctx, visitor).await?;
+        let operator = self.active(&pending.operator_id).await?;
+        let factor = self.check_second_step(visitor, &operator, proof).await?;
         let mut work = self.ctx.begin("signing an operator in").await?;
-        rows::clear_failures(work.tx(), &operator.id, true).await?;
         sessions::end_pending(work.tx(), &pending.hash).await?;
         let detail = format!("second step: {}", factor.describe());
         work.audit(self.signed_in_event(&operator, visitor, &detail));

@@ -1,0 +1,42 @@
+//! What the operator console's server functions answer with: customer accounts as the
+//! seller's staff see them.
+
+use serde::{Deserialize, Serialize};
+
+/// One customer account in the console's list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerAccountRow {
+    pub id: String,
+    pub name: String,
+    /// UTC milliseconds.
+    pub created_at: i64,
+    /// Administrators, invited ones included.
+    pub administrators: u32,
+    /// Users (seats) now, suspended ones included.
+    pub users: u32,
+    /// The last invoice could not be charged after every retry.
+    pub past_due: bool,
+    pub card_on_file: bool,
+}
+
+/// How the console's list of accounts is ordered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AccountOrder {
+    /// By company name, A to Z.
+    #[default]
+    Name,
+    /// Newest first.
+    Newest,
+}
+
+/// One page of customer accounts matching a search and filters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerAccountPage {
+    pub accounts: Vec<CustomerAccountRow>,
+    /// How many accounts match the search and filters.
+    pub matching: u64,
+    /// How many accounts there are.
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+}

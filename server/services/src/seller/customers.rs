@@ -1,0 +1,220 @@
+//! Customer accounts as the seller's staff see and make them: an account made from the
+//! console with its first administrator, who is invited by email; and the console's list,
+//! searched, filtered, ordered and paged on the server.
+//!
+//! The list reads each account's summary — its administrators, users and card on file — in
+//! one statement, across the tables of three domains (an exception `tests/layers.rs` names):
+//! the console's list must stay one query however many accounts there are.
+
+use tally_core::{
+    actor::OperatorActor,
+    audit::AuditKind,
+    forms::NewAccountInput,
+    operators::OperatorAction,
+    roles::Role,
+    views::operator::{AccountOrder, CustomerAccountPage, CustomerAccountRow},
+};
+
+use crate::{
+    identity::{
+        accounts::{self, admins},
+        links::{self, Invitation},
+    },
+    platform::{
+        audit::Event,
+        context::Context,
+        db::{contains, list_counts, offset, search_text},
+        error::{ResultExt, ServiceError},
+    },
+};
+
+/// Accounts per page of the console's list.
+pub const ACCOUNTS_PER_PAGE: u32 = 50;
+
+/// What an operator asks of the list.
+#[derive(Clone, Debug, Default)]
+pub struct AccountQuery {
+    /// Part of the company's name or of one of its administrators' addresses.
+    pub search: String,
+    pub past_due_only: bool,
+    pub no_card_only: bool,
+    pub order: AccountOrder,
+    /// From 1.
+    pub page: u32,
+}
+
+/// The seller's customer accounts.
+#[derive(Clone)]
+pub struct Customers {
+    ctx: Context,
+}
+
+fn allowed(operator: &OperatorActor, action: OperatorAction) -> Result<(), ServiceError> {
+    if operator.must_set_up_two_step {
+        return Err(ServiceError::TwoStepSetupRequired);
+    }
+    if operator.may(action) {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden)
+    }
+}
+
+impl Customers {
+    pub fn new(ctx: Context) -> Self {
+        Self { ctx }
+    }
+
+    /// Makes a customer account and invites its first administrator (a billing role: an
+    /// account always has someone who can pay). Needs a fresh check, as making an
+    /// administrator does. The account's audit log shows it done by the seller's staff.
+    pub async fn create(
+        &self,
+        operator: &OperatorActor,
+        input: &NewAccountInput,
+        role: Role,
+    ) -> Result<String, ServiceError> {
+        allowed(operator, OperatorAction::ManageAccounts)?;
+        if !operator.is_fresh(self.ctx.now()) {
+            return Err(ServiceError::FreshCheckRequired);
+        }
+        let new = input.parse().map_err(ServiceError::Invalid)?;
+        if !role.has_billing() {
+            return Err(ServiceError::field(
+                "role",
+                "The first administrator needs a role with billing, so someone can pay.",
+            ));
+        }
+        let account_id = self.ctx.new_id();
+        let admin_id = self.ctx.new_id();
+        let mut work = self.ctx.begin("creating a customer account").await?;
+        let now = work.now();
+        accounts::insert(work.tx(), &account_id, &new.company_name, now).await?;
+        let row = admins::NewAdminRow {
+            id: &admin_id,
+            account_id: &account_id,
+            email: &new.email,
+            first_name: &new.first_name,
+            last_name: &new.last_name,
+            role,
+            password_hash: None,
+            now,
+        };
+        if !admins::insert(work.tx(), &row).await? {
+            return Err(ServiceError::field(
+                "email",
+                "An administrator with this email already exists.",
+            ));
+        }
+        let by_seller = |kind: AuditKind, target: &str, detail: String| Event {
+            account_id: Some(account_id.clone()),
+            ..Event::by_operator(operator, kind, target, detail)
+        };
+        work.audit(by_seller(
+            AuditKind::AccountCreated,
+            &new.company_name,
+            "by the seller's staff".into(),
+        ));
+        let email = new.email.as_str();
+        work.audit(by_seller(
+            AuditKind::AdminCreated,
+            email,
+            format!("role {}", role.display_name()),
+        ));
+        let invited_by = format!("{} (the seller's staff)", operator.full_name());
+        let invitation = Invitation {
+            admin_id: &admin_id,
+            account_id: &account_id,
+            email,
+            role,
+            invited_by: &invited_by,
+        };
+        links::invite(&self.ctx, &mut work, &invitation).await?;
+        work.audit(by_seller(AuditKind::InvitationSent, email, String::new()));
+        work.commit().await?;
+        Ok(account_id)
+    }
+
+    /// One page of the customer accounts matching `query`, with the counts.
+    pub async fn list(
+        &self,
+        operator: &OperatorActor,
+        query: &AccountQuery,
+    ) -> Result<CustomerAccountPage, ServiceError> {
+        allowed(operator, OperatorAction::ViewConsole)?;
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            total: i64,
+            matching: i64,
+            id: Option<String>,
+            name: Option<String>,
+            created_at: Option<i64>,
+            administrators: Option<i64>,
+            users: Option<i64>,
+            past_due: Option<i64>,
+            card_on_file: Option<i64>,
+        }
+        let matches = format!(
+            "{} AND ($2 = 0 OR c.past_due) AND ($3 = 0 OR NOT EXISTS (SELECT 1 FROM payment_methods pm WHERE pm.account_id = c.id))",
+            contains_account("c", 1)
+        );
+        let order = |t: &str| match query.order {
+            AccountOrder::Name => format!("LOWER({t}.name), {t}.id"),
+            AccountOrder::Newest => format!("{t}.created_at DESC, {t}.id DESC"),
+        };
+        let (inner, outer) = (order("c"), order("p"));
+        let page = query.page.max(1);
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT k.total, k.matching, p.id, p.name, p.created_at, p.administrators, p.users, p.past_due, p.card_on_file \
+             FROM (SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN {matches} THEN 1 ELSE 0 END), 0) AS matching FROM accounts c) k \
+             LEFT JOIN (SELECT c.id, c.name, c.created_at, \
+                        (SELECT COUNT(*) FROM admins a WHERE a.account_id = c.id) AS administrators, \
+                        (SELECT COUNT(*) FROM users u WHERE u.account_id = c.id) AS users, \
+                        CAST(CASE WHEN c.past_due THEN 1 ELSE 0 END AS BIGINT) AS past_due, \
+                        CAST(CASE WHEN EXISTS (SELECT 1 FROM payment_methods pm WHERE pm.account_id = c.id) THEN 1 ELSE 0 END AS BIGINT) AS card_on_file \
+                        FROM accounts c WHERE {matches} ORDER BY {inner} LIMIT $4 OFFSET $5) p ON 1 = 1 \
+             ORDER BY {outer}"
+        ))
+        .bind(search_text(&query.search))
+        .bind(i64::from(query.past_due_only))
+        .bind(i64::from(query.no_card_only))
+        .bind(i64::from(ACCOUNTS_PER_PAGE))
+        .bind(offset(page, ACCOUNTS_PER_PAGE))
+        .fetch_all(self.ctx.db.pool())
+        .await
+        .context("reading a page of customer accounts")?;
+        let (total, matching) = list_counts(rows.first().map(|r| (r.total, r.matching)));
+        let mut accounts = Vec::with_capacity(rows.len());
+        for r in rows {
+            let (Some(id), Some(name), Some(created_at)) = (r.id, r.name, r.created_at) else {
+                continue;
+            };
+            accounts.push(CustomerAccountRow {
+                id,
+                name,
+                created_at,
+                administrators: u32::try_from(r.administrators.unwrap_or(0)).unwrap_or(0),
+                users: u32::try_from(r.users.unwrap_or(0)).unwrap_or(0),
+                past_due: r.past_due.unwrap_or(0) != 0,
+                card_on_file: r.card_on_file.unwrap_or(0) != 0,
+            });
+        }
+        Ok(CustomerAccountPage {
+            accounts,
+            matching,
+            total,
+            page,
+            per_page: ACCOUNTS_PER_PAGE,
+        })
+    }
+}
+
+/// SQL true when account `c` matches the search at `$n`: its name, or the address of one of
+/// its administrators.
+fn contains_account(c: &str, n: u8) -> String {
+    let name = contains(&[&format!("LOWER({c}.name)")], n);
+    let admin = contains(&["a.email_key"], n);
+    format!(
+        "({name} OR EXISTS (SELECT 1 FROM admins a WHERE a.account_id = {c}.id AND ${n} <> '' AND {admin}))"
+    )
+}
