@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod links;
+pub mod lockout;
 pub mod operators;
 pub mod passwords;
 pub mod profile;

@@ -133,18 +133,19 @@ impl SignIns {
     }
 
     /// Reserves one attempt against the administrator's lockout (see
-    /// [`admins::reserve_attempt`]); false while locked.
+    /// [`lockout::Guarded::reserve_attempt`](super::lockout::Guarded::reserve_attempt)); false while locked.
     async fn reserve_attempt(&self, admin_id: &str) -> Result<bool, ServiceError> {
         let settings = &self.ctx.settings;
         let now = self.ctx.now();
-        admins::reserve_attempt(
-            self.ctx.db.pool(),
-            admin_id,
-            now,
-            settings.lockout_failures,
-            now + settings.lockout_minutes * 60_000,
-        )
-        .await
+        admins::LOCKOUT
+            .reserve_attempt(
+                self.ctx.db.pool(),
+                admin_id,
+                now,
+                settings.lockout_failures,
+                now + settings.lockout_minutes * 60_000,
+            )
+            .await
     }
 
     /// Counts an attempt against the visitor's address ([`throttle::sign_in_address`]).
@@ -221,7 +222,9 @@ impl SignIns {
         // back, but the count is cleared only when the whole sign-in succeeds, so the
         // password cannot reset the count of wrong codes.
         if two_step::has_second_step(pool, &admin.id).await? {
-            admins::refund_attempt(pool, &admin.id, self.ctx.settings.lockout_failures).await?;
+            admins::LOCKOUT
+                .refund_attempt(pool, &admin.id, self.ctx.settings.lockout_failures)
+                .await?;
             let cookie = self
                 .sessions
                 .start_pending(&admin.id, &admin.account_id)
@@ -230,7 +233,9 @@ impl SignIns {
             return Ok(SignedIn::second_step(cookie));
         }
         let mut work = self.ctx.begin("signing in").await?;
-        admins::clear_failures(work.tx(), &admin.id).await?;
+        admins::LOCKOUT
+            .clear_failures(work.tx(), &admin.id, false)
+            .await?;
         let event = event_of(&admin, visitor, AuditKind::SignIn, "");
         let cookie = self.start_session(work, &admin, visitor, event).await?;
         metrics::sign_in("session");
@@ -239,7 +244,7 @@ impl SignIns {
 
     /// Checks a second step or (for someone without one) a password for `admin`; wrong ones
     /// count toward the same lockout as wrong passwords, and wrong second steps also toward
-    /// the second-step count (see [`admins::reserve_second_step`]): its owner is emailed at
+    /// the second-step count (see [`lockout::Guarded::reserve_second_step`](super::lockout::Guarded::reserve_second_step)): its owner is emailed at
     /// the 5th, and at the 20th the second step closes. The factor used, or `None`.
     async fn check_proof(
         &self,
@@ -253,7 +258,8 @@ impl SignIns {
         }
         let second_factor = !matches!(proof, Proof::Password(_));
         let counted = if second_factor {
-            let n = admins::reserve_second_step(pool, &admin.id, two_step::CLOSED_AFTER_FAILURES)
+            let n = admins::LOCKOUT
+                .reserve_second_step(pool, &admin.id, two_step::CLOSED_AFTER_FAILURES)
                 .await?;
             Some(n.ok_or_else(two_step::closed)?)
         } else {
@@ -281,10 +287,9 @@ impl SignIns {
         };
         match (&factor, counted) {
             (Some(_), _) => {
-                admins::clear_failures(pool, &admin.id).await?;
-                if second_factor {
-                    admins::clear_second_step_failures(pool, &admin.id).await?;
-                }
+                admins::LOCKOUT
+                    .clear_failures(pool, &admin.id, second_factor)
+                    .await?;
             }
             (None, Some(failures)) => self.two_step.told_failures(admin, failures).await?,
             (None, None) => {}

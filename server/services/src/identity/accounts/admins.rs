@@ -8,6 +8,7 @@ use tally_core::{
     roles::{AdminStatus, Role, ALL_ROLES},
 };
 
+use crate::identity::lockout::Guarded;
 use crate::platform::db::Code;
 use crate::platform::{
     db::{contains, list_counts, offset, search_text},
@@ -168,119 +169,8 @@ where
     Ok(inserted.rows_affected() == 1)
 }
 
-/// Reserves one attempt (a password, a second step) against an administrator's lockout:
-/// one atomic update per attempt, refused while locked, so however many attempts race, at
-/// most `failures` are checked per lock. False while locked.
-pub async fn reserve_attempt(
-    pool: &sqlx::AnyPool,
-    id: &str,
-    now: i64,
-    failures: i64,
-    locked_until: i64,
-) -> Result<bool, ServiceError> {
-    let reserved = sqlx::query(
-        "UPDATE admins SET \
-           failed_sign_ins = CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1 ELSE failed_sign_ins + 1 END, \
-           locked_until = CASE \
-             WHEN (CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1 ELSE failed_sign_ins + 1 END) >= $3 THEN $4 \
-             WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN NULL \
-             ELSE locked_until END \
-         WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)",
-    )
-    .bind(id)
-    .bind(now)
-    .bind(failures)
-    .bind(locked_until)
-    .execute(pool)
-    .await
-    .context("reserving a sign-in attempt")?;
-    Ok(reserved.rows_affected() == 1)
-}
-
-/// Gives back an attempt [`reserve_attempt`] took (and the lock, if that attempt set it).
-pub async fn refund_attempt(
-    pool: &sqlx::AnyPool,
-    id: &str,
-    failures: i64,
-) -> Result<(), ServiceError> {
-    sqlx::query(
-        "UPDATE admins SET failed_sign_ins = failed_sign_ins - 1, \
-           locked_until = CASE WHEN failed_sign_ins - 1 < $2 THEN NULL ELSE locked_until END \
-         WHERE id = $1 AND failed_sign_ins > 0",
-    )
-    .bind(id)
-    .bind(failures)
-    .execute(pool)
-    .await
-    .context("giving back a sign-in attempt")?;
-    Ok(())
-}
-
-/// Clears an administrator's failed attempts, in `exec` (a whole sign-in succeeded).
-pub async fn clear_failures<'e, E>(exec: E, id: &str) -> Result<(), ServiceError>
-where
-    E: Executor<'e, Database = Any>,
-{
-    sqlx::query("UPDATE admins SET failed_sign_ins = 0, locked_until = NULL WHERE id = $1")
-        .bind(id)
-        .execute(exec)
-        .await
-        .context("clearing failed sign-ins")?;
-    Ok(())
-}
-
-/// Reserves one second-step attempt against the administrator's second-step count: one
-/// atomic update, refused once `closed_at` wrong ones were counted, so racing attempts never
-/// check more than that. The count after this attempt, or `None` while the second step is
-/// closed. Only [`clear_second_step_failures`] (a successful second step) and a reset of the
-/// administrator's two-step verification bring it down.
-pub async fn reserve_second_step(
-    pool: &sqlx::AnyPool,
-    id: &str,
-    closed_at: i64,
-) -> Result<Option<i64>, ServiceError> {
-    sqlx::query_scalar(
-        "UPDATE admins SET second_step_failures = second_step_failures + 1 \
-         WHERE id = $1 AND second_step_failures < $2 RETURNING second_step_failures",
-    )
-    .bind(id)
-    .bind(closed_at)
-    .fetch_optional(pool)
-    .await
-    .context("reserving a second-step attempt")
-}
-
-/// Clears the second-step count, in `exec`: a second step succeeded, or an Administrator
-/// With Billing reset this administrator's two-step verification.
-pub async fn clear_second_step_failures<'e, E>(exec: E, id: &str) -> Result<(), ServiceError>
-where
-    E: Executor<'e, Database = Any>,
-{
-    sqlx::query("UPDATE admins SET second_step_failures = 0 WHERE id = $1")
-        .bind(id)
-        .execute(exec)
-        .await
-        .context("clearing failed second steps")?;
-    Ok(())
-}
-
-/// Whether the administrator's second step is closed (`closed_at` wrong ones counted).
-pub async fn second_step_closed<'e, E>(
-    exec: E,
-    id: &str,
-    closed_at: i64,
-) -> Result<bool, ServiceError>
-where
-    E: Executor<'e, Database = Any>,
-{
-    let n: Option<i64> =
-        sqlx::query_scalar("SELECT second_step_failures FROM admins WHERE id = $1")
-            .bind(id)
-            .fetch_optional(exec)
-            .await
-            .context("reading failed second steps")?;
-    Ok(n.unwrap_or(0) >= closed_at)
-}
+/// The administrators' lockout and second-step count ([`Guarded`], on this table).
+pub const LOCKOUT: Guarded = Guarded::of("admins");
 
 /// Saves one's own new password hash, in `exec`.
 pub async fn set_password<'e, E>(

@@ -218,7 +218,9 @@ impl Operators {
         }
         let settings = &self.ctx.settings;
         if two_step::has_second_step(pool, &operator.id).await? {
-            rows::refund_attempt(pool, &operator.id, settings.lockout_failures).await?;
+            rows::LOCKOUT
+                .refund_attempt(pool, &operator.id, settings.lockout_failures)
+                .await?;
             let cookie = self.sessions.start_pending(&operator.id).await?;
             return Ok(SignedIn {
                 cookies: vec![cookie],
@@ -226,7 +228,9 @@ impl Operators {
             });
         }
         let mut work = self.ctx.begin("signing an operator in").await?;
-        rows::clear_failures(work.tx(), &operator.id, false).await?;
+        rows::LOCKOUT
+            .clear_failures(work.tx(), &operator.id, false)
+            .await?;
         work.audit(self.signed_in_event(&operator, visitor, "password; second step to set up"));
         let cookie = self
             .sessions
@@ -250,14 +254,15 @@ impl Operators {
     async fn reserve_attempt(&self, id: &str) -> Result<bool, ServiceError> {
         let settings = &self.ctx.settings;
         let now = self.ctx.now();
-        rows::reserve_attempt(
-            self.ctx.db.pool(),
-            id,
-            now,
-            settings.lockout_failures,
-            now + settings.lockout_minutes * 60_000,
-        )
-        .await
+        rows::LOCKOUT
+            .reserve_attempt(
+                self.ctx.db.pool(),
+                id,
+                now,
+                settings.lockout_failures,
+                now + settings.lockout_minutes * 60_000,
+            )
+            .await
     }
 
     /// Checks an operator's second factor, counted as the customers' are: the lockout, and
@@ -279,8 +284,9 @@ impl Operators {
         if !self.reserve_attempt(&operator.id).await? {
             return Err(wrong());
         }
-        let Some(failures) =
-            rows::reserve_second_step(pool, &operator.id, two_step::CLOSED_AFTER_FAILURES).await?
+        let Some(failures) = rows::LOCKOUT
+            .reserve_second_step(pool, &operator.id, two_step::CLOSED_AFTER_FAILURES)
+            .await?
         else {
             return Err(two_step::closed());
         };
@@ -290,7 +296,9 @@ impl Operators {
             .await?;
         match factor {
             Some(factor) => {
-                rows::clear_failures(pool, &operator.id, true).await?;
+                rows::LOCKOUT
+                    .clear_failures(pool, &operator.id, true)
+                    .await?;
                 Ok(factor)
             }
             None => {

@@ -5,6 +5,7 @@
 use sqlx::{Any, Executor};
 use tally_core::{contact::Email, operators::OperatorRole, roles::AdminStatus};
 
+use crate::identity::lockout::Guarded;
 use crate::platform::{
     db::Code,
     error::{ResultExt, ServiceError},
@@ -90,89 +91,8 @@ where
     Ok(inserted.rows_affected() == 1)
 }
 
-/// Reserves one attempt (a password, a second step) against an operator's lockout, as
-/// `admins::reserve_attempt` does for administrators: atomic, refused while locked.
-pub async fn reserve_attempt(
-    pool: &sqlx::AnyPool,
-    id: &str,
-    now: i64,
-    failures: i64,
-    locked_until: i64,
-) -> Result<bool, ServiceError> {
-    let reserved = sqlx::query(
-        "UPDATE operators SET \
-           failed_sign_ins = CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1 ELSE failed_sign_ins + 1 END, \
-           locked_until = CASE \
-             WHEN (CASE WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN 1 ELSE failed_sign_ins + 1 END) >= $3 THEN $4 \
-             WHEN locked_until IS NOT NULL AND locked_until <= $2 THEN NULL \
-             ELSE locked_until END \
-         WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2)",
-    )
-    .bind(id)
-    .bind(now)
-    .bind(failures)
-    .bind(locked_until)
-    .execute(pool)
-    .await
-    .context("reserving an operator's sign-in attempt")?;
-    Ok(reserved.rows_affected() == 1)
-}
-
-/// Gives back an attempt [`reserve_attempt`] took (the password only opened the second step).
-pub async fn refund_attempt(
-    pool: &sqlx::AnyPool,
-    id: &str,
-    failures: i64,
-) -> Result<(), ServiceError> {
-    sqlx::query(
-        "UPDATE operators SET failed_sign_ins = failed_sign_ins - 1, \
-           locked_until = CASE WHEN failed_sign_ins - 1 < $2 THEN NULL ELSE locked_until END \
-         WHERE id = $1 AND failed_sign_ins > 0",
-    )
-    .bind(id)
-    .bind(failures)
-    .execute(pool)
-    .await
-    .context("giving back an operator's sign-in attempt")?;
-    Ok(())
-}
-
-/// Clears an operator's failed attempts and, after a right second step, the second step's
-/// count too.
-pub async fn clear_failures<'e, E>(exec: E, id: &str, second_step: bool) -> Result<(), ServiceError>
-where
-    E: Executor<'e, Database = Any>,
-{
-    let sql = if second_step {
-        "UPDATE operators SET failed_sign_ins = 0, locked_until = NULL, second_step_failures = 0 WHERE id = $1"
-    } else {
-        "UPDATE operators SET failed_sign_ins = 0, locked_until = NULL WHERE id = $1"
-    };
-    sqlx::query(sql)
-        .bind(id)
-        .execute(exec)
-        .await
-        .context("clearing an operator's failed sign-ins")?;
-    Ok(())
-}
-
-/// Reserves one second-step attempt, as `admins::reserve_second_step` does: the count after
-/// it, or `None` once `closed_at` wrong ones were counted.
-pub async fn reserve_second_step(
-    pool: &sqlx::AnyPool,
-    id: &str,
-    closed_at: i64,
-) -> Result<Option<i64>, ServiceError> {
-    sqlx::query_scalar(
-        "UPDATE operators SET second_step_failures = second_step_failures + 1 \
-         WHERE id = $1 AND second_step_failures < $2 RETURNING second_step_failures",
-    )
-    .bind(id)
-    .bind(closed_at)
-    .fetch_optional(pool)
-    .await
-    .context("reserving an operator's second-step attempt")
-}
+/// The operators' lockout and second-step count ([`Guarded`], on this table).
+pub const LOCKOUT: Guarded = Guarded::of("operators");
 
 /// How many operators there are (set-up makes the first).
 pub async fn count(pool: &sqlx::AnyPool) -> Result<i64, ServiceError> {

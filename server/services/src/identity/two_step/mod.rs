@@ -1093,7 +1093,9 @@ impl TwoStep {
         let mut work = self.ctx.begin("resetting two-step verification").await?;
         forget(work.tx(), target_id).await?;
         sessions::end_all(work.tx(), target_id).await?;
-        admins::clear_second_step_failures(work.tx(), target_id).await?;
+        admins::LOCKOUT
+            .clear_second_step_failures(work.tx(), target_id)
+            .await?;
         work.audit(Event::by(
             actor,
             AuditKind::TwoStepReset,
