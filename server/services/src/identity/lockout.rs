@@ -8,7 +8,10 @@
 
 use sqlx::{Any, Executor};
 
-use crate::platform::error::{ResultExt, ServiceError};
+use crate::platform::{
+    context::Context,
+    error::{ResultExt, ServiceError},
+};
 
 /// A table of people who sign in, with its lockout columns.
 #[derive(Clone, Copy, Debug)]
@@ -52,6 +55,21 @@ impl Guarded {
         .await
         .context("reserving a sign-in attempt")?;
         Ok(reserved.rows_affected() == 1)
+    }
+
+    /// [`Guarded::reserve_attempt`] with the settings' lockout (`lockout_failures` wrong ones
+    /// lock for `lockout_minutes`), now.
+    pub async fn reserve(self, ctx: &Context, id: &str) -> Result<bool, ServiceError> {
+        let settings = &ctx.settings;
+        let now = ctx.now();
+        self.reserve_attempt(
+            ctx.db.pool(),
+            id,
+            now,
+            settings.lockout_failures,
+            now + settings.lockout_minutes * 60_000,
+        )
+        .await
     }
 
     /// Gives back an attempt [`Guarded::reserve_attempt`] took (and the lock, if that attempt

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod links;
 pub mod lockout;
 pub mod operators;
+pub mod password_step;
 pub mod passwords;
 pub mod profile;
 pub mod setup;

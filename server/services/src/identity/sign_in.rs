@@ -22,6 +22,8 @@ use super::{
         sessions::{self, PendingSignIn, SessionKey, Sessions, SetCookie},
     },
     links,
+    lockout::Guarded,
+    password_step::{self, Signers},
     passwords::Passwords,
     throttle,
     two_step::{self, Factor, TwoStep},
@@ -104,7 +106,7 @@ impl SignIns {
         }
     }
 
-    /// Audits a failed sign-in.
+    /// Audits a failed sign-in (and counts it).
     async fn sign_in_failed(
         &self,
         visitor: &Visitor,
@@ -116,7 +118,7 @@ impl SignIns {
             "too long" => "too_long",
             "card number in email" => "card_number",
             "unknown email" => "unknown_email",
-            "administrator not active" => "inactive",
+            "not active" => "inactive",
             "locked" => "locked",
             _ => "wrong_password",
         });
@@ -132,92 +134,22 @@ impl SignIns {
         .await
     }
 
-    /// Reserves one attempt against the administrator's lockout (see
-    /// [`lockout::Guarded::reserve_attempt`](super::lockout::Guarded::reserve_attempt)); false while locked.
-    async fn reserve_attempt(&self, admin_id: &str) -> Result<bool, ServiceError> {
-        let settings = &self.ctx.settings;
-        let now = self.ctx.now();
-        admins::LOCKOUT
-            .reserve_attempt(
-                self.ctx.db.pool(),
-                admin_id,
-                now,
-                settings.lockout_failures,
-                now + settings.lockout_minutes * 60_000,
-            )
-            .await
-    }
-
     /// Counts an attempt against the visitor's address ([`throttle::sign_in_address`]).
     async fn throttle_address(&self, visitor: &Visitor) -> Result<(), ServiceError> {
         throttle::sign_in_address(&self.ctx, visitor).await
     }
 
-    /// Checks a password with lockout and throttling, and starts a session. Every failure
-    /// gets the same answer, in about the same time.
+    /// Checks a password with lockout and throttling ([`password_step::check_password`]),
+    /// and starts a session. Every failure gets the same answer, in about the same time.
     pub async fn sign_in(
         &self,
         visitor: &Visitor,
         email: &str,
         password: &str,
     ) -> Result<SignedIn, ServiceError> {
-        let failed = || ServiceError::field("password", SIGN_IN_FAILED);
-        let email = email.trim();
-        self.throttle_address(visitor).await?;
-        // An address is no place for a card number: refused before the address is kept
-        // anywhere (the throttle's key, the audit log), with the rule's own message.
-        if tally_core::card_in_text::contains_card_number(email) {
-            self.sign_in_failed(visitor, "(not kept)", None, "card number in email")
-                .await?;
-            return Err(ServiceError::field(
-                "email",
-                tally_core::card_in_text::CARD_IN_TEXT,
-            ));
-        }
-        // No address is longer, no password may be: refused before any other work, and only
-        // what an address can be is kept of it.
-        if email.chars().count() > MAX_EMAIL
-            || password.chars().count() > password::MAX_PASSWORD_CHARS
-        {
-            self.sign_in_failed(visitor, &throttle::subject(email), None, "too long")
-                .await?;
-            return Err(failed());
-        }
-        let per_address = throttle::Limit {
-            attempts: self.ctx.settings.sign_in_attempts_per_address,
-            ..throttle::SIGN_IN_PER_ADDRESS
-        };
-        throttle::check(&self.ctx, per_address, &throttle::subject(email))
-            .await
-            .inspect_err(|_| metrics::sign_in("throttled"))?;
+        let admin =
+            password_step::check_password(self, &self.passwords, visitor, email, password).await?;
         let pool = self.ctx.db.pool();
-        let Some(admin) = admins::by_email(pool, email).await? else {
-            self.passwords.verify_nothing(password).await?;
-            self.sign_in_failed(visitor, email, None, "unknown email")
-                .await?;
-            return Err(failed());
-        };
-        let hash = admin
-            .password_hash
-            .clone()
-            .filter(|_| admin.status == AdminStatus::Active);
-        let Some(hash) = hash else {
-            self.passwords.verify_nothing(password).await?;
-            self.sign_in_failed(visitor, email, Some(&admin), "administrator not active")
-                .await?;
-            return Err(failed());
-        };
-        if !self.reserve_attempt(&admin.id).await? {
-            self.passwords.verify_nothing(password).await?;
-            self.sign_in_failed(visitor, email, Some(&admin), "locked")
-                .await?;
-            return Err(failed());
-        }
-        if !self.passwords.verify(password, &hash).await? {
-            self.sign_in_failed(visitor, email, Some(&admin), "wrong password")
-                .await?;
-            return Err(failed());
-        }
         // With a second step, the password only opens the door to it: its attempt is given
         // back, but the count is cleared only when the whole sign-in succeeds, so the
         // password cannot reset the count of wrong codes.
@@ -253,7 +185,7 @@ impl SignIns {
         allow_password: bool,
     ) -> Result<Option<Factor>, ServiceError> {
         let pool = self.ctx.db.pool();
-        if !self.reserve_attempt(&admin.id).await? {
+        if !admins::LOCKOUT.reserve(&self.ctx, &admin.id).await? {
             return Ok(None);
         }
         let second_factor = !matches!(proof, Proof::Password(_));
@@ -608,6 +540,41 @@ impl SignIns {
         }
         let cookie = self.start_session(work, &admin, visitor, event).await?;
         Ok(SignedIn::session(cookie))
+    }
+}
+
+impl Signers for SignIns {
+    type Who = Admin;
+    const LOCKOUT: Guarded = admins::LOCKOUT;
+    const SCOPE: &'static str = throttle::SIGN_IN_PER_ADDRESS.scope;
+
+    fn context(&self) -> &Context {
+        &self.ctx
+    }
+
+    async fn find(&self, email: &str) -> Result<Option<Admin>, ServiceError> {
+        admins::by_email(self.ctx.db.pool(), email).await
+    }
+
+    fn id(admin: &Admin) -> &str {
+        &admin.id
+    }
+
+    fn active_hash(admin: &Admin) -> Option<String> {
+        admin
+            .password_hash
+            .clone()
+            .filter(|_| admin.status == AdminStatus::Active)
+    }
+
+    async fn failed(
+        &self,
+        visitor: &Visitor,
+        email: &str,
+        admin: Option<&Admin>,
+        detail: &str,
+    ) -> Result<(), ServiceError> {
+        self.sign_in_failed(visitor, email, admin, detail).await
     }
 }
 

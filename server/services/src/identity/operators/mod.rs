@@ -25,8 +25,10 @@ use self::{
 };
 use super::{
     accounts::sessions::SetCookie,
+    lockout::Guarded,
+    password_step::{self, Signers},
     passwords::Passwords,
-    sign_in::{Proof, SignedIn, MAX_EMAIL, SIGN_IN_FAILED},
+    sign_in::{Proof, SignedIn},
     throttle,
     two_step::{self, Factor, TwoStep},
 };
@@ -134,7 +136,7 @@ impl Operators {
     }
 
     /// Audits a failed operator sign-in (no account's: the seller's).
-    async fn failed(
+    async fn sign_in_failed(
         &self,
         visitor: &Visitor,
         email: &str,
@@ -165,57 +167,9 @@ impl Operators {
         email: &str,
         password: &str,
     ) -> Result<SignedIn, ServiceError> {
-        let failed = || ServiceError::field("password", SIGN_IN_FAILED);
-        let email = email.trim();
-        throttle::sign_in_address(&self.ctx, visitor).await?;
-        if tally_core::card_in_text::contains_card_number(email) {
-            self.failed(visitor, "(not kept)", None, "card number in email")
-                .await?;
-            return Err(ServiceError::field(
-                "email",
-                tally_core::card_in_text::CARD_IN_TEXT,
-            ));
-        }
-        if email.chars().count() > MAX_EMAIL
-            || password.chars().count() > password::MAX_PASSWORD_CHARS
-        {
-            self.failed(visitor, &throttle::subject(email), None, "too long")
-                .await?;
-            return Err(failed());
-        }
-        let per_address = throttle::Limit {
-            scope: "operator_sign_in_address",
-            attempts: self.ctx.settings.sign_in_attempts_per_address,
-            ..throttle::SIGN_IN_PER_ADDRESS
-        };
-        throttle::check(&self.ctx, per_address, &throttle::subject(email)).await?;
+        let operator =
+            password_step::check_password(self, &self.passwords, visitor, email, password).await?;
         let pool = self.ctx.db.pool();
-        let Some(operator) = rows::by_email(pool, email).await? else {
-            self.passwords.verify_nothing(password).await?;
-            self.failed(visitor, email, None, "unknown email").await?;
-            return Err(failed());
-        };
-        let hash = operator
-            .password_hash
-            .clone()
-            .filter(|_| operator.status == AdminStatus::Active);
-        let Some(hash) = hash else {
-            self.passwords.verify_nothing(password).await?;
-            self.failed(visitor, email, Some(&operator), "not active")
-                .await?;
-            return Err(failed());
-        };
-        if !self.reserve_attempt(&operator.id).await? {
-            self.passwords.verify_nothing(password).await?;
-            self.failed(visitor, email, Some(&operator), "locked")
-                .await?;
-            return Err(failed());
-        }
-        if !self.passwords.verify(password, &hash).await? {
-            self.failed(visitor, email, Some(&operator), "wrong password")
-                .await?;
-            return Err(failed());
-        }
         let settings = &self.ctx.settings;
         if two_step::has_second_step(pool, &operator.id).await? {
             rows::LOCKOUT
@@ -251,20 +205,6 @@ impl Operators {
         }
     }
 
-    async fn reserve_attempt(&self, id: &str) -> Result<bool, ServiceError> {
-        let settings = &self.ctx.settings;
-        let now = self.ctx.now();
-        rows::LOCKOUT
-            .reserve_attempt(
-                self.ctx.db.pool(),
-                id,
-                now,
-                settings.lockout_failures,
-                now + settings.lockout_minutes * 60_000,
-            )
-            .await
-    }
-
     /// Checks an operator's second factor, counted as the customers' are: the lockout, and
     /// the second step's own count (the owner told at 5, closed at 20). The factor, or the
     /// refusal to give.
@@ -281,7 +221,7 @@ impl Operators {
                 "That didn't work. Check the code (or use a recovery code) and try again.",
             )
         };
-        if !self.reserve_attempt(&operator.id).await? {
+        if !rows::LOCKOUT.reserve(&self.ctx, &operator.id).await? {
             return Err(wrong());
         }
         let Some(failures) = rows::LOCKOUT
@@ -406,5 +346,40 @@ impl Operators {
             crate::platform::error::log_unexpected("signing an operator out", &e);
         }
         self.sessions.clear_cookie()
+    }
+}
+
+impl Signers for Operators {
+    type Who = Operator;
+    const LOCKOUT: Guarded = rows::LOCKOUT;
+    const SCOPE: &'static str = "operator_sign_in_address";
+
+    fn context(&self) -> &Context {
+        &self.ctx
+    }
+
+    async fn find(&self, email: &str) -> Result<Option<Operator>, ServiceError> {
+        rows::by_email(self.ctx.db.pool(), email).await
+    }
+
+    fn id(operator: &Operator) -> &str {
+        &operator.id
+    }
+
+    fn active_hash(operator: &Operator) -> Option<String> {
+        operator
+            .password_hash
+            .clone()
+            .filter(|_| operator.status == AdminStatus::Active)
+    }
+
+    async fn failed(
+        &self,
+        visitor: &Visitor,
+        email: &str,
+        operator: Option<&Operator>,
+        detail: &str,
+    ) -> Result<(), ServiceError> {
+        self.sign_in_failed(visitor, email, operator, detail).await
     }
 }
