@@ -254,20 +254,23 @@ mod tests {
 
     #[test]
     fn an_email_address_holding_a_card_number_is_refused_first() {
+        let card = "4111 1111 1111 1111"; // test number (Visa's published one)
+        let together = card.replace(' ', "");
         for typed in [
-            "4111111111111111@example.com",
-            "ann.4111-1111-1111-1111@example.com",
-            "4111 1111 1111 1111@example.com",
-            "ann@4111111111111111.example.com",
+            format!("{together}@example.com"),
+            format!("ann.{}@example.com", card.replace(' ', "-")),
+            format!("{card}@example.com"),
+            format!("ann@{together}.example.com"),
         ] {
-            assert_eq!(Email::parse(typed), Err(EmailError::CardNumber), "{typed}");
+            assert_eq!(Email::parse(&typed), Err(EmailError::CardNumber), "{typed}");
             assert_eq!(
                 EmailError::CardNumber.to_string(),
                 crate::card_in_text::CARD_IN_TEXT
             );
         }
         // Numbers that are not cards are addresses like any other.
-        assert!(Email::parse("4111111111111112@example.com").is_ok());
+        let luhn_fails = format!("{}2", &together[..15]);
+        assert!(Email::parse(&format!("{luhn_fails}@example.com")).is_ok());
         assert!(Email::parse("ann.2026@example.com").is_ok());
     }
 

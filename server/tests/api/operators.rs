@@ -359,7 +359,7 @@ both_databases! {
         let newest = list(vec![("order", "Newest")]).await;
         assert!(newest["accounts"][0]["name"].as_str().unwrap().starts_with("Company"), "{newest}");
         // A card number is no search.
-        let res = app.call(&c, "operator/accounts/list", &[("search", "4111 1111 1111 1111")]).await;
+        let res = app.call(&c, "operator/accounts/list", &[("search", "4111 1111 1111 1111")]).await; // test number
         assert_eq!(res.status(), 422);
     }
 }

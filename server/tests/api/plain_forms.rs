@@ -91,11 +91,11 @@ both_databases! {
         assert!(message.contains("The two passwords don") && message.contains("t match."), "{html}");
 
         // A card number typed into a name comes back as the rule's message, never as typed.
-        let res = plain_post(&app, &owner, "account/update-name", &[("first_name", "Ann"), ("last_name", "4111 1111 1111 1111"), ("__page", "/account")]).await;
+        let res = plain_post(&app, &owner, "account/update-name", &[("first_name", "Ann"), ("last_name", "4111 1111 1111 1111"), ("__page", "/account")]).await; // test number
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let html = res.text().await.unwrap();
         assert!(html.contains("This looks like a card number"), "{html}");
-        assert!(!html.contains("4111 1111") && !html.contains("4111111111111111"), "{html}");
+        assert!(!html.contains("4111 1111") && !html.contains("4111111111111111"), "{html}"); // test number
         assert!(html.contains(r#"value="Ann""#), "the rest is kept: {html}");
     }
 
