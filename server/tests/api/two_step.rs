@@ -461,7 +461,7 @@ both_databases! {
         let here = app.signed_in(email).await;
         let elsewhere = app.signed_in(email).await;
         // Adding an authenticator app: only the session that did it stays.
-        let (key, codes) = enrol_app(&app, &here).await;
+        let (key, _) = enrol_app(&app, &here).await;
         assert!(me(&app, &elsewhere).await.is_null());
         assert_eq!(me(&app, &here).await["email"], email);
         assert_eq!(mail_to(&app, email, "Every other session of yours has ended"), 1);
@@ -473,7 +473,6 @@ both_databases! {
         let res = app.call(&half, "account/second-step", &[("code", &totp(&key, at_step(&app, 1)))]).await;
         assert_eq!(res.status(), 401);
         assert_eq!(count(&app, "SELECT COUNT(*) FROM pending_sign_ins WHERE admin_id = $1", id).await, 0);
-        let _ = codes;
 
         // Removing the app, likewise.
         app.clock.advance_minutes(1);

@@ -134,11 +134,6 @@ impl SignIns {
         .await
     }
 
-    /// Counts an attempt against the visitor's address ([`throttle::sign_in_address`]).
-    async fn throttle_address(&self, visitor: &Visitor) -> Result<(), ServiceError> {
-        throttle::sign_in_address(&self.ctx, visitor).await
-    }
-
     /// Checks a password with lockout and throttling ([`password_step::check_password`]),
     /// and starts a session. Every failure gets the same answer, in about the same time.
     pub async fn sign_in(
@@ -245,7 +240,7 @@ impl SignIns {
         pending: &PendingSignIn,
         proof: &Proof,
     ) -> Result<SignedIn, ServiceError> {
-        self.throttle_address(visitor).await?;
+        throttle::sign_in_address(&self.ctx, visitor).await?;
         let admin = self.proof_target(&pending.admin_id).await?;
         let Some(factor) = self.check_proof(&admin, proof, false).await? else {
             let event = event_of(
@@ -281,7 +276,7 @@ impl SignIns {
         visitor: &Visitor,
         pending: &PendingSignIn,
     ) -> Result<PasskeyRequest, ServiceError> {
-        self.throttle_address(visitor).await?;
+        throttle::sign_in_address(&self.ctx, visitor).await?;
         self.two_step
             .start_passkey_authentication(&pending.admin_id)
             .await
@@ -316,7 +311,7 @@ impl SignIns {
         let visitor = Visitor {
             ip: actor.ip.clone(),
         };
-        self.throttle_address(&visitor).await?;
+        throttle::sign_in_address(&self.ctx, &visitor).await?;
         self.two_step.start_passkey_authentication(&actor.id).await
     }
 

@@ -93,11 +93,3 @@ where
 
 /// The operators' lockout and second-step count ([`Guarded`], on this table).
 pub const LOCKOUT: Guarded = Guarded::of("operators");
-
-/// How many operators there are (set-up makes the first).
-pub async fn count(pool: &sqlx::AnyPool) -> Result<i64, ServiceError> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM operators")
-        .fetch_one(pool)
-        .await
-        .context("counting operators")
-}
