@@ -9,11 +9,26 @@ use leptos_router::{
 };
 
 use crate::pages::{
-    account::AccountPage, administrators::AdministratorsPage, audit::AuditPage,
-    billing::BillingPage, commands::CommandsPage, confirm_payment::ConfirmPaymentPage,
-    invoice::InvoicePage, not_found::NotFoundPage, overview::OverviewPage, payments::PaymentsPage,
-    second_step::SecondStepPage, set_password::InvitationPage, setup::SetupPage,
-    status::StatusPage, users::UsersPage,
+    account::AccountPage,
+    administrators::AdministratorsPage,
+    audit::AuditPage,
+    billing::BillingPage,
+    commands::CommandsPage,
+    confirm_payment::ConfirmPaymentPage,
+    invoice::InvoicePage,
+    not_found::NotFoundPage,
+    operator::{
+        accounts::CustomerAccountsPage,
+        sign_in::{OperatorSecondStepPage, OperatorSignInPage},
+        two_step::OperatorTwoStepPage,
+    },
+    overview::OverviewPage,
+    payments::PaymentsPage,
+    second_step::SecondStepPage,
+    set_password::InvitationPage,
+    setup::SetupPage,
+    status::StatusPage,
+    users::UsersPage,
 };
 
 /// The whole app: document metadata, the stylesheet and the routes.
@@ -45,6 +60,11 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/commands") view={Lazy::<CommandsRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/billing/invoices/:id") view={Lazy::<InvoiceRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/billing/authenticate/:number") view={Lazy::<ConfirmPaymentRoute>::new()} ssr=SsrMode::Async />
+                // The operator console: lazy, so no customer page downloads its code.
+                <Route path=path!("/operator/login") view={Lazy::<OperatorSignInRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/operator/login/two-step") view={Lazy::<OperatorSecondStepRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/operator/two-step") view={Lazy::<OperatorTwoStepRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/operator/accounts") view={Lazy::<CustomerAccountsRoute>::new()} ssr=SsrMode::Async />
             </Routes>
         </Router>
     }
@@ -79,3 +99,7 @@ lazy_page!(BillingRoute, BillingPage);
 lazy_page!(CommandsRoute, CommandsPage);
 lazy_page!(InvoiceRoute, InvoicePage);
 lazy_page!(ConfirmPaymentRoute, ConfirmPaymentPage);
+lazy_page!(OperatorSignInRoute, OperatorSignInPage);
+lazy_page!(OperatorSecondStepRoute, OperatorSecondStepPage);
+lazy_page!(OperatorTwoStepRoute, OperatorTwoStepPage);
+lazy_page!(CustomerAccountsRoute, CustomerAccountsPage);

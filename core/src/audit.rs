@@ -58,9 +58,11 @@ pub enum AuditKind {
     SecondStepFailed,
     /// One of the seller's operators was added (set-up's first Owner, or an invitation).
     OperatorAdded,
+    /// Set-up made the seller and its first operator.
+    SellerSetUp,
 }
 
-pub const ALL_AUDIT_KINDS: [AuditKind; 49] = [
+pub const ALL_AUDIT_KINDS: [AuditKind; 50] = [
     AuditKind::AccountCreated,
     AuditKind::SignIn,
     AuditKind::SignInFailed,
@@ -110,6 +112,7 @@ pub const ALL_AUDIT_KINDS: [AuditKind; 49] = [
     AuditKind::TwoStepPolicyChanged,
     AuditKind::SecondStepFailed,
     AuditKind::OperatorAdded,
+    AuditKind::SellerSetUp,
 ];
 
 /// The Audit log filter's value for every billing event at once ([`AuditKind::is_billing`]).
@@ -167,6 +170,7 @@ impl AuditKind {
             AuditKind::TwoStepPolicyChanged => "two_step_policy_changed",
             AuditKind::SecondStepFailed => "second_step_failed",
             AuditKind::OperatorAdded => "operator_added",
+            AuditKind::SellerSetUp => "seller_set_up",
         }
     }
 
@@ -245,6 +249,7 @@ impl AuditKind {
             AuditKind::TwoStepPolicyChanged => "Two-step policy changed",
             AuditKind::SecondStepFailed => "Failed second step",
             AuditKind::OperatorAdded => "Operator added",
+            AuditKind::SellerSetUp => "Seller set up",
         }
     }
 }

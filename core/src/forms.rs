@@ -283,7 +283,7 @@ impl CardInput {
 }
 
 /// First name, last name and email, the fields every person form shares.
-fn person(
+pub(crate) fn person(
     e: &mut FieldErrors,
     first_name: &str,
     last_name: &str,

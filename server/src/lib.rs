@@ -93,9 +93,18 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
                 for (role, email) in &logins.admins {
                     println!("  {email:<44} {}", role.display_name());
                 }
+                println!(
+                    "The seller's operators sign in at {}/operator/login (each sets up two-step verification first):",
+                    ctx.settings.public_url
+                );
+                for (role, email) in &logins.operators {
+                    println!("  {email:<44} {}", role.display_name());
+                }
                 println!("Password for all of them: {}", logins.password);
             }
-            None => println!("--demo: the database already has an account; nothing was seeded."),
+            None => println!(
+                "--demo: Tally is already set up (a seller or an account exists); nothing was seeded."
+            ),
         }
     }
     if let Some(code) = services.setup.prepare_setup_code().await? {
@@ -105,7 +114,7 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
             ctx.settings.public_url,
             ctx.settings
                 .data_dir
-                .join(tally_services::identity::setup::SETUP_CODE_FILE)
+                .join(tally_services::seller::setup::SETUP_CODE_FILE)
                 .display()
         );
     }

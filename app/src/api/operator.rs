@@ -16,13 +16,23 @@ use crate::auth::{
 };
 use crate::error::AppError;
 
+/// The console's first page.
+pub const CONSOLE_PATH: &str = "/operator/accounts";
+/// The operators' sign-in page.
+pub const SIGN_IN_PATH: &str = "/operator/login";
+/// Its second step.
+pub const SECOND_STEP_PATH: &str = "/operator/login/two-step";
+/// Where an operator sets up their second step (before anything else opens).
+pub const TWO_STEP_PATH: &str = "/operator/two-step";
+
 /// The signed-in operator, or `None`.
 #[server(endpoint = "operator/me")]
 pub async fn get_current_operator() -> Result<Option<OperatorActor>, AppError> {
     Ok(current_operator())
 }
 
-/// An operator's sign-in with email and password: on to the console, or to the second step.
+/// An operator's sign-in with email and password: on to the second step, or (for an operator
+/// who has none yet) to setting it up. True when the second step is next.
 #[server(endpoint = "operator/sign-in")]
 pub async fn operator_sign_in(email: String, password: String) -> Result<bool, AppError> {
     let signed_in = services()?
@@ -32,6 +42,11 @@ pub async fn operator_sign_in(email: String, password: String) -> Result<bool, A
     for cookie in &signed_in.cookies {
         set_cookie(cookie);
     }
+    leptos_axum::redirect(if signed_in.second_step {
+        SECOND_STEP_PATH
+    } else {
+        TWO_STEP_PATH
+    });
     Ok(signed_in.second_step)
 }
 
@@ -47,6 +62,7 @@ pub async fn operator_second_step(code: String) -> Result<(), AppError> {
     for cookie in &signed_in.cookies {
         set_cookie(cookie);
     }
+    leptos_axum::redirect(CONSOLE_PATH);
     Ok(())
 }
 
@@ -57,6 +73,7 @@ pub async fn operator_sign_out() -> Result<(), AppError> {
         let clear = services()?.operators.sign_out(&operator, &key).await;
         set_cookie(&clear);
     }
+    leptos_axum::redirect(SIGN_IN_PATH);
     Ok(())
 }
 
@@ -100,17 +117,22 @@ pub async fn create_customer_account(
     first_name: String,
     last_name: String,
     email: String,
-    #[server(default)] role: Option<tally_core::roles::Role>,
+    /// A role's code; an Administrator With Billing when absent.
+    #[server(default)]
+    role: String,
 ) -> Result<String, AppError> {
     use tally_core::{forms::NewAccountInput, operators::OperatorAction, roles::Role};
     let operator = crate::auth::require_operator(OperatorAction::ManageAccounts)?;
+    let role = match role.trim() {
+        "" => Role::AdministratorWithBilling,
+        code => Role::from_code(code).ok_or_else(|| AppError::field("role", "Choose a role."))?,
+    };
     let input = NewAccountInput {
         company_name,
         first_name,
         last_name,
         email,
     };
-    let role = role.unwrap_or(Role::AdministratorWithBilling);
     Ok(services()?
         .customers
         .create(&operator, &input, role)

@@ -1,41 +1,81 @@
-//! First start: create the first account and its first administrator.
+//! First start: make the seller (the company running Tally) and its first operator.
+
+// Set-up's function takes one argument per field of its plain form, which posts them flat.
+#![allow(clippy::too_many_arguments)]
 
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
-use tally_core::forms::NewAccountInput;
+use tally_core::{
+    address::AddressInput,
+    seller::{NewSellerInput, PlanInput, SellerInput},
+};
 
 #[cfg(feature = "ssr")]
-use crate::auth::{go_on, services, visitor};
+use crate::auth::{services, set_cookie, visitor};
 use crate::error::AppError;
 
-/// True while Tally has no account yet.
+/// True while Tally has no seller yet: `/setup` is open (with the set-up code).
 #[server(endpoint = "setup/needed")]
 pub async fn setup_needed() -> Result<bool, AppError> {
     Ok(services()?.setup.setup_needed().await?)
 }
 
-/// Creates the account and its Administrator With Billing, signs them in and goes to `/`.
-/// Needs the set-up code (the server printed it in its log at first start and wrote it to
-/// its data folder); refused (404) once any account exists.
+/// True on a brand-new installation, which `/` sends to set-up.
+#[server(endpoint = "setup/first-start")]
+pub async fn first_start() -> Result<bool, AppError> {
+    Ok(services()?.setup.first_start().await?)
+}
+
+/// Makes the seller and its first operator (an Owner), signs them in and goes to the
+/// console, where their second step is set up first. Needs the set-up code (the server
+/// printed it in its log at first start and wrote it to its data folder); refused (404) once
+/// the seller exists.
 #[server(endpoint = "setup/create")]
-pub async fn create_first_account(
+pub async fn set_up_seller(
     #[server(default)] setup_code: String,
-    company_name: String,
+    legal_name: String,
+    contact_email: String,
+    country: String,
+    line1: String,
+    #[server(default)] line2: String,
+    city: String,
+    #[server(default)] region: String,
+    postal_code: String,
+    price_per_user: String,
+    free_users: String,
     first_name: String,
     last_name: String,
     email: String,
     password: String,
 ) -> Result<(), AppError> {
-    let account = NewAccountInput {
-        company_name,
+    let input = NewSellerInput {
+        seller: SellerInput {
+            legal_name,
+            contact_email,
+            address: AddressInput {
+                country,
+                line1,
+                line2,
+                city,
+                region,
+                postal_code,
+            },
+            plan: PlanInput {
+                price_per_user,
+                free_users,
+            },
+        },
         first_name,
         last_name,
         email,
     };
     let signed_in = services()?
         .setup
-        .setup(&visitor(), &setup_code, &account, &password)
+        .setup(&visitor(), &setup_code, &input, &password)
         .await?;
-    go_on(&signed_in, None);
+    for cookie in &signed_in.cookies {
+        set_cookie(cookie);
+    }
+    leptos_axum::redirect(crate::api::operator::TWO_STEP_PATH);
     Ok(())
 }

@@ -66,6 +66,23 @@ impl FreshCheck {
         }
         self.open.set(false);
     }
+
+    /// Whether the dialog is open: for a frame that draws a dialog of its own (the console's).
+    pub fn open_signal(self) -> RwSignal<bool> {
+        self.open
+    }
+
+    /// The person's answer in a frame's own dialog.
+    pub fn answered(self, answer: FreshCheckAnswer) {
+        self.answer(answer == FreshCheckAnswer::Confirmed);
+    }
+}
+
+/// How a fresh check's dialog was left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FreshCheckAnswer {
+    Confirmed,
+    Cancelled,
 }
 
 impl Default for FreshCheck {

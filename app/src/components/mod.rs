@@ -1,5 +1,6 @@
 //! Widgets shared by several pages.
 
+pub mod address;
 pub mod billing_notices;
 pub mod dialog;
 pub mod email_text;

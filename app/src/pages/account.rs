@@ -2,7 +2,7 @@
 //! two-step verification first). Server functions: `update_name`, `change_password`,
 //! `check_password`, and two-step verification's (`two_step`).
 
-mod two_step;
+pub(crate) mod two_step;
 
 use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;

@@ -8,6 +8,7 @@ pub mod commands;
 pub mod confirm_payment;
 pub mod invoice;
 pub mod not_found;
+pub mod operator;
 pub mod overview;
 pub mod payments;
 pub mod second_step;

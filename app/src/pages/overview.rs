@@ -3,7 +3,7 @@
 //! the card on file (or a call to add one), what billing needs fixing, pending invitations,
 //! and the latest audit events; each links to its page. Route: `/`. Requires: a session
 //! (visitors go to `/login`, or to `/setup` on first start). Server functions:
-//! `get_current_admin`, `setup_needed`, `get_account_glance`.
+//! `get_current_admin`, `first_start`, `get_account_glance`.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -16,7 +16,7 @@ use tally_core::{
 };
 
 use crate::{
-    api::{overview::get_account_glance, setup::setup_needed},
+    api::{overview::get_account_glance, setup::first_start},
     components::{billing_notices::BillingNotices, layout::SignedIn, payments::PaymentsDialog},
     error::AppError,
 };
@@ -224,7 +224,7 @@ fn size_text(bytes: u64) -> String {
 /// Sends a brand-new installation to set-up, everyone else through the sign-in guard.
 #[component]
 pub fn OverviewPage() -> impl IntoView {
-    let needed = Resource::new(|| (), |_| setup_needed());
+    let needed = Resource::new(|| (), |_| first_start());
     let glance = new_glance();
     view! {
         <Suspense fallback=|| ()>

@@ -1,15 +1,20 @@
-//! First start. Route: `/setup`. Requires: no account exists yet (404 afterwards).
-//! Server functions: `setup_needed`, `create_first_account`.
+//! First start. Route: `/setup`. Requires: no seller exists yet (404 afterwards).
+//! Server functions: `setup_needed`, `set_up_seller`.
 
 use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 
-use tally_core::forms::{new_password_errors, required, NewAccountInput};
+use tally_core::{
+    address::AddressInput,
+    forms::{new_password_errors, required},
+    seller::{NewSellerInput, PlanInput},
+};
 
 use super::{form_error, not_found::NotFoundPage};
 use crate::{
-    api::setup::{setup_needed, CreateFirstAccount},
+    api::setup::{setup_needed, SetUpSeller},
     components::{
+        address::{AddressFields, COMPANY},
         field::Field,
         form::{form_action, Form},
         live_errors::LiveErrors,
@@ -17,7 +22,7 @@ use crate::{
     },
 };
 
-/// Creates the first account and its Administrator With Billing.
+/// Makes the seller and its first operator (an Owner).
 #[component]
 pub fn SetupPage() -> impl IntoView {
     let needed = Resource::new(|| (), |_| setup_needed());
@@ -35,40 +40,54 @@ pub fn SetupPage() -> impl IntoView {
 
 #[component]
 fn SetupForm() -> impl IntoView {
-    let create = form_action::<CreateFirstAccount>();
+    let create = form_action::<SetUpSeller>();
     let value = create.value();
     let setup_code = RwSignal::new(String::new());
-    let company_name = RwSignal::new(String::new());
-    let first_name = RwSignal::new(String::new());
-    let last_name = RwSignal::new(String::new());
-    let email = RwSignal::new(String::new());
+    let input = RwSignal::new(NewSellerInput::default());
+    let address = RwSignal::new(AddressInput::default());
     let password = RwSignal::new(String::new());
-    let input = move || NewAccountInput {
-        company_name: company_name.get(),
-        first_name: first_name.get(),
-        last_name: last_name.get(),
-        email: email.get(),
-    };
     // Core's rules as typed, with the network off; the server checks them again, and the code
     // and the password's strength besides.
     let errors = LiveErrors::new(move || {
-        let mut e = input().parse().err().unwrap_or_default();
+        let mut typed = input.get();
+        typed.seller.address = address.get();
+        let mut e = typed.parse().err().unwrap_or_default();
         required(&mut e, "setup_code", &setup_code.get(), "set-up code");
         e.merge(new_password_errors("password", &password.get(), None));
         e
     });
     errors.follow(value);
+    let text = move |get: fn(&NewSellerInput) -> &String| {
+        Signal::derive(move || input.with(|i| get(i).clone()))
+    };
+    let set = move |field: &'static str, put: fn(&mut NewSellerInput, String)| {
+        Callback::new(move |v: String| {
+            input.update(|i| put(i, v));
+            errors.edited(field);
+        })
+    };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if !errors.submit() || create.pending().get_untracked() {
             return;
         }
-        create.dispatch(CreateFirstAccount {
+        let i = input.get_untracked();
+        let a = address.get_untracked();
+        create.dispatch(SetUpSeller {
             setup_code: setup_code.get_untracked(),
-            company_name: company_name.get_untracked(),
-            first_name: first_name.get_untracked(),
-            last_name: last_name.get_untracked(),
-            email: email.get_untracked(),
+            legal_name: i.seller.legal_name,
+            contact_email: i.seller.contact_email,
+            country: a.country,
+            line1: a.line1,
+            line2: a.line2,
+            city: a.city,
+            region: a.region,
+            postal_code: a.postal_code,
+            price_per_user: i.seller.plan.price_per_user,
+            free_users: i.seller.plan.free_users,
+            first_name: i.first_name,
+            last_name: i.last_name,
+            email: i.email,
             password: password.get_untracked(),
         });
     };
@@ -76,25 +95,62 @@ fn SetupForm() -> impl IntoView {
         <Title text="Set up Tally" />
         <main class="centered-page">
             <h1>"Set up Tally"</h1>
-            <p>"Create your organisation's account and your own administrator. You'll have the Administrator With Billing role and can invite others afterwards."</p>
-            <Form to=CreateFirstAccount::url() class="card form" on_submit=submit>
+            <p>"Tell Tally about your company — the seller its customer accounts pay — and make your own operator account. You'll be its Owner, and create customer accounts from the operator console."</p>
+            <Form to=SetUpSeller::url() class="card form" on_submit=submit>
                 <Field name="setup_code" label="Set-up code" autocomplete="one-time-code" required=true value=setup_code
                     hint="Printed in the server's log when it first started, and saved in the file setup-code in its data folder."
                     error=errors.error("setup_code") on_input=errors.typed(setup_code, "setup_code") on_blur=errors.touch("setup_code") />
-                <Field name="company_name" label="Company name" autocomplete="organization" required=true value=company_name
-                    error=errors.error("company_name") on_input=errors.typed(company_name, "company_name") on_blur=errors.touch("company_name") />
-                <Field name="first_name" label="Your first name" autocomplete="given-name" required=true value=first_name
-                    error=errors.error("first_name") on_input=errors.typed(first_name, "first_name") on_blur=errors.touch("first_name") />
-                <Field name="last_name" label="Your last name" autocomplete="family-name" required=true value=last_name
-                    error=errors.error("last_name") on_input=errors.typed(last_name, "last_name") on_blur=errors.touch("last_name") />
-                <Field name="email" label="Your email" kind="email" autocomplete="email" required=true value=email
-                    error=errors.error("email") on_input=errors.typed(email, "email") on_blur=errors.touch("email") />
-                <Field name="password" label="Choose a password" kind="password" autocomplete="new-password" required=true value=password
-                    error=errors.error("password") on_input=errors.typed(password, "password") on_blur=errors.touch("password") />
-                <PasswordMeter password=password known_words=vec![] />
+                <fieldset class="group">
+                    <legend>"Your company"</legend>
+                    <p class="field-hint">"Printed on every invoice and email your customers receive."</p>
+                    <Field name="legal_name" label="Legal name" autocomplete="organization" required=true value=text(|i| &i.seller.legal_name)
+                        error=errors.error("legal_name") on_input=set("legal_name", |i, v| i.seller.legal_name = v) on_blur=errors.touch("legal_name") />
+                    <Field name="contact_email" label="Contact email for customers" kind="email" autocomplete="email" required=true
+                        value=text(|i| &i.seller.contact_email) error=errors.error("contact_email")
+                        on_input=set("contact_email", |i, v| i.seller.contact_email = v) on_blur=errors.touch("contact_email") />
+                    <AddressFields names=&COMPANY value=address errors=errors />
+                </fieldset>
+                <PlanFields input=input errors=errors />
+                <fieldset class="group">
+                    <legend>"You, the first operator"</legend>
+                    <Field name="first_name" label="Your first name" autocomplete="given-name" required=true value=text(|i| &i.first_name)
+                        error=errors.error("first_name") on_input=set("first_name", |i, v| i.first_name = v) on_blur=errors.touch("first_name") />
+                    <Field name="last_name" label="Your last name" autocomplete="family-name" required=true value=text(|i| &i.last_name)
+                        error=errors.error("last_name") on_input=set("last_name", |i, v| i.last_name = v) on_blur=errors.touch("last_name") />
+                    <Field name="email" label="Your email" kind="email" autocomplete="email" required=true value=text(|i| &i.email)
+                        error=errors.error("email") on_input=set("email", |i, v| i.email = v) on_blur=errors.touch("email") />
+                    <Field name="password" label="Choose a password" kind="password" autocomplete="new-password" required=true value=password
+                        error=errors.error("password") on_input=errors.typed(password, "password") on_blur=errors.touch("password") />
+                    <PasswordMeter password=password known_words=vec![] />
+                </fieldset>
                 <p class="form-error" role="alert">{form_error(value)}</p>
-                <button type="submit" class="primary" disabled=move || create.pending().get()>"Create account"</button>
+                <button type="submit" class="primary" disabled=move || create.pending().get()>"Set up Tally"</button>
             </Form>
         </main>
+    }
+}
+
+/// The plan a new customer account starts on (each account's can be changed later).
+#[component]
+fn PlanFields(input: RwSignal<NewSellerInput>, errors: LiveErrors) -> impl IntoView {
+    let text = move |get: fn(&PlanInput) -> &String| {
+        Signal::derive(move || input.with(|i| get(&i.seller.plan).clone()))
+    };
+    let set = move |field: &'static str, put: fn(&mut PlanInput, String)| {
+        Callback::new(move |v: String| {
+            input.update(|i| put(&mut i.seller.plan, v));
+            errors.edited(field);
+        })
+    };
+    view! {
+        <fieldset class="group">
+            <legend>"Default plan for new customer accounts"</legend>
+            <Field name="price_per_user" label="Price per user per month (USD)" autocomplete="off" required=true
+                value=text(|p| &p.price_per_user) error=errors.error("price_per_user")
+                on_input=set("price_per_user", |p, v| p.price_per_user = v) on_blur=errors.touch("price_per_user") />
+            <Field name="free_users" label="Free users each month" autocomplete="off" required=true
+                value=text(|p| &p.free_users) error=errors.error("free_users")
+                on_input=set("free_users", |p, v| p.free_users = v) on_blur=errors.touch("free_users") />
+        </fieldset>
     }
 }

@@ -30,10 +30,10 @@ use billing::{
 use directory::{administrators::Administrators, commands::Commands, users::Users};
 use identity::{
     accounts::sessions::Sessions, operators::Operators, passwords::Passwords, profile::Profile,
-    setup::Setup, sign_in::SignIns, two_step::TwoStep,
+    sign_in::SignIns, two_step::TwoStep,
 };
 use platform::{audit::AuditLog, config::GatewaySettings, context::Context, status::Status};
-use seller::customers::Customers;
+use seller::{customers::Customers, setup::Setup};
 
 /// Every service, wired once at start; cheap to clone. The server puts it in each request's
 /// context, where server functions take it.
@@ -100,13 +100,14 @@ impl Services {
         let sign_ins = SignIns::new(ctx.clone(), passwords.clone(), two_step.clone());
         let charging = Charging::new(ctx.clone(), gateway.clone(), Default::default());
         let billing_run = BillingRun::new(ctx.clone(), charging.clone());
+        let operators = Operators::new(ctx.clone(), passwords.clone(), two_step.clone());
         Self(Arc::new(All {
             status: Status::new(ctx.clone()),
             audit: AuditLog::new(ctx.clone()),
             sessions: Sessions::new(ctx.clone()),
-            setup: Setup::new(ctx.clone(), passwords.clone(), sign_ins.clone()),
             profile: Profile::new(ctx.clone(), passwords.clone(), sign_ins.clone()),
-            operators: Operators::new(ctx.clone(), passwords, two_step.clone()),
+            setup: Setup::new(ctx.clone(), operators.clone()),
+            operators,
             customers: Customers::new(ctx.clone()),
             sign_ins,
             two_step,

@@ -40,6 +40,7 @@ const OWNERS: &[(&str, &str)] = &[
     ("operators", "identity::operators"),
     ("operator_sessions", "identity::operators"),
     ("operator_pending_sign_ins", "identity::operators"),
+    ("sellers", "seller::profile"),
     ("users", "directory::users"),
     ("user_count_changes", "directory::users"),
     ("commands", "directory::commands"),

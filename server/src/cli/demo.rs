@@ -1,25 +1,33 @@
-//! `tally --demo`: on an empty database, seeds a demo account with an administrator of every
-//! role, 14 users, billing information and a sandbox card, dated four months back, and prints
-//! how to sign in, so a newcomer can look around at once. The billing scheduler's catch-up at
+//! `tally --demo`: on an empty database, seeds the seller with an operator of each role, and a
+//! demo customer account with an administrator of every role, 14 users, billing information
+//! and a sandbox card, dated four months back, and prints how to sign in, so a newcomer can
+//! look around at once. The billing scheduler's catch-up at
 //! start then invoices the months since, so there is an invoice history too. Each row is
 //! written by the module that owns its table.
 
 use tally_core::{
     address::Address,
+    billing::Plan,
     card::Brand,
     codes::UserStatus,
     contact::Email,
     forms::{BillingInfo, NewUser, PaymentInfo},
+    operators::{OperatorRole, ALL_OPERATOR_ROLES},
     roles::{Role, ALL_ROLES},
+    seller::SellerDetails,
 };
 use tally_services::{
     billing::{cards, info::BillingInformation},
     directory::users,
-    identity::accounts::{self, admins},
+    identity::{
+        accounts::{self, admins},
+        operators::rows as operators,
+    },
     platform::{
         crypto::{hash_password, new_token},
         error::{ResultExt, ServiceError},
     },
+    seller::profile,
     Services,
 };
 
@@ -27,6 +35,7 @@ use tally_services::{
 pub struct DemoLogins {
     pub password: String,
     pub admins: Vec<(Role, String)>,
+    pub operators: Vec<(OperatorRole, String)>,
 }
 
 const DEMO_NAMES: [(&str, &str); 7] = [
@@ -57,7 +66,7 @@ fn demo_address() -> Address {
 /// Seeds the demo account unless any account exists; returns the sign-in details it made.
 pub async fn seed(services: &Services) -> Result<Option<DemoLogins>, ServiceError> {
     let ctx = &services.ctx;
-    if !accounts::setup_needed(ctx.db.pool()).await? {
+    if !services.setup.first_start().await? {
         return Ok(None);
     }
     // One random password for every demo administrator, printed once.
@@ -68,8 +77,33 @@ pub async fn seed(services: &Services) -> Result<Option<DemoLogins>, ServiceErro
     let since = now - 120 * 86_400_000;
     let account_id = ctx.new_id();
     let mut tx = ctx.db.pool().begin().await.context("seeding the demo")?;
-    if !accounts::claim_setup(&mut tx, now).await? {
+    let seller = SellerDetails {
+        legal_name: "Demo Seller Inc.".into(),
+        contact_email: email("billing@seller.demo.tally.test")?,
+        address: demo_address(),
+        default_plan: Plan::per_user(ctx.settings.price_per_user),
+    };
+    if !profile::claim(&mut tx, &seller, now).await? {
         return Ok(None);
+    }
+    let mut operator_logins = Vec::new();
+    for (i, role) in ALL_OPERATOR_ROLES.into_iter().enumerate() {
+        let address = email(&format!(
+            "{}@seller.demo.tally.test",
+            role.code().replace('_', "-")
+        ))?;
+        let (first, last) = DEMO_NAMES[(i + 3) % DEMO_NAMES.len()];
+        let row = operators::NewOperatorRow {
+            id: &ctx.new_id(),
+            email: &address,
+            first_name: first,
+            last_name: last,
+            role,
+            password_hash: Some(&hash),
+            now,
+        };
+        operators::insert(&mut *tx, &row).await?;
+        operator_logins.push((role, address.to_string()));
     }
     accounts::insert(&mut *tx, &account_id, "Demo Company", since).await?;
     let mut logins = Vec::new();
@@ -144,5 +178,6 @@ pub async fn seed(services: &Services) -> Result<Option<DemoLogins>, ServiceErro
     Ok(Some(DemoLogins {
         password,
         admins: logins,
+        operators: operator_logins,
     }))
 }

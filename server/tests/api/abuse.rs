@@ -19,21 +19,10 @@ fn payloads() -> Vec<String> {
     serde_json::from_str(text).expect("the payload list")
 }
 
-/// Sets up the first account through the set-up form; returns the response.
+/// Sets up the seller through the set-up form; returns the response.
 async fn set_up(app: &TestApp, client: &reqwest::Client, code: &str) -> reqwest::Response {
-    app.call(
-        client,
-        "setup/create",
-        &[
-            ("setup_code", code),
-            ("company_name", "Acme"),
-            ("first_name", "Ann"),
-            ("last_name", "Lee"),
-            ("email", "ann@acme.test"),
-            ("password", "correct horse battery staple"),
-        ],
-    )
-    .await
+    let form = crate::helpers::seller_setup_form(code, "correct horse battery staple");
+    app.call(client, "setup/create", &form).await
 }
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
@@ -189,7 +178,8 @@ both_databases! {
         assert_eq!(res.status(), 422);
         assert!(res.json::<Value>().await.unwrap()["Validation"]["setup_code"].is_string());
         assert_eq!(set_up(&app, &TestApp::new_client(), "AAAA-BBBB-CCCC").await.status(), 422);
-        assert_eq!(count(&app, "SELECT COUNT(*) FROM accounts").await, 0);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM sellers").await, 0);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM operators").await, 0);
         // The code is in the data folder, private to the server's user.
         let file = app.outbox.parent().unwrap().join("setup-code");
         assert_eq!(std::fs::read_to_string(&file).unwrap().trim(), app.setup_code);
@@ -211,15 +201,15 @@ both_databases! {
         let page = TestApp::new_client().get(app.url("/setup")).header("Host", "evil.example:80").send().await.unwrap();
         assert_eq!(page.status(), StatusCode::MISDIRECTED_REQUEST);
         assert_eq!(TestApp::new_client().get(app.url("/healthz")).header("Host", "10.0.0.7").send().await.unwrap().status(), 200);
-        // 20 set-ups at once, each with the code: exactly one account.
+        // 20 set-ups at once, each with the code: exactly one seller and one Owner.
         let code = app.setup_code.clone();
         let calls = (0..20).map(|_| {
             let (app, code) = (&app, code.clone());
             async move { set_up(app, &TestApp::new_client(), &code).await.status().as_u16() }
         });
         let statuses = futures::future::join_all(calls).await;
-        assert_eq!(count(&app, "SELECT COUNT(*) FROM accounts").await, 1, "{statuses:?}");
-        assert_eq!(count(&app, "SELECT COUNT(*) FROM admins").await, 1);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM sellers").await, 1, "{statuses:?}");
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM operators").await, 1);
         assert_eq!(statuses.iter().filter(|s| matches!(s, 200 | 302)).count(), 1, "{statuses:?}");
         assert!(statuses.iter().all(|s| matches!(s, 200 | 302 | 404 | 429)), "{statuses:?}");
         assert!(!file.exists(), "the spent code's file is gone");

@@ -5,25 +5,25 @@ use serde_json::Value;
 
 use crate::{
     both_databases,
-    helpers::{find_link, TestApp},
+    helpers::{find_link, seller_setup_form, TestApp},
 };
 
 const PASSWORD: &str = "correct horse battery staple";
 const EMAIL: &str = "ann@acme.test";
 
-/// Runs set-up from `client`; returns the response.
+/// Acme, made from the console, its first administrator Ann accepting the invitation from
+/// `client` (signed in as her); returns that answer.
 async fn setup(app: &TestApp, client: &Client) -> reqwest::Response {
+    app.account_from_console(client, "Acme", ("Ann", "Lee", EMAIL), PASSWORD)
+        .await
+}
+
+/// Runs set-up (the seller and its Owner) from `client`; returns the response.
+async fn set_up_seller(app: &TestApp, client: &Client) -> reqwest::Response {
     app.call(
         client,
         "setup/create",
-        &[
-            ("setup_code", app.setup_code.as_str()),
-            ("company_name", "Acme"),
-            ("first_name", "Ann"),
-            ("last_name", "Lee"),
-            ("email", EMAIL),
-            ("password", PASSWORD),
-        ],
+        &seller_setup_form(&app.setup_code, PASSWORD),
     )
     .await
 }
@@ -60,35 +60,69 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
 }
 
 both_databases! {
-    async fn setup_creates_the_first_account_signs_in_and_then_answers_404(app: TestApp) {
+    async fn setup_makes_the_seller_and_its_owner_signs_them_in_and_then_answers_404(app: TestApp) {
         assert_eq!(app.get("/setup").await.status(), 200);
-        let res = setup(&app, &app.client).await;
+        let res = set_up_seller(&app, &app.client).await;
         assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
-        let cookie = session_cookie(&res).expect("session cookie");
+        let cookie = res.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("tally_operator=")).map(str::to_string).expect("an operator session");
         assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
-        assert!(!cookie.contains("Secure"), "plain http on loopback: {cookie}");
-        let me = me(&app, &app.client).await;
-        assert_eq!(me["email"], EMAIL);
-        assert_eq!(me["role"], "AdministratorWithBilling");
+        assert!(session_cookie(&res).is_none(), "never a customer session");
+        // The Owner, who must set up a second step before anything else.
+        let me: Value = app.call(&app.client, "operator/me", &[]).await.json().await.unwrap();
+        assert_eq!((me["email"].as_str(), me["role"].as_str(), me["must_set_up_two_step"].as_bool()),
+            (Some("olive@seller.test"), Some("Owner"), Some(true)));
+        assert_eq!(app.call(&app.client, "account/me", &[]).await.json::<Value>().await.unwrap(), Value::Null);
+        // The seller, with its details and default plan.
+        let seller = tally_services::seller::profile::details(app.db.pool()).await.unwrap().expect("the seller");
+        assert_eq!((seller.legal_name.as_str(), seller.contact_email.as_str()), ("Seller Ltd", "billing@seller.test"));
+        assert_eq!((seller.default_plan.price_per_user.cents(), seller.default_plan.free_users), (500, 10));
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_events WHERE kind = 'seller_set_up'").await, 1);
+        // No customer account: those are made from the console.
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM accounts").await, 0);
         // Afterwards set-up is gone: the page and the function both answer 404.
         assert_eq!(app.get("/setup").await.status(), 404);
-        let again = setup(&app, &TestApp::new_client()).await;
+        let again = set_up_seller(&app, &TestApp::new_client()).await;
         assert_eq!(again.status(), 404);
-        assert_eq!(count(&app, "SELECT COUNT(*) FROM accounts").await, 1);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM operators").await, 1);
     }
 
     async fn setup_reports_every_bad_field(app: TestApp) {
-        let res = app.call(&app.client, "setup/create", &[
-            ("setup_code", app.setup_code.as_str()),
-            ("company_name", ""), ("first_name", "Ann"), ("last_name", ""), ("email", "nope"), ("password", "password1234"),
-        ]).await;
+        let mut form = seller_setup_form(&app.setup_code, "password1234");
+        for (k, v) in form.iter_mut() {
+            match *k {
+                "legal_name" | "last_name" | "line1" => *v = "",
+                "email" | "contact_email" => *v = "nope",
+                "price_per_user" => *v = "5.001",
+                "free_users" => *v = "ten",
+                "postal_code" => *v = "ABC",
+                _ => {}
+            }
+        }
+        let res = app.call(&app.client, "setup/create", &form).await;
         assert_eq!(res.status(), 422);
         let body: Value = res.json().await.unwrap();
         let errors = &body["Validation"];
-        for f in ["company_name", "last_name", "email", "password"] {
+        for f in ["legal_name", "contact_email", "line1", "postal_code", "price_per_user", "free_users", "last_name", "email", "password"] {
             assert!(errors[f].is_string(), "{f}: {body}");
         }
-        assert_eq!(count(&app, "SELECT COUNT(*) FROM accounts").await, 0);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM sellers").await, 0);
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM operators").await, 0);
+    }
+
+    async fn an_installation_with_accounts_and_no_seller_keeps_them_and_is_set_up_the_same_way(app: TestApp) {
+        // An installation from before the seller: its account carries on, `/` does not send
+        // anyone to set-up, and the set-up page is still there for whoever has the code.
+        app.seed_account("old", &[tally_core::roles::Role::AdministratorWithBilling]).await;
+        let res = app.get("/").await;
+        assert_eq!(res.headers()["location"], "/login");
+        assert_eq!(app.get("/setup").await.status(), 200);
+        let c = app.signed_in("admin_billing@old.test").await;
+        assert_eq!(me(&app, &c).await["email"], "admin_billing@old.test");
+        let res = set_up_seller(&app, &TestApp::new_client()).await;
+        assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
+        assert_eq!(count(&app, "SELECT COUNT(*) FROM accounts").await, 1);
+        assert_eq!(me(&app, &c).await["email"], "admin_billing@old.test");
     }
 
     async fn every_failed_sign_in_gets_the_same_answer(app: TestApp) {
@@ -228,11 +262,12 @@ both_databases! {
         setup(&app, &app.client).await;
         let c = TestApp::new_client();
         // Same answer for an unknown address, and nothing sent.
+        let invitation_only = app.outbox_messages().len();
         assert_eq!(app.call(&c, "account/request-reset", &[("email", "nobody@acme.test")]).await.status(), 200);
-        assert!(app.outbox_messages().is_empty());
+        assert_eq!(app.outbox_messages().len(), invitation_only);
         assert_eq!(app.call(&c, "account/request-reset", &[("email", EMAIL)]).await.status(), 200);
         // The answer did not wait for the mail: the outbox worker sends it.
-        assert!(app.outbox_messages().is_empty());
+        assert_eq!(app.outbox_messages().len(), invitation_only);
         assert_eq!(app.services.ctx.outbox.deliver_due().await.unwrap(), 1);
         let mail = app.outbox_messages().pop().expect("a reset email");
         assert!(mail.contains(&format!("To: {EMAIL}")));
@@ -351,7 +386,8 @@ both_databases! {
         let res = app.get("/").await;
         assert_eq!(res.status(), 302);
         assert_eq!(res.headers()["location"], "/setup");
-        setup(&app, &TestApp::new_client()).await;
+        set_up_seller(&app, &TestApp::new_client()).await;
+        assert_eq!(app.get("/").await.headers()["location"], "/login", "set up: no longer sent there");
         let res = app.get("/account").await;
         assert_eq!(res.status(), 302);
         assert_eq!(res.headers()["location"], "/login?next=/account", "and back after signing in");

@@ -616,25 +616,28 @@ async fn canary_card_data_reaches_no_file_log_or_email(
     // Set-up itself: each of its free-text fields.
     let code = std::fs::read_to_string(data.join("setup-code")).expect("the set-up code file");
     let code = code.trim();
-    for (network, field) in ["company_name", "first_name", "last_name", "email"]
-        .into_iter()
-        .enumerate()
+    let password = "a canary's long passphrase";
+    let set_up_form = crate::helpers::seller_setup_form(code, password);
+    for (network, field) in [
+        "legal_name",
+        "contact_email",
+        "line1",
+        "city",
+        "first_name",
+        "last_name",
+        "email",
+    ]
+    .into_iter()
+    .enumerate()
     {
         let canary = canary_number(&[4, 9], 16);
         for spelling in spellings(&canary) {
-            let spelling = if field == "email" {
+            let spelling = if field.contains("email") {
                 format!("{spelling}@canary.test")
             } else {
                 spelling
             };
-            let mut f = vec![
-                ("setup_code", code),
-                ("company_name", "Canary Co"),
-                ("first_name", "Cass"),
-                ("last_name", "Nary"),
-                ("email", "cass@canary.test"),
-                ("password", "a canary's long passphrase"),
-            ];
+            let mut f = set_up_form.clone();
             f.iter_mut().find(|(k, _)| *k == field).unwrap().1 = &spelling;
             let res = client
                 .post(format!("{base}/api/setup/create"))
@@ -653,23 +656,93 @@ async fn canary_card_data_reaches_no_file_log_or_email(
         }
         canaries.push(canary);
     }
-    let setup = send(&form(
-        "setup/create",
+    let setup = send(&form("setup/create", &set_up_form)).await.unwrap();
+    assert!(
+        setup.status().is_success() || setup.status().is_redirection(),
+        "{}",
+        setup.status()
+    );
+    // The Owner sets up their second step, then makes the customer account from the console:
+    // each of its fields refuses a canary too.
+    let started: serde_json::Value = send(&form("operator/two-step/start-app", &[]))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let app_code = crate::authenticator::totp(started["key"].as_str().unwrap(), now);
+    let confirmed = send(&form(
+        "operator/two-step/confirm-app",
+        &[("code", &app_code)],
+    ))
+    .await
+    .unwrap();
+    assert_eq!(confirmed.status(), 200);
+    let account_form = [
+        ("company_name", "Canary Co"),
+        ("first_name", "Cass"),
+        ("last_name", "Nary"),
+        ("email", "cass@canary.test"),
+    ];
+    for field in ["company_name", "first_name", "last_name", "email"] {
+        let canary = canary_number(&[4, 9], 16);
+        for spelling in spellings(&canary) {
+            let spelling = if field == "email" {
+                format!("{spelling}@canary.test")
+            } else {
+                spelling
+            };
+            let mut f = account_form.to_vec();
+            f.iter_mut().find(|(k, _)| *k == field).unwrap().1 = &spelling;
+            let res = send(&form("operator/accounts/create", &f)).await.unwrap();
+            refused(
+                &format!("a new account's {field}"),
+                res.status(),
+                res.text().await.unwrap(),
+            );
+        }
+        canaries.push(canary);
+    }
+    let made = send(&form("operator/accounts/create", &account_form))
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 200);
+    // Cass accepts the invitation the outbox worker writes.
+    let started = Instant::now();
+    let token = loop {
+        let link = files(&data)
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .map(|p| crate::helpers::decode_eml(&std::fs::read_to_string(p).unwrap()))
+            .filter(|m| m.contains("To: cass@canary.test"))
+            .find_map(|m| crate::helpers::find_link(&m, &format!("{base}/invitation/")));
+        if let Some(link) = link {
+            break link.rsplit('/').next().unwrap().to_string();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the invitation"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let accepted = send(&form(
+        "account/set-password",
         &[
-            ("setup_code", code),
-            ("company_name", "Canary Co"),
-            ("first_name", "Cass"),
-            ("last_name", "Nary"),
-            ("email", "cass@canary.test"),
-            ("password", "a canary's long passphrase"),
+            ("kind", "Invitation"),
+            ("token", &token),
+            ("password", password),
         ],
     ))
     .await
     .unwrap();
     assert!(
-        setup.status().is_success() || setup.status().is_redirection(),
+        accepted.status().is_success() || accepted.status().is_redirection(),
         "{}",
-        setup.status()
+        accepted.status()
     );
     assert_eq!(
         send(&billing_info(

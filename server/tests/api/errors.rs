@@ -74,14 +74,14 @@ both_databases! {
         let reference = reference(&body);
         assert_eq!(reference, request_id, "the reference is the request's id");
         let text = body.to_string();
-        for inner in ["pool", "closed", "sqlx", "accounts", "SELECT"] {
+        for inner in ["pool", "closed", "sqlx", "sellers", "SELECT"] {
             assert!(!text.contains(inner), "no internal text reaches the browser: {text}");
         }
         // Every line the request logged carries its id; one of them is the error's.
         let lines = logged(&reference);
         let errors: Vec<&String> = lines.iter().filter(|l| l.contains("unexpected error")).collect();
         assert_eq!(errors.len(), 1, "{lines:?}");
-        assert!(errors[0].contains("checking whether set-up is needed"), "{}", errors[0]);
+        assert!(errors[0].contains("checking for the seller"), "{}", errors[0]);
         assert!(errors[0].contains("ERROR"), "{}", errors[0]);
     }
 

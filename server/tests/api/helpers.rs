@@ -182,6 +182,70 @@ impl TestApp {
         id
     }
 
+    /// A customer account made from the console by the seller's Owner (seeded, and fresh),
+    /// its first administrator (an Administrator With Billing) invited by email and accepting
+    /// from `client` with `password`: the answer to that, which signs `client` in as them.
+    /// The id of the account is `SELECT account_id FROM admins WHERE email_key = <email>`.
+    pub async fn account_from_console(
+        &self,
+        client: &reqwest::Client,
+        company: &str,
+        (first, last, email): (&str, &str, &str),
+        password: &str,
+    ) -> reqwest::Response {
+        use tally_core::{forms::NewAccountInput, operators::OperatorRole, roles::Role};
+        let owner =
+            match sqlx::query_scalar::<_, String>("SELECT id FROM operators WHERE id = 'op-owner'")
+                .fetch_optional(self.db.pool())
+                .await
+                .unwrap()
+            {
+                Some(id) => id,
+                None => self.seed_operator(OperatorRole::Owner).await,
+            };
+        let actor = tally_core::actor::OperatorActor {
+            id: owner,
+            email: "owner@seller.test".into(),
+            first_name: "Op".into(),
+            last_name: "owner".into(),
+            role: OperatorRole::Owner,
+            must_set_up_two_step: false,
+            ip: None,
+            verified_at: self.clock_now(),
+            session: String::new(),
+        };
+        let input = NewAccountInput {
+            company_name: company.into(),
+            first_name: first.into(),
+            last_name: last.into(),
+            email: email.into(),
+        };
+        self.services
+            .customers
+            .create(&actor, &input, Role::AdministratorWithBilling)
+            .await
+            .expect("the account made from the console");
+        self.services.ctx.outbox.deliver_due().await.unwrap();
+        let mail = self
+            .outbox_messages()
+            .into_iter()
+            .rev()
+            .find(|m| m.contains(&format!("To: {email}")))
+            .expect("the invitation");
+        let link = find_link(&mail, &format!("{}/invitation/", self.address)).expect("its link");
+        let token = link.rsplit('/').next().unwrap().to_string();
+        self.call(
+            client,
+            "account/set-password",
+            &[
+                ("kind", "Invitation"),
+                ("token", &token),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
     /// A session for `admin_id` made directly in the database (no password hashing), and the
     /// `Cookie` header value that carries it: for tests that need many signed-in callers.
     pub async fn session_cookie_for(&self, admin_id: &str) -> String {
@@ -615,6 +679,27 @@ macro_rules! both_databases {
 #[allow(dead_code)]
 pub fn site_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/site")
+}
+
+/// Set-up's form, filled in for a seller ("Seller Ltd", its Owner Olive Ng
+/// `olive@seller.test` with `password`), with the set-up `code`.
+pub fn seller_setup_form<'a>(code: &'a str, password: &'a str) -> Vec<(&'static str, &'a str)> {
+    vec![
+        ("setup_code", code),
+        ("legal_name", "Seller Ltd"),
+        ("contact_email", "billing@seller.test"),
+        ("country", "US"),
+        ("line1", "1 Market St"),
+        ("city", "San Francisco"),
+        ("region", "CA"),
+        ("postal_code", "94105"),
+        ("price_per_user", "5.00"),
+        ("free_users", "10"),
+        ("first_name", "Olive"),
+        ("last_name", "Ng"),
+        ("email", "olive@seller.test"),
+        ("password", password),
+    ]
 }
 
 /// The message with quoted-printable soft line breaks and `=3D` undone, so links read whole.

@@ -287,7 +287,7 @@ both_databases! {
         let errors = json_of(bad).await;
         assert!(errors["Validation"]["company_name"].is_string() && errors["Validation"]["email"].is_string(), "{errors}");
         let res = app.call(&support, "operator/accounts/create", &[
-            ("company_name", "Globex"), ("first_name", "Ada"), ("last_name", "Byron"), ("email", "ada@globex.test"), ("role", "Manager"),
+            ("company_name", "Globex"), ("first_name", "Ada"), ("last_name", "Byron"), ("email", "ada@globex.test"), ("role", "manager"),
         ]).await;
         assert_eq!(res.status(), 422, "the first administrator needs a billing role");
         let made = create("Globex", "ada@globex.test").await;
@@ -361,5 +361,73 @@ both_databases! {
         // A card number is no search.
         let res = app.call(&c, "operator/accounts/list", &[("search", "4111 1111 1111 1111")]).await; // test number
         assert_eq!(res.status(), 422);
+    }
+
+    async fn the_console_pages_open_for_operators_only_and_after_their_second_step(app: TestApp) {
+        app.seed_operator(OperatorRole::Support).await;
+        app.seed_account("acme", &[Role::AdministratorWithBilling]).await;
+        let page = |client: Client, path: &'static str| {
+            let app = &app;
+            async move {
+                client.get(app.url(path)).header("Accept", "text/html").send().await.unwrap()
+            }
+        };
+        let location = |res: &reqwest::Response| {
+            res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+        };
+        // The sign-in page is open; the console sends a visitor there.
+        let login = page(TestApp::new_client(), "/operator/login").await;
+        assert_eq!(login.status(), 200);
+        assert!(login.text().await.unwrap().contains("Sign in to the operator console"));
+        let res = page(TestApp::new_client(), "/operator/accounts").await;
+        assert_eq!((res.status().as_u16(), location(&res)), (302, "/operator/login".to_string()));
+        // A customer administrator's session opens no console page.
+        let customer = app.signed_in("admin_billing@acme.test").await;
+        let res = page(customer, "/operator/accounts").await;
+        assert_eq!((res.status().as_u16(), location(&res)), (302, "/operator/login".to_string()));
+        // An operator without a second step gets only its set-up.
+        let op = TestApp::new_client();
+        assert_eq!(sign_in(&app, &op, "support@seller.test", TEST_PASSWORD).await.status(), 200);
+        let res = page(op.clone(), "/operator/accounts").await;
+        assert_eq!((res.status().as_u16(), location(&res)), (302, "/operator/two-step".to_string()));
+        assert_eq!(page(op.clone(), "/operator/two-step").await.status(), 200);
+        // Then the console, with the accounts in the page as the server drew it.
+        enrolled(&app, &op, "support@seller.test").await;
+        let res = page(op.clone(), "/operator/accounts").await;
+        assert_eq!(res.status(), 200);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("Company acme") && html.contains("Create account"), "{html}");
+        // An operator is not a customer: the customer pages send them to the customers' sign-in.
+        let res = page(op, "/users").await;
+        assert_eq!(res.status(), 302);
+        assert!(location(&res).starts_with("/login"), "{}", location(&res));
+    }
+
+    async fn an_operator_signs_in_with_plain_forms_before_the_page_is_live(app: TestApp) {
+        app.seed_operator(OperatorRole::Finance).await;
+        let key = enrolled(&app, &TestApp::new_client(), "finance@seller.test").await;
+        let c = TestApp::new_client();
+        let plain = |endpoint: &'static str, fields: Vec<(&'static str, String)>| {
+            let (app, c) = (&app, c.clone());
+            async move {
+                let mut fields = fields;
+                fields.push(("__page", "/operator/login".into()));
+                c.post(app.url(&format!("/api/{endpoint}"))).header("Origin", app.address.clone())
+                    .header("Accept", "text/html").form(&fields).send().await.unwrap()
+            }
+        };
+        let res = plain("operator/sign-in", vec![("email", "finance@seller.test".into()), ("password", TEST_PASSWORD.into())]).await;
+        assert_eq!(res.status().as_u16() / 100, 3, "a page, never JSON: {}", res.status());
+        assert_eq!(res.headers()["location"], "/operator/login/two-step");
+        app.clock.advance_minutes(1);
+        let res = plain("operator/second-step", vec![("code", totp(&key, at_step(&app, 0)))]).await;
+        assert_eq!(res.status().as_u16() / 100, 3, "{}", res.status());
+        assert_eq!(res.headers()["location"], "/operator/accounts");
+        assert_eq!(json_of(app.call(&c, "operator/me", &[]).await).await["email"], "finance@seller.test");
+        // A wrong password is the page again with the message, never JSON.
+        let res = plain("operator/sign-in", vec![("email", "finance@seller.test".into()), ("password", "wrong".into())]).await;
+        assert_eq!(res.status(), 422, "the page again, under the refusal's status");
+        let html = res.text().await.unwrap();
+        assert!(html.contains("Email or password is incorrect.") && html.contains("finance@seller.test"), "{html}");
     }
 }

@@ -4,13 +4,16 @@
 use leptos::{prelude::*, server_fn::ServerFn};
 use tally_core::{address::AddressInput, forms::BillingInfoInput};
 
-use super::{
-    address::{AddressFields, COMPANY},
-    Flow,
-};
+use super::Flow;
 use crate::{
     api::payments::{save_billing_info, SaveBillingInfo},
-    components::{field::Field, form::Form, fresh_check, live_errors::LiveErrors},
+    components::{
+        address::{AddressFields, COMPANY},
+        field::Field,
+        form::Form,
+        fresh_check,
+        live_errors::LiveErrors,
+    },
     error::AppError,
 };
 

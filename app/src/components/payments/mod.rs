@@ -6,7 +6,6 @@
 //! Every field is checked by core while it is typed, with no network. The server checks it all
 //! again; if it cannot be reached, the modal says so and keeps everything typed.
 
-mod address;
 mod bank_step;
 mod billing_tab;
 mod card_fields;

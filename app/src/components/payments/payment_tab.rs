@@ -3,12 +3,13 @@
 
 use leptos::prelude::*;
 
-use super::{
+use super::{billing_tab::focus_first_invalid, Flow};
+use crate::components::{
     address::{AddressFields, CARD},
-    billing_tab::focus_first_invalid,
-    Flow,
+    field::Field,
+    form::Form,
+    live_errors::LiveErrors,
 };
-use crate::components::{field::Field, form::Form, live_errors::LiveErrors};
 
 #[component]
 pub(super) fn PaymentTab(flow: Flow, on_enter_card: Callback<()>) -> impl IntoView {

@@ -80,7 +80,7 @@ pub fn TwoStepSection(admin: Actor) -> impl IntoView {
 
 /// Recovery codes just made, with a download.
 #[component]
-fn RecoveryCodes(codes: RwSignal<Vec<String>>) -> impl IntoView {
+pub(crate) fn RecoveryCodes(codes: RwSignal<Vec<String>>) -> impl IntoView {
     view! {
         <Show when=move || !codes.with(Vec::is_empty)>
             <div class="recovery-codes" role="region" aria-labelledby="codes-heading">
@@ -153,7 +153,7 @@ fn Factors(
                 <Show when=move || enrolment.with(Option::is_none)>
                     <button type="button" class="primary" on:click=start disabled=move || busy.get()>"Set up an authenticator app"</button>
                 </Show>
-                {move || enrolment.get().map(|e| view! { <AppEnrolmentForm enrolment=e codes=codes changed=changed /> })}
+                {move || enrolment.get().map(|e| view! { <AppEnrolmentForm enrolment=e codes=codes changed=changed to=ConfirmApp::url() confirm=confirm_app /> })}
             }.into_any()
         }}
         <Passkeys status=status.clone() codes=codes changed=changed />
@@ -168,13 +168,20 @@ fn Factors(
     }
 }
 
-/// The QR code and the key, then a code from the app.
+/// The QR code and the key, then a code from the app, sent by `confirm` (an administrator's
+/// or an operator's server function, at `to`).
 #[component]
-fn AppEnrolmentForm(
+pub(crate) fn AppEnrolmentForm<C, Fut>(
     enrolment: AppEnrolment,
     codes: RwSignal<Vec<String>>,
     changed: Callback<Result<String, AppError>>,
-) -> impl IntoView {
+    to: &'static str,
+    confirm: C,
+) -> impl IntoView
+where
+    C: Fn(String) -> Fut + Copy + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Vec<String>, AppError>> + 'static,
+{
     let code = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
@@ -183,7 +190,7 @@ fn AppEnrolmentForm(
         busy.set(true);
         let typed = code.get_untracked();
         leptos::task::spawn_local(async move {
-            let result = confirm_app(typed).await;
+            let result = confirm(typed).await;
             busy.set(false);
             match result {
                 Ok(new) => {
@@ -205,7 +212,7 @@ fn AppEnrolmentForm(
             <p>"Scan this QR code with your authenticator app, or type the key into it."</p>
             <figure class="qr" role="img" aria-label="QR code with the key below" inner_html=enrolment.qr_svg></figure>
             <p>"Key: "<code class="key">{enrolment.key}</code></p>
-            <Form to=ConfirmApp::url() class="form" on_submit=submit live_only=true>
+            <Form to=to class="form" on_submit=submit live_only=true>
                 <Field name="code" label="6-digit code from the app" autocomplete="one-time-code" required=true
                     value=Signal::derive(move || code.get()) error=Signal::derive(move || error.get())
                     on_input=Callback::new(move |v| { code.set(v); error.set(None); }) />

@@ -9,7 +9,6 @@ pub mod operators;
 pub mod password_step;
 pub mod passwords;
 pub mod profile;
-pub mod setup;
 pub mod sign_in;
 pub mod throttle;
 pub mod two_step;

@@ -1,5 +1,7 @@
-//! The seller's side: what the company running Tally does through the operator console —
-//! its customer accounts first. The last domain: it may use every other
-//! (`platform ← identity ← directory ← billing ← seller`).
+//! The seller's side: the company running Tally — made at set-up with its first operator —
+//! and what its staff do through the operator console, its customer accounts first. The
+//! last domain: it may use every other (`platform ← identity ← directory ← billing ← seller`).
 
 pub mod customers;
+pub mod profile;
+pub mod setup;

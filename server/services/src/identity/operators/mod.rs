@@ -110,28 +110,42 @@ impl Operators {
         Ok(id)
     }
 
-    /// Hashes a new operator's password after checking it with the rule (their own details
-    /// count against it).
+    /// Whether `password` may be a new operator's: the rule, with their own details counting
+    /// against it. The message when it may not.
+    pub async fn password_verdict(
+        &self,
+        new: &NewOperator<'_>,
+        password: &str,
+    ) -> Result<Result<(), String>, ServiceError> {
+        if password.chars().count() > password::MAX_PASSWORD_CHARS {
+            return Ok(Err(format!(
+                "Passwords can be at most {} characters.",
+                password::MAX_PASSWORD_CHARS
+            )));
+        }
+        let known = [new.email, new.first_name, new.last_name];
+        Ok(self
+            .passwords
+            .strength(password, &known)
+            .await?
+            .verdict
+            .map_err(|e| e.to_string()))
+    }
+
+    /// Hashes a new operator's password after checking it with the rule.
     pub async fn hash_new_password(
         &self,
         new: &NewOperator<'_>,
         password: &str,
     ) -> Result<String, ServiceError> {
-        if password.chars().count() > password::MAX_PASSWORD_CHARS {
-            return Err(ServiceError::field(
-                "password",
-                format!(
-                    "Passwords can be at most {} characters.",
-                    password::MAX_PASSWORD_CHARS
-                ),
-            ));
-        }
-        let known = [new.email, new.first_name, new.last_name];
-        self.passwords
-            .strength(password, &known)
+        self.password_verdict(new, password)
             .await?
-            .verdict
             .map_err(|e| ServiceError::field("password", e))?;
+        self.hash_checked_password(password).await
+    }
+
+    /// Hashes a password [`Self::password_verdict`] has passed.
+    pub async fn hash_checked_password(&self, password: &str) -> Result<String, ServiceError> {
         self.passwords.hash(password).await
     }
 

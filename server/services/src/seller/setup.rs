@@ -1,35 +1,40 @@
-//! The first start: while no account exists, `/setup` creates the organisation's account and
-//! its first administrator (an Administrator With Billing), and signs them in.
+//! The first start: while no seller exists, `/setup` makes the seller — the company running
+//! Tally, its details and the plan new customer accounts start on — and its first operator,
+//! an Owner, and signs them in to set up their second step. Customer accounts are made from
+//! the console afterwards.
 //!
 //! A portal on a network belongs to whoever sets it up, so set-up asks for a one-time code
 //! that only whoever runs the server can read: the server prints it in its log at start and
 //! writes it to `<data dir>/setup-code` (mode 0600); the database keeps only its hash. Set-up
-//! happens once: the `setup_done` row its transaction inserts makes a second, racing one fail,
-//! on SQLite and PostgreSQL alike. Everything is checked before the password is hashed.
+//! happens once: the seller's row is its claim, so a second, racing one fails on its key, on
+//! SQLite and PostgreSQL alike. Everything is checked before the password is hashed.
+//!
+//! An installation from before the seller existed has customer accounts and no seller: it is
+//! set up the same way, and its accounts carry on as they were.
 
 use rand::{rngs::OsRng, Rng};
 use tally_core::{
     actor::Visitor,
     audit::AuditKind,
-    forms::{NewAccount, NewAccountInput},
-    roles::{AdminStatus, Role},
+    operators::OperatorRole,
+    seller::{NewSeller, NewSellerInput},
 };
 
-use super::{
-    accounts::{
-        self,
-        admins::{self, Admin},
+use super::profile;
+use crate::{
+    identity::{
+        accounts,
+        operators::{NewOperator, Operators},
+        sign_in::SignedIn,
+        throttle,
     },
-    passwords::Passwords,
-    sign_in::{event_of, SignIns, SignedIn},
-    throttle,
-};
-use crate::platform::{
-    audit::Event,
-    context::Context,
-    crypto::token_hash,
-    error::{ResultExt, ServiceError},
-    secrets,
+    platform::{
+        audit::Event,
+        context::Context,
+        crypto::token_hash,
+        error::{ResultExt, ServiceError},
+        secrets,
+    },
 };
 
 /// The set-up code's file in the data folder.
@@ -60,26 +65,26 @@ fn new_code() -> String {
         .join("-")
 }
 
-/// Set-up of the first account.
+/// Set-up of the seller and its first operator.
 #[derive(Clone)]
 pub struct Setup {
     ctx: Context,
-    passwords: Passwords,
-    sign_ins: SignIns,
+    operators: Operators,
 }
 
 impl Setup {
-    pub fn new(ctx: Context, passwords: Passwords, sign_ins: SignIns) -> Self {
-        Self {
-            ctx,
-            passwords,
-            sign_ins,
-        }
+    pub fn new(ctx: Context, operators: Operators) -> Self {
+        Self { ctx, operators }
     }
 
-    /// True while no account exists (first start).
+    /// True while no seller exists: `/setup` is open (with the code).
     pub async fn setup_needed(&self) -> Result<bool, ServiceError> {
-        accounts::setup_needed(self.ctx.db.pool()).await
+        Ok(!profile::exists(self.ctx.db.pool()).await?)
+    }
+
+    /// True on a brand-new installation (no seller, no customer account): `/` goes to set-up.
+    pub async fn first_start(&self) -> Result<bool, ServiceError> {
+        Ok(self.setup_needed().await? && accounts::setup_needed(self.ctx.db.pool()).await?)
     }
 
     fn code_file(&self) -> std::path::PathBuf {
@@ -118,14 +123,15 @@ impl Setup {
         Ok(stored.is_some_and(|hash| hash == token_hash(&normalized(code))))
     }
 
-    /// Creates the first account and its Administrator With Billing, and signs them in.
-    /// Throttled per network; refused (not found) once any account exists; needs the set-up
-    /// code; the password is hashed only when everything else is right.
+    /// Makes the seller and its first operator (an Owner), and signs the operator in: their
+    /// session may only set up a second step until they have one. Throttled per network;
+    /// refused (not found) once the seller exists; needs the set-up code; the password is
+    /// hashed only when everything else is right.
     pub async fn setup(
         &self,
         visitor: &Visitor,
         code: &str,
-        input: &NewAccountInput,
+        input: &NewSellerInput,
         password: &str,
     ) -> Result<SignedIn, ServiceError> {
         if let Some(ip) = &visitor.ip {
@@ -142,71 +148,49 @@ impl Setup {
             return Err(ServiceError::field("setup_code", WRONG_CODE));
         }
         let parsed = input.parse();
+        let owner = NewOperator {
+            email: &input.email,
+            first_name: &input.first_name,
+            last_name: &input.last_name,
+            role: OperatorRole::Owner,
+        };
         let mut errors = parsed.as_ref().err().cloned().unwrap_or_default();
-        let words = [
-            input.email.as_str(),
-            input.first_name.as_str(),
-            input.last_name.as_str(),
-        ];
         errors.check(
             "password",
-            self.passwords.strength(password, &words).await?.verdict,
+            self.operators.password_verdict(&owner, password).await?,
         );
         ServiceError::unless_any(errors)?;
-        let NewAccount {
-            company_name,
-            first_name,
-            last_name,
-            email,
-        } = parsed.map_err(ServiceError::Invalid)?;
-        let hash = self.passwords.hash(password).await?;
+        let NewSeller { seller, .. } = parsed.map_err(ServiceError::Invalid)?;
+        let hash = self.operators.hash_checked_password(password).await?;
         let mut work = self.ctx.begin("setting up").await?;
         let now = work.now();
         // The set-up's claim first: of two set-ups at once, the second fails here.
-        if !accounts::claim_setup(work.tx(), now).await? {
+        if !profile::claim(work.tx(), &seller, now).await? {
             return Err(ServiceError::NotFound);
         }
         secrets::forget_setup_code(work.tx())
             .await
             .context("using up the set-up code")?;
-        let admin = Admin {
-            id: self.ctx.new_id(),
-            account_id: self.ctx.new_id(),
-            email: email.to_string(),
-            first_name,
-            last_name,
-            role: Role::AdministratorWithBilling,
-            status: AdminStatus::Active,
-            password_hash: Some(hash),
-        };
-        accounts::insert(work.tx(), &admin.account_id, &company_name, now).await?;
-        admins::insert(
-            work.tx(),
-            &admins::NewAdminRow {
-                id: &admin.id,
-                account_id: &admin.account_id,
-                email: &email,
-                first_name: &admin.first_name,
-                last_name: &admin.last_name,
-                role: admin.role,
-                password_hash: admin.password_hash.as_deref(),
-                now,
-            },
-        )
-        .await?;
-        let event = Event {
-            target: Some(company_name),
-            ..event_of(
-                &admin,
-                visitor,
-                AuditKind::AccountCreated,
-                "first account set up",
-            )
-        };
-        let cookie = self
-            .sign_ins
-            .start_session(work, &admin, visitor, event)
+        let id = self
+            .operators
+            .add_with_password(&mut work, &owner, &hash)
             .await?;
+        work.audit(Event {
+            actor_id: Some(id.clone()),
+            actor_email: Some(input.email.trim().to_string()),
+            target: Some(seller.legal_name.clone()),
+            ..Event::visitor(
+                visitor,
+                AuditKind::SellerSetUp,
+                "the seller and its first operator",
+            )
+        });
+        let cookie = self
+            .operators
+            .sessions
+            .start(work.tx(), &id, visitor.ip.as_deref(), None)
+            .await?;
+        work.commit().await?;
         // The code is spent; its file goes too (another server's copy, if any, opens nothing).
         let _ = std::fs::remove_file(self.code_file());
         Ok(SignedIn {

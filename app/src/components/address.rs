@@ -13,7 +13,7 @@ use crate::components::{
 };
 
 /// Field names (= error keys) and autocomplete tokens of one address form.
-pub(super) struct AddressNames {
+pub struct AddressNames {
     pub country: &'static str,
     pub line1: &'static str,
     pub line2: &'static str,
@@ -24,7 +24,7 @@ pub(super) struct AddressNames {
     pub section: &'static str,
 }
 
-pub(super) const COMPANY: AddressNames = AddressNames {
+pub const COMPANY: AddressNames = AddressNames {
     country: "country",
     line1: "line1",
     line2: "line2",
@@ -34,7 +34,7 @@ pub(super) const COMPANY: AddressNames = AddressNames {
     section: "",
 };
 
-pub(super) const CARD: AddressNames = AddressNames {
+pub const CARD: AddressNames = AddressNames {
     country: "card_country",
     line1: "card_line1",
     line2: "card_line2",
@@ -59,7 +59,7 @@ fn token(section: &str, name: &'static str) -> &'static str {
 }
 
 #[component]
-pub(super) fn AddressFields(
+pub fn AddressFields(
     names: &'static AddressNames,
     value: RwSignal<AddressInput>,
     errors: LiveErrors,

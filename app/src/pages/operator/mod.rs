@@ -1,0 +1,9 @@
+//! The operator console: the seller's staff's pages, under `/operator`. Each is a lazy route
+//! (its code is a chunk a customer administrator's pages never load), behind the operator
+//! guard ([`frame::OperatorSignedIn`]): an operator session only, and a second step set up
+//! before anything but setting one up opens.
+
+pub mod accounts;
+mod frame;
+pub mod sign_in;
+pub mod two_step;

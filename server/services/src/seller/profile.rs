@@ -1,0 +1,86 @@
+//! The seller's details (owner of `sellers`): the one row set-up makes, printed on invoices
+//! and emails, with the plan a new customer account starts on.
+
+use sqlx::AnyConnection;
+use tally_core::{billing::Plan, money::Money, seller::SellerDetails};
+
+use crate::{
+    billing::AddressRow,
+    platform::error::{ResultExt, ServiceError},
+};
+
+/// True once set-up has made the seller.
+pub async fn exists(pool: &sqlx::AnyPool) -> Result<bool, ServiceError> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sellers")
+        .fetch_one(pool)
+        .await
+        .context("checking for the seller")?;
+    Ok(n > 0)
+}
+
+/// Makes the seller in `conn`: set-up's claim. Of two set-ups at once the second gets
+/// `false` (on PostgreSQL it waits for the first to commit; SQLite takes its write lock now).
+pub async fn claim(
+    conn: &mut AnyConnection,
+    seller: &SellerDetails,
+    now: i64,
+) -> Result<bool, ServiceError> {
+    let a = &seller.address;
+    let made = sqlx::query(
+        "INSERT INTO sellers (id, legal_name, contact_email, country, line1, line2, city, region, postal_code, \
+         price_per_user_cents, free_users, created_at, updated_at) \
+         VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+    )
+    .bind(&seller.legal_name)
+    .bind(seller.contact_email.as_str())
+    .bind(&a.country)
+    .bind(&a.line1)
+    .bind(&a.line2)
+    .bind(&a.city)
+    .bind(&a.region)
+    .bind(&a.postal_code)
+    .bind(seller.default_plan.price_per_user.cents())
+    .bind(i64::try_from(seller.default_plan.free_users).unwrap_or(i64::MAX))
+    .bind(now)
+    .execute(conn)
+    .await;
+    match made {
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        other => other.map(|_| true).context("making the seller"),
+    }
+}
+
+/// The seller's details, once set up.
+pub async fn details(pool: &sqlx::AnyPool) -> Result<Option<SellerDetails>, ServiceError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        legal_name: String,
+        contact_email: String,
+        #[sqlx(flatten)]
+        address: AddressRow,
+        price_per_user_cents: i64,
+        free_users: i64,
+    }
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT legal_name, contact_email, country, line1, line2, city, region, postal_code, \
+         price_per_user_cents, free_users FROM sellers WHERE id = 1",
+    )
+    .fetch_optional(pool)
+    .await
+    .context("reading the seller")?;
+    let Some(r) = row else {
+        return Ok(None);
+    };
+    let contact_email = tally_core::contact::Email::parse(&r.contact_email).map_err(|e| {
+        ServiceError::invariant("reading the seller's contact email", e.to_string())
+    })?;
+    Ok(Some(SellerDetails {
+        legal_name: r.legal_name,
+        contact_email,
+        address: r.address.into(),
+        default_plan: Plan {
+            price_per_user: Money::from_cents(r.price_per_user_cents),
+            free_users: u64::try_from(r.free_users).unwrap_or(0),
+        },
+    }))
+}
