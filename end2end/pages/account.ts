@@ -1,7 +1,8 @@
 import { expect, type Page } from "@playwright/test";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { openHydrated, waitForHydration } from "./base";
+import { waitForHydration } from "./base";
+import { firstAccount } from "./console";
 
 /** The owner's password after a reset test has run. */
 export const OWNER_RESET_PASSWORD = "a different long passphrase";
@@ -29,31 +30,6 @@ export const OWNER = {
     fs.writeFileSync(passwordFile(), value);
   },
 };
-
-/** `/setup`: the first account. */
-export class SetupPage {
-  constructor(readonly page: Page) {}
-
-  async open() {
-    await openHydrated(this.page, "/setup");
-  }
-
-  /** The code the server printed at its first start, from its data folder. */
-  static setupCode(): string {
-    return fs.readFileSync(path.join(process.env.TALLY_E2E_DATA_DIR ?? "", "setup-code"), "utf8").trim();
-  }
-
-  async createAccount(o = OWNER, code = SetupPage.setupCode()) {
-    const p = this.page;
-    await p.getByLabel("Set-up code").fill(code);
-    await p.getByLabel("Company name").fill(o.company);
-    await p.getByLabel("Your first name").fill(o.first);
-    await p.getByLabel("Your last name").fill(o.last);
-    await p.getByLabel("Your email").fill(o.email);
-    await p.getByLabel("Choose a password").fill(o.password);
-    await p.getByRole("button", { name: "Create account" }).click();
-  }
-}
 
 /** `/login`: the server's plain page, no wasm (nothing to wait for). */
 export class LoginPage {
@@ -124,10 +100,7 @@ export async function signInAsOwner(page: Page): Promise<string> {
   // Run alone, a spec finds a fresh server: set it up first.
   await page.goto("/");
   if (page.url().endsWith("/setup")) {
-    await waitForHydration(page);
-    await new SetupPage(page).createAccount();
-    await page.getByRole("heading", { name: "Overview" }).waitFor();
-    await waitForHydration(page);
+    await firstAccount(page, OWNER.company, OWNER);
     return OWNER.password;
   }
   const login = new LoginPage(page);

@@ -1,11 +1,12 @@
 import { test, expect } from "@playwright/test";
 import { accessibilityViolations, openHydrated, waitForHydration } from "../pages/base";
-import { LoginPage, OWNER, OWNER_RESET_PASSWORD, SetupPage, SignedInFrame, linkIn, newestMail, waitForMail } from "../pages/account";
+import { LoginPage, OWNER, OWNER_RESET_PASSWORD, SignedInFrame, linkIn, newestMail, waitForMail } from "../pages/account";
+import { SELLER, acceptInvitation, createCustomerAccount, enrolOperator, fillSellerSetup, mainServer, setupCode } from "../pages/console";
 
 // One server for the run: set-up happens once, so these run in order.
 test.describe.configure({ mode: "serial" });
 
-test("first start: /setup creates the account, then sign out and sign in again", async ({ page }) => {
+test("first start: /setup makes the seller and its Owner, who creates the first customer account; its administrator accepts", async ({ page }) => {
   await page.goto("/");
   await expect(page).toHaveURL(/\/setup$/);
   await waitForHydration(page);
@@ -14,32 +15,79 @@ test("first start: /setup creates the account, then sign out and sign in again",
   // With the network off, core's rules answer in the browser: every empty field at once,
   // then a short password as it is typed.
   await page.context().setOffline(true);
-  await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByRole("button", { name: "Set up Tally" }).click();
   await expect(page.locator("#setup_code-error")).toHaveText("Enter the set-up code.");
-  await expect(page.locator("#company_name-error")).toHaveText("Enter the company name.");
+  await expect(page.locator("#legal_name-error")).toHaveText("Enter the legal name.");
   await expect(page.locator("#first_name-error")).toHaveText("Enter the first name.");
+  await expect(page.locator("#country-error")).toHaveText("Choose a country.");
   await expect(page.locator("#email-error")).not.toBeEmpty();
+  await expect(page.getByLabel("Price per user per month (USD)"), "the article's plan, to start from").toHaveValue("5.00");
+  await page.getByLabel("Price per user per month (USD)").fill("5.001");
+  await expect(page.locator("#price_per_user-error")).toHaveText("Enter an amount such as 5.00: digits, with at most 2 decimals.");
+  await page.getByLabel("Price per user per month (USD)").fill("5.00");
   await page.getByLabel("Choose a password").fill("short");
   await expect(page.locator("#password-error")).toHaveText("Use at least 12 characters.");
-  await page.getByLabel("Company name").fill("Acme");
-  await expect(page.locator("#company_name-error")).toBeEmpty();
+  await page.getByLabel("Legal name").fill("Tally Seller Ltd");
+  await expect(page.locator("#legal_name-error")).toBeEmpty();
   expect(await accessibilityViolations(page)).toEqual([]);
   await page.context().setOffline(false);
 
-  const setup = new SetupPage(page);
   // A weak password is refused next to its field, and what was typed stays.
-  await setup.createAccount({ ...OWNER, password: "password1234" });
+  await fillSellerSetup(page, setupCode(mainServer()), { ...SELLER, password: "password1234" });
+  await page.getByRole("button", { name: "Set up Tally" }).click();
   await expect(page.getByText("This password is too easy to guess.", { exact: false }).first()).toBeVisible();
-  await expect(page.getByLabel("Company name")).toHaveValue(OWNER.company);
-
-  await page.getByLabel("Choose a password").fill(OWNER.password);
+  await expect(page.getByLabel("Legal name")).toHaveValue(SELLER.legalName);
+  await page.getByLabel("Choose a password").fill(SELLER.password);
   await expect(page.getByText(/Strength: (Good|Strong)/)).toBeVisible();
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
-  const frame = new SignedInFrame(page);
-  await frame.expectSignedInAs(OWNER.email);
+  await page.getByRole("button", { name: "Set up Tally" }).click();
+
+  // The Owner's console opens on setting up the second step, and nothing else.
+  await expect(page.getByRole("heading", { name: "Your two-step verification" })).toBeVisible();
+  expect(await accessibilityViolations(page)).toEqual([]);
+  const app = await enrolOperator(page);
+  await page.getByRole("link", { name: "Go to the customer accounts" }).click();
+  await expect(page.getByRole("heading", { name: "Customer accounts" })).toBeVisible();
   await waitForHydration(page);
   expect(await accessibilityViolations(page)).toEqual([]);
+  await page.getByRole("button", { name: "+ Create account" }).click();
+  const dialog = page.getByRole("dialog", { name: "Create a customer account" });
+  await dialog.getByRole("button", { name: "Create account", exact: true }).click();
+  await expect(dialog.locator("#company_name-error")).toHaveText("Enter the company name.");
+  expect(await accessibilityViolations(page)).toEqual([]);
+  await dialog.getByRole("button", { name: "Cancel" }).click();
+  await createCustomerAccount(page, OWNER.company, OWNER);
+  await expect(page.getByRole("row", { name: new RegExp(OWNER.company) })).toBeVisible();
+
+  // Out of the console, and back in with the second step.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/operator\/login$/);
+  await waitForHydration(page);
+  expect(await accessibilityViolations(page)).toEqual([]);
+  await page.getByLabel("Email").fill(SELLER.email);
+  await page.getByLabel("Password").fill(SELLER.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { name: "Two-step verification" })).toBeVisible();
+  await waitForHydration(page);
+  expect(await accessibilityViolations(page)).toEqual([]);
+  await page.getByLabel("Code").fill(await app.code());
+  await page.getByRole("button", { name: "Verify" }).click();
+  await expect(page.getByRole("row", { name: new RegExp(OWNER.company) })).toBeVisible();
+  // An operator is no customer administrator: the customer pages send them to sign in.
+  await page.goto("/users");
+  await expect(page).toHaveURL(/\/login\?next=/);
+  await openHydrated(page, "/operator/accounts");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/operator\/login$/);
+
+  // The invited administrator accepts and is in their account's portal.
+  await acceptInvitation(page, OWNER.email, OWNER.password);
+  const frame = new SignedInFrame(page);
+  await frame.expectSignedInAs(OWNER.email);
+  expect(await accessibilityViolations(page)).toEqual([]);
+  // ...and their session opens no console page.
+  await page.goto("/operator/accounts");
+  await expect(page).toHaveURL(/\/operator\/login$/);
+  await openHydrated(page, "/");
 
   // Sign-out is one page load of /login. A second navigation behind it (a redirect from the
   // server function, say) would interrupt whatever the administrator does next.

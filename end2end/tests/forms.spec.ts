@@ -7,6 +7,7 @@ import { accessibilityViolations, openHydrated, waitForHydration } from "../page
 import { SignedInFrame, linkIn, signInAsOwner, waitForMail } from "../pages/account";
 import { AdministratorsPage } from "../pages/administrators";
 import { setUpAuthenticator } from "../pages/two-step";
+import { SELLER, fillSellerSetup, firstAccount } from "../pages/console";
 
 // Every form of the product, three ways (docs/architecture.md, "Forms"):
 // (a) typed into before the page is live: the app's code is held back until every field is
@@ -115,12 +116,7 @@ async function freshServer(port: number): Promise<{ url: string; dir: string; st
 const setupCode = (dir: string) => fs.readFileSync(path.join(dir, "setup-code"), "utf8").trim();
 
 async function fillSetup(page: Page, code: string, email: string) {
-  await page.getByLabel("Set-up code").fill(code);
-  await page.getByLabel("Company name").fill("Early Ltd");
-  await page.getByLabel("Your first name").fill("Eve");
-  await page.getByLabel("Your last name").fill("Early");
-  await page.getByLabel("Your email").fill(email);
-  await page.getByLabel("Choose a password").fill("a long early passphrase");
+  await fillSellerSetup(page, code, { ...SELLER, legalName: "Early Ltd", first: "Eve", last: "Early", email, password: "a long early passphrase" });
 }
 
 test("set-up: typed before the page is live, kept, and sent", async ({ page }) => {
@@ -131,12 +127,13 @@ test("set-up: typed before the page is live, kept, and sent", async ({ page }) =
     await page.goto(`${server.url}/setup`, { waitUntil: "domcontentloaded" });
     await fillSetup(page, setupCode(server.dir), "eve@early.test");
     await live();
-    await expect(page.getByLabel("Company name")).toHaveValue("Early Ltd");
+    await expect(page.getByLabel("Legal name")).toHaveValue("Early Ltd");
+    await expect(page.getByLabel("Country")).toHaveValue("GB");
     await expect(page.getByLabel("Your email")).toHaveValue("eve@early.test");
     await expect(page.getByLabel("Choose a password")).toHaveValue("a long early passphrase");
     await expect(page.getByLabel("Choose a password")).toBeFocused();
-    await page.getByRole("button", { name: "Create account" }).click();
-    await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+    await page.getByRole("button", { name: "Set up Tally" }).click();
+    await expect(page.getByRole("heading", { name: "Your two-step verification" })).toBeVisible();
     pages.expectNoJson();
   } finally {
     server.stop();
@@ -150,20 +147,21 @@ test("set-up with scripts off: a mistake is shown beside its field, then the acc
     const pages = watchPages(page);
     await page.goto(`${server.url}/setup`);
     await fillSetup(page, setupCode(server.dir), "eve@");
-    await page.getByRole("button", { name: "Create account" }).click();
+    await page.getByRole("button", { name: "Set up Tally" }).click();
     await expect(page.locator("#email-error")).not.toBeEmpty();
     await expect(page.getByLabel("Your email")).toHaveAttribute("aria-invalid", "true");
     await expect(page.getByLabel("Your email")).toHaveValue("eve@");
-    await expect(page.getByLabel("Company name")).toHaveValue("Early Ltd");
+    await expect(page.getByLabel("Legal name")).toHaveValue("Early Ltd");
+    await expect(page.getByLabel("City")).toHaveValue("London");
     await expect(page.getByLabel("Choose a password"), "a password is never written back").toHaveValue("");
     expect(await page.content()).not.toContain("a long early passphrase");
     expect(await accessibilityWithoutScripts(browser, page)).toEqual([]);
 
     await page.getByLabel("Your email").fill("eve@early.test");
     await page.getByLabel("Choose a password").fill("a long early passphrase");
-    await page.getByRole("button", { name: "Create account" }).click();
-    await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
-    await expect(page).toHaveURL(`${server.url}/`);
+    await page.getByRole("button", { name: "Set up Tally" }).click();
+    await expect(page.getByRole("heading", { name: "Your two-step verification" })).toBeVisible();
+    await expect(page).toHaveURL(`${server.url}/operator/two-step`);
     pages.expectNoJson();
   } finally {
     await page.context().close();
@@ -359,14 +357,12 @@ test("forms that need the live page say Loading… and send nothing until it is;
   await plain.context().close();
 });
 
-/** A fresh server set up by `page` (its owner signed in there): tests that add users and
- * administrators leave the main server's account as the other specs expect it. */
+/** A fresh server set up by `page` (its customer account's owner signed in there): tests
+ * that add users and administrators leave the main server's account as the other specs
+ * expect it. */
 async function freshAccount(page: Page, port: number) {
   const server = await freshServer(port);
-  await page.goto(`${server.url}/setup`);
-  await fillSetup(page, setupCode(server.dir), "owner@fresh.test");
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+  await firstAccount(page, "Fresh Ltd", { first: "Fran", last: "Fresh", email: "owner@fresh.test", password: "a long fresh passphrase" }, server);
   return server;
 }
 
@@ -394,8 +390,12 @@ test("a page's dialog opened by its address: typed into before the page is live,
 });
 
 test("the Users, Administrators and Commands dialogs with scripts off: refused beside the field, then saved", async ({ browser }) => {
-  const plain = await withoutScripts(browser);
-  const server = await freshAccount(plain, 3104);
+  // Made ready with scripts on (setting up the operator's authenticator app needs them);
+  // everything after, with them off.
+  const ready = await (await browser.newContext()).newPage();
+  const server = await freshAccount(ready, 3104);
+  const plain = await withoutScripts(browser, ready);
+  await ready.context().close();
   try {
     const pages = watchPages(plain);
 

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { accessibilityViolations, waitForHydration } from "../pages/base";
-import { SetupPage } from "../pages/account";
+import { firstAccount } from "../pages/console";
 import { PaymentsModal } from "../pages/payments";
 
 // The Stripe gateway, end to end: a second Tally server (the same build) with
@@ -107,10 +107,7 @@ test("the article's flow with Stripe: the card goes to the processor, never to T
   const bodies = recordBodies(page);
   await page.goto(`${base}/`);
   await expect(page).toHaveURL(/\/setup$/);
-  await waitForHydration(page);
-  const code = fs.readFileSync(path.join(dataDir, "setup-code"), "utf8").trim();
-  await new SetupPage(page).createAccount(owner, code);
-  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+  await firstAccount(page, owner.company, owner, { url: base, dir: dataDir });
 
   const modal = await openCardWindow(page);
   const d = modal.dialog;

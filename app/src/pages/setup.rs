@@ -16,7 +16,7 @@ use crate::{
     components::{
         address::{AddressFields, COMPANY},
         field::Field,
-        form::{form_action, Form},
+        form::{echo, form_action, Form},
         live_errors::LiveErrors,
         password_meter::PasswordMeter,
     },
@@ -44,7 +44,22 @@ fn SetupForm() -> impl IntoView {
     let value = create.value();
     let setup_code = RwSignal::new(String::new());
     let input = RwSignal::new(NewSellerInput::default());
-    let address = RwSignal::new(AddressInput::default());
+    // A refused plain post draws the page again: the address starts from what was sent, so
+    // the state field a chosen country needs is drawn too.
+    let sent = |name: &str| {
+        echo()
+            .filter(|e| e.action == SetUpSeller::url())
+            .and_then(|e| e.value(name).map(str::to_string))
+            .unwrap_or_default()
+    };
+    let address = RwSignal::new(AddressInput {
+        country: sent("country"),
+        line1: sent("line1"),
+        line2: sent("line2"),
+        city: sent("city"),
+        region: sent("region"),
+        postal_code: sent("postal_code"),
+    });
     let password = RwSignal::new(String::new());
     // Core's rules as typed, with the network off; the server checks them again, and the code
     // and the password's strength besides.
