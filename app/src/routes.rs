@@ -18,6 +18,7 @@ use crate::pages::{
     invoice::InvoicePage,
     not_found::NotFoundPage,
     operator::{
+        account::CustomerAccountPage,
         accounts::CustomerAccountsPage,
         sign_in::{OperatorSecondStepPage, OperatorSignInPage},
         two_step::OperatorTwoStepPage,
@@ -65,6 +66,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/operator/login/two-step") view={Lazy::<OperatorSecondStepRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/operator/two-step") view={Lazy::<OperatorTwoStepRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/operator/accounts") view={Lazy::<CustomerAccountsRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/operator/accounts/:id") view={Lazy::<CustomerAccountRoute>::new()} ssr=SsrMode::Async />
             </Routes>
         </Router>
     }
@@ -103,3 +105,4 @@ lazy_page!(OperatorSignInRoute, OperatorSignInPage);
 lazy_page!(OperatorSecondStepRoute, OperatorSecondStepPage);
 lazy_page!(OperatorTwoStepRoute, OperatorTwoStepPage);
 lazy_page!(CustomerAccountsRoute, CustomerAccountsPage);
+lazy_page!(CustomerAccountRoute, CustomerAccountPage);

@@ -60,9 +60,11 @@ pub enum AuditKind {
     OperatorAdded,
     /// Set-up made the seller and its first operator.
     SellerSetUp,
+    /// The seller's staff set an account's plan for the months ahead.
+    PlanChanged,
 }
 
-pub const ALL_AUDIT_KINDS: [AuditKind; 50] = [
+pub const ALL_AUDIT_KINDS: [AuditKind; 51] = [
     AuditKind::AccountCreated,
     AuditKind::SignIn,
     AuditKind::SignInFailed,
@@ -113,6 +115,7 @@ pub const ALL_AUDIT_KINDS: [AuditKind; 50] = [
     AuditKind::SecondStepFailed,
     AuditKind::OperatorAdded,
     AuditKind::SellerSetUp,
+    AuditKind::PlanChanged,
 ];
 
 /// The Audit log filter's value for every billing event at once ([`AuditKind::is_billing`]).
@@ -171,6 +174,7 @@ impl AuditKind {
             AuditKind::SecondStepFailed => "second_step_failed",
             AuditKind::OperatorAdded => "operator_added",
             AuditKind::SellerSetUp => "seller_set_up",
+            AuditKind::PlanChanged => "plan_changed",
         }
     }
 
@@ -191,6 +195,7 @@ impl AuditKind {
                 | AuditKind::PaymentFailedEmailed
                 | AuditKind::InvoiceCopyRequested
                 | AuditKind::InvoiceRecipientChanged
+                | AuditKind::PlanChanged
         )
     }
 
@@ -250,6 +255,7 @@ impl AuditKind {
             AuditKind::SecondStepFailed => "Failed second step",
             AuditKind::OperatorAdded => "Operator added",
             AuditKind::SellerSetUp => "Seller set up",
+            AuditKind::PlanChanged => "Plan changed",
         }
     }
 }

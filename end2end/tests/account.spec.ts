@@ -58,6 +58,21 @@ test("first start: /setup makes the seller and its Owner, who creates the first 
   await createCustomerAccount(page, OWNER.company, OWNER);
   await expect(page.getByRole("row", { name: new RegExp(OWNER.company) })).toBeVisible();
 
+  // The account's page: its plan (the seller's default), changed from next month on.
+  await page.getByRole("link", { name: OWNER.company }).click();
+  await expect(page.getByRole("heading", { name: OWNER.company, level: 1 })).toBeVisible();
+  await waitForHydration(page);
+  await expect(page.getByText("This month: $5.00 per user per month; the first 10 users are free.")).toBeVisible();
+  await expect(page.getByRole("row", { name: /Ann Lee/ })).toContainText("Invited");
+  expect(await accessibilityViolations(page)).toEqual([]);
+  await page.getByLabel("Free users each month").fill("ten");
+  await expect(page.locator("#free_users-error")).toHaveText("Enter a whole number of users, such as 10.");
+  await page.getByLabel("Free users each month").fill("12");
+  await page.getByRole("button", { name: "Save the plan" }).click();
+  await expect(page.locator("#next-plan")).toContainText("$5.00 per user per month; the first 12 users are free.");
+  await expect(page.getByText("This month: $5.00 per user per month; the first 10 users are free.")).toBeVisible();
+  await page.getByRole("link", { name: "← Customer accounts" }).click();
+
   // Out of the console, and back in with the second step.
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/operator\/login$/);
@@ -84,6 +99,9 @@ test("first start: /setup makes the seller and its Owner, who creates the first 
   const frame = new SignedInFrame(page);
   await frame.expectSignedInAs(OWNER.email);
   expect(await accessibilityViolations(page)).toEqual([]);
+  // The plan the seller set for next month is on the Billing page.
+  await openHydrated(page, "/billing");
+  await expect(page.locator("#next-plan")).toContainText("$5.00 per user per month; the first 12 users are free.");
   // ...and their session opens no console page.
   await page.goto("/operator/accounts");
   await expect(page).toHaveURL(/\/operator\/login$/);

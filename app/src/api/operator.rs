@@ -6,6 +6,7 @@
 use leptos::prelude::*;
 use tally_core::{
     actor::OperatorActor,
+    seller::PlanInput,
     views::two_step::{AppEnrolment, TwoStepStatus},
 };
 
@@ -109,8 +110,9 @@ pub async fn operator_confirm(code: String) -> Result<(), AppError> {
         .await?)
 }
 
-/// Makes a customer account and invites its first administrator (Owner and Support; a fresh
-/// check). The new account's id.
+/// Makes a customer account on a plan (the seller's default when both plan fields are
+/// empty) and invites its first administrator (Owner and Support; a fresh check). The new
+/// account's id.
 #[server(endpoint = "operator/accounts/create")]
 pub async fn create_customer_account(
     company_name: String,
@@ -120,6 +122,8 @@ pub async fn create_customer_account(
     /// A role's code; an Administrator With Billing when absent.
     #[server(default)]
     role: String,
+    #[server(default)] price_per_user: String,
+    #[server(default)] free_users: String,
 ) -> Result<String, AppError> {
     use tally_core::{forms::NewAccountInput, operators::OperatorAction, roles::Role};
     let operator = crate::auth::require_operator(OperatorAction::ManageAccounts)?;
@@ -133,9 +137,52 @@ pub async fn create_customer_account(
         last_name,
         email,
     };
+    let plan = PlanInput {
+        price_per_user,
+        free_users,
+    };
+    let given = !(plan.price_per_user.trim().is_empty() && plan.free_users.trim().is_empty());
     Ok(services()?
         .customers
-        .create(&operator, &input, role)
+        .create(&operator, &input, role, given.then_some(&plan))
+        .await?)
+}
+
+/// The plan a new account starts on unless told otherwise (for the create form).
+#[server(endpoint = "operator/accounts/default-plan")]
+pub async fn default_plan() -> Result<PlanInput, AppError> {
+    crate::auth::require_operator(tally_core::operators::OperatorAction::ViewConsole)?;
+    Ok(PlanInput::from(
+        &services()?.customers.default_plan().await?,
+    ))
+}
+
+/// A customer account's page (every operator role).
+#[server(endpoint = "operator/accounts/get")]
+pub async fn get_customer_account(
+    id: String,
+) -> Result<tally_core::views::operator::CustomerAccountDetail, AppError> {
+    let operator =
+        crate::auth::require_operator(tally_core::operators::OperatorAction::ViewConsole)?;
+    Ok(services()?.customers.get(&operator, &id).await?)
+}
+
+/// Sets an account's plan from next month on (Finance and Owner; a fresh check).
+#[server(endpoint = "operator/accounts/set-plan")]
+pub async fn set_customer_plan(
+    id: String,
+    price_per_user: String,
+    free_users: String,
+) -> Result<tally_core::views::billing::PlanChange, AppError> {
+    let operator =
+        crate::auth::require_operator(tally_core::operators::OperatorAction::ChangePlans)?;
+    let plan = PlanInput {
+        price_per_user,
+        free_users,
+    };
+    Ok(services()?
+        .customers
+        .set_plan(&operator, &id, &plan)
         .await?)
 }
 

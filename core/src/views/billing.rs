@@ -93,11 +93,22 @@ pub struct WaitingPayment {
     pub processor: Processor,
 }
 
+/// A plan that starts with a later month.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanChange {
+    /// The first month on it, `YYYY-MM`.
+    pub from_month: String,
+    pub price_per_user_cents: i64,
+    pub free_users: u64,
+}
+
 /// The Billing page's summary of the month so far.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BillingOverview {
     pub price_per_user_cents: i64,
     pub free_users: u64,
+    /// A plan the seller has set for a later month, if any.
+    pub next_plan: Option<PlanChange>,
     /// Users now (active and suspended).
     pub users_now: u64,
     /// The largest user count of this month so far.

@@ -3,6 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::{
+    roles::{AdminStatus, Role},
+    views::billing::{CardSummary, PlanChange},
+};
+
 /// One customer account in the console's list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerAccountRow {
@@ -39,4 +44,32 @@ pub struct CustomerAccountPage {
     pub total: u64,
     pub page: u32,
     pub per_page: u32,
+}
+
+/// One administrator of a customer account, as the console lists them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountAdministrator {
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub status: AdminStatus,
+}
+
+/// A customer account's page in the console.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerAccountDetail {
+    pub id: String,
+    pub name: String,
+    /// UTC milliseconds.
+    pub created_at: i64,
+    pub past_due: bool,
+    /// Users now (active and suspended).
+    pub users_now: u64,
+    /// This month's plan.
+    pub price_per_user_cents: i64,
+    pub free_users: u64,
+    /// A plan set for a later month.
+    pub next_plan: Option<PlanChange>,
+    pub card: Option<CardSummary>,
+    pub administrators: Vec<AccountAdministrator>,
 }

@@ -41,6 +41,7 @@ const OWNERS: &[(&str, &str)] = &[
     ("operator_sessions", "identity::operators"),
     ("operator_pending_sign_ins", "identity::operators"),
     ("sellers", "seller::profile"),
+    ("account_plans", "billing::plans"),
     ("users", "directory::users"),
     ("user_count_changes", "directory::users"),
     ("commands", "directory::commands"),

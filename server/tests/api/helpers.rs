@@ -222,7 +222,7 @@ impl TestApp {
         };
         self.services
             .customers
-            .create(&actor, &input, Role::AdministratorWithBilling)
+            .create(&actor, &input, Role::AdministratorWithBilling, None)
             .await
             .expect("the account made from the console");
         self.services.ctx.outbox.deliver_due().await.unwrap();

@@ -216,6 +216,27 @@ fn operator_functions() -> Vec<(
             }),
             Some(ManageAccounts),
         ),
+        (
+            "operator/accounts/default-plan",
+            Box::new(Vec::new),
+            Some(ViewConsole),
+        ),
+        (
+            "operator/accounts/get",
+            Box::new(|| vec![("id", "acct-acme".into())]),
+            Some(ViewConsole),
+        ),
+        (
+            "operator/accounts/set-plan",
+            Box::new(|| {
+                vec![
+                    ("id", "acct-acme".into()),
+                    ("price_per_user", "6.00".into()),
+                    ("free_users", "5".into()),
+                ]
+            }),
+            Some(ChangePlans),
+        ),
     ]
 }
 
@@ -266,7 +287,7 @@ both_databases! {
             assert_eq!(call(&customer).await, 401, "{endpoint} as a customer administrator");
             assert_eq!(call(&nobody).await, 401, "{endpoint} as nobody");
         }
-        assert_eq!(checked, 3 * ALL_OPERATOR_ROLES.len());
+        assert_eq!(checked, operator_functions().len() * ALL_OPERATOR_ROLES.len());
     }
 
     async fn an_account_made_from_the_console_invites_its_first_administrator(app: TestApp) {
@@ -429,5 +450,83 @@ both_databases! {
         assert_eq!(res.status(), 422, "the page again, under the refusal's status");
         let html = res.text().await.unwrap();
         assert!(html.contains("Email or password is incorrect.") && html.contains("finance@seller.test"), "{html}");
+    }
+
+    async fn an_account_is_created_on_a_plan_and_its_plan_changes_from_next_month(app: TestApp) {
+        use tally_core::billing::BillingMonth;
+        // The seller's default plan, when set up, is what a new account starts on.
+        let form = crate::helpers::seller_setup_form(&app.setup_code, "a sturdy owner passphrase");
+        let form: Vec<(&str, &str)> = form.into_iter().map(|(k, v)| (k, if k == "price_per_user" { "7.50" } else if k == "free_users" { "3" } else { v })).collect();
+        assert!(app.call(&TestApp::new_client(), "setup/create", &form).await.status().is_success());
+        app.seed_operator(OperatorRole::Support).await;
+        app.seed_operator(OperatorRole::Finance).await;
+        let support = TestApp::new_client();
+        enrolled(&app, &support, "support@seller.test").await;
+        let finance = TestApp::new_client();
+        enrolled(&app, &finance, "finance@seller.test").await;
+        assert_eq!(json_of(app.call(&support, "operator/accounts/default-plan", &[]).await).await, serde_json::json!({"price_per_user": "7.50", "free_users": "3"}));
+        let create = |company: &'static str, email: &'static str, plan: Vec<(&'static str, &'static str)>| {
+            let (app, support) = (&app, &support);
+            async move {
+                let mut f = vec![("company_name", company), ("first_name", "Ada"), ("last_name", "Byron"), ("email", email)];
+                f.extend(plan);
+                app.call(support, "operator/accounts/create", &f).await
+            }
+        };
+        let id: String = json_of(create("Defaulted", "ada@defaulted.test", vec![]).await).await.as_str().unwrap().to_string();
+        let got = json_of(app.call(&support, "operator/accounts/get", &[("id", &id)]).await).await;
+        assert_eq!((got["price_per_user_cents"].as_i64(), got["free_users"].as_u64()), (Some(750), Some(3)));
+        assert_eq!(got["administrators"][0]["email"], "ada@defaulted.test");
+        assert_eq!(got["administrators"][0]["status"], "Invited");
+        // Or its own, held to core's rules beside the fields.
+        let bad = create("Own", "ada@own.test", vec![("price_per_user", "5.001"), ("free_users", "-1")]).await;
+        assert_eq!(bad.status(), 422);
+        let errors = json_of(bad).await;
+        assert!(errors["Validation"]["price_per_user"].is_string() && errors["Validation"]["free_users"].is_string(), "{errors}");
+        let own: String = json_of(create("Own", "ada@own.test", vec![("price_per_user", "2"), ("free_users", "0")]).await).await.as_str().unwrap().to_string();
+
+        // Support may not change a plan; Finance may, from next month.
+        let set = |client: &Client, price: &'static str, free: &'static str| {
+            let (app, client, own) = (&app, client.clone(), own.clone());
+            async move { app.call(&client, "operator/accounts/set-plan", &[("id", own.as_str()), ("price_per_user", price), ("free_users", free)]).await }
+        };
+        assert_eq!(set(&support, "9", "1").await.status(), 403);
+        let changed = json_of(set(&finance, "9", "1").await).await;
+        let today = BillingMonth::containing(app.services.ctx.clock.today());
+        assert_eq!(changed["from_month"], today.next().to_string());
+        let got = json_of(app.call(&finance, "operator/accounts/get", &[("id", &own)]).await).await;
+        assert_eq!(got["price_per_user_cents"], 200, "this month keeps its plan");
+        assert_eq!(got["next_plan"]["price_per_user_cents"], 900);
+        // Another tenant's id is nothing.
+        assert_eq!(app.call(&finance, "operator/accounts/set-plan", &[("id", "nope"), ("price_per_user", "1"), ("free_users", "1")]).await.status(), 404);
+        // Audited in the account's log as the seller's staff.
+        let detail: String = sqlx::query_scalar("SELECT detail FROM audit_events WHERE account_id = $1 AND kind = 'plan_changed'").bind(&own).fetch_one(app.db.pool()).await.unwrap();
+        assert_eq!(detail, format!("from {}: $9.00 per user beyond 1 free", today.next()));
+
+        // The account's billing administrator sees the change coming on the Billing page.
+        let ann = TestApp::new_client();
+        let res = app.account_from_console(&ann, "Acme", ("Ann", "Lee", "ann@acme.test"), TEST_PASSWORD).await;
+        assert!(res.status().is_success());
+        let acme: String = sqlx::query_scalar("SELECT account_id FROM admins WHERE email_key = 'ann@acme.test'").fetch_one(app.db.pool()).await.unwrap();
+        let billing = json_of(app.call(&ann, "billing/overview", &[]).await).await;
+        assert_eq!((billing["price_per_user_cents"].as_i64(), billing["next_plan"].is_null()), (Some(750), true));
+        let res = app.call(&finance, "operator/accounts/set-plan", &[("id", acme.as_str()), ("price_per_user", "8"), ("free_users", "2")]).await;
+        assert_eq!(res.status(), 200);
+        let billing = json_of(app.call(&ann, "billing/overview", &[]).await).await;
+        assert_eq!(billing["next_plan"]["price_per_user_cents"], 800);
+
+        // The billing run bills each month on that month's plan.
+        sqlx::query("INSERT INTO user_count_changes (id, account_id, at, delta) VALUES ('ucc-acme', $1, $2, 12)")
+            .bind(&acme).bind(app.clock_now()).execute(app.db.pool()).await.unwrap();
+        app.clock.advance_minutes(40 * 24 * 60);
+        app.services.billing_run.run_month(today).await.unwrap();
+        let (price, free, amount): (i64, i64, i64) = sqlx::query_as("SELECT price_per_user_cents, free_users, amount_cents FROM invoices WHERE account_id = $1 AND month = $2")
+            .bind(&acme).bind(today.to_string()).fetch_one(app.db.pool()).await.unwrap();
+        assert_eq!((price, free, amount), (750, 3, 9 * 750), "this month: the plan it began with");
+        app.clock.advance_minutes(31 * 24 * 60);
+        app.services.billing_run.run_month(today.next()).await.unwrap();
+        let (price, free, amount): (i64, i64, i64) = sqlx::query_as("SELECT price_per_user_cents, free_users, amount_cents FROM invoices WHERE account_id = $1 AND month = $2")
+            .bind(&acme).bind(today.next().to_string()).fetch_one(app.db.pool()).await.unwrap();
+        assert_eq!((price, free, amount), (800, 2, 10 * 800), "next month: the new plan");
     }
 }

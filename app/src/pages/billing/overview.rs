@@ -58,6 +58,12 @@ pub(super) fn Overview(
                     <dt>"Next charge"</dt><dd>{o.next_charge_date.format("%B %-d, %Y").to_string()}</dd>
                 </dl>
                 <p class="projection" id="projection">{projection}</p>
+                {o.next_plan.clone().map(|n| view! {
+                    <p class="next-plan" id="next-plan">{format!(
+                        "From {}: {} per user per month; the first {} users are free.",
+                        month_name(&n.from_month), money(n.price_per_user_cents), n.free_users
+                    )}</p>
+                })}
             </section>
             <section class="card" aria-labelledby="card-title">
                 <h2 id="card-title">"Payment method"</h2>
@@ -157,4 +163,11 @@ fn Charts(o: BillingOverview) -> impl IntoView {
             </section>
         </div>
     }
+}
+
+/// `2026-12` as "December 2026".
+fn month_name(month: &str) -> String {
+    tally_core::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+        .map(|d| d.format("%B %Y").to_string())
+        .unwrap_or_else(|_| month.to_string())
 }

@@ -9,13 +9,15 @@ use tally_core::{
     forms::NewAccountInput,
     operators::OperatorAction,
     roles::Role,
+    seller::PlanInput,
     views::operator::{AccountOrder, CustomerAccountPage, CustomerAccountRow},
 };
 
 use super::frame::OperatorSignedIn;
 use crate::{
     api::operator::{
-        create_customer_account, list_customer_accounts, CreateCustomerAccount, CONSOLE_PATH,
+        create_customer_account, default_plan, list_customer_accounts, CreateCustomerAccount,
+        CONSOLE_PATH,
     },
     components::{
         dialog::Modal,
@@ -140,7 +142,7 @@ fn AccountTable(accounts: Vec<CustomerAccountRow>) -> impl IntoView {
                 .unwrap_or_default();
             view! {
                 <tr>
-                    <th scope="row">{a.name}</th>
+                    <th scope="row"><a href=format!("{CONSOLE_PATH}/{}", a.id)>{a.name}</a></th>
                     <td data-label="Created">{created}</td>
                     <td data-label="Administrators">{a.administrators}</td>
                     <td data-label="Users">{a.users}</td>
@@ -181,13 +183,32 @@ fn billing_roles() -> Vec<(String, String)> {
     .collect()
 }
 
-/// "+ Create account": the company and its first administrator, who is invited by email.
+/// "+ Create account": the company, its first administrator (invited by email) and its plan,
+/// which starts as the seller's default.
 #[component]
 fn CreateAccountForm(state: AccountsState) -> impl IntoView {
+    let default = Resource::new(|| (), |_| default_plan());
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let plan = default.await.unwrap_or_default();
+                view! { <CreateAccountFields state=state plan=plan /> }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn CreateAccountFields(state: AccountsState, plan: PlanInput) -> impl IntoView {
     let fresh = fresh_check::use_fresh_check();
     let input = RwSignal::new(NewAccountInput::default());
+    let plan = RwSignal::new(plan);
     let role = RwSignal::new(Role::AdministratorWithBilling.code().to_string());
-    let errors = LiveErrors::new(move || input.with(|i| i.parse().err().unwrap_or_default()));
+    let errors = LiveErrors::new(move || {
+        let mut e = input.with(|i| i.parse().err().unwrap_or_default());
+        plan.with(|p| p.check(&mut e));
+        e
+    });
     if let Some(refusal) = errors.from_echo(CreateCustomerAccount::url()) {
         state.dialog_error.set(Some(refusal.to_string()));
     }
@@ -206,7 +227,7 @@ fn CreateAccountForm(state: AccountsState) -> impl IntoView {
             return;
         }
         let a = input.get_untracked();
-        let r = role.get_untracked();
+        let (r, p) = (role.get_untracked(), plan.get_untracked());
         let done = format!(
             "{} is created; an invitation went to {}.",
             a.company_name.trim(),
@@ -214,8 +235,16 @@ fn CreateAccountForm(state: AccountsState) -> impl IntoView {
         );
         state.submit(done, errors, async move {
             fresh_check::run(fresh, || {
-                let (a, r) = (a.clone(), r.clone());
-                create_customer_account(a.company_name, a.first_name, a.last_name, a.email, r)
+                let (a, r, p) = (a.clone(), r.clone(), p.clone());
+                create_customer_account(
+                    a.company_name,
+                    a.first_name,
+                    a.last_name,
+                    a.email,
+                    r,
+                    p.price_per_user,
+                    p.free_users,
+                )
             })
             .await
             .map(|_| ())
@@ -237,11 +266,36 @@ fn CreateAccountForm(state: AccountsState) -> impl IntoView {
                 <SelectField name="role" label="Role" options=billing_roles() value=role error=errors.error("role")
                     on_change=Callback::new(move |v: String| { role.set(v); errors.edited("role"); }) />
             </fieldset>
+            <PlanFields plan=plan errors=errors />
             <DialogError state=state />
             <div class="dialog-buttons">
                 <button type="submit" class="primary" disabled=move || state.busy.get()>"Create account"</button>
                 <button type="button" on:click=move |_| state.dialog_open.set(false)>"Cancel"</button>
             </div>
         </Form>
+    }
+}
+
+/// A plan's two fields, checked by core as they are typed.
+#[component]
+pub(super) fn PlanFields(plan: RwSignal<PlanInput>, errors: LiveErrors) -> impl IntoView {
+    let text =
+        move |get: fn(&PlanInput) -> &String| Signal::derive(move || plan.with(|p| get(p).clone()));
+    let set = move |field: &'static str, put: fn(&mut PlanInput, String)| {
+        Callback::new(move |v: String| {
+            errors.changed(field, &v);
+            plan.update(|p| put(p, v));
+        })
+    };
+    view! {
+        <fieldset class="group">
+            <legend>"Plan"</legend>
+            <Field name="price_per_user" label="Price per user per month (USD)" autocomplete="off" required=true
+                value=text(|p| &p.price_per_user) error=errors.error("price_per_user")
+                on_input=set("price_per_user", |p, v| p.price_per_user = v) on_blur=errors.touch("price_per_user") />
+            <Field name="free_users" label="Free users each month" autocomplete="off" required=true
+                value=text(|p| &p.free_users) error=errors.error("free_users")
+                on_input=set("free_users", |p, v| p.free_users = v) on_blur=errors.touch("free_users") />
+        </fieldset>
     }
 }

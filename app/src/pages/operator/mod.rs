@@ -3,6 +3,7 @@
 //! guard ([`frame::OperatorSignedIn`]): an operator session only, and a second step set up
 //! before anything but setting one up opens.
 
+pub mod account;
 pub mod accounts;
 mod frame;
 pub mod sign_in;

@@ -7,6 +7,7 @@ pub mod charts;
 pub mod gateway;
 pub mod info;
 pub mod invoices;
+pub mod plans;
 pub mod scheduler;
 
 use tally_core::address::Address;

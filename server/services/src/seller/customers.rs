@@ -9,13 +9,25 @@
 use tally_core::{
     actor::OperatorActor,
     audit::AuditKind,
+    billing::{BillingMonth, Plan},
     forms::NewAccountInput,
+    money::Money,
     operators::OperatorAction,
     roles::Role,
-    views::operator::{AccountOrder, CustomerAccountPage, CustomerAccountRow},
+    seller::PlanInput,
+    views::{
+        billing::PlanChange,
+        operator::{
+            AccountAdministrator, AccountOrder, CustomerAccountDetail, CustomerAccountPage,
+            CustomerAccountRow,
+        },
+    },
 };
 
+use super::profile;
 use crate::{
+    billing::{cards, plans},
+    directory::users,
     identity::{
         accounts::{self, admins},
         links::{self, Invitation},
@@ -65,20 +77,44 @@ impl Customers {
         Self { ctx }
     }
 
-    /// Makes a customer account and invites its first administrator (a billing role: an
-    /// account always has someone who can pay). Needs a fresh check, as making an
-    /// administrator does. The account's audit log shows it done by the seller's staff.
+    /// The plan a new account starts on unless it is given one: the seller's default, or
+    /// (before the seller is set up) the server's standard plan.
+    pub async fn default_plan(&self) -> Result<Plan, ServiceError> {
+        Ok(profile::details(self.ctx.db.pool())
+            .await?
+            .map_or(self.standard_plan(), |s| s.default_plan))
+    }
+
+    fn standard_plan(&self) -> Plan {
+        Plan::per_user(self.ctx.settings.price_per_user)
+    }
+
+    /// Makes a customer account on `plan` (the default plan when `None`) and invites its first
+    /// administrator (a billing role: an account always has someone who can pay). Needs a
+    /// fresh check, as making an administrator does. The account's audit log shows it done by
+    /// the seller's staff.
     pub async fn create(
         &self,
         operator: &OperatorActor,
         input: &NewAccountInput,
         role: Role,
+        plan: Option<&PlanInput>,
     ) -> Result<String, ServiceError> {
         allowed(operator, OperatorAction::ManageAccounts)?;
         if !operator.is_fresh(self.ctx.now()) {
             return Err(ServiceError::FreshCheckRequired);
         }
-        let new = input.parse().map_err(ServiceError::Invalid)?;
+        let parsed = input.parse();
+        let mut errors = parsed.as_ref().err().cloned().unwrap_or_default();
+        let plan = match plan {
+            Some(p) => p.check(&mut errors),
+            None => Some(self.default_plan().await?),
+        };
+        ServiceError::unless_any(errors)?;
+        let (new, plan) = match (parsed, plan) {
+            (Ok(new), Some(plan)) => (new, plan),
+            (parsed, _) => return Err(ServiceError::Invalid(parsed.err().unwrap_or_default())),
+        };
         if !role.has_billing() {
             return Err(ServiceError::field(
                 "role",
@@ -90,6 +126,8 @@ impl Customers {
         let mut work = self.ctx.begin("creating a customer account").await?;
         let now = work.now();
         accounts::insert(work.tx(), &account_id, &new.company_name, now).await?;
+        let month = BillingMonth::containing(self.ctx.clock.today());
+        plans::set(work.tx(), &account_id, month, &plan, now).await?;
         let row = admins::NewAdminRow {
             id: &admin_id,
             account_id: &account_id,
@@ -113,7 +151,7 @@ impl Customers {
         work.audit(by_seller(
             AuditKind::AccountCreated,
             &new.company_name,
-            "by the seller's staff".into(),
+            format!("by the seller's staff, on {}", plan_text(&plan)),
         ));
         let email = new.email.as_str();
         work.audit(by_seller(
@@ -133,6 +171,96 @@ impl Customers {
         work.audit(by_seller(AuditKind::InvitationSent, email, String::new()));
         work.commit().await?;
         Ok(account_id)
+    }
+
+    /// Sets an account's plan from next month on (this month is billed on the plan it began
+    /// with): Finance and Owner, with a fresh check; audited in the account's log as done by
+    /// the seller's staff, and shown on its Billing page until it starts.
+    pub async fn set_plan(
+        &self,
+        operator: &OperatorActor,
+        account_id: &str,
+        input: &PlanInput,
+    ) -> Result<PlanChange, ServiceError> {
+        allowed(operator, OperatorAction::ChangePlans)?;
+        if !operator.is_fresh(self.ctx.now()) {
+            return Err(ServiceError::FreshCheckRequired);
+        }
+        let plan = input.parse().map_err(ServiceError::Invalid)?;
+        let account = accounts::by_id(self.ctx.db.pool(), account_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let from = BillingMonth::containing(self.ctx.clock.today()).next();
+        let mut work = self.ctx.begin("changing an account's plan").await?;
+        let now = work.now();
+        plans::set(work.tx(), &account.id, from, &plan, now).await?;
+        work.audit(Event {
+            account_id: Some(account.id.clone()),
+            ..Event::by_operator(
+                operator,
+                AuditKind::PlanChanged,
+                &account.name,
+                format!("from {from}: {}", plan_text(&plan)),
+            )
+        });
+        work.commit().await?;
+        Ok(PlanChange {
+            from_month: from.to_string(),
+            price_per_user_cents: plan.price_per_user.cents(),
+            free_users: plan.free_users,
+        })
+    }
+
+    /// A customer account's page: its summary, plan now and next, card and administrators
+    /// (every operator role).
+    pub async fn get(
+        &self,
+        operator: &OperatorActor,
+        account_id: &str,
+    ) -> Result<CustomerAccountDetail, ServiceError> {
+        allowed(operator, OperatorAction::ViewConsole)?;
+        let pool = self.ctx.db.pool();
+        let account = accounts::by_id(pool, account_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let month = BillingMonth::containing(self.ctx.clock.today());
+        let plan = plans::for_month(pool, &account.id, month, self.standard_plan()).await?;
+        let next_plan =
+            plans::next_change(pool, &account.id, month)
+                .await?
+                .map(|(from_month, p)| PlanChange {
+                    from_month,
+                    price_per_user_cents: p.price_per_user.cents(),
+                    free_users: p.free_users,
+                });
+        let users_now = users::history_since(pool, &account.id, self.ctx.now())
+            .await?
+            .iter()
+            .map(|c| c.delta)
+            .sum::<i64>()
+            .max(0) as u64;
+        let administrators = admins::by_name(pool, &account.id)
+            .await?
+            .into_iter()
+            .map(|a| AccountAdministrator {
+                name: a.full_name(),
+                email: a.email,
+                role: a.role,
+                status: a.status,
+            })
+            .collect();
+        Ok(CustomerAccountDetail {
+            card: cards::card_on_file(pool, &account.id).await?,
+            id: account.id,
+            name: account.name,
+            created_at: account.created_at,
+            past_due: account.past_due,
+            users_now,
+            price_per_user_cents: plan.price_per_user.cents(),
+            free_users: plan.free_users,
+            next_plan,
+            administrators,
+        })
     }
 
     /// One page of the customer accounts matching `query`, with the counts.
@@ -207,6 +335,15 @@ impl Customers {
             per_page: ACCOUNTS_PER_PAGE,
         })
     }
+}
+
+/// A plan in words, for the audit log.
+fn plan_text(plan: &Plan) -> String {
+    format!(
+        "{} per user beyond {} free",
+        Money::from_cents(plan.price_per_user.cents()),
+        plan.free_users
+    )
 }
 
 /// SQL true when account `c` matches the search at `$n`: its name, or the address of one of

@@ -16,10 +16,12 @@ use tally_core::{
     billing::{daily_peaks, next_charge_date, peak_users, BillingMonth, InvoiceStatus, Plan},
     expiry::Expiry,
     money::Money,
-    views::billing::{BillingOverview, Invoice, InvoicePage, MonthCharge, INVOICES_PER_PAGE},
+    views::billing::{
+        BillingOverview, Invoice, InvoicePage, MonthCharge, PlanChange, INVOICES_PER_PAGE,
+    },
 };
 
-use super::{cards, charts, info};
+use super::{cards, charts, info, plans};
 use crate::platform::db::Code;
 use crate::{
     directory::users,
@@ -263,7 +265,15 @@ impl Invoices {
             })
             .collect();
         history.reverse();
-        let plan = Plan::per_user(self.ctx.settings.price_per_user);
+        let standard = Plan::per_user(self.ctx.settings.price_per_user);
+        let plan = plans::for_month(pool, account, month, standard).await?;
+        let next_plan = plans::next_change(pool, account, month)
+            .await?
+            .map(|(from_month, p)| PlanChange {
+                from_month,
+                price_per_user_cents: p.price_per_user.cents(),
+                free_users: p.free_users,
+            });
         let has_billing_info = info::read(pool, account).await?.is_some();
         let contact = info::contact(pool, account).await?;
         let card = cards::card_on_file(pool, account).await?;
@@ -280,6 +290,7 @@ impl Invoices {
         Ok(BillingOverview {
             price_per_user_cents: plan.price_per_user.cents(),
             free_users: plan.free_users,
+            next_plan,
             users_now,
             peak_so_far: peak,
             projected_cents: plan.invoice_amount(peak).map_or(i64::MAX, Money::cents),

@@ -27,7 +27,7 @@ use tally_core::{
 
 use super::charging::{Charging, Due};
 use crate::{
-    billing::{cards, info},
+    billing::{cards, info, plans},
     directory::users,
     identity::accounts::{self, Billable},
     platform::{
@@ -251,12 +251,14 @@ impl BillingRun {
             users::histories(&self.ctx.db, &ids, month.start_millis(), month.end_millis()).await?;
         let billing = info::chunk(pool, &first.id, &last.id).await?;
         let cards = cards::tokens_between(pool, &first.id, &last.id).await?;
-        let plan = self.plan();
+        let standard = self.plan();
+        let plans = plans::chunk(pool, &first.id, &last.id, month).await?;
         let now = self.ctx.now();
         let month_text = month.to_string();
         let candidates: Vec<(Invoice, &Billable)> = chunk
             .iter()
             .map(|account| {
+                let plan = plans.get(&account.id).copied().unwrap_or(standard);
                 let peak = peak_users(
                     history.get(&account.id).map_or(&[][..], Vec::as_slice),
                     month,

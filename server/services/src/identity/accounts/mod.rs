@@ -26,22 +26,30 @@ pub async fn setup_needed(pool: &sqlx::AnyPool) -> Result<bool, ServiceError> {
     Ok(n == 0)
 }
 
-/// Claims the one set-up, in `conn`: of two set-ups at once, the second gets `false` here (on
-/// PostgreSQL it waits for the first to commit), and SQLite takes its write lock now.
-pub async fn claim_setup(conn: &mut AnyConnection, now: i64) -> Result<bool, ServiceError> {
-    let claimed = sqlx::query("INSERT INTO setup_done (id, created_at) VALUES (1, $1)")
-        .bind(now)
-        .execute(&mut *conn)
-        .await;
-    match claimed {
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(false),
-        other => other.context("claiming set-up")?,
-    };
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
-        .fetch_one(&mut *conn)
-        .await
-        .context("checking for accounts during set-up")?;
-    Ok(n == 0)
+/// An account as the console shows it.
+#[derive(Clone, Debug)]
+pub struct AccountRow {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub past_due: bool,
+}
+
+/// The account `id`, if there is one.
+pub async fn by_id(pool: &sqlx::AnyPool, id: &str) -> Result<Option<AccountRow>, ServiceError> {
+    let row: Option<(String, String, i64, i64)> = sqlx::query_as(
+        "SELECT id, name, created_at, CAST(CASE WHEN past_due THEN 1 ELSE 0 END AS BIGINT) FROM accounts WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+    .context("reading an account")?;
+    Ok(row.map(|(id, name, created_at, past_due)| AccountRow {
+        id,
+        name,
+        created_at,
+        past_due: past_due != 0,
+    }))
 }
 
 /// Creates an account in `exec`.

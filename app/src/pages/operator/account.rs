@@ -1,0 +1,200 @@
+//! One customer account in the console. Route: `/operator/accounts/:id`. Requires: an operator
+//! (any role); changing the plan needs Change plans (Finance, Owner; the server checks again).
+//! Server functions: `get_customer_account`, `set_customer_plan`.
+
+use leptos::{prelude::*, server_fn::ServerFn};
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+use tally_core::{
+    actor::OperatorActor,
+    billing::{date_of_millis, Plan},
+    money::Money,
+    operators::OperatorAction,
+    seller::PlanInput,
+    views::{billing::PlanChange, operator::CustomerAccountDetail},
+};
+
+use super::{accounts::PlanFields, frame::OperatorSignedIn};
+use crate::{
+    api::operator::{get_customer_account, set_customer_plan, SetCustomerPlan, CONSOLE_PATH},
+    components::{form::Form, fresh_check, live_errors::LiveErrors},
+    error::AppError,
+};
+
+fn money(cents: i64) -> String {
+    Money::from_cents(cents).to_string()
+}
+
+fn plan_text(price_per_user_cents: i64, free_users: u64) -> String {
+    format!(
+        "{} per user per month; the first {free_users} users are free",
+        money(price_per_user_cents)
+    )
+}
+
+fn next_text(n: &PlanChange) -> String {
+    format!(
+        "From {}: {}.",
+        n.from_month,
+        plan_text(n.price_per_user_cents, n.free_users)
+    )
+}
+
+#[component]
+pub fn CustomerAccountPage() -> impl IntoView {
+    let params = use_params_map();
+    let reload = RwSignal::new(0u32);
+    let account = Resource::new(
+        move || {
+            (
+                params.with(|p| p.get("id").unwrap_or_default()),
+                reload.get(),
+            )
+        },
+        |(id, _)| get_customer_account(id),
+    );
+    view! {
+        <OperatorSignedIn children=move |me| view! { <AccountView me=me account=account reload=reload /> } />
+    }
+}
+
+#[component]
+fn AccountView(
+    me: OperatorActor,
+    account: Resource<Result<CustomerAccountDetail, AppError>>,
+    reload: RwSignal<u32>,
+) -> impl IntoView {
+    let change_plans = me.may(OperatorAction::ChangePlans);
+    view! {
+        <p><a href=CONSOLE_PATH>"← Customer accounts"</a></p>
+        <Transition fallback=|| view! { <p>"Loading the account…"</p> }>
+            {move || Suspend::new(async move {
+                match account.await {
+                    Err(e) => view! { <Title text="Customer account" /><h1>"Customer account"</h1><p role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(a) => view! { <Summary a=a.clone() /><PlanSection a=a.clone() change=change_plans reload=reload /><Administrators a=a /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Summary(a: CustomerAccountDetail) -> impl IntoView {
+    let created = date_of_millis(a.created_at)
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    let card = a.card.as_ref().map_or_else(
+        || "None".to_string(),
+        |c| format!("{} · expires {}", c.label(), c.expiry_label()),
+    );
+    view! {
+        <Title text=a.name.clone() />
+        <h1>{a.name.clone()}</h1>
+        <section class="card" aria-labelledby="summary-title">
+            <h2 id="summary-title">"Summary"</h2>
+            <dl class="facts">
+                <dt>"Status"</dt><dd>{if a.past_due { "Past due" } else { "Active" }}</dd>
+                <dt>"Created"</dt><dd>{created}</dd>
+                <dt>"Users now"</dt><dd>{a.users_now}</dd>
+                <dt>"Card on file"</dt><dd>{card}</dd>
+            </dl>
+        </section>
+    }
+}
+
+#[component]
+fn PlanSection(a: CustomerAccountDetail, change: bool, reload: RwSignal<u32>) -> impl IntoView {
+    let now = plan_text(a.price_per_user_cents, a.free_users);
+    let next = a.next_plan.as_ref().map(next_text);
+    let start = a.next_plan.as_ref().map_or(
+        Plan {
+            price_per_user: Money::from_cents(a.price_per_user_cents),
+            free_users: a.free_users,
+        },
+        |n| Plan {
+            price_per_user: Money::from_cents(n.price_per_user_cents),
+            free_users: n.free_users,
+        },
+    );
+    view! {
+        <section class="card" aria-labelledby="plan-title">
+            <h2 id="plan-title">"Plan"</h2>
+            <p>"This month: "{now}"."</p>
+            {next.map(|n| view! { <p id="next-plan">{n}</p> })}
+            {change.then(|| view! { <ChangePlanForm id=a.id.clone() start=PlanInput::from(&start) reload=reload /> })}
+        </section>
+    }
+}
+
+/// The plan from next month on: this month is billed on the plan it began with.
+#[component]
+fn ChangePlanForm(id: String, start: PlanInput, reload: RwSignal<u32>) -> impl IntoView {
+    let fresh = fresh_check::use_fresh_check();
+    let plan = RwSignal::new(start);
+    let errors = LiveErrors::new(move || plan.with(|p| p.parse().err().unwrap_or_default()));
+    let notice = RwSignal::new(None::<Result<String, String>>);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if !errors.submit() || busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        let (id, p) = (id.clone(), plan.get_untracked());
+        leptos::task::spawn_local(async move {
+            let result = fresh_check::run(fresh, || {
+                set_customer_plan(id.clone(), p.price_per_user.clone(), p.free_users.clone())
+            })
+            .await;
+            busy.set(false);
+            match result {
+                Ok(change) => {
+                    notice.set(Some(Ok(format!("The plan is set. {}", next_text(&change)))));
+                    reload.update(|n| *n += 1);
+                }
+                Err(AppError::Validation(fields)) => errors.set_server(fields),
+                Err(e) => notice.set(Some(Err(e.to_string()))),
+            }
+        });
+    };
+    view! {
+        <h3>"Change the plan from next month"</h3>
+        <p class="notice" role="status" class:notice-error=move || matches!(notice.get(), Some(Err(_)))>
+            {move || notice.get().map(|n| n.unwrap_or_else(|e| e))}
+        </p>
+        <Form to=SetCustomerPlan::url() class="form" on_submit=submit live_only=true>
+            <PlanFields plan=plan errors=errors />
+            <button type="submit" class="primary" disabled=move || busy.get()>"Save the plan"</button>
+        </Form>
+    }
+}
+
+#[component]
+fn Administrators(a: CustomerAccountDetail) -> impl IntoView {
+    let rows = a
+        .administrators
+        .into_iter()
+        .map(|ad| {
+            view! {
+                <tr>
+                    <th scope="row">{ad.name}</th>
+                    <td data-label="Email">{ad.email}</td>
+                    <td data-label="Role">{ad.role.display_name()}</td>
+                    <td data-label="Status">{ad.status.label()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card" aria-labelledby="admins-title">
+            <h2 id="admins-title">"Administrators"</h2>
+            <div class="table-wrap stacked">
+                <table>
+                    <caption class="visually-hidden">"The account's administrators"</caption>
+                    <thead><tr><th scope="col">"Name"</th><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Status"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+        </section>
+    }
+}

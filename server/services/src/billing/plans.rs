@@ -1,0 +1,111 @@
+//! Each customer account's plan (owner of `account_plans`): the price per user beyond the free
+//! ones, by the month it starts. A month is billed on one plan throughout: a change made during
+//! a month starts with the next one. An account with no plan row is on the server's standard
+//! plan (`TALLY_PRICE_PER_USER_CENTS`, the article's 10 free users).
+
+use std::collections::HashMap;
+
+use sqlx::{Any, Executor};
+use tally_core::{
+    billing::{BillingMonth, Plan},
+    money::Money,
+};
+
+use crate::platform::error::{ResultExt, ServiceError};
+
+fn plan_of(price_per_user_cents: i64, free_users: i64) -> Plan {
+    Plan {
+        price_per_user: Money::from_cents(price_per_user_cents),
+        free_users: u64::try_from(free_users).unwrap_or(0),
+    }
+}
+
+/// Sets `account_id`'s plan from `from` on, in `exec` (replacing a change already set for
+/// that month).
+pub async fn set<'e, E>(
+    exec: E,
+    account_id: &str,
+    from: BillingMonth,
+    plan: &Plan,
+    now: i64,
+) -> Result<(), ServiceError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    sqlx::query(
+        "INSERT INTO account_plans (account_id, from_month, price_per_user_cents, free_users, created_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, from_month) DO UPDATE SET \
+         price_per_user_cents = excluded.price_per_user_cents, free_users = excluded.free_users, created_at = excluded.created_at",
+    )
+    .bind(account_id)
+    .bind(from.to_string())
+    .bind(plan.price_per_user.cents())
+    .bind(i64::try_from(plan.free_users).unwrap_or(i64::MAX))
+    .bind(now)
+    .execute(exec)
+    .await
+    .context("setting an account's plan")?;
+    Ok(())
+}
+
+/// The plan `account_id` is billed on for `month`, or `standard` without one.
+pub async fn for_month(
+    pool: &sqlx::AnyPool,
+    account_id: &str,
+    month: BillingMonth,
+    standard: Plan,
+) -> Result<Plan, ServiceError> {
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT price_per_user_cents, free_users FROM account_plans \
+         WHERE account_id = $1 AND from_month <= $2 ORDER BY from_month DESC LIMIT 1",
+    )
+    .bind(account_id)
+    .bind(month.to_string())
+    .fetch_optional(pool)
+    .await
+    .context("reading an account's plan")?;
+    Ok(row.map_or(standard, |(p, f)| plan_of(p, f)))
+}
+
+/// A change set for a month after `month`: the month it starts, and the plan.
+pub async fn next_change(
+    pool: &sqlx::AnyPool,
+    account_id: &str,
+    month: BillingMonth,
+) -> Result<Option<(String, Plan)>, ServiceError> {
+    let row: Option<(String, i64, i64)> = sqlx::query_as(
+        "SELECT from_month, price_per_user_cents, free_users FROM account_plans \
+         WHERE account_id = $1 AND from_month > $2 ORDER BY from_month LIMIT 1",
+    )
+    .bind(account_id)
+    .bind(month.to_string())
+    .fetch_optional(pool)
+    .await
+    .context("reading an account's next plan")?;
+    Ok(row.map(|(from, p, f)| (from, plan_of(p, f))))
+}
+
+/// The plans for `month` of the accounts whose ids are between `first` and `last` (a chunk
+/// of the billing run), by account; accounts without one are not in the map.
+pub async fn chunk(
+    pool: &sqlx::AnyPool,
+    first: &str,
+    last: &str,
+    month: BillingMonth,
+) -> Result<HashMap<String, Plan>, ServiceError> {
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT p.account_id, p.price_per_user_cents, p.free_users FROM account_plans p \
+         WHERE p.account_id BETWEEN $1 AND $2 AND p.from_month = \
+         (SELECT MAX(q.from_month) FROM account_plans q WHERE q.account_id = p.account_id AND q.from_month <= $3)",
+    )
+    .bind(first)
+    .bind(last)
+    .bind(month.to_string())
+    .fetch_all(pool)
+    .await
+    .context("reading a chunk's plans")?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, p, f)| (id, plan_of(p, f)))
+        .collect())
+}
