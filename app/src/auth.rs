@@ -56,14 +56,20 @@ pub fn require_signed_in() -> Result<Actor, AppError> {
     Ok(actor)
 }
 
-/// The caller if their role allows `action`; 401 without a session, 403 otherwise.
+/// The caller if their role allows `action` and their account's standing does; 401 without
+/// a session, 403 otherwise (with what a suspended or closed account allows).
 pub fn require(action: Action) -> Result<Actor, AppError> {
+    use tally_core::account_status::{refusal, status_allows};
     let actor = require_signed_in()?;
-    if actor.may(action) {
-        Ok(actor)
-    } else {
-        Err(AppError::Forbidden)
+    if !actor.may(action) {
+        return Err(AppError::Forbidden);
     }
+    if !status_allows(actor.account_status, action) {
+        return Err(AppError::AccountStanding(
+            refusal(actor.account_status).to_string(),
+        ));
+    }
+    Ok(actor)
 }
 
 /// The signed-in operator (the seller's staff) of this request, if it has a live operator

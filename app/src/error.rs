@@ -31,6 +31,9 @@ pub enum AppError {
     /// before doing anything else.
     #[error("Your organisation requires two-step verification. Set it up in Account settings to continue.")]
     TwoStepSetupRequired,
+    /// 403: the account is suspended or closed, and that allows less (the message says what).
+    #[error("{0}")]
+    AccountStanding(String),
     /// 404: nothing with that id in the caller's account.
     #[error("That no longer exists.")]
     NotFound,
@@ -66,9 +69,10 @@ impl AppError {
         match self {
             AppError::Validation(_) | AppError::ImportRejected(_) => 422,
             AppError::Unauthenticated => 401,
-            AppError::Forbidden | AppError::FreshCheckRequired | AppError::TwoStepSetupRequired => {
-                403
-            }
+            AppError::Forbidden
+            | AppError::FreshCheckRequired
+            | AppError::TwoStepSetupRequired
+            | AppError::AccountStanding(_) => 403,
             AppError::NotFound => 404,
             AppError::Conflict(_) => 409,
             AppError::Declined(_) => 402,

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    account_status::AccountStatus,
     operators::{operator_allows, OperatorAction, OperatorRole},
     roles::{allows, Action, Role},
 };
@@ -28,6 +29,8 @@ pub struct Actor {
     pub role: Role,
     /// The account's last invoice could not be charged after every retry.
     pub account_past_due: bool,
+    /// The account's standing with the seller: suspended or closed ones allow less.
+    pub account_status: AccountStatus,
     /// The account requires two-step verification and this administrator has none yet: they
     /// may only set it up.
     pub must_set_up_two_step: bool,
@@ -126,6 +129,7 @@ mod tests {
             last_name: "Lee".into(),
             role: Role::Manager,
             account_past_due: false,
+            account_status: AccountStatus::Active,
             must_set_up_two_step: false,
             ip: Some("10.0.0.1".into()),
             verified_at: 1_000,

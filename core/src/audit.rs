@@ -62,9 +62,15 @@ pub enum AuditKind {
     SellerSetUp,
     /// The seller's staff set an account's plan for the months ahead.
     PlanChanged,
+    /// The seller's staff suspended the account.
+    AccountSuspended,
+    /// The seller's staff made a suspended account active again.
+    AccountReactivated,
+    /// The seller's staff closed the account.
+    AccountClosed,
 }
 
-pub const ALL_AUDIT_KINDS: [AuditKind; 51] = [
+pub const ALL_AUDIT_KINDS: [AuditKind; 54] = [
     AuditKind::AccountCreated,
     AuditKind::SignIn,
     AuditKind::SignInFailed,
@@ -116,6 +122,9 @@ pub const ALL_AUDIT_KINDS: [AuditKind; 51] = [
     AuditKind::OperatorAdded,
     AuditKind::SellerSetUp,
     AuditKind::PlanChanged,
+    AuditKind::AccountSuspended,
+    AuditKind::AccountReactivated,
+    AuditKind::AccountClosed,
 ];
 
 /// The Audit log filter's value for every billing event at once ([`AuditKind::is_billing`]).
@@ -175,6 +184,9 @@ impl AuditKind {
             AuditKind::OperatorAdded => "operator_added",
             AuditKind::SellerSetUp => "seller_set_up",
             AuditKind::PlanChanged => "plan_changed",
+            AuditKind::AccountSuspended => "account_suspended",
+            AuditKind::AccountReactivated => "account_reactivated",
+            AuditKind::AccountClosed => "account_closed",
         }
     }
 
@@ -256,6 +268,9 @@ impl AuditKind {
             AuditKind::OperatorAdded => "Operator added",
             AuditKind::SellerSetUp => "Seller set up",
             AuditKind::PlanChanged => "Plan changed",
+            AuditKind::AccountSuspended => "Account suspended",
+            AuditKind::AccountReactivated => "Account reactivated",
+            AuditKind::AccountClosed => "Account closed",
         }
     }
 }

@@ -44,6 +44,7 @@ macro_rules! stored_code {
 
 stored_code!(crate::roles::Role, "role");
 stored_code!(crate::roles::AdminStatus, "administrator status");
+stored_code!(crate::account_status::AccountStatus, "account status");
 stored_code!(crate::operators::OperatorRole, "operator role");
 stored_code!(crate::audit::AuditKind, "audit event kind");
 stored_code!(crate::card::Brand, "card brand");

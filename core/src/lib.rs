@@ -4,6 +4,7 @@
 //! Raw input arrives as plain strings (`…Input`); one `parse` turns it into validated types
 //! with private fields, so holding one proves it is valid (see `forms`).
 
+pub mod account_status;
 pub mod actor;
 pub mod address;
 pub mod audit;

@@ -26,8 +26,11 @@ export function totpAt(key: string, step: number): string {
 /** An authenticator app: each code it gives is for a newer step than the last (the server
  * takes a code once), the current one or the next (one step of drift is allowed). */
 export class AuthenticatorApp {
-  private last = 0;
-  constructor(readonly key: string) {}
+  /** The step of the last code given. */
+  last = 0;
+  constructor(readonly key: string, last = 0) {
+    this.last = last;
+  }
 
   async code(): Promise<string> {
     for (;;) {

@@ -46,8 +46,27 @@ function appFile(server: Server) {
   return path.join(server.dir, "e2e-operator-key");
 }
 
-export function operatorApp(server: Server = mainServer()): AuthenticatorApp {
-  return new AuthenticatorApp(fs.readFileSync(appFile(server), "utf8").trim());
+/** A code from the operator's app: each a newer step than the last given in this run. */
+export async function operatorCode(server: Server = mainServer()): Promise<string> {
+  const [key, last] = fs.readFileSync(appFile(server), "utf8").trim().split(" ");
+  const app = new AuthenticatorApp(key, Number(last ?? 0));
+  const code = await app.code();
+  fs.writeFileSync(appFile(server), `${key} ${app.last}`);
+  return code;
+}
+
+/** The Owner signs in to the console with their password and a code. */
+export async function signInAsOperator(page: Page, server: Server = mainServer()) {
+  await page.goto(`${server.url}/operator/login`);
+  await waitForHydration(page);
+  await page.getByLabel("Email").fill(SELLER.email);
+  await page.getByLabel("Password").fill(SELLER.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { name: "Two-step verification" })).toBeVisible();
+  await page.getByLabel("Code").fill(await operatorCode(server));
+  await page.getByRole("button", { name: "Verify" }).click();
+  await expect(page.getByRole("heading", { name: "Customer accounts" })).toBeVisible();
+  await waitForHydration(page);
 }
 
 /** On `/operator/two-step`, the signed-in operator sets up an authenticator app; returns it. */
@@ -62,7 +81,7 @@ export async function enrolOperator(page: Page, server: Server = mainServer()): 
   const codes = page.getByRole("region", { name: "Your recovery codes" });
   await expect(codes.getByRole("listitem")).toHaveCount(10);
   await codes.getByRole("button", { name: "I've saved them" }).click();
-  fs.writeFileSync(appFile(server), key);
+  fs.writeFileSync(appFile(server), `${key} ${app.last}`);
   return app;
 }
 

@@ -13,6 +13,14 @@ pub async fn get_current_admin() -> Result<Option<Actor>, AppError> {
     Ok(current_actor())
 }
 
+/// The caller's account's standing with the seller: why it is suspended or closed, and whom
+/// to ask (every administrator, whatever the standing).
+#[server(endpoint = "account/standing")]
+pub async fn get_account_standing() -> Result<tally_core::account_status::StandingView, AppError> {
+    let actor = crate::auth::require_session()?;
+    Ok(crate::auth::services()?.standing.of(&actor).await?)
+}
+
 /// Scores a candidate password with the server's rule. `known_words` are the person's own
 /// details (name, email), which make a password weaker.
 #[server(endpoint = "account/check-password")]

@@ -193,6 +193,9 @@ pub async fn list_customer_accounts(
     #[server(default)] search: String,
     #[server(default)] past_due_only: bool,
     #[server(default)] no_card_only: bool,
+    /// A standing's code (`active`, `suspended`, `closed`); every account when empty.
+    #[server(default)]
+    status: String,
     #[server(default)] order: tally_core::views::operator::AccountOrder,
     #[server(default)] page: Option<u32>,
 ) -> Result<tally_core::views::operator::CustomerAccountPage, AppError> {
@@ -200,12 +203,49 @@ pub async fn list_customer_accounts(
     use tally_services::seller::customers::AccountQuery;
     let operator = crate::auth::require_operator(OperatorAction::ViewConsole)?;
     tally_core::card_in_text::no_card_number(&search).map_err(|e| AppError::field("search", e))?;
+    let status = match status.trim() {
+        "" => None,
+        code => Some(
+            tally_core::account_status::AccountStatus::from_code(code)
+                .ok_or_else(|| AppError::field("status", "Choose a status from the list."))?,
+        ),
+    };
     let query = AccountQuery {
         search,
         past_due_only,
         no_card_only,
+        status,
         order,
         page: page.unwrap_or(1),
     };
     Ok(services()?.customers.list(&operator, &query).await?)
+}
+
+/// Suspends an active account, with the reason its administrators are shown (Owner, Support;
+/// a fresh check). Audited, and emailed to its billing contact.
+#[server(endpoint = "operator/accounts/suspend")]
+pub async fn suspend_customer_account(id: String, reason: String) -> Result<(), AppError> {
+    use tally_core::operators::OperatorAction;
+    let operator = crate::auth::require_operator(OperatorAction::ManageAccounts)?;
+    Ok(services()?
+        .standing
+        .suspend(&operator, &id, &reason)
+        .await?)
+}
+
+/// Makes a suspended account active again (Owner, Support; a fresh check).
+#[server(endpoint = "operator/accounts/reactivate")]
+pub async fn reactivate_customer_account(id: String) -> Result<(), AppError> {
+    use tally_core::operators::OperatorAction;
+    let operator = crate::auth::require_operator(OperatorAction::ManageAccounts)?;
+    Ok(services()?.standing.reactivate(&operator, &id).await?)
+}
+
+/// Closes an account: its last invoice for the month so far is made and charged now; then it
+/// is read-only (Owner, Support; a fresh check).
+#[server(endpoint = "operator/accounts/close")]
+pub async fn close_customer_account(id: String, reason: String) -> Result<(), AppError> {
+    use tally_core::operators::OperatorAction;
+    let operator = crate::auth::require_operator(OperatorAction::ManageAccounts)?;
+    Ok(services()?.standing.close(&operator, &id, &reason).await?)
 }

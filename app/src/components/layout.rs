@@ -10,9 +10,11 @@ use crate::{
         fresh_check::{FreshCheck, FreshCheckDialog},
         menu::{AccountMenu, MenuItem},
         payments::{PaymentsDialog, PaymentsModal},
+        standing::{self, ClosedBanner, StandingPage},
     },
 };
 use tally_core::{
+    account_status::AccountStatus,
     actor::Actor,
     roles::{allows, Action, Role},
 };
@@ -47,6 +49,8 @@ where
                     Ok(Some(admin)) => {
                         if action.is_some_and(|a| !admin.may(a)) {
                             view! { <Shell admin=admin.clone()><NoAccess /></Shell> }.into_any()
+                        } else if standing::blocked(admin.account_status, action) && !sets_up_two_step {
+                            view! { <Shell admin=admin.clone()><StandingPage admin=admin /></Shell> }.into_any()
                         } else {
                             let content = children.with_value(|c| c(admin.clone()));
                             view! { <Shell admin=admin>{content}<FreshCheckDialog check=fresh /></Shell> }.into_any()
@@ -181,6 +185,7 @@ fn Shell(admin: Actor, children: Children) -> impl IntoView {
         <nav class="sidenav" aria-label="Main">
             <ul>{links}</ul>
         </nav>
+        {(admin.account_status == AccountStatus::Closed).then(|| view! { <ClosedBanner /> })}
         {(admin.account_past_due && admin.may(Action::ViewBilling)).then(|| view! {
             <p class="warning past-due-banner" role="alert">
                 "Your account is past due: the last invoice could not be charged. "

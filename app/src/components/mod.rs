@@ -16,3 +16,4 @@ pub mod passkeys;
 pub mod password_meter;
 pub mod payments;
 pub mod search_form;
+pub mod standing;

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    account_status::AccountStatus,
     roles::{AdminStatus, Role},
     views::billing::{CardSummary, PlanChange},
 };
@@ -22,6 +23,7 @@ pub struct CustomerAccountRow {
     /// The last invoice could not be charged after every retry.
     pub past_due: bool,
     pub card_on_file: bool,
+    pub status: AccountStatus,
 }
 
 /// How the console's list of accounts is ordered.
@@ -63,6 +65,9 @@ pub struct CustomerAccountDetail {
     /// UTC milliseconds.
     pub created_at: i64,
     pub past_due: bool,
+    pub status: AccountStatus,
+    /// Why it was suspended or closed.
+    pub status_reason: Option<String>,
     /// Users now (active and suspended).
     pub users_now: u64,
     /// This month's plan.

@@ -33,7 +33,7 @@ use identity::{
     sign_in::SignIns, two_step::TwoStep,
 };
 use platform::{audit::AuditLog, config::GatewaySettings, context::Context, status::Status};
-use seller::{customers::Customers, setup::Setup};
+use seller::{customers::Customers, setup::Setup, standing::Standing};
 
 /// Every service, wired once at start; cheap to clone. The server puts it in each request's
 /// context, where server functions take it.
@@ -54,6 +54,8 @@ pub struct All {
     pub operators: Operators,
     /// The seller's customer accounts, for the console.
     pub customers: Customers,
+    /// Suspending, reactivating and closing them.
+    pub standing: Standing,
     pub administrators: Administrators,
     pub users: Users,
     pub commands: Commands,
@@ -109,6 +111,7 @@ impl Services {
             setup: Setup::new(ctx.clone(), operators.clone()),
             operators,
             customers: Customers::new(ctx.clone()),
+            standing: Standing::new(ctx.clone(), billing_run.clone()),
             sign_ins,
             two_step,
             administrators: Administrators::new(ctx.clone()),

@@ -267,6 +267,7 @@ both_databases! {
                 last_name: "Admin".into(),
                 role: Role::AdministratorWithBilling,
                 account_past_due: false,
+                account_status: tally_core::account_status::AccountStatus::Active,
                 must_set_up_two_step: false,
                 ip: None,
                 verified_at: app.clock_now(),

@@ -237,13 +237,69 @@ fn operator_functions() -> Vec<(
             }),
             Some(ChangePlans),
         ),
+        (
+            "operator/accounts/suspend",
+            Box::new(|| {
+                vec![
+                    ("id", next_account("s")),
+                    ("reason", "Unpaid since May".into()),
+                ]
+            }),
+            Some(ManageAccounts),
+        ),
+        (
+            "operator/accounts/reactivate",
+            Box::new(|| vec![("id", next_account("r"))]),
+            Some(ManageAccounts),
+        ),
+        (
+            "operator/accounts/close",
+            Box::new(|| {
+                vec![
+                    ("id", next_account("c")),
+                    ("reason", "Asked to close".into()),
+                ]
+            }),
+            Some(ManageAccounts),
+        ),
     ]
+}
+
+/// Accounts the standing functions act on, one per call that may succeed: `acct-<kind><n>`
+/// (seeded by [`seed_standing_accounts`]; `r` ones suspended).
+fn next_account(kind: &str) -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "acct-{kind}{}",
+        NEXT.fetch_add(1, Ordering::Relaxed) % STANDING_ACCOUNTS
+    )
+}
+
+const STANDING_ACCOUNTS: usize = 64;
+
+async fn seed_standing_accounts(app: &TestApp) {
+    for kind in ["s", "r", "c"] {
+        for n in 0..STANDING_ACCOUNTS {
+            let status = if kind == "r" { "suspended" } else { "active" };
+            sqlx::query(
+                "INSERT INTO accounts (id, name, created_at, status) VALUES ($1, $2, 0, $3)",
+            )
+            .bind(format!("acct-{kind}{n}"))
+            .bind(format!("Standing {kind}{n}"))
+            .bind(status)
+            .execute(app.db.pool())
+            .await
+            .unwrap();
+        }
+    }
 }
 
 both_databases! {
     async fn every_operator_function_answers_the_roles_the_matrix_allows_and_nobody_else(app: TestApp) {
         use tally_core::operators::{operator_allows, ALL_OPERATOR_ROLES};
         app.seed_account("acme", &[Role::AdministratorWithBilling]).await;
+        seed_standing_accounts(&app).await;
         let customer = app.signed_in("admin_billing@acme.test").await;
         let nobody = TestApp::new_client();
         let mut operators = Vec::new();
@@ -528,5 +584,100 @@ both_databases! {
         let (price, free, amount): (i64, i64, i64) = sqlx::query_as("SELECT price_per_user_cents, free_users, amount_cents FROM invoices WHERE account_id = $1 AND month = $2")
             .bind(&acme).bind(today.next().to_string()).fetch_one(app.db.pool()).await.unwrap();
         assert_eq!((price, free, amount), (800, 2, 10 * 800), "next month: the new plan");
+    }
+
+    async fn a_suspended_account_can_only_pay_a_closed_one_is_billed_once_more_and_read_only(app: TestApp) {
+        use tally_core::billing::BillingMonth;
+        app.seed_account("acme", &[Role::AdministratorWithBilling, Role::Manager]).await;
+        app.seed_operator(OperatorRole::Support).await;
+        app.seed_operator(OperatorRole::Finance).await;
+        let support = TestApp::new_client();
+        let key = enrolled(&app, &support, "support@seller.test").await;
+        // After the clock has moved on by weeks, the sessions have ended: sign in again.
+        let support_again = || {
+            let (app, key) = (&app, key.clone());
+            async move {
+                let c = TestApp::new_client();
+                assert_eq!(sign_in(app, &c, "support@seller.test", TEST_PASSWORD).await.status(), 200);
+                let res = app.call(&c, "operator/second-step", &[("code", &totp(&key, at_step(app, 0)))]).await;
+                assert!(res.status().is_success(), "{}", res.status());
+                c
+            }
+        };
+        let finance = TestApp::new_client();
+        enrolled(&app, &finance, "finance@seller.test").await;
+        let billing = app.signed_in("admin_billing@acme.test").await;
+        let manager = app.signed_in("manager@acme.test").await;
+        sqlx::query("INSERT INTO user_count_changes (id, account_id, at, delta) VALUES ('ucc-acme', 'acct-acme', $1, 13)")
+            .bind(app.clock_now()).execute(app.db.pool()).await.unwrap();
+
+        // Finance may not; a reason is asked for; Support suspends.
+        let suspend = |client: &Client, reason: &'static str| {
+            let (app, client) = (&app, client.clone());
+            async move { app.call(&client, "operator/accounts/suspend", &[("id", "acct-acme"), ("reason", reason)]).await }
+        };
+        assert_eq!(suspend(&finance, "Unpaid").await.status(), 403);
+        let res = suspend(&support, " ").await;
+        assert_eq!(res.status(), 422);
+        assert!(json_of(res).await["Validation"]["reason"].is_string());
+        assert_eq!(suspend(&support, "Three invoices unpaid").await.status(), 200);
+        assert_eq!(suspend(&support, "Again").await.status(), 409, "already suspended");
+        app.services.ctx.outbox.deliver_due().await.unwrap();
+        let mail = app.outbox_messages().into_iter().find(|m| m.contains("To: admin_billing@acme.test") && m.contains("suspended")).expect("the billing contact is told");
+        assert!(mail.contains("Three invoices unpaid"), "{mail}");
+        let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE account_id = 'acct-acme' AND kind = 'account_suspended'")
+            .fetch_one(app.db.pool()).await.unwrap();
+        assert_eq!(audited, 1);
+
+        // Its administrators see why and whom to ask; only paying works.
+        let standing = json_of(app.call(&manager, "account/standing", &[]).await).await;
+        assert_eq!((standing["status"].as_str(), standing["reason"].as_str()), (Some("Suspended"), Some("Three invoices unpaid")));
+        let users = app.call(&manager, "users/list", &[("search", "")]).await;
+        assert_eq!(users.status(), 403);
+        assert!(users.text().await.unwrap().contains("This account is suspended"));
+        assert_eq!(app.call(&billing, "users/create", &[("first_name", "A"), ("last_name", "B"), ("email", "a@b.test")]).await.status(), 403);
+        assert_eq!(app.call(&billing, "billing/overview", &[]).await.status(), 200, "billing administrators can still pay");
+        let page = billing.get(app.url("/users")).header("Accept", "text/html").send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("This account is suspended") && page.contains("Three invoices unpaid"), "{page}");
+
+        // The month's run invoices it but charges nothing while it is suspended.
+        let month = BillingMonth::containing(app.services.ctx.clock.today());
+        app.clock.advance_minutes(40 * 24 * 60);
+        app.services.billing_run.run_month(month).await.unwrap();
+        let (status, attempts): (String, i64) = sqlx::query_as("SELECT status, attempts FROM invoices WHERE account_id = 'acct-acme' AND month = $1")
+            .bind(month.to_string()).fetch_one(app.db.pool()).await.unwrap();
+        assert_eq!((status.as_str(), attempts), ("open", 0));
+        // Active again: the next run charges it (no card here, so it fails and is retried).
+        let support = support_again().await;
+        let manager = app.signed_in("manager@acme.test").await;
+        let billing = app.signed_in("admin_billing@acme.test").await;
+        assert_eq!(app.call(&support, "operator/accounts/reactivate", &[("id", "acct-acme")]).await.status(), 200);
+        assert_eq!(app.call(&manager, "users/list", &[("search", "")]).await.status(), 200);
+        app.services.billing_run.run_month(month).await.unwrap();
+        let attempts: i64 = sqlx::query_scalar("SELECT attempts FROM invoices WHERE account_id = 'acct-acme' AND month = $1")
+            .bind(month.to_string()).fetch_one(app.db.pool()).await.unwrap();
+        assert_eq!(attempts, 1);
+
+        // Closed: the month so far is invoiced at once; then read-only and never billed again.
+        let now = BillingMonth::containing(app.services.ctx.clock.today());
+        let res = app.call(&support, "operator/accounts/close", &[("id", "acct-acme"), ("reason", "Moved to another provider")]).await;
+        assert_eq!(res.status(), 200, "{:?}", res.text().await);
+        let (peak, amount): (i64, i64) = sqlx::query_as("SELECT peak_users, amount_cents FROM invoices WHERE account_id = 'acct-acme' AND month = $1")
+            .bind(now.to_string()).fetch_one(app.db.pool()).await.unwrap();
+        assert_eq!((peak, amount), (13, 3 * 500), "the last invoice: this month so far");
+        assert_eq!(app.call(&manager, "users/list", &[("search", "")]).await.status(), 200, "readable");
+        let refused = app.call(&billing, "users/create", &[("first_name", "A"), ("last_name", "B"), ("email", "a@b.test")]).await;
+        assert_eq!(refused.status(), 403);
+        assert!(refused.text().await.unwrap().contains("This account is closed"));
+        assert_eq!(app.call(&support, "operator/accounts/reactivate", &[("id", "acct-acme")]).await.status(), 409);
+        app.clock.advance_minutes(62 * 24 * 60);
+        let support = support_again().await;
+        app.services.billing_run.run_month(now.next()).await.unwrap();
+        let later: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM invoices WHERE account_id = 'acct-acme' AND month = $1")
+            .bind(now.next().to_string()).fetch_one(app.db.pool()).await.unwrap();
+        assert_eq!(later, 0, "nothing after the close");
+        // The console's list filters by standing.
+        let listed = json_of(app.call(&support, "operator/accounts/list", &[("status", "closed")]).await).await;
+        assert_eq!((listed["matching"].as_u64(), listed["accounts"][0]["status"].as_str()), (Some(1), Some("Closed")));
     }
 }

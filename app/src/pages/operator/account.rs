@@ -6,6 +6,7 @@ use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use tally_core::{
+    account_status::AccountStatus,
     actor::OperatorActor,
     billing::{date_of_millis, Plan},
     money::Money,
@@ -16,8 +17,12 @@ use tally_core::{
 
 use super::{accounts::PlanFields, frame::OperatorSignedIn};
 use crate::{
-    api::operator::{get_customer_account, set_customer_plan, SetCustomerPlan, CONSOLE_PATH},
-    components::{form::Form, fresh_check, live_errors::LiveErrors},
+    api::operator::{
+        close_customer_account, get_customer_account, reactivate_customer_account,
+        set_customer_plan, suspend_customer_account, SetCustomerPlan, SuspendCustomerAccount,
+        CONSOLE_PATH,
+    },
+    components::{field::Field, form::Form, fresh_check, live_errors::LiveErrors},
     error::AppError,
 };
 
@@ -65,13 +70,19 @@ fn AccountView(
     reload: RwSignal<u32>,
 ) -> impl IntoView {
     let change_plans = me.may(OperatorAction::ChangePlans);
+    let manage = me.may(OperatorAction::ManageAccounts);
     view! {
         <p><a href=CONSOLE_PATH>"← Customer accounts"</a></p>
         <Transition fallback=|| view! { <p>"Loading the account…"</p> }>
             {move || Suspend::new(async move {
                 match account.await {
                     Err(e) => view! { <Title text="Customer account" /><h1>"Customer account"</h1><p role="alert">{e.to_string()}</p> }.into_any(),
-                    Ok(a) => view! { <Summary a=a.clone() /><PlanSection a=a.clone() change=change_plans reload=reload /><Administrators a=a /> }.into_any(),
+                    Ok(a) => view! {
+                        <Summary a=a.clone() />
+                        <StandingSection a=a.clone() manage=manage reload=reload />
+                        <PlanSection a=a.clone() change=change_plans reload=reload />
+                        <Administrators a=a />
+                    }.into_any(),
                 }
             })}
         </Transition>
@@ -93,7 +104,7 @@ fn Summary(a: CustomerAccountDetail) -> impl IntoView {
         <section class="card" aria-labelledby="summary-title">
             <h2 id="summary-title">"Summary"</h2>
             <dl class="facts">
-                <dt>"Status"</dt><dd>{if a.past_due { "Past due" } else { "Active" }}</dd>
+                <dt>"Status"</dt><dd id="account-status">{a.status.label()}{a.past_due.then_some(" · past due")}</dd>
                 <dt>"Created"</dt><dd>{created}</dd>
                 <dt>"Users now"</dt><dd>{a.users_now}</dd>
                 <dt>"Card on file"</dt><dd>{card}</dd>
@@ -166,6 +177,84 @@ fn ChangePlanForm(id: String, start: PlanInput, reload: RwSignal<u32>) -> impl I
             <PlanFields plan=plan errors=errors />
             <button type="submit" class="primary" disabled=move || busy.get()>"Save the plan"</button>
         </Form>
+    }
+}
+
+/// Suspending, reactivating and closing, for those who manage accounts.
+#[component]
+fn StandingSection(a: CustomerAccountDetail, manage: bool, reload: RwSignal<u32>) -> impl IntoView {
+    let fresh = fresh_check::use_fresh_check();
+    let reason = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let closing = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let status = a.status;
+    let id = StoredValue::new(a.id.clone());
+    let act = move |which: &'static str| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        let (id, why) = (id.get_value(), reason.get_untracked());
+        leptos::task::spawn_local(async move {
+            let result = fresh_check::run(fresh, || {
+                let (id, why) = (id.clone(), why.clone());
+                async move {
+                    match which {
+                        "suspend" => suspend_customer_account(id, why).await,
+                        "close" => close_customer_account(id, why).await,
+                        _ => reactivate_customer_account(id).await,
+                    }
+                }
+            })
+            .await;
+            busy.set(false);
+            match result {
+                Ok(()) => reload.update(|n| *n += 1),
+                Err(e) => error.set(Some(
+                    e.field_errors()
+                        .and_then(|f| f.get("reason"))
+                        .map_or_else(|| e.to_string(), str::to_string),
+                )),
+            }
+        });
+    };
+    let why = a
+        .status_reason
+        .clone()
+        .map(|r| view! { <p>"Reason: "{r}</p> });
+    let controls = (manage && status != AccountStatus::Closed).then(|| view! {
+        <Form to=SuspendCustomerAccount::url() class="form" on_submit=|ev: leptos::ev::SubmitEvent| ev.prevent_default() live_only=true>
+            <Field name="reason" label="Reason (shown to the account's administrators)" autocomplete="off"
+                value=Signal::derive(move || reason.get()) error=Signal::derive(move || error.get())
+                on_input=Callback::new(move |v| { reason.set(v); error.set(None); }) />
+            <div class="actions">
+                {(status == AccountStatus::Active).then(|| view! {
+                    <button type="button" disabled=move || busy.get() on:click=move |_| act("suspend")>"Suspend account"</button>
+                })}
+                {(status == AccountStatus::Suspended).then(|| view! {
+                    <button type="button" class="primary" disabled=move || busy.get() on:click=move |_| act("reactivate")>"Reactivate account"</button>
+                })}
+                <button type="button" class="danger" on:click=move |_| closing.set(true)>"Close account…"</button>
+            </div>
+            <Show when=move || closing.get()>
+                <p role="alert">"Closing bills this month so far, at once, and nothing after; the account stays readable, and can't be reopened."</p>
+                <button type="button" class="danger" disabled=move || busy.get() on:click=move |_| act("close")>"Close account for good"</button>
+            </Show>
+        </Form>
+    });
+    view! {
+        <section class="card" aria-labelledby="standing-title">
+            <h2 id="standing-title">"Standing"</h2>
+            <p>{match status {
+                AccountStatus::Active => "Active: everything works, and it is charged each month.",
+                AccountStatus::Suspended => "Suspended: its administrators can only pay what is due; nothing is charged.",
+                AccountStatus::Closed => "Closed: billed a last time, read-only.",
+            }}</p>
+            {why}
+            {controls}
+        </section>
     }
 }
 

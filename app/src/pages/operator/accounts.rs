@@ -5,6 +5,7 @@
 use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use tally_core::{
+    account_status::{AccountStatus, ALL_ACCOUNT_STATUSES},
     actor::OperatorActor,
     forms::NewAccountInput,
     operators::OperatorAction,
@@ -38,6 +39,8 @@ type AccountsState = ListPage<()>;
 #[derive(Clone, Copy)]
 struct Query {
     search: RwSignal<String>,
+    /// A standing's code, or "" for every account.
+    status: RwSignal<String>,
     past_due: RwSignal<bool>,
     no_card: RwSignal<bool>,
     newest: RwSignal<bool>,
@@ -50,6 +53,7 @@ pub fn CustomerAccountsPage() -> impl IntoView {
     state.open_if_asked("create", ());
     let q = Query {
         search: RwSignal::new(String::new()),
+        status: RwSignal::new(String::new()),
         past_due: RwSignal::new(false),
         no_card: RwSignal::new(false),
         newest: RwSignal::new(false),
@@ -63,7 +67,7 @@ pub fn CustomerAccountsPage() -> impl IntoView {
                 AccountOrder::Name
             };
             (
-                q.search.get(),
+                (q.search.get(), q.status.get()),
                 q.past_due.get(),
                 q.no_card.get(),
                 order,
@@ -71,8 +75,8 @@ pub fn CustomerAccountsPage() -> impl IntoView {
                 state.reload.get(),
             )
         },
-        |(search, past_due, no_card, order, page, _)| {
-            list_customer_accounts(search, past_due, no_card, order, Some(page))
+        |((search, status), past_due, no_card, order, page, _)| {
+            list_customer_accounts(search, past_due, no_card, status, order, Some(page))
         },
     );
     view! {
@@ -106,6 +110,12 @@ fn Accounts(
         <SearchForm id="account-search" label="Search by company or an administrator's email" search=q.search page=q.page />
         <fieldset class="filters">
             <legend>"Show"</legend>
+            <label>"Status "
+                <select on:change=move |ev| { q.status.set(event_target_value(&ev)); q.page.set(1); }>
+                    <option value="">"Any"</option>
+                    {ALL_ACCOUNT_STATUSES.into_iter().map(|s| view! { <option value=s.code()>{s.label()}</option> }).collect_view()}
+                </select>
+            </label>
             <label><input type="checkbox" on:change=filter(q.past_due) />" Past due only"</label>
             <label><input type="checkbox" on:change=filter(q.no_card) />" No card on file only"</label>
             <label><input type="checkbox" on:change=filter(q.newest) />" Newest first"</label>
@@ -147,7 +157,10 @@ fn AccountTable(accounts: Vec<CustomerAccountRow>) -> impl IntoView {
                     <td data-label="Administrators">{a.administrators}</td>
                     <td data-label="Users">{a.users}</td>
                     <td data-label="Card on file">{if a.card_on_file { "Yes" } else { "No" }}</td>
-                    <td data-label="Status">{if a.past_due { "Past due" } else { "Active" }}</td>
+                    <td data-label="Status">{match (a.status, a.past_due) {
+                        (AccountStatus::Active, true) => "Past due",
+                        (s, _) => s.label(),
+                    }}</td>
                 </tr>
             }
         })

@@ -599,6 +599,7 @@ fn acting_as(admin: &Admin, visitor: &Visitor) -> Actor {
         last_name: admin.last_name.clone(),
         role: admin.role,
         account_past_due: false,
+        account_status: tally_core::account_status::AccountStatus::Active,
         must_set_up_two_step: false,
         ip: visitor.ip.clone(),
         verified_at: 0,

@@ -58,6 +58,7 @@ macro_rules! code_columns {
 code_columns!(
     tally_core::roles::Role,
     tally_core::roles::AdminStatus,
+    tally_core::account_status::AccountStatus,
     tally_core::operators::OperatorRole,
     tally_core::audit::AuditKind,
     tally_core::card::Brand,

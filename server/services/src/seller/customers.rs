@@ -7,6 +7,7 @@
 //! the console's list must stay one query however many accounts there are.
 
 use tally_core::{
+    account_status::AccountStatus,
     actor::OperatorActor,
     audit::AuditKind,
     billing::{BillingMonth, Plan},
@@ -50,6 +51,8 @@ pub struct AccountQuery {
     pub search: String,
     pub past_due_only: bool,
     pub no_card_only: bool,
+    /// Only accounts in this standing.
+    pub status: Option<AccountStatus>,
     pub order: AccountOrder,
     /// From 1.
     pub page: u32,
@@ -61,7 +64,10 @@ pub struct Customers {
     ctx: Context,
 }
 
-fn allowed(operator: &OperatorActor, action: OperatorAction) -> Result<(), ServiceError> {
+pub(super) fn allowed(
+    operator: &OperatorActor,
+    action: OperatorAction,
+) -> Result<(), ServiceError> {
     if operator.must_set_up_two_step {
         return Err(ServiceError::TwoStepSetupRequired);
     }
@@ -254,7 +260,9 @@ impl Customers {
             id: account.id,
             name: account.name,
             created_at: account.created_at,
-            past_due: account.past_due,
+            past_due: account.past_due.0,
+            status: account.status,
+            status_reason: account.status_reason,
             users_now,
             price_per_user_cents: plan.price_per_user.cents(),
             free_users: plan.free_users,
@@ -281,9 +289,11 @@ impl Customers {
             users: Option<i64>,
             past_due: Option<i64>,
             card_on_file: Option<i64>,
+            status: Option<String>,
         }
         let matches = format!(
-            "{} AND ($2 = 0 OR c.past_due) AND ($3 = 0 OR NOT EXISTS (SELECT 1 FROM payment_methods pm WHERE pm.account_id = c.id))",
+            "{} AND ($2 = 0 OR c.past_due) AND ($3 = 0 OR NOT EXISTS (SELECT 1 FROM payment_methods pm WHERE pm.account_id = c.id)) \
+             AND ($6 = '' OR c.status = $6)",
             contains_account("c", 1)
         );
         let order = |t: &str| match query.order {
@@ -293,9 +303,9 @@ impl Customers {
         let (inner, outer) = (order("c"), order("p"));
         let page = query.page.max(1);
         let rows: Vec<Row> = sqlx::query_as(&format!(
-            "SELECT k.total, k.matching, p.id, p.name, p.created_at, p.administrators, p.users, p.past_due, p.card_on_file \
+            "SELECT k.total, k.matching, p.id, p.name, p.created_at, p.administrators, p.users, p.past_due, p.card_on_file, p.status \
              FROM (SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN {matches} THEN 1 ELSE 0 END), 0) AS matching FROM accounts c) k \
-             LEFT JOIN (SELECT c.id, c.name, c.created_at, \
+             LEFT JOIN (SELECT c.id, c.name, c.created_at, c.status, \
                         (SELECT COUNT(*) FROM admins a WHERE a.account_id = c.id) AS administrators, \
                         (SELECT COUNT(*) FROM users u WHERE u.account_id = c.id) AS users, \
                         CAST(CASE WHEN c.past_due THEN 1 ELSE 0 END AS BIGINT) AS past_due, \
@@ -308,6 +318,7 @@ impl Customers {
         .bind(i64::from(query.no_card_only))
         .bind(i64::from(ACCOUNTS_PER_PAGE))
         .bind(offset(page, ACCOUNTS_PER_PAGE))
+        .bind(query.status.map_or("", AccountStatus::code))
         .fetch_all(self.ctx.db.pool())
         .await
         .context("reading a page of customer accounts")?;
@@ -325,6 +336,11 @@ impl Customers {
                 users: u32::try_from(r.users.unwrap_or(0)).unwrap_or(0),
                 past_due: r.past_due.unwrap_or(0) != 0,
                 card_on_file: r.card_on_file.unwrap_or(0) != 0,
+                status: r
+                    .status
+                    .as_deref()
+                    .and_then(AccountStatus::from_code)
+                    .unwrap_or_default(),
             });
         }
         Ok(CustomerAccountPage {

@@ -5,3 +5,4 @@
 pub mod customers;
 pub mod profile;
 pub mod setup;
+pub mod standing;

@@ -139,6 +139,8 @@ pub enum Due<'a> {
     RetriesBy(i64),
     /// An account's failed and past-due invoices (a new card was saved).
     Unpaid(&'a str),
+    /// An account's invoice of a month not charged yet (its last, when it closes).
+    Account(&'a str, &'a str),
 }
 
 /// What one charge attempt came to.
@@ -228,25 +230,40 @@ impl Charging {
                     &UNPAID,
                 )
             }
+            Due::Account(..) => (
+                format!(
+                    "account_id = $1 AND month = $2 AND status IN ({})",
+                    status_marks(3, &[InvoiceStatus::Open])
+                ),
+                &[InvoiceStatus::Open],
+            ),
         };
         let sql = format!(
             "SELECT id, account_id, number, month, amount_cents, attempts, first_failure_at FROM invoices \
              WHERE {filter} AND amount_cents > 0 ORDER BY account_id, month"
         );
         let q = sqlx::query_as::<_, ToCharge>(&sql);
+        // A suspended account's billing administrators can still pay (a new card); nothing
+        // else charges it.
+        let paying = matches!(due, Due::Unpaid(_));
         let mut q = match due {
             Due::Month(month) => q.bind(month),
             Due::RetriesBy(at) => q.bind(at),
             Due::Unpaid(account) => q.bind(account),
+            Due::Account(account, month) => q.bind(account).bind(month),
         };
         for status in statuses {
             q = q.bind(status.code());
         }
-        let due: Vec<ToCharge> = q
+        let mut due: Vec<ToCharge> = q
             .fetch(self.ctx.db.pool())
             .try_collect()
             .await
             .context("reading the invoices to charge")?;
+        if !paying {
+            let suspended = accounts::suspended(self.ctx.db.pool()).await?;
+            due.retain(|d| !suspended.contains(&d.account_id));
+        }
         let mut all = Charges::default();
         for chunk in due.chunks(CHUNK) {
             let c = self.charge_chunk(chunk).await?;

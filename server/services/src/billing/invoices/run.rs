@@ -118,6 +118,19 @@ impl BillingRun {
         Plan::per_user(self.ctx.settings.price_per_user)
     }
 
+    /// The last invoice of an account being closed: the month so far, on its plan, made and
+    /// charged now (a suspended account's charge waits, as every other's does). The month's
+    /// run, later, finds it made.
+    pub async fn final_invoice(&self, account: &Billable) -> Result<(), ServiceError> {
+        let month = BillingMonth::containing(self.ctx.clock.today());
+        self.invoice_chunk(std::slice::from_ref(account), month)
+            .await?;
+        self.charging
+            .charge(Due::Account(&account.id, &month.to_string()))
+            .await?;
+        Ok(())
+    }
+
     /// Invoices every account for `month` (which must be over), charges what is still to
     /// charge for that month, and delivers the mail. Repeating it changes nothing that is done.
     pub async fn run_month(&self, month: BillingMonth) -> Result<RunReport, ServiceError> {
@@ -128,7 +141,7 @@ impl BillingRun {
             )));
         }
         let pool = self.ctx.db.pool();
-        let all = accounts::created_before(pool, month.end_millis()).await?;
+        let all = accounts::created_before(pool, month.start_millis(), month.end_millis()).await?;
         let invoiced = super::invoiced_accounts(pool, month, false).await?;
         let accounts = all.len();
         let to_invoice: Vec<Billable> = all

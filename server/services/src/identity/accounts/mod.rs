@@ -10,8 +10,10 @@ use std::collections::HashMap;
 
 use sqlx::{Any, AnyConnection, Executor};
 
+use tally_core::account_status::AccountStatus;
+
 use crate::platform::{
-    db::{Backend, ROWS_PER_STATEMENT},
+    db::{Backend, Code, ROWS_PER_STATEMENT},
     error::{ResultExt, ServiceError},
 };
 
@@ -26,30 +28,75 @@ pub async fn setup_needed(pool: &sqlx::AnyPool) -> Result<bool, ServiceError> {
     Ok(n == 0)
 }
 
+/// Sets the account's standing, in `conn`, with why; a closed account keeps when it closed.
+/// False when there is no such account.
+pub async fn set_status(
+    conn: &mut AnyConnection,
+    id: &str,
+    status: AccountStatus,
+    reason: Option<&str>,
+    now: i64,
+) -> Result<bool, ServiceError> {
+    let closed_at = (status == AccountStatus::Closed).then_some(now);
+    let done = sqlx::query(
+        "UPDATE accounts SET status = $1, status_reason = $2, status_changed_at = $3,          closed_at = COALESCE($4, closed_at) WHERE id = $5",
+    )
+    .bind(status.code())
+    .bind(reason)
+    .bind(now)
+    .bind(closed_at)
+    .bind(id)
+    .execute(conn)
+    .await
+    .context("changing an account's standing")?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The ids of the suspended accounts (nothing is charged to them).
+pub async fn suspended(
+    pool: &sqlx::AnyPool,
+) -> Result<std::collections::HashSet<String>, ServiceError> {
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM accounts WHERE status = $1")
+        .bind(AccountStatus::Suspended.code())
+        .fetch_all(pool)
+        .await
+        .context("reading the suspended accounts")?;
+    Ok(ids.into_iter().collect())
+}
+
 /// An account as the console shows it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AccountRow {
     pub id: String,
     pub name: String,
     pub created_at: i64,
-    pub past_due: bool,
+    #[sqlx(try_from = "i64")]
+    pub past_due: I64Flag,
+    #[sqlx(try_from = "Code<AccountStatus>")]
+    pub status: AccountStatus,
+    pub status_reason: Option<String>,
+}
+
+/// A flag read as the integer both databases give for `CASE … THEN 1 ELSE 0`.
+#[derive(Clone, Copy, Debug)]
+pub struct I64Flag(pub bool);
+
+impl From<i64> for I64Flag {
+    fn from(n: i64) -> Self {
+        I64Flag(n != 0)
+    }
 }
 
 /// The account `id`, if there is one.
 pub async fn by_id(pool: &sqlx::AnyPool, id: &str) -> Result<Option<AccountRow>, ServiceError> {
-    let row: Option<(String, String, i64, i64)> = sqlx::query_as(
-        "SELECT id, name, created_at, CAST(CASE WHEN past_due THEN 1 ELSE 0 END AS BIGINT) FROM accounts WHERE id = $1",
+    sqlx::query_as(
+        "SELECT id, name, created_at, CAST(CASE WHEN past_due THEN 1 ELSE 0 END AS BIGINT) AS past_due, status, status_reason \
+         FROM accounts WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(pool)
     .await
-    .context("reading an account")?;
-    Ok(row.map(|(id, name, created_at, past_due)| AccountRow {
-        id,
-        name,
-        created_at,
-        past_due: past_due != 0,
-    }))
+    .context("reading an account")
 }
 
 /// Creates an account in `exec`.
@@ -166,11 +213,19 @@ pub struct Billable {
     pub name: String,
 }
 
-/// The accounts that existed before `end` (a month's end, UTC milliseconds), in id order.
-pub async fn created_before(pool: &sqlx::AnyPool, end: i64) -> Result<Vec<Billable>, ServiceError> {
+/// The accounts to bill for the month from `start` to `end` (UTC milliseconds): made before
+/// its end and not closed before its start, in id order.
+pub async fn created_before(
+    pool: &sqlx::AnyPool,
+    start: i64,
+    end: i64,
+) -> Result<Vec<Billable>, ServiceError> {
     use futures::TryStreamExt;
-    sqlx::query_as("SELECT id, name FROM accounts WHERE created_at < $1 ORDER BY id")
+    sqlx::query_as(
+        "SELECT id, name FROM accounts WHERE created_at < $1 AND (closed_at IS NULL OR closed_at >= $2) ORDER BY id",
+    )
         .bind(end)
+        .bind(start)
         .fetch(pool) // row by row: 100,000 raw rows at once would double a run's memory
         .try_collect()
         .await

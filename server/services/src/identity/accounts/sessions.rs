@@ -5,6 +5,7 @@
 use cookie::{time::Duration, Cookie, SameSite};
 use sqlx::{Any, AnyConnection, Executor};
 use tally_core::{
+    account_status::AccountStatus,
     actor::Actor,
     roles::{AdminStatus, Role},
 };
@@ -59,6 +60,8 @@ struct SessionRow {
     status: AdminStatus,
     account_name: String,
     past_due: i64,
+    #[sqlx(try_from = "Code<AccountStatus>")]
+    account_status: AccountStatus,
     two_step_required: i64,
 }
 
@@ -244,7 +247,7 @@ impl Sessions {
         let row: Option<SessionRow> = sqlx::query_as(
             "SELECT s.created_at, s.last_seen_at, s.verified_at, a.id AS admin_id, a.account_id, a.email, a.first_name, a.last_name, \
              a.role, a.status, c.name AS account_name, CAST(CASE WHEN c.past_due THEN 1 ELSE 0 END AS BIGINT) AS past_due, \
-             CAST(CASE WHEN c.require_two_step THEN 1 ELSE 0 END AS BIGINT) AS two_step_required \
+             c.status AS account_status, CAST(CASE WHEN c.require_two_step THEN 1 ELSE 0 END AS BIGINT) AS two_step_required \
              FROM sessions s JOIN admins a ON a.id = s.admin_id JOIN accounts c ON c.id = a.account_id WHERE s.id_hash = $1",
         )
         .bind(&hash)
@@ -281,6 +284,7 @@ impl Sessions {
             last_name: row.last_name,
             role: row.role,
             account_past_due: row.past_due != 0,
+            account_status: row.account_status,
             must_set_up_two_step,
             ip,
             verified_at: row.verified_at,

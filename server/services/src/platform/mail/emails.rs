@@ -153,6 +153,39 @@ pub fn payment_method_changed(to: &str, change: &CardChange<'_>) -> Mail {
     )
 }
 
+/// The seller changed a customer account's standing (suspended, active again, closed): to its
+/// billing contact, with why and whom to ask.
+pub fn account_standing(
+    to: &str,
+    company: &str,
+    what: &str,
+    reason: Option<&str>,
+    seller: &str,
+    contact: &str,
+) -> Mail {
+    let why = reason.map(|r| format!("The reason given: {r}"));
+    let ask = format!("Questions go to {seller}: {contact}.");
+    let mut lines = vec![what];
+    if let Some(why) = &why {
+        lines.push(why);
+    }
+    lines.push(&ask);
+    paragraphs(
+        to,
+        &format!("Your Tally account {company}: {}", short(what)),
+        &lines,
+    )
+}
+
+/// The first sentence of `what`, for a subject.
+fn short(what: &str) -> String {
+    what.split(". ")
+        .next()
+        .unwrap_or(what)
+        .trim_end_matches('.')
+        .to_lowercase()
+}
+
 /// The person's password was changed (`how`: in Account settings, with a reset link).
 pub fn password_changed(to: &str, how: &str) -> Mail {
     paragraphs(

@@ -1,0 +1,48 @@
+import { test, expect } from "@playwright/test";
+import { accessibilityViolations, openHydrated, waitForHydration } from "../pages/base";
+import { signInAsOwner } from "../pages/account";
+import { acceptInvitation, createCustomerAccount, signInAsOperator } from "../pages/console";
+
+const GIL = { first: "Gil", last: "Moss", email: "gil@globex.test", password: "gil's long globex passphrase" };
+
+test("the seller suspends an account, whose administrator sees why and whom to ask; reactivates it; closes it", async ({ browser, page }) => {
+  await signInAsOwner(page); // a set-up installation, whichever spec runs first
+  await page.context().clearCookies();
+  await signInAsOperator(page);
+  await createCustomerAccount(page, "Globex", GIL);
+  // Gil accepts in a browser of their own.
+  const gil = await (await browser.newContext()).newPage();
+  await acceptInvitation(gil, GIL.email, GIL.password);
+
+  // Suspended, with a reason: Gil's pages say so, and who to ask; Billing still opens.
+  await page.getByRole("link", { name: "Globex" }).click();
+  await expect(page.getByRole("heading", { name: "Globex", level: 1 })).toBeVisible();
+  await waitForHydration(page);
+  await page.getByRole("button", { name: "Suspend account" }).click();
+  await expect(page.locator("#reason-error")).toHaveText("Say why: the account's administrators are shown it.");
+  await page.getByLabel("Reason (shown to the account's administrators)").fill("Three invoices unpaid");
+  await page.getByRole("button", { name: "Suspend account" }).click();
+  await expect(page.locator("#account-status")).toHaveText("Suspended");
+  expect(await accessibilityViolations(page)).toEqual([]);
+  await openHydrated(gil, "/users");
+  await expect(gil.getByRole("heading", { name: "This account is suspended" })).toBeVisible();
+  await expect(gil.getByText("The reason given: Three invoices unpaid")).toBeVisible();
+  await expect(gil.getByText(/Questions go to Tally Seller Ltd/)).toBeVisible();
+  expect(await accessibilityViolations(gil)).toEqual([]);
+  await gil.getByRole("link", { name: "go to Billing" }).click();
+  await expect(gil.getByRole("heading", { name: "Billing", level: 1 })).toBeVisible();
+
+  // Active again, then closed: readable, never changed.
+  await page.getByRole("button", { name: "Reactivate account" }).click();
+  await expect(page.locator("#account-status")).toHaveText("Active");
+  await openHydrated(gil, "/users");
+  await expect(gil.getByRole("heading", { name: "Users" })).toBeVisible();
+  await page.getByLabel("Reason (shown to the account's administrators)").fill("Moved to another provider");
+  await page.getByRole("button", { name: "Close account…" }).click();
+  await page.getByRole("button", { name: "Close account for good" }).click();
+  await expect(page.locator("#account-status")).toHaveText("Closed");
+  await openHydrated(gil, "/users");
+  await expect(gil.getByText("This account is closed: you can read it, not change it.")).toBeVisible();
+  expect(await accessibilityViolations(gil)).toEqual([]);
+  await gil.context().close();
+});
