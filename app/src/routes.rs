@@ -20,6 +20,7 @@ use crate::pages::{
     operator::{
         account::CustomerAccountPage,
         accounts::CustomerAccountsPage,
+        revenue::RevenuePage,
         sign_in::{OperatorSecondStepPage, OperatorSignInPage},
         two_step::OperatorTwoStepPage,
     },
@@ -62,6 +63,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/billing/invoices/:id") view={Lazy::<InvoiceRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/billing/authenticate/:number") view={Lazy::<ConfirmPaymentRoute>::new()} ssr=SsrMode::Async />
                 // The operator console: lazy, so no customer page downloads its code.
+                <Route path=path!("/operator") view={Lazy::<RevenueRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/operator/login") view={Lazy::<OperatorSignInRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/operator/login/two-step") view={Lazy::<OperatorSecondStepRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/operator/two-step") view={Lazy::<OperatorTwoStepRoute>::new()} ssr=SsrMode::Async />
@@ -106,3 +108,4 @@ lazy_page!(OperatorSecondStepRoute, OperatorSecondStepPage);
 lazy_page!(OperatorTwoStepRoute, OperatorTwoStepPage);
 lazy_page!(CustomerAccountsRoute, CustomerAccountsPage);
 lazy_page!(CustomerAccountRoute, CustomerAccountPage);
+lazy_page!(RevenueRoute, RevenuePage);

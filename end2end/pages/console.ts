@@ -48,10 +48,11 @@ function appFile(server: Server) {
 
 /** A code from the operator's app: each a newer step than the last given in this run. */
 export async function operatorCode(server: Server = mainServer()): Promise<string> {
-  const [key, last] = fs.readFileSync(appFile(server), "utf8").trim().split(" ");
+  // The key as the page shows it (in groups, with spaces), then the last step, a line each.
+  const [key, last] = fs.readFileSync(appFile(server), "utf8").trim().split("\n");
   const app = new AuthenticatorApp(key, Number(last ?? 0));
   const code = await app.code();
-  fs.writeFileSync(appFile(server), `${key} ${app.last}`);
+  fs.writeFileSync(appFile(server), `${key}\n${app.last}`);
   return code;
 }
 
@@ -81,7 +82,7 @@ export async function enrolOperator(page: Page, server: Server = mainServer()): 
   const codes = page.getByRole("region", { name: "Your recovery codes" });
   await expect(codes.getByRole("listitem")).toHaveCount(10);
   await codes.getByRole("button", { name: "I've saved them" }).click();
-  fs.writeFileSync(appFile(server), `${key} ${app.last}`);
+  fs.writeFileSync(appFile(server), `${key}\n${app.last}`);
   return app;
 }
 

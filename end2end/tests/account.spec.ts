@@ -7,6 +7,7 @@ import { SELLER, acceptInvitation, createCustomerAccount, enrolOperator, fillSel
 test.describe.configure({ mode: "serial" });
 
 test("first start: /setup makes the seller and its Owner, who creates the first customer account; its administrator accepts", async ({ page }) => {
+  test.setTimeout(90_000); // the whole first start, console and portal
   await page.goto("/");
   await expect(page).toHaveURL(/\/setup$/);
   await waitForHydration(page);

@@ -9,6 +9,11 @@ test("the seller suspends an account, whose administrator sees why and whom to a
   await signInAsOwner(page); // a set-up installation, whichever spec runs first
   await page.context().clearCookies();
   await signInAsOperator(page);
+  // The revenue page, from the invoices (none yet in this run's month but the specs' own).
+  await page.getByRole("link", { name: "Revenue" }).click();
+  await expect(page.getByRole("heading", { name: "Revenue", level: 1 })).toBeVisible();
+  await expect(page.getByRole("table", { name: /Invoiced and collected/ }).getByRole("row")).toHaveCount(13);
+  expect(await accessibilityViolations(page)).toEqual([]);
   await createCustomerAccount(page, "Globex", GIL);
   // Gil accepts in a browser of their own.
   const gil = await (await browser.newContext()).newPage();

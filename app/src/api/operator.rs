@@ -17,8 +17,10 @@ use crate::auth::{
 };
 use crate::error::AppError;
 
-/// The console's first page.
+/// The console's list of customer accounts.
 pub const CONSOLE_PATH: &str = "/operator/accounts";
+/// The console's first page: the seller's revenue.
+pub const REVENUE_PATH: &str = "/operator";
 /// The operators' sign-in page.
 pub const SIGN_IN_PATH: &str = "/operator/login";
 /// Its second step.
@@ -248,4 +250,12 @@ pub async fn close_customer_account(id: String, reason: String) -> Result<(), Ap
     use tally_core::operators::OperatorAction;
     let operator = crate::auth::require_operator(OperatorAction::ManageAccounts)?;
     Ok(services()?.standing.close(&operator, &id, &reason).await?)
+}
+
+/// The seller's revenue figures, from the invoices themselves (every operator role).
+#[server(endpoint = "operator/revenue")]
+pub async fn get_revenue() -> Result<tally_core::views::operator::Revenue, AppError> {
+    use tally_core::operators::OperatorAction;
+    let operator = crate::auth::require_operator(OperatorAction::ViewConsole)?;
+    Ok(services()?.revenue.figures(&operator).await?)
 }

@@ -78,3 +78,45 @@ pub struct CustomerAccountDetail {
     pub card: Option<CardSummary>,
     pub administrators: Vec<AccountAdministrator>,
 }
+
+/// One month of the seller's revenue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevenueMonth {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// What that month's invoices came to (its recurring revenue).
+    pub invoiced_cents: i64,
+    /// What was paid during that month, whatever month it was for.
+    pub collected_cents: i64,
+    /// Users billed for that month: each invoice's peak beyond its free users.
+    pub users_billed: u64,
+    /// Accounts invoiced for that month.
+    pub accounts_invoiced: u64,
+}
+
+/// An account with invoices charged and not paid.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PastDueAccount {
+    pub id: String,
+    pub name: String,
+    pub due_cents: i64,
+    /// The month of its oldest unpaid invoice, `YYYY-MM`.
+    pub oldest_month: String,
+}
+
+/// The console's revenue page: every figure from the invoices themselves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revenue {
+    /// Monthly recurring revenue now: what the last month invoiced came to.
+    pub mrr_cents: i64,
+    /// The last 12 months, oldest first (the month under way is not one: it is not invoiced).
+    pub months: Vec<RevenueMonth>,
+    /// Accounts by standing: active, suspended, closed.
+    pub active: u64,
+    pub suspended: u64,
+    pub closed: u64,
+    /// Charged and not paid (failed, past due, or waiting for the bank).
+    pub past_due_cents: i64,
+    /// The accounts with the most unpaid, most first (at most 10).
+    pub most_past_due: Vec<PastDueAccount>,
+}

@@ -33,7 +33,7 @@ use identity::{
     sign_in::SignIns, two_step::TwoStep,
 };
 use platform::{audit::AuditLog, config::GatewaySettings, context::Context, status::Status};
-use seller::{customers::Customers, setup::Setup, standing::Standing};
+use seller::{customers::Customers, revenue::RevenueFigures, setup::Setup, standing::Standing};
 
 /// Every service, wired once at start; cheap to clone. The server puts it in each request's
 /// context, where server functions take it.
@@ -56,6 +56,8 @@ pub struct All {
     pub customers: Customers,
     /// Suspending, reactivating and closing them.
     pub standing: Standing,
+    /// The seller's revenue figures.
+    pub revenue: RevenueFigures,
     pub administrators: Administrators,
     pub users: Users,
     pub commands: Commands,
@@ -112,6 +114,7 @@ impl Services {
             operators,
             customers: Customers::new(ctx.clone()),
             standing: Standing::new(ctx.clone(), billing_run.clone()),
+            revenue: RevenueFigures::new(ctx.clone()),
             sign_ins,
             two_step,
             administrators: Administrators::new(ctx.clone()),

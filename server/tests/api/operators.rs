@@ -237,6 +237,7 @@ fn operator_functions() -> Vec<(
             }),
             Some(ChangePlans),
         ),
+        ("operator/revenue", Box::new(Vec::new), Some(ViewConsole)),
         (
             "operator/accounts/suspend",
             Box::new(|| {
@@ -264,6 +265,19 @@ fn operator_functions() -> Vec<(
         ),
     ]
 }
+
+/// An invoice a test writes: account, month, peak, free users, price, amount, status and
+/// when it was paid.
+type InvoiceRow = (
+    &'static str,
+    tally_core::billing::BillingMonth,
+    i64,
+    i64,
+    i64,
+    i64,
+    &'static str,
+    Option<i64>,
+);
 
 /// Accounts the standing functions act on, one per call that may succeed: `acct-<kind><n>`
 /// (seeded by [`seed_standing_accounts`]; `r` ones suspended).
@@ -679,5 +693,53 @@ both_databases! {
         // The console's list filters by standing.
         let listed = json_of(app.call(&support, "operator/accounts/list", &[("status", "closed")]).await).await;
         assert_eq!((listed["matching"].as_u64(), listed["accounts"][0]["status"].as_str()), (Some(1), Some("Closed")));
+    }
+
+    async fn revenue_is_read_from_the_invoices_to_the_cent(app: TestApp) {
+        use tally_core::billing::BillingMonth;
+        app.seed_operator(OperatorRole::ReadOnly).await;
+        let c = TestApp::new_client();
+        enrolled(&app, &c, "read_only@seller.test").await;
+        let now = BillingMonth::containing(app.services.ctx.clock.today());
+        let (m1, m2) = (now.previous(), now.previous().previous());
+        let m13 = (0..13).fold(now, |m, _| m.previous());
+        for (id, status) in [("a", "active"), ("b", "suspended"), ("c", "closed")] {
+            sqlx::query("INSERT INTO accounts (id, name, created_at, status) VALUES ($1, $2, 0, $3)")
+                .bind(id).bind(format!("Company {id}")).bind(status).execute(app.db.pool()).await.unwrap();
+        }
+        let mid = |m: BillingMonth| m.start_millis() + 86_400_000;
+        // account, month, peak, free, price, amount, status, paid at
+        let invoices: [InvoiceRow; 5] = [
+            ("a", m1, 13, 10, 500, 1500, "paid", Some(mid(m1))),
+            ("a", m2, 12, 10, 500, 1000, "paid", Some(mid(m1) + 1)), // paid late, in m1
+            ("b", m1, 15, 10, 500, 2500, "past_due", None),
+            ("c", m1, 12, 10, 350, 700, "failed", None),
+            ("c", m13, 20, 10, 100, 999, "paid", Some(mid(m13))), // outside the 12 months
+        ];
+        for (i, (account, month, peak, free, price, amount, status, paid_at)) in invoices.into_iter().enumerate() {
+            sqlx::query("INSERT INTO invoices (id, account_id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, company_name, created_at, paid_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'X', 0, $10)")
+                .bind(format!("inv{i}")).bind(account).bind(format!("N{i}")).bind(month.to_string())
+                .bind(peak).bind(free).bind(price).bind(amount).bind(status).bind(paid_at)
+                .execute(app.db.pool()).await.unwrap();
+        }
+        let r = json_of(app.call(&c, "operator/revenue", &[]).await).await;
+        let months = r["months"].as_array().unwrap();
+        assert_eq!(months.len(), 12);
+        assert_eq!(months[11]["month"], m1.to_string());
+        assert_eq!((months[11]["invoiced_cents"].as_i64(), months[11]["collected_cents"].as_i64(), months[11]["users_billed"].as_u64(), months[11]["accounts_invoiced"].as_u64()),
+            (Some(4700), Some(2500), Some(10), Some(3)));
+        assert_eq!((months[10]["invoiced_cents"].as_i64(), months[10]["collected_cents"].as_i64(), months[10]["users_billed"].as_u64()), (Some(1000), Some(0), Some(2)));
+        assert!(months[..10].iter().all(|m| m["invoiced_cents"] == 0 && m["collected_cents"] == 0), "{r}");
+        assert_eq!(r["mrr_cents"], 4700);
+        assert_eq!(r["past_due_cents"], 3200);
+        assert_eq!((r["active"].as_u64(), r["suspended"].as_u64(), r["closed"].as_u64()), (Some(1), Some(1), Some(1)));
+        let most = r["most_past_due"].as_array().unwrap();
+        assert_eq!(most.len(), 2);
+        assert_eq!((most[0]["name"].as_str(), most[0]["due_cents"].as_i64(), most[0]["oldest_month"].as_str()), (Some("Company b"), Some(2500), Some(m1.to_string().as_str())));
+        assert_eq!((most[1]["name"].as_str(), most[1]["due_cents"].as_i64()), (Some("Company c"), Some(700)));
+        // The page, as the server draws it.
+        let html = c.get(app.url("/operator")).header("Accept", "text/html").send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("$47.00") && html.contains("$32.00") && html.contains("Company b"), "{html}");
     }
 }

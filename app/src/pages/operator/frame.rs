@@ -10,7 +10,7 @@ use tally_core::{actor::OperatorActor, operators::OperatorAction};
 use crate::{
     api::operator::{
         get_current_operator, operator_confirm, OperatorConfirm, OperatorSignOut, CONSOLE_PATH,
-        SIGN_IN_PATH, TWO_STEP_PATH,
+        REVENUE_PATH, SIGN_IN_PATH, TWO_STEP_PATH,
     },
     components::{
         dialog::Modal,
@@ -65,6 +65,7 @@ fn Shell(operator: OperatorActor, children: Children) -> impl IntoView {
         view! {
             <nav class="sidenav" aria-label="Console">
                 <ul>
+                    <li><A href=REVENUE_PATH>"Revenue"</A></li>
                     <li><A href=CONSOLE_PATH>"Customer accounts"</A></li>
                     <li><A href=TWO_STEP_PATH>"Your two-step verification"</A></li>
                 </ul>
@@ -73,7 +74,7 @@ fn Shell(operator: OperatorActor, children: Children) -> impl IntoView {
     });
     view! {
         <header class="topbar">
-            <a class="brand" href=CONSOLE_PATH>"Tally"</a>
+            <a class="brand" href=REVENUE_PATH>"Tally"</a>
             <span class="account-name">"Operator console"</span>
             <div class="topbar-end">
                 <span class="operator-who">{operator.email.clone()}" · "{operator.role.display_name()}</span>

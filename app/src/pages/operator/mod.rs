@@ -6,5 +6,6 @@
 pub mod account;
 pub mod accounts;
 mod frame;
+pub mod revenue;
 pub mod sign_in;
 pub mod two_step;

@@ -4,5 +4,6 @@
 
 pub mod customers;
 pub mod profile;
+pub mod revenue;
 pub mod setup;
 pub mod standing;

@@ -1,0 +1,163 @@
+//! The seller's revenue, for the console's first page: recurring revenue now and for each of
+//! the last 12 months, invoiced against collected, users billed, accounts by standing, what is
+//! past due and who owes most. Every figure is read from the invoices themselves, in a few
+//! statements over every account (an exception `tests/layers.rs` names).
+//!
+//! - A month's **invoiced** is the sum of the invoices for that month; the **recurring revenue
+//!   now** is the last invoiced month's.
+//! - A month's **collected** is the sum of the invoices paid during it (by `paid_at`, UTC),
+//!   whatever month they were for.
+//! - **Users billed** is each invoice's peak beyond its free users, summed.
+//! - **Past due** is every invoice charged and not paid: failed (retries to come), past due
+//!   (retries over) and waiting for the cardholder's bank.
+
+use std::collections::BTreeMap;
+
+use tally_core::{
+    account_status::AccountStatus,
+    actor::OperatorActor,
+    billing::{BillingMonth, InvoiceStatus},
+    operators::OperatorAction,
+    views::operator::{PastDueAccount, Revenue, RevenueMonth},
+};
+
+use super::customers::allowed;
+use crate::platform::{
+    context::Context,
+    error::{ResultExt, ServiceError},
+};
+
+/// How many months the page shows.
+pub const MONTHS: usize = 12;
+
+const UNPAID: [InvoiceStatus; 3] = [
+    InvoiceStatus::Failed,
+    InvoiceStatus::PastDue,
+    InvoiceStatus::ActionRequired,
+];
+
+#[derive(Clone)]
+pub struct RevenueFigures {
+    ctx: Context,
+}
+
+impl RevenueFigures {
+    pub fn new(ctx: Context) -> Self {
+        Self { ctx }
+    }
+
+    /// The figures as of today (every operator role).
+    pub async fn figures(&self, operator: &OperatorActor) -> Result<Revenue, ServiceError> {
+        allowed(operator, OperatorAction::ViewConsole)?;
+        let pool = self.ctx.db.pool();
+        let current = BillingMonth::containing(self.ctx.clock.today());
+        let mut months = Vec::with_capacity(MONTHS);
+        let mut m = current;
+        for _ in 0..MONTHS {
+            m = m.previous();
+            months.push(m);
+        }
+        months.reverse();
+        let (first, last) = (months[0], months[MONTHS - 1]);
+
+        let invoiced: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT month, CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN peak_users > free_users THEN peak_users - free_users ELSE 0 END), 0) AS BIGINT), \
+             COUNT(*) FROM invoices WHERE month >= $1 AND month <= $2 GROUP BY month",
+        )
+        .bind(first.to_string())
+        .bind(last.to_string())
+        .fetch_all(pool)
+        .await
+        .context("reading the months' invoices")?;
+        let invoiced: BTreeMap<String, (i64, i64, i64)> = invoiced
+            .into_iter()
+            .map(|(m, amount, users, n)| (m, (amount, users, n)))
+            .collect();
+        // Paid during each month: a statement a month, each over that month's payments.
+        let mut collected = BTreeMap::new();
+        for month in &months {
+            let paid: i64 = sqlx::query_scalar(
+                "SELECT CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) FROM invoices \
+                 WHERE status = $1 AND paid_at >= $2 AND paid_at < $3",
+            )
+            .bind(InvoiceStatus::Paid.code())
+            .bind(month.start_millis())
+            .bind(month.end_millis())
+            .fetch_one(pool)
+            .await
+            .context("reading a month's payments")?;
+            collected.insert(month.to_string(), paid);
+        }
+        let rows: Vec<RevenueMonth> = months
+            .iter()
+            .map(|m| {
+                let key = m.to_string();
+                let (amount, users, n) = invoiced.get(&key).copied().unwrap_or_default();
+                RevenueMonth {
+                    collected_cents: collected.get(&key).copied().unwrap_or_default(),
+                    month: key,
+                    invoiced_cents: amount,
+                    users_billed: users.max(0) as u64,
+                    accounts_invoiced: n.max(0) as u64,
+                }
+            })
+            .collect();
+        let mrr_cents = rows
+            .iter()
+            .rev()
+            .find(|r| r.accounts_invoiced > 0)
+            .map_or(0, |r| r.invoiced_cents);
+
+        let standings: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, COUNT(*) FROM accounts GROUP BY status")
+                .fetch_all(pool)
+                .await
+                .context("counting accounts by standing")?;
+        let count = |s: AccountStatus| {
+            standings
+                .iter()
+                .find(|(code, _)| code == s.code())
+                .map_or(0, |(_, n)| (*n).max(0) as u64)
+        };
+
+        let marks = "$1, $2, $3";
+        let past_due_cents: i64 = sqlx::query_scalar(&format!(
+            "SELECT CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) FROM invoices WHERE status IN ({marks})"
+        ))
+        .bind(UNPAID[0].code())
+        .bind(UNPAID[1].code())
+        .bind(UNPAID[2].code())
+        .fetch_one(pool)
+        .await
+        .context("reading what is past due")?;
+        let most: Vec<(String, String, i64, String)> = sqlx::query_as(&format!(
+            "SELECT i.account_id, a.name, CAST(SUM(i.amount_cents) AS BIGINT) AS due, MIN(i.month) \
+             FROM invoices i JOIN accounts a ON a.id = i.account_id WHERE i.status IN ({marks}) \
+             GROUP BY i.account_id, a.name ORDER BY due DESC, i.account_id LIMIT 10"
+        ))
+        .bind(UNPAID[0].code())
+        .bind(UNPAID[1].code())
+        .bind(UNPAID[2].code())
+        .fetch_all(pool)
+        .await
+        .context("reading the accounts most past due")?;
+        Ok(Revenue {
+            mrr_cents,
+            months: rows,
+            active: count(AccountStatus::Active),
+            suspended: count(AccountStatus::Suspended),
+            closed: count(AccountStatus::Closed),
+            past_due_cents,
+            most_past_due: most
+                .into_iter()
+                .map(|(id, name, due_cents, oldest_month)| PastDueAccount {
+                    id,
+                    name,
+                    due_cents,
+                    oldest_month,
+                })
+                .collect(),
+        })
+    }
+}
