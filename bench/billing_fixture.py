@@ -34,8 +34,10 @@ def seed_demo(root, folder, port):
                TALLY_PUBLIC_URL=f"http://127.0.0.1:{port}",
                LEPTOS_SITE_ROOT=os.path.join(root, "target/site"),
                TALLY_BILLING_SCHEDULER="false", RUST_LOG="warn")
+    # What the demo prints (its sign-ins and their password) is kept beside the database.
+    printed = open(os.path.join(folder, "demo.txt"), "w")
     server = subprocess.Popen([os.path.join(root, "target/release/tally"), "--demo"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=printed, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 60
         while True:
@@ -49,6 +51,7 @@ def seed_demo(root, folder, port):
     finally:
         server.terminate()
         server.wait(timeout=30)
+        printed.close()
 
 
 def copy_expr(table, column):
@@ -108,7 +111,11 @@ def main():
     args = ap.parse_args()
     seed_demo(args.root, args.dir, args.port)
     db = sqlite3.connect(os.path.join(args.dir, "tally.db"))
-    (account,) = db.execute("SELECT id FROM accounts").fetchone()
+    (account,) = db.execute("SELECT id FROM accounts WHERE name = 'Demo Company'").fetchone()
+    # The demo's other customer accounts go: the copies are all of this one.
+    for table in PER_ACCOUNT + ["account_plans"]:
+        key = "id" if table == "accounts" else "account_id"
+        db.execute(f"DELETE FROM {table} WHERE {key} <> ?", (account,))
     for table in PER_ACCOUNT:
         columns = [r[1] for r in db.execute(f"PRAGMA table_info({table})")]
         key = "id" if table == "accounts" else "account_id"

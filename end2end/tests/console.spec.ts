@@ -41,7 +41,7 @@ test("the seller suspends an account, whose administrator sees why and whom to a
   await page.getByRole("button", { name: "Reactivate account" }).click();
   await expect(page.locator("#account-status")).toHaveText("Active");
   await openHydrated(gil, "/users");
-  await expect(gil.getByRole("heading", { name: "Users" })).toBeVisible();
+  await expect(gil.getByRole("heading", { name: "Users", exact: true })).toBeVisible();
   await page.getByLabel("Reason (shown to the account's administrators)").fill("Moved to another provider");
   await page.getByRole("button", { name: "Close account…" }).click();
   await page.getByRole("button", { name: "Close account for good" }).click();

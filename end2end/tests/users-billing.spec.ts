@@ -82,14 +82,16 @@ test("users past 10 move the projection; a billing run by the subcommand makes t
   await page.getByLabel("Also email invoices to me").check();
   await expect(page.getByRole("status")).toHaveText("Invoices will be emailed to you too.");
 
-  // The account and its users as if they had been there since last month, then that month's run.
+  // Acme and its users as if they had been there since last month (the console's other
+  // accounts are this month's), then that month's run.
   const { month, midMonth } = lastMonth();
   const db = path.join(dataDir(), "tally.db");
   execFileSync("python3", ["-c", `
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
-c.execute("UPDATE accounts SET created_at = ?", (int(sys.argv[2]) - 86400000,))
-c.execute("UPDATE user_count_changes SET at = ?", (int(sys.argv[2]),))
+acme = c.execute("SELECT id FROM accounts WHERE name = 'Acme Corp'").fetchone()[0]
+c.execute("UPDATE accounts SET created_at = ? WHERE id = ?", (int(sys.argv[2]) - 86400000, acme))
+c.execute("UPDATE user_count_changes SET at = ? WHERE account_id = ?", (int(sys.argv[2]), acme))
 c.commit()
 `, db, String(midMonth)]);
   const out = execFileSync(path.join(root, "target", process.env.TALLY_E2E_PROFILE ?? "release", "tally"), ["bill", "--month", month], {

@@ -1,11 +1,13 @@
 //! `tally --demo`: on an empty database, seeds the seller with an operator of each role, and a
 //! demo customer account with an administrator of every role, 14 users, billing information
 //! and a sandbox card, dated four months back, and prints how to sign in, so a newcomer can
-//! look around at once. The billing scheduler's catch-up at
+//! look around at once; and about 50 more customer accounts with varied histories (paying,
+//! failing to pay, suspended, closed) for the operator console. The billing scheduler's catch-up at
 //! start then invoices the months since, so there is an invoice history too. Each row is
 //! written by the module that owns its table.
 
 use tally_core::{
+    account_status::AccountStatus,
     address::Address,
     billing::Plan,
     card::Brand,
@@ -17,7 +19,7 @@ use tally_core::{
     seller::SellerDetails,
 };
 use tally_services::{
-    billing::{cards, info::BillingInformation},
+    billing::{cards, info::BillingInformation, plans},
     directory::users,
     identity::{
         accounts::{self, admins},
@@ -174,10 +176,107 @@ pub async fn seed(services: &Services) -> Result<Option<DemoLogins>, ServiceErro
         saved_at: since,
     };
     cards::seed(&mut tx, &account_id, &card).await?;
+    seed_customers(&mut tx, ctx, now).await?;
     tx.commit().await.context("seeding the demo")?;
     Ok(Some(DemoLogins {
         password,
         admins: logins,
         operators: operator_logins,
     }))
+}
+
+const FIRST_WORDS: [&str; 10] = [
+    "Acme", "Birch", "Cobalt", "Delta", "Ember", "Fjord", "Granite", "Harbor", "Indigo", "Juniper",
+];
+const SECOND_WORDS: [&str; 5] = ["Labs", "Logistics", "Health", "Studio", "Foods"];
+
+/// About 50 more customer accounts for the console to show, each made months ago with an
+/// invited Administrator With Billing, users, a plan of its own, billing information and —
+/// most of them — a sandbox card; a few without a card (their charges fail), two suspended
+/// and two closed. The scheduler's catch-up at start invoices and charges their months.
+async fn seed_customers(
+    tx: &mut sqlx::AnyConnection,
+    ctx: &tally_services::platform::context::Context,
+    now: i64,
+) -> Result<(), ServiceError> {
+    const DAY: i64 = 86_400_000;
+    for i in 0..FIRST_WORDS.len() * SECOND_WORDS.len() {
+        let name = format!(
+            "{} {}",
+            FIRST_WORDS[i % FIRST_WORDS.len()],
+            SECOND_WORDS[i / FIRST_WORDS.len()]
+        );
+        let slug = name.to_lowercase().replace(' ', "-");
+        let id = ctx.new_id();
+        let since = now - (1 + (i as i64 % 12)) * 31 * DAY;
+        accounts::insert(&mut *tx, &id, &name, since).await?;
+        let (first, last) = DEMO_NAMES[i % DEMO_NAMES.len()];
+        let owner = email(&format!("owner@{slug}.demo.tally.test"))?;
+        let admin = admins::NewAdminRow {
+            id: &ctx.new_id(),
+            account_id: &id,
+            email: &owner,
+            first_name: first,
+            last_name: last,
+            role: Role::AdministratorWithBilling,
+            password_hash: None,
+            now: since,
+        };
+        admins::insert(&mut *tx, &admin).await?;
+        let plan = Plan {
+            price_per_user: tally_core::money::Money::from_cents([300, 500, 700, 900][i % 4]),
+            free_users: [5, 10][i % 2],
+        };
+        let started = tally_core::billing::BillingMonth::containing(
+            tally_core::billing::date_of_millis(since).unwrap_or_else(|| ctx.clock.today()),
+        );
+        plans::set(&mut *tx, &id, started, &plan, since).await?;
+        for u in 0..(4 + (i * 7) % 30) {
+            let user = NewUser {
+                first_name: DEMO_NAMES[u % DEMO_NAMES.len()].0.into(),
+                last_name: DEMO_NAMES[(u + i) % DEMO_NAMES.len()].1.into(),
+                email: email(&format!("user{}@{slug}.demo.tally.test", u + 1))?,
+            };
+            // A few join later: their months peak higher.
+            let at = since + (u as i64 % 3) * 20 * DAY;
+            users::seed(&mut *tx, ctx, &id, &user, UserStatus::Active, at.min(now)).await?;
+        }
+        let info = BillingInfo {
+            company_name: name.clone(),
+            contact_name: format!("{first} {last}"),
+            contact_email: email(&format!("billing@{slug}.demo.tally.test"))?,
+            contact_phone: None,
+            address: demo_address(),
+            tax_id: None,
+        };
+        BillingInformation::seed(&mut *tx, &id, &info, since).await?;
+        if i % 5 != 1 {
+            let holder = PaymentInfo {
+                cardholder_name: format!("{first} {last}"),
+                address: demo_address(),
+            };
+            let token = format!("tok_sandbox_{}", ctx.new_id());
+            let card = cards::CardToKeep {
+                token: &token,
+                fingerprint: "demo",
+                brand: Brand::Visa,
+                last4: "4242",
+                exp_month: 12,
+                exp_year: chrono::Datelike::year(&ctx.clock.today()) + 3,
+                holder: &holder,
+                saved_by: None,
+                saved_at: since,
+            };
+            cards::seed(&mut *tx, &id, &card).await?;
+        }
+        let standing = match i {
+            7 | 23 => Some((AccountStatus::Suspended, "Demo: invoices left unpaid")),
+            13 | 41 => Some((AccountStatus::Closed, "Demo: moved to another provider")),
+            _ => None,
+        };
+        if let Some((status, reason)) = standing {
+            accounts::set_status(&mut *tx, &id, status, Some(reason), now).await?;
+        }
+    }
+    Ok(())
 }

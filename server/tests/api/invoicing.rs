@@ -421,14 +421,29 @@ both_databases! {
         let logins = tally_server::cli::demo::seed(&app.services).await.unwrap().expect("seeded");
         assert_eq!(logins.admins.len(), 7);
         assert!(tally_server::cli::demo::seed(&app.services).await.unwrap().is_none(), "only on an empty database");
+        assert_eq!(logins.operators.len(), 4, "an operator of each role");
         app.services.scheduler.tick().await.unwrap();
-        let invoices: Vec<(String, i64, String)> = sqlx::query_as("SELECT month, amount_cents, status FROM invoices ORDER BY month")
-            .fetch_all(app.db.pool()).await.unwrap();
+        let demo: String = sqlx::query_scalar("SELECT id FROM accounts WHERE name = 'Demo Company'").fetch_one(app.db.pool()).await.unwrap();
+        let invoices: Vec<(String, i64, String)> = sqlx::query_as("SELECT month, amount_cents, status FROM invoices WHERE account_id = $1 ORDER BY month")
+            .bind(&demo).fetch_all(app.db.pool()).await.unwrap();
         let months: Vec<&str> = invoices.iter().map(|i| i.0.as_str()).collect();
         assert_eq!(months, ["2026-07", "2026-08", "2026-09", "2026-10"]);
         assert!(invoices.iter().all(|i| i.2 == "paid" && i.1 > 0), "{invoices:?}");
-        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(app.db.pool()).await.unwrap();
+        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE account_id = $1").bind(&demo).fetch_one(app.db.pool()).await.unwrap();
         assert_eq!(users, 14);
+        // The console's customers: 50 more, with histories of every kind.
+        let count = |sql: &'static str| {
+            let app = &app;
+            async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(app.db.pool()).await.unwrap() }
+        };
+        assert_eq!(count("SELECT COUNT(*) FROM accounts").await, 51);
+        assert_eq!(count("SELECT COUNT(*) FROM accounts WHERE status = 'suspended'").await, 2);
+        assert_eq!(count("SELECT COUNT(*) FROM accounts WHERE status = 'closed'").await, 2);
+        assert!(count("SELECT COUNT(*) FROM invoices WHERE status = 'paid'").await > 100, "paying customers");
+        assert!(count("SELECT COUNT(*) FROM invoices WHERE status = 'failed'").await > 0, "customers without a card");
+        assert_eq!(count("SELECT COUNT(*) FROM invoices i JOIN accounts a ON a.id = i.account_id WHERE a.status = 'suspended' AND i.status = 'paid'").await, 0,
+            "nothing is charged to a suspended account");
+        assert!(count("SELECT COUNT(DISTINCT price_per_user_cents) FROM invoices").await >= 4, "plans of their own");
     }
 }
 

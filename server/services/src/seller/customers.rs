@@ -3,8 +3,10 @@
 //! searched, filtered, ordered and paged on the server.
 //!
 //! The list reads each account's summary — its administrators, users and card on file — in
-//! one statement, across the tables of three domains (an exception `tests/layers.rs` names):
-//! the console's list must stay one query however many accounts there are.
+//! one statement, across the tables of three domains (an exception `tests/layers.rs` names),
+//! and its counts in one or two more: a fixed number of statements however many accounts
+//! there are. The search finds a company by any part of its name, or an administrator by the
+//! start of their address (an index range, not a scan of every address).
 
 use tally_core::{
     account_status::AccountStatus,
@@ -36,7 +38,7 @@ use crate::{
     platform::{
         audit::Event,
         context::Context,
-        db::{contains, list_counts, offset, search_text},
+        db::{offset, search_text},
         error::{ResultExt, ServiceError},
     },
 };
@@ -271,7 +273,9 @@ impl Customers {
         })
     }
 
-    /// One page of the customer accounts matching `query`, with the counts.
+    /// One page of the customer accounts matching `query`, with the counts. The page comes
+    /// from an index in the order asked for, stopping at the page; the matching count is read
+    /// only when something narrows the list (otherwise it is the total).
     pub async fn list(
         &self,
         operator: &OperatorActor,
@@ -280,73 +284,87 @@ impl Customers {
         allowed(operator, OperatorAction::ViewConsole)?;
         #[derive(sqlx::FromRow)]
         struct Row {
-            total: i64,
-            matching: i64,
-            id: Option<String>,
-            name: Option<String>,
-            created_at: Option<i64>,
-            administrators: Option<i64>,
-            users: Option<i64>,
-            past_due: Option<i64>,
-            card_on_file: Option<i64>,
-            status: Option<String>,
+            id: String,
+            name: String,
+            created_at: i64,
+            status: String,
+            administrators: i64,
+            users: i64,
+            past_due: i64,
+            card_on_file: i64,
         }
-        let matches = format!(
-            "{} AND ($2 = 0 OR c.past_due) AND ($3 = 0 OR NOT EXISTS (SELECT 1 FROM payment_methods pm WHERE pm.account_id = c.id)) \
-             AND ($6 = '' OR c.status = $6)",
-            contains_account("c", 1)
-        );
-        let order = |t: &str| match query.order {
-            AccountOrder::Name => format!("LOWER({t}.name), {t}.id"),
-            AccountOrder::Newest => format!("{t}.created_at DESC, {t}.id DESC"),
+        let pool = self.ctx.db.pool();
+        let search = search_text(&query.search);
+        // Upper bound of the addresses that start with the search: the search and the last
+        // code point.
+        let beyond = format!("{search}\u{10FFFF}");
+        let status = query.status.map_or("", AccountStatus::code);
+        let narrowed = !search.is_empty()
+            || query.past_due_only
+            || query.no_card_only
+            || query.status.is_some();
+        let matches = "($1 = '' OR LOWER(c.name) LIKE '%' || $1 || '%' \
+             OR c.id IN (SELECT a.account_id FROM admins a WHERE a.email_key >= $1 AND a.email_key < $2)) \
+             AND ($3 = 0 OR c.past_due) \
+             AND ($4 = 0 OR c.id NOT IN (SELECT pm.account_id FROM payment_methods pm)) \
+             AND ($5 = '' OR c.status = $5)";
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+            .fetch_one(pool)
+            .await
+            .context("counting the customer accounts")?;
+        let matching: i64 = if narrowed {
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM accounts c WHERE {matches}"))
+                .bind(&search)
+                .bind(&beyond)
+                .bind(i64::from(query.past_due_only))
+                .bind(i64::from(query.no_card_only))
+                .bind(status)
+                .fetch_one(pool)
+                .await
+                .context("counting the matching customer accounts")?
+        } else {
+            total
         };
-        let (inner, outer) = (order("c"), order("p"));
+        let order = match query.order {
+            AccountOrder::Name => "LOWER(c.name), c.id",
+            AccountOrder::Newest => "c.created_at DESC, c.id DESC",
+        };
         let page = query.page.max(1);
         let rows: Vec<Row> = sqlx::query_as(&format!(
-            "SELECT k.total, k.matching, p.id, p.name, p.created_at, p.administrators, p.users, p.past_due, p.card_on_file, p.status \
-             FROM (SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN {matches} THEN 1 ELSE 0 END), 0) AS matching FROM accounts c) k \
-             LEFT JOIN (SELECT c.id, c.name, c.created_at, c.status, \
-                        (SELECT COUNT(*) FROM admins a WHERE a.account_id = c.id) AS administrators, \
-                        (SELECT COUNT(*) FROM users u WHERE u.account_id = c.id) AS users, \
-                        CAST(CASE WHEN c.past_due THEN 1 ELSE 0 END AS BIGINT) AS past_due, \
-                        CAST(CASE WHEN EXISTS (SELECT 1 FROM payment_methods pm WHERE pm.account_id = c.id) THEN 1 ELSE 0 END AS BIGINT) AS card_on_file \
-                        FROM accounts c WHERE {matches} ORDER BY {inner} LIMIT $4 OFFSET $5) p ON 1 = 1 \
-             ORDER BY {outer}"
+            "SELECT c.id, c.name, c.created_at, c.status, \
+             (SELECT COUNT(*) FROM admins a WHERE a.account_id = c.id) AS administrators, \
+             (SELECT COUNT(*) FROM users u WHERE u.account_id = c.id) AS users, \
+             CAST(CASE WHEN c.past_due THEN 1 ELSE 0 END AS BIGINT) AS past_due, \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM payment_methods pm WHERE pm.account_id = c.id) THEN 1 ELSE 0 END AS BIGINT) AS card_on_file \
+             FROM accounts c WHERE {matches} ORDER BY {order} LIMIT $6 OFFSET $7"
         ))
-        .bind(search_text(&query.search))
+        .bind(&search)
+        .bind(&beyond)
         .bind(i64::from(query.past_due_only))
         .bind(i64::from(query.no_card_only))
+        .bind(status)
         .bind(i64::from(ACCOUNTS_PER_PAGE))
         .bind(offset(page, ACCOUNTS_PER_PAGE))
-        .bind(query.status.map_or("", AccountStatus::code))
-        .fetch_all(self.ctx.db.pool())
+        .fetch_all(pool)
         .await
         .context("reading a page of customer accounts")?;
-        let (total, matching) = list_counts(rows.first().map(|r| (r.total, r.matching)));
-        let mut accounts = Vec::with_capacity(rows.len());
-        for r in rows {
-            let (Some(id), Some(name), Some(created_at)) = (r.id, r.name, r.created_at) else {
-                continue;
-            };
-            accounts.push(CustomerAccountRow {
-                id,
-                name,
-                created_at,
-                administrators: u32::try_from(r.administrators.unwrap_or(0)).unwrap_or(0),
-                users: u32::try_from(r.users.unwrap_or(0)).unwrap_or(0),
-                past_due: r.past_due.unwrap_or(0) != 0,
-                card_on_file: r.card_on_file.unwrap_or(0) != 0,
-                status: r
-                    .status
-                    .as_deref()
-                    .and_then(AccountStatus::from_code)
-                    .unwrap_or_default(),
-            });
-        }
+        let accounts = rows
+            .into_iter()
+            .map(|r| CustomerAccountRow {
+                id: r.id,
+                name: r.name,
+                created_at: r.created_at,
+                administrators: u32::try_from(r.administrators).unwrap_or(0),
+                users: u32::try_from(r.users).unwrap_or(0),
+                past_due: r.past_due != 0,
+                card_on_file: r.card_on_file != 0,
+                status: AccountStatus::from_code(&r.status).unwrap_or_default(),
+            })
+            .collect();
         Ok(CustomerAccountPage {
             accounts,
-            matching,
-            total,
+            matching: matching.max(0) as u64,
+            total: total.max(0) as u64,
             page,
             per_page: ACCOUNTS_PER_PAGE,
         })
@@ -359,15 +377,5 @@ fn plan_text(plan: &Plan) -> String {
         "{} per user beyond {} free",
         Money::from_cents(plan.price_per_user.cents()),
         plan.free_users
-    )
-}
-
-/// SQL true when account `c` matches the search at `$n`: its name, or the address of one of
-/// its administrators.
-fn contains_account(c: &str, n: u8) -> String {
-    let name = contains(&[&format!("LOWER({c}.name)")], n);
-    let admin = contains(&["a.email_key"], n);
-    format!(
-        "({name} OR EXISTS (SELECT 1 FROM admins a WHERE a.account_id = {c}.id AND ${n} <> '' AND {admin}))"
     )
 }
