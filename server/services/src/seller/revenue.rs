@@ -5,8 +5,8 @@
 //!
 //! - A month's **invoiced** is the sum of the invoices for that month; the **recurring revenue
 //!   now** is the last invoiced month's.
-//! - A month's **collected** is the sum of the invoices paid during it (by `paid_at`, UTC),
-//!   whatever month they were for.
+//! - A month's **collected** is the sum of the invoices paid during it (by `paid_at`, UTC, which
+//!   only a paid invoice has), whatever month they were for.
 //! - **Users billed** is each invoice's peak beyond its free users, summed.
 //! - **Past due** is every invoice charged and not paid: failed (retries to come), past due
 //!   (retries over) and waiting for the cardholder's bank.
@@ -60,35 +60,37 @@ impl RevenueFigures {
         months.reverse();
         let (first, last) = (months[0], months[MONTHS - 1]);
 
-        let invoiced: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+        // Paid during each month: a statement a month over the payment-time index (only a
+        // paid invoice has a payment time), run side by side on the pool's connections.
+        let paid = months.iter().map(|month| async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) FROM invoices \
+                 WHERE paid_at >= $1 AND paid_at < $2",
+            )
+            .bind(month.start_millis())
+            .bind(month.end_millis())
+            .fetch_one(pool)
+            .await
+            .context("reading a month's payments")
+            .map(|paid| (month.to_string(), paid))
+        });
+        let invoiced = sqlx::query_as::<_, (String, i64, i64, i64)>(
             "SELECT month, CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT), \
              CAST(COALESCE(SUM(CASE WHEN peak_users > free_users THEN peak_users - free_users ELSE 0 END), 0) AS BIGINT), \
              COUNT(*) FROM invoices WHERE month >= $1 AND month <= $2 GROUP BY month",
         )
         .bind(first.to_string())
         .bind(last.to_string())
-        .fetch_all(pool)
-        .await
-        .context("reading the months' invoices")?;
+        .fetch_all(pool);
+        let (invoiced, paid) = futures::try_join!(
+            async { invoiced.await.context("reading the months' invoices") },
+            futures::future::try_join_all(paid)
+        )?;
         let invoiced: BTreeMap<String, (i64, i64, i64)> = invoiced
             .into_iter()
             .map(|(m, amount, users, n)| (m, (amount, users, n)))
             .collect();
-        // Paid during each month: a statement a month, each over that month's payments.
-        let mut collected = BTreeMap::new();
-        for month in &months {
-            let paid: i64 = sqlx::query_scalar(
-                "SELECT CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) FROM invoices \
-                 WHERE status = $1 AND paid_at >= $2 AND paid_at < $3",
-            )
-            .bind(InvoiceStatus::Paid.code())
-            .bind(month.start_millis())
-            .bind(month.end_millis())
-            .fetch_one(pool)
-            .await
-            .context("reading a month's payments")?;
-            collected.insert(month.to_string(), paid);
-        }
+        let collected: BTreeMap<String, i64> = paid.into_iter().collect();
         let rows: Vec<RevenueMonth> = months
             .iter()
             .map(|m| {
