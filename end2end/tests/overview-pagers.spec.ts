@@ -56,7 +56,7 @@ test.beforeAll(async () => {
 import sqlite3, sys, time
 c = sqlite3.connect(sys.argv[1])
 c.execute("PRAGMA busy_timeout = 5000")
-acct = c.execute("SELECT id FROM accounts").fetchone()[0]
+acct = c.execute("SELECT id FROM accounts WHERE name = 'Demo Company'").fetchone()[0]
 now = int(time.time() * 1000)
 for i in range(60):
     e = f"pager.user{i:02}@demo.tally.test"
