@@ -46,6 +46,10 @@ test("the seller suspends an account, whose administrator sees why and whom to a
   await page.getByRole("button", { name: "Close account…" }).click();
   await page.getByRole("button", { name: "Close account for good" }).click();
   await expect(page.locator("#account-status")).toHaveText("Closed");
+  // Its last invoice (no users: nothing to pay) and its log, where the seller's staff act.
+  await expect(page.getByRole("table", { name: /latest invoices/ }).getByRole("row")).toHaveCount(2);
+  await expect(page.getByRole("table", { name: /latest audit events/ }).getByRole("row", { name: /Account closed/ })).toContainText("(the seller's staff)");
+  expect(await accessibilityViolations(page)).toEqual([]);
   await openHydrated(gil, "/users");
   await expect(gil.getByText("This account is closed: you can read it, not change it.")).toBeVisible();
   expect(await accessibilityViolations(gil)).toEqual([]);

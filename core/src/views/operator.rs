@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 use crate::{
     account_status::AccountStatus,
     roles::{AdminStatus, Role},
-    views::billing::{CardSummary, PlanChange},
+    views::{
+        account::AuditEntry,
+        billing::{CardSummary, Invoice, PlanChange},
+    },
 };
 
 /// One customer account in the console's list.
@@ -77,6 +80,10 @@ pub struct CustomerAccountDetail {
     pub next_plan: Option<PlanChange>,
     pub card: Option<CardSummary>,
     pub administrators: Vec<AccountAdministrator>,
+    /// The newest invoices (at most 12).
+    pub invoices: Vec<Invoice>,
+    /// The newest events of the account's audit log (at most 20), the seller's staff's among them.
+    pub audit: Vec<AuditEntry>,
 }
 
 /// One month of the seller's revenue.

@@ -394,7 +394,7 @@ both_databases! {
             .bind(&account).fetch_all(app.db.pool()).await.unwrap();
         let kinds: Vec<&str> = events.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(kinds, ["account_created", "admin_created", "invitation_sent"]);
-        assert!(events.iter().all(|(_, by)| by.as_deref() == Some("support@seller.test")));
+        assert!(events.iter().all(|(_, by)| by.as_deref() == Some("support@seller.test (the seller's staff)")));
         // An address some administrator has already is refused.
         let again = create("Globex Two", "ADA@globex.test").await;
         assert_eq!(again.status(), 422);
@@ -566,6 +566,9 @@ both_databases! {
         assert_eq!(changed["from_month"], today.next().to_string());
         let got = json_of(app.call(&finance, "operator/accounts/get", &[("id", &own)]).await).await;
         assert_eq!(got["price_per_user_cents"], 200, "this month keeps its plan");
+        let audit = got["audit"].as_array().unwrap();
+        assert_eq!(audit[0]["kind"], "Plan changed", "newest first: {got}");
+        assert_eq!(audit[0]["actor"], "finance@seller.test (the seller's staff)");
         assert_eq!(got["next_plan"]["price_per_user_cents"], 900);
         // Another tenant's id is nothing.
         assert_eq!(app.call(&finance, "operator/accounts/set-plan", &[("id", "nope"), ("price_per_user", "1"), ("free_users", "1")]).await.status(), 404);
@@ -690,6 +693,9 @@ both_databases! {
         let later: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM invoices WHERE account_id = 'acct-acme' AND month = $1")
             .bind(now.next().to_string()).fetch_one(app.db.pool()).await.unwrap();
         assert_eq!(later, 0, "nothing after the close");
+        let page = json_of(app.call(&support, "operator/accounts/get", &[("id", "acct-acme")]).await).await;
+        assert_eq!(page["invoices"].as_array().unwrap().len(), 2, "the month suspended, and the last one: {page}");
+        assert_eq!(page["invoices"][0]["month"], now.to_string());
         // The console's list filters by standing.
         let listed = json_of(app.call(&support, "operator/accounts/list", &[("status", "closed")]).await).await;
         assert_eq!((listed["matching"].as_u64(), listed["accounts"][0]["status"].as_str()), (Some(1), Some("Closed")));

@@ -81,7 +81,9 @@ fn AccountView(
                         <Summary a=a.clone() />
                         <StandingSection a=a.clone() manage=manage reload=reload />
                         <PlanSection a=a.clone() change=change_plans reload=reload />
-                        <Administrators a=a />
+                        <Administrators a=a.clone() />
+                        <Invoices a=a.clone() />
+                        <AuditLog a=a />
                     }.into_any(),
                 }
             })}
@@ -281,6 +283,79 @@ fn Administrators(a: CustomerAccountDetail) -> impl IntoView {
                 <table>
                     <caption class="visually-hidden">"The account's administrators"</caption>
                     <thead><tr><th scope="col">"Name"</th><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Status"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn Invoices(a: CustomerAccountDetail) -> impl IntoView {
+    if a.invoices.is_empty() {
+        return view! {
+            <section class="card" aria-labelledby="invoices-title">
+                <h2 id="invoices-title">"Invoices"</h2>
+                <p>"None yet: the first is made when its first month ends."</p>
+            </section>
+        }
+        .into_any();
+    }
+    let rows = a
+        .invoices
+        .into_iter()
+        .map(|i| {
+            let status = i.status_label();
+            view! {
+                <tr>
+                    <th scope="row">{i.number}</th>
+                    <td data-label="Month">{i.month}</td>
+                    <td data-label="Users billed">{format!("{} of {}", i.peak_users.saturating_sub(i.free_users), i.peak_users)}</td>
+                    <td data-label="Amount">{money(i.amount_cents)}</td>
+                    <td data-label="Status">{status}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card" aria-labelledby="invoices-title">
+            <h2 id="invoices-title">"Invoices"</h2>
+            <div class="table-wrap stacked">
+                <table>
+                    <caption class="visually-hidden">"The account's latest invoices, newest first"</caption>
+                    <thead><tr><th scope="col">"Number"</th><th scope="col">"Month"</th><th scope="col">"Users billed"</th><th scope="col">"Amount"</th><th scope="col">"Status"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+        </section>
+    }
+    .into_any()
+}
+
+/// The account's latest audit events; the seller's staff's say so.
+#[component]
+fn AuditLog(a: CustomerAccountDetail) -> impl IntoView {
+    let rows = a
+        .audit
+        .into_iter()
+        .map(|e| {
+            view! {
+                <tr>
+                    <th scope="row">{e.at}</th>
+                    <td data-label="Event">{e.kind}</td>
+                    <td data-label="By">{e.actor}</td>
+                    <td data-label="Detail">{e.target}" "{e.detail}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card" aria-labelledby="audit-title">
+            <h2 id="audit-title">"Latest activity"</h2>
+            <div class="table-wrap stacked">
+                <table>
+                    <caption class="visually-hidden">"The account's latest audit events, newest first"</caption>
+                    <thead><tr><th scope="col">"When (UTC)"</th><th scope="col">"Event"</th><th scope="col">"By"</th><th scope="col">"Detail"</th></tr></thead>
                     <tbody>{rows}</tbody>
                 </table>
             </div>

@@ -56,7 +56,8 @@ impl Event {
     ) -> Self {
         Self {
             actor_id: Some(operator.id.clone()),
-            actor_email: Some(operator.email.clone()),
+            // In an account's log beside its administrators' actions: said to be the seller's.
+            actor_email: Some(format!("{} (the seller's staff)", operator.email)),
             target: Some(target.into()),
             ip: operator.ip.clone(),
             detail: detail.into(),
@@ -299,6 +300,24 @@ impl Filter {
             until,
         })
     }
+}
+
+/// The newest `n` events of an account, every kind (the console's account page).
+pub async fn latest(
+    pool: &sqlx::AnyPool,
+    account_id: &str,
+    n: u32,
+) -> Result<Vec<AuditEntry>, ServiceError> {
+    let rows: Vec<AuditRow> = sqlx::query_as(
+        "SELECT id, at, kind, actor_email, target, ip, detail FROM audit_events WHERE account_id = $1 \
+         ORDER BY at DESC, id DESC LIMIT $2",
+    )
+    .bind(account_id)
+    .bind(i64::from(n))
+    .fetch_all(pool)
+    .await
+    .context("reading an account's latest audit events")?;
+    Ok(rows.into_iter().map(AuditEntry::from).collect())
 }
 
 /// Reads the audit log.

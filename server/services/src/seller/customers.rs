@@ -29,14 +29,14 @@ use tally_core::{
 
 use super::profile;
 use crate::{
-    billing::{cards, plans},
+    billing::{cards, invoices, plans},
     directory::users,
     identity::{
         accounts::{self, admins},
         links::{self, Invitation},
     },
     platform::{
-        audit::Event,
+        audit::{self, Event},
         context::Context,
         db::{offset, search_text},
         error::{ResultExt, ServiceError},
@@ -259,6 +259,8 @@ impl Customers {
             .collect();
         Ok(CustomerAccountDetail {
             card: cards::card_on_file(pool, &account.id).await?,
+            invoices: invoices::latest(pool, &account.id, 12).await?,
+            audit: audit::latest(pool, &account.id, 20).await?,
             id: account.id,
             name: account.name,
             created_at: account.created_at,

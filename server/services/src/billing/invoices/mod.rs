@@ -107,6 +107,23 @@ pub struct Payment {
 }
 
 /// The account's invoice `number`'s payment, or not found.
+/// The newest `n` invoices of an account (the console's account page).
+pub async fn latest(
+    pool: &sqlx::AnyPool,
+    account_id: &str,
+    n: u32,
+) -> Result<Vec<Invoice>, ServiceError> {
+    let rows: Vec<InvoiceRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM invoices WHERE account_id = $1 ORDER BY month DESC LIMIT $2"
+    ))
+    .bind(account_id)
+    .bind(i64::from(n))
+    .fetch_all(pool)
+    .await
+    .context("reading an account's latest invoices")?;
+    Ok(rows.into_iter().map(Invoice::from).collect())
+}
+
 pub async fn by_number(
     pool: &sqlx::AnyPool,
     account_id: &str,
