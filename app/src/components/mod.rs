@@ -15,5 +15,6 @@ pub mod pager;
 pub mod passkeys;
 pub mod password_meter;
 pub mod payments;
+pub mod plan_fields;
 pub mod search_form;
 pub mod standing;

@@ -19,6 +19,7 @@ use crate::{
         form::{echo, form_action, Form},
         live_errors::LiveErrors,
         password_meter::PasswordMeter,
+        plan_fields::PlanFields,
     },
 };
 
@@ -44,6 +45,7 @@ fn SetupForm() -> impl IntoView {
     let value = create.value();
     let setup_code = RwSignal::new(String::new());
     let input = RwSignal::new(NewSellerInput::default());
+    let plan = RwSignal::new(PlanInput::default());
     // A refused plain post draws the page again: the address starts from what was sent, so
     // the state field a chosen country needs is drawn too.
     let sent = |name: &str| {
@@ -66,6 +68,7 @@ fn SetupForm() -> impl IntoView {
     let errors = LiveErrors::new(move || {
         let mut typed = input.get();
         typed.seller.address = address.get();
+        typed.seller.plan = plan.get();
         let mut e = typed.parse().err().unwrap_or_default();
         required(&mut e, "setup_code", &setup_code.get(), "set-up code");
         e.merge(new_password_errors("password", &password.get(), None));
@@ -88,6 +91,7 @@ fn SetupForm() -> impl IntoView {
         }
         let i = input.get_untracked();
         let a = address.get_untracked();
+        let p = plan.get_untracked();
         create.dispatch(SetUpSeller {
             setup_code: setup_code.get_untracked(),
             legal_name: i.seller.legal_name,
@@ -98,8 +102,8 @@ fn SetupForm() -> impl IntoView {
             city: a.city,
             region: a.region,
             postal_code: a.postal_code,
-            price_per_user: i.seller.plan.price_per_user,
-            free_users: i.seller.plan.free_users,
+            price_per_user: p.price_per_user,
+            free_users: p.free_users,
             first_name: i.first_name,
             last_name: i.last_name,
             email: i.email,
@@ -125,7 +129,7 @@ fn SetupForm() -> impl IntoView {
                         on_input=set("contact_email", |i, v| i.seller.contact_email = v) on_blur=errors.touch("contact_email") />
                     <AddressFields names=&COMPANY value=address errors=errors />
                 </fieldset>
-                <PlanFields input=input errors=errors />
+                <PlanFields plan=plan errors=errors legend="Default plan for new customer accounts" />
                 <fieldset class="group">
                     <legend>"You, the first operator"</legend>
                     <Field name="first_name" label="Your first name" autocomplete="given-name" required=true value=text(|i| &i.first_name)
@@ -142,30 +146,5 @@ fn SetupForm() -> impl IntoView {
                 <button type="submit" class="primary" disabled=move || create.pending().get()>"Set up Tally"</button>
             </Form>
         </main>
-    }
-}
-
-/// The plan a new customer account starts on (each account's can be changed later).
-#[component]
-fn PlanFields(input: RwSignal<NewSellerInput>, errors: LiveErrors) -> impl IntoView {
-    let text = move |get: fn(&PlanInput) -> &String| {
-        Signal::derive(move || input.with(|i| get(&i.seller.plan).clone()))
-    };
-    let set = move |field: &'static str, put: fn(&mut PlanInput, String)| {
-        Callback::new(move |v: String| {
-            input.update(|i| put(&mut i.seller.plan, v));
-            errors.edited(field);
-        })
-    };
-    view! {
-        <fieldset class="group">
-            <legend>"Default plan for new customer accounts"</legend>
-            <Field name="price_per_user" label="Price per user per month (USD)" autocomplete="off" required=true
-                value=text(|p| &p.price_per_user) error=errors.error("price_per_user")
-                on_input=set("price_per_user", |p, v| p.price_per_user = v) on_blur=errors.touch("price_per_user") />
-            <Field name="free_users" label="Free users each month" autocomplete="off" required=true
-                value=text(|p| &p.free_users) error=errors.error("free_users")
-                on_input=set("free_users", |p, v| p.free_users = v) on_blur=errors.touch("free_users") />
-        </fieldset>
     }
 }

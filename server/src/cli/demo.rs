@@ -158,9 +158,26 @@ pub async fn seed(services: &Services) -> Result<Option<DemoLogins>, ServiceErro
         tax_id: None,
     };
     BillingInformation::seed(&mut tx, &account_id, &info, since).await?;
-    // What the sandbox would have kept of its always-succeeding test card.
+    seed_card(&mut tx, ctx, &account_id, "Ada Okafor", since).await?;
+    seed_customers(&mut tx, ctx, now).await?;
+    tx.commit().await.context("seeding the demo")?;
+    Ok(Some(DemoLogins {
+        password,
+        admins: logins,
+        operators: operator_logins,
+    }))
+}
+
+/// What the sandbox would have kept of its always-succeeding test card, saved at `since`.
+async fn seed_card(
+    tx: &mut sqlx::AnyConnection,
+    ctx: &tally_services::platform::context::Context,
+    account_id: &str,
+    cardholder: &str,
+    since: i64,
+) -> Result<(), ServiceError> {
     let holder = PaymentInfo {
-        cardholder_name: "Ada Okafor".into(),
+        cardholder_name: cardholder.into(),
         address: demo_address(),
     };
     let token = format!("tok_sandbox_{}", ctx.new_id());
@@ -175,14 +192,7 @@ pub async fn seed(services: &Services) -> Result<Option<DemoLogins>, ServiceErro
         saved_by: None,
         saved_at: since,
     };
-    cards::seed(&mut tx, &account_id, &card).await?;
-    seed_customers(&mut tx, ctx, now).await?;
-    tx.commit().await.context("seeding the demo")?;
-    Ok(Some(DemoLogins {
-        password,
-        admins: logins,
-        operators: operator_logins,
-    }))
+    cards::seed(tx, account_id, &card).await
 }
 
 const FIRST_WORDS: [&str; 10] = [
@@ -251,23 +261,7 @@ async fn seed_customers(
         };
         BillingInformation::seed(&mut *tx, &id, &info, since).await?;
         if i % 5 != 1 {
-            let holder = PaymentInfo {
-                cardholder_name: format!("{first} {last}"),
-                address: demo_address(),
-            };
-            let token = format!("tok_sandbox_{}", ctx.new_id());
-            let card = cards::CardToKeep {
-                token: &token,
-                fingerprint: "demo",
-                brand: Brand::Visa,
-                last4: "4242",
-                exp_month: 12,
-                exp_year: chrono::Datelike::year(&ctx.clock.today()) + 3,
-                holder: &holder,
-                saved_by: None,
-                saved_at: since,
-            };
-            cards::seed(&mut *tx, &id, &card).await?;
+            seed_card(&mut *tx, ctx, &id, &format!("{first} {last}"), since).await?;
         }
         let standing = match i {
             7 | 23 => Some((AccountStatus::Suspended, "Demo: invoices left unpaid")),

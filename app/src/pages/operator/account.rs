@@ -15,14 +15,16 @@ use tally_core::{
     views::{billing::PlanChange, operator::CustomerAccountDetail},
 };
 
-use super::{accounts::PlanFields, frame::OperatorSignedIn};
+use super::frame::OperatorSignedIn;
 use crate::{
     api::operator::{
         close_customer_account, get_customer_account, reactivate_customer_account,
         set_customer_plan, suspend_customer_account, SetCustomerPlan, SuspendCustomerAccount,
         CONSOLE_PATH,
     },
-    components::{field::Field, form::Form, fresh_check, live_errors::LiveErrors},
+    components::{
+        field::Field, form::Form, fresh_check, live_errors::LiveErrors, plan_fields::PlanFields,
+    },
     error::AppError,
 };
 

@@ -28,6 +28,7 @@ use crate::{
         list_page::{DialogError, DialogOpener, ListPage, Notice},
         live_errors::LiveErrors,
         pager::Pager,
+        plan_fields::PlanFields,
         search_form::SearchForm,
     },
     error::AppError,
@@ -286,29 +287,5 @@ fn CreateAccountFields(state: AccountsState, plan: PlanInput) -> impl IntoView {
                 <button type="button" on:click=move |_| state.dialog_open.set(false)>"Cancel"</button>
             </div>
         </Form>
-    }
-}
-
-/// A plan's two fields, checked by core as they are typed.
-#[component]
-pub(super) fn PlanFields(plan: RwSignal<PlanInput>, errors: LiveErrors) -> impl IntoView {
-    let text =
-        move |get: fn(&PlanInput) -> &String| Signal::derive(move || plan.with(|p| get(p).clone()));
-    let set = move |field: &'static str, put: fn(&mut PlanInput, String)| {
-        Callback::new(move |v: String| {
-            errors.changed(field, &v);
-            plan.update(|p| put(p, v));
-        })
-    };
-    view! {
-        <fieldset class="group">
-            <legend>"Plan"</legend>
-            <Field name="price_per_user" label="Price per user per month (USD)" autocomplete="off" required=true
-                value=text(|p| &p.price_per_user) error=errors.error("price_per_user")
-                on_input=set("price_per_user", |p, v| p.price_per_user = v) on_blur=errors.touch("price_per_user") />
-            <Field name="free_users" label="Free users each month" autocomplete="off" required=true
-                value=text(|p| &p.free_users) error=errors.error("free_users")
-                on_input=set("free_users", |p, v| p.free_users = v) on_blur=errors.touch("free_users") />
-        </fieldset>
     }
 }

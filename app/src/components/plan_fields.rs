@@ -1,0 +1,35 @@
+//! A plan's two fields — the price per user a month and the free users — checked by core's
+//! rules as they are typed (set-up's default plan, a new account's, a plan change).
+
+use leptos::prelude::*;
+use tally_core::seller::PlanInput;
+
+use crate::components::{field::Field, live_errors::LiveErrors};
+
+/// A plan's two fields, checked by core as they are typed.
+#[component]
+pub fn PlanFields(
+    plan: RwSignal<PlanInput>,
+    errors: LiveErrors,
+    #[prop(default = "Plan")] legend: &'static str,
+) -> impl IntoView {
+    let text =
+        move |get: fn(&PlanInput) -> &String| Signal::derive(move || plan.with(|p| get(p).clone()));
+    let set = move |field: &'static str, put: fn(&mut PlanInput, String)| {
+        Callback::new(move |v: String| {
+            errors.changed(field, &v);
+            plan.update(|p| put(p, v));
+        })
+    };
+    view! {
+        <fieldset class="group">
+            <legend>{legend}</legend>
+            <Field name="price_per_user" label="Price per user per month (USD)" autocomplete="off" required=true
+                value=text(|p| &p.price_per_user) error=errors.error("price_per_user")
+                on_input=set("price_per_user", |p, v| p.price_per_user = v) on_blur=errors.touch("price_per_user") />
+            <Field name="free_users" label="Free users each month" autocomplete="off" required=true
+                value=text(|p| &p.free_users) error=errors.error("free_users")
+                on_input=set("free_users", |p, v| p.free_users = v) on_blur=errors.touch("free_users") />
+        </fieldset>
+    }
+}
