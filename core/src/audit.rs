@@ -68,9 +68,21 @@ pub enum AuditKind {
     AccountReactivated,
     /// The seller's staff closed the account.
     AccountClosed,
+    /// The seller's staff retried a failed charge at once.
+    ChargeRetried,
+    /// The seller's staff recorded an invoice as paid otherwise (a bank transfer).
+    InvoiceMarkedPaid,
+    /// The seller's staff voided an unpaid invoice.
+    InvoiceVoided,
+    /// The seller's staff issued a credit note against a paid invoice.
+    CreditNoteIssued,
+    /// A credit note's refund to the card went through, or was refused and kept as credit.
+    CreditNoteRefunded,
+    /// A credit note, or the notice of another money action, was emailed to the billing contact.
+    MoneyNoticeEmailed,
 }
 
-pub const ALL_AUDIT_KINDS: [AuditKind; 54] = [
+pub const ALL_AUDIT_KINDS: [AuditKind; 60] = [
     AuditKind::AccountCreated,
     AuditKind::SignIn,
     AuditKind::SignInFailed,
@@ -125,6 +137,12 @@ pub const ALL_AUDIT_KINDS: [AuditKind; 54] = [
     AuditKind::AccountSuspended,
     AuditKind::AccountReactivated,
     AuditKind::AccountClosed,
+    AuditKind::ChargeRetried,
+    AuditKind::InvoiceMarkedPaid,
+    AuditKind::InvoiceVoided,
+    AuditKind::CreditNoteIssued,
+    AuditKind::CreditNoteRefunded,
+    AuditKind::MoneyNoticeEmailed,
 ];
 
 /// The Audit log filter's value for every billing event at once ([`AuditKind::is_billing`]).
@@ -187,6 +205,12 @@ impl AuditKind {
             AuditKind::AccountSuspended => "account_suspended",
             AuditKind::AccountReactivated => "account_reactivated",
             AuditKind::AccountClosed => "account_closed",
+            AuditKind::ChargeRetried => "charge_retried",
+            AuditKind::InvoiceMarkedPaid => "invoice_marked_paid",
+            AuditKind::InvoiceVoided => "invoice_voided",
+            AuditKind::CreditNoteIssued => "credit_note_issued",
+            AuditKind::CreditNoteRefunded => "credit_note_refunded",
+            AuditKind::MoneyNoticeEmailed => "money_notice_emailed",
         }
     }
 
@@ -208,6 +232,12 @@ impl AuditKind {
                 | AuditKind::InvoiceCopyRequested
                 | AuditKind::InvoiceRecipientChanged
                 | AuditKind::PlanChanged
+                | AuditKind::ChargeRetried
+                | AuditKind::InvoiceMarkedPaid
+                | AuditKind::InvoiceVoided
+                | AuditKind::CreditNoteIssued
+                | AuditKind::CreditNoteRefunded
+                | AuditKind::MoneyNoticeEmailed
         )
     }
 
@@ -271,6 +301,12 @@ impl AuditKind {
             AuditKind::AccountSuspended => "Account suspended",
             AuditKind::AccountReactivated => "Account reactivated",
             AuditKind::AccountClosed => "Account closed",
+            AuditKind::ChargeRetried => "Charge retried by the seller",
+            AuditKind::InvoiceMarkedPaid => "Invoice marked paid",
+            AuditKind::InvoiceVoided => "Invoice voided",
+            AuditKind::CreditNoteIssued => "Credit note issued",
+            AuditKind::CreditNoteRefunded => "Credit note refunded",
+            AuditKind::MoneyNoticeEmailed => "Billing notice emailed",
         }
     }
 }

@@ -351,16 +351,19 @@ pub enum InvoiceStatus {
     PastDue,
     /// The card's bank asks the cardholder to confirm the payment.
     ActionRequired,
+    /// Cancelled by the seller while unpaid: nothing is owed for it.
+    Void,
 }
 
 impl InvoiceStatus {
-    pub const ALL: [InvoiceStatus; 6] = [
+    pub const ALL: [InvoiceStatus; 7] = [
         InvoiceStatus::Open,
         InvoiceStatus::Paid,
         InvoiceStatus::Zero,
         InvoiceStatus::Failed,
         InvoiceStatus::PastDue,
         InvoiceStatus::ActionRequired,
+        InvoiceStatus::Void,
     ];
 
     /// The statuses a charge may still move on: what is unpaid and not waiting for nothing.
@@ -379,6 +382,7 @@ impl InvoiceStatus {
             InvoiceStatus::Failed => "failed",
             InvoiceStatus::PastDue => "past_due",
             InvoiceStatus::ActionRequired => "action_required",
+            InvoiceStatus::Void => "void",
         }
     }
 
@@ -396,6 +400,7 @@ impl InvoiceStatus {
             InvoiceStatus::PastDue => "Past due",
             InvoiceStatus::ActionRequired => "Authentication needed",
             InvoiceStatus::Open => "Due",
+            InvoiceStatus::Void => "Void",
         }
     }
 }
@@ -416,6 +421,7 @@ mod status_label_tests {
         assert_eq!(label("past_due"), "Past due");
         assert_eq!(label("action_required"), "Authentication needed");
         assert_eq!(label("open"), "Due");
+        assert_eq!(label("void"), "Void");
         // Any other code is no status: rows are decoded through `from_code`, which refuses it.
         assert_eq!(InvoiceStatus::from_code("refunded"), None);
     }

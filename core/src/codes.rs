@@ -54,6 +54,10 @@ stored_code!(UserStatus, "user status");
 stored_code!(RunStatus, "command run status");
 stored_code!(LinkKind, "link kind");
 stored_code!(IntentStatus, "intent status");
+stored_code!(
+    crate::views::billing::CreditSettlement,
+    "credit note settlement"
+);
 
 /// Whether a user (a seat) is in use. Suspended users are billable too.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -18,6 +18,7 @@ pub mod csv;
 pub mod expiry;
 pub mod forms;
 pub mod money;
+pub mod money_actions;
 pub mod operators;
 pub mod password;
 pub mod processor;

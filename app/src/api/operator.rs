@@ -259,3 +259,73 @@ pub async fn get_revenue() -> Result<tally_core::views::operator::Revenue, AppEr
     let operator = crate::auth::require_operator(OperatorAction::ViewConsole)?;
     Ok(services()?.revenue.figures(&operator).await?)
 }
+
+/// Charges a failed or past-due invoice now (Finance and Owner; a fresh check); the invoice as
+/// it then stands.
+#[server(endpoint = "operator/invoices/retry")]
+pub async fn retry_invoice_charge(
+    account_id: String,
+    invoice_id: String,
+) -> Result<tally_core::views::billing::Invoice, AppError> {
+    use tally_core::operators::OperatorAction;
+    let operator = crate::auth::require_operator(OperatorAction::MoneyActions)?;
+    Ok(services()?
+        .money
+        .retry_now(&operator, &account_id, &invoice_id)
+        .await?)
+}
+
+/// Records an unpaid invoice as paid by bank transfer, with its reference (Finance and Owner;
+/// a fresh check).
+#[server(endpoint = "operator/invoices/mark-paid")]
+pub async fn mark_invoice_paid(
+    account_id: String,
+    invoice_id: String,
+    reference: String,
+) -> Result<(), AppError> {
+    use tally_core::operators::OperatorAction;
+    let operator = crate::auth::require_operator(OperatorAction::MoneyActions)?;
+    Ok(services()?
+        .money
+        .mark_paid(&operator, &account_id, &invoice_id, &reference)
+        .await?)
+}
+
+/// Voids an unpaid invoice, with the reason its billing contact reads (Finance and Owner; a
+/// fresh check).
+#[server(endpoint = "operator/invoices/void")]
+pub async fn void_invoice(
+    account_id: String,
+    invoice_id: String,
+    reason: String,
+) -> Result<(), AppError> {
+    use tally_core::operators::OperatorAction;
+    let operator = crate::auth::require_operator(OperatorAction::MoneyActions)?;
+    Ok(services()?
+        .money
+        .void(&operator, &account_id, &invoice_id, &reason)
+        .await?)
+}
+
+/// Issues a credit note against a paid invoice, whole or in part, with a reason: refunded to
+/// the card it was paid with, or kept as credit (Finance and Owner; a fresh check).
+#[server(endpoint = "operator/invoices/credit-note")]
+pub async fn issue_credit_note(
+    account_id: String,
+    invoice_id: String,
+    #[server(default)] whole: bool,
+    #[server(default)] amount: String,
+    #[server(default)] reason: String,
+) -> Result<tally_core::views::billing::CreditNote, AppError> {
+    use tally_core::{money_actions::CreditNoteInput, operators::OperatorAction};
+    let operator = crate::auth::require_operator(OperatorAction::MoneyActions)?;
+    let input = CreditNoteInput {
+        whole,
+        amount,
+        reason,
+    };
+    Ok(services()?
+        .money
+        .credit_note(&operator, &account_id, &invoice_id, &input)
+        .await?)
+}

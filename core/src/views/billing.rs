@@ -132,6 +132,8 @@ pub struct BillingOverview {
     /// The signed-in administrator gets invoices by email.
     pub me_opted_in: bool,
     pub past_due: bool,
+    /// Credit the seller gave, to be taken off the next invoices.
+    pub credit_balance_cents: i64,
     /// The largest user count of each day of this month so far (the 1st first).
     pub daily_peaks: Vec<u64>,
     /// The last 12 invoices, oldest first.
@@ -172,6 +174,15 @@ pub struct Invoice {
     pub billed_to: Option<String>,
     /// The card it was to be charged to when it was made ("Visa •••• 4242").
     pub card_label: Option<String>,
+    /// The account's credit balance taken off it when it was made (the amount is what was
+    /// left to pay).
+    pub credit_applied_cents: i64,
+    /// Credited by credit notes so far.
+    pub credited_cents: i64,
+    /// Paid otherwise than by card: the payment's reference (a bank transfer's).
+    pub payment_reference: Option<String>,
+    /// Why the seller voided it.
+    pub void_reason: Option<String>,
 }
 
 impl Invoice {
@@ -187,12 +198,111 @@ impl Invoice {
     pub fn amount(&self) -> Money {
         Money::from_cents(self.amount_cents)
     }
+
+    /// What a credit note can still credit: what was paid for it, less what is credited.
+    pub fn creditable(&self) -> Money {
+        if self.status == InvoiceStatus::Paid {
+            Money::from_cents((self.amount_cents - self.credited_cents).max(0))
+        } else {
+            Money::ZERO
+        }
+    }
+
+    /// How it was settled, when otherwise than by card: "Paid by bank transfer (SEPA-118)",
+    /// "Voided: duplicate".
+    pub fn settlement(&self) -> Option<String> {
+        if let Some(reason) = &self.void_reason {
+            return Some(format!("Voided: {reason}"));
+        }
+        self.payment_reference
+            .as_ref()
+            .map(|r| format!("Paid by bank transfer (reference {r})"))
+    }
+}
+
+/// Where a credit note's money goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CreditSettlement {
+    /// Back to the card the invoice was paid with; the processor has not answered yet.
+    RefundPending,
+    /// Refunded to the card.
+    Refunded,
+    /// Kept as a credit balance, taken off the account's next invoices.
+    Balance,
+}
+
+impl CreditSettlement {
+    pub const ALL: [CreditSettlement; 3] = [
+        CreditSettlement::RefundPending,
+        CreditSettlement::Refunded,
+        CreditSettlement::Balance,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            CreditSettlement::RefundPending => "refund_pending",
+            CreditSettlement::Refunded => "refunded",
+            CreditSettlement::Balance => "balance",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            CreditSettlement::RefundPending => "Refund to the card under way",
+            CreditSettlement::Refunded => "Refunded to the card",
+            CreditSettlement::Balance => "Credit balance for the next invoices",
+        }
+    }
+}
+
+/// A credit note: a numbered document crediting (part of) a paid invoice.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditNote {
+    pub id: String,
+    /// `CN-2026-000007`: one unbroken series per seller.
+    pub number: String,
+    pub invoice_id: String,
+    pub invoice_number: String,
+    pub amount_cents: i64,
+    pub reason: String,
+    pub settlement: CreditSettlement,
+    /// Why the refund to the card did not go through (the amount then went to the balance).
+    pub refund_failure: Option<String>,
+    /// The processor's refund id.
+    pub refund_id: Option<String>,
+    pub company_name: String,
+    /// Whom the invoice was made out to, as on the invoice.
+    pub billed_to: Option<String>,
+    /// UTC milliseconds.
+    pub created_at: i64,
+}
+
+impl CreditNote {
+    pub fn amount(&self) -> Money {
+        Money::from_cents(self.amount_cents)
+    }
+
+    /// Where the money went, in a sentence.
+    pub fn settlement_sentence(&self) -> String {
+        match (&self.refund_failure, self.settlement) {
+            (Some(why), _) => format!(
+                "The refund to the card did not go through ({why}), so the amount is kept as a credit balance for the next invoices."
+            ),
+            (None, s) => format!("{}.", s.label()),
+        }
+    }
 }
 
 /// A page of the invoice history, newest first.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvoicePage {
     pub invoices: Vec<Invoice>,
+    /// Every credit note of the account, newest first.
+    pub credit_notes: Vec<CreditNote>,
     pub total: u64,
     pub page: u32,
     pub per_page: u32,

@@ -8,7 +8,7 @@ use crate::{
     roles::{AdminStatus, Role},
     views::{
         account::AuditEntry,
-        billing::{CardSummary, Invoice, PlanChange},
+        billing::{CardSummary, CreditNote, Invoice, PlanChange},
     },
 };
 
@@ -82,6 +82,10 @@ pub struct CustomerAccountDetail {
     pub administrators: Vec<AccountAdministrator>,
     /// The newest invoices (at most 12).
     pub invoices: Vec<Invoice>,
+    /// Every credit note, newest first.
+    pub credit_notes: Vec<CreditNote>,
+    /// Credit to be taken off the next invoices.
+    pub credit_balance_cents: i64,
     /// The newest events of the account's audit log (at most 20), the seller's staff's among them.
     pub audit: Vec<AuditEntry>,
 }

@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use billing::{
     cards::PaymentMethods,
+    credit_notes::{CreditNotes, Refunds},
     gateway::{
         sandbox::SandboxGateway, stripe::events::StripeEvents, stripe::StripeGateway,
         PaymentGateway,
@@ -33,7 +34,10 @@ use identity::{
     sign_in::SignIns, two_step::TwoStep,
 };
 use platform::{audit::AuditLog, config::GatewaySettings, context::Context, status::Status};
-use seller::{customers::Customers, revenue::RevenueFigures, setup::Setup, standing::Standing};
+use seller::{
+    customers::Customers, money::MoneyActions, revenue::RevenueFigures, setup::Setup,
+    standing::Standing,
+};
 
 /// Every service, wired once at start; cheap to clone. The server puts it in each request's
 /// context, where server functions take it.
@@ -56,6 +60,8 @@ pub struct All {
     pub customers: Customers,
     /// Suspending, reactivating and closing them.
     pub standing: Standing,
+    /// Retrying charges, recording transfers, voiding invoices, credit notes.
+    pub money: MoneyActions,
     /// The seller's revenue figures.
     pub revenue: RevenueFigures,
     pub administrators: Administrators,
@@ -64,6 +70,8 @@ pub struct All {
     pub billing_info: BillingInformation,
     pub cards: PaymentMethods,
     pub invoices: Invoices,
+    /// Credit notes as the account's billing administrators read them.
+    pub credit_notes: CreditNotes,
     pub charging: Charging,
     pub billing_run: BillingRun,
     pub scheduler: Scheduler,
@@ -104,6 +112,7 @@ impl Services {
         let sign_ins = SignIns::new(ctx.clone(), passwords.clone(), two_step.clone());
         let charging = Charging::new(ctx.clone(), gateway.clone(), Default::default());
         let billing_run = BillingRun::new(ctx.clone(), charging.clone());
+        let refunds = Refunds::new(ctx.clone(), gateway.clone());
         let operators = Operators::new(ctx.clone(), passwords.clone(), two_step.clone());
         Self(Arc::new(All {
             status: Status::new(ctx.clone()),
@@ -114,6 +123,7 @@ impl Services {
             operators,
             customers: Customers::new(ctx.clone()),
             standing: Standing::new(ctx.clone(), billing_run.clone()),
+            money: MoneyActions::new(ctx.clone(), refunds.clone(), charging.clone()),
             revenue: RevenueFigures::new(ctx.clone()),
             sign_ins,
             two_step,
@@ -123,9 +133,15 @@ impl Services {
             billing_info: BillingInformation::new(ctx.clone()),
             cards: PaymentMethods::new(ctx.clone(), gateway, charging.clone()),
             invoices: Invoices::new(ctx.clone()),
-            scheduler: Scheduler::new(ctx.clone(), billing_run.clone(), charging.clone()),
+            scheduler: Scheduler::new(
+                ctx.clone(),
+                billing_run.clone(),
+                charging.clone(),
+                refunds.clone(),
+            ),
             stripe_events: stripe.map(|s| StripeEvents::new(ctx.clone(), s, charging.clone())),
             billing_run,
+            credit_notes: CreditNotes::new(ctx.clone()),
             charging,
             sandbox,
             ctx,

@@ -121,6 +121,10 @@ pub fn build_router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::scrape))
         .route("/billing/invoices/{id}/pdf", get(pdf::invoice_document))
+        .route(
+            "/billing/credit-notes/{id}/pdf",
+            get(pdf::credit_note_document),
+        )
         .route("/webhooks/stripe", post(webhooks::stripe))
         // The visitor's pages: plain HTML, no wasm.
         .route(

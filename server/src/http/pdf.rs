@@ -1,4 +1,5 @@
-//! `GET /billing/invoices/{id}/pdf`: an invoice as a PDF download.
+//! `GET /billing/invoices/{id}/pdf` and `GET /billing/credit-notes/{id}/pdf`: an invoice or a
+//! credit note as a PDF download.
 
 use axum::{
     extract::{Path, State},
@@ -18,22 +19,53 @@ pub async fn invoice_document(
     Path(id): Path<String>,
     actor: Option<Extension<Actor>>,
 ) -> Response {
+    match billing_reader(actor) {
+        Ok(actor) => download("invoice", state.services.invoices.pdf(&actor, &id).await),
+        Err(e) => error_response(e),
+    }
+}
+
+/// A credit note as a PDF, on the same terms as an invoice.
+pub async fn credit_note_document(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    actor: Option<Extension<Actor>>,
+) -> Response {
+    match billing_reader(actor) {
+        Ok(actor) => download(
+            "credit-note",
+            state.services.credit_notes.pdf(&actor, &id).await,
+        ),
+        Err(e) => error_response(e),
+    }
+}
+
+/// The caller, if signed in with a role that may view billing.
+fn billing_reader(actor: Option<Extension<Actor>>) -> Result<Actor, AppError> {
     let Some(Extension(actor)) = actor else {
-        return error_response(AppError::Unauthenticated);
+        return Err(AppError::Unauthenticated);
     };
     if actor.must_set_up_two_step {
-        return error_response(AppError::TwoStepSetupRequired);
+        return Err(AppError::TwoStepSetupRequired);
     }
     if !actor.may(Action::ViewBilling) {
-        return error_response(AppError::Forbidden);
+        return Err(AppError::Forbidden);
     }
-    match state.services.invoices.pdf(&actor, &id).await {
+    Ok(actor)
+}
+
+/// A document's PDF as a download named `tally-<kind>-<number>.pdf`.
+fn download(
+    kind: &str,
+    document: Result<(String, Vec<u8>), tally_services::platform::error::ServiceError>,
+) -> Response {
+    match document {
         Ok((number, pdf)) => (
             [
                 (header::CONTENT_TYPE, "application/pdf".to_string()),
                 (
                     header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"tally-invoice-{number}.pdf\""),
+                    format!("attachment; filename=\"tally-{kind}-{number}.pdf\""),
                 ),
                 (header::CACHE_CONTROL, "no-store".to_string()),
             ],

@@ -18,6 +18,7 @@ mod foundation;
 mod invoicing;
 mod mail_after_a_crash;
 mod metrics;
+mod money;
 mod operators;
 mod outbox;
 mod plain_forms;

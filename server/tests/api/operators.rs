@@ -43,7 +43,7 @@ fn at_step(app: &TestApp, steps: i64) -> i64 {
 }
 
 /// Signs `email` in and sets up an authenticator app; the app's key.
-async fn enrolled(app: &TestApp, client: &Client, email: &str) -> String {
+pub(crate) async fn enrolled(app: &TestApp, client: &Client, email: &str) -> String {
     let res = sign_in(app, client, email, TEST_PASSWORD).await;
     assert_eq!(res.status(), 200);
     let started = json_of(app.call(client, "operator/two-step/start-app", &[]).await).await;
@@ -263,7 +263,85 @@ fn operator_functions() -> Vec<(
             }),
             Some(ManageAccounts),
         ),
+        (
+            "operator/invoices/retry",
+            Box::new(|| money_invoice("f", 1)),
+            Some(MoneyActions),
+        ),
+        (
+            "operator/invoices/mark-paid",
+            Box::new(|| {
+                let mut args = money_invoice("m", STANDING_ACCOUNTS);
+                args.push(("reference", "SEPA-1".into()));
+                args
+            }),
+            Some(MoneyActions),
+        ),
+        (
+            "operator/invoices/void",
+            Box::new(|| {
+                let mut args = money_invoice("v", STANDING_ACCOUNTS);
+                args.push(("reason", "Billed twice".into()));
+                args
+            }),
+            Some(MoneyActions),
+        ),
+        (
+            "operator/invoices/credit-note",
+            Box::new(|| {
+                let mut args = money_invoice("p", 1);
+                args.push(("amount", "1.00".into()));
+                args.push(("reason", "Goodwill".into()));
+                args
+            }),
+            Some(MoneyActions),
+        ),
     ]
+}
+
+/// The account and invoice a money function acts on: `inv-<kind><n>` of `acct-money`, one of
+/// `of` (seeded by [`seed_money_invoices`]: `f` failed, `m` and `v` open, `p` paid by
+/// transfer with plenty left to credit).
+fn money_invoice(kind: &str, of: usize) -> Vec<(&'static str, String)> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed) % of;
+    vec![
+        ("account_id", "acct-money".into()),
+        ("invoice_id", format!("inv-{kind}{n}")),
+    ]
+}
+
+async fn seed_money_invoices(app: &TestApp) {
+    sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES ('acct-money', 'Money', 0)")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let mut month = tally_core::billing::BillingMonth::new(2000, 1).unwrap();
+    for (kind, count, status, amount, reference) in [
+        ("f", 1, "failed", 1000, None),
+        ("m", STANDING_ACCOUNTS, "open", 1000, None),
+        ("v", STANDING_ACCOUNTS, "open", 1000, None),
+        ("p", 1, "paid", 1_000_000, Some("transfer")),
+    ] {
+        for n in 0..count {
+            sqlx::query(
+                "INSERT INTO invoices (id, account_id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, \
+                 company_name, created_at, payment_reference, paid_at) VALUES ($1, 'acct-money', $2, $3, 20, 10, 100, $4, $5, 'Money', 0, $6, $7)",
+            )
+            .bind(format!("inv-{kind}{n}"))
+            .bind(format!("{month}-M{kind}{n}"))
+            .bind(month.to_string())
+            .bind(amount)
+            .bind(status)
+            .bind(reference)
+            .bind(reference.map(|_| 0i64))
+            .execute(app.db.pool())
+            .await
+            .unwrap();
+            month = month.next();
+        }
+    }
 }
 
 /// An invoice a test writes: account, month, peak, free users, price, amount, status and
@@ -314,6 +392,7 @@ both_databases! {
         use tally_core::operators::{operator_allows, ALL_OPERATOR_ROLES};
         app.seed_account("acme", &[Role::AdministratorWithBilling]).await;
         seed_standing_accounts(&app).await;
+        seed_money_invoices(&app).await;
         let customer = app.signed_in("admin_billing@acme.test").await;
         let nobody = TestApp::new_client();
         let mut operators = Vec::new();

@@ -353,6 +353,43 @@ both_with_stripe! {
         assert_eq!(intents_of(&customer_of(&app, &bad).await).await.len(), 2);
     }
 
+    async fn a_credit_note_is_refunded_to_the_card_through_the_processor(app: TestApp) {
+        app.clock.set(crate::invoicing::millis(2026, 11, 1) + 3_600_000);
+        let (good, cookie) = billed_account(&app, "refunded").await;
+        save_card(&app, &cookie, "4242424242424242").await; // test number
+        app.services.billing_run.run_month(october()).await.unwrap();
+        let (_, status, _, charge) = invoice(&app, &good).await;
+        assert_eq!(status, "paid");
+        let intent = charge.unwrap();
+        let id: String = sqlx::query_scalar("SELECT id FROM invoices WHERE account_id = $1")
+            .bind(&good).fetch_one(app.db.pool()).await.unwrap();
+        app.seed_operator(tally_core::operators::OperatorRole::Finance).await;
+        let finance = TestApp::new_client();
+        crate::operators::enrolled(&app, &finance, "finance@seller.test").await;
+        let res = app.call(&finance, "operator/invoices/credit-note", &[
+            ("account_id", good.as_str()), ("invoice_id", id.as_str()), ("amount", "10.00"), ("reason", "Outage"),
+        ]).await;
+        assert_eq!(res.status(), 200, "{:?}", res.text().await);
+        let note: Value = res.json().await.unwrap();
+        assert_eq!(note["settlement"], "Refunded", "{note}");
+        let refund_id = note["refund_id"].as_str().unwrap().to_string();
+        // The processor holds one refund of $10.00 of that payment, tagged with the note.
+        let refunds: Value = reqwest::Client::new()
+            .get(format!("{}/v1/refunds", stripe_url()))
+            .basic_auth(SECRET, Some(""))
+            .query(&[("payment_intent", intent.as_str())])
+            .send().await.unwrap().json().await.unwrap();
+        let data = refunds["data"].as_array().unwrap();
+        assert_eq!(data.len(), 1, "{refunds}");
+        assert_eq!((data[0]["id"].as_str(), data[0]["amount"].as_i64()), (Some(refund_id.as_str()), Some(1000)));
+        assert_eq!(data[0]["metadata"]["tally_credit_note"], note["id"]);
+        // More than is left is refused before the processor is asked.
+        let over = app.call(&finance, "operator/invoices/credit-note", &[
+            ("account_id", good.as_str()), ("invoice_id", id.as_str()), ("amount", "15.01"), ("reason", "Too much"),
+        ]).await;
+        assert_eq!(over.status(), 422);
+    }
+
     async fn a_charge_needing_authentication_waits_then_is_paid_once_confirmed(app: TestApp) {
         app.clock.set(crate::invoicing::millis(2026, 11, 1) + 3_600_000);
         let (acct, cookie) = billed_account(&app, "sca").await;

@@ -4,6 +4,7 @@
 
 pub mod cards;
 pub mod charts;
+pub mod credit_notes;
 pub mod gateway;
 pub mod info;
 pub mod invoices;

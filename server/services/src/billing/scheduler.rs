@@ -5,6 +5,7 @@
 use crate::{
     billing::{
         cards::expiry,
+        credit_notes::Refunds,
         invoices::{charging::Charging, run::BillingRun},
     },
     platform::{
@@ -20,16 +21,18 @@ pub struct Scheduler {
     ctx: Context,
     run: BillingRun,
     charging: Charging,
+    refunds: Refunds,
     leases: Leases,
 }
 
 impl Scheduler {
-    pub fn new(ctx: Context, run: BillingRun, charging: Charging) -> Self {
+    pub fn new(ctx: Context, run: BillingRun, charging: Charging, refunds: Refunds) -> Self {
         Self {
             leases: Leases::new(ctx.clone()),
             ctx,
             run,
             charging,
+            refunds,
         }
     }
 
@@ -54,6 +57,7 @@ impl Scheduler {
             tracing::info!(?report, "billing run");
         }
         self.charging.retry_due().await?;
+        self.refunds.refund_pending().await?;
         expiry::warn_expiring_cards(&self.ctx).await?;
         self.ctx
             .outbox

@@ -68,6 +68,7 @@ code_columns!(
     tally_core::codes::RunStatus,
     tally_core::codes::LinkKind,
     tally_core::codes::IntentStatus,
+    tally_core::views::billing::CreditSettlement,
 );
 
 /// Which database engine a URL names.

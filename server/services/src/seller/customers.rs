@@ -29,7 +29,7 @@ use tally_core::{
 
 use super::profile;
 use crate::{
-    billing::{cards, invoices, plans},
+    billing::{cards, credit_notes, invoices, plans},
     directory::users,
     identity::{
         accounts::{self, admins},
@@ -260,6 +260,8 @@ impl Customers {
         Ok(CustomerAccountDetail {
             card: cards::card_on_file(pool, &account.id).await?,
             invoices: invoices::latest(pool, &account.id, 12).await?,
+            credit_notes: credit_notes::list(pool, &account.id).await?,
+            credit_balance_cents: accounts::credit_balance(pool, &account.id).await?,
             audit: audit::latest(pool, &account.id, 20).await?,
             id: account.id,
             name: account.name,

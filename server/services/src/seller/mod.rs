@@ -3,6 +3,7 @@
 //! last domain: it may use every other (`platform ← identity ← directory ← billing ← seller`).
 
 pub mod customers;
+pub mod money;
 pub mod profile;
 pub mod revenue;
 pub mod setup;

@@ -3,10 +3,12 @@
 //! past due and who owes most. Every figure is read from the invoices themselves, in a few
 //! statements over every account (an exception `tests/layers.rs` names).
 //!
-//! - A month's **invoiced** is the sum of the invoices for that month; the **recurring revenue
-//!   now** is the last invoiced month's.
+//! - A month's **invoiced** is the sum of the invoices for that month, voided ones left out
+//!   (an invoice's amount is what was left to pay after any credit balance); the **recurring
+//!   revenue now** is the last invoiced month's.
 //! - A month's **collected** is the sum of the invoices paid during it (by `paid_at`, UTC, which
-//!   only a paid invoice has), whatever month they were for.
+//!   only a paid invoice has — by card or by bank transfer), whatever month they were for, less
+//!   what credit notes refunded to cards during it.
 //! - **Users billed** is each invoice's peak beyond its free users, summed.
 //! - **Past due** is every invoice charged and not paid: failed (retries to come), past due
 //!   (retries over) and waiting for the cardholder's bank.
@@ -22,9 +24,12 @@ use tally_core::{
 };
 
 use super::customers::allowed;
-use crate::platform::{
-    context::Context,
-    error::{ResultExt, ServiceError},
+use crate::{
+    billing::credit_notes,
+    platform::{
+        context::Context,
+        error::{ResultExt, ServiceError},
+    },
 };
 
 /// How many months the page shows.
@@ -63,7 +68,7 @@ impl RevenueFigures {
         // Paid during each month: a statement a month over the payment-time index (only a
         // paid invoice has a payment time), run side by side on the pool's connections.
         let paid = months.iter().map(|month| async move {
-            sqlx::query_scalar::<_, i64>(
+            let paid = sqlx::query_scalar::<_, i64>(
                 "SELECT CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) FROM invoices \
                  WHERE paid_at >= $1 AND paid_at < $2",
             )
@@ -71,16 +76,20 @@ impl RevenueFigures {
             .bind(month.end_millis())
             .fetch_one(pool)
             .await
-            .context("reading a month's payments")
-            .map(|paid| (month.to_string(), paid))
+            .context("reading a month's payments")?;
+            let refunded =
+                credit_notes::refunded_between(pool, month.start_millis(), month.end_millis())
+                    .await?;
+            Ok::<_, ServiceError>((month.to_string(), paid - refunded))
         });
         let invoiced = sqlx::query_as::<_, (String, i64, i64, i64)>(
             "SELECT month, CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT), \
              CAST(COALESCE(SUM(CASE WHEN peak_users > free_users THEN peak_users - free_users ELSE 0 END), 0) AS BIGINT), \
-             COUNT(*) FROM invoices WHERE month >= $1 AND month <= $2 GROUP BY month",
+             COUNT(*) FROM invoices WHERE month >= $1 AND month <= $2 AND status <> $3 GROUP BY month",
         )
         .bind(first.to_string())
         .bind(last.to_string())
+        .bind(InvoiceStatus::Void.code())
         .fetch_all(pool);
         let (invoiced, paid) = futures::try_join!(
             async { invoiced.await.context("reading the months' invoices") },

@@ -87,6 +87,10 @@ pub enum GatewayError {
     /// No such set-up or payment for this account.
     #[error("not found at the processor for this account")]
     NotFound,
+    /// The processor refused the request for good (a refund of more than was charged, of a
+    /// charge that failed); its words.
+    #[error("refused by the processor: {0}")]
+    Refused(String),
 }
 
 /// A card set-up begun for the browser to confirm.
@@ -137,6 +141,23 @@ pub struct ChargeRequest {
     pub invoice_id: Option<String>,
 }
 
+/// A refund of `amount` of the charge `charge_id` (the [`ChargeReceipt`]'s id), at most once
+/// per `idempotency_key`.
+#[derive(Clone, Debug)]
+pub struct RefundRequest {
+    pub charge_id: String,
+    pub amount: Money,
+    pub idempotency_key: String,
+    /// The credit note it is for, kept with the processor's refund.
+    pub credit_note_id: String,
+}
+
+/// A refund the processor made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefundReceipt {
+    pub id: String,
+}
+
 /// A payment processor: cards are set up (the browser confirms them with the processor, the
 /// server checks them) and charged.
 #[async_trait::async_trait]
@@ -182,6 +203,9 @@ pub trait PaymentGateway: Send + Sync {
     fn charges_at_once(&self) -> usize {
         8
     }
+    /// Refunds part or all of a charge to the card it was made to. The same idempotency key
+    /// never refunds twice: a repeat returns the first refund.
+    async fn refund(&self, request: &RefundRequest) -> Result<RefundReceipt, GatewayError>;
     /// A payment that needs the cardholder's authentication, for the page that completes it.
     /// With `return_url`, the processor is asked for the bank's page (that sends the
     /// cardholder back there) when it has not given one yet.
@@ -235,6 +259,9 @@ mod tests {
             Ok(ChargeReceipt {
                 id: format!("ch-{key}"),
             })
+        }
+        async fn refund(&self, _: &RefundRequest) -> Result<RefundReceipt, GatewayError> {
+            Err(GatewayError::NotFound)
         }
         async fn payment_authentication(
             &self,

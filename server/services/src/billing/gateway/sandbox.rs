@@ -1,5 +1,6 @@
 //! The sandbox processor, the embedded default: a processor's test mode, inside Tally (owner
-//! of `sandbox_setup_intents` and `sandbox_charges`, the processor's side of the world).
+//! of `sandbox_setup_intents`, `sandbox_charges` and `sandbox_refunds`, the processor's side
+//! of the world).
 //!
 //! It works as a real processor does, so the card window has one flow: the server begins a
 //! set-up, the browser confirms the card with the processor (here at `/sandbox`, with the
@@ -19,7 +20,7 @@ use tally_core::{
 
 use super::{
     CardToken, ChargeReceipt, ChargeRequest, Decline, GatewayError, PaymentAuthentication,
-    PaymentGateway, ProcessorCard, SetupStart,
+    PaymentGateway, ProcessorCard, RefundReceipt, RefundRequest, SetupStart,
 };
 use crate::platform::{
     context::Context,
@@ -301,6 +302,71 @@ impl SandboxGateway {
         Ok(receipts)
     }
 
+    /// Records a refund, once per key, in one transaction that first checks the charge and
+    /// what is refunded of it already (as a processor does).
+    async fn record_refund(
+        &self,
+        r: &RefundRequest,
+    ) -> Result<Result<RefundReceipt, GatewayError>, sqlx::Error> {
+        let now = self.ctx.now();
+        let mut tx = self.ctx.db.pool().begin().await?;
+        // Refunds of one charge are written one at a time: the charge's row is the lock, taken
+        // first (SQLite's write lock too, before anything is read).
+        let charged: Option<i64> = sqlx::query_scalar(
+            "UPDATE sandbox_charges SET amount_cents = amount_cents WHERE charge_id = $1 RETURNING amount_cents",
+        )
+        .bind(&r.charge_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(charged) = charged else {
+            return Ok(Err(GatewayError::NotFound));
+        };
+        let known: Option<String> =
+            sqlx::query_scalar("SELECT refund_id FROM sandbox_refunds WHERE idempotency_key = $1")
+                .bind(&r.idempotency_key)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(id) = known {
+            return Ok(Ok(RefundReceipt { id }));
+        }
+        let refunded: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) FROM sandbox_refunds WHERE charge_id = $1",
+        )
+        .bind(&r.charge_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if r.amount.cents() <= 0 || refunded + r.amount.cents() > charged {
+            return Ok(Err(GatewayError::Refused(format!(
+                "a refund of {} is more than is left of the charge",
+                r.amount
+            ))));
+        }
+        let id = format!("re_sandbox_{}", self.ctx.ids.new_id(now));
+        sqlx::query(
+            "INSERT INTO sandbox_refunds (idempotency_key, refund_id, charge_id, amount_cents, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&r.idempotency_key)
+        .bind(&id)
+        .bind(&r.charge_id)
+        .bind(r.amount.cents())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(RefundReceipt { id }))
+    }
+
+    /// How much was refunded of a charge (for tests and the demo).
+    pub async fn refunded(&self, charge_id: &str) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) FROM sandbox_refunds WHERE charge_id = $1",
+        )
+        .bind(charge_id)
+        .fetch_one(self.ctx.db.pool())
+        .await
+    }
+
     /// How many charges really happened under `idempotency_key` (0 or 1).
     pub async fn charges_made(&self, idempotency_key: &str) -> Result<i64, sqlx::Error> {
         sqlx::query_scalar("SELECT COUNT(*) FROM sandbox_charges WHERE idempotency_key = $1")
@@ -430,6 +496,12 @@ impl PaymentGateway for SandboxGateway {
         1
     }
 
+    async fn refund(&self, request: &RefundRequest) -> Result<RefundReceipt, GatewayError> {
+        self.record_refund(request)
+            .await
+            .unwrap_or_else(|e| Err(GatewayError::Unavailable(e.to_string())))
+    }
+
     /// No sandbox payment ever waits for the cardholder's bank.
     async fn payment_authentication(
         &self,
@@ -487,6 +559,41 @@ mod tests {
             idempotency_key: key.into(),
             invoice_id: None,
         }
+    }
+
+    #[tokio::test]
+    async fn a_refund_is_made_once_per_key_and_never_beyond_the_charge() {
+        let g = sandbox().await;
+        let token = set_up(&g, "4242 4242 4242 4242").await.unwrap(); // test number
+        let charge = g.charge(&request(&token, 1000, "inv-1")).await.unwrap();
+        let refund = |cents: i64, key: &str| RefundRequest {
+            charge_id: charge.id.clone(),
+            amount: Money::from_cents(cents),
+            idempotency_key: key.into(),
+            credit_note_id: key.into(),
+        };
+        let first = g.refund(&refund(400, "cn-1")).await.unwrap();
+        assert!(first.id.starts_with("re_sandbox_"));
+        assert_eq!(
+            g.refund(&refund(400, "cn-1")).await.unwrap(),
+            first,
+            "a repeat"
+        );
+        assert_eq!(g.refunded(&charge.id).await.unwrap(), 400);
+        assert!(matches!(
+            g.refund(&refund(601, "cn-2")).await,
+            Err(GatewayError::Refused(_))
+        ));
+        g.refund(&refund(600, "cn-3")).await.unwrap();
+        assert_eq!(g.refunded(&charge.id).await.unwrap(), 1000);
+        let unknown = RefundRequest {
+            charge_id: "ch_sandbox_none".into(),
+            ..refund(1, "cn-4")
+        };
+        assert!(matches!(
+            g.refund(&unknown).await,
+            Err(GatewayError::NotFound)
+        ));
     }
 
     #[tokio::test]

@@ -141,6 +141,8 @@ pub enum Due<'a> {
     Unpaid(&'a str),
     /// An account's invoice of a month not charged yet (its last, when it closes).
     Account(&'a str, &'a str),
+    /// One failed or past-due invoice of an account, now (the seller's staff asked).
+    Invoice(&'a str, &'a str),
 }
 
 /// What one charge attempt came to.
@@ -167,7 +169,9 @@ fn outcome(answer: Result<ChargeReceipt, GatewayError>, number: &str) -> Option<
         Ok(receipt) => Some(Outcome::Paid(receipt.id)),
         Err(GatewayError::Declined(d)) => Some(Outcome::Failed(d.message().to_string())),
         Err(GatewayError::NeedsAuthentication(id)) => Some(Outcome::NeedsAuthentication(id)),
-        Err(e @ (GatewayError::Unavailable(_) | GatewayError::NotFound)) => {
+        Err(
+            e @ (GatewayError::Unavailable(_) | GatewayError::NotFound | GatewayError::Refused(_)),
+        ) => {
             tracing::warn!(error = %e, invoice = %number, "charge not attempted");
             None
         }
@@ -237,20 +241,32 @@ impl Charging {
                 ),
                 &[InvoiceStatus::Open],
             ),
+            Due::Invoice(..) => {
+                const RETRYABLE: [InvoiceStatus; 2] =
+                    [InvoiceStatus::Failed, InvoiceStatus::PastDue];
+                (
+                    format!(
+                        "account_id = $1 AND id = $2 AND status IN ({})",
+                        status_marks(3, &RETRYABLE)
+                    ),
+                    &RETRYABLE,
+                )
+            }
         };
         let sql = format!(
             "SELECT id, account_id, number, month, amount_cents, attempts, first_failure_at FROM invoices \
              WHERE {filter} AND amount_cents > 0 ORDER BY account_id, month"
         );
         let q = sqlx::query_as::<_, ToCharge>(&sql);
-        // A suspended account's billing administrators can still pay (a new card); nothing
-        // else charges it.
-        let paying = matches!(due, Due::Unpaid(_));
+        // A suspended account's billing administrators can still pay (a new card), and the
+        // seller's staff can retry a charge; nothing else charges it.
+        let paying = matches!(due, Due::Unpaid(_) | Due::Invoice(..));
         let mut q = match due {
             Due::Month(month) => q.bind(month),
             Due::RetriesBy(at) => q.bind(at),
             Due::Unpaid(account) => q.bind(account),
             Due::Account(account, month) => q.bind(account).bind(month),
+            Due::Invoice(account, id) => q.bind(account).bind(id),
         };
         for status in statuses {
             q = q.bind(status.code());
@@ -407,7 +423,7 @@ impl Charging {
     }
 
     /// Which of `accounts` have an invoice past due, read in `conn`.
-    async fn past_due_accounts(
+    pub(crate) async fn past_due_accounts(
         conn: &mut AnyConnection,
         accounts: &[&str],
     ) -> Result<Vec<(String, bool)>, ServiceError> {
@@ -535,6 +551,18 @@ impl Charging {
         let charges = self.charge(Due::RetriesBy(self.ctx.now())).await?;
         self.deliver(&charges.mail).await;
         Ok(charges.paid + charges.failed)
+    }
+
+    /// One failed or past-due invoice charged now (the seller's staff asked); whether an
+    /// attempt was recorded (not when the processor could not be reached).
+    pub async fn retry_now(
+        &self,
+        account_id: &str,
+        invoice_id: &str,
+    ) -> Result<bool, ServiceError> {
+        let charges = self.charge(Due::Invoice(account_id, invoice_id)).await?;
+        self.deliver(&charges.mail).await;
+        Ok(charges.paid + charges.failed > 0)
     }
 
     /// A new card: charge the account's unpaid invoices now (failed or past due).

@@ -21,7 +21,7 @@ use tally_core::{
     },
 };
 
-use super::{cards, charts, info, plans};
+use super::{cards, charts, credit_notes, info, plans};
 use crate::platform::db::Code;
 use crate::{
     directory::users,
@@ -55,6 +55,10 @@ struct InvoiceRow {
     paid_at: Option<i64>,
     billed_to: Option<String>,
     card_label: Option<String>,
+    credit_applied_cents: i64,
+    credited_cents: i64,
+    payment_reference: Option<String>,
+    void_reason: Option<String>,
 }
 
 impl From<InvoiceRow> for Invoice {
@@ -73,11 +77,15 @@ impl From<InvoiceRow> for Invoice {
             paid_at: r.paid_at,
             billed_to: r.billed_to,
             card_label: r.card_label,
+            credit_applied_cents: r.credit_applied_cents,
+            credited_cents: r.credited_cents,
+            payment_reference: r.payment_reference,
+            void_reason: r.void_reason,
         }
     }
 }
 
-const COLUMNS: &str = "id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, company_name, created_at, paid_at, billed_to, card_label";
+const COLUMNS: &str = "id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, company_name, created_at, paid_at, billed_to, card_label, credit_applied_cents, credited_cents, payment_reference, void_reason";
 
 /// One invoice of the account, or not found.
 pub async fn get<'e, E>(exec: E, account_id: &str, id: &str) -> Result<Invoice, ServiceError>
@@ -140,6 +148,85 @@ pub async fn by_number(
     .ok_or(ServiceError::NotFound)
 }
 
+/// An invoice's payment with the processor (the charge to refund), if it was paid by card.
+pub async fn charge_of(
+    pool: &sqlx::AnyPool,
+    account_id: &str,
+    id: &str,
+) -> Result<Option<String>, ServiceError> {
+    let charge: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT charge_id FROM invoices WHERE id = $1 AND account_id = $2 AND payment_reference IS NULL",
+    )
+    .bind(id)
+    .bind(account_id)
+    .fetch_optional(pool)
+    .await
+    .context("reading an invoice's charge")?;
+    Ok(charge.flatten())
+}
+
+/// Settles an unpaid invoice otherwise than by card, in `conn`: paid by a bank transfer with
+/// its reference, or (`reference` `None`) voided with `void_reason`. `false` when it is no
+/// longer unpaid. The account's past-due flag follows.
+pub async fn settle_otherwise(
+    conn: &mut sqlx::AnyConnection,
+    account_id: &str,
+    id: &str,
+    paid: Result<&str, &str>,
+    now: i64,
+) -> Result<bool, ServiceError> {
+    let unpaid = InvoiceStatus::CHARGEABLE;
+    let marks: Vec<String> = (0..unpaid.len()).map(|i| format!("${}", 7 + i)).collect();
+    let (status, reference, void_reason, paid_at) = match paid {
+        Ok(reference) => (InvoiceStatus::Paid, Some(reference), None, Some(now)),
+        Err(reason) => (InvoiceStatus::Void, None, Some(reason), None),
+    };
+    let sql = format!(
+        "UPDATE invoices SET status = $1, payment_reference = $2, void_reason = $3, paid_at = $4, next_attempt_at = NULL \
+         WHERE id = $5 AND account_id = $6 AND status IN ({})",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(status.code())
+        .bind(reference)
+        .bind(void_reason)
+        .bind(paid_at)
+        .bind(id)
+        .bind(account_id);
+    for s in unpaid {
+        q = q.bind(s.code());
+    }
+    let done = q.execute(&mut *conn).await.context("settling an invoice")?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    let flags = charging::Charging::past_due_accounts(conn, &[account_id]).await?;
+    accounts::set_past_due(conn, &flags).await?;
+    Ok(true)
+}
+
+/// Adds `cents` to what credit notes credited of a paid invoice, in `conn`; `false` when that
+/// would credit more than was paid (or it is not paid).
+pub async fn add_credited(
+    conn: &mut sqlx::AnyConnection,
+    account_id: &str,
+    id: &str,
+    cents: i64,
+) -> Result<bool, ServiceError> {
+    let done = sqlx::query(
+        "UPDATE invoices SET credited_cents = credited_cents + $1 \
+         WHERE id = $2 AND account_id = $3 AND status = $4 AND credited_cents + $1 <= amount_cents",
+    )
+    .bind(cents)
+    .bind(id)
+    .bind(account_id)
+    .bind(InvoiceStatus::Paid.code())
+    .execute(conn)
+    .await
+    .context("crediting an invoice")?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// The accounts that have an invoice for `month`; with `settled`, only one no longer open.
 pub async fn invoiced_accounts(
     pool: &sqlx::AnyPool,
@@ -172,10 +259,16 @@ pub fn summary_lines(invoice: &Invoice) -> Vec<String> {
             "{} \u{d7} {} = {}",
             invoice.billable_users(),
             money(invoice.price_per_user_cents),
-            money(invoice.amount_cents)
+            money(invoice.amount_cents + invoice.credit_applied_cents)
         ),
-        format!("Total: {}", money(invoice.amount_cents)),
     ];
+    if invoice.credit_applied_cents > 0 {
+        lines.push(format!(
+            "Credit balance applied: \u{2212}{}",
+            money(invoice.credit_applied_cents)
+        ));
+    }
+    lines.push(format!("Total: {}", money(invoice.amount_cents)));
     lines.push(match (&invoice.card_label, invoice.amount_cents) {
         (_, 0) => "Nothing is due.".to_string(),
         (Some(card), _) => format!("Charged to {card}."),
@@ -321,6 +414,7 @@ impl Invoices {
             me_opted_in: opted.iter().any(|a| a.id == actor.id),
             opted_in: opted.into_iter().map(|a| a.email).collect(),
             past_due: accounts::past_due(pool, account).await?,
+            credit_balance_cents: accounts::credit_balance(pool, account).await?,
             month_chart: charts::month_svg(month, &daily, plan.free_users),
             year_chart: charts::year_svg(&history, plan.free_users),
             daily_peaks: daily,
@@ -347,6 +441,7 @@ impl Invoices {
         .context("reading a page of invoices")?;
         Ok(InvoicePage {
             invoices: rows.into_iter().map(Invoice::from).collect(),
+            credit_notes: credit_notes::list(pool, &actor.account_id).await?,
             total: total.max(0) as u64,
             page,
             per_page: INVOICES_PER_PAGE,

@@ -45,7 +45,7 @@ pub fn period(month: &str) -> String {
 }
 
 /// One line of the document: bold or not, its size, its text.
-type Line = (bool, f32, String);
+pub type Line = (bool, f32, String);
 
 /// The invoice's lines, top to bottom (also what its emails repeat).
 pub fn lines(invoice: &Invoice) -> Vec<Line> {
@@ -92,9 +92,21 @@ pub fn lines(invoice: &Invoice) -> Vec<Line> {
             format!(
                 "Billable users: {billable} \u{d7} {} = {}",
                 money(invoice.price_per_user_cents),
-                money(invoice.amount_cents)
+                money(invoice.amount_cents + invoice.credit_applied_cents)
             ),
         ),
+    ]);
+    if invoice.credit_applied_cents > 0 {
+        lines.push((
+            false,
+            12.0,
+            format!(
+                "Credit balance applied: \u{2212}{}",
+                money(invoice.credit_applied_cents)
+            ),
+        ));
+    }
+    lines.extend([
         (false, 8.0, String::new()),
         (
             true,
@@ -105,24 +117,53 @@ pub fn lines(invoice: &Invoice) -> Vec<Line> {
         (
             false,
             12.0,
-            match (&invoice.card_label, invoice.amount_cents) {
-                (_, 0) => "Nothing is charged.".to_string(),
-                (Some(card), _) => format!("Charged to: {card}"),
-                (None, _) => "Charged to: the card on file (none was on file when issued)".into(),
+            match (
+                invoice.settlement(),
+                &invoice.card_label,
+                invoice.amount_cents,
+            ) {
+                (Some(settled), _, _) => settled,
+                (None, _, 0) => "Nothing is charged.".to_string(),
+                (None, Some(card), _) => format!("Charged to: {card}"),
+                (None, None, _) => {
+                    "Charged to: the card on file (none was on file when issued)".into()
+                }
             },
         ),
+    ]);
+    if invoice.credited_cents > 0 {
+        lines.push((
+            false,
+            12.0,
+            format!(
+                "Credited by credit notes: {}",
+                money(invoice.credited_cents)
+            ),
+        ));
+    }
+    lines.extend(footer());
+    lines
+}
+
+/// The last lines of every document.
+pub fn footer() -> [Line; 2] {
+    [
         (false, 8.0, String::new()),
         (
             false,
             10.0,
             "Tally \u{2014} admin and billing portal".to_string(),
         ),
-    ]);
-    lines
+    ]
 }
 
 /// The invoice as a one-page PDF.
 pub fn render(invoice: &Invoice) -> Vec<u8> {
+    document(&format!("Invoice {}", invoice.number), lines(invoice))
+}
+
+/// A one-page PDF of `lines` (an invoice, a credit note), titled `title`.
+pub fn document(title: &str, lines: Vec<Line>) -> Vec<u8> {
     use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
     let catalog = Ref::new(1);
@@ -136,7 +177,7 @@ pub fn render(invoice: &Invoice) -> Vec<u8> {
     pdf.catalog(catalog).pages(tree);
     pdf.pages(tree).kids([page]).count(1);
     pdf.document_info(info)
-        .title(TextStr(&format!("Invoice {}", invoice.number)))
+        .title(TextStr(title))
         .producer(TextStr("Tally"));
     let mut p = pdf.page(page);
     p.media_box(Rect::new(0.0, 0.0, 595.0, 842.0));
@@ -158,7 +199,7 @@ pub fn render(invoice: &Invoice) -> Vec<u8> {
 
     let mut content = Content::new();
     let mut y = 780.0;
-    for (is_bold, size, text) in lines(invoice) {
+    for (is_bold, size, text) in lines {
         content.begin_text();
         content.set_font(Name(if is_bold { b"F2" } else { b"F1" }), size);
         content.next_line(56.0, y);

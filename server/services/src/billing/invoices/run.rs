@@ -266,6 +266,7 @@ impl BillingRun {
         let cards = cards::tokens_between(pool, &first.id, &last.id).await?;
         let standard = self.plan();
         let plans = plans::chunk(pool, &first.id, &last.id, month).await?;
+        let credit = accounts::credit_balances(pool, &first.id, &last.id).await?;
         let now = self.ctx.now();
         let month_text = month.to_string();
         let candidates: Vec<(Invoice, &Billable)> = chunk
@@ -276,9 +277,16 @@ impl BillingRun {
                     history.get(&account.id).map_or(&[][..], Vec::as_slice),
                     month,
                 );
-                let amount = plan
+                let billed = plan
                     .invoice_amount(peak)
                     .unwrap_or(Money::from_cents(i64::MAX));
+                // The credit the seller gave comes off first, as far as it goes.
+                let applied = credit
+                    .get(&account.id)
+                    .copied()
+                    .unwrap_or(0)
+                    .clamp(0, billed.cents());
+                let amount = Money::from_cents(billed.cents() - applied);
                 let invoice = Invoice {
                     id: self.ctx.new_id(),
                     number: invoice_number(month, &account.id),
@@ -300,6 +308,10 @@ impl BillingRun {
                     paid_at: None,
                     billed_to: Some(billed_to(account, &billing)),
                     card_label: cards.get(&account.id).map(|(_, label)| label.clone()),
+                    credit_applied_cents: applied,
+                    credited_cents: 0,
+                    payment_reference: None,
+                    void_reason: None,
                 };
                 (invoice, account)
             })
@@ -311,9 +323,9 @@ impl BillingRun {
         for batch in candidates.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO invoices (id, account_id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, \
-                 company_name, contact_email, created_at, emailed_at, billed_to, card_label) VALUES {} \
+                 company_name, contact_email, created_at, emailed_at, billed_to, card_label, credit_applied_cents) VALUES {} \
                  ON CONFLICT (account_id, month) DO NOTHING RETURNING id",
-                Backend::of(work.tx()).values_list(batch.len(), 15)
+                Backend::of(work.tx()).values_list(batch.len(), 16)
             );
             let mut q = sqlx::query_scalar::<_, String>(&sql);
             for (i, account) in batch {
@@ -332,7 +344,8 @@ impl BillingRun {
                     .bind(now)
                     .bind(now)
                     .bind(i.billed_to.as_deref())
-                    .bind(i.card_label.as_deref());
+                    .bind(i.card_label.as_deref())
+                    .bind(i.credit_applied_cents);
             }
             made.extend(q.fetch_all(work.tx()).await.context("inserting invoices")?);
         }
@@ -340,6 +353,12 @@ impl BillingRun {
             .iter()
             .filter(|(invoice, _)| made.contains(&invoice.id))
             .collect();
+        // What the invoices made here took of their accounts' credit.
+        for (invoice, account) in &made {
+            if invoice.credit_applied_cents > 0 {
+                accounts::take_credit(work.tx(), &account.id, invoice.credit_applied_cents).await?;
+            }
+        }
         // Each invoice's PDF once, on the blocking pool, for all its recipients.
         let rendered =
             super::render_pdfs(made.iter().map(|(invoice, _)| invoice.clone()).collect()).await?;

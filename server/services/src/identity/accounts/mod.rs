@@ -163,6 +163,76 @@ pub async fn set_two_step_required(
     Ok(())
 }
 
+/// The credit balances of the accounts with ids from `first` to `last` that have one (the
+/// billing run takes them off their invoices).
+pub async fn credit_balances(
+    pool: &sqlx::AnyPool,
+    first: &str,
+    last: &str,
+) -> Result<std::collections::HashMap<String, i64>, ServiceError> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT id, credit_balance_cents FROM accounts WHERE id >= $1 AND id <= $2 AND credit_balance_cents > 0",
+    )
+    .bind(first)
+    .bind(last)
+    .fetch_all(pool)
+    .await
+    .context("reading credit balances")?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The account's credit balance.
+pub async fn credit_balance(pool: &sqlx::AnyPool, account_id: &str) -> Result<i64, ServiceError> {
+    let balance: Option<i64> =
+        sqlx::query_scalar("SELECT credit_balance_cents FROM accounts WHERE id = $1")
+            .bind(account_id)
+            .fetch_optional(pool)
+            .await
+            .context("reading a credit balance")?;
+    Ok(balance.unwrap_or(0))
+}
+
+/// Adds `cents` to the account's credit balance, in `conn` (a credit note kept as credit).
+pub async fn add_credit(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    cents: i64,
+) -> Result<(), ServiceError> {
+    sqlx::query(
+        "UPDATE accounts SET credit_balance_cents = credit_balance_cents + $1 WHERE id = $2",
+    )
+    .bind(cents)
+    .bind(account_id)
+    .execute(conn)
+    .await
+    .context("adding to a credit balance")?;
+    Ok(())
+}
+
+/// Takes `cents` of the account's credit balance, in `conn` (an invoice used it); never below
+/// nothing: a balance another run took meanwhile fails the transaction.
+pub async fn take_credit(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    cents: i64,
+) -> Result<(), ServiceError> {
+    let done = sqlx::query(
+        "UPDATE accounts SET credit_balance_cents = credit_balance_cents - $1 WHERE id = $2 AND credit_balance_cents >= $1",
+    )
+    .bind(cents)
+    .bind(account_id)
+    .execute(conn)
+    .await
+    .context("taking from a credit balance")?;
+    if done.rows_affected() != 1 {
+        return Err(ServiceError::invariant(
+            "taking from a credit balance",
+            "the balance changed while the invoice was made",
+        ));
+    }
+    Ok(())
+}
+
 /// Whether the account is past due (its last invoice could not be charged after every retry).
 pub async fn past_due(pool: &sqlx::AnyPool, account_id: &str) -> Result<bool, ServiceError> {
     let past_due: i64 = sqlx::query_scalar(

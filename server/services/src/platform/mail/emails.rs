@@ -294,6 +294,53 @@ pub fn invoice(
     }
 }
 
+/// The seller's staff settled an invoice (a retried charge that went through, a payment
+/// recorded, the invoice voided): to the billing contact, what happened and whom to ask.
+pub fn invoice_settled(to: &str, number: &str, what: &str, seller: &str, contact: &str) -> Mail {
+    let ask = format!("Questions go to {seller}: {contact}.");
+    paragraphs(
+        to,
+        &format!("Tally invoice {number}: {}", short(what)),
+        &[what, &ask],
+    )
+}
+
+/// A credit note, its PDF attached: to the billing contact.
+pub fn credit_note(
+    to: &str,
+    number: &str,
+    invoice_number: &str,
+    lines: &[String],
+    url: &str,
+    pdf: Vec<u8>,
+) -> Mail {
+    let intro = format!(
+        "A credit note for invoice {invoice_number} was issued to you. It is attached as a PDF. In short:"
+    );
+    let link_text = "See it in Tally";
+    let outro = "Billing administrators can also see it in Tally, beside the invoices.";
+    Mail {
+        id: None,
+        to: to.to_string(),
+        subject: format!("Credit note {number} for Tally invoice {invoice_number}"),
+        text: format!(
+            "{intro}\n\n{}\n\n{link_text}: {url}\n\n{outro}\n\n— Tally\n",
+            lines.join("\n")
+        ),
+        html: page(html! {
+            p { (intro) }
+            ul { @for l in lines { li { (l) } } }
+            p { a href=(url) { (link_text) } }
+            p { (outro) }
+        }),
+        attachments: vec![super::Attachment {
+            filename: format!("tally-credit-note-{number}.pdf"),
+            content_type: "application/pdf".into(),
+            data: pdf,
+        }],
+    }
+}
+
 /// A charge attempt that failed, and what happens next.
 pub struct FailedCharge<'a> {
     pub invoice: &'a InvoiceFacts<'a>,

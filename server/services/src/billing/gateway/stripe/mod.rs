@@ -22,7 +22,7 @@ use self::api::{ApiError, Client, Customer, List, PaymentIntent, PaymentMethod, 
 
 use super::{
     CardToken, ChargeReceipt, ChargeRequest, Decline, GatewayError, PaymentAuthentication,
-    PaymentGateway, ProcessorCard, SetupStart,
+    PaymentGateway, ProcessorCard, RefundReceipt, RefundRequest, SetupStart,
 };
 use crate::platform::{config::StripeSettings, context::Context};
 
@@ -443,6 +443,48 @@ impl PaymentGateway for StripeGateway {
 
     async fn charge(&self, request: &ChargeRequest) -> Result<ChargeReceipt, GatewayError> {
         self.charge_request(request).await
+    }
+
+    /// A Refund of the payment (a PaymentIntent, or an older Charge), tagged with the credit
+    /// note. A refusal in the 4xx range (not 409 or 429, which are worth repeating) is final.
+    async fn refund(&self, r: &RefundRequest) -> Result<RefundReceipt, GatewayError> {
+        #[derive(serde::Deserialize)]
+        struct Refund {
+            id: String,
+            #[serde(default)]
+            status: Option<String>,
+        }
+        let of = if r.charge_id.starts_with("ch_") {
+            "charge"
+        } else {
+            "payment_intent"
+        };
+        let form = [
+            (of, r.charge_id.clone()),
+            ("amount", r.amount.cents().to_string()),
+            ("metadata[tally_credit_note]", r.credit_note_id.clone()),
+        ];
+        match self
+            .client
+            .post::<Refund>("/v1/refunds", &form, Some(&r.idempotency_key))
+            .await
+        {
+            Ok(refund) if matches!(refund.status.as_deref(), Some("failed" | "canceled")) => Err(
+                GatewayError::Refused(format!("the refund {} failed", refund.id)),
+            ),
+            Ok(refund) => Ok(RefundReceipt { id: refund.id }),
+            Err(ApiError::Refused { status, code, .. })
+                if (400..500).contains(&status) && status != 409 && status != 429 =>
+            {
+                Err(GatewayError::Refused(
+                    code.unwrap_or_else(|| format!("HTTP {status} to a refund")),
+                ))
+            }
+            Err(e) => Err(GatewayError::Unavailable(format!(
+                "refunding a payment: {}",
+                e.describe()
+            ))),
+        }
     }
 
     async fn payment_authentication(

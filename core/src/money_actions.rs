@@ -1,0 +1,253 @@
+//! The seller's money actions on an invoice, as a Finance operator types them: marking it paid
+//! by other means, voiding it, and crediting it whole or in part. The same rules in the
+//! browser, as the fields are typed, and on the server; which action an invoice allows by its
+//! status is decided here too, so the console offers only what the server will do.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{billing::InvoiceStatus, contact::required_text, forms::FieldErrors, money::Money};
+
+/// The longest reason or reference kept.
+pub const MAX_REASON: usize = 500;
+pub const MAX_REFERENCE: usize = 100;
+
+/// What an operator can do to an invoice in its status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InvoiceAction {
+    /// Charge the card on file now, instead of waiting for the next retry.
+    RetryNow,
+    /// Record a payment made otherwise (a bank transfer), with its reference.
+    MarkPaid,
+    /// Cancel an unpaid invoice: nothing is owed for it any more.
+    Void,
+    /// A credit note against a paid invoice: refunded to the card it was paid with, or kept
+    /// as a credit balance for the next invoices.
+    CreditNote,
+}
+
+impl InvoiceAction {
+    /// Whether an invoice in `status`, with `creditable` cents not yet credited, allows it.
+    pub fn allowed(self, status: InvoiceStatus, creditable_cents: i64) -> bool {
+        use InvoiceStatus as S;
+        match self {
+            InvoiceAction::RetryNow => matches!(status, S::Failed | S::PastDue),
+            InvoiceAction::MarkPaid | InvoiceAction::Void => {
+                matches!(status, S::Open | S::Failed | S::PastDue | S::ActionRequired)
+            }
+            InvoiceAction::CreditNote => status == S::Paid && creditable_cents > 0,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            InvoiceAction::RetryNow => "Retry the charge now",
+            InvoiceAction::MarkPaid => "Mark paid",
+            InvoiceAction::Void => "Void",
+            InvoiceAction::CreditNote => "Issue a credit note",
+        }
+    }
+
+    /// Why an invoice in `status` does not allow it, as the operator reads it.
+    pub fn refusal(self, number: &str, status: InvoiceStatus) -> String {
+        match self {
+            InvoiceAction::RetryNow => format!(
+                "Invoice {number} is {}: only a failed charge can be retried.",
+                status.label().to_lowercase()
+            ),
+            InvoiceAction::MarkPaid | InvoiceAction::Void => format!(
+                "Invoice {number} is {}: only an unpaid invoice can be.",
+                status.label().to_lowercase()
+            ),
+            InvoiceAction::CreditNote if status == InvoiceStatus::Paid => {
+                format!("Invoice {number} is credited in full already.")
+            }
+            InvoiceAction::CreditNote => format!(
+                "Invoice {number} is {}: only a paid invoice can be credited. Void an unpaid one instead.",
+                status.label().to_lowercase()
+            ),
+        }
+    }
+}
+
+/// A reason the customer reads (voids and credit notes): required, at most 500 characters.
+pub fn reason(input: &str) -> Result<String, String> {
+    required_text(input, "reason", MAX_REASON).map_err(|e| match e {
+        crate::contact::TextError::Required(_) => {
+            "Say why: the account's billing contact reads it.".to_string()
+        }
+        e => e.to_string(),
+    })
+}
+
+/// A payment's reference (the bank transfer's), as on the bank statement.
+pub fn payment_reference(input: &str) -> Result<String, String> {
+    required_text(input, "payment reference", MAX_REFERENCE).map_err(|e| match e {
+        crate::contact::TextError::Required(_) => {
+            "Enter the transfer's reference, as on the bank statement.".to_string()
+        }
+        e => e.to_string(),
+    })
+}
+
+/// A credit note as typed: the whole of what is left to credit, or an amount; and a reason.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditNoteInput {
+    /// Credit everything not credited yet (the amount is then ignored).
+    pub whole: bool,
+    /// A decimal amount such as `12.50`.
+    pub amount: String,
+    pub reason: String,
+}
+
+/// A credit note's amount and reason, checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreditNote {
+    pub amount: Money,
+    pub reason: String,
+}
+
+impl CreditNoteInput {
+    /// Checks both fields (`amount`, `reason`) against what is left to credit on the invoice.
+    pub fn parse(&self, creditable: Money) -> Result<CreditNote, FieldErrors> {
+        let mut e = FieldErrors::new();
+        let amount = if self.whole {
+            Some(creditable)
+        } else {
+            e.check("amount", credit_amount(&self.amount, creditable))
+        };
+        let reason = e.check("reason", reason(&self.reason));
+        match (amount, reason) {
+            (Some(amount), Some(reason)) if e.is_empty() => Ok(CreditNote { amount, reason }),
+            _ => Err(e),
+        }
+    }
+}
+
+/// A partial credit's amount: more than nothing, at most what is left to credit.
+pub fn credit_amount(input: &str, creditable: Money) -> Result<Money, String> {
+    let input = input.trim();
+    if input.is_empty() {
+        return Err(format!(
+            "Enter the amount to credit, at most {creditable}, or credit the whole invoice."
+        ));
+    }
+    match Money::parse_dollars(input) {
+        None => Err("Enter an amount such as 12.50: digits, with at most 2 decimals.".into()),
+        Some(m) if m <= Money::ZERO => Err("Enter an amount of more than $0.00.".into()),
+        Some(m) if m > creditable => Err(format!(
+            "At most {creditable} is left to credit on this invoice."
+        )),
+        Some(m) => Ok(m),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn each_status_allows_only_what_makes_sense() {
+        use InvoiceAction as A;
+        use InvoiceStatus as S;
+        assert!(A::RetryNow.allowed(S::Failed, 0));
+        assert!(A::RetryNow.allowed(S::PastDue, 0));
+        assert!(!A::RetryNow.allowed(S::Paid, 0));
+        assert!(!A::RetryNow.allowed(S::ActionRequired, 0));
+        for s in [S::Open, S::Failed, S::PastDue, S::ActionRequired] {
+            assert!(A::MarkPaid.allowed(s, 0) && A::Void.allowed(s, 0), "{s:?}");
+            assert!(!A::CreditNote.allowed(s, 100), "{s:?}");
+        }
+        for s in [S::Paid, S::Zero, S::Void] {
+            assert!(
+                !A::MarkPaid.allowed(s, 0) && !A::Void.allowed(s, 0),
+                "{s:?}"
+            );
+        }
+        assert!(A::CreditNote.allowed(S::Paid, 1));
+        assert!(!A::CreditNote.allowed(S::Paid, 0));
+        assert_eq!(
+            A::Void.refusal("2026-11-0001", S::Paid),
+            "Invoice 2026-11-0001 is paid: only an unpaid invoice can be."
+        );
+        assert_eq!(
+            A::CreditNote.refusal("2026-11-0001", S::Paid),
+            "Invoice 2026-11-0001 is credited in full already."
+        );
+    }
+
+    #[test]
+    fn a_credit_note_is_whole_or_a_part_with_a_reason() {
+        let left = Money::from_cents(4500);
+        let whole = CreditNoteInput {
+            whole: true,
+            amount: "garbage, ignored".into(),
+            reason: "Service outage".into(),
+        };
+        assert_eq!(whole.parse(left).unwrap().amount, left);
+        let part = CreditNoteInput {
+            whole: false,
+            amount: "$12.50".into(),
+            reason: " Two users removed late ".into(),
+        };
+        let note = part.parse(left).unwrap();
+        assert_eq!(note.amount, Money::from_cents(1250));
+        assert_eq!(note.reason, "Two users removed late");
+
+        let bad = CreditNoteInput {
+            whole: false,
+            amount: "45.01".into(),
+            reason: "".into(),
+        };
+        let e = bad.parse(left).unwrap_err();
+        assert_eq!(
+            e.get("amount"),
+            Some("At most $45.00 is left to credit on this invoice.")
+        );
+        assert_eq!(
+            e.get("reason"),
+            Some("Say why: the account's billing contact reads it.")
+        );
+        for (typed, message) in [
+            (
+                "",
+                "Enter the amount to credit, at most $45.00, or credit the whole invoice.",
+            ),
+            ("0", "Enter an amount of more than $0.00."),
+            (
+                "1.234",
+                "Enter an amount such as 12.50: digits, with at most 2 decimals.",
+            ),
+        ] {
+            assert_eq!(
+                credit_amount(typed, left).unwrap_err(),
+                message,
+                "{typed:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_reference_is_required_and_never_a_card_number() {
+        assert_eq!(
+            payment_reference(" ").unwrap_err(),
+            "Enter the transfer's reference, as on the bank statement."
+        );
+        assert_eq!(
+            payment_reference(" SEPA 2026/118 ").unwrap(),
+            "SEPA 2026/118"
+        );
+        assert!(payment_reference("4242 4242 4242 4242").is_err()); // test number
+    }
+
+    proptest! {
+        #[test]
+        fn an_accepted_amount_is_never_more_than_what_is_left(left in 1i64..10_000_000, cents in 0i64..20_000_000) {
+            let typed = format!("{}.{:02}", cents / 100, cents % 100);
+            match credit_amount(&typed, Money::from_cents(left)) {
+                Ok(m) => prop_assert!(m.cents() > 0 && m.cents() <= left && m.cents() == cents),
+                Err(_) => prop_assert!(cents == 0 || cents > left),
+            }
+        }
+    }
+}

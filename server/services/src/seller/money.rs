@@ -1,0 +1,328 @@
+//! The seller's money actions on a customer account's invoices (Finance and Owner, each with a
+//! fresh check): retry a failed charge now, record a payment made by bank transfer, void an
+//! unpaid invoice, and issue a credit note. Each is audited in the account's log as done by
+//! the seller's staff and emailed to the account's billing contact.
+//!
+//! A credit note against an invoice paid by card is refunded to that card through the payment
+//! gateway; against one paid otherwise it is kept as a credit balance, taken off the account's
+//! next invoices. The note (its number, the invoice's credited amount) is recorded first, as
+//! "refund pending"; the processor is asked with the note's own idempotency key; the answer is
+//! recorded after. A process that dies in between leaves the note pending, and the scheduler
+//! asks again with the same key (so the card is refunded once). A processor that refuses the
+//! refund for good leaves the note standing, its amount kept as credit instead.
+
+use tally_core::{
+    actor::OperatorActor,
+    audit::AuditKind,
+    money_actions::{payment_reference, reason, CreditNoteInput, InvoiceAction},
+    operators::OperatorAction,
+    views::billing::{CreditNote, CreditSettlement, Invoice},
+};
+
+use super::{customers::allowed, profile};
+use crate::{
+    billing::{
+        credit_notes::{self, NewCreditNote, Refunds},
+        info,
+        invoices::{self, charging::Charging},
+    },
+    identity::accounts::{self, AccountRow},
+    platform::{
+        audit::Event,
+        context::Context,
+        error::ServiceError,
+        mail::{emails, Mail},
+        work::Work,
+    },
+};
+
+/// The money actions.
+#[derive(Clone)]
+pub struct MoneyActions {
+    ctx: Context,
+    refunds: Refunds,
+    charging: Charging,
+}
+
+impl MoneyActions {
+    pub fn new(ctx: Context, refunds: Refunds, charging: Charging) -> Self {
+        Self {
+            ctx,
+            refunds,
+            charging,
+        }
+    }
+
+    /// The account and its invoice, if the operator may act on money (fresh) and the invoice
+    /// allows `action`.
+    async fn invoice_for(
+        &self,
+        operator: &OperatorActor,
+        account_id: &str,
+        invoice_id: &str,
+        action: InvoiceAction,
+    ) -> Result<(AccountRow, Invoice), ServiceError> {
+        allowed(operator, OperatorAction::MoneyActions)?;
+        if !operator.is_fresh(self.ctx.now()) {
+            return Err(ServiceError::FreshCheckRequired);
+        }
+        let pool = self.ctx.db.pool();
+        let account = accounts::by_id(pool, account_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let invoice = invoices::get(pool, &account.id, invoice_id).await?;
+        if !action.allowed(invoice.status, invoice.creditable().cents()) {
+            return Err(ServiceError::Conflict(
+                action.refusal(&invoice.number, invoice.status),
+            ));
+        }
+        Ok((account, invoice))
+    }
+
+    /// Charges a failed or past-due invoice now; returns the invoice as it then stands (the
+    /// charge's failure is emailed as every failed charge is; a success is emailed here).
+    pub async fn retry_now(
+        &self,
+        operator: &OperatorActor,
+        account_id: &str,
+        invoice_id: &str,
+    ) -> Result<Invoice, ServiceError> {
+        let (account, invoice) = self
+            .invoice_for(operator, account_id, invoice_id, InvoiceAction::RetryNow)
+            .await?;
+        let attempted = self.charging.retry_now(&account.id, &invoice.id).await?;
+        if !attempted {
+            return Err(ServiceError::Conflict(
+                "The payment processor could not be reached. Nothing was charged; try again in a little while.".into(),
+            ));
+        }
+        let after = invoices::get(self.ctx.db.pool(), &account.id, &invoice.id).await?;
+        let paid = after.status == tally_core::billing::InvoiceStatus::Paid;
+        let mut work = self.ctx.begin("recording a retried charge").await?;
+        work.audit(Event {
+            account_id: Some(account.id.clone()),
+            ..Event::by_operator(
+                operator,
+                AuditKind::ChargeRetried,
+                invoice.number.as_str(),
+                format!("retried at once: {}", after.status.label().to_lowercase()),
+            )
+        });
+        if paid {
+            let what = format!(
+                "Invoice {} ({}) was charged to the card on file and is paid.",
+                invoice.number,
+                invoice.amount()
+            );
+            self.notify(&mut work, &account, &invoice.number, &what)
+                .await?;
+        }
+        work.commit().await?;
+        Ok(after)
+    }
+
+    /// Records an unpaid invoice as paid by bank transfer, with the transfer's reference.
+    pub async fn mark_paid(
+        &self,
+        operator: &OperatorActor,
+        account_id: &str,
+        invoice_id: &str,
+        reference: &str,
+    ) -> Result<(), ServiceError> {
+        let reference =
+            payment_reference(reference).map_err(|e| ServiceError::field("reference", e))?;
+        let (account, invoice) = self
+            .invoice_for(operator, account_id, invoice_id, InvoiceAction::MarkPaid)
+            .await?;
+        let what = format!(
+            "A bank transfer of {} for invoice {} (reference {reference}) was recorded: the invoice is paid.",
+            invoice.amount(),
+            invoice.number
+        );
+        self.settle(
+            operator,
+            &account,
+            &invoice,
+            Ok(&reference),
+            AuditKind::InvoiceMarkedPaid,
+            &format!("paid by bank transfer, reference {reference}"),
+            &what,
+        )
+        .await
+    }
+
+    /// Voids an unpaid invoice, with the reason the billing contact reads.
+    pub async fn void(
+        &self,
+        operator: &OperatorActor,
+        account_id: &str,
+        invoice_id: &str,
+        why: &str,
+    ) -> Result<(), ServiceError> {
+        let why = reason(why).map_err(|e| ServiceError::field("reason", e))?;
+        let (account, invoice) = self
+            .invoice_for(operator, account_id, invoice_id, InvoiceAction::Void)
+            .await?;
+        let what = format!(
+            "Invoice {} ({}) was voided: nothing is owed for it, and it will not be charged. The reason given: {why}",
+            invoice.number,
+            invoice.amount()
+        );
+        self.settle(
+            operator,
+            &account,
+            &invoice,
+            Err(&why),
+            AuditKind::InvoiceVoided,
+            &why,
+            &what,
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn settle(
+        &self,
+        operator: &OperatorActor,
+        account: &AccountRow,
+        invoice: &Invoice,
+        paid: Result<&str, &str>,
+        kind: AuditKind,
+        detail: &str,
+        what: &str,
+    ) -> Result<(), ServiceError> {
+        let mut work = self.ctx.begin("settling an invoice").await?;
+        let now = work.now();
+        if !invoices::settle_otherwise(work.tx(), &account.id, &invoice.id, paid, now).await? {
+            return Err(ServiceError::Conflict(format!(
+                "Invoice {} changed meanwhile (a charge went through?). Reload to see it.",
+                invoice.number
+            )));
+        }
+        work.audit(Event {
+            account_id: Some(account.id.clone()),
+            ..Event::by_operator(operator, kind, invoice.number.as_str(), detail)
+        });
+        self.notify(&mut work, account, &invoice.number, what)
+            .await?;
+        work.commit().await
+    }
+
+    /// Issues a credit note against a paid invoice: refunded to the card it was paid with, or
+    /// kept as credit when it was paid otherwise. Returns the note as it then stands (a refund
+    /// the processor has not answered stays pending, and the scheduler asks again).
+    pub async fn credit_note(
+        &self,
+        operator: &OperatorActor,
+        account_id: &str,
+        invoice_id: &str,
+        input: &CreditNoteInput,
+    ) -> Result<CreditNote, ServiceError> {
+        allowed(operator, OperatorAction::MoneyActions)?;
+        let pool = self.ctx.db.pool();
+        // The fields first: a mistyped amount is told before anything else.
+        if let Some(account) = accounts::by_id(pool, account_id).await? {
+            if let Ok(invoice) = invoices::get(pool, &account.id, invoice_id).await {
+                input
+                    .parse(invoice.creditable())
+                    .map_err(ServiceError::Invalid)?;
+            }
+        }
+        let (account, invoice) = self
+            .invoice_for(operator, account_id, invoice_id, InvoiceAction::CreditNote)
+            .await?;
+        let note = input
+            .parse(invoice.creditable())
+            .map_err(ServiceError::Invalid)?;
+        let charge = invoices::charge_of(pool, &account.id, &invoice.id).await?;
+        let settlement = match charge {
+            Some(_) => CreditSettlement::RefundPending,
+            None => CreditSettlement::Balance,
+        };
+        let mut work = self.ctx.begin("issuing a credit note").await?;
+        let now = work.now();
+        if !invoices::add_credited(work.tx(), &account.id, &invoice.id, note.amount.cents()).await?
+        {
+            return Err(ServiceError::Conflict(format!(
+                "Invoice {} was credited meanwhile: at most {} is left. Reload to see it.",
+                invoice.number,
+                invoice.creditable()
+            )));
+        }
+        let id = self.ctx.new_id();
+        let created = credit_notes::insert(
+            work.tx(),
+            &NewCreditNote {
+                id: &id,
+                account_id: &account.id,
+                invoice_id: &invoice.id,
+                invoice_number: &invoice.number,
+                company_name: &invoice.company_name,
+                billed_to: invoice.billed_to.as_deref(),
+                amount: note.amount,
+                reason: &note.reason,
+                settlement,
+                charge_id: charge.as_deref(),
+                created_by: operator.email.as_str(),
+            },
+            now,
+        )
+        .await?;
+        work.audit(Event {
+            account_id: Some(account.id.clone()),
+            ..Event::by_operator(
+                operator,
+                AuditKind::CreditNoteIssued,
+                created.number.as_str(),
+                format!(
+                    "{} against invoice {}: {}",
+                    created.amount(),
+                    invoice.number,
+                    note.reason
+                ),
+            )
+        });
+        if settlement == CreditSettlement::Balance {
+            accounts::add_credit(work.tx(), &account.id, note.amount.cents()).await?;
+            self.refunds
+                .email_note(&mut work, &account.id, &created)
+                .await?;
+        }
+        work.commit().await?;
+        if let Some(charge) = charge {
+            self.refunds
+                .refund(&account.id, &id, &charge, note.amount)
+                .await?;
+        }
+        credit_notes::get(pool, &account.id, &id).await
+    }
+
+    /// Queues a money action's notice to the billing contact.
+    async fn notify(
+        &self,
+        work: &mut Work,
+        account: &AccountRow,
+        number: &str,
+        what: &str,
+    ) -> Result<(), ServiceError> {
+        let pool = self.ctx.db.pool();
+        let Some(contact) = info::contact(pool, &account.id).await? else {
+            return Ok(());
+        };
+        let seller = profile::details(pool).await?;
+        let (name, email) = seller
+            .as_ref()
+            .map_or(("the company that runs Tally", ""), |s| {
+                (s.legal_name.as_str(), s.contact_email.as_str())
+            });
+        let mail: Mail = emails::invoice_settled(&contact.email, number, what, name, email);
+        work.audit(Event::system(
+            AuditKind::MoneyNoticeEmailed,
+            account.id.as_str(),
+            contact.email.as_str(),
+            number,
+        ));
+        work.mail(mail);
+        Ok(())
+    }
+}
