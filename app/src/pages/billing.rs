@@ -1,7 +1,7 @@
 //! The Billing page. Route: `/billing`. Requires: View billing (the two With Billing roles).
 //! Server functions: `get_billing_overview`, `list_invoices`, `request_invoice_copy`,
 //! `set_receive_invoices`; each invoice's PDF is `GET /billing/invoices/:id/pdf`, its page
-//! is [`super::invoice`].
+//! is [`super::invoice`]; each credit note's PDF is `GET /billing/credit-notes/:id/pdf`.
 
 mod overview;
 
@@ -10,7 +10,9 @@ use leptos_meta::Title;
 use tally_core::{
     money::Money,
     roles::Action,
-    views::billing::{BillingOverview, Invoice as InvoiceSummary, InvoicePage as Invoices},
+    views::billing::{
+        BillingOverview, CreditNote, Invoice as InvoiceSummary, InvoicePage as Invoices,
+    },
 };
 
 use crate::{
@@ -68,9 +70,14 @@ fn Billing(
                     Ok(p) if p.invoices.is_empty() => view! { <p>"No invoices yet. The first arrives on the 1st of next month."</p> }.into_any(),
                     Ok(p) => {
                         let pages = p.total.div_ceil(u64::from(p.per_page)).max(1) as u32;
+                        let notes = (!p.credit_notes.is_empty()).then(|| view! {
+                            <h2>"Credit notes"</h2>
+                            <CreditNoteTable notes=p.credit_notes />
+                        });
                         view! {
                             <InvoiceTable invoices=p.invoices notice=notice />
                             <Pager page=page current=p.page pages=pages label="Pages of invoices" back="Newer" forward="Older" />
+                            {notes}
                         }.into_any()
                     }
                 }
@@ -101,7 +108,7 @@ fn InvoiceTable(invoices: Vec<InvoiceSummary>, notice: RwSignal<Option<String>>)
                     <td>{i.month.clone()}</td>
                     <td>{i.peak_users}</td>
                     <td class="number">{money(i.amount_cents)}</td>
-                    <td>{i.status_label()}</td>
+                    <td>{i.status_label()}{i.settlement().map(|s| format!(" · {s}"))}</td>
                     <td class="row-actions">
                         <a href=format!("/billing/invoices/{}/pdf", i.id) download aria-label=format!("Download invoice {} as PDF", i.number)>"PDF"</a>
                         <button type="button" aria-label=format!("Email a copy of invoice {number} to the billing contact") on:click=copy>"Email a copy"</button>
@@ -121,6 +128,46 @@ fn InvoiceTable(invoices: Vec<InvoiceSummary>, notice: RwSignal<Option<String>>)
                         <th scope="col">"Peak users"</th>
                         <th scope="col">"Amount"</th>
                         <th scope="col">"Status"</th>
+                        <th scope="col">"Actions"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+}
+
+/// The account's credit notes, each with where its money went and its PDF.
+#[component]
+fn CreditNoteTable(notes: Vec<CreditNote>) -> impl IntoView {
+    let rows = notes
+        .into_iter()
+        .map(|n| {
+            view! {
+                <tr>
+                    <th scope="row">{n.number.clone()}</th>
+                    <td>{n.invoice_number.clone()}</td>
+                    <td class="number">{n.amount().to_string()}</td>
+                    <td>{n.reason.clone()}</td>
+                    <td>{n.settlement_sentence()}</td>
+                    <td class="row-actions">
+                        <a href=format!("/billing/credit-notes/{}/pdf", n.id) download aria-label=format!("Download credit note {} as PDF", n.number)>"PDF"</a>
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="table-wrap">
+            <table>
+                <caption class="visually-hidden">"Credit notes, newest first"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Credit note"</th>
+                        <th scope="col">"Invoice"</th>
+                        <th scope="col">"Amount"</th>
+                        <th scope="col">"Reason"</th>
+                        <th scope="col">"Where it went"</th>
                         <th scope="col">"Actions"</th>
                     </tr>
                 </thead>

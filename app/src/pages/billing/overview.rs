@@ -64,6 +64,12 @@ pub(super) fn Overview(
                         month_name(&n.from_month), money(n.price_per_user_cents), n.free_users
                     )}</p>
                 })}
+                {(o.credit_balance_cents > 0).then(|| view! {
+                    <p id="credit-balance">{format!(
+                        "Credit balance: {}, taken off your next invoices.",
+                        money(o.credit_balance_cents)
+                    )}</p>
+                })}
             </section>
             <section class="card" aria-labelledby="card-title">
                 <h2 id="card-title">"Payment method"</h2>

@@ -1,6 +1,8 @@
 //! One customer account in the console. Route: `/operator/accounts/:id`. Requires: an operator
-//! (any role); changing the plan needs Change plans (Finance, Owner; the server checks again).
-//! Server functions: `get_customer_account`, `set_customer_plan`.
+//! (any role); changing the plan needs Change plans (Finance, Owner), the standing Manage
+//! accounts (Support, Owner), money actions Money actions (Finance, Owner; see [`super::money`]);
+//! the server checks each again. Server functions: `get_customer_account`, `set_customer_plan`,
+//! `suspend_customer_account`, `reactivate_customer_account`, `close_customer_account`.
 
 use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
@@ -15,7 +17,10 @@ use tally_core::{
     views::{billing::PlanChange, operator::CustomerAccountDetail},
 };
 
-use super::frame::OperatorSignedIn;
+use super::{
+    frame::OperatorSignedIn,
+    money::{CreditNotes, Invoices},
+};
 use crate::{
     api::operator::{
         close_customer_account, get_customer_account, reactivate_customer_account,
@@ -73,6 +78,7 @@ fn AccountView(
 ) -> impl IntoView {
     let change_plans = me.may(OperatorAction::ChangePlans);
     let manage = me.may(OperatorAction::ManageAccounts);
+    let money_actions = me.may(OperatorAction::MoneyActions);
     view! {
         <p><a href=CONSOLE_PATH>"← Customer accounts"</a></p>
         <Transition fallback=|| view! { <p>"Loading the account…"</p> }>
@@ -84,7 +90,8 @@ fn AccountView(
                         <StandingSection a=a.clone() manage=manage reload=reload />
                         <PlanSection a=a.clone() change=change_plans reload=reload />
                         <Administrators a=a.clone() />
-                        <Invoices a=a.clone() />
+                        <Invoices a=a.clone() act=money_actions reload=reload />
+                        <CreditNotes a=a.clone() />
                         <AuditLog a=a />
                     }.into_any(),
                 }
@@ -290,48 +297,6 @@ fn Administrators(a: CustomerAccountDetail) -> impl IntoView {
             </div>
         </section>
     }
-}
-
-#[component]
-fn Invoices(a: CustomerAccountDetail) -> impl IntoView {
-    if a.invoices.is_empty() {
-        return view! {
-            <section class="card" aria-labelledby="invoices-title">
-                <h2 id="invoices-title">"Invoices"</h2>
-                <p>"None yet: the first is made when its first month ends."</p>
-            </section>
-        }
-        .into_any();
-    }
-    let rows = a
-        .invoices
-        .into_iter()
-        .map(|i| {
-            let status = i.status_label();
-            view! {
-                <tr>
-                    <th scope="row">{i.number}</th>
-                    <td data-label="Month">{i.month}</td>
-                    <td data-label="Users billed">{format!("{} of {}", i.peak_users.saturating_sub(i.free_users), i.peak_users)}</td>
-                    <td data-label="Amount">{money(i.amount_cents)}</td>
-                    <td data-label="Status">{status}</td>
-                </tr>
-            }
-        })
-        .collect_view();
-    view! {
-        <section class="card" aria-labelledby="invoices-title">
-            <h2 id="invoices-title">"Invoices"</h2>
-            <div class="table-wrap stacked">
-                <table>
-                    <caption class="visually-hidden">"The account's latest invoices, newest first"</caption>
-                    <thead><tr><th scope="col">"Number"</th><th scope="col">"Month"</th><th scope="col">"Users billed"</th><th scope="col">"Amount"</th><th scope="col">"Status"</th></tr></thead>
-                    <tbody>{rows}</tbody>
-                </table>
-            </div>
-        </section>
-    }
-    .into_any()
 }
 
 /// The account's latest audit events; the seller's staff's say so.

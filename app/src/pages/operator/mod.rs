@@ -6,6 +6,7 @@
 pub mod account;
 pub mod accounts;
 mod frame;
+mod money;
 pub mod revenue;
 pub mod sign_in;
 pub mod two_step;
