@@ -2,24 +2,27 @@
 //! demo customer account with an administrator of every role, 14 users, billing information
 //! and a sandbox card, dated four months back, and prints how to sign in, so a newcomer can
 //! look around at once; and about 50 more customer accounts with varied histories (paying,
-//! failing to pay, suspended, closed) for the operator console. The billing scheduler's catch-up at
-//! start then invoices the months since, so there is an invoice history too. Each row is
-//! written by the module that owns its table.
+//! failing to pay, suspended, closed) for the operator console. The months since are invoiced
+//! and charged at once, so there is an invoice history too, and a few paying customers are
+//! credited part of their latest invoice. Each row is written by the module that owns its
+//! table.
 
 use tally_core::{
     account_status::AccountStatus,
+    actor::OperatorActor,
     address::Address,
     billing::Plan,
     card::Brand,
     codes::UserStatus,
     contact::Email,
     forms::{BillingInfo, NewUser, PaymentInfo},
+    money_actions::CreditNoteInput,
     operators::{OperatorRole, ALL_OPERATOR_ROLES},
     roles::{Role, ALL_ROLES},
     seller::SellerDetails,
 };
 use tally_services::{
-    billing::{cards, info::BillingInformation, plans},
+    billing::{cards, info::BillingInformation, invoices, plans},
     directory::users,
     identity::{
         accounts::{self, admins},
@@ -89,14 +92,29 @@ pub async fn seed(services: &Services) -> Result<Option<DemoLogins>, ServiceErro
         return Ok(None);
     }
     let mut operator_logins = Vec::new();
+    let mut owner = None;
     for (i, role) in ALL_OPERATOR_ROLES.into_iter().enumerate() {
         let address = email(&format!(
             "{}@seller.demo.tally.test",
             role.code().replace('_', "-")
         ))?;
         let (first, last) = DEMO_NAMES[(i + 3) % DEMO_NAMES.len()];
+        let id = ctx.new_id();
+        if role == OperatorRole::Owner {
+            owner = Some(OperatorActor {
+                id: id.clone(),
+                email: address.to_string(),
+                first_name: first.into(),
+                last_name: last.into(),
+                role,
+                must_set_up_two_step: false,
+                ip: None,
+                verified_at: now,
+                session: String::new(),
+            });
+        }
         let row = operators::NewOperatorRow {
-            id: &ctx.new_id(),
+            id: &id,
             email: &address,
             first_name: first,
             last_name: last,
@@ -159,13 +177,50 @@ pub async fn seed(services: &Services) -> Result<Option<DemoLogins>, ServiceErro
     };
     BillingInformation::seed(&mut tx, &account_id, &info, since).await?;
     seed_card(&mut tx, ctx, &account_id, "Ada Okafor", since).await?;
-    seed_customers(&mut tx, ctx, now).await?;
+    let customers = seed_customers(&mut tx, ctx, now).await?;
     tx.commit().await.context("seeding the demo")?;
+    // The months since, invoiced and charged now rather than at the scheduler's first pass,
+    // so the history has credit notes too.
+    for month in services.billing_run.months_to_catch_up().await? {
+        services.billing_run.run_month(month).await?;
+    }
+    if let Some(owner) = owner {
+        seed_credit_notes(services, &owner, &customers).await?;
+    }
     Ok(Some(DemoLogins {
         password,
         admins: logins,
         operators: operator_logins,
     }))
+}
+
+/// A few paying customers credited part of their latest invoice by the seller's Owner, for an
+/// outage: refunded to their card, as any credit note of an invoice paid by card.
+async fn seed_credit_notes(
+    services: &Services,
+    owner: &OperatorActor,
+    customers: &[String],
+) -> Result<(), ServiceError> {
+    let pool = services.ctx.db.pool();
+    for account in customers.iter().step_by(9) {
+        let Some(latest) = invoices::latest(pool, account, 1).await?.pop() else {
+            continue;
+        };
+        if latest.creditable().cents() < 300 {
+            continue;
+        }
+        let third = latest.creditable().cents() / 3;
+        let input = CreditNoteInput {
+            whole: false,
+            amount: format!("{}.{:02}", third / 100, third % 100),
+            reason: "Demo: credit for the outage on the 9th".into(),
+        };
+        services
+            .money
+            .credit_note(owner, account, &latest.id, &input)
+            .await?;
+    }
+    Ok(())
 }
 
 /// What the sandbox would have kept of its always-succeeding test card, saved at `since`.
@@ -208,8 +263,9 @@ async fn seed_customers(
     tx: &mut sqlx::AnyConnection,
     ctx: &tally_services::platform::context::Context,
     now: i64,
-) -> Result<(), ServiceError> {
+) -> Result<Vec<String>, ServiceError> {
     const DAY: i64 = 86_400_000;
+    let mut made = Vec::new();
     for i in 0..FIRST_WORDS.len() * SECOND_WORDS.len() {
         let name = format!(
             "{} {}",
@@ -271,6 +327,7 @@ async fn seed_customers(
         if let Some((status, reason)) = standing {
             accounts::set_status(&mut *tx, &id, status, Some(reason), now).await?;
         }
+        made.push(id);
     }
-    Ok(())
+    Ok(made)
 }
