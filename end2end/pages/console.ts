@@ -1,4 +1,5 @@
 import { expect, type Page } from "@playwright/test";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { AuthenticatorApp } from "./authenticator";
@@ -42,17 +43,17 @@ export async function fillSellerSetup(page: Page, code: string, o = { ...SELLER 
 
 /** The operator's authenticator app, kept in the server's data folder: a worker restarted
  * after a failed test forgets its variables. */
-function appFile(server: Server) {
-  return path.join(server.dir, "e2e-operator-key");
+function appFile(server: Server, who = "operator") {
+  return path.join(server.dir, `e2e-${who}-key`);
 }
 
 /** A code from the operator's app: each a newer step than the last given in this run. */
-export async function operatorCode(server: Server = mainServer()): Promise<string> {
+export async function operatorCode(server: Server = mainServer(), who = "operator"): Promise<string> {
   // The key as the page shows it (in groups, with spaces), then the last step, a line each.
-  const [key, last] = fs.readFileSync(appFile(server), "utf8").trim().split("\n");
+  const [key, last] = fs.readFileSync(appFile(server, who), "utf8").trim().split("\n");
   const app = new AuthenticatorApp(key, Number(last ?? 0));
   const code = await app.code();
-  fs.writeFileSync(appFile(server), `${key}\n${app.last}`);
+  fs.writeFileSync(appFile(server, who), `${key}\n${app.last}`);
   return code;
 }
 
@@ -71,7 +72,7 @@ export async function signInAsOperator(page: Page, server: Server = mainServer()
 }
 
 /** On `/operator/two-step`, the signed-in operator sets up an authenticator app; returns it. */
-export async function enrolOperator(page: Page, server: Server = mainServer()): Promise<AuthenticatorApp> {
+export async function enrolOperator(page: Page, server: Server = mainServer(), who = "operator"): Promise<AuthenticatorApp> {
   await expect(page).toHaveURL(/\/operator\/two-step$/);
   await waitForHydration(page);
   await page.getByRole("button", { name: "Set up an authenticator app" }).click();
@@ -82,8 +83,34 @@ export async function enrolOperator(page: Page, server: Server = mainServer()): 
   const codes = page.getByRole("region", { name: "Your recovery codes" });
   await expect(codes.getByRole("listitem")).toHaveCount(10);
   await codes.getByRole("button", { name: "I've saved them" }).click();
-  fs.writeFileSync(appFile(server), `${key}\n${app.last}`);
+  fs.writeFileSync(appFile(server, who), `${key}\n${app.last}`);
   return app;
+}
+
+/** An operator of `role` added beside the Owner (`<role>@seller.test`, the Owner's password),
+ * as the operators page will: straight into the server's database. */
+export function addOperator(role: "finance" | "support" | "read_only", server: Server = mainServer()): string {
+  const email = `${role}@seller.test`;
+  execFileSync("python3", ["-c", `
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("INSERT INTO operators (id, email, email_key, first_name, last_name, role, status, password_hash, created_at, updated_at) "
+          "SELECT ?, ?, ?, 'E2e', ?, ?, 'active', password_hash, created_at, updated_at FROM operators WHERE role = 'owner' "
+          "AND NOT EXISTS (SELECT 1 FROM operators WHERE email_key = ?) LIMIT 1", ("op-e2e-" + sys.argv[2], sys.argv[3], sys.argv[3], sys.argv[2], sys.argv[2], sys.argv[3]))
+c.commit()
+`, path.join(server.dir, "tally.db"), role, email]);
+  return email;
+}
+
+/** An added operator signs in with the Owner's password, sets up their own app (kept apart
+ * from the Owner's), and is on the console. */
+export async function firstSignInAs(page: Page, email: string, server: Server = mainServer()) {
+  await page.goto(`${server.url}/operator/login`);
+  await waitForHydration(page);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(SELLER.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await enrolOperator(page, server, email.split("@")[0]);
 }
 
 /** The console's list of customer accounts. */

@@ -2,8 +2,9 @@ import { test, expect } from "@playwright/test";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { accessibilityViolations, openHydrated } from "../pages/base";
+import { accessibilityViolations, openHydrated, waitForHydration } from "../pages/base";
 import { newestMail, signInAsOwner } from "../pages/account";
+import { addOperator, firstSignInAs, mailTo, mainServer, openAccounts } from "../pages/console";
 
 // Runs after payments.spec.ts on the same server: billing information (contact
 // billing@acme.test) and a Visa test card are saved.
@@ -134,4 +135,58 @@ c.commit()
   await expect(page.getByRole("heading", { level: 1, name: /Invoice/ })).toBeVisible();
   await expect(page.getByRole("row", { name: /Total/ })).toContainText("$10.00");
   expect(await accessibilityViolations(page)).toEqual([]);
+});
+
+test("a Finance operator credits part of the paid invoice back to the card; Acme's Billing page and email show it; Support cannot", async ({ browser, page }) => {
+  const { month } = lastMonth();
+  const finance = await (await browser.newContext()).newPage();
+  await firstSignInAs(finance, addOperator("finance"));
+  await openAccounts(finance);
+  await finance.getByRole("link", { name: "Acme Corp" }).click();
+  await expect(finance.getByRole("heading", { name: "Acme Corp", level: 1 })).toBeVisible();
+  await waitForHydration(finance);
+  const invoices = finance.getByRole("table", { name: /latest invoices/ });
+  const row = invoices.getByRole("row", { name: new RegExp(month) });
+  await expect(row).toContainText("Paid");
+  // Paid: only a credit note is offered for it.
+  await expect(row.getByRole("button")).toHaveCount(1);
+  await row.getByRole("button", { name: /^Issue a credit note/ }).click();
+  const form = finance.getByRole("region", { name: /Credit note for invoice/ });
+  await form.getByLabel("Amount to credit").fill("10.01");
+  await form.getByLabel("Reason (the billing contact reads it)").focus();
+  await expect(form.getByText("At most $10.00 is left to credit on this invoice.")).toBeVisible();
+  await form.getByLabel("Amount to credit").fill("4.00");
+  await form.getByLabel("Reason (the billing contact reads it)").fill("Outage on the 9th");
+  expect(await accessibilityViolations(finance)).toEqual([]);
+  await form.getByRole("button", { name: "Issue the credit note" }).click();
+  await expect(finance.getByRole("status").filter({ hasText: /^Credit note CN-/ })).toHaveText(/^Credit note CN-\d{4}-\d{6} for \$4\.00: Refunded to the card\.$/);
+  const notes = finance.getByRole("table", { name: /credit notes/ });
+  await expect(notes.getByRole("row", { name: /Outage on the 9th/ })).toContainText("Refunded to the card");
+  await expect(invoices.getByRole("row", { name: new RegExp(month) })).toContainText("$4.00 credited");
+  expect(await accessibilityViolations(finance)).toEqual([]);
+
+  // Acme's Billing page lists it beside the invoices, with its PDF; the billing contact is
+  // emailed the note.
+  await signInAsOwner(page);
+  await openHydrated(page, "/billing");
+  const listed = page.getByRole("table", { name: "Credit notes, newest first" }).getByRole("row", { name: /Outage on the 9th/ });
+  await expect(listed).toContainText("$4.00");
+  await expect(listed).toContainText("Refunded to the card.");
+  expect(await accessibilityViolations(page)).toEqual([]);
+  const [download] = await Promise.all([page.waitForEvent("download"), listed.getByRole("link", { name: /PDF/ }).click()]);
+  expect(fs.readFileSync((await download.path())!).subarray(0, 5).toString()).toBe("%PDF-");
+  const mail = await mailTo(mainServer(), "Subject: Credit note CN-");
+  expect(mail).toMatch(/^To: billing@acme\.test/m);
+  expect(mail).toContain("Refunded to the card.");
+
+  // Support sees the account and its notes, and no money action.
+  const support = await (await browser.newContext()).newPage();
+  await firstSignInAs(support, addOperator("support"));
+  await openAccounts(support);
+  await support.getByRole("link", { name: "Acme Corp" }).click();
+  await expect(support.getByRole("heading", { name: "Credit notes" })).toBeVisible();
+  await expect(support.getByRole("table", { name: /latest invoices/ }).getByRole("button")).toHaveCount(0);
+  expect(await accessibilityViolations(support)).toEqual([]);
+  await finance.context().close();
+  await support.context().close();
 });
