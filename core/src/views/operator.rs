@@ -84,10 +84,32 @@ pub struct CustomerAccountDetail {
     pub invoices: Vec<Invoice>,
     /// Every credit note, newest first.
     pub credit_notes: Vec<CreditNote>,
+    /// The newest charge attempts (at most 20), with the processor's ids.
+    pub charges: Vec<ChargeRow>,
+    /// This month day by day: the most users each day so far, and the chart of it (SVG drawn
+    /// by the server).
+    pub daily_peaks: Vec<u64>,
+    pub month_chart: String,
     /// Credit to be taken off the next invoices.
     pub credit_balance_cents: i64,
     /// The newest events of the account's audit log (at most 20), the seller's staff's among them.
     pub audit: Vec<AuditEntry>,
+}
+
+/// One charge attempt of an account's invoice.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChargeRow {
+    pub invoice_number: String,
+    /// 1 for the first.
+    pub attempt: i64,
+    /// UTC milliseconds.
+    pub at: i64,
+    /// "Succeeded", "Failed", "Waiting for the bank".
+    pub outcome: String,
+    /// Why it failed, as the person paying read it.
+    pub message: String,
+    /// The processor's payment, for a charge that went through or waits for the bank.
+    pub processor_id: Option<String>,
 }
 
 /// One month of the seller's revenue.

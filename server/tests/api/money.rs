@@ -127,6 +127,15 @@ both_databases! {
         assert_eq!(after["status"], "paid");
         assert_eq!(events(&app, &retried, "charge_retried").await.len(), 2);
         assert!(app.outbox_messages().iter().any(|m| m.contains("To: billing@retried.test") && m.contains("was charged to the card on file")));
+        // The account's page lists the attempts, the one that went through with the processor's id.
+        let seen: Value = app.call(&finance, "operator/accounts/get", &[("id", retried.as_str())]).await.json().await.unwrap();
+        let charges = seen["charges"].as_array().unwrap();
+        let outcomes: Vec<&str> = charges.iter().map(|c| c["outcome"].as_str().unwrap()).collect();
+        assert_eq!(outcomes, ["Succeeded", "Failed", "Failed"]);
+        assert!(charges[0]["processor_id"].as_str().unwrap().starts_with("ch_sandbox_"));
+        assert!(charges[1]["processor_id"].is_null() && charges[1]["message"] == "Your card was declined. Try another card, or ask your bank why.");
+        assert_eq!(seen["daily_peaks"].as_array().unwrap().len(), 1, "November 1st so far");
+        assert!(seen["month_chart"].as_str().unwrap().starts_with("<svg"));
         // A paid invoice is not retried.
         assert_eq!(act(&app, &finance, "retry", &retried, &inv, &[]).await.status(), 409);
 

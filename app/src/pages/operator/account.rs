@@ -90,8 +90,10 @@ fn AccountView(
                         <StandingSection a=a.clone() manage=manage reload=reload />
                         <PlanSection a=a.clone() change=change_plans reload=reload />
                         <Administrators a=a.clone() />
+                        <UsersChart a=a.clone() />
                         <Invoices a=a.clone() act=money_actions reload=reload />
                         <CreditNotes a=a.clone() />
+                        <Charges a=a.clone() />
                         <AuditLog a=a />
                     }.into_any(),
                 }
@@ -297,6 +299,71 @@ fn Administrators(a: CustomerAccountDetail) -> impl IntoView {
             </div>
         </section>
     }
+}
+
+/// This month's users day by day, drawn by the server, with the table a screen reader reads.
+#[component]
+fn UsersChart(a: CustomerAccountDetail) -> impl IntoView {
+    let days = a
+        .daily_peaks
+        .iter()
+        .enumerate()
+        .map(|(i, users)| view! { <tr><th scope="row">{i + 1}</th><td class="number">{*users}</td></tr> })
+        .collect_view();
+    view! {
+        <section class="card" aria-labelledby="users-chart-title">
+            <h2 id="users-chart-title">"Users this month, day by day"</h2>
+            <p class="chart-key">{format!("The first {} users are free.", a.free_users)}</p>
+            <div class="chart-box" id="users-chart" inner_html=a.month_chart.clone()></div>
+            <table class="visually-hidden">
+                <caption>"Largest number of users each day of this month so far"</caption>
+                <thead><tr><th scope="col">"Day"</th><th scope="col">"Users"</th></tr></thead>
+                <tbody>{days}</tbody>
+            </table>
+        </section>
+    }
+}
+
+/// The newest charge attempts, with the processor's ids to look them up there.
+#[component]
+fn Charges(a: CustomerAccountDetail) -> impl IntoView {
+    if a.charges.is_empty() {
+        return view! {
+            <section class="card" aria-labelledby="charges-title">
+                <h2 id="charges-title">"Charges"</h2>
+                <p>"None yet."</p>
+            </section>
+        }
+        .into_any();
+    }
+    let rows = a
+        .charges
+        .into_iter()
+        .map(|c| {
+            let at = date_of_millis(c.at).map(|d| d.to_string()).unwrap_or_default();
+            view! {
+                <tr>
+                    <th scope="row">{at}</th>
+                    <td data-label="Invoice">{c.invoice_number}" · attempt "{c.attempt}</td>
+                    <td data-label="Outcome">{c.outcome}{(!c.message.is_empty()).then(|| format!(": {}", c.message))}</td>
+                    <td data-label="Processor's id"><code>{c.processor_id.unwrap_or_default()}</code></td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card" aria-labelledby="charges-title">
+            <h2 id="charges-title">"Charges"</h2>
+            <div class="table-wrap stacked">
+                <table>
+                    <caption class="visually-hidden">"The account's latest charge attempts, newest first"</caption>
+                    <thead><tr><th scope="col">"Date"</th><th scope="col">"Invoice"</th><th scope="col">"Outcome"</th><th scope="col">"Processor's id"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+        </section>
+    }
+    .into_any()
 }
 
 /// The account's latest audit events; the seller's staff's say so.

@@ -50,3 +50,6 @@ CREATE TABLE sandbox_refunds (
 );
 CREATE INDEX sandbox_refunds_charge_idx ON sandbox_refunds (charge_id);
 CREATE INDEX sandbox_charges_charge_idx ON sandbox_charges (charge_id);
+
+-- The console's account page lists an account's newest charge attempts.
+CREATE INDEX charge_attempts_account_at_idx ON charge_attempts (account_id, at);

@@ -12,7 +12,7 @@ use tally_core::{
     account_status::AccountStatus,
     actor::OperatorActor,
     audit::AuditKind,
-    billing::{BillingMonth, Plan},
+    billing::{daily_peaks, BillingMonth, Plan},
     forms::NewAccountInput,
     money::Money,
     operators::OperatorAction,
@@ -29,7 +29,7 @@ use tally_core::{
 
 use super::profile;
 use crate::{
-    billing::{cards, credit_notes, invoices, plans},
+    billing::{cards, charts, credit_notes, invoices, plans},
     directory::users,
     identity::{
         accounts::{self, admins},
@@ -241,12 +241,9 @@ impl Customers {
                     price_per_user_cents: p.price_per_user.cents(),
                     free_users: p.free_users,
                 });
-        let users_now = users::history_since(pool, &account.id, self.ctx.now())
-            .await?
-            .iter()
-            .map(|c| c.delta)
-            .sum::<i64>()
-            .max(0) as u64;
+        let changes = users::history_since(pool, &account.id, month.start_millis()).await?;
+        let users_now = changes.iter().map(|c| c.delta).sum::<i64>().max(0) as u64;
+        let daily_peaks = daily_peaks(&changes, month, self.ctx.clock.today());
         let administrators = admins::by_name(pool, &account.id)
             .await?
             .into_iter()
@@ -262,6 +259,9 @@ impl Customers {
             invoices: invoices::latest(pool, &account.id, 12).await?,
             credit_notes: credit_notes::list(pool, &account.id).await?,
             credit_balance_cents: accounts::credit_balance(pool, &account.id).await?,
+            charges: invoices::charges(pool, &account.id, 20).await?,
+            month_chart: charts::month_svg(month, &daily_peaks, plan.free_users),
+            daily_peaks,
             audit: audit::latest(pool, &account.id, 20).await?,
             id: account.id,
             name: account.name,

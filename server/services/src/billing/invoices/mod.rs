@@ -132,6 +132,42 @@ pub async fn latest(
     Ok(rows.into_iter().map(Invoice::from).collect())
 }
 
+/// The account's newest `n` charge attempts, with the processor's payment where there is one
+/// (the console's account page).
+pub async fn charges(
+    pool: &sqlx::AnyPool,
+    account_id: &str,
+    n: u32,
+) -> Result<Vec<tally_core::views::operator::ChargeRow>, ServiceError> {
+    let rows: Vec<(String, i64, i64, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT i.number, c.attempt, c.at, c.outcome, c.message, i.charge_id FROM charge_attempts c \
+         JOIN invoices i ON i.id = c.invoice_id WHERE c.account_id = $1 ORDER BY c.at DESC, c.attempt DESC LIMIT $2",
+    )
+    .bind(account_id)
+    .bind(i64::from(n))
+    .fetch_all(pool)
+    .await
+    .context("reading an account's charges")?;
+    Ok(rows
+        .into_iter()
+        .map(|(invoice_number, attempt, at, outcome, message, charge)| {
+            let (label, processor_id) = match outcome.as_str() {
+                "succeeded" => ("Succeeded", charge),
+                "action_required" => ("Waiting for the bank", charge),
+                _ => ("Failed", None),
+            };
+            tally_core::views::operator::ChargeRow {
+                invoice_number,
+                attempt,
+                at,
+                outcome: label.to_string(),
+                message,
+                processor_id,
+            }
+        })
+        .collect())
+}
+
 pub async fn by_number(
     pool: &sqlx::AnyPool,
     account_id: &str,
