@@ -329,3 +329,33 @@ pub async fn issue_credit_note(
         .credit_note(&operator, &account_id, &invoice_id, &input)
         .await?)
 }
+
+/// Emails an account's invited administrator a new invitation link (Owner, Support; a fresh
+/// check).
+#[server(endpoint = "operator/admins/resend-invitation")]
+pub async fn resend_account_invitation(
+    account_id: String,
+    admin_id: String,
+) -> Result<(), AppError> {
+    use tally_core::operators::OperatorAction;
+    let operator = crate::auth::require_operator(OperatorAction::ManageAccountAdministrators)?;
+    Ok(services()?
+        .account_admins
+        .resend_invitation(&operator, &account_id, &admin_id)
+        .await?)
+}
+
+/// Resets an account administrator's two-step verification on their request (Owner, Support;
+/// a fresh check).
+#[server(endpoint = "operator/admins/reset-two-step")]
+pub async fn reset_account_admin_two_step(
+    account_id: String,
+    admin_id: String,
+) -> Result<(), AppError> {
+    use tally_core::operators::OperatorAction;
+    let operator = crate::auth::require_operator(OperatorAction::ManageAccountAdministrators)?;
+    Ok(services()?
+        .account_admins
+        .reset_two_step(&operator, &account_id, &admin_id)
+        .await?)
+}

@@ -54,10 +54,13 @@ pub struct CustomerAccountPage {
 /// One administrator of a customer account, as the console lists them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountAdministrator {
+    pub id: String,
     pub name: String,
     pub email: String,
     pub role: Role,
     pub status: AdminStatus,
+    /// Whether they sign in with a second step (an app or a passkey).
+    pub two_step: bool,
 }
 
 /// A customer account's page in the console.

@@ -35,8 +35,8 @@ use identity::{
 };
 use platform::{audit::AuditLog, config::GatewaySettings, context::Context, status::Status};
 use seller::{
-    customers::Customers, money::MoneyActions, revenue::RevenueFigures, setup::Setup,
-    standing::Standing,
+    account_admins::AccountAdministrators, customers::Customers, money::MoneyActions,
+    revenue::RevenueFigures, setup::Setup, standing::Standing,
 };
 
 /// Every service, wired once at start; cheap to clone. The server puts it in each request's
@@ -62,6 +62,8 @@ pub struct All {
     pub standing: Standing,
     /// Retrying charges, recording transfers, voiding invoices, credit notes.
     pub money: MoneyActions,
+    /// Helping a customer account's administrators: invitations, two-step resets.
+    pub account_admins: AccountAdministrators,
     /// The seller's revenue figures.
     pub revenue: RevenueFigures,
     pub administrators: Administrators,
@@ -123,6 +125,7 @@ impl Services {
             operators,
             customers: Customers::new(ctx.clone()),
             standing: Standing::new(ctx.clone(), billing_run.clone()),
+            account_admins: AccountAdministrators::new(ctx.clone()),
             money: MoneyActions::new(ctx.clone(), refunds.clone(), charging.clone()),
             revenue: RevenueFigures::new(ctx.clone()),
             sign_ins,

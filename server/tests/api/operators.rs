@@ -264,6 +264,29 @@ fn operator_functions() -> Vec<(
             Some(ManageAccounts),
         ),
         (
+            "operator/admins/resend-invitation",
+            Box::new(|| {
+                use std::sync::atomic::{AtomicUsize, Ordering};
+                static NEXT: AtomicUsize = AtomicUsize::new(0);
+                let n = NEXT.fetch_add(1, Ordering::Relaxed) % STANDING_ACCOUNTS;
+                vec![
+                    ("account_id", "acct-money".into()),
+                    ("admin_id", format!("adm-invited{n}")),
+                ]
+            }),
+            Some(ManageAccountAdministrators),
+        ),
+        (
+            "operator/admins/reset-two-step",
+            Box::new(|| {
+                vec![
+                    ("account_id", "acct-money".into()),
+                    ("admin_id", "adm-invited0".into()),
+                ]
+            }),
+            Some(ManageAccountAdministrators),
+        ),
+        (
             "operator/invoices/retry",
             Box::new(|| money_invoice("f", 1)),
             Some(MoneyActions),
@@ -317,6 +340,17 @@ async fn seed_money_invoices(app: &TestApp) {
         .execute(app.db.pool())
         .await
         .unwrap();
+    for n in 0..STANDING_ACCOUNTS {
+        sqlx::query(
+            "INSERT INTO admins (id, account_id, email, email_key, first_name, last_name, role, status, created_at, updated_at) \
+             VALUES ($1, 'acct-money', $2, $2, 'In', 'Vited', 'admin', 'invited', 0, 0)",
+        )
+        .bind(format!("adm-invited{n}"))
+        .bind(format!("invited{n}@money.test"))
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    }
     let mut month = tally_core::billing::BillingMonth::new(2000, 1).unwrap();
     for (kind, count, status, amount, reference) in [
         ("f", 1, "failed", 1000, None),
@@ -437,6 +471,56 @@ both_databases! {
             assert_eq!(call(&nobody).await, 401, "{endpoint} as nobody");
         }
         assert_eq!(checked, operator_functions().len() * ALL_OPERATOR_ROLES.len());
+    }
+
+    async fn support_sends_an_invitation_again_and_resets_a_lost_second_step_on_request(app: TestApp) {
+        let acme = app.seed_account("acme", &[Role::AdministratorWithBilling, Role::Administrator]).await;
+        sqlx::query("UPDATE admins SET status = 'invited', password_hash = NULL WHERE id = 'acme-admin'")
+            .execute(app.db.pool()).await.unwrap();
+        app.seed_operator(OperatorRole::Support).await;
+        app.seed_operator(OperatorRole::Finance).await;
+        let support = TestApp::new_client();
+        enrolled(&app, &support, "support@seller.test").await;
+        let finance = TestApp::new_client();
+        enrolled(&app, &finance, "finance@seller.test").await;
+        // The page says who is invited and who has a second step.
+        let owner = app.signed_in("admin_billing@acme.test").await;
+        crate::two_step::enrol_app(&app, &owner).await;
+        let seen = json_of(app.call(&support, "operator/accounts/get", &[("id", acme.as_str())]).await).await;
+        let admins = seen["administrators"].as_array().unwrap();
+        let of = |id: &str| admins.iter().find(|a| a["id"] == id).unwrap().clone();
+        assert_eq!((of("acme-admin")["status"].as_str(), of("acme-admin")["two_step"].as_bool()), (Some("Invited"), Some(false)));
+        assert_eq!(of("acme-admin_billing")["two_step"], true);
+
+        // The invitation again: a new link, the old one no longer works; audited as the seller's.
+        let first = app.outbox_messages().len();
+        let resend = |client: Client, admin: &'static str| {
+            let (app, acme) = (&app, acme.clone());
+            async move {
+                app.call(&client, "operator/admins/resend-invitation", &[("account_id", acme.as_str()), ("admin_id", admin)]).await
+            }
+        };
+        assert_eq!(resend(finance.clone(), "acme-admin").await.status(), 403, "Finance does not help administrators");
+        assert_eq!(resend(support.clone(), "acme-admin").await.status(), 200);
+        let mail = app.outbox_messages().into_iter().skip(first).find(|m| m.contains("To: admin@acme.test")).expect("the invitation");
+        assert!(mail.contains("/invitation/") && mail.contains("the seller's staff"), "{mail}");
+        let conflict = resend(support.clone(), "acme-admin_billing").await;
+        assert_eq!(conflict.status(), 409, "already accepted");
+        // Another account's administrator is not found through this account.
+        app.seed_account("other", &[Role::AdministratorWithBilling]).await;
+        assert_eq!(app.call(&support, "operator/admins/resend-invitation", &[("account_id", acme.as_str()), ("admin_id", "other-admin_billing")]).await.status(), 404);
+
+        // The owner lost their phone and asked: their second step is gone, so are their sessions.
+        let res = app.call(&support, "operator/admins/reset-two-step", &[("account_id", acme.as_str()), ("admin_id", "acme-admin_billing")]).await;
+        assert_eq!(res.status(), 200, "{:?}", res.text().await);
+        assert!(json_of(app.call(&owner, "account/me", &[]).await).await.is_null(), "signed out");
+        let seen = json_of(app.call(&support, "operator/accounts/get", &[("id", acme.as_str())]).await).await;
+        let owner_row = seen["administrators"].as_array().unwrap().iter().find(|a| a["id"] == "acme-admin_billing").unwrap().clone();
+        assert_eq!(owner_row["two_step"], false);
+        assert!(app.outbox_messages().iter().any(|m| m.contains("To: admin_billing@acme.test") && m.contains("reset your two-step verification")));
+        let by: Vec<String> = sqlx::query_scalar("SELECT actor_email FROM audit_events WHERE account_id = $1 AND kind IN ('two_step_reset', 'invitation_sent') AND actor_email LIKE '%seller%'")
+            .bind(&acme).fetch_all(app.db.pool()).await.unwrap();
+        assert_eq!(by, ["support@seller.test (the seller's staff)", "support@seller.test (the seller's staff)"]);
     }
 
     async fn an_account_made_from_the_console_invites_its_first_administrator(app: TestApp) {

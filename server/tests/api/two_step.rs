@@ -46,7 +46,7 @@ fn at_step(app: &TestApp, steps: i64) -> i64 {
 
 /// Turns on an authenticator app for the signed-in `client`; returns its key and the
 /// recovery codes shown.
-async fn enrol_app(app: &TestApp, client: &Client) -> (String, Vec<String>) {
+pub(crate) async fn enrol_app(app: &TestApp, client: &Client) -> (String, Vec<String>) {
     let res = app.call(client, "two-step/start-app", &[]).await;
     assert_eq!(res.status(), 200);
     let enrolment = json_of(res).await;

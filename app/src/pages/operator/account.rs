@@ -13,6 +13,7 @@ use tally_core::{
     billing::{date_of_millis, Plan},
     money::Money,
     operators::OperatorAction,
+    roles::AdminStatus,
     seller::PlanInput,
     views::{billing::PlanChange, operator::CustomerAccountDetail},
 };
@@ -24,8 +25,8 @@ use super::{
 use crate::{
     api::operator::{
         close_customer_account, get_customer_account, reactivate_customer_account,
-        set_customer_plan, suspend_customer_account, SetCustomerPlan, SuspendCustomerAccount,
-        CONSOLE_PATH,
+        resend_account_invitation, reset_account_admin_two_step, set_customer_plan,
+        suspend_customer_account, SetCustomerPlan, SuspendCustomerAccount, CONSOLE_PATH,
     },
     components::{
         field::Field, form::Form, fresh_check, live_errors::LiveErrors, plan_fields::PlanFields,
@@ -79,6 +80,7 @@ fn AccountView(
     let change_plans = me.may(OperatorAction::ChangePlans);
     let manage = me.may(OperatorAction::ManageAccounts);
     let money_actions = me.may(OperatorAction::MoneyActions);
+    let help_admins = me.may(OperatorAction::ManageAccountAdministrators);
     view! {
         <p><a href=CONSOLE_PATH>"← Customer accounts"</a></p>
         <Transition fallback=|| view! { <p>"Loading the account…"</p> }>
@@ -89,7 +91,7 @@ fn AccountView(
                         <Summary a=a.clone() />
                         <StandingSection a=a.clone() manage=manage reload=reload />
                         <PlanSection a=a.clone() change=change_plans reload=reload />
-                        <Administrators a=a.clone() />
+                        <Administrators a=a.clone() help=help_admins reload=reload />
                         <UsersChart a=a.clone() />
                         <Invoices a=a.clone() act=money_actions reload=reload />
                         <CreditNotes a=a.clone() />
@@ -271,18 +273,79 @@ fn StandingSection(a: CustomerAccountDetail, manage: bool, reload: RwSignal<u32>
     }
 }
 
+/// The account's administrators; those who help them (Owner, Support) can send an invitation
+/// again, or reset a locked-out administrator's two-step verification on request.
 #[component]
-fn Administrators(a: CustomerAccountDetail) -> impl IntoView {
+fn Administrators(a: CustomerAccountDetail, help: bool, reload: RwSignal<u32>) -> impl IntoView {
+    let fresh = fresh_check::use_fresh_check();
+    let notice = RwSignal::new(None::<String>);
+    let confirming = RwSignal::new(None::<String>);
+    let account = StoredValue::new(a.id.clone());
+    let act = move |admin: String, name: String, reset: bool| {
+        leptos::task::spawn_local(async move {
+            let account = account.get_value();
+            let result = fresh_check::run(fresh, || {
+                let (account, admin) = (account.clone(), admin.clone());
+                async move {
+                    if reset {
+                        reset_account_admin_two_step(account, admin).await
+                    } else {
+                        resend_account_invitation(account, admin).await
+                    }
+                }
+            })
+            .await;
+            confirming.set(None);
+            notice.set(Some(match result {
+                Ok(()) if reset => {
+                    format!("{name}'s two-step verification is reset; they are emailed.")
+                }
+                Ok(()) => format!("A new invitation went to {name}."),
+                Err(e) => e.to_string(),
+            }));
+            reload.update(|n| *n += 1);
+        });
+    };
     let rows = a
         .administrators
         .into_iter()
         .map(|ad| {
+            let invited = ad.status == AdminStatus::Invited;
+            let (id, name) = (ad.id.clone(), ad.name.clone());
+            let buttons = help.then(|| {
+                let resend = invited.then(|| {
+                    let (id, name) = (id.clone(), name.clone());
+                    view! {
+                        <button type="button" class="link" aria-label=format!("Resend the invitation to {name}")
+                            on:click=move |_| act(id.clone(), name.clone(), false)>"Resend invitation"</button>
+                    }
+                });
+                let reset = ad.two_step.then(|| {
+                    let (id, name) = (id.clone(), name.clone());
+                    let shown = id.clone();
+                    let (id2, name2) = (id.clone(), name.clone());
+                    view! {
+                        <button type="button" class="link" aria-label=format!("Reset {name}'s two-step verification")
+                            on:click=move |_| confirming.set(Some(id.clone()))>"Reset two-step verification…"</button>
+                        <Show when=move || confirming.get().as_deref() == Some(shown.as_str())>
+                            {let (id, name) = (id2.clone(), name2.clone());
+                            view! {
+                                <button type="button" class="danger" on:click=move |_| act(id.clone(), name.clone(), true)>
+                                    {format!("Reset it: {name} asked")}
+                                </button>
+                            }}
+                        </Show>
+                    }
+                });
+                view! { <div class="row-actions">{resend}{reset}</div> }
+            });
             view! {
                 <tr>
                     <th scope="row">{ad.name}</th>
                     <td data-label="Email">{ad.email}</td>
                     <td data-label="Role">{ad.role.display_name()}</td>
-                    <td data-label="Status">{ad.status.label()}</td>
+                    <td data-label="Status">{ad.status.label()}{ad.two_step.then_some(" · two-step on")}</td>
+                    {help.then(|| view! { <td data-label="Actions">{buttons}</td> })}
                 </tr>
             }
         })
@@ -290,10 +353,14 @@ fn Administrators(a: CustomerAccountDetail) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="admins-title">
             <h2 id="admins-title">"Administrators"</h2>
+            <p class="notice" role="status">{move || notice.get()}</p>
             <div class="table-wrap stacked">
                 <table>
                     <caption class="visually-hidden">"The account's administrators"</caption>
-                    <thead><tr><th scope="col">"Name"</th><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Status"</th></tr></thead>
+                    <thead><tr>
+                        <th scope="col">"Name"</th><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Status"</th>
+                        {help.then(|| view! { <th scope="col">"Actions"</th> })}
+                    </tr></thead>
                     <tbody>{rows}</tbody>
                 </table>
             </div>

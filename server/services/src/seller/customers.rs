@@ -34,6 +34,7 @@ use crate::{
     identity::{
         accounts::{self, admins},
         links::{self, Invitation},
+        two_step,
     },
     platform::{
         audit::{self, Event},
@@ -244,10 +245,14 @@ impl Customers {
         let changes = users::history_since(pool, &account.id, month.start_millis()).await?;
         let users_now = changes.iter().map(|c| c.delta).sum::<i64>().max(0) as u64;
         let daily_peaks = daily_peaks(&changes, month, self.ctx.clock.today());
-        let administrators = admins::by_name(pool, &account.id)
-            .await?
+        let rows = admins::by_name(pool, &account.id).await?;
+        let ids: Vec<String> = rows.iter().map(|a| a.id.clone()).collect();
+        let second_steps = two_step::with_second_step(pool, &ids).await?;
+        let administrators = rows
             .into_iter()
             .map(|a| AccountAdministrator {
+                two_step: second_steps.contains(&a.id),
+                id: a.id.clone(),
                 name: a.full_name(),
                 email: a.email,
                 role: a.role,

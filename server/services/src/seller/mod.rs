@@ -2,6 +2,7 @@
 //! and what its staff do through the operator console, its customer accounts first. The
 //! last domain: it may use every other (`platform ← identity ← directory ← billing ← seller`).
 
+pub mod account_admins;
 pub mod customers;
 pub mod money;
 pub mod profile;
