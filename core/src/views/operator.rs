@@ -27,6 +27,13 @@ pub struct CustomerAccountRow {
     pub past_due: bool,
     pub card_on_file: bool,
     pub status: AccountStatus,
+    /// This month's peak so far, and what it comes to on the account's plan.
+    pub peak_this_month: u64,
+    pub estimate_cents: i64,
+    /// What its last invoice came to (its monthly revenue).
+    pub monthly_revenue_cents: i64,
+    /// Invoices made and not paid: due, failed, past due or waiting for the bank.
+    pub amount_due_cents: i64,
 }
 
 /// How the console's list of accounts is ordered.

@@ -71,8 +71,8 @@ const READS_EVERY_TABLE: &[(&str, &[&str], &str)] = &[
     ),
     (
         "seller::customers",
-        &["accounts", "admins", "users", "payment_methods"],
-        "the console's list reads each account's summary in one statement (search, filters, order and page over every account), and writes nothing of theirs",
+        &["accounts", "admins", "users", "payment_methods", "invoices"],
+        "the console's list reads each account's summary in one statement (search — by company, an administrator's email or an invoice's number —, filters, order and page over every account), and writes nothing of theirs",
     ),
     (
         "seller::revenue",

@@ -66,6 +66,7 @@ both_databases! {
         let voided = account_with(&app, "voided", 15, None).await;
         let retried = account_with(&app, "retried", 16, Some("tok_sandbox_fails_r")).await;
         let paid = account_with(&app, "paid", 12, Some("tok_sandbox_paid")).await;
+        let owing = account_with(&app, "owing", 15, None).await;
         app.services.billing_run.run_month(october()).await.unwrap();
         for a in [&transfer, &voided, &retried] {
             assert_eq!(october_invoice(&app, a).await.1, "failed");
@@ -136,6 +137,17 @@ both_databases! {
         assert!(charges[1]["processor_id"].is_null() && charges[1]["message"] == "Your card was declined. Try another card, or ask your bank why.");
         assert_eq!(seen["daily_peaks"].as_array().unwrap().len(), 1, "November 1st so far");
         assert!(seen["month_chart"].as_str().unwrap().starts_with("<svg"));
+        // The list's money columns, and a search by an invoice's number (as typed, any case).
+        let number: String = sqlx::query_scalar("SELECT number FROM invoices WHERE account_id = $1").bind(&owing).fetch_one(app.db.pool()).await.unwrap();
+        let found: Value = app.call(&finance, "operator/accounts/list", &[("search", number.to_lowercase().as_str())]).await.json().await.unwrap();
+        let rows = found["accounts"].as_array().unwrap();
+        assert_eq!(rows.len(), 1, "{found}");
+        assert_eq!(rows[0]["name"], "Company owing");
+        let money: Vec<i64> = ["peak_this_month", "estimate_cents", "monthly_revenue_cents", "amount_due_cents"]
+            .iter().map(|k| rows[0][k].as_i64().unwrap()).collect();
+        assert_eq!(money, [15, 2500, 2500, 2500], "15 users carried into November; October's $25.00 unpaid");
+        let found: Value = app.call(&finance, "operator/accounts/list", &[("search", "company paid")]).await.json().await.unwrap();
+        assert_eq!((found["accounts"][0]["monthly_revenue_cents"].as_i64(), found["accounts"][0]["amount_due_cents"].as_i64()), (Some(1000), Some(0)));
         // A paid invoice is not retried.
         assert_eq!(act(&app, &finance, "retry", &retried, &inv, &[]).await.status(), 409);
 

@@ -8,6 +8,7 @@ use tally_core::{
     account_status::{AccountStatus, ALL_ACCOUNT_STATUSES},
     actor::OperatorActor,
     forms::NewAccountInput,
+    money::Money,
     operators::OperatorAction,
     roles::Role,
     seller::PlanInput,
@@ -108,7 +109,7 @@ fn Accounts(
             })}
         </div>
         <Notice state=state />
-        <SearchForm id="account-search" label="Search by company or an administrator's email" search=q.search page=q.page />
+        <SearchForm id="account-search" label="Search by company, an administrator's email or an invoice number" search=q.search page=q.page />
         <fieldset class="filters">
             <legend>"Show"</legend>
             <label>"Status "
@@ -157,6 +158,10 @@ fn AccountTable(accounts: Vec<CustomerAccountRow>) -> impl IntoView {
                     <td data-label="Created">{created}</td>
                     <td data-label="Administrators">{a.administrators}</td>
                     <td data-label="Users">{a.users}</td>
+                    <td data-label="Peak this month" class="number">{a.peak_this_month}</td>
+                    <td data-label="This month's estimate" class="number">{Money::from_cents(a.estimate_cents).to_string()}</td>
+                    <td data-label="Monthly revenue" class="number">{Money::from_cents(a.monthly_revenue_cents).to_string()}</td>
+                    <td data-label="Amount due" class="number">{Money::from_cents(a.amount_due_cents).to_string()}</td>
                     <td data-label="Card on file">{if a.card_on_file { "Yes" } else { "No" }}</td>
                     <td data-label="Status">{match (a.status, a.past_due) {
                         (AccountStatus::Active, true) => "Past due",
@@ -176,6 +181,10 @@ fn AccountTable(accounts: Vec<CustomerAccountRow>) -> impl IntoView {
                         <th scope="col">"Created"</th>
                         <th scope="col">"Administrators"</th>
                         <th scope="col">"Users"</th>
+                        <th scope="col">"Peak this month"</th>
+                        <th scope="col">"This month's estimate"</th>
+                        <th scope="col">"Monthly revenue"</th>
+                        <th scope="col">"Amount due"</th>
                         <th scope="col">"Card on file"</th>
                         <th scope="col">"Status"</th>
                     </tr>

@@ -53,3 +53,5 @@ CREATE INDEX sandbox_charges_charge_idx ON sandbox_charges (charge_id);
 
 -- The console's account page lists an account's newest charge attempts.
 CREATE INDEX charge_attempts_account_at_idx ON charge_attempts (account_id, at);
+-- The console's search finds an account by one of its invoices' numbers.
+CREATE INDEX invoices_number_idx ON invoices (number);

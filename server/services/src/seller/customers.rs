@@ -12,7 +12,7 @@ use tally_core::{
     account_status::AccountStatus,
     actor::OperatorActor,
     audit::AuditKind,
-    billing::{daily_peaks, BillingMonth, Plan},
+    billing::{daily_peaks, peak_users, BillingMonth, Plan},
     forms::NewAccountInput,
     money::Money,
     operators::OperatorAction,
@@ -312,8 +312,10 @@ impl Customers {
             || query.past_due_only
             || query.no_card_only
             || query.status.is_some();
+        let number = query.search.trim().to_uppercase();
         let matches = "($1 = '' OR LOWER(c.name) LIKE '%' || $1 || '%' \
-             OR c.id IN (SELECT a.account_id FROM admins a WHERE a.email_key >= $1 AND a.email_key < $2)) \
+             OR c.id IN (SELECT a.account_id FROM admins a WHERE a.email_key >= $1 AND a.email_key < $2) \
+             OR c.id IN (SELECT i.account_id FROM invoices i WHERE i.number = $6)) \
              AND ($3 = 0 OR c.past_due) \
              AND ($4 = 0 OR c.id NOT IN (SELECT pm.account_id FROM payment_methods pm)) \
              AND ($5 = '' OR c.status = $5)";
@@ -328,6 +330,7 @@ impl Customers {
                 .bind(i64::from(query.past_due_only))
                 .bind(i64::from(query.no_card_only))
                 .bind(status)
+                .bind(&number)
                 .fetch_one(pool)
                 .await
                 .context("counting the matching customer accounts")?
@@ -345,30 +348,52 @@ impl Customers {
              (SELECT COUNT(*) FROM users u WHERE u.account_id = c.id) AS users, \
              CAST(CASE WHEN c.past_due THEN 1 ELSE 0 END AS BIGINT) AS past_due, \
              CAST(CASE WHEN EXISTS (SELECT 1 FROM payment_methods pm WHERE pm.account_id = c.id) THEN 1 ELSE 0 END AS BIGINT) AS card_on_file \
-             FROM accounts c WHERE {matches} ORDER BY {order} LIMIT $6 OFFSET $7"
+             FROM accounts c WHERE {matches} ORDER BY {order} LIMIT $7 OFFSET $8"
         ))
         .bind(&search)
         .bind(&beyond)
         .bind(i64::from(query.past_due_only))
         .bind(i64::from(query.no_card_only))
         .bind(status)
+        .bind(&number)
         .bind(i64::from(ACCOUNTS_PER_PAGE))
         .bind(offset(page, ACCOUNTS_PER_PAGE))
         .fetch_all(pool)
         .await
         .context("reading a page of customer accounts")?;
+        // The page's money: this month's peak and estimate on each account's plan, its last
+        // invoice and what it owes — for these rows only.
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        let month = BillingMonth::containing(self.ctx.clock.today());
+        let history =
+            users::histories(&self.ctx.db, &ids, month.start_millis(), month.end_millis()).await?;
+        let money = invoices::money_of(pool, &ids).await?;
+        let mut estimates = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let plan = plans::for_month(pool, &r.id, month, self.standard_plan()).await?;
+            let peak = peak_users(history.get(&r.id).map_or(&[][..], Vec::as_slice), month);
+            let estimate = plan.invoice_amount(peak).map_or(i64::MAX, Money::cents);
+            estimates.push((peak, estimate));
+        }
         let accounts = rows
             .into_iter()
-            .map(|r| CustomerAccountRow {
-                id: r.id,
-                name: r.name,
-                created_at: r.created_at,
-                administrators: u32::try_from(r.administrators).unwrap_or(0),
-                users: u32::try_from(r.users).unwrap_or(0),
-                past_due: r.past_due != 0,
-                card_on_file: r.card_on_file != 0,
-                status: AccountStatus::from_code(&r.status).unwrap_or_default(),
-            })
+            .zip(estimates)
+            .map(
+                |(r, (peak_this_month, estimate_cents))| CustomerAccountRow {
+                    peak_this_month,
+                    estimate_cents,
+                    monthly_revenue_cents: money.get(&r.id).map_or(0, |m| m.0),
+                    amount_due_cents: money.get(&r.id).map_or(0, |m| m.1),
+                    id: r.id,
+                    name: r.name,
+                    created_at: r.created_at,
+                    administrators: u32::try_from(r.administrators).unwrap_or(0),
+                    users: u32::try_from(r.users).unwrap_or(0),
+                    past_due: r.past_due != 0,
+                    card_on_file: r.card_on_file != 0,
+                    status: AccountStatus::from_code(&r.status).unwrap_or_default(),
+                },
+            )
             .collect();
         Ok(CustomerAccountPage {
             accounts,

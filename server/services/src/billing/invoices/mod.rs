@@ -132,6 +132,47 @@ pub async fn latest(
     Ok(rows.into_iter().map(Invoice::from).collect())
 }
 
+/// For each of `accounts`: what its last invoice came to, and what it owes (invoices made
+/// and not paid). Accounts without invoices are left out.
+pub async fn money_of(
+    pool: &sqlx::AnyPool,
+    accounts: &[&str],
+) -> Result<std::collections::HashMap<String, (i64, i64)>, ServiceError> {
+    let mut found = std::collections::HashMap::new();
+    if accounts.is_empty() {
+        return Ok(found);
+    }
+    let unpaid = [
+        InvoiceStatus::Open,
+        InvoiceStatus::Failed,
+        InvoiceStatus::PastDue,
+        InvoiceStatus::ActionRequired,
+    ];
+    let ids: Vec<String> = (0..accounts.len()).map(|i| format!("${}", i + 5)).collect();
+    let sql = format!(
+        "SELECT i.account_id, \
+         CAST(COALESCE(SUM(CASE WHEN i.month = (SELECT MAX(j.month) FROM invoices j WHERE j.account_id = i.account_id) THEN i.amount_cents ELSE 0 END), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(CASE WHEN i.status IN ($1, $2, $3, $4) THEN i.amount_cents ELSE 0 END), 0) AS BIGINT) \
+         FROM invoices i WHERE i.account_id IN ({}) GROUP BY i.account_id",
+        ids.join(", ")
+    );
+    let mut q = sqlx::query_as::<_, (String, i64, i64)>(&sql);
+    for s in unpaid {
+        q = q.bind(s.code());
+    }
+    for a in accounts {
+        q = q.bind(*a);
+    }
+    for (account, last, due) in q
+        .fetch_all(pool)
+        .await
+        .context("reading accounts' revenue and dues")?
+    {
+        found.insert(account, (last, due));
+    }
+    Ok(found)
+}
+
 /// The account's newest `n` charge attempts, with the processor's payment where there is one
 /// (the console's account page).
 pub async fn charges(
