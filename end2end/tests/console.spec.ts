@@ -1,7 +1,9 @@
 import { test, expect } from "@playwright/test";
 import { accessibilityViolations, openHydrated, waitForHydration } from "../pages/base";
 import { signInAsOwner } from "../pages/account";
-import { acceptInvitation, createCustomerAccount, signInAsOperator } from "../pages/console";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { acceptInvitation, createCustomerAccount, mainServer, openAccounts, signInAsOperator } from "../pages/console";
 
 const GIL = { first: "Gil", last: "Moss", email: "gil@globex.test", password: "gil's long globex passphrase" };
 
@@ -15,6 +17,17 @@ test("the seller suspends an account, whose administrator sees why and whom to a
   await expect(page.getByRole("table", { name: /Invoiced and collected/ }).getByRole("row")).toHaveCount(13);
   expect(await accessibilityViolations(page)).toEqual([]);
   await createCustomerAccount(page, "Globex", GIL);
+  // Gil's invitation sent again from the account's page: the newest link is the one that works.
+  await page.getByRole("link", { name: "Globex" }).click();
+  await expect(page.getByRole("heading", { name: "Globex", level: 1 })).toBeVisible();
+  await waitForHydration(page);
+  await page.getByRole("button", { name: "Resend the invitation to Gil Moss" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "invitation" })).toHaveText("A new invitation went to Gil Moss.");
+  expect(await accessibilityViolations(page)).toEqual([]);
+  const outbox = path.join(mainServer().dir, "outbox");
+  const toGil = () => fs.readdirSync(outbox).filter((f) => fs.readFileSync(path.join(outbox, f), "utf8").includes(`To: ${GIL.email}`)).length;
+  await expect.poll(toGil).toBe(2);
+  await openAccounts(page);
   // Gil accepts in a browser of their own.
   const gil = await (await browser.newContext()).newPage();
   await acceptInvitation(gil, GIL.email, GIL.password);
