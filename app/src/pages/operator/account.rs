@@ -316,7 +316,7 @@ fn Administrators(a: CustomerAccountDetail, help: bool, reload: RwSignal<u32>) -
                 let resend = invited.then(|| {
                     let (id, name) = (id.clone(), name.clone());
                     view! {
-                        <button type="button" class="link" aria-label=format!("Resend the invitation to {name}")
+                        <button type="button" class="link" aria-label=format!("Resend invitation to {name}")
                             on:click=move |_| act(id.clone(), name.clone(), false)>"Resend invitation"</button>
                     }
                 });
@@ -325,8 +325,8 @@ fn Administrators(a: CustomerAccountDetail, help: bool, reload: RwSignal<u32>) -
                     let shown = id.clone();
                     let (id2, name2) = (id.clone(), name.clone());
                     view! {
-                        <button type="button" class="link" aria-label=format!("Reset {name}'s two-step verification")
-                            on:click=move |_| confirming.set(Some(id.clone()))>"Reset two-step verification…"</button>
+                        <button type="button" class="link" aria-label=format!("Reset two-step verification of {name}")
+                            on:click=move |_| confirming.set(Some(id.clone()))>"Reset two-step verification"</button>
                         <Show when=move || confirming.get().as_deref() == Some(shown.as_str())>
                             {let (id, name) = (id2.clone(), name2.clone());
                             view! {

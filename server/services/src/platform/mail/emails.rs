@@ -271,7 +271,22 @@ pub fn invoice(
     };
     let outro =
         "Billing administrators can also see it in Tally. Keep this email for your records.";
-    let link_text = "View the invoice in Tally";
+    let link = ("View the invoice in Tally", url);
+    let pdf = (format!("tally-invoice-{number}.pdf"), pdf);
+    with_document(to, subject, intro, lines, link, outro, pdf)
+}
+
+/// A message about a document: a paragraph, its lines as a list, a link, a closing
+/// paragraph, and the document attached as a PDF (`filename`, bytes).
+fn with_document(
+    to: &str,
+    subject: String,
+    intro: &str,
+    lines: &[String],
+    (link_text, url): (&str, &str),
+    outro: &str,
+    (filename, pdf): (String, Vec<u8>),
+) -> Mail {
     Mail {
         id: None,
         to: to.to_string(),
@@ -287,7 +302,7 @@ pub fn invoice(
             p { (outro) }
         }),
         attachments: vec![super::Attachment {
-            filename: format!("tally-invoice-{number}.pdf"),
+            filename,
             content_type: "application/pdf".into(),
             data: pdf,
         }],
@@ -317,28 +332,16 @@ pub fn credit_note(
     let intro = format!(
         "A credit note for invoice {invoice_number} was issued to you. It is attached as a PDF. In short:"
     );
-    let link_text = "See it in Tally";
     let outro = "Billing administrators can also see it in Tally, beside the invoices.";
-    Mail {
-        id: None,
-        to: to.to_string(),
-        subject: format!("Credit note {number} for Tally invoice {invoice_number}"),
-        text: format!(
-            "{intro}\n\n{}\n\n{link_text}: {url}\n\n{outro}\n\n— Tally\n",
-            lines.join("\n")
-        ),
-        html: page(html! {
-            p { (intro) }
-            ul { @for l in lines { li { (l) } } }
-            p { a href=(url) { (link_text) } }
-            p { (outro) }
-        }),
-        attachments: vec![super::Attachment {
-            filename: format!("tally-credit-note-{number}.pdf"),
-            content_type: "application/pdf".into(),
-            data: pdf,
-        }],
-    }
+    with_document(
+        to,
+        format!("Credit note {number} for Tally invoice {invoice_number}"),
+        &intro,
+        lines,
+        ("See it in Tally", url),
+        outro,
+        (format!("tally-credit-note-{number}.pdf"), pdf),
+    )
 }
 
 /// A charge attempt that failed, and what happens next.
