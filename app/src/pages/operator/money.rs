@@ -101,7 +101,7 @@ pub fn Invoices(a: CustomerAccountDetail, act: bool, reload: RwSignal<u32>) -> i
                 </table>
             </div>
             {move || chosen.get().map(|(invoice, action)| view! {
-                <ActionForm account_id=account_id.get_value() invoice=invoice action=action
+                <MoneyActionForm account_id=account_id.get_value() invoice=invoice action=action
                     done=Callback::new(move |said: Option<String>| {
                         chosen.set(None);
                         if let Some(said) = said {
@@ -117,7 +117,7 @@ pub fn Invoices(a: CustomerAccountDetail, act: bool, reload: RwSignal<u32>) -> i
 
 /// One money action on one invoice: its fields, checked as typed, and its button.
 #[component]
-fn ActionForm(
+fn MoneyActionForm(
     account_id: String,
     invoice: Invoice,
     action: InvoiceAction,
