@@ -473,6 +473,54 @@ both_databases! {
         assert_eq!(checked, operator_functions().len() * ALL_OPERATOR_ROLES.len());
     }
 
+    async fn every_customer_function_answers_an_operator_session_as_it_answers_nobody(app: TestApp) {
+        app.seed_account("acme", &[Role::AdministratorWithBilling]).await;
+        app.seed_operator(OperatorRole::Owner).await;
+        let operator = TestApp::new_client();
+        enrolled(&app, &operator, "owner@seller.test").await;
+        // Every server function the server has registered, but the console's own.
+        let mut customer: Vec<String> = leptos::server_fn::axum::server_fn_paths()
+            .map(|(path, _)| path.to_string())
+            .filter(|p| !p.starts_with("/api/operator/"))
+            .collect();
+        customer.sort();
+        assert!(customer.len() > 60, "the registry is read: {customer:?}");
+        // One form for all: every plain argument any of them takes, with a value of its type
+        // (the extra ones are ignored), so most get past reading their arguments to the session
+        // check. The few taking nested data (a card, a passkey) are answered 400 alike.
+        let text = |v: &'static str| v;
+        let form: Vec<(&str, &str)> = [
+            "account_id", "admin_id", "ceremony", "city", "code", "command_id", "company_name",
+            "contact_email", "country", "csv", "current_password", "description", "email",
+            "first_name", "free_users", "id", "idempotency_key", "invoice_id", "last_name",
+            "legal_name", "line1", "line2", "name", "new_password", "number", "password",
+            "postal_code", "price_per_user", "reason", "reference", "region", "role", "script",
+            "search", "setup_code", "setup_intent", "shell", "status", "token", "amount",
+        ]
+        .into_iter()
+        .map(|k| (k, text("x")))
+        .chain([
+            ("confirm", "false"), ("on", "false"), ("required", "false"), ("suspended", "false"),
+            ("whole", "false"), ("past_due_only", "false"), ("no_card_only", "false"), ("page", "1"),
+            ("kind", "Invitation"),
+        ])
+        .collect();
+        let mut refused = 0;
+        for path in &customer {
+            let endpoint = path.trim_start_matches("/api/");
+            let nobody = app.call(&TestApp::new_client(), endpoint, &form).await.status().as_u16();
+            let with_operator = app.call(&operator, endpoint, &form).await.status().as_u16();
+            // The operator's cookie opens nothing a visitor without one is not given.
+            assert_eq!(with_operator, nobody, "{path} with an operator session");
+            refused += u32::from(nobody == 401);
+        }
+        assert!(refused > 40, "most customer functions need a customer session: {refused} refused");
+        // A customer's session, for contrast, is let in where the operator's is not.
+        let admin = app.signed_in("admin_billing@acme.test").await;
+        assert_eq!(app.call(&admin, "billing/overview", &[]).await.status(), 200);
+        assert_eq!(app.call(&operator, "billing/overview", &[]).await.status(), 401);
+    }
+
     async fn support_sends_an_invitation_again_and_resets_a_lost_second_step_on_request(app: TestApp) {
         let acme = app.seed_account("acme", &[Role::AdministratorWithBilling, Role::Administrator]).await;
         sqlx::query("UPDATE admins SET status = 'invited', password_hash = NULL WHERE id = 'acme-admin'")
