@@ -21,6 +21,7 @@ use crate::pages::{
         account::CustomerAccountPage,
         accounts::CustomerAccountsPage,
         revenue::RevenuePage,
+        settings::SellerSettingsPage,
         sign_in::{OperatorSecondStepPage, OperatorSignInPage},
         two_step::OperatorTwoStepPage,
     },
@@ -69,6 +70,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/operator/two-step") view={Lazy::<OperatorTwoStepRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/operator/accounts") view={Lazy::<CustomerAccountsRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/operator/accounts/:id") view={Lazy::<CustomerAccountRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/operator/settings") view={Lazy::<SellerSettingsRoute>::new()} ssr=SsrMode::Async />
             </Routes>
         </Router>
     }
@@ -109,3 +111,4 @@ lazy_page!(OperatorTwoStepRoute, OperatorTwoStepPage);
 lazy_page!(CustomerAccountsRoute, CustomerAccountsPage);
 lazy_page!(CustomerAccountRoute, CustomerAccountPage);
 lazy_page!(RevenueRoute, RevenuePage);
+lazy_page!(SellerSettingsRoute, SellerSettingsPage);

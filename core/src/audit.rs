@@ -80,9 +80,11 @@ pub enum AuditKind {
     CreditNoteRefunded,
     /// A credit note, or the notice of another money action, was emailed to the billing contact.
     MoneyNoticeEmailed,
+    /// The seller's Owner changed its details, default plan, retries or automatic suspension.
+    SellerSettingsChanged,
 }
 
-pub const ALL_AUDIT_KINDS: [AuditKind; 60] = [
+pub const ALL_AUDIT_KINDS: [AuditKind; 61] = [
     AuditKind::AccountCreated,
     AuditKind::SignIn,
     AuditKind::SignInFailed,
@@ -143,6 +145,7 @@ pub const ALL_AUDIT_KINDS: [AuditKind; 60] = [
     AuditKind::CreditNoteIssued,
     AuditKind::CreditNoteRefunded,
     AuditKind::MoneyNoticeEmailed,
+    AuditKind::SellerSettingsChanged,
 ];
 
 /// The Audit log filter's value for every billing event at once ([`AuditKind::is_billing`]).
@@ -211,6 +214,7 @@ impl AuditKind {
             AuditKind::CreditNoteIssued => "credit_note_issued",
             AuditKind::CreditNoteRefunded => "credit_note_refunded",
             AuditKind::MoneyNoticeEmailed => "money_notice_emailed",
+            AuditKind::SellerSettingsChanged => "seller_settings_changed",
         }
     }
 
@@ -307,6 +311,7 @@ impl AuditKind {
             AuditKind::CreditNoteIssued => "Credit note issued",
             AuditKind::CreditNoteRefunded => "Credit note refunded",
             AuditKind::MoneyNoticeEmailed => "Billing notice emailed",
+            AuditKind::SellerSettingsChanged => "Seller settings changed",
         }
     }
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     address::{Address, AddressInput},
-    billing::{Plan, FREE_USERS},
+    billing::{Plan, RetrySchedule, FREE_USERS},
     contact::{required_text, Email},
     forms::{parse_address, person, FieldErrors},
     money::Money,
@@ -131,6 +131,127 @@ impl SellerInput {
     }
 }
 
+/// The most retries a schedule holds, and the latest day after the first failure one falls on.
+pub const MAX_RETRIES: usize = 6;
+pub const MAX_RETRY_DAY: u32 = 60;
+/// The longest an account can be past due before it is suspended automatically.
+pub const MAX_AUTO_SUSPEND_DAYS: u32 = 365;
+
+/// The seller's settings page as typed: its details and default plan, the retry schedule of
+/// failed charges, and automatic suspension (blank: off).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsInput {
+    pub seller: SellerInput,
+    /// Days after the first failed charge to try again, e.g. `1, 3, 7`.
+    pub retry_days: String,
+    /// Days an invoice may stay unpaid after its first failed charge before the account is
+    /// suspended; blank for never.
+    pub auto_suspend_days: String,
+}
+
+/// The seller's settings, checked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SellerSettings {
+    pub details: SellerDetails,
+    pub retry: RetrySchedule,
+    pub auto_suspend_after_days: Option<u32>,
+}
+
+impl From<&SellerSettings> for SettingsInput {
+    fn from(s: &SellerSettings) -> Self {
+        let d = &s.details;
+        Self {
+            seller: SellerInput {
+                legal_name: d.legal_name.clone(),
+                contact_email: d.contact_email.to_string(),
+                address: AddressInput::from(&d.address),
+                plan: PlanInput::from(&d.default_plan),
+            },
+            retry_days: s
+                .retry
+                .days_after_first_failure
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            auto_suspend_days: s
+                .auto_suspend_after_days
+                .map_or_else(String::new, |d| d.to_string()),
+        }
+    }
+}
+
+impl SettingsInput {
+    /// Checks every field (the seller's as [`SellerInput::check`], `retry_days`,
+    /// `auto_suspend_days`).
+    pub fn parse(&self) -> Result<SellerSettings, FieldErrors> {
+        let mut e = FieldErrors::new();
+        let details = self.seller.check(&mut e);
+        let retry = e.check("retry_days", retry_days(&self.retry_days));
+        let auto = e.check(
+            "auto_suspend_days",
+            auto_suspend_days(&self.auto_suspend_days),
+        );
+        match (details, retry, auto) {
+            (Some(details), Some(retry), Some(auto_suspend_after_days)) if e.is_empty() => {
+                Ok(SellerSettings {
+                    details,
+                    retry,
+                    auto_suspend_after_days,
+                })
+            }
+            _ => Err(e),
+        }
+    }
+}
+
+/// A retry schedule as typed: days after the first failed charge, ascending, e.g. `1, 3, 7`.
+pub fn retry_days(input: &str) -> Result<RetrySchedule, String> {
+    let parts: Vec<&str> = input
+        .split([',', ' ', ';'])
+        .filter(|p| !p.is_empty())
+        .collect();
+    if parts.is_empty() {
+        return Err("Enter the days to try a failed charge again, such as 1, 3, 7.".into());
+    }
+    let mut days = Vec::with_capacity(parts.len());
+    for p in parts {
+        match p.parse::<u32>() {
+            Ok(d) if (1..=MAX_RETRY_DAY).contains(&d) => days.push(d),
+            _ => {
+                return Err(format!(
+                    "Each day is a whole number from 1 to {MAX_RETRY_DAY}, such as 1, 3, 7."
+                ))
+            }
+        }
+    }
+    if days.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(
+            "List the days in order, each later than the one before, such as 1, 3, 7.".into(),
+        );
+    }
+    if days.len() > MAX_RETRIES {
+        return Err(format!("At most {MAX_RETRIES} retries."));
+    }
+    Ok(RetrySchedule {
+        days_after_first_failure: days,
+    })
+}
+
+/// Days past due before automatic suspension: blank for never.
+pub fn auto_suspend_days(input: &str) -> Result<Option<u32>, String> {
+    let input = input.trim();
+    if input.is_empty() {
+        return Ok(None);
+    }
+    match input.parse::<u32>() {
+        Ok(d) if (1..=MAX_AUTO_SUSPEND_DAYS).contains(&d) => Ok(Some(d)),
+        _ => Err(format!(
+            "Enter a number of days from 1 to {MAX_AUTO_SUSPEND_DAYS}, or leave it blank to never suspend automatically."
+        )),
+    }
+}
+
 /// First start's form as typed: the seller and its first operator (an Owner). The password
 /// is checked apart, as at every other form that chooses one.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,6 +316,44 @@ mod tests {
             last_name: "Ng".into(),
             email: "olive@seller.test".into(),
         }
+    }
+
+    #[test]
+    fn settings_read_back_as_written_and_each_field_says_what_is_wrong() {
+        let settings = SettingsInput {
+            seller: filled().seller,
+            retry_days: "1, 3; 7".into(),
+            auto_suspend_days: "".into(),
+        }
+        .parse()
+        .unwrap();
+        assert_eq!(settings.retry.days_after_first_failure, [1, 3, 7]);
+        assert_eq!(settings.auto_suspend_after_days, None);
+        let again = SettingsInput::from(&settings);
+        assert_eq!(
+            (again.retry_days.as_str(), again.auto_suspend_days.as_str()),
+            ("1, 3, 7", "")
+        );
+        assert_eq!(again.parse().unwrap(), settings);
+        for (typed, message) in [
+            (
+                "",
+                "Enter the days to try a failed charge again, such as 1, 3, 7.",
+            ),
+            (
+                "1, 0",
+                "Each day is a whole number from 1 to 60, such as 1, 3, 7.",
+            ),
+            (
+                "3, 1",
+                "List the days in order, each later than the one before, such as 1, 3, 7.",
+            ),
+            ("1,2,3,4,5,6,7", "At most 6 retries."),
+        ] {
+            assert_eq!(retry_days(typed).unwrap_err(), message, "{typed:?}");
+        }
+        assert_eq!(auto_suspend_days(" 30 ").unwrap(), Some(30));
+        assert!(auto_suspend_days("0").is_err() && auto_suspend_days("366").is_err());
     }
 
     #[test]

@@ -68,3 +68,30 @@ test("the seller suspends an account, whose administrator sees why and whom to a
   expect(await accessibilityViolations(gil)).toEqual([]);
   await gil.context().close();
 });
+
+test("the Owner sets the seller's retries and automatic suspension, each field checked as typed", async ({ page }) => {
+  await signInAsOperator(page);
+  await page.getByRole("navigation", { name: "Console" }).getByRole("link", { name: "Settings" }).click();
+  await expect(page.getByRole("heading", { name: "Settings", level: 1 })).toBeVisible();
+  await waitForHydration(page);
+  await expect(page.getByLabel("Legal name")).toHaveValue("Tally Seller Ltd");
+  await expect(page.getByLabel("Try again after these days")).toHaveValue("1, 3, 7");
+  await page.getByLabel("Try again after these days").fill("3, 1");
+  await page.getByLabel("Try again after these days").blur();
+  await expect(page.locator("#retry_days-error")).toHaveText("List the days in order, each later than the one before, such as 1, 3, 7.");
+  expect(await accessibilityViolations(page)).toEqual([]);
+  await page.getByLabel("Try again after these days").fill("2, 5, 9");
+  await page.getByLabel("Suspend an account automatically after this many days unpaid").fill("45");
+  await page.getByRole("button", { name: "Save settings" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "saved" })).toHaveText("The settings are saved.");
+  await page.reload();
+  await waitForHydration(page);
+  await expect(page.getByLabel("Try again after these days")).toHaveValue("2, 5, 9");
+  await expect(page.getByLabel("Suspend an account automatically after this many days unpaid")).toHaveValue("45");
+  // Back as the other specs expect it: the standard schedule, never suspended automatically.
+  await page.getByLabel("Try again after these days").fill("1, 3, 7");
+  await page.getByLabel("Suspend an account automatically after this many days unpaid").fill("");
+  await page.getByRole("button", { name: "Save settings" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "saved" })).toHaveText("The settings are saved.");
+  expect(await accessibilityViolations(page)).toEqual([]);
+});

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod operator;
 pub mod overview;
 pub mod payments;
+pub mod settings;
 pub mod setup;
 pub mod sign_in;
 pub mod status;

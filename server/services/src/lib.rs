@@ -36,7 +36,7 @@ use identity::{
 use platform::{audit::AuditLog, config::GatewaySettings, context::Context, status::Status};
 use seller::{
     account_admins::AccountAdministrators, customers::Customers, money::MoneyActions,
-    revenue::RevenueFigures, setup::Setup, standing::Standing,
+    revenue::RevenueFigures, settings::SellerSettingsService, setup::Setup, standing::Standing,
 };
 
 /// Every service, wired once at start; cheap to clone. The server puts it in each request's
@@ -62,6 +62,8 @@ pub struct All {
     pub standing: Standing,
     /// Retrying charges, recording transfers, voiding invoices, credit notes.
     pub money: MoneyActions,
+    /// The seller's settings page: its details, default plan, retries, automatic suspension.
+    pub settings: SellerSettingsService,
     /// Helping a customer account's administrators: invitations, two-step resets.
     pub account_admins: AccountAdministrators,
     /// The seller's revenue figures.
@@ -112,7 +114,7 @@ impl Services {
         let passwords = Passwords::per_core();
         let two_step = TwoStep::new(ctx.clone());
         let sign_ins = SignIns::new(ctx.clone(), passwords.clone(), two_step.clone());
-        let charging = Charging::new(ctx.clone(), gateway.clone(), Default::default());
+        let charging = Charging::new(ctx.clone(), gateway.clone());
         let billing_run = BillingRun::new(ctx.clone(), charging.clone());
         let refunds = Refunds::new(ctx.clone(), gateway.clone());
         let operators = Operators::new(ctx.clone(), passwords.clone(), two_step.clone());
@@ -141,7 +143,9 @@ impl Services {
                 billing_run.clone(),
                 charging.clone(),
                 refunds.clone(),
-            ),
+            )
+            .with_after_pass(Arc::new(Standing::new(ctx.clone(), billing_run.clone()))),
+            settings: SellerSettingsService::new(ctx.clone()),
             stripe_events: stripe.map(|s| StripeEvents::new(ctx.clone(), s, charging.clone())),
             billing_run,
             credit_notes: CreditNotes::new(ctx.clone()),

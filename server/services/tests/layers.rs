@@ -42,6 +42,7 @@ const OWNERS: &[(&str, &str)] = &[
     ("operator_pending_sign_ins", "identity::operators"),
     ("sellers", "seller::profile"),
     ("account_plans", "billing::plans"),
+    ("billing_settings", "billing::settings"),
     ("users", "directory::users"),
     ("user_count_changes", "directory::users"),
     ("commands", "directory::commands"),

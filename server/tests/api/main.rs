@@ -24,6 +24,7 @@ mod outbox;
 mod plain_forms;
 mod public_pages;
 mod secrets;
+mod settings;
 mod several_servers;
 mod smtp;
 mod startup;

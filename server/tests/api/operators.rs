@@ -264,6 +264,16 @@ fn operator_functions() -> Vec<(
             Some(ManageAccounts),
         ),
         (
+            "operator/settings/get",
+            Box::new(Vec::new),
+            Some(ManageSellerSettings),
+        ),
+        (
+            "operator/settings/save",
+            Box::new(settings_form),
+            Some(ManageSellerSettings),
+        ),
+        (
             "operator/admins/resend-invitation",
             Box::new(|| {
                 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -320,6 +330,36 @@ fn operator_functions() -> Vec<(
             Some(MoneyActions),
         ),
     ]
+}
+
+/// The settings page's fields, filled as the Owner would.
+pub(crate) fn settings_form() -> Vec<(&'static str, String)> {
+    [
+        ("legal_name", "Tally Seller Ltd"),
+        ("contact_email", "billing@seller.test"),
+        ("country", "GB"),
+        ("line1", "10 Downing St"),
+        ("city", "London"),
+        ("postal_code", "SW1A 2AA"),
+        ("price_per_user", "5.00"),
+        ("free_users", "10"),
+        ("retry_days", "1, 3, 7"),
+        ("auto_suspend_days", ""),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k, v.to_string()))
+    .collect()
+}
+
+/// The seller, as set-up makes it.
+pub(crate) async fn seed_seller(app: &TestApp) {
+    sqlx::query(
+        "INSERT INTO sellers (id, legal_name, contact_email, country, line1, city, postal_code, price_per_user_cents, free_users, created_at, updated_at) \
+         VALUES (1, 'Tally Seller Ltd', 'billing@seller.test', 'GB', '10 Downing St', 'London', 'SW1A 2AA', 500, 10, 0, 0)",
+    )
+    .execute(app.db.pool())
+    .await
+    .unwrap();
 }
 
 /// The account and invoice a money function acts on: `inv-<kind><n>` of `acct-money`, one of
@@ -427,6 +467,7 @@ both_databases! {
         app.seed_account("acme", &[Role::AdministratorWithBilling]).await;
         seed_standing_accounts(&app).await;
         seed_money_invoices(&app).await;
+        seed_seller(&app).await;
         let customer = app.signed_in("admin_billing@acme.test").await;
         let nobody = TestApp::new_client();
         let mut operators = Vec::new();

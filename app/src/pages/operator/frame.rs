@@ -12,6 +12,7 @@ use crate::{
         get_current_operator, operator_confirm, OperatorConfirm, OperatorSignOut, CONSOLE_PATH,
         REVENUE_PATH, SIGN_IN_PATH, TWO_STEP_PATH,
     },
+    api::settings::SETTINGS_PATH,
     components::{
         dialog::Modal,
         field::Field,
@@ -61,12 +62,14 @@ where
 /// The top bar (who is signed in, and signing out) and the console's navigation.
 #[component]
 fn Shell(operator: OperatorActor, children: Children) -> impl IntoView {
+    let settings = operator.may(OperatorAction::ManageSellerSettings);
     let nav = (!operator.must_set_up_two_step).then(|| {
         view! {
             <nav class="sidenav" aria-label="Console">
                 <ul>
                     <li><A href=REVENUE_PATH>"Revenue"</A></li>
                     <li><A href=CONSOLE_PATH>"Customer accounts"</A></li>
+                    {settings.then(|| view! { <li><A href=SETTINGS_PATH>"Settings"</A></li> })}
                     <li><A href=TWO_STEP_PATH>"Your two-step verification"</A></li>
                 </ul>
             </nav>

@@ -8,5 +8,6 @@ pub mod accounts;
 mod frame;
 mod money;
 pub mod revenue;
+pub mod settings;
 pub mod sign_in;
 pub mod two_step;

@@ -10,6 +10,7 @@ pub mod info;
 pub mod invoices;
 pub mod plans;
 pub mod scheduler;
+pub mod settings;
 
 use tally_core::address::Address;
 

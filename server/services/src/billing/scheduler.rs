@@ -15,9 +15,17 @@ use crate::{
     },
 };
 
+/// Work of a later domain the scheduler does at the end of each pass (the seller's automatic
+/// suspension of accounts long unpaid), without billing depending on that domain.
+#[async_trait::async_trait]
+pub trait AfterPass: Send + Sync {
+    async fn after_pass(&self) -> Result<(), ServiceError>;
+}
+
 /// The billing scheduler's work, one pass.
 #[derive(Clone)]
 pub struct Scheduler {
+    after: Option<std::sync::Arc<dyn AfterPass>>,
     ctx: Context,
     run: BillingRun,
     charging: Charging,
@@ -28,12 +36,19 @@ pub struct Scheduler {
 impl Scheduler {
     pub fn new(ctx: Context, run: BillingRun, charging: Charging, refunds: Refunds) -> Self {
         Self {
+            after: None,
             leases: Leases::new(ctx.clone()),
             ctx,
             run,
             charging,
             refunds,
         }
+    }
+
+    /// With `after` done at the end of each pass.
+    pub fn with_after_pass(mut self, after: std::sync::Arc<dyn AfterPass>) -> Self {
+        self.after = Some(after);
+        self
     }
 
     /// Catches up on months that ended, then due retries, expiry warnings and mail. With
@@ -58,6 +73,9 @@ impl Scheduler {
         }
         self.charging.retry_due().await?;
         self.refunds.refund_pending().await?;
+        if let Some(after) = &self.after {
+            after.after_pass().await?;
+        }
         expiry::warn_expiring_cards(&self.ctx).await?;
         self.ctx
             .outbox

@@ -7,5 +7,6 @@ pub mod customers;
 pub mod money;
 pub mod profile;
 pub mod revenue;
+pub mod settings;
 pub mod setup;
 pub mod standing;

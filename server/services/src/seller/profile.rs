@@ -84,3 +84,31 @@ pub async fn details(pool: &sqlx::AnyPool) -> Result<Option<SellerDetails>, Serv
         },
     }))
 }
+
+/// Saves the seller's details and default plan, in `conn`; `false` before set-up.
+pub async fn save(
+    conn: &mut AnyConnection,
+    seller: &SellerDetails,
+    now: i64,
+) -> Result<bool, ServiceError> {
+    let a = &seller.address;
+    let done = sqlx::query(
+        "UPDATE sellers SET legal_name = $1, contact_email = $2, country = $3, line1 = $4, line2 = $5, city = $6, \
+         region = $7, postal_code = $8, price_per_user_cents = $9, free_users = $10, updated_at = $11 WHERE id = 1",
+    )
+    .bind(&seller.legal_name)
+    .bind(seller.contact_email.as_str())
+    .bind(&a.country)
+    .bind(&a.line1)
+    .bind(&a.line2)
+    .bind(&a.city)
+    .bind(&a.region)
+    .bind(&a.postal_code)
+    .bind(seller.default_plan.price_per_user.cents())
+    .bind(i64::try_from(seller.default_plan.free_users).unwrap_or(i64::MAX))
+    .bind(now)
+    .execute(conn)
+    .await
+    .context("saving the seller's details")?;
+    Ok(done.rows_affected() == 1)
+}

@@ -14,7 +14,12 @@ use tally_core::{
 
 use super::{customers::allowed, profile};
 use crate::{
-    billing::{info, invoices::run::BillingRun},
+    billing::{
+        info,
+        invoices::{self, run::BillingRun},
+        scheduler::AfterPass,
+        settings,
+    },
     identity::accounts::{self, AccountRow, Billable},
     platform::{audit::Event, context::Context, error::ServiceError, mail::emails},
 };
@@ -43,7 +48,7 @@ impl Standing {
             .changeable(operator, account_id, &[AccountStatus::Active])
             .await?;
         self.change(
-            operator,
+            Some(operator),
             &account,
             AccountStatus::Suspended,
             Some(&reason),
@@ -62,7 +67,7 @@ impl Standing {
             .changeable(operator, account_id, &[AccountStatus::Suspended])
             .await?;
         self.change(
-            operator,
+            Some(operator),
             &account,
             AccountStatus::Active,
             None,
@@ -88,7 +93,7 @@ impl Standing {
             )
             .await?;
         self.change(
-            operator,
+            Some(operator),
             &account,
             AccountStatus::Closed,
             Some(&reason),
@@ -101,6 +106,40 @@ impl Standing {
                 name: account.name,
             })
             .await
+    }
+
+    /// Suspends every active account with an invoice unpaid for longer than the seller allows
+    /// (its settings; off unless set), each audited as the scheduler's and emailed to its
+    /// billing contact as any suspension is. Returns how many.
+    pub async fn suspend_overdue(&self) -> Result<u64, ServiceError> {
+        const DAY: i64 = 86_400_000;
+        let pool = self.ctx.db.pool();
+        let Some(days) = settings::read(pool).await?.auto_suspend_after_days else {
+            return Ok(0);
+        };
+        let before = self.ctx.now() - i64::from(days) * DAY;
+        let mut suspended = 0;
+        for (account_id, number) in invoices::unpaid_since(pool, before).await? {
+            let Some(account) = accounts::by_id(pool, &account_id).await? else {
+                continue;
+            };
+            if account.status != AccountStatus::Active {
+                continue;
+            }
+            let reason = format!(
+                "Invoice {number} is unpaid more than {days} days after its charge failed (suspended automatically)."
+            );
+            self.change(
+                None,
+                &account,
+                AccountStatus::Suspended,
+                Some(&reason),
+                "It is suspended: its administrators can sign in only to pay what is due, and nothing is charged meanwhile.",
+            )
+            .await?;
+            suspended += 1;
+        }
+        Ok(suspended)
     }
 
     /// The caller's account's standing, why, and whom to ask (every administrator).
@@ -144,7 +183,7 @@ impl Standing {
 
     async fn change(
         &self,
-        operator: &OperatorActor,
+        operator: Option<&OperatorActor>,
         account: &AccountRow,
         to: AccountStatus,
         reason: Option<&str>,
@@ -163,9 +202,13 @@ impl Standing {
             AccountStatus::Suspended => AuditKind::AccountSuspended,
             AccountStatus::Closed => AuditKind::AccountClosed,
         };
-        work.audit(Event {
-            account_id: Some(account.id.clone()),
-            ..Event::by_operator(operator, kind, &account.name, reason.unwrap_or_default())
+        let why = reason.unwrap_or_default();
+        work.audit(match operator {
+            Some(operator) => Event {
+                account_id: Some(account.id.clone()),
+                ..Event::by_operator(operator, kind, &account.name, why)
+            },
+            None => Event::system(kind, account.id.as_str(), account.name.as_str(), why),
         });
         if let Some(contact) = contact {
             let (name, email) = seller
@@ -195,5 +238,17 @@ fn required_reason(reason: &str) -> Result<String, ServiceError> {
             "Say why: the account's administrators are shown it.",
         )),
         Err(e) => Err(ServiceError::field("reason", e)),
+    }
+}
+
+#[async_trait::async_trait]
+impl AfterPass for Standing {
+    /// The scheduler's pass ends with the accounts long unpaid suspended.
+    async fn after_pass(&self) -> Result<(), ServiceError> {
+        let n = self.suspend_overdue().await?;
+        if n > 0 {
+            tracing::info!(accounts = n, "suspended automatically: unpaid too long");
+        }
+        Ok(())
     }
 }

@@ -28,7 +28,7 @@ use crate::{
     billing::{
         cards,
         gateway::{CardToken, ChargeReceipt, ChargeRequest, Decline, GatewayError, PaymentGateway},
-        info,
+        info, settings,
     },
     identity::accounts,
     platform::{
@@ -186,21 +186,22 @@ fn status_marks(first: usize, statuses: &[InvoiceStatus]) -> String {
         .join(", ")
 }
 
-/// Charges invoices.
+/// Charges invoices, retrying failed charges on the seller's schedule
+/// ([`settings`](crate::billing::settings); 1, 3 and 7 days unless set).
 #[derive(Clone)]
 pub struct Charging {
     ctx: Context,
     gateway: Arc<dyn PaymentGateway>,
-    retry: RetrySchedule,
 }
 
 impl Charging {
-    pub fn new(ctx: Context, gateway: Arc<dyn PaymentGateway>, retry: RetrySchedule) -> Self {
-        Self {
-            ctx,
-            gateway,
-            retry,
-        }
+    pub fn new(ctx: Context, gateway: Arc<dyn PaymentGateway>) -> Self {
+        Self { ctx, gateway }
+    }
+
+    /// The retry schedule in force.
+    async fn schedule(&self) -> Result<RetrySchedule, ServiceError> {
+        Ok(settings::read(self.ctx.db.pool()).await?.retry)
     }
 
     /// Charges the invoices `due` selects, a chunk at a time.
@@ -321,12 +322,13 @@ impl Charging {
             })
             .collect();
         let billing = info::chunk(pool, &first.account_id, &last.account_id).await?;
+        let retry = self.schedule().await?;
         let mut work = self.ctx.begin("recording charges").await?;
         let now = work.now();
         let mut recorded = Vec::new();
         for (d, outcome) in due.iter().zip(outcomes) {
             let Some(outcome) = outcome else { continue };
-            if let Some(a) = self.record_outcome(work.tx(), d, outcome, now).await? {
+            if let Some(a) = Self::record_outcome(work.tx(), &retry, d, outcome, now).await? {
                 recorded.push(a);
             }
         }
@@ -344,8 +346,8 @@ impl Charging {
     /// Moves the invoice on by one attempt's outcome, on `conn`: paid, failed with its retry
     /// date, or past due. `None` when another process recorded this attempt first.
     async fn record_outcome<'a>(
-        &self,
         conn: &mut AnyConnection,
+        retry: &RetrySchedule,
         due: &'a ToCharge,
         outcome: Outcome,
         now: i64,
@@ -374,7 +376,7 @@ impl Charging {
                 let first_day = date_of_millis(first_failure).ok_or_else(|| {
                     ServiceError::invariant("recording a failed charge", "a date out of range")
                 })?;
-                let status = match self.retry.after_failure(first_day, number as u32) {
+                let status = match retry.after_failure(first_day, number as u32) {
                     AfterFailure::RetryOn(day) => {
                         next_attempt = Some(day);
                         InvoiceStatus::Failed
@@ -601,6 +603,7 @@ impl Charging {
             status: InvoiceStatus,
             first_failure_at: Option<i64>,
         }
+        let retry = self.schedule().await?;
         let mut work = self.ctx.begin("settling a payment").await?;
         let now = work.now();
         let row: Option<Settling> = sqlx::query_as(
@@ -669,7 +672,7 @@ impl Charging {
             let first_day = date_of_millis(first).ok_or_else(|| {
                 ServiceError::invariant("settling a payment", "a date out of range")
             })?;
-            let (status, next) = match self.retry.after_failure(first_day, attempt as u32) {
+            let (status, next) = match retry.after_failure(first_day, attempt as u32) {
                 AfterFailure::RetryOn(day) => (InvoiceStatus::Failed, Some(date_start_millis(day))),
                 AfterFailure::PastDue => (InvoiceStatus::PastDue, None),
             };

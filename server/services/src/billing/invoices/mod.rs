@@ -132,6 +132,26 @@ pub async fn latest(
     Ok(rows.into_iter().map(Invoice::from).collect())
 }
 
+/// Accounts with an invoice charged and still unpaid since its first failure at or before
+/// `before` (UTC milliseconds): each account once, with its oldest such invoice's number.
+pub async fn unpaid_since(
+    pool: &sqlx::AnyPool,
+    before: i64,
+) -> Result<Vec<(String, String)>, ServiceError> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT account_id, MIN(number) FROM invoices \
+         WHERE status IN ($1, $2, $3) AND first_failure_at <= $4 GROUP BY account_id",
+    )
+    .bind(InvoiceStatus::Failed.code())
+    .bind(InvoiceStatus::PastDue.code())
+    .bind(InvoiceStatus::ActionRequired.code())
+    .bind(before)
+    .fetch_all(pool)
+    .await
+    .context("reading accounts long unpaid")?;
+    Ok(rows)
+}
+
 /// For each of `accounts`: what its last invoice came to, and what it owes (invoices made
 /// and not paid). Accounts without invoices are left out.
 pub async fn money_of(

@@ -1,0 +1,70 @@
+//! The seller's billing settings (owner of `billing_settings`): the retry schedule of failed
+//! charges and automatic suspension after days unpaid. Without a saved row, the standard
+//! schedule and no automatic suspension.
+
+use sqlx::AnyConnection;
+use tally_core::billing::RetrySchedule;
+
+use crate::platform::error::{ResultExt, ServiceError};
+
+/// What billing follows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BillingSettings {
+    pub retry: RetrySchedule,
+    pub auto_suspend_after_days: Option<u32>,
+}
+
+/// The settings in force.
+pub async fn read<'e, E>(exec: E) -> Result<BillingSettings, ServiceError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let row: Option<(String, Option<i64>)> =
+        sqlx::query_as("SELECT retry_days, auto_suspend_days FROM billing_settings WHERE id = 1")
+            .fetch_optional(exec)
+            .await
+            .context("reading the billing settings")?;
+    let Some((days, auto)) = row else {
+        return Ok(BillingSettings::default());
+    };
+    let days: Vec<u32> = days
+        .split(',')
+        .filter_map(|d| d.trim().parse().ok())
+        .collect();
+    Ok(BillingSettings {
+        retry: if days.is_empty() {
+            RetrySchedule::default()
+        } else {
+            RetrySchedule {
+                days_after_first_failure: days,
+            }
+        },
+        auto_suspend_after_days: auto.and_then(|d| u32::try_from(d).ok()),
+    })
+}
+
+/// Saves the settings, in `conn`.
+pub async fn save(
+    conn: &mut AnyConnection,
+    settings: &BillingSettings,
+    now: i64,
+) -> Result<(), ServiceError> {
+    let days = settings
+        .retry
+        .days_after_first_failure
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    sqlx::query(
+        "INSERT INTO billing_settings (id, retry_days, auto_suspend_days, updated_at) VALUES (1, $1, $2, $3) \
+         ON CONFLICT (id) DO UPDATE SET retry_days = $1, auto_suspend_days = $2, updated_at = $3",
+    )
+    .bind(days)
+    .bind(settings.auto_suspend_after_days.map(i64::from))
+    .bind(now)
+    .execute(conn)
+    .await
+    .context("saving the billing settings")?;
+    Ok(())
+}
