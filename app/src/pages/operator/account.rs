@@ -81,6 +81,10 @@ fn AccountView(
     let manage = me.may(OperatorAction::ManageAccounts);
     let money_actions = me.may(OperatorAction::MoneyActions);
     let help_admins = me.may(OperatorAction::ManageAccountAdministrators);
+    // What an action said, kept outside the account's view: the reload that follows an action
+    // draws the account's sections anew.
+    let admin_notice = RwSignal::new(None::<String>);
+    let money_notice = RwSignal::new(None::<String>);
     view! {
         <p><a href=CONSOLE_PATH>"← Customer accounts"</a></p>
         <Transition fallback=|| view! { <p>"Loading the account…"</p> }>
@@ -91,9 +95,9 @@ fn AccountView(
                         <Summary a=a.clone() />
                         <StandingSection a=a.clone() manage=manage reload=reload />
                         <PlanSection a=a.clone() change=change_plans reload=reload />
-                        <Administrators a=a.clone() help=help_admins reload=reload />
+                        <Administrators a=a.clone() help=help_admins reload=reload notice=admin_notice />
                         <UsersChart a=a.clone() />
-                        <Invoices a=a.clone() act=money_actions reload=reload />
+                        <Invoices a=a.clone() act=money_actions reload=reload notice=money_notice />
                         <CreditNotes a=a.clone() />
                         <Charges a=a.clone() />
                         <AuditLog a=a />
@@ -276,9 +280,13 @@ fn StandingSection(a: CustomerAccountDetail, manage: bool, reload: RwSignal<u32>
 /// The account's administrators; those who help them (Owner, Support) can send an invitation
 /// again, or reset a locked-out administrator's two-step verification on request.
 #[component]
-fn Administrators(a: CustomerAccountDetail, help: bool, reload: RwSignal<u32>) -> impl IntoView {
+fn Administrators(
+    a: CustomerAccountDetail,
+    help: bool,
+    reload: RwSignal<u32>,
+    notice: RwSignal<Option<String>>,
+) -> impl IntoView {
     let fresh = fresh_check::use_fresh_check();
-    let notice = RwSignal::new(None::<String>);
     let confirming = RwSignal::new(None::<String>);
     let account = StoredValue::new(a.id.clone());
     let act = move |admin: String, name: String, reset: bool| {

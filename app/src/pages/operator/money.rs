@@ -34,9 +34,14 @@ const ACTIONS: [InvoiceAction; 4] = [
 
 /// The invoices, newest first, each with the actions its status allows.
 #[component]
-pub fn Invoices(a: CustomerAccountDetail, act: bool, reload: RwSignal<u32>) -> impl IntoView {
+pub fn Invoices(
+    a: CustomerAccountDetail,
+    act: bool,
+    reload: RwSignal<u32>,
+    /// What the last action said (kept by the page across the reload that follows it).
+    notice: RwSignal<Option<String>>,
+) -> impl IntoView {
     let chosen = RwSignal::new(None::<(Invoice, InvoiceAction)>);
-    let notice = RwSignal::new(None::<String>);
     if a.invoices.is_empty() {
         return view! {
             <section class="card" aria-labelledby="invoices-title">
