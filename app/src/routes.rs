@@ -20,6 +20,8 @@ use crate::pages::{
     operator::{
         account::CustomerAccountPage,
         accounts::CustomerAccountsPage,
+        invitation::OperatorInvitationPage,
+        operators::OperatorsPage,
         revenue::RevenuePage,
         settings::SellerSettingsPage,
         sign_in::{OperatorSecondStepPage, OperatorSignInPage},
@@ -71,6 +73,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/operator/accounts") view={Lazy::<CustomerAccountsRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/operator/accounts/:id") view={Lazy::<CustomerAccountRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/operator/settings") view={Lazy::<SellerSettingsRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/operator/operators") view={Lazy::<OperatorsRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/operator/invitation/:token") view={Lazy::<OperatorInvitationRoute>::new()} ssr=SsrMode::Async />
             </Routes>
         </Router>
     }
@@ -112,3 +116,5 @@ lazy_page!(CustomerAccountsRoute, CustomerAccountsPage);
 lazy_page!(CustomerAccountRoute, CustomerAccountPage);
 lazy_page!(RevenueRoute, RevenuePage);
 lazy_page!(SellerSettingsRoute, SellerSettingsPage);
+lazy_page!(OperatorsRoute, OperatorsPage);
+lazy_page!(OperatorInvitationRoute, OperatorInvitationPage);

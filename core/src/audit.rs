@@ -82,9 +82,15 @@ pub enum AuditKind {
     MoneyNoticeEmailed,
     /// The seller's Owner changed its details, default plan, retries or automatic suspension.
     SellerSettingsChanged,
+    /// The seller's Owner gave an operator another role.
+    OperatorRoleChanged,
+    /// The seller's Owner suspended an operator.
+    OperatorSuspended,
+    /// The seller's Owner made a suspended operator active again.
+    OperatorReactivated,
 }
 
-pub const ALL_AUDIT_KINDS: [AuditKind; 61] = [
+pub const ALL_AUDIT_KINDS: [AuditKind; 64] = [
     AuditKind::AccountCreated,
     AuditKind::SignIn,
     AuditKind::SignInFailed,
@@ -146,6 +152,9 @@ pub const ALL_AUDIT_KINDS: [AuditKind; 61] = [
     AuditKind::CreditNoteRefunded,
     AuditKind::MoneyNoticeEmailed,
     AuditKind::SellerSettingsChanged,
+    AuditKind::OperatorRoleChanged,
+    AuditKind::OperatorSuspended,
+    AuditKind::OperatorReactivated,
 ];
 
 /// The Audit log filter's value for every billing event at once ([`AuditKind::is_billing`]).
@@ -215,6 +224,9 @@ impl AuditKind {
             AuditKind::CreditNoteRefunded => "credit_note_refunded",
             AuditKind::MoneyNoticeEmailed => "money_notice_emailed",
             AuditKind::SellerSettingsChanged => "seller_settings_changed",
+            AuditKind::OperatorRoleChanged => "operator_role_changed",
+            AuditKind::OperatorSuspended => "operator_suspended",
+            AuditKind::OperatorReactivated => "operator_reactivated",
         }
     }
 
@@ -312,6 +324,9 @@ impl AuditKind {
             AuditKind::CreditNoteRefunded => "Credit note refunded",
             AuditKind::MoneyNoticeEmailed => "Billing notice emailed",
             AuditKind::SellerSettingsChanged => "Seller settings changed",
+            AuditKind::OperatorRoleChanged => "Operator role changed",
+            AuditKind::OperatorSuspended => "Operator suspended",
+            AuditKind::OperatorReactivated => "Operator reactivated",
         }
     }
 }

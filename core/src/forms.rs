@@ -71,7 +71,7 @@ impl FieldErrors {
     }
 
     /// `Ok(value)` when no field failed, else every error.
-    fn finish<T>(self, value: Option<T>) -> Result<T, FieldErrors> {
+    pub(crate) fn finish<T>(self, value: Option<T>) -> Result<T, FieldErrors> {
         match value {
             Some(v) if self.is_empty() => Ok(v),
             _ => Err(self),

@@ -152,6 +152,90 @@ pub fn operator_allows(role: OperatorRole, action: OperatorAction) -> bool {
     }
 }
 
+/// An operator as the Owner invites them: name, address and role, as typed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewOperatorInput {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    /// An [`OperatorRole::code`].
+    pub role: String,
+}
+
+/// A validated new operator (they get an invitation to set a password).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewOperator {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: crate::contact::Email,
+    pub role: OperatorRole,
+}
+
+impl NewOperatorInput {
+    pub fn parse(&self) -> Result<NewOperator, crate::forms::FieldErrors> {
+        let mut e = crate::forms::FieldErrors::new();
+        let (first_name, last_name, email) =
+            crate::forms::person(&mut e, &self.first_name, &self.last_name, &self.email);
+        let role = e.check(
+            "role",
+            OperatorRole::from_code(self.role.trim()).ok_or("Choose a role."),
+        );
+        let value = (|| {
+            Some(NewOperator {
+                first_name: first_name?,
+                last_name: last_name?,
+                email: email?,
+                role: role?,
+            })
+        })();
+        e.finish(value)
+    }
+}
+
+/// A change the Owner makes to an operator on the operators page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OperatorChange {
+    /// A new role.
+    Role(OperatorRole),
+    /// Suspended: they can no longer sign in, and their sessions end.
+    Suspend,
+    /// Active again.
+    Reactivate,
+    /// Their second steps removed (they lost their device); they set one up at next sign-in.
+    ResetTwoStep,
+}
+
+/// Why the change may not be made, or `None` when it may: nobody changes their own role or
+/// standing or resets their own second step on this page (their own settings do that), and
+/// the seller always keeps an active Owner. `target_role` is the operator's role now;
+/// `active_owners` counts the active Owners, the target among them if they are one.
+pub fn operator_change_refusal(
+    is_self: bool,
+    target_role: OperatorRole,
+    target_active: bool,
+    change: OperatorChange,
+    active_owners: u64,
+) -> Option<&'static str> {
+    if is_self {
+        return Some(
+            "You can't change your own role or standing, or reset your own two-step verification, here. Ask another Owner.",
+        );
+    }
+    let removes_an_owner = target_role == OperatorRole::Owner
+        && target_active
+        && match change {
+            OperatorChange::Role(r) => r != OperatorRole::Owner,
+            OperatorChange::Suspend => true,
+            OperatorChange::Reactivate | OperatorChange::ResetTwoStep => false,
+        };
+    if removes_an_owner && active_owners <= 1 {
+        return Some(
+            "The seller must keep at least one active Owner. Make another operator Owner first.",
+        );
+    }
+    None
+}
+
 /// The operator matrix as docs/roles.md's Markdown table, for the golden test and reviewers.
 pub fn render_operator_matrix() -> String {
     let mut out = String::from("| Capability |");
@@ -180,6 +264,57 @@ pub fn render_operator_matrix() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nobody_changes_themselves_and_the_last_owner_stays() {
+        use OperatorChange::*;
+        use OperatorRole::*;
+        for change in [Role(Finance), Suspend, Reactivate, ResetTwoStep] {
+            assert!(operator_change_refusal(true, Support, true, change, 3).is_some());
+        }
+        assert!(operator_change_refusal(false, Owner, true, Role(Finance), 1).is_some());
+        assert!(operator_change_refusal(false, Owner, true, Suspend, 1).is_some());
+        assert_eq!(
+            operator_change_refusal(false, Owner, true, Role(Owner), 1),
+            None
+        );
+        assert_eq!(
+            operator_change_refusal(false, Owner, true, ResetTwoStep, 1),
+            None
+        );
+        assert_eq!(
+            operator_change_refusal(false, Owner, true, Suspend, 2),
+            None
+        );
+        // A suspended Owner is not one of the active ones: changing them removes none.
+        assert_eq!(
+            operator_change_refusal(false, Owner, false, Role(Support), 1),
+            None
+        );
+        assert_eq!(
+            operator_change_refusal(false, Finance, true, Suspend, 1),
+            None
+        );
+    }
+
+    #[test]
+    fn a_new_operator_needs_a_name_an_address_and_a_role() {
+        let typed = NewOperatorInput {
+            first_name: " Fay ".into(),
+            last_name: "Lund".into(),
+            email: "fay@seller.example".into(),
+            role: "finance".into(),
+        };
+        let op = typed.parse().unwrap();
+        assert_eq!(
+            (op.first_name.as_str(), op.role),
+            ("Fay", OperatorRole::Finance)
+        );
+        let errors = NewOperatorInput::default().parse().unwrap_err();
+        for field in ["first_name", "last_name", "email", "role"] {
+            assert!(errors.get(field).is_some(), "{field}");
+        }
+    }
 
     #[test]
     fn codes_read_back_and_are_distinct() {

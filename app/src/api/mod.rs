@@ -12,6 +12,7 @@ pub mod payments;
 pub mod settings;
 pub mod setup;
 pub mod sign_in;
+pub mod staff;
 pub mod status;
 pub mod two_step;
 pub mod users;

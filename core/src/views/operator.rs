@@ -163,3 +163,21 @@ pub struct Revenue {
     /// The accounts with the most unpaid, most first (at most 10).
     pub most_past_due: Vec<PastDueAccount>,
 }
+
+/// One of the seller's operators, as the Owner's operators page lists them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorListRow {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub role: crate::operators::OperatorRole,
+    pub status: AdminStatus,
+    /// Whether they have a second step (an app or a passkey).
+    pub two_step: bool,
+    /// When their newest invitation link stops working, while one is unused and valid.
+    pub invitation_expires_at: Option<i64>,
+    /// When one of their sessions was last seen, UTC milliseconds.
+    pub last_seen_at: Option<i64>,
+    /// The operator looking at the page.
+    pub is_you: bool,
+}

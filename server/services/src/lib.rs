@@ -36,7 +36,8 @@ use identity::{
 use platform::{audit::AuditLog, config::GatewaySettings, context::Context, status::Status};
 use seller::{
     account_admins::AccountAdministrators, customers::Customers, money::MoneyActions,
-    revenue::RevenueFigures, settings::SellerSettingsService, setup::Setup, standing::Standing,
+    revenue::RevenueFigures, settings::SellerSettingsService, setup::Setup, staff::OperatorStaff,
+    standing::Standing,
 };
 
 /// Every service, wired once at start; cheap to clone. The server puts it in each request's
@@ -64,6 +65,8 @@ pub struct All {
     pub money: MoneyActions,
     /// The seller's settings page: its details, default plan, retries, automatic suspension.
     pub settings: SellerSettingsService,
+    /// The seller's operators as its Owner manages them.
+    pub staff: OperatorStaff,
     /// Helping a customer account's administrators: invitations, two-step resets.
     pub account_admins: AccountAdministrators,
     /// The seller's revenue figures.
@@ -118,15 +121,17 @@ impl Services {
         let billing_run = BillingRun::new(ctx.clone(), charging.clone());
         let refunds = Refunds::new(ctx.clone(), gateway.clone());
         let operators = Operators::new(ctx.clone(), passwords.clone(), two_step.clone());
+        // One for the console's actions and the scheduler's automatic suspension alike.
+        let standing = Standing::new(ctx.clone(), billing_run.clone());
         Self(Arc::new(All {
             status: Status::new(ctx.clone()),
             audit: AuditLog::new(ctx.clone()),
             sessions: Sessions::new(ctx.clone()),
             profile: Profile::new(ctx.clone(), passwords.clone(), sign_ins.clone()),
             setup: Setup::new(ctx.clone(), operators.clone()),
+            staff: OperatorStaff::new(ctx.clone(), operators.clone()),
             operators,
             customers: Customers::new(ctx.clone()),
-            standing: Standing::new(ctx.clone(), billing_run.clone()),
             account_admins: AccountAdministrators::new(ctx.clone()),
             money: MoneyActions::new(ctx.clone(), refunds.clone(), charging.clone()),
             revenue: RevenueFigures::new(ctx.clone()),
@@ -144,7 +149,8 @@ impl Services {
                 charging.clone(),
                 refunds.clone(),
             )
-            .with_after_pass(Arc::new(Standing::new(ctx.clone(), billing_run.clone()))),
+            .with_after_pass(Arc::new(standing.clone())),
+            standing,
             settings: SellerSettingsService::new(ctx.clone()),
             stripe_events: stripe.map(|s| StripeEvents::new(ctx.clone(), s, charging.clone())),
             billing_run,

@@ -40,6 +40,7 @@ const OWNERS: &[(&str, &str)] = &[
     ("operators", "identity::operators"),
     ("operator_sessions", "identity::operators"),
     ("operator_pending_sign_ins", "identity::operators"),
+    ("operator_invitations", "identity::operators"),
     ("sellers", "seller::profile"),
     ("account_plans", "billing::plans"),
     ("billing_settings", "billing::settings"),

@@ -27,6 +27,7 @@ mod secrets;
 mod settings;
 mod several_servers;
 mod smtp;
+mod staff;
 mod startup;
 mod stripe;
 mod two_step;

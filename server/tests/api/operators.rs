@@ -329,6 +329,54 @@ fn operator_functions() -> Vec<(
             }),
             Some(MoneyActions),
         ),
+        (
+            "operator/operators/list",
+            Box::new(Vec::new),
+            Some(ManageOperators),
+        ),
+        (
+            "operator/operators/invite",
+            Box::new(|| {
+                let n = rand::random::<u32>();
+                vec![
+                    ("first_name", "Ivy".into()),
+                    ("last_name", "Nash".into()),
+                    ("email", format!("ivy{n}@seller.test")),
+                    ("role", "support".into()),
+                ]
+            }),
+            Some(ManageOperators),
+        ),
+        (
+            "operator/operators/resend-invitation",
+            Box::new(|| vec![("operator_id", "op-invited".into())]),
+            Some(ManageOperators),
+        ),
+        (
+            "operator/operators/set-role",
+            Box::new(|| {
+                vec![
+                    ("operator_id", "op-spare".into()),
+                    ("role", "support".into()),
+                ]
+            }),
+            Some(ManageOperators),
+        ),
+        (
+            "operator/operators/reset-two-step",
+            Box::new(|| vec![("operator_id", "op-spare".into())]),
+            Some(ManageOperators),
+        ),
+        (
+            "operator/operators/suspend",
+            Box::new(|| vec![("operator_id", "op-spare".into())]),
+            Some(ManageOperators),
+        ),
+        (
+            "operator/operators/reactivate",
+            Box::new(|| vec![("operator_id", "op-spare".into())]),
+            Some(ManageOperators),
+        ),
     ]
 }
 
@@ -483,6 +531,11 @@ both_databases! {
                      SELECT 'op-new', 'new@seller.test', 'new@seller.test', 'New', 'Op', 'owner', 'active', password_hash, 0, 0 FROM operators WHERE id = 'op-owner'")
             .execute(app.db.pool()).await.unwrap();
         assert_eq!(json_of(sign_in(&app, &pending, "new@seller.test", TEST_PASSWORD).await).await, false);
+        // The operators the Owner's functions act on: one invited, one to change.
+        sqlx::query("INSERT INTO operators (id, email, email_key, first_name, last_name, role, status, created_at, updated_at) \
+                     VALUES ('op-invited', 'invited@seller.test', 'invited@seller.test', 'In', 'Vited', 'support', 'invited', 0, 0), \
+                     ('op-spare', 'spare@seller.test', 'spare@seller.test', 'Spa', 'Re', 'finance', 'active', 0, 0)")
+            .execute(app.db.pool()).await.unwrap();
         let mut checked = 0;
         for (endpoint, args, action) in operator_functions() {
             let call = |client: &Client| {

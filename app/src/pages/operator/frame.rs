@@ -13,6 +13,7 @@ use crate::{
         REVENUE_PATH, SIGN_IN_PATH, TWO_STEP_PATH,
     },
     api::settings::SETTINGS_PATH,
+    api::staff::OPERATORS_PATH,
     components::{
         dialog::Modal,
         field::Field,
@@ -63,12 +64,14 @@ where
 #[component]
 fn Shell(operator: OperatorActor, children: Children) -> impl IntoView {
     let settings = operator.may(OperatorAction::ManageSellerSettings);
+    let operators = operator.may(OperatorAction::ManageOperators);
     let nav = (!operator.must_set_up_two_step).then(|| {
         view! {
             <nav class="sidenav" aria-label="Console">
                 <ul>
                     <li><A href=REVENUE_PATH>"Revenue"</A></li>
                     <li><A href=CONSOLE_PATH>"Customer accounts"</A></li>
+                    {operators.then(|| view! { <li><A href=OPERATORS_PATH>"Operators"</A></li> })}
                     {settings.then(|| view! { <li><A href=SETTINGS_PATH>"Settings"</A></li> })}
                     <li><A href=TWO_STEP_PATH>"Your two-step verification"</A></li>
                 </ul>

@@ -6,7 +6,9 @@
 pub mod account;
 pub mod accounts;
 mod frame;
+pub mod invitation;
 mod money;
+pub mod operators;
 pub mod revenue;
 pub mod settings;
 pub mod sign_in;

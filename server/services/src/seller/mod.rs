@@ -9,4 +9,5 @@ pub mod profile;
 pub mod revenue;
 pub mod settings;
 pub mod setup;
+pub mod staff;
 pub mod standing;

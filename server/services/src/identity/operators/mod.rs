@@ -6,6 +6,7 @@
 //! rules (docs/security.md): the same throttles, lockout and second-step count, with the same
 //! factors (`two_step`, under the operator's id).
 
+pub mod invitations;
 pub mod rows;
 pub mod sessions;
 
@@ -17,6 +18,7 @@ use tally_core::{
     operators::OperatorRole,
     password,
     roles::AdminStatus,
+    views::account::{LinkInfo, LinkState},
 };
 
 use self::{
@@ -147,6 +149,119 @@ impl Operators {
     /// Hashes a password [`Self::password_verdict`] has passed.
     pub async fn hash_checked_password(&self, password: &str) -> Result<String, ServiceError> {
         self.passwords.hash(password).await
+    }
+
+    /// Adds an invited operator (no password yet) and their invitation link in `work`; the
+    /// operator's id and the link's URL. An address another operator has is refused beside
+    /// the email field.
+    pub async fn add_invited(
+        &self,
+        work: &mut Work,
+        new: &tally_core::operators::NewOperator,
+    ) -> Result<(String, String), ServiceError> {
+        let id = self.ctx.new_id();
+        let row = NewOperatorRow {
+            id: &id,
+            email: &new.email,
+            first_name: &new.first_name,
+            last_name: &new.last_name,
+            role: new.role,
+            password_hash: None,
+            now: work.now(),
+        };
+        if !rows::insert(work.tx(), &row).await? {
+            return Err(ServiceError::field(
+                "email",
+                "Another operator already uses this email address.",
+            ));
+        }
+        let url = invitations::issue(&self.ctx, work.tx(), &id).await?;
+        Ok((id, url))
+    }
+
+    /// What an operator's invitation link is worth, without using it.
+    pub async fn inspect_invitation(&self, token: &str) -> Result<LinkInfo, ServiceError> {
+        let pool = self.ctx.db.pool();
+        let Some(link) = invitations::find(pool, token).await? else {
+            return Ok(LinkInfo {
+                state: LinkState::Unknown,
+                email: None,
+                first_name: None,
+            });
+        };
+        let state = link.state(self.ctx.now());
+        let operator = match state {
+            LinkState::Valid => rows::by_id(pool, &link.operator_id)
+                .await?
+                .filter(|o| o.status == AdminStatus::Invited),
+            _ => None,
+        };
+        Ok(LinkInfo {
+            state: if state == LinkState::Valid && operator.is_none() {
+                LinkState::Used
+            } else {
+                state
+            },
+            email: operator.as_ref().map(|o| o.email.clone()),
+            first_name: operator.map(|o| o.first_name),
+        })
+    }
+
+    /// Uses an invitation to set the operator's password (held to the rule, with their own
+    /// details counting against it) and signs them in to a session that may only set up their
+    /// second step, mandatory for operators.
+    pub async fn accept_invitation(
+        &self,
+        visitor: &Visitor,
+        token: &str,
+        password: &str,
+    ) -> Result<SignedIn, ServiceError> {
+        let gone = || {
+            ServiceError::Conflict(
+                "This link is no longer valid. Ask the Owner who invited you to send the invitation again."
+                    .into(),
+            )
+        };
+        let pool = self.ctx.db.pool();
+        // Read before the transaction: hashing takes a while and holds no lock.
+        let link = invitations::find(pool, token).await?.ok_or_else(gone)?;
+        let operator = rows::by_id(pool, &link.operator_id)
+            .await?
+            .ok_or_else(gone)?;
+        let now = self.ctx.now();
+        if link.state(now) != LinkState::Valid || operator.status != AdminStatus::Invited {
+            return Err(gone());
+        }
+        let new = NewOperator {
+            email: &operator.email,
+            first_name: &operator.first_name,
+            last_name: &operator.last_name,
+            role: operator.role,
+        };
+        let hash = self.hash_new_password(&new, password).await?;
+        let mut work = self.ctx.begin("accepting an operator's invitation").await?;
+        // Both conditional on the state as it is now: single use, and never reactivating an
+        // operator suspended meanwhile.
+        if !invitations::claim(work.tx(), token, now).await?
+            || !rows::accept(work.tx(), &operator.id, &hash, now).await?
+        {
+            return Err(gone());
+        }
+        work.audit(Event {
+            actor_id: Some(operator.id.clone()),
+            actor_email: Some(operator.email.clone()),
+            target: Some(operator.email.clone()),
+            ..Event::visitor(visitor, AuditKind::InvitationAccepted, "operator")
+        });
+        let cookie = self
+            .sessions
+            .start(work.tx(), &operator.id, visitor.ip.as_deref(), None)
+            .await?;
+        work.commit().await?;
+        Ok(SignedIn {
+            cookies: vec![cookie],
+            second_step: false,
+        })
     }
 
     /// Audits a failed operator sign-in (no account's: the seller's).

@@ -93,3 +93,111 @@ where
 
 /// The operators' lockout and second-step count ([`Guarded`], on this table).
 pub const LOCKOUT: Guarded = Guarded::of("operators");
+
+/// Every operator, with when one of their sessions was last seen: the Owner's list.
+pub async fn all(pool: &sqlx::AnyPool) -> Result<Vec<(Operator, Option<i64>)>, ServiceError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        operator: Operator,
+        last_seen_at: Option<i64>,
+    }
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {OPERATOR}, (SELECT MAX(s.last_seen_at) FROM operator_sessions s WHERE s.operator_id = operators.id) AS last_seen_at \
+         FROM operators ORDER BY email_key"
+    ))
+    .fetch_all(pool)
+    .await
+    .context("listing operators")?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.operator, r.last_seen_at))
+        .collect())
+}
+
+/// The active Owners' ids, read in `conn`, the transaction of a change that could remove
+/// one. Their rows are written first, a change of nothing: that takes SQLite's write lock
+/// before the read, and locks the rows on PostgreSQL until the transaction ends, so two Owners
+/// demoting each other at once cannot both succeed.
+pub async fn lock_active_owners(
+    conn: &mut sqlx::AnyConnection,
+) -> Result<Vec<String>, ServiceError> {
+    sqlx::query("UPDATE operators SET updated_at = updated_at WHERE role = $1 AND status = $2")
+        .bind(OperatorRole::Owner.code())
+        .bind(AdminStatus::Active.code())
+        .execute(&mut *conn)
+        .await
+        .context("locking the active Owners")?;
+    sqlx::query_scalar("SELECT id FROM operators WHERE role = $1 AND status = $2 ORDER BY id")
+        .bind(OperatorRole::Owner.code())
+        .bind(AdminStatus::Active.code())
+        .fetch_all(&mut *conn)
+        .await
+        .context("reading the active Owners")
+}
+
+/// Sets an operator's role in `exec`.
+pub async fn set_role<'e, E>(
+    exec: E,
+    id: &str,
+    role: OperatorRole,
+    now: i64,
+) -> Result<(), ServiceError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    sqlx::query("UPDATE operators SET role = $1, updated_at = $2 WHERE id = $3")
+        .bind(role.code())
+        .bind(now)
+        .bind(id)
+        .execute(exec)
+        .await
+        .context("changing an operator's role")?;
+    Ok(())
+}
+
+/// Sets an operator's state in `exec`.
+pub async fn set_status<'e, E>(
+    exec: E,
+    id: &str,
+    status: AdminStatus,
+    now: i64,
+) -> Result<(), ServiceError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    sqlx::query("UPDATE operators SET status = $1, updated_at = $2 WHERE id = $3")
+        .bind(status.code())
+        .bind(now)
+        .bind(id)
+        .execute(exec)
+        .await
+        .context("changing an operator's state")?;
+    Ok(())
+}
+
+/// Gives an invited operator their password and makes them active, in `exec`; false when
+/// they are no longer invited (suspended meanwhile, or already active).
+pub async fn accept<'e, E>(
+    exec: E,
+    id: &str,
+    password_hash: &str,
+    now: i64,
+) -> Result<bool, ServiceError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let done = sqlx::query(
+        "UPDATE operators SET password_hash = $1, status = $2, failed_sign_ins = 0, locked_until = NULL, updated_at = $3 \
+         WHERE id = $4 AND status = $5",
+    )
+    .bind(password_hash)
+    .bind(AdminStatus::Active.code())
+    .bind(now)
+    .bind(id)
+    .bind(AdminStatus::Invited.code())
+    .execute(exec)
+    .await
+    .context("activating an invited operator")?;
+    Ok(done.rows_affected() == 1)
+}

@@ -102,6 +102,53 @@ pub fn invitation(
     }
 }
 
+/// Invites one of the seller's staff to the operator console with `role`: what the role may do,
+/// and the link to set a password (then a second step, which operators must have).
+pub fn operator_invitation(
+    to: &str,
+    invited_by: &str,
+    seller: &str,
+    role: tally_core::operators::OperatorRole,
+    url: &str,
+    valid_hours: i64,
+) -> Mail {
+    use tally_core::operators::{operator_allows, OperatorAction, ALL_OPERATOR_ACTIONS};
+    let intro = format!(
+        "{invited_by} invited you to {seller}'s operator console in Tally as {}: {}",
+        role.display_name(),
+        role.description()
+    );
+    let can: Vec<&str> = ALL_OPERATOR_ACTIONS
+        .into_iter()
+        .filter(|a| operator_allows(role, *a))
+        .map(OperatorAction::description)
+        .collect();
+    let set = format!(
+        "Set your password, then set up two-step verification (every operator needs it); the \
+         link works once and expires in {valid_hours} hours."
+    );
+    let link_text = "Set your password";
+    let outro = "If you weren't expecting this, you can ignore this email.";
+    Mail {
+        id: None,
+        to: to.to_string(),
+        subject: format!("You're invited to {seller}'s Tally console as {}", role.display_name()),
+        text: format!(
+            "{intro}\n\nWhat you can do:\n{}\n\n{set}\n\n{link_text}: {url}\n\n{outro}\n\n— Tally\n",
+            can.iter().map(|c| format!("- {c}")).collect::<Vec<_>>().join("\n")
+        ),
+        html: page(html! {
+            p { (intro) }
+            p { "What you can do:" }
+            ul { @for c in &can { li { (c) } } }
+            p { (set) }
+            p { a href=(url) { (link_text) } }
+            p { (outro) }
+        }),
+        attachments: Vec::new(),
+    }
+}
+
 /// The link to choose a new password.
 pub fn password_reset(to: &str, url: &str, valid_minutes: i64) -> Mail {
     call_to_action(
@@ -209,6 +256,18 @@ pub fn two_step_changed(to: &str, what: &str) -> Mail {
             what,
             "If you didn't make this change, reset your password from the sign-in page and tell \
              an administrator of your organisation.",
+        ],
+    )
+}
+
+/// Tells an operator what the seller's Owner changed about their access to the console.
+pub fn operator_access_changed(to: &str, what: &str) -> Mail {
+    paragraphs(
+        to,
+        "Your access to the Tally operator console changed",
+        &[
+            what,
+            "If you don't know why, ask an Owner of the operator console.",
         ],
     )
 }
