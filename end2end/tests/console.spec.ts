@@ -3,7 +3,7 @@ import { accessibilityViolations, openHydrated, waitForHydration } from "../page
 import { signInAsOwner } from "../pages/account";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { acceptInvitation, createCustomerAccount, mainServer, openAccounts, signInAsOperator } from "../pages/console";
+import { acceptInvitation, createCustomerAccount, enrolOperator, mailTo, mainServer, openAccounts, signInAsOperator } from "../pages/console";
 
 const GIL = { first: "Gil", last: "Moss", email: "gil@globex.test", password: "gil's long globex passphrase" };
 
@@ -94,4 +94,80 @@ test("the Owner sets the seller's retries and automatic suspension, each field c
   await page.getByRole("button", { name: "Save settings" }).click();
   await expect(page.getByRole("status").filter({ hasText: "saved" })).toHaveText("The settings are saved.");
   expect(await accessibilityViolations(page)).toEqual([]);
+});
+
+test("the Owner invites an operator, who sets a password and a second step; changes their role, resets it, suspends them", async ({ browser, page }) => {
+  test.setTimeout(60_000); // two browsers, and the Owner's next code waits for a step of its own
+  // A run-unique name: a retried test invites another operator rather than the same again.
+  const n = Date.now() % 100000;
+  const rae = { first: "Rae", last: `Quinn${n}`, email: `rae${n}@seller.test`, password: "rae's long console passphrase" };
+  const name = `${rae.first} ${rae.last}`;
+  await signInAsOwner(page); // a set-up installation, whichever spec runs first
+  await page.context().clearCookies();
+  await signInAsOperator(page);
+  await page.getByRole("navigation", { name: "Console" }).getByRole("link", { name: "Operators" }).click();
+  await expect(page.getByRole("heading", { name: "Operators", level: 1 })).toBeVisible();
+  await waitForHydration(page);
+  await expect(page.getByRole("row", { name: /\(you\)/ })).toContainText("Owner");
+  expect(await accessibilityViolations(page)).toEqual([]);
+
+  // Each missing field is named beside itself; then the invitation goes.
+  await page.getByRole("button", { name: "+ Invite operator" }).click();
+  const dialog = page.getByRole("dialog", { name: "Invite an operator" });
+  await dialog.getByRole("button", { name: "Send invitation" }).click();
+  await expect(dialog.locator("#role-error")).toHaveText("Choose a role.");
+  await expect(dialog.locator("#email-error")).toBeVisible();
+  expect(await accessibilityViolations(page)).toEqual([]);
+  await dialog.getByLabel("First name").fill(rae.first);
+  await dialog.getByLabel("Last name").fill(rae.last);
+  await dialog.getByLabel("Email").fill(rae.email);
+  await dialog.getByLabel("Role").selectOption("support");
+  await dialog.getByRole("button", { name: "Send invitation" }).click();
+  await expect(page.locator("p.notice")).toHaveText(`An invitation went to ${rae.email}.`);
+  await expect(page.getByRole("row", { name: new RegExp(name) })).toContainText("Invited · link valid until");
+
+  // Rae, in a browser of their own: the link of the operators' own, a password, then a
+  // second step before anything else; Support sees no Operators page.
+  const mail = await mailTo(mainServer(), `To: ${rae.email}`);
+  const link = mail.match(/\/operator\/invitation\/[A-Za-z0-9_-]+/);
+  expect(link).not.toBeNull();
+  const raePage = await (await browser.newContext()).newPage();
+  await openHydrated(raePage, link![0]);
+  await expect(raePage.getByText(`You'll sign in to the operator console as ${rae.email}`)).toBeVisible();
+  expect(await accessibilityViolations(raePage)).toEqual([]);
+  await raePage.getByLabel("New password").fill(rae.password);
+  await raePage.getByLabel("Type it again").fill(rae.password);
+  await raePage.getByRole("button", { name: "Save password and continue" }).click();
+  await enrolOperator(raePage, mainServer(), `rae${n}`);
+  await openAccounts(raePage);
+  const nav = raePage.getByRole("navigation", { name: "Console" });
+  await expect(nav.getByRole("link", { name: "Customer accounts" })).toBeVisible();
+  await expect(nav.getByRole("link", { name: "Operators" })).toHaveCount(0);
+
+  // A new role; a lost device reset (Rae is signed out); suspended (the password opens nothing).
+  await page.reload();
+  await waitForHydration(page);
+  await expect(page.getByRole("row", { name: new RegExp(name) })).toContainText("Active · two-step on");
+  await page.getByRole("button", { name: `Change role of ${name}` }).click();
+  const role = page.getByRole("dialog", { name: `Change the role of ${name}` });
+  await role.getByLabel("Role").selectOption("read_only");
+  await role.getByRole("button", { name: "Save role" }).click();
+  await expect(page.locator("p.notice")).toHaveText(`${name} is now Read-only.`);
+  await page.getByRole("button", { name: `Reset two-step verification of ${name}` }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Reset two-step verification" }).click();
+  await expect(page.locator("p.notice")).toContainText(`${name}'s two-step verification is reset`);
+  await expect(page.getByRole("row", { name: new RegExp(name) })).toContainText("Read-only");
+  await raePage.reload();
+  await expect(raePage.getByRole("heading", { name: "Sign in to the operator console" })).toBeVisible();
+  await page.getByRole("button", { name: `Suspend ${name}` }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Suspend" }).click();
+  await expect(page.locator("p.notice")).toHaveText(`${name} is suspended; they are emailed.`);
+  await expect(page.getByRole("row", { name: new RegExp(name) })).toContainText("Suspended");
+  expect(await accessibilityViolations(page)).toEqual([]);
+  await waitForHydration(raePage);
+  await raePage.getByLabel("Email").fill(rae.email);
+  await raePage.getByLabel("Password").fill(rae.password);
+  await raePage.getByRole("button", { name: "Sign in" }).click();
+  await expect(raePage.getByText("Email or password is incorrect.")).toBeVisible();
+  await raePage.context().close();
 });

@@ -109,8 +109,14 @@ fn OperatorTable(list: Vec<OperatorListRow>, state: OperatorsState) -> impl Into
                 .and_then(tally_core::billing::date_of_millis)
                 .map(|d| d.to_string())
                 .unwrap_or_else(|| "Never".into());
+            // "Change role of Rae Quinn", "Suspend Rae Quinn": the visible words first.
             let button = |label: &'static str, dialog: Dialog| {
-                let aria = format!("{label} of {name}");
+                let aria = match dialog {
+                    Dialog::Confirm(_, Confirm::Suspend | Confirm::Reactivate) => {
+                        format!("{label} {name}")
+                    }
+                    _ => format!("{label} of {name}"),
+                };
                 view! {
                     <button type="button" class="link" aria-label=aria on:click=move |_| state.open(dialog.clone())>{label}</button>
                 }
