@@ -3,7 +3,7 @@ import { accessibilityViolations, openHydrated, waitForHydration } from "../page
 import { signInAsOwner } from "../pages/account";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { acceptInvitation, createCustomerAccount, enrolOperator, mailTo, mainServer, openAccounts, signInAsOperator } from "../pages/console";
+import { acceptInvitation, createCustomerAccount, mailTo, mainServer, openAccounts, signInAsOperator } from "../pages/console";
 
 const GIL = { first: "Gil", last: "Moss", email: "gil@globex.test", password: "gil's long globex passphrase" };
 
@@ -96,7 +96,7 @@ test("the Owner sets the seller's retries and automatic suspension, each field c
   expect(await accessibilityViolations(page)).toEqual([]);
 });
 
-test("the Owner invites an operator, who sets a password and a second step; changes their role, resets it, suspends them", async ({ browser, page }) => {
+test("the Owner invites an operator, who sets a password and a passkey; changes their role, resets it, suspends them", async ({ browser, page }) => {
   test.setTimeout(60_000); // two browsers, and the Owner's next code waits for a step of its own
   // A run-unique name: a retried test invites another operator rather than the same again.
   const n = Date.now() % 100000;
@@ -132,14 +132,40 @@ test("the Owner invites an operator, who sets a password and a second step; chan
   const link = mail.match(/\/operator\/invitation\/[A-Za-z0-9_-]+/);
   expect(link).not.toBeNull();
   const raePage = await (await browser.newContext()).newPage();
+  const cdp = await raePage.context().newCDPSession(raePage);
+  await cdp.send("WebAuthn.enable");
+  await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+  });
   await openHydrated(raePage, link![0]);
   await expect(raePage.getByText(`You'll sign in to the operator console as ${rae.email}`)).toBeVisible();
   expect(await accessibilityViolations(raePage)).toEqual([]);
   await raePage.getByLabel("New password").fill(rae.password);
   await raePage.getByLabel("Type it again").fill(rae.password);
   await raePage.getByRole("button", { name: "Save password and continue" }).click();
-  await enrolOperator(raePage, mainServer(), `rae${n}`);
-  await openAccounts(raePage);
+  // Rae's second step is a passkey (Chromium's virtual authenticator), with recovery codes.
+  await expect(raePage).toHaveURL(/\/operator\/two-step$/);
+  await waitForHydration(raePage);
+  const passkeys = raePage.getByRole("region", { name: "Passkeys" });
+  await passkeys.getByLabel(/Name of a new passkey/).fill("Rae's laptop");
+  await passkeys.getByRole("button", { name: "Add a passkey" }).click();
+  await expect(raePage.getByRole("status").filter({ hasText: "passkey" })).toHaveText("The passkey \u201cRae's laptop\u201d is added.");
+  const codes = raePage.getByRole("region", { name: "Your recovery codes" });
+  await expect(codes.getByRole("listitem")).toHaveCount(10);
+  expect(await accessibilityViolations(raePage)).toEqual([]);
+  await codes.getByRole("button", { name: "I've saved them" }).click();
+  // Signed out and in again: the password, then the passkey.
+  await raePage.getByRole("button", { name: "Sign out" }).click();
+  await expect(raePage.getByRole("heading", { name: "Sign in to the operator console" })).toBeVisible();
+  await waitForHydration(raePage);
+  await raePage.getByLabel("Email").fill(rae.email);
+  await raePage.getByLabel("Password").fill(rae.password);
+  await raePage.getByRole("button", { name: "Sign in" }).click();
+  await expect(raePage.getByRole("heading", { name: "Two-step verification" })).toBeVisible();
+  await waitForHydration(raePage);
+  await raePage.getByRole("button", { name: "Use a passkey" }).click();
+  await expect(raePage.getByRole("heading", { name: "Customer accounts" })).toBeVisible();
+  await waitForHydration(raePage);
   const nav = raePage.getByRole("navigation", { name: "Console" });
   await expect(nav.getByRole("link", { name: "Customer accounts" })).toBeVisible();
   await expect(nav.getByRole("link", { name: "Operators" })).toHaveCount(0);

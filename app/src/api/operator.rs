@@ -3,12 +3,13 @@
 //! own second step. Each takes the operator from the operator session only: a customer
 //! session is refused (401) here, as an operator session is at every customer function.
 
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::codec::Json};
 use tally_core::{
     actor::OperatorActor,
     seller::PlanInput,
-    views::two_step::{AppEnrolment, TwoStepStatus},
+    views::two_step::{AppEnrolment, PasskeyCreation, PasskeyRequest, TwoStepStatus},
 };
+use webauthn_rs_proto::{PublicKeyCredential, RegisterPublicKeyCredential};
 
 #[cfg(feature = "ssr")]
 use crate::auth::{
@@ -99,6 +100,95 @@ pub async fn operator_start_app() -> Result<AppEnrolment, AppError> {
 pub async fn operator_confirm_app(code: String) -> Result<Vec<String>, AppError> {
     let operator = require_operator_session()?;
     Ok(services()?.two_step.confirm_app(&operator, &code).await?)
+}
+
+/// Starts registering a passkey called `name` as one of the operator's second steps (also
+/// the first one, instead of an app).
+#[server(endpoint = "operator/two-step/passkey-options")]
+pub async fn operator_passkey_options(name: String) -> Result<PasskeyCreation, AppError> {
+    let operator = require_operator_session()?;
+    Ok(services()?
+        .two_step
+        .start_passkey_registration(&operator, &name)
+        .await?)
+}
+
+/// Finishes registering the operator's passkey; ten recovery codes (shown once) when it is
+/// their first second step.
+#[server(endpoint = "operator/two-step/add-passkey", input = Json)]
+pub async fn operator_add_passkey(
+    ceremony: String,
+    credential: RegisterPublicKeyCredential,
+) -> Result<Vec<String>, AppError> {
+    let operator = require_operator_session()?;
+    Ok(services()?
+        .two_step
+        .finish_passkey_registration(&operator, &ceremony, &credential)
+        .await?)
+}
+
+/// Removes one of the operator's passkeys (a fresh check; never their last second step).
+#[server(endpoint = "operator/two-step/remove-passkey")]
+pub async fn operator_remove_passkey(id: String) -> Result<(), AppError> {
+    let operator = require_operator_session()?;
+    Ok(services()?.two_step.remove_passkey(&operator, &id).await?)
+}
+
+/// Starts an operator's second step with a passkey.
+#[server(endpoint = "operator/second-step-passkey-options")]
+pub async fn operator_second_step_passkey_options() -> Result<PasskeyRequest, AppError> {
+    let pending = pending_operator_sign_in().ok_or(AppError::Unauthenticated)?;
+    Ok(services()?
+        .operators
+        .second_step_passkey_options(&visitor(), &pending)
+        .await?)
+}
+
+/// Finishes an operator's second step with a passkey's answer.
+#[server(endpoint = "operator/second-step-passkey", input = Json)]
+pub async fn operator_second_step_passkey(
+    ceremony: String,
+    credential: PublicKeyCredential,
+) -> Result<(), AppError> {
+    use tally_services::identity::sign_in::Proof;
+    let pending = pending_operator_sign_in().ok_or(AppError::Unauthenticated)?;
+    let proof = Proof::Passkey {
+        ceremony,
+        credential: Box::new(credential),
+    };
+    let signed_in = services()?
+        .operators
+        .second_step(&visitor(), &pending, &proof)
+        .await?;
+    for cookie in &signed_in.cookies {
+        set_cookie(cookie);
+    }
+    Ok(())
+}
+
+/// Starts "confirm it's you" with a passkey, for an operator.
+#[server(endpoint = "operator/confirm-passkey-options")]
+pub async fn operator_confirm_passkey_options() -> Result<PasskeyRequest, AppError> {
+    let operator = require_operator_session()?;
+    Ok(services()?
+        .operators
+        .confirm_passkey_options(&operator)
+        .await?)
+}
+
+/// Finishes "confirm it's you" with a passkey's answer: the session is fresh for 10 minutes.
+#[server(endpoint = "operator/confirm-passkey", input = Json)]
+pub async fn operator_confirm_passkey(
+    ceremony: String,
+    credential: PublicKeyCredential,
+) -> Result<(), AppError> {
+    use tally_services::identity::sign_in::Proof;
+    let operator = require_operator_session()?;
+    let proof = Proof::Passkey {
+        ceremony,
+        credential: Box::new(credential),
+    };
+    Ok(services()?.operators.confirm(&operator, &proof).await?)
 }
 
 /// "Confirm it's you" for an operator, with a code: the session is fresh for 10 minutes.

@@ -61,3 +61,51 @@ pub async fn get(options: RequestChallengeResponse) -> Result<PublicKeyCredentia
         Err(CANCELLED.to_string())
     }
 }
+
+/// "Or use a passkey" on a sign-in's second step: the ceremony started by `options` and
+/// finished by `finish` (an administrator's or an operator's server functions), then a whole
+/// page load of `next()`, so the signed-in pages start afresh with the new session.
+#[leptos::component]
+pub fn UsePasskey<N, O, OF, F, FF>(next: N, options: O, finish: F) -> impl leptos::IntoView
+where
+    N: Fn() -> String + Copy + Send + Sync + 'static,
+    O: Fn() -> OF + Copy + Send + Sync + 'static,
+    OF: std::future::Future<
+            Output = Result<tally_core::views::two_step::PasskeyRequest, crate::error::AppError>,
+        > + 'static,
+    F: Fn(String, PublicKeyCredential) -> FF + Copy + Send + Sync + 'static,
+    FF: std::future::Future<Output = Result<(), crate::error::AppError>> + 'static,
+{
+    use leptos::prelude::*;
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let use_passkey = move |_| {
+        busy.set(true);
+        error.set(None);
+        let next = next();
+        leptos::task::spawn_local(async move {
+            let outcome = async {
+                let request = options().await.map_err(|e| e.to_string())?;
+                let credential = get(request.options).await?;
+                finish(request.ceremony, credential)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            .await;
+            busy.set(false);
+            match outcome {
+                Ok(()) => {
+                    let _ = window().location().assign(&next);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="passkey-heading">
+            <h2 id="passkey-heading">"Or use a passkey"</h2>
+            <button type="button" on:click=use_passkey disabled=move || busy.get()>"Use a passkey"</button>
+            <p class="form-error" role="alert">{move || error.get()}</p>
+        </section>
+    }
+}

@@ -12,7 +12,7 @@ use crate::{
     components::{
         field::Field,
         form::{form_action, Form},
-        passkeys,
+        passkeys::UsePasskey,
     },
 };
 
@@ -33,33 +33,6 @@ pub fn SecondStepPage() -> impl IntoView {
             next: Some(next()),
         });
     };
-    let passkey_error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
-    let use_passkey = move |_| {
-        busy.set(true);
-        passkey_error.set(None);
-        let next = tally_core::redirect::safe_next(Some(&next()));
-        leptos::task::spawn_local(async move {
-            let outcome = async {
-                let request = second_step_passkey_options()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let credential = passkeys::get(request.options).await?;
-                second_step_passkey(request.ceremony, credential)
-                    .await
-                    .map_err(|e| e.to_string())
-            }
-            .await;
-            busy.set(false);
-            match outcome {
-                // A whole page load: the signed-in pages start afresh with the new session.
-                Ok(()) => {
-                    let _ = window().location().assign(&next);
-                }
-                Err(e) => passkey_error.set(Some(e)),
-            }
-        });
-    };
     view! {
         <Title text="Two-step verification" />
         <main class="centered-page">
@@ -72,11 +45,8 @@ pub fn SecondStepPage() -> impl IntoView {
                 <p class="form-error" role="alert">{form_error(value)}</p>
                 <button type="submit" class="primary" disabled=move || verify.pending().get()>"Verify"</button>
             </Form>
-            <section class="card" aria-labelledby="passkey-heading">
-                <h2 id="passkey-heading">"Or use a passkey"</h2>
-                <button type="button" on:click=use_passkey disabled=move || busy.get()>"Use a passkey"</button>
-                <p class="form-error" role="alert">{move || passkey_error.get()}</p>
-            </section>
+            <UsePasskey next=move || tally_core::redirect::safe_next(Some(&next()))
+                options=second_step_passkey_options finish=second_step_passkey />
             <p><a href="/login" rel="external">"Start again"</a>" (the step is open for 5 minutes)."</p>
         </main>
     }

@@ -216,3 +216,185 @@ both_databases! {
         }
     }
 }
+
+/// An operator's passkeys need a host name: these servers say they are at
+/// `http://localhost:<port>`.
+mod passkeys {
+    use serde_json::json;
+    use tally_services::platform::db::Backend;
+
+    use super::*;
+    use crate::authenticator::SoftPasskey;
+
+    /// A new operator's first second step is a passkey (with recovery codes); it signs them
+    /// in and confirms a change; the last one cannot be removed while it is their only step.
+    async fn an_operator_signs_in_and_confirms_with_a_passkey(backend: Backend) {
+        let app =
+            TestApp::spawn_with(backend, &[("TALLY_PUBLIC_URL", "http://localhost:{port}")]).await;
+        let origin = format!(
+            "http://localhost:{}",
+            app.address.rsplit(':').next().unwrap()
+        );
+        seed_seller(&app).await;
+        app.seed_operator(OperatorRole::Owner).await;
+        let spare = app.seed_operator(OperatorRole::Finance).await;
+        let email = "owner@seller.test";
+        let c = TestApp::new_client();
+        let res = app
+            .call(
+                &c,
+                "operator/sign-in",
+                &[("email", email), ("password", TEST_PASSWORD)],
+            )
+            .await;
+        assert_eq!(json_of(res).await, false, "to setting up a second step");
+        let mut key = SoftPasskey::new(&origin, 11);
+        let creation = json_of(
+            app.call(
+                &c,
+                "operator/two-step/passkey-options",
+                &[("name", "Desk key")],
+            )
+            .await,
+        )
+        .await;
+        let answer = key.register(&creation["options"]);
+        let added = app
+            .call_json_from(
+                &c,
+                "operator/two-step/add-passkey",
+                &json!({ "ceremony": creation["ceremony"], "credential": answer }),
+            )
+            .await;
+        assert_eq!(added.status(), 200, "{:?}", added.text().await);
+        let codes: Vec<String> = serde_json::from_value(json_of(added).await).unwrap();
+        assert_eq!(
+            codes.len(),
+            10,
+            "the first second step comes with recovery codes"
+        );
+        let me = json_of(app.call(&c, "operator/me", &[]).await).await;
+        assert_eq!(
+            me["must_set_up_two_step"], false,
+            "a passkey is a second step"
+        );
+        let status = json_of(app.call(&c, "operator/two-step/status", &[]).await).await;
+        let passkey_id = status["passkeys"][0]["id"].as_str().unwrap().to_string();
+        let removed = app
+            .call(
+                &c,
+                "operator/two-step/remove-passkey",
+                &[("id", &passkey_id)],
+            )
+            .await;
+        assert_eq!(removed.status(), 409, "never the last second step");
+        assert!(removed
+            .text()
+            .await
+            .unwrap()
+            .contains("Operators must keep a second step"));
+
+        // Signing in: the password, then the passkey; another key proves nothing.
+        let d = TestApp::new_client();
+        let res = app
+            .call(
+                &d,
+                "operator/sign-in",
+                &[("email", email), ("password", TEST_PASSWORD)],
+            )
+            .await;
+        assert_eq!(json_of(res).await, true);
+        let request = json_of(
+            app.call(&d, "operator/second-step-passkey-options", &[])
+                .await,
+        )
+        .await;
+        let mut stranger = SoftPasskey::new(&origin, 12);
+        stranger.register(&creation["options"]);
+        let forged = stranger.sign(&request["options"]);
+        let res = app
+            .call_json_from(
+                &d,
+                "operator/second-step-passkey",
+                &json!({ "ceremony": request["ceremony"], "credential": forged }),
+            )
+            .await;
+        assert_eq!(res.status(), 422);
+        let request = json_of(
+            app.call(&d, "operator/second-step-passkey-options", &[])
+                .await,
+        )
+        .await;
+        let proof = key.sign(&request["options"]);
+        let res = app
+            .call_json_from(
+                &d,
+                "operator/second-step-passkey",
+                &json!({ "ceremony": request["ceremony"], "credential": proof }),
+            )
+            .await;
+        assert_eq!(res.status(), 200, "{:?}", res.text().await);
+        assert_eq!(
+            json_of(app.call(&d, "operator/me", &[]).await).await["email"],
+            email
+        );
+        // Nobody, and a customer administrator, open none of it.
+        app.seed_account("acme", &[tally_core::roles::Role::AdministratorWithBilling])
+            .await;
+        let customer = app.signed_in("admin_billing@acme.test").await;
+        for endpoint in [
+            "operator/second-step-passkey-options",
+            "operator/two-step/passkey-options",
+            "operator/two-step/remove-passkey",
+            "operator/confirm-passkey-options",
+        ] {
+            for client in [TestApp::new_client(), customer.clone()] {
+                let res = app
+                    .call(
+                        &client,
+                        endpoint,
+                        &[("name", "Mine"), ("id", passkey_id.as_str())],
+                    )
+                    .await;
+                assert_eq!(res.status(), 401, "{endpoint}");
+            }
+        }
+
+        // Eleven minutes on, a change asks again; the passkey answers.
+        app.clock.advance_minutes(11);
+        let suspend = [("operator_id", spare.as_str())];
+        assert_eq!(
+            app.call(&d, "operator/operators/suspend", &suspend)
+                .await
+                .status(),
+            403,
+            "FreshCheckRequired"
+        );
+        let request = json_of(app.call(&d, "operator/confirm-passkey-options", &[]).await).await;
+        let proof = key.sign(&request["options"]);
+        let res = app
+            .call_json_from(
+                &d,
+                "operator/confirm-passkey",
+                &json!({ "ceremony": request["ceremony"], "credential": proof }),
+            )
+            .await;
+        assert_eq!(res.status(), 200, "{:?}", res.text().await);
+        assert_eq!(
+            app.call(&d, "operator/operators/suspend", &suspend)
+                .await
+                .status(),
+            200
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        an_operator_signs_in_and_confirms_with_a_passkey(Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        an_operator_signs_in_and_confirms_with_a_passkey(Backend::Postgres).await;
+    }
+}

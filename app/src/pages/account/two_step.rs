@@ -6,8 +6,9 @@ use leptos::{prelude::*, server_fn::ServerFn};
 
 use tally_core::{
     actor::Actor,
-    views::two_step::{AppEnrolment, TwoStepStatus},
+    views::two_step::{AppEnrolment, PasskeyCreation, TwoStepStatus},
 };
+use webauthn_rs_proto::RegisterPublicKeyCredential;
 
 use crate::{
     api::two_step::{
@@ -156,7 +157,8 @@ fn Factors(
                 {move || enrolment.get().map(|e| view! { <AppEnrolmentForm enrolment=e codes=codes changed=changed to=ConfirmApp::url() confirm=confirm_app /> })}
             }.into_any()
         }}
-        <Passkeys status=status.clone() codes=codes changed=changed />
+        <Passkeys status=status.clone() codes=codes changed=changed to=AddPasskey::url()
+            options=passkey_options add=add_passkey remove=remove_passkey />
         {on.then(|| view! {
             <h3>"Recovery codes"</h3>
             <p>{format!("{left} of 10 left.")}</p>
@@ -222,12 +224,27 @@ where
     }
 }
 
+/// One's passkeys, and adding one: the ceremony started by `options`, finished by `add` (at
+/// `to`), a passkey removed by `remove` — an administrator's server functions or an
+/// operator's.
 #[component]
-fn Passkeys(
+pub(crate) fn Passkeys<O, OF, A, AF, R, RF>(
     status: TwoStepStatus,
     codes: RwSignal<Vec<String>>,
     changed: Callback<Result<String, AppError>>,
-) -> impl IntoView {
+    to: &'static str,
+    options: O,
+    add: A,
+    remove: R,
+) -> impl IntoView
+where
+    O: Fn(String) -> OF + Copy + Send + Sync + 'static,
+    OF: std::future::Future<Output = Result<PasskeyCreation, AppError>> + 'static,
+    A: Fn(String, RegisterPublicKeyCredential) -> AF + Copy + Send + Sync + 'static,
+    AF: std::future::Future<Output = Result<Vec<String>, AppError>> + 'static,
+    R: Fn(String) -> RF + Copy + Send + Sync + 'static,
+    RF: std::future::Future<Output = Result<(), AppError>> + 'static,
+{
     let fresh = fresh_check::use_fresh_check();
     let name = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
@@ -239,14 +256,14 @@ fn Passkeys(
         }
         .into_any();
     }
-    let add = move |ev: leptos::ev::SubmitEvent| {
+    let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         busy.set(true);
         error.set(None);
         let typed = name.get_untracked();
         leptos::task::spawn_local(async move {
             let outcome = async {
-                let creation = fresh_check::run(fresh, || passkey_options(typed.clone()))
+                let creation = fresh_check::run(fresh, || options(typed.clone()))
                     .await
                     .map_err(|e| {
                         e.field_errors()
@@ -254,7 +271,7 @@ fn Passkeys(
                             .map_or_else(|| e.to_string(), str::to_string)
                     })?;
                 let credential = passkeys::create(creation.options).await?;
-                add_passkey(creation.ceremony, credential)
+                add(creation.ceremony, credential)
                     .await
                     .map_err(|e| e.to_string())
             }
@@ -283,7 +300,7 @@ fn Passkeys(
             let remove = move |_| {
                 let id = id.clone();
                 leptos::task::spawn_local(async move {
-                    let result = fresh_check::run(fresh, move || remove_passkey(id.clone())).await;
+                    let result = fresh_check::run(fresh, move || remove(id.clone())).await;
                     changed.run(result.map(|()| "The passkey is removed.".to_string()));
                 });
             };
@@ -306,7 +323,7 @@ fn Passkeys(
                 <tbody>{rows}</tbody>
             </table>
         </div>
-        <Form to=AddPasskey::url() class="form" on_submit=add live_only=true>
+        <Form to=to class="form" on_submit=submit live_only=true>
             <Field name="passkey_name" label="Name of a new passkey (e.g. \"Work laptop\")" required=true
                 value=Signal::derive(move || name.get()) error=Signal::derive(move || error.get())
                 on_input=Callback::new(move |v| { name.set(v); error.set(None); }) />

@@ -9,7 +9,8 @@ use tally_core::{actor::OperatorActor, operators::OperatorAction};
 
 use crate::{
     api::operator::{
-        get_current_operator, operator_confirm, OperatorConfirm, OperatorSignOut, CONSOLE_PATH,
+        get_current_operator, operator_confirm, operator_confirm_passkey,
+        operator_confirm_passkey_options, OperatorConfirm, OperatorSignOut, CONSOLE_PATH,
         REVENUE_PATH, SIGN_IN_PATH, TWO_STEP_PATH,
     },
     api::settings::SETTINGS_PATH,
@@ -19,6 +20,7 @@ use crate::{
         field::Field,
         form::Form,
         fresh_check::{FreshCheck, FreshCheckAnswer},
+        passkeys,
     },
 };
 
@@ -104,7 +106,7 @@ fn NoAccess() -> impl IntoView {
     }
 }
 
-/// "Confirm it's you" for an operator: a code from the app, or a recovery code.
+/// "Confirm it's you" for an operator: a code from the app, a recovery code, or a passkey.
 #[component]
 fn ConfirmDialog(check: FreshCheck) -> impl IntoView {
     let code = RwSignal::new(String::new());
@@ -133,6 +135,27 @@ fn ConfirmDialog(check: FreshCheck) -> impl IntoView {
             }
         });
     };
+    let use_passkey = move |_| {
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            let outcome = async {
+                let request = operator_confirm_passkey_options()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let credential = passkeys::get(request.options).await?;
+                operator_confirm_passkey(request.ceremony, credential)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            .await;
+            busy.set(false);
+            match outcome {
+                Ok(()) => check.answered(FreshCheckAnswer::Confirmed),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
     let on_closed = Callback::new(move |_| check.answered(FreshCheckAnswer::Cancelled));
     view! {
         <Modal open=check.open_signal() labelled_by="fresh-title" on_closed=on_closed class="fresh-check">
@@ -144,6 +167,7 @@ fn ConfirmDialog(check: FreshCheck) -> impl IntoView {
                     on_input=Callback::new(move |v| { code.set(v); error.set(None); }) />
                 <div class="actions">
                     <button type="submit" class="primary" disabled=move || busy.get()>"Confirm"</button>
+                    <button type="button" on:click=use_passkey disabled=move || busy.get()>"Use a passkey"</button>
                     <button type="button" on:click=move |_| check.answered(FreshCheckAnswer::Cancelled)>"Cancel"</button>
                 </div>
             </Form>

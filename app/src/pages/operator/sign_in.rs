@@ -1,16 +1,21 @@
 //! The operators' sign-in. Routes: `/operator/login` (email and password) and
 //! `/operator/login/two-step` (the second step, mandatory for operators). Server functions:
-//! `operator_sign_in`, `operator_second_step`. Not the customers' sign-in: another page,
+//! `operator_sign_in`, `operator_second_step`, `operator_second_step_passkey_options`,
+//! `operator_second_step_passkey`. Not the customers' sign-in: another page,
 //! another cookie, another table.
 
 use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 
 use crate::{
-    api::operator::{OperatorSecondStep, OperatorSignIn, SIGN_IN_PATH},
+    api::operator::{
+        operator_second_step_passkey, operator_second_step_passkey_options, OperatorSecondStep,
+        OperatorSignIn, CONSOLE_PATH, SIGN_IN_PATH,
+    },
     components::{
         field::Field,
         form::{form_action, Form},
+        passkeys::UsePasskey,
     },
     pages::{field_error, form_error},
 };
@@ -66,13 +71,15 @@ pub fn OperatorSecondStepPage() -> impl IntoView {
         <Title text="Operator two-step verification" />
         <main class="centered-page">
             <h1>"Two-step verification"</h1>
-            <p>"Your password is right. Now enter the 6-digit code from your authenticator app, or one of your recovery codes."</p>
+            <p>"Your password is right. Now enter the 6-digit code from your authenticator app, or one of your recovery codes — or use a passkey."</p>
             <Form to=OperatorSecondStep::url() class="card form" on_submit=submit>
                 <Field name="code" label="Code" autocomplete="one-time-code" required=true value=code
                     error=field_error(value, "code") on_input=Callback::new(move |v| code.set(v)) />
                 <p class="form-error" role="alert">{form_error(value)}</p>
                 <button type="submit" class="primary" disabled=move || verify.pending().get()>"Verify"</button>
             </Form>
+            <UsePasskey next=|| CONSOLE_PATH.to_string()
+                options=operator_second_step_passkey_options finish=operator_second_step_passkey />
             <p><a href=SIGN_IN_PATH>"Start again"</a>" (the step is open for 5 minutes)."</p>
         </main>
     }

@@ -18,7 +18,10 @@ use tally_core::{
     operators::OperatorRole,
     password,
     roles::AdminStatus,
-    views::account::{LinkInfo, LinkState},
+    views::{
+        account::{LinkInfo, LinkState},
+        two_step::PasskeyRequest,
+    },
 };
 
 use self::{
@@ -418,6 +421,32 @@ impl Operators {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Starts an operator's second step with a passkey.
+    pub async fn second_step_passkey_options(
+        &self,
+        visitor: &Visitor,
+        pending: &PendingOperatorSignIn,
+    ) -> Result<PasskeyRequest, ServiceError> {
+        throttle::sign_in_address(&self.ctx, visitor).await?;
+        self.two_step
+            .start_passkey_authentication(&pending.operator_id)
+            .await
+    }
+
+    /// Starts "confirm it's you" with a passkey, for an operator.
+    pub async fn confirm_passkey_options(
+        &self,
+        operator: &OperatorActor,
+    ) -> Result<PasskeyRequest, ServiceError> {
+        let visitor = Visitor {
+            ip: operator.ip.clone(),
+        };
+        throttle::sign_in_address(&self.ctx, &visitor).await?;
+        self.two_step
+            .start_passkey_authentication(&operator.id)
+            .await
     }
 
     /// An operator's second step: a code (app or recovery) or a passkey, counted as the

@@ -1014,6 +1014,12 @@ impl TwoStep {
         .await
         .context("removing a passkey")?;
         let name = name.ok_or(ServiceError::NotFound)?;
+        // An operator's second step is mandatory: the last one stays until another is added.
+        if matches!(who, Owner::Operator(_)) && !has_second_step(work.tx(), who.id()).await? {
+            return Err(ServiceError::Conflict(
+                "Operators must keep a second step: add another passkey or an authenticator app before removing this one.".into(),
+            ));
+        }
         let what =
             format!("The passkey \u{201c}{name}\u{201d} was removed from two-step verification.");
         Self::factor_changed(&mut work, who, AuditKind::PasskeyRemoved, &what).await?;
