@@ -53,6 +53,7 @@ const OWNERS: &[(&str, &str)] = &[
     ("payment_methods", "billing::cards"),
     ("payment_method_submissions", "billing::cards"),
     ("invoices", "billing::invoices"),
+    ("invoice_month_figures", "billing::invoices::figures"),
     ("charge_attempts", "billing::invoices"),
     ("credit_notes", "billing::credit_notes"),
     ("document_series", "billing::credit_notes"),

@@ -752,6 +752,17 @@ both_databases! {
         let due = list(vec![("past_due_only", "true")]).await;
         assert_eq!((due["matching"].as_u64(), due["accounts"][0]["name"].as_str()), (Some(1), Some("Company beta")));
         assert_eq!(list(vec![("no_card_only", "true")]).await["matching"], 63);
+        // Two bulk accounts with a card: counted out of every account, and out of a search.
+        for id in ["bulk-00", "bulk-01"] {
+            sqlx::query("INSERT INTO payment_methods (account_id, gateway_token, brand, last4, exp_month, exp_year, cardholder_name, country, line1, city, postal_code, fingerprint, saved_at) \
+                         VALUES ($1, 'tok', 'visa', '4242', 12, 2030, 'C H', 'US', '1 St', 'City', '10001', 'fp', 0)")
+                .bind(id).execute(app.db.pool()).await.unwrap();
+        }
+        let no_card = list(vec![("no_card_only", "true")]).await;
+        assert_eq!((no_card["matching"].as_u64(), no_card["accounts"][0]["name"].as_str()), (Some(61), Some("Bulk 02")));
+        assert_eq!(list(vec![("no_card_only", "true"), ("search", "bulk"), ("page", "2")]).await["matching"], 58);
+        assert_eq!(list(vec![("search", "bulk"), ("page", "2")]).await["matching"], 60);
+        assert_eq!(list(vec![("no_card_only", "true"), ("past_due_only", "true")]).await["matching"], 1);
         let newest = list(vec![("order", "Newest")]).await;
         assert!(newest["accounts"][0]["name"].as_str().unwrap().starts_with("Company"), "{newest}");
         // A card number is no search.
@@ -1052,5 +1063,49 @@ both_databases! {
         // The page, as the server draws it.
         let html = c.get(app.url("/operator")).header("Accept", "text/html").send().await.unwrap().text().await.unwrap();
         assert!(html.contains("$47.00") && html.contains("$32.00") && html.contains("Company b"), "{html}");
+    }
+
+    async fn an_ended_months_figures_are_kept_and_added_up_again_after_a_run_or_a_void(app: TestApp) {
+        use crate::invoicing::{account_with, millis};
+        use tally_core::billing::BillingMonth;
+        app.clock.set(millis(2026, 12, 15));
+        app.seed_operator(OperatorRole::Finance).await;
+        let c = TestApp::new_client();
+        enrolled(&app, &c, "finance@seller.test").await;
+        let october = BillingMonth::new(2026, 10).unwrap();
+        let invoiced_in_october = || {
+            let (app, c) = (&app, c.clone());
+            async move {
+                let r = json_of(app.call(&c, "operator/revenue", &[]).await).await;
+                let oct = r["months"].as_array().unwrap().iter().find(|m| m["month"] == "2026-10").unwrap().clone();
+                (oct["invoiced_cents"].as_i64().unwrap(), oct["accounts_invoiced"].as_u64().unwrap())
+            }
+        };
+        let kept = || {
+            let app = &app;
+            async move {
+                sqlx::query_as::<_, (i64, Option<i64>, i64)>("SELECT changes, computed_changes, invoiced_cents FROM invoice_month_figures WHERE month = '2026-10'")
+                    .fetch_optional(app.db.pool()).await.unwrap()
+            }
+        };
+        // 15 users from October 5th: $25.00 for October, kept once added up.
+        account_with(&app, "a", 15, Some("tok_sandbox_paying")).await;
+        app.services.billing_run.run_month(october).await.unwrap();
+        assert_eq!(invoiced_in_october().await, (2500, 1));
+        let (changes, computed, cents) = kept().await.expect("October's figures are kept");
+        assert_eq!((computed, cents), (Some(changes), 2500));
+        assert_eq!(invoiced_in_october().await, (2500, 1), "read back as kept");
+
+        // A run that catches up on an account October missed adds it up again.
+        let b = account_with(&app, "b", 15, None).await;
+        app.services.billing_run.run_month(october).await.unwrap();
+        assert_eq!(invoiced_in_october().await, (5000, 2));
+        // So does voiding one of October's invoices.
+        let invoice: String = sqlx::query_scalar("SELECT id FROM invoices WHERE account_id = $1").bind(&b).fetch_one(app.db.pool()).await.unwrap();
+        let res = app.call(&c, "operator/invoices/void", &[("account_id", b.as_str()), ("invoice_id", invoice.as_str()), ("reason", "Billed by mistake")]).await;
+        assert_eq!(res.status(), 200, "{:?}", res.text().await);
+        assert_eq!(invoiced_in_october().await, (2500, 1));
+        let (changes, computed, _) = kept().await.unwrap();
+        assert_eq!(computed, Some(changes));
     }
 }

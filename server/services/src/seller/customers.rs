@@ -317,26 +317,12 @@ impl Customers {
              OR c.id IN (SELECT a.account_id FROM admins a WHERE a.email_key >= $1 AND a.email_key < $2) \
              OR c.id IN (SELECT i.account_id FROM invoices i WHERE i.number = $6)) \
              AND ($3 = 0 OR c.past_due) \
-             AND ($4 = 0 OR c.id NOT IN (SELECT pm.account_id FROM payment_methods pm)) \
+             AND ($4 = 0 OR NOT EXISTS (SELECT 1 FROM payment_methods pm WHERE pm.account_id = c.id)) \
              AND ($5 = '' OR c.status = $5)";
         let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
             .fetch_one(pool)
             .await
             .context("counting the customer accounts")?;
-        let matching: i64 = if narrowed {
-            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM accounts c WHERE {matches}"))
-                .bind(&search)
-                .bind(&beyond)
-                .bind(i64::from(query.past_due_only))
-                .bind(i64::from(query.no_card_only))
-                .bind(status)
-                .bind(&number)
-                .fetch_one(pool)
-                .await
-                .context("counting the matching customer accounts")?
-        } else {
-            total
-        };
         let order = match query.order {
             AccountOrder::Name => "LOWER(c.name), c.id",
             AccountOrder::Newest => "c.created_at DESC, c.id DESC",
@@ -361,6 +347,35 @@ impl Customers {
         .fetch_all(pool)
         .await
         .context("reading a page of customer accounts")?;
+        // How many match: known without counting when the first page is not full; without a
+        // search or another filter, every account with no card is every account but those
+        // with one (a card belongs to one account); otherwise counted.
+        let only_no_card = query.no_card_only
+            && search.is_empty()
+            && !query.past_due_only
+            && query.status.is_none();
+        let matching: i64 = if !narrowed {
+            total
+        } else if page == 1 && rows.len() < ACCOUNTS_PER_PAGE as usize {
+            rows.len() as i64
+        } else if only_no_card {
+            let with_card: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payment_methods")
+                .fetch_one(pool)
+                .await
+                .context("counting the accounts with a card")?;
+            total - with_card
+        } else {
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM accounts c WHERE {matches}"))
+                .bind(&search)
+                .bind(&beyond)
+                .bind(i64::from(query.past_due_only))
+                .bind(i64::from(query.no_card_only))
+                .bind(status)
+                .bind(&number)
+                .fetch_one(pool)
+                .await
+                .context("counting the matching customer accounts")?
+        };
         // The page's money: this month's peak and estimate on each account's plan, its last
         // invoice and what it owes — for these rows only.
         let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();

@@ -25,7 +25,10 @@ use tally_core::{
 
 use super::customers::allowed;
 use crate::{
-    billing::credit_notes,
+    billing::{
+        credit_notes,
+        invoices::figures::{self, MonthFigures},
+    },
     platform::{
         context::Context,
         error::{ResultExt, ServiceError},
@@ -51,6 +54,49 @@ impl RevenueFigures {
         Self { ctx }
     }
 
+    /// A month's figures added up from its invoices, payments and refunds, with the count of
+    /// the month's changes read before (`seen`, to keep them with).
+    async fn add_up(
+        &self,
+        month: BillingMonth,
+        seen: i64,
+    ) -> Result<(MonthFigures, i64), ServiceError> {
+        let pool = self.ctx.db.pool();
+        let invoiced = sqlx::query_as::<_, (i64, i64, i64)>(
+            "SELECT CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN peak_users > free_users THEN peak_users - free_users ELSE 0 END), 0) AS BIGINT), \
+             COUNT(*) FROM invoices WHERE month = $1 AND status <> $2",
+        )
+        .bind(month.to_string())
+        .bind(InvoiceStatus::Void.code())
+        .fetch_one(pool);
+        // Paid during the month (only a paid invoice has a payment time), less what was
+        // refunded during it.
+        let paid = sqlx::query_scalar::<_, i64>(
+            "SELECT CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) FROM invoices \
+             WHERE paid_at >= $1 AND paid_at < $2",
+        )
+        .bind(month.start_millis())
+        .bind(month.end_millis())
+        .fetch_one(pool);
+        let refunded =
+            credit_notes::refunded_between(pool, month.start_millis(), month.end_millis());
+        let ((invoiced_cents, users_billed, accounts_invoiced), paid, refunded) = futures::try_join!(
+            async { invoiced.await.context("reading a month's invoices") },
+            async { paid.await.context("reading a month's payments") },
+            refunded,
+        )?;
+        Ok((
+            MonthFigures {
+                invoiced_cents,
+                users_billed,
+                accounts_invoiced,
+                collected_cents: paid - refunded,
+            },
+            seen,
+        ))
+    }
+
     /// The figures as of today (every operator role).
     pub async fn figures(&self, operator: &OperatorActor) -> Result<Revenue, ServiceError> {
         allowed(operator, OperatorAction::ViewConsole)?;
@@ -63,54 +109,42 @@ impl RevenueFigures {
             months.push(m);
         }
         months.reverse();
-        let (first, last) = (months[0], months[MONTHS - 1]);
 
-        // Paid during each month: a statement a month over the payment-time index (only a
-        // paid invoice has a payment time), run side by side on the pool's connections.
-        let paid = months.iter().map(|month| async move {
-            let paid = sqlx::query_scalar::<_, i64>(
-                "SELECT CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) FROM invoices \
-                 WHERE paid_at >= $1 AND paid_at < $2",
-            )
-            .bind(month.start_millis())
-            .bind(month.end_millis())
-            .fetch_one(pool)
-            .await
-            .context("reading a month's payments")?;
-            let refunded =
-                credit_notes::refunded_between(pool, month.start_millis(), month.end_millis())
-                    .await?;
-            Ok::<_, ServiceError>((month.to_string(), paid - refunded))
-        });
-        let invoiced = sqlx::query_as::<_, (String, i64, i64, i64)>(
-            "SELECT month, CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(CASE WHEN peak_users > free_users THEN peak_users - free_users ELSE 0 END), 0) AS BIGINT), \
-             COUNT(*) FROM invoices WHERE month >= $1 AND month <= $2 AND status <> $3 GROUP BY month",
-        )
-        .bind(first.to_string())
-        .bind(last.to_string())
-        .bind(InvoiceStatus::Void.code())
-        .fetch_all(pool);
-        let (invoiced, paid) = futures::try_join!(
-            async { invoiced.await.context("reading the months' invoices") },
-            futures::future::try_join_all(paid)
-        )?;
-        let invoiced: BTreeMap<String, (i64, i64, i64)> = invoiced
-            .into_iter()
-            .map(|(m, amount, users, n)| (m, (amount, users, n)))
-            .collect();
-        let collected: BTreeMap<String, i64> = paid.into_iter().collect();
-        let rows: Vec<RevenueMonth> = months
+        // Months that ended before last month keep their figures once added up (a change to
+        // one, a run or a void, has them added up again); last month's are read live, since
+        // its billing run may still be going on.
+        let keys: Vec<String> = months.iter().map(ToString::to_string).collect();
+        let settled = &keys[..MONTHS - 1];
+        let (kept, changes) = figures::kept(pool, settled).await?;
+        let missing: Vec<BillingMonth> = months
             .iter()
-            .map(|m| {
-                let key = m.to_string();
-                let (amount, users, n) = invoiced.get(&key).copied().unwrap_or_default();
+            .filter(|m| !kept.contains_key(&m.to_string()))
+            .copied()
+            .collect();
+        let added = futures::future::try_join_all(
+            missing
+                .iter()
+                .map(|m| self.add_up(*m, changes.get(&m.to_string()).copied().unwrap_or(0))),
+        )
+        .await?;
+        let mut by_month: BTreeMap<String, MonthFigures> = kept.into_iter().collect();
+        for (m, (f, seen)) in missing.iter().zip(added) {
+            let key = m.to_string();
+            if settled.contains(&key) {
+                figures::keep(pool, &key, seen, &f).await?;
+            }
+            by_month.insert(key, f);
+        }
+        let rows: Vec<RevenueMonth> = keys
+            .into_iter()
+            .map(|month| {
+                let f = by_month.get(&month).copied().unwrap_or_default();
                 RevenueMonth {
-                    collected_cents: collected.get(&key).copied().unwrap_or_default(),
-                    month: key,
-                    invoiced_cents: amount,
-                    users_billed: users.max(0) as u64,
-                    accounts_invoiced: n.max(0) as u64,
+                    month,
+                    invoiced_cents: f.invoiced_cents,
+                    collected_cents: f.collected_cents,
+                    users_billed: f.users_billed.max(0) as u64,
+                    accounts_invoiced: f.accounts_invoiced.max(0) as u64,
                 }
             })
             .collect();

@@ -4,6 +4,7 @@
 //! PDF ([`pdf`]). Every query is scoped to the caller's account.
 
 pub mod charging;
+pub mod figures;
 pub mod pdf;
 pub mod run;
 
@@ -280,10 +281,10 @@ pub async fn settle_otherwise(
     };
     let sql = format!(
         "UPDATE invoices SET status = $1, payment_reference = $2, void_reason = $3, paid_at = $4, next_attempt_at = NULL \
-         WHERE id = $5 AND account_id = $6 AND status IN ({})",
+         WHERE id = $5 AND account_id = $6 AND status IN ({}) RETURNING month",
         marks.join(", ")
     );
-    let mut q = sqlx::query(&sql)
+    let mut q = sqlx::query_scalar::<_, String>(&sql)
         .bind(status.code())
         .bind(reference)
         .bind(void_reason)
@@ -293,9 +294,16 @@ pub async fn settle_otherwise(
     for s in unpaid {
         q = q.bind(s.code());
     }
-    let done = q.execute(&mut *conn).await.context("settling an invoice")?;
-    if done.rows_affected() != 1 {
+    let Some(month) = q
+        .fetch_optional(&mut *conn)
+        .await
+        .context("settling an invoice")?
+    else {
         return Ok(false);
+    };
+    // A voided invoice leaves its month's invoiced figure (a payment counts when it is made).
+    if status == InvoiceStatus::Void {
+        figures::changed(&mut *conn, &month).await?;
     }
     let flags = charging::Charging::past_due_accounts(conn, &[account_id]).await?;
     accounts::set_past_due(conn, &flags).await?;

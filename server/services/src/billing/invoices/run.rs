@@ -170,10 +170,17 @@ impl BillingRun {
         // talking to an SMTP server waits on the system; invoicing and charging on the
         // database and the gateway.
         let (finished, mail) = self.deliver_while_running();
+        // The month's figures kept for the revenue page are to be added up again: counted as
+        // changed before the first invoice and after the last, so a figure added up while the
+        // run goes on is never read once it has ended.
+        let month_key = month.to_string();
+        let changed = || super::figures::changed(pool, &month_key);
         let run = async {
+            changed().await?;
             for chunk in to_invoice.chunks(CHUNK) {
                 report.invoices_created += self.invoice_chunk(chunk, month).await?;
             }
+            changed().await?;
             let invoiced = started.elapsed();
             let charges = self.charging.charge(Due::Month(&month.to_string())).await?;
             report.charged = charges.paid;
