@@ -325,7 +325,15 @@ async fn seed_customers(
             _ => None,
         };
         if let Some((status, reason)) = standing {
-            accounts::set_status(&mut *tx, &id, status, Some(reason), now).await?;
+            accounts::set_status(
+                &mut *tx,
+                &id,
+                AccountStatus::Active,
+                status,
+                Some(reason),
+                now,
+            )
+            .await?;
         }
         made.push(id);
     }

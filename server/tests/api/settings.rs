@@ -74,7 +74,14 @@ both_databases! {
         app.services.scheduler.tick().await.unwrap();
         assert_eq!(standing(late.clone()).await.0, "active");
         app.clock.set(millis(2026, 11, 12) + 3_600_000);
+        // Two servers' passes at once suspend it once: one audit event, one email.
+        let (a, b) = tokio::join!(app.services.standing.suspend_overdue(), app.services.standing.suspend_overdue());
+        assert_eq!(a.unwrap() + b.unwrap(), 1);
         app.services.scheduler.tick().await.unwrap();
+        let suspended: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE account_id = $1 AND kind = 'account_suspended'")
+            .bind(&late).fetch_one(app.db.pool()).await.unwrap();
+        assert_eq!(suspended, 1);
+        assert_eq!(app.outbox_messages().iter().filter(|m| m.contains("To: billing@late.test") && m.contains("suspended")).count(), 1);
         let (status, reason) = standing(late.clone()).await;
         assert_eq!(status, "suspended");
         assert!(reason.unwrap().contains("unpaid more than 10 days"));

@@ -129,15 +129,22 @@ impl Standing {
             let reason = format!(
                 "Invoice {number} is unpaid more than {days} days after its charge failed (suspended automatically)."
             );
-            self.change(
-                None,
-                &account,
-                AccountStatus::Suspended,
-                Some(&reason),
-                "It is suspended: its administrators can sign in only to pay what is due, and nothing is charged meanwhile.",
-            )
-            .await?;
-            suspended += 1;
+            // Another server's pass may suspend it first (or an operator change it): then
+            // this one leaves it, neither audited nor emailed twice.
+            match self
+                .change(
+                    None,
+                    &account,
+                    AccountStatus::Suspended,
+                    Some(&reason),
+                    "It is suspended: its administrators can sign in only to pay what is due, and nothing is charged meanwhile.",
+                )
+                .await
+            {
+                Ok(()) => suspended += 1,
+                Err(ServiceError::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(suspended)
     }
@@ -194,8 +201,11 @@ impl Standing {
         let seller = profile::details(pool).await?;
         let mut work = self.ctx.begin("changing an account's standing").await?;
         let now = work.now();
-        if !accounts::set_status(work.tx(), &account.id, to, reason, now).await? {
-            return Err(ServiceError::NotFound);
+        if !accounts::set_status(work.tx(), &account.id, account.status, to, reason, now).await? {
+            return Err(ServiceError::Conflict(format!(
+                "{} was changed meanwhile: reload the page to see its standing now.",
+                account.name
+            )));
         }
         let kind = match to {
             AccountStatus::Active => AuditKind::AccountReactivated,

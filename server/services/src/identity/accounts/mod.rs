@@ -28,24 +28,28 @@ pub async fn setup_needed(pool: &sqlx::AnyPool) -> Result<bool, ServiceError> {
     Ok(n == 0)
 }
 
-/// Sets the account's standing, in `conn`, with why; a closed account keeps when it closed.
-/// False when there is no such account.
+/// Sets the account's standing from `from` to `status`, in `conn`, with why; a closed account
+/// keeps when it closed. False when there is no such account, or its standing is no longer
+/// `from` (another operator, or another server's scheduler, changed it first).
 pub async fn set_status(
     conn: &mut AnyConnection,
     id: &str,
+    from: AccountStatus,
     status: AccountStatus,
     reason: Option<&str>,
     now: i64,
 ) -> Result<bool, ServiceError> {
     let closed_at = (status == AccountStatus::Closed).then_some(now);
     let done = sqlx::query(
-        "UPDATE accounts SET status = $1, status_reason = $2, status_changed_at = $3,          closed_at = COALESCE($4, closed_at) WHERE id = $5",
+        "UPDATE accounts SET status = $1, status_reason = $2, status_changed_at = $3, \
+         closed_at = COALESCE($4, closed_at) WHERE id = $5 AND status = $6",
     )
     .bind(status.code())
     .bind(reason)
     .bind(now)
     .bind(closed_at)
     .bind(id)
+    .bind(from.code())
     .execute(conn)
     .await
     .context("changing an account's standing")?;
