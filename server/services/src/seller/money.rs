@@ -66,17 +66,44 @@ impl MoneyActions {
         if !operator.is_fresh(self.ctx.now()) {
             return Err(ServiceError::FreshCheckRequired);
         }
+        let (account, invoice) = self.read(operator, account_id, invoice_id).await?;
+        self.may_act(operator, &invoice, action)?;
+        Ok((account, invoice))
+    }
+
+    /// The account and its invoice, for an operator allowed money actions.
+    async fn read(
+        &self,
+        operator: &OperatorActor,
+        account_id: &str,
+        invoice_id: &str,
+    ) -> Result<(AccountRow, Invoice), ServiceError> {
+        allowed(operator, OperatorAction::MoneyActions)?;
         let pool = self.ctx.db.pool();
         let account = accounts::by_id(pool, account_id)
             .await?
             .ok_or(ServiceError::NotFound)?;
         let invoice = invoices::get(pool, &account.id, invoice_id).await?;
+        Ok((account, invoice))
+    }
+
+    /// Whether `action` may be taken on `invoice` now: a fresh check, and an invoice in a
+    /// state that allows it.
+    fn may_act(
+        &self,
+        operator: &OperatorActor,
+        invoice: &Invoice,
+        action: InvoiceAction,
+    ) -> Result<(), ServiceError> {
+        if !operator.is_fresh(self.ctx.now()) {
+            return Err(ServiceError::FreshCheckRequired);
+        }
         if !action.allowed(invoice.status, invoice.creditable().cents()) {
             return Err(ServiceError::Conflict(
                 action.refusal(&invoice.number, invoice.status),
             ));
         }
-        Ok((account, invoice))
+        Ok(())
     }
 
     /// Charges a failed or past-due invoice now; returns the invoice as it then stands (the
@@ -218,22 +245,13 @@ impl MoneyActions {
         invoice_id: &str,
         input: &CreditNoteInput,
     ) -> Result<CreditNote, ServiceError> {
-        allowed(operator, OperatorAction::MoneyActions)?;
         let pool = self.ctx.db.pool();
+        let (account, invoice) = self.read(operator, account_id, invoice_id).await?;
         // The fields first: a mistyped amount is told before anything else.
-        if let Some(account) = accounts::by_id(pool, account_id).await? {
-            if let Ok(invoice) = invoices::get(pool, &account.id, invoice_id).await {
-                input
-                    .parse(invoice.creditable())
-                    .map_err(ServiceError::Invalid)?;
-            }
-        }
-        let (account, invoice) = self
-            .invoice_for(operator, account_id, invoice_id, InvoiceAction::CreditNote)
-            .await?;
         let note = input
             .parse(invoice.creditable())
             .map_err(ServiceError::Invalid)?;
+        self.may_act(operator, &invoice, InvoiceAction::CreditNote)?;
         let charge = invoices::charge_of(pool, &account.id, &invoice.id).await?;
         let settlement = match charge {
             Some(_) => CreditSettlement::RefundPending,
