@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { accessibilityViolations, waitForHydration } from "../pages/base";
-import { firstAccount } from "../pages/console";
+import { firstAccount, signInAsOperator } from "../pages/console";
 import { PaymentsModal } from "../pages/payments";
 
 // The Stripe gateway, end to end: a second Tally server (the same build) with
@@ -149,12 +149,17 @@ test("a card whose bank asks for authentication is confirmed in the card window,
   expect(hitsOf(bodies, "4000000000000002")).toEqual([]);
 });
 
+/** Last month: its first day (UTC milliseconds) and its name, `YYYY-MM`. */
+function lastMonth(): { first: number; month: string } {
+  const now = new Date();
+  const first = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1);
+  return { first, month: `${new Date(first).getUTCFullYear()}-${String(new Date(first).getUTCMonth() + 1).padStart(2, "0")}` };
+}
+
 test("an off-session charge the bank wants confirmed waits, is emailed, and is paid from its page", async ({ page }) => {
   // The 3155 card is on file (the test before). The account and 15 users as if they had been
   // there since last month, then that month's run by the subcommand.
-  const now = new Date();
-  const first = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1);
-  const month = `${new Date(first).getUTCFullYear()}-${String(new Date(first).getUTCMonth() + 1).padStart(2, "0")}`;
+  const { first, month } = lastMonth();
   execFileSync("python3", ["-c", `
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
@@ -193,4 +198,41 @@ c.commit()
   await page.goto(`${base}/billing`);
   await waitForHydration(page);
   await expect(page.getByRole("row", { name: new RegExp(month) })).toContainText("Paid");
+});
+
+test("the seller's Owner credits part of the card payment back through Stripe; the customer's Billing page shows it", async ({ page }) => {
+  test.setTimeout(60_000); // the Owner's next code waits for a step of its own
+  const { month } = lastMonth();
+  await signInAsOperator(page, { url: base, dir: dataDir });
+  await page.getByRole("link", { name: owner.company }).click();
+  await expect(page.getByRole("heading", { name: owner.company, level: 1 })).toBeVisible();
+  await waitForHydration(page);
+  const row = page.getByRole("table", { name: /latest invoices/ }).getByRole("row", { name: new RegExp(month) });
+  await expect(row).toContainText("Paid");
+  await row.getByRole("button", { name: /^Issue a credit note/ }).click();
+  const form = page.getByRole("region", { name: /Credit note for invoice/ });
+  await form.getByLabel("Amount to credit").fill("5.00");
+  await form.getByLabel("Reason (the billing contact reads it)").fill("Two seats counted twice");
+  expect(await accessibilityViolations(page)).toEqual([]);
+  await form.getByRole("button", { name: "Issue the credit note" }).click();
+  await expect(page.getByRole("status").filter({ hasText: /^Credit note CN-/ })).toHaveText(/^Credit note CN-\d{4}-\d{6} for \$5\.00: Refunded to the card\.$/);
+  // localstripe holds the refund, tagged with the note.
+  const refunds = await (await fetch(`${stripeUrl}/v1/refunds?limit=100`, {
+    headers: { Authorization: `Basic ${Buffer.from(`${stripeEnv.TALLY_STRIPE_SECRET_KEY}:`).toString("base64")}` },
+  })).json();
+  expect(refunds.data.filter((r: { amount: number; metadata: Record<string, string> }) => r.amount === 500 && r.metadata?.tally_credit_note)).toHaveLength(1);
+
+  // The customer's Billing page lists it.
+  await page.context().clearCookies();
+  await page.goto(`${base}/login`);
+  await page.getByLabel("Email").fill(owner.email);
+  await page.getByLabel("Password").fill(owner.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+  await page.goto(`${base}/billing`);
+  await waitForHydration(page);
+  const listed = page.getByRole("table", { name: "Credit notes, newest first" }).getByRole("row", { name: /Two seats counted twice/ });
+  await expect(listed).toContainText("$5.00");
+  await expect(listed).toContainText("Refunded to the card.");
+  expect(await accessibilityViolations(page)).toEqual([]);
 });
