@@ -1,6 +1,7 @@
 import { test, expect } from "@playwright/test";
 import { accessibilityViolations, openHydrated, waitForHydration } from "../pages/base";
-import { signInAsOwner } from "../pages/account";
+import { LoginPage, signInAsOwner } from "../pages/account";
+import { setUpAuthenticator } from "../pages/two-step";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { acceptInvitation, createCustomerAccount, mailTo, mainServer, openAccounts, signInAsOperator } from "../pages/console";
@@ -31,6 +32,24 @@ test("the seller suspends an account, whose administrator sees why and whom to a
   // Gil accepts in a browser of their own.
   const gil = await (await browser.newContext()).newPage();
   await acceptInvitation(gil, GIL.email, GIL.password);
+
+  // Gil turns on an authenticator app, loses the phone and asks the seller: its staff reset
+  // the two-step verification, Gil's session ends, and the password alone signs Gil in again.
+  await setUpAuthenticator(gil);
+  await page.getByRole("link", { name: "Globex" }).click();
+  await expect(page.getByRole("heading", { name: "Globex", level: 1 })).toBeVisible();
+  await waitForHydration(page);
+  await expect(page.getByRole("row", { name: /Gil Moss/ })).toContainText("two-step on");
+  await page.getByRole("button", { name: "Reset two-step verification of Gil Moss" }).click();
+  await page.getByRole("button", { name: "Reset it: Gil Moss asked" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "two-step" })).toHaveText("Gil Moss's two-step verification is reset; they are emailed.");
+  await expect(page.getByRole("row", { name: /Gil Moss/ })).not.toContainText("two-step on");
+  expect(await accessibilityViolations(page)).toEqual([]);
+  const login = new LoginPage(gil);
+  await login.open();
+  await login.signIn(GIL.email, GIL.password);
+  await expect(gil.getByRole("heading", { name: "Overview" })).toBeVisible();
+  await openAccounts(page);
 
   // Suspended, with a reason: Gil's pages say so, and who to ask; Billing still opens.
   await page.getByRole("link", { name: "Globex" }).click();
