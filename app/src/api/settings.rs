@@ -36,29 +36,21 @@ pub async fn save_seller_settings(
     retry_days: String,
     #[server(default)] auto_suspend_days: String,
 ) -> Result<(), AppError> {
-    use tally_core::{
-        address::AddressInput,
-        operators::OperatorAction,
-        seller::{PlanInput, SellerInput, SettingsInput},
-    };
+    use tally_core::{operators::OperatorAction, seller::SettingsInput};
     let operator = crate::auth::require_operator(OperatorAction::ManageSellerSettings)?;
     let input = SettingsInput {
-        seller: SellerInput {
+        seller: crate::api::setup::seller_input(
             legal_name,
             contact_email,
-            address: AddressInput {
-                country,
-                line1,
-                line2,
-                city,
-                region,
-                postal_code,
-            },
-            plan: PlanInput {
-                price_per_user,
-                free_users,
-            },
-        },
+            country,
+            line1,
+            line2,
+            city,
+            region,
+            postal_code,
+            price_per_user,
+            free_users,
+        ),
         retry_days,
         auto_suspend_days,
     };

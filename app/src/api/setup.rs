@@ -14,6 +14,39 @@ use tally_core::{
 use crate::auth::{services, set_cookie, visitor};
 use crate::error::AppError;
 
+/// The seller's details from the fields of set-up's form and the settings page's, which post
+/// them flat, one argument each.
+#[cfg(feature = "ssr")]
+pub(crate) fn seller_input(
+    legal_name: String,
+    contact_email: String,
+    country: String,
+    line1: String,
+    line2: String,
+    city: String,
+    region: String,
+    postal_code: String,
+    price_per_user: String,
+    free_users: String,
+) -> SellerInput {
+    SellerInput {
+        legal_name,
+        contact_email,
+        address: AddressInput {
+            country,
+            line1,
+            line2,
+            city,
+            region,
+            postal_code,
+        },
+        plan: PlanInput {
+            price_per_user,
+            free_users,
+        },
+    }
+}
+
 /// True while Tally has no seller yet: `/setup` is open (with the set-up code).
 #[server(endpoint = "setup/needed")]
 pub async fn setup_needed() -> Result<bool, AppError> {
@@ -49,22 +82,18 @@ pub async fn set_up_seller(
     password: String,
 ) -> Result<(), AppError> {
     let input = NewSellerInput {
-        seller: SellerInput {
+        seller: seller_input(
             legal_name,
             contact_email,
-            address: AddressInput {
-                country,
-                line1,
-                line2,
-                city,
-                region,
-                postal_code,
-            },
-            plan: PlanInput {
-                price_per_user,
-                free_users,
-            },
-        },
+            country,
+            line1,
+            line2,
+            city,
+            region,
+            postal_code,
+            price_per_user,
+            free_users,
+        ),
         first_name,
         last_name,
         email,

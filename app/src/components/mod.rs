@@ -17,4 +17,5 @@ pub mod password_meter;
 pub mod payments;
 pub mod plan_fields;
 pub mod search_form;
+pub mod seller_fields;
 pub mod standing;

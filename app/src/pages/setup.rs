@@ -14,12 +14,11 @@ use super::{form_error, not_found::NotFoundPage};
 use crate::{
     api::setup::{setup_needed, SetUpSeller},
     components::{
-        address::{AddressFields, COMPANY},
         field::Field,
         form::{echo, form_action, Form},
         live_errors::LiveErrors,
         password_meter::PasswordMeter,
-        plan_fields::PlanFields,
+        seller_fields::SellerFields,
     },
 };
 
@@ -119,17 +118,10 @@ fn SetupForm() -> impl IntoView {
                 <Field name="setup_code" label="Set-up code" autocomplete="one-time-code" required=true value=setup_code
                     hint="Printed in the server's log when it first started, and saved in the file setup-code in its data folder."
                     error=errors.error("setup_code") on_input=errors.typed(setup_code, "setup_code") on_blur=errors.touch("setup_code") />
-                <fieldset class="group">
-                    <legend>"Your company"</legend>
-                    <p class="field-hint">"Printed on every invoice and email your customers receive."</p>
-                    <Field name="legal_name" label="Legal name" autocomplete="organization" required=true value=text(|i| &i.seller.legal_name)
-                        error=errors.error("legal_name") on_input=set("legal_name", |i, v| i.seller.legal_name = v) on_blur=errors.touch("legal_name") />
-                    <Field name="contact_email" label="Contact email for customers" kind="email" autocomplete="email" required=true
-                        value=text(|i| &i.seller.contact_email) error=errors.error("contact_email")
-                        on_input=set("contact_email", |i, v| i.seller.contact_email = v) on_blur=errors.touch("contact_email") />
-                    <AddressFields names=&COMPANY value=address errors=errors />
-                </fieldset>
-                <PlanFields plan=plan errors=errors legend="Default plan for new customer accounts" />
+                <SellerFields legal_name=text(|i| &i.seller.legal_name) contact_email=text(|i| &i.seller.contact_email)
+                    on_legal_name=set("legal_name", |i, v| i.seller.legal_name = v)
+                    on_contact_email=set("contact_email", |i, v| i.seller.contact_email = v)
+                    address=address plan=plan errors=errors />
                 <fieldset class="group">
                     <legend>"You, the first operator"</legend>
                     <Field name="first_name" label="Your first name" autocomplete="given-name" required=true value=text(|i| &i.first_name)

@@ -14,12 +14,7 @@ use super::frame::OperatorSignedIn;
 use crate::{
     api::settings::{get_seller_settings, save_seller_settings, SaveSellerSettings},
     components::{
-        address::{AddressFields, COMPANY},
-        field::Field,
-        form::Form,
-        fresh_check,
-        live_errors::LiveErrors,
-        plan_fields::PlanFields,
+        field::Field, form::Form, fresh_check, live_errors::LiveErrors, seller_fields::SellerFields,
     },
     error::AppError,
 };
@@ -111,17 +106,10 @@ fn SettingsForm(start: SettingsInput) -> impl IntoView {
             {move || notice.get().map(|n| n.unwrap_or_else(|e| e))}
         </p>
         <Form to=SaveSellerSettings::url() class="card form" on_submit=submit live_only=true>
-            <fieldset class="group">
-                <legend>"Your company"</legend>
-                <p class="field-hint">"Printed on every invoice and email your customers receive."</p>
-                <Field name="legal_name" label="Legal name" autocomplete="organization" required=true value=text(|i| &i.seller.legal_name)
-                    error=errors.error("legal_name") on_input=set("legal_name", |i, v| i.seller.legal_name = v) on_blur=errors.touch("legal_name") />
-                <Field name="contact_email" label="Contact email for customers" kind="email" autocomplete="email" required=true
-                    value=text(|i| &i.seller.contact_email) error=errors.error("contact_email")
-                    on_input=set("contact_email", |i, v| i.seller.contact_email = v) on_blur=errors.touch("contact_email") />
-                <AddressFields names=&COMPANY value=address errors=errors />
-            </fieldset>
-            <PlanFields plan=plan errors=errors legend="Default plan for new customer accounts" />
+            <SellerFields legal_name=text(|i| &i.seller.legal_name) contact_email=text(|i| &i.seller.contact_email)
+                on_legal_name=set("legal_name", |i, v| i.seller.legal_name = v)
+                on_contact_email=set("contact_email", |i, v| i.seller.contact_email = v)
+                address=address plan=plan errors=errors />
             <fieldset class="group">
                 <legend>"Failed charges"</legend>
                 <Field name="retry_days" label="Try again after these days" autocomplete="off" required=true
