@@ -34,10 +34,7 @@ until curl -sf "$base/healthz" >/dev/null; do
   kill -0 "$pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
   sleep 0.05
 done
-curl -sf -o /dev/null -X POST -H "Origin: $base" "$base/api/setup/create" \
-  --data-urlencode "setup_code=$(cat "$work/setup-code")" --data-urlencode company_name=Bench \
-  --data-urlencode first_name=Ben --data-urlencode last_name=Ch \
-  --data-urlencode "email=$email" --data-urlencode "password=$password"
+python3 "$root/bench/first_account.py" "$base" "$work" "$email" "$password"
 
 node "$root/bench/page_weight.cjs" "$root/target/site/pkg" "$base" "$email" "$password" >"$work/weight.txt"
 w() { awk -v k="$1" -v f="$2" '$1 == k {print $f}' "$work/weight.txt"; }

@@ -40,9 +40,7 @@ until curl -sf "$base/healthz" >/dev/null; do
 done
 email=bench@tally.test
 password="bench passphrase for loads"
-curl -sf -o /dev/null -X POST -H "Origin: $base" "$base/api/setup/create" \
-  --data-urlencode "setup_code=$(cat "$work/setup-code")" --data-urlencode company_name=Bench --data-urlencode first_name=Ben --data-urlencode last_name=Ch \
-  --data-urlencode "email=$email" --data-urlencode "password=$password"
+python3 "$root/bench/first_account.py" "$base" "$work" "$email" "$password"
 cookie=$(curl -sf -D - -o /dev/null -X POST -H "Origin: $base" "$base/api/account/sign-in" \
   --data-urlencode "email=$email" --data-urlencode "password=$password" |
   sed -n 's/^[Ss]et-[Cc]ookie: \(tally_session=[^;]*\).*/\1/p')
@@ -83,8 +81,8 @@ each=$concurrent
 say "users/list at $rate/s while $each set-ups and $each sign-ins are in flight"
 flood sign-ins account/sign-in "$each" "$work/sign-ins-2.txt" "email=bench{n}@tally.test" "password=$password"
 f1=$flood_pid
-flood set-ups setup/create "$each" "$work/set-ups.txt" "setup_code=ABCD-EFGH-JKLM" company_name=X first_name=Y \
-  last_name=Z "email=x{n}@bench.test" "password=$password"
+flood set-ups setup/create "$each" "$work/set-ups.txt" "setup_code=ABCD-EFGH-JKLM" legal_name=X contact_email=x@bench.test \
+  country=GB line1=Y city=Z postal_code=SW1A price_per_user=5.00 free_users=10 first_name=Y last_name=Z "email=x{n}@bench.test" "password=$password"
 f2=$flood_pid
 sleep 2
 mixed=$(read_load "read: users/list, with $each set-ups and $each sign-ins in flight")

@@ -81,9 +81,7 @@ sign_in() { # $1 base; prints the session cookie
     sed -n 's/^[Ss]et-[Cc]ookie: \(tally_session=[^;]*\).*/\1/p'
 }
 set_up_account() { # $1 base, $2 data dir (its setup-code file)
-  curl -sf -o /dev/null -X POST -H "Origin: $1" "$1/api/setup/create" \
-    --data-urlencode "setup_code=$(cat "$2/setup-code")" --data-urlencode company_name=Bench --data-urlencode first_name=Ben --data-urlencode last_name=Ch \
-    --data-urlencode "email=$email" --data-urlencode "password=$password"
+  python3 "$root/bench/first_account.py" "$1" "$2" "$email" "$password"
 }
 
 port=3200
