@@ -80,12 +80,32 @@ pub fn invitation(
     let set = format!(
         "Set your password to get started; the link works once and expires in {valid_hours} hours."
     );
+    invitation_mail(
+        to,
+        format!("You're invited to Tally as {}", role.display_name()),
+        &intro,
+        &can,
+        &set,
+        url,
+    )
+}
+
+/// An invitation's message: who invited whom as what, what the role may do, and the link to
+/// set a password.
+fn invitation_mail(
+    to: &str,
+    subject: String,
+    intro: &str,
+    can: &[&str],
+    set: &str,
+    url: &str,
+) -> Mail {
     let link_text = "Set your password";
     let outro = "If you weren't expecting this, you can ignore this email.";
     Mail {
         id: None,
         to: to.to_string(),
-        subject: format!("You're invited to Tally as {}", role.display_name()),
+        subject,
         text: format!(
             "{intro}\n\nWhat you can do:\n{}\n\n{set}\n\n{link_text}: {url}\n\n{outro}\n\n— Tally\n",
             can.iter().map(|c| format!("- {c}")).collect::<Vec<_>>().join("\n")
@@ -93,7 +113,7 @@ pub fn invitation(
         html: page(html! {
             p { (intro) }
             p { "What you can do:" }
-            ul { @for c in &can { li { (c) } } }
+            ul { @for c in can { li { (c) } } }
             p { (set) }
             p { a href=(url) { (link_text) } }
             p { (outro) }
@@ -127,26 +147,17 @@ pub fn operator_invitation(
         "Set your password, then set up two-step verification (every operator needs it); the \
          link works once and expires in {valid_hours} hours."
     );
-    let link_text = "Set your password";
-    let outro = "If you weren't expecting this, you can ignore this email.";
-    Mail {
-        id: None,
-        to: to.to_string(),
-        subject: format!("You're invited to {seller}'s Tally console as {}", role.display_name()),
-        text: format!(
-            "{intro}\n\nWhat you can do:\n{}\n\n{set}\n\n{link_text}: {url}\n\n{outro}\n\n— Tally\n",
-            can.iter().map(|c| format!("- {c}")).collect::<Vec<_>>().join("\n")
+    invitation_mail(
+        to,
+        format!(
+            "You're invited to {seller}'s Tally console as {}",
+            role.display_name()
         ),
-        html: page(html! {
-            p { (intro) }
-            p { "What you can do:" }
-            ul { @for c in &can { li { (c) } } }
-            p { (set) }
-            p { a href=(url) { (link_text) } }
-            p { (outro) }
-        }),
-        attachments: Vec::new(),
-    }
+        &intro,
+        &can,
+        &set,
+        url,
+    )
 }
 
 /// The link to choose a new password.
