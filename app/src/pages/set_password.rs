@@ -104,15 +104,30 @@ fn PasswordForm(
         <Form to=SetPasswordFromLink::url() class="card form" on_submit=submit>
             <input type="hidden" name="kind" value=kind_code />
             <input type="hidden" name="token" value=token_field />
-            <input type="email" name="username" value=email.clone() autocomplete="username" hidden=true readonly=true aria-hidden="true" tabindex="-1" />
-            <Field name="password" label="New password" kind="password" autocomplete="new-password" required=true value=password
-                error=errors.error("password") on_input=errors.typed(password, "password") on_blur=errors.touch("password") />
-            <PasswordMeter password=password known_words=vec![email, first_name] />
-            <Field name="confirm_password" label="Type it again" kind="password" autocomplete="new-password" required=true value=confirm
-                error=errors.error("confirm_password") on_input=errors.typed(confirm, "confirm_password") on_blur=errors.touch("confirm_password") />
+            <NewPasswordFields email=email first_name=first_name password=password confirm=confirm errors=errors />
             <p class="form-error" role="alert">{form_error(value)}</p>
             <button type="submit" class="primary" disabled=move || action.pending().get()>"Save password and sign in"</button>
         </Form>
+    }
+}
+
+/// A new password typed twice, for the person signing in as `email` (their address and name
+/// count against the strength estimate; the hidden username lets a password manager save it).
+#[component]
+pub(crate) fn NewPasswordFields(
+    email: String,
+    first_name: String,
+    password: RwSignal<String>,
+    confirm: RwSignal<String>,
+    errors: LiveErrors,
+) -> impl IntoView {
+    view! {
+        <input type="email" name="username" value=email.clone() autocomplete="username" hidden=true readonly=true aria-hidden="true" tabindex="-1" />
+        <Field name="password" label="New password" kind="password" autocomplete="new-password" required=true value=password
+            error=errors.error("password") on_input=errors.typed(password, "password") on_blur=errors.touch("password") />
+        <PasswordMeter password=password known_words=vec![email, first_name] />
+        <Field name="confirm_password" label="Type it again" kind="password" autocomplete="new-password" required=true value=confirm
+            error=errors.error("confirm_password") on_input=errors.typed(confirm, "confirm_password") on_blur=errors.touch("confirm_password") />
     }
 }
 

@@ -14,12 +14,10 @@ use crate::{
         staff::{inspect_operator_invitation, AcceptOperatorInvitation},
     },
     components::{
-        field::Field,
         form::{form_action, Form},
         live_errors::LiveErrors,
-        password_meter::PasswordMeter,
     },
-    pages::form_error,
+    pages::{form_error, set_password::NewPasswordFields},
 };
 
 #[component]
@@ -91,12 +89,7 @@ fn PasswordForm(token: String, email: String, first_name: String) -> impl IntoVi
         <p>{format!("Welcome, {first_name}.")}" You'll sign in to the operator console as "<strong>{email.clone()}</strong>"; after your password, you set up two-step verification."</p>
         <Form to=AcceptOperatorInvitation::url() class="card form" on_submit=submit>
             <input type="hidden" name="token" value=token_field />
-            <input type="email" name="username" value=email.clone() autocomplete="username" hidden=true readonly=true aria-hidden="true" tabindex="-1" />
-            <Field name="password" label="New password" kind="password" autocomplete="new-password" required=true value=password
-                error=errors.error("password") on_input=errors.typed(password, "password") on_blur=errors.touch("password") />
-            <PasswordMeter password=password known_words=vec![email, first_name] />
-            <Field name="confirm_password" label="Type it again" kind="password" autocomplete="new-password" required=true value=confirm
-                error=errors.error("confirm_password") on_input=errors.typed(confirm, "confirm_password") on_blur=errors.touch("confirm_password") />
+            <NewPasswordFields email=email first_name=first_name password=password confirm=confirm errors=errors />
             <p class="form-error" role="alert">{form_error(value)}</p>
             <button type="submit" class="primary" disabled=move || action.pending().get()>"Save password and continue"</button>
         </Form>
