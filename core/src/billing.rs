@@ -11,6 +11,11 @@ use crate::money::Money;
 /// Users every account gets free each month.
 pub const FREE_USERS: u64 = 10;
 
+/// The standard billing day (a month is invoiced on the 1st of the next) and the latest a
+/// plan can choose: every month has a 28th.
+pub const FIRST_BILLING_DAY: u32 = 1;
+pub const LAST_BILLING_DAY: u32 = 28;
+
 /// The last day of a month.
 pub fn last_day_of_month(year: i32, month: u32) -> NaiveDate {
     let (ny, nm) = if month == 12 {
@@ -107,9 +112,22 @@ impl BillingMonth {
         self.next().start_millis()
     }
 
-    /// The day this month is invoiced and charged: the 1st of the next month.
+    /// The day this month is invoiced and charged on the standard billing day: the 1st of the
+    /// next month.
     pub fn charge_date(self) -> NaiveDate {
-        self.next().first_day()
+        self.charge_date_on(FIRST_BILLING_DAY)
+    }
+
+    /// The day this month is invoiced and charged by a plan whose billing day is `day`
+    /// (1–[`LAST_BILLING_DAY`], clamped): that day of the next month. The month's users are
+    /// counted through its last day whatever the billing day; the day only says when the bill
+    /// for them is made.
+    pub fn charge_date_on(self, day: u32) -> NaiveDate {
+        let day = day.clamp(FIRST_BILLING_DAY, LAST_BILLING_DAY);
+        self.next()
+            .first_day()
+            .checked_add_days(Days::new(u64::from(day - 1)))
+            .expect("date in range")
     }
 
     /// A month name people read, e.g. "November 2026".
@@ -155,6 +173,23 @@ pub fn date_of_millis(millis: i64) -> Option<NaiveDate> {
 /// The next charge date seen from `today`: the 1st of next month.
 pub fn next_charge_date(today: NaiveDate) -> NaiveDate {
     BillingMonth::containing(today).charge_date()
+}
+
+/// The next charge date of an account seen from `today`, when last month's plan bills on
+/// `last_month_day` and this month's on `this_month_day`: last month's charge while its day
+/// is still to come, else this month's.
+pub fn next_charge_date_on(
+    today: NaiveDate,
+    last_month_day: u32,
+    this_month_day: u32,
+) -> NaiveDate {
+    let month = BillingMonth::containing(today);
+    let last = month.previous().charge_date_on(last_month_day);
+    if last > today {
+        last
+    } else {
+        month.charge_date_on(this_month_day)
+    }
 }
 
 /// A change in an account's user count at an instant: +1 for a user added, −1 for a user
@@ -235,6 +270,38 @@ pub fn daily_peaks(changes: &[CountChange], month: BillingMonth, through: NaiveD
     peaks
 }
 
+/// A day of the month as people write it: "1st", "2nd", "3rd", "15th", "22nd".
+pub fn ordinal_day(day: u32) -> String {
+    let suffix = match (day % 10, day % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{day}{suffix}")
+}
+
+/// When a plan's months are billed, in one sentence: "Each month is invoiced and charged on
+/// the 15th of the next."
+pub fn billing_day_sentence(day: u32) -> String {
+    format!(
+        "Each month is invoiced and charged on the {} of the next.",
+        ordinal_day(day)
+    )
+}
+
+/// A plan in words: "$5.00 per user per month; the first 10 users are free; each month is
+/// invoiced on the 15th of the next".
+pub fn plan_sentence(plan: &Plan) -> String {
+    format!(
+        "{} per user per month; the first {} users are free; each month is invoiced on the {} of the next",
+        plan.price_per_user,
+        plan.free_users,
+        ordinal_day(plan.billing_day)
+    )
+}
+
 /// How this month's projected charge comes about, in one sentence: "Peak so far 37 users − 10
 /// free = 27 × $5.00 = $135.00", or, within the free users, that nothing is due.
 pub fn projection_sentence(peak: u64, plan: &Plan) -> String {
@@ -264,20 +331,34 @@ pub fn projection_sentence(peak: u64, plan: &Plan) -> String {
     }
 }
 
-/// An account's price: a monthly amount per user beyond the free ones.
+/// An account's price: a monthly amount per user beyond the free ones, and the day of the
+/// next month each month is invoiced and charged on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     pub price_per_user: Money,
     pub free_users: u64,
+    /// 1–[`LAST_BILLING_DAY`].
+    #[serde(default = "first_billing_day")]
+    pub billing_day: u32,
+}
+
+fn first_billing_day() -> u32 {
+    FIRST_BILLING_DAY
 }
 
 impl Plan {
-    /// The standard plan at `price_per_user`, with [`FREE_USERS`] free users.
+    /// The standard plan at `price_per_user`, with [`FREE_USERS`] free users, billed on the 1st.
     pub fn per_user(price_per_user: Money) -> Self {
         Self {
             price_per_user,
             free_users: FREE_USERS,
+            billing_day: FIRST_BILLING_DAY,
         }
+    }
+
+    /// The day `month` is invoiced and charged on this plan.
+    pub fn charge_date(&self, month: BillingMonth) -> NaiveDate {
+        month.charge_date_on(self.billing_day)
     }
 
     /// Users billed for a month that peaked at `peak`.
@@ -503,6 +584,48 @@ mod tests {
     }
 
     #[test]
+    fn a_plan_bills_each_month_on_its_day_of_the_next() {
+        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let dec = BillingMonth::new(2026, 12).unwrap();
+        assert_eq!(nov().charge_date_on(15), d(2026, 12, 15));
+        assert_eq!(dec.charge_date_on(28), d(2027, 1, 28));
+        // Out of range days are held to 1–28, so February has each of them.
+        assert_eq!(dec.charge_date_on(0), d(2027, 1, 1));
+        assert_eq!(
+            BillingMonth::new(2027, 1).unwrap().charge_date_on(31),
+            d(2027, 2, 28)
+        );
+        let plan = Plan {
+            billing_day: 15,
+            ..Plan::per_user(Money::from_cents(500))
+        };
+        assert_eq!(plan.charge_date(nov()), d(2026, 12, 15));
+        // November's charge on the 15th is still to come on December 6, and has been made on
+        // the 15th: then December's, on its own plan's day.
+        assert_eq!(next_charge_date_on(d(2026, 12, 6), 15, 20), d(2026, 12, 15));
+        assert_eq!(next_charge_date_on(d(2026, 12, 15), 15, 20), d(2027, 1, 20));
+        assert_eq!(
+            next_charge_date_on(d(2026, 12, 1), 1, 1),
+            next_charge_date(d(2026, 12, 1))
+        );
+        let days: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 28]
+            .map(ordinal_day)
+            .into();
+        assert_eq!(
+            days,
+            ["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd", "28th"]
+        );
+        assert_eq!(
+            plan_sentence(&plan),
+            "$5.00 per user per month; the first 10 users are free; each month is invoiced on the 15th of the next"
+        );
+        assert_eq!(
+            billing_day_sentence(15),
+            "Each month is invoiced and charged on the 15th of the next."
+        );
+    }
+
+    #[test]
     fn peak_counts_users_that_existed_at_the_month_boundaries() {
         // 12 users before the month; one deleted at the very first instant of November.
         let mut changes: Vec<_> = (0..12).map(|i| add(at((2026, 10, 1), i))).collect();
@@ -589,6 +712,18 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn the_next_charge_is_never_before_today_nor_a_month_and_more_away(
+            days in 0u64..4000, last in 1u32..=28, this in 1u32..=28,
+        ) {
+            let today = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + Days::new(days);
+            let next = next_charge_date_on(today, last, this);
+            prop_assert!(next > today);
+            prop_assert!(next <= today + Days::new(59));
+            prop_assert!(next == BillingMonth::containing(today).previous().charge_date_on(last)
+                || next == BillingMonth::containing(today).charge_date_on(this));
+        }
+
         #[test]
         fn peak_is_between_the_closing_count_and_everyone_ever_created(changes in history()) {
             let month = nov();

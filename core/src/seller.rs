@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     address::{Address, AddressInput},
-    billing::{Plan, RetrySchedule, FREE_USERS},
+    billing::{Plan, RetrySchedule, FIRST_BILLING_DAY, FREE_USERS, LAST_BILLING_DAY},
     contact::{required_text, Email},
     forms::{parse_address, person, FieldErrors},
     money::Money,
@@ -17,11 +17,14 @@ pub const MAX_PRICE_PER_USER: Money = Money::from_cents(1_000_000);
 /// The most free users a plan can give.
 pub const MAX_FREE_USERS: u64 = 1_000_000;
 
-/// A plan as typed: the price per user as a decimal amount, the free users as a count.
+/// A plan as typed: the price per user as a decimal amount, the free users as a count, the
+/// billing day as a day of the month (blank: the 1st).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanInput {
     pub price_per_user: String,
     pub free_users: String,
+    #[serde(default)]
+    pub billing_day: String,
 }
 
 impl Default for PlanInput {
@@ -37,18 +40,21 @@ impl From<&Plan> for PlanInput {
         Self {
             price_per_user: format!("{}.{:02}", cents / 100, cents % 100),
             free_users: plan.free_users.to_string(),
+            billing_day: plan.billing_day.to_string(),
         }
     }
 }
 
 impl PlanInput {
-    /// Checks both fields into `e` (named `price_per_user` and `free_users`).
+    /// Checks the fields into `e` (named `price_per_user`, `free_users` and `billing_day`).
     pub fn check(&self, e: &mut FieldErrors) -> Option<Plan> {
         let price = e.check("price_per_user", price_per_user(&self.price_per_user));
         let free = e.check("free_users", free_users(&self.free_users));
+        let day = e.check("billing_day", billing_day(&self.billing_day));
         Some(Plan {
             price_per_user: price?,
             free_users: free?,
+            billing_day: day?,
         })
     }
 
@@ -89,6 +95,28 @@ pub fn free_users(input: &str) -> Result<u64, String> {
         Ok(n) if n <= MAX_FREE_USERS => Ok(n),
         Ok(_) => Err(format!("At most {MAX_FREE_USERS} users can be free.")),
         Err(_) => Err("Enter a whole number of users, such as 10.".into()),
+    }
+}
+
+/// The day of the month a month is invoiced and charged on, e.g. `15`; blank for the 1st.
+pub fn billing_day(input: &str) -> Result<u32, String> {
+    let input = input.trim();
+    let input = input
+        .strip_suffix("st")
+        .or_else(|| input.strip_suffix("nd"))
+        .or_else(|| input.strip_suffix("rd"))
+        .or_else(|| input.strip_suffix("th"))
+        .unwrap_or(input)
+        .trim_end();
+    if input.is_empty() {
+        return Ok(FIRST_BILLING_DAY);
+    }
+    match input.parse::<u32>() {
+        Ok(day) if (FIRST_BILLING_DAY..=LAST_BILLING_DAY).contains(&day) => Ok(day),
+        Ok(_) => Err(format!(
+            "Choose a day from {FIRST_BILLING_DAY} to {LAST_BILLING_DAY}: every month has them."
+        )),
+        Err(_) => Err("Enter a day of the month as a number, such as 15.".into()),
     }
 }
 
@@ -373,6 +401,7 @@ mod tests {
                 plan: PlanInput {
                     price_per_user: String::new(),
                     free_users: String::new(),
+                    billing_day: String::new(),
                 },
                 ..SellerInput::default()
             },
@@ -410,10 +439,36 @@ mod tests {
         assert!(free_users("1000001").is_err());
     }
 
+    #[test]
+    fn a_billing_day_is_a_day_every_month_has() {
+        assert_eq!(billing_day(""), Ok(1));
+        assert_eq!(billing_day(" 15 "), Ok(15));
+        assert_eq!(billing_day("28th"), Ok(28));
+        assert_eq!(billing_day("2nd"), Ok(2));
+        assert_eq!(
+            billing_day("29").unwrap_err(),
+            "Choose a day from 1 to 28: every month has them."
+        );
+        assert!(billing_day("0").is_err());
+        assert_eq!(
+            billing_day("mid-month").unwrap_err(),
+            "Enter a day of the month as a number, such as 15."
+        );
+        let e = PlanInput {
+            billing_day: "31".into(),
+            ..PlanInput::default()
+        }
+        .parse()
+        .unwrap_err();
+        assert!(e.get("billing_day").is_some());
+    }
+
     proptest! {
         #[test]
-        fn a_plan_reads_back_as_written(cents in 0i64..=1_000_000, free in 0u64..=MAX_FREE_USERS) {
-            let plan = Plan { price_per_user: Money::from_cents(cents), free_users: free };
+        fn a_plan_reads_back_as_written(
+            cents in 0i64..=1_000_000, free in 0u64..=MAX_FREE_USERS, day in 1u32..=28,
+        ) {
+            let plan = Plan { price_per_user: Money::from_cents(cents), free_users: free, billing_day: day };
             prop_assert_eq!(PlanInput::from(&plan).parse(), Ok(plan));
         }
     }

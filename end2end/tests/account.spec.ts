@@ -63,16 +63,23 @@ test("first start: /setup makes the seller and its Owner, who creates the first 
   await page.getByRole("link", { name: OWNER.company }).click();
   await expect(page.getByRole("heading", { name: OWNER.company, level: 1 })).toBeVisible();
   await waitForHydration(page);
-  await expect(page.getByText("This month: $5.00 per user per month; the first 10 users are free.")).toBeVisible();
+  const thisMonth = "This month: $5.00 per user per month; the first 10 users are free; each month is invoiced on the 1st of the next.";
+  await expect(page.getByText(thisMonth)).toBeVisible();
   await expect(page.getByRole("row", { name: /Ann Lee/ })).toContainText("Invited");
   expect(await accessibilityViolations(page)).toEqual([]);
   await page.getByLabel("Free users each month").fill("ten");
   await page.getByLabel("Free users each month").blur();
   await expect(page.locator("#free_users-error")).toHaveText("Enter a whole number of users, such as 10.");
   await page.getByLabel("Free users each month").fill("12");
+  // The billing day: a day every month has.
+  await page.getByLabel("Billing day").fill("31");
+  await page.getByLabel("Billing day").blur();
+  await expect(page.locator("#billing_day-error")).toHaveText("Choose a day from 1 to 28: every month has them.");
+  await page.getByLabel("Billing day").fill("15");
   await page.getByRole("button", { name: "Save the plan" }).click();
-  await expect(page.locator("#next-plan")).toContainText("$5.00 per user per month; the first 12 users are free.");
-  await expect(page.getByText("This month: $5.00 per user per month; the first 10 users are free.")).toBeVisible();
+  const nextPlan = "$5.00 per user per month; the first 12 users are free; each month is invoiced on the 15th of the next.";
+  await expect(page.locator("#next-plan")).toContainText(nextPlan);
+  await expect(page.getByText(thisMonth)).toBeVisible();
   await page.getByRole("link", { name: "← Customer accounts" }).click();
 
   // Out of the console, and back in with the second step.
@@ -103,7 +110,8 @@ test("first start: /setup makes the seller and its Owner, who creates the first 
   expect(await accessibilityViolations(page)).toEqual([]);
   // The plan the seller set for next month is on the Billing page.
   await openHydrated(page, "/billing");
-  await expect(page.locator("#next-plan")).toContainText("$5.00 per user per month; the first 12 users are free.");
+  await expect(page.locator("#next-plan")).toContainText(nextPlan);
+  await expect(page.locator("#billing-day")).toHaveText("Each month is invoiced and charged on the 1st of the next.");
   // ...and their session opens no console page.
   await page.goto("/operator/accounts");
   await expect(page).toHaveURL(/\/operator\/login$/);

@@ -2,6 +2,8 @@
 //! second step that is mandatory for operators — and out, who one is, and setting up one's
 //! own second step. Each takes the operator from the operator session only: a customer
 //! session is refused (401) here, as an operator session is at every customer function.
+// A form's fields are a server function's arguments, one each.
+#![allow(clippy::too_many_arguments)]
 
 use leptos::{prelude::*, server_fn::codec::Json};
 use tally_core::{
@@ -216,6 +218,9 @@ pub async fn create_customer_account(
     role: String,
     #[server(default)] price_per_user: String,
     #[server(default)] free_users: String,
+    /// Blank: the 1st (or the seller's default's, when the whole plan is blank).
+    #[server(default)]
+    billing_day: String,
 ) -> Result<String, AppError> {
     use tally_core::{forms::NewAccountInput, operators::OperatorAction, roles::Role};
     let operator = crate::auth::require_operator(OperatorAction::ManageAccounts)?;
@@ -232,8 +237,11 @@ pub async fn create_customer_account(
     let plan = PlanInput {
         price_per_user,
         free_users,
+        billing_day,
     };
-    let given = !(plan.price_per_user.trim().is_empty() && plan.free_users.trim().is_empty());
+    let given = ![&plan.price_per_user, &plan.free_users, &plan.billing_day]
+        .iter()
+        .all(|f| f.trim().is_empty());
     Ok(services()?
         .customers
         .create(&operator, &input, role, given.then_some(&plan))
@@ -265,12 +273,16 @@ pub async fn set_customer_plan(
     id: String,
     price_per_user: String,
     free_users: String,
+    /// Blank: the 1st.
+    #[server(default)]
+    billing_day: String,
 ) -> Result<tally_core::views::billing::PlanChange, AppError> {
     let operator =
         crate::auth::require_operator(tally_core::operators::OperatorAction::ChangePlans)?;
     let plan = PlanInput {
         price_per_user,
         free_users,
+        billing_day,
     };
     Ok(services()?
         .customers

@@ -33,6 +33,9 @@ pub async fn save_seller_settings(
     #[server(default)] postal_code: String,
     price_per_user: String,
     free_users: String,
+    /// Blank: the 1st.
+    #[server(default)]
+    billing_day: String,
     retry_days: String,
     #[server(default)] auto_suspend_days: String,
 ) -> Result<(), AppError> {
@@ -50,6 +53,7 @@ pub async fn save_seller_settings(
             postal_code,
             price_per_user,
             free_users,
+            billing_day,
         ),
         retry_days,
         auto_suspend_days,

@@ -28,6 +28,7 @@ pub(crate) fn seller_input(
     postal_code: String,
     price_per_user: String,
     free_users: String,
+    billing_day: String,
 ) -> SellerInput {
     SellerInput {
         legal_name,
@@ -43,6 +44,7 @@ pub(crate) fn seller_input(
         plan: PlanInput {
             price_per_user,
             free_users,
+            billing_day,
         },
     }
 }
@@ -76,6 +78,9 @@ pub async fn set_up_seller(
     postal_code: String,
     price_per_user: String,
     free_users: String,
+    /// Blank: the 1st.
+    #[server(default)]
+    billing_day: String,
     first_name: String,
     last_name: String,
     email: String,
@@ -93,6 +98,7 @@ pub async fn set_up_seller(
             postal_code,
             price_per_user,
             free_users,
+            billing_day,
         ),
         first_name,
         last_name,

@@ -1,12 +1,12 @@
-//! A plan's two fields — the price per user a month and the free users — checked by core's
-//! rules as they are typed (set-up's default plan, a new account's, a plan change).
+//! A plan's fields — the price per user a month, the free users and the billing day — checked
+//! by core's rules as they are typed (set-up's default plan, a new account's, a plan change).
 
 use leptos::prelude::*;
 use tally_core::seller::PlanInput;
 
 use crate::components::{field::Field, live_errors::LiveErrors};
 
-/// A plan's two fields, checked by core as they are typed.
+/// A plan's fields, checked by core as they are typed.
 #[component]
 pub fn PlanFields(
     plan: RwSignal<PlanInput>,
@@ -30,6 +30,10 @@ pub fn PlanFields(
             <Field name="free_users" label="Free users each month" autocomplete="off" required=true
                 value=text(|p| &p.free_users) error=errors.error("free_users")
                 on_input=set("free_users", |p, v| p.free_users = v) on_blur=errors.touch("free_users") />
+            <Field name="billing_day" label="Billing day" autocomplete="off"
+                hint="The day of the next month each month's users are invoiced and charged: 1 to 28. Blank is the 1st."
+                value=text(|p| &p.billing_day) error=errors.error("billing_day")
+                on_input=set("billing_day", |p, v| p.billing_day = v) on_blur=errors.touch("billing_day") />
         </fieldset>
     }
 }

@@ -10,7 +10,6 @@ use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use tally_core::{
     actor::Actor,
-    billing::Plan,
     money::Money,
     views::{overview::AccountGlance, system::SystemStatus},
 };
@@ -75,10 +74,7 @@ fn Glance(g: AccountGlance) -> impl IntoView {
         }
     });
     let charge = g.billing.clone().map(|o| {
-        let plan = Plan {
-            price_per_user: Money::from_cents(o.price_per_user_cents),
-            free_users: o.free_users,
-        };
+        let plan = o.plan();
         view! {
             <section class="card glance" aria-labelledby="glance-charge">
                 <h2 id="glance-charge">"This month's charge"</h2>

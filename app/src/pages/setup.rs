@@ -103,6 +103,7 @@ fn SetupForm() -> impl IntoView {
             postal_code: a.postal_code,
             price_per_user: p.price_per_user,
             free_users: p.free_users,
+            billing_day: p.billing_day,
             first_name: i.first_name,
             last_name: i.last_name,
             email: i.email,

@@ -100,6 +100,29 @@ pub struct PlanChange {
     pub from_month: String,
     pub price_per_user_cents: i64,
     pub free_users: u64,
+    /// The day of the following month each month on it is invoiced.
+    pub billing_day: u32,
+}
+
+impl PlanChange {
+    /// The plan itself.
+    pub fn plan(&self) -> crate::billing::Plan {
+        crate::billing::Plan {
+            price_per_user: crate::money::Money::from_cents(self.price_per_user_cents),
+            free_users: self.free_users,
+            billing_day: self.billing_day,
+        }
+    }
+
+    /// `plan`, from `from_month` on.
+    pub fn of(from_month: String, plan: &crate::billing::Plan) -> Self {
+        Self {
+            from_month,
+            price_per_user_cents: plan.price_per_user.cents(),
+            free_users: plan.free_users,
+            billing_day: plan.billing_day,
+        }
+    }
 }
 
 /// The Billing page's summary of the month so far.
@@ -107,6 +130,8 @@ pub struct PlanChange {
 pub struct BillingOverview {
     pub price_per_user_cents: i64,
     pub free_users: u64,
+    /// The day of the next month this month is invoiced and charged on.
+    pub billing_day: u32,
     /// A plan the seller has set for a later month, if any.
     pub next_plan: Option<PlanChange>,
     /// Users now (active and suspended).
@@ -143,6 +168,17 @@ pub struct BillingOverview {
     pub month_chart: String,
     /// The last 12 months' peaks and charges, drawn on the server (SVG).
     pub year_chart: String,
+}
+
+impl BillingOverview {
+    /// This month's plan.
+    pub fn plan(&self) -> crate::billing::Plan {
+        crate::billing::Plan {
+            price_per_user: crate::money::Money::from_cents(self.price_per_user_cents),
+            free_users: self.free_users,
+            billing_day: self.billing_day,
+        }
+    }
 }
 
 /// A month's invoice as the Billing page's chart and table show it.

@@ -86,6 +86,8 @@ pub struct CustomerAccountDetail {
     /// This month's plan.
     pub price_per_user_cents: i64,
     pub free_users: u64,
+    /// The day of the next month this month is invoiced and charged on.
+    pub billing_day: u32,
     /// A plan set for a later month.
     pub next_plan: Option<PlanChange>,
     pub card: Option<CardSummary>,
@@ -104,6 +106,17 @@ pub struct CustomerAccountDetail {
     pub credit_balance_cents: i64,
     /// The newest events of the account's audit log (at most 20), the seller's staff's among them.
     pub audit: Vec<AuditEntry>,
+}
+
+impl CustomerAccountDetail {
+    /// This month's plan.
+    pub fn plan(&self) -> crate::billing::Plan {
+        crate::billing::Plan {
+            price_per_user: crate::money::Money::from_cents(self.price_per_user_cents),
+            free_users: self.free_users,
+            billing_day: self.billing_day,
+        }
+    }
 }
 
 /// One charge attempt of an account's invoice.

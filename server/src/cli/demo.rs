@@ -292,6 +292,8 @@ async fn seed_customers(
         let plan = Plan {
             price_per_user: tally_core::money::Money::from_cents([300, 500, 700, 900][i % 4]),
             free_users: [5, 10][i % 2],
+            // Most bill on the 1st; some later in the month, their last month invoiced then.
+            billing_day: [1, 1, 1, 15, 28][i % 5],
         };
         let started = tally_core::billing::BillingMonth::containing(
             tally_core::billing::date_of_millis(since).unwrap_or_else(|| ctx.clock.today()),

@@ -167,6 +167,73 @@ both_databases! {
         assert_eq!(audited, 5);
     }
 
+    async fn each_account_is_billed_on_its_plans_day_and_a_closed_one_leaves_no_month_due(app: TestApp) {
+        let nov = BillingMonth::new(2026, 11).unwrap();
+        app.clock.set(millis(2026, 11, 1) + 3_600_000);
+        let first = account_with(&app, "first", 12, Some("tok_sandbox_first")).await;
+        let later = account_with(&app, "later", 13, Some("tok_sandbox_later")).await;
+        let gone = account_with(&app, "gone", 14, None).await;
+        sqlx::query("INSERT INTO account_plans (account_id, from_month, price_per_user_cents, free_users, billing_day, created_at) VALUES ($1, '2026-10', 500, 10, 15, $2)")
+            .bind(&later).bind(millis(2026, 10, 1)).execute(app.db.pool()).await.unwrap();
+        // Closed on October 20: billed for October, never again.
+        sqlx::query("UPDATE accounts SET status = 'closed', closed_at = $1 WHERE id = $2")
+            .bind(millis(2026, 10, 20)).bind(&gone).execute(app.db.pool()).await.unwrap();
+        sqlx::query("INSERT INTO admins (id, account_id, email, email_key, first_name, last_name, role, status, created_at, updated_at) \
+                     VALUES ('pat', $1, 'pat@later.test', 'pat@later.test', 'P', 'L', 'admin_billing', 'active', 0, 0)")
+            .bind(&later).execute(app.db.pool()).await.unwrap();
+        // A session of the moment: the clock moves by weeks.
+        let overview = || async {
+            let pat = app.session_cookie_for("pat").await;
+            let res = app.call_as(&pat, "billing/overview", &[]).await;
+            assert_eq!(res.status(), 200);
+            res.json::<serde_json::Value>().await.unwrap()
+        };
+        let o = overview().await;
+        assert_eq!((o["billing_day"].as_u64(), o["next_charge_date"].as_str()), (Some(15), Some("2026-11-15")), "{o}");
+
+        // November 1: October is billed for those on the 1st; the one on the 15th waits.
+        let inv = &app.services.billing_run;
+        assert_eq!(inv.months_to_catch_up().await.unwrap(), [october()]);
+        let report = inv.run_month(october()).await.unwrap();
+        assert_eq!((report.accounts, report.invoices_created, report.waiting), (3, 2, 1));
+        assert_eq!(invoices(&app, &first).await.len(), 1);
+        assert!(invoices(&app, &later).await.is_empty());
+        assert!(inv.months_to_catch_up().await.unwrap().is_empty(), "nothing is due until the 15th");
+        app.clock.set(millis(2026, 11, 14) + 23 * 3_600_000);
+        app.services.scheduler.tick().await.unwrap();
+        assert!(invoices(&app, &later).await.is_empty(), "still the 14th");
+
+        // November 15: its turn, invoiced and charged that day.
+        app.clock.set(millis(2026, 11, 15) + 3_600_000);
+        assert_eq!(inv.months_to_catch_up().await.unwrap(), [october()]);
+        app.services.scheduler.tick().await.unwrap();
+        assert_eq!(invoices(&app, &later).await, [("2026-10".to_string(), 1500, "paid".to_string(), 1)]);
+        let made: i64 = sqlx::query_scalar("SELECT created_at FROM invoices WHERE account_id = $1").bind(&later).fetch_one(app.db.pool()).await.unwrap();
+        assert_eq!(made, millis(2026, 11, 15) + 3_600_000);
+        assert!(inv.months_to_catch_up().await.unwrap().is_empty());
+        let o = overview().await;
+        assert_eq!(o["next_charge_date"], "2026-12-15", "{o}");
+
+        // December 2: November for the account on the 1st. The closed account is not billed
+        // and does not keep November due: another pass runs nothing.
+        app.clock.set(millis(2026, 12, 2));
+        assert_eq!(inv.months_to_catch_up().await.unwrap(), [nov]);
+        app.services.scheduler.tick().await.unwrap();
+        assert!(inv.months_to_catch_up().await.unwrap().is_empty());
+        let runs = || async {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_events WHERE kind = 'billing_run'").fetch_one(app.db.pool()).await.unwrap()
+        };
+        let before = runs().await;
+        app.services.scheduler.tick().await.unwrap();
+        assert_eq!(runs().await, before, "no run while nothing is due");
+        assert_eq!(invoices(&app, &first).await.len(), 2);
+        assert_eq!(invoices(&app, &gone).await.len(), 1);
+        app.clock.set(millis(2026, 12, 15) + 60_000);
+        app.services.scheduler.tick().await.unwrap();
+        assert_eq!(invoices(&app, &later).await.len(), 2);
+        assert!(inv.months_to_catch_up().await.unwrap().is_empty());
+    }
+
     async fn missed_months_are_caught_up_and_invoices_reach_the_opted_in_only(app: TestApp) {
         app.clock.set(millis(2026, 12, 2));
         let acct = account_with(&app, "acme", 11, Some("tok_sandbox_ok")).await;

@@ -850,7 +850,7 @@ both_databases! {
         enrolled(&app, &support, "support@seller.test").await;
         let finance = TestApp::new_client();
         enrolled(&app, &finance, "finance@seller.test").await;
-        assert_eq!(json_of(app.call(&support, "operator/accounts/default-plan", &[]).await).await, serde_json::json!({"price_per_user": "7.50", "free_users": "3"}));
+        assert_eq!(json_of(app.call(&support, "operator/accounts/default-plan", &[]).await).await, serde_json::json!({"price_per_user": "7.50", "free_users": "3", "billing_day": "1"}));
         let create = |company: &'static str, email: &'static str, plan: Vec<(&'static str, &'static str)>| {
             let (app, support) = (&app, &support);
             async move {
@@ -890,7 +890,7 @@ both_databases! {
         assert_eq!(app.call(&finance, "operator/accounts/set-plan", &[("id", "nope"), ("price_per_user", "1"), ("free_users", "1")]).await.status(), 404);
         // Audited in the account's log as the seller's staff.
         let detail: String = sqlx::query_scalar("SELECT detail FROM audit_events WHERE account_id = $1 AND kind = 'plan_changed'").bind(&own).fetch_one(app.db.pool()).await.unwrap();
-        assert_eq!(detail, format!("from {}: $9.00 per user beyond 1 free", today.next()));
+        assert_eq!(detail, format!("from {}: $9.00 per user beyond 1 free, billed on the 1st", today.next()));
 
         // The account's billing administrator sees the change coming on the Billing page.
         let ann = TestApp::new_client();
@@ -899,10 +899,15 @@ both_databases! {
         let acme: String = sqlx::query_scalar("SELECT account_id FROM admins WHERE email_key = 'ann@acme.test'").fetch_one(app.db.pool()).await.unwrap();
         let billing = json_of(app.call(&ann, "billing/overview", &[]).await).await;
         assert_eq!((billing["price_per_user_cents"].as_i64(), billing["next_plan"].is_null()), (Some(750), true));
-        let res = app.call(&finance, "operator/accounts/set-plan", &[("id", acme.as_str()), ("price_per_user", "8"), ("free_users", "2")]).await;
+        // A billing day every month has, said beside its field.
+        let res = app.call(&finance, "operator/accounts/set-plan", &[("id", acme.as_str()), ("price_per_user", "8"), ("free_users", "2"), ("billing_day", "31")]).await;
+        assert_eq!(res.status(), 422);
+        assert_eq!(json_of(res).await["Validation"]["billing_day"], "Choose a day from 1 to 28: every month has them.");
+        let res = app.call(&finance, "operator/accounts/set-plan", &[("id", acme.as_str()), ("price_per_user", "8"), ("free_users", "2"), ("billing_day", "10")]).await;
         assert_eq!(res.status(), 200);
         let billing = json_of(app.call(&ann, "billing/overview", &[]).await).await;
         assert_eq!(billing["next_plan"]["price_per_user_cents"], 800);
+        assert_eq!((billing["billing_day"].as_u64(), billing["next_plan"]["billing_day"].as_u64()), (Some(1), Some(10)));
 
         // The billing run bills each month on that month's plan.
         sqlx::query("INSERT INTO user_count_changes (id, account_id, at, delta) VALUES ('ucc-acme', $1, $2, 12)")
@@ -912,7 +917,12 @@ both_databases! {
         let (price, free, amount): (i64, i64, i64) = sqlx::query_as("SELECT price_per_user_cents, free_users, amount_cents FROM invoices WHERE account_id = $1 AND month = $2")
             .bind(&acme).bind(today.to_string()).fetch_one(app.db.pool()).await.unwrap();
         assert_eq!((price, free, amount), (750, 3, 9 * 750), "this month: the plan it began with");
-        app.clock.advance_minutes(31 * 24 * 60);
+        // Next month waits for its billing day, the 10th of the month after.
+        let billed_on = tally_core::billing::date_start_millis(today.next().charge_date_on(10));
+        app.clock.set(billed_on - 60_000);
+        let report = app.services.billing_run.run_month(today.next()).await.unwrap();
+        assert_eq!((report.invoices_created, report.waiting), (2, 1), "the other two bill on the 1st");
+        app.clock.set(billed_on);
         app.services.billing_run.run_month(today.next()).await.unwrap();
         let (price, free, amount): (i64, i64, i64) = sqlx::query_as("SELECT price_per_user_cents, free_users, amount_cents FROM invoices WHERE account_id = $1 AND month = $2")
             .bind(&acme).bind(today.next().to_string()).fetch_one(app.db.pool()).await.unwrap();

@@ -2,7 +2,7 @@
 //! receives invoices, and the two charts.
 
 use leptos::prelude::*;
-use tally_core::{money::Money, views::billing::BillingOverview};
+use tally_core::views::billing::BillingOverview;
 
 use super::money;
 use crate::{
@@ -40,10 +40,7 @@ pub(super) fn Overview(
         });
     };
     let billable = o.peak_so_far.saturating_sub(o.free_users);
-    let plan = tally_core::billing::Plan {
-        price_per_user: Money::from_cents(o.price_per_user_cents),
-        free_users: o.free_users,
-    };
+    let plan = o.plan();
     let projection = tally_core::billing::projection_sentence(o.peak_so_far, &plan);
     view! {
         <BillingNotices o=o.clone() />
@@ -55,13 +52,14 @@ pub(super) fn Overview(
                     <dt>"Users now"</dt><dd>{o.users_now}</dd>
                     <dt>"Peak so far"</dt><dd id="peak-so-far">{o.peak_so_far}</dd>
                     <dt>"Projected charge"</dt><dd id="projected-charge">{format!("{} ({billable} × {})", money(o.projected_cents), money(o.price_per_user_cents))}</dd>
-                    <dt>"Next charge"</dt><dd>{o.next_charge_date.format("%B %-d, %Y").to_string()}</dd>
+                    <dt>"Next charge"</dt><dd id="next-charge">{o.next_charge_date.format("%B %-d, %Y").to_string()}</dd>
                 </dl>
                 <p class="projection" id="projection">{projection}</p>
+                <p id="billing-day">{tally_core::billing::billing_day_sentence(o.billing_day)}</p>
                 {o.next_plan.clone().map(|n| view! {
                     <p class="next-plan" id="next-plan">{format!(
-                        "From {}: {} per user per month; the first {} users are free.",
-                        month_name(&n.from_month), money(n.price_per_user_cents), n.free_users
+                        "From {}: {}.",
+                        month_name(&n.from_month), tally_core::billing::plan_sentence(&n.plan())
                     )}</p>
                 })}
                 {(o.credit_balance_cents > 0).then(|| view! {

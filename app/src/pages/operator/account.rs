@@ -10,8 +10,7 @@ use leptos_router::hooks::use_params_map;
 use tally_core::{
     account_status::AccountStatus,
     actor::OperatorActor,
-    billing::{date_of_millis, Plan},
-    money::Money,
+    billing::{date_of_millis, plan_sentence},
     operators::OperatorAction,
     roles::AdminStatus,
     seller::PlanInput,
@@ -34,23 +33,8 @@ use crate::{
     error::AppError,
 };
 
-fn money(cents: i64) -> String {
-    Money::from_cents(cents).to_string()
-}
-
-fn plan_text(price_per_user_cents: i64, free_users: u64) -> String {
-    format!(
-        "{} per user per month; the first {free_users} users are free",
-        money(price_per_user_cents)
-    )
-}
-
 fn next_text(n: &PlanChange) -> String {
-    format!(
-        "From {}: {}.",
-        n.from_month,
-        plan_text(n.price_per_user_cents, n.free_users)
-    )
+    format!("From {}: {}.", n.from_month, plan_sentence(&n.plan()))
 }
 
 #[component]
@@ -134,18 +118,9 @@ fn Summary(a: CustomerAccountDetail) -> impl IntoView {
 
 #[component]
 fn PlanSection(a: CustomerAccountDetail, change: bool, reload: RwSignal<u32>) -> impl IntoView {
-    let now = plan_text(a.price_per_user_cents, a.free_users);
+    let now = plan_sentence(&a.plan());
     let next = a.next_plan.as_ref().map(next_text);
-    let start = a.next_plan.as_ref().map_or(
-        Plan {
-            price_per_user: Money::from_cents(a.price_per_user_cents),
-            free_users: a.free_users,
-        },
-        |n| Plan {
-            price_per_user: Money::from_cents(n.price_per_user_cents),
-            free_users: n.free_users,
-        },
-    );
+    let start = a.next_plan.as_ref().map_or(a.plan(), PlanChange::plan);
     view! {
         <section class="card" aria-labelledby="plan-title">
             <h2 id="plan-title">"Plan"</h2>
@@ -173,7 +148,12 @@ fn ChangePlanForm(id: String, start: PlanInput, reload: RwSignal<u32>) -> impl I
         let (id, p) = (id.clone(), plan.get_untracked());
         leptos::task::spawn_local(async move {
             let result = fresh_check::run(fresh, || {
-                set_customer_plan(id.clone(), p.price_per_user.clone(), p.free_users.clone())
+                set_customer_plan(
+                    id.clone(),
+                    p.price_per_user.clone(),
+                    p.free_users.clone(),
+                    p.billing_day.clone(),
+                )
             })
             .await;
             busy.set(false);

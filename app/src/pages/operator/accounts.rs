@@ -267,6 +267,7 @@ fn CreateAccountFields(state: AccountsState, plan: PlanInput) -> impl IntoView {
                     r,
                     p.price_per_user,
                     p.free_users,
+                    p.billing_day,
                 )
             })
             .await

@@ -88,6 +88,7 @@ fn SettingsForm(start: SettingsInput) -> impl IntoView {
                     a.postal_code,
                     p.price_per_user,
                     p.free_users,
+                    p.billing_day,
                     i.retry_days,
                     i.auto_suspend_days,
                 )

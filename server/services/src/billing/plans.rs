@@ -1,22 +1,28 @@
 //! Each customer account's plan (owner of `account_plans`): the price per user beyond the free
-//! ones, by the month it starts. A month is billed on one plan throughout: a change made during
+//! ones and the billing day, by the month it starts. A month is billed on one plan throughout: a change made during
 //! a month starts with the next one. An account with no plan row is on the server's standard
 //! plan (`TALLY_PRICE_PER_USER_CENTS`, the article's 10 free users).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+
+use chrono::{Datelike, NaiveDate};
 
 use sqlx::{Any, Executor};
 use tally_core::{
-    billing::{BillingMonth, Plan},
+    billing::{BillingMonth, Plan, FIRST_BILLING_DAY, LAST_BILLING_DAY},
     money::Money,
 };
 
 use crate::platform::error::{ResultExt, ServiceError};
 
-fn plan_of(price_per_user_cents: i64, free_users: i64) -> Plan {
+/// A plan row's price, free users and billing day.
+type PlanRow = (i64, i64, i64);
+
+fn plan_of((price_per_user_cents, free_users, billing_day): PlanRow) -> Plan {
     Plan {
         price_per_user: Money::from_cents(price_per_user_cents),
         free_users: u64::try_from(free_users).unwrap_or(0),
+        billing_day: u32::try_from(billing_day).unwrap_or(FIRST_BILLING_DAY),
     }
 }
 
@@ -33,14 +39,16 @@ where
     E: Executor<'e, Database = Any>,
 {
     sqlx::query(
-        "INSERT INTO account_plans (account_id, from_month, price_per_user_cents, free_users, created_at) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, from_month) DO UPDATE SET \
-         price_per_user_cents = excluded.price_per_user_cents, free_users = excluded.free_users, created_at = excluded.created_at",
+        "INSERT INTO account_plans (account_id, from_month, price_per_user_cents, free_users, billing_day, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, from_month) DO UPDATE SET \
+         price_per_user_cents = excluded.price_per_user_cents, free_users = excluded.free_users, \
+         billing_day = excluded.billing_day, created_at = excluded.created_at",
     )
     .bind(account_id)
     .bind(from.to_string())
     .bind(plan.price_per_user.cents())
     .bind(i64::try_from(plan.free_users).unwrap_or(i64::MAX))
+    .bind(i64::from(plan.billing_day))
     .bind(now)
     .execute(exec)
     .await
@@ -55,8 +63,8 @@ pub async fn for_month(
     month: BillingMonth,
     standard: Plan,
 ) -> Result<Plan, ServiceError> {
-    let row: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT price_per_user_cents, free_users FROM account_plans \
+    let row: Option<PlanRow> = sqlx::query_as(
+        "SELECT price_per_user_cents, free_users, billing_day FROM account_plans \
          WHERE account_id = $1 AND from_month <= $2 ORDER BY from_month DESC LIMIT 1",
     )
     .bind(account_id)
@@ -64,7 +72,7 @@ pub async fn for_month(
     .fetch_optional(pool)
     .await
     .context("reading an account's plan")?;
-    Ok(row.map_or(standard, |(p, f)| plan_of(p, f)))
+    Ok(row.map_or(standard, plan_of))
 }
 
 /// A change set for a month after `month`: the month it starts, and the plan.
@@ -73,8 +81,8 @@ pub async fn next_change(
     account_id: &str,
     month: BillingMonth,
 ) -> Result<Option<(String, Plan)>, ServiceError> {
-    let row: Option<(String, i64, i64)> = sqlx::query_as(
-        "SELECT from_month, price_per_user_cents, free_users FROM account_plans \
+    let row: Option<(String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT from_month, price_per_user_cents, free_users, billing_day FROM account_plans \
          WHERE account_id = $1 AND from_month > $2 ORDER BY from_month LIMIT 1",
     )
     .bind(account_id)
@@ -82,7 +90,7 @@ pub async fn next_change(
     .fetch_optional(pool)
     .await
     .context("reading an account's next plan")?;
-    Ok(row.map(|(from, p, f)| (from, plan_of(p, f))))
+    Ok(row.map(|(from, p, f, d)| (from, plan_of((p, f, d)))))
 }
 
 /// The plans for `month` of the accounts whose ids are between `first` and `last` (a chunk
@@ -93,8 +101,8 @@ pub async fn chunk(
     last: &str,
     month: BillingMonth,
 ) -> Result<HashMap<String, Plan>, ServiceError> {
-    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-        "SELECT p.account_id, p.price_per_user_cents, p.free_users FROM account_plans p \
+    let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT p.account_id, p.price_per_user_cents, p.free_users, p.billing_day FROM account_plans p \
          WHERE p.account_id BETWEEN $1 AND $2 AND p.from_month = \
          (SELECT MAX(q.from_month) FROM account_plans q WHERE q.account_id = p.account_id AND q.from_month <= $3)",
     )
@@ -106,6 +114,36 @@ pub async fn chunk(
     .context("reading a chunk's plans")?;
     Ok(rows
         .into_iter()
-        .map(|(id, p, f)| (id, plan_of(p, f)))
+        .map(|(id, p, f, d)| (id, plan_of((p, f, d))))
         .collect())
+}
+
+/// The accounts whose plan for `month` bills it on a day still to come on `today`: those the
+/// run leaves for that day (if they have no invoice for it yet — a closing account's last is
+/// made at once). None once the month's latest possible billing day has come.
+pub async fn billed_later(
+    pool: &sqlx::AnyPool,
+    month: BillingMonth,
+    today: NaiveDate,
+) -> Result<HashSet<String>, ServiceError> {
+    if today >= month.charge_date_on(LAST_BILLING_DAY) {
+        return Ok(HashSet::new());
+    }
+    // Before the month's charge dates begin every day is still to come.
+    let day = if today < month.charge_date_on(FIRST_BILLING_DAY) {
+        0
+    } else {
+        i64::from(today.day())
+    };
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT p.account_id FROM account_plans p WHERE p.billing_day > $1 \
+         AND p.from_month = (SELECT MAX(q.from_month) FROM account_plans q \
+             WHERE q.account_id = p.account_id AND q.from_month <= $2)",
+    )
+    .bind(day)
+    .bind(month.to_string())
+    .fetch_all(pool)
+    .await
+    .context("reading the accounts whose billing day is to come")?;
+    Ok(ids.into_iter().collect())
 }

@@ -213,11 +213,7 @@ impl Customers {
             )
         });
         work.commit().await?;
-        Ok(PlanChange {
-            from_month: from.to_string(),
-            price_per_user_cents: plan.price_per_user.cents(),
-            free_users: plan.free_users,
-        })
+        Ok(PlanChange::of(from.to_string(), &plan))
     }
 
     /// A customer account's page: its summary, plan now and next, card and administrators
@@ -234,14 +230,9 @@ impl Customers {
             .ok_or(ServiceError::NotFound)?;
         let month = BillingMonth::containing(self.ctx.clock.today());
         let plan = plans::for_month(pool, &account.id, month, self.standard_plan()).await?;
-        let next_plan =
-            plans::next_change(pool, &account.id, month)
-                .await?
-                .map(|(from_month, p)| PlanChange {
-                    from_month,
-                    price_per_user_cents: p.price_per_user.cents(),
-                    free_users: p.free_users,
-                });
+        let next_plan = plans::next_change(pool, &account.id, month)
+            .await?
+            .map(|(from_month, p)| PlanChange::of(from_month, &p));
         let changes = users::history_since(pool, &account.id, month.start_millis()).await?;
         let users_now = changes.iter().map(|c| c.delta).sum::<i64>().max(0) as u64;
         let daily_peaks = daily_peaks(&changes, month, self.ctx.clock.today());
@@ -277,6 +268,7 @@ impl Customers {
             users_now,
             price_per_user_cents: plan.price_per_user.cents(),
             free_users: plan.free_users,
+            billing_day: plan.billing_day,
             next_plan,
             administrators,
         })
@@ -423,8 +415,9 @@ impl Customers {
 /// A plan in words, for the audit log.
 fn plan_text(plan: &Plan) -> String {
     format!(
-        "{} per user beyond {} free",
+        "{} per user beyond {} free, billed on the {}",
         Money::from_cents(plan.price_per_user.cents()),
-        plan.free_users
+        plan.free_users,
+        tally_core::billing::ordinal_day(plan.billing_day)
     )
 }

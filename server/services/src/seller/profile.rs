@@ -28,8 +28,8 @@ pub async fn claim(
     let a = &seller.address;
     let made = sqlx::query(
         "INSERT INTO sellers (id, legal_name, contact_email, country, line1, line2, city, region, postal_code, \
-         price_per_user_cents, free_users, created_at, updated_at) \
-         VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+         price_per_user_cents, free_users, billing_day, created_at, updated_at) \
+         VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
     )
     .bind(&seller.legal_name)
     .bind(seller.contact_email.as_str())
@@ -41,6 +41,7 @@ pub async fn claim(
     .bind(&a.postal_code)
     .bind(seller.default_plan.price_per_user.cents())
     .bind(i64::try_from(seller.default_plan.free_users).unwrap_or(i64::MAX))
+    .bind(i64::from(seller.default_plan.billing_day))
     .bind(now)
     .execute(conn)
     .await;
@@ -60,10 +61,11 @@ pub async fn details(pool: &sqlx::AnyPool) -> Result<Option<SellerDetails>, Serv
         address: AddressRow,
         price_per_user_cents: i64,
         free_users: i64,
+        billing_day: i64,
     }
     let row: Option<Row> = sqlx::query_as(
         "SELECT legal_name, contact_email, country, line1, line2, city, region, postal_code, \
-         price_per_user_cents, free_users FROM sellers WHERE id = 1",
+         price_per_user_cents, free_users, billing_day FROM sellers WHERE id = 1",
     )
     .fetch_optional(pool)
     .await
@@ -81,6 +83,7 @@ pub async fn details(pool: &sqlx::AnyPool) -> Result<Option<SellerDetails>, Serv
         default_plan: Plan {
             price_per_user: Money::from_cents(r.price_per_user_cents),
             free_users: u64::try_from(r.free_users).unwrap_or(0),
+            billing_day: u32::try_from(r.billing_day).unwrap_or(1),
         },
     }))
 }
@@ -94,7 +97,8 @@ pub async fn save(
     let a = &seller.address;
     let done = sqlx::query(
         "UPDATE sellers SET legal_name = $1, contact_email = $2, country = $3, line1 = $4, line2 = $5, city = $6, \
-         region = $7, postal_code = $8, price_per_user_cents = $9, free_users = $10, updated_at = $11 WHERE id = 1",
+         region = $7, postal_code = $8, price_per_user_cents = $9, free_users = $10, billing_day = $11, \
+         updated_at = $12 WHERE id = 1",
     )
     .bind(&seller.legal_name)
     .bind(seller.contact_email.as_str())
@@ -106,6 +110,7 @@ pub async fn save(
     .bind(&a.postal_code)
     .bind(seller.default_plan.price_per_user.cents())
     .bind(i64::try_from(seller.default_plan.free_users).unwrap_or(i64::MAX))
+    .bind(i64::from(seller.default_plan.billing_day))
     .bind(now)
     .execute(conn)
     .await

@@ -14,7 +14,7 @@ use sqlx::{Any, Executor};
 use tally_core::{
     actor::Actor,
     audit::AuditKind,
-    billing::{daily_peaks, next_charge_date, peak_users, BillingMonth, InvoiceStatus, Plan},
+    billing::{daily_peaks, next_charge_date_on, peak_users, BillingMonth, InvoiceStatus, Plan},
     expiry::Expiry,
     money::Money,
     views::billing::{
@@ -484,15 +484,12 @@ impl Invoices {
         let plan = plans::for_month(pool, account, month, standard).await?;
         let next_plan = plans::next_change(pool, account, month)
             .await?
-            .map(|(from_month, p)| PlanChange {
-                from_month,
-                price_per_user_cents: p.price_per_user.cents(),
-                free_users: p.free_users,
-            });
+            .map(|(from_month, p)| PlanChange::of(from_month, &p));
+        let last_plan = plans::for_month(pool, account, month.previous(), standard).await?;
         let has_billing_info = info::read(pool, account).await?.is_some();
         let contact = info::contact(pool, account).await?;
         let card = cards::card_on_file(pool, account).await?;
-        let next_charge = next_charge_date(today);
+        let next_charge = next_charge_date_on(today, last_plan.billing_day, plan.billing_day);
         let card_expires_before_charge = card.as_ref().is_some_and(|c| {
             Expiry::from_parts(c.exp_year, c.exp_month)
                 .is_some_and(|e| e.expires_before(next_charge))
@@ -505,6 +502,7 @@ impl Invoices {
         Ok(BillingOverview {
             price_per_user_cents: plan.price_per_user.cents(),
             free_users: plan.free_users,
+            billing_day: plan.billing_day,
             next_plan,
             users_now,
             peak_so_far: peak,

@@ -23,6 +23,7 @@ use tally_core::{
     billing::{date_of_millis, peak_users, BillingMonth, InvoiceStatus, Plan},
     money::Money,
     views::billing::Invoice,
+    NaiveDate,
 };
 
 use super::charging::{Charging, Due};
@@ -48,6 +49,8 @@ pub struct RunReport {
     pub month: String,
     pub accounts: u64,
     pub invoices_created: u64,
+    /// Accounts whose plan bills the month on a day still to come, left for then.
+    pub waiting: u64,
     pub charged: u64,
     pub failed: u64,
     pub mail_sent: u64,
@@ -131,8 +134,9 @@ impl BillingRun {
         Ok(())
     }
 
-    /// Invoices every account for `month` (which must be over), charges what is still to
-    /// charge for that month, and delivers the mail. Repeating it changes nothing that is done.
+    /// Invoices every account for `month` (which must be over) whose billing day has come,
+    /// charges what is still to charge for that month, and delivers the mail. Repeating it
+    /// changes nothing that is done; the accounts whose day is still to come wait for it.
     pub async fn run_month(&self, month: BillingMonth) -> Result<RunReport, ServiceError> {
         let now = self.ctx.now();
         if month.end_millis() > now {
@@ -143,16 +147,22 @@ impl BillingRun {
         let pool = self.ctx.db.pool();
         let all = accounts::created_before(pool, month.start_millis(), month.end_millis()).await?;
         let invoiced = super::invoiced_accounts(pool, month, false).await?;
+        let billed_later = plans::billed_later(pool, month, self.ctx.clock.today()).await?;
         let accounts = all.len();
-        let to_invoice: Vec<Billable> = all
+        let (waiting, to_invoice): (Vec<Billable>, Vec<Billable>) = all
             .into_iter()
             .filter(|a| !invoiced.contains(&a.id))
-            .collect();
+            .partition(|a| billed_later.contains(&a.id));
+        let later = if waiting.is_empty() {
+            String::new()
+        } else {
+            format!(", {} on a later billing day", waiting.len())
+        };
         audit::record(
             &self.ctx,
             Event {
                 detail: format!(
-                    "{month}: {accounts} accounts, {} to invoice",
+                    "{month}: {accounts} accounts, {} to invoice{later}",
                     to_invoice.len()
                 ),
                 ..Event::new(AuditKind::BillingRun)
@@ -162,6 +172,7 @@ impl BillingRun {
         let mut report = RunReport {
             month: month.to_string(),
             accounts: accounts as u64,
+            waiting: waiting.len() as u64,
             ..Default::default()
         };
         let started = std::time::Instant::now();
@@ -398,8 +409,27 @@ impl BillingRun {
         Ok(made.len() as u64)
     }
 
-    /// Every month that has ended since the first account was created and is not invoiced for
-    /// every account: what a server that was down missed. Oldest first.
+    /// How many accounts billed for `month` are not invoiced for it and wait for a billing day
+    /// still to come on `today`.
+    async fn waiting(&self, month: BillingMonth, today: NaiveDate) -> Result<usize, ServiceError> {
+        let pool = self.ctx.db.pool();
+        let later = plans::billed_later(pool, month, today).await?;
+        if later.is_empty() {
+            return Ok(0);
+        }
+        let invoiced = super::invoiced_accounts(pool, month, false).await?;
+        let ids: Vec<&str> = later
+            .iter()
+            .filter(|id| !invoiced.contains(*id))
+            .map(String::as_str)
+            .collect();
+        accounts::count_created_before_among(pool, &ids, month.start_millis(), month.end_millis())
+            .await
+    }
+
+    /// Every month that has ended since the first account was created and is not invoiced
+    /// (or its invoice not charged) for every account whose billing day for it has come: what
+    /// is due today, and what a server that was down missed. Oldest first.
     pub async fn months_to_catch_up(&self) -> Result<Vec<BillingMonth>, ServiceError> {
         let pool = self.ctx.db.pool();
         let Some(first) = accounts::first_created(pool)
@@ -408,13 +438,16 @@ impl BillingRun {
         else {
             return Ok(Vec::new());
         };
-        let current = BillingMonth::containing(self.ctx.clock.today());
+        let today = self.ctx.clock.today();
+        let current = BillingMonth::containing(today);
         let mut month = BillingMonth::containing(first);
         let mut due = Vec::new();
         while month < current {
-            let accounts = accounts::count_created_before(pool, month.end_millis()).await?;
-            let settled = super::invoiced_accounts(pool, month, true).await?;
-            if settled.len() < accounts {
+            let accounts =
+                accounts::count_created_before(pool, month.start_millis(), month.end_millis())
+                    .await?;
+            let settled = super::invoiced_accounts(pool, month, true).await?.len();
+            if settled < accounts && settled + self.waiting(month, today).await? < accounts {
                 due.push(month);
             }
             month = month.next();

@@ -306,6 +306,34 @@ pub async fn created_before(
         .context("reading the accounts to bill")
 }
 
+/// How many of `ids` [`created_before`] lists for `start..end`.
+pub async fn count_created_before_among(
+    pool: &sqlx::AnyPool,
+    ids: &[&str],
+    start: i64,
+    end: i64,
+) -> Result<usize, ServiceError> {
+    let mut n = 0;
+    for batch in ids.chunks(ROWS_PER_STATEMENT) {
+        // `$N` throughout: both engines read it as parameter N.
+        let marks: Vec<String> = (3..3 + batch.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT COUNT(*) FROM accounts WHERE created_at < $1 AND (closed_at IS NULL OR closed_at >= $2) AND id IN ({})",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query_scalar::<_, i64>(&sql).bind(end).bind(start);
+        for id in batch {
+            q = q.bind(*id);
+        }
+        n += q
+            .fetch_one(pool)
+            .await
+            .context("counting the accounts to bill")?
+            .max(0) as usize;
+    }
+    Ok(n)
+}
+
 /// When the oldest account was created (UTC milliseconds), if there is one.
 pub async fn first_created(pool: &sqlx::AnyPool) -> Result<Option<i64>, ServiceError> {
     sqlx::query_scalar("SELECT MIN(created_at) FROM accounts")
@@ -314,13 +342,21 @@ pub async fn first_created(pool: &sqlx::AnyPool) -> Result<Option<i64>, ServiceE
         .context("reading the oldest account")
 }
 
-/// How many accounts existed before `end` (UTC milliseconds).
-pub async fn count_created_before(pool: &sqlx::AnyPool, end: i64) -> Result<usize, ServiceError> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE created_at < $1")
-        .bind(end)
-        .fetch_one(pool)
-        .await
-        .context("counting the accounts to bill")?;
+/// How many accounts [`created_before`] lists for `start..end`: made before its end and not
+/// closed before its start.
+pub async fn count_created_before(
+    pool: &sqlx::AnyPool,
+    start: i64,
+    end: i64,
+) -> Result<usize, ServiceError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM accounts WHERE created_at < $1 AND (closed_at IS NULL OR closed_at >= $2)",
+    )
+    .bind(end)
+    .bind(start)
+    .fetch_one(pool)
+    .await
+    .context("counting the accounts to bill")?;
     Ok(n.max(0) as usize)
 }
 
