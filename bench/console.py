@@ -7,12 +7,15 @@ closed or without a card, starts the release server on it, signs in as the demo'
 operator (setting up their authenticator app as a person would), and times the console's
 server functions over real HTTP, one request at a time: the accounts list in every order,
 filter and a search, the revenue page's figures, and an account's page. Prints a Markdown
-table of p50 and p99 per query. Talks only to 127.0.0.1.
+table of p50 and p99 per query. With --postgres-url, the same database is then copied into a
+new PostgreSQL database on that server (its schema made by the server's own migrations, every
+row copied with psql's \\copy) and timed again. Talks only to 127.0.0.1.
 
-    python3 bench/console.py --root . [--accounts 100000] [--requests 200]
+    python3 bench/console.py --root . [--accounts 100000] [--requests 200] [--postgres-url URL]
 """
 import argparse
 import base64
+import glob
 import datetime
 import hashlib
 import hmac
@@ -78,46 +81,79 @@ class Console:
         self.call("operator/two-step/confirm-app", code=totp(key, int(time.time()) // 30))
 
 
-def percentile(xs, p):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+def psql_path():
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"))
+    return found[-1] if found else "psql"
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--root", required=True)
-    ap.add_argument("--accounts", type=int, default=100_000)
-    ap.add_argument("--requests", type=int, default=200)
-    ap.add_argument("--port", type=int, default=3204)
-    args = ap.parse_args()
-    root = os.path.abspath(args.root)
-    work = tempfile.mkdtemp(prefix="tally-console.")
-    subprocess.run(["python3", os.path.join(root, "bench/billing_fixture.py"), "--root", root, "--dir", work,
-                    "--accounts", str(args.accounts)], check=True, stdout=subprocess.DEVNULL)
-    printed = open(os.path.join(work, "demo.txt")).read()
-    password = re.search(r"Password for all of them: (.+)", printed).group(1).strip()
-    db = sqlite3.connect(os.path.join(work, "tally.db"))
-    add_history(db)
-    invoices = db.execute("SELECT COUNT(*) FROM invoices").fetchone()[0]
-    some = db.execute("SELECT id FROM accounts ORDER BY id LIMIT 1 OFFSET ?", (args.accounts // 2,)).fetchone()[0]
+def psql(url, sql):
+    subprocess.run([psql_path(), url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def csv_field(v):
+    """A value as PostgreSQL's CSV reads it: NULL unquoted and empty, text always quoted."""
+    if v is None:
+        return ""
+    if isinstance(v, (int, float)):
+        return str(v)
+    return '"' + str(v).replace('"', '""') + '"'
+
+
+def copy_to_postgres(sqlite_path, url, work):
+    """Every row of the SQLite database into the PostgreSQL one (whose schema exists), foreign
+    keys unchecked while loading, then ANALYZE."""
+    db = sqlite3.connect(sqlite_path)
+    tables = [t for (t,) in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+        "AND name <> '_sqlx_migrations' ORDER BY name")]
+    script = ["SET session_replication_role = replica;",
+              "TRUNCATE " + ", ".join(tables) + ";"]
+    for table in tables:
+        columns = [r[1] for r in db.execute(f"PRAGMA table_info({table})")]
+        path = os.path.join(work, f"{table}.csv")
+        with open(path, "w") as out:
+            for row in db.execute(f"SELECT {', '.join(columns)} FROM {table}"):
+                out.write(",".join(csv_field(v) for v in row) + "\n")
+        script.append(f"\\copy {table} ({', '.join(columns)}) FROM '{path}' WITH (FORMAT csv)")
     db.close()
-    base = f"http://127.0.0.1:{args.port}"
-    env = dict(os.environ, TALLY_ADDR=f"127.0.0.1:{args.port}", TALLY_DATA_DIR=work,
-               DATABASE_URL=f"sqlite://{work}/tally.db", TALLY_PUBLIC_URL=base,
+    script.append("SET session_replication_role = DEFAULT;")
+    script.append("ANALYZE;")
+    path = os.path.join(work, "load.sql")
+    with open(path, "w") as f:
+        f.write("\n".join(script) + "\n")
+    subprocess.run([psql_path(), url, "-v", "ON_ERROR_STOP=1", "-q", "-f", path], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def start_server(root, work, database_url, port):
+    base = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, TALLY_ADDR=f"127.0.0.1:{port}", TALLY_DATA_DIR=work,
+               DATABASE_URL=database_url, TALLY_PUBLIC_URL=base,
                LEPTOS_SITE_ROOT=os.path.join(root, "target/site"), TALLY_BILLING_SCHEDULER="false",
                RUST_LOG="warn")
     server = subprocess.Popen([os.path.join(root, "target/release/tally")], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/healthz", timeout=1)
+            return server, base
+        except OSError:
+            if time.time() > deadline or server.poll() is not None:
+                server.kill()
+                raise SystemExit("the server did not start")
+            time.sleep(0.05)
+
+
+def stop(server):
+    server.terminate()
+    server.wait(timeout=30)
+
+
+def measure(root, work, database_url, port, password, some, requests, label):
+    server, base = start_server(root, work, database_url, port)
     try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=1)
-                break
-            except OSError:
-                if time.time() > deadline or server.poll() is not None:
-                    raise SystemExit("the server did not start")
-                time.sleep(0.05)
         console = Console(base)
         console.sign_in("owner@seller.demo.tally.test", password)
         queries = [
@@ -132,21 +168,63 @@ def main():
             ("the revenue page", "operator/revenue", {}),
             ("an account's page", "operator/accounts/get", {"id": some}),
         ]
-        print(f"{args.accounts:,} accounts, {invoices:,} invoices (SQLite); {args.requests} requests each, one at a time.\n")
+        print(f"\n{label}; {requests} requests each, one at a time.\n")
         print("| Query | p50 | p99 |")
         print("|---|---|---|")
-        for label, endpoint, fields in queries:
+        for name, endpoint, fields in queries:
             console.call(endpoint, **fields)  # warm
             times = []
-            for _ in range(args.requests):
+            for _ in range(requests):
                 t0 = time.perf_counter()
                 console.call(endpoint, **fields)
                 times.append((time.perf_counter() - t0) * 1000)
-            print(f"| {label} | {percentile(times, 50):.1f} ms | {percentile(times, 99):.1f} ms |")
+            print(f"| {name} | {percentile(times, 50):.1f} ms | {percentile(times, 99):.1f} ms |", flush=True)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop(server)
 
+
+def percentile(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--root", required=True)
+    ap.add_argument("--accounts", type=int, default=100_000)
+    ap.add_argument("--requests", type=int, default=200)
+    ap.add_argument("--port", type=int, default=3204)
+    ap.add_argument("--postgres-url", help="also time the same data on this PostgreSQL server")
+    args = ap.parse_args()
+    root = os.path.abspath(args.root)
+    work = tempfile.mkdtemp(prefix="tally-console.")
+    subprocess.run(["python3", os.path.join(root, "bench/billing_fixture.py"), "--root", root, "--dir", work,
+                    "--accounts", str(args.accounts)], check=True, stdout=subprocess.DEVNULL)
+    printed = open(os.path.join(work, "demo.txt")).read()
+    password = re.search(r"Password for all of them: (.+)", printed).group(1).strip()
+    db = sqlite3.connect(os.path.join(work, "tally.db"))
+    add_history(db)
+    invoices = db.execute("SELECT COUNT(*) FROM invoices").fetchone()[0]
+    some = db.execute("SELECT id FROM accounts ORDER BY id LIMIT 1 OFFSET ?", (args.accounts // 2,)).fetchone()[0]
+    db.close()
+    label = f"{args.accounts:,} accounts, {invoices:,} invoices"
+    url = None
+    if args.postgres_url:
+        # A database of its own on that server, its schema made by the server's migrations,
+        # then the same rows (before any sign-in changes them).
+        base_url, _, _ = args.postgres_url.rpartition("/")
+        psql(args.postgres_url, "DROP DATABASE IF EXISTS tally_console")
+        psql(args.postgres_url, "CREATE DATABASE tally_console")
+        url = f"{base_url}/tally_console"
+        stop(start_server(root, work, url, args.port)[0])
+        t0 = time.time()
+        copy_to_postgres(os.path.join(work, "tally.db"), url, work)
+        print(f"(the same rows copied into PostgreSQL in {time.time() - t0:.0f} s)")
+    measure(root, work, f"sqlite://{work}/tally.db", args.port, password, some, args.requests,
+            f"SQLite: {label}")
+    if url:
+        measure(root, work, url, args.port, password, some, args.requests, f"PostgreSQL: {label}")
+        psql(args.postgres_url, "DROP DATABASE tally_console")
 
 if __name__ == "__main__":
     main()

@@ -53,7 +53,8 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFoundPage>
                 <Route path=path!("/") view=OverviewPage ssr=SsrMode::Async />
                 <Route path=path!("/status") view=StatusPage ssr=SsrMode::Async />
-                <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async />
+                // Once in an installation's life: its seller form is no page's first download.
+                <Route path=path!("/setup") view={Lazy::<SetupRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/login/two-step") view=SecondStepPage ssr=SsrMode::Async />
                 <Route path=path!("/invitation/:token") view=InvitationPage ssr=SsrMode::Async />
                 <Route path=path!("/account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async />
@@ -100,6 +101,7 @@ macro_rules! lazy_page {
     };
 }
 
+lazy_page!(SetupRoute, SetupPage);
 lazy_page!(AccountRoute, AccountPage);
 lazy_page!(AuditRoute, AuditPage);
 lazy_page!(AdministratorsRoute, AdministratorsPage);
