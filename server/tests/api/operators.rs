@@ -912,6 +912,10 @@ both_databases! {
         // The billing run bills each month on that month's plan.
         sqlx::query("INSERT INTO user_count_changes (id, account_id, at, delta) VALUES ('ucc-acme', $1, $2, 12)")
             .bind(&acme).bind(app.clock_now()).execute(app.db.pool()).await.unwrap();
+        // The list estimates this month on the account's own plan: 12 users, 3 free, $7.50.
+        let listed = json_of(app.call(&finance, "operator/accounts/list", &[("search", "acme")]).await).await;
+        let row = &listed["accounts"][0];
+        assert_eq!((row["peak_this_month"].as_i64(), row["estimate_cents"].as_i64()), (Some(12), Some(9 * 750)), "{listed}");
         app.clock.advance_minutes(40 * 24 * 60);
         app.services.billing_run.run_month(today).await.unwrap();
         let (price, free, amount): (i64, i64, i64) = sqlx::query_as("SELECT price_per_user_cents, free_users, amount_cents FROM invoices WHERE account_id = $1 AND month = $2")

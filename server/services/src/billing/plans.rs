@@ -118,6 +118,36 @@ pub async fn chunk(
         .collect())
 }
 
+/// The plans for `month` of the accounts `ids` (a page of the console's list), by account;
+/// accounts without one are not in the map. One statement per 500 accounts.
+pub async fn of_accounts(
+    pool: &sqlx::AnyPool,
+    ids: &[&str],
+    month: BillingMonth,
+) -> Result<HashMap<String, Plan>, ServiceError> {
+    let mut plans = HashMap::with_capacity(ids.len());
+    for batch in ids.chunks(500) {
+        // `$N` throughout: both engines read it as parameter N.
+        let marks: Vec<String> = (2..2 + batch.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT p.account_id, p.price_per_user_cents, p.free_users, p.billing_day FROM account_plans p \
+             WHERE p.account_id IN ({}) AND p.from_month = (SELECT MAX(q.from_month) FROM account_plans q \
+             WHERE q.account_id = p.account_id AND q.from_month <= $1)",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query_as::<_, (String, i64, i64, i64)>(&sql).bind(month.to_string());
+        for id in batch {
+            q = q.bind(*id);
+        }
+        let rows = q.fetch_all(pool).await.context("reading a page's plans")?;
+        plans.extend(
+            rows.into_iter()
+                .map(|(id, p, f, d)| (id, plan_of((p, f, d)))),
+        );
+    }
+    Ok(plans)
+}
+
 /// The accounts whose plan for `month` bills it on a day still to come on `today`: those the
 /// run leaves for that day (if they have no invoice for it yet — a closing account's last is
 /// made at once). None once the month's latest possible billing day has come.

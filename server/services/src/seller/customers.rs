@@ -383,9 +383,11 @@ impl Customers {
         let history =
             users::histories(&self.ctx.db, &ids, month.start_millis(), month.end_millis()).await?;
         let money = invoices::money_of(pool, &ids).await?;
+        let page_plans = plans::of_accounts(pool, &ids, month).await?;
+        let standard = self.standard_plan();
         let mut estimates = Vec::with_capacity(rows.len());
         for r in &rows {
-            let plan = plans::for_month(pool, &r.id, month, self.standard_plan()).await?;
+            let plan = page_plans.get(&r.id).copied().unwrap_or(standard);
             let peak = peak_users(history.get(&r.id).map_or(&[][..], Vec::as_slice), month);
             let estimate = plan.invoice_amount(peak).map_or(i64::MAX, Money::cents);
             estimates.push((peak, estimate));
