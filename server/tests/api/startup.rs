@@ -251,6 +251,9 @@ async fn the_data_folder_and_everything_in_it_are_the_owners_alone() {
                     d.filter_map(Result::ok)
                         .map(|e| e.path())
                         .filter(|p| !p.ends_with("old.eml"))
+                        // A backup is written under a temporary name, then renamed: wait
+                        // for the finished file, not the one about to disappear.
+                        .filter(|p| p.extension().is_none_or(|e| e != "partial"))
                         .collect()
                 })
                 .unwrap_or_default();
