@@ -765,6 +765,33 @@ both_databases! {
         assert_eq!(list(vec![("no_card_only", "true"), ("past_due_only", "true")]).await["matching"], 1);
         let newest = list(vec![("order", "Newest")]).await;
         assert!(newest["accounts"][0]["name"].as_str().unwrap().starts_with("Company"), "{newest}");
+        // By an invoice's number, in any case; and a standing, alone or with a search.
+        sqlx::query("INSERT INTO invoices (id, account_id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, company_name, created_at) \
+                     VALUES ('inv-b', 'bulk-07', 'INV-2026-000042', '2026-11', 12, 10, 500, 1000, 'paid', 'Bulk 07', 0)")
+            .execute(app.db.pool()).await.unwrap();
+        let by_number = list(vec![("search", "inv-2026-000042")]).await;
+        assert_eq!((by_number["matching"].as_u64(), by_number["accounts"][0]["name"].as_str()), (Some(1), Some("Bulk 07")));
+        sqlx::query("UPDATE accounts SET status = 'suspended' WHERE id IN ('acct-gamma', 'bulk-03')").execute(app.db.pool()).await.unwrap();
+        let suspended = list(vec![("status", "suspended")]).await;
+        let names: Vec<&str> = suspended["accounts"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+        assert_eq!((suspended["matching"].as_u64(), names), (Some(2), vec!["Bulk 03", "Company gamma"]));
+        assert_eq!(list(vec![("status", "suspended"), ("search", "gamma")]).await["matching"], 1);
+        assert_eq!(list(vec![("status", "active"), ("page", "2")]).await["matching"], 61);
+        // An address so common that more than 200 administrators' start with it: the search
+        // still finds each of their accounts once, and the companies named so.
+        for i in 0..201 {
+            sqlx::query("INSERT INTO admins (id, account_id, email, email_key, first_name, last_name, role, status, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $3, 'S', 'Taff', 'manager', 'invited', 0, 0)")
+                .bind(format!("staff-{i}")).bind(format!("bulk-{:02}", i % 59 + 1)).bind(format!("staff-{i:03}@bulk.test"))
+                .execute(app.db.pool()).await.unwrap();
+        }
+        sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES ('staffing', 'Staff-ing Ltd', 5)").execute(app.db.pool()).await.unwrap();
+        let common = list(vec![("search", "STAFF-"), ("page", "2")]).await;
+        assert_eq!(common["matching"], 60, "59 accounts by address, one by name");
+        let first = list(vec![("search", "staff-")]).await;
+        assert_eq!(first["accounts"][0]["name"], "Bulk 01");
+        assert_eq!(first["accounts"][49]["name"], "Bulk 50");
+        assert_eq!(list(vec![("search", "staff-2")]).await["matching"], 1, "staff-200 alone");
         // A card number is no search.
         let res = app.call(&c, "operator/accounts/list", &[("search", "4111 1111 1111 1111")]).await; // test number
         assert_eq!(res.status(), 422);

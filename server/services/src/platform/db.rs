@@ -254,7 +254,7 @@ pub fn search_text(search: &str) -> String {
 /// LIKE optimisation inspects a bare parameter on the right of LIKE and marks the statement to
 /// be prepared again each time that parameter is bound, which is every execution, and parsing
 /// and planning anew showed in the server's profile (docs/performance.md). A pattern that
-/// starts with `%` can never use an index, so nothing is lost.
+/// starts with `%` can never use an ordered index, so nothing is lost.
 pub fn contains(exprs: &[&str], n: u8) -> String {
     let any = exprs
         .iter()

@@ -296,21 +296,39 @@ impl Customers {
         }
         let pool = self.ctx.db.pool();
         let search = search_text(&query.search);
-        // Upper bound of the addresses that start with the search: the search and the last
-        // code point.
-        let beyond = format!("{search}\u{10FFFF}");
-        let status = query.status.map_or("", AccountStatus::code);
         let narrowed = !search.is_empty()
             || query.past_due_only
             || query.no_card_only
             || query.status.is_some();
-        let number = query.search.trim().to_uppercase();
-        let matches = "($1 = '' OR LOWER(c.name) LIKE '%' || $1 || '%' \
-             OR c.id IN (SELECT a.account_id FROM admins a WHERE a.email_key >= $1 AND a.email_key < $2) \
-             OR c.id IN (SELECT i.account_id FROM invoices i WHERE i.number = $6)) \
-             AND ($3 = 0 OR c.past_due) \
-             AND ($4 = 0 OR NOT EXISTS (SELECT 1 FROM payment_methods pm WHERE pm.account_id = c.id)) \
-             AND ($5 = '' OR c.status = $5)";
+        // The accounts the search finds by an administrator's address or an invoice's number,
+        // each from its index, first: the list then finds companies by name or these ids in
+        // one condition on the accounts alone, which PostgreSQL answers from the name's
+        // search index for a rare name and in the list's order for a common one.
+        let found = if search.is_empty() {
+            Found::Ids(Vec::new())
+        } else {
+            let ids: Vec<String> = sqlx::query_scalar(
+                "SELECT f.account_id FROM (\
+                 SELECT a.account_id FROM admins a WHERE a.email_key >= $1 AND a.email_key < $2 \
+                 UNION SELECT i.account_id FROM invoices i WHERE i.number = $3) f LIMIT $4",
+            )
+            .bind(&search)
+            // Upper bound of the addresses that start with the search: the search and the
+            // last code point.
+            .bind(format!("{search}\u{10FFFF}"))
+            .bind(query.search.trim().to_uppercase())
+            .bind(FOUND_BY_ID_AT_MOST as i64 + 1)
+            .fetch_all(pool)
+            .await
+            .context("finding accounts by an administrator's address or an invoice number")?;
+            if ids.len() > FOUND_BY_ID_AT_MOST {
+                Found::Many
+            } else {
+                Found::Ids(ids)
+            }
+        };
+        let filter = ListFilter::of(query, &search, found);
+        let matches = filter.where_clause();
         let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
             .fetch_one(pool)
             .await
@@ -320,32 +338,32 @@ impl Customers {
             AccountOrder::Newest => "c.created_at DESC, c.id DESC",
         };
         let page = query.page.max(1);
-        // The page's accounts first, then their counts: PostgreSQL works out a row's
-        // columns even for the rows an OFFSET skips. A card is counted (a card belongs to one
-        // account) rather than tested with EXISTS, which PostgreSQL answers by hashing every
-        // card first. Not a kept statement: a plan for these parameters, not a generic one
-        // that cannot leave out the filters not asked for.
-        let rows: Vec<Row> = sqlx::query_as(&format!(
+        let (limit, skip) = (filter.args.len() + 1, filter.args.len() + 2);
+        // The page's ids first, then their rows and counts: PostgreSQL works out a row's
+        // columns even for the rows an OFFSET skips, and ids alone come from the order's
+        // index without reading the table. A card is counted (a card belongs to one account)
+        // rather than tested with EXISTS, which PostgreSQL answers by hashing every card
+        // first. Not a kept statement: a plan for these values.
+        let sql = format!(
             "SELECT c.id, c.name, c.created_at, c.status, \
              (SELECT COUNT(*) FROM admins a WHERE a.account_id = c.id) AS administrators, \
              (SELECT COUNT(*) FROM users u WHERE u.account_id = c.id) AS users, \
              CAST(CASE WHEN c.past_due THEN 1 ELSE 0 END AS BIGINT) AS past_due, \
              (SELECT COUNT(*) FROM payment_methods pm WHERE pm.account_id = c.id) AS card_on_file \
-             FROM (SELECT c.* FROM accounts c WHERE {matches} ORDER BY {order} LIMIT $7 OFFSET $8) c \
+             FROM (SELECT c.id FROM accounts c {matches} ORDER BY {order} LIMIT ${limit} OFFSET ${skip}) p \
+             JOIN accounts c ON c.id = p.id \
              ORDER BY {order}"
-        ))
-        .persistent(false)
-        .bind(&search)
-        .bind(&beyond)
-        .bind(i64::from(query.past_due_only))
-        .bind(i64::from(query.no_card_only))
-        .bind(status)
-        .bind(&number)
-        .bind(i64::from(ACCOUNTS_PER_PAGE))
-        .bind(offset(page, ACCOUNTS_PER_PAGE))
-        .fetch_all(pool)
-        .await
-        .context("reading a page of customer accounts")?;
+        );
+        let mut rows_query = sqlx::query_as::<_, Row>(&sql).persistent(false);
+        for arg in &filter.args {
+            rows_query = rows_query.bind(arg.as_str());
+        }
+        let rows: Vec<Row> = rows_query
+            .bind(i64::from(ACCOUNTS_PER_PAGE))
+            .bind(offset(page, ACCOUNTS_PER_PAGE))
+            .fetch_all(pool)
+            .await
+            .context("reading a page of customer accounts")?;
         // How many match: known without counting when the first page is not full; without a
         // search or another filter, every account with no card is every account but those
         // with one (a card belongs to one account); otherwise counted.
@@ -364,14 +382,12 @@ impl Customers {
                 .context("counting the accounts with a card")?;
             total - with_card
         } else {
-            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM accounts c WHERE {matches}"))
-                .persistent(false)
-                .bind(&search)
-                .bind(&beyond)
-                .bind(i64::from(query.past_due_only))
-                .bind(i64::from(query.no_card_only))
-                .bind(status)
-                .bind(&number)
+            let sql = format!("SELECT COUNT(*) FROM accounts c {matches}");
+            let mut count = sqlx::query_scalar(&sql).persistent(false);
+            for arg in &filter.args {
+                count = count.bind(arg.as_str());
+            }
+            count
                 .fetch_one(pool)
                 .await
                 .context("counting the matching customer accounts")?
@@ -419,6 +435,84 @@ impl Customers {
             page,
             per_page: ACCOUNTS_PER_PAGE,
         })
+    }
+}
+
+/// How many accounts one search finds by id, from an administrator's address or an invoice's
+/// number, before the list stops naming them.
+const FOUND_BY_ID_AT_MOST: usize = 200;
+
+/// The accounts a search found by an administrator's address or an invoice's number.
+enum Found {
+    Ids(Vec<String>),
+    /// More than [`FOUND_BY_ID_AT_MOST`].
+    Many,
+}
+
+/// The list's filters as SQL: only the conditions asked for, each able to use its index (a
+/// condition switched off by a parameter, `$5 = '' OR …`, cannot on SQLite, which plans
+/// before it knows the values), with their values in the order of their `$n`.
+struct ListFilter {
+    conditions: Vec<String>,
+    args: Vec<String>,
+}
+
+impl ListFilter {
+    fn of(query: &AccountQuery, search: &str, found: Found) -> Self {
+        let mut filter = ListFilter {
+            conditions: Vec::new(),
+            args: Vec::new(),
+        };
+        if !search.is_empty() {
+            let text = filter.arg(search.to_owned());
+            let name = format!("LOWER(c.name) LIKE '%' || {text} || '%'");
+            let condition = match found {
+                Found::Ids(ids) if ids.is_empty() => name,
+                Found::Ids(ids) => {
+                    let marks: Vec<String> = ids.into_iter().map(|id| filter.arg(id)).collect();
+                    format!("({name} OR c.id IN ({}))", marks.join(", "))
+                }
+                // So many addresses start with the search that the list's order finds a
+                // page of them soonest.
+                Found::Many => {
+                    let beyond = filter.arg(format!("{search}\u{10FFFF}"));
+                    let number = filter.arg(query.search.trim().to_uppercase());
+                    format!(
+                        "({name} \
+                         OR c.id IN (SELECT a.account_id FROM admins a WHERE a.email_key >= {text} AND a.email_key < {beyond}) \
+                         OR c.id IN (SELECT i.account_id FROM invoices i WHERE i.number = {number}))"
+                    )
+                }
+            };
+            filter.conditions.push(condition);
+        }
+        if query.past_due_only {
+            filter.conditions.push("c.past_due".into());
+        }
+        if query.no_card_only {
+            filter.conditions.push(
+                "NOT EXISTS (SELECT 1 FROM payment_methods pm WHERE pm.account_id = c.id)".into(),
+            );
+        }
+        if let Some(status) = query.status {
+            let code = filter.arg(status.code().to_owned());
+            filter.conditions.push(format!("c.status = {code}"));
+        }
+        filter
+    }
+
+    /// The value's placeholder, `$n`.
+    fn arg(&mut self, value: String) -> String {
+        self.args.push(value);
+        format!("${}", self.args.len())
+    }
+
+    fn where_clause(&self) -> String {
+        if self.conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.conditions.join(" AND "))
+        }
     }
 }
 
