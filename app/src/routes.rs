@@ -20,6 +20,7 @@ use crate::pages::{
     operator::{
         account::CustomerAccountPage,
         accounts::CustomerAccountsPage,
+        api_keys::ApiKeysPage,
         invitation::OperatorInvitationPage,
         operators::OperatorsPage,
         revenue::RevenuePage,
@@ -75,6 +76,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/operator/accounts/:id") view={Lazy::<CustomerAccountRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/operator/settings") view={Lazy::<SellerSettingsRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/operator/operators") view={Lazy::<OperatorsRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/operator/api-keys") view={Lazy::<ApiKeysRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/operator/invitation/:token") view={Lazy::<OperatorInvitationRoute>::new()} ssr=SsrMode::Async />
             </Routes>
         </Router>
@@ -119,4 +121,5 @@ lazy_page!(CustomerAccountRoute, CustomerAccountPage);
 lazy_page!(RevenueRoute, RevenuePage);
 lazy_page!(SellerSettingsRoute, SellerSettingsPage);
 lazy_page!(OperatorsRoute, OperatorsPage);
+lazy_page!(ApiKeysRoute, ApiKeysPage);
 lazy_page!(OperatorInvitationRoute, OperatorInvitationPage);

@@ -109,6 +109,26 @@ impl OperatorActor {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
+impl OperatorActor {
+    /// An API key acting as the seller: the services see the seller's Owner, named after the
+    /// key in every audit entry; what the key may ask for is its scopes, which the API checks
+    /// before it calls a service. A key is its own proof, so it counts as freshly checked.
+    pub fn api_key(id: &str, visible: &str, name: &str, ip: Option<String>, now: i64) -> Self {
+        OperatorActor {
+            id: id.to_owned(),
+            email: format!("API key {visible} \"{name}\""),
+            first_name: "API key".into(),
+            last_name: format!("\"{name}\""),
+            role: OperatorRole::Owner,
+            must_set_up_two_step: false,
+            ip,
+            verified_at: now,
+            session: String::new(),
+        }
+    }
+}
+
 /// Someone not signed in (set-up, sign-in, links), known only by their address.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Visitor {

@@ -88,9 +88,13 @@ pub enum AuditKind {
     OperatorSuspended,
     /// The seller's Owner made a suspended operator active again.
     OperatorReactivated,
+    /// The seller's Owner made an API key for the seller's systems.
+    ApiKeyCreated,
+    /// The seller's Owner revoked an API key.
+    ApiKeyRevoked,
 }
 
-pub const ALL_AUDIT_KINDS: [AuditKind; 64] = [
+pub const ALL_AUDIT_KINDS: [AuditKind; 66] = [
     AuditKind::AccountCreated,
     AuditKind::SignIn,
     AuditKind::SignInFailed,
@@ -155,6 +159,8 @@ pub const ALL_AUDIT_KINDS: [AuditKind; 64] = [
     AuditKind::OperatorRoleChanged,
     AuditKind::OperatorSuspended,
     AuditKind::OperatorReactivated,
+    AuditKind::ApiKeyCreated,
+    AuditKind::ApiKeyRevoked,
 ];
 
 /// The Audit log filter's value for every billing event at once ([`AuditKind::is_billing`]).
@@ -227,6 +233,8 @@ impl AuditKind {
             AuditKind::OperatorRoleChanged => "operator_role_changed",
             AuditKind::OperatorSuspended => "operator_suspended",
             AuditKind::OperatorReactivated => "operator_reactivated",
+            AuditKind::ApiKeyCreated => "api_key_created",
+            AuditKind::ApiKeyRevoked => "api_key_revoked",
         }
     }
 
@@ -327,6 +335,8 @@ impl AuditKind {
             AuditKind::OperatorRoleChanged => "Operator role changed",
             AuditKind::OperatorSuspended => "Operator suspended",
             AuditKind::OperatorReactivated => "Operator reactivated",
+            AuditKind::ApiKeyCreated => "API key created",
+            AuditKind::ApiKeyRevoked => "API key revoked",
         }
     }
 }

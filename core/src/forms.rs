@@ -433,6 +433,21 @@ pub struct NewUserInput {
     pub email: String,
 }
 
+/// The seller's own id for a user (the API's and SCIM's `externalId`): kept as sent, trimmed;
+/// blank is none.
+pub fn external_id(text: &str) -> Result<Option<String>, &'static str> {
+    let text = text.trim();
+    if text.is_empty() {
+        Ok(None)
+    } else if text.chars().count() > 255 {
+        Err("Use at most 255 characters.")
+    } else if text.chars().any(char::is_control) {
+        Err("Use no control characters (tabs, line breaks).")
+    } else {
+        Ok(Some(text.to_owned()))
+    }
+}
+
 /// A validated user.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewUser {
@@ -547,6 +562,21 @@ impl NewCommandInput {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_external_id_is_kept_as_sent_within_its_limits() {
+        assert_eq!(super::external_id("  crm-42 "), Ok(Some("crm-42".into())));
+        assert_eq!(super::external_id("   "), Ok(None));
+        assert_eq!(
+            super::external_id(&"x".repeat(255)).map(|x| x.map(|s| s.len())),
+            Ok(Some(255))
+        );
+        assert_eq!(
+            super::external_id(&"x".repeat(256)),
+            Err("Use at most 255 characters.")
+        );
+        assert!(super::external_id("a\tb").is_err());
+    }
     #[test]
     fn a_new_password_offline_checks_length_and_match() {
         let e = super::new_password_errors("password", "short", Some(("confirm", "")));

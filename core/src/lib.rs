@@ -7,6 +7,7 @@
 pub mod account_status;
 pub mod actor;
 pub mod address;
+pub mod api_keys;
 pub mod audit;
 pub mod billing;
 pub mod card;

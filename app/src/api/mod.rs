@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admins;
+pub mod api_keys;
 pub mod audit;
 pub mod billing;
 pub mod commands;

@@ -194,3 +194,26 @@ pub struct OperatorListRow {
     /// The operator looking at the page.
     pub is_you: bool,
 }
+
+/// One API key, as the Owner's API keys page lists it (never the key itself).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyRow {
+    pub id: String,
+    pub name: String,
+    /// The key's first characters, `tly_` and eight more.
+    pub visible: String,
+    pub scopes: Vec<crate::api_keys::ApiScope>,
+    /// Who made it (an operator's name) and when, UTC milliseconds.
+    pub created_by: String,
+    pub created_at: i64,
+    /// When a call last used it, to the minute.
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// A key just made: the whole key, shown this once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedApiKey {
+    pub key: String,
+    pub row: ApiKeyRow,
+}

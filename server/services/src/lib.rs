@@ -35,9 +35,9 @@ use identity::{
 };
 use platform::{audit::AuditLog, config::GatewaySettings, context::Context, status::Status};
 use seller::{
-    account_admins::AccountAdministrators, customers::Customers, money::MoneyActions,
-    revenue::RevenueFigures, settings::SellerSettingsService, setup::Setup, staff::OperatorStaff,
-    standing::Standing,
+    account_admins::AccountAdministrators, api_keys::ApiKeys, customers::Customers,
+    money::MoneyActions, revenue::RevenueFigures, settings::SellerSettingsService, setup::Setup,
+    staff::OperatorStaff, standing::Standing,
 };
 
 /// Every service, wired once at start; cheap to clone. The server puts it in each request's
@@ -71,6 +71,8 @@ pub struct All {
     pub account_admins: AccountAdministrators,
     /// The seller's revenue figures.
     pub revenue: RevenueFigures,
+    /// API keys for the seller's systems: made by the Owner, checked on every API call.
+    pub api_keys: ApiKeys,
     pub administrators: Administrators,
     pub users: Users,
     pub commands: Commands,
@@ -135,6 +137,7 @@ impl Services {
             account_admins: AccountAdministrators::new(ctx.clone()),
             money: MoneyActions::new(ctx.clone(), refunds.clone(), charging.clone()),
             revenue: RevenueFigures::new(ctx.clone()),
+            api_keys: ApiKeys::new(ctx.clone()),
             sign_ins,
             two_step,
             administrators: Administrators::new(ctx.clone()),

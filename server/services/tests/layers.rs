@@ -42,6 +42,7 @@ const OWNERS: &[(&str, &str)] = &[
     ("operator_pending_sign_ins", "identity::operators"),
     ("operator_invitations", "identity::operators"),
     ("sellers", "seller::profile"),
+    ("api_keys", "seller::api_keys"),
     ("account_plans", "billing::plans"),
     ("billing_settings", "billing::settings"),
     ("users", "directory::users"),

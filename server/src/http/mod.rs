@@ -14,6 +14,7 @@ pub mod pdf;
 pub mod plain_forms;
 pub mod public_pages;
 pub mod sandbox;
+pub mod v1;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -139,6 +140,8 @@ pub fn build_router(state: AppState) -> Router {
             "/reset-password/{token}",
             get(public_pages::reset).post(public_pages::reset_submit),
         );
+    // The REST API for the seller's systems, with its OpenAPI document.
+    router = router.merge(v1::router().0);
     if state.services.sandbox.is_some() {
         router = router.route(
             "/sandbox/v1/setup_intents/{id}/confirm",

@@ -23,6 +23,7 @@ mod operators;
 mod outbox;
 mod plain_forms;
 mod public_pages;
+mod rest;
 mod secrets;
 mod settings;
 mod several_servers;

@@ -377,6 +377,21 @@ fn operator_functions() -> Vec<(
             Box::new(|| vec![("operator_id", "op-spare".into())]),
             Some(ManageOperators),
         ),
+        (
+            "operator/api-keys/list",
+            Box::new(Vec::new),
+            Some(ManageApiKeys),
+        ),
+        (
+            "operator/api-keys/create",
+            Box::new(|| vec![("name", "CRM".into()), ("users_read", "on".into())]),
+            Some(ManageApiKeys),
+        ),
+        (
+            "operator/api-keys/revoke",
+            Box::new(|| vec![("key_id", "key-spare".into())]),
+            Some(ManageApiKeys),
+        ),
     ]
 }
 
@@ -535,6 +550,10 @@ both_databases! {
         sqlx::query("INSERT INTO operators (id, email, email_key, first_name, last_name, role, status, created_at, updated_at) \
                      VALUES ('op-invited', 'invited@seller.test', 'invited@seller.test', 'In', 'Vited', 'support', 'invited', 0, 0), \
                      ('op-spare', 'spare@seller.test', 'spare@seller.test', 'Spa', 'Re', 'finance', 'active', 0, 0)")
+            .execute(app.db.pool()).await.unwrap();
+        // And the key the Owner's revoke acts on (revoking it again changes nothing).
+        sqlx::query("INSERT INTO api_keys (id, name, visible, key_hash, scopes, created_by, created_at) \
+                     VALUES ('key-spare', 'Spare', 'tly_AAAAAAAA', 'h', 'users:read', 'Op owner', 0)")
             .execute(app.db.pool()).await.unwrap();
         let mut checked = 0;
         for (endpoint, args, action) in operator_functions() {

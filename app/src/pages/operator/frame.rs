@@ -8,6 +8,7 @@ use leptos_router::components::{Redirect, A};
 use tally_core::{actor::OperatorActor, operators::OperatorAction};
 
 use crate::{
+    api::api_keys::API_KEYS_PATH,
     api::operator::{
         get_current_operator, operator_confirm, operator_confirm_passkey,
         operator_confirm_passkey_options, OperatorConfirm, OperatorSignOut, CONSOLE_PATH,
@@ -67,6 +68,7 @@ where
 fn Shell(operator: OperatorActor, children: Children) -> impl IntoView {
     let settings = operator.may(OperatorAction::ManageSellerSettings);
     let operators = operator.may(OperatorAction::ManageOperators);
+    let api_keys = operator.may(OperatorAction::ManageApiKeys);
     let nav = (!operator.must_set_up_two_step).then(|| {
         view! {
             <nav class="sidenav" aria-label="Console">
@@ -74,6 +76,7 @@ fn Shell(operator: OperatorActor, children: Children) -> impl IntoView {
                     <li><A href=REVENUE_PATH>"Revenue"</A></li>
                     <li><A href=CONSOLE_PATH>"Customer accounts"</A></li>
                     {operators.then(|| view! { <li><A href=OPERATORS_PATH>"Operators"</A></li> })}
+                    {api_keys.then(|| view! { <li><A href=API_KEYS_PATH>"API keys"</A></li> })}
                     {settings.then(|| view! { <li><A href=SETTINGS_PATH>"Settings"</A></li> })}
                     <li><A href=TWO_STEP_PATH>"Your two-step verification"</A></li>
                 </ul>

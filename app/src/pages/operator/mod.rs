@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod accounts;
+pub mod api_keys;
 mod frame;
 pub mod invitation;
 mod money;

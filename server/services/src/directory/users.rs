@@ -24,6 +24,53 @@ use crate::platform::{
 };
 
 const DUPLICATE: &str = "A user with this email already exists.";
+const DUPLICATE_EXTERNAL_ID: &str = "A user with this external ID already exists.";
+
+/// A user as the API shows one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub external_id: Option<String>,
+    pub status: UserStatus,
+    /// UTC milliseconds.
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const RECORD_COLUMNS: &str =
+    "id, first_name, last_name, email, external_id, status, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+struct RecordRow {
+    id: String,
+    first_name: String,
+    last_name: String,
+    email: String,
+    external_id: Option<String>,
+    status: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<RecordRow> for UserRecord {
+    type Error = ServiceError;
+
+    fn try_from(r: RecordRow) -> Result<Self, ServiceError> {
+        Ok(UserRecord {
+            status: UserStatus::try_from(r.status).context("reading a user")?,
+            id: r.id,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            email: r.email,
+            external_id: r.external_id,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
 
 /// One row of the list query: the counts, and a user unless the page is empty.
 #[derive(sqlx::FromRow)]
@@ -144,21 +191,36 @@ impl Users {
 
     /// Adds a user; returns its id.
     pub async fn create(&self, actor: &Actor, user: &NewUser) -> Result<String, ServiceError> {
+        self.create_with(actor, user, None).await
+    }
+
+    /// Adds a user with the seller's own id for it (the API); returns its id.
+    pub async fn create_with(
+        &self,
+        actor: &Actor,
+        user: &NewUser,
+        external_id: Option<&str>,
+    ) -> Result<String, ServiceError> {
         let id = self.ctx.new_id();
         let mut work = self.ctx.begin("adding a user").await?;
         let now = work.now();
-        let inserted = insert(
+        let inserted = insert_with(
             work.tx(),
             &id,
             &actor.account_id,
             user,
+            external_id,
             UserStatus::Active,
             now,
         )
-        .await
-        .context("inserting a user")?;
-        if !inserted {
-            return Err(ServiceError::field("email", DUPLICATE));
+        .await;
+        match inserted {
+            Ok(true) => {}
+            Ok(false) => return Err(ServiceError::field("email", DUPLICATE)),
+            Err(e) if is_unique_violation(&e) => {
+                return Err(ServiceError::field("external_id", DUPLICATE_EXTERNAL_ID))
+            }
+            Err(e) => return Err(e).context("inserting a user"),
         }
         count_change(work.tx(), &self.ctx, &actor.account_id, now, 1).await?;
         work.audit(Event::by(
@@ -178,25 +240,62 @@ impl Users {
         id: &str,
         user: &NewUser,
     ) -> Result<(), ServiceError> {
+        self.update_with(actor, id, user, None).await
+    }
+
+    /// Changes a user's name and email, and with `Some` their external id too (`Some(None)`
+    /// removes it).
+    pub async fn update_with(
+        &self,
+        actor: &Actor,
+        id: &str,
+        user: &NewUser,
+        external_id: Option<Option<&str>>,
+    ) -> Result<(), ServiceError> {
         let mut work = self.ctx.begin("changing a user").await?;
         let now = work.now();
         let before = email_of(work.tx(), &actor.account_id, id).await?;
-        let result = sqlx::query(
-            "UPDATE users SET first_name = $1, last_name = $2, email = $3, email_key = $4, updated_at = $5 \
-             WHERE id = $6 AND account_id = $7",
-        )
-        .bind(&user.first_name)
-        .bind(&user.last_name)
-        .bind(user.email.as_str())
-        .bind(user.email.normalized_key())
-        .bind(now)
-        .bind(id)
-        .bind(&actor.account_id)
-        .execute(work.tx())
-        .await;
+        let set_external = if external_id.is_some() {
+            ", external_id = $8"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "UPDATE users SET first_name = $1, last_name = $2, email = $3, email_key = $4, updated_at = $5{set_external} \
+             WHERE id = $6 AND account_id = $7"
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(&user.first_name)
+            .bind(&user.last_name)
+            .bind(user.email.as_str())
+            .bind(user.email.normalized_key())
+            .bind(now)
+            .bind(id)
+            .bind(&actor.account_id);
+        if let Some(external_id) = external_id {
+            query = query.bind(external_id);
+        }
+        let result = query.execute(work.tx()).await;
         match result {
             Err(e) if is_unique_violation(&e) => {
-                return Err(ServiceError::field("email", DUPLICATE))
+                let taken_external = match external_id.flatten() {
+                    Some(x) => sqlx::query_scalar::<_, String>(
+                        "SELECT id FROM users WHERE account_id = $1 AND external_id = $2 AND id <> $3",
+                    )
+                    .bind(&actor.account_id)
+                    .bind(x)
+                    .bind(id)
+                    .fetch_optional(self.ctx.db.pool())
+                    .await
+                    .context("reading a user")?
+                    .is_some(),
+                    None => false,
+                };
+                return Err(if taken_external {
+                    ServiceError::field("external_id", DUPLICATE_EXTERNAL_ID)
+                } else {
+                    ServiceError::field("email", DUPLICATE)
+                });
             }
             r => {
                 r.context("updating a user")?;
@@ -261,6 +360,40 @@ impl Users {
         }
         work.audit(Event::by(actor, AuditKind::UserDeleted, email, ""));
         work.commit().await
+    }
+
+    /// One user of the caller's account.
+    pub async fn get(&self, actor: &Actor, id: &str) -> Result<UserRecord, ServiceError> {
+        sqlx::query_as::<_, RecordRow>(&format!(
+            "SELECT {RECORD_COLUMNS} FROM users WHERE account_id = $1 AND id = $2"
+        ))
+        .bind(&actor.account_id)
+        .bind(id)
+        .fetch_optional(self.ctx.db.pool())
+        .await
+        .context("reading a user")?
+        .ok_or(ServiceError::NotFound)?
+        .try_into()
+    }
+
+    /// Up to `limit` users of the caller's account in the order they were added, after the
+    /// user `after` (from the first without one).
+    pub async fn page_after(
+        &self,
+        actor: &Actor,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<UserRecord>, ServiceError> {
+        let rows: Vec<RecordRow> = sqlx::query_as(&format!(
+            "SELECT {RECORD_COLUMNS} FROM users WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+        ))
+        .bind(&actor.account_id)
+        .bind(after.unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(self.ctx.db.pool())
+        .await
+        .context("reading a page of users")?;
+        rows.into_iter().map(UserRecord::try_from).collect()
     }
 
     /// Adds every user or none. `bad_rows` are rows core refused already; an address already in
@@ -338,9 +471,26 @@ async fn insert<'e, E>(
 where
     E: Executor<'e, Database = Any>,
 {
+    insert_with(exec, id, account_id, user, None, status, at).await
+}
+
+/// [`insert`], with the seller's own id for the user. An external id the account has already
+/// is an error (a unique violation), unlike an address.
+async fn insert_with<'e, E>(
+    exec: E,
+    id: &str,
+    account_id: &str,
+    user: &NewUser,
+    external_id: Option<&str>,
+    status: UserStatus,
+    at: i64,
+) -> Result<bool, sqlx::Error>
+where
+    E: Executor<'e, Database = Any>,
+{
     let inserted = sqlx::query(
-        "INSERT INTO users (id, account_id, first_name, last_name, email, email_key, status, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (account_id, email_key) DO NOTHING",
+        "INSERT INTO users (id, account_id, first_name, last_name, email, email_key, status, created_at, updated_at, external_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) ON CONFLICT (account_id, email_key) DO NOTHING",
     )
     .bind(id)
     .bind(account_id)
@@ -350,6 +500,7 @@ where
     .bind(user.email.normalized_key())
     .bind(status.code())
     .bind(at)
+    .bind(external_id)
     .execute(exec)
     .await?;
     Ok(inserted.rows_affected() == 1)

@@ -80,6 +80,21 @@ pub fn new_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
+/// `n` random letters and digits (log2 62 ≈ 5.95 bits each): an API key's secret part, which
+/// a person copies, so nothing in it needs escaping anywhere.
+pub fn random_alphanumeric(n: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    (0..n)
+        .map(|_| loop {
+            // 256 = 4 × 62 + 8: the 8 values from 248 up would favour some characters.
+            let v = (OsRng.next_u32() & 0xff) as usize;
+            if v < 248 {
+                break char::from(ALPHABET[v % 62]);
+            }
+        })
+        .collect()
+}
+
 /// What the database keeps of a token: its SHA-256, hex.
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))

@@ -10,7 +10,7 @@
 
 use tally_core::{
     account_status::AccountStatus,
-    actor::OperatorActor,
+    actor::{Actor, OperatorActor},
     audit::AuditKind,
     billing::{daily_peaks, peak_users, BillingMonth, Plan},
     forms::NewAccountInput,
@@ -434,6 +434,152 @@ impl Customers {
             total: total.max(0) as u64,
             page,
             per_page: ACCOUNTS_PER_PAGE,
+        })
+    }
+}
+
+/// A customer account as the REST API shows one: its standing and plans, no money.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountSummary {
+    pub id: String,
+    pub name: String,
+    /// UTC milliseconds.
+    pub created_at: i64,
+    pub status: AccountStatus,
+    pub status_reason: Option<String>,
+    pub past_due: bool,
+    /// This month's plan.
+    pub plan: Plan,
+    /// A plan set for a later month: that month (`YYYY-MM`) and the plan.
+    pub next_plan: Option<(String, Plan)>,
+}
+
+/// An account's users this month, as the REST API shows them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Usage {
+    pub month: BillingMonth,
+    pub users_now: u64,
+    /// The most users at once so far this month, and the first day it was reached.
+    pub peak: u64,
+    pub peak_on: tally_core::NaiveDate,
+    pub plan: Plan,
+    /// What this month's invoice would be on today's peak, in cents.
+    pub estimate_cents: i64,
+}
+
+impl Customers {
+    /// Up to `limit` accounts in the order they were made, after the account `after` (from
+    /// the first without one): the REST API's list.
+    pub async fn summaries(
+        &self,
+        operator: &OperatorActor,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<AccountSummary>, ServiceError> {
+        allowed(operator, OperatorAction::ViewConsole)?;
+        let rows = accounts::page_after(self.ctx.db.pool(), after.unwrap_or(""), limit).await?;
+        self.summarise(rows).await
+    }
+
+    /// One account, as [`Customers::summaries`] shows it.
+    pub async fn summary(
+        &self,
+        operator: &OperatorActor,
+        account_id: &str,
+    ) -> Result<AccountSummary, ServiceError> {
+        allowed(operator, OperatorAction::ViewConsole)?;
+        let account = accounts::by_id(self.ctx.db.pool(), account_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        Ok(self.summarise(vec![account]).await?.remove(0))
+    }
+
+    async fn summarise(
+        &self,
+        rows: Vec<accounts::AccountRow>,
+    ) -> Result<Vec<AccountSummary>, ServiceError> {
+        let pool = self.ctx.db.pool();
+        let month = BillingMonth::containing(self.ctx.clock.today());
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        let now = plans::of_accounts(pool, &ids, month).await?;
+        let standard = self.standard_plan();
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push(AccountSummary {
+                plan: now.get(&r.id).copied().unwrap_or(standard),
+                next_plan: plans::next_change(pool, &r.id, month).await?,
+                id: r.id,
+                name: r.name,
+                created_at: r.created_at,
+                status: r.status,
+                status_reason: r.status_reason,
+                past_due: r.past_due.0,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The account's users this month: now, the peak and its day, and the estimate.
+    pub async fn usage(
+        &self,
+        operator: &OperatorActor,
+        account_id: &str,
+    ) -> Result<Usage, ServiceError> {
+        allowed(operator, OperatorAction::ViewConsole)?;
+        let pool = self.ctx.db.pool();
+        let account = accounts::by_id(pool, account_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let today = self.ctx.clock.today();
+        let month = BillingMonth::containing(today);
+        let plan = plans::for_month(pool, &account.id, month, self.standard_plan()).await?;
+        let changes = users::history_since(pool, &account.id, month.start_millis()).await?;
+        let users_now = changes.iter().map(|c| c.delta).sum::<i64>().max(0) as u64;
+        let days = daily_peaks(&changes, month, today);
+        let peak = days.iter().copied().max().unwrap_or(0);
+        let first = days.iter().position(|&d| d == peak).unwrap_or(0);
+        Ok(Usage {
+            month,
+            users_now,
+            peak,
+            peak_on: month.first_day() + chrono::Days::new(first as u64),
+            estimate_cents: plan.invoice_amount(peak).map_or(i64::MAX, Money::cents),
+            plan,
+        })
+    }
+
+    /// The seller acting in an account as one of its administrators would (the REST API's
+    /// users): an [`Actor`] of the account named after `operator`, with every role's rights;
+    /// refused once the account is closed, which is read-only.
+    pub async fn acting_in(
+        &self,
+        operator: &OperatorActor,
+        account_id: &str,
+        change: bool,
+    ) -> Result<Actor, ServiceError> {
+        allowed(operator, OperatorAction::ManageAccounts)?;
+        let account = accounts::by_id(self.ctx.db.pool(), account_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        if change && account.status == AccountStatus::Closed {
+            return Err(ServiceError::Conflict(
+                tally_core::account_status::refusal(AccountStatus::Closed).into(),
+            ));
+        }
+        Ok(Actor {
+            id: operator.id.clone(),
+            account_id: account.id,
+            account_name: account.name,
+            email: format!("{} (the seller's staff)", operator.email),
+            first_name: operator.first_name.clone(),
+            last_name: operator.last_name.clone(),
+            role: Role::AdministratorWithBilling,
+            account_past_due: account.past_due.0,
+            account_status: account.status,
+            must_set_up_two_step: false,
+            ip: operator.ip.clone(),
+            verified_at: operator.verified_at,
+            session: String::new(),
         })
     }
 }

@@ -3,6 +3,7 @@
 //! last domain: it may use every other (`platform ← identity ← directory ← billing ← seller`).
 
 pub mod account_admins;
+pub mod api_keys;
 pub mod customers;
 pub mod money;
 pub mod profile;

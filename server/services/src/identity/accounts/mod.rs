@@ -103,6 +103,23 @@ pub async fn by_id(pool: &sqlx::AnyPool, id: &str) -> Result<Option<AccountRow>,
     .context("reading an account")
 }
 
+/// Up to `limit` accounts in id order (the order they were made) after `after`.
+pub async fn page_after(
+    pool: &sqlx::AnyPool,
+    after: &str,
+    limit: u32,
+) -> Result<Vec<AccountRow>, ServiceError> {
+    sqlx::query_as(
+        "SELECT id, name, created_at, CAST(CASE WHEN past_due THEN 1 ELSE 0 END AS BIGINT) AS past_due, status, status_reason \
+         FROM accounts WHERE id > $1 ORDER BY id LIMIT $2",
+    )
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await
+    .context("reading a page of accounts")
+}
+
 /// Creates an account in `exec`.
 pub async fn insert<'e, E>(
     exec: E,

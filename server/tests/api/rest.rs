@@ -1,0 +1,238 @@
+//! The REST API for the seller's systems (issue 32): keys made by the Owner, shown once and
+//! revocable; every endpoint refused without its scope; accounts and their users through it,
+//! in RFC 9457 problems when refused, every change audited as done by the key.
+
+use reqwest::{Client, Method};
+use serde_json::{json, Value};
+use tally_core::operators::OperatorRole;
+
+use crate::{both_databases, helpers::TestApp, operators::enrolled};
+
+/// The Owner, signed in with a second step: their client.
+async fn owner(app: &TestApp) -> Client {
+    app.seed_operator(OperatorRole::Owner).await;
+    let c = TestApp::new_client();
+    enrolled(app, &c, "owner@seller.test").await;
+    c
+}
+
+/// A key with `scopes` (their form names, `users_write`), made on the console.
+async fn make_key(app: &TestApp, owner: &Client, name: &str, scopes: &[&str]) -> String {
+    let mut form = vec![("name", name)];
+    form.extend(scopes.iter().map(|s| (*s, "on")));
+    let res = app.call(owner, "operator/api-keys/create", &form).await;
+    assert_eq!(res.status(), 200, "{:?}", res.text().await);
+    let made: Value = res.json().await.unwrap();
+    made["key"].as_str().unwrap().to_owned()
+}
+
+async fn api(
+    app: &TestApp,
+    key: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value, String) {
+    let mut req = app
+        .client
+        .request(method, app.url(path))
+        .header("Authorization", format!("Bearer {key}"));
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let kind = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let text = res.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+        kind,
+    )
+}
+
+fn new_account(company: &str, email: &str) -> Value {
+    json!({"company_name": company, "administrator": {"first_name": "Ada", "last_name": "Byron", "email": email}})
+}
+
+both_databases! {
+    async fn a_key_is_shown_once_listed_by_its_prefix_and_refused_once_revoked(app: TestApp) {
+        let owner = owner(&app).await;
+        // Support may not see the keys.
+        app.seed_operator(OperatorRole::Support).await;
+        let support = TestApp::new_client();
+        enrolled(&app, &support, "support@seller.test").await;
+        assert_eq!(app.call(&support, "operator/api-keys/list", &[]).await.status(), 403);
+        assert_eq!(app.call(&support, "operator/api-keys/create", &[("name", "X"), ("users_read", "on")]).await.status(), 403);
+        // A name and a scope, or their messages.
+        let res = app.call(&owner, "operator/api-keys/create", &[("name", " ")]).await;
+        assert_eq!(res.status(), 422);
+        let refused: Value = res.json().await.unwrap();
+        assert_eq!(refused["Validation"]["scopes"], "Choose at least one scope.");
+        let key = make_key(&app, &owner, "CRM sync", &["accounts_read", "users_write"]).await;
+        assert!(key.starts_with("tly_") && key.len() == 36, "{key}");
+        let list: Value = app.call(&owner, "operator/api-keys/list", &[]).await.json().await.unwrap();
+        assert_eq!(list[0]["name"], "CRM sync");
+        assert_eq!(list[0]["visible"], &key[..12]);
+        assert_eq!(list[0]["scopes"], json!(["AccountsRead", "UsersWrite"]));
+        assert!(!list.to_string().contains(&key), "the key is never listed");
+        let stored: String = sqlx::query_scalar("SELECT key_hash FROM api_keys").fetch_one(app.db.pool()).await.unwrap();
+        assert!(!stored.contains(&key[4..]), "only a hash is kept");
+        // It works, and its use is noted.
+        let (status, page, _) = api(&app, &key, Method::GET, "/v1/accounts", None).await;
+        assert_eq!((status, page["data"].as_array().map(Vec::len)), (200, Some(0)));
+        let list: Value = app.call(&owner, "operator/api-keys/list", &[]).await.json().await.unwrap();
+        assert!(list[0]["last_used_at"].is_i64());
+        // Without a key, with a wrong one: 401 problems.
+        let res = app.client.get(app.url("/v1/accounts")).send().await.unwrap();
+        assert_eq!(res.status(), 401);
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+        let wrong = format!("tly_{}", "A".repeat(32));
+        let (status, problem, kind) = api(&app, &wrong, Method::GET, "/v1/accounts", None).await;
+        assert_eq!((status, kind.as_str()), (401, "application/problem+json"));
+        assert_eq!(problem["type"], "urn:tally:problem:unauthenticated");
+        assert_eq!(problem["status"], 401);
+        // Revoked: refused from then on; the seller's log has both.
+        let id = list[0]["id"].as_str().unwrap().to_owned();
+        assert_eq!(app.call(&owner, "operator/api-keys/revoke", &[("key_id", &id)]).await.status(), 200);
+        assert_eq!(api(&app, &key, Method::GET, "/v1/accounts", None).await.0, 401);
+        let kinds: Vec<String> = sqlx::query_scalar("SELECT kind FROM audit_events WHERE kind LIKE 'api_key%' ORDER BY at, kind")
+            .fetch_all(app.db.pool()).await.unwrap();
+        assert_eq!(kinds, ["api_key_created", "api_key_revoked"]);
+        // The document is there for anyone to read, and unknown paths are problems too.
+        let doc: Value = app.client.get(app.url("/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        assert!(doc["paths"]["/v1/accounts/{account_id}/users/{user_id}"]["patch"].is_object());
+        assert_eq!(api(&app, &wrong, Method::GET, "/v1/nothing-here", None).await.2, "application/problem+json");
+    }
+
+    async fn every_endpoint_needs_its_scope(app: TestApp) {
+        let owner = owner(&app).await;
+        let scopes = ["accounts_read", "accounts_write", "users_read", "users_write", "invoices_read", "credit_notes_write"];
+        let mut keys = Vec::new();
+        for scope in scopes {
+            keys.push((scope, make_key(&app, &owner, scope, &[scope]).await));
+        }
+        let all = make_key(&app, &owner, "all", &scopes).await;
+        let (status, account, _) = api(&app, &all, Method::POST, "/v1/accounts", Some(new_account("Acme", "ada@acme.test"))).await;
+        assert_eq!(status, 201, "{account}");
+        let id = account["id"].as_str().unwrap().to_owned();
+        let (status, user, _) = api(&app, &all, Method::POST, &format!("/v1/accounts/{id}/users"), Some(json!({"first_name": "G", "last_name": "H", "email": "g@acme.test"}))).await;
+        assert_eq!(status, 201, "{user}");
+        let user = user["id"].as_str().unwrap().to_owned();
+        let endpoints: Vec<(Method, String, Option<Value>, &str)> = vec![
+            (Method::GET, "/v1/accounts".into(), None, "accounts_read"),
+            (Method::POST, "/v1/accounts".into(), Some(new_account("Initech", "bob@initech.test")), "accounts_write"),
+            (Method::GET, format!("/v1/accounts/{id}"), None, "accounts_read"),
+            (Method::PUT, format!("/v1/accounts/{id}/plan"), Some(json!({"price_per_user": "6.00"})), "accounts_write"),
+            (Method::GET, format!("/v1/accounts/{id}/usage"), None, "accounts_read"),
+            (Method::GET, format!("/v1/accounts/{id}/users"), None, "users_read"),
+            (Method::POST, format!("/v1/accounts/{id}/users"), Some(json!({"first_name": "A", "last_name": "B", "email": "ab@acme.test"})), "users_write"),
+            (Method::GET, format!("/v1/accounts/{id}/users/{user}"), None, "users_read"),
+            (Method::PATCH, format!("/v1/accounts/{id}/users/{user}"), Some(json!({"first_name": "Grace"})), "users_write"),
+            (Method::POST, format!("/v1/accounts/{id}/suspend"), Some(json!({"reason": "Unpaid."})), "accounts_write"),
+            (Method::POST, format!("/v1/accounts/{id}/reactivate"), None, "accounts_write"),
+            (Method::DELETE, format!("/v1/accounts/{id}/users/{user}"), None, "users_write"),
+            (Method::POST, format!("/v1/accounts/{id}/close"), Some(json!({"reason": "Left."})), "accounts_write"),
+        ];
+        for (method, path, body, needed) in endpoints {
+            for (scope, key) in &keys {
+                let (status, problem, _) = api(&app, key, method.clone(), &path, body.clone()).await;
+                if scope == &needed {
+                    assert!(status < 300, "{method} {path} with {scope}: {status} {problem}");
+                } else {
+                    assert_eq!(status, 403, "{method} {path} with {scope}");
+                    assert_eq!(problem["type"], "urn:tally:problem:missing-scope");
+                }
+            }
+        }
+    }
+
+    async fn accounts_and_their_users_through_the_api(app: TestApp) {
+        let owner = owner(&app).await;
+        let key = make_key(&app, &owner, "CRM", &["accounts_read", "accounts_write", "users_read", "users_write"]).await;
+        // Refused field by field, in the pages' words.
+        let bad = json!({"company_name": "", "administrator": {"first_name": "Ada", "last_name": "Byron", "email": "not-an-address"},
+                         "plan": {"price_per_user": "5.00", "billing_day": 31}});
+        let (status, problem, kind) = api(&app, &key, Method::POST, "/v1/accounts", Some(bad)).await;
+        assert_eq!((status, kind.as_str()), (422, "application/problem+json"));
+        let fields: Vec<&str> = problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, ["administrator.email", "company_name", "plan.billing_day"]);
+        assert_eq!(problem["errors"][2]["detail"], "Choose a day from 1 to 28: every month has them.");
+        let (status, _, _) = api(&app, &key, Method::POST, "/v1/accounts", Some(json!({"company_name": 5}))).await;
+        assert_eq!(status, 400, "not this shape");
+        // Made, its administrator invited; listed a page at a time.
+        let mut ids = Vec::new();
+        for (company, email) in [("Acme", "ada@acme.test"), ("Globex", "hank@globex.test")] {
+            let (status, account, _) = api(&app, &key, Method::POST, "/v1/accounts", Some(new_account(company, email))).await;
+            assert_eq!((status, account["status"].as_str(), account["plan"]["price_per_user"].as_str()), (201, Some("active"), Some("5.00")));
+            ids.push(account["id"].as_str().unwrap().to_owned());
+        }
+        app.services.ctx.outbox.deliver_due().await.unwrap();
+        assert!(app.outbox_messages().iter().any(|m| m.contains("To: hank@globex.test")), "invited");
+        let (_, first, _) = api(&app, &key, Method::GET, "/v1/accounts?limit=1", None).await;
+        assert_eq!((first["data"][0]["name"].as_str(), first["has_more"].as_bool()), (Some("Acme"), Some(true)));
+        let cursor = first["next_cursor"].as_str().unwrap();
+        let (_, second, _) = api(&app, &key, Method::GET, &format!("/v1/accounts?limit=1&cursor={cursor}"), None).await;
+        assert_eq!((second["data"][0]["name"].as_str(), second["has_more"].as_bool(), second["next_cursor"].is_null()), (Some("Globex"), Some(false), true));
+        let (status, problem, _) = api(&app, &key, Method::GET, "/v1/accounts?limit=500", None).await;
+        assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("limit")));
+        // A plan from next month.
+        let (acme, globex) = (ids[0].clone(), ids[1].clone());
+        let (status, account, _) = api(&app, &key, Method::PUT, &format!("/v1/accounts/{acme}/plan"), Some(json!({"price_per_user": "7.50", "free_users": 3, "billing_day": 15}))).await;
+        assert_eq!(status, 200);
+        assert_eq!((account["plan"]["price_per_user"].as_str(), account["next_plan"]["price_per_user"].as_str(), account["next_plan"]["billing_day"].as_u64()), (Some("5.00"), Some("7.50"), Some(15)));
+        // Users with the seller's ids.
+        let users = format!("/v1/accounts/{acme}/users");
+        let (status, grace, _) = api(&app, &key, Method::POST, &users, Some(json!({"first_name": "Grace", "last_name": "Hopper", "email": "grace@acme.test", "external_id": "crm-1"}))).await;
+        assert_eq!((status, grace["external_id"].as_str()), (201, Some("crm-1")));
+        let (status, problem, _) = api(&app, &key, Method::POST, &users, Some(json!({"first_name": "G", "last_name": "H", "email": "other@acme.test", "external_id": "crm-1"}))).await;
+        assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("external_id")));
+        let (status, problem, _) = api(&app, &key, Method::POST, &users, Some(json!({"first_name": "G", "last_name": "H", "email": "GRACE@acme.test"}))).await;
+        assert_eq!((status, problem["errors"][0]["detail"].as_str()), (422, Some("A user with this email already exists.")));
+        let (status, alan, _) = api(&app, &key, Method::POST, &users, Some(json!({"first_name": "Alan", "last_name": "Turing", "email": "alan@acme.test", "external_id": "crm-2"}))).await;
+        assert_eq!(status, 201);
+        let (grace_id, alan_id) = (grace["id"].as_str().unwrap().to_owned(), alan["id"].as_str().unwrap().to_owned());
+        let (status, changed, _) = api(&app, &key, Method::PATCH, &format!("{users}/{grace_id}"), Some(json!({"last_name": "Brewster Hopper", "external_id": null}))).await;
+        assert_eq!((status, changed["last_name"].as_str(), changed["external_id"].is_null(), changed["email"].as_str()), (200, Some("Brewster Hopper"), true, Some("grace@acme.test")));
+        let (status, problem, _) = api(&app, &key, Method::PATCH, &format!("{users}/{grace_id}"), Some(json!({"external_id": "crm-2"}))).await;
+        assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("external_id")));
+        let (_, page, _) = api(&app, &key, Method::GET, &users, None).await;
+        assert_eq!(page["data"].as_array().unwrap().len(), 2);
+        // Another account's user is not found through this one.
+        let (status, _, _) = api(&app, &key, Method::GET, &format!("/v1/accounts/{globex}/users/{grace_id}"), None).await;
+        assert_eq!(status, 404);
+        let (status, _, _) = api(&app, &key, Method::DELETE, &format!("/v1/accounts/{globex}/users/{grace_id}"), None).await;
+        assert_eq!(status, 404);
+        // Deleted a minute later: the seat ends, the month's peak stays.
+        app.clock.advance_minutes(1);
+        let (status, _, _) = api(&app, &key, Method::DELETE, &format!("{users}/{alan_id}"), None).await;
+        assert_eq!(status, 204);
+        let (_, usage, _) = api(&app, &key, Method::GET, &format!("/v1/accounts/{acme}/usage"), None).await;
+        assert_eq!((usage["users_now"].as_u64(), usage["peak"].as_u64(), usage["estimate"].as_str()), (Some(1), Some(2), Some("0.00")));
+        // Suspended, reactivated, closed; a closed account's users do not change.
+        let (status, problem, _) = api(&app, &key, Method::POST, &format!("/v1/accounts/{acme}/suspend"), Some(json!({"reason": ""}))).await;
+        assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("reason")));
+        let (_, suspended, _) = api(&app, &key, Method::POST, &format!("/v1/accounts/{acme}/suspend"), Some(json!({"reason": "Unpaid since March."}))).await;
+        assert_eq!((suspended["status"].as_str(), suspended["status_reason"].as_str()), (Some("suspended"), Some("Unpaid since March.")));
+        let (status, problem, _) = api(&app, &key, Method::POST, &format!("/v1/accounts/{acme}/suspend"), Some(json!({"reason": "Again."}))).await;
+        assert_eq!((status, problem["type"].as_str()), (409, Some("urn:tally:problem:conflict")));
+        let (_, active, _) = api(&app, &key, Method::POST, &format!("/v1/accounts/{acme}/reactivate"), None).await;
+        assert_eq!(active["status"], "active");
+        let (_, closed, _) = api(&app, &key, Method::POST, &format!("/v1/accounts/{acme}/close"), Some(json!({"reason": "Left."}))).await;
+        assert_eq!(closed["status"], "closed");
+        let (status, problem, _) = api(&app, &key, Method::POST, &users, Some(json!({"first_name": "Late", "last_name": "Comer", "email": "late@acme.test"}))).await;
+        assert_eq!((status, problem["detail"].as_str()), (409, Some("This account is closed: it can be read, not changed.")));
+        // Every change in the account's log, as done by the key.
+        let by: Vec<(String, String)> = sqlx::query_as("SELECT kind, actor_email FROM audit_events WHERE account_id = $1 AND kind IN ('user_created', 'user_deleted', 'account_suspended', 'plan_changed') ORDER BY at, kind")
+            .bind(&acme).fetch_all(app.db.pool()).await.unwrap();
+        assert_eq!(by.len(), 5, "{by:?}");
+        let visible = &key[..12];
+        assert!(by.iter().all(|(_, who)| who == &format!("API key {visible} \"CRM\" (the seller's staff)")), "{by:?}");
+    }
+}
