@@ -90,6 +90,13 @@ if [ "$want_test" = true ] || [ "$want_bench" = true ]; then
     echo "setup: installing localstripe from PyPI failed" >&2
     exit 1
   fi
+  # The REST API's outside checkers: openapi-spec-validator and schemathesis.
+  # shellcheck source=scripts/api_checks.sh
+  source "$root/scripts/api_checks.sh"
+  if ! ac_install; then
+    echo "setup: installing the API checkers from PyPI failed" >&2
+    exit 1
+  fi
   if [ ! -d "$root/end2end/node_modules/@playwright/test" ] ||
      [ "$root/end2end/package-lock.json" -nt "$root/end2end/node_modules/.package-lock.json" ]; then
     say "installing the end-to-end test packages (npm ci; no browser download)"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up what is missing, then runs every gate and test of Tally:
 #   formatting, clippy (ssr and hydrate/wasm32), core for wasm32, unit and property tests,
-#   server integration tests on SQLite and on a throw-away PostgreSQL, and Playwright
-#   end-to-end tests in Debian's Chromium with axe-core.
+#   server integration tests on SQLite and on a throw-away PostgreSQL, Playwright
+#   end-to-end tests in Debian's Chromium with axe-core, and the REST API's outside checkers
+#   (openapi-spec-validator, schemathesis) against the release server.
 # Stops at the first failure and exits non-zero. Everything it starts, it stops.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,5 +55,8 @@ cargo leptos build --release --split --precompress
 
 step "end-to-end tests (Playwright, Chromium, axe-core)"
 (cd end2end && timeout --kill-after=30 20m npx playwright test)
+
+step "the REST API's outside checkers (openapi-spec-validator, schemathesis) on the release server"
+timeout --kill-after=30 10m bash -c "source '$root/scripts/api_checks.sh' && api_checks '$root/target/release/tally' '$root/target/site'"
 
 step "all checks passed in $(( $(date +%s) - started )) s"

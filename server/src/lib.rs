@@ -201,6 +201,37 @@ pub async fn bill(
     Ok(report)
 }
 
+/// `tally api-key`: makes an API key from the command line (whoever runs it on the server is
+/// trusted as the seller's Owner), audited as made by the command line. The whole key.
+pub async fn make_api_key(
+    settings: Settings,
+    name: String,
+    scopes: Vec<String>,
+) -> Result<Result<String, tally_core::forms::FieldErrors>, StartError> {
+    let _folder = backup::hold_data_folder(&settings.data_dir)?;
+    let services = start(settings).await?;
+    let now = services.ctx.now();
+    let command_line = tally_core::actor::OperatorActor {
+        id: "command-line".into(),
+        email: "the command line".into(),
+        first_name: "The".into(),
+        last_name: "command line".into(),
+        role: tally_core::operators::OperatorRole::Owner,
+        must_set_up_two_step: false,
+        ip: None,
+        verified_at: now,
+        session: String::new(),
+    };
+    let input = tally_core::api_keys::NewApiKeyInput { name, scopes };
+    let made = match services.api_keys.create(&command_line, &input).await {
+        Ok(made) => Ok(made.key),
+        Err(tally_services::platform::error::ServiceError::Invalid(errors)) => Err(errors),
+        Err(e) => return Err(e.into()),
+    };
+    services.ctx.db.close().await;
+    Ok(made)
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

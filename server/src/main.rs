@@ -49,6 +49,17 @@ enum Command {
         /// A file written by `tally backup`.
         file: std::path::PathBuf,
     },
+    /// Make an API key for the seller's systems and print it (shown this once); as an Owner
+    /// does on the console's API keys page.
+    ApiKey {
+        /// What the key is for, e.g. "CRM sync".
+        #[arg(long)]
+        name: String,
+        /// A scope the key has (accounts:read, accounts:write, users:read, users:write,
+        /// invoices:read, credit_notes:write); repeat for more.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+    },
     /// Invoice every account for a month that has ended, charge and email, then exit.
     Bill {
         /// The month, as YYYY-MM.
@@ -140,6 +151,25 @@ async fn serve(cli: Cli) -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Some(Command::ApiKey { name, scopes }) => {
+            match tally_server::make_api_key(settings, name, scopes).await {
+                Ok(Ok(key)) => {
+                    println!("{key}");
+                    eprintln!("Keep this key in the system that uses it: it is not shown again.");
+                    ExitCode::SUCCESS
+                }
+                Ok(Err(refused)) => {
+                    for (field, message) in refused.iter() {
+                        eprintln!("tally api-key: {field}: {message}");
+                    }
+                    ExitCode::FAILURE
+                }
+                Err(e) => {
+                    eprintln!("tally api-key: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Some(Command::Bill { month }) => match tally_server::bill(settings, month).await {
             Ok(r) => {
                 println!(

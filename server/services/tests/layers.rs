@@ -43,6 +43,7 @@ const OWNERS: &[(&str, &str)] = &[
     ("operator_invitations", "identity::operators"),
     ("sellers", "seller::profile"),
     ("api_keys", "seller::api_keys"),
+    ("api_idempotency", "seller::api_keys"),
     ("account_plans", "billing::plans"),
     ("billing_settings", "billing::settings"),
     ("users", "directory::users"),

@@ -77,6 +77,10 @@ pub fn effective(settings: &Settings) -> Vec<(String, String)> {
             settings.sign_in_attempts_per_ip_minute.to_string(),
         ),
         (
+            "TALLY_API_RATE_LIMIT",
+            format!("{} requests a second per API key", settings.api_rate_limit),
+        ),
+        (
             "TALLY_TRUST_PROXY",
             match settings.trust_proxy {
                 0 => "false (the peer's address is the client's)".to_string(),

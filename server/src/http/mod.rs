@@ -141,7 +141,7 @@ pub fn build_router(state: AppState) -> Router {
             get(public_pages::reset).post(public_pages::reset_submit),
         );
     // The REST API for the seller's systems, with its OpenAPI document.
-    router = router.merge(v1::router().0);
+    router = router.merge(v1::router(&state));
     if state.services.sandbox.is_some() {
         router = router.route(
             "/sandbox/v1/setup_intents/{id}/confirm",

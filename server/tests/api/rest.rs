@@ -235,4 +235,91 @@ both_databases! {
         let visible = &key[..12];
         assert!(by.iter().all(|(_, who)| who == &format!("API key {visible} \"CRM\" (the seller's staff)")), "{by:?}");
     }
+
+    async fn an_idempotency_key_gets_the_first_answer_again_and_another_request_is_refused(app: TestApp) {
+        let owner = owner(&app).await;
+        let key = make_key(&app, &owner, "CRM", &["accounts_read", "accounts_write"]).await;
+        let post = |idem: &'static str, body: Value| {
+            let (app, key) = (&app, key.clone());
+            async move {
+                let res = app.client.post(app.url("/v1/accounts")).header("Authorization", format!("Bearer {key}"))
+                    .header("Idempotency-Key", idem).json(&body).send().await.unwrap();
+                let replayed = res.headers().contains_key("idempotent-replayed");
+                (res.status().as_u16(), replayed, res.json::<Value>().await.unwrap())
+            }
+        };
+        let count = |name: &'static str| {
+            let app = &app;
+            async move {
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM accounts WHERE name = $1").bind(name).fetch_one(app.db.pool()).await.unwrap()
+            }
+        };
+        // The same key and request twice: one account, the same answer.
+        let (status, replayed, first) = post("order-1", new_account("Acme", "ada@acme.test")).await;
+        assert_eq!((status, replayed), (201, false), "{first}");
+        let (status, replayed, again) = post("order-1", new_account("Acme", "ada@acme.test")).await;
+        assert_eq!((status, replayed, &again), (201, true, &first));
+        assert_eq!(count("Acme").await, 1);
+        // The same key with another request: refused, nothing made.
+        let (status, _, problem) = post("order-1", new_account("Initech", "bob@initech.test")).await;
+        assert_eq!((status, problem["type"].as_str()), (422, Some("urn:tally:problem:idempotency-key-reused")));
+        assert_eq!(count("Initech").await, 0);
+        // A refusal is the first answer too, and comes back as it was.
+        let (status, _, refused) = post("order-2", new_account("Globex", "not-an-address")).await;
+        assert_eq!(status, 422);
+        let (status, replayed, again) = post("order-2", new_account("Globex", "not-an-address")).await;
+        assert_eq!((status, replayed, again), (422, true, refused));
+        // Two at once: one account; the other is told the first is in progress, or gets its answer.
+        let (a, b) = tokio::join!(post("order-3", new_account("Hooli", "gavin@hooli.test")), post("order-3", new_account("Hooli", "gavin@hooli.test")));
+        let mut statuses = [a.0, b.0];
+        statuses.sort();
+        assert!(statuses == [201, 201] || statuses == [201, 409], "{statuses:?}");
+        assert_eq!(count("Hooli").await, 1);
+        // A day later the key is forgotten, and free again.
+        app.clock.advance_minutes(24 * 60 + 1);
+        let (status, replayed, _) = post("order-1", new_account("Acme Two", "ada2@acme.test")).await;
+        assert_eq!((status, replayed), (201, false));
+    }
+}
+
+/// A key beyond its rate gets 429 with `Retry-After`; every answer says what is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_over_its_rate_waits() {
+    let app = TestApp::spawn_with(
+        tally_services::platform::db::Backend::Sqlite,
+        &[("TALLY_API_RATE_LIMIT", "2")],
+    )
+    .await;
+    let owner = owner(&app).await;
+    let key = make_key(&app, &owner, "Busy", &["accounts_read"]).await;
+    let other = make_key(&app, &owner, "Calm", &["accounts_read"]).await;
+    let get = |key: String| {
+        let app = &app;
+        async move {
+            app.client
+                .get(app.url("/v1/accounts"))
+                .header("Authorization", format!("Bearer {key}"))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // Twice the rate at once, then refused.
+    for left in (0..4).rev() {
+        let res = get(key.clone()).await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["ratelimit-policy"], "\"per-key\";q=2;w=1");
+        assert_eq!(
+            res.headers()["ratelimit"],
+            format!("\"per-key\";r={left};t=1").as_str()
+        );
+    }
+    let res = get(key.clone()).await;
+    assert_eq!(res.status(), 429);
+    assert_eq!(res.headers()["retry-after"], "1");
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    // Another key has its own.
+    assert_eq!(get(other).await.status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(get(key).await.status(), 200, "refilled");
 }

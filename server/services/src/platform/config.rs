@@ -56,6 +56,8 @@ struct Variables {
     sign_in_per_ip_minute: i64,
     #[arg(long, env = "TALLY_SIGN_IN_PER_ADDRESS", value_name = "TALLY_SIGN_IN_PER_ADDRESS", default_value_t = 30, value_parser = positive)]
     sign_in_per_address: i64,
+    #[arg(long, env = "TALLY_API_RATE_LIMIT", value_name = "TALLY_API_RATE_LIMIT", default_value_t = 100, value_parser = positive)]
+    api_rate_limit: i64,
     #[arg(long, env = "TALLY_TRUST_PROXY", value_name = "TALLY_TRUST_PROXY", default_value = "false", value_parser = proxy_hops)]
     trust_proxy: u32,
     #[arg(long, env = "TALLY_ALLOW_HTTP", value_name = "TALLY_ALLOW_HTTP", default_value_t = false, value_parser = true_or_false, action = clap::ArgAction::Set)]
@@ -148,6 +150,9 @@ pub struct Settings {
     /// `TALLY_SIGN_IN_PER_ADDRESS` (30): sign-in attempts for one email address per 15 minutes,
     /// from anywhere.
     pub sign_in_attempts_per_address: i64,
+    /// `TALLY_API_RATE_LIMIT` (100): requests an API key may make a second, on each server
+    /// (twice that in a burst).
+    pub api_rate_limit: i64,
     /// Hours an invitation link stays valid (72).
     pub invitation_hours: i64,
     /// Minutes a password-reset link stays valid (30).
@@ -529,6 +534,7 @@ impl Settings {
             lockout_minutes: 30,
             sign_in_attempts_per_ip_minute: v.sign_in_per_ip_minute,
             sign_in_attempts_per_address: v.sign_in_per_address,
+            api_rate_limit: v.api_rate_limit,
             invitation_hours: 72,
             reset_minutes: 30,
             trust_proxy: v.trust_proxy,

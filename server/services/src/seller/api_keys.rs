@@ -1,6 +1,7 @@
-//! API keys (owner of `api_keys`): made and revoked by the seller's Owner (Manage API keys,
-//! with a fresh check), each change in the seller's own log; and looked up, by the hash of
-//! the key a call presents, for the REST API under `/v1`.
+//! API keys (owner of `api_keys` and `api_idempotency`): made and revoked by the seller's
+//! Owner (Manage API keys, with a fresh check), each change in the seller's own log; looked
+//! up, by the hash of the key a call presents, for the REST API under `/v1`; and the first
+//! answers to the key's requests sent with an `Idempotency-Key`, kept 24 hours.
 
 use tally_core::{
     actor::OperatorActor,
@@ -23,6 +24,22 @@ use crate::platform::{
 
 /// How often a key's last use is written: a busy key writes at most once a minute.
 const LAST_USED_EVERY_MILLIS: i64 = 60_000;
+
+/// How long the first answer to an `Idempotency-Key` is kept.
+pub const IDEMPOTENCY_MILLIS: i64 = 24 * 3_600_000;
+
+/// What to do with a request that came with an `Idempotency-Key`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Idempotent {
+    /// The first with this key: answer it, then [`ApiKeys::remember`] the answer.
+    First,
+    /// Answered before: this status and body again.
+    Again { status: u16, body: String },
+    /// The key came before with another request.
+    OtherRequest,
+    /// The first request with this key is still being answered.
+    InProgress,
+}
 
 /// A key a call presented, found and not revoked.
 #[derive(Clone, Debug)]
@@ -213,5 +230,90 @@ impl ApiKeys {
             name: row.name,
             scopes: scopes_of(&row.scopes),
         }))
+    }
+
+    /// Claims `idempotency_key` for a request whose method, path and body hash to
+    /// `request_hash`, or says what was answered to it (an answer older than 24 hours is
+    /// forgotten, and the key is free again).
+    pub async fn idempotent(
+        &self,
+        caller: &ApiCaller,
+        idempotency_key: &str,
+        request_hash: &str,
+    ) -> Result<Idempotent, ServiceError> {
+        let pool = self.ctx.db.pool();
+        let now = self.ctx.now();
+        // Forgotten answers go first, this key's among them.
+        sqlx::query("DELETE FROM api_idempotency WHERE created_at < $1")
+            .bind(now - IDEMPOTENCY_MILLIS)
+            .execute(pool)
+            .await
+            .context("forgetting old idempotent answers")?;
+        let claimed = sqlx::query(
+            "INSERT INTO api_idempotency (api_key_id, idempotency_key, request_hash, status, body, created_at) \
+             VALUES ($1, $2, $3, 0, '', $4) ON CONFLICT (api_key_id, idempotency_key) DO NOTHING",
+        )
+        .bind(&caller.key_id)
+        .bind(idempotency_key)
+        .bind(request_hash)
+        .bind(now)
+        .execute(pool)
+        .await
+        .context("claiming an idempotency key")?;
+        if claimed.rows_affected() == 1 {
+            return Ok(Idempotent::First);
+        }
+        let row: Option<(String, i64, String)> = sqlx::query_as(
+            "SELECT request_hash, status, body FROM api_idempotency \
+             WHERE api_key_id = $1 AND idempotency_key = $2",
+        )
+        .bind(&caller.key_id)
+        .bind(idempotency_key)
+        .fetch_optional(pool)
+        .await
+        .context("reading an idempotent answer")?;
+        Ok(match row {
+            // Forgotten between the two statements: another request is answering it now.
+            None => Idempotent::InProgress,
+            Some((hash, _, _)) if hash != request_hash => Idempotent::OtherRequest,
+            Some((_, 0, _)) => Idempotent::InProgress,
+            Some((_, status, body)) => Idempotent::Again {
+                status: u16::try_from(status).unwrap_or(500),
+                body,
+            },
+        })
+    }
+
+    /// Keeps the answer to the first request with `idempotency_key`; `None` (a failure on
+    /// our side) frees the key, so the same request can be tried again.
+    pub async fn remember(
+        &self,
+        caller: &ApiCaller,
+        idempotency_key: &str,
+        answer: Option<(u16, &str)>,
+    ) -> Result<(), ServiceError> {
+        let pool = self.ctx.db.pool();
+        match answer {
+            Some((status, body)) => sqlx::query(
+                "UPDATE api_idempotency SET status = $1, body = $2 \
+                 WHERE api_key_id = $3 AND idempotency_key = $4",
+            )
+            .bind(i64::from(status))
+            .bind(body)
+            .bind(&caller.key_id)
+            .bind(idempotency_key)
+            .execute(pool)
+            .await
+            .context("keeping an idempotent answer")?,
+            None => sqlx::query(
+                "DELETE FROM api_idempotency WHERE api_key_id = $1 AND idempotency_key = $2",
+            )
+            .bind(&caller.key_id)
+            .bind(idempotency_key)
+            .execute(pool)
+            .await
+            .context("freeing an idempotency key")?,
+        };
+        Ok(())
     }
 }

@@ -122,13 +122,14 @@ impl From<AccountSummary> for Account {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanIn {
-    /// A decimal amount in US dollars: `"7.50"`.
-    #[schema(example = "7.50", max_length = 20)]
+    /// A decimal amount in US dollars, at most 10000.00: `"7.50"`.
+    #[schema(example = "7.50", pattern = r"^[0-9]{1,5}(\.[0-9]{1,2})?$")]
     pub price_per_user: String,
     /// Users not charged for (10 without one).
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 1000000)]
     pub free_users: Option<u64>,
     /// 1 to 28 (the 1st without one).
+    #[schema(minimum = 1, maximum = 28)]
     pub billing_day: Option<u32>,
 }
 
@@ -146,7 +147,7 @@ impl PlanIn {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
-    #[schema(example = "Globex Corporation", max_length = 200)]
+    #[schema(example = "Globex Corporation", min_length = 1, max_length = 200)]
     pub company_name: String,
     pub administrator: NewAdministrator,
     /// The seller's default plan without one.
@@ -157,11 +158,11 @@ pub struct NewAccount {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAdministrator {
-    #[schema(max_length = 200)]
+    #[schema(example = "Ada", min_length = 1, max_length = 100)]
     pub first_name: String,
-    #[schema(max_length = 200)]
+    #[schema(example = "Byron", min_length = 1, max_length = 100)]
     pub last_name: String,
-    #[schema(example = "ada@globex.test", max_length = 254)]
+    #[schema(example = "ada@globex.test", format = Email, max_length = 254)]
     pub email: String,
     /// `admin_billing` (Administrator With Billing) without one.
     pub role: Option<BillingRole>,
@@ -181,7 +182,7 @@ pub enum BillingRole {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reason {
-    #[schema(example = "Unpaid since March.", max_length = 500)]
+    #[schema(example = "Unpaid since March.", min_length = 1, max_length = 500)]
     pub reason: String,
 }
 

@@ -9,6 +9,7 @@
 //! attributes and the types below, never written by hand; errors are RFC 9457 problem details.
 
 pub mod accounts;
+pub mod guard;
 pub mod problem;
 pub mod users;
 
@@ -73,9 +74,9 @@ impl Modify for Security {
     }
 }
 
-/// The API's routes, and its document made from them.
-pub fn router() -> (Router<AppState>, Document) {
-    let (router, mut document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// The API's operations, each with its part of the document.
+fn operations() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(utoipa_axum::routes!(accounts::list, accounts::create))
         .routes(utoipa_axum::routes!(accounts::get))
         .routes(utoipa_axum::routes!(accounts::set_plan))
@@ -89,13 +90,32 @@ pub fn router() -> (Router<AppState>, Document) {
             users::update,
             users::delete
         ))
-        .split_for_parts();
+}
+
+/// The API's document: the operations', and the errors each may answer with.
+pub fn document() -> Document {
+    let mut document = operations().into_openapi();
     problem::document_errors(&mut document);
-    let json: Arc<str> = document
+    document
+}
+
+/// The API's routes behind their key, rate and idempotency, and its document.
+pub fn router(state: &AppState) -> Router<AppState> {
+    let (operations, _) = operations().split_for_parts();
+    let json: Arc<str> = document()
         .to_pretty_json()
         .expect("the API document serialises")
         .into();
-    let router = router
+    let limits = guard::RateLimits::new(state.services.ctx.settings.api_rate_limit);
+    operations
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::idempotency,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            (state.clone(), limits),
+            guard::authenticate,
+        ))
         .route(
             "/v1/openapi.json",
             get(move || {
@@ -115,13 +135,7 @@ pub fn router() -> (Router<AppState>, Document) {
         .route(
             "/v1/{*rest}",
             axum::routing::any(|| async { Problem::not_found().into_response() }),
-        );
-    (router, document)
-}
-
-/// The API's document, for `tally openapi` and the tests.
-pub fn document() -> Document {
-    router().1
+        )
 }
 
 /// The key a call came with, found and not revoked.
@@ -144,34 +158,20 @@ impl Key {
 impl FromRequestParts<AppState> for Key {
     type Rejection = Problem;
 
+    /// The key [`guard::authenticate`] found for this request.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
-        let presented = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim);
-        let Some(presented) = presented else {
-            return Err(Problem::unauthenticated(
-                "Send an API key as `Authorization: Bearer tly_…`.",
-            ));
-        };
-        let services = &state.services;
-        let caller = services
-            .api_keys
-            .authenticate(presented)
-            .await?
+        let caller = parts
+            .extensions
+            .get::<ApiCaller>()
+            .cloned()
             .ok_or_else(|| {
-                Problem::unauthenticated("This API key is not valid, or it has been revoked.")
+                Problem::unauthenticated("Send an API key as `Authorization: Bearer tly_…`.")
             })?;
         let ip = parts
             .extensions
             .get::<tally_core::actor::Visitor>()
             .and_then(|v| v.ip.clone());
-        let operator = caller.operator(ip, services.ctx.now());
+        let operator = caller.operator(ip, state.services.ctx.now());
         Ok(Key { caller, operator })
     }
 }

@@ -9,7 +9,11 @@ use serde::Serialize;
 use tally_core::{api_keys::ApiScope, forms::FieldErrors};
 use tally_services::platform::error::{log_unexpected, ServiceError};
 use utoipa::{
-    openapi::{path::Operation, Content, OpenApi as Document, Ref, RefOr, Response as DocResponse},
+    openapi::{
+        path::{Operation, Parameter, ParameterIn},
+        schema::{ObjectBuilder, Type},
+        Content, Header, OpenApi as Document, Ref, RefOr, Required, Response as DocResponse,
+    },
     ToSchema,
 };
 
@@ -89,6 +93,36 @@ impl Problem {
             "not-found",
             "Not found",
             "There is nothing here with this id.",
+        )
+    }
+
+    pub fn too_many_requests(retry_after: u64) -> Self {
+        Problem {
+            retry_after: Some(retry_after),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-requests",
+                "Too many requests",
+                format!("This API key has made too many requests; try again in {retry_after} s."),
+            )
+        }
+    }
+
+    pub fn idempotency_reused() -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency-key-reused",
+            "Idempotency-Key reused",
+            "This Idempotency-Key was sent before with another request; use a new key for a new request.",
+        )
+    }
+
+    pub fn idempotency_in_progress() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "idempotency-key-in-progress",
+            "Request in progress",
+            "The first request with this Idempotency-Key is still being answered; send it again in a moment.",
         )
     }
 
@@ -222,16 +256,20 @@ pub fn document_errors(document: &mut Document) {
                 .build(),
         )
     };
+    let seconds = ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(1))
+        .build();
     for (path, item) in document.paths.paths.iter_mut() {
         let has_id = path.contains('{');
-        let operations: [(&mut Option<Operation>, bool); 5] = [
-            (&mut item.get, false),
-            (&mut item.post, true),
-            (&mut item.put, true),
-            (&mut item.patch, true),
-            (&mut item.delete, true),
+        let operations: [(&mut Option<Operation>, bool, bool); 5] = [
+            (&mut item.get, false, false),
+            (&mut item.post, true, true),
+            (&mut item.put, true, false),
+            (&mut item.patch, true, false),
+            (&mut item.delete, true, false),
         ];
-        for (operation, changes) in operations {
+        for (operation, changes, post) in operations {
             let Some(operation) = operation else { continue };
             let takes_input = operation.request_body.is_some()
                 || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
@@ -266,10 +304,39 @@ pub fn document_errors(document: &mut Document) {
                     "The thing's state does not allow this now (a closed account, say).",
                 );
             }
-            add(
-                "429",
-                "Too many requests with this key; `Retry-After` says when to try again.",
+            operation.responses.responses.insert(
+                "429".into(),
+                RefOr::T(
+                    DocResponse::builder()
+                        .description("Too many requests with this key; `Retry-After` says when to try again.")
+                        .header("Retry-After", Header::new(seconds.clone()))
+                        .content(
+                            "application/problem+json",
+                            Content::new(Some(Ref::from_schema_name("Problem"))),
+                        )
+                        .build(),
+                ),
             );
+            if post {
+                let parameters = operation.parameters.get_or_insert_with(Vec::new);
+                parameters.push(RefOr::T(
+                    Parameter::builder()
+                        .name("Idempotency-Key")
+                        .parameter_in(ParameterIn::Header)
+                        .required(Required::False)
+                        .description(Some(
+                            "Any unique text (a UUID, say): sent again with the same request within \
+                             24 hours, it gets the first answer again instead of doing it twice.",
+                        ))
+                        .schema(Some(
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .min_length(Some(1))
+                                .max_length(Some(255)),
+                        ))
+                        .build(),
+                ));
+            }
         }
     }
 }

@@ -58,11 +58,11 @@ impl From<UserRecord> for User {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
-    #[schema(example = "Grace", max_length = 200)]
+    #[schema(example = "Grace", min_length = 1, max_length = 100)]
     pub first_name: String,
-    #[schema(example = "Hopper", max_length = 200)]
+    #[schema(example = "Hopper", min_length = 1, max_length = 100)]
     pub last_name: String,
-    #[schema(example = "grace@globex.test", max_length = 254)]
+    #[schema(example = "grace@globex.test", format = Email, max_length = 254)]
     pub email: String,
     /// The seller's own id for the user, unique within the account.
     #[schema(example = "crm-1042", max_length = 255)]
@@ -73,11 +73,11 @@ pub struct NewUser {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserChange {
-    #[schema(max_length = 200)]
+    #[schema(min_length = 1, max_length = 100)]
     pub first_name: Option<String>,
-    #[schema(max_length = 200)]
+    #[schema(min_length = 1, max_length = 100)]
     pub last_name: Option<String>,
-    #[schema(max_length = 254)]
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, max_length = 255)]
