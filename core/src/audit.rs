@@ -90,11 +90,13 @@ pub enum AuditKind {
     OperatorReactivated,
     /// The seller's Owner made an API key for the seller's systems.
     ApiKeyCreated,
+    /// The seller's systems made the account's users exactly a list they sent (the API).
+    UsersSynced,
     /// The seller's Owner revoked an API key.
     ApiKeyRevoked,
 }
 
-pub const ALL_AUDIT_KINDS: [AuditKind; 66] = [
+pub const ALL_AUDIT_KINDS: [AuditKind; 67] = [
     AuditKind::AccountCreated,
     AuditKind::SignIn,
     AuditKind::SignInFailed,
@@ -161,6 +163,7 @@ pub const ALL_AUDIT_KINDS: [AuditKind; 66] = [
     AuditKind::OperatorReactivated,
     AuditKind::ApiKeyCreated,
     AuditKind::ApiKeyRevoked,
+    AuditKind::UsersSynced,
 ];
 
 /// The Audit log filter's value for every billing event at once ([`AuditKind::is_billing`]).
@@ -235,6 +238,7 @@ impl AuditKind {
             AuditKind::OperatorReactivated => "operator_reactivated",
             AuditKind::ApiKeyCreated => "api_key_created",
             AuditKind::ApiKeyRevoked => "api_key_revoked",
+            AuditKind::UsersSynced => "users_synced",
         }
     }
 
@@ -337,6 +341,7 @@ impl AuditKind {
             AuditKind::OperatorReactivated => "Operator reactivated",
             AuditKind::ApiKeyCreated => "API key created",
             AuditKind::ApiKeyRevoked => "API key revoked",
+            AuditKind::UsersSynced => "Users synced",
         }
     }
 }

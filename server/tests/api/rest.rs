@@ -133,6 +133,7 @@ both_databases! {
             (Method::GET, format!("/v1/accounts/{id}/usage"), None, "accounts_read"),
             (Method::GET, format!("/v1/accounts/{id}/users"), None, "users_read"),
             (Method::POST, format!("/v1/accounts/{id}/users"), Some(json!({"first_name": "A", "last_name": "B", "email": "ab@acme.test"})), "users_write"),
+            (Method::PUT, format!("/v1/accounts/{id}/users"), Some(json!({"users": [{"first_name": "G", "last_name": "H", "email": "g@acme.test"}]})), "users_write"),
             (Method::GET, format!("/v1/accounts/{id}/users/{user}"), None, "users_read"),
             (Method::PATCH, format!("/v1/accounts/{id}/users/{user}"), Some(json!({"first_name": "Grace"})), "users_write"),
             (Method::POST, format!("/v1/accounts/{id}/suspend"), Some(json!({"reason": "Unpaid."})), "accounts_write"),
@@ -234,6 +235,58 @@ both_databases! {
         assert_eq!(by.len(), 5, "{by:?}");
         let visible = &key[..12];
         assert!(by.iter().all(|(_, who)| who == &format!("API key {visible} \"CRM\" (the seller's staff)")), "{by:?}");
+    }
+
+    async fn a_sync_makes_the_users_exactly_the_list_at_one_instant(app: TestApp) {
+        let owner = owner(&app).await;
+        let key = make_key(&app, &owner, "CRM", &["accounts_read", "accounts_write", "users_read", "users_write"]).await;
+        let (_, account, _) = api(&app, &key, Method::POST, "/v1/accounts", Some(new_account("Acme", "ada@acme.test"))).await;
+        let acme = account["id"].as_str().unwrap().to_owned();
+        let users = format!("/v1/accounts/{acme}/users");
+        for (first, email, external) in [("Grace", "grace@acme.test", Some("crm-1")), ("Alan", "alan@acme.test", None), ("Edsger", "edsger@acme.test", Some("crm-3"))] {
+            let (status, _, _) = api(&app, &key, Method::POST, &users, Some(json!({"first_name": first, "last_name": "X", "email": email, "external_id": external}))).await;
+            assert_eq!(status, 201);
+        }
+        app.clock.advance_minutes(1);
+        // Each person once.
+        let twice = json!({"users": [
+            {"first_name": "A", "last_name": "B", "email": "a@acme.test"},
+            {"first_name": "A", "last_name": "B", "email": "A@acme.test"},
+            {"first_name": "C", "last_name": "D", "email": "nope"}]});
+        let (status, problem, _) = api(&app, &key, Method::PUT, &users, Some(twice)).await;
+        let fields: Vec<&str> = problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        assert_eq!((status, fields), (422, vec!["users[1].email", "users[2].email"]));
+        // Grace kept by her id with a new name, Alan by his address, Edsger gone, two new.
+        let list = json!({"users": [
+            {"first_name": "Grace", "last_name": "Hopper", "email": "grace@acme.test", "external_id": "crm-1"},
+            {"first_name": "Alan", "last_name": "X", "email": "alan@acme.test"},
+            {"first_name": "Ada", "last_name": "Lovelace", "email": "ada.l@acme.test", "external_id": "crm-4"},
+            {"first_name": "Barbara", "last_name": "Liskov", "email": "barbara@acme.test"}]});
+        let (status, report, _) = api(&app, &key, Method::PUT, &users, Some(list.clone())).await;
+        assert_eq!((status, report), (200, json!({"added": 2, "changed": 1, "removed": 1, "users_now": 4})));
+        let (_, page, _) = api(&app, &key, Method::GET, &format!("{users}?limit=100"), None).await;
+        let mut emails: Vec<&str> = page["data"].as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap()).collect();
+        emails.sort();
+        assert_eq!(emails, ["ada.l@acme.test", "alan@acme.test", "barbara@acme.test", "grace@acme.test"]);
+        // One removed and two added at one instant: the peak is 4, never 5.
+        let (_, usage, _) = api(&app, &key, Method::GET, &format!("/v1/accounts/{acme}/usage"), None).await;
+        assert_eq!((usage["users_now"].as_u64(), usage["peak"].as_u64()), (Some(4), Some(4)));
+        // The same list again changes nothing.
+        let (_, report, _) = api(&app, &key, Method::PUT, &users, Some(list)).await;
+        assert_eq!(report, json!({"added": 0, "changed": 0, "removed": 0, "users_now": 4}));
+        // Ten thousand users in one sync, then half of them replaced.
+        let many = |from: usize| json!({"users": (from..from + 10_000).map(|i| json!({"first_name": "U", "last_name": format!("{i}"), "email": format!("u{i}@acme.test"), "external_id": format!("crm-u{i}")})).collect::<Vec<_>>()});
+        let (status, report, _) = api(&app, &key, Method::PUT, &users, Some(many(0))).await;
+        assert_eq!((status, report["added"].as_u64(), report["removed"].as_u64()), (200, Some(10_000), Some(4)), "{report}");
+        app.clock.advance_minutes(1);
+        let (_, report, _) = api(&app, &key, Method::PUT, &users, Some(many(5_000))).await;
+        assert_eq!(report, json!({"added": 5000, "changed": 0, "removed": 5000, "users_now": 10000}));
+        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE account_id = $1").bind(&acme).fetch_one(app.db.pool()).await.unwrap();
+        assert_eq!(stored, 10_000);
+        let (_, usage, _) = api(&app, &key, Method::GET, &format!("/v1/accounts/{acme}/usage"), None).await;
+        assert_eq!((usage["users_now"].as_u64(), usage["peak"].as_u64()), (Some(10_000), Some(10_000)));
+        let synced: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE account_id = $1 AND kind = 'users_synced'").bind(&acme).fetch_one(app.db.pool()).await.unwrap();
+        assert_eq!(synced, 4);
     }
 
     async fn an_idempotency_key_gets_the_first_answer_again_and_another_request_is_refused(app: TestApp) {

@@ -19,7 +19,7 @@ use tally_core::{
 use crate::platform::{
     audit::Event,
     context::Context,
-    db::{contains, list_counts, offset, search_text, Database},
+    db::{contains, list_counts, offset, search_text, Database, ROWS_PER_STATEMENT},
     error::{ResultExt, ServiceError},
 };
 
@@ -70,6 +70,15 @@ impl TryFrom<RecordRow> for UserRecord {
             updated_at: r.updated_at,
         })
     }
+}
+
+/// What a sync did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyncReport {
+    pub added: u64,
+    pub changed: u64,
+    pub removed: u64,
+    pub users_now: u64,
 }
 
 /// One row of the list query: the counts, and a user unless the page is empty.
@@ -394,6 +403,155 @@ impl Users {
         .await
         .context("reading a page of users")?;
         rows.into_iter().map(UserRecord::try_from).collect()
+    }
+
+    /// Makes the caller's account's users exactly `wanted`, in one transaction: a user is
+    /// the same one when its external id is (or, sent without one, its address), and is
+    /// changed where its name or address differs; every other user is deleted, and the rest
+    /// added. The additions and deletions are one instant's changes, so replacing users does
+    /// not raise the month's peak. `wanted` must name each address and external id once
+    /// (`core` checks it before).
+    pub async fn sync(
+        &self,
+        actor: &Actor,
+        wanted: &[(NewUser, Option<String>)],
+    ) -> Result<SyncReport, ServiceError> {
+        let mut work = self.ctx.begin("syncing users").await?;
+        let now = work.now();
+        let account = actor.account_id.as_str();
+        // The account's users, locked for the transaction where the database can.
+        let existing: Vec<(String, String, Option<String>, String, String, String)> = sqlx::query_as(
+            "SELECT id, email_key, external_id, first_name, last_name, email FROM users WHERE account_id = $1",
+        )
+        .bind(account)
+        .fetch_all(work.tx())
+        .await
+        .context("reading the account's users")?;
+        let by_external: HashMap<&str, usize> = existing
+            .iter()
+            .enumerate()
+            .filter_map(|(i, u)| u.2.as_deref().map(|x| (x, i)))
+            .collect();
+        let by_email: HashMap<&str, usize> = existing
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.1.as_str(), i))
+            .collect();
+        let mut kept = vec![false; existing.len()];
+        let mut changes = Vec::new();
+        let mut additions = Vec::new();
+        for (user, external) in wanted {
+            let key = user.email.normalized_key();
+            let found = match external.as_deref() {
+                Some(x) => by_external.get(x).copied(),
+                None => by_email.get(key.as_str()).copied(),
+            };
+            match found {
+                Some(i) if !kept[i] => {
+                    kept[i] = true;
+                    let u = &existing[i];
+                    if u.3 != user.first_name || u.4 != user.last_name || u.5 != user.email.as_str() {
+                        changes.push((u.0.clone(), user));
+                    }
+                }
+                _ => additions.push((user, external.as_deref())),
+            }
+        }
+        let removed: Vec<&str> = existing
+            .iter()
+            .zip(&kept)
+            .filter(|(_, k)| !**k)
+            .map(|(u, _)| u.0.as_str())
+            .collect();
+        let marks = self.ctx.db.backend();
+        for batch in removed.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "DELETE FROM users WHERE account_id = {} AND id IN ({})",
+                marks.marks_from(1, 1),
+                marks.marks_from(2, batch.len())
+            );
+            let mut q = sqlx::query(&sql).bind(account);
+            for id in batch {
+                q = q.bind(*id);
+            }
+            q.execute(work.tx()).await.context("deleting synced-away users")?;
+        }
+        let taken = |e: &sqlx::Error| is_unique_violation(e);
+        for (id, user) in &changes {
+            let changed = sqlx::query(
+                "UPDATE users SET first_name = $1, last_name = $2, email = $3, email_key = $4, updated_at = $5 \
+                 WHERE id = $6 AND account_id = $7",
+            )
+            .bind(&user.first_name)
+            .bind(&user.last_name)
+            .bind(user.email.as_str())
+            .bind(user.email.normalized_key())
+            .bind(now)
+            .bind(id)
+            .bind(account)
+            .execute(work.tx())
+            .await;
+            match changed {
+                Err(e) if taken(&e) => return Err(ServiceError::Conflict(format!(
+                    "{} is the address of another user kept in the list; change one of them in a sync of its own first.",
+                    user.email.as_str()
+                ))),
+                r => {
+                    r.context("changing a synced user")?;
+                }
+            }
+        }
+        for batch in additions.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO users (id, account_id, first_name, last_name, email, email_key, status, created_at, updated_at, external_id) VALUES {}",
+                marks.values_list(batch.len(), 10)
+            );
+            let mut q = sqlx::query(&sql);
+            for (user, external) in batch {
+                q = q
+                    .bind(self.ctx.new_id())
+                    .bind(account)
+                    .bind(&user.first_name)
+                    .bind(&user.last_name)
+                    .bind(user.email.as_str())
+                    .bind(user.email.normalized_key())
+                    .bind(UserStatus::Active.code())
+                    .bind(now)
+                    .bind(now)
+                    .bind(*external);
+            }
+            match q.execute(work.tx()).await {
+                Err(e) if taken(&e) => return Err(ServiceError::Conflict(
+                    "A user in the list has the address of another user of the account kept by its external id; send each person once.".into(),
+                )),
+                r => {
+                    r.context("adding synced users")?;
+                }
+            }
+        }
+        let report = SyncReport {
+            added: additions.len() as u64,
+            changed: changes.len() as u64,
+            removed: removed.len() as u64,
+            users_now: wanted.len() as u64,
+        };
+        if report.added > 0 {
+            count_change(work.tx(), &self.ctx, account, now, report.added as i64).await?;
+        }
+        if report.removed > 0 {
+            count_change(work.tx(), &self.ctx, account, now, -(report.removed as i64)).await?;
+        }
+        work.audit(Event::by(
+            actor,
+            AuditKind::UsersSynced,
+            "the seller's list",
+            format!(
+                "{} added, {} changed, {} removed; {} users now",
+                report.added, report.changed, report.removed, report.users_now
+            ),
+        ));
+        work.commit().await?;
+        Ok(report)
     }
 
     /// Adds every user or none. `bad_rows` are rows core refused already; an address already in

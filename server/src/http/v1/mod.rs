@@ -84,7 +84,7 @@ fn operations() -> OpenApiRouter<AppState> {
         .routes(utoipa_axum::routes!(accounts::reactivate))
         .routes(utoipa_axum::routes!(accounts::close))
         .routes(utoipa_axum::routes!(accounts::usage))
-        .routes(utoipa_axum::routes!(users::list, users::create))
+        .routes(utoipa_axum::routes!(users::list, users::create, users::sync))
         .routes(utoipa_axum::routes!(
             users::get,
             users::update,
@@ -108,6 +108,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .into();
     let limits = guard::RateLimits::new(state.services.ctx.settings.api_rate_limit);
     operations
+        // A whole account's users in one sync is more than axum's 2 MB default.
+        .route_layer(axum::extract::DefaultBodyLimit::max(guard::BODY_LIMIT))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::idempotency,

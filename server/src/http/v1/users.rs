@@ -253,3 +253,88 @@ pub async fn delete(
     state.services.users.delete(&actor, &path.user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// The most users one sync may send.
+pub const SYNC_MAX: usize = 50_000;
+
+/// The account's users, all of them.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserList {
+    /// Each person once: an address and an external id appear at most once in the list.
+    #[schema(max_items = 50000)]
+    pub users: Vec<NewUser>,
+}
+
+/// What a sync did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SyncResult {
+    pub added: u64,
+    /// Kept, with a new name or address.
+    pub changed: u64,
+    pub removed: u64,
+    pub users_now: u64,
+}
+
+/// Make the account's users exactly this list, in one transaction: a user is the same one
+/// when its `external_id` is (or, sent without one, its address); the others are deleted and
+/// the new ones added, at one instant, so replacing users does not raise the month's peak.
+#[utoipa::path(put, path = "/v1/accounts/{account_id}/users", tag = "Users", operation_id = "syncUsers",
+    params(AccountPath),
+    request_body = UserList,
+    security(("api_key" = ["users:write"])),
+    responses((status = 200, description = "The account's users are the list now.", body = SyncResult)))]
+pub async fn sync(
+    State(state): State<AppState>,
+    key: Key,
+    Path(path): Path<AccountPath>,
+    Body(body): Body<UserList>,
+) -> Result<Json<SyncResult>, Problem> {
+    let actor = acting(&state, &key, &path.account_id, true).await?;
+    if body.users.len() > SYNC_MAX {
+        return Err(Problem::invalid_field(
+            "users",
+            &format!("Send at most {SYNC_MAX} users in one sync."),
+        ));
+    }
+    let mut errors = FieldErrors::new();
+    let mut wanted = Vec::with_capacity(body.users.len());
+    let mut emails = std::collections::HashSet::new();
+    let mut externals = std::collections::HashSet::new();
+    for (i, u) in body.users.into_iter().enumerate() {
+        let input = NewUserInput {
+            first_name: u.first_name,
+            last_name: u.last_name,
+            email: u.email,
+        };
+        match checked(&input, u.external_id.as_deref()) {
+            Ok((user, external)) => {
+                if !emails.insert(user.email.normalized_key()) {
+                    errors.add(format!("users[{i}].email"), "This address is in the list already.");
+                }
+                if let Some(x) = &external {
+                    if !externals.insert(x.clone()) {
+                        errors.add(format!("users[{i}].external_id"), "This external ID is in the list already.");
+                    }
+                }
+                wanted.push((user, external));
+            }
+            Err(problem) => {
+                for f in problem.errors {
+                    errors.add(format!("users[{i}].{}", f.field), f.detail);
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Problem::invalid(&errors, ""));
+    }
+    let report = state.services.users.sync(&actor, &wanted).await?;
+    Ok(Json(SyncResult {
+        added: report.added,
+        changed: report.changed,
+        removed: report.removed,
+        users_now: report.users_now,
+    }))
+}
+
