@@ -141,17 +141,31 @@ both_databases! {
             (Method::DELETE, format!("/v1/accounts/{id}/users/{user}"), None, "users_write"),
             (Method::POST, format!("/v1/accounts/{id}/close"), Some(json!({"reason": "Left."})), "accounts_write"),
         ];
-        for (method, path, body, needed) in endpoints {
-            for (scope, key) in &keys {
-                let (status, problem, _) = api(&app, key, method.clone(), &path, body.clone()).await;
-                if scope == &needed {
-                    assert!(status < 300, "{method} {path} with {scope}: {status} {problem}");
-                } else {
-                    assert_eq!(status, 403, "{method} {path} with {scope}");
-                    assert_eq!(problem["type"], "urn:tally:problem:missing-scope");
+        let check = |endpoints: Vec<(Method, String, Option<Value>, &'static str)>| {
+            let (app, keys) = (&app, &keys);
+            async move {
+                for (method, path, body, needed) in endpoints {
+                    for (scope, key) in keys {
+                        let (status, problem, _) = api(app, key, method.clone(), &path, body.clone()).await;
+                        if scope == &needed {
+                            assert!(status < 300, "{method} {path} with {scope}: {status} {problem}");
+                        } else {
+                            assert_eq!(status, 403, "{method} {path} with {scope}");
+                            assert_eq!(problem["type"], "urn:tally:problem:missing-scope");
+                        }
+                    }
                 }
             }
-        }
+        };
+        check(endpoints).await;
+        // Closing made the account's last invoice.
+        let invoice: String = sqlx::query_scalar("SELECT id FROM invoices WHERE account_id = $1").bind(&id).fetch_one(app.db.pool()).await.unwrap();
+        check(vec![
+            (Method::GET, format!("/v1/accounts/{id}/invoices"), None, "invoices_read"),
+            (Method::GET, format!("/v1/accounts/{id}/invoices/{invoice}"), None, "invoices_read"),
+            (Method::GET, format!("/v1/accounts/{id}/invoices/{invoice}/pdf"), None, "invoices_read"),
+        ])
+        .await;
     }
 
     async fn accounts_and_their_users_through_the_api(app: TestApp) {
@@ -229,6 +243,20 @@ both_databases! {
         assert_eq!(closed["status"], "closed");
         let (status, problem, _) = api(&app, &key, Method::POST, &users, Some(json!({"first_name": "Late", "last_name": "Comer", "email": "late@acme.test"}))).await;
         assert_eq!((status, problem["detail"].as_str()), (409, Some("This account is closed: it can be read, not changed.")));
+        // Its last invoice, made at closing, read through the API, and its PDF.
+        let reader = make_key(&app, &owner, "Books", &["invoices_read"]).await;
+        let (status, invoices, _) = api(&app, &reader, Method::GET, &format!("/v1/accounts/{acme}/invoices"), None).await;
+        assert_eq!((status, invoices["data"].as_array().map(Vec::len), invoices["has_more"].as_bool()), (200, Some(1), Some(false)));
+        let invoice = &invoices["data"][0];
+        assert_eq!((invoice["peak_users"].as_u64(), invoice["currency"].as_str()), (Some(2), Some("USD")));
+        let id = invoice["id"].as_str().unwrap();
+        let (status, one, _) = api(&app, &reader, Method::GET, &format!("/v1/accounts/{acme}/invoices/{id}"), None).await;
+        assert_eq!((status, &one), (200, invoice));
+        let res = app.client.get(app.url(&format!("/v1/accounts/{acme}/invoices/{id}/pdf"))).header("Authorization", format!("Bearer {reader}")).send().await.unwrap();
+        assert_eq!((res.status().as_u16(), res.headers()["content-type"].to_str().unwrap()), (200, "application/pdf"));
+        assert!(res.bytes().await.unwrap().starts_with(b"%PDF"));
+        assert_eq!(api(&app, &reader, Method::GET, &format!("/v1/accounts/{globex}/invoices/{id}"), None).await.0, 404, "not through another account");
+        assert_eq!(api(&app, &reader, Method::GET, &format!("/v1/accounts/{acme}/invoices?cursor=zz"), None).await.0, 422);
         // Every change in the account's log, as done by the key.
         let by: Vec<(String, String)> = sqlx::query_as("SELECT kind, actor_email FROM audit_events WHERE account_id = $1 AND kind IN ('user_created', 'user_deleted', 'account_suspended', 'plan_changed') ORDER BY at, kind")
             .bind(&acme).fetch_all(app.db.pool()).await.unwrap();

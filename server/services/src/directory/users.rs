@@ -450,7 +450,8 @@ impl Users {
                 Some(i) if !kept[i] => {
                     kept[i] = true;
                     let u = &existing[i];
-                    if u.3 != user.first_name || u.4 != user.last_name || u.5 != user.email.as_str() {
+                    if u.3 != user.first_name || u.4 != user.last_name || u.5 != user.email.as_str()
+                    {
                         changes.push((u.0.clone(), user));
                     }
                 }
@@ -474,7 +475,9 @@ impl Users {
             for id in batch {
                 q = q.bind(*id);
             }
-            q.execute(work.tx()).await.context("deleting synced-away users")?;
+            q.execute(work.tx())
+                .await
+                .context("deleting synced-away users")?;
         }
         let taken = |e: &sqlx::Error| is_unique_violation(e);
         for (id, user) in &changes {

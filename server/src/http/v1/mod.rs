@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod guard;
+pub mod invoices;
 pub mod problem;
 pub mod users;
 
@@ -58,6 +59,7 @@ the next one.",
     tags(
         (name = "Accounts", description = "The seller's customer accounts: their plans and standing."),
         (name = "Users", description = "An account's users, the seats it is billed for."),
+        (name = "Invoices", description = "An account's invoices, one a month, and their PDFs."),
     )
 )]
 struct ApiDoc;
@@ -84,12 +86,19 @@ fn operations() -> OpenApiRouter<AppState> {
         .routes(utoipa_axum::routes!(accounts::reactivate))
         .routes(utoipa_axum::routes!(accounts::close))
         .routes(utoipa_axum::routes!(accounts::usage))
-        .routes(utoipa_axum::routes!(users::list, users::create, users::sync))
+        .routes(utoipa_axum::routes!(
+            users::list,
+            users::create,
+            users::sync
+        ))
         .routes(utoipa_axum::routes!(
             users::get,
             users::update,
             users::delete
         ))
+        .routes(utoipa_axum::routes!(invoices::list))
+        .routes(utoipa_axum::routes!(invoices::get))
+        .routes(utoipa_axum::routes!(invoices::pdf))
 }
 
 /// The API's document: the operations', and the errors each may answer with.

@@ -310,11 +310,17 @@ pub async fn sync(
         match checked(&input, u.external_id.as_deref()) {
             Ok((user, external)) => {
                 if !emails.insert(user.email.normalized_key()) {
-                    errors.add(format!("users[{i}].email"), "This address is in the list already.");
+                    errors.add(
+                        format!("users[{i}].email"),
+                        "This address is in the list already.",
+                    );
                 }
                 if let Some(x) = &external {
                     if !externals.insert(x.clone()) {
-                        errors.add(format!("users[{i}].external_id"), "This external ID is in the list already.");
+                        errors.add(
+                            format!("users[{i}].external_id"),
+                            "This external ID is in the list already.",
+                        );
                     }
                 }
                 wanted.push((user, external));
@@ -337,4 +343,3 @@ pub async fn sync(
         users_now: report.users_now,
     }))
 }
-

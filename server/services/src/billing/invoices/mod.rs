@@ -525,6 +525,26 @@ impl Invoices {
         })
     }
 
+    /// Up to `limit` invoices, newest month first, of months before `before` (`YYYY-MM`;
+    /// from the newest without one): the REST API's list (an account has one invoice a month).
+    pub async fn page_before(
+        &self,
+        actor: &Actor,
+        before: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Invoice>, ServiceError> {
+        let rows: Vec<InvoiceRow> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM invoices WHERE account_id = $1 AND month < $2 ORDER BY month DESC LIMIT $3"
+        ))
+        .bind(&actor.account_id)
+        .bind(before.unwrap_or("9999-12"))
+        .bind(i64::from(limit))
+        .fetch_all(self.ctx.db.pool())
+        .await
+        .context("reading a page of invoices")?;
+        Ok(rows.into_iter().map(Invoice::from).collect())
+    }
+
     /// The invoice history, newest first; `page` counts from 1.
     pub async fn list(&self, actor: &Actor, page: u32) -> Result<InvoicePage, ServiceError> {
         let pool = self.ctx.db.pool();

@@ -1,0 +1,203 @@
+//! `/v1/accounts/{account_id}/invoices`: an account's invoices, newest month first, one by
+//! one, and each as its PDF.
+
+use axum::{
+    extract::{Path, State},
+    http::header,
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::{Deserialize, Serialize};
+use tally_core::{api_keys::ApiScope, billing::BillingMonth, views::billing::Invoice as View};
+use utoipa::ToSchema;
+
+use super::{accounts::AccountPath, problem::Problem, timestamp, Key, Page, PageQuery, Query};
+use crate::http::AppState;
+
+/// An invoice: one an account's month.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Invoice {
+    pub id: String,
+    /// Its number, as printed.
+    pub number: String,
+    /// The month it bills, `YYYY-MM`.
+    pub month: String,
+    pub status: InvoiceStatus,
+    /// The most users at once that month, and how many of them were free.
+    pub peak_users: u64,
+    pub free_users: u64,
+    /// Decimal amounts in `currency`: the price of each user beyond the free ones, the credit
+    /// balance taken off, what was left to pay, and what credit notes have credited since.
+    #[schema(example = "5.00")]
+    pub price_per_user: String,
+    pub credit_applied: String,
+    pub amount: String,
+    pub credited: String,
+    #[schema(example = "USD")]
+    pub currency: String,
+    /// RFC 3339.
+    pub created_at: String,
+    pub paid_at: Option<String>,
+    /// A payment made otherwise than by card: its reference.
+    pub payment_reference: Option<String>,
+    /// Why the seller voided it.
+    pub void_reason: Option<String>,
+}
+
+/// Where an invoice stands.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceStatus {
+    Open,
+    Paid,
+    /// Nothing to pay: the peak stayed within the free users.
+    Zero,
+    /// A charge failed; it is retried.
+    Failed,
+    /// Every retry failed.
+    PastDue,
+    /// The cardholder's bank asks them to confirm the payment.
+    ActionRequired,
+    Void,
+}
+
+fn decimal(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+impl From<View> for Invoice {
+    fn from(v: View) -> Self {
+        use tally_core::billing::InvoiceStatus as S;
+        Invoice {
+            status: match v.status {
+                S::Open => InvoiceStatus::Open,
+                S::Paid => InvoiceStatus::Paid,
+                S::Zero => InvoiceStatus::Zero,
+                S::Failed => InvoiceStatus::Failed,
+                S::PastDue => InvoiceStatus::PastDue,
+                S::ActionRequired => InvoiceStatus::ActionRequired,
+                S::Void => InvoiceStatus::Void,
+            },
+            price_per_user: decimal(v.price_per_user_cents),
+            credit_applied: decimal(v.credit_applied_cents),
+            amount: decimal(v.amount_cents),
+            credited: decimal(v.credited_cents),
+            currency: "USD".into(),
+            created_at: timestamp(v.created_at),
+            paid_at: v.paid_at.map(timestamp),
+            id: v.id,
+            number: v.number,
+            month: v.month,
+            peak_users: v.peak_users,
+            free_users: v.free_users,
+            payment_reference: v.payment_reference,
+            void_reason: v.void_reason,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct InvoicePath {
+    /// The account's id.
+    #[param(max_length = 64)]
+    pub account_id: String,
+    /// The invoice's id.
+    #[param(max_length = 64)]
+    pub invoice_id: String,
+}
+
+async fn reader(
+    state: &AppState,
+    key: &Key,
+    account_id: &str,
+) -> Result<tally_core::actor::Actor, Problem> {
+    let operator = key.needs(ApiScope::InvoicesRead)?;
+    Ok(state
+        .services
+        .customers
+        .acting_in(operator, account_id, false)
+        .await?)
+}
+
+/// List the account's invoices, the newest month first.
+#[utoipa::path(get, path = "/v1/accounts/{account_id}/invoices", tag = "Invoices", operation_id = "listInvoices",
+    params(AccountPath, PageQuery),
+    security(("api_key" = ["invoices:read"])),
+    responses((status = 200, description = "A page of invoices.", body = Page<Invoice>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    key: Key,
+    Path(path): Path<AccountPath>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<Page<Invoice>>, Problem> {
+    let actor = reader(&state, &key, &path.account_id).await?;
+    let (limit, cursor) = page.checked()?;
+    if cursor.is_some_and(|c| BillingMonth::parse(c).is_none()) {
+        return Err(Problem::invalid_field(
+            "cursor",
+            "This cursor is not one a list gave.",
+        ));
+    }
+    let rows = state
+        .services
+        .invoices
+        .page_before(&actor, cursor, limit + 1)
+        .await?;
+    let page = Page::of(rows, limit, |i| i.month.clone());
+    Ok(Json(Page {
+        data: page.data.into_iter().map(Invoice::from).collect(),
+        has_more: page.has_more,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Read one invoice.
+#[utoipa::path(get, path = "/v1/accounts/{account_id}/invoices/{invoice_id}", tag = "Invoices", operation_id = "getInvoice",
+    params(InvoicePath),
+    security(("api_key" = ["invoices:read"])),
+    responses((status = 200, description = "The invoice.", body = Invoice)))]
+pub async fn get(
+    State(state): State<AppState>,
+    key: Key,
+    Path(path): Path<InvoicePath>,
+) -> Result<Json<Invoice>, Problem> {
+    let actor = reader(&state, &key, &path.account_id).await?;
+    let invoice = state
+        .services
+        .invoices
+        .get(&actor, &path.invoice_id)
+        .await?;
+    Ok(Json(invoice.into()))
+}
+
+/// The invoice as the PDF its billing contact receives.
+#[utoipa::path(get, path = "/v1/accounts/{account_id}/invoices/{invoice_id}/pdf", tag = "Invoices", operation_id = "getInvoicePdf",
+    params(InvoicePath),
+    security(("api_key" = ["invoices:read"])),
+    responses((status = 200, description = "The PDF.", content_type = "application/pdf", body = Vec<u8>)))]
+pub async fn pdf(
+    State(state): State<AppState>,
+    key: Key,
+    Path(path): Path<InvoicePath>,
+) -> Result<Response, Problem> {
+    let actor = reader(&state, &key, &path.account_id).await?;
+    let (number, pdf) = state
+        .services
+        .invoices
+        .pdf(&actor, &path.invoice_id)
+        .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"tally-invoice-{number}.pdf\""),
+            ),
+        ],
+        pdf,
+    )
+        .into_response())
+}
