@@ -343,7 +343,9 @@ impl Customers {
         // columns even for the rows an OFFSET skips, and ids alone come from the order's
         // index without reading the table. A card is counted (a card belongs to one account)
         // rather than tested with EXISTS, which PostgreSQL answers by hashing every card
-        // first. Not a kept statement: a plan for these values.
+        // first. The page's ids lead the join (CROSS JOIN: SQLite keeps the order written),
+        // or SQLite may walk every account in the list's order to look each up among them.
+        // Not a kept statement: a plan for these values.
         let sql = format!(
             "SELECT c.id, c.name, c.created_at, c.status, \
              (SELECT COUNT(*) FROM admins a WHERE a.account_id = c.id) AS administrators, \
@@ -351,7 +353,7 @@ impl Customers {
              CAST(CASE WHEN c.past_due THEN 1 ELSE 0 END AS BIGINT) AS past_due, \
              (SELECT COUNT(*) FROM payment_methods pm WHERE pm.account_id = c.id) AS card_on_file \
              FROM (SELECT c.id FROM accounts c {matches} ORDER BY {order} LIMIT ${limit} OFFSET ${skip}) p \
-             JOIN accounts c ON c.id = p.id \
+             CROSS JOIN accounts c WHERE c.id = p.id \
              ORDER BY {order}"
         );
         let mut rows_query = sqlx::query_as::<_, Row>(&sql).persistent(false);
