@@ -211,6 +211,15 @@ say "the operator console at 100,000 accounts (bench/console.py)"
   echo ""
   python3 "$root/bench/console.py" --root "$root" --postgres-url "$PG_URL"
 } >"$work/console.md"
+say "the REST API: users added one by one, and 10,000-user syncs (bench/api.sh)"
+{
+  echo ""
+  echo "## The REST API (issue 32)"
+  echo ""
+  echo "bench/api.sh: POST /v1/accounts/{id}/users at fixed rates (open loop; target p99 ≤ 20 ms"
+  echo "at 500 a second), and PUT /v1/accounts/{id}/users with 10,000 users (target ≤ 2 s)."
+  "$root/bench/api.sh"
+} >"$work/api.md"
 {
   echo ""
   echo "## The password rule's costliest inputs (core/examples/password_cost.rs)"
@@ -305,6 +314,7 @@ startup_sorted=$(printf '%s\n' "${startups[@]}" | sort -n | tr '\n' ' ')
   cat "$work/hashing.md" >>"$md"
   cat "$work/billing.md" >>"$md"
   cat "$work/console.md" >>"$md"
+  cat "$work/api.md" >>"$md"
   cat "$work/password_cost.md" >>"$md"
 } 
 mkdir -p "$root/docs"
