@@ -264,27 +264,7 @@ impl Users {
         let mut work = self.ctx.begin("changing a user").await?;
         let now = work.now();
         let before = email_of(work.tx(), &actor.account_id, id).await?;
-        let set_external = if external_id.is_some() {
-            ", external_id = $8"
-        } else {
-            ""
-        };
-        let sql = format!(
-            "UPDATE users SET first_name = $1, last_name = $2, email = $3, email_key = $4, updated_at = $5{set_external} \
-             WHERE id = $6 AND account_id = $7"
-        );
-        let mut query = sqlx::query(&sql)
-            .bind(&user.first_name)
-            .bind(&user.last_name)
-            .bind(user.email.as_str())
-            .bind(user.email.normalized_key())
-            .bind(now)
-            .bind(id)
-            .bind(&actor.account_id);
-        if let Some(external_id) = external_id {
-            query = query.bind(external_id);
-        }
-        let result = query.execute(work.tx()).await;
+        let result = update_row(work.tx(), &actor.account_id, id, user, external_id, now).await;
         match result {
             Err(e) if is_unique_violation(&e) => {
                 let taken_external = match external_id.flatten() {
@@ -481,19 +461,7 @@ impl Users {
         }
         let taken = |e: &sqlx::Error| is_unique_violation(e);
         for (id, user) in &changes {
-            let changed = sqlx::query(
-                "UPDATE users SET first_name = $1, last_name = $2, email = $3, email_key = $4, updated_at = $5 \
-                 WHERE id = $6 AND account_id = $7",
-            )
-            .bind(&user.first_name)
-            .bind(&user.last_name)
-            .bind(user.email.as_str())
-            .bind(user.email.normalized_key())
-            .bind(now)
-            .bind(id)
-            .bind(account)
-            .execute(work.tx())
-            .await;
+            let changed = update_row(work.tx(), account, id, user, None, now).await;
             match changed {
                 Err(e) if taken(&e) => return Err(ServiceError::Conflict(format!(
                     "{} is the address of another user kept in the list; change one of them in a sync of its own first.",
@@ -617,6 +585,38 @@ impl Users {
         work.commit().await?;
         Ok(n as u64)
     }
+}
+
+/// Writes a user's name and address (and with `Some`, their external id) in `tx`.
+async fn update_row(
+    tx: &mut AnyConnection,
+    account_id: &str,
+    id: &str,
+    user: &NewUser,
+    external_id: Option<Option<&str>>,
+    now: i64,
+) -> Result<sqlx::any::AnyQueryResult, sqlx::Error> {
+    let set_external = if external_id.is_some() {
+        ", external_id = $8"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "UPDATE users SET first_name = $1, last_name = $2, email = $3, email_key = $4, updated_at = $5{set_external} \
+         WHERE id = $6 AND account_id = $7"
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(&user.first_name)
+        .bind(&user.last_name)
+        .bind(user.email.as_str())
+        .bind(user.email.normalized_key())
+        .bind(now)
+        .bind(id)
+        .bind(account_id);
+    if let Some(external_id) = external_id {
+        query = query.bind(external_id);
+    }
+    query.execute(tx).await
 }
 
 /// Inserts a user (without its count change); false when the account has a user with this

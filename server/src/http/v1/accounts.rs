@@ -236,6 +236,22 @@ fn account_problem(e: ServiceError) -> Problem {
     }
 }
 
+/// The account as it is after `change`, a change of its standing.
+async fn after(
+    state: &AppState,
+    operator: &tally_core::actor::OperatorActor,
+    account_id: &str,
+    change: Result<(), ServiceError>,
+) -> Result<Json<Account>, Problem> {
+    change?;
+    let account = state
+        .services
+        .customers
+        .summary(operator, account_id)
+        .await?;
+    Ok(Json(account.into()))
+}
+
 /// List customer accounts, in the order they were made.
 #[utoipa::path(get, path = "/v1/accounts", tag = "Accounts", operation_id = "listAccounts",
     params(PageQuery),
@@ -324,13 +340,13 @@ pub async fn set_plan(
     Body(body): Body<PlanIn>,
 ) -> Result<Json<Account>, Problem> {
     let operator = key.needs(ApiScope::AccountsWrite)?;
-    let customers = &state.services.customers;
-    customers
+    let change = state
+        .services
+        .customers
         .set_plan(operator, &path.account_id, &body.input())
-        .await?;
-    Ok(Json(
-        customers.summary(operator, &path.account_id).await?.into(),
-    ))
+        .await
+        .map(|_| ());
+    after(&state, operator, &path.account_id, change).await
 }
 
 /// Suspend an active account: its administrators may only pay, and nothing is charged.
@@ -346,18 +362,11 @@ pub async fn suspend(
     Body(body): Body<Reason>,
 ) -> Result<Json<Account>, Problem> {
     let operator = key.needs(ApiScope::AccountsWrite)?;
-    let services = &state.services;
-    services
-        .standing
+    let standing = &state.services.standing;
+    let change = standing
         .suspend(operator, &path.account_id, &body.reason)
-        .await?;
-    Ok(Json(
-        services
-            .customers
-            .summary(operator, &path.account_id)
-            .await?
-            .into(),
-    ))
+        .await;
+    after(&state, operator, &path.account_id, change).await
 }
 
 /// Make a suspended account active again; charges resume.
@@ -371,18 +380,12 @@ pub async fn reactivate(
     Path(path): Path<AccountPath>,
 ) -> Result<Json<Account>, Problem> {
     let operator = key.needs(ApiScope::AccountsWrite)?;
-    let services = &state.services;
-    services
+    let change = state
+        .services
         .standing
         .reactivate(operator, &path.account_id)
-        .await?;
-    Ok(Json(
-        services
-            .customers
-            .summary(operator, &path.account_id)
-            .await?
-            .into(),
-    ))
+        .await;
+    after(&state, operator, &path.account_id, change).await
 }
 
 /// Close an account: a last invoice for this month so far is made and charged, then it is
@@ -399,18 +402,11 @@ pub async fn close(
     Body(body): Body<Reason>,
 ) -> Result<Json<Account>, Problem> {
     let operator = key.needs(ApiScope::AccountsWrite)?;
-    let services = &state.services;
-    services
-        .standing
+    let standing = &state.services.standing;
+    let change = standing
         .close(operator, &path.account_id, &body.reason)
-        .await?;
-    Ok(Json(
-        services
-            .customers
-            .summary(operator, &path.account_id)
-            .await?
-            .into(),
-    ))
+        .await;
+    after(&state, operator, &path.account_id, change).await
 }
 
 /// The account's users this month: now, the peak and the day it was reached, and the
