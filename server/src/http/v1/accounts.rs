@@ -20,7 +20,7 @@ use tally_core::{
 use tally_services::{platform::error::ServiceError, seller::customers::AccountSummary};
 use utoipa::ToSchema;
 
-use super::{problem::Problem, timestamp, Body, Key, Page, PageQuery, Query};
+use super::{decimal, problem::Problem, timestamp, Body, Key, Page, PageQuery, Query};
 use crate::http::AppState;
 
 /// A customer account.
@@ -82,7 +82,7 @@ pub struct PlanOut {
 impl From<&Plan> for PlanOut {
     fn from(p: &Plan) -> Self {
         PlanOut {
-            price_per_user: PlanInput::from(p).price_per_user,
+            price_per_user: decimal(p.price_per_user.cents()),
             currency: "USD".into(),
             free_users: p.free_users,
             billing_day: p.billing_day,
@@ -426,14 +426,13 @@ pub async fn usage(
         .customers
         .usage(operator, &path.account_id)
         .await?;
-    let estimate = tally_core::money::Money::from_cents(u.estimate_cents);
     Ok(Json(Usage {
         month: u.month.to_string(),
         users_now: u.users_now,
         peak: u.peak,
         peak_on: u.peak_on.to_string(),
         plan: PlanOut::from(&u.plan),
-        estimate: PlanInput::from(&Plan::per_user(estimate)).price_per_user,
+        estimate: decimal(u.estimate_cents),
         currency: "USD".into(),
     }))
 }

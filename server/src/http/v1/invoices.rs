@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use tally_core::{api_keys::ApiScope, billing::BillingMonth, views::billing::Invoice as View};
 use utoipa::ToSchema;
 
-use super::{accounts::AccountPath, problem::Problem, timestamp, Key, Page, PageQuery, Query};
+use super::{
+    accounts::AccountPath, decimal, problem::Problem, timestamp, Key, Page, PageQuery, Query,
+};
 use crate::http::AppState;
 
 /// An invoice: one an account's month.
@@ -59,12 +61,6 @@ pub enum InvoiceStatus {
     /// The cardholder's bank asks them to confirm the payment.
     ActionRequired,
     Void,
-}
-
-fn decimal(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let abs = cents.unsigned_abs();
-    format!("{sign}{}.{:02}", abs / 100, abs % 100)
 }
 
 impl From<View> for Invoice {

@@ -149,14 +149,6 @@ impl Problem {
         errors.add(field, detail);
         Self::invalid(&errors, "")
     }
-
-    /// A service's error; its fields, if any, named after `prefix` (a nested object's).
-    pub fn from_service(e: ServiceError, prefix: &str) -> Self {
-        match e {
-            ServiceError::Invalid(errors) => Self::invalid(&errors, prefix),
-            other => other.into(),
-        }
-    }
 }
 
 impl From<ServiceError> for Problem {
