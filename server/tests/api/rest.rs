@@ -6,7 +6,14 @@ use reqwest::{Client, Method};
 use serde_json::{json, Value};
 use tally_core::operators::OperatorRole;
 
-use crate::{both_databases, helpers::TestApp, operators::enrolled};
+use tally_core::billing::BillingMonth;
+
+use crate::{
+    both_databases,
+    helpers::TestApp,
+    invoicing::{account_with, millis},
+    operators::enrolled,
+};
 
 /// The Owner, signed in with a second step: their client.
 async fn owner(app: &TestApp) -> Client {
@@ -166,6 +173,83 @@ both_databases! {
             (Method::GET, format!("/v1/accounts/{id}/invoices/{invoice}/pdf"), None, "invoices_read"),
         ])
         .await;
+        // A paid invoice, credited a dollar each time the right key asks.
+        app.clock.set(millis(2026, 11, 1) + 3_600_000);
+        let paid = account_with(&app, "paid", 12, Some("tok_sandbox_paid")).await;
+        app.services.billing_run.run_month(BillingMonth::new(2026, 10).unwrap()).await.unwrap();
+        let invoice: String = sqlx::query_scalar("SELECT id FROM invoices WHERE account_id = $1").bind(&paid).fetch_one(app.db.pool()).await.unwrap();
+        check(vec![(
+            Method::POST,
+            format!("/v1/accounts/{paid}/invoices/{invoice}/credit_notes"),
+            Some(json!({"amount": "1.00", "reason": "Goodwill"})),
+            "credit_notes_write",
+        )])
+        .await;
+        let note: String = sqlx::query_scalar("SELECT id FROM credit_notes WHERE account_id = $1").bind(&paid).fetch_one(app.db.pool()).await.unwrap();
+        check(vec![
+            (Method::GET, format!("/v1/accounts/{paid}/credit_notes"), None, "invoices_read"),
+            (Method::GET, format!("/v1/accounts/{paid}/credit_notes/{note}"), None, "invoices_read"),
+            (Method::GET, format!("/v1/accounts/{paid}/credit_notes/{note}/pdf"), None, "invoices_read"),
+        ])
+        .await;
+    }
+
+    async fn credit_notes_through_the_api(app: TestApp) {
+        app.clock.set(millis(2026, 11, 1) + 3_600_000);
+        let card = account_with(&app, "card", 12, Some("tok_sandbox_card")).await;
+        let other = account_with(&app, "other", 12, Some("tok_sandbox_other")).await;
+        app.services.billing_run.run_month(BillingMonth::new(2026, 10).unwrap()).await.unwrap();
+        let invoice_of = |account: String| {
+            let pool = app.db.pool().clone();
+            async move {
+                sqlx::query_scalar::<_, String>("SELECT id FROM invoices WHERE account_id = $1").bind(account).fetch_one(&pool).await.unwrap()
+            }
+        };
+        let (inv, theirs) = (invoice_of(card.clone()).await, invoice_of(other.clone()).await);
+        let owner = owner(&app).await;
+        let key = make_key(&app, &owner, "Finance", &["invoices_read", "credit_notes_write"]).await;
+        let create = format!("/v1/accounts/{card}/invoices/{inv}/credit_notes");
+
+        // Refused beside its fields, in the console's words.
+        let (status, problem, kind) = api(&app, &key, Method::POST, &create, Some(json!({"amount": "10.01", "reason": " "}))).await;
+        assert_eq!((status, kind.as_str()), (422, "application/problem+json"), "{problem}");
+        let errors = problem["errors"].as_array().unwrap();
+        assert!(errors.contains(&json!({"field": "amount", "detail": "At most $10.00 is left to credit on this invoice."})), "{problem}");
+        assert!(errors.iter().any(|e| e["field"] == "reason"), "{problem}");
+        // Part of it, refunded to the card; then the rest, without an amount.
+        let (status, note, _) = api(&app, &key, Method::POST, &create, Some(json!({"amount": "4.00", "reason": "Outage on Oct 9"}))).await;
+        assert_eq!(status, 201, "{note}");
+        assert_eq!((note["number"].as_str(), note["amount"].as_str(), note["settlement"].as_str()), (Some("CN-2026-000001"), Some("4.00"), Some("refunded")));
+        assert_eq!(note["invoice_id"], inv);
+        let (status, rest, _) = api(&app, &key, Method::POST, &create, Some(json!({"reason": "Closing the month"}))).await;
+        assert_eq!((status, rest["amount"].as_str()), (201, Some("6.00")), "{rest}");
+        let (status, problem, _) = api(&app, &key, Method::POST, &create, Some(json!({"reason": "Again"}))).await;
+        assert_eq!(status, 409, "{problem}");
+        // Audited as the key's.
+        let by: Vec<String> = sqlx::query_scalar("SELECT actor_email FROM audit_events WHERE account_id = $1 AND kind = 'credit_note_issued'").bind(&card).fetch_all(app.db.pool()).await.unwrap();
+        assert_eq!(by.len(), 2);
+        assert!(by.iter().all(|b| b.starts_with("API key tly_") && b.contains("\"Finance\"")), "{by:?}");
+
+        // Listed newest first, a page at a time; read one by one and as a PDF.
+        let (_, first, _) = api(&app, &key, Method::GET, &format!("/v1/accounts/{card}/credit_notes?limit=1"), None).await;
+        assert_eq!((first["data"][0]["number"].as_str(), first["has_more"].as_bool()), (Some("CN-2026-000002"), Some(true)));
+        let cursor = first["next_cursor"].as_str().unwrap();
+        let (_, second, _) = api(&app, &key, Method::GET, &format!("/v1/accounts/{card}/credit_notes?limit=1&cursor={cursor}"), None).await;
+        assert_eq!((second["data"][0]["number"].as_str(), second["has_more"].as_bool()), (Some("CN-2026-000001"), Some(false)));
+        let id = note["id"].as_str().unwrap();
+        let (status, one, _) = api(&app, &key, Method::GET, &format!("/v1/accounts/{card}/credit_notes/{id}"), None).await;
+        assert_eq!((status, one["reason"].as_str()), (200, Some("Outage on Oct 9")));
+        let pdf = app.client.get(app.url(&format!("/v1/accounts/{card}/credit_notes/{id}/pdf"))).bearer_auth(&key).send().await.unwrap();
+        assert_eq!(pdf.headers()["content-type"], "application/pdf");
+        assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF"));
+
+        // Another account's invoice or note is not found through this one.
+        let (status, ..) = api(&app, &key, Method::POST, &format!("/v1/accounts/{card}/invoices/{theirs}/credit_notes"), Some(json!({"reason": "x"}))).await;
+        assert_eq!(status, 404);
+        let (status, ..) = api(&app, &key, Method::GET, &format!("/v1/accounts/{other}/credit_notes/{id}"), None).await;
+        assert_eq!(status, 404);
+        let (_, none, _) = api(&app, &key, Method::GET, &format!("/v1/accounts/{other}/credit_notes"), None).await;
+        assert_eq!(none["data"], json!([]));
     }
 
     async fn accounts_and_their_users_through_the_api(app: TestApp) {

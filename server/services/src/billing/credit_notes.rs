@@ -445,6 +445,40 @@ impl CreditNotes {
         Self { ctx }
     }
 
+    /// Credit notes of the caller's account numbered before `before` (all without one),
+    /// newest first, at most `limit`. Numbers sort as they were given (`CN-2026-000007`).
+    pub async fn page_before(
+        &self,
+        actor: &Actor,
+        before: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<CreditNote>, ServiceError> {
+        let after = if before.is_some() {
+            "AND number < $3"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM credit_notes WHERE account_id = $1 {after} ORDER BY number DESC LIMIT $2"
+        );
+        let mut query = sqlx::query_as::<_, CreditNoteRow>(&sql)
+            .bind(&actor.account_id)
+            .bind(i64::from(limit));
+        if let Some(before) = before {
+            query = query.bind(before);
+        }
+        let rows = query
+            .fetch_all(self.ctx.db.pool())
+            .await
+            .context("reading a page of credit notes")?;
+        Ok(rows.into_iter().map(CreditNote::from).collect())
+    }
+
+    /// One credit note of the caller's account, or not found.
+    pub async fn get(&self, actor: &Actor, id: &str) -> Result<CreditNote, ServiceError> {
+        get(self.ctx.db.pool(), &actor.account_id, id).await
+    }
+
     /// One credit note of the caller's account as a PDF: its number and the bytes.
     pub async fn pdf(&self, actor: &Actor, id: &str) -> Result<(String, Vec<u8>), ServiceError> {
         let note = get(self.ctx.db.pool(), &actor.account_id, id).await?;

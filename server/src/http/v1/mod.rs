@@ -1,6 +1,7 @@
 //! The REST API under `/v1`, for the seller's own systems (docs/api.md): customer accounts,
-//! their users and usage. A call presents an API key (`Authorization: Bearer tly_…`) made by
-//! an Owner operator in the console; each endpoint needs one scope of the key's. The handlers
+//! their users and usage, invoices and credit notes. A call presents an API key
+//! (`Authorization: Bearer tly_…`) made by an Owner operator in the console; each endpoint
+//! needs one scope of the key's. The handlers
 //! call the services as the console does, with the key acting as the seller
 //! ([`tally_core::actor::OperatorActor::api_key`]), so every change is audited as done by
 //! that key.
@@ -9,6 +10,7 @@
 //! attributes and the types below, never written by hand; errors are RFC 9457 problem details.
 
 pub mod accounts;
+pub mod credit_notes;
 pub mod guard;
 pub mod invoices;
 pub mod problem;
@@ -46,7 +48,7 @@ const PAGE_DEFAULT: u32 = 20;
 #[openapi(
     info(
         title = "Tally API",
-        description = "Customer accounts, their users and usage, for the seller's own systems. \
+        description = "Customer accounts, their users and usage, invoices and credit notes, for the seller's own systems. \
 Every call needs an API key made by an Owner in the operator console, sent as \
 `Authorization: Bearer tly_…`; each operation names the scope it needs. Errors are RFC 9457 \
 problem details (`application/problem+json`), naming the field that failed where one did. \
@@ -60,6 +62,7 @@ the next one.",
         (name = "Accounts", description = "The seller's customer accounts: their plans and standing."),
         (name = "Users", description = "An account's users, the seats it is billed for."),
         (name = "Invoices", description = "An account's invoices, one a month, and their PDFs."),
+        (name = "Credit notes", description = "Documents crediting part or all of a paid invoice, refunded or kept as credit."),
     )
 )]
 struct ApiDoc;
@@ -99,6 +102,10 @@ fn operations() -> OpenApiRouter<AppState> {
         .routes(utoipa_axum::routes!(invoices::list))
         .routes(utoipa_axum::routes!(invoices::get))
         .routes(utoipa_axum::routes!(invoices::pdf))
+        .routes(utoipa_axum::routes!(credit_notes::create))
+        .routes(utoipa_axum::routes!(credit_notes::list))
+        .routes(utoipa_axum::routes!(credit_notes::get))
+        .routes(utoipa_axum::routes!(credit_notes::pdf))
 }
 
 /// The API's document: the operations', and the errors each may answer with.
