@@ -1,12 +1,12 @@
 # Sourced by the test script: the outside checkers of the REST API, run against a real
-# server. ac_install puts them in a virtual env in target/api-checkers (scripts/setup.sh
+# server (and standardwebhooks, with which the webhook tests' receiver verifies deliveries). ac_install puts them in a virtual env in target/api-checkers (scripts/setup.sh
 # --test calls it); api_checks starts the server binary it is given on a throw-away SQLite
 # folder with the demo's accounts, makes an API key with every scope (`tally api-key`), then:
 #   - openapi-spec-validator validates /v1/openapi.json (OpenAPI 3.1);
 #   - schemathesis runs every operation of /v1 with that key: no server error, and every
 #     answer's status, content type, headers and body as the document says.
 
-API_CHECKERS_PACKAGES="schemathesis==4.32.5 openapi-spec-validator==0.9.0"
+API_CHECKERS_PACKAGES="schemathesis==4.32.5 openapi-spec-validator==0.9.0 standardwebhooks==1.3.0"
 # Test cases per operation and phase: bounded so the checkers stay within a few minutes.
 API_CHECKS_EXAMPLES=${API_CHECKS_EXAMPLES:-40}
 

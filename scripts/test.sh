@@ -42,6 +42,11 @@ export TALLY_TEST_POSTGRES_URL="$PG_URL"
 step "localstripe (the Stripe gateway's test server)"
 ls_start
 export TALLY_TEST_STRIPE_URL="$STRIPE_TEST_URL"
+# The webhook tests' receiver verifies each delivery with the standardwebhooks library,
+# installed with the API checkers by scripts/setup.sh --test.
+# shellcheck source=scripts/api_checks.sh
+source "$root/scripts/api_checks.sh"
+export TALLY_TEST_WEBHOOK_PYTHON="$(ac_venv)/bin/python"
 
 step "unit, property and integration tests (SQLite and PostgreSQL)"
 # Every test request has its own timeout; this bound is the backstop for anything else that

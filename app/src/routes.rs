@@ -27,6 +27,7 @@ use crate::pages::{
         settings::SellerSettingsPage,
         sign_in::{OperatorSecondStepPage, OperatorSignInPage},
         two_step::OperatorTwoStepPage,
+        webhooks::WebhooksPage,
     },
     overview::OverviewPage,
     payments::PaymentsPage,
@@ -77,6 +78,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/operator/settings") view={Lazy::<SellerSettingsRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/operator/operators") view={Lazy::<OperatorsRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/operator/api-keys") view={Lazy::<ApiKeysRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/operator/webhooks") view={Lazy::<WebhooksRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/operator/invitation/:token") view={Lazy::<OperatorInvitationRoute>::new()} ssr=SsrMode::Async />
             </Routes>
         </Router>
@@ -122,4 +124,5 @@ lazy_page!(RevenueRoute, RevenuePage);
 lazy_page!(SellerSettingsRoute, SellerSettingsPage);
 lazy_page!(OperatorsRoute, OperatorsPage);
 lazy_page!(ApiKeysRoute, ApiKeysPage);
+lazy_page!(WebhooksRoute, WebhooksPage);
 lazy_page!(OperatorInvitationRoute, OperatorInvitationPage);

@@ -94,9 +94,15 @@ pub enum AuditKind {
     UsersSynced,
     /// The seller's Owner revoked an API key.
     ApiKeyRevoked,
+    /// The seller's Owner registered a webhook endpoint.
+    WebhookEndpointAdded,
+    /// The seller's Owner removed a webhook endpoint.
+    WebhookEndpointRemoved,
+    /// The seller's Owner sent a webhook delivery again.
+    WebhookRedelivered,
 }
 
-pub const ALL_AUDIT_KINDS: [AuditKind; 67] = [
+pub const ALL_AUDIT_KINDS: [AuditKind; 70] = [
     AuditKind::AccountCreated,
     AuditKind::SignIn,
     AuditKind::SignInFailed,
@@ -164,6 +170,9 @@ pub const ALL_AUDIT_KINDS: [AuditKind; 67] = [
     AuditKind::ApiKeyCreated,
     AuditKind::ApiKeyRevoked,
     AuditKind::UsersSynced,
+    AuditKind::WebhookEndpointAdded,
+    AuditKind::WebhookEndpointRemoved,
+    AuditKind::WebhookRedelivered,
 ];
 
 /// The Audit log filter's value for every billing event at once ([`AuditKind::is_billing`]).
@@ -239,6 +248,9 @@ impl AuditKind {
             AuditKind::ApiKeyCreated => "api_key_created",
             AuditKind::ApiKeyRevoked => "api_key_revoked",
             AuditKind::UsersSynced => "users_synced",
+            AuditKind::WebhookEndpointAdded => "webhook_endpoint_added",
+            AuditKind::WebhookEndpointRemoved => "webhook_endpoint_removed",
+            AuditKind::WebhookRedelivered => "webhook_redelivered",
         }
     }
 
@@ -342,6 +354,9 @@ impl AuditKind {
             AuditKind::ApiKeyCreated => "API key created",
             AuditKind::ApiKeyRevoked => "API key revoked",
             AuditKind::UsersSynced => "Users synced",
+            AuditKind::WebhookEndpointAdded => "Webhook endpoint added",
+            AuditKind::WebhookEndpointRemoved => "Webhook endpoint removed",
+            AuditKind::WebhookRedelivered => "Webhook sent again",
         }
     }
 }

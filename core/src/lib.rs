@@ -28,5 +28,6 @@ pub mod roles;
 pub mod seller;
 pub mod typing;
 pub mod views;
+pub mod webhooks;
 
 pub use chrono::{Datelike, NaiveDate};

@@ -44,6 +44,14 @@ impl Money {
             .try_fold(Money::ZERO, Money::checked_add)
     }
 
+    /// The amount as machines exchange it: a plain decimal, `"1234.56"`, `"-1.00"` (the REST
+    /// API and webhooks).
+    pub fn decimal(self) -> String {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        format!("{sign}{}.{:02}", abs / 100, abs % 100)
+    }
+
     /// Parses a decimal amount such as `12`, `12.5` or `1,234.56` (no sign, at most 2
     /// decimals), e.g. a price typed by an operator.
     pub fn parse_dollars(input: &str) -> Option<Money> {
@@ -106,6 +114,17 @@ mod tests {
     }
 
     #[test]
+    fn decimal_is_plain_with_two_places() {
+        assert_eq!(Money::from_cents(123_456).decimal(), "1234.56");
+        assert_eq!(Money::from_cents(5).decimal(), "0.05");
+        assert_eq!(Money::from_cents(-100).decimal(), "-1.00");
+        assert_eq!(
+            Money::from_cents(i64::MIN).decimal(),
+            "-92233720368547758.08"
+        );
+    }
+
+    #[test]
     fn overflow_is_none_not_a_wrap() {
         assert_eq!(
             Money::from_cents(i64::MAX).checked_add(Money::from_cents(1)),
@@ -129,6 +148,11 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn a_decimal_parses_back_to_its_amount(cents in 0i64..1_000_000_000_000) {
+            prop_assert_eq!(Money::parse_dollars(&Money::from_cents(cents).decimal()), Some(Money::from_cents(cents)));
+        }
+
         #[test]
         fn sums_add_up(amounts in proptest::collection::vec(0i64..1_000_000_000, 0..50)) {
             let total = Money::checked_sum(amounts.iter().copied().map(Money::from_cents)).unwrap();

@@ -124,6 +124,7 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
         .billing_scheduler
         .then(|| tokio::spawn(services.scheduler.clone().work()));
     let mail_worker = tokio::spawn(ctx.outbox.clone().work());
+    tokio::spawn(services.webhooks.deliverer().work());
     tokio::spawn(backup::daily_loop(ctx.clone()));
     let addr = ctx.settings.listen_addr;
     let listener = tokio::net::TcpListener::bind(addr)

@@ -17,3 +17,4 @@ pub mod staff;
 pub mod status;
 pub mod two_step;
 pub mod users;
+pub mod webhooks;

@@ -217,3 +217,64 @@ pub struct CreatedApiKey {
     pub key: String,
     pub row: ApiKeyRow,
 }
+
+/// A webhook endpoint, as the Owner's Webhooks page lists it (never its secret).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookEndpointRow {
+    pub id: String,
+    pub url: String,
+    pub events: Vec<crate::webhooks::WebhookEvent>,
+    /// Who registered it (an operator's name) and when, UTC milliseconds.
+    pub created_by: String,
+    pub created_at: i64,
+    /// Removed: nothing more is sent to it.
+    pub disabled_at: Option<i64>,
+    /// Deliveries still being retried, and deliveries given up after every retry.
+    pub retrying: u64,
+    pub failed: u64,
+}
+
+/// An endpoint just registered: its signing secret, shown this once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedWebhook {
+    /// `whsec_` and the key in base64, as Standard Webhooks libraries take it.
+    pub secret: String,
+    pub row: WebhookEndpointRow,
+}
+
+/// One event sent (or being sent) to an endpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookDeliveryRow {
+    /// The `webhook-id` every attempt carries.
+    pub id: String,
+    pub event: String,
+    pub created_at: i64,
+    pub attempts: u32,
+    /// The endpoint's HTTP status at the last attempt; `None` when it gave none (no
+    /// connection, a timeout), with `last_error` saying what happened.
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    pub last_attempt_at: Option<i64>,
+    pub next_attempt_at: Option<i64>,
+    pub delivered_at: Option<i64>,
+}
+
+impl WebhookDeliveryRow {
+    /// Where it stands, in a word or two.
+    pub fn state(&self) -> &'static str {
+        match (self.next_attempt_at, self.delivered_at) {
+            (Some(_), _) if self.attempts == 0 => "Queued",
+            (Some(_), _) => "Retrying",
+            (None, Some(_)) => "Delivered",
+            (None, None) => "Failed",
+        }
+    }
+}
+
+/// A moment as the console's delivery lists show it: `2026-12-06 09:41 UTC` (the same on the
+/// server and in the browser).
+pub fn utc_minute(millis: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(millis)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
+}

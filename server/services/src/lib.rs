@@ -37,7 +37,7 @@ use platform::{audit::AuditLog, config::GatewaySettings, context::Context, statu
 use seller::{
     account_admins::AccountAdministrators, api_keys::ApiKeys, customers::Customers,
     money::MoneyActions, revenue::RevenueFigures, settings::SellerSettingsService, setup::Setup,
-    staff::OperatorStaff, standing::Standing,
+    staff::OperatorStaff, standing::Standing, webhooks::Webhooks,
 };
 
 /// Every service, wired once at start; cheap to clone. The server puts it in each request's
@@ -88,6 +88,8 @@ pub struct All {
     pub sandbox: Option<SandboxGateway>,
     /// The Stripe gateway's webhooks, when it is the gateway.
     pub stripe_events: Option<StripeEvents>,
+    /// The seller's webhook endpoints and the worker that sends their deliveries.
+    pub webhooks: Webhooks,
 }
 
 impl Services {
@@ -138,6 +140,7 @@ impl Services {
             money: MoneyActions::new(ctx.clone(), refunds.clone(), charging.clone()),
             revenue: RevenueFigures::new(ctx.clone()),
             api_keys: ApiKeys::new(ctx.clone()),
+            webhooks: Webhooks::new(ctx.clone()),
             sign_ins,
             two_step,
             administrators: Administrators::new(ctx.clone()),

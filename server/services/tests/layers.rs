@@ -24,6 +24,8 @@ const OWNERS: &[(&str, &str)] = &[
     ("_sqlx_migrations", "platform::db"),
     ("server_secrets", "platform::secrets"),
     ("mail_outbox", "platform::mail"),
+    ("webhook_endpoints", "platform::webhooks"),
+    ("webhook_deliveries", "platform::webhooks"),
     ("audit_events", "platform::audit"),
     ("scheduler_leases", "platform::leases"),
     ("accounts", "identity::accounts"),

@@ -33,3 +33,4 @@ mod startup;
 mod stripe;
 mod two_step;
 mod users;
+mod webhooks;

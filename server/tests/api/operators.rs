@@ -392,6 +392,41 @@ fn operator_functions() -> Vec<(
             Box::new(|| vec![("key_id", "key-spare".into())]),
             Some(ManageApiKeys),
         ),
+        (
+            "operator/webhooks/list",
+            Box::new(Vec::new),
+            Some(ManageApiKeys),
+        ),
+        (
+            "operator/webhooks/create",
+            Box::new(|| {
+                vec![
+                    ("url", "https://crm.example.com/tally".into()),
+                    ("invoice_paid", "on".into()),
+                ]
+            }),
+            Some(ManageApiKeys),
+        ),
+        (
+            "operator/webhooks/deliveries",
+            Box::new(|| vec![("endpoint_id", "hook-spare".into())]),
+            Some(ManageApiKeys),
+        ),
+        (
+            "operator/webhooks/redeliver",
+            Box::new(|| {
+                vec![
+                    ("endpoint_id", "hook-spare".into()),
+                    ("delivery_id", "msg_spare".into()),
+                ]
+            }),
+            Some(ManageApiKeys),
+        ),
+        (
+            "operator/webhooks/remove",
+            Box::new(|| vec![("endpoint_id", "hook-spare".into())]),
+            Some(ManageApiKeys),
+        ),
     ]
 }
 
@@ -554,6 +589,13 @@ both_databases! {
         // And the key the Owner's revoke acts on (revoking it again changes nothing).
         sqlx::query("INSERT INTO api_keys (id, name, visible, key_hash, scopes, created_by, created_at) \
                      VALUES ('key-spare', 'Spare', 'tly_AAAAAAAA', 'h', 'users:read', 'Op owner', 0)")
+            .execute(app.db.pool()).await.unwrap();
+        // And the webhook endpoint and delivery the Owner's functions act on.
+        sqlx::query("INSERT INTO webhook_endpoints (id, url, events, secret, created_by, created_at) \
+                     VALUES ('hook-spare', 'https://spare.example.com/h', 'invoice.paid', 'sealed', 'Op owner', 0)")
+            .execute(app.db.pool()).await.unwrap();
+        sqlx::query("INSERT INTO webhook_deliveries (id, endpoint_id, event_type, payload, created_at) \
+                     VALUES ('msg_spare', 'hook-spare', 'invoice.paid', '{}', 0)")
             .execute(app.db.pool()).await.unwrap();
         let mut checked = 0;
         for (endpoint, args, action) in operator_functions() {

@@ -8,7 +8,6 @@ use leptos_router::components::{Redirect, A};
 use tally_core::{actor::OperatorActor, operators::OperatorAction};
 
 use crate::{
-    api::api_keys::API_KEYS_PATH,
     api::operator::{
         get_current_operator, operator_confirm, operator_confirm_passkey,
         operator_confirm_passkey_options, OperatorConfirm, OperatorSignOut, CONSOLE_PATH,
@@ -16,6 +15,7 @@ use crate::{
     },
     api::settings::SETTINGS_PATH,
     api::staff::OPERATORS_PATH,
+    api::{api_keys::API_KEYS_PATH, webhooks::WEBHOOKS_PATH},
     components::{
         dialog::Modal,
         field::Field,
@@ -77,6 +77,7 @@ fn Shell(operator: OperatorActor, children: Children) -> impl IntoView {
                     <li><A href=CONSOLE_PATH>"Customer accounts"</A></li>
                     {operators.then(|| view! { <li><A href=OPERATORS_PATH>"Operators"</A></li> })}
                     {api_keys.then(|| view! { <li><A href=API_KEYS_PATH>"API keys"</A></li> })}
+                    {api_keys.then(|| view! { <li><A href=WEBHOOKS_PATH>"Webhooks"</A></li> })}
                     {settings.then(|| view! { <li><A href=SETTINGS_PATH>"Settings"</A></li> })}
                     <li><A href=TWO_STEP_PATH>"Your two-step verification"</A></li>
                 </ul>

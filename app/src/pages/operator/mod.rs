@@ -14,3 +14,4 @@ pub mod revenue;
 pub mod settings;
 pub mod sign_in;
 pub mod two_step;
+pub mod webhooks;

@@ -14,6 +14,7 @@ use tally_core::{
     csv::RowError,
     forms::NewUser,
     views::users::{UserPage, UserSummary, USERS_PER_PAGE},
+    webhooks::WebhookEvent,
 };
 
 use crate::platform::{
@@ -21,9 +22,36 @@ use crate::platform::{
     context::Context,
     db::{contains, list_counts, offset, search_text, Database, ROWS_PER_STATEMENT},
     error::{ResultExt, ServiceError},
+    webhooks::Hook,
+    work::Work,
 };
 
 const DUPLICATE: &str = "A user with this email already exists.";
+
+/// Tells the webhook endpoints that want `users.changed` what happened to the account's users
+/// (`created`, `deleted`, `synced`…, the user's id when it was one) and how many there are now.
+async fn users_changed(
+    work: &mut Work,
+    account_id: &str,
+    change: &str,
+    user_id: Option<&str>,
+) -> Result<(), ServiceError> {
+    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE account_id = $1")
+        .bind(account_id)
+        .fetch_one(work.tx())
+        .await
+        .context("counting users")?;
+    work.hook(Hook::new(
+        WebhookEvent::UsersChanged,
+        serde_json::json!({
+            "account_id": account_id,
+            "change": change,
+            "user_id": user_id,
+            "users": users,
+        }),
+    ));
+    Ok(())
+}
 const DUPLICATE_EXTERNAL_ID: &str = "A user with this external ID already exists.";
 
 /// A user as the API shows one.
@@ -238,6 +266,7 @@ impl Users {
             user.email.as_str(),
             "",
         ));
+        users_changed(&mut work, &actor.account_id, "created", Some(&id)).await?;
         work.commit().await?;
         Ok(id)
     }
@@ -301,6 +330,7 @@ impl Users {
             user.email.as_str(),
             detail,
         ));
+        users_changed(&mut work, &actor.account_id, "updated", Some(id)).await?;
         work.commit().await
     }
 
@@ -330,6 +360,12 @@ impl Users {
         .await
         .context("changing a user's status")?;
         work.audit(Event::by(actor, kind, email, ""));
+        let change = if suspended {
+            "suspended"
+        } else {
+            "unsuspended"
+        };
+        users_changed(&mut work, &actor.account_id, change, Some(id)).await?;
         work.commit().await
     }
 
@@ -348,6 +384,7 @@ impl Users {
             count_change(work.tx(), &self.ctx, &actor.account_id, now, -1).await?;
         }
         work.audit(Event::by(actor, AuditKind::UserDeleted, email, ""));
+        users_changed(&mut work, &actor.account_id, "deleted", Some(id)).await?;
         work.commit().await
     }
 
@@ -521,6 +558,9 @@ impl Users {
                 report.added, report.changed, report.removed, report.users_now
             ),
         ));
+        if report.added + report.changed + report.removed > 0 {
+            users_changed(&mut work, account, "synced", None).await?;
+        }
         work.commit().await?;
         Ok(report)
     }
@@ -582,6 +622,7 @@ impl Users {
             "CSV import",
             format!("{n} users added"),
         ));
+        users_changed(&mut work, &actor.account_id, "imported", None).await?;
         work.commit().await?;
         Ok(n as u64)
     }

@@ -42,7 +42,11 @@ impl ManualClock {
     }
 
     pub fn advance_minutes(&self, minutes: i64) {
-        self.0.fetch_add(minutes * 60_000, Ordering::SeqCst);
+        self.advance_millis(minutes * 60_000);
+    }
+
+    pub fn advance_millis(&self, millis: i64) {
+        self.0.fetch_add(millis, Ordering::SeqCst);
     }
 
     pub fn set(&self, millis: i64) {

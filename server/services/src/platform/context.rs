@@ -1,5 +1,5 @@
 //! What every service holds on equal terms: the database, the clock, row ids, the mail outbox,
-//! the settings and the keys. Services keep a clone (one reference count) and never reach each
+//! the settings, the keys and the webhook worker's bell. Services keep a clone (one reference count) and never reach each
 //! other through it; none of them hands out another.
 
 use std::sync::Arc;
@@ -30,6 +30,9 @@ pub struct Parts {
     pub settings: Arc<Settings>,
     /// The secret key and the keys it protects (card fingerprints, authenticator secrets).
     pub keys: Keys,
+    /// Wakes the webhook worker ([`super::webhooks::Deliverer::work`]) when a change queued
+    /// deliveries.
+    pub hooks: Arc<tokio::sync::Notify>,
 }
 
 impl Context {
@@ -54,6 +57,7 @@ impl Context {
             outbox,
             settings: Arc::new(settings),
             keys,
+            hooks: Arc::default(),
         })
     }
 

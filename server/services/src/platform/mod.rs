@@ -17,4 +17,5 @@ pub mod metrics;
 pub mod secrets;
 pub mod status;
 pub mod telemetry;
+pub mod webhooks;
 pub mod work;

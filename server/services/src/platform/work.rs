@@ -1,5 +1,6 @@
 //! A change is one unit of work: begin a transaction, make the change, record its audit
-//! events and queue its mail in that same transaction, commit, then deliver the mail. Written
+//! events and queue its mail and webhooks in that same transaction, commit, then deliver the
+//! mail (webhooks are the webhook worker's to send). Written
 //! once here, so no service can forget a step or take them in another order: a change that
 //! is rolled back records and sends nothing, and a change that is saved never loses its
 //! message (the outbox's worker retries what the first delivery could not send).
@@ -11,6 +12,7 @@ use super::{
     context::Context,
     error::{ResultExt, ServiceError},
     mail::Mail,
+    webhooks::{self, Hook},
 };
 
 /// A change under way. Dropped without [`Work::commit`], it is rolled back.
@@ -21,6 +23,7 @@ pub struct Work {
     now: i64,
     events: Vec<Event>,
     mail: Vec<Mail>,
+    hooks: Vec<Hook>,
 }
 
 /// Mail a committed change queued, not delivered yet.
@@ -40,6 +43,7 @@ impl Work {
             doing,
             events: Vec::new(),
             mail: Vec::new(),
+            hooks: Vec::new(),
         })
     }
 
@@ -63,6 +67,12 @@ impl Work {
         self.mail.push(email);
     }
 
+    /// Tells the webhook endpoints that want it about `hook` once the change is saved (never
+    /// sent from here: the webhook worker sends it after the commit).
+    pub fn hook(&mut self, hook: Hook) {
+        self.hooks.push(hook);
+    }
+
     /// Saves the change with its events and mail, then delivers the mail. A delivery that
     /// fails is left to the outbox's worker, not passed to the caller: the change is saved.
     pub async fn commit(self) -> Result<(), ServiceError> {
@@ -84,7 +94,13 @@ impl Work {
             .queue_many(&mut self.tx, &self.mail)
             .await
             .context(doing)?;
+        let hooks = webhooks::queue_many(&self.ctx, &mut self.tx, self.now, &self.hooks)
+            .await
+            .context(doing)?;
         self.tx.commit().await.context(doing)?;
+        if hooks > 0 {
+            self.ctx.hooks.notify_one();
+        }
         Ok(Queued { ctx: self.ctx, ids })
     }
 }

@@ -25,6 +25,7 @@ use tally_core::{
             CustomerAccountRow,
         },
     },
+    webhooks::WebhookEvent,
 };
 
 use super::profile;
@@ -41,6 +42,7 @@ use crate::{
         context::Context,
         db::{offset, search_text},
         error::{ResultExt, ServiceError},
+        webhooks::Hook,
     },
 };
 
@@ -161,6 +163,14 @@ impl Customers {
             AuditKind::AccountCreated,
             &new.company_name,
             format!("by the seller's staff, on {}", plan_text(&plan)),
+        ));
+        work.hook(Hook::new(
+            WebhookEvent::AccountCreated,
+            serde_json::json!({
+                "account_id": account_id,
+                "name": new.company_name,
+                "administrator_email": new.email,
+            }),
         ));
         let email = new.email.as_str();
         work.audit(by_seller(

@@ -12,3 +12,4 @@ pub mod settings;
 pub mod setup;
 pub mod staff;
 pub mod standing;
+pub mod webhooks;

@@ -17,6 +17,7 @@ use tally_core::{
     money_actions::{payment_reference, reason, CreditNoteInput, InvoiceAction},
     operators::OperatorAction,
     views::billing::{CreditNote, CreditSettlement, Invoice},
+    webhooks::WebhookEvent,
 };
 
 use super::{customers::allowed, profile};
@@ -32,6 +33,7 @@ use crate::{
         context::Context,
         error::ServiceError,
         mail::{emails, Mail},
+        webhooks::{invoice_hook, Hook},
         work::Work,
     },
 };
@@ -230,6 +232,16 @@ impl MoneyActions {
             account_id: Some(account.id.clone()),
             ..Event::by_operator(operator, kind, invoice.number.as_str(), detail)
         });
+        if let Ok(reference) = paid {
+            work.hook(invoice_hook(
+                WebhookEvent::InvoicePaid,
+                &account.id,
+                &invoice.id,
+                &invoice.number,
+                invoice.amount_cents,
+                serde_json::json!({ "payment_reference": reference }),
+            ));
+        }
         self.notify(&mut work, account, &invoice.number, what)
             .await?;
         work.commit().await
@@ -300,6 +312,19 @@ impl MoneyActions {
                 ),
             )
         });
+        work.hook(Hook::new(
+            WebhookEvent::CreditNoteCreated,
+            serde_json::json!({
+                "account_id": account.id,
+                "credit_note_id": created.id,
+                "credit_note_number": created.number,
+                "invoice_id": invoice.id,
+                "invoice_number": invoice.number,
+                "amount": created.amount().decimal(),
+                "currency": "USD",
+                "settlement": settlement.code(),
+            }),
+        ));
         if settlement == CreditSettlement::Balance {
             accounts::add_credit(work.tx(), &account.id, note.amount.cents()).await?;
             self.refunds

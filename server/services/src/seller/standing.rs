@@ -10,6 +10,7 @@ use tally_core::{
     audit::AuditKind,
     contact::optional_text,
     operators::OperatorAction,
+    webhooks::WebhookEvent,
 };
 
 use super::{customers::allowed, profile};
@@ -21,7 +22,7 @@ use crate::{
         settings,
     },
     identity::accounts::{self, AccountRow, Billable},
-    platform::{audit::Event, context::Context, error::ServiceError, mail::emails},
+    platform::{audit::Event, context::Context, error::ServiceError, mail::emails, webhooks::Hook},
 };
 
 /// Changes to accounts' standing.
@@ -220,6 +221,23 @@ impl Standing {
             },
             None => Event::system(kind, account.id.as_str(), account.name.as_str(), why),
         });
+        let event = match to {
+            AccountStatus::Active => None,
+            AccountStatus::Suspended => Some(WebhookEvent::AccountSuspended),
+            AccountStatus::Closed => Some(WebhookEvent::AccountClosed),
+        };
+        if let Some(event) = event {
+            work.hook(Hook::new(
+                event,
+                serde_json::json!({
+                    "account_id": account.id,
+                    "name": account.name,
+                    "reason": reason,
+                    // The seller's staff or API key, or Tally itself (an overdue invoice).
+                    "by": operator.map_or("automatic", |_| "seller"),
+                }),
+            ));
+        }
         if let Some(contact) = contact {
             let (name, email) = seller
                 .as_ref()

@@ -288,7 +288,5 @@ pub fn timestamp(millis: i64) -> String {
 
 /// An amount in minor units as the API writes money: a decimal string, `"7.50"`.
 pub fn decimal(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let abs = cents.unsigned_abs();
-    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+    tally_core::money::Money::from_cents(cents).decimal()
 }

@@ -14,11 +14,13 @@
 use std::sync::Arc;
 
 use futures::TryStreamExt;
+use serde_json::json;
 use sqlx::AnyConnection;
 use tally_core::{
     audit::AuditKind,
     billing::{date_of_millis, date_start_millis, AfterFailure, InvoiceStatus, RetrySchedule},
     money::Money,
+    webhooks::WebhookEvent,
     NaiveDate,
 };
 
@@ -38,6 +40,7 @@ use crate::{
         error::{ResultExt, ServiceError},
         mail::{emails, Mail},
         metrics,
+        webhooks::invoice_hook,
         work::Work,
     },
 };
@@ -524,6 +527,29 @@ impl Charging {
                 invoice.number.as_str(),
                 detail,
             ));
+            let (event, more) = match &a.outcome {
+                Outcome::Paid(_) => (WebhookEvent::InvoicePaid, json!({ "attempt": a.number })),
+                Outcome::Failed(reason) => (
+                    WebhookEvent::InvoicePaymentFailed,
+                    json!({
+                        "attempt": a.number,
+                        "reason": reason,
+                        "next_attempt_on": a.next_attempt.map(|d| d.to_string()),
+                    }),
+                ),
+                Outcome::NeedsAuthentication(_) => (
+                    WebhookEvent::InvoiceActionRequired,
+                    json!({ "attempt": a.number }),
+                ),
+            };
+            work.hook(invoice_hook(
+                event,
+                &invoice.account_id,
+                &invoice.id,
+                &invoice.number,
+                invoice.amount_cents,
+                more,
+            ));
         }
         for a in recorded {
             let to = billing.recipients(&a.due.account_id);
@@ -598,6 +624,7 @@ impl Charging {
         struct Settling {
             account_id: String,
             number: String,
+            amount_cents: i64,
             attempts: i64,
             #[sqlx(try_from = "Code<InvoiceStatus>")]
             status: InvoiceStatus,
@@ -607,7 +634,7 @@ impl Charging {
         let mut work = self.ctx.begin("settling a payment").await?;
         let now = work.now();
         let row: Option<Settling> = sqlx::query_as(
-            "SELECT account_id, number, attempts, status, first_failure_at FROM invoices WHERE id = $1",
+            "SELECT account_id, number, amount_cents, attempts, status, first_failure_at FROM invoices WHERE id = $1",
         )
         .bind(invoice_id)
         .fetch_optional(work.tx())
@@ -738,6 +765,22 @@ impl Charging {
             row.account_id.as_str(),
             row.number.as_str(),
             detail,
+        ));
+        let (event, more) = if succeeded {
+            (WebhookEvent::InvoicePaid, json!({ "attempt": attempt }))
+        } else {
+            (
+                WebhookEvent::InvoicePaymentFailed,
+                json!({ "attempt": attempt, "reason": message }),
+            )
+        };
+        work.hook(invoice_hook(
+            event,
+            &row.account_id,
+            invoice_id,
+            &row.number,
+            row.amount_cents,
+            more,
         ));
         work.commit().await?;
         Ok(true)

@@ -23,6 +23,7 @@ use tally_core::{
     billing::{date_of_millis, peak_users, BillingMonth, InvoiceStatus, Plan},
     money::Money,
     views::billing::Invoice,
+    webhooks::WebhookEvent,
     NaiveDate,
 };
 
@@ -37,6 +38,7 @@ use crate::{
         db::{Backend, ROWS_PER_STATEMENT},
         error::{ResultExt, ServiceError},
         metrics,
+        webhooks::invoice_hook,
     },
 };
 
@@ -391,6 +393,19 @@ impl BillingRun {
                     invoice.peak_users,
                     invoice.amount()
                 ),
+            ));
+            work.hook(invoice_hook(
+                WebhookEvent::InvoiceCreated,
+                &account.id,
+                &invoice.id,
+                &invoice.number,
+                invoice.amount_cents,
+                serde_json::json!({
+                    "month": invoice.month,
+                    "peak_users": invoice.peak_users,
+                    "free_users": invoice.free_users,
+                    "status": invoice.status.code(),
+                }),
             ));
             for recipient in &to {
                 work.audit(Event::system(
