@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The REST API under load (issue 32), on SQLite and on PostgreSQL: adding users one by one at
-# fixed rates (bench/loadgen, open loop; target p99 ≤ 20 ms at 500 a second), and a sync of
-# 10,000 users, then of the same number with half of them replaced (target ≤ 2 s each).
+# fixed rates (bench/loadgen, open loop; target p99 ≤ 20 ms at 500 a second), a sync of
+# 10,000 users, then of the same number with half of them replaced (target ≤ 2 s each), and
+# SCIM lists filtered by userName over those 10,000 users (target p99 ≤ 20 ms).
 #
 #   bench/api.sh [OUT.md]     needs the release build (cargo leptos build --release) and,
 #                             for PostgreSQL, its binaries (scripts/setup.sh --test)
@@ -77,6 +78,13 @@ run() { # $1 label, $2 port, $3 database URL
   read -r second _ removed < <(sync_seconds "$base" "$key" "$account" 5000)
   echo "| PUT /v1/accounts/{id}/users, 10,000 users into an empty account ($label) | $first s | ${added} added |" >>"$out"
   echo "| PUT /v1/accounts/{id}/users, 10,000 users, half of them replaced ($label) | $second s | ${removed} removed, 5000 added |" >>"$out"
+  # SCIM: the identity provider finds a user by userName among the account's 10,000, as it
+  # does before every change (half the names asked for exist).
+  local token
+  token=$(with_env "$port" "$data" "$db" "$root/target/release/tally" scim-token --account "$account" 2>/dev/null)
+  "$loadgen" --seconds "$secs" --md --label "GET /scim/v2/Users?filter=userName eq …, 10,000 users ($label)" \
+    --url "$base/scim/v2/Users?filter=userName%20eq%20%22sync{n}%40bench.test%22" --method GET \
+    --header "Authorization=Bearer $token" --rates 250,500,1000 --max-p99-ms 20 >>"$out"
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 

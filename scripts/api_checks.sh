@@ -4,9 +4,11 @@
 # folder with the demo's accounts, makes an API key with every scope (`tally api-key`), then:
 #   - openapi-spec-validator validates /v1/openapi.json (OpenAPI 3.1);
 #   - schemathesis runs every operation of /v1 with that key: no server error, and every
-#     answer's status, content type, headers and body as the document says.
+#     answer's status, content type, headers and body as the document says;
+#   - scim2-tester runs every check of /scim/v2 with a SCIM token of a new account
+#     (scripts/scim_check.py): each must pass.
 
-API_CHECKERS_PACKAGES="schemathesis==4.32.5 openapi-spec-validator==0.9.0 standardwebhooks==1.3.0"
+API_CHECKERS_PACKAGES="schemathesis==4.32.5 openapi-spec-validator==0.9.0 standardwebhooks==1.3.0 scim2-tester==0.5.2 scim2-client==0.13.2 scim2-models==0.12.3 httpx2==2.17.0"
 # Test cases per operation and phase: bounded so the checkers stay within a few minutes.
 API_CHECKS_EXAMPLES=${API_CHECKS_EXAMPLES:-40}
 
@@ -66,6 +68,20 @@ api_checks() {
       --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
       --max-examples "$API_CHECKS_EXAMPLES" --seed 1 --workers 1 --no-color \
       --generation-database none) || status=1
+  fi
+  if [ "$status" = 0 ]; then
+    echo "scim2-tester: /scim/v2 with a SCIM token of a new account"
+    local account token
+    account=$(curl -fs -X POST "$base/v1/accounts" -H "Authorization: Bearer $key" \
+      -H "Content-Type: application/json" \
+      -d '{"company_name": "SCIM checks", "administrator": {"first_name": "Sam", "last_name": "Checks", "email": "sam@scim-checks.test"}}' |
+      "$venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["id"])') || status=1
+    if [ "$status" = 0 ]; then
+      token=$(export_env "$bin" scim-token --account "$account" 2>/dev/null) || status=1
+    fi
+    if [ "$status" = 0 ]; then
+      "$venv/bin/python" "$(dirname "${BASH_SOURCE[0]}")/scim_check.py" "$base/scim/v2" "$token" || status=1
+    fi
   fi
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true

@@ -100,9 +100,17 @@ pub enum AuditKind {
     WebhookEndpointRemoved,
     /// The seller's Owner sent a webhook delivery again.
     WebhookRedelivered,
+    /// The account's identity provider deactivated a user (SCIM): no longer a seat.
+    UserDeactivated,
+    /// The account's identity provider made a deactivated user active again: a seat again.
+    UserReactivated,
+    /// An administrator made a SCIM token for the account's identity provider.
+    ScimTokenCreated,
+    /// An administrator revoked a SCIM token.
+    ScimTokenRevoked,
 }
 
-pub const ALL_AUDIT_KINDS: [AuditKind; 70] = [
+pub const ALL_AUDIT_KINDS: [AuditKind; 74] = [
     AuditKind::AccountCreated,
     AuditKind::SignIn,
     AuditKind::SignInFailed,
@@ -173,6 +181,10 @@ pub const ALL_AUDIT_KINDS: [AuditKind; 70] = [
     AuditKind::WebhookEndpointAdded,
     AuditKind::WebhookEndpointRemoved,
     AuditKind::WebhookRedelivered,
+    AuditKind::UserDeactivated,
+    AuditKind::UserReactivated,
+    AuditKind::ScimTokenCreated,
+    AuditKind::ScimTokenRevoked,
 ];
 
 /// The Audit log filter's value for every billing event at once ([`AuditKind::is_billing`]).
@@ -251,6 +263,10 @@ impl AuditKind {
             AuditKind::WebhookEndpointAdded => "webhook_endpoint_added",
             AuditKind::WebhookEndpointRemoved => "webhook_endpoint_removed",
             AuditKind::WebhookRedelivered => "webhook_redelivered",
+            AuditKind::UserDeactivated => "user_deactivated",
+            AuditKind::UserReactivated => "user_reactivated",
+            AuditKind::ScimTokenCreated => "scim_token_created",
+            AuditKind::ScimTokenRevoked => "scim_token_revoked",
         }
     }
 
@@ -357,6 +373,10 @@ impl AuditKind {
             AuditKind::WebhookEndpointAdded => "Webhook endpoint added",
             AuditKind::WebhookEndpointRemoved => "Webhook endpoint removed",
             AuditKind::WebhookRedelivered => "Webhook sent again",
+            AuditKind::UserDeactivated => "User deactivated",
+            AuditKind::UserReactivated => "User reactivated",
+            AuditKind::ScimTokenCreated => "SCIM token created",
+            AuditKind::ScimTokenRevoked => "SCIM token revoked",
         }
     }
 }

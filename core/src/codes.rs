@@ -63,7 +63,11 @@ stored_code!(
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum UserStatus {
     Active,
+    /// Cannot sign in to the product, still a seat.
     Suspended,
+    /// Deactivated by the account's identity provider (SCIM `active: false`): kept so the
+    /// provider can reactivate them, but no longer a seat from that moment.
+    Deactivated,
 }
 
 impl UserStatus {
@@ -71,11 +75,17 @@ impl UserStatus {
         match self {
             UserStatus::Active => "active",
             UserStatus::Suspended => "suspended",
+            UserStatus::Deactivated => "deactivated",
         }
     }
 
+    /// Whether the user takes a seat (is billed for).
+    pub fn is_seat(self) -> bool {
+        self != UserStatus::Deactivated
+    }
+
     pub fn from_code(code: &str) -> Option<Self> {
-        [Self::Active, Self::Suspended]
+        [Self::Active, Self::Suspended, Self::Deactivated]
             .into_iter()
             .find(|s| s.code() == code)
     }

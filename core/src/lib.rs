@@ -25,6 +25,7 @@ pub mod password;
 pub mod processor;
 pub mod redirect;
 pub mod roles;
+pub mod scim;
 pub mod seller;
 pub mod typing;
 pub mod views;

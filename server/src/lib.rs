@@ -233,6 +233,20 @@ pub async fn make_api_key(
     Ok(made)
 }
 
+/// Makes a SCIM token for the customer account `account_id` and returns it (shown this once),
+/// as one of its administrators does on its Users page.
+pub async fn make_scim_token(settings: Settings, account_id: String) -> Result<String, StartError> {
+    let _folder = backup::hold_data_folder(&settings.data_dir)?;
+    let services = start(settings).await?;
+    let made = async {
+        let actor = services.scim.command_line(&account_id).await?;
+        services.scim.create_token(&actor).await
+    }
+    .await;
+    services.ctx.db.close().await;
+    Ok(made?.token)
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

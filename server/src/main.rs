@@ -60,6 +60,13 @@ enum Command {
         #[arg(long = "scope", required = true)]
         scopes: Vec<String>,
     },
+    /// Make a SCIM token for a customer account's identity provider and print it (shown this
+    /// once); as the account's administrators do on its Users page.
+    ScimToken {
+        /// The account's id.
+        #[arg(long)]
+        account: String,
+    },
     /// Invoice every account for a month that has ended, charge and email, then exit.
     Bill {
         /// The month, as YYYY-MM.
@@ -166,6 +173,19 @@ async fn serve(cli: Cli) -> ExitCode {
                 }
                 Err(e) => {
                     eprintln!("tally api-key: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some(Command::ScimToken { account }) => {
+            match tally_server::make_scim_token(settings, account).await {
+                Ok(token) => {
+                    println!("{token}");
+                    eprintln!("Give this token to the identity provider: it is not shown again.");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("tally scim-token: {e}");
                     ExitCode::FAILURE
                 }
             }

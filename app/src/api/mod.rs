@@ -10,6 +10,7 @@ pub mod commands;
 pub mod operator;
 pub mod overview;
 pub mod payments;
+pub mod scim;
 pub mod settings;
 pub mod setup;
 pub mod sign_in;

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod billing;
 pub mod commands;
 pub mod confirm_payment;
+pub mod identity_provider;
 pub mod invoice;
 pub mod not_found;
 pub mod operator;

@@ -30,6 +30,7 @@ use crate::{
     },
     components::{form::Form, pager::Pager},
     error::AppError,
+    pages::identity_provider::IdentityProvider,
 };
 
 #[component]
@@ -81,7 +82,7 @@ fn Users(
                 <DialogOpener state=state page="/users" name="add" dialog=UserDialog::Add text="+ Add user" />
             })}
         </div>
-        <p class="field-hint">"Every user counts toward the bill, suspended ones too. The first 10 are free."</p>
+        <p class="field-hint">"Every user counts toward the bill, suspended ones too; users your identity provider deactivated do not. The first 10 are free."</p>
         <Notice state=state />
         <SearchForm id="user-search" label="Search by name or email" search=search page=page />
         <Transition fallback=|| view! { <p>"Loading users…"</p> }>
@@ -101,6 +102,7 @@ fn Users(
             })}
         </Transition>
         {manage.then(|| view! { <ImportCsv state=state /> })}
+        {manage.then(|| view! { <IdentityProvider /> })}
         <Modal open=state.dialog_open labelled_by="dialog-title" on_closed=state.after_dialog()>
             {move || match state.dialog.get() {
                 Some(UserDialog::Add) => view! { <UserForm state=state user=None /> }.into_any(),
@@ -127,11 +129,14 @@ fn UserTable(users: Vec<UserSummary>, manage: bool, state: UsersState) -> impl I
                 } else {
                     ("Suspend", format!("{n} is suspended (still billable)."))
                 };
-                let items = vec![
+                let mut items = vec![
                     MenuEntry::action("Edit", format!("Edit {name}"), Callback::new(move |_| state.open(UserDialog::Edit(edit.clone())))),
-                    MenuEntry::action(verb, format!("{verb} {name}"), Callback::new(move |_| state.perform(done.clone(), set_user_suspended(id.clone(), !suspended)))),
-                    MenuEntry::danger("Delete", format!("Delete {name}"), Callback::new(move |_| state.open(UserDialog::Delete(delete.clone())))),
                 ];
+                // The identity provider reactivates those it deactivated.
+                if !u.deactivated {
+                    items.push(MenuEntry::action(verb, format!("{verb} {name}"), Callback::new(move |_| state.perform(done.clone(), set_user_suspended(id.clone(), !suspended)))));
+                }
+                items.push(MenuEntry::danger("Delete", format!("Delete {name}"), Callback::new(move |_| state.open(UserDialog::Delete(delete.clone())))));
                 view! {
                     <td class="row-actions" data-label="Actions">
                         <MenuButton id=format!("user-actions-{}", u.id) text="Actions".to_string() name=format!("Actions for {name}") items=items class="row-menu" />
@@ -142,7 +147,11 @@ fn UserTable(users: Vec<UserSummary>, manage: bool, state: UsersState) -> impl I
                 <tr>
                     <th scope="row">{full_name(&u)}</th>
                     <td class="email" data-label="Email"><EmailText email=u.email.clone() /></td>
-                    <td data-label="Status">{if u.suspended { "Suspended" } else { "Active" }}</td>
+                    <td data-label="Status">{match (u.deactivated, u.suspended) {
+                        (true, _) => "Deactivated by the identity provider",
+                        (false, true) => "Suspended",
+                        (false, false) => "Active",
+                    }}</td>
                     {actions}
                 </tr>
             }

@@ -12,8 +12,8 @@
 //! `--max-p99-ms`, had no errors and was delivered in full is reported as sustainable.
 //! `--md` prints Markdown table rows (label, rate, p50, p99, max, requests, errors).
 //! `--json BODY` posts BODY as JSON, and `--form K=V` form fields, with every `{n}` in them
-//! replaced by a number unique to the request (an idempotency key that must differ on every
-//! submit, an address of its own, say).
+//! (and in the URL) replaced by a number unique to the request (an idempotency key that must
+//! differ on every submit, an address of its own, a user to look up, say).
 
 use std::{
     sync::Arc,
@@ -154,13 +154,13 @@ async fn run(args: &Args, client: &reqwest::Client, rate: f64) -> Outcome {
             shed += 1;
             continue;
         };
-        let mut req = client.request(args.method.clone(), &args.url);
-        for (k, v) in &args.headers {
-            req = req.header(k, v);
-        }
         let n = REQUEST_NUMBER
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             .to_string();
+        let mut req = client.request(args.method.clone(), args.url.replace("{n}", &n));
+        for (k, v) in &args.headers {
+            req = req.header(k, v);
+        }
         if !args.form.is_empty() {
             let form: Vec<(&str, String)> = args
                 .form

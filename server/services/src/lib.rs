@@ -28,7 +28,11 @@ use billing::{
     invoices::{charging::Charging, run::BillingRun, Invoices},
     scheduler::Scheduler,
 };
-use directory::{administrators::Administrators, commands::Commands, users::Users};
+use directory::{
+    administrators::Administrators,
+    commands::Commands,
+    users::{scim::Scim, Users},
+};
 use identity::{
     accounts::sessions::Sessions, operators::Operators, passwords::Passwords, profile::Profile,
     sign_in::SignIns, two_step::TwoStep,
@@ -90,6 +94,8 @@ pub struct All {
     pub stripe_events: Option<StripeEvents>,
     /// The seller's webhook endpoints and the worker that sends their deliveries.
     pub webhooks: Webhooks,
+    /// The account's identity provider: its tokens and its view of the users (SCIM).
+    pub scim: Scim,
 }
 
 impl Services {
@@ -145,6 +151,7 @@ impl Services {
             two_step,
             administrators: Administrators::new(ctx.clone()),
             users: Users::new(ctx.clone()),
+            scim: Scim::new(ctx.clone()),
             commands: Commands::new(ctx.clone()),
             billing_info: BillingInformation::new(ctx.clone()),
             cards: PaymentMethods::new(ctx.clone(), gateway, charging.clone()),

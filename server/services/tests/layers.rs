@@ -26,6 +26,7 @@ const OWNERS: &[(&str, &str)] = &[
     ("mail_outbox", "platform::mail"),
     ("webhook_endpoints", "platform::webhooks"),
     ("webhook_deliveries", "platform::webhooks"),
+    ("scim_tokens", "directory::users::scim"),
     ("audit_events", "platform::audit"),
     ("scheduler_leases", "platform::leases"),
     ("accounts", "identity::accounts"),
@@ -96,6 +97,7 @@ const DROPPED: &[&str] = &[
     "admin_passkeys_owned",
     "admin_recovery_codes_owned",
     "webauthn_ceremonies_owned",
+    "users_rebuilt",
 ];
 
 fn crate_dir() -> PathBuf {

@@ -14,6 +14,7 @@ pub mod pdf;
 pub mod plain_forms;
 pub mod public_pages;
 pub mod sandbox;
+pub mod scim;
 pub mod v1;
 pub mod webhooks;
 
@@ -142,6 +143,8 @@ pub fn build_router(state: AppState) -> Router {
         );
     // The REST API for the seller's systems, with its OpenAPI document.
     router = router.merge(v1::router(&state));
+    // SCIM provisioning for each customer account's identity provider.
+    router = router.merge(scim::router(&state));
     if state.services.sandbox.is_some() {
         router = router.route(
             "/sandbox/v1/setup_intents/{id}/confirm",

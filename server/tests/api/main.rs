@@ -24,6 +24,7 @@ mod outbox;
 mod plain_forms;
 mod public_pages;
 mod rest;
+mod scim;
 mod secrets;
 mod settings;
 mod several_servers;

@@ -61,6 +61,19 @@ both_databases! {
             }
             let exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE id = $1").bind(&target).fetch_one(app.db.pool()).await.unwrap();
             assert_eq!(exists, i64::from(!may), "{role:?} deleted only if allowed");
+            // The identity provider's tokens: Manage users too.
+            let made: Value = app.call_as(&owner, "users/scim-tokens/create", &[]).await.json().await.unwrap();
+            let token_id = made["row"]["id"].as_str().unwrap().to_owned();
+            for (endpoint, form) in [
+                ("users/scim-tokens/list", vec![]),
+                ("users/scim-tokens/create", vec![]),
+                ("users/scim-tokens/revoke", vec![("token_id", token_id.as_str())]),
+            ] {
+                let status = app.call_as(&cookie, endpoint, &form).await.status().as_u16();
+                assert_eq!(status, want, "{endpoint} as {role:?}");
+            }
+            let revoked: Option<i64> = sqlx::query_scalar("SELECT revoked_at FROM scim_tokens WHERE id = $1").bind(&token_id).fetch_one(app.db.pool()).await.unwrap();
+            assert_eq!(revoked.is_some(), may, "{role:?} revoked only if allowed");
         }
         let _ = acme;
     }

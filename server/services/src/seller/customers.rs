@@ -359,7 +359,7 @@ impl Customers {
         let sql = format!(
             "SELECT c.id, c.name, c.created_at, c.status, \
              (SELECT COUNT(*) FROM admins a WHERE a.account_id = c.id) AS administrators, \
-             (SELECT COUNT(*) FROM users u WHERE u.account_id = c.id) AS users, \
+             (SELECT COUNT(*) FROM users u WHERE u.account_id = c.id AND u.status <> 'deactivated') AS users, \
              CAST(CASE WHEN c.past_due THEN 1 ELSE 0 END AS BIGINT) AS past_due, \
              (SELECT COUNT(*) FROM payment_methods pm WHERE pm.account_id = c.id) AS card_on_file \
              FROM (SELECT c.id FROM accounts c {matches} ORDER BY {order} LIMIT ${limit} OFFSET ${skip}) p \

@@ -26,6 +26,8 @@ use crate::platform::{
     work::Work,
 };
 
+pub mod scim;
+
 const DUPLICATE: &str = "A user with this email already exists.";
 
 /// Tells the webhook endpoints that want `users.changed` what happened to the account's users
@@ -36,11 +38,13 @@ async fn users_changed(
     change: &str,
     user_id: Option<&str>,
 ) -> Result<(), ServiceError> {
-    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE account_id = $1")
-        .bind(account_id)
-        .fetch_one(work.tx())
-        .await
-        .context("counting users")?;
+    let users: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users WHERE account_id = $1 AND status <> 'deactivated'",
+    )
+    .bind(account_id)
+    .fetch_one(work.tx())
+    .await
+    .context("counting users")?;
     work.hook(Hook::new(
         WebhookEvent::UsersChanged,
         serde_json::json!({
@@ -98,6 +102,18 @@ impl TryFrom<RecordRow> for UserRecord {
             updated_at: r.updated_at,
         })
     }
+}
+
+/// A user as a sync finds it.
+#[derive(sqlx::FromRow)]
+struct Existing {
+    id: String,
+    email_key: String,
+    external_id: Option<String>,
+    first_name: String,
+    last_name: String,
+    email: String,
+    status: String,
 }
 
 /// What a sync did.
@@ -215,6 +231,7 @@ impl Users {
                 last_name,
                 email,
                 suspended: status == UserStatus::Suspended,
+                deactivated: status == UserStatus::Deactivated,
             });
         }
         Ok(UserPage {
@@ -344,6 +361,18 @@ impl Users {
         let mut work = self.ctx.begin("suspending a user").await?;
         let now = work.now();
         let email = email_of(work.tx(), &actor.account_id, id).await?;
+        let current: String =
+            sqlx::query_scalar("SELECT status FROM users WHERE id = $1 AND account_id = $2")
+                .bind(id)
+                .bind(&actor.account_id)
+                .fetch_one(work.tx())
+                .await
+                .context("reading a user")?;
+        if current == UserStatus::Deactivated.code() {
+            return Err(ServiceError::Conflict(format!(
+                "{email} was deactivated by the account's identity provider; it reactivates them."
+            )));
+        }
         let (status, kind) = if suspended {
             (UserStatus::Suspended, AuditKind::UserSuspended)
         } else {
@@ -374,7 +403,16 @@ impl Users {
         let mut work = self.ctx.begin("deleting a user").await?;
         let now = work.now();
         let email = email_of(work.tx(), &actor.account_id, id).await?;
-        let deleted = sqlx::query("DELETE FROM users WHERE id = $1 AND account_id = $2")
+        // A user the identity provider deactivated is no seat: its deletion changes no count.
+        let deleted = sqlx::query(
+            "DELETE FROM users WHERE id = $1 AND account_id = $2 AND status <> 'deactivated'",
+        )
+        .bind(id)
+        .bind(&actor.account_id)
+        .execute(work.tx())
+        .await
+        .context("deleting a user")?;
+        sqlx::query("DELETE FROM users WHERE id = $1 AND account_id = $2")
             .bind(id)
             .bind(&actor.account_id)
             .execute(work.tx())
@@ -437,8 +475,8 @@ impl Users {
         let now = work.now();
         let account = actor.account_id.as_str();
         // The account's users, locked for the transaction where the database can.
-        let existing: Vec<(String, String, Option<String>, String, String, String)> = sqlx::query_as(
-            "SELECT id, email_key, external_id, first_name, last_name, email FROM users WHERE account_id = $1",
+        let existing: Vec<Existing> = sqlx::query_as(
+            "SELECT id, email_key, external_id, first_name, last_name, email, status FROM users WHERE account_id = $1",
         )
         .bind(account)
         .fetch_all(work.tx())
@@ -447,16 +485,18 @@ impl Users {
         let by_external: HashMap<&str, usize> = existing
             .iter()
             .enumerate()
-            .filter_map(|(i, u)| u.2.as_deref().map(|x| (x, i)))
+            .filter_map(|(i, u)| u.external_id.as_deref().map(|x| (x, i)))
             .collect();
         let by_email: HashMap<&str, usize> = existing
             .iter()
             .enumerate()
-            .map(|(i, u)| (u.1.as_str(), i))
+            .map(|(i, u)| (u.email_key.as_str(), i))
             .collect();
         let mut kept = vec![false; existing.len()];
         let mut changes = Vec::new();
         let mut additions = Vec::new();
+        // Users the identity provider deactivated that the seller's list names: seats again.
+        let mut reactivated = Vec::new();
         for (user, external) in wanted {
             let key = user.email.normalized_key();
             let found = match external.as_deref() {
@@ -467,9 +507,14 @@ impl Users {
                 Some(i) if !kept[i] => {
                     kept[i] = true;
                     let u = &existing[i];
-                    if u.3 != user.first_name || u.4 != user.last_name || u.5 != user.email.as_str()
+                    if u.status == UserStatus::Deactivated.code() {
+                        reactivated.push(u.id.as_str());
+                    }
+                    if u.first_name != user.first_name
+                        || u.last_name != user.last_name
+                        || u.email != user.email.as_str()
                     {
-                        changes.push((u.0.clone(), user));
+                        changes.push((u.id.clone(), user));
                     }
                 }
                 _ => additions.push((user, external.as_deref())),
@@ -479,8 +524,13 @@ impl Users {
             .iter()
             .zip(&kept)
             .filter(|(_, k)| !**k)
-            .map(|(u, _)| u.0.as_str())
+            .map(|(u, _)| u.id.as_str())
             .collect();
+        let removed_seats = existing
+            .iter()
+            .zip(&kept)
+            .filter(|(u, k)| !**k && u.status != UserStatus::Deactivated.code())
+            .count() as i64;
         let marks = self.ctx.db.backend();
         for batch in removed.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
@@ -495,6 +545,25 @@ impl Users {
             q.execute(work.tx())
                 .await
                 .context("deleting synced-away users")?;
+        }
+        for batch in reactivated.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "UPDATE users SET status = {}, updated_at = {} WHERE account_id = {} AND id IN ({})",
+                marks.marks_from(1, 1),
+                marks.marks_from(2, 1),
+                marks.marks_from(3, 1),
+                marks.marks_from(4, batch.len())
+            );
+            let mut q = sqlx::query(&sql)
+                .bind(UserStatus::Active.code())
+                .bind(now)
+                .bind(account);
+            for id in batch {
+                q = q.bind(*id);
+            }
+            q.execute(work.tx())
+                .await
+                .context("reactivating synced users")?;
         }
         let taken = |e: &sqlx::Error| is_unique_violation(e);
         for (id, user) in &changes {
@@ -539,15 +608,16 @@ impl Users {
         }
         let report = SyncReport {
             added: additions.len() as u64,
-            changed: changes.len() as u64,
+            changed: (changes.len() + reactivated.len()) as u64,
             removed: removed.len() as u64,
             users_now: wanted.len() as u64,
         };
-        if report.added > 0 {
-            count_change(work.tx(), &self.ctx, account, now, report.added as i64).await?;
+        let seats_added = (additions.len() + reactivated.len()) as i64;
+        if seats_added > 0 {
+            count_change(work.tx(), &self.ctx, account, now, seats_added).await?;
         }
-        if report.removed > 0 {
-            count_change(work.tx(), &self.ctx, account, now, -(report.removed as i64)).await?;
+        if removed_seats > 0 {
+            count_change(work.tx(), &self.ctx, account, now, -removed_seats).await?;
         }
         work.audit(Event::by(
             actor,
