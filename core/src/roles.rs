@@ -150,7 +150,9 @@ impl Action {
             Action::ViewAdministrators => "View administrators",
             Action::ManageAdministrators => "Create / edit role / suspend / delete administrators",
             Action::ViewUsers => "View users (seats)",
-            Action::ManageUsers => "Create / edit / suspend / delete users",
+            Action::ManageUsers => {
+                "Create / edit / suspend / delete users; SCIM tokens for the identity provider"
+            }
             Action::ManageCommands => {
                 "View all commands; create / edit / delete commands; bind runners"
             }
