@@ -12,7 +12,7 @@ use crate::{
     components::{
         dialog::Modal,
         fresh_check,
-        list_page::{DialogError, ListPage, Notice},
+        list_page::{DialogError, ListPage},
     },
 };
 
@@ -46,7 +46,10 @@ pub fn IdentityProvider() -> impl IntoView {
         <section class="card" aria-labelledby="idp-heading">
             <h2 id="idp-heading">"Identity provider (SCIM)"</h2>
             <p>"Connect your identity provider (Okta, Microsoft Entra ID, JumpCloud, or any SCIM 2.0 client) to add, change, deactivate and remove this account's users for you. They are the users listed above and count toward the bill the same way; a user the provider deactivates stops counting from that moment."</p>
-            <Notice state=state />
+            // Polite, but not a second `status` on the page: the Users list's notice is that.
+            <p class="notice" class:notice-error=move || state.notice.with(|n| matches!(n, Some(Err(_)))) aria-live="polite">
+                {move || state.notice.get().map(|n| n.unwrap_or_else(|e| e))}
+            </p>
             {move || created.get().map(|c| view! {
                 <div class="key-shown" role="group" aria-labelledby="new-token-title">
                     <h3 id="new-token-title">"Your new token"</h3>

@@ -242,6 +242,12 @@ both_databases! {
         let paid_event = all.iter().find(|r| r["type"] == "invoice.paid" && r["data"]["account_id"] == paid.as_str()).unwrap();
         assert_eq!(paid_event["data"]["amount"], "10.00");
         assert_eq!(paid_event["data"]["currency"], "USD");
+
+        // Thirty days on, the finished deliveries are forgotten.
+        let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_deliveries").fetch_one(app.db.pool()).await.unwrap();
+        assert_eq!(app.services.webhooks.forget_old().await.unwrap(), 0);
+        app.clock.advance_millis(30 * 24 * 3_600_000);
+        assert_eq!(app.services.webhooks.forget_old().await.unwrap() as i64, kept);
     }
 
     async fn a_change_rolled_back_tells_no_endpoint(app: TestApp) {

@@ -50,6 +50,9 @@ const CLAIM_MILLIS: i64 = 60_000;
 /// Deliveries one pass claims at most.
 const BATCH: i64 = 100;
 
+/// How long a delivered or given-up delivery stays listed: 30 days.
+pub const KEPT_MILLIS: i64 = 30 * 24 * 3_600_000;
+
 /// A new signing secret: `whsec_` and 32 random bytes in base64.
 pub fn new_secret() -> String {
     let mut key = [0u8; 32];
@@ -338,10 +341,17 @@ impl Deliverer {
     /// others (nor the next pass). Runs until the process ends.
     pub async fn work(self) {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
+        let mut tidy = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
                 () = self.ctx.hooks.notified() => {}
+                _ = tidy.tick() => {
+                    if let Err(e) = self.forget_old().await {
+                        tracing::error!(error = %e, "webhook worker: forgetting old deliveries");
+                    }
+                    continue;
+                }
             }
             let this = self.clone();
             tokio::spawn(async move {
@@ -350,6 +360,19 @@ impl Deliverer {
                 }
             });
         }
+    }
+
+    /// Forgets deliveries finished (delivered or given up) more than [`KEPT_MILLIS`] ago;
+    /// returns how many.
+    pub async fn forget_old(&self) -> Result<u64, ServiceError> {
+        let done = sqlx::query(
+            "DELETE FROM webhook_deliveries WHERE next_attempt_at IS NULL AND created_at < $1",
+        )
+        .bind(self.ctx.now() - KEPT_MILLIS)
+        .execute(self.ctx.db.pool())
+        .await
+        .context("forgetting old webhook deliveries")?;
+        Ok(done.rows_affected())
     }
 
     /// Claims the deliveries due now and makes one attempt of each, all at once; returns what

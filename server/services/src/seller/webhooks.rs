@@ -40,6 +40,11 @@ impl Webhooks {
         self.deliverer.clone()
     }
 
+    /// Forgets deliveries finished more than 30 days ago (what the worker does hourly).
+    pub async fn forget_old(&self) -> Result<u64, ServiceError> {
+        self.deliverer.forget_old().await
+    }
+
     /// Makes one attempt of every delivery due now (what the worker does every few seconds).
     pub async fn deliver_due(&self) -> Result<Vec<(String, Attempt)>, ServiceError> {
         self.deliverer.deliver_due().await
