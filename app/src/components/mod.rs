@@ -18,4 +18,5 @@ pub mod payments;
 pub mod plan_fields;
 pub mod search_form;
 pub mod seller_fields;
+pub mod shown_once;
 pub mod standing;

@@ -13,6 +13,7 @@ use crate::{
         dialog::Modal,
         fresh_check,
         list_page::{DialogError, ListPage},
+        shown_once::ShownOnce,
     },
 };
 
@@ -51,12 +52,9 @@ pub fn IdentityProvider() -> impl IntoView {
                 {move || state.notice.get().map(|n| n.unwrap_or_else(|e| e))}
             </p>
             {move || created.get().map(|c| view! {
-                <div class="key-shown" role="group" aria-labelledby="new-token-title">
-                    <h3 id="new-token-title">"Your new token"</h3>
-                    <p>"Copy it into your identity provider now: it is not shown again. Tally keeps only a hash of it."</p>
-                    <p><code id="new-scim-token">{c.token}</code></p>
-                    <button type="button" on:click=move |_| created.set(None)>"I have copied it"</button>
-                </div>
+                <ShownOnce heading="Your new SCIM token" heading_id="new-token-title"
+                    advice="Copy it into your identity provider now: it is not shown again. Tally keeps only a hash of it."
+                    code_id="new-scim-token" secret=c.token on_done=Callback::new(move |_| created.set(None)) />
             })}
             <Transition fallback=|| view! { <p>"Loading tokens…"</p> }>
                 {move || Suspend::new(async move {

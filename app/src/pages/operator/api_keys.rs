@@ -20,6 +20,7 @@ use crate::{
         fresh_check,
         list_page::{DialogError, DialogOpener, ListPage, Notice},
         live_errors::LiveErrors,
+        shown_once::ShownOnce,
     },
 };
 
@@ -70,14 +71,10 @@ pub fn ApiKeysPage() -> impl IntoView {
 /// The key just made, shown this once.
 #[component]
 fn NewKey(created: CreatedApiKey, on_done: Callback<()>) -> impl IntoView {
-    let heading = format!("The key for “{}”", created.row.name);
     view! {
-        <section class="key-shown" aria-labelledby="new-key-title">
-            <h2 id="new-key-title">{heading}</h2>
-            <p>"Copy it now and keep it in the system that uses it: it is not shown again. Tally keeps only a hash of it."</p>
-            <p><code id="new-key">{created.key}</code></p>
-            <button type="button" on:click=move |_| on_done.run(())>"I have copied it"</button>
-        </section>
+        <ShownOnce heading=format!("The key for “{}”", created.row.name) heading_id="new-key-title"
+            advice="Copy it now and keep it in the system that uses it: it is not shown again. Tally keeps only a hash of it."
+            code_id="new-key" secret=created.key on_done=on_done />
     }
 }
 

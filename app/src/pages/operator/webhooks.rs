@@ -24,6 +24,7 @@ use crate::{
         fresh_check,
         list_page::{DialogError, DialogOpener, ListPage, Notice},
         live_errors::LiveErrors,
+        shown_once::ShownOnce,
     },
 };
 
@@ -76,14 +77,10 @@ pub fn WebhooksPage() -> impl IntoView {
 /// The signing secret of the endpoint just added, shown this once.
 #[component]
 fn NewSecret(created: CreatedWebhook, on_done: Callback<()>) -> impl IntoView {
-    let heading = format!("The signing secret for {}", created.row.url);
     view! {
-        <section class="key-shown" aria-labelledby="new-secret-title">
-            <h2 id="new-secret-title">{heading}</h2>
-            <p>"Give it to the system behind the endpoint, which checks each event's webhook-signature with it (any Standard Webhooks library does): it is not shown again."</p>
-            <p><code id="new-secret">{created.secret}</code></p>
-            <button type="button" on:click=move |_| on_done.run(())>"I have copied it"</button>
-        </section>
+        <ShownOnce heading=format!("The signing secret for {}", created.row.url) heading_id="new-secret-title"
+            advice="Give it to the system behind the endpoint, which checks each event's webhook-signature with it (any Standard Webhooks library does): it is not shown again."
+            code_id="new-secret" secret=created.secret on_done=on_done />
     }
 }
 

@@ -18,7 +18,10 @@ use tally_core::{
     forms::{external_id, NewUserInput},
     scim::{page, parse_filter, USER_SCHEMA},
 };
-use tally_services::directory::users::scim::{ScimOrService, ScimRefusal, ScimUser, ScimUserInput};
+use tally_services::directory::users::{
+    scim::{ScimOrService, ScimRefusal, ScimUserInput},
+    UserRecord,
+};
 
 use super::{body_json, list_response, location, scim_json, Provider, ScimError};
 use crate::http::AppState;
@@ -43,7 +46,7 @@ impl From<ScimOrService> for ScimError {
 }
 
 /// A user's JSON: the SCIM resource.
-fn resource(state: &AppState, u: &ScimUser) -> Value {
+fn resource(state: &AppState, u: &UserRecord) -> Value {
     let time = |millis: i64| {
         chrono::DateTime::from_timestamp_millis(millis)
             .unwrap_or_default()
@@ -55,7 +58,7 @@ fn resource(state: &AppState, u: &ScimUser) -> Value {
         "userName": u.user_name,
         "name": {"givenName": u.first_name, "familyName": u.last_name},
         "emails": [{"value": u.email, "primary": true}],
-        "active": u.active(),
+        "active": u.status.is_seat(),
         "meta": {
             "resourceType": "User",
             "created": time(u.created_at),
@@ -81,14 +84,14 @@ struct Editable {
 }
 
 impl Editable {
-    fn of(u: &ScimUser) -> Self {
+    fn of(u: &UserRecord) -> Self {
         Editable {
             user_name: Some(u.user_name.clone()),
             given_name: Some(u.first_name.clone()),
             family_name: Some(u.last_name.clone()),
             email: Some(u.email.clone()),
             external_id: u.external_id.clone(),
-            active: Some(u.active()),
+            active: Some(u.status.is_seat()),
         }
     }
 
@@ -350,7 +353,7 @@ impl Projection {
     }
 }
 
-fn created_response(state: &AppState, u: &ScimUser) -> Response {
+fn created_response(state: &AppState, u: &UserRecord) -> Response {
     let body = resource(state, u);
     let mut res = scim_json(StatusCode::CREATED, &body);
     if let Ok(loc) = HeaderValue::from_str(&location(state, &format!("/Users/{}", u.id))) {

@@ -66,14 +66,15 @@ pub struct UserRecord {
     pub last_name: String,
     pub email: String,
     pub external_id: Option<String>,
+    /// The identity provider's name for the user (SCIM `userName`); their address without one.
+    pub user_name: String,
     pub status: UserStatus,
     /// UTC milliseconds.
     pub created_at: i64,
     pub updated_at: i64,
 }
 
-const RECORD_COLUMNS: &str =
-    "id, first_name, last_name, email, external_id, status, created_at, updated_at";
+const RECORD_COLUMNS: &str = "id, first_name, last_name, email, external_id, COALESCE(user_name, email) AS user_name, status, created_at, updated_at";
 
 #[derive(sqlx::FromRow)]
 struct RecordRow {
@@ -82,6 +83,7 @@ struct RecordRow {
     last_name: String,
     email: String,
     external_id: Option<String>,
+    user_name: String,
     status: String,
     created_at: i64,
     updated_at: i64,
@@ -98,6 +100,7 @@ impl TryFrom<RecordRow> for UserRecord {
             last_name: r.last_name,
             email: r.email,
             external_id: r.external_id,
+            user_name: r.user_name,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })

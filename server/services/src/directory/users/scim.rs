@@ -21,7 +21,9 @@ use tally_core::{
     views::users::{CreatedScimToken, ScimTokenRow},
 };
 
-use super::{count_change, is_unique_violation, users_changed};
+use super::{
+    count_change, is_unique_violation, users_changed, RecordRow, UserRecord, RECORD_COLUMNS,
+};
 use crate::{
     identity::accounts,
     platform::{
@@ -34,27 +36,6 @@ use crate::{
 
 /// How often a token's last use is written: at most once a minute.
 const LAST_USED_EVERY_MILLIS: i64 = 60_000;
-
-/// A user as the identity provider sees it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ScimUser {
-    pub id: String,
-    pub user_name: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub email: String,
-    pub external_id: Option<String>,
-    pub status: UserStatus,
-    /// UTC milliseconds.
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
-impl ScimUser {
-    pub fn active(&self) -> bool {
-        self.status.is_seat()
-    }
-}
 
 /// A user as the identity provider sends it, checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,39 +53,6 @@ pub enum ScimRefusal {
     Uniqueness(String),
     /// `mutability` (400): the account is closed.
     Closed,
-}
-
-const COLUMNS: &str = "id, COALESCE(user_name, email) AS user_name, first_name, last_name, email, external_id, status, created_at, updated_at";
-
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: String,
-    user_name: String,
-    first_name: String,
-    last_name: String,
-    email: String,
-    external_id: Option<String>,
-    status: String,
-    created_at: i64,
-    updated_at: i64,
-}
-
-impl TryFrom<Row> for ScimUser {
-    type Error = ServiceError;
-
-    fn try_from(r: Row) -> Result<Self, ServiceError> {
-        Ok(ScimUser {
-            status: UserStatus::try_from(r.status).context("reading a user")?,
-            id: r.id,
-            user_name: r.user_name,
-            first_name: r.first_name,
-            last_name: r.last_name,
-            email: r.email,
-            external_id: r.external_id,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        })
-    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -334,7 +282,7 @@ impl Scim {
     }
 
     /// One user of the caller's account.
-    pub async fn get(&self, actor: &Actor, id: &str) -> Result<ScimUser, ServiceError> {
+    pub async fn get(&self, actor: &Actor, id: &str) -> Result<UserRecord, ServiceError> {
         read(self.ctx.db.pool(), &actor.account_id, id).await
     }
 
@@ -346,7 +294,7 @@ impl Scim {
         filter: Option<&Filter>,
         offset: u64,
         limit: u32,
-    ) -> Result<(u64, Vec<ScimUser>), ServiceError> {
+    ) -> Result<(u64, Vec<UserRecord>), ServiceError> {
         let pool = self.ctx.db.pool();
         let (condition, value) = match filter {
             None => ("", None),
@@ -375,10 +323,10 @@ impl Scim {
         let mut count = sqlx::query_scalar::<_, i64>(&count_sql).bind(&actor.account_id);
         let next = if value.is_some() { 3 } else { 2 };
         let page_sql = format!(
-            "SELECT {COLUMNS} FROM users WHERE account_id = $1{condition} ORDER BY id LIMIT ${next} OFFSET ${}",
+            "SELECT {RECORD_COLUMNS} FROM users WHERE account_id = $1{condition} ORDER BY id LIMIT ${next} OFFSET ${}",
             next + 1
         );
-        let mut page = sqlx::query_as::<_, Row>(&page_sql).bind(&actor.account_id);
+        let mut page = sqlx::query_as::<_, RecordRow>(&page_sql).bind(&actor.account_id);
         if let Some(v) = &value {
             count = count.bind(v.clone());
             page = page.bind(v.clone());
@@ -400,7 +348,7 @@ impl Scim {
         Ok((
             total,
             rows.into_iter()
-                .map(ScimUser::try_from)
+                .map(UserRecord::try_from)
                 .collect::<Result<_, _>>()?,
         ))
     }
@@ -418,7 +366,7 @@ impl Scim {
         &self,
         actor: &Actor,
         input: &ScimUserInput,
-    ) -> Result<ScimUser, ScimOrService> {
+    ) -> Result<UserRecord, ScimOrService> {
         Self::writable(actor)?;
         let id = self.ctx.new_id();
         let status = if input.active {
@@ -474,7 +422,7 @@ impl Scim {
         actor: &Actor,
         id: &str,
         input: &ScimUserInput,
-    ) -> Result<ScimUser, ScimOrService> {
+    ) -> Result<UserRecord, ScimOrService> {
         Self::writable(actor)?;
         let mut work = self.ctx.begin("provisioning a user").await?;
         let now = work.now();
@@ -598,9 +546,13 @@ fn taken(e: &sqlx::Error) -> ScimOrService {
     }
 }
 
-async fn read(pool: &sqlx::AnyPool, account_id: &str, id: &str) -> Result<ScimUser, ServiceError> {
-    sqlx::query_as::<_, Row>(&format!(
-        "SELECT {COLUMNS} FROM users WHERE account_id = $1 AND id = $2"
+async fn read(
+    pool: &sqlx::AnyPool,
+    account_id: &str,
+    id: &str,
+) -> Result<UserRecord, ServiceError> {
+    sqlx::query_as::<_, RecordRow>(&format!(
+        "SELECT {RECORD_COLUMNS} FROM users WHERE account_id = $1 AND id = $2"
     ))
     .bind(account_id)
     .bind(id)
@@ -615,9 +567,9 @@ async fn read_in(
     tx: &mut AnyConnection,
     account_id: &str,
     id: &str,
-) -> Result<ScimUser, ServiceError> {
-    sqlx::query_as::<_, Row>(&format!(
-        "SELECT {COLUMNS} FROM users WHERE account_id = $1 AND id = $2"
+) -> Result<UserRecord, ServiceError> {
+    sqlx::query_as::<_, RecordRow>(&format!(
+        "SELECT {RECORD_COLUMNS} FROM users WHERE account_id = $1 AND id = $2"
     ))
     .bind(account_id)
     .bind(id)
