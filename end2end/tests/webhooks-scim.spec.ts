@@ -62,8 +62,8 @@ test("the Owner adds a webhook endpoint, which receives a signed event, listed a
     await shown.getByRole("button", { name: "I have copied it" }).click();
 
     // A customer account made in the console is told to the endpoint, signed.
-    const company = `Hooked ${Date.now()}`;
-    await createCustomerAccount(page, company, { first: "Hal", last: "Hook", email: `hal.${Date.now()}@hooked.test` });
+    const company = `Hooked ${Date.now().toString(36)}`;
+    await createCustomerAccount(page, company, { first: "Hal", last: "Hook", email: `hal.${Date.now().toString(36)}@hooked.test` });
     await expect.poll(() => hook.got.length, { timeout: 15_000 }).toBe(1);
     const first = hook.got[0];
     expect(signedWith(first, secret)).toBe(true);
@@ -79,7 +79,7 @@ test("the Owner adds a webhook endpoint, which receives a signed event, listed a
     await expect(row).toContainText("Delivered");
     await expect(row.getByRole("cell").nth(3)).toHaveText("200");
     expect(await accessibilityViolations(page)).toEqual([]);
-    await row.getByRole("button", { name: `Send ${first.headers["webhook-id"]} again` }).click();
+    await row.getByRole("button", { name: `Redeliver account.created ${first.headers["webhook-id"]}` }).click();
     await expect.poll(() => hook.got.length, { timeout: 15_000 }).toBe(2);
     expect(hook.got[1].headers["webhook-id"]).toBe(first.headers["webhook-id"]);
     expect(signedWith(hook.got[1], secret)).toBe(true);
@@ -108,18 +108,18 @@ test("an administrator connects an identity provider, which provisions and deact
 
   // The provider adds a user, who is on the Users page; then deactivates them.
   const auth = { Authorization: `Bearer ${token}`, "Content-Type": "application/scim+json" };
-  const email = `ida.${Date.now()}@provisioned.test`;
+  const email = `ida.${Date.now().toString(36)}@provisioned.test`;
   const created = await page.request.post(`${base}/Users`, {
     headers: auth,
-    data: {
+    data: JSON.stringify({
       schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"],
       userName: email,
       name: { givenName: "Ida", familyName: "Provisioned" },
       emails: [{ value: email, primary: true }],
       active: true,
-    },
+    }),
   });
-  expect(created.status()).toBe(201);
+  expect(created.status(), await created.text()).toBe(201);
   const id = (await created.json()).id;
   await openHydrated(page, "/users");
   await page.getByLabel("Search by name or email").fill(email);
@@ -128,10 +128,10 @@ test("an administrator connects an identity provider, which provisions and deact
   await expect(row).toContainText("Active");
   const patched = await page.request.patch(`${base}/Users/${id}`, {
     headers: auth,
-    data: {
+    data: JSON.stringify({
       schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
       Operations: [{ op: "replace", path: "active", value: false }],
-    },
+    }),
   });
   expect(patched.status()).toBe(200);
   await page.reload();

@@ -246,6 +246,9 @@ both_databases! {
         let cookie = app.session_cookie_for("acme-admin").await;
         let res = app.call_as(&cookie, "users/set-suspended", &[("id", ids[2].as_str()), ("suspended", "true")]).await;
         assert_eq!(res.status(), 409);
+        // Deleted on the Users page, a deactivated user frees no seat it no longer held.
+        assert_eq!(app.call_as(&cookie, "users/delete", &[("id", ids[2].as_str())]).await.status(), 200);
+        assert_eq!(seats(&app, &account).await, (13, 13));
     }
 }
 

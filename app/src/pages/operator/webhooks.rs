@@ -162,7 +162,7 @@ fn Deliveries(endpoint: WebhookEndpointRow, state: HooksState) -> impl IntoView 
             .unwrap_or_else(|| "—".into());
         let next = d.next_attempt_at.map(time).unwrap_or_else(|| "—".into());
         let redeliver = active.then(|| {
-            let aria = format!("Send {} again", d.id);
+            let aria = format!("Redeliver {} {}", d.event, d.id);
             let delivery = d.id.clone();
             let again = move |_| {
                 let (e, dl) = (endpoint_id.get_value(), delivery.clone());

@@ -31,31 +31,20 @@ pub mod scim;
 const DUPLICATE: &str = "A user with this email already exists.";
 
 /// Tells the webhook endpoints that want `users.changed` what happened to the account's users
-/// (`created`, `deleted`, `synced`…, the user's id when it was one) and how many there are now.
-async fn users_changed(
-    work: &mut Work,
-    account_id: &str,
-    change: &str,
-    user_id: Option<&str>,
-) -> Result<(), ServiceError> {
-    let users: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM users WHERE account_id = $1 AND status <> 'deactivated'",
-    )
-    .bind(account_id)
-    .fetch_one(work.tx())
-    .await
-    .context("counting users")?;
+/// (`created`, `deleted`, `synced`…, and the user's id when it was one). No count: counting
+/// would cost every change a read of all the account's users, and `GET /v1/accounts/{id}/usage`
+/// answers it.
+fn users_changed(work: &mut Work, account_id: &str, change: &str, user_id: Option<&str>) {
     work.hook(Hook::new(
         WebhookEvent::UsersChanged,
         serde_json::json!({
             "account_id": account_id,
             "change": change,
             "user_id": user_id,
-            "users": users,
         }),
     ));
-    Ok(())
 }
+
 const DUPLICATE_EXTERNAL_ID: &str = "A user with this external ID already exists.";
 
 /// A user as the API shows one.
@@ -286,7 +275,7 @@ impl Users {
             user.email.as_str(),
             "",
         ));
-        users_changed(&mut work, &actor.account_id, "created", Some(&id)).await?;
+        users_changed(&mut work, &actor.account_id, "created", Some(&id));
         work.commit().await?;
         Ok(id)
     }
@@ -350,7 +339,7 @@ impl Users {
             user.email.as_str(),
             detail,
         ));
-        users_changed(&mut work, &actor.account_id, "updated", Some(id)).await?;
+        users_changed(&mut work, &actor.account_id, "updated", Some(id));
         work.commit().await
     }
 
@@ -397,7 +386,7 @@ impl Users {
         } else {
             "unsuspended"
         };
-        users_changed(&mut work, &actor.account_id, change, Some(id)).await?;
+        users_changed(&mut work, &actor.account_id, change, Some(id));
         work.commit().await
     }
 
@@ -407,25 +396,19 @@ impl Users {
         let now = work.now();
         let email = email_of(work.tx(), &actor.account_id, id).await?;
         // A user the identity provider deactivated is no seat: its deletion changes no count.
-        let deleted = sqlx::query(
-            "DELETE FROM users WHERE id = $1 AND account_id = $2 AND status <> 'deactivated'",
+        let status: Option<String> = sqlx::query_scalar(
+            "DELETE FROM users WHERE id = $1 AND account_id = $2 RETURNING status",
         )
         .bind(id)
         .bind(&actor.account_id)
-        .execute(work.tx())
+        .fetch_optional(work.tx())
         .await
         .context("deleting a user")?;
-        sqlx::query("DELETE FROM users WHERE id = $1 AND account_id = $2")
-            .bind(id)
-            .bind(&actor.account_id)
-            .execute(work.tx())
-            .await
-            .context("deleting a user")?;
-        if deleted.rows_affected() == 1 {
+        if status.is_some_and(|s| s != UserStatus::Deactivated.code()) {
             count_change(work.tx(), &self.ctx, &actor.account_id, now, -1).await?;
         }
         work.audit(Event::by(actor, AuditKind::UserDeleted, email, ""));
-        users_changed(&mut work, &actor.account_id, "deleted", Some(id)).await?;
+        users_changed(&mut work, &actor.account_id, "deleted", Some(id));
         work.commit().await
     }
 
@@ -632,7 +615,7 @@ impl Users {
             ),
         ));
         if report.added + report.changed + report.removed > 0 {
-            users_changed(&mut work, account, "synced", None).await?;
+            users_changed(&mut work, account, "synced", None);
         }
         work.commit().await?;
         Ok(report)
@@ -695,7 +678,7 @@ impl Users {
             "CSV import",
             format!("{n} users added"),
         ));
-        users_changed(&mut work, &actor.account_id, "imported", None).await?;
+        users_changed(&mut work, &actor.account_id, "imported", None);
         work.commit().await?;
         Ok(n as u64)
     }

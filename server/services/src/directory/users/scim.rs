@@ -409,7 +409,7 @@ impl Scim {
             input.user.email.as_str(),
             if status.is_seat() { "" } else { "deactivated" },
         ));
-        users_changed(&mut work, &actor.account_id, "created", Some(&id)).await?;
+        users_changed(&mut work, &actor.account_id, "created", Some(&id));
         work.commit().await?;
         Ok(read(self.ctx.db.pool(), &actor.account_id, &id).await?)
     }
@@ -481,7 +481,7 @@ impl Scim {
                 (false, true) => "reactivated",
                 _ => "updated",
             };
-            users_changed(&mut work, &actor.account_id, change, Some(id)).await?;
+            users_changed(&mut work, &actor.account_id, change, Some(id));
         }
         work.commit().await?;
         Ok(read(self.ctx.db.pool(), &actor.account_id, id).await?)
@@ -508,7 +508,7 @@ impl Scim {
             before.email.as_str(),
             "",
         ));
-        users_changed(&mut work, &actor.account_id, "deleted", Some(id)).await?;
+        users_changed(&mut work, &actor.account_id, "deleted", Some(id));
         work.commit().await?;
         Ok(())
     }
