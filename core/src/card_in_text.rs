@@ -57,13 +57,49 @@ fn separator(c: char) -> bool {
     )
 }
 
+/// Whether `chars` starts with a UUID as systems write one: 8-4-4-4-12 hexadecimal digits
+/// joined by dashes.
+fn starts_with_uuid(chars: &[char]) -> bool {
+    const SHAPE: &[u8] = b"hhhhhhhh-hhhh-hhhh-hhhh-hhhhhhhhhhhh";
+    chars.len() >= SHAPE.len()
+        && SHAPE.iter().zip(chars).all(|(want, c)| match want {
+            b'-' => *c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// `text` with every UUID blanked out. An identifier a system generated (an identity
+/// provider's id for a user, say) is not a number a person typed: its digits, grouped 8-4-4,
+/// pass Luhn as often as any, but no one writes a card number in a UUID's shape.
+fn without_uuids(text: &str) -> Vec<char> {
+    let mut chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        // Only at the start of a token: a UUID is not the tail of a longer hex string.
+        let at_start = i == 0 || !chars[i - 1].is_ascii_hexdigit();
+        let end = i + 36;
+        if at_start
+            && starts_with_uuid(&chars[i..])
+            && chars
+                .get(end)
+                .is_none_or(|c| !c.is_ascii_hexdigit() && *c != '-')
+        {
+            chars[i..end].fill('x');
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+    chars
+}
+
 /// The groups of digits of each run in `text`: a run is digits joined by separators only;
-/// anything else (a letter, a slash, the end) ends it.
+/// anything else (a letter, a slash, the end) ends it. UUIDs are left out.
 fn runs(text: &str) -> Vec<Vec<Vec<u8>>> {
     let mut runs = Vec::new();
     let mut groups: Vec<Vec<u8>> = Vec::new();
     let mut group: Vec<u8> = Vec::new();
-    for c in text.chars() {
+    for c in without_uuids(text) {
         if let Some(d) = digit(c) {
             group.push(d);
         } else if separator(c) {
@@ -123,6 +159,20 @@ pub fn no_card_number(text: &str) -> Result<(), CardNumberInText> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_uuid_is_not_a_card_number_but_a_card_beside_one_is() {
+        // Digits grouped 8-4-4 pass Luhn (12345678-1234-4129 does); in a UUID they are an id.
+        let uuid = "12345678-1234-4129-8abc-def012345678";
+        assert!(contains_card_number("12345678-1234-4129"));
+        assert!(!contains_card_number(uuid));
+        assert!(!contains_card_number(&format!("{uuid}@{uuid}.com")));
+        assert!(!contains_card_number(&uuid.to_uppercase()));
+        // Not when it is only part of something longer, nor next to a card number.
+        assert!(contains_card_number(&format!("{uuid}0-1234-4129")));
+        assert!(contains_card_number(&format!("{uuid} 4111 1111 1111 1111"))); // test number
+        assert!(contains_card_number(&format!("4111111111111111 {uuid}"))); // test number
+    }
 
     #[test]
     fn a_card_number_is_found_however_it_is_written() {

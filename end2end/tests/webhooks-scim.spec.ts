@@ -80,12 +80,12 @@ test("the Owner adds a webhook endpoint, which receives a signed event, listed a
     await expect(row.getByRole("cell").nth(3)).toHaveText("200");
     expect(await accessibilityViolations(page)).toEqual([]);
     await row.getByRole("button", { name: `Redeliver account.created ${first.headers["webhook-id"]}` }).click();
+    await expect(page.getByRole("status").filter({ hasText: "again" })).toHaveText("Sent again.");
     await expect.poll(() => hook.got.length, { timeout: 15_000 }).toBe(2);
     expect(hook.got[1].headers["webhook-id"]).toBe(first.headers["webhook-id"]);
     expect(signedWith(hook.got[1], secret)).toBe(true);
 
     // Removed: nothing more is sent to it.
-    await deliveries.getByRole("button", { name: "Close" }).click();
     await page.getByRole("button", { name: `Remove ${hook.url}` }).click();
     await page.getByRole("dialog", { name: `Remove ${hook.url}?` }).getByRole("button", { name: "Remove" }).click();
     await expect(page.getByRole("status").filter({ hasText: "removed" })).toHaveText(`${hook.url} is removed.`);

@@ -133,23 +133,20 @@ fn user_attributes() -> Vec<Value> {
                     .done(),
             ])
             .done(),
+        // One address, and no `primary` flag kept: of several sent, the one marked primary (or
+        // the first) is the user's.
         Attr::new(
             "emails",
             "complex",
-            "The user's address: Tally keeps one, the primary (or the first).",
+            "The user's address: Tally keeps one, the primary (or the first) of those sent.",
         )
         .required()
         .multi()
         .writable()
-        .sub(vec![
-            Attr::new("value", "string", "The address.")
-                .required()
-                .writable()
-                .done(),
-            Attr::new("primary", "boolean", "Whether it is the primary address.")
-                .writable()
-                .done(),
-        ])
+        .sub(vec![Attr::new("value", "string", "The address.")
+            .required()
+            .writable()
+            .done()])
         .done(),
         Attr::new(
             "active",

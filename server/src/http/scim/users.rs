@@ -57,7 +57,7 @@ fn resource(state: &AppState, u: &UserRecord) -> Value {
         "id": u.id,
         "userName": u.user_name,
         "name": {"givenName": u.first_name, "familyName": u.last_name},
-        "emails": [{"value": u.email, "primary": true}],
+        "emails": [{"value": u.email}],
         "active": u.status.is_seat(),
         "meta": {
             "resourceType": "User",
