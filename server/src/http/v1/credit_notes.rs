@@ -4,8 +4,8 @@
 
 use axum::{
     extract::{Path, State},
-    http::{header, StatusCode},
-    response::{IntoResponse, Response},
+    http::StatusCode,
+    response::Response,
     Json,
 };
 use serde::{Deserialize, Serialize};
@@ -17,8 +17,11 @@ use tally_core::{
 use utoipa::ToSchema;
 
 use super::{
-    accounts::AccountPath, decimal, invoices::InvoicePath, problem::Problem, timestamp, Body, Key,
-    Page, PageQuery, Query,
+    accounts::AccountPath,
+    decimal,
+    invoices::{pdf_response, reader, InvoicePath},
+    problem::Problem,
+    timestamp, Body, Key, Page, PageQuery, Query,
 };
 use crate::http::AppState;
 
@@ -101,19 +104,6 @@ pub struct CreditNotePath {
     pub credit_note_id: String,
 }
 
-async fn reader(
-    state: &AppState,
-    key: &Key,
-    account_id: &str,
-) -> Result<tally_core::actor::Actor, Problem> {
-    let operator = key.needs(ApiScope::InvoicesRead)?;
-    Ok(state
-        .services
-        .customers
-        .acting_in(operator, account_id, false)
-        .await?)
-}
-
 /// List the account's credit notes, the newest first.
 #[utoipa::path(get, path = "/v1/accounts/{account_id}/credit_notes", tag = "Credit notes", operation_id = "listCreditNotes",
     params(AccountPath, PageQuery),
@@ -175,17 +165,10 @@ pub async fn pdf(
         .credit_notes
         .pdf(&actor, &path.credit_note_id)
         .await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"tally-credit-note-{number}.pdf\""),
-            ),
-        ],
+    Ok(pdf_response(
+        &format!("tally-credit-note-{number}.pdf"),
         pdf,
-    )
-        .into_response())
+    ))
 }
 
 /// Credit part or all of a paid invoice. Paid by card, the amount is refunded to that card

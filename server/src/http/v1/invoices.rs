@@ -105,7 +105,8 @@ pub struct InvoicePath {
     pub invoice_id: String,
 }
 
-async fn reader(
+/// The account `account_id` as a key with `invoices:read` reads its billing documents.
+pub(super) async fn reader(
     state: &AppState,
     key: &Key,
     account_id: &str,
@@ -185,15 +186,20 @@ pub async fn pdf(
         .invoices
         .pdf(&actor, &path.invoice_id)
         .await?;
-    Ok((
+    Ok(pdf_response(&format!("tally-invoice-{number}.pdf"), pdf))
+}
+
+/// A PDF to download as `filename`.
+pub(super) fn pdf_response(filename: &str, pdf: Vec<u8>) -> Response {
+    (
         [
             (header::CONTENT_TYPE, "application/pdf".to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"tally-invoice-{number}.pdf\""),
+                format!("attachment; filename=\"{filename}\""),
             ),
         ],
         pdf,
     )
-        .into_response())
+        .into_response()
 }

@@ -133,6 +133,23 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
+/// One user of the account, on `exec` (the pool, or a change's transaction), or not found.
+async fn record<'e, E>(exec: E, account_id: &str, id: &str) -> Result<UserRecord, ServiceError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    sqlx::query_as::<_, RecordRow>(&format!(
+        "SELECT {RECORD_COLUMNS} FROM users WHERE account_id = $1 AND id = $2"
+    ))
+    .bind(account_id)
+    .bind(id)
+    .fetch_optional(exec)
+    .await
+    .context("reading a user")?
+    .ok_or(ServiceError::NotFound)?
+    .try_into()
+}
+
 /// Records a change of the user count in the caller's transaction.
 async fn count_change(
     tx: &mut AnyConnection,
@@ -414,16 +431,7 @@ impl Users {
 
     /// One user of the caller's account.
     pub async fn get(&self, actor: &Actor, id: &str) -> Result<UserRecord, ServiceError> {
-        sqlx::query_as::<_, RecordRow>(&format!(
-            "SELECT {RECORD_COLUMNS} FROM users WHERE account_id = $1 AND id = $2"
-        ))
-        .bind(&actor.account_id)
-        .bind(id)
-        .fetch_optional(self.ctx.db.pool())
-        .await
-        .context("reading a user")?
-        .ok_or(ServiceError::NotFound)?
-        .try_into()
+        record(self.ctx.db.pool(), &actor.account_id, id).await
     }
 
     /// Up to `limit` users of the caller's account in the order they were added, after the
@@ -594,7 +602,16 @@ impl Users {
         }
         let report = SyncReport {
             added: additions.len() as u64,
-            changed: (changes.len() + reactivated.len()) as u64,
+            // A user reactivated and renamed at once is one change.
+            changed: {
+                let renamed: std::collections::HashSet<&str> =
+                    changes.iter().map(|(id, _)| id.as_str()).collect();
+                (changes.len()
+                    + reactivated
+                        .iter()
+                        .filter(|id| !renamed.contains(*id))
+                        .count()) as u64
+            },
             removed: removed.len() as u64,
             users_now: wanted.len() as u64,
         };

@@ -6,7 +6,6 @@
 //! seat from that moment: its count change is written in the same transaction, as for a user
 //! added or deleted.
 
-use sqlx::AnyConnection;
 use tally_core::{
     account_status::AccountStatus,
     actor::Actor,
@@ -22,7 +21,7 @@ use tally_core::{
 };
 
 use super::{
-    count_change, is_unique_violation, users_changed, RecordRow, UserRecord, RECORD_COLUMNS,
+    count_change, is_unique_violation, record, users_changed, RecordRow, UserRecord, RECORD_COLUMNS,
 };
 use crate::{
     identity::accounts,
@@ -283,7 +282,7 @@ impl Scim {
 
     /// One user of the caller's account.
     pub async fn get(&self, actor: &Actor, id: &str) -> Result<UserRecord, ServiceError> {
-        read(self.ctx.db.pool(), &actor.account_id, id).await
+        record(self.ctx.db.pool(), &actor.account_id, id).await
     }
 
     /// The account's users matching `filter` (all without one) in the order they were added:
@@ -411,7 +410,7 @@ impl Scim {
         ));
         users_changed(&mut work, &actor.account_id, "created", Some(&id));
         work.commit().await?;
-        Ok(read(self.ctx.db.pool(), &actor.account_id, &id).await?)
+        Ok(record(self.ctx.db.pool(), &actor.account_id, &id).await?)
     }
 
     /// Replaces a user's attributes (PUT, and PATCH once applied): deactivating ends its
@@ -426,7 +425,7 @@ impl Scim {
         Self::writable(actor)?;
         let mut work = self.ctx.begin("provisioning a user").await?;
         let now = work.now();
-        let before = read_in(work.tx(), &actor.account_id, id).await?;
+        let before = record(work.tx(), &actor.account_id, id).await?;
         let status = match (input.active, before.status) {
             (false, _) => UserStatus::Deactivated,
             (true, UserStatus::Deactivated) => UserStatus::Active,
@@ -484,7 +483,7 @@ impl Scim {
             users_changed(&mut work, &actor.account_id, change, Some(id));
         }
         work.commit().await?;
-        Ok(read(self.ctx.db.pool(), &actor.account_id, id).await?)
+        Ok(record(self.ctx.db.pool(), &actor.account_id, id).await?)
     }
 
     /// Deletes a user; one still a seat stops being one now.
@@ -492,7 +491,7 @@ impl Scim {
         Self::writable(actor)?;
         let mut work = self.ctx.begin("deprovisioning a user").await?;
         let now = work.now();
-        let before = read_in(work.tx(), &actor.account_id, id).await?;
+        let before = record(work.tx(), &actor.account_id, id).await?;
         sqlx::query("DELETE FROM users WHERE id = $1 AND account_id = $2")
             .bind(id)
             .bind(&actor.account_id)
@@ -544,38 +543,4 @@ fn taken(e: &sqlx::Error) -> ScimOrService {
     } else {
         uniqueness("A user with this email already exists.")
     }
-}
-
-async fn read(
-    pool: &sqlx::AnyPool,
-    account_id: &str,
-    id: &str,
-) -> Result<UserRecord, ServiceError> {
-    sqlx::query_as::<_, RecordRow>(&format!(
-        "SELECT {RECORD_COLUMNS} FROM users WHERE account_id = $1 AND id = $2"
-    ))
-    .bind(account_id)
-    .bind(id)
-    .fetch_optional(pool)
-    .await
-    .context("reading a user")?
-    .ok_or(ServiceError::NotFound)?
-    .try_into()
-}
-
-async fn read_in(
-    tx: &mut AnyConnection,
-    account_id: &str,
-    id: &str,
-) -> Result<UserRecord, ServiceError> {
-    sqlx::query_as::<_, RecordRow>(&format!(
-        "SELECT {RECORD_COLUMNS} FROM users WHERE account_id = $1 AND id = $2"
-    ))
-    .bind(account_id)
-    .bind(id)
-    .fetch_optional(tx)
-    .await
-    .context("reading a user")?
-    .ok_or(ServiceError::NotFound)?
-    .try_into()
 }
