@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up what is missing, then runs every gate and test of Tally:
-#   formatting, clippy (ssr and hydrate/wasm32), core for wasm32, unit and property tests,
+#   formatting, clippy (ssr and hydrate/wasm32), core's tax ID table in wasm32, unit and property tests,
 #   server integration tests on SQLite and on a throw-away PostgreSQL, Playwright
 #   end-to-end tests in Debian's Chromium with axe-core, and the REST API's outside checkers
 #   (openapi-spec-validator, schemathesis) against the release server.
@@ -27,8 +27,10 @@ step "clippy, hydrate build (wasm32)"
 RUSTFLAGS="$leptos_flags" cargo clippy -p tally-app --lib --no-default-features --features hydrate \
   --target wasm32-unknown-unknown -- -D warnings
 
-step "core builds for wasm32-unknown-unknown"
-RUSTFLAGS="$leptos_flags" cargo build -p tally-core --target wasm32-unknown-unknown
+step "core in wasm32-unknown-unknown: the tax ID table, as the browser checks it"
+# wasm-bindgen-test-runner comes with the wasm-bindgen CLI and runs the test in Node.js.
+RUSTFLAGS="$leptos_flags" CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test -p tally-core --target wasm32-unknown-unknown --test tax_ids
 
 step "throw-away PostgreSQL"
 # shellcheck source=scripts/pg.sh

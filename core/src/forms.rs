@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 use crate::{
     address::{country_error, postal_code, region, Address, AddressInput},
     card::{AcceptedBrands, CardNumber, Cvc},
-    contact::{cardholder_name, optional_text, required_text, tax_id, Email, Phone},
+    contact::{cardholder_name, optional_text, required_text, Email, Phone},
     expiry::Expiry,
     roles::Role,
+    tax_id::TaxId,
 };
 
 /// Messages keyed by field name (the form control's `name`). Empty means valid.
@@ -137,7 +138,8 @@ pub struct BillingInfo {
     pub contact_email: Email,
     pub contact_phone: Option<Phone>,
     pub address: Address,
-    pub tax_id: Option<String>,
+    /// Checked for the address's country (or the prefix typed); stored in its normal form.
+    pub tax_id: Option<TaxId>,
 }
 
 impl BillingInfoInput {
@@ -154,7 +156,10 @@ impl BillingInfoInput {
         let contact_email = e.check("contact_email", Email::parse(&self.contact_email));
         let contact_phone = e.check("contact_phone", Phone::parse_optional(&self.contact_phone));
         let address = parse_address(&self.address, "", &mut e);
-        let tax_id = e.check("tax_id", tax_id(&self.tax_id));
+        let tax_id = e.check(
+            "tax_id",
+            TaxId::parse(&self.tax_id, self.address.country.trim()),
+        );
         let value = (|| {
             Some(BillingInfo {
                 company_name: company_name?,
@@ -181,7 +186,7 @@ impl From<&BillingInfo> for BillingInfoInput {
                 .map(|p| p.as_str().to_string())
                 .unwrap_or_default(),
             address: AddressInput::from(&b.address),
-            tax_id: b.tax_id.clone().unwrap_or_default(),
+            tax_id: b.tax_id.as_ref().map(TaxId::official).unwrap_or_default(),
         }
     }
 }

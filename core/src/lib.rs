@@ -27,6 +27,7 @@ pub mod redirect;
 pub mod roles;
 pub mod scim;
 pub mod seller;
+pub mod tax_id;
 pub mod typing;
 pub mod views;
 pub mod webhooks;

@@ -20,3 +20,4 @@ pub mod search_form;
 pub mod seller_fields;
 pub mod shown_once;
 pub mod standing;
+pub mod tax_id_field;

@@ -13,6 +13,7 @@ use crate::{
         form::Form,
         fresh_check,
         live_errors::LiveErrors,
+        tax_id_field::TaxIdField,
     },
     error::AppError,
 };
@@ -93,9 +94,9 @@ pub(super) fn BillingTab(flow: Flow, on_next: Callback<()>) -> impl IntoView {
                 <legend>"Company address"</legend>
                 <AddressFields names=&COMPANY value=address errors=errors />
             </fieldset>
-            <Field name="tax_id" label="Tax ID (optional)" hint="VAT, GST or EIN, as it should appear on invoices."
-                value=text(|i| &i.tax_id) error=errors.error("tax_id")
-                on_input=set("tax_id", |i, v| i.tax_id = v) on_blur=errors.touch("tax_id") />
+            <TaxIdField value=text(|i| &i.tax_id) country=Signal::derive(move || address.with(|a| a.country.clone()))
+                error=errors.error("tax_id") on_input=set("tax_id", |i, v| i.tax_id = v) on_blur=errors.touch("tax_id")
+                hint="Your VAT number, GSTIN, ABN or EIN, as it should appear on your invoices." />
             <p class="form-error" role="alert">{move || failure.get()}</p>
             <div class="dialog-buttons">
                 <button type="submit" class="primary" disabled=move || busy.get()>"Next"</button>

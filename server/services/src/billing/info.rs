@@ -11,6 +11,7 @@ use tally_core::{
     audit::AuditKind,
     contact::{Email, Phone},
     forms::BillingInfo,
+    tax_id::TaxId,
 };
 
 use super::AddressRow;
@@ -48,7 +49,7 @@ impl InfoRow {
             contact_phone: Phone::parse_optional(self.contact_phone.as_deref().unwrap_or_default())
                 .map_err(|_| broken("the stored contact phone does not parse"))?,
             address: self.address.into(),
-            tax_id: self.tax_id,
+            tax_id: self.tax_id.as_deref().map(TaxId::stored),
         })
     }
 }
@@ -210,7 +211,7 @@ where
     .bind(&info.contact_name)
     .bind(info.contact_email.as_str())
     .bind(info.contact_phone.as_ref().map(|p| p.as_str().to_string()))
-    .bind(&info.tax_id)
+    .bind(info.tax_id.as_ref().map(TaxId::normal))
     .bind(&a.country)
     .bind(&a.line1)
     .bind(&a.line2)

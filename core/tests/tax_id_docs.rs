@@ -1,0 +1,41 @@
+//! `docs/tax-ids.md` lists every tax ID scheme and what is checked, as `tax_id::SCHEMES`
+//! says. To accept a change: `TALLY_BLESS=1 cargo test -p tally-core --test tax_id_docs`.
+
+use std::path::Path;
+
+use tally_core::{country::country_name, tax_id::SCHEMES};
+
+fn table() -> String {
+    let mut t =
+        String::from("| Country | Scheme | Prefix | Shape | Checked |\n|---|---|---|---|---|\n");
+    for s in SCHEMES {
+        let country = match s.prefix {
+            "XI" => "Northern Ireland",
+            _ => country_name(s.country).unwrap_or(s.country),
+        };
+        t.push_str(&format!(
+            "| {country} | {} | {} | {} | {} |\n",
+            s.title(),
+            s.prefix,
+            s.form,
+            s.checks
+        ));
+    }
+    t
+}
+
+#[test]
+fn the_docs_table_is_the_codes() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/tax-ids.md");
+    let doc = std::fs::read_to_string(&path).expect("docs/tax-ids.md");
+    let (head, rest) = doc.split_once("<!-- schemes -->\n").expect("start marker");
+    let (_, tail) = rest.split_once("<!-- /schemes -->").expect("end marker");
+    let want = format!("{head}<!-- schemes -->\n{}<!-- /schemes -->{tail}", table());
+    if std::env::var_os("TALLY_BLESS").is_some() {
+        std::fs::write(&path, &want).unwrap();
+    }
+    assert_eq!(
+        doc, want,
+        "docs/tax-ids.md differs from tax_id::SCHEMES; bless it"
+    );
+}

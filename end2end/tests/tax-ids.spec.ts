@@ -1,0 +1,54 @@
+import { test, expect } from "@playwright/test";
+import { accessibilityViolations, openHydrated } from "../pages/base";
+import { SignedInFrame } from "../pages/account";
+import { acceptInvitation, createCustomerAccount, signInAsOperator } from "../pages/console";
+import { PaymentsModal } from "../pages/payments";
+
+// Tax IDs are checked in the browser by core's rules, per country, with the network off; the
+// server stores the normal form and shows the official one when the form opens again.
+test("a billing administrator's German VAT number: a missing digit and a typo explained offline, then saved", async ({ page }) => {
+  const tag = Date.now().toString(36);
+  const admin = { first: "Eva", last: "Muster", email: `eva.${tag}@muster.test`, password: "a long muster passphrase" };
+  await signInAsOperator(page);
+  await createCustomerAccount(page, `Muster ${tag} GmbH`, admin);
+  await page.context().clearCookies();
+  await acceptInvitation(page, admin.email, admin.password);
+
+  const frame = new SignedInFrame(page);
+  await frame.openMenu();
+  await frame.menu.getByRole("menuitem", { name: "Payments" }).click();
+  const modal = new PaymentsModal(page);
+  const d = modal.dialog;
+  await expect(d).toBeVisible();
+  await d.getByLabel("Company name").fill(`Muster ${tag} GmbH`);
+  await d.getByLabel("Name", { exact: true }).fill("Eva Muster");
+  await d.getByLabel("Email", { exact: true }).fill(`rechnung.${tag}@muster.test`);
+  await d.getByLabel("Country").selectOption("DE");
+  await d.getByLabel("Street address").fill("Hauptstr. 1");
+  await d.getByLabel("City").fill("Berlin");
+  await d.getByLabel("Postal code").fill("10115");
+  await expect(d.getByText("German VAT number: DE followed by 9 digits, the first not 0.")).toBeVisible();
+
+  await page.context().setOffline(true);
+  const taxId = d.getByLabel("Tax ID (optional)");
+  await taxId.fill("DE 13669597");
+  await d.getByLabel("Postal code").focus();
+  await expect(d.getByText("This has 8 digits; a German VAT number has 9.")).toBeVisible();
+  await expect(taxId).toHaveAttribute("aria-invalid", "true");
+  await taxId.fill("DE 136 695 977");
+  await expect(d.getByText("The check digits don't match the rest of the number: look for a mistyped digit.")).toBeVisible();
+  await d.getByRole("button", { name: "Next" }).click();
+  await expect(taxId).toBeFocused(); // the only field in error
+  expect(await accessibilityViolations(page)).toEqual([]);
+  await taxId.fill("de 136.695.976");
+  await expect(taxId).not.toHaveAttribute("aria-invalid", "true");
+  await page.context().setOffline(false);
+  await d.getByRole("button", { name: "Next" }).click();
+  await expect(modal.tab("Payment Information")).toHaveAttribute("aria-selected", "true");
+
+  // Saved in its normal form, shown in the official one when the page is opened again.
+  await openHydrated(page, "/");
+  await frame.openMenu();
+  await frame.menu.getByRole("menuitem", { name: "Payments" }).click();
+  await expect(d.getByLabel("Tax ID (optional)")).toHaveValue("DE136695976");
+});
