@@ -139,6 +139,33 @@ pub struct Address {
     pub postal_code: String,
 }
 
+impl Address {
+    /// The address as a document prints it: the street lines, the place (city, region, postal
+    /// code), the country's name.
+    pub fn printed_lines(&self) -> Vec<String> {
+        let mut lines = vec![self.line1.clone()];
+        lines.extend(self.line2.clone().filter(|l| !l.is_empty()));
+        let place: Vec<&str> = [
+            Some(&self.city),
+            self.region.as_ref(),
+            Some(&self.postal_code),
+        ]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .filter(|p| !p.is_empty())
+        .collect();
+        if !place.is_empty() {
+            lines.push(place.join(" "));
+        }
+        lines.push(
+            crate::country::country_name(&self.country)
+                .map_or_else(|| self.country.clone(), str::to_string),
+        );
+        lines
+    }
+}
+
 /// Raw address fields as they cross the wire.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AddressInput {

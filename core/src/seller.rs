@@ -10,6 +10,7 @@ use crate::{
     contact::{required_text, Email},
     forms::{parse_address, person, FieldErrors},
     money::Money,
+    tax_id::TaxId,
 };
 
 /// The most a user can cost a month: a typo's extra zeros are caught, a real price is not.
@@ -126,6 +127,9 @@ pub struct SellerInput {
     pub legal_name: String,
     pub contact_email: String,
     pub address: AddressInput,
+    /// The seller's own VAT number or other tax ID, printed on its invoices.
+    #[serde(default)]
+    pub tax_id: String,
     pub plan: PlanInput,
 }
 
@@ -135,8 +139,24 @@ pub struct SellerDetails {
     pub legal_name: String,
     pub contact_email: Email,
     pub address: Address,
+    pub tax_id: Option<TaxId>,
     /// The plan a new customer account starts on.
     pub default_plan: Plan,
+}
+
+impl SellerDetails {
+    /// Who issues the invoices, as they print it: the legal name, the address and the tax ID,
+    /// one line each.
+    pub fn invoice_header(&self) -> String {
+        let mut lines = vec![self.legal_name.clone()];
+        lines.extend(self.address.printed_lines());
+        lines.extend(
+            self.tax_id
+                .as_ref()
+                .map(|t| format!("Tax ID: {}", t.official())),
+        );
+        lines.join("\n")
+    }
 }
 
 impl SellerInput {
@@ -149,11 +169,16 @@ impl SellerInput {
         );
         let contact_email = e.check("contact_email", Email::parse(&self.contact_email));
         let address = parse_address(&self.address, "", e);
+        let tax_id = e.check(
+            "tax_id",
+            TaxId::parse(&self.tax_id, self.address.country.trim()),
+        );
         let plan = self.plan.check(e);
         Some(SellerDetails {
             legal_name: legal_name?,
             contact_email: contact_email?,
             address: address?,
+            tax_id: tax_id?,
             default_plan: plan?,
         })
     }
@@ -193,6 +218,7 @@ impl From<&SellerSettings> for SettingsInput {
                 legal_name: d.legal_name.clone(),
                 contact_email: d.contact_email.to_string(),
                 address: AddressInput::from(&d.address),
+                tax_id: d.tax_id.as_ref().map(TaxId::official).unwrap_or_default(),
                 plan: PlanInput::from(&d.default_plan),
             },
             retry_days: s
@@ -338,6 +364,7 @@ mod tests {
                     region: "CA".into(),
                     postal_code: "94105".into(),
                 },
+                tax_id: "12-3456789".into(),
                 plan: PlanInput::default(),
             },
             first_name: "Olive".into(),
@@ -392,6 +419,27 @@ mod tests {
             Plan::per_user(Money::from_cents(500))
         );
         assert_eq!(new.email.as_str(), "olive@seller.test");
+        let tax_id = new.seller.tax_id.expect("an EIN for a US address");
+        assert_eq!(
+            (tax_id.normal(), tax_id.official()),
+            ("US123456789".into(), "12-3456789".into())
+        );
+    }
+
+    #[test]
+    fn the_sellers_tax_id_is_checked_for_its_address() {
+        let mut typed = filled();
+        typed.seller.tax_id = "DE 136 695 977".into();
+        let e = typed.parse().unwrap_err();
+        assert_eq!(
+            e.get("tax_id"),
+            Some("The check digits don't match the rest of the number: look for a mistyped digit.")
+        );
+        typed.seller.tax_id = "07-1234567".into();
+        assert!(
+            typed.parse().unwrap_err().get("tax_id").is_some(),
+            "07 is not an IRS prefix"
+        );
     }
 
     #[test]

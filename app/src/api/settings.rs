@@ -31,6 +31,7 @@ pub async fn save_seller_settings(
     #[server(default)] city: String,
     #[server(default)] region: String,
     #[server(default)] postal_code: String,
+    #[server(default)] tax_id: String,
     price_per_user: String,
     free_users: String,
     /// Blank: the 1st.
@@ -51,6 +52,7 @@ pub async fn save_seller_settings(
             city,
             region,
             postal_code,
+            tax_id,
             price_per_user,
             free_users,
             billing_day,

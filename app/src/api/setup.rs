@@ -26,6 +26,7 @@ pub(crate) fn seller_input(
     city: String,
     region: String,
     postal_code: String,
+    tax_id: String,
     price_per_user: String,
     free_users: String,
     billing_day: String,
@@ -41,6 +42,7 @@ pub(crate) fn seller_input(
             region,
             postal_code,
         },
+        tax_id,
         plan: PlanInput {
             price_per_user,
             free_users,
@@ -76,6 +78,7 @@ pub async fn set_up_seller(
     city: String,
     #[server(default)] region: String,
     postal_code: String,
+    #[server(default)] tax_id: String,
     price_per_user: String,
     free_users: String,
     /// Blank: the 1st.
@@ -96,6 +99,7 @@ pub async fn set_up_seller(
             city,
             region,
             postal_code,
+            tax_id,
             price_per_user,
             free_users,
             billing_day,

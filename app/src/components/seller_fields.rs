@@ -10,6 +10,7 @@ use crate::components::{
     field::Field,
     live_errors::LiveErrors,
     plan_fields::PlanFields,
+    tax_id_field::TaxIdField,
 };
 
 /// "Your company" and "Default plan for new customer accounts", each field checked by `errors`.
@@ -19,6 +20,8 @@ pub fn SellerFields(
     #[prop(into)] contact_email: Signal<String>,
     on_legal_name: Callback<String>,
     on_contact_email: Callback<String>,
+    #[prop(into)] tax_id: Signal<String>,
+    on_tax_id: Callback<String>,
     address: RwSignal<AddressInput>,
     plan: RwSignal<PlanInput>,
     errors: LiveErrors,
@@ -32,6 +35,9 @@ pub fn SellerFields(
             <Field name="contact_email" label="Contact email for customers" kind="email" autocomplete="email" required=true
                 value=contact_email error=errors.error("contact_email") on_input=on_contact_email on_blur=errors.touch("contact_email") />
             <AddressFields names=&COMPANY value=address errors=errors />
+            <TaxIdField value=tax_id country=Signal::derive(move || address.with(|a| a.country.clone()))
+                error=errors.error("tax_id") on_input=on_tax_id on_blur=errors.touch("tax_id")
+                hint="Your VAT number, UID, ABN or other tax ID, printed on every invoice." />
         </fieldset>
         <PlanFields plan=plan errors=errors legend="Default plan for new customer accounts" />
     }

@@ -101,6 +101,7 @@ fn SetupForm() -> impl IntoView {
             city: a.city,
             region: a.region,
             postal_code: a.postal_code,
+            tax_id: i.seller.tax_id,
             price_per_user: p.price_per_user,
             free_users: p.free_users,
             billing_day: p.billing_day,
@@ -122,6 +123,7 @@ fn SetupForm() -> impl IntoView {
                 <SellerFields legal_name=text(|i| &i.seller.legal_name) contact_email=text(|i| &i.seller.contact_email)
                     on_legal_name=set("legal_name", |i, v| i.seller.legal_name = v)
                     on_contact_email=set("contact_email", |i, v| i.seller.contact_email = v)
+                    tax_id=text(|i| &i.seller.tax_id) on_tax_id=set("tax_id", |i, v| i.seller.tax_id = v)
                     address=address plan=plan errors=errors />
                 <fieldset class="group">
                     <legend>"You, the first operator"</legend>

@@ -208,6 +208,10 @@ pub struct Invoice {
     pub paid_at: Option<i64>,
     /// Whom it is made out to, one line each, as it was when it was made.
     pub billed_to: Option<String>,
+    /// Who made it out — the seller's name, address and tax ID, one line each — as they were
+    /// when it was made (none on invoices from before the seller's details were kept on them).
+    #[serde(default)]
+    pub seller: Option<String>,
     /// The card it was to be charged to when it was made ("Visa •••• 4242").
     pub card_label: Option<String>,
     /// The account's credit balance taken off it when it was made (the amount is what was

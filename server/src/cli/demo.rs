@@ -86,6 +86,7 @@ pub async fn seed(services: &Services) -> Result<Option<DemoLogins>, ServiceErro
         legal_name: "Demo Seller Inc.".into(),
         contact_email: email("billing@seller.demo.tally.test")?,
         address: demo_address(),
+        tax_id: None,
         default_plan: Plan::per_user(ctx.settings.price_per_user),
     };
     if !profile::claim(&mut tx, &seller, now).await? {

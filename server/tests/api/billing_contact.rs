@@ -73,7 +73,7 @@ fn win_ansi(b: u8) -> char {
 
 /// The text a PDF shows: every string of its content (literal `(…)` and hex `<…>`), in
 /// order, one per line.
-fn pdf_text(pdf: &[u8]) -> String {
+pub(crate) fn pdf_text(pdf: &[u8]) -> String {
     assert!(pdf.starts_with(b"%PDF-"), "a PDF");
     let mut lines = Vec::new();
     let mut i = 0;

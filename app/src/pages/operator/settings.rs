@@ -86,6 +86,7 @@ fn SettingsForm(start: SettingsInput) -> impl IntoView {
                     a.city,
                     a.region,
                     a.postal_code,
+                    i.seller.tax_id,
                     p.price_per_user,
                     p.free_users,
                     p.billing_day,
@@ -110,6 +111,7 @@ fn SettingsForm(start: SettingsInput) -> impl IntoView {
             <SellerFields legal_name=text(|i| &i.seller.legal_name) contact_email=text(|i| &i.seller.contact_email)
                 on_legal_name=set("legal_name", |i, v| i.seller.legal_name = v)
                 on_contact_email=set("contact_email", |i, v| i.seller.contact_email = v)
+                tax_id=text(|i| &i.seller.tax_id) on_tax_id=set("tax_id", |i, v| i.seller.tax_id = v)
                 address=address plan=plan errors=errors />
             <fieldset class="group">
                 <legend>"Failed charges"</legend>

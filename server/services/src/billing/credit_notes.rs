@@ -78,17 +78,37 @@ pub async fn next_number(
     prefix: &str,
     year: i32,
 ) -> Result<String, ServiceError> {
+    Ok(take_numbers(conn, prefix, year, 1).await?.remove(0))
+}
+
+/// The next `count` numbers of `prefix`'s series for `year` (`INV-2026-000123`, …), in order,
+/// taken in `conn`: the series' row stays locked until the transaction ends, so documents made
+/// at once by several servers take consecutive numbers one transaction after the other, and a
+/// transaction that rolls back (or a process killed in it) gives its numbers back.
+pub async fn take_numbers(
+    conn: &mut AnyConnection,
+    prefix: &str,
+    year: i32,
+    count: usize,
+) -> Result<Vec<String>, ServiceError> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
     let series = format!("{prefix}-{year}");
-    let n: i64 = sqlx::query_scalar(
-        "INSERT INTO document_series (series, last_number) VALUES ($1, 1) \
-         ON CONFLICT (series) DO UPDATE SET last_number = document_series.last_number + 1 \
+    let count = i64::try_from(count).unwrap_or(i64::MAX);
+    let last: i64 = sqlx::query_scalar(
+        "INSERT INTO document_series (series, last_number) VALUES ($1, $2) \
+         ON CONFLICT (series) DO UPDATE SET last_number = document_series.last_number + $2 \
          RETURNING last_number",
     )
     .bind(&series)
+    .bind(count)
     .fetch_one(conn)
     .await
-    .context("numbering a document")?;
-    Ok(format!("{series}-{n:06}"))
+    .context("numbering documents")?;
+    Ok((last - count + 1..=last)
+        .map(|n| format!("{series}-{n:06}"))
+        .collect())
 }
 
 /// A credit note to record.

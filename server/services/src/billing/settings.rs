@@ -68,3 +68,36 @@ pub async fn save(
     .context("saving the billing settings")?;
     Ok(())
 }
+
+/// Who issues the invoices, as they print it (`SellerDetails::invoice_header`): the seller's
+/// domain keeps it current ([`set_issuer`]); `None` before set-up.
+pub async fn issuer<'e, E>(exec: E) -> Result<Option<String>, ServiceError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let issuer: Option<Option<String>> =
+        sqlx::query_scalar("SELECT issuer FROM billing_settings WHERE id = 1")
+            .fetch_optional(exec)
+            .await
+            .context("reading who issues the invoices")?;
+    Ok(issuer.flatten())
+}
+
+/// Records who issues the invoices from now on, in `conn` (the settings row is made with the
+/// standard schedule if there is none yet).
+pub async fn set_issuer(
+    conn: &mut AnyConnection,
+    issuer: &str,
+    now: i64,
+) -> Result<(), ServiceError> {
+    sqlx::query(
+        "INSERT INTO billing_settings (id, retry_days, auto_suspend_days, updated_at, issuer) VALUES (1, '', NULL, $1, $2) \
+         ON CONFLICT (id) DO UPDATE SET issuer = $2",
+    )
+    .bind(now)
+    .bind(issuer)
+    .execute(conn)
+    .await
+    .context("recording who issues the invoices")?;
+    Ok(())
+}

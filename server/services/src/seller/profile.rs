@@ -2,10 +2,10 @@
 //! and emails, with the plan a new customer account starts on.
 
 use sqlx::AnyConnection;
-use tally_core::{billing::Plan, money::Money, seller::SellerDetails};
+use tally_core::{billing::Plan, money::Money, seller::SellerDetails, tax_id::TaxId};
 
 use crate::{
-    billing::AddressRow,
+    billing::{settings, AddressRow},
     platform::error::{ResultExt, ServiceError},
 };
 
@@ -28,8 +28,8 @@ pub async fn claim(
     let a = &seller.address;
     let made = sqlx::query(
         "INSERT INTO sellers (id, legal_name, contact_email, country, line1, line2, city, region, postal_code, \
-         price_per_user_cents, free_users, billing_day, created_at, updated_at) \
-         VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+         price_per_user_cents, free_users, billing_day, tax_id, created_at, updated_at) \
+         VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13, $12, $12)",
     )
     .bind(&seller.legal_name)
     .bind(seller.contact_email.as_str())
@@ -43,11 +43,16 @@ pub async fn claim(
     .bind(i64::try_from(seller.default_plan.free_users).unwrap_or(i64::MAX))
     .bind(i64::from(seller.default_plan.billing_day))
     .bind(now)
-    .execute(conn)
+    .bind(seller.tax_id.as_ref().map(TaxId::normal))
+    .execute(&mut *conn)
     .await;
     match made {
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
-        other => other.map(|_| true).context("making the seller"),
+        other => {
+            other.context("making the seller")?;
+            settings::set_issuer(conn, &seller.invoice_header(), now).await?;
+            Ok(true)
+        }
     }
 }
 
@@ -62,10 +67,11 @@ pub async fn details(pool: &sqlx::AnyPool) -> Result<Option<SellerDetails>, Serv
         price_per_user_cents: i64,
         free_users: i64,
         billing_day: i64,
+        tax_id: Option<String>,
     }
     let row: Option<Row> = sqlx::query_as(
         "SELECT legal_name, contact_email, country, line1, line2, city, region, postal_code, \
-         price_per_user_cents, free_users, billing_day FROM sellers WHERE id = 1",
+         price_per_user_cents, free_users, billing_day, tax_id FROM sellers WHERE id = 1",
     )
     .fetch_optional(pool)
     .await
@@ -80,6 +86,7 @@ pub async fn details(pool: &sqlx::AnyPool) -> Result<Option<SellerDetails>, Serv
         legal_name: r.legal_name,
         contact_email,
         address: r.address.into(),
+        tax_id: r.tax_id.as_deref().map(TaxId::stored),
         default_plan: Plan {
             price_per_user: Money::from_cents(r.price_per_user_cents),
             free_users: u64::try_from(r.free_users).unwrap_or(0),
@@ -98,7 +105,7 @@ pub async fn save(
     let done = sqlx::query(
         "UPDATE sellers SET legal_name = $1, contact_email = $2, country = $3, line1 = $4, line2 = $5, city = $6, \
          region = $7, postal_code = $8, price_per_user_cents = $9, free_users = $10, billing_day = $11, \
-         updated_at = $12 WHERE id = 1",
+         updated_at = $12, tax_id = $13 WHERE id = 1",
     )
     .bind(&seller.legal_name)
     .bind(seller.contact_email.as_str())
@@ -112,8 +119,26 @@ pub async fn save(
     .bind(i64::try_from(seller.default_plan.free_users).unwrap_or(i64::MAX))
     .bind(i64::from(seller.default_plan.billing_day))
     .bind(now)
-    .execute(conn)
+    .bind(seller.tax_id.as_ref().map(TaxId::normal))
+    .execute(&mut *conn)
     .await
     .context("saving the seller's details")?;
-    Ok(done.rows_affected() == 1)
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    settings::set_issuer(conn, &seller.invoice_header(), now).await?;
+    Ok(true)
+}
+
+/// Brings billing's copy of who issues the invoices up to date with the seller's details (at
+/// start, for a database from before the copy was kept); nothing before set-up.
+pub async fn publish_issuer(pool: &sqlx::AnyPool, now: i64) -> Result<(), ServiceError> {
+    let Some(seller) = details(pool).await? else {
+        return Ok(());
+    };
+    let mut conn = pool
+        .acquire()
+        .await
+        .context("publishing the invoices' issuer")?;
+    settings::set_issuer(&mut conn, &seller.invoice_header(), now).await
 }

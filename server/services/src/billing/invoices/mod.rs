@@ -55,6 +55,7 @@ struct InvoiceRow {
     created_at: i64,
     paid_at: Option<i64>,
     billed_to: Option<String>,
+    seller: Option<String>,
     card_label: Option<String>,
     credit_applied_cents: i64,
     credited_cents: i64,
@@ -77,6 +78,7 @@ impl From<InvoiceRow> for Invoice {
             created_at: r.created_at,
             paid_at: r.paid_at,
             billed_to: r.billed_to,
+            seller: r.seller,
             card_label: r.card_label,
             credit_applied_cents: r.credit_applied_cents,
             credited_cents: r.credited_cents,
@@ -86,7 +88,7 @@ impl From<InvoiceRow> for Invoice {
     }
 }
 
-const COLUMNS: &str = "id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, company_name, created_at, paid_at, billed_to, card_label, credit_applied_cents, credited_cents, payment_reference, void_reason";
+const COLUMNS: &str = "id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, company_name, created_at, paid_at, billed_to, seller, card_label, credit_applied_cents, credited_cents, payment_reference, void_reason";
 
 /// One invoice of the account, or not found.
 pub async fn get<'e, E>(exec: E, account_id: &str, id: &str) -> Result<Invoice, ServiceError>

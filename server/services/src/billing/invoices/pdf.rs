@@ -58,8 +58,13 @@ pub fn lines(invoice: &Invoice) -> Vec<Line> {
         (true, 20.0, format!("Invoice {}", invoice.number)),
         (false, 11.0, format!("Issued {issued}")),
         (false, 8.0, String::new()),
-        (true, 12.0, "Billed to".into()),
     ];
+    if let Some(seller) = invoice.seller.as_deref().filter(|s| !s.trim().is_empty()) {
+        lines.push((true, 12.0, "From".into()));
+        lines.extend(seller.lines().map(|l| (false, 11.0, l.to_string())));
+        lines.push((false, 8.0, String::new()));
+    }
+    lines.push((true, 12.0, "Billed to".into()));
     match invoice
         .billed_to
         .as_deref()

@@ -24,12 +24,12 @@ use tally_core::{
     money::Money,
     views::billing::Invoice,
     webhooks::WebhookEvent,
-    NaiveDate,
+    Datelike, NaiveDate,
 };
 
 use super::charging::{Charging, Due};
 use crate::{
-    billing::{cards, info, plans},
+    billing::{cards, credit_notes, info, plans},
     directory::users,
     identity::accounts::{self, Billable},
     platform::{
@@ -70,42 +70,19 @@ fn billed_to(account: &Billable, billing: &info::Chunk) -> String {
         (None, None) => {}
     }
     if let Some(i) = info {
-        let a = &i.address;
-        lines.push(a.line1.clone());
-        lines.extend(a.line2.clone().filter(|l| !l.is_empty()));
-        let place: Vec<&str> = [Some(&a.city), a.region.as_ref(), Some(&a.postal_code)]
-            .into_iter()
-            .flatten()
-            .map(String::as_str)
-            .filter(|p| !p.is_empty())
-            .collect();
-        if !place.is_empty() {
-            lines.push(place.join(" "));
-        }
-        lines.push(
-            tally_core::country::country_name(&a.country)
-                .map_or_else(|| a.country.clone(), str::to_string),
-        );
+        lines.extend(i.address.printed_lines());
         lines.extend(
             i.tax_id
-                .as_deref()
-                .filter(|t| !t.is_empty())
-                .map(|t| format!("Tax ID: {t}")),
+                .as_ref()
+                .map(|t| format!("Tax ID: {}", t.official())),
         );
     }
     lines.join("\n")
 }
 
-/// The invoice's number: its month and the end of its account's id (the random part; the
-/// start is the account's creation time).
-fn invoice_number(month: BillingMonth, account_id: &str) -> String {
-    let alnum: Vec<char> = account_id
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .collect();
-    let short: String = alnum[alnum.len().saturating_sub(6)..].iter().collect();
-    format!("{month}-{}", short.to_uppercase())
-}
+/// Invoices are numbered `INV-<year>-<n>` in one series per year of issue (`INV-2026-000123`);
+/// those made before keep the numbers they had (month and account: `2026-10-A1B2C3`).
+pub const INVOICE_SERIES: &str = "INV";
 
 /// Makes a month's invoices and has them charged.
 #[derive(Clone)]
@@ -287,9 +264,10 @@ impl BillingRun {
         let standard = self.plan();
         let plans = plans::chunk(pool, &first.id, &last.id, month).await?;
         let credit = accounts::credit_balances(pool, &first.id, &last.id).await?;
+        let seller = super::super::settings::issuer(pool).await?;
         let now = self.ctx.now();
         let month_text = month.to_string();
-        let candidates: Vec<(Invoice, &Billable)> = chunk
+        let mut candidates: Vec<(Invoice, &Billable)> = chunk
             .iter()
             .map(|account| {
                 let plan = plans.get(&account.id).copied().unwrap_or(standard);
@@ -307,9 +285,11 @@ impl BillingRun {
                     .unwrap_or(0)
                     .clamp(0, billed.cents());
                 let amount = Money::from_cents(billed.cents() - applied);
+                let id = self.ctx.new_id();
                 let invoice = Invoice {
-                    id: self.ctx.new_id(),
-                    number: invoice_number(month, &account.id),
+                    // Until it is made: the series' next number is taken once it is.
+                    number: id.clone(),
+                    id,
                     month: month_text.clone(),
                     peak_users: peak,
                     free_users: plan.free_users,
@@ -327,6 +307,7 @@ impl BillingRun {
                     created_at: now,
                     paid_at: None,
                     billed_to: Some(billed_to(account, &billing)),
+                    seller: seller.clone(),
                     card_label: cards.get(&account.id).map(|(_, label)| label.clone()),
                     credit_applied_cents: applied,
                     credited_cents: 0,
@@ -343,9 +324,9 @@ impl BillingRun {
         for batch in candidates.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO invoices (id, account_id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, \
-                 company_name, contact_email, created_at, emailed_at, billed_to, card_label, credit_applied_cents) VALUES {} \
+                 company_name, contact_email, created_at, emailed_at, billed_to, card_label, credit_applied_cents, seller) VALUES {} \
                  ON CONFLICT (account_id, month) DO NOTHING RETURNING id",
-                Backend::of(work.tx()).values_list(batch.len(), 16)
+                Backend::of(work.tx()).values_list(batch.len(), 17)
             );
             let mut q = sqlx::query_scalar::<_, String>(&sql);
             for (i, account) in batch {
@@ -365,9 +346,38 @@ impl BillingRun {
                     .bind(now)
                     .bind(i.billed_to.as_deref())
                     .bind(i.card_label.as_deref())
-                    .bind(i.credit_applied_cents);
+                    .bind(i.credit_applied_cents)
+                    .bind(i.seller.as_deref());
             }
             made.extend(q.fetch_all(work.tx()).await.context("inserting invoices")?);
+        }
+        // The invoices made here take the series' next numbers, in the order of their
+        // accounts, before anything else this transaction writes (so transactions that wait for
+        // the series' row hold nothing another one needs).
+        let year = date_of_millis(now).map_or(1970, |d| d.year());
+        let mut numbers = credit_notes::take_numbers(work.tx(), INVOICE_SERIES, year, made.len())
+            .await?
+            .into_iter();
+        for (invoice, _) in candidates.iter_mut().filter(|(i, _)| made.contains(&i.id)) {
+            invoice.number = numbers.next().ok_or_else(|| {
+                ServiceError::invariant("numbering invoices", "fewer numbers than invoices")
+            })?;
+        }
+        let numbered: Vec<&Invoice> = candidates
+            .iter()
+            .map(|(i, _)| i)
+            .filter(|i| made.contains(&i.id))
+            .collect();
+        for batch in numbered.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "UPDATE invoices SET number = v.column2 FROM (VALUES {}) AS v WHERE invoices.id = v.column1",
+                Backend::of(work.tx()).values_list(batch.len(), 2)
+            );
+            let mut q = sqlx::query(&sql);
+            for i in batch {
+                q = q.bind(&i.id).bind(&i.number);
+            }
+            q.execute(work.tx()).await.context("numbering invoices")?;
         }
         let made: Vec<&(Invoice, &Billable)> = candidates
             .iter()
