@@ -18,6 +18,7 @@ pub mod country;
 pub mod csv;
 pub mod expiry;
 pub mod forms;
+pub mod invoice_fields;
 pub mod money;
 pub mod money_actions;
 pub mod operators;

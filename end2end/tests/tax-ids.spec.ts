@@ -52,3 +52,25 @@ test("a billing administrator's German VAT number: a missing digit and a typo ex
   await frame.menu.getByRole("menuitem", { name: "Payments" }).click();
   await expect(d.getByLabel("Tax ID (optional)")).toHaveValue("DE136695976");
 });
+
+test("a billing administrator puts a PO number and a cost centre on the next invoices", async ({ page }) => {
+  const tag = Date.now().toString(36);
+  const admin = { first: "Pia", last: "Order", email: `pia.${tag}@orders.test`, password: "a long purchase passphrase" };
+  await signInAsOperator(page);
+  await createCustomerAccount(page, `Orders ${tag} Ltd`, admin);
+  await page.context().clearCookies();
+  await acceptInvitation(page, admin.email, admin.password);
+  await openHydrated(page, "/billing");
+  const card = page.getByRole("region", { name: "On your invoices" });
+  await card.getByLabel("PO number (optional)").fill("4500012345");
+  await card.getByLabel("Field 1 name").fill("Cost centre");
+  await card.getByRole("button", { name: "Save invoice details" }).click();
+  await expect(card.getByText("Enter the value, or clear the name.")).toBeVisible();
+  expect(await accessibilityViolations(page)).toEqual([]);
+  await card.getByLabel("Field 1 value").fill("42");
+  await card.getByRole("button", { name: "Save invoice details" }).click();
+  await expect(card.getByText("Saved: the next invoice prints these.")).toBeVisible();
+  await openHydrated(page, "/billing");
+  await expect(card.getByLabel("PO number (optional)")).toHaveValue("4500012345");
+  await expect(card.getByLabel("Field 1 value")).toHaveValue("42");
+});

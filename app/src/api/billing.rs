@@ -1,6 +1,8 @@
 //! The Billing page and an invoice's page: the plan, this month's peak and projection, the
 //! card, who gets invoices, and the invoice history. View billing for all of it; Receive
-//! invoice emails and Request an invoice copy for the two actions.
+//! invoice emails and Request an invoice copy for the two actions; Manage the payment method
+//! for the invoices' PO number and fields (one argument per form field).
+#![allow(clippy::too_many_arguments)]
 
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
@@ -43,4 +45,48 @@ pub async fn request_invoice_copy(id: String) -> Result<String, AppError> {
 pub async fn set_receive_invoices(on: bool) -> Result<(), AppError> {
     let actor = require(Action::ReceiveInvoiceEmails)?;
     Ok(services()?.invoices.set_receive(&actor, on).await?)
+}
+
+/// The PO number and fields of its own the account's invoices print, as the form starts from.
+#[server(endpoint = "billing/invoice-fields")]
+pub async fn get_invoice_fields() -> Result<tally_core::invoice_fields::InvoiceFieldsInput, AppError>
+{
+    let actor = require(Action::ViewBilling)?;
+    let saved = services()?.billing_info.invoice_fields(&actor).await?;
+    Ok((&saved).into())
+}
+
+/// Saves the PO number and up to five name/value fields printed on the account's invoices from
+/// now on (a fresh check). Blank pairs are left out; each field is held to core's rules.
+#[server(endpoint = "billing/save-invoice-fields")]
+pub async fn save_invoice_fields(
+    #[server(default)] po_number: String,
+    #[server(default)] name1: String,
+    #[server(default)] value1: String,
+    #[server(default)] name2: String,
+    #[server(default)] value2: String,
+    #[server(default)] name3: String,
+    #[server(default)] value3: String,
+    #[server(default)] name4: String,
+    #[server(default)] value4: String,
+    #[server(default)] name5: String,
+    #[server(default)] value5: String,
+) -> Result<(), AppError> {
+    let actor = require(Action::ManagePaymentMethod)?;
+    let input = tally_core::invoice_fields::InvoiceFieldsInput {
+        po_number,
+        custom: vec![
+            (name1, value1),
+            (name2, value2),
+            (name3, value3),
+            (name4, value4),
+            (name5, value5),
+        ],
+    };
+    let fields = input.parse()?;
+    services()?
+        .billing_info
+        .save_invoice_fields(&actor, &fields)
+        .await?;
+    Ok(())
 }

@@ -1,9 +1,10 @@
 //! The Billing page. Route: `/billing`. Requires: View billing (the two With Billing roles).
 //! Server functions: `get_billing_overview`, `list_invoices`, `request_invoice_copy`,
-//! `set_receive_invoices`; each invoice's PDF is `GET /billing/invoices/:id/pdf`, its page
+//! `set_receive_invoices`, `get_invoice_fields`, `save_invoice_fields`; each invoice's PDF is `GET /billing/invoices/:id/pdf`, its page
 //! is [`super::invoice`]; each credit note's PDF is `GET /billing/credit-notes/:id/pdf`.
 
 mod overview;
+mod references;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -22,6 +23,7 @@ use crate::{
     error::AppError,
 };
 use overview::Overview;
+use references::InvoiceReferences;
 
 pub(crate) fn money(cents: i64) -> String {
     Money::from_cents(cents).to_string()
@@ -62,6 +64,7 @@ fn Billing(
                 }
             })}
         </Transition>
+        <InvoiceReferences />
         <h2>"Invoices"</h2>
         <Transition fallback=|| view! { <p>"Loading invoices…"</p> }>
             {move || Suspend::new(async move {

@@ -212,6 +212,10 @@ pub struct Invoice {
     /// when it was made (none on invoices from before the seller's details were kept on them).
     #[serde(default)]
     pub seller: Option<String>,
+    /// The account's PO number and fields of its own, one line each (`PO number: 4500012345`),
+    /// as they were when it was made.
+    #[serde(default)]
+    pub references: Option<String>,
     /// The card it was to be charged to when it was made ("Visa •••• 4242").
     pub card_label: Option<String>,
     /// The account's credit balance taken off it when it was made (the amount is what was

@@ -55,6 +55,7 @@ const OWNERS: &[(&str, &str)] = &[
     ("command_runners", "directory::commands"),
     ("command_runs", "directory::commands"),
     ("billing_info", "billing::info"),
+    ("invoice_fields", "billing::info"),
     ("payment_methods", "billing::cards"),
     ("payment_method_submissions", "billing::cards"),
     ("invoices", "billing::invoices"),

@@ -106,3 +106,68 @@ both_databases! {
         assert!(seller.starts_with("Tally Seller Ltd\n") && seller.contains("Tax ID: GB 980 7806 84"), "{seller}");
     }
 }
+
+both_databases! {
+    async fn a_po_number_and_fields_of_their_own_go_on_the_next_invoices_and_only_theirs(app: TestApp) {
+        use tally_core::roles::{allows, Action, ALL_ROLES};
+        app.clock.set(millis(2026, 10, 1) + 3_600_000);
+        let acme = app.seed_account("acme", &ALL_ROLES).await;
+        let form = |po: &str, pairs: &[(&str, &str)]| {
+            let mut f: Vec<(String, String)> = vec![("po_number".into(), po.into())];
+            for (i, (n, v)) in pairs.iter().enumerate() {
+                f.push((format!("name{}", i + 1), n.to_string()));
+                f.push((format!("value{}", i + 1), v.to_string()));
+            }
+            f
+        };
+        let save = |cookie: String, f: Vec<(String, String)>| {
+            let app = &app;
+            async move {
+                let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                app.call_as(&cookie, "billing/save-invoice-fields", &f).await
+            }
+        };
+        // The matrix: only the billing roles read and save them.
+        for role in ALL_ROLES {
+            let c = app.session_cookie_for(&format!("acme-{}", role.code())).await;
+            let read = app.call_as(&c, "billing/invoice-fields", &[]).await.status().as_u16();
+            assert_eq!(read, if allows(role, Action::ViewBilling) { 200 } else { 403 }, "{role:?}");
+            let saved = save(c, form("PO-1", &[])).await.status().as_u16();
+            assert_eq!(saved, if allows(role, Action::ManagePaymentMethod) { 200 } else { 403 }, "{role:?}");
+        }
+        let c = app.session_cookie_for("acme-admin_billing").await;
+        // Each wrong field in core's words; nothing saved over what was.
+        let bad = save(c.clone(), form("PO-2", &[("Cost centre", ""), ("", "42")])).await;
+        assert_eq!(bad.status(), 422);
+        let errors: Value = bad.json().await.unwrap();
+        assert_eq!(errors["Validation"]["value1"], "Enter the value, or clear the name.");
+        assert_eq!(errors["Validation"]["name2"], "Name this field, such as Cost centre.");
+        let now: Value = app.call_as(&c, "billing/invoice-fields", &[]).await.json().await.unwrap();
+        assert_eq!(now["po_number"], "PO-1");
+        assert_eq!(save(c.clone(), form("4500012345", &[("Cost centre", "42"), ("Project", "Apollo")])).await.status(), 200);
+        // Another account saving its own changes nothing here.
+        app.seed_account("other", &[Role::AdministratorWithBilling]).await;
+        let o = app.session_cookie_for("other-admin_billing").await;
+        assert_eq!(save(o.clone(), form("THEIRS", &[])).await.status(), 200);
+        let theirs: Value = app.call_as(&o, "billing/invoice-fields", &[]).await.json().await.unwrap();
+        assert_eq!(theirs["po_number"], "THEIRS");
+
+        // October's invoice prints them under References; later changes leave it as it was.
+        app.clock.set(millis(2026, 11, 1) + 3_600_000);
+        app.services.billing_run.run_month(BillingMonth::new(2026, 10).unwrap()).await.unwrap();
+        let invoice = stored(&app, "SELECT id FROM invoices WHERE account_id = $1", &acme).await.unwrap();
+        let c = app.session_cookie_for("acme-admin_billing").await;
+        let pdf = app.client.get(app.url(&format!("/billing/invoices/{invoice}/pdf"))).header("Cookie", &c).send().await.unwrap();
+        let text = pdf_text(&pdf.bytes().await.unwrap());
+        for line in ["References", "PO number: 4500012345", "Cost centre: 42", "Project: Apollo"] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
+        assert!(!text.contains("THEIRS"));
+        assert_eq!(save(c, form("", &[])).await.status(), 200);
+        let kept = stored(&app, "SELECT reference_lines FROM invoices WHERE id = $1", &invoice).await;
+        assert_eq!(kept.as_deref(), Some("PO number: 4500012345\nCost centre: 42\nProject: Apollo"));
+        let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE account_id = $1 AND kind = 'billing_info_changed'")
+            .bind(&acme).fetch_one(app.db.pool()).await.unwrap();
+        assert!(audited >= 3, "{audited}");
+    }
+}

@@ -11,6 +11,7 @@ use tally_core::{
     audit::AuditKind,
     contact::{Email, Phone},
     forms::BillingInfo,
+    invoice_fields::InvoiceFields,
     tax_id::TaxId,
 };
 
@@ -124,6 +125,8 @@ pub async fn contact(
 #[derive(Default)]
 pub struct Chunk {
     pub info: HashMap<String, BillingInfo>,
+    /// The PO numbers and fields of their own the accounts want on their invoices.
+    pub fields: HashMap<String, InvoiceFields>,
     pub contacts: HashMap<String, Contact>,
     pub opted_in: HashMap<String, Vec<String>>,
 }
@@ -162,6 +165,17 @@ pub async fn chunk(pool: &sqlx::AnyPool, first: &str, last: &str) -> Result<Chun
         );
         chunk.info.insert(account, info);
     }
+    let rows: Vec<(String, Option<String>, String)> = sqlx::query_as(
+        "SELECT account_id, po_number, custom FROM invoice_fields WHERE account_id >= $1 AND account_id <= $2",
+    )
+    .bind(first)
+    .bind(last)
+    .fetch_all(pool)
+    .await
+    .context("reading invoice fields")?;
+    for (account, po_number, custom) in rows {
+        chunk.fields.insert(account, fields_of(po_number, &custom)?);
+    }
     for admin in admins::billing_admins_between(pool, first, last).await? {
         chunk
             .contacts
@@ -176,6 +190,29 @@ pub async fn chunk(pool: &sqlx::AnyPool, first: &str, last: &str) -> Result<Chun
         }
     }
     Ok(chunk)
+}
+
+fn fields_of(po_number: Option<String>, custom: &str) -> Result<InvoiceFields, ServiceError> {
+    let custom = serde_json::from_str(custom).map_err(|e| {
+        ServiceError::invariant("reading invoice fields", format!("stored fields: {e}"))
+    })?;
+    Ok(InvoiceFields { po_number, custom })
+}
+
+/// The account's PO number and fields of its own, as saved (none yet: empty).
+pub async fn fields<'e, E>(exec: E, account_id: &str) -> Result<InvoiceFields, ServiceError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let row: Option<(Option<String>, String)> =
+        sqlx::query_as("SELECT po_number, custom FROM invoice_fields WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_optional(exec)
+            .await
+            .context("reading invoice fields")?;
+    row.map_or(Ok(InvoiceFields::default()), |(po, custom)| {
+        fields_of(po, &custom)
+    })
 }
 
 /// Saving billing information.
@@ -234,6 +271,49 @@ impl BillingInformation {
     /// The caller's account's billing information, if saved.
     pub async fn get(&self, actor: &Actor) -> Result<Option<BillingInfo>, ServiceError> {
         read(self.ctx.db.pool(), &actor.account_id).await
+    }
+
+    /// The PO number and fields of its own the caller's account has printed on its invoices.
+    pub async fn invoice_fields(&self, actor: &Actor) -> Result<InvoiceFields, ServiceError> {
+        fields(self.ctx.db.pool(), &actor.account_id).await
+    }
+
+    /// Saves what the caller's account's invoices print from now on (audited); invoices
+    /// already made keep what they had.
+    pub async fn save_invoice_fields(
+        &self,
+        actor: &Actor,
+        f: &InvoiceFields,
+    ) -> Result<(), ServiceError> {
+        self.ctx.require_fresh(actor)?;
+        let custom = serde_json::to_string(&f.custom)
+            .map_err(|e| ServiceError::invariant("saving invoice fields", e.to_string()))?;
+        let mut work = self.ctx.begin("saving invoice fields").await?;
+        let now = work.now();
+        sqlx::query(
+            "INSERT INTO invoice_fields (account_id, po_number, custom, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (account_id) DO UPDATE SET po_number = excluded.po_number, custom = excluded.custom, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(&actor.account_id)
+        .bind(f.po_number.as_deref())
+        .bind(&custom)
+        .bind(now)
+        .execute(work.tx())
+        .await
+        .context("saving invoice fields")?;
+        let printed = f.printed_lines();
+        work.audit(Event::by(
+            actor,
+            AuditKind::BillingInfoChanged,
+            "invoice references",
+            if printed.is_empty() {
+                "no PO number or fields on invoices".to_string()
+            } else {
+                format!("on invoices: {}", printed.join("; "))
+            },
+        ));
+        work.commit().await
     }
 
     /// The address of the caller's account's billing contact, if it has one.

@@ -56,6 +56,7 @@ struct InvoiceRow {
     paid_at: Option<i64>,
     billed_to: Option<String>,
     seller: Option<String>,
+    reference_lines: Option<String>,
     card_label: Option<String>,
     credit_applied_cents: i64,
     credited_cents: i64,
@@ -79,6 +80,7 @@ impl From<InvoiceRow> for Invoice {
             paid_at: r.paid_at,
             billed_to: r.billed_to,
             seller: r.seller,
+            references: r.reference_lines,
             card_label: r.card_label,
             credit_applied_cents: r.credit_applied_cents,
             credited_cents: r.credited_cents,
@@ -88,7 +90,7 @@ impl From<InvoiceRow> for Invoice {
     }
 }
 
-const COLUMNS: &str = "id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, company_name, created_at, paid_at, billed_to, seller, card_label, credit_applied_cents, credited_cents, payment_reference, void_reason";
+const COLUMNS: &str = "id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, company_name, created_at, paid_at, billed_to, seller, reference_lines, card_label, credit_applied_cents, credited_cents, payment_reference, void_reason";
 
 /// One invoice of the account, or not found.
 pub async fn get<'e, E>(exec: E, account_id: &str, id: &str) -> Result<Invoice, ServiceError>

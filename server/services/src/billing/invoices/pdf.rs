@@ -73,6 +73,15 @@ pub fn lines(invoice: &Invoice) -> Vec<Line> {
         Some(billed_to) => lines.extend(billed_to.lines().map(|l| (false, 11.0, l.to_string()))),
         None => lines.push((false, 11.0, invoice.company_name.clone())),
     }
+    if let Some(references) = invoice
+        .references
+        .as_deref()
+        .filter(|r| !r.trim().is_empty())
+    {
+        lines.push((false, 8.0, String::new()));
+        lines.push((true, 12.0, "References".into()));
+        lines.extend(references.lines().map(|l| (false, 11.0, l.to_string())));
+    }
     lines.extend([
         (false, 8.0, String::new()),
         (

@@ -308,6 +308,11 @@ impl BillingRun {
                     paid_at: None,
                     billed_to: Some(billed_to(account, &billing)),
                     seller: seller.clone(),
+                    references: billing
+                        .fields
+                        .get(&account.id)
+                        .filter(|f| !f.is_empty())
+                        .map(|f| f.printed_lines().join("\n")),
                     card_label: cards.get(&account.id).map(|(_, label)| label.clone()),
                     credit_applied_cents: applied,
                     credited_cents: 0,
@@ -324,9 +329,9 @@ impl BillingRun {
         for batch in candidates.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO invoices (id, account_id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, \
-                 company_name, contact_email, created_at, emailed_at, billed_to, card_label, credit_applied_cents, seller) VALUES {} \
+                 company_name, contact_email, created_at, emailed_at, billed_to, card_label, credit_applied_cents, seller, reference_lines) VALUES {} \
                  ON CONFLICT (account_id, month) DO NOTHING RETURNING id",
-                Backend::of(work.tx()).values_list(batch.len(), 17)
+                Backend::of(work.tx()).values_list(batch.len(), 18)
             );
             let mut q = sqlx::query_scalar::<_, String>(&sql);
             for (i, account) in batch {
@@ -347,7 +352,8 @@ impl BillingRun {
                     .bind(i.billed_to.as_deref())
                     .bind(i.card_label.as_deref())
                     .bind(i.credit_applied_cents)
-                    .bind(i.seller.as_deref());
+                    .bind(i.seller.as_deref())
+                    .bind(i.references.as_deref());
             }
             made.extend(q.fetch_all(work.tx()).await.context("inserting invoices")?);
         }
