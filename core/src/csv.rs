@@ -151,6 +151,33 @@ pub fn check_users_csv(
     Ok((users, errors))
 }
 
+/// One CSV field as written (RFC 4180): quoted when it holds a comma, a quote or a line break.
+/// A value starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets an apostrophe in
+/// front, so a spreadsheet shows it rather than running it as a formula (CSV injection).
+pub fn field(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
+/// One CSV line of `values`, ended by CRLF.
+pub fn line<S: AsRef<str>>(values: &[S]) -> String {
+    let mut out = values
+        .iter()
+        .map(|v| field(v.as_ref()))
+        .collect::<Vec<_>>()
+        .join(",");
+    out.push_str("\r\n");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,5 +218,45 @@ mod tests {
         assert!(users_from_csv("name,mail\nx,y").is_err());
         assert!(users_from_csv("").is_err());
         assert!(users_from_csv("first_name,last_name,email\n").is_err());
+    }
+
+    #[test]
+    fn a_written_field_is_quoted_when_needed_and_never_a_formula() {
+        assert_eq!(field("Acme"), "Acme");
+        assert_eq!(field("Acme, Inc."), "\"Acme, Inc.\"");
+        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        for formula in [
+            "=HYPERLINK(\"http://x\")",
+            "+1",
+            "-2",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+        ] {
+            assert!(
+                field(formula).trim_start_matches('"').starts_with('\''),
+                "{formula}"
+            );
+        }
+        assert_eq!(line(&["a", "=1+1", "b,c"]), "a,'=1+1,\"b,c\"\r\n");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_written_line_reads_back_as_its_fields(values in proptest::collection::vec("[^\\x00]{0,12}", 1..6)) {
+            // The reader drops a byte-order mark at the start of a file.
+            proptest::prop_assume!(!values[0].starts_with('\u{feff}'));
+            let written = line(&values);
+            let read = records(&written).unwrap();
+            let expected: Vec<String> = values
+                .iter()
+                .map(|v| if v.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{v}") } else { v.clone() })
+                .collect();
+            // A line of nothing but blank fields is a blank line, which the reader skips.
+            if expected.iter().all(|v| v.trim().is_empty()) {
+                return Ok(());
+            }
+            proptest::prop_assert_eq!(&read[0].1, &expected);
+        }
     }
 }

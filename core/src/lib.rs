@@ -17,6 +17,7 @@ pub mod contact;
 pub mod country;
 pub mod csv;
 pub mod expiry;
+pub mod export;
 pub mod forms;
 pub mod invoice_fields;
 pub mod money;

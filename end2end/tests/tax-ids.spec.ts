@@ -1,4 +1,5 @@
 import { test, expect } from "@playwright/test";
+import * as fs from "node:fs";
 import { accessibilityViolations, openHydrated } from "../pages/base";
 import { SignedInFrame } from "../pages/account";
 import { acceptInvitation, createCustomerAccount, signInAsOperator } from "../pages/console";
@@ -53,7 +54,7 @@ test("a billing administrator's German VAT number: a missing digit and a typo ex
   await expect(d.getByLabel("Tax ID (optional)")).toHaveValue("DE136695976");
 });
 
-test("a billing administrator puts a PO number and a cost centre on the next invoices", async ({ page }) => {
+test("a billing administrator puts a PO number and a cost centre on the next invoices, and downloads a year of documents", async ({ page }) => {
   const tag = Date.now().toString(36);
   const admin = { first: "Pia", last: "Order", email: `pia.${tag}@orders.test`, password: "a long purchase passphrase" };
   await signInAsOperator(page);
@@ -73,4 +74,22 @@ test("a billing administrator puts a PO number and a cost centre on the next inv
   await openHydrated(page, "/billing");
   await expect(card.getByLabel("PO number (optional)")).toHaveValue("4500012345");
   await expect(card.getByLabel("Field 1 value")).toHaveValue("42");
+
+  // The download: dates checked as typed, then the browser saves the ZIP.
+  const exp = page.getByRole("region", { name: "Download invoices" });
+  await exp.getByLabel("From").fill("2026-12-31");
+  await exp.getByLabel("To").fill("2026-01-01");
+  await exp.getByRole("button", { name: "Download ZIP" }).click();
+  await expect(exp.getByText("The last date can't be before the first.")).toBeVisible();
+  expect(await accessibilityViolations(page)).toEqual([]);
+  await exp.getByLabel("From").fill("2026-01-01");
+  await exp.getByLabel("To").fill("2026-12-31");
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    exp.getByRole("button", { name: "Download ZIP" }).click(),
+  ]);
+  expect(download.suggestedFilename()).toBe("tally-invoices-2026-01-01-to-2026-12-31.zip");
+  const zip = fs.readFileSync(await download.path());
+  expect(zip.subarray(0, 2).toString()).toBe("PK");
+  expect(zip.includes("invoices.csv")).toBe(true);
 });

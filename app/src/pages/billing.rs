@@ -1,8 +1,10 @@
 //! The Billing page. Route: `/billing`. Requires: View billing (the two With Billing roles).
 //! Server functions: `get_billing_overview`, `list_invoices`, `request_invoice_copy`,
 //! `set_receive_invoices`, `get_invoice_fields`, `save_invoice_fields`; each invoice's PDF is `GET /billing/invoices/:id/pdf`, its page
-//! is [`super::invoice`]; each credit note's PDF is `GET /billing/credit-notes/:id/pdf`.
+//! is [`super::invoice`]; each credit note's PDF is `GET /billing/credit-notes/:id/pdf`; those
+//! made between two dates download as a ZIP from `GET /billing/export?from=…&to=…`.
 
+mod export;
 mod overview;
 mod references;
 
@@ -22,6 +24,7 @@ use crate::{
     components::pager::Pager,
     error::AppError,
 };
+use export::DownloadInvoices;
 use overview::Overview;
 use references::InvoiceReferences;
 
@@ -64,7 +67,10 @@ fn Billing(
                 }
             })}
         </Transition>
-        <InvoiceReferences />
+        <div class="cards">
+            <InvoiceReferences />
+            <DownloadInvoices />
+        </div>
         <h2>"Invoices"</h2>
         <Transition fallback=|| view! { <p>"Loading invoices…"</p> }>
             {move || Suspend::new(async move {

@@ -123,6 +123,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::scrape))
         .route("/billing/invoices/{id}/pdf", get(pdf::invoice_document))
+        .route("/billing/export", get(pdf::export))
         .route(
             "/billing/credit-notes/{id}/pdf",
             get(pdf::credit_note_document),

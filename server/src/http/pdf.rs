@@ -1,14 +1,19 @@
 //! `GET /billing/invoices/{id}/pdf` and `GET /billing/credit-notes/{id}/pdf`: an invoice or a
-//! credit note as a PDF download.
+//! credit note as a PDF download; `GET /billing/export?from=…&to=…`: those made between two
+//! dates as a ZIP with a CSV.
 
 use axum::{
-    extract::{Path, State},
-    http::header,
+    extract::{Path, Query, State},
+    http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     Extension,
 };
 use tally_app::error::AppError;
-use tally_core::{actor::Actor, roles::Action};
+use tally_core::{
+    actor::Actor,
+    export::{ExportRange, ExportRangeInput},
+    roles::Action,
+};
 
 use super::{error_response, AppState};
 
@@ -38,6 +43,75 @@ pub async fn credit_note_document(
         ),
         Err(e) => error_response(e),
     }
+}
+
+/// The Billing page's "Download invoices" form: a plain `GET`, so the browser downloads the
+/// ZIP itself. A range core refuses is answered with the messages (a page with a way back,
+/// for a browser that sent the form before the page was live; JSON otherwise).
+pub async fn export(
+    State(state): State<AppState>,
+    Query(range): Query<ExportRangeInput>,
+    headers: HeaderMap,
+    actor: Option<Extension<Actor>>,
+) -> Response {
+    let actor = match billing_reader(actor) {
+        Ok(actor) => actor,
+        Err(e) => return error_response(e),
+    };
+    let refused = |e: AppError| {
+        let wants_page = headers
+            .get(header::ACCEPT)
+            .and_then(|a| a.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"));
+        match (&e, wants_page) {
+            (AppError::Validation(fields), true) => refused_page(fields),
+            _ => error_response(e),
+        }
+    };
+    let range: ExportRange = match range.parse() {
+        Ok(r) => r,
+        Err(fields) => return refused(AppError::Validation(fields)),
+    };
+    match state.services.invoices.export(&actor, &range).await {
+        Ok(zip) => (
+            [
+                (header::CONTENT_TYPE, "application/zip".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{}\"", range.file_name()),
+                ),
+                (header::CACHE_CONTROL, "no-store".to_string()),
+            ],
+            zip,
+        )
+            .into_response(),
+        Err(e) => refused(e.into()),
+    }
+}
+
+/// A short page with the messages of a refused download and the way back to Billing.
+fn refused_page(fields: &tally_core::forms::FieldErrors) -> Response {
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let items: String = fields
+        .iter()
+        .map(|(_, message)| format!("<li>{}</li>", escape(message)))
+        .collect();
+    let page = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Download invoices</title></head>\
+         <body><main><h1>The invoices could not be downloaded</h1><ul>{items}</ul>\
+         <p><a href=\"/billing\">Back to Billing</a></p></main></body></html>"
+    );
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        page,
+    )
+        .into_response()
 }
 
 /// The caller, if signed in with a role that may view billing.

@@ -14,6 +14,7 @@ mod canary;
 mod check;
 mod commands;
 mod errors;
+mod export;
 mod foundation;
 mod invoicing;
 mod mail_after_a_crash;

@@ -16,6 +16,7 @@ use tally_core::{
     audit::AuditKind,
     billing::{daily_peaks, next_charge_date_on, peak_users, BillingMonth, InvoiceStatus, Plan},
     expiry::Expiry,
+    export::ExportRange,
     money::Money,
     views::billing::{
         BillingOverview, Invoice, InvoicePage, MonthCharge, PlanChange, INVOICES_PER_PAGE,
@@ -429,6 +430,24 @@ pub async fn render_pdfs(invoices: Vec<Invoice>) -> Result<Vec<(Invoice, Vec<u8>
     .map_err(|e| ServiceError::invariant("rendering invoice PDFs", e.to_string()))
 }
 
+/// The most invoices one download holds.
+pub const MAX_EXPORT_DOCUMENTS: usize = 1_000;
+
+/// A ZIP of `files` (name, bytes), deflated.
+fn zip_of(files: Vec<(String, Vec<u8>)>) -> Result<Vec<u8>, ServiceError> {
+    use std::io::Write;
+    let broken =
+        |e: &dyn std::fmt::Display| ServiceError::invariant("packing invoices", e.to_string());
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in files {
+        zip.start_file(name, options).map_err(|e| broken(&e))?;
+        zip.write_all(&bytes).map_err(|e| broken(&e))?;
+    }
+    Ok(zip.finish().map_err(|e| broken(&e))?.into_inner())
+}
+
 /// The Billing page's data and actions.
 #[derive(Clone)]
 pub struct Invoices {
@@ -455,6 +474,118 @@ impl Invoices {
             .pop()
             .expect("one PDF per invoice");
         Ok((number, pdf))
+    }
+
+    /// The invoices and credit notes the caller's account was given from `range.from` through
+    /// `range.to`, as a ZIP: `invoices.csv` (one line per document; no cell can run as a
+    /// formula), `invoices/<number>.pdf` and `credit-notes/<number>.pdf`. A range holding more
+    /// than [`MAX_EXPORT_DOCUMENTS`] invoices is refused beside its last date.
+    pub async fn export(
+        &self,
+        actor: &Actor,
+        range: &ExportRange,
+    ) -> Result<Vec<u8>, ServiceError> {
+        use tally_core::{billing::date_start_millis, csv::line};
+        let pool = self.ctx.db.pool();
+        let start = date_start_millis(range.from);
+        let end = date_start_millis(range.to) + 86_400_000;
+        let rows: Vec<InvoiceRow> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM invoices WHERE account_id = $1 AND created_at >= $2 AND created_at < $3 \
+             ORDER BY created_at, number LIMIT $4"
+        ))
+        .bind(&actor.account_id)
+        .bind(start)
+        .bind(end)
+        .bind(MAX_EXPORT_DOCUMENTS as i64 + 1)
+        .fetch_all(pool)
+        .await
+        .context("reading invoices to download")?;
+        if rows.len() > MAX_EXPORT_DOCUMENTS {
+            return Err(ServiceError::field(
+                "to",
+                format!("These dates hold more than {MAX_EXPORT_DOCUMENTS} invoices: choose fewer at a time."),
+            ));
+        }
+        let invoices: Vec<Invoice> = rows.into_iter().map(Invoice::from).collect();
+        let mut notes = credit_notes::list(pool, &actor.account_id).await?;
+        notes.retain(|n| n.created_at >= start && n.created_at < end);
+        notes.reverse(); // oldest first, as the invoices
+        let day = |millis: i64| {
+            tally_core::billing::date_of_millis(millis).map_or_else(String::new, |d| d.to_string())
+        };
+        let money = |cents: i64| Money::from_cents(cents).decimal();
+        let mut csv = line(&[
+            "Document",
+            "Number",
+            "Issued",
+            "Month",
+            "Billed to",
+            "Peak users",
+            "Free users",
+            "Price per user",
+            "Credit applied",
+            "Amount",
+            "Credited",
+            "Status",
+            "Paid",
+            "For invoice",
+            "Reason",
+            "References",
+        ]);
+        for i in &invoices {
+            csv.push_str(&line(&[
+                "Invoice".to_string(),
+                i.number.clone(),
+                day(i.created_at),
+                i.month.clone(),
+                i.company_name.clone(),
+                i.peak_users.to_string(),
+                i.free_users.to_string(),
+                money(i.price_per_user_cents),
+                money(i.credit_applied_cents),
+                money(i.amount_cents),
+                money(i.credited_cents),
+                i.settlement()
+                    .unwrap_or_else(|| i.status_label().to_string()),
+                i.paid_at.map(day).unwrap_or_default(),
+                String::new(),
+                String::new(),
+                i.references.clone().unwrap_or_default().replace('\n', "; "),
+            ]));
+        }
+        for n in &notes {
+            csv.push_str(&line(&[
+                "Credit note".to_string(),
+                n.number.clone(),
+                day(n.created_at),
+                String::new(),
+                n.company_name.clone(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                money(n.amount_cents),
+                String::new(),
+                n.settlement_sentence(),
+                String::new(),
+                n.invoice_number.clone(),
+                n.reason.clone(),
+                String::new(),
+            ]));
+        }
+        let mut files: Vec<(String, Vec<u8>)> = vec![("invoices.csv".into(), csv.into_bytes())];
+        for (invoice, pdf) in render_pdfs(invoices).await? {
+            files.push((format!("invoices/{}.pdf", invoice.number), pdf));
+        }
+        for note in &notes {
+            files.push((
+                format!("credit-notes/{}.pdf", note.number),
+                credit_notes::render(note).await?,
+            ));
+        }
+        tokio::task::spawn_blocking(move || zip_of(files))
+            .await
+            .map_err(|e| ServiceError::invariant("packing invoices", e.to_string()))?
     }
 
     /// This month so far: users, peak, projection, the card, who gets invoices, and the
