@@ -35,7 +35,9 @@ fn InvoiceView(invoice: Resource<Result<InvoiceSummary, AppError>>) -> impl Into
                             <article class="invoice">
                                 <h1>{title}</h1>
                                 <dl class="facts">
-                                    <dt>"Billed to"</dt><dd>{i.company_name.clone()}</dd>
+                                    {i.seller.clone().map(|s| view! { <dt>"From"</dt><dd>{lines(&s)}</dd> })}
+                                    <dt>"Billed to"</dt><dd>{lines(i.billed_to.as_deref().unwrap_or(&i.company_name))}</dd>
+                                    {i.references.clone().map(|r| view! { <dt>"References"</dt><dd>{lines(&r)}</dd> })}
                                     <dt>"Period"</dt><dd>{i.month.clone()}</dd>
                                     <dt>"Status"</dt><dd>{i.status_label()}</dd>
                                 </dl>
@@ -62,4 +64,15 @@ fn InvoiceView(invoice: Resource<Result<InvoiceSummary, AppError>>) -> impl Into
             })}
         </Suspense>
     }
+}
+
+/// A block of lines (an address, the references), a line break between each.
+fn lines(text: &str) -> impl IntoView {
+    let lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let last = lines.len().saturating_sub(1);
+    lines
+        .into_iter()
+        .enumerate()
+        .map(|(n, line)| view! { {line}{(n < last).then(|| view! { <br /> })} })
+        .collect_view()
 }

@@ -100,6 +100,11 @@ both_databases! {
         for line in ["From", "Tally Seller Ltd", "10 Downing St", "Tax ID: GB 980 7806 84", "Billed to", "Muster GmbH", "Tax ID: DE136695976"] {
             assert!(text.contains(line), "{line} in {text}");
         }
+        // Its printable page says the same.
+        let page = app.client.get(app.url(&format!("/billing/invoices/{invoice}"))).header("Cookie", &c).send().await.unwrap().text().await.unwrap();
+        for line in ["From", "Tally Seller Ltd", "Tax ID: GB 980 7806 84", "Muster GmbH", "Tax ID: DE136695976"] {
+            assert!(page.contains(line), "{line} on the invoice's page");
+        }
         // Later changes to the settings leave the invoice as it was made.
         sqlx::query("UPDATE sellers SET tax_id = NULL, legal_name = 'Renamed Ltd'").execute(app.db.pool()).await.unwrap();
         let seller = stored(&app, "SELECT seller FROM invoices WHERE id = $1", &invoice).await.unwrap();
