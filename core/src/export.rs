@@ -39,16 +39,15 @@ impl ExportRangeInput {
         let mut e = FieldErrors::new();
         let from = e.check("from", date(&self.from, "first"));
         let to = e.check("to", date(&self.to, "last"));
-        if let (Some(from), Some(to)) = (from, to) {
-            if to < from {
+        let range = from.zip(to).map(|(from, to)| ExportRange { from, to });
+        if let Some(r) = range {
+            if r.to < r.from {
                 e.add("to", "The last date can't be before the first.");
-            } else if (to - from).num_days() >= MAX_EXPORT_DAYS {
+            } else if (r.to - r.from).num_days() >= MAX_EXPORT_DAYS {
                 e.add("to", "Choose at most ten years at a time.");
-            } else {
-                return Ok(ExportRange { from, to });
             }
         }
-        Err(e)
+        e.finish(range)
     }
 }
 

@@ -68,11 +68,7 @@ impl InvoiceFieldsInput {
                 }
             }
         }
-        if e.is_empty() {
-            Ok(InvoiceFields { po_number, custom })
-        } else {
-            Err(e)
-        }
+        e.finish(Some(InvoiceFields { po_number, custom }))
     }
 }
 

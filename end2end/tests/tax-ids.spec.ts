@@ -1,7 +1,6 @@
 import { test, expect } from "@playwright/test";
 import * as fs from "node:fs";
 import { accessibilityViolations, openHydrated } from "../pages/base";
-import { SignedInFrame } from "../pages/account";
 import { acceptInvitation, createCustomerAccount, signInAsOperator } from "../pages/console";
 import { PaymentsModal } from "../pages/payments";
 
@@ -15,19 +14,17 @@ test("a billing administrator's German VAT number: a missing digit and a typo ex
   await page.context().clearCookies();
   await acceptInvitation(page, admin.email, admin.password);
 
-  const frame = new SignedInFrame(page);
-  await frame.openMenu();
-  await frame.menu.getByRole("menuitem", { name: "Payments" }).click();
-  const modal = new PaymentsModal(page);
+  const modal = await PaymentsModal.open(page);
   const d = modal.dialog;
-  await expect(d).toBeVisible();
-  await d.getByLabel("Company name").fill(`Muster ${tag} GmbH`);
-  await d.getByLabel("Name", { exact: true }).fill("Eva Muster");
-  await d.getByLabel("Email", { exact: true }).fill(`rechnung.${tag}@muster.test`);
-  await d.getByLabel("Country").selectOption("DE");
-  await d.getByLabel("Street address").fill("Hauptstr. 1");
-  await d.getByLabel("City").fill("Berlin");
-  await d.getByLabel("Postal code").fill("10115");
+  await modal.fillBillingInformation({
+    company: `Muster ${tag} GmbH`,
+    contact: "Eva Muster",
+    email: `rechnung.${tag}@muster.test`,
+    country: "DE",
+    street: "Hauptstr. 1",
+    city: "Berlin",
+    postalCode: "10115",
+  });
   await expect(d.getByText("German VAT number: DE followed by 9 digits, the first not 0.")).toBeVisible();
 
   await page.context().setOffline(true);
@@ -49,8 +46,7 @@ test("a billing administrator's German VAT number: a missing digit and a typo ex
 
   // Saved in its normal form, shown in the official one when the page is opened again.
   await openHydrated(page, "/");
-  await frame.openMenu();
-  await frame.menu.getByRole("menuitem", { name: "Payments" }).click();
+  await PaymentsModal.open(page);
   await expect(d.getByLabel("Tax ID (optional)")).toHaveValue("DE136695976");
 });
 

@@ -65,7 +65,8 @@ async fn start(settings: Settings) -> Result<Services, StartError> {
     let mailer = Mailer::from_settings(&settings)?;
     let ctx = Context::build(settings, db, Arc::new(clock::SystemClock), mailer, keys);
     let services = Services::new(ctx);
-    // Invoices name their issuer as the seller's details say (kept by the settings since).
+    // Invoices name their issuer as the seller's details say: given once to a database from
+    // before billing kept that copy (set-up and the settings keep it current).
     tally_services::seller::profile::publish_issuer(services.ctx.db.pool(), services.ctx.now())
         .await?;
     // Secrets an earlier version sealed bound to no row are bound to theirs, once.

@@ -64,7 +64,7 @@ pub async fn export(
             .and_then(|a| a.to_str().ok())
             .is_some_and(|a| a.contains("text/html"));
         match (&e, wants_page) {
-            (AppError::Validation(fields), true) => refused_page(fields),
+            (AppError::Validation(fields), true) => refused_page(&state, fields),
             _ => error_response(e),
         }
     };
@@ -73,43 +73,23 @@ pub async fn export(
         Err(fields) => return refused(AppError::Validation(fields)),
     };
     match state.services.invoices.export(&actor, &range).await {
-        Ok(zip) => (
-            [
-                (header::CONTENT_TYPE, "application/zip".to_string()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{}\"", range.file_name()),
-                ),
-                (header::CACHE_CONTROL, "no-store".to_string()),
-            ],
-            zip,
-        )
-            .into_response(),
+        Ok(zip) => attachment("application/zip", &range.file_name(), zip),
         Err(e) => refused(e.into()),
     }
 }
 
 /// A short page with the messages of a refused download and the way back to Billing.
-fn refused_page(fields: &tally_core::forms::FieldErrors) -> Response {
-    let escape = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
+fn refused_page(state: &AppState, fields: &tally_core::forms::FieldErrors) -> Response {
+    let content = maud::html! {
+        h1 { "The invoices could not be downloaded" }
+        ul { @for (_, message) in fields.iter() { li { (message) } } }
+        p { a href="/billing" { "Back to Billing" } }
     };
-    let items: String = fields
-        .iter()
-        .map(|(_, message)| format!("<li>{}</li>", escape(message)))
-        .collect();
-    let page = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Download invoices</title></head>\
-         <body><main><h1>The invoices could not be downloaded</h1><ul>{items}</ul>\
-         <p><a href=\"/billing\">Back to Billing</a></p></main></body></html>"
-    );
     (
         StatusCode::UNPROCESSABLE_ENTITY,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        page,
+        axum::response::Html(
+            super::public_pages::page(state, "Download invoices", content).into_string(),
+        ),
     )
         .into_response()
 }
@@ -134,18 +114,27 @@ fn download(
     document: Result<(String, Vec<u8>), tally_services::platform::error::ServiceError>,
 ) -> Response {
     match document {
-        Ok((number, pdf)) => (
-            [
-                (header::CONTENT_TYPE, "application/pdf".to_string()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"tally-{kind}-{number}.pdf\""),
-                ),
-                (header::CACHE_CONTROL, "no-store".to_string()),
-            ],
+        Ok((number, pdf)) => attachment(
+            "application/pdf",
+            &format!("tally-{kind}-{number}.pdf"),
             pdf,
-        )
-            .into_response(),
+        ),
         Err(e) => error_response(e.into()),
     }
+}
+
+/// `bytes` as a download named `file_name`, never cached.
+fn attachment(content_type: &str, file_name: &str, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
 }

@@ -26,8 +26,9 @@ use tally_services::identity::sign_in::SignedIn;
 
 use super::AppState;
 
-/// The page around a public form: the stylesheet, a title, and the content.
-fn page(state: &AppState, title: &str, content: Markup) -> Markup {
+/// The page around a public form (and a refused download's messages): the stylesheet, a
+/// title, and the content.
+pub(super) fn page(state: &AppState, title: &str, content: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {

@@ -176,3 +176,21 @@ both_databases! {
         assert!(audited >= 3, "{audited}");
     }
 }
+
+both_databases! {
+    async fn a_database_from_before_the_issuer_was_kept_gets_it_once_at_start(app: TestApp) {
+        use tally_services::{billing::settings, seller::profile};
+        seed_seller(&app).await; // as an older version left it: no issuer kept for billing
+        let pool = app.db.pool();
+        assert_eq!(settings::issuer(pool).await.unwrap(), None);
+        profile::publish_issuer(pool, app.clock_now()).await.unwrap();
+        assert_eq!(
+            settings::issuer(pool).await.unwrap().as_deref(),
+            Some("Tally Seller Ltd\n10 Downing St\nLondon SW1A 2AA\nUnited Kingdom")
+        );
+        // From then on set-up and the settings keep it: a start reads it and writes nothing.
+        sqlx::query("UPDATE billing_settings SET issuer = 'As saved'").execute(pool).await.unwrap();
+        profile::publish_issuer(pool, app.clock_now()).await.unwrap();
+        assert_eq!(settings::issuer(pool).await.unwrap().as_deref(), Some("As saved"));
+    }
+}

@@ -130,9 +130,13 @@ pub async fn save(
     Ok(true)
 }
 
-/// Brings billing's copy of who issues the invoices up to date with the seller's details (at
-/// start, for a database from before the copy was kept); nothing before set-up.
+/// Gives billing its copy of who issues the invoices when it has none (at start: a database
+/// from before the copy was kept; set-up and every save keep it current after that). One read
+/// otherwise; nothing before set-up.
 pub async fn publish_issuer(pool: &sqlx::AnyPool, now: i64) -> Result<(), ServiceError> {
+    if settings::issuer(pool).await?.is_some() {
+        return Ok(());
+    }
     let Some(seller) = details(pool).await? else {
         return Ok(());
     };
