@@ -31,6 +31,7 @@ pub mod scim;
 pub mod seller;
 pub mod tax_id;
 pub mod typing;
+pub mod vat;
 pub mod views;
 pub mod webhooks;
 

@@ -11,6 +11,7 @@ use crate::{
     forms::{parse_address, person, FieldErrors},
     money::Money,
     tax_id::TaxId,
+    vat::{parse_registrations, registrations_text, SellerTax, TaxRegistration},
 };
 
 /// The most a user can cost a month: a typo's extra zeros are caught, a real price is not.
@@ -200,6 +201,12 @@ pub struct SettingsInput {
     /// Days an invoice may stay unpaid after its first failed charge before the account is
     /// suspended; blank for never.
     pub auto_suspend_days: String,
+    /// Where the seller charges VAT, e.g. `DE 19 %, FR 20 %` (blank: nowhere, no tax).
+    #[serde(default)]
+    pub tax_registrations: String,
+    /// The seller declares its EU consumers' VAT through the One-Stop Shop.
+    #[serde(default)]
+    pub oss: bool,
 }
 
 /// The seller's settings, checked.
@@ -208,6 +215,19 @@ pub struct SellerSettings {
     pub details: SellerDetails,
     pub retry: RetrySchedule,
     pub auto_suspend_after_days: Option<u32>,
+    pub tax_registrations: Vec<TaxRegistration>,
+    pub oss: bool,
+}
+
+impl SellerSettings {
+    /// How the seller stands for tax: its address's country and its registrations.
+    pub fn tax(&self) -> SellerTax {
+        SellerTax {
+            home: self.details.address.country.clone(),
+            registrations: self.tax_registrations.clone(),
+            oss: self.oss,
+        }
+    }
 }
 
 impl From<&SellerSettings> for SettingsInput {
@@ -231,6 +251,8 @@ impl From<&SellerSettings> for SettingsInput {
             auto_suspend_days: s
                 .auto_suspend_after_days
                 .map_or_else(String::new, |d| d.to_string()),
+            tax_registrations: registrations_text(&s.tax_registrations),
+            oss: s.oss,
         }
     }
 }
@@ -246,14 +268,23 @@ impl SettingsInput {
             "auto_suspend_days",
             auto_suspend_days(&self.auto_suspend_days),
         );
-        match (details, retry, auto) {
-            (Some(details), Some(retry), Some(auto_suspend_after_days)) if e.is_empty() => {
-                Ok(SellerSettings {
-                    details,
-                    retry,
-                    auto_suspend_after_days,
-                })
-            }
+        let registrations = e.check(
+            "tax_registrations",
+            parse_registrations(&self.tax_registrations),
+        );
+        match (details, retry, auto, registrations) {
+            (
+                Some(details),
+                Some(retry),
+                Some(auto_suspend_after_days),
+                Some(tax_registrations),
+            ) if e.is_empty() => Ok(SellerSettings {
+                details,
+                retry,
+                auto_suspend_after_days,
+                tax_registrations,
+                oss: self.oss,
+            }),
             _ => Err(e),
         }
     }
@@ -379,15 +410,23 @@ mod tests {
             seller: filled().seller,
             retry_days: "1, 3; 7".into(),
             auto_suspend_days: "".into(),
+            tax_registrations: "de\nFrance 20 %".into(),
+            oss: true,
         }
         .parse()
         .unwrap();
         assert_eq!(settings.retry.days_after_first_failure, [1, 3, 7]);
         assert_eq!(settings.auto_suspend_after_days, None);
+        assert_eq!(settings.tax().home, settings.details.address.country);
+        assert!(settings.tax().oss);
         let again = SettingsInput::from(&settings);
         assert_eq!(
-            (again.retry_days.as_str(), again.auto_suspend_days.as_str()),
-            ("1, 3, 7", "")
+            (
+                again.retry_days.as_str(),
+                again.auto_suspend_days.as_str(),
+                again.tax_registrations.as_str()
+            ),
+            ("1, 3, 7", "", "DE 19 %, FR 20 %")
         );
         assert_eq!(again.parse().unwrap(), settings);
         for (typed, message) in [

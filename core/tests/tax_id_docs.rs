@@ -39,3 +39,35 @@ fn the_docs_table_is_the_codes() {
         "docs/tax-ids.md differs from tax_id::SCHEMES; bless it"
     );
 }
+
+/// `docs/tax.md`'s table of the EU standard rates, as `vat::EU_STANDARD_RATES` says.
+fn rates_table() -> String {
+    let mut t = String::from("| Country | Code | Standard rate |\n|---|---|---|\n");
+    for (code, rate_bp) in tally_core::vat::EU_STANDARD_RATES {
+        t.push_str(&format!(
+            "| {} | {code} | {} |\n",
+            country_name(code).unwrap_or(code),
+            tally_core::vat::rate_label(*rate_bp)
+        ));
+    }
+    t
+}
+
+#[test]
+fn the_docs_rates_are_the_codes() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/tax.md");
+    let doc = std::fs::read_to_string(&path).expect("docs/tax.md");
+    let (head, rest) = doc.split_once("<!-- rates -->\n").expect("start marker");
+    let (_, tail) = rest.split_once("<!-- /rates -->").expect("end marker");
+    let want = format!(
+        "{head}<!-- rates -->\n{}<!-- /rates -->{tail}",
+        rates_table()
+    );
+    if std::env::var_os("TALLY_BLESS").is_some() {
+        std::fs::write(&path, &want).unwrap();
+    }
+    assert_eq!(
+        doc, want,
+        "docs/tax.md differs from vat::EU_STANDARD_RATES; bless it"
+    );
+}

@@ -1,17 +1,38 @@
-import { test, expect } from "@playwright/test";
+import { test, expect, type Page } from "@playwright/test";
 import * as fs from "node:fs";
-import { accessibilityViolations, openHydrated } from "../pages/base";
-import { acceptInvitation, createCustomerAccount, signInAsOperator } from "../pages/console";
+import { accessibilityViolations, openHydrated, waitForHydration } from "../pages/base";
+import { acceptInvitation, createCustomerAccount, mailTo, mainServer, openAccounts, signInAsOperator } from "../pages/console";
 import { PaymentsModal } from "../pages/payments";
 
+/** The Owner's VAT registrations on the console's Settings page (blank: none). */
+async function saveVat(page: Page, registrations: string) {
+  await openHydrated(page, "/operator/settings");
+  const field = page.getByLabel("Countries where you charge VAT, with the rate");
+  await field.fill(registrations);
+  await page.getByRole("button", { name: "Save settings" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "saved" })).toHaveText("The settings are saved.");
+}
+
 // Tax IDs are checked in the browser by core's rules, per country, with the network off; the
-// server stores the normal form and shows the official one when the form opens again.
-test("a billing administrator's German VAT number: a missing digit and a typo explained offline, then saved", async ({ page }) => {
+// server stores the normal form and shows the official one when the form opens again. The
+// seller charges VAT: the German business's estimate and invoice are reverse charged.
+test("a billing administrator's German VAT number: a missing digit and a typo explained offline, then saved; its invoice is reverse charged", async ({ page: operator, browser }) => {
+  test.setTimeout(60_000); // two browsers
   const tag = Date.now().toString(36);
   const admin = { first: "Eva", last: "Muster", email: `eva.${tag}@muster.test`, password: "a long muster passphrase" };
-  await signInAsOperator(page);
-  await createCustomerAccount(page, `Muster ${tag} GmbH`, admin);
-  await page.context().clearCookies();
+  const company = `Muster ${tag} GmbH`;
+  await signInAsOperator(operator);
+  // The seller (in the UK) charges VAT: a wrong entry is explained beside the field first.
+  await openHydrated(operator, "/operator/settings");
+  const vat = operator.getByLabel("Countries where you charge VAT, with the rate");
+  await vat.fill("GB 20 %, Atlantis 5");
+  await vat.blur();
+  await expect(operator.locator("#tax_registrations-error")).toHaveText("\u201cAtlantis\u201d is not a country: use its two-letter code or its name, such as DE 19 %.");
+  expect(await accessibilityViolations(operator)).toEqual([]);
+  await saveVat(operator, "GB 20 %");
+  await createCustomerAccount(operator, company, admin);
+  const context = await browser.newContext();
+  const page = await context.newPage();
   await acceptInvitation(page, admin.email, admin.password);
 
   const modal = await PaymentsModal.open(page);
@@ -48,6 +69,37 @@ test("a billing administrator's German VAT number: a missing digit and a typo ex
   await openHydrated(page, "/");
   await PaymentsModal.open(page);
   await expect(d.getByLabel("Tax ID (optional)")).toHaveValue("DE136695976");
+
+  // A business in another member state with a VAT number that checks out: reverse charge.
+  await openHydrated(page, "/billing");
+  await expect(page.locator("#projected-charge")).toContainText("VAT 0 % (reverse charge) $0.00");
+  await expect(page.locator("#tax-note")).toHaveText("Reverse charge: the customer accounts for the VAT (Article 196, Directive 2006/112/EC).");
+  expect(await accessibilityViolations(page)).toEqual([]);
+
+  // Closing the account makes its last invoice now: the same treatment, printed and emailed.
+  await openAccounts(operator);
+  await operator.getByRole("link", { name: company }).click();
+  await expect(operator.getByRole("heading", { name: company, level: 1 })).toBeVisible();
+  await waitForHydration(operator);
+  await operator.getByLabel("Reason (shown to the account's administrators)").fill("Moved to another provider");
+  await operator.getByRole("button", { name: "Close account…" }).click();
+  await operator.getByRole("button", { name: "Close account for good" }).click();
+  await expect(operator.locator("#account-status")).toHaveText("Closed");
+  await saveVat(operator, ""); // back as the other specs expect it: no VAT anywhere
+
+  await openHydrated(page, "/billing");
+  await page.getByRole("link", { name: /INV-\d{4}-\d{6}/ }).first().click();
+  await expect(page.getByRole("heading", { name: /Invoice INV-/, level: 1 })).toBeVisible();
+  await expect(page.getByRole("row", { name: /VAT 0 % \(reverse charge\)/ })).toContainText("$0.00");
+  await expect(page.getByText("Article 196, Directive 2006/112/EC")).toBeVisible();
+  await expect(page.getByText("Tax ID: DE136695976")).toBeVisible();
+  expect(await accessibilityViolations(page)).toEqual([]);
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download PDF" }).click()]);
+  expect(fs.readFileSync((await download.path())!).subarray(0, 5).toString()).toBe("%PDF-");
+  const mail = await mailTo(mainServer(), `To: rechnung.${tag}@muster.test`);
+  expect(mail).toContain("VAT 0 % (reverse charge)");
+  expect(mail).toContain("Article 196");
+  await context.close();
 });
 
 test("a billing administrator puts a PO number and a cost centre on the next invoices, and downloads a year of documents", async ({ page }) => {

@@ -1,5 +1,5 @@
 //! The seller's settings page's server functions (Owner): its details, default plan, retry
-//! schedule and automatic suspension. The form's fields are its arguments, one each.
+//! schedule, automatic suspension and where it charges VAT. The form's fields are its arguments, one each.
 #![allow(clippy::too_many_arguments)]
 
 use leptos::prelude::*;
@@ -39,6 +39,12 @@ pub async fn save_seller_settings(
     billing_day: String,
     retry_days: String,
     #[server(default)] auto_suspend_days: String,
+    /// Where the seller charges VAT: `DE 19 %, FR 20 %`; blank for nowhere.
+    #[server(default)]
+    tax_registrations: String,
+    /// Registered for the One-Stop Shop.
+    #[server(default)]
+    oss: bool,
 ) -> Result<(), AppError> {
     use tally_core::{operators::OperatorAction, seller::SettingsInput};
     let operator = crate::auth::require_operator(OperatorAction::ManageSellerSettings)?;
@@ -59,6 +65,8 @@ pub async fn save_seller_settings(
         ),
         retry_days,
         auto_suspend_days,
+        tax_registrations,
+        oss,
     };
     Ok(services()?.settings.save(&operator, &input).await?)
 }

@@ -47,11 +47,18 @@ fn InvoiceView(invoice: Resource<Result<InvoiceSummary, AppError>>) -> impl Into
                                     <tbody>
                                         <tr>
                                             <td>{format!("{} billable users ({} peak − {} free) × {}", billable, i.peak_users, i.free_users, money(i.price_per_user_cents))}</td>
-                                            <td class="number">{money(i.amount_cents)}</td>
+                                            <td class="number">{money(i.net_cents())}</td>
                                         </tr>
+                                        {i.tax_treatment().map(|t| view! {
+                                            <tr><td>{t.label()}</td><td class="number">{money(i.tax_cents)}</td></tr>
+                                        })}
+                                        {(i.credit_applied_cents > 0).then(|| view! {
+                                            <tr><td>"Credit balance applied"</td><td class="number">{format!("−{}", money(i.credit_applied_cents))}</td></tr>
+                                        })}
                                         <tr><th scope="row">"Total"</th><td class="number"><strong>{money(i.amount_cents)}</strong></td></tr>
                                     </tbody>
                                 </table>
+                                {i.tax_treatment().and_then(|t| t.note()).map(|n| view! { <p class="tax-note">{n}</p> })}
                                 <p class="no-print">
                                     <a href=format!("/billing/invoices/{}/pdf", i.id) download>"Download PDF"</a>
                                     " · "

@@ -138,8 +138,13 @@ pub struct BillingOverview {
     pub users_now: u64,
     /// The largest user count of this month so far.
     pub peak_so_far: u64,
-    /// What this month would cost if the peak stayed where it is.
+    /// What this month would cost if the peak stayed where it is, tax included: the invoice
+    /// a billing run would make now (before any credit).
     pub projected_cents: i64,
+    /// The tax in it.
+    pub projected_tax_cents: i64,
+    /// How the account's invoices are taxed now; none when the seller charges no tax.
+    pub tax: Option<crate::vat::Treatment>,
     /// This month, `YYYY-MM`.
     pub month: String,
     pub next_charge_date: NaiveDate,
@@ -221,6 +226,15 @@ pub struct Invoice {
     /// The account's credit balance taken off it when it was made (the amount is what was
     /// left to pay).
     pub credit_applied_cents: i64,
+    /// The VAT it bears (in the amount), at `tax_rate_bp` basis points.
+    #[serde(default)]
+    pub tax_cents: i64,
+    #[serde(default)]
+    pub tax_rate_bp: u32,
+    /// How it is taxed; none on invoices that bear no tax (the seller registered nowhere, or
+    /// made before tax was charged).
+    #[serde(default)]
+    pub tax_category: Option<crate::vat::TaxCategory>,
     /// Credited by credit notes so far.
     pub credited_cents: i64,
     /// Paid otherwise than by card: the payment's reference (a bank transfer's).
@@ -241,6 +255,24 @@ impl Invoice {
 
     pub fn amount(&self) -> Money {
         Money::from_cents(self.amount_cents)
+    }
+
+    /// The users' cost and the tax on it, before any credit.
+    pub fn gross_cents(&self) -> i64 {
+        self.amount_cents.saturating_add(self.credit_applied_cents)
+    }
+
+    /// The users' cost, before tax.
+    pub fn net_cents(&self) -> i64 {
+        self.gross_cents().saturating_sub(self.tax_cents)
+    }
+
+    /// How it is taxed, when it is.
+    pub fn tax_treatment(&self) -> Option<crate::vat::Treatment> {
+        self.tax_category.map(|category| crate::vat::Treatment {
+            category,
+            rate_bp: self.tax_rate_bp,
+        })
     }
 
     /// What a credit note can still credit: what was paid for it, less what is credited.

@@ -34,6 +34,7 @@ mod smtp;
 mod staff;
 mod startup;
 mod stripe;
+mod tax;
 mod tax_ids;
 mod two_step;
 mod users;

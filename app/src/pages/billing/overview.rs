@@ -51,10 +51,17 @@ pub(super) fn Overview(
                     <dt>"Price"</dt><dd>{format!("{} per user per month; the first {} users are free", money(o.price_per_user_cents), o.free_users)}</dd>
                     <dt>"Users now"</dt><dd>{o.users_now}</dd>
                     <dt>"Peak so far"</dt><dd id="peak-so-far">{o.peak_so_far}</dd>
-                    <dt>"Projected charge"</dt><dd id="projected-charge">{format!("{} ({billable} × {})", money(o.projected_cents), money(o.price_per_user_cents))}</dd>
+                    <dt>"Projected charge"</dt><dd id="projected-charge">{match o.tax {
+                        Some(t) => format!(
+                            "{} ({billable} × {} + {} {})",
+                            money(o.projected_cents), money(o.price_per_user_cents), t.label(), money(o.projected_tax_cents)
+                        ),
+                        None => format!("{} ({billable} × {})", money(o.projected_cents), money(o.price_per_user_cents)),
+                    }}</dd>
                     <dt>"Next charge"</dt><dd id="next-charge">{o.next_charge_date.format("%B %-d, %Y").to_string()}</dd>
                 </dl>
                 <p class="projection" id="projection">{projection}</p>
+                {o.tax.and_then(|t| t.note()).map(|n| view! { <p id="tax-note">{n}</p> })}
                 <p id="billing-day">{tally_core::billing::billing_day_sentence(o.billing_day)}</p>
                 {o.next_plan.clone().map(|n| view! {
                     <p class="next-plan" id="next-plan">{format!(

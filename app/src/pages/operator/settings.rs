@@ -92,6 +92,8 @@ fn SettingsForm(start: SettingsInput) -> impl IntoView {
                     p.billing_day,
                     i.retry_days,
                     i.auto_suspend_days,
+                    i.tax_registrations,
+                    i.oss,
                 )
             })
             .await;
@@ -123,6 +125,20 @@ fn SettingsForm(start: SettingsInput) -> impl IntoView {
                     hint="Counted from the first failed charge of an invoice still unpaid. Leave blank to never suspend automatically."
                     value=text(|i| &i.auto_suspend_days) error=errors.error("auto_suspend_days")
                     on_input=set("auto_suspend_days", |i, v| i.auto_suspend_days = v) on_blur=errors.touch("auto_suspend_days") />
+            </fieldset>
+            <fieldset class="group">
+                <legend>"VAT"</legend>
+                <Field name="tax_registrations" label="Countries where you charge VAT, with the rate" autocomplete="off"
+                    hint="E.g. DE 19 %, FR 20 %. An EU country's standard rate may be left out. Blank: you charge no VAT, and invoices carry none."
+                    value=text(|i| &i.tax_registrations) error=errors.error("tax_registrations")
+                    on_input=set("tax_registrations", |i, v| i.tax_registrations = v) on_blur=errors.touch("tax_registrations") />
+                <div class="field checkbox-field">
+                    <input type="checkbox" id="oss" name="oss" aria-describedby="oss-hint"
+                        prop:checked=move || input.with(|i| i.oss)
+                        on:change=move |ev| input.update(|i| i.oss = event_target_checked(&ev)) />
+                    <label for="oss">"Registered for the One-Stop Shop (OSS)"</label>
+                </div>
+                <p class="field-hint" id="oss-hint">"EU consumers, and businesses without a VAT number, then pay their own country's standard rate. Without it they pay yours."</p>
             </fieldset>
             <button type="submit" class="primary" disabled=move || busy.get()>"Save settings"</button>
         </Form>

@@ -1,9 +1,12 @@
 //! The seller's billing settings (owner of `billing_settings`): the retry schedule of failed
-//! charges and automatic suspension after days unpaid. Without a saved row, the standard
-//! schedule and no automatic suspension.
+//! charges, automatic suspension after days unpaid, and where the seller charges VAT. Without a
+//! saved row, the standard schedule, no automatic suspension and no tax.
 
 use sqlx::AnyConnection;
-use tally_core::billing::RetrySchedule;
+use tally_core::{
+    billing::RetrySchedule,
+    vat::{SellerTax, TaxRegistration},
+};
 
 use crate::platform::error::{ResultExt, ServiceError};
 
@@ -12,6 +15,30 @@ use crate::platform::error::{ResultExt, ServiceError};
 pub struct BillingSettings {
     pub retry: RetrySchedule,
     pub auto_suspend_after_days: Option<u32>,
+    /// The seller's tax registrations, applied to every invoice made.
+    pub tax: SellerTax,
+}
+
+/// Registrations as stored: `DE:1900,FR:2000`.
+fn registrations_column(registrations: &[TaxRegistration]) -> String {
+    registrations
+        .iter()
+        .map(|r| format!("{}:{}", r.country, r.rate_bp))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn registrations_of(column: &str) -> Vec<TaxRegistration> {
+    column
+        .split(',')
+        .filter_map(|r| {
+            let (country, rate) = r.split_once(':')?;
+            Some(TaxRegistration {
+                country: country.to_string(),
+                rate_bp: rate.parse().ok()?,
+            })
+        })
+        .collect()
 }
 
 /// The settings in force.
@@ -19,12 +46,14 @@ pub async fn read<'e, E>(exec: E) -> Result<BillingSettings, ServiceError>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let row: Option<(String, Option<i64>)> =
-        sqlx::query_as("SELECT retry_days, auto_suspend_days FROM billing_settings WHERE id = 1")
-            .fetch_optional(exec)
-            .await
-            .context("reading the billing settings")?;
-    let Some((days, auto)) = row else {
+    let row: Option<(String, Option<i64>, String, String, i64)> = sqlx::query_as(
+        "SELECT retry_days, auto_suspend_days, tax_home, tax_registrations, \
+         CAST(CASE WHEN tax_oss THEN 1 ELSE 0 END AS BIGINT) FROM billing_settings WHERE id = 1",
+    )
+    .fetch_optional(exec)
+    .await
+    .context("reading the billing settings")?;
+    let Some((days, auto, home, registrations, oss)) = row else {
         return Ok(BillingSettings::default());
     };
     let days: Vec<u32> = days
@@ -40,6 +69,11 @@ where
             }
         },
         auto_suspend_after_days: auto.and_then(|d| u32::try_from(d).ok()),
+        tax: SellerTax {
+            home,
+            registrations: registrations_of(&registrations),
+            oss: oss != 0,
+        },
     })
 }
 
@@ -57,12 +91,17 @@ pub async fn save(
         .collect::<Vec<_>>()
         .join(",");
     sqlx::query(
-        "INSERT INTO billing_settings (id, retry_days, auto_suspend_days, updated_at) VALUES (1, $1, $2, $3) \
-         ON CONFLICT (id) DO UPDATE SET retry_days = $1, auto_suspend_days = $2, updated_at = $3",
+        "INSERT INTO billing_settings (id, retry_days, auto_suspend_days, updated_at, tax_home, tax_registrations, tax_oss) \
+         VALUES (1, $1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (id) DO UPDATE SET retry_days = $1, auto_suspend_days = $2, updated_at = $3, \
+         tax_home = $4, tax_registrations = $5, tax_oss = $6",
     )
     .bind(days)
     .bind(settings.auto_suspend_after_days.map(i64::from))
     .bind(now)
+    .bind(&settings.tax.home)
+    .bind(registrations_column(&settings.tax.registrations))
+    .bind(settings.tax.oss)
     .execute(conn)
     .await
     .context("saving the billing settings")?;

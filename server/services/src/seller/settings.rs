@@ -8,6 +8,7 @@ use tally_core::{
     audit::AuditKind,
     operators::OperatorAction,
     seller::{SellerSettings, SettingsInput},
+    vat::registrations_text,
 };
 
 use super::{customers::allowed, profile};
@@ -38,6 +39,8 @@ impl SellerSettingsService {
             details,
             retry: billing.retry,
             auto_suspend_after_days: billing.auto_suspend_after_days,
+            tax_registrations: billing.tax.registrations,
+            oss: billing.tax.oss,
         }))
     }
 
@@ -62,6 +65,7 @@ impl SellerSettingsService {
             &BillingSettings {
                 retry: parsed.retry.clone(),
                 auto_suspend_after_days: parsed.auto_suspend_after_days,
+                tax: parsed.tax(),
             },
             now,
         )
@@ -80,7 +84,19 @@ impl SellerSettingsService {
             operator,
             AuditKind::SellerSettingsChanged,
             parsed.details.legal_name.as_str(),
-            format!("retries after {days} days; automatic suspension {suspend}"),
+            format!(
+                "retries after {days} days; automatic suspension {suspend}; VAT charged in {}{}",
+                if parsed.tax_registrations.is_empty() {
+                    "no country".to_string()
+                } else {
+                    registrations_text(&parsed.tax_registrations)
+                },
+                if parsed.oss {
+                    " and through the One-Stop Shop"
+                } else {
+                    ""
+                }
+            ),
         ));
         work.commit().await
     }

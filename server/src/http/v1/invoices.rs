@@ -28,10 +28,20 @@ pub struct Invoice {
     /// The most users at once that month, and how many of them were free.
     pub peak_users: u64,
     pub free_users: u64,
-    /// Decimal amounts in `currency`: the price of each user beyond the free ones, the credit
-    /// balance taken off, what was left to pay, and what credit notes have credited since.
+    /// Decimal amounts in `currency`: the price of each user beyond the free ones, what the
+    /// users cost (`net`), the VAT on it (`tax`), the credit balance taken off, what was left
+    /// to pay, and what credit notes have credited since.
     #[schema(example = "5.00")]
     pub price_per_user: String,
+    pub net: String,
+    pub tax: String,
+    /// The VAT rate as a percentage (`"19"`, `"25.5"`) and its EN 16931 category: `S`
+    /// (standard), `AE` (reverse charge), `O` (outside the scope of EU VAT); both absent on an
+    /// invoice that bears no tax.
+    #[schema(example = "19")]
+    pub tax_rate: Option<String>,
+    #[schema(example = "S")]
+    pub tax_category: Option<String>,
     pub credit_applied: String,
     pub amount: String,
     pub credited: String,
@@ -77,6 +87,12 @@ impl From<View> for Invoice {
                 S::Void => InvoiceStatus::Void,
             },
             price_per_user: decimal(v.price_per_user_cents),
+            net: decimal(v.net_cents()),
+            tax: decimal(v.tax_cents),
+            tax_rate: v
+                .tax_category
+                .map(|_| tally_core::vat::rate_decimal(v.tax_rate_bp)),
+            tax_category: v.tax_category.map(|c| c.code().to_string()),
             credit_applied: decimal(v.credit_applied_cents),
             amount: decimal(v.amount_cents),
             credited: decimal(v.credited_cents),

@@ -18,6 +18,7 @@ use tally_core::{
     expiry::Expiry,
     export::ExportRange,
     money::Money,
+    vat::{InvoiceAmounts, TaxCategory},
     views::billing::{
         BillingOverview, Invoice, InvoicePage, MonthCharge, PlanChange, INVOICES_PER_PAGE,
     },
@@ -63,6 +64,9 @@ struct InvoiceRow {
     credited_cents: i64,
     payment_reference: Option<String>,
     void_reason: Option<String>,
+    tax_cents: i64,
+    tax_rate_bp: i64,
+    tax_category: Option<String>,
 }
 
 impl From<InvoiceRow> for Invoice {
@@ -87,11 +91,14 @@ impl From<InvoiceRow> for Invoice {
             credited_cents: r.credited_cents,
             payment_reference: r.payment_reference,
             void_reason: r.void_reason,
+            tax_cents: r.tax_cents,
+            tax_rate_bp: u32::try_from(r.tax_rate_bp).unwrap_or(0),
+            tax_category: r.tax_category.as_deref().and_then(TaxCategory::from_code),
         }
     }
 }
 
-const COLUMNS: &str = "id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, company_name, created_at, paid_at, billed_to, seller, reference_lines, card_label, credit_applied_cents, credited_cents, payment_reference, void_reason";
+const COLUMNS: &str = "id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, company_name, created_at, paid_at, billed_to, seller, reference_lines, card_label, credit_applied_cents, credited_cents, payment_reference, void_reason, tax_cents, tax_rate_bp, tax_category";
 
 /// One invoice of the account, or not found.
 pub async fn get<'e, E>(exec: E, account_id: &str, id: &str) -> Result<Invoice, ServiceError>
@@ -369,9 +376,17 @@ pub fn summary_lines(invoice: &Invoice) -> Vec<String> {
             "{} \u{d7} {} = {}",
             invoice.billable_users(),
             money(invoice.price_per_user_cents),
-            money(invoice.amount_cents + invoice.credit_applied_cents)
+            money(invoice.net_cents())
         ),
     ];
+    if let Some(treatment) = invoice.tax_treatment() {
+        lines.push(format!(
+            "{}: {}",
+            treatment.label(),
+            money(invoice.tax_cents)
+        ));
+        lines.extend(treatment.note().map(str::to_string));
+    }
     if invoice.credit_applied_cents > 0 {
         lines.push(format!(
             "Credit balance applied: \u{2212}{}",
@@ -531,6 +546,10 @@ impl Invoices {
             "For invoice",
             "Reason",
             "References",
+            "Net",
+            "VAT",
+            "VAT rate",
+            "VAT category",
         ]);
         for i in &invoices {
             csv.push_str(&line(&[
@@ -551,6 +570,14 @@ impl Invoices {
                 String::new(),
                 String::new(),
                 i.references.clone().unwrap_or_default().replace('\n', "; "),
+                money(i.net_cents()),
+                money(i.tax_cents),
+                i.tax_treatment()
+                    .map(|t| tally_core::vat::rate_label(t.rate_bp))
+                    .unwrap_or_default(),
+                i.tax_category
+                    .map(|c| c.code().to_string())
+                    .unwrap_or_default(),
             ]));
         }
         for n in &notes {
@@ -570,6 +597,10 @@ impl Invoices {
                 String::new(),
                 n.invoice_number.clone(),
                 n.reason.clone(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
                 String::new(),
             ]));
         }
@@ -621,7 +652,16 @@ impl Invoices {
             .await?
             .map(|(from_month, p)| PlanChange::of(from_month, &p));
         let last_plan = plans::for_month(pool, account, month.previous(), standard).await?;
-        let has_billing_info = info::read(pool, account).await?.is_some();
+        let billing_info = info::read(pool, account).await?;
+        let has_billing_info = billing_info.is_some();
+        // The estimate is the invoice a run would make now: the same tax rule, the same sum.
+        let treatment = super::settings::read(pool).await?.tax.treatment(
+            billing_info.as_ref().map(|i| i.address.country.as_str()),
+            billing_info.as_ref().and_then(|i| i.tax_id.as_ref()),
+        );
+        let projected = plan
+            .invoice_amount(peak)
+            .and_then(|net| InvoiceAmounts::of(net, treatment.as_ref(), Money::ZERO));
         let contact = info::contact(pool, account).await?;
         let card = cards::card_on_file(pool, account).await?;
         let next_charge = next_charge_date_on(today, last_plan.billing_day, plan.billing_day);
@@ -641,7 +681,9 @@ impl Invoices {
             next_plan,
             users_now,
             peak_so_far: peak,
-            projected_cents: plan.invoice_amount(peak).map_or(i64::MAX, Money::cents),
+            projected_cents: projected.map_or(i64::MAX, |a| a.gross.cents()),
+            projected_tax_cents: projected.map_or(0, |a| a.tax.cents()),
+            tax: treatment,
             month: month.to_string(),
             next_charge_date: next_charge,
             card,

@@ -106,10 +106,25 @@ pub fn lines(invoice: &Invoice) -> Vec<Line> {
             format!(
                 "Billable users: {billable} \u{d7} {} = {}",
                 money(invoice.price_per_user_cents),
-                money(invoice.amount_cents + invoice.credit_applied_cents)
+                money(invoice.net_cents())
             ),
         ),
     ]);
+    if let Some(treatment) = invoice.tax_treatment() {
+        lines.extend([
+            (false, 12.0, format!("Net: {}", money(invoice.net_cents()))),
+            (
+                false,
+                12.0,
+                format!("{}: {}", treatment.label(), money(invoice.tax_cents)),
+            ),
+            (
+                false,
+                12.0,
+                format!("Total with VAT: {}", money(invoice.gross_cents())),
+            ),
+        ]);
+    }
     if invoice.credit_applied_cents > 0 {
         lines.push((
             false,
@@ -145,6 +160,15 @@ pub fn lines(invoice: &Invoice) -> Vec<Line> {
             },
         ),
     ]);
+    if let Some(note) = invoice.tax_treatment().and_then(|t| t.note()) {
+        lines.push((false, 8.0, String::new()));
+        // Two lines where it is long: the page is narrow.
+        let (first, rest) = note
+            .split_once(" (")
+            .map_or((note, None), |(a, b)| (a, Some(b)));
+        lines.push((false, 11.0, first.to_string()));
+        lines.extend(rest.map(|r| (false, 11.0, format!("({r}"))));
+    }
     if invoice.credited_cents > 0 {
         lines.push((
             false,

@@ -22,6 +22,7 @@ use tally_core::{
     audit::AuditKind,
     billing::{date_of_millis, peak_users, BillingMonth, InvoiceStatus, Plan},
     money::Money,
+    vat::InvoiceAmounts,
     views::billing::Invoice,
     webhooks::WebhookEvent,
     Datelike, NaiveDate,
@@ -265,6 +266,7 @@ impl BillingRun {
         let plans = plans::chunk(pool, &first.id, &last.id, month).await?;
         let credit = accounts::credit_balances(pool, &first.id, &last.id).await?;
         let seller = super::super::settings::issuer(pool).await?;
+        let tax = super::super::settings::read(pool).await?.tax;
         let now = self.ctx.now();
         let month_text = month.to_string();
         let mut candidates: Vec<(Invoice, &Billable)> = chunk
@@ -275,16 +277,27 @@ impl BillingRun {
                     history.get(&account.id).map_or(&[][..], Vec::as_slice),
                     month,
                 );
-                let billed = plan
+                let info = billing.info.get(&account.id);
+                let treatment = tax.treatment(
+                    info.map(|i| i.address.country.as_str()),
+                    info.and_then(|i| i.tax_id.as_ref()),
+                );
+                // The tax is added to what the users cost; the credit the seller gave comes
+                // off the sum first, as far as it goes.
+                let amounts = plan
                     .invoice_amount(peak)
-                    .unwrap_or(Money::from_cents(i64::MAX));
-                // The credit the seller gave comes off first, as far as it goes.
-                let applied = credit
-                    .get(&account.id)
-                    .copied()
-                    .unwrap_or(0)
-                    .clamp(0, billed.cents());
-                let amount = Money::from_cents(billed.cents() - applied);
+                    .and_then(|net| {
+                        InvoiceAmounts::of(
+                            net,
+                            treatment.as_ref(),
+                            Money::from_cents(credit.get(&account.id).copied().unwrap_or(0)),
+                        )
+                    })
+                    .ok_or_else(|| {
+                        ServiceError::invariant("invoicing an account", "the amount overflows")
+                    })?;
+                let amount = amounts.due;
+                let applied = amounts.credit_applied.cents();
                 let id = self.ctx.new_id();
                 let invoice = Invoice {
                     // Until it is made: the series' next number is taken once it is.
@@ -318,10 +331,13 @@ impl BillingRun {
                     credited_cents: 0,
                     payment_reference: None,
                     void_reason: None,
+                    tax_cents: amounts.tax.cents(),
+                    tax_rate_bp: treatment.map_or(0, |t| t.rate_bp),
+                    tax_category: treatment.map(|t| t.category),
                 };
-                (invoice, account)
+                Ok((invoice, account))
             })
-            .collect();
+            .collect::<Result<_, ServiceError>>()?;
         let mut work = self.ctx.begin("invoicing a chunk").await?;
         // The invoices first (so SQLite takes its write lock at once); those another run made
         // already are skipped, and only the ones made here get their emails.
@@ -329,9 +345,10 @@ impl BillingRun {
         for batch in candidates.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO invoices (id, account_id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, \
-                 company_name, contact_email, created_at, emailed_at, billed_to, card_label, credit_applied_cents, seller, reference_lines) VALUES {} \
+                 company_name, contact_email, created_at, emailed_at, billed_to, card_label, credit_applied_cents, seller, reference_lines, \
+                 tax_cents, tax_rate_bp, tax_category) VALUES {} \
                  ON CONFLICT (account_id, month) DO NOTHING RETURNING id",
-                Backend::of(work.tx()).values_list(batch.len(), 18)
+                Backend::of(work.tx()).values_list(batch.len(), 21)
             );
             let mut q = sqlx::query_scalar::<_, String>(&sql);
             for (i, account) in batch {
@@ -353,7 +370,10 @@ impl BillingRun {
                     .bind(i.card_label.as_deref())
                     .bind(i.credit_applied_cents)
                     .bind(i.seller.as_deref())
-                    .bind(i.references.as_deref());
+                    .bind(i.references.as_deref())
+                    .bind(i.tax_cents)
+                    .bind(i64::from(i.tax_rate_bp))
+                    .bind(i.tax_category.map(|c| c.code()));
             }
             made.extend(q.fetch_all(work.tx()).await.context("inserting invoices")?);
         }
