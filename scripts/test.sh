@@ -3,7 +3,8 @@
 #   formatting, clippy (ssr and hydrate/wasm32), core's tax ID table in wasm32, unit and property tests,
 #   server integration tests on SQLite and on a throw-away PostgreSQL, Playwright
 #   end-to-end tests in Debian's Chromium with axe-core, and the REST API's outside checkers
-#   (openapi-spec-validator, schemathesis) against the release server.
+#   (openapi-spec-validator, schemathesis) against the release server; the integration tests
+#   check sample e-invoices with factur-x and saxonche (EN 16931 Schematron) from the same venv.
 # Stops at the first failure and exits non-zero. Everything it starts, it stops.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -272,6 +272,15 @@ impl SettingsInput {
             "tax_registrations",
             parse_registrations(&self.tax_registrations),
         );
+        // An invoice that charges VAT carries the seller's VAT number.
+        if registrations.as_ref().is_some_and(|r| !r.is_empty())
+            && self.seller.tax_id.trim().is_empty()
+        {
+            e.add(
+                "tax_id",
+                "Enter your VAT number: invoices that charge VAT must carry it.",
+            );
+        }
         match (details, retry, auto, registrations) {
             (
                 Some(details),
@@ -412,9 +421,14 @@ mod tests {
             auto_suspend_days: "".into(),
             tax_registrations: "de\nFrance 20 %".into(),
             oss: true,
-        }
-        .parse()
-        .unwrap();
+        };
+        let mut untaxed = settings.clone();
+        untaxed.seller.tax_id = String::new();
+        assert_eq!(
+            untaxed.parse().unwrap_err().get("tax_id"),
+            Some("Enter your VAT number: invoices that charge VAT must carry it.")
+        );
+        let settings = settings.parse().unwrap();
         assert_eq!(settings.retry.days_after_first_failure, [1, 3, 7]);
         assert_eq!(settings.auto_suspend_after_days, None);
         assert_eq!(settings.tax().home, settings.details.address.country);

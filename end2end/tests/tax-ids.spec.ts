@@ -4,9 +4,11 @@ import { accessibilityViolations, openHydrated, waitForHydration } from "../page
 import { acceptInvitation, createCustomerAccount, mailTo, mainServer, openAccounts, signInAsOperator } from "../pages/console";
 import { PaymentsModal } from "../pages/payments";
 
-/** The Owner's VAT registrations on the console's Settings page (blank: none). */
-async function saveVat(page: Page, registrations: string) {
+/** The Owner's VAT registrations and the seller's VAT number on the console's Settings page
+ * (blank: none). */
+async function saveVat(page: Page, registrations: string, taxId: string) {
   await openHydrated(page, "/operator/settings");
+  await page.getByLabel("Tax ID (optional)").fill(taxId);
   const field = page.getByLabel("Countries where you charge VAT, with the rate");
   await field.fill(registrations);
   await page.getByRole("button", { name: "Save settings" }).click();
@@ -29,7 +31,7 @@ test("a billing administrator's German VAT number: a missing digit and a typo ex
   await vat.blur();
   await expect(operator.locator("#tax_registrations-error")).toHaveText("\u201cAtlantis\u201d is not a country: use its two-letter code or its name, such as DE 19 %.");
   expect(await accessibilityViolations(operator)).toEqual([]);
-  await saveVat(operator, "GB 20 %");
+  await saveVat(operator, "GB 20 %", "GB 980 7806 84");
   await createCustomerAccount(operator, company, admin);
   const context = await browser.newContext();
   const page = await context.newPage();
@@ -85,7 +87,7 @@ test("a billing administrator's German VAT number: a missing digit and a typo ex
   await operator.getByRole("button", { name: "Close account…" }).click();
   await operator.getByRole("button", { name: "Close account for good" }).click();
   await expect(operator.locator("#account-status")).toHaveText("Closed");
-  await saveVat(operator, ""); // back as the other specs expect it: no VAT anywhere
+  await saveVat(operator, "", ""); // back as the other specs expect it: no VAT anywhere
 
   await openHydrated(page, "/billing");
   await page.getByRole("link", { name: /INV-\d{4}-\d{6}/ }).first().click();
@@ -95,10 +97,18 @@ test("a billing administrator's German VAT number: a missing digit and a typo ex
   await expect(page.getByText("Tax ID: DE136695976")).toBeVisible();
   expect(await accessibilityViolations(page)).toEqual([]);
   const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download PDF" }).click()]);
-  expect(fs.readFileSync((await download.path())!).subarray(0, 5).toString()).toBe("%PDF-");
+  const pdf = fs.readFileSync((await download.path())!);
+  expect(pdf.subarray(0, 5).toString()).toBe("%PDF-");
+  expect(pdf.includes("factur-x.xml")).toBe(true); // Factur-X: the CII inside
+  const [xml] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download e-invoice (XML)" }).click()]);
+  const ubl = fs.readFileSync((await xml.path())!).toString();
+  expect(ubl).toContain("<cbc:ID>AE</cbc:ID>");
+  expect(ubl).toContain("<cbc:CompanyID>DE136695976</cbc:CompanyID>");
   const mail = await mailTo(mainServer(), `To: rechnung.${tag}@muster.test`);
   expect(mail).toContain("VAT 0 % (reverse charge)");
   expect(mail).toContain("Article 196");
+  expect(mail).toMatch(/filename="tally-invoice-INV-\d{4}-\d{6}\.pdf"/);
+  expect(mail).toMatch(/filename="tally-invoice-INV-\d{4}-\d{6}\.xml"/);
   await context.close();
 });
 

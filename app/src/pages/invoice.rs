@@ -62,6 +62,8 @@ fn InvoiceView(invoice: Resource<Result<InvoiceSummary, AppError>>) -> impl Into
                                 <p class="no-print">
                                     <a href=format!("/billing/invoices/{}/pdf", i.id) download>"Download PDF"</a>
                                     " · "
+                                    <a href=format!("/billing/invoices/{}/xml", i.id) download>"Download e-invoice (XML)"</a>
+                                    " · "
                                     <a href="/billing">"Back to billing"</a>
                                 </p>
                             </article>

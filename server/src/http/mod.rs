@@ -123,6 +123,8 @@ pub fn build_router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::scrape))
         .route("/billing/invoices/{id}/pdf", get(pdf::invoice_document))
+        .route("/billing/invoices/{id}/xml", get(pdf::invoice_xml))
+        .route("/billing/credit-notes/{id}/xml", get(pdf::credit_note_xml))
         .route("/billing/export", get(pdf::export))
         .route(
             "/billing/credit-notes/{id}/pdf",

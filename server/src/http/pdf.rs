@@ -1,5 +1,5 @@
 //! `GET /billing/invoices/{id}/pdf` and `GET /billing/credit-notes/{id}/pdf`: an invoice or a
-//! credit note as a PDF download; `GET /billing/export?from=…&to=…`: those made between two
+//! credit note as a PDF download (Factur-X: its CII inside); `…/xml`: as a UBL e-invoice; `GET /billing/export?from=…&to=…`: those made between two
 //! dates as a ZIP with a CSV.
 
 use axum::{
@@ -42,6 +42,48 @@ pub async fn credit_note_document(
             state.services.credit_notes.pdf(&actor, &id).await,
         ),
         Err(e) => error_response(e),
+    }
+}
+
+/// The invoice as a UBL e-invoice (EN 16931), on the same terms as its PDF.
+pub async fn invoice_xml(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    actor: Option<Extension<Actor>>,
+) -> Response {
+    match billing_reader(actor) {
+        Ok(actor) => xml_download("invoice", state.services.invoices.ubl(&actor, &id).await),
+        Err(e) => error_response(e),
+    }
+}
+
+/// A credit note as a UBL e-invoice (EN 16931), on the same terms as its PDF.
+pub async fn credit_note_xml(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    actor: Option<Extension<Actor>>,
+) -> Response {
+    match billing_reader(actor) {
+        Ok(actor) => xml_download(
+            "credit-note",
+            state.services.credit_notes.ubl(&actor, &id).await,
+        ),
+        Err(e) => error_response(e),
+    }
+}
+
+/// A document's e-invoice as a download named `tally-<kind>-<number>.xml`.
+fn xml_download(
+    kind: &str,
+    document: Result<(String, String), tally_services::platform::error::ServiceError>,
+) -> Response {
+    match document {
+        Ok((number, xml)) => attachment(
+            "application/xml",
+            &format!("tally-{kind}-{number}.xml"),
+            xml.into_bytes(),
+        ),
+        Err(e) => error_response(e.into()),
     }
 }
 

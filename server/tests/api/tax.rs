@@ -16,7 +16,12 @@ use crate::{
 /// An account `acct-<tag>` made Oct 1 with a billing administrator, 12 users from Oct 5 (10 are
 /// free on the standard plan, $5.00 each after), a card and billing information in `country`
 /// with `tax_id`.
-async fn customer(app: &TestApp, tag: &str, country: &str, tax_id: Option<&str>) -> String {
+pub(crate) async fn customer(
+    app: &TestApp,
+    tag: &str,
+    country: &str,
+    tax_id: Option<&str>,
+) -> String {
     let id = app
         .seed_account(tag, &[Role::AdministratorWithBilling])
         .await;
@@ -45,6 +50,49 @@ async fn customer(app: &TestApp, tag: &str, country: &str, tax_id: Option<&str>)
     id
 }
 
+/// The settings form of a seller in Germany with its VAT number, charging VAT in
+/// `registrations` (and through the One-Stop Shop with `oss`), sent by `owner`.
+pub(crate) async fn save_settings(
+    app: &TestApp,
+    owner: &reqwest::Client,
+    registrations: &str,
+    oss: bool,
+) -> reqwest::Response {
+    let mut form = settings_form();
+    for (k, v) in [
+        ("country", "DE"),
+        ("line1", "Hauptstr. 1"),
+        ("city", "Berlin"),
+        ("postal_code", "10115"),
+        ("tax_id", "DE 813 11 38 75"),
+    ] {
+        form.retain(|(f, _)| *f != k);
+        form.push((k, v.to_string()));
+    }
+    form.push(("tax_registrations", registrations.to_string()));
+    if oss {
+        form.push(("oss", "true".to_string()));
+    }
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    app.call(owner, "operator/settings/save", &form).await
+}
+
+/// A seller in Germany set up, its Owner signed in with a second step, charging VAT in
+/// `registrations`: the Owner's client.
+pub(crate) async fn german_seller(app: &TestApp, registrations: &str) -> reqwest::Client {
+    seed_seller(app).await;
+    app.seed_operator(OperatorRole::Owner).await;
+    let owner = TestApp::new_client();
+    enrolled(app, &owner, "owner@seller.test").await;
+    assert_eq!(
+        save_settings(app, &owner, registrations, false)
+            .await
+            .status(),
+        200
+    );
+    owner
+}
+
 both_databases! {
     async fn invoices_bear_the_vat_the_sellers_registrations_decide_and_the_estimate_is_the_invoice(app: TestApp) {
         app.clock.set(millis(2026, 10, 1) + 3_600_000);
@@ -53,22 +101,7 @@ both_databases! {
         let owner = TestApp::new_client();
         enrolled(&app, &owner, "owner@seller.test").await;
         // A seller in Germany.
-        let save = |registrations: &str, oss: bool| {
-            let mut form = settings_form();
-            for (k, v) in [("country", "DE"), ("line1", "Hauptstr. 1"), ("city", "Berlin"), ("postal_code", "10115")] {
-                form.retain(|(f, _)| *f != k);
-                form.push((k, v.to_string()));
-            }
-            form.push(("tax_registrations", registrations.to_string()));
-            if oss {
-                form.push(("oss", "true".to_string()));
-            }
-            let (app, owner) = (&app, owner.clone());
-            async move {
-                let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                app.call(&owner, "operator/settings/save", &form).await
-            }
-        };
+        let save = |registrations: &'static str, oss: bool| save_settings(&app, &owner, registrations, oss);
         // A wrong registration is refused beside its field in core's words; nothing is saved.
         let bad = save("DE 19 %, Atlantis 5", true).await;
         assert_eq!(bad.status(), 422);

@@ -14,13 +14,18 @@ use tally_core::{
     audit::AuditKind,
     billing::date_of_millis,
     money::Money,
-    views::billing::{CreditNote, CreditSettlement},
+    views::billing::{CreditNote, CreditSettlement, Invoice},
 };
 
 use super::{
+    einvoice::{self, Document, Parties},
     gateway::{GatewayError, PaymentGateway, RefundRequest},
     info,
-    invoices::pdf::{self, Line},
+    invoices::{
+        self,
+        pdf::{self, Line},
+        Rendered,
+    },
 };
 use crate::{
     identity::accounts,
@@ -310,13 +315,60 @@ pub fn lines(note: &CreditNote) -> Vec<Line> {
     lines
 }
 
-/// The credit note as a one-page PDF, rendered on the blocking pool.
-pub async fn render(note: &CreditNote) -> Result<Vec<u8>, ServiceError> {
+/// The credit note's documents, rendered on the blocking pool: its one-page PDF (Factur-X,
+/// with its CII inside, when the parties are known) and its UBL e-invoice (none then). The
+/// VAT it gives back is its invoice's rate's share of it.
+pub async fn render(
+    note: &CreditNote,
+    invoice: &Invoice,
+    parties: Option<Parties>,
+) -> Result<Rendered, ServiceError> {
     let title = format!("Credit note {}", note.number);
-    let lines = lines(note);
-    tokio::task::spawn_blocking(move || pdf::document(&title, lines))
-        .await
-        .map_err(|e| ServiceError::invariant("rendering a credit note", e.to_string()))
+    let mut lines = lines(note);
+    if let Some(t) = invoice.tax_treatment() {
+        let (net, tax) = einvoice::split_gross(note.amount_cents, t.rate_bp);
+        let at = lines
+            .iter()
+            .position(|(_, _, l)| l.starts_with("Credited: "))
+            .unwrap_or(lines.len());
+        lines.insert(
+            at + 1,
+            (
+                false,
+                12.0,
+                format!(
+                    "Of which net {} and {} {}",
+                    Money::from_cents(net),
+                    t.label(),
+                    Money::from_cents(tax)
+                ),
+            ),
+        );
+    }
+    let document = parties.map(|p| Document::of_credit_note(note, invoice, p));
+    tokio::task::spawn_blocking(move || Rendered {
+        pdf: pdf::document(
+            &title,
+            lines,
+            document.as_ref().map(einvoice::cii).as_deref(),
+        ),
+        ubl: document.as_ref().map(einvoice::ubl),
+    })
+    .await
+    .map_err(|e| ServiceError::invariant("rendering a credit note", e.to_string()))
+}
+
+/// A credit note's documents, with its invoice's parties.
+async fn rendered(
+    pool: &sqlx::AnyPool,
+    account_id: &str,
+    note: &CreditNote,
+) -> Result<Rendered, ServiceError> {
+    let invoice = invoices::get(pool, account_id, &note.invoice_id).await?;
+    let parties = invoices::parties_of(pool, account_id, &[invoice.id.as_str()])
+        .await?
+        .remove(&invoice.id);
+    render(note, &invoice, parties).await
 }
 
 /// How many pending refunds the scheduler asks the processor about in one go.
@@ -428,7 +480,7 @@ impl Refunds {
         let Some(contact) = info::contact(self.ctx.db.pool(), account_id).await? else {
             return Ok(());
         };
-        let pdf = render(note).await?;
+        let documents = rendered(self.ctx.db.pool(), account_id, note).await?;
         let lines: Vec<String> = lines(note)
             .into_iter()
             .skip(1)
@@ -448,7 +500,8 @@ impl Refunds {
             &note.invoice_number,
             &lines,
             &url,
-            pdf,
+            documents.pdf,
+            documents.ubl,
         ));
         Ok(())
     }
@@ -501,8 +554,18 @@ impl CreditNotes {
 
     /// One credit note of the caller's account as a PDF: its number and the bytes.
     pub async fn pdf(&self, actor: &Actor, id: &str) -> Result<(String, Vec<u8>), ServiceError> {
-        let note = get(self.ctx.db.pool(), &actor.account_id, id).await?;
-        let pdf = render(&note).await?;
-        Ok((note.number, pdf))
+        let pool = self.ctx.db.pool();
+        let note = get(pool, &actor.account_id, id).await?;
+        let documents = rendered(pool, &actor.account_id, &note).await?;
+        Ok((note.number, documents.pdf))
+    }
+
+    /// One credit note of the caller's account as a UBL e-invoice: its number and the XML.
+    /// Not found before the seller is set up.
+    pub async fn ubl(&self, actor: &Actor, id: &str) -> Result<(String, String), ServiceError> {
+        let pool = self.ctx.db.pool();
+        let note = get(pool, &actor.account_id, id).await?;
+        let documents = rendered(pool, &actor.account_id, &note).await?;
+        Ok((note.number, documents.ubl.ok_or(ServiceError::NotFound)?))
     }
 }

@@ -5,6 +5,7 @@
 pub mod cards;
 pub mod charts;
 pub mod credit_notes;
+pub mod einvoice;
 pub mod gateway;
 pub mod info;
 pub mod invoices;

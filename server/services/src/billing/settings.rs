@@ -5,9 +5,12 @@
 use sqlx::AnyConnection;
 use tally_core::{
     billing::RetrySchedule,
+    seller::SellerDetails,
+    tax_id::TaxId,
     vat::{SellerTax, TaxRegistration},
 };
 
+use super::einvoice::Party;
 use crate::platform::error::{ResultExt, ServiceError};
 
 /// What billing follows.
@@ -122,19 +125,47 @@ where
     Ok(issuer.flatten())
 }
 
-/// Records who issues the invoices from now on, in `conn` (the settings row is made with the
-/// standard schedule if there is none yet).
+/// Who issues the invoices, as e-invoices name them; `None` before set-up (and on a database
+/// from before it was kept, until the next start publishes it).
+pub async fn issuer_party<'e, E>(exec: E) -> Result<Option<Party>, ServiceError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let party: Option<Option<String>> =
+        sqlx::query_scalar("SELECT issuer_party FROM billing_settings WHERE id = 1")
+            .fetch_optional(exec)
+            .await
+            .context("reading who issues the invoices")?;
+    party
+        .flatten()
+        .map(|p| {
+            serde_json::from_str(&p)
+                .map_err(|e| ServiceError::invariant("reading the invoices' issuer", e.to_string()))
+        })
+        .transpose()
+}
+
+/// Records who issues the invoices from now on, as they print it and as e-invoices name it,
+/// in `conn` (the settings row is made with the standard schedule if there is none yet).
 pub async fn set_issuer(
     conn: &mut AnyConnection,
-    issuer: &str,
+    seller: &SellerDetails,
     now: i64,
 ) -> Result<(), ServiceError> {
+    let party = Party {
+        name: seller.legal_name.clone(),
+        address: seller.address.clone(),
+        tax_id: seller.tax_id.as_ref().map(TaxId::normal),
+    };
+    let party = serde_json::to_string(&party)
+        .map_err(|e| ServiceError::invariant("recording the invoices' issuer", e.to_string()))?;
     sqlx::query(
-        "INSERT INTO billing_settings (id, retry_days, auto_suspend_days, updated_at, issuer) VALUES (1, '', NULL, $1, $2) \
-         ON CONFLICT (id) DO UPDATE SET issuer = $2",
+        "INSERT INTO billing_settings (id, retry_days, auto_suspend_days, updated_at, issuer, issuer_party) VALUES (1, '', NULL, $1, $2, $3) \
+         ON CONFLICT (id) DO UPDATE SET issuer = $2, issuer_party = $3",
     )
     .bind(now)
-    .bind(issuer)
+    .bind(seller.invoice_header())
+    .bind(party)
     .execute(conn)
     .await
     .context("recording who issues the invoices")?;

@@ -50,7 +50,7 @@ pub async fn claim(
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
         other => {
             other.context("making the seller")?;
-            settings::set_issuer(conn, &seller.invoice_header(), now).await?;
+            settings::set_issuer(conn, seller, now).await?;
             Ok(true)
         }
     }
@@ -126,7 +126,7 @@ pub async fn save(
     if done.rows_affected() != 1 {
         return Ok(false);
     }
-    settings::set_issuer(conn, &seller.invoice_header(), now).await?;
+    settings::set_issuer(conn, seller, now).await?;
     Ok(true)
 }
 
@@ -134,7 +134,7 @@ pub async fn save(
 /// from before the copy was kept; set-up and every save keep it current after that). One read
 /// otherwise; nothing before set-up.
 pub async fn publish_issuer(pool: &sqlx::AnyPool, now: i64) -> Result<(), ServiceError> {
-    if settings::issuer(pool).await?.is_some() {
+    if settings::issuer_party(pool).await?.is_some() {
         return Ok(());
     }
     let Some(seller) = details(pool).await? else {
@@ -144,5 +144,5 @@ pub async fn publish_issuer(pool: &sqlx::AnyPool, now: i64) -> Result<(), Servic
         .acquire()
         .await
         .context("publishing the invoices' issuer")?;
-    settings::set_issuer(&mut conn, &seller.invoice_header(), now).await
+    settings::set_issuer(&mut conn, &seller, now).await
 }

@@ -24,7 +24,11 @@ use tally_core::{
     },
 };
 
-use super::{cards, charts, credit_notes, info, plans};
+use super::{
+    cards, charts, credit_notes,
+    einvoice::{self, Document, Parties},
+    info, plans,
+};
 use crate::platform::db::Code;
 use crate::{
     directory::users,
@@ -403,11 +407,11 @@ pub fn summary_lines(invoice: &Invoice) -> Vec<String> {
 }
 
 /// The emails of an invoice, one to each of `to`: the monthly one, or (`copy`) a copy asked
-/// for; each with the invoice as a PDF (`pdf`, from [`pdf::render`]).
+/// for; each with the invoice's PDF and, when there is one, its UBL e-invoice.
 pub fn invoice_emails(
     ctx: &Context,
     invoice: &Invoice,
-    pdf: &[u8],
+    documents: &Rendered,
     to: &[String],
     copy: bool,
 ) -> Vec<Mail> {
@@ -424,25 +428,94 @@ pub fn invoice_emails(
                 &lines,
                 &url,
                 copy,
-                pdf.to_vec(),
+                (documents.pdf.clone(), documents.ubl.clone()),
             )
         })
         .collect()
 }
 
-/// Renders invoices' PDFs on the blocking pool (CPU work), in order.
-pub async fn render_pdfs(invoices: Vec<Invoice>) -> Result<Vec<(Invoice, Vec<u8>)>, ServiceError> {
+/// An invoice's documents: its PDF — a Factur-X one, with its CII inside, when its parties
+/// are known — and its UBL e-invoice (none then).
+pub struct Rendered {
+    pub pdf: Vec<u8>,
+    pub ubl: Option<String>,
+}
+
+/// Renders invoices' documents on the blocking pool (CPU work), in order; each with its
+/// parties, when known.
+pub async fn render_documents(
+    invoices: Vec<(Invoice, Option<Parties>)>,
+) -> Result<Vec<(Invoice, Rendered)>, ServiceError> {
     tokio::task::spawn_blocking(move || {
         invoices
             .into_iter()
-            .map(|i| {
-                let pdf = pdf::render(&i);
-                (i, pdf)
+            .map(|(i, parties)| {
+                let document = parties.map(|p| Document::of_invoice(&i, p));
+                let rendered = Rendered {
+                    pdf: pdf::render(&i, document.as_ref().map(einvoice::cii).as_deref()),
+                    ubl: document.as_ref().map(einvoice::ubl),
+                };
+                (i, rendered)
             })
             .collect()
     })
     .await
-    .map_err(|e| ServiceError::invariant("rendering invoice PDFs", e.to_string()))
+    .map_err(|e| ServiceError::invariant("rendering invoices", e.to_string()))
+}
+
+/// The parties of the account's invoices `ids`: as each invoice kept them, or, for one made
+/// before they were kept, as they are now. None of them before the seller is set up.
+pub async fn parties_of(
+    pool: &sqlx::AnyPool,
+    account_id: &str,
+    ids: &[&str],
+) -> Result<std::collections::HashMap<String, Parties>, ServiceError> {
+    let mut found = std::collections::HashMap::new();
+    let mut missing = Vec::new();
+    for batch in ids.chunks(500) {
+        let marks: Vec<String> = (0..batch.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT id, parties FROM invoices WHERE account_id = $1 AND id IN ({})",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query_as::<_, (String, Option<String>)>(&sql).bind(account_id);
+        for id in batch {
+            q = q.bind(*id);
+        }
+        for (id, parties) in q
+            .fetch_all(pool)
+            .await
+            .context("reading invoices' parties")?
+        {
+            match parties.and_then(|p| serde_json::from_str::<Parties>(&p).ok()) {
+                Some(p) => {
+                    found.insert(id, p);
+                }
+                None => missing.push(id),
+            }
+        }
+    }
+    if !missing.is_empty() {
+        if let Some(seller) = super::settings::issuer_party(pool).await? {
+            let name = accounts::by_id(pool, account_id).await?.map(|a| a.name);
+            let info = info::read(pool, account_id).await?;
+            let buyer = einvoice::buyer(
+                name.as_deref().unwrap_or_default(),
+                info.as_ref(),
+                &seller.address.country,
+            );
+            for id in missing {
+                found.insert(
+                    id,
+                    Parties {
+                        seller: seller.clone(),
+                        buyer: buyer.clone(),
+                    },
+                );
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// The most invoices one download holds.
@@ -482,13 +555,25 @@ impl Invoices {
     /// One invoice of the caller's account as a PDF document: its number and the bytes,
     /// rendered off the request threads.
     pub async fn pdf(&self, actor: &Actor, id: &str) -> Result<(String, Vec<u8>), ServiceError> {
+        let (invoice, rendered) = self.rendered(actor, id).await?;
+        Ok((invoice.number, rendered.pdf))
+    }
+
+    /// One invoice of the caller's account as a UBL e-invoice: its number and the XML. Not
+    /// found before the seller is set up (an e-invoice names it).
+    pub async fn ubl(&self, actor: &Actor, id: &str) -> Result<(String, String), ServiceError> {
+        let (invoice, rendered) = self.rendered(actor, id).await?;
+        Ok((invoice.number, rendered.ubl.ok_or(ServiceError::NotFound)?))
+    }
+
+    async fn rendered(&self, actor: &Actor, id: &str) -> Result<(Invoice, Rendered), ServiceError> {
         let invoice = self.get(actor, id).await?;
-        let number = invoice.number.clone();
-        let (_, pdf) = render_pdfs(vec![invoice])
+        let mut parties = parties_of(self.ctx.db.pool(), &actor.account_id, &[id]).await?;
+        let parties = parties.remove(&invoice.id);
+        Ok(render_documents(vec![(invoice, parties)])
             .await?
             .pop()
-            .expect("one PDF per invoice");
-        Ok((number, pdf))
+            .expect("one document per invoice"))
     }
 
     /// The invoices and credit notes the caller's account was given from `range.from` through
@@ -605,14 +690,37 @@ impl Invoices {
             ]));
         }
         let mut files: Vec<(String, Vec<u8>)> = vec![("invoices.csv".into(), csv.into_bytes())];
-        for (invoice, pdf) in render_pdfs(invoices).await? {
-            files.push((format!("invoices/{}.pdf", invoice.number), pdf));
+        let ids: Vec<&str> = invoices.iter().map(|i| i.id.as_str()).collect();
+        let mut parties = parties_of(pool, &actor.account_id, &ids).await?;
+        let with_parties = invoices
+            .into_iter()
+            .map(|i| {
+                let p = parties.get(&i.id).cloned();
+                (i, p)
+            })
+            .collect();
+        for (invoice, rendered) in render_documents(with_parties).await? {
+            files.push((format!("invoices/{}.pdf", invoice.number), rendered.pdf));
+            if let Some(ubl) = rendered.ubl {
+                files.push((format!("invoices/{}.xml", invoice.number), ubl.into_bytes()));
+            }
         }
         for note in &notes {
-            files.push((
-                format!("credit-notes/{}.pdf", note.number),
-                credit_notes::render(note).await?,
-            ));
+            let credited = get(pool, &actor.account_id, &note.invoice_id).await?;
+            let p = match parties.remove(&credited.id) {
+                Some(p) => Some(p),
+                None => parties_of(pool, &actor.account_id, &[credited.id.as_str()])
+                    .await?
+                    .remove(&credited.id),
+            };
+            let rendered = credit_notes::render(note, &credited, p).await?;
+            files.push((format!("credit-notes/{}.pdf", note.number), rendered.pdf));
+            if let Some(ubl) = rendered.ubl {
+                files.push((
+                    format!("credit-notes/{}.xml", note.number),
+                    ubl.into_bytes(),
+                ));
+            }
         }
         tokio::task::spawn_blocking(move || zip_of(files))
             .await
@@ -764,13 +872,26 @@ impl Invoices {
             ));
         };
         let to = contact.email;
-        let (invoice, pdf) = render_pdfs(vec![invoice])
+        let mut parties = parties_of(
+            self.ctx.db.pool(),
+            &actor.account_id,
+            &[invoice.id.as_str()],
+        )
+        .await?;
+        let parties = parties.remove(&invoice.id);
+        let (invoice, rendered) = render_documents(vec![(invoice, parties)])
             .await?
             .pop()
-            .expect("one PDF per invoice");
-        let email = invoice_emails(&self.ctx, &invoice, &pdf, std::slice::from_ref(&to), true)
-            .pop()
-            .expect("one email per recipient");
+            .expect("one document per invoice");
+        let email = invoice_emails(
+            &self.ctx,
+            &invoice,
+            &rendered,
+            std::slice::from_ref(&to),
+            true,
+        )
+        .pop()
+        .expect("one email per recipient");
         let mut work = self.ctx.begin("sending an invoice copy").await?;
         work.mail(email);
         work.audit(Event::system(

@@ -195,14 +195,54 @@ pub fn footer() -> [Line; 2] {
     ]
 }
 
-/// The invoice as a one-page PDF.
-pub fn render(invoice: &Invoice) -> Vec<u8> {
-    document(&format!("Invoice {}", invoice.number), lines(invoice))
+/// The invoice as a one-page PDF; with `cii`, a Factur-X one.
+pub fn render(invoice: &Invoice, cii: Option<&str>) -> Vec<u8> {
+    document(&format!("Invoice {}", invoice.number), lines(invoice), cii)
 }
 
-/// A one-page PDF of `lines` (an invoice, a credit note), titled `title`.
-pub fn document(title: &str, lines: Vec<Line>) -> Vec<u8> {
-    use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
+/// The name Factur-X gives the XML inside the PDF.
+pub const FACTUR_X_FILE: &str = "factur-x.xml";
+
+/// The XMP metadata of a Factur-X PDF: PDF/A-3 (level B), its title, and the Factur-X
+/// properties (the XML's name, its type, version and profile) with their schema.
+fn factur_x_metadata(title: &str) -> String {
+    let title = title
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    format!(
+        r#"<?xpacket begin="{bom}" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/">
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+<rdf:Description rdf:about="" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"><pdfaid:part>3</pdfaid:part><pdfaid:conformance>B</pdfaid:conformance></rdf:Description>
+<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title><rdf:Alt><rdf:li xml:lang="x-default">{title}</rdf:li></rdf:Alt></dc:title></rdf:Description>
+<rdf:Description rdf:about="" xmlns:pdf="http://ns.adobe.com/pdf/1.3/"><pdf:Producer>Tally</pdf:Producer></rdf:Description>
+<rdf:Description rdf:about="" xmlns:fx="urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#"><fx:DocumentType>INVOICE</fx:DocumentType><fx:DocumentFileName>{FACTUR_X_FILE}</fx:DocumentFileName><fx:Version>1.0</fx:Version><fx:ConformanceLevel>EN 16931</fx:ConformanceLevel></rdf:Description>
+<rdf:Description rdf:about="" xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/" xmlns:pdfaSchema="http://www.aiim.org/pdfa/ns/schema#" xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#">
+<pdfaExtension:schemas><rdf:Bag><rdf:li rdf:parseType="Resource">
+<pdfaSchema:schema>Factur-X PDFA Extension Schema</pdfaSchema:schema>
+<pdfaSchema:namespaceURI>urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#</pdfaSchema:namespaceURI>
+<pdfaSchema:prefix>fx</pdfaSchema:prefix>
+<pdfaSchema:property><rdf:Seq>
+<rdf:li rdf:parseType="Resource"><pdfaProperty:name>DocumentFileName</pdfaProperty:name><pdfaProperty:valueType>Text</pdfaProperty:valueType><pdfaProperty:category>external</pdfaProperty:category><pdfaProperty:description>The name of the embedded XML document</pdfaProperty:description></rdf:li>
+<rdf:li rdf:parseType="Resource"><pdfaProperty:name>DocumentType</pdfaProperty:name><pdfaProperty:valueType>Text</pdfaProperty:valueType><pdfaProperty:category>external</pdfaProperty:category><pdfaProperty:description>The type of the hybrid document in capital letters, e.g. INVOICE or ORDER</pdfaProperty:description></rdf:li>
+<rdf:li rdf:parseType="Resource"><pdfaProperty:name>Version</pdfaProperty:name><pdfaProperty:valueType>Text</pdfaProperty:valueType><pdfaProperty:category>external</pdfaProperty:category><pdfaProperty:description>The actual version of the standard applying to the embedded XML document</pdfaProperty:description></rdf:li>
+<rdf:li rdf:parseType="Resource"><pdfaProperty:name>ConformanceLevel</pdfaProperty:name><pdfaProperty:valueType>Text</pdfaProperty:valueType><pdfaProperty:category>external</pdfaProperty:category><pdfaProperty:description>The conformance level of the embedded XML document</pdfaProperty:description></rdf:li>
+</rdf:Seq></pdfaSchema:property>
+</rdf:li></rdf:Bag></pdfaExtension:schemas>
+</rdf:Description>
+</rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="w"?>"#,
+        bom = '\u{feff}'
+    )
+}
+
+/// A one-page PDF of `lines` (an invoice, a credit note), titled `title`; with `cii`, a
+/// Factur-X PDF: the CII XML attached as `factur-x.xml` (an associated file of the document,
+/// relationship Data), with Factur-X's XMP metadata.
+pub fn document(title: &str, lines: Vec<Line>, cii: Option<&str>) -> Vec<u8> {
+    use pdf_writer::{types::AssociationKind, Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
     let catalog = Ref::new(1);
     let tree = Ref::new(2);
@@ -211,8 +251,39 @@ pub fn document(title: &str, lines: Vec<Line>) -> Vec<u8> {
     let bold = Ref::new(5);
     let contents = Ref::new(6);
     let info = Ref::new(7);
+    let metadata = Ref::new(8);
+    let file_spec = Ref::new(9);
+    let embedded = Ref::new(10);
     let mut pdf = Pdf::new();
-    pdf.catalog(catalog).pages(tree);
+    {
+        let mut c = pdf.catalog(catalog);
+        c.pages(tree);
+        if cii.is_some() {
+            c.metadata(metadata);
+            c.names()
+                .embedded_files()
+                .names()
+                .insert(Str(FACTUR_X_FILE.as_bytes()), file_spec);
+            c.insert(Name(b"AF")).array().item(file_spec);
+        }
+    }
+    if let Some(xml) = cii {
+        let xmp = factur_x_metadata(title);
+        pdf.metadata(metadata, xmp.as_bytes());
+        let mut spec = pdf.file_spec(file_spec);
+        spec.path(Str(FACTUR_X_FILE.as_bytes()))
+            .unic_file(TextStr(FACTUR_X_FILE))
+            .description(TextStr("Factur-X invoice (EN 16931)"))
+            .association_kind(AssociationKind::Data);
+        spec.embedded_file_with_unicode(embedded);
+        spec.finish();
+        let mut file = pdf.embedded_file(embedded, xml.as_bytes());
+        file.subtype(Name(b"text/xml"));
+        file.params()
+            .size(i32::try_from(xml.len()).unwrap_or(i32::MAX));
+        file.finish();
+    }
+
     pdf.pages(tree).kids([page]).count(1);
     pdf.document_info(info)
         .title(TextStr(title))

@@ -16,7 +16,7 @@
 //! queued only when that insert made it, in the same transaction: once, never lost. Charging
 //! explains its own guarantees.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use tally_core::{
     audit::AuditKind,
@@ -30,7 +30,11 @@ use tally_core::{
 
 use super::charging::{Charging, Due};
 use crate::{
-    billing::{cards, credit_notes, info, plans},
+    billing::{
+        cards, credit_notes,
+        einvoice::{self, Parties},
+        info, plans,
+    },
     directory::users,
     identity::accounts::{self, Billable},
     platform::{
@@ -267,6 +271,10 @@ impl BillingRun {
         let credit = accounts::credit_balances(pool, &first.id, &last.id).await?;
         let seller = super::super::settings::issuer(pool).await?;
         let tax = super::super::settings::read(pool).await?.tax;
+        // Both parties as the e-invoices name them, kept with each invoice (none before the
+        // seller is set up).
+        let issuer = super::super::settings::issuer_party(pool).await?;
+        let mut parties: HashMap<String, Parties> = HashMap::new();
         let now = self.ctx.now();
         let month_text = month.to_string();
         let mut candidates: Vec<(Invoice, &Billable)> = chunk
@@ -299,6 +307,16 @@ impl BillingRun {
                 let amount = amounts.due;
                 let applied = amounts.credit_applied.cents();
                 let id = self.ctx.new_id();
+                if let Some(seller) = &issuer {
+                    let buyer = einvoice::buyer(&account.name, info, &seller.address.country);
+                    parties.insert(
+                        id.clone(),
+                        Parties {
+                            seller: seller.clone(),
+                            buyer,
+                        },
+                    );
+                }
                 let invoice = Invoice {
                     // Until it is made: the series' next number is taken once it is.
                     number: id.clone(),
@@ -346,9 +364,9 @@ impl BillingRun {
             let sql = format!(
                 "INSERT INTO invoices (id, account_id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, \
                  company_name, contact_email, created_at, emailed_at, billed_to, card_label, credit_applied_cents, seller, reference_lines, \
-                 tax_cents, tax_rate_bp, tax_category) VALUES {} \
+                 tax_cents, tax_rate_bp, tax_category, parties) VALUES {} \
                  ON CONFLICT (account_id, month) DO NOTHING RETURNING id",
-                Backend::of(work.tx()).values_list(batch.len(), 21)
+                Backend::of(work.tx()).values_list(batch.len(), 22)
             );
             let mut q = sqlx::query_scalar::<_, String>(&sql);
             for (i, account) in batch {
@@ -373,7 +391,12 @@ impl BillingRun {
                     .bind(i.references.as_deref())
                     .bind(i.tax_cents)
                     .bind(i64::from(i.tax_rate_bp))
-                    .bind(i.tax_category.map(|c| c.code()));
+                    .bind(i.tax_category.map(|c| c.code()))
+                    .bind(
+                        parties
+                            .get(&i.id)
+                            .and_then(|p| serde_json::to_string(p).ok()),
+                    );
             }
             made.extend(q.fetch_all(work.tx()).await.context("inserting invoices")?);
         }
@@ -416,9 +439,13 @@ impl BillingRun {
             }
         }
         // Each invoice's PDF once, on the blocking pool, for all its recipients.
-        let rendered =
-            super::render_pdfs(made.iter().map(|(invoice, _)| invoice.clone()).collect()).await?;
-        for ((_, account), (invoice, pdf)) in made.iter().zip(&rendered) {
+        let rendered = super::render_documents(
+            made.iter()
+                .map(|(invoice, _)| (invoice.clone(), parties.remove(&invoice.id)))
+                .collect(),
+        )
+        .await?;
+        for ((_, account), (invoice, documents)) in made.iter().zip(&rendered) {
             let to = billing.recipients(&account.id);
             work.audit(Event::system(
                 AuditKind::InvoiceCreated,
@@ -451,7 +478,7 @@ impl BillingRun {
                     invoice.number.as_str(),
                 ));
             }
-            for email in super::invoice_emails(&self.ctx, invoice, pdf, &to, false) {
+            for email in super::invoice_emails(&self.ctx, invoice, documents, &to, false) {
                 work.mail(email);
             }
         }

@@ -318,8 +318,8 @@ pub struct InvoiceFacts<'a> {
 }
 
 /// The monthly invoice, or (`copy`) the copy a billing administrator asked for: the invoice's
-/// lines as text (for people who do not open attachments), the PDF attached, and a link for
-/// those who can sign in with a billing role.
+/// lines as text (for people who do not open attachments), the PDF attached (and its UBL
+/// e-invoice, when there is one), and a link for those who can sign in with a billing role.
 pub fn invoice(
     to: &str,
     number: &str,
@@ -327,7 +327,7 @@ pub fn invoice(
     lines: &[String],
     url: &str,
     copy: bool,
-    pdf: Vec<u8>,
+    (pdf, ubl): (Vec<u8>, Option<String>),
 ) -> Mail {
     let subject = if copy {
         format!("Copy of your Tally invoice {number}")
@@ -343,7 +343,19 @@ pub fn invoice(
         "Billing administrators can also see it in Tally. Keep this email for your records.";
     let link = ("View the invoice in Tally", url);
     let pdf = (format!("tally-invoice-{number}.pdf"), pdf);
-    with_document(to, subject, intro, lines, link, outro, pdf)
+    let mut mail = with_document(to, subject, intro, lines, link, outro, pdf);
+    mail.attachments
+        .extend(ubl.map(|xml| e_invoice(&format!("tally-invoice-{number}.xml"), xml)));
+    mail
+}
+
+/// An EN 16931 e-invoice (UBL) as an attachment, for accounting software to read.
+fn e_invoice(filename: &str, xml: String) -> super::Attachment {
+    super::Attachment {
+        filename: filename.to_string(),
+        content_type: "application/xml".into(),
+        data: xml.into_bytes(),
+    }
 }
 
 /// A message about a document: a paragraph, its lines as a list, a link, a closing
@@ -398,12 +410,13 @@ pub fn credit_note(
     lines: &[String],
     url: &str,
     pdf: Vec<u8>,
+    ubl: Option<String>,
 ) -> Mail {
     let intro = format!(
         "A credit note for invoice {invoice_number} was issued to you. It is attached as a PDF. In short:"
     );
     let outro = "Billing administrators can also see it in Tally, beside the invoices.";
-    with_document(
+    let mail = with_document(
         to,
         format!("Credit note {number} for Tally invoice {invoice_number}"),
         &intro,
@@ -411,7 +424,11 @@ pub fn credit_note(
         ("See it in Tally", url),
         outro,
         (format!("tally-credit-note-{number}.pdf"), pdf),
-    )
+    );
+    let mut mail = mail;
+    mail.attachments
+        .extend(ubl.map(|xml| e_invoice(&format!("tally-credit-note-{number}.xml"), xml)));
+    mail
 }
 
 /// A charge attempt that failed, and what happens next.
