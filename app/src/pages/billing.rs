@@ -120,7 +120,7 @@ fn InvoiceTable(invoices: Vec<InvoiceSummary>, notice: RwSignal<Option<String>>)
                     <td>{i.status_label()}{i.settlement().map(|s| format!(" · {s}"))}</td>
                     <td class="row-actions">
                         <a href=format!("/billing/invoices/{}/pdf", i.id) download aria-label=format!("Download invoice {} as PDF", i.number)>"PDF"</a>
-                        <a href=format!("/billing/invoices/{}/xml", i.id) download aria-label=format!("Download invoice {} as an e-invoice (UBL XML)", i.number)>"XML"</a>
+                        <a href=format!("/billing/invoices/{}/xml", i.id) download aria-label=format!("Download invoice {} as XML, an e-invoice", i.number)>"XML"</a>
                         <button type="button" aria-label=format!("Email a copy of invoice {number} to the billing contact") on:click=copy>"Email a copy"</button>
                     </td>
                 </tr>
@@ -162,7 +162,7 @@ fn CreditNoteTable(notes: Vec<CreditNote>) -> impl IntoView {
                     <td>{n.settlement_sentence()}</td>
                     <td class="row-actions">
                         <a href=format!("/billing/credit-notes/{}/pdf", n.id) download aria-label=format!("Download credit note {} as PDF", n.number)>"PDF"</a>
-                        <a href=format!("/billing/credit-notes/{}/xml", n.id) download aria-label=format!("Download credit note {} as an e-invoice (UBL XML)", n.number)>"XML"</a>
+                        <a href=format!("/billing/credit-notes/{}/xml", n.id) download aria-label=format!("Download credit note {} as XML, an e-invoice", n.number)>"XML"</a>
                     </td>
                 </tr>
             }
