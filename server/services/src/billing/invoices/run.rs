@@ -115,6 +115,9 @@ impl BillingRun {
         self.charging
             .charge(Due::Account(&account.id, &month.to_string()))
             .await?;
+        // No run's delivery loop sends this invoice's email: the mail worker does, now rather
+        // than at its next round.
+        self.ctx.outbox.wake_worker();
         Ok(())
     }
 
