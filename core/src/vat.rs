@@ -117,6 +117,16 @@ impl SellerTax {
             .map(|r| r.rate_bp)
     }
 
+    /// The tax an invoice to the customer of `info` (its billing information; none: unknown)
+    /// bears: its address's country and its tax ID decide. The billing run and the estimate
+    /// both ask this.
+    pub fn treatment_for(&self, info: Option<&crate::forms::BillingInfo>) -> Option<Treatment> {
+        self.treatment(
+            info.map(|i| i.address.country.as_str()),
+            info.and_then(|i| i.tax_id.as_ref()),
+        )
+    }
+
     /// The tax an invoice to a customer in `country` (its billing address's; `None` when
     /// unknown) with `tax_id` bears; `None` when the seller charges no tax at all.
     pub fn treatment(&self, country: Option<&str>, tax_id: Option<&TaxId>) -> Option<Treatment> {

@@ -24,20 +24,29 @@ fn table() -> String {
     t
 }
 
-#[test]
-fn the_docs_table_is_the_codes() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/tax-ids.md");
-    let doc = std::fs::read_to_string(&path).expect("docs/tax-ids.md");
-    let (head, rest) = doc.split_once("<!-- schemes -->\n").expect("start marker");
-    let (_, tail) = rest.split_once("<!-- /schemes -->").expect("end marker");
-    let want = format!("{head}<!-- schemes -->\n{}<!-- /schemes -->{tail}", table());
+/// Checks that `docs/<file>` holds `table` between `<!-- marker -->` and `<!-- /marker -->`
+/// (rewrites it with `TALLY_BLESS=1`).
+fn check_block(file: &str, marker: &str, table: &str, source: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs")
+        .join(file);
+    let doc = std::fs::read_to_string(&path).expect(file);
+    let (head, rest) = doc
+        .split_once(&format!("<!-- {marker} -->\n"))
+        .expect("start marker");
+    let (_, tail) = rest
+        .split_once(&format!("<!-- /{marker} -->"))
+        .expect("end marker");
+    let want = format!("{head}<!-- {marker} -->\n{table}<!-- /{marker} -->{tail}");
     if std::env::var_os("TALLY_BLESS").is_some() {
         std::fs::write(&path, &want).unwrap();
     }
-    assert_eq!(
-        doc, want,
-        "docs/tax-ids.md differs from tax_id::SCHEMES; bless it"
-    );
+    assert_eq!(doc, want, "docs/{file} differs from {source}; bless it");
+}
+
+#[test]
+fn the_docs_table_is_the_codes() {
+    check_block("tax-ids.md", "schemes", &table(), "tax_id::SCHEMES");
 }
 
 /// `docs/tax.md`'s table of the EU standard rates, as `vat::EU_STANDARD_RATES` says.
@@ -55,19 +64,5 @@ fn rates_table() -> String {
 
 #[test]
 fn the_docs_rates_are_the_codes() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/tax.md");
-    let doc = std::fs::read_to_string(&path).expect("docs/tax.md");
-    let (head, rest) = doc.split_once("<!-- rates -->\n").expect("start marker");
-    let (_, tail) = rest.split_once("<!-- /rates -->").expect("end marker");
-    let want = format!(
-        "{head}<!-- rates -->\n{}<!-- /rates -->{tail}",
-        rates_table()
-    );
-    if std::env::var_os("TALLY_BLESS").is_some() {
-        std::fs::write(&path, &want).unwrap();
-    }
-    assert_eq!(
-        doc, want,
-        "docs/tax.md differs from vat::EU_STANDARD_RATES; bless it"
-    );
+    check_block("tax.md", "rates", &rates_table(), "vat::EU_STANDARD_RATES");
 }

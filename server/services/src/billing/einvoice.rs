@@ -224,7 +224,7 @@ pub fn split_gross(gross: i64, rate_bp: u32) -> (i64, i64) {
 }
 
 /// Text for XML content and attributes.
-fn esc(s: &str) -> String {
+pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

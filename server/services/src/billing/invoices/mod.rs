@@ -763,10 +763,10 @@ impl Invoices {
         let billing_info = info::read(pool, account).await?;
         let has_billing_info = billing_info.is_some();
         // The estimate is the invoice a run would make now: the same tax rule, the same sum.
-        let treatment = super::settings::read(pool).await?.tax.treatment(
-            billing_info.as_ref().map(|i| i.address.country.as_str()),
-            billing_info.as_ref().and_then(|i| i.tax_id.as_ref()),
-        );
+        let treatment = super::settings::read(pool)
+            .await?
+            .tax
+            .treatment_for(billing_info.as_ref());
         let projected = plan
             .invoice_amount(peak)
             .and_then(|net| InvoiceAmounts::of(net, treatment.as_ref(), Money::ZERO));

@@ -206,10 +206,7 @@ pub const FACTUR_X_FILE: &str = "factur-x.xml";
 /// The XMP metadata of a Factur-X PDF: PDF/A-3 (level B), its title, and the Factur-X
 /// properties (the XML's name, its type, version and profile) with their schema.
 fn factur_x_metadata(title: &str) -> String {
-    let title = title
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
+    let title = crate::billing::einvoice::esc(title);
     format!(
         r#"<?xpacket begin="{bom}" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/">

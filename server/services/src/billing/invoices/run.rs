@@ -289,10 +289,7 @@ impl BillingRun {
                     month,
                 );
                 let info = billing.info.get(&account.id);
-                let treatment = tax.treatment(
-                    info.map(|i| i.address.country.as_str()),
-                    info.and_then(|i| i.tax_id.as_ref()),
-                );
+                let treatment = tax.treatment_for(info);
                 // The tax is added to what the users cost; the credit the seller gave comes
                 // off the sum first, as far as it goes.
                 let amounts = plan
