@@ -17,6 +17,12 @@ export PATH="$HOME/.cargo/bin:$PATH"
 leptos_flags="--cfg erase_components"
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 started=$(date +%s)
+# A clean checkout's builds and databases need about 15 GB; short of it, tests fail by the dozen
+# for no reason of their own, so say so first.
+free_kb=$(df -Pk "$root" | awk 'NR == 2 {print $4}')
+if [ "${free_kb:-0}" -lt $((15 * 1024 * 1024)) ]; then
+  echo "warning: only $((free_kb / 1024 / 1024)) GB free on $(df -P "$root" | awk 'NR == 2 {print $6}'); a full run needs about 15 GB" >&2
+fi
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -62,7 +68,12 @@ step "release site build for the end-to-end tests (split wasm, as served)"
 cargo leptos build --release --split --precompress
 
 step "end-to-end tests (Playwright, Chromium, axe-core)"
-(cd end2end && timeout --kill-after=30 20m npx playwright test)
+# The specs' servers and Chromium keep their files in a folder of this checkout that each run
+# empties, not in /tmp, where every run used to leave a few more behind.
+e2e_tmp="$root/target/e2e-tmp"
+rm -rf "$e2e_tmp" && mkdir -p "$e2e_tmp"
+(cd end2end && TMPDIR="$e2e_tmp" timeout --kill-after=30 20m npx playwright test)
+rm -rf "$e2e_tmp"
 
 step "the REST API's outside checkers (openapi-spec-validator, schemathesis) on the release server"
 timeout --kill-after=30 10m bash -c "source '$root/scripts/api_checks.sh' && api_checks '$root/target/release/tally' '$root/target/site'"
