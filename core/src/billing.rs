@@ -514,7 +514,7 @@ mod projection_tests {
 
     #[test]
     fn the_projection_explains_itself() {
-        let plan = Plan::per_user(Money::from_cents(500));
+        let plan = Plan::per_user(Money::usd(500));
         assert_eq!(
             projection_sentence(37, &plan),
             "Peak so far 37 users \u{2212} 10 free = 27 \u{d7} $5.00 = $135.00"
@@ -597,7 +597,7 @@ mod tests {
         );
         let plan = Plan {
             billing_day: 15,
-            ..Plan::per_user(Money::from_cents(500))
+            ..Plan::per_user(Money::usd(500))
         };
         assert_eq!(plan.charge_date(nov()), d(2026, 12, 15));
         // November's charge on the 15th is still to come on December 6, and has been made on
@@ -671,11 +671,11 @@ mod tests {
 
     #[test]
     fn the_first_ten_users_are_free() {
-        let plan = Plan::per_user(Money::from_cents(300));
-        assert_eq!(plan.invoice_amount(0), Some(Money::ZERO));
-        assert_eq!(plan.invoice_amount(10), Some(Money::ZERO));
-        assert_eq!(plan.invoice_amount(11), Some(Money::from_cents(300)));
-        assert_eq!(plan.invoice_amount(25), Some(Money::from_cents(4_500)));
+        let plan = Plan::per_user(Money::usd(300));
+        assert_eq!(plan.invoice_amount(0), Some(Money::usd(0)));
+        assert_eq!(plan.invoice_amount(10), Some(Money::usd(0)));
+        assert_eq!(plan.invoice_amount(11), Some(Money::usd(300)));
+        assert_eq!(plan.invoice_amount(25), Some(Money::usd(4_500)));
     }
 
     #[test]
@@ -749,9 +749,9 @@ mod tests {
 
         #[test]
         fn invoice_is_price_times_users_past_ten(peak in 0u64..100_000, cents in 0i64..100_000) {
-            let plan = Plan::per_user(Money::from_cents(cents));
+            let plan = Plan::per_user(Money::usd(cents));
             let want = cents * (peak.saturating_sub(10) as i64);
-            prop_assert_eq!(plan.invoice_amount(peak), Some(Money::from_cents(want)));
+            prop_assert_eq!(plan.invoice_amount(peak), Some(Money::usd(want)));
         }
 
         #[test]

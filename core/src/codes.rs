@@ -50,6 +50,7 @@ stored_code!(crate::audit::AuditKind, "audit event kind");
 stored_code!(crate::card::Brand, "card brand");
 stored_code!(crate::forms::Shell, "shell");
 stored_code!(crate::billing::InvoiceStatus, "invoice status");
+stored_code!(crate::money::Currency, "currency");
 stored_code!(UserStatus, "user status");
 stored_code!(RunStatus, "command run status");
 stored_code!(LinkKind, "link kind");

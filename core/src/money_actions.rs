@@ -131,9 +131,20 @@ pub fn credit_amount(input: &str, creditable: Money) -> Result<Money, String> {
             "Enter the amount to credit, at most {creditable}, or credit the whole invoice."
         ));
     }
-    match Money::parse_dollars(input) {
-        None => Err("Enter an amount such as 12.50: digits, with at most 2 decimals.".into()),
-        Some(m) if m <= Money::ZERO => Err("Enter an amount of more than $0.00.".into()),
+    let currency = creditable.currency();
+    match Money::parse(input, currency) {
+        None if currency.minor_units() == 0 => Err(format!(
+            "Enter a whole amount such as 1250: {} has no decimals.",
+            currency.name()
+        )),
+        None => Err(format!(
+            "Enter an amount such as 12.50: digits, with at most {} decimals.",
+            currency.minor_units()
+        )),
+        Some(m) if !m.is_positive() => Err(format!(
+            "Enter an amount of more than {}.",
+            Money::zero(currency)
+        )),
         Some(m) if m > creditable => Err(format!(
             "At most {creditable} is left to credit on this invoice."
         )),
@@ -178,7 +189,7 @@ mod tests {
 
     #[test]
     fn a_credit_note_is_whole_or_a_part_with_a_reason() {
-        let left = Money::from_cents(4500);
+        let left = Money::usd(4500);
         let whole = CreditNoteInput {
             whole: true,
             amount: "garbage, ignored".into(),
@@ -191,7 +202,7 @@ mod tests {
             reason: " Two users removed late ".into(),
         };
         let note = part.parse(left).unwrap();
-        assert_eq!(note.amount, Money::from_cents(1250));
+        assert_eq!(note.amount, Money::usd(1250));
         assert_eq!(note.reason, "Two users removed late");
 
         let bad = CreditNoteInput {
@@ -244,8 +255,8 @@ mod tests {
         #[test]
         fn an_accepted_amount_is_never_more_than_what_is_left(left in 1i64..10_000_000, cents in 0i64..20_000_000) {
             let typed = format!("{}.{:02}", cents / 100, cents % 100);
-            match credit_amount(&typed, Money::from_cents(left)) {
-                Ok(m) => prop_assert!(m.cents() > 0 && m.cents() <= left && m.cents() == cents),
+            match credit_amount(&typed, Money::usd(left)) {
+                Ok(m) => prop_assert!(m.minor() > 0 && m.minor() <= left && m.minor() == cents),
                 Err(_) => prop_assert!(cents == 0 || cents > left),
             }
         }

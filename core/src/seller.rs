@@ -9,20 +9,21 @@ use crate::{
     billing::{Plan, RetrySchedule, FIRST_BILLING_DAY, FREE_USERS, LAST_BILLING_DAY},
     contact::{required_text, Email},
     forms::{parse_address, person, FieldErrors},
-    money::Money,
+    money::{Currency, Money},
     tax_id::TaxId,
     vat::{parse_registrations, registrations_text, SellerTax, TaxRegistration},
 };
 
-/// The most a user can cost a month: a typo's extra zeros are caught, a real price is not.
-pub const MAX_PRICE_PER_USER: Money = Money::from_cents(1_000_000);
 /// The most free users a plan can give.
 pub const MAX_FREE_USERS: u64 = 1_000_000;
 
-/// A plan as typed: the price per user as a decimal amount, the free users as a count, the
-/// billing day as a day of the month (blank: the 1st).
+/// A plan as typed: the currency's code (blank: US dollars), the price per user as a decimal
+/// amount in it, the free users as a count, the billing day as a day of the month (blank: the
+/// 1st).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanInput {
+    #[serde(default)]
+    pub currency: String,
     pub price_per_user: String,
     pub free_users: String,
     #[serde(default)]
@@ -32,15 +33,15 @@ pub struct PlanInput {
 impl Default for PlanInput {
     /// The article's plan: $5.00 a user beyond the first 10.
     fn default() -> Self {
-        Self::from(&Plan::per_user(Money::from_cents(500)))
+        Self::from(&Plan::per_user(Money::usd(500)))
     }
 }
 
 impl From<&Plan> for PlanInput {
     fn from(plan: &Plan) -> Self {
-        let cents = plan.price_per_user.cents();
         Self {
-            price_per_user: format!("{}.{:02}", cents / 100, cents % 100),
+            currency: plan.price_per_user.currency().code().to_string(),
+            price_per_user: plan.price_per_user.decimal(),
             free_users: plan.free_users.to_string(),
             billing_day: plan.billing_day.to_string(),
         }
@@ -48,9 +49,16 @@ impl From<&Plan> for PlanInput {
 }
 
 impl PlanInput {
-    /// Checks the fields into `e` (named `price_per_user`, `free_users` and `billing_day`).
+    /// Checks the fields into `e` (named `currency`, `price_per_user`, `free_users` and
+    /// `billing_day`).
     pub fn check(&self, e: &mut FieldErrors) -> Option<Plan> {
-        let price = e.check("price_per_user", price_per_user(&self.price_per_user));
+        let currency = e.check("currency", currency(&self.currency));
+        // A price is still checked when the currency is not: as dollars.
+        let price = e.check(
+            "price_per_user",
+            price_per_user(&self.price_per_user, currency.unwrap_or_default()),
+        );
+        currency?;
         let free = e.check("free_users", free_users(&self.free_users));
         let day = e.check("billing_day", billing_day(&self.billing_day));
         Some(Plan {
@@ -70,17 +78,43 @@ impl PlanInput {
     }
 }
 
-/// A monthly price per user, e.g. `5`, `5.00` or `$12.50`.
-pub fn price_per_user(input: &str) -> Result<Money, String> {
-    let input = input.trim();
-    if input.is_empty() {
-        return Err("Enter the monthly price per user, e.g. 5.00.".into());
+/// A plan's currency by its code; blank is US dollars.
+pub fn currency(input: &str) -> Result<Currency, String> {
+    if input.trim().is_empty() {
+        return Ok(Currency::Usd);
     }
-    match Money::parse_dollars(input) {
-        None => Err("Enter an amount such as 5.00: digits, with at most 2 decimals.".into()),
-        Some(m) if m > MAX_PRICE_PER_USER => Err(format!(
-            "A user can cost at most {MAX_PRICE_PER_USER} a month."
+    Currency::parse(input).ok_or_else(|| {
+        let codes: Vec<&str> = Currency::ALL.iter().map(|c| c.code()).collect();
+        format!(
+            "Choose one of the currencies Tally bills in: {}.",
+            codes.join(", ")
+        )
+    })
+}
+
+/// A monthly price per user in `currency`, e.g. `5`, `5.00`, `$12.50` or `¥500`.
+pub fn price_per_user(input: &str, currency: Currency) -> Result<Money, String> {
+    let input = input.trim();
+    let example = Money::new(5 * currency.scale(), currency).decimal();
+    let example = if currency == Currency::Jpy {
+        "500".to_string()
+    } else {
+        example
+    };
+    if input.is_empty() {
+        return Err(format!("Enter the monthly price per user, e.g. {example}."));
+    }
+    let max = currency.max_price_per_user();
+    match Money::parse(input, currency) {
+        None if currency.minor_units() == 0 => Err(format!(
+            "Enter a whole amount such as {example}: {} has no decimals.",
+            currency.name()
         )),
+        None => Err(format!(
+            "Enter an amount such as {example}: digits, with at most {} decimals.",
+            currency.minor_units()
+        )),
+        Some(m) if m > max => Err(format!("A user can cost at most {max} a month.")),
         Some(m) => Ok(m),
     }
 }
@@ -467,10 +501,7 @@ mod tests {
     #[test]
     fn a_filled_form_makes_the_seller_on_the_articles_plan() {
         let new = filled().parse().unwrap();
-        assert_eq!(
-            new.seller.default_plan,
-            Plan::per_user(Money::from_cents(500))
-        );
+        assert_eq!(new.seller.default_plan, Plan::per_user(Money::usd(500)));
         assert_eq!(new.email.as_str(), "olive@seller.test");
         let tax_id = new.seller.tax_id.expect("an EIN for a US address");
         assert_eq!(
@@ -500,6 +531,7 @@ mod tests {
         let e = NewSellerInput {
             seller: SellerInput {
                 plan: PlanInput {
+                    currency: String::new(),
                     price_per_user: String::new(),
                     free_users: String::new(),
                     billing_day: String::new(),
@@ -528,13 +560,33 @@ mod tests {
 
     #[test]
     fn prices_and_free_users_say_what_is_wrong() {
-        assert_eq!(price_per_user(" $12.5 "), Ok(Money::from_cents(1250)));
-        assert_eq!(price_per_user("0"), Ok(Money::ZERO));
-        assert!(price_per_user("5.001").unwrap_err().contains("2 decimals"));
-        assert!(price_per_user("-5").is_err());
-        assert!(price_per_user("10000.01")
+        let usd = |s| price_per_user(s, Currency::Usd);
+        assert_eq!(usd(" $12.5 "), Ok(Money::usd(1250)));
+        assert_eq!(usd("0"), Ok(Money::usd(0)));
+        assert!(usd("5.001").unwrap_err().contains("2 decimals"));
+        assert!(usd("-5").is_err());
+        assert!(usd("10000.01").unwrap_err().contains("$10,000.00"));
+        assert_eq!(
+            price_per_user("€4.50", Currency::Eur),
+            Ok(Money::new(450, Currency::Eur))
+        );
+        assert_eq!(
+            price_per_user("500", Currency::Jpy),
+            Ok(Money::new(500, Currency::Jpy))
+        );
+        assert_eq!(
+            price_per_user("5.50", Currency::Jpy).unwrap_err(),
+            "Enter a whole amount such as 500: Japanese yen has no decimals."
+        );
+        assert!(price_per_user("1000001", Currency::Jpy)
             .unwrap_err()
-            .contains("$10,000.00"));
+            .contains("\u{a5}1,000,000"));
+        assert_eq!(currency(""), Ok(Currency::Usd));
+        assert_eq!(currency("eur"), Ok(Currency::Eur));
+        assert_eq!(
+            currency("AUD").unwrap_err(),
+            "Choose one of the currencies Tally bills in: USD, EUR, GBP, CHF, JPY."
+        );
         assert_eq!(free_users("0"), Ok(0));
         assert!(free_users("ten").unwrap_err().contains("whole number"));
         assert!(free_users("1000001").is_err());
@@ -567,9 +619,10 @@ mod tests {
     proptest! {
         #[test]
         fn a_plan_reads_back_as_written(
-            cents in 0i64..=1_000_000, free in 0u64..=MAX_FREE_USERS, day in 1u32..=28,
+            minor in 0i64..=1_000_000, free in 0u64..=MAX_FREE_USERS, day in 1u32..=28,
+            currency in proptest::sample::select(Currency::ALL.to_vec()),
         ) {
-            let plan = Plan { price_per_user: Money::from_cents(cents), free_users: free, billing_day: day };
+            let plan = Plan { price_per_user: Money::new(minor, currency), free_users: free, billing_day: day };
             prop_assert_eq!(PlanInput::from(&plan).parse(), Ok(plan));
         }
     }

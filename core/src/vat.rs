@@ -240,13 +240,14 @@ impl TaxCategory {
     }
 }
 
-/// The tax on `net` at `rate_bp`, rounded to the minor unit, halves away from zero:
-/// 19 % of 0.50 is 0.095, charged as 0.10. `None` on overflow.
+/// The tax on `net` at `rate_bp`, rounded to the currency's minor unit (the cent; the yen),
+/// halves away from zero: 19 % of 0.50 is 0.095, charged as 0.10; 10 % of ¥15 is ¥2. `None`
+/// on overflow.
 pub fn tax_on(net: Money, rate_bp: u32) -> Option<Money> {
-    let product = i128::from(net.cents()) * i128::from(rate_bp);
+    let product = i128::from(net.minor()) * i128::from(rate_bp);
     let half = 5_000 * product.signum();
-    let cents = (product + half) / 10_000;
-    i64::try_from(cents).ok().map(Money::from_cents)
+    let minor = (product + half) / 10_000;
+    i64::try_from(minor).ok().map(|m| net.with_minor(m))
 }
 
 /// An invoice's amounts: what the users cost, the tax on it, their sum, the credit taken
@@ -262,14 +263,18 @@ pub struct InvoiceAmounts {
 
 impl InvoiceAmounts {
     /// The amounts of an invoice for `net` under `treatment` (none: no tax), with up to
-    /// `credit` (the account's balance) taken off the gross. `None` on overflow.
+    /// `credit` (the account's balance) taken off the gross. `None` on overflow, or when the
+    /// credit is in another currency than the net.
     pub fn of(net: Money, treatment: Option<&Treatment>, credit: Money) -> Option<Self> {
+        if credit.currency() != net.currency() {
+            return None;
+        }
         let tax = match treatment {
             Some(t) => tax_on(net, t.rate_bp)?,
-            None => Money::ZERO,
+            None => Money::zero(net.currency()),
         };
         let gross = net.checked_add(tax)?;
-        let credit_applied = Money::from_cents(credit.cents().clamp(0, gross.cents().max(0)));
+        let credit_applied = net.with_minor(credit.minor().clamp(0, gross.minor().max(0)));
         Some(Self {
             net,
             tax,
@@ -496,7 +501,7 @@ mod tests {
 
     #[test]
     fn tax_rounds_halves_away_from_zero() {
-        let t = |cents, bp| tax_on(Money::from_cents(cents), bp).unwrap().cents();
+        let t = |cents, bp| tax_on(Money::usd(cents), bp).unwrap().minor();
         assert_eq!(t(50, 1900), 10); // 9.5 cents
         assert_eq!(t(1000, 1900), 190);
         assert_eq!(t(999, 1900), 190); // 189.81
@@ -513,18 +518,16 @@ mod tests {
             category: TaxCategory::Standard,
             rate_bp: 1900,
         };
-        let a = InvoiceAmounts::of(Money::from_cents(10_000), Some(&rc), Money::from_cents(500))
-            .unwrap();
+        let a = InvoiceAmounts::of(Money::usd(10_000), Some(&rc), Money::usd(500)).unwrap();
         assert_eq!(
-            (a.net.cents(), a.tax.cents(), a.gross.cents()),
+            (a.net.minor(), a.tax.minor(), a.gross.minor()),
             (10_000, 1_900, 11_900)
         );
-        assert_eq!((a.credit_applied.cents(), a.due.cents()), (500, 11_400));
-        let all =
-            InvoiceAmounts::of(Money::from_cents(100), Some(&rc), Money::from_cents(500)).unwrap();
-        assert_eq!((all.credit_applied.cents(), all.due.cents()), (119, 0));
-        let none = InvoiceAmounts::of(Money::from_cents(100), None, Money::ZERO).unwrap();
-        assert_eq!((none.tax.cents(), none.due.cents()), (0, 100));
+        assert_eq!((a.credit_applied.minor(), a.due.minor()), (500, 11_400));
+        let all = InvoiceAmounts::of(Money::usd(100), Some(&rc), Money::usd(500)).unwrap();
+        assert_eq!((all.credit_applied.minor(), all.due.minor()), (119, 0));
+        let none = InvoiceAmounts::of(Money::usd(100), None, Money::usd(0)).unwrap();
+        assert_eq!((none.tax.minor(), none.due.minor()), (0, 100));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 use tally_core::{
     billing::Plan,
-    money::Money,
+    money::{Currency, Money},
     tax_id::TaxId,
     vat::{
         is_eu, parse_registrations, registrations_text, tax_on, InvoiceAmounts, SellerTax,
@@ -61,50 +61,68 @@ fn tax_id() -> impl Strategy<Value = Option<TaxId>> {
     .prop_map(|t| t.map(|(id, c)| TaxId::parse(id, c).unwrap().unwrap()))
 }
 
+fn currency() -> impl Strategy<Value = Currency> {
+    proptest::sample::select(Currency::ALL.to_vec())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
+    /// In every currency, to its minor unit (the cent; the yen).
     #[test]
-    fn amounts_add_up_to_the_cent(
+    fn amounts_add_up_to_the_minor_unit_in_every_currency(
         net in 0i64..=1_000_000_000_000,
         rate_bp in 0u32..=5000,
         credit in 0i64..=2_000_000_000_000,
         taxed in any::<bool>(),
+        currency in currency(),
     ) {
         let treatment = Treatment { category: TaxCategory::Standard, rate_bp };
-        let a = InvoiceAmounts::of(Money::from_cents(net), taxed.then_some(&treatment), Money::from_cents(credit)).unwrap();
-        prop_assert_eq!(a.net.cents(), net);
-        prop_assert_eq!(a.gross.cents(), a.net.cents() + a.tax.cents());
-        prop_assert_eq!(a.due.cents(), a.gross.cents() - a.credit_applied.cents());
-        prop_assert!(a.due.cents() >= 0);
-        prop_assert_eq!(a.credit_applied.cents(), credit.min(a.gross.cents()));
+        let money = |minor| Money::new(minor, currency);
+        let a = InvoiceAmounts::of(money(net), taxed.then_some(&treatment), money(credit)).unwrap();
+        for m in [a.net, a.tax, a.gross, a.credit_applied, a.due] {
+            prop_assert_eq!(m.currency(), currency);
+        }
+        prop_assert_eq!(a.net.minor(), net);
+        prop_assert_eq!(a.gross.minor(), a.net.minor() + a.tax.minor());
+        prop_assert_eq!(a.due.minor(), a.gross.minor() - a.credit_applied.minor());
+        prop_assert!(a.due.minor() >= 0);
+        prop_assert_eq!(a.credit_applied.minor(), credit.min(a.gross.minor()));
         if !taxed {
-            prop_assert_eq!(a.tax, Money::ZERO);
+            prop_assert_eq!(a.tax, money(0));
         }
         // The tax is the rate's exact share, rounded once: never more than half a cent off.
         let exact = i128::from(net) * i128::from(if taxed { rate_bp } else { 0 });
-        let off = (i128::from(a.tax.cents()) * 10_000 - exact).abs();
-        prop_assert!(off <= 5_000, "{} off by {} / 10000 cent", a.tax.cents(), off);
+        let off = (i128::from(a.tax.minor()) * 10_000 - exact).abs();
+        prop_assert!(off <= 5_000, "{} off by {} / 10000 cent", a.tax.minor(), off);
+    }
+
+    #[test]
+    fn credit_in_another_currency_is_never_taken_off(net in 0i64..=1_000_000, credit in 1i64..=1_000_000, x in currency(), y in currency()) {
+        prop_assume!(x != y);
+        prop_assert_eq!(InvoiceAmounts::of(Money::new(net, x), None, Money::new(credit, y)), None);
     }
 
     #[test]
     fn tax_grows_with_the_net(net in 0i64..=1_000_000_000, more in 0i64..=1_000_000, rate_bp in 0u32..=5000) {
-        let t = |n| tax_on(Money::from_cents(n), rate_bp).unwrap();
+        let t = |n| tax_on(Money::usd(n), rate_bp).unwrap();
         prop_assert!(t(net) <= t(net + more));
     }
 
     #[test]
-    fn an_invoice_on_a_plan_adds_up(
+    fn an_invoice_on_a_plan_adds_up_in_every_currency(
         price in 0i64..=1_000_000,
         free in 0u64..=100,
         peak in 0u64..=100_000,
         rate_bp in 0u32..=5000,
+        currency in currency(),
     ) {
-        let plan = Plan { price_per_user: Money::from_cents(price), free_users: free, billing_day: 1 };
+        let plan = Plan { price_per_user: Money::new(price, currency), free_users: free, billing_day: 1 };
         let net = plan.invoice_amount(peak).unwrap();
         let t = Treatment { category: TaxCategory::Standard, rate_bp };
-        let a = InvoiceAmounts::of(net, Some(&t), Money::ZERO).unwrap();
-        prop_assert_eq!(a.net.cents(), price * peak.saturating_sub(free) as i64);
+        let a = InvoiceAmounts::of(net, Some(&t), Money::zero(currency)).unwrap();
+        prop_assert_eq!(a.due.currency(), currency);
+        prop_assert_eq!(a.net.minor(), price * peak.saturating_sub(free) as i64);
         prop_assert_eq!(a.due, a.gross);
     }
 

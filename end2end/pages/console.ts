@@ -126,10 +126,16 @@ export async function createCustomerAccount(
   company: string,
   admin: { first: string; last: string; email: string },
   server: Server = mainServer(),
+  /** The plan's currency's code; the default plan's when left out. */
+  currency?: string,
 ) {
   await openAccounts(page, server);
   await page.getByRole("button", { name: "+ Create account" }).click();
   const dialog = page.getByRole("dialog", { name: "Create a customer account" });
+  if (currency) {
+    await dialog.getByLabel("Currency").selectOption(currency);
+    await expect(dialog.getByLabel(`Price per user per month (${currency})`)).toBeVisible();
+  }
   await dialog.getByLabel("Company name").fill(company);
   await dialog.getByLabel("First name").fill(admin.first);
   await dialog.getByLabel("Last name").fill(admin.last);

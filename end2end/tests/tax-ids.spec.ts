@@ -32,8 +32,9 @@ async function saveVat(page: Page, registrations: string, taxId: string) {
 
 // Tax IDs are checked in the browser by core's rules, per country, with the network off; the
 // server stores the normal form and shows the official one when the form opens again. The
-// seller charges VAT: the German business's estimate and invoice are reverse charged.
-test("a billing administrator's German VAT number: a missing digit and a typo explained offline, then saved; its invoice is reverse charged", async ({ page: operator, browser }) => {
+// seller charges VAT: the German business, billed in euros, has its estimate and invoice in
+// euros and reverse charged.
+test("a billing administrator's German VAT number: a missing digit and a typo explained offline, then saved; its invoice is in euros and reverse charged", async ({ page: operator, browser }) => {
   test.setTimeout(60_000); // two browsers
   const tag = Date.now().toString(36);
   const admin = { first: "Eva", last: "Muster", email: `eva.${tag}@muster.test`, password: "a long muster passphrase" };
@@ -47,7 +48,7 @@ test("a billing administrator's German VAT number: a missing digit and a typo ex
   await expect(operator.locator("#tax_registrations-error")).toHaveText("\u201cAtlantis\u201d is not a country: use its two-letter code or its name, such as DE 19 %.");
   expect(await accessibilityViolations(operator)).toEqual([]);
   await saveVat(operator, "GB 20 %", "GB 980 7806 84");
-  await createCustomerAccount(operator, company, admin);
+  await createCustomerAccount(operator, company, admin, mainServer(), "EUR");
   const context = await browser.newContext();
   const page = await context.newPage();
   await acceptInvitation(page, admin.email, admin.password);
@@ -89,7 +90,7 @@ test("a billing administrator's German VAT number: a missing digit and a typo ex
 
   // A business in another member state with a VAT number that checks out: reverse charge.
   await openHydrated(page, "/billing");
-  await expect(page.locator("#projected-charge")).toContainText("VAT 0 % (reverse charge) $0.00");
+  await expect(page.locator("#projected-charge")).toContainText("VAT 0 % (reverse charge) \u20ac0.00");
   await expect(page.locator("#tax-note")).toHaveText("Reverse charge: the customer accounts for the VAT (Article 196, Directive 2006/112/EC).");
   expect(await accessibilityViolations(page)).toEqual([]);
 
@@ -109,7 +110,7 @@ test("a billing administrator's German VAT number: a missing digit and a typo ex
   await openHydrated(page, "/billing");
   await page.getByRole("link", { name: /INV-\d{4}-\d{6}/ }).first().click();
   await expect(page.getByRole("heading", { name: /Invoice INV-/, level: 1 })).toBeVisible();
-  await expect(page.getByRole("row", { name: /VAT 0 % \(reverse charge\)/ })).toContainText("$0.00");
+  await expect(page.getByRole("row", { name: /VAT 0 % \(reverse charge\)/ })).toContainText("\u20ac0.00");
   await expect(page.getByText("Article 196, Directive 2006/112/EC")).toBeVisible();
   await expect(page.getByText("Tax ID: DE136695976")).toBeVisible();
   expect(await accessibilityViolations(page)).toEqual([]);
@@ -121,9 +122,11 @@ test("a billing administrator's German VAT number: a missing digit and a typo ex
   const ubl = fs.readFileSync((await xml.path())!).toString();
   expect(ubl).toContain("<cbc:ID>AE</cbc:ID>");
   expect(ubl).toContain("<cbc:CompanyID>DE136695976</cbc:CompanyID>");
+  expect(ubl).toContain("<cbc:DocumentCurrencyCode>EUR</cbc:DocumentCurrencyCode>");
   const mail = await invoiceMailTo(`rechnung.${tag}@muster.test`);
   expect(mail).toContain("VAT 0 % (reverse charge)");
   expect(mail).toContain("Article 196");
+  expect(mail).toContain("Total: =E2=82=AC"); // "€", quoted-printable
   // Both attached (a long file name's parameter is folded: filename*0="…").
   expect(mail).toMatch(/filename(\*0)?="tally-invoice-INV-\d{4}-\d{6}\.pdf"/);
   expect(mail).toMatch(/filename(\*0)?="tally-invoice-INV-\d{4}-\d{6}\.xml"/);

@@ -216,6 +216,9 @@ pub async fn create_customer_account(
     /// A role's code; an Administrator With Billing when absent.
     #[server(default)]
     role: String,
+    /// The plan's currency's code; blank: the default plan's.
+    #[server(default)]
+    currency: String,
     #[server(default)] price_per_user: String,
     #[server(default)] free_users: String,
     /// Blank: the 1st (or the seller's default's, when the whole plan is blank).
@@ -235,6 +238,7 @@ pub async fn create_customer_account(
         email,
     };
     let plan = PlanInput {
+        currency,
         price_per_user,
         free_users,
         billing_day,
@@ -271,6 +275,9 @@ pub async fn get_customer_account(
 #[server(endpoint = "operator/accounts/set-plan")]
 pub async fn set_customer_plan(
     id: String,
+    /// The plan's currency's code; blank: the account's.
+    #[server(default)]
+    currency: String,
     price_per_user: String,
     free_users: String,
     /// Blank: the 1st.
@@ -280,6 +287,7 @@ pub async fn set_customer_plan(
     let operator =
         crate::auth::require_operator(tally_core::operators::OperatorAction::ChangePlans)?;
     let plan = PlanInput {
+        currency,
         price_per_user,
         free_users,
         billing_day,

@@ -32,6 +32,9 @@ pub async fn save_seller_settings(
     #[server(default)] region: String,
     #[server(default)] postal_code: String,
     #[server(default)] tax_id: String,
+    /// The default plan's currency's code; blank: US dollars.
+    #[server(default)]
+    currency: String,
     price_per_user: String,
     free_users: String,
     /// Blank: the 1st.
@@ -59,9 +62,12 @@ pub async fn save_seller_settings(
             region,
             postal_code,
             tax_id,
-            price_per_user,
-            free_users,
-            billing_day,
+            tally_core::seller::PlanInput {
+                currency,
+                price_per_user,
+                free_users,
+                billing_day,
+            },
         ),
         retry_days,
         auto_suspend_days,

@@ -27,9 +27,7 @@ pub(crate) fn seller_input(
     region: String,
     postal_code: String,
     tax_id: String,
-    price_per_user: String,
-    free_users: String,
-    billing_day: String,
+    plan: PlanInput,
 ) -> SellerInput {
     SellerInput {
         legal_name,
@@ -43,11 +41,7 @@ pub(crate) fn seller_input(
             postal_code,
         },
         tax_id,
-        plan: PlanInput {
-            price_per_user,
-            free_users,
-            billing_day,
-        },
+        plan,
     }
 }
 
@@ -79,6 +73,9 @@ pub async fn set_up_seller(
     #[server(default)] region: String,
     postal_code: String,
     #[server(default)] tax_id: String,
+    /// The plan's currency's code; blank: US dollars.
+    #[server(default)]
+    currency: String,
     price_per_user: String,
     free_users: String,
     /// Blank: the 1st.
@@ -100,9 +97,12 @@ pub async fn set_up_seller(
             region,
             postal_code,
             tax_id,
-            price_per_user,
-            free_users,
-            billing_day,
+            PlanInput {
+                currency,
+                price_per_user,
+                free_users,
+                billing_day,
+            },
         ),
         first_name,
         last_name,

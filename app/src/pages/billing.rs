@@ -11,7 +11,6 @@ mod references;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use tally_core::{
-    money::Money,
     roles::Action,
     views::billing::{
         BillingOverview, CreditNote, Invoice as InvoiceSummary, InvoicePage as Invoices,
@@ -27,10 +26,6 @@ use crate::{
 use export::DownloadInvoices;
 use overview::Overview;
 use references::InvoiceReferences;
-
-pub(crate) fn money(cents: i64) -> String {
-    Money::from_cents(cents).to_string()
-}
 
 #[component]
 pub fn BillingPage() -> impl IntoView {
@@ -116,7 +111,7 @@ fn InvoiceTable(invoices: Vec<InvoiceSummary>, notice: RwSignal<Option<String>>)
                     <th scope="row"><a href=format!("/billing/invoices/{}", i.id)>{i.number.clone()}</a></th>
                     <td>{i.month.clone()}</td>
                     <td>{i.peak_users}</td>
-                    <td class="number">{money(i.amount_cents)}</td>
+                    <td class="number">{i.amount().to_string()}</td>
                     <td>{i.status_label()}{i.settlement().map(|s| format!(" · {s}"))}</td>
                     <td class="row-actions">
                         <a href=format!("/billing/invoices/{}/pdf", i.id) download aria-label=format!("Download invoice {} as PDF", i.number)>"PDF"</a>

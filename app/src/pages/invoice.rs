@@ -6,7 +6,6 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use tally_core::{roles::Action, views::billing::Invoice as InvoiceSummary};
 
-use super::billing::money;
 use crate::{api::billing::get_invoice, components::layout::SignedIn, error::AppError};
 
 /// One invoice, laid out to print (the frame around it is hidden when printing).
@@ -46,16 +45,16 @@ fn InvoiceView(invoice: Resource<Result<InvoiceSummary, AppError>>) -> impl Into
                                     <thead><tr><th scope="col">"Item"</th><th scope="col" class="number">"Amount"</th></tr></thead>
                                     <tbody>
                                         <tr>
-                                            <td>{format!("{} billable users ({} peak − {} free) × {}", billable, i.peak_users, i.free_users, money(i.price_per_user_cents))}</td>
-                                            <td class="number">{money(i.net_cents())}</td>
+                                            <td>{format!("{} billable users ({} peak − {} free) × {}", billable, i.peak_users, i.free_users, i.money(i.price_per_user_cents))}</td>
+                                            <td class="number">{i.money(i.net_cents()).to_string()}</td>
                                         </tr>
                                         {i.tax_treatment().map(|t| view! {
-                                            <tr><td>{t.label()}</td><td class="number">{money(i.tax_cents)}</td></tr>
+                                            <tr><td>{t.label()}</td><td class="number">{i.money(i.tax_cents).to_string()}</td></tr>
                                         })}
                                         {(i.credit_applied_cents > 0).then(|| view! {
-                                            <tr><td>"Credit balance applied"</td><td class="number">{format!("−{}", money(i.credit_applied_cents))}</td></tr>
+                                            <tr><td>"Credit balance applied"</td><td class="number">{format!("−{}", i.money(i.credit_applied_cents))}</td></tr>
                                         })}
-                                        <tr><th scope="row">"Total"</th><td class="number"><strong>{money(i.amount_cents)}</strong></td></tr>
+                                        <tr><th scope="row">"Total"</th><td class="number"><strong>{i.money(i.amount_cents).to_string()}</strong></td></tr>
                                     </tbody>
                                 </table>
                                 {i.tax_treatment().and_then(|t| t.note()).map(|n| view! { <p class="tax-note">{n}</p> })}

@@ -10,7 +10,6 @@ use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use tally_core::{
     actor::Actor,
-    money::Money,
     views::{overview::AccountGlance, system::SystemStatus},
 };
 
@@ -78,7 +77,7 @@ fn Glance(g: AccountGlance) -> impl IntoView {
         view! {
             <section class="card glance" aria-labelledby="glance-charge">
                 <h2 id="glance-charge">"This month's charge"</h2>
-                <p class="figure" id="glance-projected">{Money::from_cents(o.projected_cents).to_string()}</p>
+                <p class="figure" id="glance-projected">{o.money(o.projected_cents).to_string()}</p>
                 <p>{tally_core::billing::projection_sentence(o.peak_so_far, &plan)}</p>
                 <p>"Charged on "<span id="glance-next-charge">{o.next_charge_date.format("%B %-d, %Y").to_string()}</span></p>
                 <a href="/billing">"See billing and invoices"</a>

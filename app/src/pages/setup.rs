@@ -102,6 +102,7 @@ fn SetupForm() -> impl IntoView {
             region: a.region,
             postal_code: a.postal_code,
             tax_id: i.seller.tax_id,
+            currency: p.currency,
             price_per_user: p.price_per_user,
             free_users: p.free_users,
             billing_day: p.billing_day,

@@ -4,7 +4,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    address::Address, billing::InvoiceStatus, card::Brand, forms::BillingInfo, money::Money,
+    address::Address,
+    billing::InvoiceStatus,
+    card::Brand,
+    forms::BillingInfo,
+    money::{Currency, Money},
     NaiveDate,
 };
 
@@ -98,6 +102,8 @@ pub struct WaitingPayment {
 pub struct PlanChange {
     /// The first month on it, `YYYY-MM`.
     pub from_month: String,
+    #[serde(default)]
+    pub currency: Currency,
     pub price_per_user_cents: i64,
     pub free_users: u64,
     /// The day of the following month each month on it is invoiced.
@@ -108,7 +114,7 @@ impl PlanChange {
     /// The plan itself.
     pub fn plan(&self) -> crate::billing::Plan {
         crate::billing::Plan {
-            price_per_user: crate::money::Money::from_cents(self.price_per_user_cents),
+            price_per_user: Money::new(self.price_per_user_cents, self.currency),
             free_users: self.free_users,
             billing_day: self.billing_day,
         }
@@ -118,7 +124,8 @@ impl PlanChange {
     pub fn of(from_month: String, plan: &crate::billing::Plan) -> Self {
         Self {
             from_month,
-            price_per_user_cents: plan.price_per_user.cents(),
+            currency: plan.price_per_user.currency(),
+            price_per_user_cents: plan.price_per_user.minor(),
             free_users: plan.free_users,
             billing_day: plan.billing_day,
         }
@@ -128,6 +135,9 @@ impl PlanChange {
 /// The Billing page's summary of the month so far.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BillingOverview {
+    /// The plan's currency: every amount of the page is in it.
+    #[serde(default)]
+    pub currency: Currency,
     pub price_per_user_cents: i64,
     pub free_users: u64,
     /// The day of the next month this month is invoiced and charged on.
@@ -179,10 +189,15 @@ impl BillingOverview {
     /// This month's plan.
     pub fn plan(&self) -> crate::billing::Plan {
         crate::billing::Plan {
-            price_per_user: crate::money::Money::from_cents(self.price_per_user_cents),
+            price_per_user: self.money(self.price_per_user_cents),
             free_users: self.free_users,
             billing_day: self.billing_day,
         }
+    }
+
+    /// An amount of the page, in minor units of its currency.
+    pub fn money(&self, minor: i64) -> Money {
+        Money::new(minor, self.currency)
     }
 }
 
@@ -192,7 +207,7 @@ pub struct MonthCharge {
     /// `YYYY-MM`.
     pub month: String,
     pub peak_users: u64,
-    pub amount_cents: i64,
+    pub amount: Money,
 }
 
 /// An invoice: its page, its line in the history, its emails and its PDF.
@@ -204,6 +219,9 @@ pub struct Invoice {
     pub month: String,
     pub peak_users: u64,
     pub free_users: u64,
+    /// The currency of its every amount.
+    #[serde(default)]
+    pub currency: Currency,
     pub price_per_user_cents: i64,
     pub amount_cents: i64,
     pub status: InvoiceStatus,
@@ -254,7 +272,12 @@ impl Invoice {
     }
 
     pub fn amount(&self) -> Money {
-        Money::from_cents(self.amount_cents)
+        self.money(self.amount_cents)
+    }
+
+    /// One of its amounts, in minor units of its currency.
+    pub fn money(&self, minor: i64) -> Money {
+        Money::new(minor, self.currency)
     }
 
     /// The users' cost and the tax on it, before any credit.
@@ -278,9 +301,9 @@ impl Invoice {
     /// What a credit note can still credit: what was paid for it, less what is credited.
     pub fn creditable(&self) -> Money {
         if self.status == InvoiceStatus::Paid {
-            Money::from_cents((self.amount_cents - self.credited_cents).max(0))
+            self.money((self.amount_cents - self.credited_cents).max(0))
         } else {
-            Money::ZERO
+            self.money(0)
         }
     }
 
@@ -343,6 +366,9 @@ pub struct CreditNote {
     pub number: String,
     pub invoice_id: String,
     pub invoice_number: String,
+    /// Its invoice's currency.
+    #[serde(default)]
+    pub currency: Currency,
     pub amount_cents: i64,
     pub reason: String,
     pub settlement: CreditSettlement,
@@ -359,7 +385,7 @@ pub struct CreditNote {
 
 impl CreditNote {
     pub fn amount(&self) -> Money {
-        Money::from_cents(self.amount_cents)
+        Money::new(self.amount_cents, self.currency)
     }
 
     /// Where the money went, in a sentence.

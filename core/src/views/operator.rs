@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     account_status::AccountStatus,
+    money::{Currency, Money},
     roles::{AdminStatus, Role},
     views::{
         account::AuditEntry,
@@ -29,6 +30,9 @@ pub struct CustomerAccountRow {
     pub status: AccountStatus,
     /// This month's peak so far, and what it comes to on the account's plan.
     pub peak_this_month: u64,
+    /// The currency of its plan, and of the amounts here.
+    #[serde(default)]
+    pub currency: Currency,
     pub estimate_cents: i64,
     /// What its last invoice came to (its monthly revenue).
     pub monthly_revenue_cents: i64,
@@ -83,7 +87,9 @@ pub struct CustomerAccountDetail {
     pub status_reason: Option<String>,
     /// Users now (active and suspended).
     pub users_now: u64,
-    /// This month's plan.
+    /// This month's plan: its currency (that of every amount here), price and free users.
+    #[serde(default)]
+    pub currency: Currency,
     pub price_per_user_cents: i64,
     pub free_users: u64,
     /// The day of the next month this month is invoiced and charged on.
@@ -112,10 +118,22 @@ impl CustomerAccountDetail {
     /// This month's plan.
     pub fn plan(&self) -> crate::billing::Plan {
         crate::billing::Plan {
-            price_per_user: crate::money::Money::from_cents(self.price_per_user_cents),
+            price_per_user: self.money(self.price_per_user_cents),
             free_users: self.free_users,
             billing_day: self.billing_day,
         }
+    }
+
+    /// An amount of the account's, in minor units of its currency.
+    pub fn money(&self, minor: i64) -> Money {
+        Money::new(minor, self.currency)
+    }
+}
+
+impl CustomerAccountRow {
+    /// An amount of the account's, in minor units of its currency.
+    pub fn money(&self, minor: i64) -> Money {
+        Money::new(minor, self.currency)
     }
 }
 
@@ -155,26 +173,42 @@ pub struct RevenueMonth {
 pub struct PastDueAccount {
     pub id: String,
     pub name: String,
-    pub due_cents: i64,
+    pub due: Money,
     /// The month of its oldest unpaid invoice, `YYYY-MM`.
     pub oldest_month: String,
 }
 
-/// The console's revenue page: every figure from the invoices themselves.
+/// The revenue in one currency: amounts of different currencies are never added up.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Revenue {
+pub struct CurrencyRevenue {
+    pub currency: Currency,
     /// Monthly recurring revenue now: what the last month invoiced came to.
     pub mrr_cents: i64,
     /// The last 12 months, oldest first (the month under way is not one: it is not invoiced).
     pub months: Vec<RevenueMonth>,
-    /// Accounts by standing: active, suspended, closed.
-    pub active: u64,
-    pub suspended: u64,
-    pub closed: u64,
     /// Charged and not paid (failed, past due, or waiting for the bank).
     pub past_due_cents: i64,
     /// The accounts with the most unpaid, most first (at most 10).
     pub most_past_due: Vec<PastDueAccount>,
+}
+
+impl CurrencyRevenue {
+    /// One of its amounts, in minor units of its currency.
+    pub fn money(&self, minor: i64) -> Money {
+        Money::new(minor, self.currency)
+    }
+}
+
+/// The console's revenue page: every figure from the invoices themselves, in each currency
+/// the seller bills in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revenue {
+    /// US dollars first, then every other currency invoiced in the last 12 months or owed.
+    pub currencies: Vec<CurrencyRevenue>,
+    /// Accounts by standing: active, suspended, closed.
+    pub active: u64,
+    pub suspended: u64,
+    pub closed: u64,
 }
 
 /// One of the seller's operators, as the Owner's operators page lists them.

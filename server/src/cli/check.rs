@@ -90,7 +90,7 @@ pub fn effective(settings: &Settings) -> Vec<(String, String)> {
         ("TALLY_ACCEPTED_CARD_BRANDS", brands.join(",")),
         (
             "TALLY_PRICE_PER_USER_CENTS",
-            settings.price_per_user.cents().to_string(),
+            settings.price_per_user.minor().to_string(),
         ),
         (
             "TALLY_BILLING_SCHEDULER",

@@ -207,10 +207,10 @@ async fn seed_credit_notes(
         let Some(latest) = invoices::latest(pool, account, 1).await?.pop() else {
             continue;
         };
-        if latest.creditable().cents() < 300 {
+        if latest.creditable().minor() < 300 {
             continue;
         }
-        let third = latest.creditable().cents() / 3;
+        let third = latest.creditable().minor() / 3;
         let input = CreditNoteInput {
             whole: false,
             amount: format!("{}.{:02}", third / 100, third % 100),
@@ -291,7 +291,7 @@ async fn seed_customers(
         };
         admins::insert(&mut *tx, &admin).await?;
         let plan = Plan {
-            price_per_user: tally_core::money::Money::from_cents([300, 500, 700, 900][i % 4]),
+            price_per_user: tally_core::money::Money::usd([300, 500, 700, 900][i % 4]),
             free_users: [5, 10][i % 2],
             // Most bill on the 1st; some later in the month, their last month invoiced then.
             billing_day: [1, 1, 1, 15, 28][i % 5],

@@ -76,7 +76,7 @@ both_databases! {
         // The seller, with its details and default plan.
         let seller = tally_services::seller::profile::details(app.db.pool()).await.unwrap().expect("the seller");
         assert_eq!((seller.legal_name.as_str(), seller.contact_email.as_str()), ("Seller Ltd", "billing@seller.test"));
-        assert_eq!((seller.default_plan.price_per_user.cents(), seller.default_plan.free_users), (500, 10));
+        assert_eq!((seller.default_plan.price_per_user.minor(), seller.default_plan.free_users), (500, 10));
         assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_events WHERE kind = 'seller_set_up'").await, 1);
         // No customer account: those are made from the console.
         assert_eq!(count(&app, "SELECT COUNT(*) FROM accounts").await, 0);

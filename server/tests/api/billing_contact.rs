@@ -64,6 +64,7 @@ fn attachments(raw: &str) -> Vec<(String, String, Vec<u8>)> {
 /// A WinAnsi byte as text: Latin-1, with the bullet and the dashes mapped back.
 fn win_ansi(b: u8) -> char {
     match b {
+        0x80 => '\u{20ac}',
         0x95 => '\u{2022}',
         0x96 => '\u{2013}',
         0x97 => '\u{2014}',

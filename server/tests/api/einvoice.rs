@@ -43,6 +43,11 @@ both_databases! {
         let home = customer(&app, "home", "DE", Some("DE113866163")).await;
         let business = customer(&app, "business", "FR", Some("FR40303265045")).await;
         let abroad = customer(&app, "abroad", "US", Some("911144442")).await;
+        // In euros at home, and in yen abroad (no minor unit).
+        let euro = customer(&app, "euro", "DE", None).await;
+        crate::currencies::plan_in(&app, &euro, "EUR", 450).await;
+        let yen = customer(&app, "yen", "JP", None).await;
+        crate::currencies::plan_in(&app, &yen, "JPY", 500).await;
         sqlx::query("INSERT INTO invoice_fields (account_id, po_number, custom, updated_at) VALUES ($1, '4500012345', '[]', 0)")
             .bind(&business).execute(app.db.pool()).await.unwrap();
         app.clock.set(millis(2026, 11, 1) + 3_600_000);
@@ -70,7 +75,7 @@ both_databases! {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/einvoice-samples");
         std::fs::create_dir_all(&dir).unwrap();
         let mut files = Vec::new();
-        for (tag, account, kind) in [("home", &home, "domestic"), ("business", &business, "reverse-charge"), ("abroad", &abroad, "export")] {
+        for (tag, account, kind) in [("home", &home, "domestic"), ("business", &business, "reverse-charge"), ("abroad", &abroad, "export"), ("euro", &euro, "domestic-eur"), ("yen", &yen, "export-jpy")] {
             let c = app.session_cookie_for(&format!("{tag}-admin_billing")).await;
             let id = invoice_of(account.clone()).await;
             let xml = download(&app, &c, &format!("/billing/invoices/{id}/xml")).await;
@@ -126,6 +131,12 @@ both_databases! {
         for part in ["<cbc:ID>S</cbc:ID><cbc:Percent>19</cbc:Percent>", "<cbc:TaxAmount currencyID=\"USD\">1.90</cbc:TaxAmount>", "<cbc:PayableAmount currencyID=\"USD\">11.90</cbc:PayableAmount>"] {
             assert!(domestic.contains(part), "{part} in {domestic}");
         }
+        let yen = std::fs::read_to_string(dir.join(format!("{backend}-export-jpy.xml"))).unwrap();
+        for part in ["<cbc:DocumentCurrencyCode>JPY</cbc:DocumentCurrencyCode>", "<cbc:LineExtensionAmount currencyID=\"JPY\">1000</cbc:LineExtensionAmount>", "<cbc:PayableAmount currencyID=\"JPY\">1000</cbc:PayableAmount>"] {
+            assert!(yen.contains(part), "{part} in {yen}");
+        }
+        let euro = std::fs::read_to_string(dir.join(format!("{backend}-domestic-eur.xml"))).unwrap();
+        assert!(euro.contains("<cbc:PayableAmount currencyID=\"EUR\">10.71</cbc:PayableAmount>"), "{euro}");
         let credit = std::fs::read_to_string(dir.join(format!("{backend}-credit-note.xml"))).unwrap();
         for part in ["<CreditNote ", "<cbc:CreditNoteTypeCode>381</cbc:CreditNoteTypeCode>", "<cac:InvoiceDocumentReference><cbc:ID>INV-2026-", "<cbc:TaxableAmount currencyID=\"USD\">3.36</cbc:TaxableAmount>", "<cbc:PayableAmount currencyID=\"USD\">4.00</cbc:PayableAmount>"] {
             assert!(credit.contains(part), "{part} in {credit}");

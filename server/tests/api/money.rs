@@ -245,7 +245,7 @@ both_databases! {
         let reader = TestApp::new_client();
         enrolled(&app, &reader, "read_only@seller.test").await;
         let revenue: Value = app.call(&reader, "operator/revenue", &[]).await.json().await.unwrap();
-        let month = |m: &str| revenue["months"].as_array().unwrap().iter().find(|r| r["month"] == m).unwrap().clone();
+        let month = |m: &str| revenue["currencies"][0]["months"].as_array().unwrap().iter().find(|r| r["month"] == m).unwrap().clone();
         assert_eq!(month("2026-10")["invoiced_cents"], 3000);
         assert_eq!(month("2026-11")["collected_cents"], 2000);
         // The console's account page shows the notes and the balance.

@@ -938,7 +938,7 @@ both_databases! {
         enrolled(&app, &support, "support@seller.test").await;
         let finance = TestApp::new_client();
         enrolled(&app, &finance, "finance@seller.test").await;
-        assert_eq!(json_of(app.call(&support, "operator/accounts/default-plan", &[]).await).await, serde_json::json!({"price_per_user": "7.50", "free_users": "3", "billing_day": "1"}));
+        assert_eq!(json_of(app.call(&support, "operator/accounts/default-plan", &[]).await).await, serde_json::json!({"currency": "USD", "price_per_user": "7.50", "free_users": "3", "billing_day": "1"}));
         let create = |company: &'static str, email: &'static str, plan: Vec<(&'static str, &'static str)>| {
             let (app, support) = (&app, &support);
             async move {
@@ -1147,7 +1147,17 @@ both_databases! {
                 .bind(peak).bind(free).bind(price).bind(amount).bind(status).bind(paid_at)
                 .execute(app.db.pool()).await.unwrap();
         }
-        let r = json_of(app.call(&c, "operator/revenue", &[]).await).await;
+        // A euro invoice: its own currency's figures, never added to the dollars.
+        sqlx::query("INSERT INTO invoices (id, account_id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, company_name, created_at, currency) \
+                     VALUES ('eur1', 'b', 'NE', $1, 12, 10, 450, 900, 'failed', 'X', 0, 'EUR')")
+            .bind(m2.to_string()).execute(app.db.pool()).await.unwrap();
+        let all = json_of(app.call(&c, "operator/revenue", &[]).await).await;
+        let currencies = all["currencies"].as_array().unwrap();
+        assert_eq!(currencies.iter().map(|c| c["currency"].as_str().unwrap()).collect::<Vec<_>>(), ["Usd", "Eur"]);
+        let (r, eur) = (&currencies[0], &currencies[1]);
+        assert_eq!((eur["mrr_cents"].as_i64(), eur["past_due_cents"].as_i64()), (Some(900), Some(900)));
+        assert_eq!((eur["months"][10]["invoiced_cents"].as_i64(), eur["months"][11]["accounts_invoiced"].as_u64()), (Some(900), Some(0)));
+        assert_eq!(eur["most_past_due"][0]["due"]["minor"].as_i64(), Some(900));
         let months = r["months"].as_array().unwrap();
         assert_eq!(months.len(), 12);
         assert_eq!(months[11]["month"], m1.to_string());
@@ -1157,14 +1167,15 @@ both_databases! {
         assert!(months[..10].iter().all(|m| m["invoiced_cents"] == 0 && m["collected_cents"] == 0), "{r}");
         assert_eq!(r["mrr_cents"], 4700);
         assert_eq!(r["past_due_cents"], 3200);
-        assert_eq!((r["active"].as_u64(), r["suspended"].as_u64(), r["closed"].as_u64()), (Some(1), Some(1), Some(1)));
+        assert_eq!((all["active"].as_u64(), all["suspended"].as_u64(), all["closed"].as_u64()), (Some(1), Some(1), Some(1)));
         let most = r["most_past_due"].as_array().unwrap();
         assert_eq!(most.len(), 2);
-        assert_eq!((most[0]["name"].as_str(), most[0]["due_cents"].as_i64(), most[0]["oldest_month"].as_str()), (Some("Company b"), Some(2500), Some(m1.to_string().as_str())));
-        assert_eq!((most[1]["name"].as_str(), most[1]["due_cents"].as_i64()), (Some("Company c"), Some(700)));
-        // The page, as the server draws it.
+        assert_eq!((most[0]["name"].as_str(), most[0]["due"]["minor"].as_i64(), most[0]["oldest_month"].as_str()), (Some("Company b"), Some(2500), Some(m1.to_string().as_str())));
+        assert_eq!((most[1]["name"].as_str(), most[1]["due"]["minor"].as_i64()), (Some("Company c"), Some(700)));
+        // The page, as the server draws it: each currency on its own.
         let html = c.get(app.url("/operator")).header("Accept", "text/html").send().await.unwrap().text().await.unwrap();
         assert!(html.contains("$47.00") && html.contains("$32.00") && html.contains("Company b"), "{html}");
+        assert!(html.contains("Now in Euro (EUR)") && html.contains("\u{20ac}9.00"), "{html}");
     }
 
     async fn an_ended_months_figures_are_kept_and_added_up_again_after_a_run_or_a_void(app: TestApp) {
@@ -1179,15 +1190,19 @@ both_databases! {
             let (app, c) = (&app, c.clone());
             async move {
                 let r = json_of(app.call(&c, "operator/revenue", &[]).await).await;
-                let oct = r["months"].as_array().unwrap().iter().find(|m| m["month"] == "2026-10").unwrap().clone();
+                let oct = r["currencies"][0]["months"].as_array().unwrap().iter().find(|m| m["month"] == "2026-10").unwrap().clone();
                 (oct["invoiced_cents"].as_i64().unwrap(), oct["accounts_invoiced"].as_u64().unwrap())
             }
         };
         let kept = || {
             let app = &app;
             async move {
-                sqlx::query_as::<_, (i64, Option<i64>, i64)>("SELECT changes, computed_changes, invoiced_cents FROM invoice_month_figures WHERE month = '2026-10'")
+                sqlx::query_as::<_, (i64, Option<i64>, Option<String>)>("SELECT changes, computed_changes, figures_json FROM invoice_month_figures WHERE month = '2026-10'")
                     .fetch_optional(app.db.pool()).await.unwrap()
+                    .map(|(n, computed, json)| {
+                        let cents = json.and_then(|j| serde_json::from_str::<Value>(&j).ok()).and_then(|v| v["Usd"]["invoiced_cents"].as_i64()).unwrap_or(0);
+                        (n, computed, cents)
+                    })
             }
         };
         // 15 users from October 5th: $25.00 for October, kept once added up.

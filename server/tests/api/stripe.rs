@@ -353,6 +353,21 @@ both_with_stripe! {
         assert_eq!(intents_of(&customer_of(&app, &bad).await).await.len(), 2);
     }
 
+    async fn a_plan_in_yen_is_charged_in_yen_without_a_minor_unit(app: TestApp) {
+        app.clock.set(crate::invoicing::millis(2026, 11, 1) + 3_600_000);
+        let (account, cookie) = billed_account(&app, "yen").await;
+        crate::currencies::plan_in(&app, &account, "JPY", 500).await;
+        save_card(&app, &cookie, "4242424242424242").await; // test number
+        app.services.billing_run.run_month(october()).await.unwrap();
+        let (_, status, _, charge) = invoice(&app, &account).await;
+        assert_eq!(status, "paid");
+        let intents = intents_of(&customer_of(&app, &account).await).await;
+        assert_eq!(intents.len(), 1);
+        assert_eq!(charge.as_deref(), intents[0]["id"].as_str());
+        // 5 billable users at ¥500: 2500 yen, the yen having no minor unit.
+        assert_eq!((intents[0]["amount"].as_i64(), intents[0]["currency"].as_str()), (Some(2500), Some("jpy")));
+    }
+
     async fn a_credit_note_is_refunded_to_the_card_through_the_processor(app: TestApp) {
         app.clock.set(crate::invoicing::millis(2026, 11, 1) + 3_600_000);
         let (good, cookie) = billed_account(&app, "refunded").await;

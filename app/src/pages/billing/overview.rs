@@ -4,7 +4,6 @@
 use leptos::prelude::*;
 use tally_core::views::billing::BillingOverview;
 
-use super::money;
 use crate::{
     api::billing::set_receive_invoices,
     components::{billing_notices::BillingNotices, payments::PaymentsDialog},
@@ -48,15 +47,15 @@ pub(super) fn Overview(
             <section class="card" aria-labelledby="plan-title">
                 <h2 id="plan-title">"This month"</h2>
                 <dl class="facts">
-                    <dt>"Price"</dt><dd>{format!("{} per user per month; the first {} users are free", money(o.price_per_user_cents), o.free_users)}</dd>
+                    <dt>"Price"</dt><dd>{format!("{} per user per month; the first {} users are free", o.money(o.price_per_user_cents), o.free_users)}</dd>
                     <dt>"Users now"</dt><dd>{o.users_now}</dd>
                     <dt>"Peak so far"</dt><dd id="peak-so-far">{o.peak_so_far}</dd>
                     <dt>"Projected charge"</dt><dd id="projected-charge">{match o.tax {
                         Some(t) => format!(
                             "{} ({billable} × {} + {} {})",
-                            money(o.projected_cents), money(o.price_per_user_cents), t.label(), money(o.projected_tax_cents)
+                            o.money(o.projected_cents), o.money(o.price_per_user_cents), t.label(), o.money(o.projected_tax_cents)
                         ),
-                        None => format!("{} ({billable} × {})", money(o.projected_cents), money(o.price_per_user_cents)),
+                        None => format!("{} ({billable} × {})", o.money(o.projected_cents), o.money(o.price_per_user_cents)),
                     }}</dd>
                     <dt>"Next charge"</dt><dd id="next-charge">{o.next_charge_date.format("%B %-d, %Y").to_string()}</dd>
                 </dl>
@@ -72,7 +71,7 @@ pub(super) fn Overview(
                 {(o.credit_balance_cents > 0).then(|| view! {
                     <p id="credit-balance">{format!(
                         "Credit balance: {}, taken off your next invoices.",
-                        money(o.credit_balance_cents)
+                        o.money(o.credit_balance_cents)
                     )}</p>
                 })}
             </section>
@@ -138,7 +137,7 @@ fn Charts(o: BillingOverview) -> impl IntoView {
                 <tr>
                     <th scope="row">{name}</th>
                     <td class="number">{m.peak_users}</td>
-                    <td class="number">{money(m.amount_cents)}</td>
+                    <td class="number">{m.amount.to_string()}</td>
                 </tr>
             }
         })

@@ -150,6 +150,7 @@ fn ChangePlanForm(id: String, start: PlanInput, reload: RwSignal<u32>) -> impl I
             let result = fresh_check::run(fresh, || {
                 set_customer_plan(
                     id.clone(),
+                    p.currency.clone(),
                     p.price_per_user.clone(),
                     p.free_users.clone(),
                     p.billing_day.clone(),

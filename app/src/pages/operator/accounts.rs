@@ -8,7 +8,6 @@ use tally_core::{
     account_status::{AccountStatus, ALL_ACCOUNT_STATUSES},
     actor::OperatorActor,
     forms::NewAccountInput,
-    money::Money,
     operators::OperatorAction,
     roles::Role,
     seller::PlanInput,
@@ -152,6 +151,11 @@ fn AccountTable(accounts: Vec<CustomerAccountRow>) -> impl IntoView {
             let created = tally_core::billing::date_of_millis(a.created_at)
                 .map(|d| d.to_string())
                 .unwrap_or_default();
+            let (estimate, revenue, due) = (
+                a.money(a.estimate_cents).to_string(),
+                a.money(a.monthly_revenue_cents).to_string(),
+                a.money(a.amount_due_cents).to_string(),
+            );
             view! {
                 <tr>
                     <th scope="row"><a href=format!("{CONSOLE_PATH}/{}", a.id)>{a.name}</a></th>
@@ -159,9 +163,9 @@ fn AccountTable(accounts: Vec<CustomerAccountRow>) -> impl IntoView {
                     <td data-label="Administrators">{a.administrators}</td>
                     <td data-label="Users">{a.users}</td>
                     <td data-label="Peak this month" class="number">{a.peak_this_month}</td>
-                    <td data-label="This month's estimate" class="number">{Money::from_cents(a.estimate_cents).to_string()}</td>
-                    <td data-label="Monthly revenue" class="number">{Money::from_cents(a.monthly_revenue_cents).to_string()}</td>
-                    <td data-label="Amount due" class="number">{Money::from_cents(a.amount_due_cents).to_string()}</td>
+                    <td data-label="This month's estimate" class="number">{estimate}</td>
+                    <td data-label="Monthly revenue" class="number">{revenue}</td>
+                    <td data-label="Amount due" class="number">{due}</td>
                     <td data-label="Card on file">{if a.card_on_file { "Yes" } else { "No" }}</td>
                     <td data-label="Status">{match (a.status, a.past_due) {
                         (AccountStatus::Active, true) => "Past due",
@@ -265,6 +269,7 @@ fn CreateAccountFields(state: AccountsState, plan: PlanInput) -> impl IntoView {
                     a.last_name,
                     a.email,
                     r,
+                    p.currency,
                     p.price_per_user,
                     p.free_users,
                     p.billing_day,

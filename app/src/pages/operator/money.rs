@@ -7,7 +7,6 @@
 use leptos::{prelude::*, server_fn::ServerFn};
 use tally_core::{
     forms::FieldErrors,
-    money::Money,
     money_actions::{credit_amount, payment_reference, reason, InvoiceAction},
     views::{billing::Invoice, operator::CustomerAccountDetail},
 };
@@ -19,10 +18,6 @@ use crate::{
     components::{field::Field, form::Form, fresh_check, live_errors::LiveErrors},
     error::AppError,
 };
-
-fn money(cents: i64) -> String {
-    Money::from_cents(cents).to_string()
-}
 
 /// The actions, in the order their buttons show.
 const ACTIONS: [InvoiceAction; 4] = [
@@ -61,11 +56,11 @@ pub fn Invoices(
                 None => i.status_label().to_string(),
             };
             let credited = (i.credited_cents > 0)
-                .then(|| format!(" · {} credited", money(i.credited_cents)));
+                .then(|| format!(" · {} credited", i.money(i.credited_cents)));
             let buttons = act.then(|| {
                 ACTIONS
                     .into_iter()
-                    .filter(|action| action.allowed(i.status, i.creditable().cents()))
+                    .filter(|action| action.allowed(i.status, i.creditable().minor()))
                     .map(|action| {
                         let invoice = i.clone();
                         let label = format!("{} — invoice {}", action.label(), i.number);
@@ -83,7 +78,7 @@ pub fn Invoices(
                     <th scope="row">{i.number.clone()}</th>
                     <td data-label="Month">{i.month.clone()}</td>
                     <td data-label="Users billed">{format!("{} of {}", i.billable_users(), i.peak_users)}</td>
-                    <td data-label="Amount">{money(i.amount_cents)}</td>
+                    <td data-label="Amount">{i.amount().to_string()}</td>
                     <td data-label="Status">{status}{credited}</td>
                     {act.then(|| view! { <td data-label="Actions"><div class="row-actions">{buttons}</div></td> })}
                 </tr>
@@ -308,7 +303,7 @@ fn MoneyActionForm(
 #[component]
 pub fn CreditNotes(a: CustomerAccountDetail) -> impl IntoView {
     let balance = (a.credit_balance_cents > 0).then(|| {
-        view! { <p id="credit-balance">"Credit balance for the next invoices: "{money(a.credit_balance_cents)}</p> }
+        view! { <p id="credit-balance">"Credit balance for the next invoices: "{a.money(a.credit_balance_cents).to_string()}</p> }
     });
     let rows_empty = a.credit_notes.is_empty();
     let rows = a

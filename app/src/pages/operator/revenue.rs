@@ -1,10 +1,11 @@
 //! The seller's revenue. Route: `/operator`. Requires: an operator (any role).
 //! Server function: `get_revenue`. Every figure is read from the invoices themselves; how each
-//! is counted is said on the page.
+//! is counted is said on the page. Each currency has its own figures: amounts in different
+//! currencies are never added up.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use tally_core::{money::Money, views::operator::Revenue};
+use tally_core::views::operator::{CurrencyRevenue, Revenue};
 
 use super::frame::OperatorSignedIn;
 use crate::{
@@ -12,8 +13,39 @@ use crate::{
     error::AppError,
 };
 
-fn money(cents: i64) -> String {
-    Money::from_cents(cents).to_string()
+/// One currency's part of the page: the ids' suffix (none for US dollars, whose ids came
+/// first) and the headings' ("", or " in Euro" once there are several).
+#[derive(Clone)]
+struct Part {
+    r: CurrencyRevenue,
+    id: String,
+    heading: String,
+}
+
+impl Part {
+    fn money(&self, minor: i64) -> String {
+        self.r.money(minor).to_string()
+    }
+}
+
+fn parts(revenue: &Revenue) -> Vec<Part> {
+    let several = revenue.currencies.len() > 1;
+    revenue
+        .currencies
+        .iter()
+        .map(|r| Part {
+            id: match r.currency {
+                tally_core::money::Currency::Usd => String::new(),
+                c => format!("-{}", c.code().to_lowercase()),
+            },
+            heading: if several {
+                format!(" in {} ({})", r.currency.name(), r.currency.code())
+            } else {
+                String::new()
+            },
+            r: r.clone(),
+        })
+        .collect()
 }
 
 #[component]
@@ -33,7 +65,15 @@ fn RevenueView(revenue: Resource<Result<Revenue, AppError>>) -> impl IntoView {
             {move || Suspend::new(async move {
                 match revenue.await {
                     Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
-                    Ok(r) => view! { <Figures r=r.clone() /><Months r=r.clone() /><MostPastDue r=r /> }.into_any(),
+                    Ok(r) => {
+                        let standings = format!("{} active, {} suspended, {} closed", r.active, r.suspended, r.closed);
+                        view! {
+                            <p id="accounts-by-status">"Accounts: "{standings}</p>
+                            {parts(&r).into_iter().map(|p| view! {
+                                <Figures p=p.clone() /><Months p=p.clone() /><MostPastDue p=p />
+                            }).collect_view()}
+                        }.into_any()
+                    }
                 }
             })}
         </Suspense>
@@ -41,15 +81,15 @@ fn RevenueView(revenue: Resource<Result<Revenue, AppError>>) -> impl IntoView {
 }
 
 #[component]
-fn Figures(r: Revenue) -> impl IntoView {
+fn Figures(p: Part) -> impl IntoView {
+    let title = format!("now-title{}", p.id);
+    let labelledby = title.clone();
     view! {
-        <section class="card" aria-labelledby="now-title">
-            <h2 id="now-title">"Now"</h2>
+        <section class="card" aria-labelledby=labelledby.clone()>
+            <h2 id=title>{format!("Now{}", p.heading)}</h2>
             <dl class="facts">
-                <dt>"Monthly recurring revenue"</dt><dd id="mrr">{money(r.mrr_cents)}</dd>
-                <dt>"Past due"</dt><dd id="past-due">{money(r.past_due_cents)}</dd>
-                <dt>"Accounts"</dt>
-                <dd id="accounts-by-status">{format!("{} active, {} suspended, {} closed", r.active, r.suspended, r.closed)}</dd>
+                <dt>"Monthly recurring revenue"</dt><dd id=format!("mrr{}", p.id)>{p.money(p.r.mrr_cents)}</dd>
+                <dt>"Past due"</dt><dd id=format!("past-due{}", p.id)>{p.money(p.r.past_due_cents)}</dd>
             </dl>
             <p class="field-hint">"Recurring revenue is what the last month invoiced came to. Past due is every invoice charged and not paid: failed and waiting for a retry, past all retries, or waiting for the cardholder's bank."</p>
         </section>
@@ -57,26 +97,28 @@ fn Figures(r: Revenue) -> impl IntoView {
 }
 
 #[component]
-fn Months(r: Revenue) -> impl IntoView {
-    let rows = r
-        .months
-        .into_iter()
-        .rev()
-        .map(|m| {
-            view! {
-                <tr>
-                    <th scope="row">{m.month}</th>
-                    <td data-label="Invoiced">{money(m.invoiced_cents)}</td>
-                    <td data-label="Collected">{money(m.collected_cents)}</td>
-                    <td data-label="Users billed">{m.users_billed}</td>
-                    <td data-label="Accounts invoiced">{m.accounts_invoiced}</td>
-                </tr>
-            }
-        })
-        .collect_view();
+fn Months(p: Part) -> impl IntoView {
+    let rows =
+        p.r.months
+            .iter()
+            .rev()
+            .map(|m| {
+                view! {
+                    <tr>
+                        <th scope="row">{m.month.clone()}</th>
+                        <td data-label="Invoiced">{p.money(m.invoiced_cents)}</td>
+                        <td data-label="Collected">{p.money(m.collected_cents)}</td>
+                        <td data-label="Users billed">{m.users_billed}</td>
+                        <td data-label="Accounts invoiced">{m.accounts_invoiced}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+    let title = format!("months-title{}", p.id);
+    let labelledby = title.clone();
     view! {
-        <section class="card" aria-labelledby="months-title">
-            <h2 id="months-title">"The last 12 months"</h2>
+        <section class="card" aria-labelledby=labelledby.clone()>
+            <h2 id=title>{format!("The last 12 months{}", p.heading)}</h2>
             <p class="field-hint">"Invoiced: the invoices for that month. Collected: what was paid during that month, whichever month it was for."</p>
             <div class="table-wrap stacked">
                 <table>
@@ -93,32 +135,34 @@ fn Months(r: Revenue) -> impl IntoView {
 }
 
 #[component]
-fn MostPastDue(r: Revenue) -> impl IntoView {
-    if r.most_past_due.is_empty() {
+fn MostPastDue(p: Part) -> impl IntoView {
+    let title = format!("due-title{}", p.id);
+    let labelledby = title.clone();
+    if p.r.most_past_due.is_empty() {
         return view! {
-            <section class="card" aria-labelledby="due-title">
-                <h2 id="due-title">"Most past due"</h2>
+            <section class="card" aria-labelledby=labelledby.clone()>
+                <h2 id=title>{format!("Most past due{}", p.heading)}</h2>
                 <p>"No account owes anything."</p>
             </section>
         }
         .into_any();
     }
-    let rows = r
-        .most_past_due
-        .into_iter()
-        .map(|a| {
-            view! {
-                <tr>
-                    <th scope="row"><a href=format!("{CONSOLE_PATH}/{}", a.id)>{a.name}</a></th>
-                    <td data-label="Unpaid">{money(a.due_cents)}</td>
-                    <td data-label="Oldest unpaid month">{a.oldest_month}</td>
-                </tr>
-            }
-        })
-        .collect_view();
+    let rows =
+        p.r.most_past_due
+            .into_iter()
+            .map(|a| {
+                view! {
+                    <tr>
+                        <th scope="row"><a href=format!("{CONSOLE_PATH}/{}", a.id)>{a.name}</a></th>
+                        <td data-label="Unpaid">{a.due.to_string()}</td>
+                        <td data-label="Oldest unpaid month">{a.oldest_month}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
     view! {
-        <section class="card" aria-labelledby="due-title">
-            <h2 id="due-title">"Most past due"</h2>
+        <section class="card" aria-labelledby=labelledby.clone()>
+            <h2 id=title>{format!("Most past due{}", p.heading)}</h2>
             <div class="table-wrap stacked">
                 <table>
                     <caption class="visually-hidden">"The accounts with the most unpaid"</caption>

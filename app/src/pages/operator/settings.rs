@@ -87,6 +87,7 @@ fn SettingsForm(start: SettingsInput) -> impl IntoView {
                     a.region,
                     a.postal_code,
                     i.seller.tax_id,
+                    p.currency,
                     p.price_per_user,
                     p.free_users,
                     p.billing_day,

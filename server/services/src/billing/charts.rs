@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use tally_core::{billing::BillingMonth, money::Money, views::billing::MonthCharge};
+use tally_core::{billing::BillingMonth, views::billing::MonthCharge};
 
 const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 220.0;
@@ -141,7 +141,7 @@ pub fn year_svg(months: &[MonthCharge], free_users: u64) -> String {
             y(0) - y(m.peak_users),
             x + slot * 0.5,
             y(m.peak_users) - 4.0,
-            esc(&Money::from_cents(m.amount_cents).to_string()),
+            esc(&m.amount.to_string()),
             x + slot * 0.5,
             HEIGHT - BOTTOM + 16.0,
             esc(&label),
@@ -188,12 +188,12 @@ mod tests {
             MonthCharge {
                 month: "2026-09".into(),
                 peak_users: 8,
-                amount_cents: 0,
+                amount: tally_core::money::Money::usd(0),
             },
             MonthCharge {
                 month: "2026-10".into(),
                 peak_users: 37,
-                amount_cents: 13_500,
+                amount: tally_core::money::Money::usd(13_500),
             },
         ];
         let svg = year_svg(&months, 10);

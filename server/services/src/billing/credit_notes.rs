@@ -13,7 +13,7 @@ use tally_core::{
     actor::Actor,
     audit::AuditKind,
     billing::date_of_millis,
-    money::Money,
+    money::{Currency, Money},
     views::billing::{CreditNote, CreditSettlement, Invoice},
 };
 
@@ -45,6 +45,8 @@ struct CreditNoteRow {
     number: String,
     invoice_id: String,
     invoice_number: String,
+    #[sqlx(try_from = "Code<Currency>")]
+    currency: Currency,
     amount_cents: i64,
     reason: String,
     #[sqlx(try_from = "Code<CreditSettlement>")]
@@ -63,6 +65,7 @@ impl From<CreditNoteRow> for CreditNote {
             number: r.number,
             invoice_id: r.invoice_id,
             invoice_number: r.invoice_number,
+            currency: r.currency,
             amount_cents: r.amount_cents,
             reason: r.reason,
             settlement: r.settlement,
@@ -75,7 +78,7 @@ impl From<CreditNoteRow> for CreditNote {
     }
 }
 
-const COLUMNS: &str = "id, number, invoice_id, invoice_number, amount_cents, reason, settlement, refund_failure, refund_id, company_name, billed_to, created_at";
+const COLUMNS: &str = "id, number, invoice_id, invoice_number, currency, amount_cents, reason, settlement, refund_failure, refund_id, company_name, billed_to, created_at";
 
 /// The next number of `prefix`'s series for `year` (`CN-2026-000007`), taken in `conn`.
 pub async fn next_number(
@@ -146,8 +149,8 @@ pub async fn insert(
     let number = next_number(conn, "CN", year).await?;
     sqlx::query(
         "INSERT INTO credit_notes (id, account_id, invoice_id, number, invoice_number, company_name, billed_to, \
-         amount_cents, reason, settlement, charge_id, created_by, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         amount_cents, reason, settlement, charge_id, created_by, created_at, currency) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(note.id)
     .bind(note.account_id)
@@ -156,12 +159,13 @@ pub async fn insert(
     .bind(note.invoice_number)
     .bind(note.company_name)
     .bind(note.billed_to)
-    .bind(note.amount.cents())
+    .bind(note.amount.minor())
     .bind(note.reason)
     .bind(note.settlement.code())
     .bind(note.charge_id)
     .bind(note.created_by)
     .bind(now)
+    .bind(note.amount.currency().code())
     .execute(conn)
     .await
     .context("recording a credit note")?;
@@ -170,7 +174,8 @@ pub async fn insert(
         number,
         invoice_id: note.invoice_id.to_string(),
         invoice_number: note.invoice_number.to_string(),
-        amount_cents: note.amount.cents(),
+        currency: note.amount.currency(),
+        amount_cents: note.amount.minor(),
         reason: note.reason.to_string(),
         settlement: note.settlement,
         refund_failure: None,
@@ -217,6 +222,8 @@ pub struct PendingRefund {
     pub account_id: String,
     pub charge_id: String,
     pub amount_cents: i64,
+    #[sqlx(try_from = "Code<Currency>")]
+    pub currency: Currency,
 }
 
 /// The credit notes whose refund is still to be made (at most `limit`, oldest first).
@@ -231,7 +238,7 @@ pub async fn pending_refunds(
         ""
     };
     let sql = format!(
-        "SELECT id, account_id, charge_id, amount_cents FROM credit_notes \
+        "SELECT id, account_id, charge_id, amount_cents, currency FROM credit_notes \
          WHERE settlement = $1 AND charge_id IS NOT NULL {one} ORDER BY created_at LIMIT $2"
     );
     let mut q = sqlx::query_as(&sql)
@@ -272,21 +279,23 @@ pub async fn settle_refund(
     Ok(done.rows_affected() == 1)
 }
 
-/// What was refunded to cards from `from` to `to` (UTC milliseconds), for the revenue page.
+/// What was refunded to cards from `from` to `to` (UTC milliseconds), in each currency, for
+/// the revenue page.
 pub async fn refunded_between(
     pool: &sqlx::AnyPool,
     from: i64,
     to: i64,
-) -> Result<i64, ServiceError> {
-    sqlx::query_scalar(
-        "SELECT CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) FROM credit_notes \
-         WHERE refunded_at >= $1 AND refunded_at < $2",
+) -> Result<Vec<(Currency, i64)>, ServiceError> {
+    let rows: Vec<(Code<Currency>, i64)> = sqlx::query_as(
+        "SELECT currency, CAST(SUM(amount_cents) AS BIGINT) FROM credit_notes \
+         WHERE refunded_at >= $1 AND refunded_at < $2 GROUP BY currency",
     )
     .bind(from)
     .bind(to)
-    .fetch_one(pool)
+    .fetch_all(pool)
     .await
-    .context("reading a month's refunds")
+    .context("reading a month's refunds")?;
+    Ok(rows.into_iter().map(|(c, n)| (c.0, n)).collect())
 }
 
 /// The credit note's lines, top to bottom (also what its email repeats).
@@ -326,7 +335,7 @@ pub async fn render(
     let title = format!("Credit note {}", note.number);
     let mut lines = lines(note);
     if let Some(t) = invoice.tax_treatment() {
-        let (net, tax) = einvoice::split_gross(note.amount_cents, t.rate_bp);
+        let (net, tax) = einvoice::split_gross(note.amount(), t.rate_bp);
         let at = lines
             .iter()
             .position(|(_, _, l)| l.starts_with("Credited: "))
@@ -336,12 +345,7 @@ pub async fn render(
             (
                 false,
                 12.0,
-                format!(
-                    "Of which net {} and {} {}",
-                    Money::from_cents(net),
-                    t.label(),
-                    Money::from_cents(tax)
-                ),
+                format!("Of which net {} and {} {}", net, t.label(), tax),
             ),
         );
     }
@@ -428,7 +432,7 @@ impl Refunds {
             return Ok(()); // another process recorded it
         }
         if failure.is_some() {
-            accounts::add_credit(work.tx(), account_id, amount.cents()).await?;
+            accounts::add_credit(work.tx(), account_id, amount.minor()).await?;
         }
         let note = get(self.ctx.db.pool(), account_id, note_id).await?;
         let note = CreditNote {
@@ -463,7 +467,7 @@ impl Refunds {
                 &p.account_id,
                 &p.id,
                 &p.charge_id,
-                Money::from_cents(p.amount_cents),
+                Money::new(p.amount_cents, p.currency),
             )
             .await?;
         }

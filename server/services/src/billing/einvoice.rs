@@ -12,7 +12,7 @@ use tally_core::{
     address::Address,
     billing::{date_of_millis, BillingMonth},
     forms::BillingInfo,
-    money::Money,
+    money::{Currency, Money},
     tax_id::TaxId,
     vat::{rate_decimal, TaxCategory},
     views::billing::{CreditNote, Invoice},
@@ -82,7 +82,7 @@ pub struct Document {
     pub number: String,
     pub issued: NaiveDate,
     pub period: Option<(NaiveDate, NaiveDate)>,
-    pub currency: String,
+    pub currency: Currency,
     pub parties: Parties,
     /// The account's PO number.
     pub buyer_reference: Option<String>,
@@ -135,7 +135,7 @@ impl Document {
             number: invoice.number.clone(),
             issued: issued_on(invoice.created_at),
             period: month.map(|m| (m.first_day(), m.last_day())),
-            currency: "USD".into(),
+            currency: invoice.currency,
             parties,
             buyer_reference,
             notes,
@@ -166,7 +166,8 @@ impl Document {
             Some(t) => (t.category, t.rate_bp),
             None => (TaxCategory::OutsideScope, 0),
         };
-        let (net, tax) = split_gross(note.amount_cents, rate_bp);
+        let (net, tax) = split_gross(note.amount(), rate_bp);
+        let (net, tax) = (net.minor(), tax.minor());
         let mut notes = vec![format!("Reason: {}", note.reason)];
         notes.extend(category.note().map(str::to_string));
         Self {
@@ -174,7 +175,7 @@ impl Document {
             number: note.number.clone(),
             issued: issued_on(note.created_at),
             period: None,
-            currency: "USD".into(),
+            currency: note.currency,
             parties,
             buyer_reference: None,
             notes,
@@ -207,20 +208,23 @@ impl Document {
         }
     }
 
-    fn amount(&self, cents: i64) -> String {
-        Money::from_cents(cents).decimal()
+    /// An amount in the document's currency, with its minor digits (none for the yen).
+    fn amount(&self, minor: i64) -> String {
+        Money::new(minor, self.currency).decimal()
     }
 }
 
 /// The net and the tax of a gross amount at `rate_bp`, the tax being the net's at that rate
-/// where such a net exists (else a cent more or less, which the sum keeps exact).
-pub fn split_gross(gross: i64, rate_bp: u32) -> (i64, i64) {
+/// where such a net exists (else a minor unit more or less, which the sum keeps exact).
+pub fn split_gross(gross: Money, rate_bp: u32) -> (Money, Money) {
     let tax_of =
-        |net: i64| tally_core::vat::tax_on(Money::from_cents(net), rate_bp).map_or(0, Money::cents);
-    let guess = (i128::from(gross) * 10_000 / (10_000 + i128::from(rate_bp))) as i64;
-    (guess - 2..=guess + 2)
-        .find(|net| net + tax_of(*net) == gross)
-        .map_or((guess, gross - guess), |net| (net, gross - net))
+        |net: i64| tally_core::vat::tax_on(gross.with_minor(net), rate_bp).map_or(0, Money::minor);
+    let g = gross.minor();
+    let guess = (i128::from(g) * 10_000 / (10_000 + i128::from(rate_bp))) as i64;
+    let net = (guess - 2..=guess + 2)
+        .find(|net| net + tax_of(*net) == g)
+        .unwrap_or(guess);
+    (gross.with_minor(net), gross.with_minor(g - net))
 }
 
 /// Text for XML content and attributes.
@@ -310,7 +314,7 @@ pub fn ubl(d: &Document) -> String {
             "CreditedQuantity",
         ),
     };
-    let cur = esc(&d.currency);
+    let cur = d.currency.code();
     let amt = |tag: &str, cents: i64| {
         format!(
             "<cbc:{tag} currencyID=\"{cur}\">{}</cbc:{tag}>",
@@ -332,7 +336,7 @@ pub fn ubl(d: &Document) -> String {
     for note in &d.notes {
         x.push_str(&el("cbc:Note", Some(note)));
     }
-    x.push_str(&el("cbc:DocumentCurrencyCode", Some(&d.currency)));
+    x.push_str(&el("cbc:DocumentCurrencyCode", Some(d.currency.code())));
     x.push_str(&el("cbc:BuyerReference", d.buyer_reference.as_deref()));
     if let Some((start, end)) = d.period {
         x.push_str(&format!(
@@ -511,7 +515,7 @@ pub fn cii(d: &Document) -> String {
         cii_date("ram:OccurrenceDateTime", "udt", delivered)
     ));
     x.push_str("<ram:ApplicableHeaderTradeSettlement>");
-    x.push_str(&el("ram:InvoiceCurrencyCode", Some(&d.currency)));
+    x.push_str(&el("ram:InvoiceCurrencyCode", Some(d.currency.code())));
     let (reason, reason_code) =
         d.exemption()
             .map_or((String::new(), String::new()), |(code, reason)| {
@@ -546,7 +550,7 @@ pub fn cii(d: &Document) -> String {
     x.push_str(&amount("TaxBasisTotalAmount", d.net_cents));
     x.push_str(&format!(
         "<ram:TaxTotalAmount currencyID=\"{}\">{}</ram:TaxTotalAmount>",
-        esc(&d.currency),
+        d.currency.code(),
         d.amount(d.tax_cents)
     ));
     x.push_str(&amount("GrandTotalAmount", d.gross_cents()));
@@ -574,11 +578,12 @@ mod tests {
     fn a_gross_splits_into_a_net_and_its_tax() {
         for rate in [0, 700, 810, 1900, 2000, 2550, 2700] {
             for gross in 0..5_000 {
-                let (net, tax) = split_gross(gross, rate);
+                let (net, tax) = split_gross(Money::usd(gross), rate);
+                let (net, tax) = (net.minor(), tax.minor());
                 assert_eq!(net + tax, gross, "{gross} at {rate}");
-                let exact = tally_core::vat::tax_on(Money::from_cents(net), rate)
+                let exact = tally_core::vat::tax_on(Money::usd(net), rate)
                     .unwrap()
-                    .cents();
+                    .minor();
                 assert!(
                     (tax - exact).abs() <= 1,
                     "{gross} at {rate}: {tax} vs {exact}"

@@ -10,17 +10,23 @@ use chrono::{Datelike, NaiveDate};
 use sqlx::{Any, Executor};
 use tally_core::{
     billing::{BillingMonth, Plan, FIRST_BILLING_DAY, LAST_BILLING_DAY},
-    money::Money,
+    money::{Currency, Money},
 };
 
 use crate::platform::error::{ResultExt, ServiceError};
 
-/// A plan row's price, free users and billing day.
-type PlanRow = (i64, i64, i64);
+/// A plan row's price, free users, billing day and currency.
+type PlanRow = (i64, i64, i64, String);
 
-fn plan_of((price_per_user_cents, free_users, billing_day): PlanRow) -> Plan {
+/// The plan columns, in [`PlanRow`]'s order, of `account_plans` as `p`.
+const PLAN_COLUMNS: &str = "p.price_per_user_cents, p.free_users, p.billing_day, p.currency";
+
+fn plan_of((price_per_user_cents, free_users, billing_day, currency): PlanRow) -> Plan {
     Plan {
-        price_per_user: Money::from_cents(price_per_user_cents),
+        price_per_user: Money::new(
+            price_per_user_cents,
+            Currency::parse(&currency).unwrap_or_default(),
+        ),
         free_users: u64::try_from(free_users).unwrap_or(0),
         billing_day: u32::try_from(billing_day).unwrap_or(FIRST_BILLING_DAY),
     }
@@ -39,17 +45,18 @@ where
     E: Executor<'e, Database = Any>,
 {
     sqlx::query(
-        "INSERT INTO account_plans (account_id, from_month, price_per_user_cents, free_users, billing_day, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, from_month) DO UPDATE SET \
+        "INSERT INTO account_plans (account_id, from_month, price_per_user_cents, free_users, billing_day, created_at, currency) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (account_id, from_month) DO UPDATE SET \
          price_per_user_cents = excluded.price_per_user_cents, free_users = excluded.free_users, \
-         billing_day = excluded.billing_day, created_at = excluded.created_at",
+         billing_day = excluded.billing_day, created_at = excluded.created_at, currency = excluded.currency",
     )
     .bind(account_id)
     .bind(from.to_string())
-    .bind(plan.price_per_user.cents())
+    .bind(plan.price_per_user.minor())
     .bind(i64::try_from(plan.free_users).unwrap_or(i64::MAX))
     .bind(i64::from(plan.billing_day))
     .bind(now)
+    .bind(plan.price_per_user.currency().code())
     .execute(exec)
     .await
     .context("setting an account's plan")?;
@@ -63,10 +70,10 @@ pub async fn for_month(
     month: BillingMonth,
     standard: Plan,
 ) -> Result<Plan, ServiceError> {
-    let row: Option<PlanRow> = sqlx::query_as(
-        "SELECT price_per_user_cents, free_users, billing_day FROM account_plans \
-         WHERE account_id = $1 AND from_month <= $2 ORDER BY from_month DESC LIMIT 1",
-    )
+    let row: Option<PlanRow> = sqlx::query_as(&format!(
+        "SELECT {PLAN_COLUMNS} FROM account_plans p \
+         WHERE p.account_id = $1 AND p.from_month <= $2 ORDER BY p.from_month DESC LIMIT 1"
+    ))
     .bind(account_id)
     .bind(month.to_string())
     .fetch_optional(pool)
@@ -81,16 +88,16 @@ pub async fn next_change(
     account_id: &str,
     month: BillingMonth,
 ) -> Result<Option<(String, Plan)>, ServiceError> {
-    let row: Option<(String, i64, i64, i64)> = sqlx::query_as(
-        "SELECT from_month, price_per_user_cents, free_users, billing_day FROM account_plans \
-         WHERE account_id = $1 AND from_month > $2 ORDER BY from_month LIMIT 1",
-    )
+    let row: Option<(String, i64, i64, i64, String)> = sqlx::query_as(&format!(
+        "SELECT p.from_month, {PLAN_COLUMNS} FROM account_plans p \
+         WHERE p.account_id = $1 AND p.from_month > $2 ORDER BY p.from_month LIMIT 1"
+    ))
     .bind(account_id)
     .bind(month.to_string())
     .fetch_optional(pool)
     .await
     .context("reading an account's next plan")?;
-    Ok(row.map(|(from, p, f, d)| (from, plan_of((p, f, d)))))
+    Ok(row.map(|(from, p, f, d, c)| (from, plan_of((p, f, d, c)))))
 }
 
 /// The plans for `month` of the accounts whose ids are between `first` and `last` (a chunk
@@ -101,11 +108,11 @@ pub async fn chunk(
     last: &str,
     month: BillingMonth,
 ) -> Result<HashMap<String, Plan>, ServiceError> {
-    let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
-        "SELECT p.account_id, p.price_per_user_cents, p.free_users, p.billing_day FROM account_plans p \
+    let rows: Vec<(String, i64, i64, i64, String)> = sqlx::query_as(&format!(
+        "SELECT p.account_id, {PLAN_COLUMNS} FROM account_plans p \
          WHERE p.account_id BETWEEN $1 AND $2 AND p.from_month = \
-         (SELECT MAX(q.from_month) FROM account_plans q WHERE q.account_id = p.account_id AND q.from_month <= $3)",
-    )
+         (SELECT MAX(q.from_month) FROM account_plans q WHERE q.account_id = p.account_id AND q.from_month <= $3)"
+    ))
     .bind(first)
     .bind(last)
     .bind(month.to_string())
@@ -114,7 +121,7 @@ pub async fn chunk(
     .context("reading a chunk's plans")?;
     Ok(rows
         .into_iter()
-        .map(|(id, p, f, d)| (id, plan_of((p, f, d))))
+        .map(|(id, p, f, d, c)| (id, plan_of((p, f, d, c))))
         .collect())
 }
 
@@ -130,19 +137,20 @@ pub async fn of_accounts(
         // `$N` throughout: both engines read it as parameter N.
         let marks: Vec<String> = (2..2 + batch.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
-            "SELECT p.account_id, p.price_per_user_cents, p.free_users, p.billing_day FROM account_plans p \
+            "SELECT p.account_id, {PLAN_COLUMNS} FROM account_plans p \
              WHERE p.account_id IN ({}) AND p.from_month = (SELECT MAX(q.from_month) FROM account_plans q \
              WHERE q.account_id = p.account_id AND q.from_month <= $1)",
             marks.join(", ")
         );
-        let mut q = sqlx::query_as::<_, (String, i64, i64, i64)>(&sql).bind(month.to_string());
+        let mut q =
+            sqlx::query_as::<_, (String, i64, i64, i64, String)>(&sql).bind(month.to_string());
         for id in batch {
             q = q.bind(*id);
         }
         let rows = q.fetch_all(pool).await.context("reading a page's plans")?;
         plans.extend(
             rows.into_iter()
-                .map(|(id, p, f, d)| (id, plan_of((p, f, d)))),
+                .map(|(id, p, f, d, c)| (id, plan_of((p, f, d, c)))),
         );
     }
     Ok(plans)

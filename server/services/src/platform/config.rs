@@ -539,7 +539,7 @@ impl Settings {
             reset_minutes: 30,
             trust_proxy: v.trust_proxy,
             accepted_brands: v.accepted_card_brands.unwrap_or_default(),
-            price_per_user: tally_core::money::Money::from_cents(v.price_per_user_cents),
+            price_per_user: tally_core::money::Money::usd(v.price_per_user_cents),
             billing_scheduler: v.billing_scheduler,
             scheduler_seconds: v.scheduler_seconds as u64,
             backup_keep: v.backup_keep,

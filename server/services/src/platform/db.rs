@@ -64,6 +64,7 @@ code_columns!(
     tally_core::card::Brand,
     tally_core::forms::Shell,
     tally_core::billing::InvoiceStatus,
+    tally_core::money::Currency,
     tally_core::codes::UserStatus,
     tally_core::codes::RunStatus,
     tally_core::codes::LinkKind,

@@ -514,15 +514,15 @@ pub fn invoice_hook(
     account_id: &str,
     invoice_id: &str,
     number: &str,
-    amount_cents: i64,
+    amount: tally_core::money::Money,
     more: serde_json::Value,
 ) -> Hook {
     let mut data = serde_json::json!({
         "account_id": account_id,
         "invoice_id": invoice_id,
         "invoice_number": number,
-        "amount": tally_core::money::Money::from_cents(amount_cents).decimal(),
-        "currency": "USD",
+        "amount": amount.decimal(),
+        "currency": amount.currency().code(),
     });
     if let (Some(data), serde_json::Value::Object(more)) = (data.as_object_mut(), more) {
         data.extend(more);

@@ -117,9 +117,11 @@ impl Customers {
         }
         let parsed = input.parse();
         let mut errors = parsed.as_ref().err().cloned().unwrap_or_default();
+        let default = self.default_plan().await?;
         let plan = match plan {
-            Some(p) => p.check(&mut errors),
-            None => Some(self.default_plan().await?),
+            // A plan typed without a currency is in the default plan's.
+            Some(p) => with_currency(p, &default).check(&mut errors),
+            None => Some(default),
         };
         ServiceError::unless_any(errors)?;
         let (new, plan) = match (parsed, plan) {
@@ -205,11 +207,33 @@ impl Customers {
         if !operator.is_fresh(self.ctx.now()) {
             return Err(ServiceError::FreshCheckRequired);
         }
-        let plan = input.parse().map_err(ServiceError::Invalid)?;
-        let account = accounts::by_id(self.ctx.db.pool(), account_id)
+        let pool = self.ctx.db.pool();
+        let account = accounts::by_id(pool, account_id)
             .await?
             .ok_or(ServiceError::NotFound)?;
-        let from = BillingMonth::containing(self.ctx.clock.today()).next();
+        let month = BillingMonth::containing(self.ctx.clock.today());
+        let from = month.next();
+        // A plan typed without a currency keeps the account's.
+        let current = plans::for_month(pool, &account.id, from, self.standard_plan()).await?;
+        let plan = with_currency(input, &current)
+            .parse()
+            .map_err(ServiceError::Invalid)?;
+        // An account's invoices, credit notes and credit balance are in one currency: it can
+        // change only while nothing has been invoiced in another.
+        let currency = plan.price_per_user.currency();
+        if let Some(billed) = invoices::currencies(pool, &account.id)
+            .await?
+            .into_iter()
+            .find(|c| *c != currency)
+        {
+            return Err(ServiceError::field(
+                "currency",
+                format!(
+                    "This account is invoiced in {} ({billed}): its currency cannot change once it has invoices.",
+                    billed.name()
+                ),
+            ));
+        }
         let mut work = self.ctx.begin("changing an account's plan").await?;
         let now = work.now();
         plans::set(work.tx(), &account.id, from, &plan, now).await?;
@@ -276,7 +300,8 @@ impl Customers {
             status: account.status,
             status_reason: account.status_reason,
             users_now,
-            price_per_user_cents: plan.price_per_user.cents(),
+            currency: plan.price_per_user.currency(),
+            price_per_user_cents: plan.price_per_user.minor(),
             free_users: plan.free_users,
             billing_day: plan.billing_day,
             next_plan,
@@ -417,15 +442,16 @@ impl Customers {
         for r in &rows {
             let plan = page_plans.get(&r.id).copied().unwrap_or(standard);
             let peak = peak_users(history.get(&r.id).map_or(&[][..], Vec::as_slice), month);
-            let estimate = plan.invoice_amount(peak).map_or(i64::MAX, Money::cents);
-            estimates.push((peak, estimate));
+            let estimate = plan.invoice_amount(peak).map_or(i64::MAX, Money::minor);
+            estimates.push((peak, estimate, plan.price_per_user.currency()));
         }
         let accounts = rows
             .into_iter()
             .zip(estimates)
             .map(
-                |(r, (peak_this_month, estimate_cents))| CustomerAccountRow {
+                |(r, (peak_this_month, estimate_cents, currency))| CustomerAccountRow {
                     peak_this_month,
+                    currency,
                     estimate_cents,
                     monthly_revenue_cents: money.get(&r.id).map_or(0, |m| m.0),
                     amount_due_cents: money.get(&r.id).map_or(0, |m| m.1),
@@ -555,7 +581,7 @@ impl Customers {
             users_now,
             peak,
             peak_on: month.first_day() + chrono::Days::new(first as u64),
-            estimate_cents: plan.invoice_amount(peak).map_or(i64::MAX, Money::cents),
+            estimate_cents: plan.invoice_amount(peak).map_or(i64::MAX, Money::minor),
             plan,
         })
     }
@@ -674,11 +700,20 @@ impl ListFilter {
     }
 }
 
+/// `input`, its currency left blank meaning `plan`'s.
+fn with_currency(input: &PlanInput, plan: &Plan) -> PlanInput {
+    let mut input = input.clone();
+    if input.currency.trim().is_empty() {
+        input.currency = plan.price_per_user.currency().code().to_string();
+    }
+    input
+}
+
 /// A plan in words, for the audit log.
 fn plan_text(plan: &Plan) -> String {
     format!(
         "{} per user beyond {} free, billed on the {}",
-        Money::from_cents(plan.price_per_user.cents()),
+        plan.price_per_user,
         plan.free_users,
         tally_core::billing::ordinal_day(plan.billing_day)
     )

@@ -100,7 +100,7 @@ impl MoneyActions {
         if !operator.is_fresh(self.ctx.now()) {
             return Err(ServiceError::FreshCheckRequired);
         }
-        if !action.allowed(invoice.status, invoice.creditable().cents()) {
+        if !action.allowed(invoice.status, invoice.creditable().minor()) {
             return Err(ServiceError::Conflict(
                 action.refusal(&invoice.number, invoice.status),
             ));
@@ -238,7 +238,7 @@ impl MoneyActions {
                 &account.id,
                 &invoice.id,
                 &invoice.number,
-                invoice.amount_cents,
+                invoice.amount(),
                 serde_json::json!({ "payment_reference": reference }),
             ));
         }
@@ -271,7 +271,7 @@ impl MoneyActions {
         };
         let mut work = self.ctx.begin("issuing a credit note").await?;
         let now = work.now();
-        if !invoices::add_credited(work.tx(), &account.id, &invoice.id, note.amount.cents()).await?
+        if !invoices::add_credited(work.tx(), &account.id, &invoice.id, note.amount.minor()).await?
         {
             return Err(ServiceError::Conflict(format!(
                 "Invoice {} was credited meanwhile: at most {} is left. Reload to see it.",
@@ -321,12 +321,12 @@ impl MoneyActions {
                 "invoice_id": invoice.id,
                 "invoice_number": invoice.number,
                 "amount": created.amount().decimal(),
-                "currency": "USD",
+                "currency": created.currency.code(),
                 "settlement": settlement.code(),
             }),
         ));
         if settlement == CreditSettlement::Balance {
-            accounts::add_credit(work.tx(), &account.id, note.amount.cents()).await?;
+            accounts::add_credit(work.tx(), &account.id, note.amount.minor()).await?;
             self.refunds
                 .email_note(&mut work, &account.id, &created)
                 .await?;

@@ -2,7 +2,12 @@
 //! and emails, with the plan a new customer account starts on.
 
 use sqlx::AnyConnection;
-use tally_core::{billing::Plan, money::Money, seller::SellerDetails, tax_id::TaxId};
+use tally_core::{
+    billing::Plan,
+    money::{Currency, Money},
+    seller::SellerDetails,
+    tax_id::TaxId,
+};
 
 use crate::{
     billing::{settings, AddressRow},
@@ -28,8 +33,8 @@ pub async fn claim(
     let a = &seller.address;
     let made = sqlx::query(
         "INSERT INTO sellers (id, legal_name, contact_email, country, line1, line2, city, region, postal_code, \
-         price_per_user_cents, free_users, billing_day, tax_id, created_at, updated_at) \
-         VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13, $12, $12)",
+         price_per_user_cents, free_users, billing_day, tax_id, created_at, updated_at, currency) \
+         VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13, $12, $12, $14)",
     )
     .bind(&seller.legal_name)
     .bind(seller.contact_email.as_str())
@@ -39,11 +44,12 @@ pub async fn claim(
     .bind(&a.city)
     .bind(&a.region)
     .bind(&a.postal_code)
-    .bind(seller.default_plan.price_per_user.cents())
+    .bind(seller.default_plan.price_per_user.minor())
     .bind(i64::try_from(seller.default_plan.free_users).unwrap_or(i64::MAX))
     .bind(i64::from(seller.default_plan.billing_day))
     .bind(now)
     .bind(seller.tax_id.as_ref().map(TaxId::normal))
+    .bind(seller.default_plan.price_per_user.currency().code())
     .execute(&mut *conn)
     .await;
     match made {
@@ -68,10 +74,11 @@ pub async fn details(pool: &sqlx::AnyPool) -> Result<Option<SellerDetails>, Serv
         free_users: i64,
         billing_day: i64,
         tax_id: Option<String>,
+        currency: String,
     }
     let row: Option<Row> = sqlx::query_as(
         "SELECT legal_name, contact_email, country, line1, line2, city, region, postal_code, \
-         price_per_user_cents, free_users, billing_day, tax_id FROM sellers WHERE id = 1",
+         price_per_user_cents, free_users, billing_day, tax_id, currency FROM sellers WHERE id = 1",
     )
     .fetch_optional(pool)
     .await
@@ -88,7 +95,10 @@ pub async fn details(pool: &sqlx::AnyPool) -> Result<Option<SellerDetails>, Serv
         address: r.address.into(),
         tax_id: r.tax_id.as_deref().map(TaxId::stored),
         default_plan: Plan {
-            price_per_user: Money::from_cents(r.price_per_user_cents),
+            price_per_user: Money::new(
+                r.price_per_user_cents,
+                Currency::parse(&r.currency).unwrap_or_default(),
+            ),
             free_users: u64::try_from(r.free_users).unwrap_or(0),
             billing_day: u32::try_from(r.billing_day).unwrap_or(1),
         },
@@ -105,7 +115,7 @@ pub async fn save(
     let done = sqlx::query(
         "UPDATE sellers SET legal_name = $1, contact_email = $2, country = $3, line1 = $4, line2 = $5, city = $6, \
          region = $7, postal_code = $8, price_per_user_cents = $9, free_users = $10, billing_day = $11, \
-         updated_at = $12, tax_id = $13 WHERE id = 1",
+         updated_at = $12, tax_id = $13, currency = $14 WHERE id = 1",
     )
     .bind(&seller.legal_name)
     .bind(seller.contact_email.as_str())
@@ -115,11 +125,12 @@ pub async fn save(
     .bind(&a.city)
     .bind(&a.region)
     .bind(&a.postal_code)
-    .bind(seller.default_plan.price_per_user.cents())
+    .bind(seller.default_plan.price_per_user.minor())
     .bind(i64::try_from(seller.default_plan.free_users).unwrap_or(i64::MAX))
     .bind(i64::from(seller.default_plan.billing_day))
     .bind(now)
     .bind(seller.tax_id.as_ref().map(TaxId::normal))
+    .bind(seller.default_plan.price_per_user.currency().code())
     .execute(&mut *conn)
     .await
     .context("saving the seller's details")?;

@@ -19,8 +19,9 @@ use tally_core::{
     account_status::AccountStatus,
     actor::OperatorActor,
     billing::{BillingMonth, InvoiceStatus},
+    money::{Currency, Money},
     operators::OperatorAction,
-    views::operator::{PastDueAccount, Revenue, RevenueMonth},
+    views::operator::{CurrencyRevenue, PastDueAccount, Revenue, RevenueMonth},
 };
 
 use super::customers::allowed;
@@ -31,6 +32,7 @@ use crate::{
     },
     platform::{
         context::Context,
+        db::Code,
         error::{ResultExt, ServiceError},
     },
 };
@@ -54,47 +56,52 @@ impl RevenueFigures {
         Self { ctx }
     }
 
-    /// A month's figures added up from its invoices, payments and refunds, with the count of
-    /// the month's changes read before (`seen`, to keep them with).
+    /// A month's figures added up from its invoices, payments and refunds, in each currency,
+    /// with the count of the month's changes read before (`seen`, to keep them with).
     async fn add_up(
         &self,
         month: BillingMonth,
         seen: i64,
     ) -> Result<(MonthFigures, i64), ServiceError> {
         let pool = self.ctx.db.pool();
-        let invoiced = sqlx::query_as::<_, (i64, i64, i64)>(
-            "SELECT CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT), \
+        let invoiced = sqlx::query_as::<_, (Code<Currency>, i64, i64, i64)>(
+            "SELECT currency, CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT), \
              CAST(COALESCE(SUM(CASE WHEN peak_users > free_users THEN peak_users - free_users ELSE 0 END), 0) AS BIGINT), \
-             COUNT(*) FROM invoices WHERE month = $1 AND status <> $2",
+             COUNT(*) FROM invoices WHERE month = $1 AND status <> $2 GROUP BY currency",
         )
         .bind(month.to_string())
         .bind(InvoiceStatus::Void.code())
-        .fetch_one(pool);
+        .fetch_all(pool);
         // Paid during the month (only a paid invoice has a payment time), less what was
         // refunded during it.
-        let paid = sqlx::query_scalar::<_, i64>(
-            "SELECT CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) FROM invoices \
-             WHERE paid_at >= $1 AND paid_at < $2",
+        let paid = sqlx::query_as::<_, (Code<Currency>, i64)>(
+            "SELECT currency, CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) FROM invoices \
+             WHERE paid_at >= $1 AND paid_at < $2 GROUP BY currency",
         )
         .bind(month.start_millis())
         .bind(month.end_millis())
-        .fetch_one(pool);
+        .fetch_all(pool);
         let refunded =
             credit_notes::refunded_between(pool, month.start_millis(), month.end_millis());
-        let ((invoiced_cents, users_billed, accounts_invoiced), paid, refunded) = futures::try_join!(
+        let (invoiced, paid, refunded) = futures::try_join!(
             async { invoiced.await.context("reading a month's invoices") },
             async { paid.await.context("reading a month's payments") },
             refunded,
         )?;
-        Ok((
-            MonthFigures {
-                invoiced_cents,
-                users_billed,
-                accounts_invoiced,
-                collected_cents: paid - refunded,
-            },
-            seen,
-        ))
+        let mut figures = MonthFigures::new();
+        for (currency, cents, users, accounts) in invoiced {
+            let f = figures.entry(currency.0).or_default();
+            f.invoiced_cents = cents;
+            f.users_billed = users;
+            f.accounts_invoiced = accounts;
+        }
+        for (currency, cents) in paid {
+            figures.entry(currency.0).or_default().collected_cents += cents;
+        }
+        for (currency, cents) in refunded {
+            figures.entry(currency).or_default().collected_cents -= cents;
+        }
+        Ok((figures, seen))
     }
 
     /// The figures as of today (every operator role).
@@ -135,24 +142,83 @@ impl RevenueFigures {
             }
             by_month.insert(key, f);
         }
-        let rows: Vec<RevenueMonth> = keys
+
+        let marks = "$1, $2, $3";
+        let owed: Vec<(Code<Currency>, i64)> = sqlx::query_as(&format!(
+            "SELECT currency, CAST(SUM(amount_cents) AS BIGINT) FROM invoices WHERE status IN ({marks}) GROUP BY currency"
+        ))
+        .bind(UNPAID[0].code())
+        .bind(UNPAID[1].code())
+        .bind(UNPAID[2].code())
+        .fetch_all(pool)
+        .await
+        .context("reading what is past due")?;
+        let most: Vec<(String, String, Code<Currency>, i64, String)> = sqlx::query_as(&format!(
+            "SELECT i.account_id, a.name, i.currency, CAST(SUM(i.amount_cents) AS BIGINT) AS due, MIN(i.month) \
+             FROM invoices i JOIN accounts a ON a.id = i.account_id WHERE i.status IN ({marks}) \
+             GROUP BY i.account_id, a.name, i.currency ORDER BY due DESC, i.account_id"
+        ))
+        .bind(UNPAID[0].code())
+        .bind(UNPAID[1].code())
+        .bind(UNPAID[2].code())
+        .fetch_all(pool)
+        .await
+        .context("reading the accounts most past due")?;
+
+        // US dollars always (the figures' home before any other currency is billed), then
+        // each currency with anything invoiced, collected or owed.
+        let mut currencies: Vec<Currency> = vec![Currency::Usd];
+        currencies.extend(by_month.values().flat_map(|f| f.keys().copied()));
+        currencies.extend(owed.iter().map(|(c, _)| c.0));
+        currencies.sort();
+        currencies.dedup();
+        let by_currency = currencies
             .into_iter()
-            .map(|month| {
-                let f = by_month.get(&month).copied().unwrap_or_default();
-                RevenueMonth {
-                    month,
-                    invoiced_cents: f.invoiced_cents,
-                    collected_cents: f.collected_cents,
-                    users_billed: f.users_billed.max(0) as u64,
-                    accounts_invoiced: f.accounts_invoiced.max(0) as u64,
+            .map(|currency| {
+                let rows: Vec<RevenueMonth> = keys
+                    .iter()
+                    .map(|month| {
+                        let f = by_month
+                            .get(month)
+                            .and_then(|f| f.get(&currency))
+                            .copied()
+                            .unwrap_or_default();
+                        RevenueMonth {
+                            month: month.clone(),
+                            invoiced_cents: f.invoiced_cents,
+                            collected_cents: f.collected_cents,
+                            users_billed: f.users_billed.max(0) as u64,
+                            accounts_invoiced: f.accounts_invoiced.max(0) as u64,
+                        }
+                    })
+                    .collect();
+                let mrr_cents = rows
+                    .iter()
+                    .rev()
+                    .find(|r| r.accounts_invoiced > 0)
+                    .map_or(0, |r| r.invoiced_cents);
+                CurrencyRevenue {
+                    currency,
+                    mrr_cents,
+                    months: rows,
+                    past_due_cents: owed
+                        .iter()
+                        .find(|(c, _)| c.0 == currency)
+                        .map_or(0, |(_, n)| *n),
+                    most_past_due: most
+                        .iter()
+                        .filter(|(_, _, c, _, _)| c.0 == currency)
+                        .take(10)
+                        .map(|(id, name, _, due, oldest_month)| PastDueAccount {
+                            id: id.clone(),
+                            name: name.clone(),
+                            due: Money::new(*due, currency),
+                            oldest_month: oldest_month.clone(),
+                        })
+                        .collect(),
                 }
             })
             .collect();
-        let mrr_cents = rows
-            .iter()
-            .rev()
-            .find(|r| r.accounts_invoiced > 0)
-            .map_or(0, |r| r.invoiced_cents);
 
         let standings: Vec<(String, i64)> =
             sqlx::query_as("SELECT status, COUNT(*) FROM accounts GROUP BY status")
@@ -166,43 +232,11 @@ impl RevenueFigures {
                 .map_or(0, |(_, n)| (*n).max(0) as u64)
         };
 
-        let marks = "$1, $2, $3";
-        let past_due_cents: i64 = sqlx::query_scalar(&format!(
-            "SELECT CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) FROM invoices WHERE status IN ({marks})"
-        ))
-        .bind(UNPAID[0].code())
-        .bind(UNPAID[1].code())
-        .bind(UNPAID[2].code())
-        .fetch_one(pool)
-        .await
-        .context("reading what is past due")?;
-        let most: Vec<(String, String, i64, String)> = sqlx::query_as(&format!(
-            "SELECT i.account_id, a.name, CAST(SUM(i.amount_cents) AS BIGINT) AS due, MIN(i.month) \
-             FROM invoices i JOIN accounts a ON a.id = i.account_id WHERE i.status IN ({marks}) \
-             GROUP BY i.account_id, a.name ORDER BY due DESC, i.account_id LIMIT 10"
-        ))
-        .bind(UNPAID[0].code())
-        .bind(UNPAID[1].code())
-        .bind(UNPAID[2].code())
-        .fetch_all(pool)
-        .await
-        .context("reading the accounts most past due")?;
         Ok(Revenue {
-            mrr_cents,
-            months: rows,
+            currencies: by_currency,
             active: count(AccountStatus::Active),
             suspended: count(AccountStatus::Suspended),
             closed: count(AccountStatus::Closed),
-            past_due_cents,
-            most_past_due: most
-                .into_iter()
-                .map(|(id, name, due_cents, oldest_month)| PastDueAccount {
-                    id,
-                    name,
-                    due_cents,
-                    oldest_month,
-                })
-                .collect(),
         })
     }
 }

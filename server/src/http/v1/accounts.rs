@@ -82,8 +82,8 @@ pub struct PlanOut {
 impl From<&Plan> for PlanOut {
     fn from(p: &Plan) -> Self {
         PlanOut {
-            price_per_user: decimal(p.price_per_user.cents()),
-            currency: "USD".into(),
+            price_per_user: decimal(p.price_per_user),
+            currency: p.price_per_user.currency().code().into(),
             free_users: p.free_users,
             billing_day: p.billing_day,
         }
@@ -122,8 +122,14 @@ impl From<AccountSummary> for Account {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanIn {
-    /// A decimal amount in US dollars, at most 10000.00: `"7.50"`.
-    #[schema(example = "7.50", pattern = r"^[0-9]{1,5}(\.[0-9]{1,2})?$")]
+    /// The plan's currency, ISO 4217: one of USD, EUR, GBP, CHF and JPY. Without one, a new
+    /// account's is the seller's default plan's and a changed plan keeps the account's; it
+    /// cannot change once the account has invoices.
+    #[schema(example = "EUR", pattern = r"^(USD|EUR|GBP|CHF|JPY)$")]
+    pub currency: Option<String>,
+    /// A decimal amount in the plan's currency, at most 10000.00 (¥1000000, with no decimals,
+    /// for yen): `"7.50"`.
+    #[schema(example = "7.50", pattern = r"^[0-9]{1,7}(\.[0-9]{1,2})?$")]
     pub price_per_user: String,
     /// Users not charged for (10 without one).
     #[schema(minimum = 0, maximum = 1000000)]
@@ -136,6 +142,7 @@ pub struct PlanIn {
 impl PlanIn {
     fn input(&self) -> PlanInput {
         PlanInput {
+            currency: self.currency.clone().unwrap_or_default(),
             price_per_user: self.price_per_user.clone(),
             free_users: self.free_users.unwrap_or(10).to_string(),
             billing_day: self.billing_day.map(|d| d.to_string()).unwrap_or_default(),
@@ -432,7 +439,7 @@ pub async fn usage(
         peak: u.peak,
         peak_on: u.peak_on.to_string(),
         plan: PlanOut::from(&u.plan),
-        estimate: decimal(u.estimate_cents),
-        currency: "USD".into(),
+        estimate: decimal(u.plan.price_per_user.with_minor(u.estimate_cents)),
+        currency: u.plan.price_per_user.currency().code().into(),
     }))
 }

@@ -62,8 +62,8 @@ pub enum Settlement {
 impl From<View> for CreditNote {
     fn from(v: View) -> Self {
         CreditNote {
-            amount: decimal(v.amount_cents),
-            currency: "USD".into(),
+            amount: decimal(v.amount()),
+            currency: v.currency.code().into(),
             settlement: match v.settlement {
                 CreditSettlement::RefundPending => Settlement::RefundPending,
                 CreditSettlement::Refunded => Settlement::Refunded,

@@ -286,7 +286,8 @@ pub fn timestamp(millis: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// An amount in minor units as the API writes money: a decimal string, `"7.50"`.
-pub fn decimal(cents: i64) -> String {
-    tally_core::money::Money::from_cents(cents).decimal()
+/// An amount as the API writes money: a decimal string with its currency's minor digits,
+/// `"7.50"` (`"750"` for yen).
+pub fn decimal(amount: tally_core::money::Money) -> String {
+    amount.decimal()
 }

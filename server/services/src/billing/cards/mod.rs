@@ -468,7 +468,8 @@ impl PaymentMethods {
         };
         Ok(WaitingPayment {
             number: number.to_string(),
-            amount: tally_core::money::Money::from_cents(invoice.amount_cents).to_string(),
+            amount: tally_core::money::Money::new(invoice.amount_cents, invoice.currency)
+                .to_string(),
             status: invoice.status.label().to_string(),
             waiting,
             payment_id: if waiting { invoice.charge_id } else { None },

@@ -281,7 +281,7 @@ mod tests {
         let requests: Vec<ChargeRequest> = (0..40)
             .map(|i| ChargeRequest {
                 token: CardToken("tok".into()),
-                amount: Money::from_cents(100),
+                amount: Money::usd(100),
                 idempotency_key: i.to_string(),
                 invoice_id: None,
             })

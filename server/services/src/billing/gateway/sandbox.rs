@@ -267,17 +267,18 @@ impl SandboxGateway {
         let backend = Backend::of(&tx);
         for batch in requests.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
-                "INSERT INTO sandbox_charges (idempotency_key, charge_id, amount_cents, created_at) VALUES {} \
+                "INSERT INTO sandbox_charges (idempotency_key, charge_id, amount_cents, created_at, currency) VALUES {} \
                  ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key, charge_id",
-                backend.values_list(batch.len(), 4)
+                backend.values_list(batch.len(), 5)
             );
             let mut q = sqlx::query_as::<_, (String, String)>(&sql);
             for r in batch {
                 q = q
                     .bind(&r.idempotency_key)
                     .bind(format!("ch_sandbox_{}", self.ctx.ids.new_id(now)))
-                    .bind(r.amount.cents())
-                    .bind(now);
+                    .bind(r.amount.minor())
+                    .bind(now)
+                    .bind(r.amount.currency().code());
             }
             receipts.extend(q.fetch_all(&mut *tx).await?);
             // Repeats: the first charge's receipt.
@@ -312,15 +313,21 @@ impl SandboxGateway {
         let mut tx = self.ctx.db.pool().begin().await?;
         // Refunds of one charge are written one at a time: the charge's row is the lock, taken
         // first (SQLite's write lock too, before anything is read).
-        let charged: Option<i64> = sqlx::query_scalar(
-            "UPDATE sandbox_charges SET amount_cents = amount_cents WHERE charge_id = $1 RETURNING amount_cents",
+        let charged: Option<(i64, String)> = sqlx::query_as(
+            "UPDATE sandbox_charges SET amount_cents = amount_cents WHERE charge_id = $1 RETURNING amount_cents, currency",
         )
         .bind(&r.charge_id)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(charged) = charged else {
+        let Some((charged, currency)) = charged else {
             return Ok(Err(GatewayError::NotFound));
         };
+        if currency != r.amount.currency().code() {
+            return Ok(Err(GatewayError::Refused(format!(
+                "the charge was in {currency}, the refund is in {}",
+                r.amount.currency()
+            ))));
+        }
         let known: Option<String> =
             sqlx::query_scalar("SELECT refund_id FROM sandbox_refunds WHERE idempotency_key = $1")
                 .bind(&r.idempotency_key)
@@ -335,7 +342,7 @@ impl SandboxGateway {
         .bind(&r.charge_id)
         .fetch_one(&mut *tx)
         .await?;
-        if r.amount.cents() <= 0 || refunded + r.amount.cents() > charged {
+        if r.amount.minor() <= 0 || refunded + r.amount.minor() > charged {
             return Ok(Err(GatewayError::Refused(format!(
                 "a refund of {} is more than is left of the charge",
                 r.amount
@@ -343,14 +350,15 @@ impl SandboxGateway {
         }
         let id = format!("re_sandbox_{}", self.ctx.ids.new_id(now));
         sqlx::query(
-            "INSERT INTO sandbox_refunds (idempotency_key, refund_id, charge_id, amount_cents, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO sandbox_refunds (idempotency_key, refund_id, charge_id, amount_cents, created_at, currency) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&r.idempotency_key)
         .bind(&id)
         .bind(&r.charge_id)
-        .bind(r.amount.cents())
+        .bind(r.amount.minor())
         .bind(now)
+        .bind(r.amount.currency().code())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -364,6 +372,20 @@ impl SandboxGateway {
         )
         .bind(charge_id)
         .fetch_one(self.ctx.db.pool())
+        .await
+    }
+
+    /// The amount charged under `idempotency_key`, in minor units, and its currency's code
+    /// (for tests).
+    pub async fn charged(
+        &self,
+        idempotency_key: &str,
+    ) -> Result<Option<(i64, String)>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT amount_cents, currency FROM sandbox_charges WHERE idempotency_key = $1",
+        )
+        .bind(idempotency_key)
+        .fetch_optional(self.ctx.db.pool())
         .await
     }
 
@@ -555,7 +577,7 @@ mod tests {
     fn request(token: &CardToken, cents: i64, key: &str) -> ChargeRequest {
         ChargeRequest {
             token: token.clone(),
-            amount: Money::from_cents(cents),
+            amount: Money::usd(cents),
             idempotency_key: key.into(),
             invoice_id: None,
         }
@@ -568,7 +590,7 @@ mod tests {
         let charge = g.charge(&request(&token, 1000, "inv-1")).await.unwrap();
         let refund = |cents: i64, key: &str| RefundRequest {
             charge_id: charge.id.clone(),
-            amount: Money::from_cents(cents),
+            amount: Money::usd(cents),
             idempotency_key: key.into(),
             credit_note_id: key.into(),
         };

@@ -19,7 +19,7 @@ use sqlx::AnyConnection;
 use tally_core::{
     audit::AuditKind,
     billing::{date_of_millis, date_start_millis, AfterFailure, InvoiceStatus, RetrySchedule},
-    money::Money,
+    money::{Currency, Money},
     webhooks::WebhookEvent,
     NaiveDate,
 };
@@ -75,8 +75,16 @@ struct ToCharge {
     number: String,
     month: String,
     amount_cents: i64,
+    #[sqlx(try_from = "Code<Currency>")]
+    currency: Currency,
     attempts: i64,
     first_failure_at: Option<i64>,
+}
+
+impl ToCharge {
+    fn amount(&self) -> Money {
+        Money::new(self.amount_cents, self.currency)
+    }
 }
 
 /// A charge attempt whose outcome this process recorded.
@@ -94,7 +102,7 @@ struct Attempt<'a> {
 /// opted in to invoices) that an attempt failed, and what happens next.
 fn failure_emails(a: &Attempt<'_>, to: &[String], ctx: &Context) -> Vec<Mail> {
     let invoice = a.due;
-    let amount = Money::from_cents(invoice.amount_cents).to_string();
+    let amount = invoice.amount().to_string();
     let facts = emails::InvoiceFacts {
         number: &invoice.number,
         month: &invoice.month,
@@ -258,7 +266,7 @@ impl Charging {
             }
         };
         let sql = format!(
-            "SELECT id, account_id, number, month, amount_cents, attempts, first_failure_at FROM invoices \
+            "SELECT id, account_id, number, month, amount_cents, currency, attempts, first_failure_at FROM invoices \
              WHERE {filter} AND amount_cents > 0 ORDER BY account_id, month"
         );
         let q = sqlx::query_as::<_, ToCharge>(&sql);
@@ -308,7 +316,7 @@ impl Charging {
             .filter_map(|d| {
                 Some(ChargeRequest {
                     token: CardToken(token(d)?),
-                    amount: Money::from_cents(d.amount_cents),
+                    amount: d.amount(),
                     idempotency_key: format!("invoice-{}-attempt-{}", d.id, d.attempts + 1),
                     invoice_id: Some(d.id.clone()),
                 })
@@ -506,11 +514,7 @@ impl Charging {
             let (kind, detail) = match &a.outcome {
                 Outcome::Paid(_) => (
                     AuditKind::ChargeSucceeded,
-                    format!(
-                        "{} charged (attempt {})",
-                        Money::from_cents(invoice.amount_cents),
-                        a.number
-                    ),
+                    format!("{} charged (attempt {})", invoice.amount(), a.number),
                 ),
                 Outcome::Failed(reason) => (
                     AuditKind::ChargeFailed,
@@ -547,7 +551,7 @@ impl Charging {
                 &invoice.account_id,
                 &invoice.id,
                 &invoice.number,
-                invoice.amount_cents,
+                invoice.amount(),
                 more,
             ));
         }
@@ -625,6 +629,8 @@ impl Charging {
             account_id: String,
             number: String,
             amount_cents: i64,
+            #[sqlx(try_from = "Code<Currency>")]
+            currency: Currency,
             attempts: i64,
             #[sqlx(try_from = "Code<InvoiceStatus>")]
             status: InvoiceStatus,
@@ -634,7 +640,7 @@ impl Charging {
         let mut work = self.ctx.begin("settling a payment").await?;
         let now = work.now();
         let row: Option<Settling> = sqlx::query_as(
-            "SELECT account_id, number, amount_cents, attempts, status, first_failure_at FROM invoices WHERE id = $1",
+            "SELECT account_id, number, amount_cents, currency, attempts, status, first_failure_at FROM invoices WHERE id = $1",
         )
         .bind(invoice_id)
         .fetch_optional(work.tx())
@@ -779,7 +785,7 @@ impl Charging {
             &row.account_id,
             invoice_id,
             &row.number,
-            row.amount_cents,
+            Money::new(row.amount_cents, row.currency),
             more,
         ));
         work.commit().await?;

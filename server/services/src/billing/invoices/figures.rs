@@ -6,23 +6,29 @@
 //! A month's payments and refunds are recorded when they happen, so an ended month's
 //! collected amount no longer changes.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
+use serde::{Deserialize, Serialize};
 use sqlx::{Any, Executor};
+use tally_core::money::Currency;
 
 use crate::platform::error::{ResultExt, ServiceError};
 
-/// A month's figures.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct MonthFigures {
+/// A month's figures in one currency.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Figures {
     pub invoiced_cents: i64,
     pub users_billed: i64,
     pub accounts_invoiced: i64,
     pub collected_cents: i64,
 }
 
+/// A month's figures, in each currency it had any in.
+pub type MonthFigures = BTreeMap<Currency, Figures>;
+
 /// What is kept of `months`: the figures still good, and for every month the count of
 /// changes so far (0 for a month never changed), to keep a newly added-up figure with.
+/// Figures kept before currencies (no `figures_json`) are not good.
 pub async fn kept(
     pool: &sqlx::AnyPool,
     months: &[String],
@@ -32,11 +38,11 @@ pub async fn kept(
     }
     let marks: Vec<String> = (1..=months.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
-        "SELECT month, changes, computed_changes, invoiced_cents, users_billed, accounts_invoiced, collected_cents \
+        "SELECT month, changes, computed_changes, figures_json \
          FROM invoice_month_figures WHERE month IN ({})",
         marks.join(", ")
     );
-    let mut q = sqlx::query_as::<_, (String, i64, Option<i64>, i64, i64, i64, i64)>(&sql);
+    let mut q = sqlx::query_as::<_, (String, i64, Option<i64>, Option<String>)>(&sql);
     for m in months {
         q = q.bind(m);
     }
@@ -46,19 +52,10 @@ pub async fn kept(
         .context("reading the months' kept figures")?;
     let mut good = HashMap::new();
     let mut changes = HashMap::new();
-    for (month, n, computed, invoiced_cents, users_billed, accounts_invoiced, collected_cents) in
-        rows
-    {
-        if computed == Some(n) {
-            good.insert(
-                month.clone(),
-                MonthFigures {
-                    invoiced_cents,
-                    users_billed,
-                    accounts_invoiced,
-                    collected_cents,
-                },
-            );
+    for (month, n, computed, json) in rows {
+        let figures = json.and_then(|j| serde_json::from_str::<MonthFigures>(&j).ok());
+        if let (true, Some(figures)) = (computed == Some(n), figures) {
+            good.insert(month.clone(), figures);
         }
         changes.insert(month, n);
     }
@@ -73,19 +70,17 @@ pub async fn keep(
     seen: i64,
     figures: &MonthFigures,
 ) -> Result<(), ServiceError> {
+    let json = serde_json::to_string(figures)
+        .map_err(|e| ServiceError::invariant("keeping a month's figures", e.to_string()))?;
     sqlx::query(
-        "INSERT INTO invoice_month_figures (month, changes, computed_changes, invoiced_cents, users_billed, accounts_invoiced, collected_cents) \
-         VALUES ($1, $2, $2, $3, $4, $5, $6) ON CONFLICT (month) DO UPDATE SET computed_changes = excluded.computed_changes, \
-         invoiced_cents = excluded.invoiced_cents, users_billed = excluded.users_billed, \
-         accounts_invoiced = excluded.accounts_invoiced, collected_cents = excluded.collected_cents \
+        "INSERT INTO invoice_month_figures (month, changes, computed_changes, figures_json) \
+         VALUES ($1, $2, $2, $3) ON CONFLICT (month) DO UPDATE SET computed_changes = excluded.computed_changes, \
+         figures_json = excluded.figures_json \
          WHERE invoice_month_figures.changes = excluded.changes",
     )
     .bind(month)
     .bind(seen)
-    .bind(figures.invoiced_cents)
-    .bind(figures.users_billed)
-    .bind(figures.accounts_invoiced)
-    .bind(figures.collected_cents)
+    .bind(json)
     .execute(pool)
     .await
     .context("keeping a month's figures")?;

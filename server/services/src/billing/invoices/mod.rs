@@ -17,7 +17,7 @@ use tally_core::{
     billing::{daily_peaks, next_charge_date_on, peak_users, BillingMonth, InvoiceStatus, Plan},
     expiry::Expiry,
     export::ExportRange,
-    money::Money,
+    money::{Currency, Money},
     vat::{InvoiceAmounts, TaxCategory},
     views::billing::{
         BillingOverview, Invoice, InvoicePage, MonthCharge, PlanChange, INVOICES_PER_PAGE,
@@ -53,6 +53,8 @@ struct InvoiceRow {
     month: String,
     peak_users: i64,
     free_users: i64,
+    #[sqlx(try_from = "Code<Currency>")]
+    currency: Currency,
     price_per_user_cents: i64,
     amount_cents: i64,
     #[sqlx(try_from = "Code<InvoiceStatus>")]
@@ -81,6 +83,7 @@ impl From<InvoiceRow> for Invoice {
             month: r.month,
             peak_users: r.peak_users.max(0) as u64,
             free_users: r.free_users.max(0) as u64,
+            currency: r.currency,
             price_per_user_cents: r.price_per_user_cents,
             amount_cents: r.amount_cents,
             status: r.status,
@@ -102,7 +105,7 @@ impl From<InvoiceRow> for Invoice {
     }
 }
 
-const COLUMNS: &str = "id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, company_name, created_at, paid_at, billed_to, seller, reference_lines, card_label, credit_applied_cents, credited_cents, payment_reference, void_reason, tax_cents, tax_rate_bp, tax_category";
+const COLUMNS: &str = "id, number, month, peak_users, free_users, currency, price_per_user_cents, amount_cents, status, company_name, created_at, paid_at, billed_to, seller, reference_lines, card_label, credit_applied_cents, credited_cents, payment_reference, void_reason, tax_cents, tax_rate_bp, tax_category";
 
 /// One invoice of the account, or not found.
 pub async fn get<'e, E>(exec: E, account_id: &str, id: &str) -> Result<Invoice, ServiceError>
@@ -120,11 +123,27 @@ where
     row.map(Invoice::from).ok_or(ServiceError::NotFound)
 }
 
+/// The currencies `account_id` has invoices in (one, or none yet).
+pub async fn currencies(
+    pool: &sqlx::AnyPool,
+    account_id: &str,
+) -> Result<Vec<Currency>, ServiceError> {
+    let rows: Vec<Code<Currency>> =
+        sqlx::query_scalar("SELECT DISTINCT currency FROM invoices WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_all(pool)
+            .await
+            .context("reading an account's invoice currencies")?;
+    Ok(rows.into_iter().map(|c| c.0).collect())
+}
+
 /// An invoice's payment, as the page that confirms it with the bank reads it.
 #[derive(sqlx::FromRow)]
 pub struct Payment {
     pub id: String,
     pub amount_cents: i64,
+    #[sqlx(try_from = "Code<Currency>")]
+    pub currency: Currency,
     #[sqlx(try_from = "Code<InvoiceStatus>")]
     pub status: InvoiceStatus,
     /// The charge's (or the payment waiting for authentication's) id with the processor.
@@ -252,7 +271,7 @@ pub async fn by_number(
     number: &str,
 ) -> Result<Payment, ServiceError> {
     sqlx::query_as(
-        "SELECT id, amount_cents, status, charge_id FROM invoices WHERE account_id = $1 AND number = $2",
+        "SELECT id, amount_cents, currency, status, charge_id FROM invoices WHERE account_id = $1 AND number = $2",
     )
     .bind(account_id)
     .bind(number)
@@ -368,7 +387,7 @@ pub async fn invoiced_accounts(
 
 /// The essentials of an invoice in a few lines, for its emails' text.
 pub fn summary_lines(invoice: &Invoice) -> Vec<String> {
-    let money = |cents: i64| Money::from_cents(cents).to_string();
+    let money = |minor: i64| invoice.money(minor).to_string();
     let mut lines = vec![
         format!("Invoice: {}", invoice.number),
         format!("Billing period: {}", pdf::period(&invoice.month)),
@@ -613,7 +632,6 @@ impl Invoices {
         let day = |millis: i64| {
             tally_core::billing::date_of_millis(millis).map_or_else(String::new, |d| d.to_string())
         };
-        let money = |cents: i64| Money::from_cents(cents).decimal();
         let mut csv = line(&[
             "Document",
             "Number",
@@ -635,8 +653,10 @@ impl Invoices {
             "VAT",
             "VAT rate",
             "VAT category",
+            "Currency",
         ]);
         for i in &invoices {
+            let money = |minor: i64| i.money(minor).decimal();
             csv.push_str(&line(&[
                 "Invoice".to_string(),
                 i.number.clone(),
@@ -663,6 +683,7 @@ impl Invoices {
                 i.tax_category
                     .map(|c| c.code().to_string())
                     .unwrap_or_default(),
+                i.currency.code().to_string(),
             ]));
         }
         for n in &notes {
@@ -676,7 +697,7 @@ impl Invoices {
                 String::new(),
                 String::new(),
                 String::new(),
-                money(n.amount_cents),
+                n.amount().decimal(),
                 String::new(),
                 n.settlement_sentence(),
                 String::new(),
@@ -687,6 +708,7 @@ impl Invoices {
                 String::new(),
                 String::new(),
                 String::new(),
+                n.currency.code().to_string(),
             ]));
         }
         let mut files: Vec<(String, Vec<u8>)> = vec![("invoices.csv".into(), csv.into_bytes())];
@@ -738,8 +760,8 @@ impl Invoices {
         let users_now = changes.iter().map(|c| c.delta).sum::<i64>().max(0) as u64;
         let peak = peak_users(&changes, month);
         let daily = daily_peaks(&changes, month, today);
-        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-            "SELECT month, peak_users, amount_cents FROM invoices WHERE account_id = $1 ORDER BY month DESC LIMIT 12",
+        let rows: Vec<(String, i64, i64, Code<Currency>)> = sqlx::query_as(
+            "SELECT month, peak_users, amount_cents, currency FROM invoices WHERE account_id = $1 ORDER BY month DESC LIMIT 12",
         )
         .bind(account)
         .fetch_all(pool)
@@ -747,10 +769,10 @@ impl Invoices {
         .context("reading the last months' invoices")?;
         let mut history: Vec<MonthCharge> = rows
             .into_iter()
-            .map(|(month, peak, amount)| MonthCharge {
+            .map(|(month, peak, amount, currency)| MonthCharge {
                 month,
                 peak_users: peak.max(0) as u64,
-                amount_cents: amount,
+                amount: Money::new(amount, currency.0),
             })
             .collect();
         history.reverse();
@@ -767,9 +789,9 @@ impl Invoices {
             .await?
             .tax
             .treatment_for(billing_info.as_ref());
-        let projected = plan
-            .invoice_amount(peak)
-            .and_then(|net| InvoiceAmounts::of(net, treatment.as_ref(), Money::ZERO));
+        let projected = plan.invoice_amount(peak).and_then(|net| {
+            InvoiceAmounts::of(net, treatment.as_ref(), Money::zero(net.currency()))
+        });
         let contact = info::contact(pool, account).await?;
         let card = cards::card_on_file(pool, account).await?;
         let next_charge = next_charge_date_on(today, last_plan.billing_day, plan.billing_day);
@@ -783,14 +805,15 @@ impl Invoices {
             .filter(admins::BillingAdmin::opted_in)
             .collect();
         Ok(BillingOverview {
-            price_per_user_cents: plan.price_per_user.cents(),
+            currency: plan.price_per_user.currency(),
+            price_per_user_cents: plan.price_per_user.minor(),
             free_users: plan.free_users,
             billing_day: plan.billing_day,
             next_plan,
             users_now,
             peak_so_far: peak,
-            projected_cents: projected.map_or(i64::MAX, |a| a.gross.cents()),
-            projected_tax_cents: projected.map_or(0, |a| a.tax.cents()),
+            projected_cents: projected.map_or(i64::MAX, |a| a.gross.minor()),
+            projected_tax_cents: projected.map_or(0, |a| a.tax.minor()),
             tax: treatment,
             month: month.to_string(),
             next_charge_date: next_charge,

@@ -3,7 +3,7 @@
 //! the peak user count, the free users, the price per user, the amount, and the card it is
 //! charged to. Building it is CPU work, so callers run [`render`] on the blocking pool.
 
-use tally_core::{billing::BillingMonth, money::Money};
+use tally_core::billing::BillingMonth;
 
 use tally_core::views::billing::Invoice;
 
@@ -49,7 +49,7 @@ pub type Line = (bool, f32, String);
 
 /// The invoice's lines, top to bottom (also what its emails repeat).
 pub fn lines(invoice: &Invoice) -> Vec<Line> {
-    let money = |cents: i64| Money::from_cents(cents).to_string();
+    let money = |minor: i64| invoice.money(minor).to_string();
     let billable = invoice.billable_users();
     let issued = tally_core::billing::date_of_millis(invoice.created_at)
         .map(|d| d.format("%B %-d, %Y").to_string())

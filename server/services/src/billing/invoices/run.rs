@@ -21,7 +21,6 @@ use std::collections::{HashMap, HashSet};
 use tally_core::{
     audit::AuditKind,
     billing::{date_of_millis, peak_users, BillingMonth, InvoiceStatus, Plan},
-    money::Money,
     vat::InvoiceAmounts,
     views::billing::Invoice,
     webhooks::WebhookEvent,
@@ -298,14 +297,16 @@ impl BillingRun {
                         InvoiceAmounts::of(
                             net,
                             treatment.as_ref(),
-                            Money::from_cents(credit.get(&account.id).copied().unwrap_or(0)),
+                            // The balance is in the account's currency, which is its
+                            // plan's: a plan's currency cannot change once invoiced.
+                            net.with_minor(credit.get(&account.id).copied().unwrap_or(0)),
                         )
                     })
                     .ok_or_else(|| {
                         ServiceError::invariant("invoicing an account", "the amount overflows")
                     })?;
                 let amount = amounts.due;
-                let applied = amounts.credit_applied.cents();
+                let applied = amounts.credit_applied.minor();
                 let id = self.ctx.new_id();
                 if let Some(seller) = &issuer {
                     let buyer = einvoice::buyer(&account.name, info, &seller.address.country);
@@ -324,9 +325,10 @@ impl BillingRun {
                     month: month_text.clone(),
                     peak_users: peak,
                     free_users: plan.free_users,
-                    price_per_user_cents: plan.price_per_user.cents(),
-                    amount_cents: amount.cents(),
-                    status: if amount.cents() == 0 {
+                    currency: amount.currency(),
+                    price_per_user_cents: plan.price_per_user.minor(),
+                    amount_cents: amount.minor(),
+                    status: if amount.is_zero() {
                         InvoiceStatus::Zero
                     } else {
                         InvoiceStatus::Open
@@ -349,7 +351,7 @@ impl BillingRun {
                     credited_cents: 0,
                     payment_reference: None,
                     void_reason: None,
-                    tax_cents: amounts.tax.cents(),
+                    tax_cents: amounts.tax.minor(),
                     tax_rate_bp: treatment.map_or(0, |t| t.rate_bp),
                     tax_category: treatment.map(|t| t.category),
                 };
@@ -364,9 +366,9 @@ impl BillingRun {
             let sql = format!(
                 "INSERT INTO invoices (id, account_id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, \
                  company_name, contact_email, created_at, emailed_at, billed_to, card_label, credit_applied_cents, seller, reference_lines, \
-                 tax_cents, tax_rate_bp, tax_category, parties) VALUES {} \
+                 tax_cents, tax_rate_bp, tax_category, parties, currency) VALUES {} \
                  ON CONFLICT (account_id, month) DO NOTHING RETURNING id",
-                Backend::of(work.tx()).values_list(batch.len(), 22)
+                Backend::of(work.tx()).values_list(batch.len(), 23)
             );
             let mut q = sqlx::query_scalar::<_, String>(&sql);
             for (i, account) in batch {
@@ -396,7 +398,8 @@ impl BillingRun {
                         parties
                             .get(&i.id)
                             .and_then(|p| serde_json::to_string(p).ok()),
-                    );
+                    )
+                    .bind(i.currency.code());
             }
             made.extend(q.fetch_all(work.tx()).await.context("inserting invoices")?);
         }
@@ -462,7 +465,7 @@ impl BillingRun {
                 &account.id,
                 &invoice.id,
                 &invoice.number,
-                invoice.amount_cents,
+                invoice.amount(),
                 serde_json::json!({
                     "month": invoice.month,
                     "peak_users": invoice.peak_users,

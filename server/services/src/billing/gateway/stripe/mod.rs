@@ -138,8 +138,9 @@ impl StripeGateway {
             }
         }
         let form = [
-            ("amount", r.amount.cents().to_string()),
-            ("currency", "usd".to_string()),
+            // Minor units of the currency, as Stripe counts them (yen for the yen).
+            ("amount", r.amount.minor().to_string()),
+            ("currency", r.amount.currency().code().to_lowercase()),
             ("customer", customer.to_string()),
             ("payment_method", method.to_string()),
             ("confirm", "true".to_string()),
@@ -461,7 +462,7 @@ impl PaymentGateway for StripeGateway {
         };
         let form = [
             (of, r.charge_id.clone()),
-            ("amount", r.amount.cents().to_string()),
+            ("amount", r.amount.minor().to_string()),
             ("metadata[tally_credit_note]", r.credit_note_id.clone()),
         ];
         match self
