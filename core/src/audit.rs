@@ -191,6 +191,25 @@ pub const ALL_AUDIT_KINDS: [AuditKind; 74] = [
 pub const BILLING_EVENTS: &str = "billing";
 
 impl AuditKind {
+    /// Who did it, for an event no person did: the billing run (invoices, charges and their
+    /// emails), the scheduler (card reminders, refunds, notices, automatic suspension), or
+    /// Tally itself.
+    pub fn system_actor(self) -> &'static str {
+        match self {
+            AuditKind::BillingRun
+            | AuditKind::InvoiceCreated
+            | AuditKind::ChargeSucceeded
+            | AuditKind::ChargeFailed
+            | AuditKind::InvoiceEmailed
+            | AuditKind::PaymentFailedEmailed => "the billing run",
+            AuditKind::CardExpiryWarned
+            | AuditKind::CreditNoteRefunded
+            | AuditKind::MoneyNoticeEmailed
+            | AuditKind::AccountSuspended => "the scheduler",
+            _ => "Tally",
+        }
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             AuditKind::AccountCreated => "account_created",
@@ -378,5 +397,19 @@ impl AuditKind {
             AuditKind::ScimTokenCreated => "SCIM token created",
             AuditKind::ScimTokenRevoked => "SCIM token revoked",
         }
+    }
+}
+
+#[cfg(test)]
+mod system_actor_tests {
+    use super::AuditKind;
+
+    #[test]
+    fn an_event_nobody_did_names_what_did_it() {
+        assert_eq!(AuditKind::InvoiceCreated.system_actor(), "the billing run");
+        assert_eq!(AuditKind::ChargeFailed.system_actor(), "the billing run");
+        assert_eq!(AuditKind::CardExpiryWarned.system_actor(), "the scheduler");
+        assert_eq!(AuditKind::AccountSuspended.system_actor(), "the scheduler");
+        assert_eq!(AuditKind::SignIn.system_actor(), "Tally");
     }
 }

@@ -302,6 +302,24 @@ pub fn plan_sentence(plan: &Plan) -> String {
     )
 }
 
+/// This month's peak and what it means for the bill, for the Overview: "This month's peak: 14
+/// users: 10 free, 4 billed." or "This month's peak: 8 users, within the 10 free."
+pub fn peak_sentence(peak: u64, free: u64) -> String {
+    let users = if peak == 1 {
+        "1 user".to_string()
+    } else {
+        format!("{peak} users")
+    };
+    if peak <= free {
+        format!("This month's peak: {users}, within the {free} free.")
+    } else {
+        format!(
+            "This month's peak: {users}: {free} free, {} billed.",
+            peak - free
+        )
+    }
+}
+
 /// How this month's projected charge comes about, in one sentence: "Peak so far 37 users − 10
 /// free = 27 × $5.00 = $135.00", or, within the free users, that nothing is due.
 pub fn projection_sentence(peak: u64, plan: &Plan) -> String {
@@ -514,6 +532,22 @@ mod projection_tests {
 
     #[test]
     fn the_projection_explains_itself() {
+        assert_eq!(
+            peak_sentence(14, 10),
+            "This month's peak: 14 users: 10 free, 4 billed."
+        );
+        assert_eq!(
+            peak_sentence(8, 10),
+            "This month's peak: 8 users, within the 10 free."
+        );
+        assert_eq!(
+            peak_sentence(1, 10),
+            "This month's peak: 1 user, within the 10 free."
+        );
+        assert_eq!(
+            peak_sentence(0, 0),
+            "This month's peak: 0 users, within the 0 free."
+        );
         let plan = Plan::per_user(Money::usd(500));
         assert_eq!(
             projection_sentence(37, &plan),

@@ -15,7 +15,8 @@ test("the seller suspends an account, whose administrator sees why and whom to a
   // The revenue page, from the invoices (none yet in this run's month but the specs' own).
   await page.getByRole("link", { name: "Revenue" }).click();
   await expect(page.getByRole("heading", { name: "Revenue", level: 1 })).toBeVisible();
-  await expect(page.getByRole("table", { name: /Invoiced and collected/ }).getByRole("row")).toHaveCount(13);
+  // US dollars' table first (another currency's follows once a spec has invoiced in one).
+  await expect(page.getByRole("table", { name: /Invoiced and collected/ }).first().getByRole("row")).toHaveCount(13);
   expect(await accessibilityViolations(page)).toEqual([]);
   await createCustomerAccount(page, "Globex", GIL);
   // Gil's invitation sent again from the account's page: the newest link is the one that works.

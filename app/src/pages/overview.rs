@@ -56,12 +56,10 @@ fn Glance(g: AccountGlance) -> impl IntoView {
     };
     let notices = g.billing.clone().map(|o| view! { <BillingNotices o=o /> });
     let users = g.users.map(|n| {
-        let peak = g.billing.as_ref().map(|o| {
-            format!(
-                "This month's peak: {} of the {} free users",
-                o.peak_so_far, o.free_users
-            )
-        });
+        let peak = g
+            .billing
+            .as_ref()
+            .map(|o| tally_core::billing::peak_sentence(o.peak_so_far, o.free_users));
         view! {
             <section class="card glance" aria-labelledby="glance-users">
                 <h2 id="glance-users">"Users"</h2>
@@ -185,7 +183,10 @@ fn SystemCard(s: SystemStatus) -> impl IntoView {
             }}
             {(!s.backups.is_empty()).then(|| view! {
                 <details>
-                    <summary>{format!("{} backups", s.backups.len())}</summary>
+                    <summary>{match s.backups.len() {
+                        1 => "1 backup".to_string(),
+                        n => format!("{n} backups"),
+                    }}</summary>
                     <ul class="plain">
                         {s.backups.iter().map(|b| view! { <li>{b.day.clone()}" · "{size_text(b.bytes)}</li> }).collect_view()}
                     </ul>

@@ -98,6 +98,10 @@ both_databases! {
         for part in ["<cbc:PriceAmount currencyID=\"JPY\">500</cbc:PriceAmount>", "<cbc:PayableAmount currencyID=\"JPY\">1000</cbc:PayableAmount>"] {
             assert!(xml.contains(part), "{part} in {xml}");
         }
+        // The account's log says what made the invoice: the billing run, not a bare "·".
+        let c = app.session_cookie_for("euro-admin_billing").await;
+        let log: Value = app.call_as(&c, "audit/list", &[("filter[kind]", "invoice_created"), ("filter[page]", "1")]).await.json().await.unwrap();
+        assert_eq!(log["entries"][0]["actor"], "the billing run", "{log}");
         let mail = app.outbox_messages().into_iter().find(|m| m.contains("To: billing@euro.test")).expect("the euro invoice's email");
         // Quoted-printable: "€10.71" in UTF-8.
         assert!(mail.contains("Total: =E2=82=AC10.71"), "{mail}");

@@ -237,7 +237,11 @@ impl From<AuditRow> for AuditEntry {
                 .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
                 .unwrap_or_default(),
             kind: e.kind.label().to_string(),
-            actor: e.actor_email.unwrap_or_default(),
+            // An event nobody did says what did it: "the billing run", "the scheduler".
+            actor: e
+                .actor_email
+                .filter(|a| !a.is_empty())
+                .unwrap_or_else(|| e.kind.system_actor().to_string()),
             target: e.target.unwrap_or_default(),
             ip: e.ip.unwrap_or_default(),
             detail: e.detail,
