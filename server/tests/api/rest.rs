@@ -286,6 +286,13 @@ both_databases! {
         let (status, account, _) = api(&app, &key, Method::PUT, &format!("/v1/accounts/{acme}/plan"), Some(json!({"price_per_user": "7.50", "free_users": 3, "billing_day": 15}))).await;
         assert_eq!(status, 200);
         assert_eq!((account["plan"]["price_per_user"].as_str(), account["next_plan"]["price_per_user"].as_str(), account["next_plan"]["billing_day"].as_u64()), (Some("5.00"), Some("7.50"), Some(15)));
+        // In another currency, with its own minor digits (none for the yen); an account never
+        // invoiced may change it.
+        let (status, problem, _) = api(&app, &key, Method::PUT, &format!("/v1/accounts/{globex}/plan"), Some(json!({"currency": "JPY", "price_per_user": "500.50"}))).await;
+        assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("price_per_user")));
+        let (status, account, _) = api(&app, &key, Method::PUT, &format!("/v1/accounts/{globex}/plan"), Some(json!({"currency": "JPY", "price_per_user": "500"}))).await;
+        assert_eq!(status, 200);
+        assert_eq!((account["plan"]["currency"].as_str(), account["next_plan"]["currency"].as_str(), account["next_plan"]["price_per_user"].as_str()), (Some("USD"), Some("JPY"), Some("500")));
         // Users with the seller's ids.
         let users = format!("/v1/accounts/{acme}/users");
         let (status, grace, _) = api(&app, &key, Method::POST, &users, Some(json!({"first_name": "Grace", "last_name": "Hopper", "email": "grace@acme.test", "external_id": "crm-1"}))).await;
