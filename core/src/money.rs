@@ -217,6 +217,23 @@ impl Money {
         (abs / scale, abs % scale)
     }
 
+    /// An amount typed in `currency`, or what is wrong with it, with `example` as the shape
+    /// to follow: "Enter an amount such as 12.50: digits, with at most 2 decimals.", or for
+    /// the yen "Enter a whole amount such as 500: Japanese yen has no decimals."
+    pub fn parse_typed(input: &str, currency: Currency, example: &str) -> Result<Money, String> {
+        Money::parse(input, currency).ok_or_else(|| match currency.minor_units() {
+            0 => format!(
+                "Enter a whole amount such as {example}: {} has no decimals.",
+                currency.name()
+            ),
+            digits => {
+                format!(
+                    "Enter an amount such as {example}: digits, with at most {digits} decimals."
+                )
+            }
+        })
+    }
+
     /// Parses an amount typed in `currency`, such as `12`, `12.5`, `1,234.56`, `€12` or
     /// `CHF 12.50` (no sign, at most the currency's minor digits: none for the yen).
     pub fn parse(input: &str, currency: Currency) -> Option<Money> {
@@ -382,6 +399,22 @@ mod tests {
         );
         assert_eq!(Money::parse("15.5", Currency::Jpy), None);
         assert_eq!(Money::parse("15.", Currency::Jpy), None);
+    }
+
+    #[test]
+    fn a_typed_amount_that_does_not_parse_says_what_the_currency_takes() {
+        assert_eq!(
+            Money::parse_typed("12.345", Currency::Eur, "12.50"),
+            Err("Enter an amount such as 12.50: digits, with at most 2 decimals.".into())
+        );
+        assert_eq!(
+            Money::parse_typed("12.5", Currency::Jpy, "500"),
+            Err("Enter a whole amount such as 500: Japanese yen has no decimals.".into())
+        );
+        assert_eq!(
+            Money::parse_typed("12.5", Currency::Gbp, "12.50"),
+            Ok(Money::new(1250, Currency::Gbp))
+        );
     }
 
     fn any_currency() -> impl Strategy<Value = Currency> {

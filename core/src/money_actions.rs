@@ -132,23 +132,20 @@ pub fn credit_amount(input: &str, creditable: Money) -> Result<Money, String> {
         ));
     }
     let currency = creditable.currency();
-    match Money::parse(input, currency) {
-        None if currency.minor_units() == 0 => Err(format!(
-            "Enter a whole amount such as 1250: {} has no decimals.",
-            currency.name()
-        )),
-        None => Err(format!(
-            "Enter an amount such as 12.50: digits, with at most {} decimals.",
-            currency.minor_units()
-        )),
-        Some(m) if !m.is_positive() => Err(format!(
+    let example = if currency.minor_units() == 0 {
+        "1250"
+    } else {
+        "12.50"
+    };
+    match Money::parse_typed(input, currency, example)? {
+        m if !m.is_positive() => Err(format!(
             "Enter an amount of more than {}.",
             Money::zero(currency)
         )),
-        Some(m) if m > creditable => Err(format!(
+        m if m > creditable => Err(format!(
             "At most {creditable} is left to credit on this invoice."
         )),
-        Some(m) => Ok(m),
+        m => Ok(m),
     }
 }
 

@@ -105,17 +105,9 @@ pub fn price_per_user(input: &str, currency: Currency) -> Result<Money, String> 
         return Err(format!("Enter the monthly price per user, e.g. {example}."));
     }
     let max = currency.max_price_per_user();
-    match Money::parse(input, currency) {
-        None if currency.minor_units() == 0 => Err(format!(
-            "Enter a whole amount such as {example}: {} has no decimals.",
-            currency.name()
-        )),
-        None => Err(format!(
-            "Enter an amount such as {example}: digits, with at most {} decimals.",
-            currency.minor_units()
-        )),
-        Some(m) if m > max => Err(format!("A user can cost at most {max} a month.")),
-        Some(m) => Ok(m),
+    match Money::parse_typed(input, currency, &example)? {
+        m if m > max => Err(format!("A user can cost at most {max} a month.")),
+        m => Ok(m),
     }
 }
 
