@@ -302,14 +302,19 @@ pub fn plan_sentence(plan: &Plan) -> String {
     )
 }
 
+/// "1 user", "14 users".
+fn users(n: u64) -> String {
+    if n == 1 {
+        "1 user".to_string()
+    } else {
+        format!("{n} users")
+    }
+}
+
 /// This month's peak and what it means for the bill, for the Overview: "This month's peak: 14
 /// users: 10 free, 4 billed." or "This month's peak: 8 users, within the 10 free."
 pub fn peak_sentence(peak: u64, free: u64) -> String {
-    let users = if peak == 1 {
-        "1 user".to_string()
-    } else {
-        format!("{peak} users")
-    };
+    let users = users(peak);
     if peak <= free {
         format!("This month's peak: {users}, within the {free} free.")
     } else {
@@ -323,13 +328,6 @@ pub fn peak_sentence(peak: u64, free: u64) -> String {
 /// How this month's projected charge comes about, in one sentence: "Peak so far 37 users − 10
 /// free = 27 × $5.00 = $135.00", or, within the free users, that nothing is due.
 pub fn projection_sentence(peak: u64, plan: &Plan) -> String {
-    let users = |n: u64| {
-        if n == 1 {
-            "1 user".to_string()
-        } else {
-            format!("{n} users")
-        }
-    };
     if peak <= plan.free_users {
         return format!(
             "Peak so far {}, within the {} free: nothing to pay.",

@@ -101,8 +101,9 @@ impl fmt::Display for Currency {
 }
 
 /// An amount in minor units of its currency. Arithmetic is checked: an overflow, or two
-/// currencies, is `None`, never a wrap or a meaningless sum.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// currencies, is `None`, never a wrap or a meaningless sum. It has no default: every amount
+/// says its currency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Money {
     minor: i64,
     currency: Currency,
@@ -140,8 +141,7 @@ impl Money {
         self.currency
     }
 
-    /// The same number of minor units in `currency` (for a stored amount whose currency is
-    /// stored next to it).
+    /// Another amount in this one's currency: `minor` minor units of it.
     pub const fn with_minor(self, minor: i64) -> Self {
         Self::new(minor, self.currency)
     }

@@ -13,20 +13,20 @@ use tally_core::{
     money::{Currency, Money},
 };
 
-use crate::platform::error::{ResultExt, ServiceError};
+use crate::platform::{
+    db::Code,
+    error::{ResultExt, ServiceError},
+};
 
 /// A plan row's price, free users, billing day and currency.
-type PlanRow = (i64, i64, i64, String);
+type PlanRow = (i64, i64, i64, Code<Currency>);
 
 /// The plan columns, in [`PlanRow`]'s order, of `account_plans` as `p`.
 const PLAN_COLUMNS: &str = "p.price_per_user_cents, p.free_users, p.billing_day, p.currency";
 
 fn plan_of((price_per_user_cents, free_users, billing_day, currency): PlanRow) -> Plan {
     Plan {
-        price_per_user: Money::new(
-            price_per_user_cents,
-            Currency::parse(&currency).unwrap_or_default(),
-        ),
+        price_per_user: Money::new(price_per_user_cents, currency.0),
         free_users: u64::try_from(free_users).unwrap_or(0),
         billing_day: u32::try_from(billing_day).unwrap_or(FIRST_BILLING_DAY),
     }
@@ -88,7 +88,7 @@ pub async fn next_change(
     account_id: &str,
     month: BillingMonth,
 ) -> Result<Option<(String, Plan)>, ServiceError> {
-    let row: Option<(String, i64, i64, i64, String)> = sqlx::query_as(&format!(
+    let row: Option<(String, i64, i64, i64, Code<Currency>)> = sqlx::query_as(&format!(
         "SELECT p.from_month, {PLAN_COLUMNS} FROM account_plans p \
          WHERE p.account_id = $1 AND p.from_month > $2 ORDER BY p.from_month LIMIT 1"
     ))
@@ -108,7 +108,7 @@ pub async fn chunk(
     last: &str,
     month: BillingMonth,
 ) -> Result<HashMap<String, Plan>, ServiceError> {
-    let rows: Vec<(String, i64, i64, i64, String)> = sqlx::query_as(&format!(
+    let rows: Vec<(String, i64, i64, i64, Code<Currency>)> = sqlx::query_as(&format!(
         "SELECT p.account_id, {PLAN_COLUMNS} FROM account_plans p \
          WHERE p.account_id BETWEEN $1 AND $2 AND p.from_month = \
          (SELECT MAX(q.from_month) FROM account_plans q WHERE q.account_id = p.account_id AND q.from_month <= $3)"
@@ -142,8 +142,8 @@ pub async fn of_accounts(
              WHERE q.account_id = p.account_id AND q.from_month <= $1)",
             marks.join(", ")
         );
-        let mut q =
-            sqlx::query_as::<_, (String, i64, i64, i64, String)>(&sql).bind(month.to_string());
+        let mut q = sqlx::query_as::<_, (String, i64, i64, i64, Code<Currency>)>(&sql)
+            .bind(month.to_string());
         for id in batch {
             q = q.bind(*id);
         }

@@ -11,7 +11,10 @@ use tally_core::{
 
 use crate::{
     billing::{settings, AddressRow},
-    platform::error::{ResultExt, ServiceError},
+    platform::{
+        db::Code,
+        error::{ResultExt, ServiceError},
+    },
 };
 
 /// True once set-up has made the seller.
@@ -74,7 +77,8 @@ pub async fn details(pool: &sqlx::AnyPool) -> Result<Option<SellerDetails>, Serv
         free_users: i64,
         billing_day: i64,
         tax_id: Option<String>,
-        currency: String,
+        #[sqlx(try_from = "Code<Currency>")]
+        currency: Currency,
     }
     let row: Option<Row> = sqlx::query_as(
         "SELECT legal_name, contact_email, country, line1, line2, city, region, postal_code, \
@@ -95,10 +99,7 @@ pub async fn details(pool: &sqlx::AnyPool) -> Result<Option<SellerDetails>, Serv
         address: r.address.into(),
         tax_id: r.tax_id.as_deref().map(TaxId::stored),
         default_plan: Plan {
-            price_per_user: Money::new(
-                r.price_per_user_cents,
-                Currency::parse(&r.currency).unwrap_or_default(),
-            ),
+            price_per_user: Money::new(r.price_per_user_cents, r.currency),
             free_users: u64::try_from(r.free_users).unwrap_or(0),
             billing_day: u32::try_from(r.billing_day).unwrap_or(1),
         },

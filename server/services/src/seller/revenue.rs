@@ -39,6 +39,8 @@ use crate::{
 
 /// How many months the page shows.
 pub const MONTHS: usize = 12;
+/// How many of the accounts owing most it lists, in each currency.
+const MOST_PAST_DUE: usize = 10;
 
 const UNPAID: [InvoiceStatus; 3] = [
     InvoiceStatus::Failed,
@@ -153,10 +155,15 @@ impl RevenueFigures {
         .fetch_all(pool)
         .await
         .context("reading what is past due")?;
+        // The 10 that owe most in each currency, ranked in the database: the page reads 10
+        // rows a currency, however many accounts owe.
         let most: Vec<(String, String, Code<Currency>, i64, String)> = sqlx::query_as(&format!(
-            "SELECT i.account_id, a.name, i.currency, CAST(SUM(i.amount_cents) AS BIGINT) AS due, MIN(i.month) \
-             FROM invoices i JOIN accounts a ON a.id = i.account_id WHERE i.status IN ({marks}) \
-             GROUP BY i.account_id, a.name, i.currency ORDER BY due DESC, i.account_id"
+            "SELECT account_id, name, currency, due, oldest FROM ( \
+               SELECT i.account_id, a.name, i.currency, CAST(SUM(i.amount_cents) AS BIGINT) AS due, MIN(i.month) AS oldest, \
+               ROW_NUMBER() OVER (PARTITION BY i.currency ORDER BY SUM(i.amount_cents) DESC, i.account_id) AS place \
+               FROM invoices i JOIN accounts a ON a.id = i.account_id WHERE i.status IN ({marks}) \
+               GROUP BY i.account_id, a.name, i.currency \
+             ) ranked WHERE place <= {MOST_PAST_DUE} ORDER BY due DESC, account_id"
         ))
         .bind(UNPAID[0].code())
         .bind(UNPAID[1].code())
@@ -208,7 +215,6 @@ impl RevenueFigures {
                     most_past_due: most
                         .iter()
                         .filter(|(_, _, c, _, _)| c.0 == currency)
-                        .take(10)
                         .map(|(id, name, _, due, oldest_month)| PastDueAccount {
                             id: id.clone(),
                             name: name.clone(),

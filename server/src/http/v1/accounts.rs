@@ -20,7 +20,7 @@ use tally_core::{
 use tally_services::{platform::error::ServiceError, seller::customers::AccountSummary};
 use utoipa::ToSchema;
 
-use super::{decimal, problem::Problem, timestamp, Body, Key, Page, PageQuery, Query};
+use super::{problem::Problem, timestamp, Body, Key, Page, PageQuery, Query};
 use crate::http::AppState;
 
 /// A customer account.
@@ -82,7 +82,7 @@ pub struct PlanOut {
 impl From<&Plan> for PlanOut {
     fn from(p: &Plan) -> Self {
         PlanOut {
-            price_per_user: decimal(p.price_per_user),
+            price_per_user: p.price_per_user.decimal(),
             currency: p.price_per_user.currency().code().into(),
             free_users: p.free_users,
             billing_day: p.billing_day,
@@ -439,7 +439,7 @@ pub async fn usage(
         peak: u.peak,
         peak_on: u.peak_on.to_string(),
         plan: PlanOut::from(&u.plan),
-        estimate: decimal(u.plan.price_per_user.with_minor(u.estimate_cents)),
+        estimate: u.plan.price_per_user.with_minor(u.estimate_cents).decimal(),
         currency: u.plan.price_per_user.currency().code().into(),
     }))
 }

@@ -18,7 +18,6 @@ use utoipa::ToSchema;
 
 use super::{
     accounts::AccountPath,
-    decimal,
     invoices::{pdf_response, reader, InvoicePath},
     problem::Problem,
     timestamp, Body, Key, Page, PageQuery, Query,
@@ -62,7 +61,7 @@ pub enum Settlement {
 impl From<View> for CreditNote {
     fn from(v: View) -> Self {
         CreditNote {
-            amount: decimal(v.amount()),
+            amount: v.amount().decimal(),
             currency: v.currency.code().into(),
             settlement: match v.settlement {
                 CreditSettlement::RefundPending => Settlement::RefundPending,

@@ -11,9 +11,7 @@ use serde::{Deserialize, Serialize};
 use tally_core::{api_keys::ApiScope, billing::BillingMonth, views::billing::Invoice as View};
 use utoipa::ToSchema;
 
-use super::{
-    accounts::AccountPath, decimal, problem::Problem, timestamp, Key, Page, PageQuery, Query,
-};
+use super::{accounts::AccountPath, problem::Problem, timestamp, Key, Page, PageQuery, Query};
 use crate::http::AppState;
 
 /// An invoice: one an account's month.
@@ -86,16 +84,16 @@ impl From<View> for Invoice {
                 S::ActionRequired => InvoiceStatus::ActionRequired,
                 S::Void => InvoiceStatus::Void,
             },
-            price_per_user: decimal(v.money(v.price_per_user_cents)),
-            net: decimal(v.money(v.net_cents())),
-            tax: decimal(v.money(v.tax_cents)),
+            price_per_user: v.money(v.price_per_user_cents).decimal(),
+            net: v.money(v.net_cents()).decimal(),
+            tax: v.money(v.tax_cents).decimal(),
             tax_rate: v
                 .tax_category
                 .map(|_| tally_core::vat::rate_decimal(v.tax_rate_bp)),
             tax_category: v.tax_category.map(|c| c.code().to_string()),
-            credit_applied: decimal(v.money(v.credit_applied_cents)),
-            amount: decimal(v.money(v.amount_cents)),
-            credited: decimal(v.money(v.credited_cents)),
+            credit_applied: v.money(v.credit_applied_cents).decimal(),
+            amount: v.money(v.amount_cents).decimal(),
+            credited: v.money(v.credited_cents).decimal(),
             currency: v.currency.code().into(),
             created_at: timestamp(v.created_at),
             paid_at: v.paid_at.map(timestamp),

@@ -285,9 +285,3 @@ pub fn timestamp(millis: i64) -> String {
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
-
-/// An amount as the API writes money: a decimal string with its currency's minor digits,
-/// `"7.50"` (`"750"` for yen).
-pub fn decimal(amount: tally_core::money::Money) -> String {
-    amount.decimal()
-}
