@@ -76,6 +76,9 @@ pub enum AuditKind {
     InvoiceVoided,
     /// The seller's staff issued a credit note against a paid invoice.
     CreditNoteIssued,
+    /// The seller's staff corrected an invoice: made it again with the account's billing
+    /// details as they are now, cancelling the original with a credit note.
+    InvoiceCorrected,
     /// A credit note's refund to the card went through, or was refused and kept as credit.
     CreditNoteRefunded,
     /// A credit note, or the notice of another money action, was emailed to the billing contact.
@@ -110,7 +113,7 @@ pub enum AuditKind {
     ScimTokenRevoked,
 }
 
-pub const ALL_AUDIT_KINDS: [AuditKind; 74] = [
+pub const ALL_AUDIT_KINDS: [AuditKind; 75] = [
     AuditKind::AccountCreated,
     AuditKind::SignIn,
     AuditKind::SignInFailed,
@@ -169,6 +172,7 @@ pub const ALL_AUDIT_KINDS: [AuditKind; 74] = [
     AuditKind::InvoiceMarkedPaid,
     AuditKind::InvoiceVoided,
     AuditKind::CreditNoteIssued,
+    AuditKind::InvoiceCorrected,
     AuditKind::CreditNoteRefunded,
     AuditKind::MoneyNoticeEmailed,
     AuditKind::SellerSettingsChanged,
@@ -270,6 +274,7 @@ impl AuditKind {
             AuditKind::InvoiceMarkedPaid => "invoice_marked_paid",
             AuditKind::InvoiceVoided => "invoice_voided",
             AuditKind::CreditNoteIssued => "credit_note_issued",
+            AuditKind::InvoiceCorrected => "invoice_corrected",
             AuditKind::CreditNoteRefunded => "credit_note_refunded",
             AuditKind::MoneyNoticeEmailed => "money_notice_emailed",
             AuditKind::SellerSettingsChanged => "seller_settings_changed",
@@ -311,6 +316,7 @@ impl AuditKind {
                 | AuditKind::InvoiceMarkedPaid
                 | AuditKind::InvoiceVoided
                 | AuditKind::CreditNoteIssued
+                | AuditKind::InvoiceCorrected
                 | AuditKind::CreditNoteRefunded
                 | AuditKind::MoneyNoticeEmailed
         )
@@ -380,6 +386,7 @@ impl AuditKind {
             AuditKind::InvoiceMarkedPaid => "Invoice marked paid",
             AuditKind::InvoiceVoided => "Invoice voided",
             AuditKind::CreditNoteIssued => "Credit note issued",
+            AuditKind::InvoiceCorrected => "Invoice corrected",
             AuditKind::CreditNoteRefunded => "Credit note refunded",
             AuditKind::MoneyNoticeEmailed => "Billing notice emailed",
             AuditKind::SellerSettingsChanged => "Seller settings changed",

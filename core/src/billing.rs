@@ -450,10 +450,13 @@ pub enum InvoiceStatus {
     ActionRequired,
     /// Cancelled by the seller while unpaid: nothing is owed for it.
     Void,
+    /// Replaced while unpaid by an invoice with the account's current billing details, and
+    /// cancelled by a credit note: nothing is owed for it, its correction is charged instead.
+    Corrected,
 }
 
 impl InvoiceStatus {
-    pub const ALL: [InvoiceStatus; 7] = [
+    pub const ALL: [InvoiceStatus; 8] = [
         InvoiceStatus::Open,
         InvoiceStatus::Paid,
         InvoiceStatus::Zero,
@@ -461,6 +464,7 @@ impl InvoiceStatus {
         InvoiceStatus::PastDue,
         InvoiceStatus::ActionRequired,
         InvoiceStatus::Void,
+        InvoiceStatus::Corrected,
     ];
 
     /// The statuses a charge may still move on: what is unpaid and not waiting for nothing.
@@ -480,6 +484,7 @@ impl InvoiceStatus {
             InvoiceStatus::PastDue => "past_due",
             InvoiceStatus::ActionRequired => "action_required",
             InvoiceStatus::Void => "void",
+            InvoiceStatus::Corrected => "corrected",
         }
     }
 
@@ -498,6 +503,7 @@ impl InvoiceStatus {
             InvoiceStatus::ActionRequired => "Authentication needed",
             InvoiceStatus::Open => "Due",
             InvoiceStatus::Void => "Void",
+            InvoiceStatus::Corrected => "Corrected",
         }
     }
 }
@@ -519,6 +525,7 @@ mod status_label_tests {
         assert_eq!(label("action_required"), "Authentication needed");
         assert_eq!(label("open"), "Due");
         assert_eq!(label("void"), "Void");
+        assert_eq!(label("corrected"), "Corrected");
         // Any other code is no status: rows are decoded through `from_code`, which refuses it.
         assert_eq!(InvoiceStatus::from_code("refunded"), None);
     }

@@ -23,6 +23,10 @@ pub enum InvoiceAction {
     /// A credit note against a paid invoice: refunded to the card it was paid with, or kept
     /// as a credit balance for the next invoices.
     CreditNote,
+    /// Make the invoice again with the account's billing details as they are now (a new name,
+    /// address or tax ID, and the tax that follows), cancelling the original with a credit
+    /// note: what was paid for it is taken off the correction, which is charged for the rest.
+    Correct,
 }
 
 impl InvoiceAction {
@@ -35,6 +39,19 @@ impl InvoiceAction {
                 matches!(status, S::Open | S::Failed | S::PastDue | S::ActionRequired)
             }
             InvoiceAction::CreditNote => status == S::Paid && creditable_cents > 0,
+            // The rest of what a correction needs is the invoice's (`permits`).
+            InvoiceAction::Correct => {
+                matches!(status, S::Paid | S::Zero | S::Open | S::Failed | S::PastDue)
+            }
+        }
+    }
+
+    /// Whether `invoice` allows it now (a correction needs more than the status: see
+    /// [`Invoice::correctable`]).
+    pub fn permits(self, invoice: &crate::views::billing::Invoice) -> bool {
+        match self {
+            InvoiceAction::Correct => invoice.correctable(),
+            _ => self.allowed(invoice.status, invoice.creditable().minor()),
         }
     }
 
@@ -44,6 +61,7 @@ impl InvoiceAction {
             InvoiceAction::MarkPaid => "Mark paid",
             InvoiceAction::Void => "Void",
             InvoiceAction::CreditNote => "Issue a credit note",
+            InvoiceAction::Correct => "Correct",
         }
     }
 
@@ -63,6 +81,10 @@ impl InvoiceAction {
             }
             InvoiceAction::CreditNote => format!(
                 "Invoice {number} is {}: only a paid invoice can be credited. Void an unpaid one instead.",
+                status.label().to_lowercase()
+            ),
+            InvoiceAction::Correct => format!(
+                "Invoice {number} is {}: it cannot be corrected.",
                 status.label().to_lowercase()
             ),
         }
@@ -257,5 +279,94 @@ mod tests {
                 Err(_) => prop_assert!(cents == 0 || cents > left),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod correction_tests {
+    use super::InvoiceAction;
+    use crate::{billing::InvoiceStatus as S, money::Currency, views::billing::Invoice};
+
+    fn invoice(status: S, amount: i64, credit_applied: i64) -> Invoice {
+        Invoice {
+            id: "i".into(),
+            number: "INV-2026-000007".into(),
+            month: "2026-10".into(),
+            peak_users: 12,
+            free_users: 10,
+            currency: Currency::Eur,
+            price_per_user_cents: 500,
+            amount_cents: amount,
+            status,
+            company_name: "Acme".into(),
+            created_at: 0,
+            paid_at: None,
+            billed_to: None,
+            seller: None,
+            references: None,
+            card_label: None,
+            credit_applied_cents: credit_applied,
+            tax_cents: 0,
+            tax_rate_bp: 0,
+            tax_category: None,
+            credited_cents: 0,
+            payment_reference: None,
+            void_reason: None,
+            corrects: None,
+            corrected_by: None,
+        }
+    }
+
+    #[test]
+    fn an_invoice_is_corrected_once_whole_and_only_when_something_was_billed() {
+        // Paid, unpaid, or paid by credit (nothing left to charge): each can be corrected.
+        for (status, amount, credit) in [
+            (S::Paid, 1000, 0),
+            (S::Open, 1000, 0),
+            (S::Failed, 600, 400),
+            (S::PastDue, 1000, 0),
+            (S::Zero, 0, 1000),
+        ] {
+            let i = invoice(status, amount, credit);
+            assert!(InvoiceAction::Correct.permits(&i), "{status:?}");
+            assert_eq!(i.correction_refusal(), None);
+        }
+        let refused = |i: Invoice| i.correction_refusal().expect("refused");
+        assert_eq!(
+            refused(invoice(S::Void, 1000, 0)),
+            "Invoice INV-2026-000007 is void: nothing is owed for it, so there is nothing to correct."
+        );
+        assert_eq!(
+            refused(invoice(S::Zero, 0, 0)),
+            "Invoice INV-2026-000007 is for \u{20ac}0.00: there is nothing to correct."
+        );
+        assert!(refused(invoice(S::ActionRequired, 1000, 0))
+            .contains("waits for the cardholder's bank"));
+        let mut credited = invoice(S::Paid, 1000, 0);
+        credited.credited_cents = 250;
+        assert_eq!(
+            refused(credited),
+            "Invoice INV-2026-000007 has \u{20ac}2.50 credited already: a correction cancels a whole invoice, so only one never credited can be corrected."
+        );
+        let mut corrected = invoice(S::Paid, 1000, 0);
+        corrected.corrected_by = Some("INV-2026-000009".into());
+        assert!(!InvoiceAction::Correct.permits(&corrected));
+        assert_eq!(
+            refused(corrected.clone()),
+            "Invoice INV-2026-000007 is corrected already, by invoice INV-2026-000009: correct that one instead."
+        );
+        assert_eq!(
+            corrected.settlement().as_deref(),
+            Some("Corrected by invoice INV-2026-000009")
+        );
+        // A correction can itself be corrected, and says what it corrects.
+        let mut correction = invoice(S::Paid, 1000, 0);
+        correction.corrects = Some("INV-2026-000001".into());
+        assert!(InvoiceAction::Correct.permits(&correction));
+        assert_eq!(
+            correction.settlement().as_deref(),
+            Some("Corrects invoice INV-2026-000001")
+        );
+        assert_eq!(S::from_code("corrected").map(S::label), Some("Corrected"));
     }
 }

@@ -417,6 +417,23 @@ pub async fn void_invoice(
         .await?)
 }
 
+/// Corrects an invoice: made again with the account's billing details as they are now, the
+/// original cancelled by a credit note, with the reason the billing contact reads (Finance and
+/// Owner; a fresh check). Returns the correction.
+#[server(endpoint = "operator/invoices/correct")]
+pub async fn correct_invoice(
+    account_id: String,
+    invoice_id: String,
+    #[server(default)] reason: String,
+) -> Result<tally_core::views::billing::Invoice, AppError> {
+    use tally_core::operators::OperatorAction;
+    let operator = crate::auth::require_operator(OperatorAction::MoneyActions)?;
+    Ok(services()?
+        .money
+        .correct(&operator, &account_id, &invoice_id, &reason)
+        .await?)
+}
+
 /// Issues a credit note against a paid invoice, whole or in part, with a reason: refunded to
 /// the card it was paid with, or kept as credit (Finance and Owner; a fresh check).
 #[server(endpoint = "operator/invoices/credit-note")]

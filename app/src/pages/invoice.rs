@@ -28,7 +28,10 @@ fn InvoiceView(invoice: Resource<Result<InvoiceSummary, AppError>>) -> impl Into
                     Err(e) => view! { <Title text="Invoice" /><h1>"Invoice"</h1><p role="alert">{e.to_string()}</p> }.into_any(),
                     Ok(i) => {
                         let billable = i.peak_users.saturating_sub(i.free_users);
-                        let title = format!("Invoice {}", i.number);
+                        let title = match &i.corrects {
+                            Some(_) => format!("Corrected invoice {}", i.number),
+                            None => format!("Invoice {}", i.number),
+                        };
                         view! {
                             <Title text=title.clone() />
                             <article class="invoice">
@@ -38,7 +41,7 @@ fn InvoiceView(invoice: Resource<Result<InvoiceSummary, AppError>>) -> impl Into
                                     <dt>"Billed to"</dt><dd>{lines(i.billed_to.as_deref().unwrap_or(&i.company_name))}</dd>
                                     {i.references.clone().map(|r| view! { <dt>"References"</dt><dd>{lines(&r)}</dd> })}
                                     <dt>"Period"</dt><dd>{i.month.clone()}</dd>
-                                    <dt>"Status"</dt><dd>{i.status_label()}</dd>
+                                    <dt>"Status"</dt><dd>{i.status_label()}{i.settlement().map(|s| format!(" · {s}"))}</dd>
                                 </dl>
                                 <table>
                                     <caption class="visually-hidden">"Charges"</caption>

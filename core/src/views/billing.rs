@@ -259,6 +259,13 @@ pub struct Invoice {
     pub payment_reference: Option<String>,
     /// Why the seller voided it.
     pub void_reason: Option<String>,
+    /// The number of the invoice it corrects (it was made again with the account's billing
+    /// details as they are now, and the original cancelled by a credit note).
+    #[serde(default)]
+    pub corrects: Option<String>,
+    /// The number of the invoice that corrects it.
+    #[serde(default)]
+    pub corrected_by: Option<String>,
 }
 
 impl Invoice {
@@ -307,9 +314,59 @@ impl Invoice {
         }
     }
 
+    /// Whether it can be corrected: made again with the account's current billing details,
+    /// and itself cancelled by a credit note.
+    pub fn correctable(&self) -> bool {
+        self.correction_refusal().is_none()
+    }
+
+    /// Why it cannot be corrected, as the seller's staff read it; `None` when it can.
+    pub fn correction_refusal(&self) -> Option<String> {
+        use InvoiceStatus as S;
+        let number = &self.number;
+        if let Some(by) = &self.corrected_by {
+            return Some(format!(
+                "Invoice {number} is corrected already, by invoice {by}: correct that one instead."
+            ));
+        }
+        match self.status {
+            S::Void | S::Corrected => {
+                return Some(format!(
+                    "Invoice {number} is {}: nothing is owed for it, so there is nothing to correct.",
+                    self.status.label().to_lowercase()
+                ))
+            }
+            S::ActionRequired => {
+                return Some(format!(
+                    "Invoice {number} waits for the cardholder's bank to confirm its payment: correct it once that is settled."
+                ))
+            }
+            S::Paid | S::Zero | S::Open | S::Failed | S::PastDue => {}
+        }
+        if self.credited_cents > 0 {
+            return Some(format!(
+                "Invoice {number} has {} credited already: a correction cancels a whole invoice, so only one never credited can be corrected.",
+                self.money(self.credited_cents)
+            ));
+        }
+        if self.gross_cents() <= 0 {
+            return Some(format!(
+                "Invoice {number} is for {}: there is nothing to correct.",
+                self.money(0)
+            ));
+        }
+        None
+    }
+
     /// How it was settled, when otherwise than by card: "Paid by bank transfer (SEPA-118)",
-    /// "Voided: duplicate".
+    /// "Voided: duplicate", "Corrected by invoice INV-2026-000012".
     pub fn settlement(&self) -> Option<String> {
+        if let Some(number) = &self.corrected_by {
+            return Some(format!("Corrected by invoice {number}"));
+        }
+        if let Some(number) = &self.corrects {
+            return Some(format!("Corrects invoice {number}"));
+        }
         if let Some(reason) = &self.void_reason {
             return Some(format!("Voided: {reason}"));
         }

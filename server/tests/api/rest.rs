@@ -24,7 +24,7 @@ async fn owner(app: &TestApp) -> Client {
 }
 
 /// A key with `scopes` (their form names, `users_write`), made on the console.
-async fn make_key(app: &TestApp, owner: &Client, name: &str, scopes: &[&str]) -> String {
+pub(crate) async fn make_key(app: &TestApp, owner: &Client, name: &str, scopes: &[&str]) -> String {
     let mut form = vec![("name", name)];
     form.extend(scopes.iter().map(|s| (*s, "on")));
     let res = app.call(owner, "operator/api-keys/create", &form).await;
@@ -33,7 +33,7 @@ async fn make_key(app: &TestApp, owner: &Client, name: &str, scopes: &[&str]) ->
     made["key"].as_str().unwrap().to_owned()
 }
 
-async fn api(
+pub(crate) async fn api(
     app: &TestApp,
     key: &str,
     method: Method,

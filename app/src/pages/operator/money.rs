@@ -1,8 +1,9 @@
 //! A customer account's invoices and credit notes in the console, with the money actions for
 //! those who may take them (Finance, Owner; the server checks again, with a fresh check):
 //! retry a failed charge now, mark an invoice paid by bank transfer, void an unpaid one, and
-//! issue a credit note. Server functions: `retry_invoice_charge`, `mark_invoice_paid`,
-//! `void_invoice`, `issue_credit_note`.
+//! issue a credit note, and correct an invoice with the account's current billing details.
+//! Server functions: `retry_invoice_charge`, `mark_invoice_paid`, `void_invoice`,
+//! `issue_credit_note`, `correct_invoice`.
 
 use leptos::{prelude::*, server_fn::ServerFn};
 use tally_core::{
@@ -13,18 +14,20 @@ use tally_core::{
 
 use crate::{
     api::operator::{
-        issue_credit_note, mark_invoice_paid, retry_invoice_charge, void_invoice, IssueCreditNote,
+        correct_invoice, issue_credit_note, mark_invoice_paid, retry_invoice_charge, void_invoice,
+        IssueCreditNote,
     },
     components::{field::Field, form::Form, fresh_check, live_errors::LiveErrors},
     error::AppError,
 };
 
 /// The actions, in the order their buttons show.
-const ACTIONS: [InvoiceAction; 4] = [
+const ACTIONS: [InvoiceAction; 5] = [
     InvoiceAction::RetryNow,
     InvoiceAction::MarkPaid,
     InvoiceAction::Void,
     InvoiceAction::CreditNote,
+    InvoiceAction::Correct,
 ];
 
 /// The invoices, newest first, each with the actions its status allows.
@@ -60,7 +63,7 @@ pub fn Invoices(
             let buttons = act.then(|| {
                 ACTIONS
                     .into_iter()
-                    .filter(|action| action.allowed(i.status, i.creditable().minor()))
+                    .filter(|action| action.permits(&i))
                     .map(|action| {
                         let invoice = i.clone();
                         let label = format!("{} — invoice {}", action.label(), i.number);
@@ -138,6 +141,9 @@ fn MoneyActionForm(
             InvoiceAction::Void => {
                 e.check("void_reason", reason(&text.get()));
             }
+            InvoiceAction::Correct => {
+                e.check("correct_reason", reason(&text.get()));
+            }
             InvoiceAction::CreditNote => {
                 if !whole.get() {
                     e.check("credit_amount", credit_amount(&amount.get(), creditable));
@@ -188,6 +194,15 @@ fn MoneyActionForm(
                             void_invoice(account, id, text).await?;
                             format!("Invoice {number} is void.")
                         }
+                        InvoiceAction::Correct => {
+                            let made = correct_invoice(account, id, text).await?;
+                            format!(
+                                "Invoice {number} is corrected by invoice {}: {}, {}.",
+                                made.number,
+                                made.amount(),
+                                made.status_label().to_lowercase()
+                            )
+                        }
                         InvoiceAction::CreditNote => {
                             let note = issue_credit_note(account, id, whole, amount, text).await?;
                             format!(
@@ -211,6 +226,7 @@ fn MoneyActionForm(
                             (InvoiceAction::CreditNote, "amount") => "credit_amount",
                             (InvoiceAction::CreditNote, _) => "credit_reason",
                             (InvoiceAction::Void, _) => "void_reason",
+                            (InvoiceAction::Correct, _) => "correct_reason",
                             _ => "reference",
                         };
                         named.add(field, message);
@@ -226,6 +242,7 @@ fn MoneyActionForm(
         InvoiceAction::MarkPaid => format!("Mark invoice {} paid by bank transfer", invoice.number),
         InvoiceAction::Void => format!("Void invoice {}", invoice.number),
         InvoiceAction::CreditNote => format!("Credit note for invoice {}", invoice.number),
+        InvoiceAction::Correct => format!("Correct invoice {}", invoice.number),
     };
     let explain = match action {
         InvoiceAction::RetryNow => format!(
@@ -243,6 +260,15 @@ fn MoneyActionForm(
         InvoiceAction::CreditNote => format!(
             "Up to {creditable} can be credited. Paid by card, it is refunded to the card; otherwise it is kept as credit for the next invoices."
         ),
+        InvoiceAction::Correct => format!(
+            "A new invoice for the same users and month is made with the account's billing details as they are now (name, address, tax ID, and the tax that follows), and this one is cancelled by a credit note for {}. {} Both are emailed to the billing contact.",
+            invoice.money(invoice.gross_cents()),
+            if invoice.status == tally_core::billing::InvoiceStatus::Paid || invoice.amount_cents == 0 {
+                "What was paid for it is taken off the new invoice, and the card on file is charged any difference."
+            } else {
+                "It is no longer owed: the new invoice is charged to the card on file instead."
+            }
+        ),
     };
     let fields = match action {
         InvoiceAction::RetryNow => ().into_any(),
@@ -250,6 +276,12 @@ fn MoneyActionForm(
             <Field name="reference" label="Transfer reference" autocomplete="off" required=true
                 value=Signal::derive(move || text.get()) error=errors.error("reference")
                 on_input=errors.typed(text, "reference") on_blur=errors.touch("reference") />
+        }
+        .into_any(),
+        InvoiceAction::Correct => view! {
+            <Field name="correct_reason" label="Reason (the billing contact reads it)" autocomplete="off" required=true
+                value=Signal::derive(move || text.get()) error=errors.error("correct_reason")
+                on_input=errors.typed(text, "correct_reason") on_blur=errors.touch("correct_reason") />
         }
         .into_any(),
         InvoiceAction::Void => view! {
@@ -282,6 +314,7 @@ fn MoneyActionForm(
         InvoiceAction::MarkPaid => "Mark paid".to_string(),
         InvoiceAction::Void => "Void the invoice".to_string(),
         InvoiceAction::CreditNote => "Issue the credit note".to_string(),
+        InvoiceAction::Correct => "Correct the invoice".to_string(),
     };
     view! {
         <section class="money-action" aria-labelledby="money-action-title">

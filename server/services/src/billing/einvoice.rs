@@ -79,6 +79,8 @@ pub struct Parties {
 pub struct Document {
     /// For a credit note: the invoice it credits, its number and issue date.
     pub credits: Option<(String, NaiveDate)>,
+    /// For a corrected invoice: the number of the invoice it corrects (type 384).
+    pub corrects: Option<String>,
     pub number: String,
     pub issued: NaiveDate,
     pub period: Option<(NaiveDate, NaiveDate)>,
@@ -132,6 +134,7 @@ impl Document {
         let period = month.map(|m| m.label()).unwrap_or_default();
         Self {
             credits: None,
+            corrects: invoice.corrects.clone(),
             number: invoice.number.clone(),
             issued: issued_on(invoice.created_at),
             period: month.map(|m| (m.first_day(), m.last_day())),
@@ -172,6 +175,7 @@ impl Document {
         notes.extend(category.note().map(str::to_string));
         Self {
             credits: Some((invoice.number.clone(), issued_on(invoice.created_at))),
+            corrects: None,
             number: note.number.clone(),
             issued: issued_on(note.created_at),
             period: None,
@@ -194,6 +198,15 @@ impl Document {
 
     fn gross_cents(&self) -> i64 {
         self.net_cents + self.tax_cents
+    }
+
+    /// UNTDID 1001: a commercial invoice (380), a credit note (381), a corrected invoice (384).
+    fn type_code(&self) -> &'static str {
+        match (&self.credits, &self.corrects) {
+            (Some(_), _) => "381",
+            (None, Some(_)) => "384",
+            (None, None) => "380",
+        }
     }
 
     fn vat_ids_allowed(&self) -> bool {
@@ -301,7 +314,7 @@ pub fn ubl(d: &Document) -> String {
             "Invoice",
             "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2",
             "InvoiceTypeCode",
-            "380",
+            d.type_code(),
             "InvoiceLine",
             "InvoicedQuantity",
         ),
@@ -346,6 +359,12 @@ pub fn ubl(d: &Document) -> String {
     if let Some((number, issued)) = &d.credits {
         x.push_str(&format!(
             "<cac:BillingReference><cac:InvoiceDocumentReference>{}<cbc:IssueDate>{issued}</cbc:IssueDate></cac:InvoiceDocumentReference></cac:BillingReference>",
+            el("cbc:ID", Some(number))
+        ));
+    }
+    if let Some(number) = &d.corrects {
+        x.push_str(&format!(
+            "<cac:BillingReference><cac:InvoiceDocumentReference>{}</cac:InvoiceDocumentReference></cac:BillingReference>",
             el("cbc:ID", Some(number))
         ));
     }
@@ -445,7 +464,7 @@ fn cii_party(tag: &str, p: &Party, vat_ids: bool, identifier: Option<&str>) -> S
 /// The document as UN/CEFACT Cross Industry Invoice (D16B), EN 16931 profile: the XML a
 /// Factur-X PDF carries.
 pub fn cii(d: &Document) -> String {
-    let type_code = if d.credits.is_some() { "381" } else { "380" };
+    let type_code = d.type_code();
     let amount = |tag: &str, cents: i64| format!("<ram:{tag}>{}</ram:{tag}>", d.amount(cents));
     let mut x = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rsm:CrossIndustryInvoice \
@@ -564,6 +583,12 @@ pub fn cii(d: &Document) -> String {
             "<ram:InvoiceReferencedDocument>{}{}</ram:InvoiceReferencedDocument>",
             el("ram:IssuerAssignedID", Some(number)),
             cii_date("ram:FormattedIssueDateTime", "qdt", *issued)
+        ));
+    }
+    if let Some(number) = &d.corrects {
+        x.push_str(&format!(
+            "<ram:InvoiceReferencedDocument>{}</ram:InvoiceReferencedDocument>",
+            el("ram:IssuerAssignedID", Some(number)),
         ));
     }
     x.push_str("</ram:ApplicableHeaderTradeSettlement></rsm:SupplyChainTradeTransaction></rsm:CrossIndustryInvoice>\n");

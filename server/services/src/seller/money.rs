@@ -14,6 +14,7 @@
 use tally_core::{
     actor::OperatorActor,
     audit::AuditKind,
+    billing::InvoiceStatus,
     money_actions::{payment_reference, reason, CreditNoteInput, InvoiceAction},
     operators::OperatorAction,
     views::billing::{CreditNote, CreditSettlement, Invoice},
@@ -25,7 +26,7 @@ use crate::{
     billing::{
         credit_notes::{self, NewCreditNote, Refunds},
         info,
-        invoices::{self, charging::Charging},
+        invoices::{self, charging::Charging, corrections},
     },
     identity::accounts::{self, AccountRow},
     platform::{
@@ -100,10 +101,13 @@ impl MoneyActions {
         if !operator.is_fresh(self.ctx.now()) {
             return Err(ServiceError::FreshCheckRequired);
         }
-        if !action.allowed(invoice.status, invoice.creditable().minor()) {
-            return Err(ServiceError::Conflict(
-                action.refusal(&invoice.number, invoice.status),
-            ));
+        if !action.permits(invoice) {
+            return Err(ServiceError::Conflict(match action {
+                InvoiceAction::Correct => invoice
+                    .correction_refusal()
+                    .unwrap_or_else(|| action.refusal(&invoice.number, invoice.status)),
+                _ => action.refusal(&invoice.number, invoice.status),
+            }));
         }
         Ok(())
     }
@@ -338,6 +342,111 @@ impl MoneyActions {
                 .await?;
         }
         credit_notes::get(pool, &account.id, &id).await
+    }
+
+    /// Corrects an invoice: makes it again with the account's billing details as they are now,
+    /// numbered next in the series, and cancels the original with a credit note for its whole
+    /// amount (see [`corrections`]). The correction is emailed as every invoice is, the credit
+    /// note as every credit note is; what the credit balance does not cover is charged to the
+    /// card on file now. Returns the correction as it then stands.
+    pub async fn correct(
+        &self,
+        operator: &OperatorActor,
+        account_id: &str,
+        invoice_id: &str,
+        why: &str,
+    ) -> Result<Invoice, ServiceError> {
+        let (account, original) = self.read(operator, account_id, invoice_id).await?;
+        let why = reason(why).map_err(|e| ServiceError::field("reason", e))?;
+        self.may_act(operator, &original, InvoiceAction::Correct)?;
+        let mut work = self.ctx.begin("correcting an invoice").await?;
+        let made = corrections::correct(
+            &self.ctx,
+            &mut work,
+            &account,
+            &original,
+            &why,
+            operator.email.as_str(),
+        )
+        .await?;
+        let (invoice, note) = (&made.invoice, &made.note);
+        work.audit(Event {
+            account_id: Some(account.id.clone()),
+            ..Event::by_operator(
+                operator,
+                AuditKind::InvoiceCorrected,
+                original.number.as_str(),
+                format!(
+                    "corrected by invoice {} ({}), cancelled by credit note {} ({}): {why}",
+                    invoice.number,
+                    invoice.amount(),
+                    note.number,
+                    note.amount()
+                ),
+            )
+        });
+        work.audit(Event::system(
+            AuditKind::InvoiceCreated,
+            account.id.as_str(),
+            invoice.number.as_str(),
+            format!(
+                "correction of invoice {}: peak {} users, {}",
+                original.number,
+                invoice.peak_users,
+                invoice.amount()
+            ),
+        ));
+        work.hook(Hook::new(
+            WebhookEvent::CreditNoteCreated,
+            serde_json::json!({
+                "account_id": account.id,
+                "credit_note_id": note.id,
+                "credit_note_number": note.number,
+                "invoice_id": original.id,
+                "invoice_number": original.number,
+                "amount": note.amount().decimal(),
+                "currency": note.currency.code(),
+                "settlement": note.settlement.code(),
+            }),
+        ));
+        work.hook(invoice_hook(
+            WebhookEvent::InvoiceCreated,
+            &account.id,
+            &invoice.id,
+            &invoice.number,
+            invoice.amount(),
+            serde_json::json!({
+                "month": invoice.month,
+                "peak_users": invoice.peak_users,
+                "free_users": invoice.free_users,
+                "status": invoice.status.code(),
+                "corrects_invoice_id": original.id,
+                "corrects_invoice_number": original.number,
+            }),
+        ));
+        for recipient in &made.recipients {
+            work.audit(Event::system(
+                AuditKind::InvoiceEmailed,
+                account.id.as_str(),
+                recipient.as_str(),
+                invoice.number.as_str(),
+            ));
+        }
+        for email in
+            invoices::invoice_emails(&self.ctx, invoice, &made.documents, &made.recipients, false)
+        {
+            work.mail(email);
+        }
+        self.refunds
+            .email_note(&mut work, &account.id, note)
+            .await?;
+        work.commit().await?;
+        if invoice.status == InvoiceStatus::Open {
+            self.charging
+                .charge_month(&account.id, &invoice.month)
+                .await?;
+        }
+        invoices::get(self.ctx.db.pool(), &account.id, &invoice.id).await
     }
 
     /// Queues a money action's notice to the billing contact.

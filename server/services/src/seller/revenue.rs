@@ -3,8 +3,9 @@
 //! past due and who owes most. Every figure is read from the invoices themselves, in a few
 //! statements over every account (an exception `tests/layers.rs` names).
 //!
-//! - A month's **invoiced** is the sum of the invoices for that month, voided ones left out
-//!   (an invoice's amount is what was left to pay after any credit balance); the **recurring
+//! - A month's **invoiced** is the sum of the invoices for that month, voided ones and those
+//!   corrected while unpaid left out (an invoice's amount is what was left to pay after any
+//!   credit balance, so a paid invoice and its correction add up to the correction's total); the **recurring
 //!   revenue now** is the last invoiced month's.
 //! - A month's **collected** is the sum of the invoices paid during it (by `paid_at`, UTC, which
 //!   only a paid invoice has — by card or by bank transfer), whatever month they were for, less
@@ -69,10 +70,11 @@ impl RevenueFigures {
         let invoiced = sqlx::query_as::<_, (Code<Currency>, i64, i64, i64)>(
             "SELECT currency, CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT), \
              CAST(COALESCE(SUM(CASE WHEN peak_users > free_users THEN peak_users - free_users ELSE 0 END), 0) AS BIGINT), \
-             COUNT(*) FROM invoices WHERE month = $1 AND status <> $2 GROUP BY currency",
+             COUNT(*) FROM invoices WHERE month = $1 AND status NOT IN ($2, $3) GROUP BY currency",
         )
         .bind(month.to_string())
         .bind(InvoiceStatus::Void.code())
+        .bind(InvoiceStatus::Corrected.code())
         .fetch_all(pool);
         // Paid during the month (only a paid invoice has a payment time), less what was
         // refunded during it.

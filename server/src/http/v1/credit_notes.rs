@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 
 use super::{
     accounts::AccountPath,
-    invoices::{pdf_response, reader, InvoicePath},
+    invoices::{pdf_response, reader, Invoice, InvoicePath},
     problem::Problem,
     timestamp, Body, Key, Page, PageQuery, Query,
 };
@@ -197,4 +197,39 @@ pub async fn create(
         .credit_note(operator, &path.account_id, &path.invoice_id, &input)
         .await?;
     Ok((StatusCode::CREATED, Json(note.into())))
+}
+
+/// A correction to make.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCorrection {
+    /// Why, as the account's billing contact reads it on the credit note.
+    #[schema(example = "VAT ID added after the invoice was made", max_length = 500)]
+    pub reason: String,
+}
+
+/// Correct an invoice: it is made again, for the same users and month, with the account's
+/// billing details as they are now (name, address, tax ID, and the tax that follows), numbered
+/// next in the series; the original is cancelled by a credit note for its whole amount. What
+/// was paid for the original is taken off the correction, and the card on file is charged the
+/// rest; an original still unpaid is no longer owed. Both documents are emailed. Not for an
+/// invoice voided, credited or corrected already.
+#[utoipa::path(post, path = "/v1/accounts/{account_id}/invoices/{invoice_id}/corrections", tag = "Invoices", operation_id = "correctInvoice",
+    params(InvoicePath),
+    request_body = NewCorrection,
+    security(("api_key" = ["credit_notes:write"])),
+    responses((status = 201, description = "The correction, as it then stands.", body = Invoice)))]
+pub async fn correct(
+    State(state): State<AppState>,
+    key: Key,
+    Path(path): Path<InvoicePath>,
+    Body(body): Body<NewCorrection>,
+) -> Result<(StatusCode, Json<Invoice>), Problem> {
+    let operator = key.needs(ApiScope::CreditNotesWrite)?;
+    let made = state
+        .services
+        .money
+        .correct(operator, &path.account_id, &path.invoice_id, &body.reason)
+        .await?;
+    Ok((StatusCode::CREATED, Json(made.into())))
 }

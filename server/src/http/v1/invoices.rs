@@ -52,6 +52,11 @@ pub struct Invoice {
     pub payment_reference: Option<String>,
     /// Why the seller voided it.
     pub void_reason: Option<String>,
+    /// The number of the invoice this one corrects (made again with the account's billing
+    /// details as they were then; that one is cancelled by a credit note).
+    pub corrects: Option<String>,
+    /// The number of the invoice that corrects this one.
+    pub corrected_by: Option<String>,
 }
 
 /// Where an invoice stands.
@@ -69,6 +74,8 @@ pub enum InvoiceStatus {
     /// The cardholder's bank asks them to confirm the payment.
     ActionRequired,
     Void,
+    /// Corrected while unpaid: cancelled by a credit note, its correction is owed instead.
+    Corrected,
 }
 
 impl From<View> for Invoice {
@@ -83,6 +90,7 @@ impl From<View> for Invoice {
                 S::PastDue => InvoiceStatus::PastDue,
                 S::ActionRequired => InvoiceStatus::ActionRequired,
                 S::Void => InvoiceStatus::Void,
+                S::Corrected => InvoiceStatus::Corrected,
             },
             price_per_user: v.money(v.price_per_user_cents).decimal(),
             net: v.money(v.net_cents()).decimal(),
@@ -104,6 +112,8 @@ impl From<View> for Invoice {
             free_users: v.free_users,
             payment_reference: v.payment_reference,
             void_reason: v.void_reason,
+            corrects: v.corrects,
+            corrected_by: v.corrected_by,
         }
     }
 }
@@ -146,18 +156,38 @@ pub async fn list(
 ) -> Result<Json<Page<Invoice>>, Problem> {
     let actor = reader(&state, &key, &path.account_id).await?;
     let (limit, cursor) = page.checked()?;
-    if cursor.is_some_and(|c| BillingMonth::parse(c).is_none()) {
-        return Err(Problem::invalid_field(
-            "cursor",
-            "This cursor is not one a list gave.",
-        ));
-    }
+    // The cursor is the last invoice's month and, since a corrected month has more than one
+    // invoice, when it was made and its number ("2026-11:1764547200000:INV-2026-000012"; a
+    // month alone, as lists gave before, is still read).
+    let cursor = match cursor {
+        None => None,
+        Some(c) => {
+            let mut parts = c.splitn(3, ':');
+            let month = parts.next().unwrap_or_default();
+            let made = match parts.next() {
+                None => Some(i64::MIN),
+                Some(m) => m.parse::<i64>().ok(),
+            };
+            let number = parts.next().unwrap_or_default();
+            match (BillingMonth::parse(month), made) {
+                (Some(_), Some(made)) => Some((month, made, number)),
+                _ => {
+                    return Err(Problem::invalid_field(
+                        "cursor",
+                        "This cursor is not one a list gave.",
+                    ))
+                }
+            }
+        }
+    };
     let rows = state
         .services
         .invoices
         .page_before(&actor, cursor, limit + 1)
         .await?;
-    let page = Page::of(rows, limit, |i| i.month.clone());
+    let page = Page::of(rows, limit, |i| {
+        format!("{}:{}:{}", i.month, i.created_at, i.number)
+    });
     Ok(Json(Page {
         data: page.data.into_iter().map(Invoice::from).collect(),
         has_more: page.has_more,

@@ -103,6 +103,7 @@ fn operations() -> OpenApiRouter<AppState> {
         .routes(utoipa_axum::routes!(invoices::get))
         .routes(utoipa_axum::routes!(invoices::pdf))
         .routes(utoipa_axum::routes!(credit_notes::create))
+        .routes(utoipa_axum::routes!(credit_notes::correct))
         .routes(utoipa_axum::routes!(credit_notes::list))
         .routes(utoipa_axum::routes!(credit_notes::get))
         .routes(utoipa_axum::routes!(credit_notes::pdf))

@@ -597,6 +597,13 @@ impl Charging {
         Ok(charges.paid + charges.failed > 0)
     }
 
+    /// Charges the account's invoices of `month` not charged yet, now (a correction).
+    pub async fn charge_month(&self, account_id: &str, month: &str) -> Result<(), ServiceError> {
+        let charges = self.charge(Due::Account(account_id, month)).await?;
+        self.deliver(&charges.mail).await;
+        Ok(())
+    }
+
     /// A new card: charge the account's unpaid invoices now (failed or past due).
     pub async fn charge_unpaid(&self, account_id: &str) -> Result<(), ServiceError> {
         let charges = self.charge(Due::Unpaid(account_id)).await?;

@@ -4,6 +4,7 @@
 //! PDF ([`pdf`]). Every query is scoped to the caller's account.
 
 pub mod charging;
+pub mod corrections;
 pub mod figures;
 pub mod pdf;
 pub mod run;
@@ -73,6 +74,8 @@ struct InvoiceRow {
     tax_cents: i64,
     tax_rate_bp: i64,
     tax_category: Option<String>,
+    corrects_number: Option<String>,
+    corrected_by: Option<String>,
 }
 
 impl From<InvoiceRow> for Invoice {
@@ -101,11 +104,17 @@ impl From<InvoiceRow> for Invoice {
             tax_cents: r.tax_cents,
             tax_rate_bp: u32::try_from(r.tax_rate_bp).unwrap_or(0),
             tax_category: r.tax_category.as_deref().and_then(TaxCategory::from_code),
+            corrects: r.corrects_number,
+            corrected_by: r.corrected_by,
         }
     }
 }
 
-const COLUMNS: &str = "id, number, month, peak_users, free_users, currency, price_per_user_cents, amount_cents, status, company_name, created_at, paid_at, billed_to, seller, reference_lines, card_label, credit_applied_cents, credited_cents, payment_reference, void_reason, tax_cents, tax_rate_bp, tax_category";
+const COLUMNS: &str = "id, number, month, peak_users, free_users, currency, price_per_user_cents, amount_cents, status, company_name, created_at, paid_at, billed_to, seller, reference_lines, card_label, credit_applied_cents, credited_cents, payment_reference, void_reason, tax_cents, tax_rate_bp, tax_category, corrects_number, corrected_by";
+
+/// An account's invoices newest first: by month, then (a corrected month has more than one)
+/// by when they were made and their number.
+const NEWEST_FIRST: &str = "month DESC, created_at DESC, number DESC";
 
 /// One invoice of the account, or not found.
 pub async fn get<'e, E>(exec: E, account_id: &str, id: &str) -> Result<Invoice, ServiceError>
@@ -158,7 +167,7 @@ pub async fn latest(
     n: u32,
 ) -> Result<Vec<Invoice>, ServiceError> {
     let rows: Vec<InvoiceRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM invoices WHERE account_id = $1 ORDER BY month DESC LIMIT $2"
+        "SELECT {COLUMNS} FROM invoices WHERE account_id = $1 ORDER BY {NEWEST_FIRST} LIMIT $2"
     ))
     .bind(account_id)
     .bind(i64::from(n))
@@ -204,10 +213,12 @@ pub async fn money_of(
         InvoiceStatus::PastDue,
         InvoiceStatus::ActionRequired,
     ];
-    let ids: Vec<String> = (0..accounts.len()).map(|i| format!("${}", i + 5)).collect();
+    let ids: Vec<String> = (0..accounts.len()).map(|i| format!("${}", i + 6)).collect();
+    // The last month's invoices together: a paid invoice and its correction add up to what the
+    // correction came to; one corrected while unpaid is not owed.
     let sql = format!(
         "SELECT i.account_id, \
-         CAST(COALESCE(SUM(CASE WHEN i.month = (SELECT MAX(j.month) FROM invoices j WHERE j.account_id = i.account_id) THEN i.amount_cents ELSE 0 END), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(CASE WHEN i.month = (SELECT MAX(j.month) FROM invoices j WHERE j.account_id = i.account_id) AND i.status <> $5 THEN i.amount_cents ELSE 0 END), 0) AS BIGINT), \
          CAST(COALESCE(SUM(CASE WHEN i.status IN ($1, $2, $3, $4) THEN i.amount_cents ELSE 0 END), 0) AS BIGINT) \
          FROM invoices i WHERE i.account_id IN ({}) GROUP BY i.account_id",
         ids.join(", ")
@@ -216,6 +227,7 @@ pub async fn money_of(
     for s in unpaid {
         q = q.bind(s.code());
     }
+    q = q.bind(InvoiceStatus::Corrected.code());
     for a in accounts {
         q = q.bind(*a);
     }
@@ -388,8 +400,14 @@ pub async fn invoiced_accounts(
 /// The essentials of an invoice in a few lines, for its emails' text.
 pub fn summary_lines(invoice: &Invoice) -> Vec<String> {
     let money = |minor: i64| invoice.money(minor).to_string();
-    let mut lines = vec![
-        format!("Invoice: {}", invoice.number),
+    let mut lines = vec![format!("Invoice: {}", invoice.number)];
+    lines.extend(
+        invoice
+            .corrects
+            .as_ref()
+            .map(|original| format!("Corrects invoice {original}, which a credit note cancels")),
+    );
+    lines.extend([
         format!("Billing period: {}", pdf::period(&invoice.month)),
         format!(
             "Peak users: {}, of which {} free",
@@ -401,7 +419,7 @@ pub fn summary_lines(invoice: &Invoice) -> Vec<String> {
             money(invoice.price_per_user_cents),
             money(invoice.net_cents())
         ),
-    ];
+    ]);
     if let Some(treatment) = invoice.tax_treatment() {
         lines.push(format!(
             "{}: {}",
@@ -760,10 +778,14 @@ impl Invoices {
         let users_now = changes.iter().map(|c| c.delta).sum::<i64>().max(0) as u64;
         let peak = peak_users(&changes, month);
         let daily = daily_peaks(&changes, month, today);
+        // A corrected month's charge is its invoices' together (what was paid for the original
+        // comes off its correction), less an original cancelled unpaid.
         let rows: Vec<(String, i64, i64, Code<Currency>)> = sqlx::query_as(
-            "SELECT month, peak_users, amount_cents, currency FROM invoices WHERE account_id = $1 ORDER BY month DESC LIMIT 12",
+            "SELECT month, MAX(peak_users), CAST(SUM(amount_cents) AS BIGINT), currency FROM invoices \
+             WHERE account_id = $1 AND status <> $2 GROUP BY month, currency ORDER BY month DESC LIMIT 12",
         )
         .bind(account)
+        .bind(InvoiceStatus::Corrected.code())
         .fetch_all(pool)
         .await
         .context("reading the last months' invoices")?;
@@ -833,19 +855,26 @@ impl Invoices {
         })
     }
 
-    /// Up to `limit` invoices, newest month first, of months before `before` (`YYYY-MM`;
-    /// from the newest without one): the REST API's list (an account has one invoice a month).
+    /// Up to `limit` invoices, newest first, after `before` in that order (the month,
+    /// `YYYY-MM`, when the invoice was made, UTC milliseconds, and its number; from the newest
+    /// without one): the REST API's list. A month has one invoice, and one more for each
+    /// correction.
     pub async fn page_before(
         &self,
         actor: &Actor,
-        before: Option<&str>,
+        before: Option<(&str, i64, &str)>,
         limit: u32,
     ) -> Result<Vec<Invoice>, ServiceError> {
+        let (month, made, number) = before.unwrap_or(("9999-12", i64::MIN, ""));
         let rows: Vec<InvoiceRow> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM invoices WHERE account_id = $1 AND month < $2 ORDER BY month DESC LIMIT $3"
+            "SELECT {COLUMNS} FROM invoices WHERE account_id = $1 \
+             AND (month < $2 OR (month = $2 AND (created_at < $3 OR (created_at = $3 AND number < $4)))) \
+             ORDER BY {NEWEST_FIRST} LIMIT $5"
         ))
         .bind(&actor.account_id)
-        .bind(before.unwrap_or("9999-12"))
+        .bind(month)
+        .bind(made)
+        .bind(number)
         .bind(i64::from(limit))
         .fetch_all(self.ctx.db.pool())
         .await
@@ -862,7 +891,7 @@ impl Invoices {
             .await
             .context("counting invoices")?;
         let rows: Vec<InvoiceRow> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM invoices WHERE account_id = $1 ORDER BY month DESC LIMIT $2 OFFSET $3"
+            "SELECT {COLUMNS} FROM invoices WHERE account_id = $1 ORDER BY {NEWEST_FIRST} LIMIT $2 OFFSET $3"
         ))
         .bind(&actor.account_id)
         .bind(i64::from(INVOICES_PER_PAGE))

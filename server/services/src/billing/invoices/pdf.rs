@@ -55,10 +55,25 @@ pub fn lines(invoice: &Invoice) -> Vec<Line> {
         .map(|d| d.format("%B %-d, %Y").to_string())
         .unwrap_or_default();
     let mut lines: Vec<Line> = vec![
-        (true, 20.0, format!("Invoice {}", invoice.number)),
+        (true, 20.0, title(invoice)),
         (false, 11.0, format!("Issued {issued}")),
-        (false, 8.0, String::new()),
     ];
+    // A correction names the invoice it replaces, and the replaced one its correction.
+    if let Some(original) = &invoice.corrects {
+        lines.push((
+            false,
+            11.0,
+            format!("Corrects invoice {original}, cancelled by a credit note"),
+        ));
+    }
+    if let Some(by) = &invoice.corrected_by {
+        lines.push((
+            true,
+            11.0,
+            format!("Corrected by invoice {by}: this invoice is cancelled by a credit note"),
+        ));
+    }
+    lines.push((false, 8.0, String::new()));
     if let Some(seller) = invoice.seller.as_deref().filter(|s| !s.trim().is_empty()) {
         lines.push((true, 12.0, "From".into()));
         lines.extend(seller.lines().map(|l| (false, 11.0, l.to_string())));
@@ -195,9 +210,17 @@ pub fn footer() -> [Line; 2] {
     ]
 }
 
+/// "Invoice INV-2026-000012", or "Corrected invoice …" for a correction.
+pub fn title(invoice: &Invoice) -> String {
+    match invoice.corrects {
+        Some(_) => format!("Corrected invoice {}", invoice.number),
+        None => format!("Invoice {}", invoice.number),
+    }
+}
+
 /// The invoice as a one-page PDF; with `cii`, a Factur-X one.
 pub fn render(invoice: &Invoice, cii: Option<&str>) -> Vec<u8> {
-    document(&format!("Invoice {}", invoice.number), lines(invoice), cii)
+    document(&title(invoice), lines(invoice), cii)
 }
 
 /// The name Factur-X gives the XML inside the PDF.

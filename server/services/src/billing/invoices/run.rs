@@ -64,7 +64,7 @@ pub struct RunReport {
 
 /// Whom an invoice is made out to, one line each: the company, the billing contact, the
 /// address and the tax id, as far as they are known.
-fn billed_to(account: &Billable, billing: &info::Chunk) -> String {
+pub(super) fn billed_to(account: &Billable, billing: &info::Chunk) -> String {
     let info = billing.info.get(&account.id);
     let company = info.map_or(account.name.as_str(), |i| i.company_name.as_str());
     let mut lines = vec![company.to_string()];
@@ -354,6 +354,8 @@ impl BillingRun {
                     tax_cents: amounts.tax.minor(),
                     tax_rate_bp: treatment.map_or(0, |t| t.rate_bp),
                     tax_category: treatment.map(|t| t.category),
+                    corrects: None,
+                    corrected_by: None,
                 };
                 Ok((invoice, account))
             })
@@ -367,7 +369,7 @@ impl BillingRun {
                 "INSERT INTO invoices (id, account_id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, \
                  company_name, contact_email, created_at, emailed_at, billed_to, card_label, credit_applied_cents, seller, reference_lines, \
                  tax_cents, tax_rate_bp, tax_category, parties, currency) VALUES {} \
-                 ON CONFLICT (account_id, month) DO NOTHING RETURNING id",
+                 ON CONFLICT (account_id, month) WHERE corrects IS NULL DO NOTHING RETURNING id",
                 Backend::of(work.tx()).values_list(batch.len(), 23)
             );
             let mut q = sqlx::query_scalar::<_, String>(&sql);

@@ -213,6 +213,20 @@ pub async fn credit_balance(pool: &sqlx::AnyPool, account_id: &str) -> Result<i6
     Ok(balance.unwrap_or(0))
 }
 
+/// The account's credit balance as `conn`'s transaction sees it.
+pub async fn credit_balance_in(
+    conn: &mut AnyConnection,
+    account_id: &str,
+) -> Result<i64, ServiceError> {
+    let balance: Option<i64> =
+        sqlx::query_scalar("SELECT credit_balance_cents FROM accounts WHERE id = $1")
+            .bind(account_id)
+            .fetch_optional(conn)
+            .await
+            .context("reading a credit balance")?;
+    Ok(balance.unwrap_or(0))
+}
+
 /// Adds `cents` to the account's credit balance, in `conn` (a credit note kept as credit).
 pub async fn add_credit(
     conn: &mut AnyConnection,
