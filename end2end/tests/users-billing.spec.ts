@@ -1,10 +1,11 @@
-import { test, expect } from "@playwright/test";
+import { test, expect, type Locator } from "@playwright/test";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { accessibilityViolations, openHydrated, waitForHydration } from "../pages/base";
 import { newestMail, signInAsOwner } from "../pages/account";
 import { addOperator, firstSignInAs, mailTo, mainServer, openAccounts } from "../pages/console";
+import { PaymentsModal } from "../pages/payments";
 
 // Runs after payments.spec.ts on the same server: billing information (contact
 // billing@acme.test) and a Visa test card are saved.
@@ -148,8 +149,8 @@ test("a Finance operator credits part of the paid invoice back to the card; Acme
   const invoices = finance.getByRole("table", { name: /latest invoices/ });
   const row = invoices.getByRole("row", { name: new RegExp(month) });
   await expect(row).toContainText("Paid");
-  // Paid: only a credit note is offered for it.
-  await expect(row.getByRole("button")).toHaveCount(1);
+  // Paid: a credit note or a correction is offered for it.
+  await expect(row.getByRole("button")).toHaveText(["Issue a credit note", "Correct"]);
   await row.getByRole("button", { name: /^Issue a credit note/ }).click();
   const form = finance.getByRole("region", { name: /Credit note for invoice/ });
   await form.getByLabel("Amount to credit").fill("10.01");
@@ -163,6 +164,8 @@ test("a Finance operator credits part of the paid invoice back to the card; Acme
   const notes = finance.getByRole("table", { name: /credit notes/ });
   await expect(notes.getByRole("row", { name: /Outage on the 9th/ })).toContainText("Refunded to the card");
   await expect(invoices.getByRole("row", { name: new RegExp(month) })).toContainText("$4.00 credited");
+  // Credited, it can no longer be corrected (a correction cancels a whole invoice).
+  await expect(invoices.getByRole("row", { name: new RegExp(month) }).getByRole("button")).toHaveText(["Issue a credit note"]);
   expect(await accessibilityViolations(finance)).toEqual([]);
 
   // Acme's Billing page lists it beside the invoices, with its PDF; the billing contact is
@@ -189,4 +192,78 @@ test("a Finance operator credits part of the paid invoice back to the card; Acme
   expect(await accessibilityViolations(support)).toEqual([]);
   await finance.context().close();
   await support.context().close();
+});
+
+test("Acme's billing administrator renames the company; a Finance operator corrects an earlier invoice, and the Billing page, the documents and the email link the two", async ({ browser, page }) => {
+  // The month before last billed too: Acme's 12 users there for a day of it.
+  const { midMonth: lastMid } = lastMonth();
+  const last = new Date(lastMid);
+  const first = Date.UTC(last.getUTCFullYear(), last.getUTCMonth() - 1, 1);
+  const d = new Date(first);
+  const month = `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, "0")}`;
+  const mid = first + 14 * 86_400_000 + 12 * 3_600_000;
+  const db = path.join(dataDir(), "tally.db");
+  execFileSync("python3", ["-c", `
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+acme = c.execute("SELECT id FROM accounts WHERE name = 'Acme Corp'").fetchone()[0]
+at = int(sys.argv[2])
+c.execute("UPDATE accounts SET created_at = ? WHERE id = ?", (at - 86400000, acme))
+c.execute("INSERT INTO user_count_changes (id, account_id, at, delta) VALUES ('e2e-corr-in', ?, ?, 12)", (acme, at))
+c.execute("INSERT INTO user_count_changes (id, account_id, at, delta) VALUES ('e2e-corr-out', ?, ?, -12)", (acme, at + 86400000))
+c.commit()
+`, db, String(mid)]);
+  execFileSync(path.join(root, "target", process.env.TALLY_E2E_PROFILE ?? "release", "tally"), ["bill", "--month", month], {
+    env: { ...process.env, TALLY_DATA_DIR: dataDir(), RUST_LOG: "warn", TALLY_PUBLIC_URL: process.env.TALLY_E2E_BASE_URL },
+  });
+
+  // The billing administrator renames the company in Billing Information.
+  await signInAsOwner(page);
+  const modal = await PaymentsModal.open(page);
+  await modal.dialog.getByLabel("Company name").fill("Acme Corporation Ltd");
+  await modal.dialog.getByRole("button", { name: "Next" }).click();
+  await expect(modal.tab("Payment Information")).toHaveAttribute("aria-selected", "true");
+
+  // Finance corrects that month's invoice: a reason first, beside its field.
+  const finance = await (await browser.newContext()).newPage();
+  await firstSignInAs(finance, addOperator("finance"));
+  await openAccounts(finance);
+  await finance.getByRole("link", { name: "Acme Corp" }).click();
+  await waitForHydration(finance);
+  const invoices = finance.getByRole("table", { name: /latest invoices/ });
+  const row = invoices.getByRole("row", { name: new RegExp(month) });
+  await expect(row).toContainText("Paid");
+  const original = (await row.getByRole("rowheader").textContent())!.trim();
+  await row.getByRole("button", { name: /^Correct/ }).click();
+  const form = finance.getByRole("region", { name: `Correct invoice ${original}` });
+  await expect(form).toContainText("What was paid for it is taken off the new invoice");
+  await form.getByRole("button", { name: "Correct the invoice" }).click();
+  await expect(form.getByText("Say why: the account's billing contact reads it.")).toBeVisible();
+  await form.getByLabel("Reason (the billing contact reads it)").fill("Company renamed");
+  expect(await accessibilityViolations(finance)).toEqual([]);
+  await form.getByRole("button", { name: "Correct the invoice" }).click();
+  const said = finance.getByRole("status").filter({ hasText: /is corrected by invoice/ });
+  await expect(said).toHaveText(new RegExp(`^Invoice ${original} is corrected by invoice INV-\\d{4}-\\d{6}: \\$0\\.00, nothing due\\.$`));
+  const corrected = (await said.textContent())!.match(/by invoice (INV-\d{4}-\d{6})/)![1];
+  const numbered = (table: Locator, number: string) => table.getByRole("row").filter({ has: finance.getByRole("rowheader", { name: number, exact: true }) });
+  await expect(numbered(invoices, original)).toContainText(`Corrected by invoice ${corrected}`);
+  await expect(numbered(invoices, corrected)).toContainText(`Corrects invoice ${original}`);
+  await expect(finance.getByRole("table", { name: /credit notes/ }).getByRole("row", { name: /Company renamed/ })).toContainText("$10.00");
+
+  // Acme's Billing page links the two; the correction is made out to the new name, and its
+  // e-invoice is a corrected invoice (384) that references the original.
+  await openHydrated(page, "/billing");
+  await expect(page.getByRole("row").filter({ has: page.getByRole("rowheader", { name: original, exact: true }) })).toContainText(`Corrected by invoice ${corrected}`);
+  await page.getByRole("link", { name: corrected, exact: true }).click();
+  await expect(page.getByRole("heading", { name: `Corrected invoice ${corrected}`, level: 1 })).toBeVisible();
+  await expect(page.getByText("Acme Corporation Ltd")).toBeVisible();
+  await expect(page.getByText(`Corrects invoice ${original}`)).toBeVisible();
+  expect(await accessibilityViolations(page)).toEqual([]);
+  const [xml] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download e-invoice (XML)" }).click()]);
+  const ubl = fs.readFileSync((await xml.path())!).toString();
+  expect(ubl).toContain("<cbc:InvoiceTypeCode>384</cbc:InvoiceTypeCode>");
+  expect(ubl).toContain(`<cac:BillingReference><cac:InvoiceDocumentReference><cbc:ID>${original}</cbc:ID>`);
+  const mail = await mailTo(mainServer(), `Corrects invoice ${original}`);
+  expect(mail).toMatch(/^To: billing@acme\.test/m);
+  await finance.context().close();
 });
