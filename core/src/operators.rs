@@ -78,7 +78,7 @@ pub enum OperatorAction {
     ManageAccountAdministrators,
     /// Change an account's plan.
     ChangePlans,
-    /// Retry a charge, mark an invoice paid, void one, issue a credit note.
+    /// Retry a charge, mark an invoice paid, void one, issue a credit note, correct one.
     MoneyActions,
     /// The seller's details, default plan, retry schedule and automatic suspension.
     ManageSellerSettings,
@@ -115,7 +115,7 @@ impl OperatorAction {
             }
             OperatorAction::ChangePlans => "Change an account's plan",
             OperatorAction::MoneyActions => {
-                "Retry a charge, mark an invoice paid, void an invoice, issue a credit note"
+                "Retry a charge, mark an invoice paid, void an invoice, issue a credit note, correct an invoice"
             }
             OperatorAction::ManageSellerSettings => {
                 "Change the seller's details, default plan, retry schedule and automatic suspension"

@@ -99,6 +99,7 @@ const DROPPED: &[&str] = &[
     "admin_recovery_codes_owned",
     "webauthn_ceremonies_owned",
     "users_rebuilt",
+    "invoices_old",
 ];
 
 fn crate_dir() -> PathBuf {

@@ -385,17 +385,6 @@ impl MoneyActions {
                 ),
             )
         });
-        work.audit(Event::system(
-            AuditKind::InvoiceCreated,
-            account.id.as_str(),
-            invoice.number.as_str(),
-            format!(
-                "correction of invoice {}: peak {} users, {}",
-                original.number,
-                invoice.peak_users,
-                invoice.amount()
-            ),
-        ));
         work.hook(Hook::new(
             WebhookEvent::CreditNoteCreated,
             serde_json::json!({
@@ -409,34 +398,27 @@ impl MoneyActions {
                 "settlement": note.settlement.code(),
             }),
         ));
-        work.hook(invoice_hook(
-            WebhookEvent::InvoiceCreated,
+        let mut corrects = serde_json::Map::new();
+        corrects.insert("corrects_invoice_id".into(), original.id.clone().into());
+        corrects.insert(
+            "corrects_invoice_number".into(),
+            original.number.clone().into(),
+        );
+        invoices::announce(
+            &self.ctx,
+            &mut work,
             &account.id,
-            &invoice.id,
-            &invoice.number,
-            invoice.amount(),
-            serde_json::json!({
-                "month": invoice.month,
-                "peak_users": invoice.peak_users,
-                "free_users": invoice.free_users,
-                "status": invoice.status.code(),
-                "corrects_invoice_id": original.id,
-                "corrects_invoice_number": original.number,
-            }),
-        ));
-        for recipient in &made.recipients {
-            work.audit(Event::system(
-                AuditKind::InvoiceEmailed,
-                account.id.as_str(),
-                recipient.as_str(),
-                invoice.number.as_str(),
-            ));
-        }
-        for email in
-            invoices::invoice_emails(&self.ctx, invoice, &made.documents, &made.recipients, false)
-        {
-            work.mail(email);
-        }
+            invoice,
+            &made.documents,
+            &made.recipients,
+            format!(
+                "correction of invoice {}: peak {} users, {}",
+                original.number,
+                invoice.peak_users,
+                invoice.amount()
+            ),
+            corrects,
+        );
         self.refunds
             .email_note(&mut work, &account.id, note)
             .await?;

@@ -189,38 +189,25 @@ pub async fn correct(
         let buyer = einvoice::buyer(&account.name, info, &seller.address.country);
         Parties { seller, buyer }
     });
-    sqlx::query(
-        "INSERT INTO invoices (id, account_id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, \
-         company_name, contact_email, created_at, emailed_at, billed_to, card_label, credit_applied_cents, seller, reference_lines, \
-         tax_cents, tax_rate_bp, tax_category, parties, currency, corrects, corrects_number) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
+    let parties_json = parties.as_ref().and_then(|p| serde_json::to_string(p).ok());
+    let sql = format!(
+        "INSERT INTO invoices ({}, corrects, corrects_number) VALUES ({}) RETURNING id",
+        super::NEW_COLUMNS,
+        (1..=super::NEW_COLUMN_COUNT + 2)
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    super::bind_new(
+        sqlx::query_scalar::<_, String>(&sql),
+        &invoice,
+        &account.id,
+        billing.contacts.get(&account.id).map(|c| c.email.as_str()),
+        parties_json,
     )
-    .bind(&invoice.id)
-    .bind(&account.id)
-    .bind(&invoice.number)
-    .bind(&invoice.month)
-    .bind(invoice.peak_users as i64)
-    .bind(invoice.free_users as i64)
-    .bind(invoice.price_per_user_cents)
-    .bind(invoice.amount_cents)
-    .bind(invoice.status.code())
-    .bind(&invoice.company_name)
-    .bind(billing.contacts.get(&account.id).map(|c| c.email.as_str()))
-    .bind(now)
-    .bind(now)
-    .bind(invoice.billed_to.as_deref())
-    .bind(invoice.card_label.as_deref())
-    .bind(invoice.credit_applied_cents)
-    .bind(invoice.seller.as_deref())
-    .bind(invoice.references.as_deref())
-    .bind(invoice.tax_cents)
-    .bind(i64::from(invoice.tax_rate_bp))
-    .bind(invoice.tax_category.map(|c| c.code()))
-    .bind(parties.as_ref().and_then(|p| serde_json::to_string(p).ok()))
-    .bind(invoice.currency.code())
     .bind(&original.id)
     .bind(&original.number)
-    .execute(work.tx())
+    .fetch_one(work.tx())
     .await
     .context("inserting a corrected invoice")?;
     if invoice.credit_applied_cents > 0 {

@@ -471,6 +471,97 @@ pub fn invoice_emails(
         .collect()
 }
 
+/// The columns an invoice is made with ([`bind_new`] binds them), by the run and by a
+/// correction (which adds what it corrects).
+pub(crate) const NEW_COLUMNS: &str = "id, account_id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, \
+     company_name, contact_email, created_at, emailed_at, billed_to, card_label, credit_applied_cents, seller, reference_lines, \
+     tax_cents, tax_rate_bp, tax_category, parties, currency";
+pub(crate) const NEW_COLUMN_COUNT: usize = 23;
+
+/// Binds a new invoice's [`NEW_COLUMNS`] to `q`, in their order: made and emailed at its
+/// `created_at`, with the billing contact's email as it was and both parties as JSON.
+pub(crate) fn bind_new<'q>(
+    q: sqlx::query::QueryScalar<'q, Any, String, sqlx::any::AnyArguments<'q>>,
+    i: &'q Invoice,
+    account_id: &'q str,
+    contact_email: Option<&'q str>,
+    parties: Option<String>,
+) -> sqlx::query::QueryScalar<'q, Any, String, sqlx::any::AnyArguments<'q>> {
+    q.bind(&i.id)
+        .bind(account_id)
+        .bind(&i.number)
+        .bind(&i.month)
+        .bind(i.peak_users as i64)
+        .bind(i.free_users as i64)
+        .bind(i.price_per_user_cents)
+        .bind(i.amount_cents)
+        .bind(i.status.code())
+        .bind(&i.company_name)
+        .bind(contact_email)
+        .bind(i.created_at)
+        .bind(i.created_at)
+        .bind(i.billed_to.as_deref())
+        .bind(i.card_label.as_deref())
+        .bind(i.credit_applied_cents)
+        .bind(i.seller.as_deref())
+        .bind(i.references.as_deref())
+        .bind(i.tax_cents)
+        .bind(i64::from(i.tax_rate_bp))
+        .bind(i.tax_category.map(|c| c.code()))
+        .bind(parties)
+        .bind(i.currency.code())
+}
+
+/// Announces an invoice just made, in `work`: its log entry (`detail`), its `invoice.created`
+/// webhook (with `more` fields beside the month, peak, free users and status), and its emails,
+/// with its documents, to each of `to`, each logged.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn announce(
+    ctx: &Context,
+    work: &mut crate::platform::work::Work,
+    account_id: &str,
+    invoice: &Invoice,
+    documents: &Rendered,
+    to: &[String],
+    detail: String,
+    more: serde_json::Map<String, serde_json::Value>,
+) {
+    work.audit(Event::system(
+        AuditKind::InvoiceCreated,
+        account_id,
+        invoice.number.as_str(),
+        detail,
+    ));
+    let mut fields = serde_json::json!({
+        "month": invoice.month,
+        "peak_users": invoice.peak_users,
+        "free_users": invoice.free_users,
+        "status": invoice.status.code(),
+    });
+    if let Some(map) = fields.as_object_mut() {
+        map.extend(more);
+    }
+    work.hook(crate::platform::webhooks::invoice_hook(
+        tally_core::webhooks::WebhookEvent::InvoiceCreated,
+        account_id,
+        &invoice.id,
+        &invoice.number,
+        invoice.amount(),
+        fields,
+    ));
+    for recipient in to {
+        work.audit(Event::system(
+            AuditKind::InvoiceEmailed,
+            account_id,
+            recipient.as_str(),
+            invoice.number.as_str(),
+        ));
+    }
+    for email in invoice_emails(ctx, invoice, documents, to, false) {
+        work.mail(email);
+    }
+}
+
 /// An invoice's documents: its PDF — a Factur-X one, with its CII inside, when its parties
 /// are known — and its UBL e-invoice (none then).
 pub struct Rendered {

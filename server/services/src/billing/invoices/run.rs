@@ -23,7 +23,6 @@ use tally_core::{
     billing::{date_of_millis, peak_users, BillingMonth, InvoiceStatus, Plan},
     vat::InvoiceAmounts,
     views::billing::Invoice,
-    webhooks::WebhookEvent,
     Datelike, NaiveDate,
 };
 
@@ -42,7 +41,6 @@ use crate::{
         db::{Backend, ROWS_PER_STATEMENT},
         error::{ResultExt, ServiceError},
         metrics,
-        webhooks::invoice_hook,
     },
 };
 
@@ -366,42 +364,22 @@ impl BillingRun {
         let mut made = HashSet::new();
         for batch in candidates.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
-                "INSERT INTO invoices (id, account_id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, \
-                 company_name, contact_email, created_at, emailed_at, billed_to, card_label, credit_applied_cents, seller, reference_lines, \
-                 tax_cents, tax_rate_bp, tax_category, parties, currency) VALUES {} \
+                "INSERT INTO invoices ({}) VALUES {} \
                  ON CONFLICT (account_id, month) WHERE corrects IS NULL DO NOTHING RETURNING id",
-                Backend::of(work.tx()).values_list(batch.len(), 23)
+                super::NEW_COLUMNS,
+                Backend::of(work.tx()).values_list(batch.len(), super::NEW_COLUMN_COUNT)
             );
             let mut q = sqlx::query_scalar::<_, String>(&sql);
             for (i, account) in batch {
-                q = q
-                    .bind(&i.id)
-                    .bind(&account.id)
-                    .bind(&i.number)
-                    .bind(&i.month)
-                    .bind(i.peak_users as i64)
-                    .bind(i.free_users as i64)
-                    .bind(i.price_per_user_cents)
-                    .bind(i.amount_cents)
-                    .bind(i.status.code())
-                    .bind(&i.company_name)
-                    .bind(billing.contacts.get(&account.id).map(|c| c.email.as_str()))
-                    .bind(now)
-                    .bind(now)
-                    .bind(i.billed_to.as_deref())
-                    .bind(i.card_label.as_deref())
-                    .bind(i.credit_applied_cents)
-                    .bind(i.seller.as_deref())
-                    .bind(i.references.as_deref())
-                    .bind(i.tax_cents)
-                    .bind(i64::from(i.tax_rate_bp))
-                    .bind(i.tax_category.map(|c| c.code()))
-                    .bind(
-                        parties
-                            .get(&i.id)
-                            .and_then(|p| serde_json::to_string(p).ok()),
-                    )
-                    .bind(i.currency.code());
+                q = super::bind_new(
+                    q,
+                    i,
+                    &account.id,
+                    billing.contacts.get(&account.id).map(|c| c.email.as_str()),
+                    parties
+                        .get(&i.id)
+                        .and_then(|p| serde_json::to_string(p).ok()),
+                );
             }
             made.extend(q.fetch_all(work.tx()).await.context("inserting invoices")?);
         }
@@ -452,40 +430,20 @@ impl BillingRun {
         .await?;
         for ((_, account), (invoice, documents)) in made.iter().zip(&rendered) {
             let to = billing.recipients(&account.id);
-            work.audit(Event::system(
-                AuditKind::InvoiceCreated,
-                account.id.as_str(),
-                invoice.number.as_str(),
+            super::announce(
+                &self.ctx,
+                &mut work,
+                &account.id,
+                invoice,
+                documents,
+                &to,
                 format!(
                     "billing run for {month}: peak {} users, {}",
                     invoice.peak_users,
                     invoice.amount()
                 ),
-            ));
-            work.hook(invoice_hook(
-                WebhookEvent::InvoiceCreated,
-                &account.id,
-                &invoice.id,
-                &invoice.number,
-                invoice.amount(),
-                serde_json::json!({
-                    "month": invoice.month,
-                    "peak_users": invoice.peak_users,
-                    "free_users": invoice.free_users,
-                    "status": invoice.status.code(),
-                }),
-            ));
-            for recipient in &to {
-                work.audit(Event::system(
-                    AuditKind::InvoiceEmailed,
-                    account.id.as_str(),
-                    recipient.as_str(),
-                    invoice.number.as_str(),
-                ));
-            }
-            for email in super::invoice_emails(&self.ctx, invoice, documents, &to, false) {
-                work.mail(email);
-            }
+                serde_json::Map::new(),
+            );
         }
         // The run's own delivery loop sends them while the run goes on.
         let _ = work.commit_queued().await?.into_ids();
