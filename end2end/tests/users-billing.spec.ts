@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { accessibilityViolations, openHydrated, waitForHydration } from "../pages/base";
 import { newestMail, signInAsOwner } from "../pages/account";
-import { addOperator, firstSignInAs, mailTo, mainServer, openAccounts } from "../pages/console";
+import { addOperator, firstSignInAs, mailTo, mainServer, openAccounts, signInAsOperator } from "../pages/console";
 import { PaymentsModal } from "../pages/payments";
 
 // Runs after payments.spec.ts on the same server: billing information (contact
@@ -194,7 +194,7 @@ test("a Finance operator credits part of the paid invoice back to the card; Acme
   await support.context().close();
 });
 
-test("Acme's billing administrator renames the company; a Finance operator corrects an earlier invoice, and the Billing page, the documents and the email link the two", async ({ browser, page }) => {
+test("Acme's billing administrator renames the company; the seller's Owner corrects an earlier invoice, and the Billing page, the documents and the email link the two", async ({ browser, page }) => {
   // The month before last billed too: Acme's 12 users there for a day of it.
   const { midMonth: lastMid } = lastMonth();
   const last = new Date(lastMid);
@@ -219,14 +219,17 @@ c.commit()
 
   // The billing administrator renames the company in Billing Information.
   await signInAsOwner(page);
-  const modal = await PaymentsModal.open(page);
+  await openHydrated(page, "/billing/payment");
+  const modal = new PaymentsModal(page);
+  await modal.dialog.getByRole("button", { name: "Update" }).click();
   await modal.dialog.getByLabel("Company name").fill("Acme Corporation Ltd");
   await modal.dialog.getByRole("button", { name: "Next" }).click();
   await expect(modal.tab("Payment Information")).toHaveAttribute("aria-selected", "true");
 
-  // Finance corrects that month's invoice: a reason first, beside its field.
+  // The Owner (who, like Finance, takes money actions) corrects that month's invoice: a
+  // reason first, beside its field.
   const finance = await (await browser.newContext()).newPage();
-  await firstSignInAs(finance, addOperator("finance"));
+  await signInAsOperator(finance);
   await openAccounts(finance);
   await finance.getByRole("link", { name: "Acme Corp" }).click();
   await waitForHydration(finance);
@@ -263,7 +266,9 @@ c.commit()
   const ubl = fs.readFileSync((await xml.path())!).toString();
   expect(ubl).toContain("<cbc:InvoiceTypeCode>384</cbc:InvoiceTypeCode>");
   expect(ubl).toContain(`<cac:BillingReference><cac:InvoiceDocumentReference><cbc:ID>${original}</cbc:ID>`);
+  // Emailed as any invoice: to the billing contact and the administrator who opted in.
   const mail = await mailTo(mainServer(), `Corrects invoice ${original}`);
-  expect(mail).toMatch(/^To: billing@acme\.test/m);
+  expect(mail).toMatch(/^To: (billing|ann)@acme\.test/m);
+  expect(mail).toMatch(/filename(\*0)?="tally-invoice-INV-\d{4}-\d{6}\.xml"/);
   await finance.context().close();
 });

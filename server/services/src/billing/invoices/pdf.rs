@@ -58,19 +58,13 @@ pub fn lines(invoice: &Invoice) -> Vec<Line> {
         (true, 20.0, title(invoice)),
         (false, 11.0, format!("Issued {issued}")),
     ];
-    // A correction names the invoice it replaces, and the replaced one its correction.
+    // A correction names the invoice it replaces. (The replaced one stays the document it was
+    // when issued; the pages and the console say it was corrected.)
     if let Some(original) = &invoice.corrects {
         lines.push((
             false,
             11.0,
             format!("Corrects invoice {original}, cancelled by a credit note"),
-        ));
-    }
-    if let Some(by) = &invoice.corrected_by {
-        lines.push((
-            true,
-            11.0,
-            format!("Corrected by invoice {by}: this invoice is cancelled by a credit note"),
         ));
     }
     lines.push((false, 8.0, String::new()));
