@@ -151,8 +151,9 @@ both_databases! {
             assert!(pdf.contains(&line), "{line} in {pdf}");
         }
         let old_pdf = pdf_text(&get(format!("/billing/invoices/{id}/pdf")).await.unwrap().bytes().await.unwrap());
-        // The original is the document it was when issued: its PDF does not change.
-        assert!(old_pdf.contains(&format!("Invoice {original}")) && !old_pdf.contains("Corrected"), "{old_pdf}");
+        // The original keeps its title and lines; its status says what became of it, as a void's does.
+        assert!(old_pdf.contains(&format!("Invoice {original}")) && !old_pdf.contains("Corrected invoice"), "{old_pdf}");
+        assert!(old_pdf.contains(&format!("Corrected by invoice {number}")), "{old_pdf}");
         let xml = get(format!("/billing/invoices/{new_id}/xml")).await.unwrap().text().await.unwrap();
         for part in [
             "<cbc:InvoiceTypeCode>384</cbc:InvoiceTypeCode>".to_string(),

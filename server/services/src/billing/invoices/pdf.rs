@@ -58,8 +58,8 @@ pub fn lines(invoice: &Invoice) -> Vec<Line> {
         (true, 20.0, title(invoice)),
         (false, 11.0, format!("Issued {issued}")),
     ];
-    // A correction names the invoice it replaces. (The replaced one stays the document it was
-    // when issued; the pages and the console say it was corrected.)
+    // A correction names the invoice it replaces under its title; the replaced one says so in
+    // its status, as a voided one does.
     if let Some(original) = &invoice.corrects {
         lines.push((
             false,
