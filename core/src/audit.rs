@@ -79,6 +79,8 @@ pub enum AuditKind {
     /// The seller's staff corrected an invoice: made it again with the account's billing
     /// details as they are now, cancelling the original with a credit note.
     InvoiceCorrected,
+    /// An Administrator With Billing set, changed or removed the account's limit on its users.
+    SeatCapChanged,
     /// A credit note's refund to the card went through, or was refused and kept as credit.
     CreditNoteRefunded,
     /// A credit note, or the notice of another money action, was emailed to the billing contact.
@@ -113,7 +115,7 @@ pub enum AuditKind {
     ScimTokenRevoked,
 }
 
-pub const ALL_AUDIT_KINDS: [AuditKind; 75] = [
+pub const ALL_AUDIT_KINDS: [AuditKind; 76] = [
     AuditKind::AccountCreated,
     AuditKind::SignIn,
     AuditKind::SignInFailed,
@@ -173,6 +175,7 @@ pub const ALL_AUDIT_KINDS: [AuditKind; 75] = [
     AuditKind::InvoiceVoided,
     AuditKind::CreditNoteIssued,
     AuditKind::InvoiceCorrected,
+    AuditKind::SeatCapChanged,
     AuditKind::CreditNoteRefunded,
     AuditKind::MoneyNoticeEmailed,
     AuditKind::SellerSettingsChanged,
@@ -275,6 +278,7 @@ impl AuditKind {
             AuditKind::InvoiceVoided => "invoice_voided",
             AuditKind::CreditNoteIssued => "credit_note_issued",
             AuditKind::InvoiceCorrected => "invoice_corrected",
+            AuditKind::SeatCapChanged => "seat_cap_changed",
             AuditKind::CreditNoteRefunded => "credit_note_refunded",
             AuditKind::MoneyNoticeEmailed => "money_notice_emailed",
             AuditKind::SellerSettingsChanged => "seller_settings_changed",
@@ -317,6 +321,7 @@ impl AuditKind {
                 | AuditKind::InvoiceVoided
                 | AuditKind::CreditNoteIssued
                 | AuditKind::InvoiceCorrected
+                | AuditKind::SeatCapChanged
                 | AuditKind::CreditNoteRefunded
                 | AuditKind::MoneyNoticeEmailed
         )
@@ -387,6 +392,7 @@ impl AuditKind {
             AuditKind::InvoiceVoided => "Invoice voided",
             AuditKind::CreditNoteIssued => "Credit note issued",
             AuditKind::InvoiceCorrected => "Invoice corrected",
+            AuditKind::SeatCapChanged => "User limit changed",
             AuditKind::CreditNoteRefunded => "Credit note refunded",
             AuditKind::MoneyNoticeEmailed => "Billing notice emailed",
             AuditKind::SellerSettingsChanged => "Seller settings changed",

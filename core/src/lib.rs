@@ -28,6 +28,7 @@ pub mod processor;
 pub mod redirect;
 pub mod roles;
 pub mod scim;
+pub mod seat_cap;
 pub mod seller;
 pub mod tax_id;
 pub mod typing;

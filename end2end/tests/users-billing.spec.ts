@@ -272,3 +272,38 @@ c.commit()
   expect(mail).toMatch(/filename(\*0)?="tally-invoice-INV-\d{4}-\d{6}\.xml"/);
   await finance.context().close();
 });
+
+test("a billing administrator limits Acme to the users it has; one more is refused on the Users page, naming the limit; then the limit is lifted", async ({ page }) => {
+  await signInAsOwner(page);
+  await openHydrated(page, "/billing");
+  const card = page.getByRole("region", { name: "User limit" });
+  const now = (await card.locator("#seat-cap-now").textContent())!;
+  const users = now.match(/has (\d+) users/)![1];
+  const field = card.getByLabel("Most users (blank for no limit)");
+  // Checked as typed, beside the field.
+  await field.fill("0");
+  await field.blur();
+  await expect(card.getByText("Enter at least 1 user, or leave it blank for no limit.")).toBeVisible();
+  await field.fill(users);
+  await card.getByRole("button", { name: "Save the limit" }).click();
+  await expect(card.getByText(`Saved: at most ${users} users.`)).toBeVisible();
+  await expect(card.locator("#seat-cap-now")).toHaveText(`At most ${users} users; the account has ${users}.`);
+  expect(await accessibilityViolations(page)).toEqual([]);
+
+  await openHydrated(page, "/users");
+  await page.getByRole("button", { name: "+ Add user" }).click();
+  const dialog = page.getByRole("dialog");
+  await dialog.getByLabel("First name").fill("Over");
+  await dialog.getByLabel("Last name").fill("Limit");
+  await dialog.getByLabel("Email").fill("over.limit@acme.test");
+  await dialog.getByRole("button", { name: "Save user" }).click();
+  await expect(dialog.getByText(`This account is limited to ${users} users, and has ${users} already. An Administrator With Billing can raise the limit on the Billing page.`)).toBeVisible();
+  await expect(dialog.getByLabel("Email")).toHaveValue("over.limit@acme.test"); // nothing typed is lost
+  expect(await accessibilityViolations(page)).toEqual([]);
+
+  // Lifted (the specs after this one add users to Acme).
+  await openHydrated(page, "/billing");
+  await card.getByLabel("Most users (blank for no limit)").fill("");
+  await card.getByRole("button", { name: "Save the limit" }).click();
+  await expect(card.getByText("Saved: no limit.")).toBeVisible();
+});

@@ -90,3 +90,19 @@ pub async fn save_invoice_fields(
         .await?;
     Ok(())
 }
+
+/// The account's limit on its users, if any, and how many it has (the Billing page).
+#[server(endpoint = "billing/seat-cap")]
+pub async fn get_seat_cap() -> Result<tally_core::seat_cap::SeatCap, AppError> {
+    let actor = require(Action::ViewBilling)?;
+    Ok(services()?.users.seat_cap(&actor).await?)
+}
+
+/// Sets the account's limit on its users (blank: none), held to core's rules and not below
+/// the users it has (Administrators With Billing).
+#[server(endpoint = "billing/save-seat-cap")]
+pub async fn save_seat_cap(#[server(default)] seat_cap: String) -> Result<(), AppError> {
+    let actor = require(Action::ManagePaymentMethod)?;
+    let cap = tally_core::seat_cap::parse(&seat_cap).map_err(|e| AppError::field("seat_cap", e))?;
+    Ok(services()?.users.set_seat_cap(&actor, cap).await?)
+}

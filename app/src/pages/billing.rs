@@ -1,12 +1,14 @@
 //! The Billing page. Route: `/billing`. Requires: View billing (the two With Billing roles).
 //! Server functions: `get_billing_overview`, `list_invoices`, `request_invoice_copy`,
-//! `set_receive_invoices`, `get_invoice_fields`, `save_invoice_fields`; each invoice's PDF is `GET /billing/invoices/:id/pdf`, its page
+//! `set_receive_invoices`, `get_invoice_fields`, `save_invoice_fields`, `get_seat_cap`,
+//! `save_seat_cap`; each invoice's PDF is `GET /billing/invoices/:id/pdf`, its page
 //! is [`super::invoice`]; each credit note's PDF is `GET /billing/credit-notes/:id/pdf`; those
 //! made between two dates download as a ZIP from `GET /billing/export?from=…&to=…`.
 
 mod export;
 mod overview;
 mod references;
+mod seat_cap;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -26,6 +28,7 @@ use crate::{
 use export::DownloadInvoices;
 use overview::Overview;
 use references::InvoiceReferences;
+use seat_cap::SeatCapCard;
 
 #[component]
 pub fn BillingPage() -> impl IntoView {
@@ -64,6 +67,7 @@ fn Billing(
         </Transition>
         <div class="cards">
             <InvoiceReferences />
+            <SeatCapCard />
             <DownloadInvoices />
         </div>
         <h2>"Invoices"</h2>

@@ -50,6 +50,7 @@ const OWNERS: &[(&str, &str)] = &[
     ("account_plans", "billing::plans"),
     ("billing_settings", "billing::settings"),
     ("users", "directory::users"),
+    ("seat_caps", "directory::users"),
     ("user_count_changes", "directory::users"),
     ("commands", "directory::commands"),
     ("command_runners", "directory::commands"),

@@ -30,6 +30,7 @@ mod plain_forms;
 mod public_pages;
 mod rest;
 mod scim;
+mod seat_cap;
 mod secrets;
 mod settings;
 mod several_servers;

@@ -15,7 +15,7 @@ use tally_core::{
 use crate::{both_databases, helpers::TestApp, invoicing::millis};
 
 /// A token made on the Users page by `admin` (an admin id of `seed_account`).
-async fn token_of(app: &TestApp, admin: &str) -> String {
+pub(crate) async fn token_of(app: &TestApp, admin: &str) -> String {
     let cookie = app.session_cookie_for(admin).await;
     let res = app.call_as(&cookie, "users/scim-tokens/create", &[]).await;
     assert_eq!(res.status(), 200, "{:?}", res.text().await);
@@ -23,7 +23,7 @@ async fn token_of(app: &TestApp, admin: &str) -> String {
     made["token"].as_str().unwrap().to_owned()
 }
 
-async fn scim(
+pub(crate) async fn scim(
     app: &TestApp,
     token: &str,
     method: Method,
@@ -55,7 +55,7 @@ async fn scim(
     )
 }
 
-fn user(user_name: &str, email: &str, external: Option<&str>, active: bool) -> Value {
+pub(crate) fn user(user_name: &str, email: &str, external: Option<&str>, active: bool) -> Value {
     let mut u = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
         "userName": user_name,

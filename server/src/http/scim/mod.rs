@@ -94,7 +94,10 @@ impl From<tally_services::platform::error::ServiceError> for ScimError {
             E::Forbidden | E::FreshCheckRequired | E::TwoStepSetupRequired => {
                 Self::new(StatusCode::FORBIDDEN, None, "This token may not do this.")
             }
-            E::Conflict(why) => Self::new(StatusCode::CONFLICT, Some("uniqueness"), why),
+            // A rule the write breaks (the account's user limit, a change meanwhile): no
+            // scimType, which would tell the identity provider the user exists already (that
+            // is ScimRefusal::Uniqueness).
+            E::Conflict(why) => Self::new(StatusCode::CONFLICT, None, why),
             E::Invalid(errors) => Self::invalid_value(
                 errors
                     .iter()

@@ -1,7 +1,14 @@
-//! Users (seats) of an account (owner of `users` and `user_count_changes`). Adding or deleting
-//! a user writes a +1 or −1 into `user_count_changes` in the same transaction, stamped with
-//! the same instant, so a month's peak is computed from an exact history. Every query is
-//! scoped to the caller's account.
+//! Users (seats) of an account (owner of `users`, `user_count_changes` and `seat_caps`).
+//! Adding or deleting a user writes a +1 or −1 into `user_count_changes` in the same
+//! transaction, stamped with the same instant, so a month's peak is computed from an exact
+//! history. Every query is scoped to the caller's account.
+//!
+//! An account may limit its users (`seat_caps`, set by its Administrators With Billing). Every
+//! way of adding seats counts them through [`count_change`], which then holds the limit: with
+//! the new users written, it counts the account's seats and refuses the transaction when they
+//! are over. On PostgreSQL it first locks the limit's row, so transactions adding users to one
+//! account count one after another, each seeing the ones before; SQLite runs one writer at a
+//! time already.
 
 use std::collections::HashMap;
 
@@ -13,6 +20,7 @@ use tally_core::{
     codes::UserStatus,
     csv::RowError,
     forms::NewUser,
+    seat_cap::SeatCap,
     views::users::{UserPage, UserSummary, USERS_PER_PAGE},
     webhooks::WebhookEvent,
 };
@@ -20,7 +28,7 @@ use tally_core::{
 use crate::platform::{
     audit::Event,
     context::Context,
-    db::{contains, list_counts, offset, search_text, Database, ROWS_PER_STATEMENT},
+    db::{contains, list_counts, offset, search_text, Backend, Database, ROWS_PER_STATEMENT},
     error::{ResultExt, ServiceError},
     webhooks::Hook,
     work::Work,
@@ -165,10 +173,57 @@ async fn count_change(
     .bind(account_id)
     .bind(at)
     .bind(delta)
-    .execute(tx)
+    .execute(&mut *tx)
     .await
     .context("recording a change of the user count")?;
+    if delta > 0 {
+        hold_cap(tx, account_id, delta.unsigned_abs()).await?;
+    }
     Ok(())
+}
+
+/// Refuses, in `tx`, seats just added (`added`) beyond the account's limit, if it has one.
+async fn hold_cap(
+    tx: &mut AnyConnection,
+    account_id: &str,
+    added: u64,
+) -> Result<(), ServiceError> {
+    let lock = match Backend::of(tx) {
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
+    };
+    let cap: Option<i64> = sqlx::query_scalar(&format!(
+        "SELECT cap FROM seat_caps WHERE account_id = $1{lock}"
+    ))
+    .bind(account_id)
+    .fetch_optional(&mut *tx)
+    .await
+    .context("reading the account's user limit")?;
+    let Some(cap) = cap else {
+        return Ok(());
+    };
+    let seats = seats(&mut *tx, account_id).await?;
+    if seats > cap {
+        return Err(ServiceError::Conflict(tally_core::seat_cap::refusal(
+            cap.unsigned_abs(),
+            added,
+            seats.unsigned_abs(),
+        )));
+    }
+    Ok(())
+}
+
+/// How many seats the account has: its users but those the identity provider deactivated.
+async fn seats<'e, E>(exec: E, account_id: &str) -> Result<i64, ServiceError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE account_id = $1 AND status <> $2")
+        .bind(account_id)
+        .bind(UserStatus::Deactivated.code())
+        .fetch_one(exec)
+        .await
+        .context("counting the account's users")
 }
 
 /// The user's email, if the user is in the account.
@@ -636,6 +691,65 @@ impl Users {
         }
         work.commit().await?;
         Ok(report)
+    }
+
+    /// The account's limit on its users, if any, and how many it has now (the Billing page).
+    pub async fn seat_cap(&self, actor: &Actor) -> Result<SeatCap, ServiceError> {
+        let pool = self.ctx.db.pool();
+        let cap: Option<i64> =
+            sqlx::query_scalar("SELECT cap FROM seat_caps WHERE account_id = $1")
+                .bind(&actor.account_id)
+                .fetch_optional(pool)
+                .await
+                .context("reading the account's user limit")?;
+        Ok(SeatCap {
+            cap: cap.map(i64::unsigned_abs),
+            users: seats(pool, &actor.account_id).await?.unsigned_abs(),
+        })
+    }
+
+    /// Sets the account's limit on its users (`None`: no limit); not below the users it has.
+    pub async fn set_seat_cap(&self, actor: &Actor, cap: Option<u64>) -> Result<(), ServiceError> {
+        let mut work = self.ctx.begin("setting the user limit").await?;
+        let now = work.now();
+        let account = actor.account_id.as_str();
+        match cap {
+            // Written first: on PostgreSQL the row is then locked, so users added meanwhile are
+            // counted here or held to the new limit there.
+            Some(cap) => {
+                sqlx::query(
+                    "INSERT INTO seat_caps (account_id, cap, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (account_id) DO UPDATE SET cap = excluded.cap, updated_at = excluded.updated_at",
+                )
+                .bind(account)
+                .bind(i64::try_from(cap).unwrap_or(i64::MAX))
+                .bind(now)
+                .execute(work.tx())
+                .await
+                .context("saving the user limit")?;
+                let users = seats(work.tx(), account).await?.unsigned_abs();
+                if let Some(refusal) = tally_core::seat_cap::below_users(cap, users) {
+                    return Err(ServiceError::field("seat_cap", refusal));
+                }
+            }
+            None => {
+                sqlx::query("DELETE FROM seat_caps WHERE account_id = $1")
+                    .bind(account)
+                    .execute(work.tx())
+                    .await
+                    .context("removing the user limit")?;
+            }
+        }
+        work.audit(Event::by(
+            actor,
+            AuditKind::SeatCapChanged,
+            "user limit",
+            match cap {
+                Some(cap) => format!("at most {cap} users"),
+                None => "no limit".to_string(),
+            },
+        ));
+        work.commit().await
     }
 
     /// Adds every user or none. `bad_rows` are rows core refused already; an address already in
