@@ -16,6 +16,7 @@ pub mod codes;
 pub mod contact;
 pub mod country;
 pub mod csv;
+pub mod estimate;
 pub mod expiry;
 pub mod export;
 pub mod forms;

@@ -314,6 +314,7 @@ mod correction_tests {
             void_reason: None,
             corrects: None,
             corrected_by: None,
+            peak_reached_on: None,
         }
     }
 

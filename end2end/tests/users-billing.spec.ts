@@ -307,3 +307,44 @@ test("a billing administrator limits Acme to the users it has; one more is refus
   await card.getByRole("button", { name: "Save the limit" }).click();
   await expect(card.getByText("Saved: no limit.")).toBeVisible();
 });
+
+test("the Billing page says where the peak comes from, and the what-if answers in the browser with the network off", async ({ page }) => {
+  await signInAsOwner(page);
+  await openHydrated(page, "/billing");
+  const peak = page.getByRole("region", { name: "Where the peak comes from" });
+  const peakSoFar = Number(await page.locator("#peak-so-far").textContent());
+  const usersNow = Number(await page.locator("#users-now").textContent());
+  await expect(peak.locator("#peak-statement")).toContainText(`Peak: ${peakSoFar} users, first reached on `);
+  // Users were added this month (the specs above), so changes set the peak; the last reached it.
+  const steps = peak.getByRole("table", { name: "The changes that set the peak, each to a new high for the month" });
+  await expect(steps.locator("tbody tr").last().locator("td").last()).toHaveText(String(peakSoFar));
+  expect(await accessibilityViolations(page)).toEqual([]);
+
+  // Offline from here: every answer is computed in the page, with no request.
+  const requests: string[] = [];
+  page.on("request", (r) => requests.push(r.url()));
+  await page.context().setOffline(true);
+  const whatIf = page.getByRole("region", { name: "What if" });
+  const answer = whatIf.locator("#what-if-answer");
+  const count = whatIf.getByLabel("How many");
+  await count.fill("3");
+  await expect(answer).toContainText(`Adding 3 users today would make ${usersNow + 3} users.`);
+  const peakAfter = Math.max(peakSoFar, usersNow + 3);
+  await expect(answer).toContainText(
+    peakAfter > peakSoFar ? `This month's peak would rise from ${peakSoFar} to ${peakAfter}` : `This month's peak would stay ${peakSoFar}`,
+  );
+  await expect(answer).toContainText(`Next month, with ${usersNow + 3} users throughout: $`);
+  // Removing more users than there are is refused beside the field, in words.
+  await whatIf.getByLabel("Change today").selectOption("remove");
+  await count.fill(String(usersNow + 1));
+  await expect(whatIf.getByText(`The account has ${usersNow} users now: remove at most ${usersNow}.`)).toBeVisible();
+  await expect(count).toHaveAttribute("aria-invalid", "true");
+  await count.fill("1");
+  await expect(answer).toContainText(`Removing 1 user today would leave ${usersNow - 1} users.`);
+  await expect(answer).toContainText(`This month's peak would stay ${peakSoFar}`);
+  await whatIf.getByRole("button", { name: "Show" }).click();
+  await expect(answer).toContainText(`Removing 1 user today would leave ${usersNow - 1} users.`);
+  expect(requests).toEqual([]);
+  expect(await accessibilityViolations(page)).toEqual([]);
+  await page.context().setOffline(false);
+});

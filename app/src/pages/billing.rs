@@ -7,6 +7,7 @@
 
 mod export;
 mod overview;
+mod peak;
 mod references;
 mod seat_cap;
 

@@ -60,6 +60,7 @@ fn InvoiceView(invoice: Resource<Result<InvoiceSummary, AppError>>) -> impl Into
                                         <tr><th scope="row">"Total"</th><td class="number"><strong>{i.money(i.amount_cents).to_string()}</strong></td></tr>
                                     </tbody>
                                 </table>
+                                <p id="invoice-peak">{tally_core::estimate::peak_statement(i.peak_users, i.peak_reached_on, i.free_users)}</p>
                                 {i.tax_treatment().and_then(|t| t.note()).map(|n| view! { <p class="tax-note">{n}</p> })}
                                 <p class="no-print">
                                     <a href=format!("/billing/invoices/{}/pdf", i.id) download>"Download PDF"</a>

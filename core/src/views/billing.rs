@@ -148,6 +148,14 @@ pub struct BillingOverview {
     pub users_now: u64,
     /// The largest user count of this month so far.
     pub peak_so_far: u64,
+    /// The UTC day it was first reached.
+    pub peak_reached_on: NaiveDate,
+    /// Users when the month opened.
+    pub opening_users: u64,
+    /// The last changes that set the peak (each took the count higher than ever before in the
+    /// month), oldest first, and how many earlier ones are left out.
+    pub peak_steps: Vec<crate::estimate::PeakStep>,
+    pub earlier_peak_steps: usize,
     /// What this month would cost if the peak stayed where it is, tax included: the invoice
     /// a billing run would make now (before any credit).
     pub projected_cents: i64,
@@ -192,6 +200,15 @@ impl BillingOverview {
             price_per_user: self.money(self.price_per_user_cents),
             free_users: self.free_users,
             billing_day: self.billing_day,
+        }
+    }
+
+    /// Next month's plan: the change set for it, or this month's.
+    pub fn next_month_plan(&self) -> crate::billing::Plan {
+        let next = crate::billing::BillingMonth::parse(&self.month).map(|m| m.next().to_string());
+        match &self.next_plan {
+            Some(change) if Some(&change.from_month) == next.as_ref() => change.plan(),
+            _ => self.plan(),
         }
     }
 
@@ -266,6 +283,10 @@ pub struct Invoice {
     /// The number of the invoice that corrects it.
     #[serde(default)]
     pub corrected_by: Option<String>,
+    /// The UTC day the month's peak was first reached; unknown for invoices made before
+    /// Tally kept it.
+    #[serde(default)]
+    pub peak_reached_on: Option<NaiveDate>,
 }
 
 impl Invoice {

@@ -26,6 +26,7 @@ mod money;
 mod numbering;
 mod operators;
 mod outbox;
+mod peak;
 mod plain_forms;
 mod public_pages;
 mod rest;

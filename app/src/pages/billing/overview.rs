@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use tally_core::views::billing::BillingOverview;
 
+use super::peak::{PeakCard, WhatIfCard};
 use crate::{
     api::billing::set_receive_invoices,
     components::{billing_notices::BillingNotices, payments::PaymentsDialog},
@@ -48,7 +49,7 @@ pub(super) fn Overview(
                 <h2 id="plan-title">"This month"</h2>
                 <dl class="facts">
                     <dt>"Price"</dt><dd>{format!("{} per user per month; the first {} users are free", o.money(o.price_per_user_cents), o.free_users)}</dd>
-                    <dt>"Users now"</dt><dd>{o.users_now}</dd>
+                    <dt>"Users now"</dt><dd id="users-now">{o.users_now}</dd>
                     <dt>"Peak so far"</dt><dd id="peak-so-far">{o.peak_so_far}</dd>
                     <dt>"Projected charge"</dt><dd id="projected-charge">{match o.tax {
                         Some(t) => format!(
@@ -103,6 +104,10 @@ pub(super) fn Overview(
                     <label for="receive-invoices">"Also email invoices to me"</label>
                 </div>
             </section>
+        </div>
+        <div class="cards">
+            <PeakCard o=o.clone() />
+            <WhatIfCard o=o.clone() />
         </div>
         <Charts o=o />
     }

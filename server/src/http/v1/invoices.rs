@@ -26,6 +26,10 @@ pub struct Invoice {
     /// The most users at once that month, and how many of them were free.
     pub peak_users: u64,
     pub free_users: u64,
+    /// The day (UTC, `YYYY-MM-DD`) the peak was first reached; absent on invoices made before
+    /// Tally kept it.
+    #[schema(example = "2026-10-05", format = Date)]
+    pub peak_reached_on: Option<String>,
     /// Decimal amounts in `currency`: the price of each user beyond the free ones, what the
     /// users cost (`net`), the VAT on it (`tax`), the credit balance taken off, what was left
     /// to pay, and what credit notes have credited since.
@@ -110,6 +114,7 @@ impl From<View> for Invoice {
             month: v.month,
             peak_users: v.peak_users,
             free_users: v.free_users,
+            peak_reached_on: v.peak_reached_on.map(|d| d.format("%Y-%m-%d").to_string()),
             payment_reference: v.payment_reference,
             void_reason: v.void_reason,
             corrects: v.corrects,

@@ -30,7 +30,7 @@ use crate::{
         work::Work,
     },
 };
-use tally_core::vat::InvoiceAmounts;
+use tally_core::estimate::month_amounts;
 
 /// A correction as made: the new invoice, the credit note that cancels the original, the new
 /// invoice's documents, and who gets invoices.
@@ -143,8 +143,13 @@ pub async fn correct(
 
     // The correction takes the credit as any invoice does.
     let balance = accounts::credit_balance_in(work.tx(), &account.id).await?;
-    let amounts = InvoiceAmounts::of(net, treatment.as_ref(), net.with_minor(balance))
-        .ok_or_else(|| ServiceError::invariant("correcting an invoice", "the amount overflows"))?;
+    let amounts = month_amounts(
+        &plan,
+        original.peak_users,
+        treatment.as_ref(),
+        net.with_minor(balance),
+    )
+    .ok_or_else(|| ServiceError::invariant("correcting an invoice", "the amount overflows"))?;
     let billable = Billable {
         id: account.id.clone(),
         name: account.name.clone(),
@@ -184,6 +189,7 @@ pub async fn correct(
         tax_category: treatment.map(|t| t.category),
         corrects: Some(original.number.clone()),
         corrected_by: None,
+        peak_reached_on: original.peak_reached_on,
     };
     let parties = issuer.map(|seller| {
         let buyer = einvoice::buyer(&account.name, info, &seller.address.country);

@@ -11,15 +11,18 @@ pub mod run;
 
 use std::collections::HashSet;
 
+use chrono::NaiveDate;
+
 use sqlx::{Any, Executor};
 use tally_core::{
     actor::Actor,
     audit::AuditKind,
-    billing::{daily_peaks, next_charge_date_on, peak_users, BillingMonth, InvoiceStatus, Plan},
+    billing::{daily_peaks, next_charge_date_on, BillingMonth, InvoiceStatus, Plan},
+    estimate::{explain_peak, month_amounts},
     expiry::Expiry,
     export::ExportRange,
     money::{Currency, Money},
-    vat::{InvoiceAmounts, TaxCategory},
+    vat::TaxCategory,
     views::billing::{
         BillingOverview, Invoice, InvoicePage, MonthCharge, PlanChange, INVOICES_PER_PAGE,
     },
@@ -76,6 +79,7 @@ struct InvoiceRow {
     tax_category: Option<String>,
     corrects_number: Option<String>,
     corrected_by: Option<String>,
+    peak_reached_on: Option<String>,
 }
 
 impl From<InvoiceRow> for Invoice {
@@ -106,14 +110,20 @@ impl From<InvoiceRow> for Invoice {
             tax_category: r.tax_category.as_deref().and_then(TaxCategory::from_code),
             corrects: r.corrects_number,
             corrected_by: r.corrected_by,
+            peak_reached_on: r
+                .peak_reached_on
+                .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()),
         }
     }
 }
 
-const COLUMNS: &str = "id, number, month, peak_users, free_users, currency, price_per_user_cents, amount_cents, status, company_name, created_at, paid_at, billed_to, seller, reference_lines, card_label, credit_applied_cents, credited_cents, payment_reference, void_reason, tax_cents, tax_rate_bp, tax_category, corrects_number, corrected_by";
+const COLUMNS: &str = "id, number, month, peak_users, free_users, currency, price_per_user_cents, amount_cents, status, company_name, created_at, paid_at, billed_to, seller, reference_lines, card_label, credit_applied_cents, credited_cents, payment_reference, void_reason, tax_cents, tax_rate_bp, tax_category, corrects_number, corrected_by, peak_reached_on";
 
 /// An account's invoices newest first: by month, then (a corrected month has more than one)
 /// by when they were made and their number.
+/// How many of the changes that set this month's peak the Billing page lists (the latest).
+const PEAK_STEPS_SHOWN: usize = 10;
+
 const NEWEST_FIRST: &str = "month DESC, created_at DESC, number DESC";
 
 /// One invoice of the account, or not found.
@@ -475,8 +485,8 @@ pub fn invoice_emails(
 /// correction (which adds what it corrects).
 pub(crate) const NEW_COLUMNS: &str = "id, account_id, number, month, peak_users, free_users, price_per_user_cents, amount_cents, status, \
      company_name, contact_email, created_at, emailed_at, billed_to, card_label, credit_applied_cents, seller, reference_lines, \
-     tax_cents, tax_rate_bp, tax_category, parties, currency";
-pub(crate) const NEW_COLUMN_COUNT: usize = 23;
+     tax_cents, tax_rate_bp, tax_category, parties, currency, peak_reached_on";
+pub(crate) const NEW_COLUMN_COUNT: usize = 24;
 
 /// Binds a new invoice's [`NEW_COLUMNS`] to `q`, in their order: made and emailed at its
 /// `created_at`, with the billing contact's email as it was and both parties as JSON.
@@ -510,6 +520,7 @@ pub(crate) fn bind_new<'q>(
         .bind(i.tax_category.map(|c| c.code()))
         .bind(parties)
         .bind(i.currency.code())
+        .bind(i.peak_reached_on.map(|d| d.format("%Y-%m-%d").to_string()))
 }
 
 /// Announces an invoice just made, in `work`: its log entry (`detail`), its `invoice.created`
@@ -535,6 +546,7 @@ pub(crate) fn announce(
     let mut fields = serde_json::json!({
         "month": invoice.month,
         "peak_users": invoice.peak_users,
+        "peak_reached_on": invoice.peak_reached_on.map(|d| d.format("%Y-%m-%d").to_string()),
         "free_users": invoice.free_users,
         "status": invoice.status.code(),
     });
@@ -867,7 +879,8 @@ impl Invoices {
         let month = BillingMonth::containing(today);
         let changes = users::history_since(pool, account, month.start_millis()).await?;
         let users_now = changes.iter().map(|c| c.delta).sum::<i64>().max(0) as u64;
-        let peak = peak_users(&changes, month);
+        let explained = explain_peak(&changes, month);
+        let peak = explained.peak;
         let daily = daily_peaks(&changes, month, today);
         // A corrected month's charge is its invoices' together (what was paid for the original
         // comes off its correction), less an original cancelled unpaid.
@@ -902,9 +915,13 @@ impl Invoices {
             .await?
             .tax
             .treatment_for(billing_info.as_ref());
-        let projected = plan.invoice_amount(peak).and_then(|net| {
-            InvoiceAmounts::of(net, treatment.as_ref(), Money::zero(net.currency()))
-        });
+        let projected = month_amounts(
+            &plan,
+            peak,
+            treatment.as_ref(),
+            Money::zero(plan.price_per_user.currency()),
+        );
+        let (steps, earlier_peak_steps) = explained.last_steps(PEAK_STEPS_SHOWN);
         let contact = info::contact(pool, account).await?;
         let card = cards::card_on_file(pool, account).await?;
         let next_charge = next_charge_date_on(today, last_plan.billing_day, plan.billing_day);
@@ -925,6 +942,10 @@ impl Invoices {
             next_plan,
             users_now,
             peak_so_far: peak,
+            peak_reached_on: explained.reached_on,
+            opening_users: explained.opening,
+            peak_steps: steps.to_vec(),
+            earlier_peak_steps,
             projected_cents: projected.map_or(i64::MAX, |a| a.gross.minor()),
             projected_tax_cents: projected.map_or(0, |a| a.tax.minor()),
             tax: treatment,

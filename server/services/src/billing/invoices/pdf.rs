@@ -101,7 +101,17 @@ pub fn lines(invoice: &Invoice) -> Vec<Line> {
         (
             false,
             12.0,
-            format!("Peak users in the period: {}", invoice.peak_users),
+            // The day it was first reached, where the invoice knows it.
+            format!(
+                "Peak users in the period: {}{}",
+                invoice.peak_users,
+                invoice
+                    .peak_reached_on
+                    .map_or_else(String::new, |d| format!(
+                        ", first reached on {}",
+                        d.format("%B %-d")
+                    ))
+            ),
         ),
         (false, 12.0, format!("Free users: {}", invoice.free_users)),
         (

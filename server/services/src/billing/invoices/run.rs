@@ -6,7 +6,8 @@
 //! each committed on its own:
 //! 1. **Invoice** the accounts that have no invoice for the month yet. Each account's
 //!    user-count history before the month is summed into its opening count and the month's
-//!    own changes are read; core's `peak_users` decides the peak. Each new invoice's emails are
+//!    own changes are read; core's `explain_peak` decides the peak and the day it was reached, and
+//!    `month_amounts` what it costs (as for the Billing page's estimate). Each new invoice's emails are
 //!    queued in the outbox in the transaction that creates it.
 //! 2. **Charge** the month's open invoices ([`super::charging`]).
 //! 3. **Deliver** the queued mail, while the run goes on.
@@ -20,8 +21,8 @@ use std::collections::{HashMap, HashSet};
 
 use tally_core::{
     audit::AuditKind,
-    billing::{date_of_millis, peak_users, BillingMonth, InvoiceStatus, Plan},
-    vat::InvoiceAmounts,
+    billing::{date_of_millis, BillingMonth, InvoiceStatus, Plan},
+    estimate::{explain_peak, month_amounts},
     views::billing::Invoice,
     Datelike, NaiveDate,
 };
@@ -281,28 +282,28 @@ impl BillingRun {
             .iter()
             .map(|account| {
                 let plan = plans.get(&account.id).copied().unwrap_or(standard);
-                let peak = peak_users(
+                let explained = explain_peak(
                     history.get(&account.id).map_or(&[][..], Vec::as_slice),
                     month,
                 );
+                let peak = explained.peak;
                 let info = billing.info.get(&account.id);
                 let treatment = tax.treatment_for(info);
                 // The tax is added to what the users cost; the credit the seller gave comes
                 // off the sum first, as far as it goes.
-                let amounts = plan
-                    .invoice_amount(peak)
-                    .and_then(|net| {
-                        InvoiceAmounts::of(
-                            net,
-                            treatment.as_ref(),
-                            // The balance is in the account's currency, which is its
-                            // plan's: a plan's currency cannot change once invoiced.
-                            net.with_minor(credit.get(&account.id).copied().unwrap_or(0)),
-                        )
-                    })
-                    .ok_or_else(|| {
-                        ServiceError::invariant("invoicing an account", "the amount overflows")
-                    })?;
+                // The estimate on the Billing page is this same function of the peak.
+                let amounts = month_amounts(
+                    &plan,
+                    peak,
+                    treatment.as_ref(),
+                    // The balance is in the account's currency, which is its plan's: a
+                    // plan's currency cannot change once invoiced.
+                    plan.price_per_user
+                        .with_minor(credit.get(&account.id).copied().unwrap_or(0)),
+                )
+                .ok_or_else(|| {
+                    ServiceError::invariant("invoicing an account", "the amount overflows")
+                })?;
                 let amount = amounts.due;
                 let applied = amounts.credit_applied.minor();
                 let id = self.ctx.new_id();
@@ -354,6 +355,7 @@ impl BillingRun {
                     tax_category: treatment.map(|t| t.category),
                     corrects: None,
                     corrected_by: None,
+                    peak_reached_on: Some(explained.reached_on),
                 };
                 Ok((invoice, account))
             })
