@@ -81,6 +81,9 @@ pub enum AuditKind {
     InvoiceCorrected,
     /// An Administrator With Billing set, changed or removed the account's limit on its users.
     SeatCapChanged,
+    /// An Administrator With Billing added, changed or removed one of the account's billing
+    /// contacts.
+    BillingContactsChanged,
     /// A credit note's refund to the card went through, or was refused and kept as credit.
     CreditNoteRefunded,
     /// A credit note, or the notice of another money action, was emailed to the billing contact.
@@ -115,7 +118,7 @@ pub enum AuditKind {
     ScimTokenRevoked,
 }
 
-pub const ALL_AUDIT_KINDS: [AuditKind; 76] = [
+pub const ALL_AUDIT_KINDS: [AuditKind; 77] = [
     AuditKind::AccountCreated,
     AuditKind::SignIn,
     AuditKind::SignInFailed,
@@ -176,6 +179,7 @@ pub const ALL_AUDIT_KINDS: [AuditKind; 76] = [
     AuditKind::CreditNoteIssued,
     AuditKind::InvoiceCorrected,
     AuditKind::SeatCapChanged,
+    AuditKind::BillingContactsChanged,
     AuditKind::CreditNoteRefunded,
     AuditKind::MoneyNoticeEmailed,
     AuditKind::SellerSettingsChanged,
@@ -279,6 +283,7 @@ impl AuditKind {
             AuditKind::CreditNoteIssued => "credit_note_issued",
             AuditKind::InvoiceCorrected => "invoice_corrected",
             AuditKind::SeatCapChanged => "seat_cap_changed",
+            AuditKind::BillingContactsChanged => "billing_contacts_changed",
             AuditKind::CreditNoteRefunded => "credit_note_refunded",
             AuditKind::MoneyNoticeEmailed => "money_notice_emailed",
             AuditKind::SellerSettingsChanged => "seller_settings_changed",
@@ -322,6 +327,7 @@ impl AuditKind {
                 | AuditKind::CreditNoteIssued
                 | AuditKind::InvoiceCorrected
                 | AuditKind::SeatCapChanged
+                | AuditKind::BillingContactsChanged
                 | AuditKind::CreditNoteRefunded
                 | AuditKind::MoneyNoticeEmailed
         )
@@ -393,6 +399,7 @@ impl AuditKind {
             AuditKind::CreditNoteIssued => "Credit note issued",
             AuditKind::InvoiceCorrected => "Invoice corrected",
             AuditKind::SeatCapChanged => "User limit changed",
+            AuditKind::BillingContactsChanged => "Billing contacts changed",
             AuditKind::CreditNoteRefunded => "Credit note refunded",
             AuditKind::MoneyNoticeEmailed => "Billing notice emailed",
             AuditKind::SellerSettingsChanged => "Seller settings changed",

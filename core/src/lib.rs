@@ -10,6 +10,7 @@ pub mod address;
 pub mod api_keys;
 pub mod audit;
 pub mod billing;
+pub mod billing_contacts;
 pub mod card;
 pub mod card_in_text;
 pub mod codes;

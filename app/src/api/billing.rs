@@ -106,3 +106,60 @@ pub async fn save_seat_cap(#[server(default)] seat_cap: String) -> Result<(), Ap
     let cap = tally_core::seat_cap::parse(&seat_cap).map_err(|e| AppError::field("seat_cap", e))?;
     Ok(services()?.users.set_seat_cap(&actor, cap).await?)
 }
+
+/// The account's billing contacts (the Billing page).
+#[server(endpoint = "billing/contacts")]
+pub async fn list_billing_contacts(
+) -> Result<Vec<tally_core::billing_contacts::BillingContact>, AppError> {
+    let actor = require(Action::ViewBilling)?;
+    Ok(services()?.billing_contacts.list(&actor).await?)
+}
+
+/// Adds a billing contact, or (with `id`) changes one, held to core's rules: a name, one email
+/// address not already a contact, To or Cc, and at least one kind of message (each a checkbox:
+/// `invoices`, `receipts`, `payment_problems`, `spend_alerts`); at most ten (Administrators
+/// With Billing).
+#[server(endpoint = "billing/save-contact")]
+pub async fn save_billing_contact(
+    #[server(default)] id: String,
+    #[server(default)] name: String,
+    #[server(default)] email: String,
+    #[server(default)] line: String,
+    #[server(default)] invoices: String,
+    #[server(default)] receipts: String,
+    #[server(default)] payment_problems: String,
+    #[server(default)] spend_alerts: String,
+) -> Result<tally_core::billing_contacts::BillingContact, AppError> {
+    use tally_core::billing_contacts::{ContactInput, Subscription};
+    let actor = require(Action::ManagePaymentMethod)?;
+    let ticked = |v: &str| !v.is_empty() && v != "false" && v != "off";
+    let subscriptions: Vec<&str> = [
+        (Subscription::Invoices, &invoices),
+        (Subscription::Receipts, &receipts),
+        (Subscription::PaymentProblems, &payment_problems),
+        (Subscription::SpendAlerts, &spend_alerts),
+    ]
+    .into_iter()
+    .filter(|(_, v)| ticked(v))
+    .map(|(s, _)| s.code())
+    .collect();
+    let contact = ContactInput {
+        name,
+        email,
+        line,
+        subscriptions: subscriptions.join(","),
+    }
+    .parse()?;
+    let editing = (!id.is_empty()).then_some(id.as_str());
+    Ok(services()?
+        .billing_contacts
+        .save(&actor, editing, &contact)
+        .await?)
+}
+
+/// Removes one of the account's billing contacts (Administrators With Billing).
+#[server(endpoint = "billing/remove-contact")]
+pub async fn remove_billing_contact(id: String) -> Result<(), AppError> {
+    let actor = require(Action::ManagePaymentMethod)?;
+    Ok(services()?.billing_contacts.remove(&actor, &id).await?)
+}

@@ -1,10 +1,12 @@
 //! The Billing page. Route: `/billing`. Requires: View billing (the two With Billing roles).
 //! Server functions: `get_billing_overview`, `list_invoices`, `request_invoice_copy`,
 //! `set_receive_invoices`, `get_invoice_fields`, `save_invoice_fields`, `get_seat_cap`,
-//! `save_seat_cap`; each invoice's PDF is `GET /billing/invoices/:id/pdf`, its page
+//! `save_seat_cap`, `list_billing_contacts`, `save_billing_contact`,
+//! `remove_billing_contact`; each invoice's PDF is `GET /billing/invoices/:id/pdf`, its page
 //! is [`super::invoice`]; each credit note's PDF is `GET /billing/credit-notes/:id/pdf`; those
 //! made between two dates download as a ZIP from `GET /billing/export?from=…&to=…`.
 
+mod contacts;
 mod export;
 mod overview;
 mod peak;
@@ -17,6 +19,7 @@ use tally_core::{
     roles::Action,
     views::billing::{
         BillingOverview, CreditNote, Invoice as InvoiceSummary, InvoicePage as Invoices,
+        MailDelivery,
     },
 };
 
@@ -26,6 +29,7 @@ use crate::{
     components::pager::Pager,
     error::AppError,
 };
+use contacts::ContactsCard;
 use export::DownloadInvoices;
 use overview::Overview;
 use references::InvoiceReferences;
@@ -67,6 +71,7 @@ fn Billing(
             })}
         </Transition>
         <div class="cards">
+            <ContactsCard />
             <InvoiceReferences />
             <SeatCapCard />
             <DownloadInvoices />
@@ -84,7 +89,7 @@ fn Billing(
                             <CreditNoteTable notes=p.credit_notes />
                         });
                         view! {
-                            <InvoiceTable invoices=p.invoices notice=notice />
+                            <InvoiceTable invoices=p.invoices deliveries=p.deliveries notice=notice />
                             <Pager page=page current=p.page pages=pages label="Pages of invoices" back="Newer" forward="Older" />
                             {notes}
                         }.into_any()
@@ -96,10 +101,23 @@ fn Billing(
 }
 
 #[component]
-fn InvoiceTable(invoices: Vec<InvoiceSummary>, notice: RwSignal<Option<String>>) -> impl IntoView {
+fn InvoiceTable(
+    invoices: Vec<InvoiceSummary>,
+    deliveries: std::collections::BTreeMap<String, Vec<MailDelivery>>,
+    notice: RwSignal<Option<String>>,
+) -> impl IntoView {
     let rows = invoices
         .into_iter()
         .map(|i| {
+            let sent = deliveries
+                .get(&i.id)
+                .map(|list| {
+                    list.iter()
+                        .map(|d| view! { <li>{format!("{} \u{2014} {}", d.recipients(), d.status_label())}</li> })
+                        .collect_view()
+                })
+                .map(|items| view! { <ul class="deliveries">{items}</ul> }.into_any())
+                .unwrap_or_else(|| view! { <span>"Not emailed"</span> }.into_any());
             let id = i.id.clone();
             let number = i.number.clone();
             let copy = move |_| {
@@ -118,6 +136,7 @@ fn InvoiceTable(invoices: Vec<InvoiceSummary>, notice: RwSignal<Option<String>>)
                     <td>{i.peak_users}</td>
                     <td class="number">{i.amount().to_string()}</td>
                     <td>{i.status_label()}{i.settlement().map(|s| format!(" · {s}"))}</td>
+                    <td>{sent}</td>
                     <td class="row-actions">
                         <a href=format!("/billing/invoices/{}/pdf", i.id) download aria-label=format!("Download invoice {} as PDF", i.number)>"PDF"</a>
                         <a href=format!("/billing/invoices/{}/xml", i.id) download aria-label=format!("Download invoice {} as XML, an e-invoice", i.number)>"XML"</a>
@@ -138,6 +157,7 @@ fn InvoiceTable(invoices: Vec<InvoiceSummary>, notice: RwSignal<Option<String>>)
                         <th scope="col">"Peak users"</th>
                         <th scope="col">"Amount"</th>
                         <th scope="col">"Status"</th>
+                        <th scope="col">"Emailed to"</th>
                         <th scope="col">"Actions"</th>
                     </tr>
                 </thead>

@@ -481,9 +481,56 @@ impl CreditNote {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvoicePage {
     pub invoices: Vec<Invoice>,
+    /// The messages about each invoice on the page (by its id), oldest first: to whom each
+    /// went and whether it arrived.
+    #[serde(default)]
+    pub deliveries: std::collections::BTreeMap<String, Vec<MailDelivery>>,
     /// Every credit note of the account, newest first.
     pub credit_notes: Vec<CreditNote>,
     pub total: u64,
     pub page: u32,
     pub per_page: u32,
+}
+
+/// One message about an invoice, as the Billing page reports its delivery.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailDelivery {
+    /// Its To line (addresses, comma-separated) and Cc line.
+    pub to: String,
+    pub cc: Vec<String>,
+    pub status: DeliveryStatus,
+}
+
+/// Where a message stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeliveryStatus {
+    /// Waiting for its first attempt.
+    Queued,
+    /// Accepted by the mail server (or written to the outbox folder), at this time (UTC ms).
+    Sent(i64),
+    /// An attempt failed with this error; it is tried again.
+    Retrying(String),
+    /// Given up after its last attempt, with this error.
+    Failed(String),
+}
+
+impl MailDelivery {
+    /// "ap@globex.test; Cc: cfo@globex.test": who it went to.
+    pub fn recipients(&self) -> String {
+        if self.cc.is_empty() {
+            self.to.clone()
+        } else {
+            format!("{}; Cc: {}", self.to, self.cc.join(", "))
+        }
+    }
+
+    /// "sent", "retrying: connection refused", "failed: mailbox unavailable".
+    pub fn status_label(&self) -> String {
+        match &self.status {
+            DeliveryStatus::Queued => "queued".into(),
+            DeliveryStatus::Sent(_) => "sent".into(),
+            DeliveryStatus::Retrying(e) => format!("retrying: {e}"),
+            DeliveryStatus::Failed(e) => format!("failed: {e}"),
+        }
+    }
 }

@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use billing::{
     cards::PaymentMethods,
+    contacts::BillingContacts,
     credit_notes::{CreditNotes, Refunds},
     gateway::{
         sandbox::SandboxGateway, stripe::events::StripeEvents, stripe::StripeGateway,
@@ -81,6 +82,8 @@ pub struct All {
     pub users: Users,
     pub commands: Commands,
     pub billing_info: BillingInformation,
+    /// The people an account's billing messages go to, beside its billing contact.
+    pub billing_contacts: BillingContacts,
     pub cards: PaymentMethods,
     pub invoices: Invoices,
     /// Credit notes as the account's billing administrators read them.
@@ -154,6 +157,7 @@ impl Services {
             scim: Scim::new(ctx.clone()),
             commands: Commands::new(ctx.clone()),
             billing_info: BillingInformation::new(ctx.clone()),
+            billing_contacts: BillingContacts::new(ctx.clone()),
             cards: PaymentMethods::new(ctx.clone(), gateway, charging.clone()),
             invoices: Invoices::new(ctx.clone()),
             scheduler: Scheduler::new(

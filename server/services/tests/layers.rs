@@ -57,6 +57,7 @@ const OWNERS: &[(&str, &str)] = &[
     ("command_runs", "directory::commands"),
     ("billing_info", "billing::info"),
     ("invoice_fields", "billing::info"),
+    ("billing_contacts", "billing::contacts"),
     ("payment_methods", "billing::cards"),
     ("payment_method_submissions", "billing::cards"),
     ("invoices", "billing::invoices"),

@@ -10,6 +10,7 @@ mod auth;
 mod backup;
 mod billing;
 mod billing_contact;
+mod billing_contacts;
 mod canary;
 mod check;
 mod commands;

@@ -24,6 +24,7 @@ fn message(to: &str) -> Mail {
         text: "A one-time link: http://127.0.0.1/secret-link".into(),
         html: "<p>A one-time link</p>".into(),
         attachments: Vec::new(),
+        ..Mail::default()
     }
 }
 

@@ -481,10 +481,23 @@ impl Refunds {
         account_id: &str,
         note: &CreditNote,
     ) -> Result<(), ServiceError> {
-        let Some(contact) = info::contact(self.ctx.db.pool(), account_id).await? else {
+        let pool = self.ctx.db.pool();
+        let each: Vec<String> = info::contact(pool, account_id)
+            .await?
+            .map(|c| c.email)
+            .into_iter()
+            .collect();
+        let contacts = info::contact_lines(
+            pool,
+            account_id,
+            tally_core::billing_contacts::Subscription::Invoices,
+            &each,
+        )
+        .await?;
+        if each.is_empty() && contacts.0.is_empty() {
             return Ok(());
-        };
-        let documents = rendered(self.ctx.db.pool(), account_id, note).await?;
+        }
+        let documents = rendered(pool, account_id, note).await?;
         let lines: Vec<String> = lines(note)
             .into_iter()
             .skip(1)
@@ -492,21 +505,26 @@ impl Refunds {
             .filter(|t| !t.is_empty())
             .collect();
         let url = self.ctx.link("/billing");
-        work.audit(Event::system(
-            AuditKind::MoneyNoticeEmailed,
-            account_id,
-            contact.email.as_str(),
-            note.number.as_str(),
-        ));
-        work.mail(emails::credit_note(
-            &contact.email,
-            &note.number,
-            &note.invoice_number,
-            &lines,
-            &url,
-            documents.pdf,
-            documents.ubl,
-        ));
+        let mail = info::addressed_mail(&each, &contacts, |to| {
+            emails::credit_note(
+                to,
+                &note.number,
+                &note.invoice_number,
+                &lines,
+                &url,
+                documents.pdf.clone(),
+                documents.ubl.clone(),
+            )
+        });
+        for m in mail {
+            work.audit(Event::system(
+                AuditKind::MoneyNoticeEmailed,
+                account_id,
+                m.to.as_str(),
+                note.number.as_str(),
+            ));
+            work.mail(m.about(super::invoices::invoice_topic(&note.invoice_id)));
+        }
         Ok(())
     }
 }

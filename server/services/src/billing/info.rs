@@ -9,6 +9,7 @@ use sqlx::{Any, Executor};
 use tally_core::{
     actor::Actor,
     audit::AuditKind,
+    billing_contacts::Subscription,
     contact::{Email, Phone},
     forms::BillingInfo,
     invoice_fields::InvoiceFields,
@@ -22,6 +23,7 @@ use crate::{
         audit::Event,
         context::Context,
         error::{ResultExt, ServiceError},
+        mail::Mail,
     },
 };
 
@@ -129,16 +131,58 @@ pub struct Chunk {
     pub fields: HashMap<String, InvoiceFields>,
     pub contacts: HashMap<String, Contact>,
     pub opted_in: HashMap<String, Vec<String>>,
+    /// The accounts' billing contacts ([`super::contacts`]).
+    pub billing_contacts: HashMap<String, Vec<tally_core::billing_contacts::BillingContact>>,
 }
 
 impl Chunk {
-    /// Who gets the account's invoices and notices.
+    /// Who gets the account's invoices and notices, each a message of their own.
     pub fn recipients(&self, account_id: &str) -> Vec<String> {
         recipients(
             self.contacts.get(account_id).map(|c| c.email.as_str()),
             self.opted_in.get(account_id).map_or(&[][..], Vec::as_slice),
         )
     }
+
+    /// The To and Cc lines of the one message of `kind` to the account's billing contacts
+    /// (leaving out those who get [`Chunk::recipients`]' messages).
+    pub fn contact_lines(&self, account_id: &str, kind: Subscription) -> Lines {
+        super::contacts::lines(
+            self.billing_contacts
+                .get(account_id)
+                .map_or(&[][..], Vec::as_slice),
+            kind,
+            &self.recipients(account_id),
+        )
+    }
+}
+
+/// A message's To and Cc lines.
+pub type Lines = (Vec<String>, Vec<String>);
+
+/// The messages built by `build` for an address: one to each of `each`, and one more to the
+/// billing contacts on `lines` (none when no contact subscribes).
+pub fn addressed_mail(each: &[String], lines: &Lines, build: impl Fn(&str) -> Mail) -> Vec<Mail> {
+    let mut mail: Vec<Mail> = each.iter().map(|to| build(to)).collect();
+    if let Some(first) = lines.0.first() {
+        mail.push(build(first).addressed(&lines.0, &lines.1));
+    }
+    mail
+}
+
+/// The To and Cc lines of a message of `kind` to the account's billing contacts, read in
+/// `exec`, leaving out `already`.
+pub async fn contact_lines<'e, E>(
+    exec: E,
+    account_id: &str,
+    kind: Subscription,
+    already: &[String],
+) -> Result<Lines, ServiceError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let contacts = super::contacts::of_account(exec, account_id).await?;
+    Ok(super::contacts::lines(&contacts, kind, already))
 }
 
 /// Reads [`Chunk`] for the accounts whose ids lie between `first` and `last`.
@@ -176,6 +220,7 @@ pub async fn chunk(pool: &sqlx::AnyPool, first: &str, last: &str) -> Result<Chun
     for (account, po_number, custom) in rows {
         chunk.fields.insert(account, fields_of(po_number, &custom)?);
     }
+    chunk.billing_contacts = super::contacts::between(pool, first, last).await?;
     for admin in admins::billing_admins_between(pool, first, last).await? {
         chunk
             .contacts

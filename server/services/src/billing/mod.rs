@@ -4,6 +4,7 @@
 
 pub mod cards;
 pub mod charts;
+pub mod contacts;
 pub mod credit_notes;
 pub mod einvoice;
 pub mod gateway;

@@ -15,6 +15,7 @@ use tally_core::{
     actor::OperatorActor,
     audit::AuditKind,
     billing::InvoiceStatus,
+    billing_contacts::Subscription,
     money_actions::{payment_reference, reason, CreditNoteInput, InvoiceAction},
     operators::OperatorAction,
     views::billing::{CreditNote, CreditSettlement, Invoice},
@@ -147,8 +148,14 @@ impl MoneyActions {
                 invoice.number,
                 invoice.amount()
             );
-            self.notify(&mut work, &account, &invoice.number, &what)
-                .await?;
+            self.notify(
+                &mut work,
+                &account,
+                &invoice.number,
+                &what,
+                Subscription::Receipts,
+            )
+            .await?;
         }
         work.commit().await?;
         Ok(after)
@@ -246,7 +253,13 @@ impl MoneyActions {
                 serde_json::json!({ "payment_reference": reference }),
             ));
         }
-        self.notify(&mut work, account, &invoice.number, what)
+        // A payment recorded is a receipt; a void is news of the invoice.
+        let kind = if paid.is_ok() {
+            Subscription::Receipts
+        } else {
+            Subscription::Invoices
+        };
+        self.notify(&mut work, account, &invoice.number, what, kind)
             .await?;
         work.commit().await
     }
@@ -411,6 +424,7 @@ impl MoneyActions {
             invoice,
             &made.documents,
             &made.recipients,
+            &made.contacts,
             format!(
                 "correction of invoice {}: peak {} users, {}",
                 original.number,
@@ -438,25 +452,30 @@ impl MoneyActions {
         account: &AccountRow,
         number: &str,
         what: &str,
+        kind: Subscription,
     ) -> Result<(), ServiceError> {
         let pool = self.ctx.db.pool();
-        let Some(contact) = info::contact(pool, &account.id).await? else {
-            return Ok(());
-        };
+        let contact = info::contact(pool, &account.id).await?;
+        let each: Vec<String> = contact.iter().map(|c| c.email.clone()).collect();
+        let contacts = info::contact_lines(pool, &account.id, kind, &each).await?;
         let seller = profile::details(pool).await?;
         let (name, email) = seller
             .as_ref()
             .map_or(("the company that runs Tally", ""), |s| {
                 (s.legal_name.as_str(), s.contact_email.as_str())
             });
-        let mail: Mail = emails::invoice_settled(&contact.email, number, what, name, email);
-        work.audit(Event::system(
-            AuditKind::MoneyNoticeEmailed,
-            account.id.as_str(),
-            contact.email.as_str(),
-            number,
-        ));
-        work.mail(mail);
+        let mail: Vec<Mail> = info::addressed_mail(&each, &contacts, |to| {
+            emails::invoice_settled(to, number, what, name, email)
+        });
+        for m in mail {
+            work.audit(Event::system(
+                AuditKind::MoneyNoticeEmailed,
+                account.id.as_str(),
+                m.to.as_str(),
+                number,
+            ));
+            work.mail(m);
+        }
         Ok(())
     }
 }

@@ -19,6 +19,7 @@ use sqlx::AnyConnection;
 use tally_core::{
     audit::AuditKind,
     billing::{date_of_millis, date_start_millis, AfterFailure, InvoiceStatus, RetrySchedule},
+    billing_contacts::Subscription,
     money::{Currency, Money},
     webhooks::WebhookEvent,
     NaiveDate,
@@ -100,7 +101,12 @@ struct Attempt<'a> {
 
 /// The emails telling each of `to` (the billing contact and the billing administrators who
 /// opted in to invoices) that an attempt failed, and what happens next.
-fn failure_emails(a: &Attempt<'_>, to: &[String], ctx: &Context) -> Vec<Mail> {
+fn failure_emails(
+    a: &Attempt<'_>,
+    to: &[String],
+    contacts: &info::Lines,
+    ctx: &Context,
+) -> Vec<Mail> {
     let invoice = a.due;
     let amount = invoice.amount().to_string();
     let facts = emails::InvoiceFacts {
@@ -113,10 +119,9 @@ fn failure_emails(a: &Attempt<'_>, to: &[String], ctx: &Context) -> Vec<Mail> {
         Outcome::Paid(_) => return Vec::new(),
         Outcome::NeedsAuthentication(_) => {
             let link = ctx.link(&format!("/billing/authenticate/{}", invoice.number));
-            return to
-                .iter()
-                .map(|to| emails::authentication_needed(to, &facts, &link))
-                .collect();
+            return info::addressed_mail(to, contacts, |to| {
+                emails::authentication_needed(to, &facts, &link)
+            });
         }
         Outcome::Failed(reason) => reason,
     };
@@ -128,9 +133,7 @@ fn failure_emails(a: &Attempt<'_>, to: &[String], ctx: &Context) -> Vec<Mail> {
             .next_attempt
             .map(|day| day.format("%B %-d, %Y").to_string()),
     };
-    to.iter()
-        .map(|to| emails::payment_failed(to, &failed))
-        .collect()
+    info::addressed_mail(to, contacts, |to| emails::payment_failed(to, &failed))
 }
 
 /// What charging some invoices did: the attempts this process recorded, and the
@@ -557,14 +560,15 @@ impl Charging {
         }
         for a in recorded {
             let to = billing.recipients(&a.due.account_id);
-            for email in failure_emails(a, &to, &self.ctx) {
+            let contacts = billing.contact_lines(&a.due.account_id, Subscription::PaymentProblems);
+            for email in failure_emails(a, &to, &contacts, &self.ctx) {
                 work.audit(Event::system(
                     AuditKind::PaymentFailedEmailed,
                     a.due.account_id.as_str(),
                     email.to.as_str(),
                     a.due.number.as_str(),
                 ));
-                work.mail(email);
+                work.mail(email.about(super::invoice_topic(&a.due.id)));
             }
         }
         Ok(())

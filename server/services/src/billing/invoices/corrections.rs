@@ -39,6 +39,8 @@ pub struct Correction {
     pub note: CreditNote,
     pub documents: Rendered,
     pub recipients: Vec<String>,
+    /// The message to the billing contacts who subscribe to invoices.
+    pub contacts: info::Lines,
 }
 
 /// Corrects `original` (read before, as the staff saw it) in `work`, with `reason` for the
@@ -236,5 +238,9 @@ pub async fn correct(
         note,
         documents,
         recipients: billing.recipients(&account.id),
+        contacts: billing.contact_lines(
+            &account.id,
+            tally_core::billing_contacts::Subscription::Invoices,
+        ),
     })
 }

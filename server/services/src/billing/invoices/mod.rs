@@ -24,7 +24,8 @@ use tally_core::{
     money::{Currency, Money},
     vat::TaxCategory,
     views::billing::{
-        BillingOverview, Invoice, InvoicePage, MonthCharge, PlanChange, INVOICES_PER_PAGE,
+        BillingOverview, Invoice, InvoicePage, MailDelivery, MonthCharge, PlanChange,
+        INVOICES_PER_PAGE,
     },
 };
 
@@ -534,6 +535,7 @@ pub(crate) fn announce(
     invoice: &Invoice,
     documents: &Rendered,
     to: &[String],
+    contacts: &info::Lines,
     detail: String,
     more: serde_json::Map<String, serde_json::Value>,
 ) {
@@ -561,7 +563,7 @@ pub(crate) fn announce(
         invoice.amount(),
         fields,
     ));
-    for recipient in to {
+    for recipient in to.iter().chain(&contacts.0).chain(&contacts.1) {
         work.audit(Event::system(
             AuditKind::InvoiceEmailed,
             account_id,
@@ -569,9 +571,19 @@ pub(crate) fn announce(
             invoice.number.as_str(),
         ));
     }
-    for email in invoice_emails(ctx, invoice, documents, to, false) {
-        work.mail(email);
+    let build = |address: &str| {
+        invoice_emails(ctx, invoice, documents, &[address.to_string()], false)
+            .pop()
+            .unwrap_or_default()
+    };
+    for email in info::addressed_mail(to, contacts, build) {
+        work.mail(email.about(invoice_topic(&invoice.id)));
     }
+}
+
+/// The outbox's topic of an invoice's messages, by which the Billing page finds them.
+pub fn invoice_topic(invoice_id: &str) -> String {
+    format!("invoice:{invoice_id}")
 }
 
 /// An invoice's documents: its PDF — a Factur-X one, with its CII inside, when its parties
@@ -1011,8 +1023,21 @@ impl Invoices {
         .fetch_all(pool)
         .await
         .context("reading a page of invoices")?;
+        let invoices: Vec<Invoice> = rows.into_iter().map(Invoice::from).collect();
+        let topics: Vec<String> = invoices.iter().map(|i| invoice_topic(&i.id)).collect();
+        let mut deliveries: std::collections::BTreeMap<String, Vec<MailDelivery>> =
+            std::collections::BTreeMap::new();
+        for (topic, d) in crate::platform::mail::outbox::deliveries(pool, &topics)
+            .await
+            .context("reading the invoices' deliveries")?
+        {
+            if let Some(id) = topic.strip_prefix("invoice:") {
+                deliveries.entry(id.to_string()).or_default().push(d);
+            }
+        }
         Ok(InvoicePage {
-            invoices: rows.into_iter().map(Invoice::from).collect(),
+            invoices,
+            deliveries,
             credit_notes: credit_notes::list(pool, &actor.account_id).await?,
             total: total.max(0) as u64,
             page,

@@ -22,6 +22,7 @@ use std::collections::{HashMap, HashSet};
 use tally_core::{
     audit::AuditKind,
     billing::{date_of_millis, BillingMonth, InvoiceStatus, Plan},
+    billing_contacts::Subscription,
     estimate::{explain_peak, month_amounts},
     views::billing::Invoice,
     Datelike, NaiveDate,
@@ -432,6 +433,7 @@ impl BillingRun {
         .await?;
         for ((_, account), (invoice, documents)) in made.iter().zip(&rendered) {
             let to = billing.recipients(&account.id);
+            let contacts = billing.contact_lines(&account.id, Subscription::Invoices);
             super::announce(
                 &self.ctx,
                 &mut work,
@@ -439,6 +441,7 @@ impl BillingRun {
                 invoice,
                 documents,
                 &to,
+                &contacts,
                 format!(
                     "billing run for {month}: peak {} users, {}",
                     invoice.peak_users,

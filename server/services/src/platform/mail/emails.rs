@@ -23,6 +23,8 @@ fn page(body: Markup) -> String {
 fn paragraphs(to: &str, subject: &str, paragraphs: &[&str]) -> Mail {
     Mail {
         id: None,
+        cc: Vec::new(),
+        topic: None,
         to: to.to_string(),
         subject: subject.to_string(),
         text: format!("{}\n\n— Tally\n", paragraphs.join("\n\n")),
@@ -42,6 +44,8 @@ fn call_to_action(
 ) -> Mail {
     Mail {
         id: None,
+        cc: Vec::new(),
+        topic: None,
         to: to.to_string(),
         subject: subject.to_string(),
         text: format!("{intro}\n\n{link_text}: {url}\n\n{outro}\n\n— Tally\n"),
@@ -104,6 +108,8 @@ fn invitation_mail(
     let outro = "If you weren't expecting this, you can ignore this email.";
     Mail {
         id: None,
+        cc: Vec::new(),
+        topic: None,
         to: to.to_string(),
         subject,
         text: format!(
@@ -371,6 +377,8 @@ fn with_document(
 ) -> Mail {
     Mail {
         id: None,
+        cc: Vec::new(),
+        topic: None,
         to: to.to_string(),
         subject,
         text: format!(

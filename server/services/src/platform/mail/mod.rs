@@ -20,11 +20,31 @@ pub struct Mail {
     /// same `Message-ID` and, in the outbox folder, the same file name, so a delivery repeated
     /// after a crash replaces the first instead of reaching the person twice.
     pub id: Option<String>,
+    /// One address, or several separated by commas (a message to billing contacts).
     pub to: String,
+    /// The Cc line's addresses.
+    pub cc: Vec<String>,
+    /// What the message is about, when a page reports its delivery: `invoice:<id>`.
+    pub topic: Option<String>,
     pub subject: String,
     pub text: String,
     pub html: String,
     pub attachments: Vec<Attachment>,
+}
+
+impl Mail {
+    /// This message addressed to a list: `to` on its To line, `cc` on its Cc line.
+    pub fn addressed(mut self, to: &[String], cc: &[String]) -> Self {
+        self.to = to.join(", ");
+        self.cc = cc.to_vec();
+        self
+    }
+
+    /// This message, about `topic`.
+    pub fn about(mut self, topic: impl Into<String>) -> Self {
+        self.topic = Some(topic.into());
+        self
+    }
 }
 
 /// A file attached to a message.
@@ -255,10 +275,11 @@ impl Mailer {
     }
 
     fn build(&self, email: &Mail) -> Result<Message, MailError> {
-        let to: Mailbox = email
-            .to
-            .parse()
-            .map_err(|_| MailError::Address(email.to.clone()))?;
+        let mailbox = |a: &str| -> Result<Mailbox, MailError> {
+            a.trim()
+                .parse()
+                .map_err(|_| MailError::Address(a.to_string()))
+        };
         let bodies = MultiPart::alternative()
             .singlepart(
                 SinglePart::builder()
@@ -288,10 +309,16 @@ impl Mailer {
             .id
             .as_ref()
             .map(|id| format!("<{id}@{}>", self.from.email.domain()));
-        Message::builder()
+        let mut builder = Message::builder()
             .message_id(message_id)
-            .from(self.from.clone())
-            .to(to)
+            .from(self.from.clone());
+        for to in email.to.split(',').filter(|a| !a.trim().is_empty()) {
+            builder = builder.to(mailbox(to)?);
+        }
+        for cc in &email.cc {
+            builder = builder.cc(mailbox(cc)?);
+        }
+        builder
             .subject(&email.subject)
             .multipart(body)
             .map_err(|e| MailError::Build(e.to_string()))

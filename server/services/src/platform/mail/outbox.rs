@@ -30,6 +30,8 @@ use crate::platform::{
 struct Claimed {
     id: String,
     to_addr: String,
+    cc_addr: Option<String>,
+    topic: Option<String>,
     subject: String,
     text_body: String,
     html_body: String,
@@ -49,6 +51,11 @@ impl Claimed {
         let email = Mail {
             id: Some(self.id.clone()),
             to: self.to_addr,
+            cc: self
+                .cc_addr
+                .map(|cc| cc.split(',').map(|a| a.trim().to_string()).collect())
+                .unwrap_or_default(),
+            topic: self.topic,
             subject: self.subject,
             text: self.text_body,
             html: self.html_body,
@@ -58,7 +65,8 @@ impl Claimed {
     }
 }
 
-const CLAIMED_COLUMNS: &str = "id, to_addr, subject, text_body, html_body, attachments, attempts";
+const CLAIMED_COLUMNS: &str =
+    "id, to_addr, cc_addr, topic, subject, text_body, html_body, attachments, attempts";
 
 /// Minutes to wait after the n-th failed attempt (the last entry is the last wait); after
 /// `RETRY_MINUTES.len() + 1` failed attempts, about a day in all, the message is abandoned.
@@ -66,6 +74,56 @@ pub const RETRY_MINUTES: [i64; 7] = [1, 5, 15, 60, 180, 360, 720];
 
 /// How long a delivery holds its message; longer than any transport's timeout.
 const CLAIM_MILLIS: i64 = 5 * 60_000;
+
+/// The messages about each of `topics` (see [`Mail::about`]), oldest first, and where each
+/// stands: what the Billing page shows beside each invoice.
+pub async fn deliveries(
+    pool: &sqlx::AnyPool,
+    topics: &[String],
+) -> Result<Vec<(String, tally_core::views::billing::MailDelivery)>, sqlx::Error> {
+    use tally_core::views::billing::{DeliveryStatus, MailDelivery};
+    type Row = (
+        String,
+        String,
+        Option<String>,
+        Option<i64>,
+        Option<i64>,
+        i32,
+        Option<String>,
+    );
+    let mut found = Vec::new();
+    for batch in topics.chunks(ROWS_PER_STATEMENT) {
+        let marks: Vec<String> = (1..=batch.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT topic, to_addr, cc_addr, sent_at, failed_at, attempts, last_error FROM mail_outbox \
+             WHERE topic IN ({}) ORDER BY created_at, id",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query_as::<_, Row>(&sql);
+        for t in batch {
+            q = q.bind(t);
+        }
+        for (topic, to, cc, sent_at, failed_at, attempts, error) in q.fetch_all(pool).await? {
+            let error = error.unwrap_or_else(|| "no reason given".into());
+            let status = match (sent_at, failed_at) {
+                (Some(at), _) => DeliveryStatus::Sent(at),
+                (None, Some(_)) => DeliveryStatus::Failed(error),
+                (None, None) if attempts > 0 => DeliveryStatus::Retrying(error),
+                (None, None) => DeliveryStatus::Queued,
+            };
+            let cc = cc
+                .map(|c| c.split(',').map(|a| a.trim().to_string()).collect())
+                .unwrap_or_default();
+            found.push((topic, MailDelivery { to, cc, status }));
+        }
+    }
+    Ok(found)
+}
+
+/// A message's Cc line as stored: none, or its addresses separated by commas.
+fn cc_text(email: &Mail) -> Option<String> {
+    (!email.cc.is_empty()).then(|| email.cc.join(", "))
+}
 
 /// What became of one delivery.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -169,8 +227,8 @@ impl Outbox {
         let now = self.clock.now_millis();
         let id = self.ids.new_id(now);
         sqlx::query(
-            "INSERT INTO mail_outbox (id, to_addr, subject, text_body, html_body, attachments, created_at, next_attempt_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+            "INSERT INTO mail_outbox (id, to_addr, subject, text_body, html_body, attachments, created_at, next_attempt_at, cc_addr, topic) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)",
         )
         .bind(&id)
         .bind(&email.to)
@@ -179,6 +237,8 @@ impl Outbox {
         .bind(&email.html)
         .bind(attachments_to_text(&email.attachments))
         .bind(now)
+        .bind(cc_text(email))
+        .bind(email.topic.as_deref())
         .execute(exec)
         .await?;
         Ok(id)
@@ -195,8 +255,8 @@ impl Outbox {
         let mut ids = Vec::with_capacity(emails.len());
         for batch in emails.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
-                "INSERT INTO mail_outbox (id, to_addr, subject, text_body, html_body, attachments, created_at, next_attempt_at) VALUES {}",
-                Backend::of(conn).values_list(batch.len(), 8)
+                "INSERT INTO mail_outbox (id, to_addr, subject, text_body, html_body, attachments, created_at, next_attempt_at, cc_addr, topic) VALUES {}",
+                Backend::of(conn).values_list(batch.len(), 10)
             );
             let batch_ids: Vec<String> = batch.iter().map(|_| self.ids.new_id(now)).collect();
             let mut q = sqlx::query(&sql);
@@ -209,7 +269,9 @@ impl Outbox {
                     .bind(&e.html)
                     .bind(attachments_to_text(&e.attachments))
                     .bind(now)
-                    .bind(now);
+                    .bind(now)
+                    .bind(cc_text(e))
+                    .bind(e.topic.as_deref());
             }
             q.execute(&mut *conn).await?;
             ids.extend(batch_ids);
