@@ -143,8 +143,8 @@ pub fn subscriptions_of(text: &str) -> Vec<Subscription> {
         .collect()
 }
 
-/// A contact as typed (fields named as posted: `name`, `email`, `line`, `subscriptions`
-/// comma-separated).
+/// A contact as typed (its errors keyed by the posted fields: `contact_name`, `contact_email`,
+/// `contact_line`, and `contact_subscriptions` for the boxes; subscriptions comma-separated).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContactInput {
     pub name: String,
@@ -186,15 +186,15 @@ impl ContactInput {
     pub fn parse(&self) -> Result<NewContact, FieldErrors> {
         let mut errors = FieldErrors::new();
         let name = errors.check(
-            "name",
+            "contact_name",
             required_text(&self.name, "contact's name", MAX_NAME),
         );
-        let email = errors.check("email", Email::parse(&self.email));
+        let email = errors.check("contact_email", Email::parse(&self.email));
         let line = match Line::from_code(self.line.trim()) {
             Some(l) => Some(l),
             None if self.line.trim().is_empty() => Some(Line::To),
             None => {
-                errors.add("line", "Choose To or Cc.");
+                errors.add("contact_line", "Choose To or Cc.");
                 None
             }
         };
@@ -206,14 +206,14 @@ impl ContactInput {
             .collect();
         if let Some(bad) = listed.iter().find(|c| Subscription::from_code(c).is_none()) {
             errors.add(
-                "subscriptions",
+                "contact_subscriptions",
                 format!("\u{201c}{bad}\u{201d} is not a kind of billing message."),
             );
         }
         let subscriptions = subscriptions_of(&self.subscriptions);
-        if subscriptions.is_empty() && errors.get("subscriptions").is_none() {
+        if subscriptions.is_empty() && errors.get("contact_subscriptions").is_none() {
             errors.add(
-                "subscriptions",
+                "contact_subscriptions",
                 "Choose at least one kind of message for this contact.",
             );
         }
@@ -308,21 +308,21 @@ mod tests {
             vec![Subscription::Invoices, Subscription::Receipts]
         );
         let bad = input("", "nope", "bcc", "").parse().unwrap_err();
-        assert_eq!(bad.get("name"), Some("Enter the contact's name."));
+        assert_eq!(bad.get("contact_name"), Some("Enter the contact's name."));
         assert_eq!(
-            bad.get("email"),
+            bad.get("contact_email"),
             Some("Enter a single email address, like name@example.com.")
         );
-        assert_eq!(bad.get("line"), Some("Choose To or Cc."));
+        assert_eq!(bad.get("contact_line"), Some("Choose To or Cc."));
         assert_eq!(
-            bad.get("subscriptions"),
+            bad.get("contact_subscriptions"),
             Some("Choose at least one kind of message for this contact.")
         );
         let odd = input("A", "a@b.test", "", "invoices,faxes")
             .parse()
             .unwrap_err();
         assert_eq!(
-            odd.get("subscriptions"),
+            odd.get("contact_subscriptions"),
             Some("\u{201c}faxes\u{201d} is not a kind of billing message.")
         );
         assert_eq!(

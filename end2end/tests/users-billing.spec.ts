@@ -84,6 +84,32 @@ test("users past 10 move the projection; a billing run by the subcommand makes t
   await page.getByLabel("Also email invoices to me").check();
   await expect(page.getByRole("status")).toHaveText("Invoices will be emailed to you too.");
 
+  // Two billing contacts, neither of them an administrator: the bookkeeper on the To line of
+  // invoices and receipts, the finance director on its Cc line. Each field is checked as typed.
+  const contacts = page.getByRole("region", { name: "Billing contacts" });
+  await contacts.getByLabel("Name").fill("Bea Books");
+  await contacts.getByLabel("Email").fill("bea@");
+  await contacts.getByLabel("Name").focus();
+  await expect(contacts.getByText("Enter a single email address, like name@example.com.")).toBeVisible();
+  await expect(contacts.getByLabel("Email")).toHaveAttribute("aria-invalid", "true");
+  await contacts.getByLabel("Email").fill("bea@acme-books.test");
+  await contacts.getByLabel("Receipts").check();
+  await contacts.getByRole("button", { name: "Add contact" }).click();
+  await expect(contacts.getByText("Bea Books (bea@acme-books.test) is a billing contact now.")).toBeVisible();
+  await contacts.getByLabel("Name").fill("Cy Finance");
+  await contacts.getByLabel("Email").fill("cy@acme-books.test");
+  await contacts.getByLabel("Line").selectOption("cc");
+  await contacts.getByRole("button", { name: "Add contact" }).click();
+  await expect(contacts.getByRole("row", { name: /Cy Finance/ })).toContainText("Cc");
+  await expect(contacts.getByRole("row", { name: /Bea Books/ })).toContainText("Invoices and credit notes, Receipts");
+  // The same address twice is refused beside the field, and what was typed stays.
+  await contacts.getByLabel("Name").fill("Bea Again");
+  await contacts.getByLabel("Email").fill("BEA@acme-books.test");
+  await contacts.getByRole("button", { name: "Add contact" }).click();
+  await expect(contacts.getByText("BEA@acme-books.test is already a billing contact.")).toBeVisible();
+  await expect(contacts.getByLabel("Name")).toHaveValue("Bea Again");
+  expect(await accessibilityViolations(page)).toEqual([]);
+
   // Acme and its users as if they had been there since last month (the console's other
   // accounts are this month's), then that month's run.
   const { month, midMonth } = lastMonth();
@@ -116,6 +142,16 @@ c.commit()
     .filter((m) => m.includes("Your Tally invoice") && /^To: .*@acme\.test/m.test(m));
   const to = invoiceMails.map((m) => m.match(/^To: (.*)$/m)![1].trim()).sort();
   expect(to).toEqual(["ann@acme.test", "billing@acme.test"]);
+  // And one more to the billing contacts: Bea on its To line, Cy on its Cc line, with the PDF.
+  const toContacts = fs.readdirSync(path.join(dataDir(), "outbox"))
+    .map((f) => fs.readFileSync(path.join(dataDir(), "outbox", f), "utf8"))
+    .filter((m) => m.includes("Your Tally invoice") && /^To: bea@acme-books\.test/m.test(m));
+  expect(toContacts).toHaveLength(1);
+  expect(toContacts[0]).toMatch(/^Cc: cy@acme-books\.test/m);
+  expect(toContacts[0]).toMatch(/Content-Type: application\/pdf/);
+  // The Billing page says to whom the invoice went, and that it was sent.
+  await expect(invoice).toContainText("bea@acme-books.test; Cc: cy@acme-books.test \u2014 sent");
+  await expect(invoice).toContainText("billing@acme.test \u2014 sent");
   // The billing contact (no administrator) gets the invoice itself, as a PDF.
   const contactMail = invoiceMails.find((m) => /^To: billing@acme\.test/m.test(m))!;
   expect(contactMail).toMatch(/Content-Type: application\/pdf/);

@@ -122,9 +122,9 @@ pub async fn list_billing_contacts(
 #[server(endpoint = "billing/save-contact")]
 pub async fn save_billing_contact(
     #[server(default)] id: String,
-    #[server(default)] name: String,
-    #[server(default)] email: String,
-    #[server(default)] line: String,
+    #[server(default)] contact_name: String,
+    #[server(default)] contact_email: String,
+    #[server(default)] contact_line: String,
     #[server(default)] invoices: String,
     #[server(default)] receipts: String,
     #[server(default)] payment_problems: String,
@@ -144,9 +144,9 @@ pub async fn save_billing_contact(
     .map(|(s, _)| s.code())
     .collect();
     let contact = ContactInput {
-        name,
-        email,
-        line,
+        name: contact_name,
+        email: contact_email,
+        line: contact_line,
         subscriptions: subscriptions.join(","),
     }
     .parse()?;

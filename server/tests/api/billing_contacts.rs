@@ -15,7 +15,11 @@ fn form<'a>(
     line: &'a str,
     subs: &[&'a str],
 ) -> Vec<(&'a str, &'a str)> {
-    let mut f = vec![("name", name), ("email", email), ("line", line)];
+    let mut f = vec![
+        ("contact_name", name),
+        ("contact_email", email),
+        ("contact_line", line),
+    ];
     f.extend(subs.iter().map(|s| (*s, "on")));
     f
 }
@@ -40,10 +44,10 @@ both_databases! {
         let bad = save(form("", "ap@", "bcc", &[])).await;
         assert_eq!(bad.status(), 422);
         let errors: Value = bad.json().await.unwrap();
-        assert_eq!(errors["Validation"]["name"], "Enter the contact's name.");
-        assert_eq!(errors["Validation"]["email"], "Enter a single email address, like name@example.com.");
-        assert_eq!(errors["Validation"]["line"], "Choose To or Cc.");
-        assert_eq!(errors["Validation"]["subscriptions"], "Choose at least one kind of message for this contact.");
+        assert_eq!(errors["Validation"]["contact_name"], "Enter the contact's name.");
+        assert_eq!(errors["Validation"]["contact_email"], "Enter a single email address, like name@example.com.");
+        assert_eq!(errors["Validation"]["contact_line"], "Choose To or Cc.");
+        assert_eq!(errors["Validation"]["contact_subscriptions"], "Choose at least one kind of message for this contact.");
 
         assert_eq!(save(form("Ann Payable", "ap@globex.test", "to", &["invoices", "receipts"])).await.status(), 200);
         assert_eq!(save(form("Carl Finance", "cfo@globex.test", "cc", &["invoices", "payment_problems"])).await.status(), 200);
@@ -51,7 +55,7 @@ both_databases! {
         let twice = save(form("Ann Again", "AP@globex.test", "cc", &["invoices"])).await;
         assert_eq!(twice.status(), 422);
         let errors: Value = twice.json().await.unwrap();
-        assert_eq!(errors["Validation"]["email"], "AP@globex.test is already a billing contact.");
+        assert_eq!(errors["Validation"]["contact_email"], "AP@globex.test is already a billing contact.");
         // Ten at most.
         for i in 0..7 {
             let email: &'static str = Box::leak(format!("extra{i}@globex.test").into_boxed_str());
@@ -59,7 +63,7 @@ both_databases! {
         }
         let full = save(form("Eleventh", "eleven@globex.test", "to", &["invoices"])).await;
         let errors: Value = full.json().await.unwrap();
-        assert_eq!(errors["Validation"]["email"], "An account can have at most 10 billing contacts: remove one first.");
+        assert_eq!(errors["Validation"]["contact_email"], "An account can have at most 10 billing contacts: remove one first.");
         let list: Vec<Value> = app.call_as(&billing, "billing/contacts", &[]).await.json().await.unwrap();
         assert_eq!(list.len(), 10);
         for c in list.iter().filter(|c| c["email"].as_str().unwrap().starts_with("extra")) {

@@ -31,7 +31,7 @@ pub(super) fn ContactsCard() -> impl IntoView {
         <section class="card" aria-labelledby="contacts-title">
             <h2 id="contacts-title">"Billing contacts"</h2>
             <p class="field-hint">{format!("Up to {MAX_CONTACTS} people who receive the billing messages they choose, whether or not they sign in to Tally.")}</p>
-            <p class="form-said" role="status" class:form-error=move || matches!(said.get(), Some(Err(_)))>
+            <p class="form-said" aria-live="polite" class:form-error=move || matches!(said.get(), Some(Err(_)))>
                 {move || said.get().map(|s| s.unwrap_or_else(|e| e))}
             </p>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
@@ -135,7 +135,7 @@ fn AddContact(
             }
             i.subscriptions = codes.join(",");
         });
-        errors.edited("subscriptions");
+        errors.edited("contact_subscriptions");
     };
     let nodes: Vec<(Subscription, NodeRef<leptos::html::Input>)> = Subscription::ALL
         .into_iter()
@@ -219,17 +219,17 @@ fn AddContact(
     view! {
         <Form to=SaveBillingContact::url() class="form" on_submit=submit>
             <h3>"Add a contact"</h3>
-            <Field name="name" label="Name" autocomplete="off" value=text(|i| &i.name)
-                error=errors.error("name") on_input=set("name", |i, v| i.name = v) on_blur=errors.touch("name") />
-            <Field name="email" label="Email" kind="email" autocomplete="off" value=text(|i| &i.email)
-                error=errors.error("email") on_input=set("email", |i, v| i.email = v) on_blur=errors.touch("email") />
-            <SelectField name="line" label="Line"
+            <Field name="contact_name" label="Name" autocomplete="off" value=text(|i| &i.name)
+                error=errors.error("contact_name") on_input=set("contact_name", |i, v| i.name = v) on_blur=errors.touch("contact_name") />
+            <Field name="contact_email" label="Email" kind="email" autocomplete="off" value=text(|i| &i.email)
+                error=errors.error("contact_email") on_input=set("contact_email", |i, v| i.email = v) on_blur=errors.touch("contact_email") />
+            <SelectField name="contact_line" label="Line"
                 options=vec![("to".into(), "To".into()), ("cc".into(), "Cc".into())]
-                value=text(|i| &i.line) error=errors.error("line") on_change=set("line", |i, v| i.line = v) />
-            <fieldset class="checkboxes" aria-describedby="subscriptions-error">
+                value=text(|i| &i.line) error=errors.error("contact_line") on_change=set("contact_line", |i, v| i.line = v) />
+            <fieldset class="checkboxes" aria-describedby="contact_subscriptions-error">
                 <legend>"Receives"</legend>
                 {boxes}
-                <p class="field-error" id="subscriptions-error" aria-live="polite">{move || errors.error("subscriptions").get()}</p>
+                <p class="field-error" id="contact_subscriptions-error" aria-live="polite">{move || errors.error("contact_subscriptions").get()}</p>
             </fieldset>
             <button type="submit" class="primary" disabled=move || busy.get()>"Add contact"</button>
         </Form>

@@ -157,7 +157,7 @@ impl BillingContacts {
             }
         }
         if let Err(refused) = can_hold(&saved, &contact.email, editing) {
-            return Err(ServiceError::field("email", refused));
+            return Err(ServiceError::field("contact_email", refused));
         }
         let id = match editing {
             Some(id) => {
