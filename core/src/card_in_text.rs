@@ -68,6 +68,11 @@ fn starts_with_uuid(chars: &[char]) -> bool {
         })
 }
 
+/// Whether `chars` starts with a UUID as Tally writes its ids: 32 hexadecimal digits, no dashes.
+fn starts_with_simple_uuid(chars: &[char]) -> bool {
+    chars.len() >= 32 && chars[..32].iter().all(char::is_ascii_hexdigit)
+}
+
 /// `text` with every UUID blanked out. An identifier a system generated (an identity
 /// provider's id for a user, say) is not a number a person typed: its digits, grouped 8-4-4,
 /// pass Luhn as often as any, but no one writes a card number in a UUID's shape.
@@ -77,15 +82,23 @@ fn without_uuids(text: &str) -> Vec<char> {
     while i < chars.len() {
         // Only at the start of a token: a UUID is not the tail of a longer hex string.
         let at_start = i == 0 || !chars[i - 1].is_ascii_hexdigit();
-        let end = i + 36;
-        if at_start
-            && starts_with_uuid(&chars[i..])
-            && chars
+        let ends_at = |end: usize| {
+            chars
                 .get(end)
                 .is_none_or(|c| !c.is_ascii_hexdigit() && *c != '-')
-        {
-            chars[i..end].fill('x');
-            i = end;
+        };
+        // A dashed UUID (36 characters), or one of Tally's own ids (32 hex digits, one token):
+        // its digits between letters may pass Luhn, as an invoice's id once did.
+        let len = if at_start && starts_with_uuid(&chars[i..]) && ends_at(i + 36) {
+            36
+        } else if at_start && starts_with_simple_uuid(&chars[i..]) && ends_at(i + 32) {
+            32
+        } else {
+            0
+        };
+        if len > 0 {
+            chars[i..i + len].fill('x');
+            i += len;
         } else {
             i += 1;
         }
@@ -159,6 +172,20 @@ pub fn no_card_number(text: &str) -> Result<(), CardNumberInText> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tallys_own_ids_are_not_card_numbers() {
+        // A UUID v7 in its simple form whose digits between letters pass Luhn: 4111 1111 1111
+        // 1111 inside an id is an id.
+        let id = "019af1c2e4111111111111111d0a9b3c";
+        assert_eq!(id.len(), 32);
+        assert!(contains_card_number("4111111111111111"));
+        assert!(!contains_card_number(id));
+        assert!(!contains_card_number(&format!("invoice {id}, please")));
+        // Not when the hex is only part of a longer token, nor a card beside the id.
+        assert!(contains_card_number(&format!("{id}0 4111 1111 1111 1111")));
+        assert!(contains_card_number(&format!("{id} 4111 1111 1111 1111")));
+    }
 
     #[test]
     fn a_uuid_is_not_a_card_number_but_a_card_beside_one_is() {
