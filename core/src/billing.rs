@@ -207,31 +207,8 @@ pub struct CountChange {
 /// make a momentary extra user. The count when the month opens counts too, so a month with
 /// no changes peaks at its opening count. Counts below zero (a corrupt history) read as zero.
 pub fn peak_users(changes: &[CountChange], month: BillingMonth) -> u64 {
-    let (start, end) = (month.start_millis(), month.end_millis());
-    let mut sorted: Vec<CountChange> = changes
-        .iter()
-        .copied()
-        .filter(|c| c.at_millis < end)
-        .collect();
-    sorted.sort_by_key(|c| c.at_millis);
-
-    let mut count: i64 = 0;
-    let mut i = 0;
-    // The opening count includes changes at the opening instant itself.
-    while i < sorted.len() && sorted[i].at_millis <= start {
-        count += sorted[i].delta;
-        i += 1;
-    }
-    let mut peak = count;
-    while i < sorted.len() {
-        let at = sorted[i].at_millis;
-        while i < sorted.len() && sorted[i].at_millis == at {
-            count += sorted[i].delta;
-            i += 1;
-        }
-        peak = peak.max(count);
-    }
-    u64::try_from(peak).unwrap_or(0)
+    // One reading of a history, with the changes that set the peak: the estimate's.
+    crate::estimate::explain_peak(changes, month).peak
 }
 
 /// The largest number of users on each day of `month` from its 1st to `through` (UTC days;
