@@ -58,6 +58,8 @@ export default defineConfig({
       TALLY_SIGN_IN_PER_IP_MINUTE: "1000",
       // …and the owner's address, dozens of times in a run.
       TALLY_SIGN_IN_PER_ADDRESS: "1000",
+      // Spend alerts checked every 2 seconds, so a spec sees one fire.
+      TALLY_SPEND_ALERT_SECONDS: "2",
       LEPTOS_SITE_ROOT: path.join(root, "target/site"),
       RUST_LOG: "warn",
     },

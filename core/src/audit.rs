@@ -84,6 +84,11 @@ pub enum AuditKind {
     /// An Administrator With Billing added, changed or removed one of the account's billing
     /// contacts.
     BillingContactsChanged,
+    /// An Administrator With Billing set, changed or removed the account's spend alerts.
+    SpendAlertsChanged,
+    /// A spend alert fired: a threshold of the month's amount was reached, or the month is on
+    /// track to pass it.
+    SpendAlertFired,
     /// A credit note's refund to the card went through, or was refused and kept as credit.
     CreditNoteRefunded,
     /// A credit note, or the notice of another money action, was emailed to the billing contact.
@@ -118,7 +123,7 @@ pub enum AuditKind {
     ScimTokenRevoked,
 }
 
-pub const ALL_AUDIT_KINDS: [AuditKind; 77] = [
+pub const ALL_AUDIT_KINDS: [AuditKind; 79] = [
     AuditKind::AccountCreated,
     AuditKind::SignIn,
     AuditKind::SignInFailed,
@@ -180,6 +185,8 @@ pub const ALL_AUDIT_KINDS: [AuditKind; 77] = [
     AuditKind::InvoiceCorrected,
     AuditKind::SeatCapChanged,
     AuditKind::BillingContactsChanged,
+    AuditKind::SpendAlertsChanged,
+    AuditKind::SpendAlertFired,
     AuditKind::CreditNoteRefunded,
     AuditKind::MoneyNoticeEmailed,
     AuditKind::SellerSettingsChanged,
@@ -284,6 +291,8 @@ impl AuditKind {
             AuditKind::InvoiceCorrected => "invoice_corrected",
             AuditKind::SeatCapChanged => "seat_cap_changed",
             AuditKind::BillingContactsChanged => "billing_contacts_changed",
+            AuditKind::SpendAlertsChanged => "spend_alerts_changed",
+            AuditKind::SpendAlertFired => "spend_alert_fired",
             AuditKind::CreditNoteRefunded => "credit_note_refunded",
             AuditKind::MoneyNoticeEmailed => "money_notice_emailed",
             AuditKind::SellerSettingsChanged => "seller_settings_changed",
@@ -328,6 +337,8 @@ impl AuditKind {
                 | AuditKind::InvoiceCorrected
                 | AuditKind::SeatCapChanged
                 | AuditKind::BillingContactsChanged
+                | AuditKind::SpendAlertsChanged
+                | AuditKind::SpendAlertFired
                 | AuditKind::CreditNoteRefunded
                 | AuditKind::MoneyNoticeEmailed
         )
@@ -400,6 +411,8 @@ impl AuditKind {
             AuditKind::InvoiceCorrected => "Invoice corrected",
             AuditKind::SeatCapChanged => "User limit changed",
             AuditKind::BillingContactsChanged => "Billing contacts changed",
+            AuditKind::SpendAlertsChanged => "Spend alerts changed",
+            AuditKind::SpendAlertFired => "Spend alert",
             AuditKind::CreditNoteRefunded => "Credit note refunded",
             AuditKind::MoneyNoticeEmailed => "Billing notice emailed",
             AuditKind::SellerSettingsChanged => "Seller settings changed",

@@ -32,6 +32,7 @@ pub mod roles;
 pub mod scim;
 pub mod seat_cap;
 pub mod seller;
+pub mod spend_alerts;
 pub mod tax_id;
 pub mod typing;
 pub mod vat;

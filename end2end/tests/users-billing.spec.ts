@@ -215,8 +215,14 @@ test("a Finance operator credits part of the paid invoice back to the card; Acme
   const [download] = await Promise.all([page.waitForEvent("download"), listed.getByRole("link", { name: /PDF/ }).click()]);
   expect(fs.readFileSync((await download.path())!).subarray(0, 5).toString()).toBe("%PDF-");
   const mail = await mailTo(mainServer(), "Subject: Credit note CN-");
-  expect(mail).toMatch(/^To: billing@acme\.test/m);
   expect(mail).toContain("Refunded to the card.");
+  // To the billing contact, and in one message to the billing contacts who receive invoices
+  // and credit notes (Bea on its To line, Cy on its Cc line).
+  const noteMails = fs.readdirSync(path.join(dataDir(), "outbox"))
+    .map((f) => fs.readFileSync(path.join(dataDir(), "outbox", f), "utf8"))
+    .filter((m) => m.includes("Subject: Credit note CN-") && /^To: .*acme/m.test(m));
+  const noteTo = noteMails.map((m) => m.match(/^To: (.*)$/m)![1].trim() + (/^Cc: (.*)$/m.exec(m)?.[1] ? ` cc ${/^Cc: (.*)$/m.exec(m)![1].trim()}` : "")).sort();
+  expect(noteTo).toEqual(["bea@acme-books.test cc cy@acme-books.test", "billing@acme.test"]);
 
   // Support sees the account and its notes, and no money action.
   const support = await (await browser.newContext()).newPage();
@@ -302,9 +308,10 @@ c.commit()
   const ubl = fs.readFileSync((await xml.path())!).toString();
   expect(ubl).toContain("<cbc:InvoiceTypeCode>384</cbc:InvoiceTypeCode>");
   expect(ubl).toContain(`<cac:BillingReference><cac:InvoiceDocumentReference><cbc:ID>${original}</cbc:ID>`);
-  // Emailed as any invoice: to the billing contact and the administrator who opted in.
+  // Emailed as any invoice: to the billing contact, the administrator who opted in, and the
+  // billing contacts who receive invoices.
   const mail = await mailTo(mainServer(), `Corrects invoice ${original}`);
-  expect(mail).toMatch(/^To: (billing|ann)@acme\.test/m);
+  expect(mail).toMatch(/^To: ((billing|ann)@acme|bea@acme-books)\.test/m);
   expect(mail).toMatch(/filename(\*0)?="tally-invoice-INV-\d{4}-\d{6}\.xml"/);
   await finance.context().close();
 });
@@ -355,6 +362,23 @@ test("the Billing page says where the peak comes from, and the what-if answers i
   const steps = peak.getByRole("table", { name: "The changes that set the peak, each to a new high for the month" });
   await expect(steps.locator("tbody tr").last().locator("td").last()).toHaveText(String(peakSoFar));
   expect(await accessibilityViolations(page)).toEqual([]);
+
+  // An alert at 80 % of $10.00: the estimate is past it, so it fires within seconds and the
+  // Overview says so. A percentage that is not one is refused beside its field.
+  const alerts = page.getByRole("region", { name: "Spend alerts" });
+  await alerts.getByLabel("Amount for the month (blank for no alerts)").fill("10");
+  await alerts.getByLabel("Alert at these percentages").fill("80, most");
+  await alerts.getByRole("button", { name: "Save the alerts" }).click();
+  await expect(alerts.getByText("\u201cmost\u201d is not a share of the amount: enter whole percentages from 1 to 500, such as 50, 80, 100.")).toBeVisible();
+  await alerts.getByLabel("Alert at these percentages").fill("80");
+  await alerts.getByRole("button", { name: "Save the alerts" }).click();
+  await expect(alerts.getByText("Saved: alerts at 80 % of 10.")).toBeVisible();
+  expect(await accessibilityViolations(page)).toEqual([]);
+  await expect(async () => {
+    await page.goto("/");
+    await expect(page.locator("#glance-alerts")).toContainText("has reached 80 % of your $10.00.", { timeout: 1000 });
+  }).toPass({ timeout: 20_000 });
+  await openHydrated(page, "/billing");
 
   // Offline from here: every answer is computed in the page, with no request.
   const requests: string[] = [];

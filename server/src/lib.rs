@@ -129,6 +129,9 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
         .then(|| tokio::spawn(services.scheduler.clone().work()));
     let mail_worker = tokio::spawn(ctx.outbox.clone().work());
     tokio::spawn(services.webhooks.deliverer().work());
+    if ctx.settings.billing_scheduler {
+        tokio::spawn(services.spend_alerts.clone().work());
+    }
     tokio::spawn(backup::daily_loop(ctx.clone()));
     let addr = ctx.settings.listen_addr;
     let listener = tokio::net::TcpListener::bind(addr)

@@ -163,3 +163,41 @@ pub async fn remove_billing_contact(id: String) -> Result<(), AppError> {
     let actor = require(Action::ManagePaymentMethod)?;
     Ok(services()?.billing_contacts.remove(&actor, &id).await?)
 }
+
+/// The account's spend alerts as the form starts from: the amount, the percentages and the
+/// forecast box (blank when none are set), with the account's currency.
+#[server(endpoint = "billing/spend-alerts")]
+pub async fn get_spend_alerts() -> Result<tally_core::spend_alerts::SpendAlertsInput, AppError> {
+    let actor = require(Action::ViewBilling)?;
+    let saved = services()?.spend_alerts.get(&actor).await?;
+    Ok(match saved {
+        Some(a) => tally_core::spend_alerts::SpendAlertsInput {
+            budget: a.budget.decimal(),
+            thresholds: a
+                .thresholds
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            forecast: a.forecast,
+        },
+        None => Default::default(),
+    })
+}
+
+/// Sets the account's spend alerts (a blank amount removes them), held to core's rules, in
+/// the account's currency (Administrators With Billing).
+#[server(endpoint = "billing/save-spend-alerts")]
+pub async fn save_spend_alerts(
+    #[server(default)] alert_budget: String,
+    #[server(default)] alert_thresholds: String,
+    #[server(default)] alert_forecast: String,
+) -> Result<(), AppError> {
+    let actor = require(Action::ManagePaymentMethod)?;
+    let typed = tally_core::spend_alerts::SpendAlertsInput {
+        budget: alert_budget,
+        thresholds: alert_thresholds,
+        forecast: !alert_forecast.is_empty() && alert_forecast != "false",
+    };
+    Ok(services()?.spend_alerts.save_typed(&actor, &typed).await?)
+}

@@ -12,6 +12,7 @@ mod overview;
 mod peak;
 mod references;
 mod seat_cap;
+mod spend_alerts;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -34,6 +35,7 @@ use export::DownloadInvoices;
 use overview::Overview;
 use references::InvoiceReferences;
 use seat_cap::SeatCapCard;
+use spend_alerts::SpendAlertsCard;
 
 #[component]
 pub fn BillingPage() -> impl IntoView {
@@ -74,6 +76,7 @@ fn Billing(
             <ContactsCard />
             <InvoiceReferences />
             <SeatCapCard />
+            <SpendAlertsCard />
             <DownloadInvoices />
         </div>
         <h2>"Invoices"</h2>

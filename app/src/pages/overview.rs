@@ -78,6 +78,11 @@ fn Glance(g: AccountGlance) -> impl IntoView {
                 <p class="figure" id="glance-projected">{o.money(o.projected_cents).to_string()}</p>
                 <p>{tally_core::billing::projection_sentence(o.peak_so_far, &plan)}</p>
                 <p>"Charged on "<span id="glance-next-charge">{o.next_charge_date.format("%B %-d, %Y").to_string()}</span></p>
+                {(!o.spend_alerts_fired.is_empty()).then(|| view! {
+                    <ul class="warning" id="glance-alerts" aria-label="Spend alerts this month">
+                        {o.spend_alerts_fired.iter().map(|s| view! { <li>{s.clone()}</li> }).collect_view()}
+                    </ul>
+                })}
                 <a href="/billing">"See billing and invoices"</a>
             </section>
         }

@@ -184,6 +184,9 @@ pub struct BillingOverview {
     pub credit_balance_cents: i64,
     /// The largest user count of each day of this month so far (the 1st first).
     pub daily_peaks: Vec<u64>,
+    /// The spend alerts fired this month, what each said, oldest first.
+    #[serde(default)]
+    pub spend_alerts_fired: Vec<String>,
     /// The last 12 invoices, oldest first.
     pub history: Vec<MonthCharge>,
     /// This month day by day, drawn on the server (SVG; hidden from screen readers, who get

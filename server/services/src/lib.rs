@@ -18,6 +18,7 @@ pub mod seller;
 use std::sync::Arc;
 
 use billing::{
+    alerts::SpendAlertChecks,
     cards::PaymentMethods,
     contacts::BillingContacts,
     credit_notes::{CreditNotes, Refunds},
@@ -84,6 +85,8 @@ pub struct All {
     pub billing_info: BillingInformation,
     /// The people an account's billing messages go to, beside its billing contact.
     pub billing_contacts: BillingContacts,
+    /// Spend alerts: set by an account's billing administrators, checked every minute.
+    pub spend_alerts: SpendAlertChecks,
     pub cards: PaymentMethods,
     pub invoices: Invoices,
     /// Credit notes as the account's billing administrators read them.
@@ -158,6 +161,7 @@ impl Services {
             commands: Commands::new(ctx.clone()),
             billing_info: BillingInformation::new(ctx.clone()),
             billing_contacts: BillingContacts::new(ctx.clone()),
+            spend_alerts: SpendAlertChecks::new(ctx.clone()),
             cards: PaymentMethods::new(ctx.clone(), gateway, charging.clone()),
             invoices: Invoices::new(ctx.clone()),
             scheduler: Scheduler::new(

@@ -58,6 +58,8 @@ const OWNERS: &[(&str, &str)] = &[
     ("billing_info", "billing::info"),
     ("invoice_fields", "billing::info"),
     ("billing_contacts", "billing::contacts"),
+    ("spend_alerts", "billing::alerts"),
+    ("spend_alerts_fired", "billing::alerts"),
     ("payment_methods", "billing::cards"),
     ("payment_method_submissions", "billing::cards"),
     ("invoices", "billing::invoices"),

@@ -37,6 +37,7 @@ mod secrets;
 mod settings;
 mod several_servers;
 mod smtp;
+mod spend_alerts;
 mod staff;
 mod startup;
 mod stripe;

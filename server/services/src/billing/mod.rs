@@ -2,6 +2,7 @@
 //! charging and its retries, card expiry warnings, the payment gateways and the scheduler that
 //! runs it all. Imports `directory`, `identity` and `platform`.
 
+pub mod alerts;
 pub mod cards;
 pub mod charts;
 pub mod contacts;

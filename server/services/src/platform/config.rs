@@ -70,6 +70,8 @@ struct Variables {
     billing_scheduler: bool,
     #[arg(long, env = "TALLY_SCHEDULER_SECONDS", value_name = "TALLY_SCHEDULER_SECONDS", default_value_t = 600, value_parser = positive)]
     scheduler_seconds: i64,
+    #[arg(long, env = "TALLY_SPEND_ALERT_SECONDS", value_name = "TALLY_SPEND_ALERT_SECONDS", default_value_t = 60, value_parser = positive)]
+    spend_alert_seconds: i64,
     #[arg(long, env = "TALLY_BACKUP_KEEP", value_name = "TALLY_BACKUP_KEEP", default_value_t = 14, value_parser = backups_kept)]
     backup_keep: u32,
     #[arg(long, env = "TALLY_BACKUP_DIR", value_name = "TALLY_BACKUP_DIR")]
@@ -172,6 +174,8 @@ pub struct Settings {
     pub billing_scheduler: bool,
     /// `TALLY_SCHEDULER_SECONDS` (600): how often the billing scheduler looks for work.
     pub scheduler_seconds: u64,
+    /// `TALLY_SPEND_ALERT_SECONDS` (60): how often the accounts' spend alerts are checked.
+    pub spend_alert_seconds: u64,
     /// `TALLY_BACKUP_KEEP`: how many daily backups of the embedded database to keep in
     /// `<data>/backups` (default 14; 0 turns the daily backup off).
     pub backup_keep: u32,
@@ -542,6 +546,7 @@ impl Settings {
             price_per_user: tally_core::money::Money::usd(v.price_per_user_cents),
             billing_scheduler: v.billing_scheduler,
             scheduler_seconds: v.scheduler_seconds as u64,
+            spend_alert_seconds: v.spend_alert_seconds as u64,
             backup_keep: v.backup_keep,
             backup_dir,
             metrics_token,

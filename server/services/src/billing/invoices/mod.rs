@@ -975,6 +975,7 @@ impl Invoices {
             month_chart: charts::month_svg(month, &daily, plan.free_users),
             year_chart: charts::year_svg(&history, plan.free_users),
             daily_peaks: daily,
+            spend_alerts_fired: super::alerts::fired(pool, account, month).await?,
             history,
         })
     }

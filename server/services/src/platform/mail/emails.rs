@@ -514,6 +514,13 @@ pub fn card_expiring(to: &str, card: &ExpiringCard<'_>) -> Mail {
     )
 }
 
+/// A spend alert, to the billing contacts who subscribe to them: what it says, and where to
+/// see the month.
+pub fn spend_alert(to: &str, said: &str, url: &str) -> Mail {
+    let more = format!("See this month's users and estimate on the Billing page: {url}");
+    paragraphs(to, "Tally spend alert", &[said, &more])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
