@@ -177,14 +177,14 @@ mod tests {
     fn tallys_own_ids_are_not_card_numbers() {
         // A UUID v7 in its simple form whose digits between letters pass Luhn: 4111 1111 1111
         // 1111 inside an id is an id.
-        let id = "019af1c2e4111111111111111d0a9b3c";
+        let id = "019af1c2e4111111111111111d0a9b3c"; // test number inside an id
         assert_eq!(id.len(), 32);
-        assert!(contains_card_number("4111111111111111"));
+        assert!(contains_card_number("4111111111111111")); // test number
         assert!(!contains_card_number(id));
         assert!(!contains_card_number(&format!("invoice {id}, please")));
         // Not when the hex is only part of a longer token, nor a card beside the id.
-        assert!(contains_card_number(&format!("{id}0 4111 1111 1111 1111")));
-        assert!(contains_card_number(&format!("{id} 4111 1111 1111 1111")));
+        assert!(contains_card_number(&format!("{id}0 4111 1111 1111 1111"))); // test number
+        assert!(contains_card_number(&format!("{id} 4111 1111 1111 1111"))); // test number
     }
 
     #[test]
