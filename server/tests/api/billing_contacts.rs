@@ -161,3 +161,46 @@ both_databases! {
         assert!(!mail_to(&all, "ap@globex.test").iter().any(|m| m.contains("declined")), "Ann does not subscribe to payment problems");
     }
 }
+
+both_databases! {
+    async fn the_contact_and_alert_forms_sent_before_the_page_is_live_answer_with_a_page(app: TestApp) {
+        use crate::plain_forms::plain_post;
+        app.clock.set(millis(2026, 10, 10));
+        customer(&app, "plainco", "GB", None).await;
+        let billing = app.session_cookie_for("plainco-admin_billing").await;
+        // Refused: the Billing page again, the message beside its field, what was typed and
+        // the boxes ticked kept.
+        let res = plain_post(&app, &billing, "billing/save-contact", &[
+            ("contact_name", "Bea Books"), ("contact_email", "bea@"), ("contact_line", "cc"),
+            ("receipts", "on"), ("__page", "/billing"),
+        ]).await;
+        assert_eq!(res.status(), 422);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("<h1>Billing"), "the page, drawn again");
+        assert!(html.contains(r#"id="contact_email-error" aria-live="polite" class="field-error">Enter a single email address, like name@example.com."#), "the message beside its field");
+        assert!(html.contains(r#"value="Bea Books""#), "what was typed");
+        let tag = |id: &str| html.split(&format!(r#"id="{id}""#)).nth(1).and_then(|rest| rest.split('>').next()).unwrap_or_default().to_string();
+        assert!(tag("contact-receipts").contains("checked"), "the box ticked stays ticked");
+        assert!(!tag("contact-invoices").contains("checked"), "and the one left empty, empty");
+        assert!(html.contains(r#"<option value="cc" selected>"#), "the line chosen");
+        // Saved: a 303 back to the page.
+        let res = plain_post(&app, &billing, "billing/save-contact", &[
+            ("contact_name", "Bea Books"), ("contact_email", "bea@plainco.test"), ("contact_line", "cc"),
+            ("receipts", "on"), ("__page", "/billing"),
+        ]).await;
+        assert_eq!(res.status(), 303);
+        let res = plain_post(&app, &billing, "billing/save-spend-alerts", &[
+            ("alert_budget", "500"), ("alert_thresholds", "80, most"), ("alert_forecast", "on"), ("__page", "/billing"),
+        ]).await;
+        assert_eq!(res.status(), 422);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("is not a share of the amount"), "the message beside its field");
+        assert!(html.contains(r#"value="80, most""#), "what was typed");
+        let res = plain_post(&app, &billing, "billing/save-spend-alerts", &[
+            ("alert_budget", "500"), ("alert_thresholds", "80"), ("__page", "/billing"),
+        ]).await;
+        assert_eq!(res.status(), 303);
+        let list: Vec<Value> = app.call_as(&billing, "billing/contacts", &[]).await.json().await.unwrap();
+        assert_eq!((list.len(), list[0]["line"].as_str()), (1, Some("Cc")));
+    }
+}

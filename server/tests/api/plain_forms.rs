@@ -10,7 +10,7 @@ use tally_core::roles::Role;
 use crate::{both_databases, helpers::TestApp};
 
 /// A plain form post to a server function, as a browser sends it.
-async fn plain_post(
+pub(crate) async fn plain_post(
     app: &TestApp,
     cookie: &str,
     endpoint: &str,

@@ -16,7 +16,7 @@ use crate::{
     },
     components::{
         field::{Field, SelectField},
-        form::Form,
+        form::{echo, Form},
         live_errors::LiveErrors,
     },
     error::AppError,
@@ -106,12 +106,31 @@ fn AddContact(
     reload: RwSignal<u32>,
     said: RwSignal<Option<Result<String, String>>>,
 ) -> impl IntoView {
-    let input = RwSignal::new(ContactInput {
-        line: "to".into(),
-        subscriptions: "invoices".into(),
-        ..ContactInput::default()
-    });
+    // Drawn again after a refused plain post (before the page was live): what was sent, the
+    // boxes too.
+    let start = match echo().filter(|e| e.action == SaveBillingContact::url()) {
+        Some(e) => ContactInput {
+            name: e.value("contact_name").unwrap_or_default().to_string(),
+            email: e.value("contact_email").unwrap_or_default().to_string(),
+            line: e.value("contact_line").unwrap_or("to").to_string(),
+            subscriptions: Subscription::ALL
+                .into_iter()
+                .filter(|s| e.value(s.code()).is_some())
+                .map(Subscription::code)
+                .collect::<Vec<_>>()
+                .join(","),
+        },
+        None => ContactInput {
+            line: "to".into(),
+            subscriptions: "invoices".into(),
+            ..ContactInput::default()
+        },
+    };
+    let input = RwSignal::new(start);
     let errors = LiveErrors::new(move || input.with(|i| i.parse().err().unwrap_or_default()));
+    if let Some(refusal) = errors.from_echo(SaveBillingContact::url()) {
+        said.set(Some(Err(refusal.to_string())));
+    }
     let busy = RwSignal::new(false);
     let text =
         move |f: fn(&ContactInput) -> &String| Signal::derive(move || input.with(|i| f(i).clone()));

@@ -11,7 +11,11 @@ use tally_core::{
 
 use crate::{
     api::billing::{get_spend_alerts, save_spend_alerts, SaveSpendAlerts},
-    components::{field::Field, form::Form, live_errors::LiveErrors},
+    components::{
+        field::Field,
+        form::{echo, Form},
+        live_errors::LiveErrors,
+    },
     error::AppError,
 };
 
@@ -36,6 +40,15 @@ pub(super) fn SpendAlertsCard() -> impl IntoView {
 
 #[component]
 fn SpendAlertsForm(start: SpendAlertsInput) -> impl IntoView {
+    // Drawn again after a refused plain post: what was sent, the box too.
+    let start = match echo().filter(|e| e.action == SaveSpendAlerts::url()) {
+        Some(e) => SpendAlertsInput {
+            budget: e.value("alert_budget").unwrap_or_default().to_string(),
+            thresholds: e.value("alert_thresholds").unwrap_or_default().to_string(),
+            forecast: e.value("alert_forecast").is_some(),
+        },
+        None => start,
+    };
     let input = RwSignal::new(start);
     // The amount's shape is checked on the server, in the account's currency; the
     // percentages here as typed.
@@ -50,6 +63,9 @@ fn SpendAlertsForm(start: SpendAlertsInput) -> impl IntoView {
     });
     let busy = RwSignal::new(false);
     let said = RwSignal::new(None::<Result<String, String>>);
+    if let Some(refusal) = errors.from_echo(SaveSpendAlerts::url()) {
+        said.set(Some(Err(refusal.to_string())));
+    }
     let forecast = NodeRef::<leptos::html::Input>::new();
     let text = move |f: fn(&SpendAlertsInput) -> &String| {
         Signal::derive(move || input.with(|i| f(i).clone()))

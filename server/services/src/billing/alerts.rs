@@ -179,17 +179,28 @@ impl SpendAlertChecks {
         .fetch_all(pool)
         .await
         .context("reading the accounts' spend alerts")?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        // The seller's tax registrations once per pass, not once per account.
+        let tax = super::settings::read(pool).await?.tax;
         let mut fired = 0;
         for row in &rows {
             if let Some(alerts) = alerts_of(row) {
-                fired += self.check(&row.0, &alerts).await?;
+                fired += self.check(&row.0, &alerts, &tax).await?;
             }
         }
         Ok(fired)
     }
 
-    /// Fires what `account_id`'s `alerts` owe this month and have not said yet.
-    async fn check(&self, account_id: &str, alerts: &SpendAlerts) -> Result<u64, ServiceError> {
+    /// Fires what `account_id`'s `alerts` owe this month and have not said yet, its tax
+    /// decided by the seller's registrations `tax`.
+    async fn check(
+        &self,
+        account_id: &str,
+        alerts: &SpendAlerts,
+        tax: &tally_core::vat::SellerTax,
+    ) -> Result<u64, ServiceError> {
         let pool = self.ctx.db.pool();
         let today = self.ctx.clock.today();
         let month = BillingMonth::containing(today);
@@ -199,10 +210,7 @@ impl SpendAlertChecks {
         let standard = tally_core::billing::Plan::per_user(self.ctx.settings.price_per_user);
         let plan = plans::for_month(pool, account_id, month, standard).await?;
         let billing = info::read(pool, account_id).await?;
-        let treatment = super::settings::read(pool)
-            .await?
-            .tax
-            .treatment_for(billing.as_ref());
+        let treatment = tax.treatment_for(billing.as_ref());
         let zero = Money::zero(plan.price_per_user.currency());
         let Some(estimate) =
             month_amounts(&plan, explained.peak, treatment.as_ref(), zero).map(|a| a.gross)
