@@ -132,21 +132,7 @@ impl BillingMonth {
 
     /// A month name people read, e.g. "November 2026".
     pub fn label(self) -> String {
-        const NAMES: [&str; 12] = [
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ];
-        format!("{} {}", NAMES[self.month as usize - 1], self.year)
+        crate::locale::Locale::En.month_year(self.year, self.month)
     }
 }
 

@@ -22,6 +22,7 @@ pub mod expiry;
 pub mod export;
 pub mod forms;
 pub mod invoice_fields;
+pub mod locale;
 pub mod money;
 pub mod money_actions;
 pub mod operators;

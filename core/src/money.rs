@@ -211,7 +211,7 @@ impl Money {
     }
 
     /// Major and minor parts of the absolute amount.
-    fn parts(self) -> (u64, u64) {
+    pub(crate) fn parts(self) -> (u64, u64) {
         let abs = self.minor.unsigned_abs();
         let scale = self.currency.scale() as u64;
         (abs / scale, abs % scale)
