@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     contact::{required_text, Email},
     forms::FieldErrors,
+    locale::Locale,
 };
 
 /// The most contacts an account keeps.
@@ -103,6 +104,9 @@ pub struct BillingContact {
     pub line: Line,
     /// In [`Subscription::ALL`]'s order.
     pub subscriptions: Vec<Subscription>,
+    /// The language of the messages and documents they get; `None`: the account's.
+    #[serde(default)]
+    pub language: Option<Locale>,
 }
 
 impl BillingContact {
@@ -151,6 +155,9 @@ pub struct ContactInput {
     pub email: String,
     pub line: String,
     pub subscriptions: String,
+    /// A language's code (`contact_language`); blank for the account's.
+    #[serde(default)]
+    pub language: String,
 }
 
 /// A contact ready to save.
@@ -160,6 +167,7 @@ pub struct NewContact {
     pub email: Email,
     pub line: Line,
     pub subscriptions: Vec<Subscription>,
+    pub language: Option<Locale>,
 }
 
 /// Why a list of contacts cannot take one more, or this one.
@@ -217,13 +225,26 @@ impl ContactInput {
                 "Choose at least one kind of message for this contact.",
             );
         }
-        match (name, email, line) {
-            (Some(name), Some(email), Some(line)) if errors.is_empty() => Ok(NewContact {
-                name,
-                email,
-                line,
-                subscriptions,
-            }),
+        let language = match self.language.trim() {
+            "" => Some(None),
+            code => Locale::from_code(code).map(Some),
+        };
+        if language.is_none() {
+            errors.add(
+                "contact_language",
+                crate::invoice_fields::language_refusal(),
+            );
+        }
+        match (name, email, line, language) {
+            (Some(name), Some(email), Some(line), Some(language)) if errors.is_empty() => {
+                Ok(NewContact {
+                    name,
+                    email,
+                    line,
+                    subscriptions,
+                    language,
+                })
+            }
             _ => Err(errors),
         }
     }
@@ -250,22 +271,48 @@ pub fn can_hold(
     Ok(())
 }
 
-/// The addresses a message of `kind` goes to: those on its To line and on its Cc line, in the
-/// contacts' order. A message with only Cc contacts puts them on the To line (a message needs
-/// one).
-pub fn recipients(contacts: &[BillingContact], kind: Subscription) -> (Vec<String>, Vec<String>) {
-    let mut to = Vec::new();
-    let mut cc = Vec::new();
+/// One message to billing contacts: its language, and the addresses on its To and Cc lines.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Addressed {
+    pub locale: Locale,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+}
+
+/// The messages of `kind` to the contacts subscribed to it: one per language (a contact
+/// without one reads `account`'s), in the order the languages first appear, each with its
+/// To and Cc lines in the contacts' order. A message with only Cc contacts puts them on the
+/// To line (a message needs one).
+pub fn recipients(
+    contacts: &[BillingContact],
+    kind: Subscription,
+    account: Locale,
+) -> Vec<Addressed> {
+    let mut messages: Vec<Addressed> = Vec::new();
     for c in contacts.iter().filter(|c| c.gets(kind)) {
+        let locale = c.language.unwrap_or(account);
+        let at = match messages.iter().position(|m| m.locale == locale) {
+            Some(at) => at,
+            None => {
+                messages.push(Addressed {
+                    locale,
+                    ..Addressed::default()
+                });
+                messages.len() - 1
+            }
+        };
+        let m = &mut messages[at];
         match c.line {
-            Line::To => to.push(c.email.clone()),
-            Line::Cc => cc.push(c.email.clone()),
+            Line::To => m.to.push(c.email.clone()),
+            Line::Cc => m.cc.push(c.email.clone()),
         }
     }
-    if to.is_empty() {
-        std::mem::swap(&mut to, &mut cc);
+    for m in &mut messages {
+        if m.to.is_empty() {
+            std::mem::swap(&mut m.to, &mut m.cc);
+        }
     }
-    (to, cc)
+    messages
 }
 
 #[cfg(test)]
@@ -278,6 +325,7 @@ mod tests {
             email: email.into(),
             line: line.into(),
             subscriptions: subs.into(),
+            language: String::new(),
         }
     }
 
@@ -288,6 +336,7 @@ mod tests {
             email: email.into(),
             line,
             subscriptions: subs.to_vec(),
+            language: None,
         }
     }
 
@@ -370,6 +419,44 @@ mod tests {
     }
 
     #[test]
+    fn each_language_gets_a_message_of_its_own() {
+        use Subscription::*;
+        let mut german = saved("b", "b@x.test", Line::Cc, &[Invoices]);
+        german.language = Some(Locale::De);
+        let mut english = saved("c", "c@x.test", Line::Cc, &[Invoices]);
+        english.language = Some(Locale::En);
+        let list = [
+            saved("a", "a@x.test", Line::To, &[Invoices]),
+            german,
+            english,
+        ];
+        // The account writes French: the contact without a language reads it.
+        let messages = recipients(&list, Invoices, Locale::Fr);
+        let lines: Vec<(Locale, Vec<String>, Vec<String>)> = messages
+            .into_iter()
+            .map(|m| (m.locale, m.to, m.cc))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                (Locale::Fr, vec!["a@x.test".into()], vec![]),
+                (Locale::De, vec!["b@x.test".into()], vec![]),
+                (Locale::En, vec!["c@x.test".into()], vec![]),
+            ]
+        );
+        let typed = ContactInput {
+            language: "fr".into(),
+            ..input("A", "a@b.test", "to", "invoices")
+        };
+        assert_eq!(typed.parse().unwrap().language, Some(Locale::Fr));
+        let odd = ContactInput {
+            language: "xx".into(),
+            ..typed
+        };
+        assert!(odd.parse().unwrap_err().get("contact_language").is_some());
+    }
+
+    #[test]
     fn each_message_goes_to_its_subscribers_on_their_line() {
         use Subscription::*;
         let list = [
@@ -377,20 +464,27 @@ mod tests {
             saved("b", "b@x.test", Line::Cc, &[Invoices, PaymentProblems]),
             saved("c", "c@x.test", Line::To, &[SpendAlerts]),
         ];
+        let one = |to: &[&str], cc: &[&str]| {
+            vec![Addressed {
+                locale: Locale::En,
+                to: to.iter().map(|s| s.to_string()).collect(),
+                cc: cc.iter().map(|s| s.to_string()).collect(),
+            }]
+        };
         assert_eq!(
-            recipients(&list, Invoices),
-            (vec!["a@x.test".into()], vec!["b@x.test".into()])
+            recipients(&list, Invoices, Locale::En),
+            one(&["a@x.test"], &["b@x.test"])
         );
         assert_eq!(
-            recipients(&list, PaymentProblems),
-            (vec!["b@x.test".into()], vec![]),
+            recipients(&list, PaymentProblems, Locale::En),
+            one(&["b@x.test"], &[]),
             "a Cc alone goes on To"
         );
         assert_eq!(
-            recipients(&list, SpendAlerts),
-            (vec!["c@x.test".into()], vec![])
+            recipients(&list, SpendAlerts, Locale::En),
+            one(&["c@x.test"], &[])
         );
-        assert_eq!(recipients(&[], Receipts), (vec![], vec![]));
+        assert_eq!(recipients(&[], Receipts, Locale::En), vec![]);
         assert_eq!(
             subscriptions_of(&subscriptions_text(&[SpendAlerts, Invoices])),
             vec![Invoices, SpendAlerts]

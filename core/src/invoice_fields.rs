@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{contact::optional_text, forms::FieldErrors};
+use crate::{contact::optional_text, forms::FieldErrors, locale::Locale};
 
 /// The most fields of their own an account can have printed.
 pub const MAX_CUSTOM_FIELDS: usize = 5;
@@ -19,6 +19,10 @@ pub struct InvoiceFieldsInput {
     pub po_number: String,
     /// Always [`MAX_CUSTOM_FIELDS`] pairs on the form; fewer are read as blank.
     pub custom: Vec<(String, String)>,
+    /// The code of the language of the account's invoices and billing emails (`invoice_language`;
+    /// blank: English).
+    #[serde(default)]
+    pub language: String,
 }
 
 /// Checked: what the invoices print.
@@ -26,6 +30,10 @@ pub struct InvoiceFieldsInput {
 pub struct InvoiceFields {
     pub po_number: Option<String>,
     pub custom: Vec<(String, String)>,
+    /// The language of the account's invoices, credit notes and billing emails, unless a
+    /// billing contact chose another for theirs.
+    #[serde(default)]
+    pub language: Locale,
 }
 
 impl InvoiceFieldsInput {
@@ -68,7 +76,18 @@ impl InvoiceFieldsInput {
                 }
             }
         }
-        e.finish(Some(InvoiceFields { po_number, custom }))
+        let language = match self.language.trim() {
+            "" => Some(Locale::En),
+            code => Locale::from_code(code),
+        };
+        if language.is_none() {
+            e.add("invoice_language", language_refusal());
+        }
+        e.finish(language.map(|language| InvoiceFields {
+            po_number,
+            custom,
+            language,
+        }))
     }
 }
 
@@ -79,8 +98,15 @@ impl From<&InvoiceFields> for InvoiceFieldsInput {
         Self {
             po_number: f.po_number.clone().unwrap_or_default(),
             custom,
+            language: f.language.code().to_string(),
         }
     }
+}
+
+/// What a language Tally does not write documents in is told.
+pub fn language_refusal() -> String {
+    let names: Vec<&str> = Locale::ALL.iter().map(|l| l.name()).collect();
+    format!("Choose one of {}.", names.join(", "))
 }
 
 impl InvoiceFields {
@@ -105,12 +131,35 @@ mod tests {
 
     fn typed(po: &str, pairs: &[(&str, &str)]) -> InvoiceFieldsInput {
         InvoiceFieldsInput {
+            language: String::new(),
             po_number: po.into(),
             custom: pairs
                 .iter()
                 .map(|(n, v)| (n.to_string(), v.to_string()))
                 .collect(),
         }
+    }
+
+    #[test]
+    fn the_documents_language_is_one_tally_writes() {
+        let mut input = typed("", &[]);
+        assert_eq!(
+            input.parse().unwrap().language,
+            Locale::En,
+            "blank is English"
+        );
+        input.language = "de".into();
+        assert_eq!(input.parse().unwrap().language, Locale::De);
+        input.language = "es".into();
+        assert_eq!(
+            input.parse().unwrap_err().get("invoice_language"),
+            Some("Choose one of English, Deutsch, Fran\u{e7}ais.")
+        );
+        let fr = InvoiceFields {
+            language: Locale::Fr,
+            ..Default::default()
+        };
+        assert_eq!(InvoiceFieldsInput::from(&fr).language, "fr");
     }
 
     #[test]
@@ -184,7 +233,7 @@ mod tests {
         #[test]
         fn what_parses_prints_one_line_per_field(po in "[A-Za-z0-9-]{0,20}", names in proptest::collection::vec("[A-Z][a-z]{1,10}", 0..5)) {
             let pairs: Vec<(String, String)> = names.iter().enumerate().map(|(i, n)| (format!("{n}{i}"), format!("v{i}"))).collect();
-            let input = InvoiceFieldsInput { po_number: po.clone(), custom: pairs.clone() };
+            let input = InvoiceFieldsInput { po_number: po.clone(), custom: pairs.clone(), language: String::new() };
             let f = input.parse().unwrap();
             prop_assert_eq!(f.printed_lines().len(), usize::from(!po.is_empty()) + pairs.len());
         }

@@ -23,6 +23,26 @@ function lastMonth(): { month: string; midMonth: number } {
   return { month, midMonth: first + 14 * 86_400_000 + 12 * 3_600_000 };
 }
 
+/** A raw message's plain text, its quoted-printable or base64 undone. */
+function decodeText(raw: string): string {
+  const part = raw.split(/\r?\n--/).find((p) => /Content-Type: text\/plain/i.test(p)) ?? "";
+  const [head, ...rest] = part.split(/\r?\n\r?\n/);
+  const body = rest.join("\n\n");
+  if (/Content-Transfer-Encoding: base64/i.test(head)) return Buffer.from(body.replace(/\s/g, ""), "base64").toString("utf8");
+  const escaped = body.replace(/=\r?\n/g, "").replace(/%/g, "%25").replace(/=([0-9A-F]{2})/g, (_, h) => `%${h}`);
+  return decodeURIComponent(escaped);
+}
+
+/** What a PDF's page says: its strings, hex ones (non-ASCII text) decoded as WinAnsi/Latin-1. */
+function pdfText(pdf: Buffer): string {
+  return pdf.toString("latin1").replace(/<([0-9A-Fa-f]+)>/g, (_, hex: string) => Buffer.from(hex, "hex").toString("latin1"));
+}
+
+/** The PDF a raw message carries. */
+function attachedPdf(raw: string): Buffer {
+  return Buffer.from(raw.split(/Content-Type: application\/pdf\r?\nContent-Transfer-Encoding: base64\r?\n\r?\n/)[1].split(/\r?\n--/)[0].replace(/\s/g, ""), "base64");
+}
+
 test("users past 10 move the projection; a billing run by the subcommand makes the invoice, its PDF and emails", async ({ page }) => {
   await signInAsOwner(page);
   await openHydrated(page, "/billing");
@@ -85,7 +105,8 @@ test("users past 10 move the projection; a billing run by the subcommand makes t
   await expect(page.getByRole("status")).toHaveText("Invoices will be emailed to you too.");
 
   // Two billing contacts, neither of them an administrator: the bookkeeper on the To line of
-  // invoices and receipts, the finance director on its Cc line. Each field is checked as typed.
+  // invoices and receipts, the finance director, who reads German, on the Cc line. Each field
+  // is checked as typed.
   const contacts = page.getByRole("region", { name: "Billing contacts" });
   await contacts.getByLabel("Name").fill("Bea Books");
   await contacts.getByLabel("Email").fill("bea@");
@@ -99,8 +120,11 @@ test("users past 10 move the projection; a billing run by the subcommand makes t
   await contacts.getByLabel("Name").fill("Cy Finance");
   await contacts.getByLabel("Email").fill("cy@acme-books.test");
   await contacts.getByLabel("Line").selectOption("cc");
+  await contacts.getByLabel("Language of their messages and documents").selectOption("de");
   await contacts.getByRole("button", { name: "Add contact" }).click();
   await expect(contacts.getByRole("row", { name: /Cy Finance/ })).toContainText("Cc");
+  await expect(contacts.getByRole("row", { name: /Cy Finance/ })).toContainText("Deutsch");
+  await expect(contacts.getByRole("row", { name: /Bea Books/ })).toContainText("The account's");
   await expect(contacts.getByRole("row", { name: /Bea Books/ })).toContainText("Invoices and credit notes, Receipts");
   // The same address twice is refused beside the field, and what was typed stays.
   await contacts.getByLabel("Name").fill("Bea Again");
@@ -142,21 +166,33 @@ c.commit()
     .filter((m) => m.includes("Your Tally invoice") && /^To: .*@acme\.test/m.test(m));
   const to = invoiceMails.map((m) => m.match(/^To: (.*)$/m)![1].trim()).sort();
   expect(to).toEqual(["ann@acme.test", "billing@acme.test"]);
-  // And one more to the billing contacts: Bea on its To line, Cy on its Cc line, with the PDF.
-  const toContacts = fs.readdirSync(path.join(dataDir(), "outbox"))
-    .map((f) => fs.readFileSync(path.join(dataDir(), "outbox", f), "utf8"))
-    .filter((m) => m.includes("Your Tally invoice") && /^To: bea@acme-books\.test/m.test(m));
+  // And to the billing contacts, one message per language, each with its PDF: Bea's in the
+  // account's English, Cy's in German (a Cc alone goes on the To line).
+  const outbox = () => fs.readdirSync(path.join(dataDir(), "outbox"))
+    .map((f) => fs.readFileSync(path.join(dataDir(), "outbox", f), "utf8"));
+  const toContacts = outbox().filter((m) => m.includes("Your Tally invoice") && /^To: bea@acme-books\.test/m.test(m));
   expect(toContacts).toHaveLength(1);
-  expect(toContacts[0]).toMatch(/^Cc: cy@acme-books\.test/m);
+  expect(toContacts[0]).not.toMatch(/^Cc:/m);
   expect(toContacts[0]).toMatch(/Content-Type: application\/pdf/);
+  const german = outbox().filter((m) => /^To: cy@acme-books\.test/m.test(m) && m.includes("Rechnung"));
+  expect(german).toHaveLength(1);
+  const text = decodeText(german[0]);
+  expect(text).toContain("Ihre Rechnung f\u00fcr den vergangenen Monat liegt als PDF bei.");
+  expect(text).toContain("Gesamtbetrag: 10,00\u00a0$");
+  const germanPdf = pdfText(attachedPdf(german[0]));
+  expect(germanPdf).toMatch(/Rechnung INV-\d{4}-\d{6}/);
+  expect(germanPdf).toContain("Gesamtbetrag: 10,00\u00a0$");
+  expect(germanPdf).toContain("Abrechnungszeitraum: 1.");
+  expect(germanPdf).not.toContain("Billing period");
   // The Billing page says to whom the invoice went, and that it was sent.
-  await expect(invoice).toContainText("bea@acme-books.test; Cc: cy@acme-books.test \u2014 sent");
+  await expect(invoice).toContainText("bea@acme-books.test \u2014 sent");
+  await expect(invoice).toContainText("cy@acme-books.test \u2014 sent");
   await expect(invoice).toContainText("billing@acme.test \u2014 sent");
   // The billing contact (no administrator) gets the invoice itself, as a PDF.
   const contactMail = invoiceMails.find((m) => /^To: billing@acme\.test/m.test(m))!;
   expect(contactMail).toMatch(/Content-Type: application\/pdf/);
   expect(contactMail).toMatch(/filename\*?0?="tally-invoice-[^"]+\.pdf"/);
-  const pdf = Buffer.from(contactMail.split(/Content-Type: application\/pdf\r?\nContent-Transfer-Encoding: base64\r?\n\r?\n/)[1].split(/\r?\n--/)[0].replace(/\s/g, ""), "base64");
+  const pdf = attachedPdf(contactMail);
   expect(pdf.subarray(0, 5).toString()).toBe("%PDF-");
   expect(pdf.toString("latin1")).toContain("Total: $10.00");
   // The year chart has the month now.
@@ -216,13 +252,14 @@ test("a Finance operator credits part of the paid invoice back to the card; Acme
   expect(fs.readFileSync((await download.path())!).subarray(0, 5).toString()).toBe("%PDF-");
   const mail = await mailTo(mainServer(), "Subject: Credit note CN-");
   expect(mail).toContain("Refunded to the card.");
-  // To the billing contact, and in one message to the billing contacts who receive invoices
-  // and credit notes (Bea on its To line, Cy on its Cc line).
+  // To the billing contact, and to the billing contacts who receive invoices and credit
+  // notes: Bea in English, Cy in German.
   const noteMails = fs.readdirSync(path.join(dataDir(), "outbox"))
     .map((f) => fs.readFileSync(path.join(dataDir(), "outbox", f), "utf8"))
-    .filter((m) => m.includes("Subject: Credit note CN-") && /^To: .*acme/m.test(m));
+    .filter((m) => /^Subject: (Credit note|Gutschrift) CN-/m.test(m) && /^To: .*acme/m.test(m));
   const noteTo = noteMails.map((m) => m.match(/^To: (.*)$/m)![1].trim() + (/^Cc: (.*)$/m.exec(m)?.[1] ? ` cc ${/^Cc: (.*)$/m.exec(m)![1].trim()}` : "")).sort();
-  expect(noteTo).toEqual(["bea@acme-books.test cc cy@acme-books.test", "billing@acme.test"]);
+  expect(noteTo).toEqual(["bea@acme-books.test", "billing@acme.test", "cy@acme-books.test"]);
+  expect(decodeText(noteMails.find((m) => /^To: cy@/m.test(m))!)).toContain("Auf die Karte erstattet.");
 
   // Support sees the account and its notes, and no money action.
   const support = await (await browser.newContext()).newPage();

@@ -71,9 +71,11 @@ pub async fn save_invoice_fields(
     #[server(default)] value4: String,
     #[server(default)] name5: String,
     #[server(default)] value5: String,
+    #[server(default)] invoice_language: String,
 ) -> Result<(), AppError> {
     let actor = require(Action::ManagePaymentMethod)?;
     let input = tally_core::invoice_fields::InvoiceFieldsInput {
+        language: invoice_language,
         po_number,
         custom: vec![
             (name1, value1),
@@ -129,6 +131,7 @@ pub async fn save_billing_contact(
     #[server(default)] receipts: String,
     #[server(default)] payment_problems: String,
     #[server(default)] spend_alerts: String,
+    #[server(default)] contact_language: String,
 ) -> Result<tally_core::billing_contacts::BillingContact, AppError> {
     use tally_core::billing_contacts::{ContactInput, Subscription};
     let actor = require(Action::ManagePaymentMethod)?;
@@ -148,6 +151,7 @@ pub async fn save_billing_contact(
         email: contact_email,
         line: contact_line,
         subscriptions: subscriptions.join(","),
+        language: contact_language,
     }
     .parse()?;
     let editing = (!id.is_empty()).then_some(id.as_str());

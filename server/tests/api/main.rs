@@ -21,6 +21,7 @@ mod errors;
 mod export;
 mod foundation;
 mod invoicing;
+mod languages;
 mod mail_after_a_crash;
 mod metrics;
 mod money;

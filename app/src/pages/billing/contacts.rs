@@ -79,6 +79,7 @@ fn ContactList(
                     <td>{c.email.clone()}</td>
                     <td>{c.line.label()}</td>
                     <td>{c.subscriptions_label()}</td>
+                    <td>{c.language.map_or("The account's", |l| l.name())}</td>
                     <td class="row-actions">
                         <button type="button" aria-label=format!("Remove {} from the billing contacts", c.email) on:click=remove>"Remove"</button>
                     </td>
@@ -92,13 +93,27 @@ fn ContactList(
                 <caption class="visually-hidden">"Billing contacts"</caption>
                 <thead><tr>
                     <th scope="col">"Name"</th><th scope="col">"Email"</th><th scope="col">"Line"</th>
-                    <th scope="col">"Receives"</th><th scope="col">"Actions"</th>
+                    <th scope="col">"Receives"</th><th scope="col">"Language"</th><th scope="col">"Actions"</th>
                 </tr></thead>
                 <tbody>{rows}</tbody>
             </table>
         </div>
     }
     .into_any()
+}
+
+/// The languages billing documents are written in, as a select's options (each in its own
+/// name), after `first` (the blank choice) when there is one.
+pub(super) fn language_options(first: &str) -> Vec<(String, String)> {
+    let blank = (!first.is_empty()).then(|| (String::new(), first.to_string()));
+    blank
+        .into_iter()
+        .chain(
+            tally_core::locale::Locale::ALL
+                .into_iter()
+                .map(|l| (l.code().to_string(), l.name().to_string())),
+        )
+        .collect()
 }
 
 #[component]
@@ -119,6 +134,7 @@ fn AddContact(
                 .map(Subscription::code)
                 .collect::<Vec<_>>()
                 .join(","),
+            language: e.value("contact_language").unwrap_or_default().to_string(),
         },
         None => ContactInput {
             line: "to".into(),
@@ -201,6 +217,7 @@ fn AddContact(
                 receipts,
                 problems,
                 alerts,
+                i.language.clone(),
             )
             .await;
             busy.set(false);
@@ -245,6 +262,9 @@ fn AddContact(
             <SelectField name="contact_line" label="Line"
                 options=vec![("to".into(), "To".into()), ("cc".into(), "Cc".into())]
                 value=text(|i| &i.line) error=errors.error("contact_line") on_change=set("contact_line", |i, v| i.line = v) />
+            <SelectField name="contact_language" label="Language of their messages and documents"
+                options=language_options("The account's language")
+                value=text(|i| &i.language) error=errors.error("contact_language") on_change=set("contact_language", |i, v| i.language = v) />
             <fieldset class="checkboxes" aria-describedby="contact_subscriptions-error">
                 <legend>"Receives"</legend>
                 {boxes}

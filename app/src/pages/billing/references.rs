@@ -1,5 +1,6 @@
 //! The Billing page's "On your invoices" card: the PO number and up to five fields of the
-//! account's own (a name and a value each), printed on every invoice made after they are saved.
+//! account's own (a name and a value each), printed on every invoice made after they are saved,
+//! and the language its invoices, credit notes and billing emails are written in.
 //! Server functions: `get_invoice_fields`, `save_invoice_fields` (a fresh check).
 
 use leptos::{prelude::*, server_fn::ServerFn};
@@ -7,7 +8,12 @@ use tally_core::invoice_fields::{InvoiceFieldsInput, MAX_CUSTOM_FIELDS};
 
 use crate::{
     api::billing::{get_invoice_fields, save_invoice_fields, SaveInvoiceFields},
-    components::{field::Field, form::Form, fresh_check, live_errors::LiveErrors},
+    components::{
+        field::{Field, SelectField},
+        form::Form,
+        fresh_check,
+        live_errors::LiveErrors,
+    },
     error::AppError,
 };
 
@@ -20,7 +26,7 @@ pub(super) fn InvoiceReferences() -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="references-title">
             <h2 id="references-title">"On your invoices"</h2>
-            <p class="field-hint">"A purchase order number and up to five fields of your own, such as a cost centre, printed on every invoice from the next one on."</p>
+            <p class="field-hint">"A purchase order number and up to five fields of your own, such as a cost centre, printed on every invoice from the next one on, and the language of your invoices and billing emails."</p>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match saved.await {
@@ -46,6 +52,11 @@ fn ReferencesForm(start: InvoiceFieldsInput) -> impl IntoView {
     let set_po = Callback::new(move |v: String| {
         input.update(|i| i.po_number = v);
         errors.edited("po_number");
+    });
+    let language = Signal::derive(move || input.with(|i| i.language.clone()));
+    let set_language = Callback::new(move |v: String| {
+        input.update(|i| i.language = v);
+        errors.edited("invoice_language");
     });
     let pairs = (0..MAX_CUSTOM_FIELDS)
         .map(|n| {
@@ -84,7 +95,20 @@ fn ReferencesForm(start: InvoiceFieldsInput) -> impl IntoView {
                 let pair = |n: usize| t.custom.get(n).cloned().unwrap_or_default();
                 let [(n1, v1), (n2, v2), (n3, v3), (n4, v4), (n5, v5)] =
                     [pair(0), pair(1), pair(2), pair(3), pair(4)];
-                save_invoice_fields(t.po_number, n1, v1, n2, v2, n3, v3, n4, v4, n5, v5)
+                save_invoice_fields(
+                    t.po_number,
+                    n1,
+                    v1,
+                    n2,
+                    v2,
+                    n3,
+                    v3,
+                    n4,
+                    v4,
+                    n5,
+                    v5,
+                    t.language,
+                )
             })
             .await;
             busy.set(false);
@@ -100,6 +124,9 @@ fn ReferencesForm(start: InvoiceFieldsInput) -> impl IntoView {
             <Field name="po_number" label="PO number (optional)" autocomplete="off" value=po
                 error=errors.error("po_number") on_input=set_po on_blur=errors.touch("po_number") />
             {pairs}
+            <SelectField name="invoice_language" label="Language of invoices and billing emails"
+                options=super::contacts::language_options("")
+                value=language error=errors.error("invoice_language") on_change=set_language />
             <p class="form-said" aria-live="polite" class:form-error=move || matches!(said.get(), Some(Err(_)))>
                 {move || said.get().map(|s| s.unwrap_or_else(|e| e))}
             </p>

@@ -27,9 +27,65 @@ use crate::{
         context::Context,
         db::Code,
         error::{ResultExt, ServiceError},
+        i18n::{Arg, Words},
         mail::emails,
     },
 };
+
+/// What a spend alert says.
+enum Said {
+    Threshold {
+        percent: u32,
+        estimate: Money,
+        budget: Money,
+    },
+    Forecast {
+        day: chrono::NaiveDate,
+        budget: Money,
+        /// Users a day.
+        pace: f64,
+    },
+}
+
+impl Said {
+    /// As core words it, for the Overview and the audit log.
+    fn english(&self) -> String {
+        match *self {
+            Said::Threshold {
+                percent,
+                estimate,
+                budget,
+            } => threshold_sentence(percent, estimate, budget),
+            Said::Forecast { day, budget, pace } => forecast_sentence(day, budget, pace),
+        }
+    }
+
+    /// In `w`'s language, for the email.
+    fn said(&self, w: Words) -> String {
+        match *self {
+            Said::Threshold {
+                percent,
+                estimate,
+                budget,
+            } => w.say(
+                "alert-threshold",
+                &[
+                    ("estimate", Arg::from(&w.money(estimate))),
+                    ("percent", Arg::Count(i64::from(percent))),
+                    ("budget", Arg::from(&w.money(budget))),
+                ],
+            ),
+            Said::Forecast { day, budget, pace } => w.say(
+                "alert-forecast",
+                &[
+                    ("pace", Arg::from(&w.0.decimal(pace, 1))),
+                    ("budget", Arg::from(&w.money(budget))),
+                    ("day", Arg::from(&w.0.day_month(day))),
+                ],
+            ),
+        }
+    }
+}
 
 /// A saved row: account, amount, currency, thresholds, forecast (0 or 1).
 type AlertRow = (String, i64, Code<Currency>, String, i64);
@@ -217,10 +273,19 @@ impl SpendAlertChecks {
         else {
             return Ok(0);
         };
-        let mut due: Vec<(u32, String)> = alerts
+        let mut due: Vec<(u32, Said)> = alerts
             .crossed(estimate)
             .into_iter()
-            .map(|p| (p, threshold_sentence(p, estimate, alerts.budget)))
+            .map(|percent| {
+                (
+                    percent,
+                    Said::Threshold {
+                        percent,
+                        estimate,
+                        budget: alerts.budget,
+                    },
+                )
+            })
             .collect();
         if alerts.forecast {
             if let Some(day) = forecast_day(
@@ -235,19 +300,28 @@ impl SpendAlertChecks {
             ) {
                 let pace = users_now.saturating_sub(explained.opening) as f64
                     / f64::from(chrono::Datelike::day(&today));
-                due.push((FORECAST, forecast_sentence(day, alerts.budget, pace)));
+                due.push((
+                    FORECAST,
+                    Said::Forecast {
+                        day,
+                        budget: alerts.budget,
+                        pace,
+                    },
+                ));
             }
         }
         if due.is_empty() {
             return Ok(0);
         }
+        let contacts =
+            info::contact_lines(pool, account_id, Subscription::SpendAlerts, &[]).await?;
         let mut work = self.ctx.begin("firing spend alerts").await?;
         let now = work.now();
-        let contacts =
-            info::contact_lines(work.tx(), account_id, Subscription::SpendAlerts, &[]).await?;
         let url = self.ctx.link("/billing");
         let mut fired = 0;
-        for (threshold, said) in due {
+        for (threshold, alert) in due {
+            // The Overview and the audit log read it in English; each contact, in theirs.
+            let said = alert.english();
             // Once per threshold and month, however many servers check at once.
             let new: Option<String> = sqlx::query_scalar(
                 "INSERT INTO spend_alerts_fired (account_id, month, threshold, said, fired_at) VALUES ($1, $2, $3, $4, $5) \
@@ -275,10 +349,10 @@ impl SpendAlertChecks {
                 },
                 said.clone(),
             ));
-            if let Some(first) = contacts.0.first() {
-                work.mail(
-                    emails::spend_alert(first, &said, &url).addressed(&contacts.0, &contacts.1),
-                );
+            for mail in info::addressed_mail(&[], &contacts, |to, w| {
+                emails::spend_alert(to, w, &alert.said(w), &url)
+            }) {
+                work.mail(mail);
             }
         }
         work.commit().await?;
@@ -296,5 +370,37 @@ impl SpendAlertChecks {
                 tracing::error!(error = %e, "spend alerts");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tally_core::{locale::Locale, money::Currency};
+
+    use super::*;
+
+    #[test]
+    fn an_alert_reads_in_english_as_core_says_it_and_in_each_language_as_its_readers_write() {
+        let eur = |minor| Money::new(minor, Currency::Eur);
+        let threshold = Said::Threshold {
+            percent: 80,
+            estimate: eur(800_100),
+            budget: eur(1_000_000),
+        };
+        assert_eq!(threshold.said(Words(Locale::En)), threshold.english());
+        assert_eq!(
+            threshold.said(Words(Locale::De)),
+            "Die Sch\u{e4}tzung dieses Monats, 8.001,00\u{a0}\u{20ac}, hat 80 % Ihres Budgets von 10.000,00\u{a0}\u{20ac} erreicht."
+        );
+        let forecast = Said::Forecast {
+            day: chrono::NaiveDate::from_ymd_opt(2026, 11, 15).unwrap(),
+            budget: eur(10_000),
+            pace: 2.0,
+        };
+        assert_eq!(forecast.said(Words(Locale::En)), forecast.english());
+        assert_eq!(
+            forecast.said(Words(Locale::Fr)),
+            "Au rythme de ce mois (2,0 utilisateurs par jour), l'estimation d\u{e9}passera votre budget de 100,00\u{a0}\u{20ac} d'ici le 15 novembre."
+        );
     }
 }

@@ -12,9 +12,10 @@ use tally_core::{
     actor::Actor,
     audit::AuditKind,
     billing_contacts::{
-        can_hold, recipients, subscriptions_of, subscriptions_text, BillingContact, Line,
-        NewContact, Subscription,
+        can_hold, recipients, subscriptions_of, subscriptions_text, Addressed, BillingContact,
+        Line, NewContact, Subscription,
     },
+    locale::Locale,
 };
 
 use crate::platform::{
@@ -24,18 +25,27 @@ use crate::platform::{
     error::{ResultExt, ServiceError},
 };
 
-/// A contact row: id, account, name, email, line, subscriptions.
-type ContactRow = (String, String, String, String, String, String);
+/// A contact row: id, account, name, email, line, subscriptions, language.
+type ContactRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+);
 
-const COLUMNS: &str = "id, account_id, name, email, line, subscriptions";
+const COLUMNS: &str = "id, account_id, name, email, line, subscriptions, language";
 
-fn contact_of((id, _, name, email, line, subscriptions): ContactRow) -> BillingContact {
+fn contact_of((id, _, name, email, line, subscriptions, language): ContactRow) -> BillingContact {
     BillingContact {
         id,
         name,
         email,
         line: Line::from_code(&line).unwrap_or_default(),
         subscriptions: subscriptions_of(&subscriptions),
+        language: language.as_deref().and_then(Locale::from_code),
     }
 }
 
@@ -82,31 +92,34 @@ pub async fn between(
     Ok(by_account)
 }
 
-/// The To and Cc lines of a message of `kind` to the contacts, leaving out the addresses in
-/// `already` (who get their own message).
+/// The messages of `kind` to the contacts, one per language (`account`'s for those who chose
+/// none), leaving out the addresses in `already` (who get their own message).
 pub fn lines(
     contacts: &[BillingContact],
     kind: Subscription,
     already: &[String],
-) -> (Vec<String>, Vec<String>) {
+    account: Locale,
+) -> Vec<Addressed> {
     let others: Vec<BillingContact> = contacts
         .iter()
         .filter(|c| !already.iter().any(|a| a.eq_ignore_ascii_case(&c.email)))
         .cloned()
         .collect();
-    recipients(&others, kind)
+    recipients(&others, kind, account)
 }
 
 /// "Ann Accounts <ap@globex.test> (Cc; Invoices and credit notes, Receipts)": a contact as the
-/// audit log records it.
+/// audit log records it, with the language they chose, if any ("…; in Deutsch").
 fn described(c: &NewContact) -> String {
     let subs: Vec<&str> = c.subscriptions.iter().map(|s| s.label()).collect();
     format!(
-        "{} <{}> ({}; {})",
+        "{} <{}> ({}; {}{})",
         c.name,
         c.email.as_str(),
         c.line.label(),
-        subs.join(", ")
+        subs.join(", "),
+        c.language
+            .map_or_else(String::new, |l| format!("; in {}", l.name()))
     )
 }
 
@@ -162,8 +175,8 @@ impl BillingContacts {
         let id = match editing {
             Some(id) => {
                 sqlx::query(
-                    "UPDATE billing_contacts SET name = $1, email = $2, email_key = $3, line = $4, subscriptions = $5 \
-                     WHERE id = $6 AND account_id = $7",
+                    "UPDATE billing_contacts SET name = $1, email = $2, email_key = $3, line = $4, subscriptions = $5, \
+                     language = $8 WHERE id = $6 AND account_id = $7",
                 )
                 .bind(&contact.name)
                 .bind(contact.email.as_str())
@@ -172,6 +185,7 @@ impl BillingContacts {
                 .bind(subscriptions_text(&contact.subscriptions))
                 .bind(id)
                 .bind(account)
+                .bind(contact.language.map(Locale::code))
                 .execute(work.tx())
                 .await
                 .context("changing a billing contact")?;
@@ -180,8 +194,8 @@ impl BillingContacts {
             None => {
                 let id = self.ctx.new_id();
                 sqlx::query(
-                    "INSERT INTO billing_contacts (id, account_id, name, email, email_key, line, subscriptions, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    "INSERT INTO billing_contacts (id, account_id, name, email, email_key, line, subscriptions, created_at, language) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(&id)
                 .bind(account)
@@ -191,6 +205,7 @@ impl BillingContacts {
                 .bind(contact.line.code())
                 .bind(subscriptions_text(&contact.subscriptions))
                 .bind(now)
+                .bind(contact.language.map(Locale::code))
                 .execute(work.tx())
                 .await
                 .context("adding a billing contact")?;
@@ -218,6 +233,7 @@ impl BillingContacts {
             email: contact.email.as_str().to_string(),
             line: contact.line,
             subscriptions: contact.subscriptions.clone(),
+            language: contact.language,
         })
     }
 

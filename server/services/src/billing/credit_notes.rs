@@ -13,7 +13,9 @@ use tally_core::{
     actor::Actor,
     audit::AuditKind,
     billing::date_of_millis,
+    locale::Locale,
     money::{Currency, Money},
+    vat::Treatment,
     views::billing::{CreditNote, CreditSettlement, Invoice},
 };
 
@@ -34,6 +36,7 @@ use crate::{
         context::Context,
         db::Code,
         error::{ResultExt, ServiceError},
+        i18n::{Arg, Words},
         mail::emails,
         work::Work,
     },
@@ -298,17 +301,31 @@ pub async fn refunded_between(
     Ok(rows.into_iter().map(|(c, n)| (c.0, n)).collect())
 }
 
-/// The credit note's lines, top to bottom (also what its email repeats).
-pub fn lines(note: &CreditNote) -> Vec<Line> {
-    let issued = date_of_millis(note.created_at)
-        .map(|d| d.format("%B %-d, %Y").to_string())
-        .unwrap_or_default();
+/// The credit note's lines, top to bottom, in `w`'s language (also what its email repeats):
+/// with its invoice's VAT (`treatment`), the share of it the amount gives back.
+pub fn lines(note: &CreditNote, treatment: Option<&Treatment>, w: Words) -> Vec<Line> {
+    let issued = w.date_of_millis(note.created_at);
     let mut lines: Vec<Line> = vec![
-        (true, 20.0, format!("Credit note {}", note.number)),
-        (false, 11.0, format!("Issued {issued}")),
-        (false, 11.0, format!("For invoice {}", note.invoice_number)),
+        (
+            true,
+            20.0,
+            w.say("credit-note-title", &[("number", Arg::from(&note.number))]),
+        ),
+        (
+            false,
+            11.0,
+            w.say("doc-issued", &[("date", Arg::from(&issued))]),
+        ),
+        (
+            false,
+            11.0,
+            w.say(
+                "credit-note-for",
+                &[("invoice", Arg::from(&note.invoice_number))],
+            ),
+        ),
         (false, 8.0, String::new()),
-        (true, 12.0, "Credited to".into()),
+        (true, 12.0, w.word("credit-note-credited-to")),
     ];
     match note.billed_to.as_deref().filter(|b| !b.trim().is_empty()) {
         Some(billed_to) => lines.extend(billed_to.lines().map(|l| (false, 11.0, l.to_string()))),
@@ -316,63 +333,95 @@ pub fn lines(note: &CreditNote) -> Vec<Line> {
     }
     lines.extend([
         (false, 8.0, String::new()),
-        (false, 12.0, format!("Reason: {}", note.reason)),
-        (true, 14.0, format!("Credited: {}", note.amount())),
-        (false, 12.0, note.settlement_sentence()),
+        (
+            false,
+            12.0,
+            w.say("credit-note-reason", &[("reason", Arg::from(&note.reason))]),
+        ),
+        (
+            true,
+            14.0,
+            w.say(
+                "credit-note-credited",
+                &[("amount", Arg::from(&w.money(note.amount())))],
+            ),
+        ),
     ]);
-    lines.extend(pdf::footer());
+    if let Some(t) = treatment {
+        let (net, tax) = einvoice::split_gross(note.amount(), t.rate_bp);
+        lines.push((
+            false,
+            12.0,
+            w.say(
+                "credit-note-split",
+                &[
+                    ("net", Arg::from(&w.money(net))),
+                    ("label", Arg::from(&pdf::tax_label(w, t))),
+                    ("tax", Arg::from(&w.money(tax))),
+                ],
+            ),
+        ));
+    }
+    lines.push((false, 12.0, settlement(note, w)));
+    lines.extend(pdf::footer(w));
     lines
 }
 
-/// The credit note's documents, rendered on the blocking pool: its one-page PDF (Factur-X,
-/// with its CII inside, when the parties are known) and its UBL e-invoice (none then). The
-/// VAT it gives back is its invoice's rate's share of it.
+/// Where the credit note's money went, in `w`'s language.
+fn settlement(note: &CreditNote, w: Words) -> String {
+    match (&note.refund_failure, note.settlement) {
+        (Some(why), _) => w.say("credit-refund-failed", &[("why", Arg::from(why))]),
+        (None, CreditSettlement::RefundPending) => w.word("credit-refund-pending"),
+        (None, CreditSettlement::Refunded) => w.word("credit-refunded"),
+        (None, CreditSettlement::Balance) => w.word("credit-balance"),
+    }
+}
+
+/// The credit note's documents, rendered on the blocking pool: its one-page PDF in each of
+/// `languages` (Factur-X, with its CII inside, when the parties are known) and its UBL
+/// e-invoice (none then). The VAT it gives back is its invoice's rate's share of it.
 pub async fn render(
     note: &CreditNote,
     invoice: &Invoice,
     parties: Option<Parties>,
+    languages: Vec<Locale>,
 ) -> Result<Rendered, ServiceError> {
-    let title = format!("Credit note {}", note.number);
-    let mut lines = lines(note);
-    if let Some(t) = invoice.tax_treatment() {
-        let (net, tax) = einvoice::split_gross(note.amount(), t.rate_bp);
-        let at = lines
-            .iter()
-            .position(|(_, _, l)| l.starts_with("Credited: "))
-            .unwrap_or(lines.len());
-        lines.insert(
-            at + 1,
-            (
-                false,
-                12.0,
-                format!("Of which net {} and {} {}", net, t.label(), tax),
-            ),
-        );
-    }
+    let treatment = invoice.tax_treatment();
+    let pages: Vec<(Locale, String, Vec<Line>)> = languages
+        .into_iter()
+        .map(|l| {
+            let w = Words(l);
+            let title = w.say("credit-note-title", &[("number", Arg::from(&note.number))]);
+            (l, title, lines(note, treatment.as_ref(), w))
+        })
+        .collect();
     let document = parties.map(|p| Document::of_credit_note(note, invoice, p));
-    tokio::task::spawn_blocking(move || Rendered {
-        pdf: pdf::document(
-            &title,
-            lines,
-            document.as_ref().map(einvoice::cii).as_deref(),
-        ),
-        ubl: document.as_ref().map(einvoice::ubl),
+    tokio::task::spawn_blocking(move || {
+        let cii = document.as_ref().map(einvoice::cii);
+        Rendered {
+            pdfs: pages
+                .into_iter()
+                .map(|(l, title, lines)| (l, pdf::document(&title, lines, cii.as_deref())))
+                .collect(),
+            ubl: document.as_ref().map(einvoice::ubl),
+        }
     })
     .await
     .map_err(|e| ServiceError::invariant("rendering a credit note", e.to_string()))
 }
 
-/// A credit note's documents, with its invoice's parties.
+/// A credit note's documents in `languages`, with its invoice's parties.
 async fn rendered(
     pool: &sqlx::AnyPool,
     account_id: &str,
     note: &CreditNote,
+    languages: Vec<Locale>,
 ) -> Result<Rendered, ServiceError> {
     let invoice = invoices::get(pool, account_id, &note.invoice_id).await?;
     let parties = invoices::parties_of(pool, account_id, &[invoice.id.as_str()])
         .await?
         .remove(&invoice.id);
-    render(note, &invoice, parties).await
+    render(note, &invoice, parties, languages).await
 }
 
 /// How many pending refunds the scheduler asks the processor about in one go.
@@ -494,25 +543,30 @@ impl Refunds {
             &each,
         )
         .await?;
-        if each.is_empty() && contacts.0.is_empty() {
+        if each.is_empty() && contacts.messages.is_empty() {
             return Ok(());
         }
-        let documents = rendered(pool, account_id, note).await?;
-        let lines: Vec<String> = lines(note)
-            .into_iter()
-            .skip(1)
-            .map(|(_, _, text)| text)
-            .filter(|t| !t.is_empty())
-            .collect();
+        let documents = rendered(pool, account_id, note, contacts.languages()).await?;
+        // What the email says in short: the document's lines, less its title, its VAT share
+        // and its footer.
+        let summary = |w: Words| -> Vec<String> {
+            lines(note, None, w)
+                .into_iter()
+                .skip(1)
+                .map(|(_, _, text)| text)
+                .filter(|t| !t.is_empty())
+                .collect()
+        };
         let url = self.ctx.link("/billing");
-        let mail = info::addressed_mail(&each, &contacts, |to| {
+        let mail = info::addressed_mail(&each, &contacts, |to, w| {
             emails::credit_note(
                 to,
+                w,
                 &note.number,
                 &note.invoice_number,
-                &lines,
+                &summary(w),
                 &url,
-                documents.pdf.clone(),
+                documents.pdf(w.0),
                 documents.ubl.clone(),
             )
         });
@@ -578,8 +632,9 @@ impl CreditNotes {
     pub async fn pdf(&self, actor: &Actor, id: &str) -> Result<(String, Vec<u8>), ServiceError> {
         let pool = self.ctx.db.pool();
         let note = get(pool, &actor.account_id, id).await?;
-        let documents = rendered(pool, &actor.account_id, &note).await?;
-        Ok((note.number, documents.pdf))
+        let language = info::language(pool, &actor.account_id).await?;
+        let documents = rendered(pool, &actor.account_id, &note, vec![language]).await?;
+        Ok((note.number, documents.into_pdf()))
     }
 
     /// One credit note of the caller's account as a UBL e-invoice: its number and the XML.
@@ -587,7 +642,7 @@ impl CreditNotes {
     pub async fn ubl(&self, actor: &Actor, id: &str) -> Result<(String, String), ServiceError> {
         let pool = self.ctx.db.pool();
         let note = get(pool, &actor.account_id, id).await?;
-        let documents = rendered(pool, &actor.account_id, &note).await?;
+        let documents = rendered(pool, &actor.account_id, &note, vec![Locale::En]).await?;
         Ok((note.number, documents.ubl.ok_or(ServiceError::NotFound)?))
     }
 }

@@ -9,10 +9,11 @@ use sqlx::{Any, Executor};
 use tally_core::{
     actor::Actor,
     audit::AuditKind,
-    billing_contacts::Subscription,
+    billing_contacts::{Addressed, Subscription},
     contact::{Email, Phone},
     forms::BillingInfo,
     invoice_fields::InvoiceFields,
+    locale::Locale,
     tax_id::TaxId,
 };
 
@@ -23,6 +24,7 @@ use crate::{
         audit::Event,
         context::Context,
         error::{ResultExt, ServiceError},
+        i18n::Words,
         mail::Mail,
     },
 };
@@ -144,45 +146,98 @@ impl Chunk {
         )
     }
 
-    /// The To and Cc lines of the one message of `kind` to the account's billing contacts
-    /// (leaving out those who get [`Chunk::recipients`]' messages).
+    /// The language of the account's documents and billing emails.
+    pub fn language(&self, account_id: &str) -> Locale {
+        self.fields
+            .get(account_id)
+            .map(|f| f.language)
+            .unwrap_or_default()
+    }
+
+    /// The messages of `kind` to the account's billing contacts, one per language (leaving
+    /// out those who get [`Chunk::recipients`]' messages).
     pub fn contact_lines(&self, account_id: &str, kind: Subscription) -> Lines {
-        super::contacts::lines(
-            self.billing_contacts
-                .get(account_id)
-                .map_or(&[][..], Vec::as_slice),
-            kind,
-            &self.recipients(account_id),
-        )
+        let account = self.language(account_id);
+        Lines {
+            account,
+            messages: super::contacts::lines(
+                self.billing_contacts
+                    .get(account_id)
+                    .map_or(&[][..], Vec::as_slice),
+                kind,
+                &self.recipients(account_id),
+                account,
+            ),
+        }
     }
 }
 
-/// A message's To and Cc lines.
-pub type Lines = (Vec<String>, Vec<String>);
+/// Who gets one kind of billing message besides its own recipients (the billing
+/// information's contact and the administrators who opted in, who read the account's
+/// language): the billing contacts, one message per language with its To and Cc lines.
+#[derive(Clone, Debug, Default)]
+pub struct Lines {
+    /// The account's language.
+    pub account: Locale,
+    pub messages: Vec<Addressed>,
+}
 
-/// The messages built by `build` for an address: one to each of `each`, and one more to the
-/// billing contacts on `lines` (none when no contact subscribes).
-pub fn addressed_mail(each: &[String], lines: &Lines, build: impl Fn(&str) -> Mail) -> Vec<Mail> {
-    let mut mail: Vec<Mail> = each.iter().map(|to| build(to)).collect();
-    if let Some(first) = lines.0.first() {
-        mail.push(build(first).addressed(&lines.0, &lines.1));
+impl Lines {
+    /// Every billing contact's address, To and Cc.
+    pub fn addresses(&self) -> impl Iterator<Item = &String> {
+        self.messages.iter().flat_map(|m| m.to.iter().chain(&m.cc))
+    }
+
+    /// The languages the message is written in: the account's first, then the contacts'.
+    pub fn languages(&self) -> Vec<Locale> {
+        let mut all = vec![self.account];
+        for m in &self.messages {
+            if !all.contains(&m.locale) {
+                all.push(m.locale);
+            }
+        }
+        all
+    }
+}
+
+/// The messages built by `build` for an address in a language: one to each of `each` in the
+/// account's, and one more to the billing contacts of each language on `lines`.
+pub fn addressed_mail(
+    each: &[String],
+    lines: &Lines,
+    build: impl Fn(&str, Words) -> Mail,
+) -> Vec<Mail> {
+    let mut mail: Vec<Mail> = each
+        .iter()
+        .map(|to| build(to, Words(lines.account)))
+        .collect();
+    for m in &lines.messages {
+        if let Some(first) = m.to.first() {
+            mail.push(build(first, Words(m.locale)).addressed(&m.to, &m.cc));
+        }
     }
     mail
 }
 
-/// The To and Cc lines of a message of `kind` to the account's billing contacts, read in
-/// `exec`, leaving out `already`.
-pub async fn contact_lines<'e, E>(
-    exec: E,
+/// The messages of `kind` to the account's billing contacts, read from `pool`, leaving out
+/// `already`.
+pub async fn contact_lines(
+    pool: &sqlx::AnyPool,
     account_id: &str,
     kind: Subscription,
     already: &[String],
-) -> Result<Lines, ServiceError>
-where
-    E: Executor<'e, Database = Any>,
-{
-    let contacts = super::contacts::of_account(exec, account_id).await?;
-    Ok(super::contacts::lines(&contacts, kind, already))
+) -> Result<Lines, ServiceError> {
+    let contacts = super::contacts::of_account(pool, account_id).await?;
+    let account = language(pool, account_id).await?;
+    Ok(Lines {
+        account,
+        messages: super::contacts::lines(&contacts, kind, already, account),
+    })
+}
+
+/// The language of the account's documents and billing emails (English until chosen).
+pub async fn language(pool: &sqlx::AnyPool, account_id: &str) -> Result<Locale, ServiceError> {
+    Ok(fields(pool, account_id).await?.language)
 }
 
 /// Reads [`Chunk`] for the accounts whose ids lie between `first` and `last`.
@@ -209,16 +264,18 @@ pub async fn chunk(pool: &sqlx::AnyPool, first: &str, last: &str) -> Result<Chun
         );
         chunk.info.insert(account, info);
     }
-    let rows: Vec<(String, Option<String>, String)> = sqlx::query_as(
-        "SELECT account_id, po_number, custom FROM invoice_fields WHERE account_id >= $1 AND account_id <= $2",
+    let rows: Vec<(String, Option<String>, String, String)> = sqlx::query_as(
+        "SELECT account_id, po_number, custom, language FROM invoice_fields WHERE account_id >= $1 AND account_id <= $2",
     )
     .bind(first)
     .bind(last)
     .fetch_all(pool)
     .await
     .context("reading invoice fields")?;
-    for (account, po_number, custom) in rows {
-        chunk.fields.insert(account, fields_of(po_number, &custom)?);
+    for (account, po_number, custom, language) in rows {
+        chunk
+            .fields
+            .insert(account, fields_of(po_number, &custom, &language)?);
     }
     chunk.billing_contacts = super::contacts::between(pool, first, last).await?;
     for admin in admins::billing_admins_between(pool, first, last).await? {
@@ -237,11 +294,19 @@ pub async fn chunk(pool: &sqlx::AnyPool, first: &str, last: &str) -> Result<Chun
     Ok(chunk)
 }
 
-fn fields_of(po_number: Option<String>, custom: &str) -> Result<InvoiceFields, ServiceError> {
+fn fields_of(
+    po_number: Option<String>,
+    custom: &str,
+    language: &str,
+) -> Result<InvoiceFields, ServiceError> {
     let custom = serde_json::from_str(custom).map_err(|e| {
         ServiceError::invariant("reading invoice fields", format!("stored fields: {e}"))
     })?;
-    Ok(InvoiceFields { po_number, custom })
+    Ok(InvoiceFields {
+        po_number,
+        custom,
+        language: Locale::from_code(language).unwrap_or_default(),
+    })
 }
 
 /// The account's PO number and fields of its own, as saved (none yet: empty).
@@ -249,14 +314,15 @@ pub async fn fields<'e, E>(exec: E, account_id: &str) -> Result<InvoiceFields, S
 where
     E: Executor<'e, Database = Any>,
 {
-    let row: Option<(Option<String>, String)> =
-        sqlx::query_as("SELECT po_number, custom FROM invoice_fields WHERE account_id = $1")
-            .bind(account_id)
-            .fetch_optional(exec)
-            .await
-            .context("reading invoice fields")?;
-    row.map_or(Ok(InvoiceFields::default()), |(po, custom)| {
-        fields_of(po, &custom)
+    let row: Option<(Option<String>, String, String)> = sqlx::query_as(
+        "SELECT po_number, custom, language FROM invoice_fields WHERE account_id = $1",
+    )
+    .bind(account_id)
+    .fetch_optional(exec)
+    .await
+    .context("reading invoice fields")?;
+    row.map_or(Ok(InvoiceFields::default()), |(po, custom, language)| {
+        fields_of(po, &custom, &language)
     })
 }
 
@@ -336,14 +402,15 @@ impl BillingInformation {
         let mut work = self.ctx.begin("saving invoice fields").await?;
         let now = work.now();
         sqlx::query(
-            "INSERT INTO invoice_fields (account_id, po_number, custom, updated_at) VALUES ($1, $2, $3, $4) \
+            "INSERT INTO invoice_fields (account_id, po_number, custom, updated_at, language) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (account_id) DO UPDATE SET po_number = excluded.po_number, custom = excluded.custom, \
-             updated_at = excluded.updated_at",
+             updated_at = excluded.updated_at, language = excluded.language",
         )
         .bind(&actor.account_id)
         .bind(f.po_number.as_deref())
         .bind(&custom)
         .bind(now)
+        .bind(f.language.code())
         .execute(work.tx())
         .await
         .context("saving invoice fields")?;
@@ -352,11 +419,15 @@ impl BillingInformation {
             actor,
             AuditKind::BillingInfoChanged,
             "invoice references",
-            if printed.is_empty() {
-                "no PO number or fields on invoices".to_string()
-            } else {
-                format!("on invoices: {}", printed.join("; "))
-            },
+            format!(
+                "{}; documents in {}",
+                if printed.is_empty() {
+                    "no PO number or fields on invoices".to_string()
+                } else {
+                    format!("on invoices: {}", printed.join("; "))
+                },
+                f.language.name()
+            ),
         ));
         work.commit().await
     }

@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod files;
+pub mod i18n;
 pub mod leases;
 pub mod mail;
 pub mod metrics;

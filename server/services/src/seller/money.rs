@@ -34,7 +34,10 @@ use crate::{
         audit::Event,
         context::Context,
         error::ServiceError,
-        mail::{emails, Mail},
+        mail::{
+            emails::{self, Settled},
+            Mail,
+        },
         webhooks::{invoice_hook, Hook},
         work::Work,
     },
@@ -143,11 +146,9 @@ impl MoneyActions {
             )
         });
         if paid {
-            let what = format!(
-                "Invoice {} ({}) was charged to the card on file and is paid.",
-                invoice.number,
-                invoice.amount()
-            );
+            let what = Settled::Charged {
+                amount: invoice.amount(),
+            };
             self.notify(
                 &mut work,
                 &account,
@@ -174,11 +175,10 @@ impl MoneyActions {
         let (account, invoice) = self
             .invoice_for(operator, account_id, invoice_id, InvoiceAction::MarkPaid)
             .await?;
-        let what = format!(
-            "A bank transfer of {} for invoice {} (reference {reference}) was recorded: the invoice is paid.",
-            invoice.amount(),
-            invoice.number
-        );
+        let what = Settled::Transfer {
+            amount: invoice.amount(),
+            reference: &reference,
+        };
         self.settle(
             operator,
             &account,
@@ -203,11 +203,10 @@ impl MoneyActions {
         let (account, invoice) = self
             .invoice_for(operator, account_id, invoice_id, InvoiceAction::Void)
             .await?;
-        let what = format!(
-            "Invoice {} ({}) was voided: nothing is owed for it, and it will not be charged. The reason given: {why}",
-            invoice.number,
-            invoice.amount()
-        );
+        let what = Settled::Voided {
+            amount: invoice.amount(),
+            reason: &why,
+        };
         self.settle(
             operator,
             &account,
@@ -229,7 +228,7 @@ impl MoneyActions {
         paid: Result<&str, &str>,
         kind: AuditKind,
         detail: &str,
-        what: &str,
+        what: &Settled<'_>,
     ) -> Result<(), ServiceError> {
         let mut work = self.ctx.begin("settling an invoice").await?;
         let now = work.now();
@@ -451,7 +450,7 @@ impl MoneyActions {
         work: &mut Work,
         account: &AccountRow,
         number: &str,
-        what: &str,
+        what: &Settled<'_>,
         kind: Subscription,
     ) -> Result<(), ServiceError> {
         let pool = self.ctx.db.pool();
@@ -464,8 +463,8 @@ impl MoneyActions {
             .map_or(("the company that runs Tally", ""), |s| {
                 (s.legal_name.as_str(), s.contact_email.as_str())
             });
-        let mail: Vec<Mail> = info::addressed_mail(&each, &contacts, |to| {
-            emails::invoice_settled(to, number, what, name, email)
+        let mail: Vec<Mail> = info::addressed_mail(&each, &contacts, |to, w| {
+            emails::invoice_settled(to, w, number, what, name, email)
         });
         for m in mail {
             work.audit(Event::system(

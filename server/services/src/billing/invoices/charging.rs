@@ -108,19 +108,17 @@ fn failure_emails(
     ctx: &Context,
 ) -> Vec<Mail> {
     let invoice = a.due;
-    let amount = invoice.amount().to_string();
     let facts = emails::InvoiceFacts {
         number: &invoice.number,
         month: &invoice.month,
-        amount: &amount,
-        nothing_due: false,
+        amount: invoice.amount(),
     };
     let reason = match &a.outcome {
         Outcome::Paid(_) => return Vec::new(),
         Outcome::NeedsAuthentication(_) => {
             let link = ctx.link(&format!("/billing/authenticate/{}", invoice.number));
-            return info::addressed_mail(to, contacts, |to| {
-                emails::authentication_needed(to, &facts, &link)
+            return info::addressed_mail(to, contacts, |to, w| {
+                emails::authentication_needed(to, w, &facts, &link)
             });
         }
         Outcome::Failed(reason) => reason,
@@ -129,11 +127,9 @@ fn failure_emails(
         invoice: &facts,
         attempt: a.number,
         reason,
-        next_attempt: a
-            .next_attempt
-            .map(|day| day.format("%B %-d, %Y").to_string()),
+        next_attempt: a.next_attempt,
     };
-    info::addressed_mail(to, contacts, |to| emails::payment_failed(to, &failed))
+    info::addressed_mail(to, contacts, |to, w| emails::payment_failed(to, w, &failed))
 }
 
 /// What charging some invoices did: the attempts this process recorded, and the

@@ -228,7 +228,11 @@ pub async fn correct(
         let flags = Charging::past_due_accounts(work.tx(), &[account.id.as_str()]).await?;
         accounts::set_past_due(work.tx(), &flags).await?;
     }
-    let documents = super::render_documents(vec![(invoice.clone(), parties)])
+    let contacts = billing.contact_lines(
+        &account.id,
+        tally_core::billing_contacts::Subscription::Invoices,
+    );
+    let documents = super::render_documents(vec![(invoice.clone(), parties, contacts.languages())])
         .await?
         .pop()
         .map(|(_, d)| d)
@@ -238,9 +242,6 @@ pub async fn correct(
         note,
         documents,
         recipients: billing.recipients(&account.id),
-        contacts: billing.contact_lines(
-            &account.id,
-            tally_core::billing_contacts::Subscription::Invoices,
-        ),
+        contacts,
     })
 }

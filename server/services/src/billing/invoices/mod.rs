@@ -21,6 +21,7 @@ use tally_core::{
     estimate::{explain_peak, month_amounts},
     expiry::Expiry,
     export::ExportRange,
+    locale::Locale,
     money::{Currency, Money},
     vat::TaxCategory,
     views::billing::{
@@ -46,6 +47,7 @@ use crate::{
         context::Context,
         db::offset,
         error::{ResultExt, ServiceError},
+        i18n::{Arg, Words},
         mail::{emails, Mail},
     },
 };
@@ -408,78 +410,88 @@ pub async fn invoiced_accounts(
     Ok(ids.into_iter().collect())
 }
 
-/// The essentials of an invoice in a few lines, for its emails' text.
-pub fn summary_lines(invoice: &Invoice) -> Vec<String> {
-    let money = |minor: i64| invoice.money(minor).to_string();
-    let mut lines = vec![format!("Invoice: {}", invoice.number)];
+/// The essentials of an invoice in a few lines, in `w`'s language, for its emails' text.
+pub fn summary_lines(invoice: &Invoice, w: Words) -> Vec<String> {
+    let money = |minor: i64| w.money(invoice.money(minor));
+    let count = |n: u64| Arg::Count(i64::try_from(n).unwrap_or(i64::MAX));
+    let mut lines = vec![w.say("summary-invoice", &[("number", Arg::from(&invoice.number))])];
     lines.extend(
         invoice
             .corrects
             .as_ref()
-            .map(|original| format!("Corrects invoice {original}, which a credit note cancels")),
+            .map(|original| w.say("summary-corrects", &[("original", Arg::from(original))])),
     );
     lines.extend([
-        format!("Billing period: {}", pdf::period(&invoice.month)),
-        format!(
-            "Peak users: {}, of which {} free",
-            invoice.peak_users, invoice.free_users
+        w.say(
+            "invoice-period",
+            &[("period", Arg::from(&w.period(&invoice.month)))],
         ),
-        format!(
-            "{} \u{d7} {} = {}",
-            invoice.billable_users(),
-            money(invoice.price_per_user_cents),
-            money(invoice.net_cents())
+        w.say(
+            "summary-peak",
+            &[
+                ("peak", count(invoice.peak_users)),
+                ("free", count(invoice.free_users)),
+            ],
+        ),
+        w.say(
+            "summary-users",
+            &[
+                ("billable", count(invoice.billable_users())),
+                ("price", Arg::from(&money(invoice.price_per_user_cents))),
+                ("net", Arg::from(&money(invoice.net_cents()))),
+            ],
         ),
     ]);
     if let Some(treatment) = invoice.tax_treatment() {
-        lines.push(format!(
-            "{}: {}",
-            treatment.label(),
-            money(invoice.tax_cents)
+        lines.push(w.say(
+            "invoice-tax",
+            &[
+                ("label", Arg::from(&pdf::tax_label(w, &treatment))),
+                ("tax", Arg::from(&money(invoice.tax_cents))),
+            ],
         ));
-        lines.extend(treatment.note().map(str::to_string));
+        lines.extend(pdf::tax_note(w, &treatment));
     }
     if invoice.credit_applied_cents > 0 {
-        lines.push(format!(
-            "Credit balance applied: \u{2212}{}",
-            money(invoice.credit_applied_cents)
+        lines.push(w.say(
+            "invoice-credit-applied",
+            &[("credit", Arg::from(&money(invoice.credit_applied_cents)))],
         ));
     }
-    lines.push(format!("Total: {}", money(invoice.amount_cents)));
+    lines.push(w.say(
+        "invoice-total",
+        &[("total", Arg::from(&money(invoice.amount_cents)))],
+    ));
     lines.push(match (&invoice.card_label, invoice.amount_cents) {
-        (_, 0) => "Nothing is due.".to_string(),
-        (Some(card), _) => format!("Charged to {card}."),
-        (None, _) => "It is charged to the card on file.".to_string(),
+        (_, 0) => w.word("summary-nothing-due"),
+        (Some(card), _) => w.say("summary-charged-to", &[("card", Arg::from(card))]),
+        (None, _) => w.word("summary-charged-on-file"),
     });
     lines
 }
 
-/// The emails of an invoice, one to each of `to`: the monthly one, or (`copy`) a copy asked
-/// for; each with the invoice's PDF and, when there is one, its UBL e-invoice.
-pub fn invoice_emails(
+/// The email of an invoice to `to` in `w`'s language: the monthly one, or (`copy`) a copy
+/// asked for; with the invoice's PDF in that language and, when there is one, its UBL
+/// e-invoice.
+pub fn invoice_email(
     ctx: &Context,
     invoice: &Invoice,
     documents: &Rendered,
-    to: &[String],
+    to: &str,
+    w: Words,
     copy: bool,
-) -> Vec<Mail> {
-    let lines = summary_lines(invoice);
-    let month_label = BillingMonth::parse(&invoice.month)
-        .map_or_else(|| invoice.month.clone(), BillingMonth::label);
+) -> Mail {
     let url = ctx.link(&format!("/billing/invoices/{}", invoice.id));
-    to.iter()
-        .map(|recipient| {
-            emails::invoice(
-                recipient,
-                &invoice.number,
-                &month_label,
-                &lines,
-                &url,
-                copy,
-                (documents.pdf.clone(), documents.ubl.clone()),
-            )
-        })
-        .collect()
+    emails::invoice(
+        to,
+        w,
+        &invoice.number,
+        &invoice.month,
+        &summary_lines(invoice, w),
+        &url,
+        copy,
+        (documents.pdf(w.0), documents.ubl.clone()),
+    )
 }
 
 /// The columns an invoice is made with ([`bind_new`] binds them), by the run and by a
@@ -563,7 +575,7 @@ pub(crate) fn announce(
         invoice.amount(),
         fields,
     ));
-    for recipient in to.iter().chain(&contacts.0).chain(&contacts.1) {
+    for recipient in to.iter().chain(contacts.addresses()) {
         work.audit(Event::system(
             AuditKind::InvoiceEmailed,
             account_id,
@@ -571,11 +583,7 @@ pub(crate) fn announce(
             invoice.number.as_str(),
         ));
     }
-    let build = |address: &str| {
-        invoice_emails(ctx, invoice, documents, &[address.to_string()], false)
-            .pop()
-            .unwrap_or_default()
-    };
+    let build = |address: &str, w: Words| invoice_email(ctx, invoice, documents, address, w, false);
     for email in info::addressed_mail(to, contacts, build) {
         work.mail(email.about(invoice_topic(&invoice.id)));
     }
@@ -586,25 +594,60 @@ pub fn invoice_topic(invoice_id: &str) -> String {
     format!("invoice:{invoice_id}")
 }
 
-/// An invoice's documents: its PDF — a Factur-X one, with its CII inside, when its parties
-/// are known — and its UBL e-invoice (none then).
+/// An invoice's documents: its PDF in each language asked for — a Factur-X one, with its
+/// CII inside, when its parties are known — and its UBL e-invoice (none then).
 pub struct Rendered {
-    pub pdf: Vec<u8>,
+    /// The first in the account's language.
+    pub pdfs: Vec<(Locale, Vec<u8>)>,
     pub ubl: Option<String>,
 }
 
-/// Renders invoices' documents on the blocking pool (CPU work), in order; each with its
-/// parties, when known.
+impl Rendered {
+    /// The PDF in `locale`; in the first language rendered when it was not asked for.
+    pub fn pdf(&self, locale: Locale) -> Vec<u8> {
+        self.pdfs
+            .iter()
+            .find(|(l, _)| *l == locale)
+            .or(self.pdfs.first())
+            .map(|(_, pdf)| pdf.clone())
+            .unwrap_or_default()
+    }
+
+    /// The PDF in the first language rendered (the account's).
+    pub fn into_pdf(self) -> Vec<u8> {
+        self.pdfs
+            .into_iter()
+            .next()
+            .map(|(_, pdf)| pdf)
+            .unwrap_or_default()
+    }
+}
+
+/// An invoice to render: with its parties, when known, and the languages its PDF is wanted
+/// in (the account's first).
+pub type ToRender = (Invoice, Option<Parties>, Vec<Locale>);
+
+/// Renders invoices' documents on the blocking pool (CPU work), in order: the PDF once per
+/// language asked for, the e-invoices once.
 pub async fn render_documents(
-    invoices: Vec<(Invoice, Option<Parties>)>,
+    invoices: Vec<ToRender>,
 ) -> Result<Vec<(Invoice, Rendered)>, ServiceError> {
     tokio::task::spawn_blocking(move || {
         invoices
             .into_iter()
-            .map(|(i, parties)| {
+            .map(|(i, parties, languages)| {
                 let document = parties.map(|p| Document::of_invoice(&i, p));
+                let cii = document.as_ref().map(einvoice::cii);
+                let languages = if languages.is_empty() {
+                    vec![Locale::En]
+                } else {
+                    languages
+                };
                 let rendered = Rendered {
-                    pdf: pdf::render(&i, document.as_ref().map(einvoice::cii).as_deref()),
+                    pdfs: languages
+                        .into_iter()
+                        .map(|l| (l, pdf::render(&i, Words(l), cii.as_deref())))
+                        .collect(),
                     ubl: document.as_ref().map(einvoice::ubl),
                 };
                 (i, rendered)
@@ -708,7 +751,7 @@ impl Invoices {
     /// rendered off the request threads.
     pub async fn pdf(&self, actor: &Actor, id: &str) -> Result<(String, Vec<u8>), ServiceError> {
         let (invoice, rendered) = self.rendered(actor, id).await?;
-        Ok((invoice.number, rendered.pdf))
+        Ok((invoice.number, rendered.into_pdf()))
     }
 
     /// One invoice of the caller's account as a UBL e-invoice: its number and the XML. Not
@@ -722,7 +765,8 @@ impl Invoices {
         let invoice = self.get(actor, id).await?;
         let mut parties = parties_of(self.ctx.db.pool(), &actor.account_id, &[id]).await?;
         let parties = parties.remove(&invoice.id);
-        Ok(render_documents(vec![(invoice, parties)])
+        let language = info::language(self.ctx.db.pool(), &actor.account_id).await?;
+        Ok(render_documents(vec![(invoice, parties, vec![language])])
             .await?
             .pop()
             .expect("one document per invoice"))
@@ -847,16 +891,21 @@ impl Invoices {
         let mut files: Vec<(String, Vec<u8>)> = vec![("invoices.csv".into(), csv.into_bytes())];
         let ids: Vec<&str> = invoices.iter().map(|i| i.id.as_str()).collect();
         let mut parties = parties_of(pool, &actor.account_id, &ids).await?;
+        let language = info::language(pool, &actor.account_id).await?;
         let with_parties = invoices
             .into_iter()
             .map(|i| {
                 let p = parties.get(&i.id).cloned();
-                (i, p)
+                (i, p, vec![language])
             })
             .collect();
         for (invoice, rendered) in render_documents(with_parties).await? {
-            files.push((format!("invoices/{}.pdf", invoice.number), rendered.pdf));
-            if let Some(ubl) = rendered.ubl {
+            let ubl = rendered.ubl.clone();
+            files.push((
+                format!("invoices/{}.pdf", invoice.number),
+                rendered.into_pdf(),
+            ));
+            if let Some(ubl) = ubl {
                 files.push((format!("invoices/{}.xml", invoice.number), ubl.into_bytes()));
             }
         }
@@ -868,9 +917,13 @@ impl Invoices {
                     .await?
                     .remove(&credited.id),
             };
-            let rendered = credit_notes::render(note, &credited, p).await?;
-            files.push((format!("credit-notes/{}.pdf", note.number), rendered.pdf));
-            if let Some(ubl) = rendered.ubl {
+            let rendered = credit_notes::render(note, &credited, p, vec![language]).await?;
+            let ubl = rendered.ubl.clone();
+            files.push((
+                format!("credit-notes/{}.pdf", note.number),
+                rendered.into_pdf(),
+            ));
+            if let Some(ubl) = ubl {
                 files.push((
                     format!("credit-notes/{}.xml", note.number),
                     ubl.into_bytes(),
@@ -1069,19 +1122,12 @@ impl Invoices {
         )
         .await?;
         let parties = parties.remove(&invoice.id);
-        let (invoice, rendered) = render_documents(vec![(invoice, parties)])
+        let language = info::language(self.ctx.db.pool(), &actor.account_id).await?;
+        let (invoice, rendered) = render_documents(vec![(invoice, parties, vec![language])])
             .await?
             .pop()
             .expect("one document per invoice");
-        let email = invoice_emails(
-            &self.ctx,
-            &invoice,
-            &rendered,
-            std::slice::from_ref(&to),
-            true,
-        )
-        .pop()
-        .expect("one email per recipient");
+        let email = invoice_email(&self.ctx, &invoice, &rendered, &to, Words(language), true);
         let mut work = self.ctx.begin("sending an invoice copy").await?;
         work.mail(email);
         work.audit(Event::system(

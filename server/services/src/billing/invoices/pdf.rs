@@ -3,9 +3,13 @@
 //! the peak user count, the free users, the price per user, the amount, and the card it is
 //! charged to. Building it is CPU work, so callers run [`render`] on the blocking pool.
 
-use tally_core::billing::BillingMonth;
+use tally_core::{
+    locale::Locale,
+    vat::{TaxCategory, Treatment},
+    views::billing::Invoice,
+};
 
-use tally_core::views::billing::Invoice;
+use crate::platform::i18n::{Arg, Words};
 
 /// Text in WinAnsiEncoding, the standard fonts' encoding: Latin-1 plus the typographic marks
 /// invoices use (bullets of a masked card number, dashes, quotes, the euro sign); anything
@@ -23,6 +27,8 @@ fn win_ansi(s: &str) -> Vec<u8> {
             '\u{2026}' => 0x85,
             '\u{20ac}' => 0x80,
             '\u{2212}' => b'-',
+            // French groups thousands with a narrow no-break space: the no-break one here.
+            '\u{202f}' => 0xa0,
             c => u8::try_from(u32::from(c))
                 .ok()
                 .filter(|b| !(0x80..0xa0).contains(b))
@@ -33,30 +39,71 @@ fn win_ansi(s: &str) -> Vec<u8> {
 
 /// "1–30 November 2026" for `2026-11`.
 pub fn period(month: &str) -> String {
-    match BillingMonth::parse(month) {
-        Some(m) => format!(
-            "{}\u{2013}{} {}",
-            m.first_day().format("%-d"),
-            m.last_day().format("%-d"),
-            m.first_day().format("%B %Y")
-        ),
-        None => month.to_string(),
-    }
+    Words(Locale::En).period(month)
 }
 
 /// One line of the document: bold or not, its size, its text.
 pub type Line = (bool, f32, String);
 
-/// The invoice's lines, top to bottom (also what its emails repeat).
-pub fn lines(invoice: &Invoice) -> Vec<Line> {
-    let money = |minor: i64| invoice.money(minor).to_string();
-    let billable = invoice.billable_users();
-    let issued = tally_core::billing::date_of_millis(invoice.created_at)
-        .map(|d| d.format("%B %-d, %Y").to_string())
-        .unwrap_or_default();
+/// How the invoice stands, in `w`'s language.
+pub fn status(w: Words, invoice: &Invoice) -> String {
+    w.say(
+        "invoice-status-label",
+        &[("status", Arg::Text(invoice.status.code()))],
+    )
+}
+
+/// "VAT 19 %", "VAT 0 % (reverse charge)", … in `w`'s language.
+pub fn tax_label(w: Words, treatment: &Treatment) -> String {
+    match treatment.category {
+        TaxCategory::Standard => w.say(
+            "tax-standard",
+            &[("rate", Arg::from(&w.rate(treatment.rate_bp)))],
+        ),
+        TaxCategory::ReverseCharge => w.word("tax-reverse-charge"),
+        TaxCategory::OutsideScope => w.word("tax-outside-scope"),
+    }
+}
+
+/// What an invoice without VAT must say about it, in `w`'s language.
+pub fn tax_note(w: Words, treatment: &Treatment) -> Option<String> {
+    match treatment.category {
+        TaxCategory::Standard => None,
+        TaxCategory::ReverseCharge => Some(w.word("tax-note-reverse-charge")),
+        TaxCategory::OutsideScope => Some(w.word("tax-note-outside-scope")),
+    }
+}
+
+/// How an invoice was settled other than by its charge (corrected, voided, paid by
+/// transfer), in `w`'s language, as [`Invoice::settlement`] says it in English.
+pub fn settlement(w: Words, invoice: &Invoice) -> Option<String> {
+    if let Some(number) = &invoice.corrected_by {
+        return Some(w.say("settled-corrected-by", &[("number", Arg::from(number))]));
+    }
+    if let Some(number) = &invoice.corrects {
+        return Some(w.say("settled-corrects", &[("number", Arg::from(number))]));
+    }
+    if let Some(reason) = &invoice.void_reason {
+        return Some(w.say("settled-voided", &[("reason", Arg::from(reason))]));
+    }
+    invoice
+        .payment_reference
+        .as_ref()
+        .map(|r| w.say("settled-transfer", &[("reference", Arg::from(r))]))
+}
+
+/// The invoice's lines, top to bottom, in `w`'s language (also what its emails repeat).
+pub fn lines(invoice: &Invoice, w: Words) -> Vec<Line> {
+    let money = |minor: i64| w.money(invoice.money(minor));
+    let count = |n: u64| Arg::Count(i64::try_from(n).unwrap_or(i64::MAX));
+    let issued = w.date_of_millis(invoice.created_at);
     let mut lines: Vec<Line> = vec![
-        (true, 20.0, title(invoice)),
-        (false, 11.0, format!("Issued {issued}")),
+        (true, 20.0, title(invoice, w)),
+        (
+            false,
+            11.0,
+            w.say("doc-issued", &[("date", Arg::from(&issued))]),
+        ),
     ];
     // A correction names the invoice it replaces under its title; the replaced one says so in
     // its status, as a voided one does.
@@ -64,16 +111,16 @@ pub fn lines(invoice: &Invoice) -> Vec<Line> {
         lines.push((
             false,
             11.0,
-            format!("Corrects invoice {original}, cancelled by a credit note"),
+            w.say("invoice-corrects", &[("original", Arg::from(original))]),
         ));
     }
     lines.push((false, 8.0, String::new()));
     if let Some(seller) = invoice.seller.as_deref().filter(|s| !s.trim().is_empty()) {
-        lines.push((true, 12.0, "From".into()));
+        lines.push((true, 12.0, w.word("doc-from")));
         lines.extend(seller.lines().map(|l| (false, 11.0, l.to_string())));
         lines.push((false, 8.0, String::new()));
     }
-    lines.push((true, 12.0, "Billed to".into()));
+    lines.push((true, 12.0, w.word("doc-billed-to")));
     match invoice
         .billed_to
         .as_deref()
@@ -88,59 +135,81 @@ pub fn lines(invoice: &Invoice) -> Vec<Line> {
         .filter(|r| !r.trim().is_empty())
     {
         lines.push((false, 8.0, String::new()));
-        lines.push((true, 12.0, "References".into()));
+        lines.push((true, 12.0, w.word("doc-references")));
         lines.extend(references.lines().map(|l| (false, 11.0, l.to_string())));
     }
+    let price = money(invoice.price_per_user_cents);
+    let net = money(invoice.net_cents());
+    let peak = match invoice.peak_reached_on {
+        // The day it was first reached, where the invoice knows it.
+        Some(day) => w.say(
+            "invoice-peak-reached",
+            &[
+                ("peak", count(invoice.peak_users)),
+                ("day", Arg::from(&w.0.day_month(day))),
+            ],
+        ),
+        None => w.say("invoice-peak", &[("peak", count(invoice.peak_users))]),
+    };
     lines.extend([
         (false, 8.0, String::new()),
         (
             false,
             12.0,
-            format!("Billing period: {}", period(&invoice.month)),
-        ),
-        (
-            false,
-            12.0,
-            // The day it was first reached, where the invoice knows it.
-            format!(
-                "Peak users in the period: {}{}",
-                invoice.peak_users,
-                invoice
-                    .peak_reached_on
-                    .map_or_else(String::new, |d| format!(
-                        ", first reached on {}",
-                        d.format("%B %-d")
-                    ))
+            w.say(
+                "invoice-period",
+                &[("period", Arg::from(&w.period(&invoice.month)))],
             ),
         ),
-        (false, 12.0, format!("Free users: {}", invoice.free_users)),
+        (false, 12.0, peak),
         (
             false,
             12.0,
-            format!("Price per user: {}", money(invoice.price_per_user_cents)),
+            w.say("invoice-free", &[("free", count(invoice.free_users))]),
         ),
         (
             false,
             12.0,
-            format!(
-                "Billable users: {billable} \u{d7} {} = {}",
-                money(invoice.price_per_user_cents),
-                money(invoice.net_cents())
+            w.say("invoice-price", &[("price", Arg::from(&price))]),
+        ),
+        (
+            false,
+            12.0,
+            w.say(
+                "invoice-billable",
+                &[
+                    ("billable", count(invoice.billable_users())),
+                    ("price", Arg::from(&price)),
+                    ("net", Arg::from(&net)),
+                ],
             ),
         ),
     ]);
     if let Some(treatment) = invoice.tax_treatment() {
         lines.extend([
-            (false, 12.0, format!("Net: {}", money(invoice.net_cents()))),
             (
                 false,
                 12.0,
-                format!("{}: {}", treatment.label(), money(invoice.tax_cents)),
+                w.say("invoice-net", &[("net", Arg::from(&net))]),
             ),
             (
                 false,
                 12.0,
-                format!("Total with VAT: {}", money(invoice.gross_cents())),
+                w.say(
+                    "invoice-tax",
+                    &[
+                        ("label", Arg::from(&tax_label(w, &treatment))),
+                        ("tax", Arg::from(&money(invoice.tax_cents))),
+                    ],
+                ),
+            ),
+            (
+                false,
+                12.0,
+                w.say(
+                    "invoice-gross",
+                    &[("gross", Arg::from(&money(invoice.gross_cents())))],
+                ),
             ),
         ]);
     }
@@ -148,9 +217,9 @@ pub fn lines(invoice: &Invoice) -> Vec<Line> {
         lines.push((
             false,
             12.0,
-            format!(
-                "Credit balance applied: \u{2212}{}",
-                money(invoice.credit_applied_cents)
+            w.say(
+                "invoice-credit-applied",
+                &[("credit", Arg::from(&money(invoice.credit_applied_cents)))],
             ),
         ));
     }
@@ -159,32 +228,40 @@ pub fn lines(invoice: &Invoice) -> Vec<Line> {
         (
             true,
             14.0,
-            format!("Total: {}", money(invoice.amount_cents)),
+            w.say(
+                "invoice-total",
+                &[("total", Arg::from(&money(invoice.amount_cents)))],
+            ),
         ),
-        (false, 12.0, format!("Status: {}", invoice.status_label())),
+        (
+            false,
+            12.0,
+            w.say(
+                "invoice-status",
+                &[("status", Arg::from(&status(w, invoice)))],
+            ),
+        ),
         (
             false,
             12.0,
             match (
-                invoice.settlement(),
+                settlement(w, invoice),
                 &invoice.card_label,
                 invoice.amount_cents,
             ) {
                 (Some(settled), _, _) => settled,
-                (None, _, 0) => "Nothing is charged.".to_string(),
-                (None, Some(card), _) => format!("Charged to: {card}"),
-                (None, None, _) => {
-                    "Charged to: the card on file (none was on file when issued)".into()
-                }
+                (None, _, 0) => w.word("invoice-nothing-charged"),
+                (None, Some(card), _) => w.say("invoice-charged-to", &[("card", Arg::from(card))]),
+                (None, None, _) => w.word("invoice-charged-to-none"),
             },
         ),
     ]);
-    if let Some(note) = invoice.tax_treatment().and_then(|t| t.note()) {
+    if let Some(note) = invoice.tax_treatment().and_then(|t| tax_note(w, &t)) {
         lines.push((false, 8.0, String::new()));
         // Two lines where it is long: the page is narrow.
         let (first, rest) = note
             .split_once(" (")
-            .map_or((note, None), |(a, b)| (a, Some(b)));
+            .map_or((note.as_str(), None), |(a, b)| (a, Some(b)));
         lines.push((false, 11.0, first.to_string()));
         lines.extend(rest.map(|r| (false, 11.0, format!("({r}"))));
     }
@@ -192,39 +269,36 @@ pub fn lines(invoice: &Invoice) -> Vec<Line> {
         lines.push((
             false,
             12.0,
-            format!(
-                "Credited by credit notes: {}",
-                money(invoice.credited_cents)
+            w.say(
+                "invoice-credited",
+                &[("credited", Arg::from(&money(invoice.credited_cents)))],
             ),
         ));
     }
-    lines.extend(footer());
+    lines.extend(footer(w));
     lines
 }
 
 /// The last lines of every document.
-pub fn footer() -> [Line; 2] {
+pub fn footer(w: Words) -> [Line; 2] {
     [
         (false, 8.0, String::new()),
-        (
-            false,
-            10.0,
-            "Tally \u{2014} admin and billing portal".to_string(),
-        ),
+        (false, 10.0, w.word("doc-footer")),
     ]
 }
 
 /// "Invoice INV-2026-000012", or "Corrected invoice …" for a correction.
-pub fn title(invoice: &Invoice) -> String {
+pub fn title(invoice: &Invoice, w: Words) -> String {
+    let number = ("number", Arg::from(&invoice.number));
     match invoice.corrects {
-        Some(_) => format!("Corrected invoice {}", invoice.number),
-        None => format!("Invoice {}", invoice.number),
+        Some(_) => w.say("invoice-title-corrected", &[number]),
+        None => w.say("invoice-title", &[number]),
     }
 }
 
-/// The invoice as a one-page PDF; with `cii`, a Factur-X one.
-pub fn render(invoice: &Invoice, cii: Option<&str>) -> Vec<u8> {
-    document(&title(invoice), lines(invoice), cii)
+/// The invoice as a one-page PDF in `w`'s language; with `cii`, a Factur-X one.
+pub fn render(invoice: &Invoice, w: Words, cii: Option<&str>) -> Vec<u8> {
+    document(&title(invoice, w), lines(invoice, w), cii)
 }
 
 /// The name Factur-X gives the XML inside the PDF.

@@ -425,9 +425,15 @@ impl BillingRun {
             }
         }
         // Each invoice's PDF once, on the blocking pool, for all its recipients.
+        // In the account's language and each one its billing contacts chose.
         let rendered = super::render_documents(
             made.iter()
-                .map(|(invoice, _)| (invoice.clone(), parties.remove(&invoice.id)))
+                .map(|(invoice, account)| {
+                    let languages = billing
+                        .contact_lines(&account.id, Subscription::Invoices)
+                        .languages();
+                    (invoice.clone(), parties.remove(&invoice.id), languages)
+                })
                 .collect(),
         )
         .await?;

@@ -1,36 +1,22 @@
 //! Every email Tally sends, written in one place: a plain-text body and an HTML body built
-//! with `maud`, which escapes every value it inserts. Callers pass facts; the words are here.
+//! with `maud`, which escapes every value it inserts. Callers pass facts; the words are here,
+//! and, for the billing messages (invoices, credit notes, receipts, payment problems, spend
+//! alerts), in the Fluent files of the reader's language ([`crate::platform::i18n`]).
 
 use maud::{html, Markup, DOCTYPE};
+use tally_core::{locale::Locale, money::Money};
 
 use super::Mail;
+use crate::platform::i18n::{Arg, Words};
 
-/// The HTML frame around a message's body, with the closing line.
+/// The HTML frame around a message's body in English, with the closing line.
 fn page(body: Markup) -> String {
-    html! {
-        (DOCTYPE)
-        html {
-            body style="font-family:system-ui,sans-serif;line-height:1.5" {
-                (body)
-                p { "— Tally" }
-            }
-        }
-    }
-    .into_string()
+    localized_page(Words(Locale::En), body)
 }
 
-/// A message of a few paragraphs and the closing line.
+/// A message of a few paragraphs in English and the closing line.
 fn paragraphs(to: &str, subject: &str, paragraphs: &[&str]) -> Mail {
-    Mail {
-        id: None,
-        cc: Vec::new(),
-        topic: None,
-        to: to.to_string(),
-        subject: subject.to_string(),
-        text: format!("{}\n\n— Tally\n", paragraphs.join("\n\n")),
-        html: page(html! { @for p in paragraphs { p { (p) } } }),
-        attachments: Vec::new(),
-    }
+    localized(to, Words(Locale::En), subject.to_string(), paragraphs)
 }
 
 /// A message with one call to action: a paragraph, a link, and a closing line.
@@ -318,38 +304,40 @@ pub struct InvoiceFacts<'a> {
     pub number: &'a str,
     /// `YYYY-MM`.
     pub month: &'a str,
-    /// "$135.00".
-    pub amount: &'a str,
-    pub nothing_due: bool,
+    pub amount: Money,
 }
 
-/// The monthly invoice, or (`copy`) the copy a billing administrator asked for: the invoice's
-/// lines as text (for people who do not open attachments), the PDF attached (and its UBL
-/// e-invoice, when there is one), and a link for those who can sign in with a billing role.
+/// The monthly invoice, or (`copy`) the copy a billing administrator asked for, in `w`'s
+/// language: the invoice's lines as text (for people who do not open attachments), the PDF
+/// attached (and its UBL e-invoice, when there is one), and a link for those who can sign in
+/// with a billing role.
+#[allow(clippy::too_many_arguments)]
 pub fn invoice(
     to: &str,
+    w: Words,
     number: &str,
-    month_label: &str,
+    month: &str,
     lines: &[String],
     url: &str,
     copy: bool,
     (pdf, ubl): (Vec<u8>, Option<String>),
 ) -> Mail {
+    let n = ("number", Arg::from(number));
     let subject = if copy {
-        format!("Copy of your Tally invoice {number}")
+        w.say("mail-invoice-copy-subject", &[n])
     } else {
-        format!("Your Tally invoice {number} for {month_label}")
+        let month = w.month(month);
+        w.say("mail-invoice-subject", &[n, ("month", Arg::from(&month))])
     };
-    let intro = if copy {
-        "Here is the copy of your invoice you asked for. It is attached as a PDF."
+    let intro = w.word(if copy {
+        "mail-invoice-copy-intro"
     } else {
-        "Your invoice for last month is attached as a PDF. In short:"
-    };
-    let outro =
-        "Billing administrators can also see it in Tally. Keep this email for your records.";
-    let link = ("View the invoice in Tally", url);
+        "mail-invoice-intro"
+    });
+    let outro = w.word("mail-invoice-outro");
+    let link = (w.word("mail-invoice-link"), url);
     let pdf = (format!("tally-invoice-{number}.pdf"), pdf);
-    let mut mail = with_document(to, subject, intro, lines, link, outro, pdf);
+    let mut mail = with_document(to, w, subject, &intro, lines, link, &outro, pdf);
     mail.attachments
         .extend(ubl.map(|xml| e_invoice(&format!("tally-invoice-{number}.xml"), xml)));
     mail
@@ -364,17 +352,20 @@ fn e_invoice(filename: &str, xml: String) -> super::Attachment {
     }
 }
 
-/// A message about a document: a paragraph, its lines as a list, a link, a closing
-/// paragraph, and the document attached as a PDF (`filename`, bytes).
+/// A message about a document, in `w`'s language: a paragraph, its lines as a list, a link,
+/// a closing paragraph, and the document attached as a PDF (`filename`, bytes).
+#[allow(clippy::too_many_arguments)]
 fn with_document(
     to: &str,
+    w: Words,
     subject: String,
     intro: &str,
     lines: &[String],
-    (link_text, url): (&str, &str),
+    (link_text, url): (String, &str),
     outro: &str,
     (filename, pdf): (String, Vec<u8>),
 ) -> Mail {
+    let sign_off = w.word("mail-sign-off");
     Mail {
         id: None,
         cc: Vec::new(),
@@ -382,15 +373,18 @@ fn with_document(
         to: to.to_string(),
         subject,
         text: format!(
-            "{intro}\n\n{}\n\n{link_text}: {url}\n\n{outro}\n\n— Tally\n",
+            "{intro}\n\n{}\n\n{link_text}: {url}\n\n{outro}\n\n{sign_off}\n",
             lines.join("\n")
         ),
-        html: page(html! {
-            p { (intro) }
-            ul { @for l in lines { li { (l) } } }
-            p { a href=(url) { (link_text) } }
-            p { (outro) }
-        }),
+        html: localized_page(
+            w,
+            html! {
+                p { (intro) }
+                ul { @for l in lines { li { (l) } } }
+                p { a href=(url) { (link_text) } }
+                p { (outro) }
+            },
+        ),
         attachments: vec![super::Attachment {
             filename,
             content_type: "application/pdf".into(),
@@ -399,20 +393,110 @@ fn with_document(
     }
 }
 
-/// The seller's staff settled an invoice (a retried charge that went through, a payment
-/// recorded, the invoice voided): to the billing contact, what happened and whom to ask.
-pub fn invoice_settled(to: &str, number: &str, what: &str, seller: &str, contact: &str) -> Mail {
-    let ask = format!("Questions go to {seller}: {contact}.");
-    paragraphs(
-        to,
-        &format!("Tally invoice {number}: {}", short(what)),
-        &[what, &ask],
-    )
+/// The HTML frame of a billing message in `w`'s language (its `lang` set, for screen
+/// readers), with the closing line.
+fn localized_page(w: Words, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang=(w.0.code()) {
+            body style="font-family:system-ui,sans-serif;line-height:1.5" {
+                (body)
+                p { (w.word("mail-sign-off")) }
+            }
+        }
+    }
+    .into_string()
 }
 
-/// A credit note, its PDF attached: to the billing contact.
+/// A billing message of a few paragraphs in `w`'s language, and the closing line.
+fn localized(to: &str, w: Words, subject: String, paragraphs: &[&str]) -> Mail {
+    Mail {
+        id: None,
+        cc: Vec::new(),
+        topic: None,
+        to: to.to_string(),
+        subject,
+        text: format!(
+            "{}\n\n{}\n",
+            paragraphs.join("\n\n"),
+            w.word("mail-sign-off")
+        ),
+        html: localized_page(w, html! { @for p in paragraphs { p { (p) } } }),
+        attachments: Vec::new(),
+    }
+}
+
+/// How the seller's staff settled an invoice.
+pub enum Settled<'a> {
+    /// A retried charge went through.
+    Charged { amount: Money },
+    /// A bank transfer was recorded.
+    Transfer { amount: Money, reference: &'a str },
+    /// The invoice was voided.
+    Voided { amount: Money, reason: &'a str },
+}
+
+/// The seller's staff settled an invoice (a retried charge that went through, a payment
+/// recorded, the invoice voided): to the billing contact, in `w`'s language, what happened
+/// and whom to ask.
+pub fn invoice_settled(
+    to: &str,
+    w: Words,
+    number: &str,
+    settled: &Settled<'_>,
+    seller: &str,
+    contact: &str,
+) -> Mail {
+    let n = ("number", Arg::from(number));
+    let (subject, what) = match settled {
+        Settled::Charged { amount } => (
+            w.say("mail-charged-subject", &[n]),
+            w.say(
+                "mail-charged",
+                &[
+                    ("number", Arg::from(number)),
+                    ("amount", Arg::from(&w.money(*amount))),
+                ],
+            ),
+        ),
+        Settled::Transfer { amount, reference } => (
+            w.say("mail-transfer-subject", &[n]),
+            w.say(
+                "mail-transfer",
+                &[
+                    ("number", Arg::from(number)),
+                    ("amount", Arg::from(&w.money(*amount))),
+                    ("reference", Arg::from(*reference)),
+                ],
+            ),
+        ),
+        Settled::Voided { amount, reason } => (
+            w.say("mail-voided-subject", &[n]),
+            w.say(
+                "mail-voided",
+                &[
+                    ("number", Arg::from(number)),
+                    ("amount", Arg::from(&w.money(*amount))),
+                    ("reason", Arg::from(*reason)),
+                ],
+            ),
+        ),
+    };
+    let ask = w.say(
+        "mail-questions",
+        &[
+            ("seller", Arg::from(seller)),
+            ("contact", Arg::from(contact)),
+        ],
+    );
+    localized(to, w, subject, &[&what, &ask])
+}
+
+/// A credit note, its PDF attached: to the billing contact, in `w`'s language.
+#[allow(clippy::too_many_arguments)]
 pub fn credit_note(
     to: &str,
+    w: Words,
     number: &str,
     invoice_number: &str,
     lines: &[String],
@@ -420,20 +504,25 @@ pub fn credit_note(
     pdf: Vec<u8>,
     ubl: Option<String>,
 ) -> Mail {
-    let intro = format!(
-        "A credit note for invoice {invoice_number} was issued to you. It is attached as a PDF. In short:"
+    let invoice = ("invoice", Arg::from(invoice_number));
+    let intro = w.say("mail-credit-note-intro", &[invoice]);
+    let subject = w.say(
+        "mail-credit-note-subject",
+        &[
+            ("number", Arg::from(number)),
+            ("invoice", Arg::from(invoice_number)),
+        ],
     );
-    let outro = "Billing administrators can also see it in Tally, beside the invoices.";
-    let mail = with_document(
+    let mut mail = with_document(
         to,
-        format!("Credit note {number} for Tally invoice {invoice_number}"),
+        w,
+        subject,
         &intro,
         lines,
-        ("See it in Tally", url),
-        outro,
+        (w.word("mail-credit-note-link"), url),
+        &w.word("mail-credit-note-outro"),
         (format!("tally-credit-note-{number}.pdf"), pdf),
     );
-    let mut mail = mail;
     mail.attachments
         .extend(ubl.map(|xml| e_invoice(&format!("tally-credit-note-{number}.xml"), xml)));
     mail
@@ -446,43 +535,58 @@ pub struct FailedCharge<'a> {
     pub attempt: i64,
     /// The processor's reason, as shown to the person paying.
     pub reason: &'a str,
-    /// "January 8, 2027" when another attempt is planned; `None` after the last one.
-    pub next_attempt: Option<String>,
+    /// The day of the next attempt; `None` after the last one.
+    pub next_attempt: Option<chrono::NaiveDate>,
 }
 
-/// Tells the billing contact that a charge failed.
-pub fn payment_failed(to: &str, failed: &FailedCharge<'_>) -> Mail {
-    let what_next = match &failed.next_attempt {
-        Some(day) => format!("We'll try again on {day}."),
-        None => "That was the last try: the account is now past due. Saving a new card in Tally \
-                 charges the invoice again."
-            .into(),
+/// Tells the billing contact, in `w`'s language, that a charge failed.
+pub fn payment_failed(to: &str, w: Words, failed: &FailedCharge<'_>) -> Mail {
+    let what_next = match failed.next_attempt {
+        Some(day) => w.say("mail-retry-on", &[("day", Arg::from(&w.date(day)))]),
+        None => w.word("mail-last-try"),
     };
     let invoice = failed.invoice;
-    let text = format!(
-        "We couldn't charge {} for invoice {} ({}), attempt {}: {} {what_next} To update the \
-         card, open Payments in Tally.",
-        invoice.amount, invoice.number, invoice.month, failed.attempt, failed.reason
+    let text = w.say(
+        "mail-payment-failed",
+        &[
+            ("amount", Arg::from(&w.money(invoice.amount))),
+            ("number", Arg::from(invoice.number)),
+            ("month", Arg::from(invoice.month)),
+            ("attempt", Arg::Count(failed.attempt)),
+            ("reason", Arg::from(failed.reason)),
+            ("next", Arg::from(&what_next)),
+        ],
     );
-    paragraphs(
+    localized(
         to,
-        &format!("Payment failed for Tally invoice {}", invoice.number),
+        w,
+        w.say(
+            "mail-payment-failed-subject",
+            &[("number", Arg::from(invoice.number))],
+        ),
         &[&text],
     )
 }
 
-/// The cardholder's bank asks them to confirm a payment (3-D Secure) before it is charged.
-pub fn authentication_needed(to: &str, invoice: &InvoiceFacts<'_>, link: &str) -> Mail {
-    let text = format!(
-        "The bank of the card on file asks the cardholder to confirm the payment of {} for \
-         invoice {} ({}). Nothing is charged until it is confirmed, and no retry is made \
-         meanwhile.",
-        invoice.amount, invoice.number, invoice.month
+/// The cardholder's bank asks them to confirm a payment (3-D Secure) before it is charged;
+/// in `w`'s language.
+pub fn authentication_needed(to: &str, w: Words, invoice: &InvoiceFacts<'_>, link: &str) -> Mail {
+    let text = w.say(
+        "mail-authentication",
+        &[
+            ("amount", Arg::from(&w.money(invoice.amount))),
+            ("number", Arg::from(invoice.number)),
+            ("month", Arg::from(invoice.month)),
+        ],
     );
-    let action = format!("A billing administrator can confirm it in Tally: {link}");
-    paragraphs(
+    let action = w.say("mail-authentication-action", &[("link", Arg::from(link))]);
+    localized(
         to,
-        &format!("Confirm the payment for Tally invoice {}", invoice.number),
+        w,
+        w.say(
+            "mail-authentication-subject",
+            &[("number", Arg::from(invoice.number))],
+        ),
         &[&text, &action],
     )
 }
@@ -514,11 +618,11 @@ pub fn card_expiring(to: &str, card: &ExpiringCard<'_>) -> Mail {
     )
 }
 
-/// A spend alert, to the billing contacts who subscribe to them: what it says, and where to
-/// see the month.
-pub fn spend_alert(to: &str, said: &str, url: &str) -> Mail {
-    let more = format!("See this month's users and estimate on the Billing page: {url}");
-    paragraphs(to, "Tally spend alert", &[said, &more])
+/// A spend alert, to the billing contacts who subscribe to them, in `w`'s language: what it
+/// says (already in that language), and where to see the month.
+pub fn spend_alert(to: &str, w: Words, said: &str, url: &str) -> Mail {
+    let more = w.say("mail-spend-alert-more", &[("url", Arg::from(url))]);
+    localized(to, w, w.word("mail-spend-alert-subject"), &[said, &more])
 }
 
 #[cfg(test)]
@@ -545,5 +649,71 @@ mod tests {
             .text
             .contains("Set your password: https://tally.example/invitation/abc?x=1&y=2"));
         assert!(m.text.ends_with("— Tally\n"));
+    }
+
+    #[test]
+    fn billing_messages_are_written_in_the_readers_language() {
+        use tally_core::money::Currency;
+        let facts = InvoiceFacts {
+            number: "INV-2026-000001",
+            month: "2026-11",
+            amount: Money::new(123_456, Currency::Eur),
+        };
+        let failed = FailedCharge {
+            invoice: &facts,
+            attempt: 2,
+            reason: "Your card was declined.",
+            next_attempt: chrono::NaiveDate::from_ymd_opt(2026, 12, 4),
+        };
+        let en = payment_failed("a@b.test", Words(Locale::En), &failed);
+        assert_eq!(
+            en.subject,
+            "Payment failed for Tally invoice INV-2026-000001"
+        );
+        assert!(en.text.starts_with(
+            "We couldn't charge \u{20ac}1,234.56 for invoice INV-2026-000001 (2026-11), attempt 2: \
+             Your card was declined. We'll try again on December 4, 2026. To update the card, open \
+             Payments in Tally.\n\n\u{2014} Tally\n"
+        ), "{}", en.text);
+        let de = payment_failed("a@b.test", Words(Locale::De), &failed);
+        assert_eq!(
+            de.subject,
+            "Zahlung f\u{fc}r Tally-Rechnung INV-2026-000001 fehlgeschlagen"
+        );
+        assert!(de.text.starts_with(
+            "Wir konnten 1.234,56\u{a0}\u{20ac} f\u{fc}r Rechnung INV-2026-000001 (2026-11) nicht \
+             abbuchen, Versuch 2: Your card was declined. Wir versuchen es am 4. Dezember 2026 erneut."
+        ), "{}", de.text);
+        assert!(de.html.contains("<html lang=\"de\">"), "{}", de.html);
+
+        let voided = Settled::Voided {
+            amount: Money::new(500, Currency::Chf),
+            reason: "Billed twice",
+        };
+        let fr = invoice_settled(
+            "a@b.test",
+            Words(Locale::Fr),
+            "INV-1",
+            &voided,
+            "Seller SA",
+            "billing@seller.test",
+        );
+        assert_eq!(
+            fr.subject,
+            "La facture Tally INV-1 a \u{e9}t\u{e9} annul\u{e9}e"
+        );
+        assert!(
+            fr.text
+                .contains("La facture INV-1 (5,00\u{a0}CHF) a \u{e9}t\u{e9} annul\u{e9}e"),
+            "{}",
+            fr.text
+        );
+        assert!(
+            fr.text.contains(
+                "Pour toute question, adressez-vous \u{e0} Seller SA\u{a0}: billing@seller.test."
+            ),
+            "{}",
+            fr.text
+        );
     }
 }
