@@ -584,11 +584,21 @@ both_databases! {
             .bind(&soon).execute(app.db.pool()).await.unwrap();
         sqlx::query("UPDATE payment_methods SET exp_month = 11, exp_year = 2026 WHERE account_id = $1")
             .bind(&later).execute(app.db.pool()).await.unwrap();
+        // A billing contact who receives payment problems, in German, is warned too, in German.
+        sqlx::query(
+            "INSERT INTO billing_contacts (id, account_id, name, email, email_key, line, subscriptions, created_at, language) \
+             VALUES ('bc-soon', $1, 'Greta', 'greta@soon.test', 'greta@soon.test', 'cc', 'payment_problems', 0, 'de')",
+        )
+        .bind(&soon).execute(app.db.pool()).await.unwrap();
         let warnings = |to: &str| {
             app.outbox_messages().iter().filter(|m| m.contains(&format!("To: {to}")) && m.contains("expires before the next Tally charge")).count()
         };
+        let german = || {
+            app.outbox_messages().iter().filter(|m| m.contains("To: greta@soon.test") && m.contains("vor der n=C3=A4chsten Abbuchung am 1. November 2026")).count()
+        };
         app.services.scheduler.tick().await.unwrap();
         assert_eq!(warnings("billing@soon.test"), 1);
+        assert_eq!(german(), 1, "{:?}", app.outbox_messages().iter().find(|m| m.contains("greta@")));
         assert_eq!(warnings("billing@later.test"), 0, "good through November 30");
         let mail = app.outbox_messages().into_iter().find(|m| m.contains("To: billing@soon.test")).unwrap();
         assert!(mail.contains("November 1, 2026"), "{mail}");
@@ -606,6 +616,6 @@ both_databases! {
         assert_eq!(warnings("billing@soon.test"), 2);
         let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'card_expiry_warned'")
             .fetch_one(app.db.pool()).await.unwrap();
-        assert_eq!(audited, 3);
+        assert_eq!(audited, 3 + 2, "one entry per message: Greta is warned with her billing contact");
     }
 }

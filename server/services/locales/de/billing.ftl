@@ -103,6 +103,8 @@ mail-last-try = Das war der letzte Versuch: Das Konto ist jetzt überfällig. So
 mail-authentication-subject = Bestätigen Sie die Zahlung für Tally-Rechnung { $number }
 mail-authentication = Die Bank der hinterlegten Karte bittet den Karteninhaber, die Zahlung von { $amount } für Rechnung { $number } ({ $month }) zu bestätigen. Bis dahin wird nichts abgebucht und kein neuer Versuch unternommen.
 mail-authentication-action = Ein Abrechnungsadministrator kann sie in Tally bestätigen: { $link }
+mail-card-expiring-subject = Ihre hinterlegte Karte läuft vor der nächsten Tally-Abbuchung ab
+mail-card-expiring = Die hinterlegte Karte von { $company } ({ $card }) läuft Ende { $month } ab, vor der nächsten Abbuchung am { $day }. Damit die Zahlungen ohne Unterbrechung weiterlaufen, hinterlegen Sie eine neue Karte: auf der Seite „Payments“ in Tally oder unter { $url }
 mail-spend-alert-subject = Tally-Ausgabenwarnung
 mail-spend-alert-more = Die Nutzer und die Schätzung dieses Monats stehen auf der Seite „Billing“: { $url }
 

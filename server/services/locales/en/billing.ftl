@@ -104,6 +104,8 @@ mail-last-try = That was the last try: the account is now past due. Saving a new
 mail-authentication-subject = Confirm the payment for Tally invoice { $number }
 mail-authentication = The bank of the card on file asks the cardholder to confirm the payment of { $amount } for invoice { $number } ({ $month }). Nothing is charged until it is confirmed, and no retry is made meanwhile.
 mail-authentication-action = A billing administrator can confirm it in Tally: { $link }
+mail-card-expiring-subject = Your card on file expires before the next Tally charge
+mail-card-expiring = The card on file for { $company } ({ $card }) expires at the end of { $month }, before the next charge on { $day }. To keep paying without interruption, save a new card: open Payments in Tally, or { $url }
 mail-spend-alert-subject = Tally spend alert
 mail-spend-alert-more = See this month's users and estimate on the Billing page: { $url }
 

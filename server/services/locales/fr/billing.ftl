@@ -103,6 +103,8 @@ mail-last-try = C'était la dernière tentative : le compte est désormais en r
 mail-authentication-subject = Confirmez le paiement de la facture Tally { $number }
 mail-authentication = La banque de la carte enregistrée demande au titulaire de confirmer le paiement de { $amount } pour la facture { $number } ({ $month }). Rien n'est prélevé avant cette confirmation, et aucune nouvelle tentative n'est faite entre-temps.
 mail-authentication-action = Un administrateur de facturation peut le confirmer dans Tally : { $link }
+mail-card-expiring-subject = Votre carte enregistrée expire avant le prochain prélèvement Tally
+mail-card-expiring = La carte enregistrée de { $company } ({ $card }) expire fin { $month }, avant le prochain prélèvement du { $day }. Pour continuer à payer sans interruption, enregistrez une nouvelle carte sur la page « Payments » de Tally, ou ici : { $url }
 mail-spend-alert-subject = Alerte de dépenses Tally
 mail-spend-alert-more = Les utilisateurs et l'estimation de ce mois figurent sur la page « Billing » : { $url }
 

@@ -1,10 +1,11 @@
 //! Warnings that the card on file expires before the next charge: one email to the billing
-//! contact per card and charge date, however often the scheduler asks.
+//! contact, and one per language to the billing contacts who receive payment problems, per
+//! card and charge date, however often the scheduler asks.
 
 use chrono::Datelike;
 use tally_core::{
-    audit::AuditKind, billing::next_charge_date, card::Brand, expiry::Expiry,
-    views::billing::card_label,
+    audit::AuditKind, billing::next_charge_date, billing_contacts::Subscription, card::Brand,
+    expiry::Expiry, views::billing::card_label,
 };
 
 use crate::platform::db::Code;
@@ -83,22 +84,26 @@ pub async fn warn_expiring_cards(ctx: &Context) -> Result<u64, ServiceError> {
                 .map(|i| i.company_name.clone())
                 .or_else(|| names.get(&card.account_id).cloned())
                 .unwrap_or_default();
-            work.mail(emails::card_expiring(
-                &contact.email,
-                &emails::ExpiringCard {
-                    company: &company,
-                    card: &card_label(card.brand, &card.last4),
-                    last_month: expiry.last_valid_day().format("%B %Y").to_string(),
-                    next_charge: charge.format("%B %-d, %Y").to_string(),
-                    url: ctx.link("/billing/payment"),
-                },
-            ));
-            work.audit(Event::system(
-                AuditKind::CardExpiryWarned,
-                card.account_id.as_str(),
-                contact.email.as_str(),
-                format!("next charge {charge_key}"),
-            ));
+            let expiring = emails::ExpiringCard {
+                company: &company,
+                card: &card_label(card.brand, &card.last4),
+                last_day: expiry.last_valid_day(),
+                next_charge: charge,
+                url: ctx.link("/billing/payment"),
+            };
+            let each = [contact.email.clone()];
+            let contacts = billing.contact_lines(&card.account_id, Subscription::PaymentProblems);
+            for mail in info::addressed_mail(&each, &contacts, |to, w| {
+                emails::card_expiring(to, w, &expiring)
+            }) {
+                work.audit(Event::system(
+                    AuditKind::CardExpiryWarned,
+                    card.account_id.as_str(),
+                    mail.to.as_str(),
+                    format!("next charge {charge_key}"),
+                ));
+                work.mail(mail);
+            }
             warned += 1;
         }
         // The scheduler's pass delivers them after (and the worker, should that fail).

@@ -596,26 +596,29 @@ pub struct ExpiringCard<'a> {
     pub company: &'a str,
     /// "Visa •••• 4242".
     pub card: &'a str,
-    /// "December 2026".
-    pub last_month: String,
-    /// "January 1, 2027".
-    pub next_charge: String,
+    /// The last day it is good for.
+    pub last_day: chrono::NaiveDate,
+    /// The day of the next charge.
+    pub next_charge: chrono::NaiveDate,
     /// Where to save a new card.
     pub url: String,
 }
 
-/// Warns the billing contact once per card and charge date.
-pub fn card_expiring(to: &str, card: &ExpiringCard<'_>) -> Mail {
-    let text = format!(
-        "The card on file for {} ({}) expires at the end of {}, before the next charge on {}. \
-         To keep paying without interruption, save a new card: open Payments in Tally, or {}",
-        card.company, card.card, card.last_month, card.next_charge, card.url
+/// Warns the billing contact, in `w`'s language, once per card and charge date.
+pub fn card_expiring(to: &str, w: Words, card: &ExpiringCard<'_>) -> Mail {
+    use chrono::Datelike;
+    let month = w.0.month_year(card.last_day.year(), card.last_day.month());
+    let text = w.say(
+        "mail-card-expiring",
+        &[
+            ("company", Arg::from(card.company)),
+            ("card", Arg::from(card.card)),
+            ("month", Arg::from(&month)),
+            ("day", Arg::from(&w.date(card.next_charge))),
+            ("url", Arg::from(&card.url)),
+        ],
     );
-    paragraphs(
-        to,
-        "Your card on file expires before the next Tally charge",
-        &[&text],
-    )
+    localized(to, w, w.word("mail-card-expiring-subject"), &[&text])
 }
 
 /// A spend alert, to the billing contacts who subscribe to them, in `w`'s language: what it
