@@ -1,7 +1,9 @@
 //! Billing contacts (issue 34, item 1): an account's Administrators With Billing keep up to
 //! ten people, each on the To or Cc line of the messages they subscribe to; every subscribed
 //! contact gets each message, the others none; the Billing page says, per invoice, to whom each
-//! message went and whether it arrived, through a failing mail transport and after it mends.
+//! message went and whether it arrived, through a failing mail transport and after it mends:
+//! an unwritable outbox folder, and a real SMTP server on loopback that refuses, then takes,
+//! the mail.
 
 use serde_json::Value;
 use tally_core::{billing::BillingMonth, roles::Role};
@@ -203,4 +205,171 @@ both_databases! {
         let list: Vec<Value> = app.call_as(&billing, "billing/contacts", &[]).await.json().await.unwrap();
         assert_eq!((list.len(), list[0]["line"].as_str()), (1, Some("Cc")));
     }
+}
+
+/// An SMTP server on loopback that answers every message with a temporary refusal (451) while
+/// `refuse` is set, and otherwise takes it, keeping each message's recipients (RCPT TO).
+async fn flaky_smtp(
+    listener: tokio::net::TcpListener,
+    refuse: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    got: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    use std::sync::atomic::Ordering::SeqCst;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    while let Ok((socket, _)) = listener.accept().await {
+        let (refuse, got) = (refuse.clone(), got.clone());
+        tokio::spawn(async move {
+            let (read, mut write) = socket.into_split();
+            let mut lines = BufReader::new(read).lines();
+            let _ = write.write_all(b"220 test.local ESMTP ready\r\n").await;
+            let (mut in_data, mut rcpt) = (false, Vec::<String>::new());
+            while let Ok(Some(line)) = lines.next_line().await {
+                if in_data {
+                    if line == "." {
+                        in_data = false;
+                        got.lock().unwrap().push(rcpt.join(","));
+                        rcpt.clear();
+                        let _ = write.write_all(b"250 2.0.0 queued\r\n").await;
+                    }
+                    continue;
+                }
+                let upper = line.to_uppercase();
+                let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                    b"250-test.local\r\n250 8BITMIME\r\n"
+                } else if upper.starts_with("MAIL FROM") && refuse.load(SeqCst) {
+                    b"451 4.3.0 Mail server temporarily out of space\r\n"
+                } else if upper.starts_with("RCPT TO:") {
+                    rcpt.push(
+                        line[8..]
+                            .trim()
+                            .trim_matches(|c| c == '<' || c == '>')
+                            .to_string(),
+                    );
+                    b"250 OK\r\n"
+                } else if upper.starts_with("DATA") {
+                    in_data = true;
+                    b"354 end with <CRLF>.<CRLF>\r\n"
+                } else if upper.starts_with("QUIT") {
+                    let _ = write.write_all(b"221 bye\r\n").await;
+                    break;
+                } else {
+                    b"250 OK\r\n"
+                };
+                if write.write_all(reply).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+/// The run's invoice goes out through a real SMTP server that refuses it for a while: the
+/// Billing page says, per message, that it is being retried and the server's words; once the
+/// server takes mail again, the next attempt delivers each message and the page says sent.
+async fn delivery_status_follows_an_smtp_server_that_refuses_then_mends(
+    backend: tally_services::platform::db::Backend,
+) {
+    use std::sync::{
+        atomic::{AtomicBool, Ordering::SeqCst},
+        Arc, Mutex,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let smtp_url = format!("smtp://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let refuse = Arc::new(AtomicBool::new(true));
+    let got = Arc::new(Mutex::new(Vec::new()));
+    tokio::spawn(flaky_smtp(listener, refuse.clone(), got.clone()));
+    let app = crate::helpers::TestApp::spawn_with(backend, &[("TALLY_SMTP_URL", &smtp_url)]).await;
+
+    app.clock.set(millis(2026, 10, 10));
+    customer(&app, "relay", "GB", None).await;
+    let billing = app.session_cookie_for("relay-admin_billing").await;
+    let res = app
+        .call_as(
+            &billing,
+            "billing/save-contact",
+            &form("Ann Payable", "ap@relay.test", "to", &["invoices"]),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    app.clock.set(millis(2026, 11, 1) + 3_600_000);
+    app.services
+        .billing_run
+        .run_month(BillingMonth::new(2026, 10).unwrap())
+        .await
+        .unwrap();
+    app.services.ctx.outbox.deliver_due().await.unwrap();
+    assert!(got.lock().unwrap().is_empty(), "the server took nothing");
+
+    let billing = app.session_cookie_for("relay-admin_billing").await;
+    let page: Value = app
+        .call_as(&billing, "billing/invoices", &[("page", "1")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = page["invoices"][0]["id"].as_str().unwrap().to_string();
+    let sent = page["deliveries"][&id].as_array().unwrap().clone();
+    let to: Vec<&str> = sent.iter().map(|d| d["to"].as_str().unwrap()).collect();
+    assert_eq!(to, ["billing@relay.test", "ap@relay.test"], "{sent:?}");
+    for d in &sent {
+        let error = d["status"]["Retrying"]
+            .as_str()
+            .unwrap_or_else(|| panic!("retrying: {d}"));
+        assert!(
+            error.contains("temporarily out of space"),
+            "the server's words: {error}"
+        );
+    }
+    let html = app
+        .client
+        .get(app.url("/billing"))
+        .header("Cookie", &billing)
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("ap@relay.test \u{2014} retrying: "),
+        "the Billing page says so"
+    );
+
+    // The server takes mail again: the next attempt delivers both, and the page says sent.
+    refuse.store(false, SeqCst);
+    app.clock.set(millis(2026, 11, 1) + 5 * 3_600_000);
+    app.services.ctx.outbox.deliver_due().await.unwrap();
+    let mut delivered = got.lock().unwrap().clone();
+    delivered.sort();
+    assert_eq!(delivered, ["ap@relay.test", "billing@relay.test"]);
+    let page: Value = app
+        .call_as(
+            &app.session_cookie_for("relay-admin_billing").await,
+            "billing/invoices",
+            &[("page", "1")],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    for d in page["deliveries"][&id].as_array().unwrap() {
+        assert!(d["status"]["Sent"].is_i64(), "{d}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_status_after_an_smtp_refusal_sqlite() {
+    delivery_status_follows_an_smtp_server_that_refuses_then_mends(
+        tally_services::platform::db::Backend::Sqlite,
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_status_after_an_smtp_refusal_postgres() {
+    delivery_status_follows_an_smtp_server_that_refuses_then_mends(
+        tally_services::platform::db::Backend::Postgres,
+    )
+    .await
 }

@@ -82,7 +82,11 @@ impl TestApp {
         .expect("test settings");
         let clock = ManualClock::now();
         let outbox = dir.path().join("outbox");
-        let mailer = Mailer::outbox(outbox.clone(), &settings.mail_from).expect("outbox");
+        // The outbox folder, unless the test gives an SMTP server (`TALLY_SMTP_URL`).
+        let mailer = match settings.smtp {
+            Some(_) => Mailer::from_settings(&settings).expect("the test's SMTP server"),
+            None => Mailer::outbox(outbox.clone(), &settings.mail_from).expect("outbox"),
+        };
         let keys = tally_services::platform::secrets::load_for(&settings, &db)
             .await
             .expect("the test's keys");
