@@ -4,7 +4,6 @@
 //! charged to. Building it is CPU work, so callers run [`render`] on the blocking pool.
 
 use tally_core::{
-    locale::Locale,
     vat::{TaxCategory, Treatment},
     views::billing::Invoice,
 };
@@ -35,11 +34,6 @@ fn win_ansi(s: &str) -> Vec<u8> {
                 .unwrap_or(b'?'),
         })
         .collect()
-}
-
-/// "1–30 November 2026" for `2026-11`.
-pub fn period(month: &str) -> String {
-    Words(Locale::En).period(month)
 }
 
 /// One line of the document: bold or not, its size, its text.
@@ -420,6 +414,8 @@ pub fn document(title: &str, lines: Vec<Line>, cii: Option<&str>) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    use tally_core::locale::Locale;
+
     use super::*;
 
     #[test]
@@ -427,6 +423,13 @@ mod tests {
         assert_eq!(win_ansi("Visa •••• 4242"), b"Visa \x95\x95\x95\x95 4242");
         assert_eq!(win_ansi("27 × $5.00"), b"27 \xd7 $5.00");
         assert_eq!(win_ansi("日本"), b"??");
-        assert_eq!(period("2026-02"), "1\u{2013}28 February 2026");
+        assert_eq!(
+            Words(Locale::En).period("2026-02"),
+            "1\u{2013}28 February 2026"
+        );
+        assert_eq!(
+            win_ansi("1\u{202f}234,56\u{a0}\u{20ac}"),
+            b"1\xa0234,56\xa0\x80"
+        );
     }
 }
