@@ -10,7 +10,10 @@ use crate::error::AppError;
 pub async fn get_account_glance() -> Result<AccountGlance, AppError> {
     use tally_core::{
         roles::Action,
-        views::{account::AuditFilter, overview::LATEST_EVENTS},
+        views::{
+            account::AuditFilter,
+            overview::{LATEST_EVENTS, OVERVIEW_INVITATIONS},
+        },
     };
     let actor = crate::auth::require_signed_in()?;
     let services = crate::auth::services()?;
@@ -25,10 +28,15 @@ pub async fn get_account_glance() -> Result<AccountGlance, AppError> {
     } else {
         None
     };
-    let invitations = if may(Action::ViewAdministrators) {
-        Some(services.administrators.pending_invitations(&actor).await?)
+    // The oldest few by name and the rest counted: an account with hundreds waiting would
+    // otherwise send them all with every Overview.
+    let (invitations, invitations_waiting) = if may(Action::ViewAdministrators) {
+        let mut all = services.administrators.pending_invitations(&actor).await?;
+        let waiting = all.len() as u64;
+        all.truncate(OVERVIEW_INVITATIONS);
+        (Some(all), Some(waiting))
     } else {
-        None
+        (None, None)
     };
     let latest_events = if may(Action::ViewAuditLog) {
         let filter = AuditFilter {
@@ -51,6 +59,7 @@ pub async fn get_account_glance() -> Result<AccountGlance, AppError> {
         users,
         billing,
         invitations,
+        invitations_waiting,
         latest_events,
         runnable_commands,
         system,

@@ -109,7 +109,9 @@ fn Glance(g: AccountGlance) -> impl IntoView {
             </section>
         }
     });
+    let waiting = g.invitations_waiting.unwrap_or_default();
     let invitations = g.invitations.map(|list| {
+        let more = waiting.saturating_sub(list.len() as u64);
         let items = list
             .into_iter()
             .map(|i| {
@@ -130,6 +132,9 @@ fn Glance(g: AccountGlance) -> impl IntoView {
                 } else {
                     view! { <ul class="plain">{items}</ul> }.into_any()
                 }}
+                {(more > 0).then(|| view! {
+                    <p id="invitations-more">{format!("…and {more} more, on the Administrators page.")}</p>
+                })}
                 <a href="/administrators">"Manage administrators"</a>
             </section>
         }

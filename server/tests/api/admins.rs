@@ -9,6 +9,26 @@ use crate::{
 };
 
 both_databases! {
+    async fn the_overview_names_the_oldest_invitations_and_counts_the_rest(app: TestApp) {
+        use tally_core::{roles::Role, views::overview::OVERVIEW_INVITATIONS};
+        app.seed_account("acme", &[Role::AdministratorWithBilling]).await;
+        let c = app.signed_in("admin_billing@acme.test").await;
+        for i in 0..OVERVIEW_INVITATIONS + 3 {
+            let email = format!("invited{i}@acme.test");
+            let res = app.call(&c, "admins/create", &[("first_name", "New"), ("last_name", "Person"), ("email", &email), ("role", "read_only")]).await;
+            assert_eq!(res.status(), 200);
+        }
+        let glance: serde_json::Value = app.call(&c, "overview", &[]).await.json().await.unwrap();
+        let named: Vec<&str> = glance["invitations"].as_array().unwrap().iter().map(|i| i["email"].as_str().unwrap()).collect();
+        assert_eq!(named, ["invited0@acme.test", "invited1@acme.test", "invited2@acme.test", "invited3@acme.test", "invited4@acme.test"]);
+        assert_eq!(glance["invitations_waiting"], 8);
+        let html = app.client.get(app.url("/")).header("Cookie", app.session_cookie_for("acme-admin_billing").await).header("Accept", "text/html")
+            .send().await.unwrap().text().await.unwrap();
+        let card = html.split("id=\"glance-invitations\"").nth(1).and_then(|c| c.split("Manage administrators").next()).unwrap();
+        assert!(card.contains("…and 3 more, on the Administrators page."), "the rest counted: {card}");
+        assert!(card.contains("invited4@acme.test") && !card.contains("invited5@acme.test"), "five named: {card}");
+    }
+
     async fn only_roles_that_manage_administrators_may_create_one(app: TestApp) {
         app.seed_account("acme", &ALL_ROLES).await;
         for (i, role) in ALL_ROLES.into_iter().enumerate() {
