@@ -207,62 +207,6 @@ both_databases! {
     }
 }
 
-/// An SMTP server on loopback that answers every message with a temporary refusal (451) while
-/// `refuse` is set, and otherwise takes it, keeping each message's recipients (RCPT TO).
-async fn flaky_smtp(
-    listener: tokio::net::TcpListener,
-    refuse: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    got: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-) {
-    use std::sync::atomic::Ordering::SeqCst;
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    while let Ok((socket, _)) = listener.accept().await {
-        let (refuse, got) = (refuse.clone(), got.clone());
-        tokio::spawn(async move {
-            let (read, mut write) = socket.into_split();
-            let mut lines = BufReader::new(read).lines();
-            let _ = write.write_all(b"220 test.local ESMTP ready\r\n").await;
-            let (mut in_data, mut rcpt) = (false, Vec::<String>::new());
-            while let Ok(Some(line)) = lines.next_line().await {
-                if in_data {
-                    if line == "." {
-                        in_data = false;
-                        got.lock().unwrap().push(rcpt.join(","));
-                        rcpt.clear();
-                        let _ = write.write_all(b"250 2.0.0 queued\r\n").await;
-                    }
-                    continue;
-                }
-                let upper = line.to_uppercase();
-                let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
-                    b"250-test.local\r\n250 8BITMIME\r\n"
-                } else if upper.starts_with("MAIL FROM") && refuse.load(SeqCst) {
-                    b"451 4.3.0 Mail server temporarily out of space\r\n"
-                } else if upper.starts_with("RCPT TO:") {
-                    rcpt.push(
-                        line[8..]
-                            .trim()
-                            .trim_matches(|c| c == '<' || c == '>')
-                            .to_string(),
-                    );
-                    b"250 OK\r\n"
-                } else if upper.starts_with("DATA") {
-                    in_data = true;
-                    b"354 end with <CRLF>.<CRLF>\r\n"
-                } else if upper.starts_with("QUIT") {
-                    let _ = write.write_all(b"221 bye\r\n").await;
-                    break;
-                } else {
-                    b"250 OK\r\n"
-                };
-                if write.write_all(reply).await.is_err() {
-                    break;
-                }
-            }
-        });
-    }
-}
-
 /// The run's invoice goes out through a real SMTP server that refuses it for a while: the
 /// Billing page says, per message, that it is being retried and the server's words; once the
 /// server takes mail again, the next attempt delivers each message and the page says sent.
@@ -271,13 +215,11 @@ async fn delivery_status_follows_an_smtp_server_that_refuses_then_mends(
 ) {
     use std::sync::{
         atomic::{AtomicBool, Ordering::SeqCst},
-        Arc, Mutex,
+        Arc,
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let smtp_url = format!("smtp://127.0.0.1:{}", listener.local_addr().unwrap().port());
     let refuse = Arc::new(AtomicBool::new(true));
-    let got = Arc::new(Mutex::new(Vec::new()));
-    tokio::spawn(flaky_smtp(listener, refuse.clone(), got.clone()));
+    let (port, got) = crate::helpers::smtp_sink(refuse.clone()).await;
+    let smtp_url = format!("smtp://127.0.0.1:{port}");
     let app = crate::helpers::TestApp::spawn_with(backend, &[("TALLY_SMTP_URL", &smtp_url)]).await;
 
     app.clock.set(millis(2026, 10, 10));
@@ -340,7 +282,7 @@ async fn delivery_status_follows_an_smtp_server_that_refuses_then_mends(
     refuse.store(false, SeqCst);
     app.clock.set(millis(2026, 11, 1) + 5 * 3_600_000);
     app.services.ctx.outbox.deliver_due().await.unwrap();
-    let mut delivered = got.lock().unwrap().clone();
+    let mut delivered: Vec<String> = got.lock().unwrap().iter().map(|m| m.to.join(",")).collect();
     delivered.sort();
     assert_eq!(delivered, ["ap@relay.test", "billing@relay.test"]);
     let page: Value = app

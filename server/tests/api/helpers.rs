@@ -722,3 +722,87 @@ pub fn find_link(text: &str, prefix: &str) -> Option<String> {
         .unwrap_or(rest.len());
     Some(rest[..end].to_string())
 }
+
+/// A message an SMTP sink accepted: its Message-ID and its recipients (RCPT TO).
+#[derive(Clone, Debug, Default)]
+pub struct Accepted {
+    pub id: String,
+    pub to: Vec<String>,
+}
+
+/// What an SMTP sink accepted, in order.
+pub type Received = std::sync::Arc<std::sync::Mutex<Vec<Accepted>>>;
+
+/// An SMTP listener on loopback, started by the test, that accepts every message after a
+/// millisecond's pause (a mail server's own work) and records it; while `refuse` is set it
+/// answers each message with a temporary refusal (451) instead. Returns its port.
+#[allow(dead_code)]
+pub async fn smtp_sink(refuse: std::sync::Arc<std::sync::atomic::AtomicBool>) -> (u16, Received) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let received = Received::default();
+    let sink = received.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            tokio::spawn(smtp_session(socket, sink.clone(), refuse.clone()));
+        }
+    });
+    (port, received)
+}
+
+/// One SMTP session of [`smtp_sink`]: any number of messages, until QUIT or the client goes.
+async fn smtp_session(
+    socket: tokio::net::TcpStream,
+    received: Received,
+    refuse: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let (read, mut write) = socket.into_split();
+    let mut lines = BufReader::new(read).lines();
+    if write.write_all(b"220 sink ESMTP\r\n").await.is_err() {
+        return;
+    }
+    let (mut in_data, mut message) = (false, Accepted::default());
+    while let Ok(Some(line)) = lines.next_line().await {
+        if in_data {
+            if line == "." {
+                in_data = false;
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                // Accepted: recorded before the client hears so.
+                received.lock().unwrap().push(std::mem::take(&mut message));
+                if write.write_all(b"250 2.0.0 queued\r\n").await.is_err() {
+                    return;
+                }
+            } else if line.to_ascii_lowercase().starts_with("message-id:") {
+                message.id = line[11..].trim().to_string();
+            }
+            continue;
+        }
+        let upper = line.to_ascii_uppercase();
+        let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+            b"250-sink\r\n250 8BITMIME\r\n"
+        } else if upper.starts_with("MAIL FROM") && refuse.load(std::sync::atomic::Ordering::SeqCst)
+        {
+            b"451 4.3.0 Mail server temporarily out of space\r\n"
+        } else if upper.starts_with("RCPT TO:") {
+            message.to.push(
+                line[8..]
+                    .trim()
+                    .trim_matches(|c| c == '<' || c == '>')
+                    .to_string(),
+            );
+            b"250 OK\r\n"
+        } else if upper.starts_with("DATA") {
+            in_data = true;
+            b"354 go on\r\n"
+        } else if upper.starts_with("QUIT") {
+            let _ = write.write_all(b"221 bye\r\n").await;
+            return;
+        } else {
+            b"250 OK\r\n"
+        };
+        if write.write_all(reply).await.is_err() {
+            return;
+        }
+    }
+}

@@ -2,15 +2,7 @@
 //! moments and started again, delivers every message, and again at most the ones it had in
 //! flight at each kill; a server that stops cleanly gives its claims back at once.
 
-use std::{
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
-
-use tokio::{
-    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
-    net::{TcpListener, TcpStream},
-};
+use std::time::{Duration, Instant};
 
 use crate::{
     both_databases,
@@ -18,66 +10,9 @@ use crate::{
     several_servers::{healthy, start_with, Server},
 };
 
-/// Every message an SMTP listener accepted, by its Message-ID, in order.
-type Received = Arc<Mutex<Vec<String>>>;
-
-/// An SMTP listener on loopback that accepts every message after a millisecond's pause (a
-/// mail server's own work) and records its Message-ID.
-async fn smtp_sink() -> (u16, Received) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let received = Received::default();
-    let sink = received.clone();
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            tokio::spawn(session(socket, sink.clone()));
-        }
-    });
-    (port, received)
-}
-
-/// One SMTP session: any number of messages, until QUIT or the client goes.
-async fn session(socket: TcpStream, received: Received) {
-    let (read, mut write) = socket.into_split();
-    let mut lines = BufReader::new(read).lines();
-    if write.write_all(b"220 sink ESMTP\r\n").await.is_err() {
-        return;
-    }
-    let (mut in_data, mut message_id) = (false, None::<String>);
-    while let Ok(Some(line)) = lines.next_line().await {
-        if in_data {
-            if line == "." {
-                in_data = false;
-                tokio::time::sleep(Duration::from_millis(1)).await;
-                // Accepted: recorded before the client hears so.
-                received
-                    .lock()
-                    .unwrap()
-                    .push(message_id.take().unwrap_or_default());
-                if write.write_all(b"250 2.0.0 queued\r\n").await.is_err() {
-                    return;
-                }
-            } else if line.to_ascii_lowercase().starts_with("message-id:") {
-                message_id = Some(line[11..].trim().to_string());
-            }
-            continue;
-        }
-        let upper = line.to_ascii_uppercase();
-        let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
-            b"250-sink\r\n250 8BITMIME\r\n"
-        } else if upper.starts_with("DATA") {
-            in_data = true;
-            b"354 go on\r\n"
-        } else if upper.starts_with("QUIT") {
-            let _ = write.write_all(b"221 bye\r\n").await;
-            return;
-        } else {
-            b"250 OK\r\n"
-        };
-        if write.write_all(reply).await.is_err() {
-            return;
-        }
-    }
+/// The shared SMTP sink, never refusing.
+async fn smtp_sink() -> (u16, crate::helpers::Received) {
+    crate::helpers::smtp_sink(Default::default()).await
 }
 
 /// `n` messages waiting in the outbox, due now.
@@ -148,7 +83,7 @@ both_databases! {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         drop(last);
-        let received = received.lock().unwrap().clone();
+        let received: Vec<String> = received.lock().unwrap().iter().map(|m| m.id.clone()).collect();
         let mut distinct = received.clone();
         distinct.sort();
         distinct.dedup();
