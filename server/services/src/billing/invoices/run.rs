@@ -425,21 +425,29 @@ impl BillingRun {
             }
         }
         // Each invoice's PDF once, on the blocking pool, for all its recipients.
-        // In the account's language and each one its billing contacts chose.
+        // Each account's billing contacts who receive invoices, once: their languages decide
+        // which PDFs are rendered (the account's and each one a contact chose).
+        let contacts: Vec<info::Lines> = made
+            .iter()
+            .map(|(_, account)| billing.contact_lines(&account.id, Subscription::Invoices))
+            .collect();
         let rendered = super::render_documents(
             made.iter()
-                .map(|(invoice, account)| {
-                    let languages = billing
-                        .contact_lines(&account.id, Subscription::Invoices)
-                        .languages();
-                    (invoice.clone(), parties.remove(&invoice.id), languages)
+                .zip(&contacts)
+                .map(|((invoice, _), lines)| {
+                    (
+                        invoice.clone(),
+                        parties.remove(&invoice.id),
+                        lines.languages(),
+                    )
                 })
                 .collect(),
         )
         .await?;
-        for ((_, account), (invoice, documents)) in made.iter().zip(&rendered) {
+        for (((_, account), (invoice, documents)), contacts) in
+            made.iter().zip(&rendered).zip(&contacts)
+        {
             let to = billing.recipients(&account.id);
-            let contacts = billing.contact_lines(&account.id, Subscription::Invoices);
             super::announce(
                 &self.ctx,
                 &mut work,
@@ -447,7 +455,7 @@ impl BillingRun {
                 invoice,
                 documents,
                 &to,
-                &contacts,
+                contacts,
                 format!(
                     "billing run for {month}: peak {} users, {}",
                     invoice.peak_users,
