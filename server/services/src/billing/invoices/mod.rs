@@ -6,6 +6,7 @@
 pub mod charging;
 pub mod corrections;
 pub mod figures;
+pub mod font;
 pub mod pdf;
 pub mod run;
 

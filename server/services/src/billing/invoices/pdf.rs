@@ -1,37 +1,30 @@
-//! The invoice as a document: a one-page PDF (A4, Helvetica) written with `pdf-writer`, with
-//! everything a billing contact needs who never signs in: whom it is made out to, the period,
-//! the peak user count, the free users, the price per user, the amount, and the card it is
-//! charged to. Building it is CPU work, so callers run [`render`] on the blocking pool.
+//! The invoice as a document: a one-page PDF/A-3B (A4, Liberation Sans embedded, see
+//! [`super::font`]) written with `pdf-writer`, with everything a billing contact needs who
+//! never signs in: whom it is made out to, the period, the peak user count, the free users,
+//! the price per user, the amount, and the card it is charged to. Building it is CPU work, so
+//! callers run [`render`] on the blocking pool.
 
 use tally_core::{
     vat::{TaxCategory, Treatment},
     views::billing::Invoice,
 };
 
+use super::font::{self, EmbeddedFont};
 use crate::platform::i18n::{Arg, Words};
 
-/// Text in WinAnsiEncoding, the standard fonts' encoding: Latin-1 plus the typographic marks
-/// invoices use (bullets of a masked card number, dashes, quotes, the euro sign); anything
-/// else prints as "?".
+/// Text in WinAnsiEncoding, the encoding of the documents' fonts: Latin-1 plus the
+/// typographic marks invoices use (bullets of a masked card number, dashes, quotes, the euro
+/// sign); a tab is a space, and anything else (a control character, a letter outside
+/// Latin-1) prints as "?", so every code drawn has a glyph in the embedded font.
 fn win_ansi(s: &str) -> Vec<u8> {
     s.chars()
         .map(|c| match c {
-            '\u{2022}' => 0x95,
-            '\u{2013}' => 0x96,
-            '\u{2014}' => 0x97,
-            '\u{2018}' => 0x91,
-            '\u{2019}' => 0x92,
-            '\u{201c}' => 0x93,
-            '\u{201d}' => 0x94,
-            '\u{2026}' => 0x85,
-            '\u{20ac}' => 0x80,
+            ' '..='~' | '\u{a0}'..='\u{ff}' => c as u8,
+            '\t' => b' ',
             '\u{2212}' => b'-',
             // French groups thousands with a narrow no-break space: the no-break one here.
             '\u{202f}' => 0xa0,
-            c => u8::try_from(u32::from(c))
-                .ok()
-                .filter(|b| !(0x80..0xa0).contains(b))
-                .unwrap_or(b'?'),
+            c => font::win_ansi_code(c).unwrap_or(b'?'),
         })
         .collect()
 }
@@ -298,18 +291,15 @@ pub fn render(invoice: &Invoice, w: Words, cii: Option<&str>) -> Vec<u8> {
 /// The name Factur-X gives the XML inside the PDF.
 pub const FACTUR_X_FILE: &str = "factur-x.xml";
 
-/// The XMP metadata of a Factur-X PDF: PDF/A-3 (level B), its title, and the Factur-X
-/// properties (the XML's name, its type, version and profile) with their schema.
-fn factur_x_metadata(title: &str) -> String {
+/// The XMP metadata of every document: PDF/A-3 (level B), its title and producer (as the
+/// document information dictionary says them, which PDF/A requires); for a Factur-X PDF also
+/// the Factur-X properties (the XML's name, its type, version and profile) with the schema
+/// that declares them.
+fn metadata(title: &str, factur_x: bool) -> String {
     let title = crate::billing::einvoice::esc(title);
-    format!(
-        r#"<?xpacket begin="{bom}" id="W5M0MpCehiHzreSzNTczkc9d"?>
-<x:xmpmeta xmlns:x="adobe:ns:meta/">
-<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
-<rdf:Description rdf:about="" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"><pdfaid:part>3</pdfaid:part><pdfaid:conformance>B</pdfaid:conformance></rdf:Description>
-<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title><rdf:Alt><rdf:li xml:lang="x-default">{title}</rdf:li></rdf:Alt></dc:title></rdf:Description>
-<rdf:Description rdf:about="" xmlns:pdf="http://ns.adobe.com/pdf/1.3/"><pdf:Producer>Tally</pdf:Producer></rdf:Description>
-<rdf:Description rdf:about="" xmlns:fx="urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#"><fx:DocumentType>INVOICE</fx:DocumentType><fx:DocumentFileName>{FACTUR_X_FILE}</fx:DocumentFileName><fx:Version>1.0</fx:Version><fx:ConformanceLevel>EN 16931</fx:ConformanceLevel></rdf:Description>
+    let factur_x = if factur_x {
+        format!(
+            r#"<rdf:Description rdf:about="" xmlns:fx="urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#"><fx:DocumentType>INVOICE</fx:DocumentType><fx:DocumentFileName>{FACTUR_X_FILE}</fx:DocumentFileName><fx:Version>1.0</fx:Version><fx:ConformanceLevel>EN 16931</fx:ConformanceLevel></rdf:Description>
 <rdf:Description rdf:about="" xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/" xmlns:pdfaSchema="http://www.aiim.org/pdfa/ns/schema#" xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#">
 <pdfaExtension:schemas><rdf:Bag><rdf:li rdf:parseType="Resource">
 <pdfaSchema:schema>Factur-X PDFA Extension Schema</pdfaSchema:schema>
@@ -323,18 +313,77 @@ fn factur_x_metadata(title: &str) -> String {
 </rdf:Seq></pdfaSchema:property>
 </rdf:li></rdf:Bag></pdfaExtension:schemas>
 </rdf:Description>
-</rdf:RDF>
+"#
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        r#"<?xpacket begin="{bom}" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/">
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+<rdf:Description rdf:about="" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"><pdfaid:part>3</pdfaid:part><pdfaid:conformance>B</pdfaid:conformance></rdf:Description>
+<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title><rdf:Alt><rdf:li xml:lang="x-default">{title}</rdf:li></rdf:Alt></dc:title></rdf:Description>
+<rdf:Description rdf:about="" xmlns:pdf="http://ns.adobe.com/pdf/1.3/"><pdf:Producer>Tally</pdf:Producer></rdf:Description>
+{factur_x}</rdf:RDF>
 </x:xmpmeta>
 <?xpacket end="w"?>"#,
         bom = '\u{feff}'
     )
 }
 
-/// A one-page PDF of `lines` (an invoice, a credit note), titled `title`; with `cii`, a
-/// Factur-X PDF: the CII XML attached as `factur-x.xml` (an associated file of the document,
-/// relationship Data), with Factur-X's XMP metadata.
+/// A font of the document: a TrueType font read through WinAnsiEncoding, its program (the
+/// WinAnsi subset) embedded, with the widths the program gives.
+fn embed_font(
+    pdf: &mut pdf_writer::Pdf,
+    font: &EmbeddedFont,
+    codes: &[bool; 256],
+    refs: [pdf_writer::Ref; 3],
+) {
+    use pdf_writer::{types::FontFlags, Filter, Finish, Name, Rect};
+    let [id, descriptor, file] = refs;
+    let mut dict = pdf.indirect(id).dict();
+    dict.pair(Name(b"Type"), Name(b"Font"));
+    dict.pair(Name(b"Subtype"), Name(b"TrueType"));
+    dict.pair(Name(b"BaseFont"), Name(font.name.as_bytes()));
+    dict.pair(Name(b"FirstChar"), i32::from(font::FIRST_CHAR));
+    dict.pair(Name(b"LastChar"), i32::from(font::LAST_CHAR));
+    dict.insert(Name(b"Widths"))
+        .array()
+        .items(font.widths.iter().copied());
+    dict.pair(Name(b"FontDescriptor"), descriptor);
+    dict.pair(Name(b"Encoding"), Name(b"WinAnsiEncoding"));
+    dict.finish();
+    let [x0, y0, x1, y1] = font.bbox;
+    pdf.font_descriptor(descriptor)
+        .name(Name(font.name.as_bytes()))
+        .flags(FontFlags::NON_SYMBOLIC)
+        .bbox(Rect::new(x0, y0, x1, y1))
+        .italic_angle(font.italic_angle)
+        .ascent(font.ascent)
+        .descent(font.descent)
+        .cap_height(font.cap_height)
+        .stem_v(font.stem_v)
+        .font_file2(file);
+    let subset = font.for_codes(codes);
+    pdf.stream(file, &subset.deflated)
+        .filter(Filter::FlateDecode)
+        .pair(
+            Name(b"Length1"),
+            i32::try_from(subset.length).unwrap_or(i32::MAX),
+        );
+}
+
+/// A one-page PDF/A-3 (level B) document of `lines` (an invoice, a credit note), titled
+/// `title`: its fonts embedded, an sRGB output intent, XMP metadata; with `cii`, a Factur-X
+/// PDF: the CII XML attached as `factur-x.xml` (an associated file of the document,
+/// relationship Data), with Factur-X's properties in the metadata.
 pub fn document(title: &str, lines: Vec<Line>, cii: Option<&str>) -> Vec<u8> {
-    use pdf_writer::{types::AssociationKind, Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
+    use pdf_writer::{
+        types::{AssociationKind, OutputIntentSubtype},
+        Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr,
+    };
+    use sha2::{Digest, Sha256};
 
     let catalog = Ref::new(1);
     let tree = Ref::new(2);
@@ -343,15 +392,56 @@ pub fn document(title: &str, lines: Vec<Line>, cii: Option<&str>) -> Vec<u8> {
     let bold = Ref::new(5);
     let contents = Ref::new(6);
     let info = Ref::new(7);
-    let metadata = Ref::new(8);
+    let metadata_id = Ref::new(8);
     let file_spec = Ref::new(9);
     let embedded = Ref::new(10);
+    let font_refs = [font, Ref::new(11), Ref::new(12)];
+    let bold_refs = [bold, Ref::new(13), Ref::new(14)];
+    let profile = Ref::new(15);
+
+    let mut content = Content::new();
+    let mut y = 780.0;
+    // The codes drawn with each font: its subset in this document holds their glyphs.
+    let (mut regular_codes, mut bold_codes) = ([false; 256], [false; 256]);
+    for (is_bold, size, text) in lines {
+        let text = win_ansi(&text);
+        let codes = if is_bold {
+            &mut bold_codes
+        } else {
+            &mut regular_codes
+        };
+        for b in &text {
+            codes[usize::from(*b)] = true;
+        }
+        content.begin_text();
+        content.set_font(Name(if is_bold { b"F2" } else { b"F1" }), size);
+        content.next_line(56.0, y);
+        content.show(Str(&text));
+        content.end_text();
+        y -= size + 8.0;
+    }
+    let content = content.finish();
+
     let mut pdf = Pdf::new();
+    // PDF/A wants the file identified; the same document gets the same identifier.
+    let mut digest = Sha256::new();
+    digest.update(title.as_bytes());
+    digest.update(content.as_slice());
+    digest.update(cii.unwrap_or_default().as_bytes());
+    let id = digest.finalize()[..16].to_vec();
+    pdf.set_file_id((id.clone(), id));
     {
         let mut c = pdf.catalog(catalog);
         c.pages(tree);
+        c.metadata(metadata_id);
+        c.output_intents()
+            .push()
+            .subtype(OutputIntentSubtype::PDFA)
+            .output_condition_identifier(TextStr("sRGB IEC61966-2.1"))
+            .registry_name(TextStr("http://www.color.org"))
+            .info(TextStr("sRGB IEC61966-2.1"))
+            .dest_output_profile(profile);
         if cii.is_some() {
-            c.metadata(metadata);
             c.names()
                 .embedded_files()
                 .names()
@@ -359,9 +449,11 @@ pub fn document(title: &str, lines: Vec<Line>, cii: Option<&str>) -> Vec<u8> {
             c.insert(Name(b"AF")).array().item(file_spec);
         }
     }
+    pdf.metadata(metadata_id, metadata(title, cii.is_some()).as_bytes());
+    pdf.icc_profile(profile, &font::SRGB_DEFLATED)
+        .n(3)
+        .filter(Filter::FlateDecode);
     if let Some(xml) = cii {
-        let xmp = factur_x_metadata(title);
-        pdf.metadata(metadata, xmp.as_bytes());
         let mut spec = pdf.file_spec(file_spec);
         spec.path(Str(FACTUR_X_FILE.as_bytes()))
             .unic_file(TextStr(FACTUR_X_FILE))
@@ -391,24 +483,9 @@ pub fn document(title: &str, lines: Vec<Line>, cii: Option<&str>) -> Vec<u8> {
         .pair(Name(b"F2"), bold);
     resources.finish();
     p.finish();
-    pdf.type1_font(font)
-        .base_font(Name(b"Helvetica"))
-        .encoding_predefined(Name(b"WinAnsiEncoding"));
-    pdf.type1_font(bold)
-        .base_font(Name(b"Helvetica-Bold"))
-        .encoding_predefined(Name(b"WinAnsiEncoding"));
-
-    let mut content = Content::new();
-    let mut y = 780.0;
-    for (is_bold, size, text) in lines {
-        content.begin_text();
-        content.set_font(Name(if is_bold { b"F2" } else { b"F1" }), size);
-        content.next_line(56.0, y);
-        content.show(Str(&win_ansi(&text)));
-        content.end_text();
-        y -= size + 8.0;
-    }
-    pdf.stream(contents, &content.finish());
+    embed_font(&mut pdf, &font::REGULAR, &regular_codes, font_refs);
+    embed_font(&mut pdf, &font::BOLD, &bold_codes, bold_refs);
+    pdf.stream(contents, &content);
     pdf.finish()
 }
 
