@@ -24,6 +24,7 @@ const OWNERS: &[(&str, &str)] = &[
     ("_sqlx_migrations", "platform::db"),
     ("server_secrets", "platform::secrets"),
     ("mail_outbox", "platform::mail"),
+    ("mail_attachments", "platform::mail"),
     ("webhook_endpoints", "platform::webhooks"),
     ("webhook_deliveries", "platform::webhooks"),
     ("scim_tokens", "directory::users::scim"),

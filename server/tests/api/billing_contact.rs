@@ -276,6 +276,8 @@ both_databases! {
         // Delivered: the outbox row keeps its envelope only.
         let left: (String, String) = sqlx::query_as("SELECT text_body, attachments FROM mail_outbox WHERE to_addr = 'billing@acme.test'").fetch_one(app.db.pool()).await.unwrap();
         assert_eq!(left, (String::new(), String::new()));
+        let files: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_attachments").fetch_one(app.db.pool()).await.unwrap();
+        assert_eq!(files, 0, "nor its attachments");
 
         // A copy, asked for by the owner, goes to the billing contact with the same PDF text.
         let owner = app.signed_in("owner@acme.test").await;

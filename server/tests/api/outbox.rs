@@ -8,7 +8,7 @@ use sqlx::Row;
 use tally_core::roles::Role;
 use tally_services::platform::mail::{
     outbox::{Delivery, Outbox, RETRY_MINUTES},
-    Mail, Mailer,
+    Attachment, Mail, Mailer,
 };
 
 use crate::{
@@ -75,7 +75,7 @@ both_databases! {
     async fn a_delivery_repeated_after_a_crash_replaces_its_file_and_keeps_its_message_id(app: TestApp) {
         let dir = app.outbox.parent().unwrap().join("box");
         let outbox = outbox_in(&app, &dir);
-        let id = outbox.queue(app.db.pool(), &message("cy@acme.test")).await.unwrap();
+        let id = outbox.queue(&mut *app.db.pool().acquire().await.unwrap(), &message("cy@acme.test")).await.unwrap();
         outbox.deliver_queued(&id).await;
         let file = dir.join(format!("{id}.eml"));
         let first = std::fs::read_to_string(&file).expect("the file is named by the message's id");
@@ -112,7 +112,7 @@ both_databases! {
         let dir = app.outbox.parent().unwrap().join("box");
         let outbox = outbox_in(&app, &dir);
         break_folder(&dir);
-        let id = outbox.queue(app.db.pool(), &message("ann@acme.test")).await.unwrap();
+        let id = outbox.queue(&mut *app.db.pool().acquire().await.unwrap(), &message("ann@acme.test")).await.unwrap();
         outbox.deliver_queued(&id).await; // fails; queued all the same
         let r = row(&app, "ann@acme.test").await;
         assert_eq!(r.get::<i32, _>("attempts"), 1);
@@ -136,11 +136,68 @@ both_databases! {
         assert_eq!(eml_count(&dir), 1);
     }
 
+    async fn attachments_wait_as_bytes_beside_their_message_and_go_when_it_is_sent_or_abandoned(app: TestApp) {
+        use base64::Engine;
+        let b64 = |data: &[u8]| base64::engine::general_purpose::STANDARD.encode(data);
+        let dir = app.outbox.parent().unwrap().join("box");
+        let outbox = outbox_in(&app, &dir);
+        let pdf: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
+        let mut sent = message("cy@acme.test");
+        sent.attachments = vec![
+            Attachment { filename: "invoice.pdf".into(), content_type: "application/pdf".into(), data: pdf.clone() },
+            Attachment { filename: "invoice.xml".into(), content_type: "application/xml".into(), data: b"<Invoice/>".to_vec() },
+        ];
+        let files = |id: String| {
+            let pool = app.db.pool().clone();
+            async move {
+                sqlx::query_as::<_, (String, Vec<u8>)>("SELECT filename, data FROM mail_attachments WHERE message_id = $1 ORDER BY position")
+                    .bind(id)
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        let id = outbox.queue(&mut *app.db.pool().acquire().await.unwrap(), &sent).await.unwrap();
+        // The bytes as they are, in their order; the message's row holds none of them.
+        assert_eq!(files(id.clone()).await, vec![("invoice.pdf".into(), pdf.clone()), ("invoice.xml".into(), b"<Invoice/>".to_vec())]);
+        let left: String = sqlx::query_scalar("SELECT attachments FROM mail_outbox WHERE id = $1").bind(&id).fetch_one(app.db.pool()).await.unwrap();
+        assert_eq!(left, "");
+        outbox.deliver_queued(&id).await;
+        let eml = std::fs::read_to_string(dir.join(format!("{id}.eml"))).unwrap().replace("\r\n", "");
+        assert!(eml.contains("invoice.pdf") && eml.contains(&b64(&pdf)), "{eml}");
+        assert!(eml.contains("invoice.xml") && eml.contains("<Invoice/>"), "{eml}");
+        assert!(files(id).await.is_empty(), "a sent message's attachments go");
+
+        // A message queued before attachments had their own table still goes with its own.
+        sqlx::query(
+            "INSERT INTO mail_outbox (id, to_addr, subject, text_body, html_body, attachments, created_at, next_attempt_at) \
+             VALUES ('0123456789abcdef0123456789abcdef', 'old@acme.test', 'Your invoice', 'text', '<p>html</p>', $1, 0, 0)",
+        )
+        .bind(format!(r#"[{{"filename":"old.pdf","content_type":"application/pdf","base64":"{}"}}]"#, b64(&pdf)))
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(outbox.deliver_due().await.unwrap(), 1);
+        let eml = std::fs::read_to_string(dir.join("0123456789abcdef0123456789abcdef.eml")).unwrap().replace("\r\n", "");
+        assert!(eml.contains("old.pdf") && eml.contains(&b64(&pdf)), "{eml}");
+
+        // An abandoned message's go too.
+        break_folder(&dir);
+        let id = outbox.queue(&mut *app.db.pool().acquire().await.unwrap(), &sent).await.unwrap();
+        outbox.deliver_queued(&id).await;
+        assert_eq!(files(id.clone()).await.len(), 2, "kept while it is retried");
+        for minutes in RETRY_MINUTES {
+            app.clock.advance_minutes(minutes);
+            outbox.deliver_due().await.unwrap();
+        }
+        assert!(files(id).await.is_empty());
+    }
+
     async fn a_message_is_abandoned_after_its_last_attempt(app: TestApp) {
         let dir = app.outbox.parent().unwrap().join("box");
         let outbox = outbox_in(&app, &dir);
         break_folder(&dir);
-        let id = outbox.queue(app.db.pool(), &message("bo@acme.test")).await.unwrap();
+        let id = outbox.queue(&mut *app.db.pool().acquire().await.unwrap(), &message("bo@acme.test")).await.unwrap();
         outbox.deliver_queued(&id).await;
         for minutes in RETRY_MINUTES {
             app.clock.advance_minutes(minutes);
@@ -179,7 +236,7 @@ both_databases! {
         let dir = app.outbox.parent().unwrap().join("box");
         let (a, b) = (outbox_in(&app, &dir), outbox_in(&app, &dir));
         for i in 0..30 {
-            a.queue(app.db.pool(), &message(&format!("u{i}@acme.test"))).await.unwrap();
+            a.queue(&mut *app.db.pool().acquire().await.unwrap(), &message(&format!("u{i}@acme.test"))).await.unwrap();
         }
         let (sent_a, sent_b) = tokio::join!(a.deliver_due(), b.deliver_due());
         assert_eq!(sent_a.unwrap() + sent_b.unwrap(), 30);
@@ -213,7 +270,7 @@ both_databases! {
         let outbox = outbox_in(&app, &dir);
         // One batch, written in one go: a message that cannot be built sits between others.
         for to in ["a@acme.test", "b@acme.test", "not an address", "d@acme.test", "e@acme.test"] {
-            outbox.queue(app.db.pool(), &message(to)).await.unwrap();
+            outbox.queue(&mut *app.db.pool().acquire().await.unwrap(), &message(to)).await.unwrap();
         }
         assert_eq!(outbox.deliver_due().await.unwrap(), 4);
         assert_eq!(eml_count(&dir), 4);

@@ -56,33 +56,18 @@ pub struct Attachment {
     pub data: Vec<u8>,
 }
 
-/// An attachment as the outbox stores it: the bytes in base64.
-#[derive(serde::Serialize, serde::Deserialize)]
+/// An attachment as the outbox kept it in the message's row before `mail_attachments`: the
+/// bytes in base64, in a JSON list.
+#[derive(serde::Deserialize)]
 struct StoredAttachment {
     filename: String,
     content_type: String,
     base64: String,
 }
 
-/// Attachments as the outbox's `attachments` column keeps them: a JSON list, or "" for none.
-pub fn attachments_to_text(attachments: &[Attachment]) -> String {
-    use base64::Engine;
-    if attachments.is_empty() {
-        return String::new();
-    }
-    let stored: Vec<StoredAttachment> = attachments
-        .iter()
-        .map(|a| StoredAttachment {
-            filename: a.filename.clone(),
-            content_type: a.content_type.clone(),
-            base64: base64::engine::general_purpose::STANDARD.encode(&a.data),
-        })
-        .collect();
-    serde_json::to_string(&stored).expect("a list of strings serializes")
-}
-
-/// The attachments [`attachments_to_text`] wrote; `None` when the text is not such a list.
-pub fn attachments_from_text(text: &str) -> Option<Vec<Attachment>> {
+/// The attachments in a message's row, for messages queued before `mail_attachments` held
+/// them: "" for none, else a JSON list; `None` when the text is not such a list.
+fn attachments_from_text(text: &str) -> Option<Vec<Attachment>> {
     use base64::Engine;
     if text.is_empty() {
         return Some(Vec::new());

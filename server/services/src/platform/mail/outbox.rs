@@ -15,9 +15,9 @@
 
 use std::sync::Arc;
 
-use sqlx::{Any, AnyConnection, Executor};
+use sqlx::AnyConnection;
 
-use super::{attachments_from_text, attachments_to_text, Mail, Mailer};
+use super::{attachments_from_text, Attachment, Mail, Mailer};
 use crate::platform::{
     clock::Clock,
     crypto::Ids,
@@ -218,34 +218,19 @@ impl Outbox {
         self.wake.notified().await
     }
 
-    /// Queues `email` on `exec` (a transaction, usually); returns its id for [`Self::deliver`]
+    /// Queues `email` on `conn` (a transaction, usually); returns its id for [`Self::deliver`]
     /// once the transaction is committed.
-    pub async fn queue<'e, E>(&self, exec: E, email: &Mail) -> Result<String, sqlx::Error>
-    where
-        E: Executor<'e, Database = Any>,
-    {
-        let now = self.clock.now_millis();
-        let id = self.ids.new_id(now);
-        sqlx::query(
-            "INSERT INTO mail_outbox (id, to_addr, subject, text_body, html_body, attachments, created_at, next_attempt_at, cc_addr, topic) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)",
-        )
-        .bind(&id)
-        .bind(&email.to)
-        .bind(&email.subject)
-        .bind(&email.text)
-        .bind(&email.html)
-        .bind(attachments_to_text(&email.attachments))
-        .bind(now)
-        .bind(cc_text(email))
-        .bind(email.topic.as_deref())
-        .execute(exec)
-        .await?;
-        Ok(id)
+    pub async fn queue(
+        &self,
+        conn: &mut AnyConnection,
+        email: &Mail,
+    ) -> Result<String, sqlx::Error> {
+        let mut ids = self.queue_many(conn, std::slice::from_ref(email)).await?;
+        Ok(ids.pop().expect("one id per message"))
     }
 
     /// Queues many emails on `conn` in a few multi-row statements (a billing run's thousands);
-    /// returns their ids.
+    /// returns their ids. Their attachments go into `mail_attachments`, as bytes.
     pub async fn queue_many(
         &self,
         conn: &mut AnyConnection,
@@ -267,7 +252,7 @@ impl Outbox {
                     .bind(&e.subject)
                     .bind(&e.text)
                     .bind(&e.html)
-                    .bind(attachments_to_text(&e.attachments))
+                    .bind("")
                     .bind(now)
                     .bind(now)
                     .bind(cc_text(e))
@@ -275,6 +260,27 @@ impl Outbox {
             }
             q.execute(&mut *conn).await?;
             ids.extend(batch_ids);
+        }
+        let files: Vec<(&String, i32, &Attachment)> = ids
+            .iter()
+            .zip(emails)
+            .flat_map(|(id, e)| (0..).zip(&e.attachments).map(move |(n, a)| (id, n, a)))
+            .collect();
+        for batch in files.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO mail_attachments (message_id, position, filename, content_type, data) VALUES {}",
+                Backend::of(conn).values_list(batch.len(), 5)
+            );
+            let mut q = sqlx::query(&sql);
+            for (id, position, a) in batch {
+                q = q
+                    .bind(*id)
+                    .bind(*position)
+                    .bind(&a.filename)
+                    .bind(&a.content_type)
+                    .bind(&a.data[..]);
+            }
+            q.execute(&mut *conn).await?;
         }
         Ok(ids)
     }
@@ -305,18 +311,14 @@ impl Outbox {
         else {
             return Ok(Delivery::NotMine);
         };
-        let (_, email, attempts) = claimed.into_message();
+        let (_, email, attempts) = self
+            .with_attachments(vec![claimed])
+            .await?
+            .pop()
+            .expect("the message claimed");
         match self.mailer.send(&email).await {
             Ok(()) => {
-                sqlx::query(
-                    "UPDATE mail_outbox SET sent_at = $1, attempts = $2, claimed_until = NULL, \
-                     text_body = '', html_body = '', attachments = '' WHERE id = $3",
-                )
-                .bind(self.clock.now_millis())
-                .bind(attempts)
-                .bind(id)
-                .execute(pool)
-                .await?;
+                self.record_sent(&[id]).await?;
                 metrics::mail_delivery("sent");
                 Ok(Delivery::Sent)
             }
@@ -368,6 +370,10 @@ impl Outbox {
                 .bind(id)
                 .execute(pool)
                 .await?;
+                sqlx::query("DELETE FROM mail_attachments WHERE message_id = $1")
+                    .bind(id)
+                    .execute(pool)
+                    .await?;
                 metrics::mail_delivery("abandoned");
                 tracing::error!(error = %error, to = %email.to, subject = %email.subject, attempts, "mail abandoned after its last attempt");
                 Ok(Delivery::Abandoned)
@@ -406,8 +412,7 @@ impl Outbox {
             .fetch_all(pool)
             .await?;
             let claimed_count = claimed.len();
-            let messages: Vec<(String, Mail, i64)> =
-                claimed.into_iter().map(Claimed::into_message).collect();
+            let messages = self.with_attachments(claimed).await?;
             for group in messages.chunks(group) {
                 let emails: Vec<Mail> = group.iter().map(|(_, e, _)| e.clone()).collect();
                 let results = self.mailer.send_many(&emails).await;
@@ -430,7 +435,43 @@ impl Outbox {
         }
     }
 
-    /// Records messages as sent, and drops their bodies.
+    /// The claimed messages, each with its attachments (from `mail_attachments`, after those
+    /// a message queued before it existed kept in its row).
+    async fn with_attachments(
+        &self,
+        claimed: Vec<Claimed>,
+    ) -> Result<Vec<(String, Mail, i64)>, sqlx::Error> {
+        let mut messages: Vec<(String, Mail, i64)> =
+            claimed.into_iter().map(Claimed::into_message).collect();
+        let mut files: std::collections::HashMap<String, Vec<Attachment>> = Default::default();
+        let ids: Vec<&str> = messages.iter().map(|(id, _, _)| id.as_str()).collect();
+        for batch in ids.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT message_id, filename, content_type, data FROM mail_attachments \
+                 WHERE message_id IN ({}) ORDER BY message_id, position",
+                self.db.backend().marks_from(1, batch.len())
+            );
+            let mut q = sqlx::query_as::<_, (String, String, String, Vec<u8>)>(&sql);
+            for id in batch {
+                q = q.bind(*id);
+            }
+            for (id, filename, content_type, data) in q.fetch_all(self.db.pool()).await? {
+                files.entry(id).or_default().push(Attachment {
+                    filename,
+                    content_type,
+                    data,
+                });
+            }
+        }
+        for (id, email, _) in &mut messages {
+            if let Some(found) = files.remove(id.as_str()) {
+                email.attachments.extend(found);
+            }
+        }
+        Ok(messages)
+    }
+
+    /// Records messages as sent, and drops their bodies and attachments.
     async fn record_sent(&self, ids: &[&str]) -> Result<(), sqlx::Error> {
         let done_at = self.clock.now_millis();
         for batch in ids.chunks(ROWS_PER_STATEMENT) {
@@ -445,7 +486,18 @@ impl Outbox {
             for id in batch {
                 q = q.bind(*id);
             }
-            q.execute(self.db.pool()).await?;
+            let mut tx = self.db.pool().begin().await?;
+            q.execute(&mut *tx).await?;
+            let sql = format!(
+                "DELETE FROM mail_attachments WHERE message_id IN ({})",
+                marks.marks_from(1, batch.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for id in batch {
+                q = q.bind(*id);
+            }
+            q.execute(&mut *tx).await?;
+            tx.commit().await?;
         }
         Ok(())
     }
