@@ -119,7 +119,8 @@ pub static BOLD: LazyLock<EmbeddedFont> = LazyLock::new(|| {
 pub const SRGB: &[u8] = include_bytes!("../../../assets/sRGB.icc");
 pub static SRGB_DEFLATED: LazyLock<Vec<u8>> = LazyLock::new(|| deflate(SRGB));
 
-fn deflate(data: &[u8]) -> Vec<u8> {
+/// `data` as a FlateDecode stream holds it (zlib).
+pub(super) fn deflate(data: &[u8]) -> Vec<u8> {
     miniz_oxide::deflate::compress_to_vec_zlib(data, 9)
 }
 
