@@ -75,7 +75,7 @@ both_databases! {
     async fn a_delivery_repeated_after_a_crash_replaces_its_file_and_keeps_its_message_id(app: TestApp) {
         let dir = app.outbox.parent().unwrap().join("box");
         let outbox = outbox_in(&app, &dir);
-        let id = outbox.queue(&mut *app.db.pool().acquire().await.unwrap(), &message("cy@acme.test")).await.unwrap();
+        let id = outbox.queue(&mut app.db.pool().acquire().await.unwrap(), &message("cy@acme.test")).await.unwrap();
         outbox.deliver_queued(&id).await;
         let file = dir.join(format!("{id}.eml"));
         let first = std::fs::read_to_string(&file).expect("the file is named by the message's id");
@@ -112,7 +112,7 @@ both_databases! {
         let dir = app.outbox.parent().unwrap().join("box");
         let outbox = outbox_in(&app, &dir);
         break_folder(&dir);
-        let id = outbox.queue(&mut *app.db.pool().acquire().await.unwrap(), &message("ann@acme.test")).await.unwrap();
+        let id = outbox.queue(&mut app.db.pool().acquire().await.unwrap(), &message("ann@acme.test")).await.unwrap();
         outbox.deliver_queued(&id).await; // fails; queued all the same
         let r = row(&app, "ann@acme.test").await;
         assert_eq!(r.get::<i32, _>("attempts"), 1);
@@ -157,7 +157,7 @@ both_databases! {
                     .unwrap()
             }
         };
-        let id = outbox.queue(&mut *app.db.pool().acquire().await.unwrap(), &sent).await.unwrap();
+        let id = outbox.queue(&mut app.db.pool().acquire().await.unwrap(), &sent).await.unwrap();
         // The bytes as they are, in their order; the message's row holds none of them.
         assert_eq!(files(id.clone()).await, vec![("invoice.pdf".into(), pdf.clone()), ("invoice.xml".into(), b"<Invoice/>".to_vec())]);
         let left: String = sqlx::query_scalar("SELECT attachments FROM mail_outbox WHERE id = $1").bind(&id).fetch_one(app.db.pool()).await.unwrap();
@@ -183,7 +183,7 @@ both_databases! {
 
         // An abandoned message's go too.
         break_folder(&dir);
-        let id = outbox.queue(&mut *app.db.pool().acquire().await.unwrap(), &sent).await.unwrap();
+        let id = outbox.queue(&mut app.db.pool().acquire().await.unwrap(), &sent).await.unwrap();
         outbox.deliver_queued(&id).await;
         assert_eq!(files(id.clone()).await.len(), 2, "kept while it is retried");
         for minutes in RETRY_MINUTES {
@@ -197,7 +197,7 @@ both_databases! {
         let dir = app.outbox.parent().unwrap().join("box");
         let outbox = outbox_in(&app, &dir);
         break_folder(&dir);
-        let id = outbox.queue(&mut *app.db.pool().acquire().await.unwrap(), &message("bo@acme.test")).await.unwrap();
+        let id = outbox.queue(&mut app.db.pool().acquire().await.unwrap(), &message("bo@acme.test")).await.unwrap();
         outbox.deliver_queued(&id).await;
         for minutes in RETRY_MINUTES {
             app.clock.advance_minutes(minutes);
@@ -219,10 +219,10 @@ both_databases! {
         let dir = app.outbox.parent().unwrap().join("box");
         let outbox = outbox_in(&app, &dir);
         let mut tx = app.db.pool().begin().await.unwrap();
-        outbox.queue(&mut *tx, &message("rolled@acme.test")).await.unwrap();
+        outbox.queue(&mut tx, &message("rolled@acme.test")).await.unwrap();
         tx.rollback().await.unwrap();
         let mut tx = app.db.pool().begin().await.unwrap();
-        let id = outbox.queue(&mut *tx, &message("kept@acme.test")).await.unwrap();
+        let id = outbox.queue(&mut tx, &message("kept@acme.test")).await.unwrap();
         tx.commit().await.unwrap();
         assert_eq!(outbox.deliver_due().await.unwrap(), 1);
         assert_eq!(outbox.deliver(&id).await.unwrap(), Delivery::NotMine, "already sent");
@@ -236,7 +236,7 @@ both_databases! {
         let dir = app.outbox.parent().unwrap().join("box");
         let (a, b) = (outbox_in(&app, &dir), outbox_in(&app, &dir));
         for i in 0..30 {
-            a.queue(&mut *app.db.pool().acquire().await.unwrap(), &message(&format!("u{i}@acme.test"))).await.unwrap();
+            a.queue(&mut app.db.pool().acquire().await.unwrap(), &message(&format!("u{i}@acme.test"))).await.unwrap();
         }
         let (sent_a, sent_b) = tokio::join!(a.deliver_due(), b.deliver_due());
         assert_eq!(sent_a.unwrap() + sent_b.unwrap(), 30);
@@ -270,7 +270,7 @@ both_databases! {
         let outbox = outbox_in(&app, &dir);
         // One batch, written in one go: a message that cannot be built sits between others.
         for to in ["a@acme.test", "b@acme.test", "not an address", "d@acme.test", "e@acme.test"] {
-            outbox.queue(&mut *app.db.pool().acquire().await.unwrap(), &message(to)).await.unwrap();
+            outbox.queue(&mut app.db.pool().acquire().await.unwrap(), &message(to)).await.unwrap();
         }
         assert_eq!(outbox.deliver_due().await.unwrap(), 4);
         assert_eq!(eml_count(&dir), 4);
