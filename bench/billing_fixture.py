@@ -24,7 +24,7 @@ import urllib.request
 # The tables that hold one account's data, and the columns that must differ per copy.
 PER_ACCOUNT = ["accounts", "admins", "users", "user_count_changes", "billing_info", "payment_methods"]
 UNIQUE_TEXT = {"id", "email", "email_key", "contact_email"}
-CLEARED = ["invoices", "charge_attempts", "sandbox_charges", "mail_outbox", "audit_events", "sessions"]
+CLEARED = ["invoices", "charge_attempts", "sandbox_charges", "mail_attachments", "mail_outbox", "audit_events", "sessions"]
 
 
 def seed_demo(root, folder, port):
