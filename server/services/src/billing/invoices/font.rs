@@ -643,7 +643,8 @@ impl EmbeddedFont {
     }
 
     /// The width of `code`, in thousandths of the text size.
-    pub fn width(&self, code: u8) -> f32 {
+    #[cfg(test)]
+    fn width(&self, code: u8) -> f32 {
         self.widths
             .get(usize::from(code.wrapping_sub(FIRST_CHAR)))
             .copied()

@@ -332,8 +332,8 @@ fn metadata(title: &str, factur_x: bool) -> String {
     )
 }
 
-/// A font of the document: a TrueType font read through WinAnsiEncoding, its program (the
-/// WinAnsi subset) embedded, with the widths the program gives.
+/// A font of the document: a TrueType font read through WinAnsiEncoding, with the widths its
+/// program gives, and the program embedded cut to the glyphs of `codes` (those drawn with it).
 fn embed_font(
     pdf: &mut pdf_writer::Pdf,
     font: &EmbeddedFont,

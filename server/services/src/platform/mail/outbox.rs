@@ -236,6 +236,24 @@ impl Outbox {
         conn: &mut AnyConnection,
         emails: &[Mail],
     ) -> Result<Vec<String>, sqlx::Error> {
+        use sqlx::Connection;
+        if emails.iter().any(|e| !e.attachments.is_empty()) {
+            // A message and its attachments are seen together or not at all, even on a
+            // connection outside a transaction (inside one, this is a savepoint).
+            let mut tx = conn.begin().await?;
+            let ids = self.insert(&mut tx, emails).await?;
+            tx.commit().await?;
+            return Ok(ids);
+        }
+        self.insert(conn, emails).await
+    }
+
+    /// The rows of `emails` and of their attachments.
+    async fn insert(
+        &self,
+        conn: &mut AnyConnection,
+        emails: &[Mail],
+    ) -> Result<Vec<String>, sqlx::Error> {
         let now = self.clock.now_millis();
         let mut ids = Vec::with_capacity(emails.len());
         for batch in emails.chunks(ROWS_PER_STATEMENT) {
@@ -360,6 +378,7 @@ impl Outbox {
                 Ok(Delivery::Retrying(next))
             }
             None => {
+                let mut tx = pool.begin().await?;
                 sqlx::query(
                     "UPDATE mail_outbox SET attempts = $1, failed_at = $2, claimed_until = NULL, \
                      last_error = $3, text_body = '', html_body = '', attachments = '' WHERE id = $4",
@@ -368,12 +387,13 @@ impl Outbox {
                 .bind(done)
                 .bind(error)
                 .bind(id)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?;
                 sqlx::query("DELETE FROM mail_attachments WHERE message_id = $1")
                     .bind(id)
-                    .execute(pool)
+                    .execute(&mut *tx)
                     .await?;
+                tx.commit().await?;
                 metrics::mail_delivery("abandoned");
                 tracing::error!(error = %error, to = %email.to, subject = %email.subject, attempts, "mail abandoned after its last attempt");
                 Ok(Delivery::Abandoned)
